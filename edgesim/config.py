@@ -1,0 +1,506 @@
+"""Frozen pydantic models of a distribution, and load_config(); every error names file and field.
+
+The TOML mirrors CloudFront's DistributionConfig in snake_case. Loading starts nothing: the
+Simulator materialises runtimes, origins and the cache from these values.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from edgesim.errors import ConfigError
+from edgesim.messages import EventType
+from edgesim.policies import (
+    CachePolicy,
+    OriginRequestPolicy,
+    ResponseHeadersPolicy,
+    managed_cache_policy,
+    managed_origin_request_policy,
+    managed_response_headers_policy,
+)
+
+CONFIG_FILENAME = "edgesim.toml"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _base_dir(info: ValidationInfo) -> Path:
+    ctx = info.context or {}
+    return Path(ctx.get("base_dir", "."))
+
+
+# --- distribution-wide settings ---------------------------------------------------------------
+
+
+class DistributionSettings(_Frozen):
+    id: str = "EDFDVBD6EXAMPLE"
+    domain_name: str = "d111111abcdef8.cloudfront.net"
+    # The point of presence reported in X-Amz-Cf-Pop and cf.edgeLocation.
+    pop: str = "SFO53-P7"
+    # Lambda@Edge quotas (spec §2.7, UNCERTAIN): "per-trigger" is the classic table (128 MB / 5 s on
+    # viewer triggers), "flat" the newer 2025 reading (Lambda's limits, 30 s on every trigger).
+    lambda_quotas: Literal["per-trigger", "flat"] = "per-trigger"
+    # Local development runs over plain http. By default a redirect-to-https or https-only behavior
+    # treats the local connection as if it were https (and logs that it did); set this to true to get
+    # CloudFront's 301 / 403 for plain-http viewers (spec §3.1).
+    enforce_viewer_protocol_policy: bool = False
+    # CloudFront Functions compute budget in ms; utilization is the share of it used (spec §1.6).
+    function_compute_budget_ms: float = Field(default=1.0, gt=0)
+    # Clear the edge cache when the config is reloaded.
+    clear_cache_on_reload: bool = True
+    default_root_object: str = ""
+
+
+class ViewerProfile(_Frozen):
+    """Who the simulated viewer is: feeds CloudFront-Viewer-* headers when a policy asks (spec §2.6)."""
+
+    ip: str = "203.0.113.10"
+    country: str = "US"
+    country_name: str = "United States"
+    country_region: str = "WA"
+    country_region_name: str = "Washington"
+    city: str = "Seattle"
+    postal_code: str = "98101"
+    time_zone: str = "America/Los_Angeles"
+    latitude: str = "47.61000"
+    longitude: str = "-122.33000"
+    metro_code: str = "819"
+    asn: str = "16509"
+    http_version: str = "2.0"
+    tls: str = "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake"
+
+
+# --- origins ----------------------------------------------------------------------------------
+
+
+class CustomOrigin(_Frozen):
+    """An HTTP origin (CustomOriginConfig): protocol, host, port and origin path from `url`."""
+
+    id: str
+    url: str
+    custom_headers: dict[str, str] = {}
+    connect_timeout: float = Field(default=10, gt=0, le=10)
+    read_timeout: float = Field(default=30, gt=0, le=120)
+    keepalive_timeout: float = Field(default=5, ge=1, le=120)
+    connection_attempts: int = Field(default=3, ge=1, le=3)
+    ssl_protocols: tuple[str, ...] = ("TLSv1.2",)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{v!r} is not an http(s) URL; write e.g. 'http://127.0.0.1:3000'")
+        if parts.query or parts.fragment:
+            raise ValueError("an origin URL takes no query string or fragment")
+        return v.rstrip("/") if parts.path not in ("", "/") else f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def protocol(self) -> str:
+        return urlsplit(self.url).scheme
+
+    @property
+    def domain_name(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parts = urlsplit(self.url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def path(self) -> str:
+        """The origin path, no trailing `/` (spec §2.3)."""
+        return urlsplit(self.url).path.rstrip("/")
+
+
+class S3Origin(_Frozen):
+    """An S3-style origin served from a local directory, answering as S3 would."""
+
+    id: str
+    directory: Path
+    domain_name: str = ""
+    custom_headers: dict[str, str] = {}
+    region: str = "us-east-1"
+    path: str = ""
+
+    @field_validator("directory")
+    @classmethod
+    def _resolve(cls, v: Path, info: ValidationInfo) -> Path:
+        return (_base_dir(info) / v).resolve()
+
+    @model_validator(mode="after")
+    def _default_domain(self) -> S3Origin:
+        if not self.domain_name:
+            bucket = re.sub(r"[^a-z0-9.-]", "-", self.id.lower())
+            object.__setattr__(self, "domain_name", f"{bucket}.s3.amazonaws.com")
+        return self
+
+
+Origin = Union[CustomOrigin, S3Origin]
+
+
+class OriginGroup(_Frozen):
+    """Origin failover: the secondary is tried on these statuses or a connection error."""
+
+    id: str
+    primary: str
+    secondary: str
+    failover_status_codes: tuple[int, ...] = (500, 502, 503, 504)
+
+    @field_validator("failover_status_codes")
+    @classmethod
+    def _codes(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        allowed = {400, 403, 404, 416, 500, 502, 503, 504}
+        bad = sorted(set(v) - allowed)
+        if bad:
+            raise ValueError(f"CloudFront fails over only on {sorted(allowed)}, not {bad}")
+        return v
+
+
+# --- function associations --------------------------------------------------------------------
+
+
+class CloudFrontFunctionAssociation(_Frozen):
+    cloudfront_function: Path
+    runtime: Literal["cloudfront-js-1.0", "cloudfront-js-2.0"] = "cloudfront-js-2.0"
+    kvs: Path | None = None  # a KeyValueStore in CloudFront's import JSON (runtime 2.0 only)
+    name: str = ""
+
+    @field_validator("cloudfront_function", "kvs")
+    @classmethod
+    def _resolve(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        return None if v is None else (_base_dir(info) / v).resolve()
+
+    @model_validator(mode="after")
+    def _checks(self) -> CloudFrontFunctionAssociation:
+        if self.kvs is not None and self.runtime != "cloudfront-js-2.0":
+            raise ValueError("a KeyValueStore needs runtime 'cloudfront-js-2.0' (spec §1.8)")
+        if not self.name:
+            object.__setattr__(self, "name", self.cloudfront_function.stem)
+        return self
+
+    @property
+    def kind(self) -> Literal["cloudfront-function"]:
+        return "cloudfront-function"
+
+
+_NODE_EXT = (".js", ".mjs", ".cjs")
+
+
+class LambdaFunctionAssociation(_Frozen):
+    """A Lambda@Edge handler: `path/file.py:function`, `path/file.handler` (Lambda style) or `pkg.module:fn`."""
+
+    handler: str = Field(alias="lambda")
+    runtime: str = ""  # python3.x or nodejs<N>.x; inferred from the file when empty
+    include_body: bool = False
+    timeout: float | None = Field(default=None, gt=0)
+    memory: int | None = Field(default=None, ge=128, le=10240)
+    name: str = ""
+    # resolved at load
+    path: Path = Path()
+    function: str = ""
+
+    @model_validator(mode="after")
+    def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
+        path, function = _locate_handler(self.handler, _base_dir(info))
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "function", function)
+        if not self.runtime:
+            object.__setattr__(self, "runtime", "nodejs20.x" if path.suffix in _NODE_EXT else "python3.12")
+        if not re.fullmatch(r"python3\.\d+|nodejs\d+\.x", self.runtime):
+            raise ValueError(f"runtime {self.runtime!r} is not a Lambda@Edge runtime; use e.g. 'python3.12' or 'nodejs20.x'")
+        if self.runtime.startswith("python") != (path.suffix == ".py"):
+            raise ValueError(f"runtime {self.runtime!r} does not match handler file {path.name}")
+        if not self.name:
+            object.__setattr__(self, "name", path.stem)
+        return self
+
+    @property
+    def kind(self) -> Literal["lambda"]:
+        return "lambda"
+
+    @property
+    def language(self) -> Literal["python", "node"]:
+        return "python" if self.runtime.startswith("python") else "node"
+
+
+def _locate_handler(spec: str, base: Path) -> tuple[Path, str]:
+    if ":" in spec:
+        file, function = spec.rsplit(":", 1)
+        candidates = [file]
+        if not Path(file).suffix:  # a dotted module path, pkg.module:fn
+            candidates.append(file.replace(".", "/") + ".py")
+    else:
+        if "." not in spec:
+            raise ValueError(f"handler {spec!r} names no function; write 'path/file.py:handler'")
+        stem, function = spec.rsplit(".", 1)
+        candidates = [stem + ext for ext in (".py", *_NODE_EXT)]
+    for candidate in candidates:
+        path = (base / candidate).resolve()
+        if path.is_file():
+            return path, function
+    return (base / candidates[0]).resolve(), function
+
+
+FunctionAssociation = Annotated[
+    Union[CloudFrontFunctionAssociation, LambdaFunctionAssociation],
+    Field(union_mode="left_to_right"),
+]
+
+
+# --- cache behaviors --------------------------------------------------------------------------
+
+_METHOD_SETS = (
+    ("GET", "HEAD"),
+    ("GET", "HEAD", "OPTIONS"),
+    ("GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"),
+)
+_PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}")
+
+
+class DefaultCacheBehavior(_Frozen):
+    # The default behavior's pattern is fixed at `*` and matches last (spec §4.1).
+    path_pattern: Literal["*"] = "*"
+    target_origin: str
+    viewer_protocol_policy: Literal["allow-all", "redirect-to-https", "https-only"] = "allow-all"
+    allowed_methods: tuple[str, ...] = ("GET", "HEAD")
+    cached_methods: tuple[str, ...] = ("GET", "HEAD")
+    cache_policy: CachePolicy = managed_cache_policy("CachingOptimized")
+    origin_request_policy: OriginRequestPolicy | None = None
+    response_headers_policy: ResponseHeadersPolicy | None = None
+    compress: bool = False
+    functions: dict[EventType, FunctionAssociation] = {}
+
+    @field_validator("allowed_methods", "cached_methods")
+    @classmethod
+    def _method_set(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        upper = tuple(m.upper() for m in v)
+        sets = _METHOD_SETS if info.field_name == "allowed_methods" else _METHOD_SETS[:2]
+        for allowed in sets:
+            if set(upper) == set(allowed):
+                return allowed
+        choices = " or ".join(str(list(s)) for s in sets)
+        raise ValueError(f"CloudFront accepts only {choices}")
+
+    @field_validator("cache_policy", mode="before")
+    @classmethod
+    def _cache_policy(cls, v: Any) -> Any:
+        return managed_cache_policy(v) if isinstance(v, str) else v
+
+    @field_validator("origin_request_policy", mode="before")
+    @classmethod
+    def _origin_request_policy(cls, v: Any) -> Any:
+        return managed_origin_request_policy(v) if isinstance(v, str) else v
+
+    @field_validator("response_headers_policy", mode="before")
+    @classmethod
+    def _response_headers_policy(cls, v: Any) -> Any:
+        return managed_response_headers_policy(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _cached_within_allowed(self) -> DefaultCacheBehavior:
+        if not set(self.cached_methods) <= set(self.allowed_methods):
+            raise ValueError("cached_methods must be a subset of allowed_methods")
+        return self
+
+
+class CacheBehavior(DefaultCacheBehavior):
+    path_pattern: str  # type: ignore[assignment]
+
+    @field_validator("path_pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        # Spec §4.1: at most 255 characters from CloudFront's set.
+        if not _PATH_PATTERN.fullmatch(v):
+            raise ValueError(
+                f"{v!r} is not a CloudFront path pattern: up to 255 of A-Z a-z 0-9 _ - . * ? $ / ~ \" ' @ : + &"
+            )
+        return v
+
+
+class CustomErrorResponse(_Frozen):
+    error_code: int = Field(ge=400, le=599)
+    response_code: int | None = None
+    response_page_path: str | None = None
+    error_caching_min_ttl: int = Field(default=10, ge=0)
+
+    @model_validator(mode="after")
+    def _page_and_code(self) -> CustomErrorResponse:
+        if (self.response_code is None) != (self.response_page_path is None):
+            raise ValueError("response_code and response_page_path go together")
+        if self.response_page_path is not None and not self.response_page_path.startswith("/"):
+            raise ValueError("response_page_path must start with '/'")
+        return self
+
+
+class DistributionConfig(_Frozen):
+    """The whole distribution. `source` is the file it came from (None for config built in code)."""
+
+    distribution: DistributionSettings = DistributionSettings()
+    origins: tuple[Origin, ...] = Field(min_length=1)
+    origin_groups: tuple[OriginGroup, ...] = ()
+    default_cache_behavior: DefaultCacheBehavior
+    cache_behaviors: tuple[CacheBehavior, ...] = ()
+    custom_error_responses: tuple[CustomErrorResponse, ...] = ()
+    viewer: ViewerProfile = ViewerProfile()
+    source: Path | None = Field(default=None, exclude=True)
+
+    def behaviors(self) -> Iterator[DefaultCacheBehavior]:
+        """Every behavior in CloudFront's matching order, the default last (spec §4.1)."""
+        yield from self.cache_behaviors
+        yield self.default_cache_behavior
+
+    def origin_map(self) -> dict[str, Origin | OriginGroup]:
+        return {o.id: o for o in (*self.origins, *self.origin_groups)}
+
+    def function_associations(self) -> Iterator[tuple[str, EventType, CloudFrontFunctionAssociation | LambdaFunctionAssociation]]:
+        for behavior in self.behaviors():
+            for event_type, assoc in behavior.functions.items():
+                yield behavior.path_pattern, event_type, assoc
+
+
+# --- loading and the deploy-time checks -------------------------------------------------------
+
+
+def default_config_path() -> Path:
+    """The embedded default distribution: packaged under edgesim/samples, or samples/ in a checkout."""
+    packaged = Path(str(resources.files("edgesim"))) / "samples" / CONFIG_FILENAME
+    if packaged.is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "samples" / CONFIG_FILENAME
+
+
+def find_config(explicit: Path | None = None) -> Path:
+    """--config if given, else ./edgesim.toml if present, else the embedded default."""
+    if explicit is not None:
+        return explicit
+    local = Path.cwd() / CONFIG_FILENAME
+    return local if local.is_file() else default_config_path()
+
+
+def load_config(path: Path | str) -> DistributionConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from None
+    return parse_config(data, base_dir=path.resolve().parent, source=path)
+
+
+def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> DistributionConfig:
+    """Validate a config dict (from TOML or written in a test) and run CloudFront's deploy checks."""
+    file = str(source) if source else "<config>"
+    try:
+        config = DistributionConfig.model_validate({**data, "source": source}, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems = [f"{file}: {_loc(err['loc'])}: {_msg(err)}" for err in exc.errors()]
+        raise ConfigError.many(problems) from None
+    problems = [f"{file}: {p}" for p in deploy_problems(config)]
+    if problems:
+        raise ConfigError.many(problems)
+    return config
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        # pydantic names the union member it tried; the user never wrote that name.
+        if isinstance(part, str) and (part[:1].isupper() or part.startswith("function-")):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _msg(err: Any) -> str:
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown key (check its spelling; edgesim refuses keys it does not know)"
+    if err["type"] == "missing":
+        return "required field is missing"
+    return msg
+
+
+def deploy_problems(config: DistributionConfig) -> list[str]:
+    """What CloudFront refuses at deploy time (spec §3.2, §2.7), one message per problem."""
+    problems: list[str] = []
+    ids = [o.id for o in (*config.origins, *config.origin_groups)]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        problems.append(f"origins: duplicate origin id(s) {dupes}")
+    origin_ids = {o.id for o in config.origins}
+    for i, group in enumerate(config.origin_groups):
+        for member in (group.primary, group.secondary):
+            if member not in origin_ids:
+                problems.append(f"origin_groups[{i}]: unknown origin id {member!r}; known: {sorted(origin_ids)}")
+    for where, behavior in _named_behaviors(config):
+        if behavior.target_origin not in ids:
+            problems.append(f"{where}.target_origin: unknown origin id {behavior.target_origin!r}; known: {sorted(ids)}")
+        problems.extend(f"{where}.{p}" for p in _function_problems(behavior, config.distribution))
+    return problems
+
+
+def _named_behaviors(config: DistributionConfig) -> Iterator[tuple[str, DefaultCacheBehavior]]:
+    for i, behavior in enumerate(config.cache_behaviors):
+        yield f"cache_behaviors[{i}]", behavior
+    yield "default_cache_behavior", config.default_cache_behavior
+
+
+def lambda_limits(event_type: EventType, quotas: str) -> tuple[float, int]:
+    """(max timeout s, max memory MB) for a Lambda@Edge trigger (spec §2.7)."""
+    if quotas == "per-trigger" and event_type.is_viewer:
+        return 5.0, 128
+    return 30.0, 10240
+
+
+def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSettings) -> Iterator[str]:
+    has_cff = any(a.kind == "cloudfront-function" for a in behavior.functions.values())
+    for event_type, assoc in behavior.functions.items():
+        field = f"functions.{event_type.value}"
+        if assoc.kind == "cloudfront-function":
+            assert isinstance(assoc, CloudFrontFunctionAssociation)
+            if not event_type.is_viewer:
+                yield (f"{field}: a CloudFront Function can only run on viewer-request or viewer-response; "
+                       "use a Lambda@Edge function for origin events (spec §1.1)")
+            if not assoc.cloudfront_function.is_file():
+                yield f"{field}: function file not found: {assoc.cloudfront_function}"
+            if assoc.kvs is not None and not assoc.kvs.is_file():
+                yield f"{field}.kvs: KeyValueStore file not found: {assoc.kvs}"
+            continue
+        assert isinstance(assoc, LambdaFunctionAssociation)
+        if event_type.is_viewer and has_cff:
+            yield (f"{field}: a behavior with a CloudFront Function cannot also have a Lambda@Edge function "
+                   "on a viewer event (spec §3.2); move one of them or use an origin event for the Lambda")
+        if not assoc.path.is_file():
+            yield f"{field}: handler file not found: {assoc.path}"
+        max_timeout, max_memory = lambda_limits(event_type, settings.lambda_quotas)
+        if assoc.timeout is not None and assoc.timeout > max_timeout:
+            yield (f"{field}.timeout: {assoc.timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {event_type} "
+                   f"(spec §2.7; distribution.lambda_quotas = {settings.lambda_quotas!r})")
+        if assoc.memory is not None and assoc.memory > max_memory:
+            yield (f"{field}.memory: {assoc.memory} MB is over Lambda@Edge's {max_memory} MB for {event_type} "
+                   f"(spec §2.7; distribution.lambda_quotas = {settings.lambda_quotas!r})")
+        if assoc.include_body and not event_type.is_request:
+            yield f"{field}.include_body: only viewer-request and origin-request can include the body (spec §2.4)"

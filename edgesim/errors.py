@@ -1,0 +1,143 @@
+"""The exception tree. Declarations only: a status, a CloudFront error name and a message.
+
+    EdgesimError
+    ├── UserError                   your config or code is wrong; shown as one clear line
+    │   ├── ConfigError             a distribution config that CloudFront would refuse at deploy
+    │   └── FunctionCodeError       a function that cannot load (size, syntax, runtime subset, import)
+    └── ViewerError                 becomes the HTTP response the viewer gets (app.py renders it)
+        ├── BadRequest                      400  malformed request
+        ├── RequestTooLarge                 413/414/494  URI, headers or body over CloudFront's limits
+        ├── MethodNotAllowed                403  method not in the behavior's allowed methods
+        ├── HttpsRequired                   403  viewer protocol policy https-only over http
+        ├── FunctionValidationError         502  a CloudFront Function returned something invalid
+        ├── FunctionExecutionError          503  a CloudFront Function threw, rejected, ran too long
+        ├── LambdaValidationError           502  a Lambda@Edge handler returned something invalid
+        ├── LambdaExecutionError            503  a Lambda@Edge handler threw or crashed
+        ├── LambdaLimitExceeded             503  a Lambda@Edge handler timed out or ran out of memory
+        ├── OriginConnectionError           502  the origin refused or could not be resolved
+        └── OriginTimeout                   504  the origin did not answer in time
+
+Spec §1.9 and §2.8 give the statuses and X-Cache names.
+"""
+
+from __future__ import annotations
+
+
+class EdgesimError(Exception):
+    """Base of every error edgesim raises on purpose."""
+
+
+class UserError(EdgesimError):
+    """The user's config or function is wrong. `str()` is one line naming where and the fix."""
+
+
+class ConfigError(UserError):
+    """A config CloudFront would refuse. `problems` holds one line per problem, each naming where."""
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.field = field
+        where = ": ".join(p for p in (file, field) if p)
+        line = f"{where}: {message}" if where else message
+        self.problems: list[str] = [line]
+        super().__init__(line)
+
+    @classmethod
+    def many(cls, problems: list[str]) -> ConfigError:
+        err = cls("\n".join(problems))
+        err.problems = list(problems)
+        return err
+
+
+class FunctionCodeError(UserError):
+    """A function that cannot be loaded. CloudFront names: FunctionSizeLimitExceeded, etc."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 code: str = "InvalidFunctionCode") -> None:
+        self.file = file
+        self.line = line
+        self.code = code
+        self.reason = message
+        where = file or ""
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ViewerError(EdgesimError):
+    """An error the viewer sees as a CloudFront error page."""
+
+    status: int = 502
+    x_cache: str = "Error from cloudfront"
+    # The reason line on CloudFront's error page (spec §1.9).
+    page_reason: str = "The request could not be satisfied."
+
+    def __init__(self, reason: str = "", *, logs: list[str] | None = None) -> None:
+        self.reason = reason or self.page_reason
+        # A function's log lines up to the failure, so the developer sees them next to the error.
+        self.logs: list[str] = list(logs or [])
+        super().__init__(self.reason)
+
+
+class BadRequest(ViewerError):
+    status = 400
+    page_reason = "Bad request. We can't connect to the server for this app or website at this time."
+
+
+class RequestTooLarge(ViewerError):
+    status = 413
+    page_reason = "The request is too large."
+
+    def __init__(self, reason: str = "", status: int = 413) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+class MethodNotAllowed(ViewerError):
+    status = 403
+    page_reason = "This distribution is not configured to allow the HTTP request method that was used for this request."
+
+
+class HttpsRequired(ViewerError):
+    status = 403
+    page_reason = "The viewer protocol policy of this cache behavior requires HTTPS."
+
+
+class FunctionValidationError(ViewerError):
+    status = 502
+    x_cache = "FunctionValidationError from cloudfront"
+    page_reason = "The CloudFront function returned an invalid value to CloudFront."
+
+
+class FunctionExecutionError(ViewerError):
+    status = 503
+    x_cache = "FunctionExecutionError from cloudfront"
+    page_reason = "The CloudFront function associated with the CloudFront distribution is invalid or could not run."
+
+
+class LambdaValidationError(ViewerError):
+    status = 502
+    x_cache = "LambdaValidationError from cloudfront"
+    page_reason = "The Lambda function returned an invalid request or response to CloudFront."
+
+
+class LambdaExecutionError(ViewerError):
+    status = 503
+    x_cache = "LambdaExecutionError from cloudfront"
+    page_reason = "The Lambda function associated with the CloudFront distribution is invalid or doesn't have the required permissions."
+
+
+class LambdaLimitExceeded(ViewerError):
+    status = 503
+    x_cache = "LambdaLimitExceeded from cloudfront"
+    page_reason = "The Lambda function associated with the CloudFront distribution was throttled."
+
+
+class OriginConnectionError(ViewerError):
+    status = 502
+    page_reason = "CloudFront wasn't able to connect to the origin."
+
+
+class OriginTimeout(ViewerError):
+    status = 504
+    page_reason = "We can't connect to the server for this app or website at this time."

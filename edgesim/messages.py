@@ -1,0 +1,169 @@
+"""The runtime-neutral values every module speaks: Request, Response, Headers, EventType.
+
+The pipeline works on these; each runtime translates them to and from its own event JSON
+(CloudFront Functions' value/multiValue maps, Lambda@Edge's key/value lists) at its own boundary.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edgesim.config import Origin
+
+
+class EventType(str, enum.Enum):
+    """CloudFront's four trigger points, in pipeline order (spec §3.1)."""
+
+    VIEWER_REQUEST = "viewer-request"
+    ORIGIN_REQUEST = "origin-request"
+    ORIGIN_RESPONSE = "origin-response"
+    VIEWER_RESPONSE = "viewer-response"
+
+    @property
+    def is_viewer(self) -> bool:
+        return self in (EventType.VIEWER_REQUEST, EventType.VIEWER_RESPONSE)
+
+    @property
+    def is_request(self) -> bool:
+        return self in (EventType.VIEWER_REQUEST, EventType.ORIGIN_REQUEST)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def capitalize_header(name: str) -> str:
+    """`example-header-name` -> `Example-Header-Name`, as CloudFront writes headers out (spec §1.2)."""
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+class Headers:
+    """An ordered list of header lines, looked up case-insensitively, original case kept.
+
+    One entry per header line: repeated headers (Set-Cookie above all) stay apart, as CloudFront
+    keeps them (spec §1.2, §2.2).
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._items: list[tuple[str, str]] = list(items)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        lower = name.lower()
+        return any(k.lower() == lower for k, _ in self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self._items == other._items
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def copy(self) -> Headers:
+        return Headers(self._items)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        lower = name.lower()
+        for k, v in self._items:
+            if k.lower() == lower:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        lower = name.lower()
+        return [v for k, v in self._items if k.lower() == lower]
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every line of `name` with one line, keeping the first line's position."""
+        lower = name.lower()
+        out: list[tuple[str, str]] = []
+        placed = False
+        for k, v in self._items:
+            if k.lower() == lower:
+                if not placed:
+                    out.append((name, value))
+                    placed = True
+            else:
+                out.append((k, v))
+        if not placed:
+            out.append((name, value))
+        self._items = out
+
+    def add(self, name: str, value: str) -> None:
+        self._items.append((name, value))
+
+    def remove(self, name: str) -> None:
+        lower = name.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != lower]
+
+    def setdefault(self, name: str, value: str) -> None:
+        if name not in self:
+            self._items.append((name, value))
+
+    def names(self) -> list[str]:
+        """Lowercase names in first-seen order, each once."""
+        seen: dict[str, None] = {}
+        for k, _ in self._items:
+            seen.setdefault(k.lower(), None)
+        return list(seen)
+
+
+@dataclass
+class Request:
+    """A viewer request as it moves through the pipeline; functions may edit it."""
+
+    method: str
+    uri: str
+    querystring: str = ""  # raw, without the leading "?"; "" when absent
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    client_ip: str = "127.0.0.1"
+    # The origin this request goes to; set from the cache behavior, changed only by the
+    # origin-changing helpers or a Lambda@Edge `origin` edit (spec §4.1).
+    origin: Origin | None = None
+    http_version: str = "1.1"
+    scheme: str = "http"
+
+    def copy(self) -> Request:
+        return Request(
+            method=self.method,
+            uri=self.uri,
+            querystring=self.querystring,
+            headers=self.headers.copy(),
+            body=self.body,
+            client_ip=self.client_ip,
+            origin=self.origin,
+            http_version=self.http_version,
+            scheme=self.scheme,
+        )
+
+    @property
+    def url_path_and_query(self) -> str:
+        return self.uri + ("?" + self.querystring if self.querystring else "")
+
+
+@dataclass
+class Response:
+    """A response from an origin, the cache, a function or an error."""
+
+    status: int
+    headers: Headers = field(default_factory=Headers)
+    body: bytes = b""
+    status_description: str | None = None
+
+    def copy(self) -> Response:
+        return Response(self.status, self.headers.copy(), self.body, self.status_description)

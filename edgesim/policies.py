@@ -1,0 +1,221 @@
+"""Cache, origin request and response headers policies: their models and CloudFront's managed ones.
+
+Managed policies are looked up by name or by ID, as CloudFront accepts either (spec §4.2).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Behavior = Literal["none", "whitelist", "allExcept", "all"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class KeyItems(_Frozen):
+    """Which headers, cookies or query strings a policy selects (CloudFront's *Config shapes)."""
+
+    behavior: Behavior = "none"
+    items: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _items_need_list_behavior(self) -> KeyItems:
+        if self.items and self.behavior in ("none", "all"):
+            raise ValueError(f"items are only used with behavior 'whitelist' or 'allExcept', not {self.behavior!r}")
+        return self
+
+    def selects(self, name: str, *, case_sensitive: bool = False) -> bool:
+        if self.behavior == "none":
+            return False
+        if self.behavior == "all":
+            return True
+        if case_sensitive:
+            found = name in self.items
+        else:
+            found = name.lower() in {i.lower() for i in self.items}
+        return found if self.behavior == "whitelist" else not found
+
+
+class CachePolicy(_Frozen):
+    """CachePolicyConfig: TTLs and what joins the cache key (spec §4.2, §4.3)."""
+
+    name: str = "inline"
+    id: str = ""
+    min_ttl: int = Field(default=0, ge=0)
+    default_ttl: int = Field(default=86400, ge=0)
+    max_ttl: int = Field(default=31536000, ge=0)
+    headers: KeyItems = KeyItems()  # headers behavior: none | whitelist only in CloudFront
+    cookies: KeyItems = KeyItems()
+    query_strings: KeyItems = KeyItems()
+    enable_accept_encoding_gzip: bool = False
+    enable_accept_encoding_brotli: bool = False
+
+    @model_validator(mode="after")
+    def _ttl_order(self) -> CachePolicy:
+        # CloudFront raises DefaultTTL to MinTTL and MaxTTL to DefaultTTL when they are below (spec §4.3).
+        if self.default_ttl < self.min_ttl:
+            object.__setattr__(self, "default_ttl", self.min_ttl)
+        if self.max_ttl < self.default_ttl:
+            object.__setattr__(self, "max_ttl", self.default_ttl)
+        return self
+
+    @property
+    def caching_disabled(self) -> bool:
+        return self.max_ttl == 0
+
+
+class OriginRequestPolicy(_Frozen):
+    """OriginRequestPolicyConfig: what reaches the origin without joining the key (spec §2.6, §4.2)."""
+
+    name: str = "inline"
+    id: str = ""
+    # header behaviors: none | whitelist | allViewer | allViewerAndWhitelistCloudFront | allExcept
+    header_behavior: Literal["none", "whitelist", "allViewer", "allViewerAndWhitelistCloudFront", "allExcept"] = "none"
+    headers: tuple[str, ...] = ()
+    cookies: KeyItems = KeyItems()
+    query_strings: KeyItems = KeyItems()
+
+
+class CorsConfig(_Frozen):
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_headers: tuple[str, ...] = ("*",)
+    allow_methods: tuple[str, ...] = ("ALL",)
+    allow_credentials: bool = False
+    expose_headers: tuple[str, ...] = ()
+    max_age_sec: int | None = None
+    origin_override: bool = False
+
+
+class SecurityHeadersConfig(_Frozen):
+    strict_transport_security: str | None = None
+    content_type_options: bool = False
+    frame_options: str | None = None
+    xss_protection: str | None = None
+    referrer_policy: str | None = None
+    content_security_policy: str | None = None
+    override: bool = False
+
+
+class CustomHeader(_Frozen):
+    header: str
+    value: str
+    override: bool = False
+
+
+class ResponseHeadersPolicy(_Frozen):
+    """ResponseHeadersPolicyConfig: headers added after the cache, before viewer-response (spec §3.1)."""
+
+    name: str = "inline"
+    id: str = ""
+    cors: CorsConfig | None = None
+    security_headers: SecurityHeadersConfig | None = None
+    custom_headers: tuple[CustomHeader, ...] = ()
+    remove_headers: tuple[str, ...] = ()
+
+
+_GZIP_BR = {"enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True}
+
+MANAGED_CACHE_POLICIES: tuple[CachePolicy, ...] = (
+    CachePolicy(name="CachingOptimized", id="658327ea-f89d-4fab-a63d-7e88639e58f6",
+                min_ttl=1, default_ttl=86400, max_ttl=31536000, **_GZIP_BR),
+    CachePolicy(name="CachingOptimizedForUncompressedObjects", id="b2884449-e4de-46a7-ac36-70bc7f1ddd6d",
+                min_ttl=1, default_ttl=86400, max_ttl=31536000),
+    CachePolicy(name="CachingDisabled", id="4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+                min_ttl=0, default_ttl=0, max_ttl=0),
+    CachePolicy(name="UseOriginCacheControlHeaders", id="83da9c7e-98b4-4e11-a168-04f0df8e2c65",
+                min_ttl=0, default_ttl=0, max_ttl=31536000,
+                headers=KeyItems(behavior="whitelist", items=("host", "origin", "x-http-method-override",
+                                                               "x-http-method", "x-method-override")),
+                cookies=KeyItems(behavior="all"), **_GZIP_BR),
+    CachePolicy(name="UseOriginCacheControlHeaders-QueryStrings", id="4cc15a8a-d715-48a4-82b8-cc0b614638fe",
+                min_ttl=0, default_ttl=0, max_ttl=31536000,
+                headers=KeyItems(behavior="whitelist", items=("host", "origin", "x-http-method-override",
+                                                               "x-http-method", "x-method-override")),
+                cookies=KeyItems(behavior="all"), query_strings=KeyItems(behavior="all"), **_GZIP_BR),
+    CachePolicy(name="Elemental-MediaPackage", id="08627262-05a9-4f76-9ded-b50ca2e3a84f",
+                min_ttl=0, default_ttl=86400, max_ttl=31536000,
+                headers=KeyItems(behavior="whitelist", items=("origin",)),
+                query_strings=KeyItems(behavior="whitelist", items=("aws.manifestfilter", "start", "end", "m")),
+                enable_accept_encoding_gzip=True),
+)
+
+MANAGED_ORIGIN_REQUEST_POLICIES: tuple[OriginRequestPolicy, ...] = (
+    OriginRequestPolicy(name="AllViewer", id="216adef6-5c7f-47e4-b989-5492eafa07d3",
+                        header_behavior="allViewer", cookies=KeyItems(behavior="all"),
+                        query_strings=KeyItems(behavior="all")),
+    OriginRequestPolicy(name="AllViewerExceptHostHeader", id="b689b0a8-53d0-40ab-baf2-68738e2966ac",
+                        header_behavior="allExcept", headers=("host",), cookies=KeyItems(behavior="all"),
+                        query_strings=KeyItems(behavior="all")),
+    OriginRequestPolicy(name="AllViewerAndCloudFrontHeaders-2022-06", id="33f36d7e-f396-46d9-90e0-52428a34d9dc",
+                        header_behavior="allViewerAndWhitelistCloudFront",
+                        headers=("cloudfront-viewer-address", "cloudfront-viewer-asn", "cloudfront-viewer-city",
+                                 "cloudfront-viewer-country", "cloudfront-viewer-country-name",
+                                 "cloudfront-viewer-country-region", "cloudfront-viewer-country-region-name",
+                                 "cloudfront-viewer-http-version", "cloudfront-viewer-latitude",
+                                 "cloudfront-viewer-longitude", "cloudfront-viewer-metro-code",
+                                 "cloudfront-viewer-postal-code", "cloudfront-viewer-time-zone",
+                                 "cloudfront-viewer-tls", "cloudfront-forwarded-proto",
+                                 "cloudfront-is-android-viewer", "cloudfront-is-desktop-viewer",
+                                 "cloudfront-is-ios-viewer", "cloudfront-is-mobile-viewer",
+                                 "cloudfront-is-smarttv-viewer", "cloudfront-is-tablet-viewer",
+                                 "cloudfront-viewer-header-order", "cloudfront-viewer-header-count",
+                                 "cloudfront-viewer-ja3-fingerprint"),
+                        cookies=KeyItems(behavior="all"), query_strings=KeyItems(behavior="all")),
+    OriginRequestPolicy(name="CORS-S3Origin", id="88a5eaf4-2fd4-4709-b370-b4c650ea3fcf",
+                        header_behavior="whitelist",
+                        headers=("origin", "access-control-request-headers", "access-control-request-method")),
+    OriginRequestPolicy(name="CORS-CustomOrigin", id="59781a5b-3903-41f3-afcb-af62929ccde1",
+                        header_behavior="whitelist", headers=("origin",)),
+    OriginRequestPolicy(name="UserAgentRefererHeaders", id="acba4595-bd28-49b8-b9fe-13317c0390fa",
+                        header_behavior="whitelist", headers=("user-agent", "referer"),
+                        query_strings=KeyItems(behavior="all")),
+)
+
+_SECURITY = SecurityHeadersConfig(
+    strict_transport_security="max-age=31536000", content_type_options=True, frame_options="SAMEORIGIN",
+    xss_protection="1; mode=block", referrer_policy="strict-origin-when-cross-origin", override=False,
+)
+_PREFLIGHT = CorsConfig(allow_origins=("*",), allow_headers=("*",), allow_methods=("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
+                        expose_headers=("*",), max_age_sec=600)
+_SIMPLE = CorsConfig(allow_origins=("*",), allow_headers=(), allow_methods=(), expose_headers=("*",))
+
+MANAGED_RESPONSE_HEADERS_POLICIES: tuple[ResponseHeadersPolicy, ...] = (
+    ResponseHeadersPolicy(name="SecurityHeadersPolicy", id="67f7725c-6f97-4210-82d7-5512b31e9d03",
+                          security_headers=_SECURITY),
+    ResponseHeadersPolicy(name="CORS-With-Preflight", id="5cc3b908-e619-4b99-88e5-2cf7f45965bd", cors=_PREFLIGHT),
+    ResponseHeadersPolicy(name="CORS-and-SecurityHeadersPolicy", id="e61eb60c-9c35-4d20-a928-2b84e02af89c",
+                          cors=_SIMPLE, security_headers=_SECURITY),
+    ResponseHeadersPolicy(name="SimpleCORS", id="60669652-455b-4ae9-85a4-c4c02393f86c", cors=_SIMPLE),
+    ResponseHeadersPolicy(name="CORS-with-preflight-and-SecurityHeadersPolicy",
+                          id="eaab4381-ed33-4a86-88ca-d9558dc6cd63", cors=_PREFLIGHT, security_headers=_SECURITY),
+)
+
+
+def _lookup(table: tuple[_Frozen, ...], key: str, kind: str) -> _Frozen:
+    for policy in table:
+        if key in (getattr(policy, "name"), getattr(policy, "id")):
+            return policy
+    names = ", ".join(getattr(p, "name") for p in table)
+    raise ValueError(f"unknown managed {kind} {key!r}; use one of: {names}, or an inline table")
+
+
+def managed_cache_policy(key: str) -> CachePolicy:
+    policy = _lookup(MANAGED_CACHE_POLICIES, key, "cache policy")
+    assert isinstance(policy, CachePolicy)
+    return policy
+
+
+def managed_origin_request_policy(key: str) -> OriginRequestPolicy:
+    policy = _lookup(MANAGED_ORIGIN_REQUEST_POLICIES, key, "origin request policy")
+    assert isinstance(policy, OriginRequestPolicy)
+    return policy
+
+
+def managed_response_headers_policy(key: str) -> ResponseHeadersPolicy:
+    policy = _lookup(MANAGED_RESPONSE_HEADERS_POLICIES, key, "response headers policy")
+    assert isinstance(policy, ResponseHeadersPolicy)
+    return policy

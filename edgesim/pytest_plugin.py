@@ -1,0 +1,1 @@
+"""The edgesim pytest plugin, registered through the pytest11 entry point."""
