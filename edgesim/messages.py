@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from edgesim.config import Origin
+    from edgesim.config import Origin, OriginGroup
 
 
 class EventType(str, enum.Enum):
@@ -134,7 +134,7 @@ class Request:
     client_ip: str = "127.0.0.1"
     # The origin this request goes to; set from the cache behavior, changed only by the
     # origin-changing helpers or a Lambda@Edge `origin` edit (spec §4.1).
-    origin: Origin | None = None
+    origin: Origin | OriginGroup | None = None
     http_version: str = "1.1"
     scheme: str = "http"
 
