@@ -73,15 +73,17 @@ class Service:
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+            code = self.proc.poll()
+            if code is not None:
+                message = f"{self.name} exited with {code} before listening:\n{self.output()}"
                 self._stop()
-                raise ServiceError(f"{self.name} exited with {self.proc.returncode} before listening:\n{self.output()}")
+                raise ServiceError(message)
             if _listening(self.port):
                 return self
             time.sleep(0.05)
+        message = f"{self.name} did not listen on {HOST}:{self.port} within {self.start_timeout:g} s:\n{self.output()}"
         self._stop()
-        raise ServiceError(f"{self.name} did not listen on {HOST}:{self.port} within {self.start_timeout:g} s:\n"
-                           f"{self.output()}")
+        raise ServiceError(message)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -157,3 +159,19 @@ def memory_of(pid: int) -> dict[str, object]:
         "peak_rss_mb": None if hwm is None else round(hwm / 1024, 1),
         "rss_mb": None if rss is None else round(rss / 1024, 1),
     }
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of pid and all its live descendants, from /proc/<pid>/stat."""
+    total = 0
+    for each in (pid, *descendants(pid)):
+        try:
+            stat = Path(f"/proc/{each}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces: split after it
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / _TICK

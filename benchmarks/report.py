@@ -127,8 +127,8 @@ def _fmt(value: Any, digits: int = 2) -> str:
 
 
 def _stack_table(results: dict[str, Any]) -> list[str]:
-    lines = ["| stack | conns | req/s | × raw aiohttp proxy | × origin | p50 ms | p99 ms | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| stack | conns | req/s | × raw aiohttp proxy | × origin | p50 ms | p99 ms | CPU µs/req | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     skipped = []
     for key, label in STACKS.items():
         stack = results.get("stacks", {}).get(key)
@@ -144,7 +144,7 @@ def _stack_table(results: dict[str, Any]) -> list[str]:
             rps = float(run["rps"])
             lines.append(f"| {label} | {conns} | {_fmt(rps)} | {_fmt(_ratio(rps, _rps(results, REFERENCE, conns)))} "
                          f"| {_fmt(_ratio(rps, _rps(results, 'origin', conns)))} | {_fmt(run['p50_ms'])} "
-                         f"| {_fmt(run['p99_ms'])} | {_fmt(run['errors'])} |")
+                         f"| {_fmt(run['p99_ms'])} | {_fmt(run.get('cpu_us_per_request'), 0)} | {_fmt(run['errors'])} |")
     return lines + ([""] + skipped if skipped else [])
 
 
@@ -190,7 +190,12 @@ def render_markdown(results: dict[str, Any]) -> str:
         "",
         f"`{meta.get('command', 'python -m benchmarks')}` at {meta.get('date', '?')} on {meta.get('machine', '?')}. "
         f"Load generator: {meta.get('load_generator', '?')}; origin: {meta.get('origin', '?')}; "
-        f"{meta.get('duration_s', '?')} s per measurement.",
+        f"best of {meta.get('repeats', 1)} × {meta.get('duration_s', '?')} s per figure; "
+        f"load average at start {meta.get('load_average', '?')}.",
+        "",
+        "req/s and latency are wrk's view; CPU µs/req is the stack's own processes' CPU time (server and any "
+        "Lambda@Edge workers, not the origin's) per request, from /proc: other load on the machine "
+        "disturbs it far less than throughput.",
         "",
     ]
     body = _stack_table(results) + ["", "### Targets", ""] + _targets_table(evaluate_targets(results))

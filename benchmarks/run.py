@@ -23,7 +23,7 @@ from typing import Any
 from benchmarks import memory, micro
 from benchmarks.edgesim_configs import SCENARIOS, write_scenario
 from benchmarks.load import LoadGenerator
-from benchmarks.processes import Service, ServiceError
+from benchmarks.processes import Service, ServiceError, cpu_seconds
 from benchmarks.report import CONCURRENCIES, STACKS
 from benchmarks.stacks import BODY, nginx_binary, start_edgesim, start_nginx_proxy, start_origin, start_reference_proxy
 
@@ -44,11 +44,15 @@ class Options:
 
     @property
     def duration(self) -> float:
-        return 1.0 if self.quick else 5.0
+        return 1.0 if self.quick else 2.0
 
     @property
     def warmup(self) -> float:
-        return 1.0 if self.quick else 2.0
+        return 1.0
+
+    @property
+    def repeats(self) -> int:
+        return 1 if self.quick else 3
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
@@ -83,10 +87,28 @@ def _measure(key: str, service: AbstractContextManager[Service], load: LoadGener
             runs: dict[str, Any] = {}
             for conns in CONCURRENCIES:
                 load.run(url, conns, options.warmup)  # warm: JIT, pools, lazily started workers
-                runs[str(conns)] = load.run(url, conns, options.duration).to_json()
+                runs[str(conns)] = _best_of(load, running.pid, url, conns, options)
             return {"runs": runs}
     except ServiceError as exc:
         return {"skipped": f"failed to start: {str(exc)[:300]}"}
+
+
+def _best_of(load: LoadGenerator, pid: int, url: str, conns: int, options: Options) -> dict[str, Any]:
+    """The best of `repeats` runs: other work on the machine only ever slows a run down.
+
+    Also the stack's own CPU time per request (its processes and their children, from /proc),
+    which other load on the machine disturbs far less than throughput.
+    """
+    best: dict[str, Any] | None = None
+    for _ in range(options.repeats):
+        cpu_before = cpu_seconds(pid)
+        result = load.run(url, conns, options.duration).to_json()
+        cpu = cpu_seconds(pid) - cpu_before
+        result["cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1) if result["requests"] else None
+        if best is None or result["rps"] > best["rps"]:
+            best = result
+    assert best is not None
+    return best
 
 
 def _stack_factories(work: Path, origin: Service, notes: list[str]) -> dict[str, Callable[[], Any] | str]:
@@ -122,6 +144,13 @@ class _Already:
         return None
 
 
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
 def machine() -> str:
     model = "?"
     try:
@@ -139,6 +168,7 @@ def run(options: Options) -> dict[str, Any]:
         notes.append("wrk is not installed: the Python load generator ran; it shares a core with the stack "
                      "under test and caps the fast stacks, so compare ratios, not absolute figures.")
     started = time.monotonic()
+    load_at_start = _load_average()
     results: dict[str, Any] = {"stacks": {}, "notes": notes}
     with tempfile.TemporaryDirectory(prefix="edgesim-bench-") as tmp:
         work = Path(tmp)
@@ -166,6 +196,8 @@ def run(options: Options) -> dict[str, Any]:
         "load_generator": load.name,
         "origin": origin_kind,
         "duration_s": options.duration,
+        "repeats": options.repeats,
+        "load_average": load_at_start,
         "quick": options.quick,
         "elapsed_s": round(time.monotonic() - started, 1),
     }
