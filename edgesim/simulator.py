@@ -7,6 +7,7 @@ the old one: a broken edit keeps the last good distribution serving.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -122,6 +123,14 @@ class _Live:
     loader: FunctionLoader
     functions: list[EdgeFunction] = field(default_factory=list)
     load_problems: list[str] = field(default_factory=list)
+    inflight: int = 0
+
+    async def retire(self, grace: float = 30.0) -> None:
+        """Close once the requests still running on this version finish (or after `grace` s)."""
+        deadline = time.monotonic() + grace
+        while self.inflight and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await self.aclose()
 
     async def aclose(self) -> None:
         for function in self.functions:
@@ -150,6 +159,7 @@ class Simulator:
         self.clock = clock
         self.fetcher = OriginFetcher(transports)
         self._live: _Live | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -163,6 +173,8 @@ class Simulator:
             self._live = await self._build(self._initial)
 
     async def aclose(self) -> None:
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._live is not None:
             await self._live.aclose()
             self._live = None
@@ -183,7 +195,10 @@ class Simulator:
         live = await self._build(config)
         old, self._live = self._live, live
         if old is not None:
-            await old.aclose()
+            # Requests already running finish on the version they started with.
+            task = asyncio.create_task(old.retire())
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
 
     async def _build(self, config: DistributionConfig) -> _Live:
         loader = self._loader_factory()
@@ -212,6 +227,7 @@ class Simulator:
         request_id = new_request_id()
         trace = Trace(request_id, method=request.method, uri=request.url_path_and_query)
         started = time.perf_counter()
+        live.inflight += 1
         try:
             response = await live.pipeline.handle(request, request_id, trace)
         except ViewerError as err:
@@ -220,6 +236,8 @@ class Simulator:
             log.exception("edgesim failed on %s %s", request.method, request.uri)
             err = SimulatorError(f"edgesim failed: {type(exc).__name__}: {exc}")
             response = self._error_response(err, request_id, live, trace)
+        finally:
+            live.inflight -= 1
         trace.duration_ms = (time.perf_counter() - started) * 1000
         return response, trace
 
