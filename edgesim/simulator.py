@@ -38,7 +38,7 @@ from edgesim.errors import (
 from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
 from edgesim.pipeline import Behavior, Pipeline
-from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
+from edgesim.runtime import EdgeFunction, FunctionKind, TriggerCall, TriggerResult
 from edgesim.trace import Trace
 
 Association = CloudFrontFunctionAssociation | LambdaFunctionAssociation
@@ -103,7 +103,7 @@ class BrokenFunction:
     execution error of its kind (spec §1.9, §2.8), and the log says why."""
 
     name: str
-    kind: str
+    kind: FunctionKind
     problem: str
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
@@ -211,10 +211,10 @@ class Simulator:
                 try:
                     function = await loader.load(assoc, event_type, config.distribution)
                     live_functions.append(function)
+                    functions[event_type] = function
                 except UserError as exc:
                     problems.append(str(exc))
-                    function = BrokenFunction(assoc.name, assoc.kind, getattr(exc, "reason", str(exc)))
-                functions[event_type] = function
+                    functions[event_type] = BrokenFunction(assoc.name, assoc.kind, getattr(exc, "reason", str(exc)))
             behaviors.append(Behavior(behavior, functions))
         pipeline = Pipeline(config, behaviors, self.fetcher, clock=self.clock)
         return _Live(config, pipeline, loader, live_functions, problems)
@@ -234,8 +234,8 @@ class Simulator:
             response = self._error_response(err, request_id, live, trace)
         except Exception as exc:  # noqa: BLE001 - a bug in edgesim must not cost the viewer an answer
             log.exception("edgesim failed on %s %s", request.method, request.uri)
-            err = SimulatorError(f"edgesim failed: {type(exc).__name__}: {exc}")
-            response = self._error_response(err, request_id, live, trace)
+            failure = SimulatorError(f"edgesim failed: {type(exc).__name__}: {exc}")
+            response = self._error_response(failure, request_id, live, trace)
         finally:
             live.inflight -= 1
         trace.duration_ms = (time.perf_counter() - started) * 1000
