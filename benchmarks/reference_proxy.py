@@ -39,13 +39,29 @@ def make_app(origin: str) -> web.Application:
     return app
 
 
+def event_loop_name() -> str:
+    """uvloop when installed, as uvicorn's loop="auto" picks for edgesim: the same loop on both sides."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--origin", required=True)
+    parser.add_argument("--loop", choices=("auto", "asyncio", "uvloop"), default="auto")
     args = parser.parse_args()
+    loop = event_loop_name() if args.loop == "auto" else args.loop
+    runner = None
+    if loop == "uvloop":
+        import uvloop
+
+        runner = uvloop.new_event_loop()
     web.run_app(make_app(args.origin.rstrip("/")), host="127.0.0.1", port=args.port, print=None,
-                access_log=None)
+                access_log=None, loop=runner)
 
 
 if __name__ == "__main__":
