@@ -26,6 +26,9 @@ def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
         lifespan="on",
         log_level="warning",
         access_log=False,
+        # The viewer is whoever holds the connection: uvicorn would otherwise take a loopback
+        # viewer's own X-Forwarded-For as its address, and CloudFront appends, never trusts (spec §2.2).
+        proxy_headers=False,
         server_header=False,  # CloudFront's own Server header is set by the pipeline where it applies
         date_header=True,
         # Let oversized header blocks reach us, so the viewer gets CloudFront's 494, not uvicorn's 400.
