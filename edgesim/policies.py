@@ -98,6 +98,9 @@ class SecurityHeadersConfig(_Frozen):
     referrer_policy: str | None = None
     content_security_policy: str | None = None
     override: bool = False
+    # CloudFront keeps one override flag per security header; this one differs in the managed policies.
+    # None follows `override`.
+    content_type_options_override: bool | None = None
 
 
 class CustomHeader(_Frozen):
@@ -136,6 +139,11 @@ MANAGED_CACHE_POLICIES: tuple[CachePolicy, ...] = (
                 headers=KeyItems(behavior="whitelist", items=("host", "origin", "x-http-method-override",
                                                                "x-http-method", "x-method-override")),
                 cookies=KeyItems(behavior="all"), query_strings=KeyItems(behavior="all"), **_GZIP_BR),
+    CachePolicy(name="Amplify", id="2e54312d-136d-493c-8eb9-b001f22f67d2",
+                min_ttl=2, default_ttl=2, max_ttl=600,
+                headers=KeyItems(behavior="whitelist", items=("authorization", "cloudfront-viewer-country", "host")),
+                cookies=KeyItems(behavior="all"), query_strings=KeyItems(behavior="all"), **_GZIP_BR),
+    # Compression support is enabled for gzip only (AD/using-managed-cache-policies).
     CachePolicy(name="Elemental-MediaPackage", id="08627262-05a9-4f76-9ded-b50ca2e3a84f",
                 min_ttl=0, default_ttl=86400, max_ttl=31536000,
                 headers=KeyItems(behavior="whitelist", items=("origin",)),
@@ -152,18 +160,17 @@ MANAGED_ORIGIN_REQUEST_POLICIES: tuple[OriginRequestPolicy, ...] = (
                         query_strings=KeyItems(behavior="all")),
     OriginRequestPolicy(name="AllViewerAndCloudFrontHeaders-2022-06", id="33f36d7e-f396-46d9-90e0-52428a34d9dc",
                         header_behavior="allViewerAndWhitelistCloudFront",
-                        headers=("cloudfront-viewer-address", "cloudfront-viewer-asn", "cloudfront-viewer-city",
-                                 "cloudfront-viewer-country", "cloudfront-viewer-country-name",
+                        # The CloudFront headers released through June 2022, as the managed policy lists
+                        # them; later ones (Header-Order, Header-Count, JA3) are not included.
+                        headers=("cloudfront-forwarded-proto", "cloudfront-is-android-viewer",
+                                 "cloudfront-is-desktop-viewer", "cloudfront-is-ios-viewer",
+                                 "cloudfront-is-mobile-viewer", "cloudfront-is-smarttv-viewer",
+                                 "cloudfront-is-tablet-viewer", "cloudfront-viewer-address", "cloudfront-viewer-asn",
+                                 "cloudfront-viewer-city", "cloudfront-viewer-country", "cloudfront-viewer-country-name",
                                  "cloudfront-viewer-country-region", "cloudfront-viewer-country-region-name",
                                  "cloudfront-viewer-http-version", "cloudfront-viewer-latitude",
                                  "cloudfront-viewer-longitude", "cloudfront-viewer-metro-code",
-                                 "cloudfront-viewer-postal-code", "cloudfront-viewer-time-zone",
-                                 "cloudfront-viewer-tls", "cloudfront-forwarded-proto",
-                                 "cloudfront-is-android-viewer", "cloudfront-is-desktop-viewer",
-                                 "cloudfront-is-ios-viewer", "cloudfront-is-mobile-viewer",
-                                 "cloudfront-is-smarttv-viewer", "cloudfront-is-tablet-viewer",
-                                 "cloudfront-viewer-header-order", "cloudfront-viewer-header-count",
-                                 "cloudfront-viewer-ja3-fingerprint"),
+                                 "cloudfront-viewer-postal-code", "cloudfront-viewer-time-zone", "cloudfront-viewer-tls"),
                         cookies=KeyItems(behavior="all"), query_strings=KeyItems(behavior="all")),
     OriginRequestPolicy(name="CORS-S3Origin", id="88a5eaf4-2fd4-4709-b370-b4c650ea3fcf",
                         header_behavior="whitelist",
@@ -171,17 +178,24 @@ MANAGED_ORIGIN_REQUEST_POLICIES: tuple[OriginRequestPolicy, ...] = (
     OriginRequestPolicy(name="CORS-CustomOrigin", id="59781a5b-3903-41f3-afcb-af62929ccde1",
                         header_behavior="whitelist", headers=("origin",)),
     OriginRequestPolicy(name="UserAgentRefererHeaders", id="acba4595-bd28-49b8-b9fe-13317c0390fa",
-                        header_behavior="whitelist", headers=("user-agent", "referer"),
-                        query_strings=KeyItems(behavior="all")),
+                        # No query strings and no cookies: only the two headers.
+                        header_behavior="whitelist", headers=("user-agent", "referer")),
 )
 
+# The managed security headers keep an origin's own value, except X-Content-Type-Options, which
+# CloudFront adds to every response whether the origin sent one or not (AD/using-managed-response-headers-policies).
 _SECURITY = SecurityHeadersConfig(
     strict_transport_security="max-age=31536000", content_type_options=True, frame_options="SAMEORIGIN",
     xss_protection="1; mode=block", referrer_policy="strict-origin-when-cross-origin", override=False,
+    content_type_options_override=True,
 )
-_PREFLIGHT = CorsConfig(allow_origins=("*",), allow_headers=("*",), allow_methods=("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
-                        expose_headers=("*",), max_age_sec=600)
-_SIMPLE = CorsConfig(allow_origins=("*",), allow_headers=(), allow_methods=(), expose_headers=("*",))
+# CORS-With-Preflight adds three headers to a preflight (Allow-Methods, Allow-Origin, Expose-Headers) and only
+# Allow-Origin to a simple CORS request; it has no Allow-Headers and no Max-Age (AD/using-managed-response-headers-policies).
+_PREFLIGHT = CorsConfig(allow_origins=("*",), allow_headers=(),
+                        allow_methods=("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
+                        expose_headers=("*",), max_age_sec=None)
+# SimpleCORS: Access-Control-Allow-Origin: * only, origin's own value kept.
+_SIMPLE = CorsConfig(allow_origins=("*",), allow_headers=(), allow_methods=(), expose_headers=())
 
 MANAGED_RESPONSE_HEADERS_POLICIES: tuple[ResponseHeadersPolicy, ...] = (
     ResponseHeadersPolicy(name="SecurityHeadersPolicy", id="67f7725c-6f97-4210-82d7-5512b31e9d03",
