@@ -119,6 +119,25 @@ class ResponseHeadersPolicy(_Frozen):
     custom_headers: tuple[CustomHeader, ...] = ()
     remove_headers: tuple[str, ...] = ()
 
+    @model_validator(mode="after")
+    def _removable(self) -> ResponseHeadersPolicy:
+        # CloudFront refuses these in RemoveHeadersConfig (AD/understanding-response-headers-policies).
+        bad = [h for h in self.remove_headers if h.lower() in _NOT_REMOVABLE
+               or h.lower().startswith(("x-amz-cf-", "x-edge-"))]
+        if bad:
+            raise ValueError(f"remove_headers: CloudFront cannot remove {bad}")
+        return self
+
+
+_NOT_REMOVABLE = frozenset({
+    "connection", "content-encoding", "content-length", "expect", "host", "keep-alive", "proxy-authenticate",
+    "proxy-authorization", "proxy-connection", "trailer", "transfer-encoding", "upgrade", "via", "warning",
+    "x-accel-buffering", "x-accel-charset", "x-accel-limit-rate", "x-accel-redirect", "x-amzn-auth",
+    "x-amzn-cf-billing", "x-amzn-cf-id", "x-amzn-cf-xff", "x-amzn-errortype", "x-amzn-fle-profile",
+    "x-amzn-header-count", "x-amzn-header-order", "x-amzn-lambda-integration-tag", "x-amzn-requestid",
+    "x-cache", "x-forwarded-proto", "x-real-ip",
+})
+
 
 _GZIP_BR = {"enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True}
 
