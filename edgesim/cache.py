@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Protocol
@@ -30,6 +30,19 @@ class SystemClock:
     def now(self) -> float:
         return time.time()
 
+    def __call__(self) -> float:
+        return time.time()
+
+
+class _CallableClock:
+    """Adapts a plain `() -> float` (the simulator's clock) to Clock."""
+
+    def __init__(self, fn: Callable[[], float]) -> None:
+        self._fn = fn
+
+    def now(self) -> float:
+        return self._fn()
+
 
 class ManualClock:
     """A clock tests move by hand, so expiry is tested without sleeping."""
@@ -38,6 +51,10 @@ class ManualClock:
         self._now = start
 
     def now(self) -> float:
+        return self._now
+
+    def __call__(self) -> float:
+        """Callable too, so one ManualClock can drive the Simulator, the pipeline and the cache."""
         return self._now
 
     def advance(self, seconds: float) -> None:
@@ -238,6 +255,9 @@ class CacheEntry:
     stored_at: float
     ttl: float
     path: str  # uri plus "?query" as requested, for invalidation
+    # The origin's status when the object was fetched: a custom error page stored as 200 still
+    # skips viewer-response on later hits, as it did on the miss (spec §3.1).
+    origin_status: int | None = None
 
     def expires_at(self) -> float:
         return self.stored_at + self.ttl
@@ -319,10 +339,12 @@ def invalidation_matcher(path: str) -> tuple[str, bool]:
 class EdgeCache:
     """One edge location's cache: LRU-bounded, keyed by CacheKey, reading time from a Clock."""
 
-    def __init__(self, clock: Clock | None = None, *, max_entries: int = 10_000) -> None:
+    def __init__(self, clock: Clock | Callable[[], float] | None = None, *, max_entries: int = 10_000) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
-        self.clock: Clock = clock or SystemClock()
+        if clock is None:
+            clock = SystemClock()
+        self.clock: Clock = clock if hasattr(clock, "now") else _CallableClock(clock)  # type: ignore[arg-type]
         self.max_entries = max_entries
         self._entries: OrderedDict[CacheKey, CacheEntry] = OrderedDict()
 
@@ -338,12 +360,13 @@ class EdgeCache:
             return Lookup(LookupKind.HIT, entry)
         return Lookup(LookupKind.STALE, entry)
 
-    def store(self, key: CacheKey, response: Response, ttl: float, *, path: str | None = None) -> CacheEntry | None:
+    def store(self, key: CacheKey, response: Response, ttl: float, *, path: str | None = None,
+              origin_status: int | None = None) -> CacheEntry | None:
         """Keep `response` for `ttl` seconds; a ttl of 0 stores nothing and drops any older copy."""
         if ttl <= 0:
             self._entries.pop(key, None)
             return None
-        entry = CacheEntry(key, response.copy(), self.clock.now(), ttl, path or key.uri)
+        entry = CacheEntry(key, response.copy(), self.clock.now(), ttl, path or key.uri, origin_status)
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
