@@ -318,6 +318,42 @@ def merge_not_modified(cached: Response, not_modified: Response) -> Response:
     return merged
 
 
+# What a 304 to the viewer keeps of the cached response (RFC 9110 §15.4.5).
+_NOT_MODIFIED_KEEPS = ("etag", "last-modified", "cache-control", "expires", "date", "vary", "content-location", "age")
+
+
+def viewer_not_modified(request: Request, response: Response) -> Response | None:
+    """A 304 for a viewer's conditional GET that the cached object satisfies, else None.
+
+    CloudFront answers If-None-Match / If-Modified-Since from the cache when the object's ETag or
+    Last-Modified matches (AD/RequestAndResponseBehaviorCustomOrigin, conditional GETs)."""
+    if response.status != 200 or request.method.upper() not in ("GET", "HEAD"):
+        return None
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        etag = response.headers.get("etag")
+        if etag is None:
+            return None
+        tags = {_weak(t.strip()) for t in if_none_match.split(",")}
+        if "*" not in tags and _weak(etag) not in tags:
+            return None
+    else:
+        since, modified = request.headers.get("if-modified-since"), response.headers.get("last-modified")
+        if since is None or modified is None:
+            return None
+        try:
+            if parsedate_to_datetime(modified) > parsedate_to_datetime(since):
+                return None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    kept = Headers((k, v) for k, v in response.headers if k.lower() in _NOT_MODIFIED_KEEPS)
+    return Response(304, kept, b"", "Not Modified")
+
+
+def _weak(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
 class InvalidationPathError(ValueError):
     """An invalidation path CloudFront would refuse."""
 

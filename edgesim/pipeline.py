@@ -20,6 +20,7 @@ from edgesim.cache import (
     compute_ttl,
     is_cached_method,
     merge_not_modified,
+    viewer_not_modified,
 )
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
@@ -159,7 +160,10 @@ class Pipeline:
         if found.kind is LookupKind.HIT and entry is not None:
             ex.trace.cache = "Hit"
             status = entry.origin_status
-            return cache.serve(entry), _x_cache_hit(status, "Hit from cloudfront"), status
+            served = cache.serve(entry)
+            # A viewer's conditional GET the cached object satisfies gets a 304.
+            served = viewer_not_modified(ex.request, served) or served
+            return served, _x_cache_hit(status, "Hit from cloudfront"), status
         # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
         conditional = entry.conditional_headers() if entry is not None else []
         try:
@@ -180,6 +184,7 @@ class Pipeline:
             stored = cache.store(key, merged, ttl, path=entry.path, origin_status=entry.origin_status)
             ex.trace.cache = "RefreshHit"
             served = cache.serve(stored) if stored is not None else merged
+            served = viewer_not_modified(ex.request, served) or served
             return served, _x_cache_hit(entry.origin_status, "RefreshHit from cloudfront"), entry.origin_status
         ex.trace.cache = "Miss"
         rules = self.config.custom_error_responses

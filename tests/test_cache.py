@@ -263,3 +263,22 @@ def test_clear() -> None:
 def test_manual_clock_refuses_going_back() -> None:
     with pytest.raises(ValueError):
         ManualClock().advance(-1)
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({"if_none_match": '"v1"'}, 304),
+    ({"if_none_match": 'W/"v1", "v2"'}, 304),
+    ({"if_none_match": "*"}, 304),
+    ({"if_none_match": '"v2"'}, None),
+    ({"if_modified_since": "Wed, 31 Dec 2025 00:00:00 GMT"}, 304),
+    ({"if_modified_since": "Tue, 30 Dec 2025 00:00:00 GMT"}, None),
+    ({}, None),
+])
+def test_viewer_conditional_get(headers: dict[str, str], expected: int | None) -> None:
+    from edgesim.cache import viewer_not_modified
+
+    cached = resp(etag='"v1"', last_modified="Wed, 31 Dec 2025 00:00:00 GMT", content_type="text/plain")
+    out = viewer_not_modified(req(**headers), cached)
+    assert (out.status if out else None) == expected
+    if out is not None:
+        assert out.body == b"" and out.headers.get("etag") == '"v1"' and out.headers.get("content-type") is None

@@ -291,3 +291,11 @@ async def test_unknown_viewer_override_is_a_400(rig: Make) -> None:
     got = await r.client.get("/", headers={"x-edgesim-viewer-planet": "Mars"})
     assert got.status_code == 400
     assert r.seen == []
+
+
+async def test_viewer_conditional_get_answered_from_the_cache(rig: Make) -> None:
+    r = await rig(routes={"/e": (200, {"etag": '"abc"', "cache-control": "max-age=60"}, b"E")})
+    await r.client.get("/e")
+    got = await r.client.get("/e", headers={"if-none-match": '"abc"'})
+    assert (got.status_code, got.content, got.headers["x-cache"]) == (304, b"", "Hit from cloudfront")
+    assert len(r.seen) == 1
