@@ -16,6 +16,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import httpx
 from edgesim.app import EdgeApp
 from edgesim.config import DistributionSettings, parse_config
 from edgesim.messages import EventType
-from edgesim.runtime import TriggerCall, TriggerResult
+from edgesim.runtime import EdgeFunction, FunctionKind, TriggerCall, TriggerResult
 from edgesim.simulator import Simulator
 
 BODY = b"x" * 16_384
@@ -35,7 +36,7 @@ class CountingFunction:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.kind = "lambda"
+        self.kind: FunctionKind = "lambda"
         self.calls = 0
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
@@ -50,7 +51,7 @@ class Loader:
     def __init__(self, function: CountingFunction) -> None:
         self.function = function
 
-    async def load(self, assoc: Any, event_type: EventType, settings: DistributionSettings) -> CountingFunction:
+    async def load(self, assoc: Any, event_type: EventType, settings: DistributionSettings) -> EdgeFunction:
         return self.function
 
     async def aclose(self) -> None:
@@ -81,8 +82,8 @@ async def asgi_get(app: EdgeApp, path: str) -> tuple[int, dict[bytes, bytes]]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     await app(scope, receive, send)
     return sent[0]["status"], dict(sent[0]["headers"])
