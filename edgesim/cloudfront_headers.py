@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from edgesim.config import ViewerProfile
 from edgesim.errors import BadRequest
 from edgesim.messages import Request
-from edgesim.policies import CachePolicy, OriginRequestPolicy
+from edgesim.policies import _ORIGIN_REQUEST_POLICY_ONLY, CachePolicy, OriginRequestPolicy
 
 OVERRIDE_PREFIX = "x-edgesim-viewer-"
 RESERVED_PREFIX = "x-edgesim-"
@@ -36,10 +36,8 @@ DISPLAY_NAMES: dict[str, str] = {n.lower(): n for n in (
     "CloudFront-Viewer-JA3-Fingerprint", "CloudFront-Viewer-TLS",
 )}
 CLOUDFRONT_HEADERS = frozenset(DISPLAY_NAMES)
-# Only an origin request policy can ask for these; a cache policy cannot key on them (spec §2.6).
-ORIGIN_REQUEST_POLICY_ONLY = frozenset({
-    "cloudfront-viewer-address", "cloudfront-viewer-asn", "cloudfront-viewer-ja3-fingerprint", "cloudfront-viewer-tls",
-})
+# Only an origin request policy can ask for these; a cache policy refuses them (policies.py, spec §2.6).
+ORIGIN_REQUEST_POLICY_ONLY = _ORIGIN_REQUEST_POLICY_ONLY
 # The viewer's source port is not something a local socket can stand in for; CloudFront reports
 # the real one, edgesim a fixed ephemeral-range value.
 VIEWER_PORT = 50000

@@ -6,7 +6,7 @@ keying. The result is also what a Lambda@Edge origin-request function sees (spec
 
 from __future__ import annotations
 
-from edgesim.cache import normalize_accept_encoding, parse_cookies, split_query
+from edgesim.cache_key import normalize_accept_encoding, parse_cookies, split_query
 from edgesim.messages import Headers, Request
 from edgesim.policies import CachePolicy, OriginRequestPolicy
 

@@ -13,15 +13,8 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from edgesim import forwarding
-from edgesim.cache import (
-    EdgeCache,
-    LookupKind,
-    cache_key,
-    compute_ttl,
-    is_cached_method,
-    merge_not_modified,
-    viewer_not_modified,
-)
+from edgesim.cache import EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
+from edgesim.cache_key import cache_key, is_cached_method
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import error_caching_min_ttl, error_page_response, find_rule, page_request

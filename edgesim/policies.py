@@ -10,6 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Behavior = Literal["none", "whitelist", "allExcept", "all"]
+_ORIGIN_REQUEST_POLICY_ONLY = frozenset({
+    "cloudfront-viewer-address", "cloudfront-viewer-asn", "cloudfront-viewer-ja3-fingerprint", "cloudfront-viewer-tls",
+})
 
 
 class _Frozen(BaseModel):
@@ -61,6 +64,19 @@ class CachePolicy(_Frozen):
             object.__setattr__(self, "default_ttl", self.min_ttl)
         if self.max_ttl < self.default_ttl:
             object.__setattr__(self, "max_ttl", self.default_ttl)
+        return self
+
+    @model_validator(mode="after")
+    def _key_headers(self) -> CachePolicy:
+        # CachePolicyHeadersConfig takes none | whitelist only (BC), and the viewer's address, ASN,
+        # TLS and JA3 headers can reach the origin but never join the key (spec §2.6).
+        if self.headers.behavior not in ("none", "whitelist"):
+            raise ValueError(f"headers.behavior {self.headers.behavior!r}: a cache policy keys on headers "
+                             "'none' or 'whitelist' only; forward more with an origin request policy")
+        bad = [h for h in self.headers.items if h.lower() in _ORIGIN_REQUEST_POLICY_ONLY]
+        if bad:
+            raise ValueError(f"headers {bad} can be forwarded by an origin request policy but not put in "
+                             "a cache key (spec §2.6)")
         return self
 
     @property

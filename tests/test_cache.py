@@ -5,17 +5,14 @@ from __future__ import annotations
 import pytest
 
 from edgesim.cache import (
-    CacheKey,
     EdgeCache,
     InvalidationPathError,
     LookupKind,
     ManualClock,
-    cache_key,
     compute_ttl,
-    is_cached_method,
     merge_not_modified,
-    normalize_accept_encoding,
 )
+from edgesim.cache_key import CacheKey, cache_key, is_cached_method, normalize_accept_encoding
 from edgesim.messages import Headers, Request, Response
 from edgesim.policies import CachePolicy, KeyItems, managed_cache_policy
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from edgesim.cloudfront_headers import (
     add_cloudfront_headers,
@@ -55,10 +56,12 @@ def test_requested_only_what_policies_name() -> None:
     assert "cloudfront-viewer-ja3-fingerprint" not in all_cf  # released after June 2022
 
 
-def test_cache_policy_cannot_ask_for_origin_request_only_headers() -> None:
-    policy = CachePolicy(headers=KeyItems(behavior="whitelist",
-                                          items=("CloudFront-Viewer-Address", "CloudFront-Viewer-City")))
-    assert requested_headers(policy, None) == {"cloudfront-viewer-city"}
+def test_cache_policy_cannot_key_on_origin_request_only_headers() -> None:
+    with pytest.raises(ValidationError, match="origin request policy"):
+        CachePolicy(headers=KeyItems(behavior="whitelist", items=("CloudFront-Viewer-Address", "CloudFront-Viewer-City")))
+    with pytest.raises(ValidationError, match="'none' or 'whitelist'"):
+        CachePolicy(headers=KeyItems(behavior="all"))
+    policy = CachePolicy(headers=KeyItems(behavior="whitelist", items=("CloudFront-Viewer-City",)))
     orp = OriginRequestPolicy(header_behavior="whitelist", headers=("cloudfront-viewer-address",))
     assert requested_headers(policy, orp) == {"cloudfront-viewer-city", "cloudfront-viewer-address"}
 
