@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from edgesim import forwarding
-from edgesim.cache import EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
-from edgesim.cache_key import cache_key, is_cached_method
+from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
+from edgesim.cache_key import CacheKey, cache_key, is_cached_method
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import error_caching_min_ttl, error_page_response, find_rule, page_request
@@ -149,36 +149,40 @@ class Pipeline:
             return await self._custom_error(ex, response, origin_status), x_cache, origin_status
         key = cache_key(ex.request, policy)
         found = cache.lookup(key)
-        entry = found.entry
-        if found.kind is LookupKind.HIT and entry is not None:
+        if found.kind is LookupKind.HIT and found.entry is not None:
             ex.trace.cache = "Hit"
-            status = entry.origin_status
-            served = cache.serve(entry)
-            # A viewer's conditional GET the cached object satisfies gets a 304.
-            served = viewer_not_modified(ex.request, served) or served
-            return served, _x_cache_hit(status, "Hit from cloudfront"), status
+            return self._serve(ex, cache, found.entry, "Hit from cloudfront")
+        return await self._miss(ex, cache, key, found.entry)
+
+    def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str) -> tuple[Response, str, int | None]:
+        """A stored object with its Age; a 304 when it satisfies the viewer's conditional GET."""
+        served = cache.serve(entry)
+        served = viewer_not_modified(ex.request, served) or served
+        return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
+
+    async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey,
+                    stale: CacheEntry | None) -> tuple[Response, str, int | None]:
+        """The origin side for a miss or an expired object, then the store (spec §4.3)."""
         # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
-        conditional = entry.conditional_headers() if entry is not None else []
+        conditional = stale.conditional_headers() if stale is not None else []
         try:
             response, x_cache, origin_status = await self._origin_side(ex, conditional)
         except (OriginConnectionError, OriginTimeout):
-            if entry is None:
+            if stale is None:
                 raise
-            origin_status = 599  # no answer counts as a 5xx from the origin
-            response, x_cache = entry.response, ""
-        if entry is not None and origin_status is not None and origin_status >= 500:
+            response, x_cache, origin_status = stale.response, "", 599  # no answer counts as a 5xx
+        if stale is not None and origin_status is not None and origin_status >= 500:
             # An expired object is served rather than an origin's 5xx (AD/HTTPStatusCodes).
             ex.trace.cache = "Hit"
             ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object")
-            return cache.serve(entry), _x_cache_hit(entry.origin_status, "Hit from cloudfront"), entry.origin_status
-        if entry is not None and conditional and origin_status == 304 and response.status == 304:
-            merged = merge_not_modified(entry.response, response)
-            ttl = compute_ttl(merged, policy, now=ex.now)
-            stored = cache.store(key, merged, ttl, path=entry.path, origin_status=entry.origin_status)
+            return self._serve(ex, cache, stale, "Hit from cloudfront")
+        policy = ex.behavior.config.cache_policy
+        if stale is not None and conditional and origin_status == 304 and response.status == 304:
+            merged = merge_not_modified(stale.response, response)
+            stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,
+                                 origin_status=stale.origin_status)
             ex.trace.cache = "RefreshHit"
-            served = cache.serve(stored) if stored is not None else merged
-            served = viewer_not_modified(ex.request, served) or served
-            return served, _x_cache_hit(entry.origin_status, "RefreshHit from cloudfront"), entry.origin_status
+            return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront")
         ex.trace.cache = "Miss"
         rules = self.config.custom_error_responses
         ttl = compute_ttl(response, policy, now=ex.now,
