@@ -7,7 +7,7 @@ keying. The result is also what a Lambda@Edge origin-request function sees (spec
 from __future__ import annotations
 
 from edgesim.cache_key import normalize_accept_encoding, parse_cookies, split_query
-from edgesim.messages import Headers, Request
+from edgesim.messages import Headers, Request, Response
 from edgesim.policies import CachePolicy, OriginRequestPolicy
 
 # Headers CloudFront forwards whatever the policies say: the body's description, conditional
@@ -76,7 +76,44 @@ def forwarded_cookie_header(headers: Headers, cache_policy: CachePolicy, orp: Or
             return True
         return orp is not None and orp.cookies.selects(name, case_sensitive=True)
 
-    return "; ".join(f"{n}={v}" for n, v in parse_cookies(headers) if selected(n))
+    # CloudFront sorts the forwarded cookies by name (AD/Cookies).
+    return "; ".join(f"{n}={v}" for n, v in sorted(parse_cookies(headers), key=lambda c: c[0]) if selected(n))
+
+
+def forwards_cookies(cache_policy: CachePolicy, orp: OriginRequestPolicy | None) -> bool:
+    return cache_policy.cookies.behavior != "none" or (orp is not None and orp.cookies.behavior != "none")
+
+
+def _set_cookie_name(value: str) -> str:
+    return value.split(";", 1)[0].split("=", 1)[0].strip()
+
+
+def set_cookies_for_viewer_and_cache(response: Response, request: Request, cache_policy: CachePolicy,
+                                     orp: OriginRequestPolicy | None) -> tuple[Response, Response]:
+    """(what the viewer gets, what the cache stores) of an origin response's Set-Cookie headers.
+
+    When no cookie is forwarded CloudFront removes Set-Cookie from responses; otherwise the viewer
+    gets every Set-Cookie and the cache keeps only those of forwarded cookies: a whitelisted one, or
+    one the viewer's request carried (AD/Cookies)."""
+    if "set-cookie" not in response.headers:
+        return response, response
+    if not forwards_cookies(cache_policy, orp):
+        response.headers.remove("set-cookie")
+        return response, response
+    listed = {i for i in cache_policy.cookies.items if cache_policy.cookies.behavior == "whitelist"}
+    if orp is not None and orp.cookies.behavior == "whitelist":
+        listed |= set(orp.cookies.items)
+    sent = {name for name, _ in parse_cookies(request.headers)}
+
+    def cached(value: str) -> bool:
+        name = _set_cookie_name(value)
+        selected = cache_policy.cookies.selects(name, case_sensitive=True) or (
+            orp is not None and orp.cookies.selects(name, case_sensitive=True))
+        return selected and (name in listed or name in sent)
+
+    stored = response.copy()
+    stored.headers = Headers((k, v) for k, v in response.headers if k.lower() != "set-cookie" or cached(v))
+    return response, stored
 
 
 def forwards_viewer_host(cache_policy: CachePolicy, orp: OriginRequestPolicy | None) -> bool:

@@ -21,6 +21,7 @@ from edgesim.error_responses import error_caching_min_ttl, error_page_response, 
 from edgesim.errors import HttpsRequired, MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.messages import EventType, Headers, Request, Response
 from edgesim.origin import OriginFetcher
+from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
 from edgesim.response_headers import apply_response_headers_policy, preflight_response
 from edgesim.routing import compile_pattern
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
@@ -146,6 +147,7 @@ class Pipeline:
         if cache is None or policy.caching_disabled or not is_cached_method(ex.request.method, config.cached_methods):
             ex.trace.cache = "bypass"
             response, x_cache, origin_status = await self._origin_side(ex)
+            response, _ = set_cookies_for_viewer_and_cache(response, ex.request, policy, config.origin_request_policy)
             return await self._custom_error(ex, response, origin_status), x_cache, origin_status
         key = cache_key(ex.request, policy)
         found = cache.lookup(key)
@@ -188,9 +190,11 @@ class Pipeline:
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
         response = await self._custom_error(ex, response, origin_status)
+        response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
+                                                              ex.behavior.config.origin_request_policy)
         # A HEAD answer has no body to serve a later GET from, so only other methods store.
         if ex.request.method != "HEAD":
-            cache.store(key, response, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
+            cache.store(key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
         return response, x_cache, origin_status
 
     async def _custom_error(self, ex: Exchange, response: Response, origin_status: int | None) -> Response:

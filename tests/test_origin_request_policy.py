@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgesim.messages import Headers, Request
-from edgesim.origin_request_policy import apply_origin_request_policy
+from edgesim.messages import Headers, Request, Response
+from edgesim.origin_request_policy import apply_origin_request_policy, set_cookies_for_viewer_and_cache
 from edgesim.policies import (
     CachePolicy,
     KeyItems,
@@ -49,7 +49,7 @@ def test_all_viewer_forwards_everything_including_host() -> None:
     assert out.headers.get("host") == "d111111abcdef8.cloudfront.net"
     assert out.headers.get("user-agent") == "curl/8"
     assert out.headers.get("cookie") == "session=abc; theme=dark"
-    assert out.headers.get("x-custom") == "1"
+    assert out.headers.get("x-custom") == "1"  # (cookies sorted by name, as CloudFront forwards them)
     assert out.headers.get("accept-encoding") == "gzip, deflate, br"
 
 
@@ -102,3 +102,35 @@ def test_viewer_request_is_not_modified() -> None:
     request = viewer()
     apply_origin_request_policy(request, DISABLED, None, origin_domain="origin.example")
     assert request.headers.items() == VIEWER_HEADERS and request.querystring == "a=1&utm=x&b=2"
+
+
+def _with_cookies() -> Response:
+    return Response(200, Headers([("Set-Cookie", "session=new; Path=/"), ("Set-Cookie", "theme=light"),
+                                  ("Set-Cookie", "other=1"), ("Content-Type", "text/plain")]), b"")
+
+
+def _names(response: Response) -> list[str]:
+    return [v.split("=")[0] for v in response.headers.get_all("set-cookie")]
+
+
+def test_set_cookie_removed_when_no_cookie_is_forwarded() -> None:
+    viewer_gets, cached = set_cookies_for_viewer_and_cache(_with_cookies(), viewer(), OPT, None)
+    assert _names(viewer_gets) == [] and _names(cached) == []
+    assert viewer_gets.headers.get("content-type") == "text/plain"
+
+
+def test_set_cookie_cached_only_for_forwarded_cookies() -> None:
+    whitelist = CachePolicy(cookies=KeyItems(behavior="whitelist", items=("theme",)))
+    viewer_gets, cached = set_cookies_for_viewer_and_cache(_with_cookies(), viewer(), whitelist, None)
+    assert _names(viewer_gets) == ["session", "theme", "other"]
+    assert _names(cached) == ["theme"]
+    # all cookies: only those the viewer sent (session, theme) are cached
+    _, cached_all = set_cookies_for_viewer_and_cache(_with_cookies(), viewer(), DISABLED,
+                                                     managed_origin_request_policy("AllViewer"))
+    assert _names(cached_all) == ["session", "theme"]
+
+
+def test_forwarded_cookies_sorted_by_name() -> None:
+    request = Request("GET", "/", headers=Headers([("Cookie", "z=1; a=2")]))
+    out = apply_origin_request_policy(request, CachePolicy(cookies=KeyItems(behavior="all")), None, origin_domain="o")
+    assert out.headers.get("cookie") == "a=2; z=1"
