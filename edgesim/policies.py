@@ -224,7 +224,8 @@ _SECURITY = SecurityHeadersConfig(
     xss_protection="1; mode=block", referrer_policy="strict-origin-when-cross-origin", override=False,
     content_type_options_override=True,
 )
-# CORS-With-Preflight adds three headers to a preflight (Allow-Methods, Allow-Origin, Expose-Headers) and only
+# CORS-With-Preflight adds three headers to a preflight (Allow-Methods, Allow-Origin, Expose-Headers; UNCERTAIN
+# which three: the settings table is not in the stored docs, this reading matches other emulators) and only
 # Allow-Origin to a simple CORS request; it has no Allow-Headers and no Max-Age (AD/using-managed-response-headers-policies).
 _PREFLIGHT = CorsConfig(allow_origins=("*",), allow_headers=(),
                         allow_methods=("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"),
