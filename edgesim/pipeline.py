@@ -146,7 +146,10 @@ class Pipeline:
         cache = self.cache
         if cache is None or policy.caching_disabled or not is_cached_method(ex.request.method, config.cached_methods):
             ex.trace.cache = "bypass"
-            response, x_cache, origin_status = await self._origin_side(ex)
+            try:
+                response, x_cache, origin_status = await self._origin_side(ex)
+            except (OriginConnectionError, OriginTimeout) as err:
+                return await self._unreachable_origin_page(ex, err)
             response, _ = set_cookies_for_viewer_and_cache(response, ex.request, policy, config.origin_request_policy)
             return await self._custom_error(ex, response, origin_status), x_cache, origin_status
         key = cache_key(ex.request, policy)
@@ -169,9 +172,9 @@ class Pipeline:
         conditional = stale.conditional_headers() if stale is not None else []
         try:
             response, x_cache, origin_status = await self._origin_side(ex, conditional)
-        except (OriginConnectionError, OriginTimeout):
+        except (OriginConnectionError, OriginTimeout) as err:
             if stale is None:
-                raise
+                return await self._unreachable_origin_page(ex, err)
             response, x_cache, origin_status = stale.response, "", 599  # no answer counts as a 5xx
         if stale is not None and origin_status is not None and origin_status >= 500:
             # An expired object is served rather than an origin's 5xx (AD/HTTPStatusCodes).
@@ -196,6 +199,18 @@ class Pipeline:
         if ex.request.method != "HEAD":
             cache.store(key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
         return response, x_cache, origin_status
+
+    async def _unreachable_origin_page(self, ex: Exchange, err: ViewerError) -> tuple[Response, str, int | None]:
+        """A custom error page for CloudFront's own 502 / 504 when the origin could not be reached;
+        re-raises `err` (CloudFront's error page) when no rule with a page covers its status."""
+        rule = find_rule(self.config.custom_error_responses, err.status)
+        if rule is None or rule.response_page_path is None:
+            raise err
+        page = error_page_response(rule, await self._error_page(ex, rule))
+        if page is None:
+            raise err
+        ex.trace.notes.append(f"{type(err).__name__}: custom error page {rule.response_page_path} as {rule.response_code}")
+        return page, "Error from cloudfront", err.status
 
     async def _custom_error(self, ex: Exchange, response: Response, origin_status: int | None) -> Response:
         """The distribution's custom error page for the origin's error status, if one is configured."""

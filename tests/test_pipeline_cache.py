@@ -299,3 +299,24 @@ async def test_viewer_conditional_get_answered_from_the_cache(rig: Make) -> None
     got = await r.client.get("/e", headers={"if-none-match": '"abc"'})
     assert (got.status_code, got.content, got.headers["x-cache"]) == (304, b"", "Hit from cloudfront")
     assert len(r.seen) == 1
+
+
+async def test_custom_error_page_for_an_unreachable_origin(fn_dir: Path) -> None:
+    from edgesim.server import free_port
+
+    config = build_config({
+        "origins": [{"id": "down", "url": f"http://127.0.0.1:{free_port()}"}, {"id": "pages", "url": "http://pages.internal"}],
+        "default_cache_behavior": {"target_origin": "down", "functions": ALL_LAMBDA},
+        "cache_behaviors": [{"path_pattern": "/errors/*", "target_origin": "pages"}],
+        "custom_error_responses": [{"error_code": 502, "response_code": 503, "response_page_path": "/errors/down.html"}],
+    }, fn_dir.parent)
+    registry: dict[str, FakeFunction] = {}
+    pages = origin_app({"/errors/down.html": (200, {"content-type": "text/html"}, b"be right back")})
+    async with Simulator(config, transports={"pages": httpx.ASGITransport(app=pages)},
+                         loader_factory=lambda: FakeLoader(registry)) as simulator:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator)),
+                                     base_url="http://d111111abcdef8.cloudfront.net") as client:
+            got = await client.get("/anything")
+    assert (got.status_code, got.text) == (503, "be right back")
+    assert got.headers["x-cache"] == "Error from cloudfront"
+    assert "vresp" not in registry or registry["vresp"].calls == []
