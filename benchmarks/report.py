@@ -36,8 +36,7 @@ THROUGHPUT_TARGETS: list[tuple[str, str, float]] = [
 # serverless-offline-edge-lambda served about 2.4k req/s with one trivial handler (measured on this
 # kind of machine before the project, not in this run); edgesim should do at least twice that.
 SERVERLESS_OFFLINE_RPS = 2400.0
-# The micro-benchmarks' targets when a module reports ratios without its own `met` verdicts:
-# (op, bound) applied to every numeric leaf whose key contains "ratio".
+# The micro-benchmarks' direction and default bound (the issue's), for modules that name no target.
 MICRO_DEFAULTS: dict[str, tuple[str, float]] = {
     "cff_invoke": ("<=", 2.0),
     "lambda_invoke": ("<=", 2.0),
@@ -84,26 +83,38 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
+def _judge(module: str, data: dict[str, Any], prefix: str, inherited: float | None) -> Iterator[dict[str, Any]]:
+    """Verdicts for one (nested) dict of a module's result.
+
+    A numeric `K` with a sibling `target_K` is judged against it; any other numeric key naming a
+    ratio (`..ratio..`) against the nearest `target_ratio`, else the issue's bound for the module.
+    The direction is the issue's: invocation ratios at most the bound, cache hit/miss at least.
+    """
+    op, default = MICRO_DEFAULTS.get(module, ("<=", 2.0))
+    bound_here = data.get("target_ratio", inherited)
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _judge(module, value, f"{name}.", bound_here if isinstance(bound_here, (int, float)) else None)
+            continue
+        if key.startswith("target") or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        own = data.get(f"target_{key}")
+        if isinstance(own, (int, float)) and not isinstance(own, bool):
+            bound = float(own)
+        elif "ratio" in key:
+            bound = float(bound_here) if isinstance(bound_here, (int, float)) else default
+        else:
+            continue
+        ok = value <= bound if op == "<=" else value >= bound
+        yield {"target": f"{module} {name} {op.replace('<=', '≤').replace('>=', '≥')} {bound:g}",
+               "measured": round(float(value), 2), "verdict": _verdict(ok)}
+
+
 def _micro_targets(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for module, data in results.get("micro", {}).items():
-        if not isinstance(data, dict) or "skipped" in data or "error" in data:
-            continue
-        leaves = dict(flatten(data))
-        verdicts = [k for k, v in leaves.items() if k.split(".")[-1] == "met" and isinstance(v, bool)]
-        if verdicts:  # the module judged itself: show its target, ratio and verdict
-            for key in verdicts:
-                base = key[: -len("met")].rstrip(".")
-                ratio = leaves.get(f"{base}.ratio" if base else "ratio")
-                target = leaves.get(f"{base}.target" if base else "target", "its own target")
-                yield {"target": f"{module} {base or ''} {target}".replace("  ", " ").strip(),
-                       "measured": ratio, "verdict": _verdict(bool(leaves[key]))}
-            continue
-        op, bound = MICRO_DEFAULTS.get(module, ("<=", 2.0))
-        for key, value in leaves.items():
-            if "ratio" in key.split(".")[-1] and isinstance(value, (int, float)) and not isinstance(value, bool):
-                ok = value <= bound if op == "<=" else value >= bound
-                yield {"target": f"{module} {key} {op} {bound:g}", "measured": round(float(value), 2),
-                       "verdict": _verdict(ok)}
+        if isinstance(data, dict) and "skipped" not in data and "error" not in data:
+            yield from _judge(module, data, "", None)
 
 
 def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:

@@ -34,10 +34,10 @@ RESULT: dict[str, Any] = {
         # cache_hits missing: its targets are "not measured"
     },
     "micro": {
-        "cff_invoke": {"median_us": 90.0, "bare_median_us": 60.0, "ratio": 1.5},
-        "lambda_invoke": {"python": {"ratio": 2.5, "target": "<= 2", "met": False},
-                          "node": {"ratio": 1.2, "target": "<= 2", "met": True}},
-        "cache_hits": {"skipped": "benchmarks/cache_hits.py is not on this branch yet"},
+        "cff_invoke": {"median_us": 90.0, "bare_median_us": 60.0, "ratio": 1.5, "ok": True},
+        "lambda_invoke": {"target_ratio": 2.0, "python": {"warm_ratio": 2.5, "cold_ratio": 1.9},
+                          "node": {"warm_ratio": 1.2, "cold_ratio": 2.1}},
+        "cache_hits": {"hit_over_miss": 2.5, "target_hit_over_miss": 3.0, "all_hits": True},
     },
     "memory": {"scenario": "ten functions", "processes": [
         {"role": "edgesim", "peak_rss_mb": 120.5, "rss_mb": 110.0},
@@ -66,11 +66,19 @@ def test_throughput_targets_are_ratios_to_references_in_the_same_run() -> None:
     assert find("Lambda@Edge Node") == "not met"
 
 
-def test_micro_benchmarks_use_their_own_verdicts_or_the_issue_targets() -> None:
-    assert find("cff_invoke ratio <= 2") == "met"  # no verdict of its own: the issue's bound applies
-    assert find("lambda_invoke python") == "not met"
-    assert find("lambda_invoke node") == "met"
-    assert not any("cache_hits" in k for k in verdicts())  # skipped modules judge nothing
+def test_micro_benchmarks_are_judged_on_their_ratios_and_targets() -> None:
+    assert find("cff_invoke ratio ≤ 2") == "met"  # no target of its own: the issue's bound applies
+    assert find("lambda_invoke python.warm_ratio ≤ 2") == "not met"
+    assert find("lambda_invoke python.cold_ratio ≤ 2") == "met"
+    assert find("lambda_invoke node.warm_ratio ≤ 2") == "met"
+    assert find("lambda_invoke node.cold_ratio ≤ 2") == "not met"
+    assert find("cache_hits hit_over_miss ≥ 3") == "not met"  # a hit must be at least 3x a miss
+    assert len([k for k in verdicts() if k.startswith(("cff_invoke", "lambda_invoke", "cache_hits"))]) == 6
+
+
+def test_skipped_or_failed_micro_benchmarks_judge_nothing() -> None:
+    result = {**RESULT, "micro": {"cff_invoke": {"skipped": "not here"}, "lambda_invoke": {"error": "exit 1"}}}
+    assert not any(t["target"].startswith(("cff_invoke", "lambda_invoke")) for t in evaluate_targets(result))
 
 
 def test_markdown_has_the_table_ratios_skips_and_verdicts() -> None:
@@ -80,7 +88,7 @@ def test_markdown_has_the_table_ratios_skips_and_verdicts() -> None:
     assert "| edgesim pass-through (no functions, cache off) | 16 | 3,000 | 0.75 | 0.07 |" in text
     assert "nginx proxy_pass: skipped, nginx is not installed" in text
     assert "✅ met" in text and "❌ not met" in text and "| not measured |" in text
-    assert "| lambda_invoke | python.ratio | 2.500 |" in text
+    assert "| lambda_invoke | python.warm_ratio | 2.500 |" in text
     assert "| Lambda@Edge worker (node) | 45.0 | 44.0 |" in text
     assert "- a note" in text
 
