@@ -223,3 +223,41 @@ def write_report(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     md_path.write_text(render_markdown(results), encoding="utf-8")
     return json_path, md_path
+
+
+README_START = "<!-- benchmarks: start (python -m benchmarks --update-readme rewrites this section) -->"
+README_END = "<!-- benchmarks: end -->"
+
+
+def readme_section(results: dict[str, Any]) -> str:
+    """The README's Performance section: how to run it, then the latest table, between markers."""
+    command = results.get("meta", {}).get("command", "python -m benchmarks")
+    intro = [
+        "## Performance",
+        "",
+        README_START,
+        "",
+        "`python -m benchmarks` (about three minutes; `--quick` under one) starts a fast origin, reference",
+        "proxies and edgesim on 127.0.0.1, runs bounded loads at 16 and 64 connections, stops everything,",
+        "writes `benchmarks/results/latest.json` and `latest.md`, and prints the table. Every figure that",
+        "matters is a ratio to a reference measured in the same run. wrk and nginx are used when",
+        "installed (`apt-get install wrk nginx`); without them a Python load generator runs and the nginx",
+        "stack is skipped, with a note. Latest run, by `" + command + "`:",
+        "",
+    ]
+    table = render_markdown(results).split("\n", 2)[2]  # drop the "## Benchmark results" title
+    return "\n".join(intro) + table.rstrip("\n").replace("\n### ", "\n#### ") + "\n\n" + README_END + "\n"
+
+
+def update_readme(results: dict[str, Any], readme: Path) -> None:
+    """Replace the Performance section between the markers, or append it when there is none."""
+    text = readme.read_text(encoding="utf-8")
+    section = readme_section(results)
+    if README_START in text and README_END in text:
+        head = text[: text.index(README_START)]
+        head = head[: head.rindex("## Performance")]
+        tail = text[text.index(README_END) + len(README_END):].lstrip("\n")
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    readme.write_text(text, encoding="utf-8")

@@ -41,6 +41,7 @@ class Options:
     only: tuple[str, ...] = ()  # stack keys; empty means all
     memory: bool = True
     micro: bool = True
+    wrk: bool = True  # False: the Python load generator, as on a machine without wrk
 
     @property
     def duration(self) -> float:
@@ -162,8 +163,10 @@ def machine() -> str:
 
 
 def run(options: Options) -> dict[str, Any]:
-    load = LoadGenerator()
+    load = LoadGenerator(prefer_wrk=options.wrk)
     notes: list[str] = []
+    if not nginx_binary():
+        notes.append("nginx is not installed: the origin is Node http and the nginx proxy_pass stack is skipped.")
     if not load.wrk:
         notes.append("wrk is not installed: the Python load generator ran; it shares a core with the stack "
                      "under test and caps the fast stacks, so compare ratios, not absolute figures.")

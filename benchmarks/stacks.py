@@ -21,6 +21,8 @@ BODY = ("<!doctype html><title>edgesim bench</title><p>" + "x" * 512 + "</p>\n")
 
 
 def nginx_binary() -> str | None:
+    if os.environ.get("EDGESIM_BENCH_NO_NGINX"):  # as on a machine without nginx (--no-nginx)
+        return None
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx")
                                           if os.access(p, os.X_OK)), None)
 

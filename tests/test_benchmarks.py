@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.load import parse_wrk
-from benchmarks.report import evaluate_targets, render_markdown, write_report
+from benchmarks.report import README_END, evaluate_targets, render_markdown, update_readme, write_report
 
 
 def run(rps: float, p50: float = 1.0, p99: float = 5.0, cpu: float | None = 100.0) -> dict[str, Any]:
@@ -121,3 +121,17 @@ Transfer/sec:      2.50MB
 def test_wrk_output_is_read_with_units_and_errors() -> None:
     result = parse_wrk(WRK_OUTPUT)
     assert (result.rps, result.p50_ms, result.p99_ms, result.requests, result.errors) == (4500.2, 0.85, 1500.0, 9000, 7)
+
+
+def test_readme_section_is_replaced_in_place(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# edgesim\n\nintro\n")
+    update_readme(RESULT, readme)
+    first = readme.read_text()
+    assert first.startswith("# edgesim\n\nintro\n\n## Performance\n") and README_END in first
+    readme.write_text(first + "\n## After\n\nkept\n")
+    changed = {**RESULT, "stacks": {**RESULT["stacks"], "passthrough": both(3900, 3900)}}
+    update_readme(changed, readme)
+    second = readme.read_text()
+    assert second.count("## Performance") == 1 and second.endswith("## After\n\nkept\n")
+    assert "| edgesim pass-through (no functions, cache off) | 16 | 3,900 | 0.97 |" in second
