@@ -103,7 +103,7 @@ def _best_of(load: LoadGenerator, pid: int, url: str, conns: int, options: Optio
     best: dict[str, Any] | None = None
     for _ in range(options.repeats):
         cpu_before = cpu_seconds(pid)
-        result = load.run(url, conns, options.duration).to_json()
+        result: dict[str, Any] = dict(load.run(url, conns, options.duration).to_json())
         cpu = cpu_seconds(pid) - cpu_before
         result["cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1) if result["requests"] else None
         if best is None or result["rps"] > best["rps"]:
@@ -127,9 +127,12 @@ def _stack_factories(work: Path, origin: Service, notes: list[str]) -> dict[str,
         notes.append(reason)
         return {**factories, **{name: reason for name in SCENARIOS}}
     for name in SCENARIOS:
-        config = write_scenario(work, name, origin.url)
-        factories[name] = lambda config=config: start_edgesim(config)
+        factories[name] = _edgesim_factory(write_scenario(work, name, origin.url))
     return factories
+
+
+def _edgesim_factory(config: Path) -> Callable[[], Service]:
+    return lambda: start_edgesim(config)
 
 
 class _Already:
