@@ -1,8 +1,8 @@
 """Run every stack under the same bounded load, then the memory and micro-benchmarks, in one run.
 
-The origin starts once and serves every stack. Each stack is started, checked (one request must
+The origin starts once and serves every stack. Every stack is started and checked (one request must
 come back 200 with the origin's body and, where functions run, the headers they add), warmed up,
-measured at each concurrency, and stopped before the next one starts, so stacks never share the CPU.
+then measured in interleaved rounds; an idle stack costs nothing, so only the one under load runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,39 +77,67 @@ def check(key: str, url: str) -> str | None:
     return f"functions did not run (missing {', '.join(missing)})" if missing else None
 
 
-def _measure(key: str, service: AbstractContextManager[Service], load: LoadGenerator,
-             options: Options) -> dict[str, Any]:
-    try:
-        with service as running:
-            problem = check(key, running.url)
-            if problem:
-                return {"skipped": f"failed: {problem}"}
-            url = running.url + "/index.html"
-            runs: dict[str, Any] = {}
-            for conns in CONCURRENCIES:
-                load.run(url, conns, options.warmup)  # warm: JIT, pools, lazily started workers
-                runs[str(conns)] = _best_of(load, running.pid, url, conns, options)
-            return {"runs": runs}
-    except ServiceError as exc:
-        return {"skipped": f"failed to start: {str(exc)[:300]}"}
+def _start_all(factories: dict[str, Callable[[], Any] | str], options: Options,
+               stack: ExitStack) -> tuple[dict[str, Service], dict[str, Any]]:
+    """Start and check every selected stack; the ones that fail are reported, not measured."""
+    running: dict[str, Service] = {}
+    results: dict[str, Any] = {}
+    for key, factory in factories.items():
+        if options.only and key not in options.only:
+            continue
+        if isinstance(factory, str):
+            results[key] = {"skipped": factory}
+            continue
+        print(f"  starting {STACKS[key]} ...", file=sys.stderr, flush=True)
+        try:
+            service = stack.enter_context(factory())
+        except ServiceError as exc:
+            results[key] = {"skipped": f"failed to start: {str(exc)[:300]}"}
+            continue
+        problem = check(key, service.url)
+        if problem:
+            results[key] = {"skipped": f"failed: {problem}"}
+            continue
+        running[key] = service
+    return running, results
 
 
-def _best_of(load: LoadGenerator, pid: int, url: str, conns: int, options: Options) -> dict[str, Any]:
-    """The best of `repeats` runs: other work on the machine only ever slows a run down.
+def _measure_all(running: dict[str, Service], load: LoadGenerator, options: Options) -> dict[str, Any]:
+    """Every stack, round after round: each round measures every stack at every concurrency in turn.
 
-    Also the stack's own CPU time per request (its processes and their children, from /proc),
-    which other load on the machine disturbs far less than throughput.
+    On a shared machine the load from other work drifts over minutes; interleaving spreads that
+    drift over all stacks alike, and the best of the rounds is each stack's figure (other work
+    only ever slows a run down).
     """
-    best: dict[str, Any] | None = None
-    for _ in range(options.repeats):
-        cpu_before = cpu_seconds(pid)
-        result: dict[str, Any] = dict(load.run(url, conns, options.duration).to_json())
-        cpu = cpu_seconds(pid) - cpu_before
-        result["cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1) if result["requests"] else None
-        if best is None or result["rps"] > best["rps"]:
-            best = result
-    assert best is not None
-    return best
+    for service in running.values():  # warm: JIT, connection pools, Lambda@Edge worker pools
+        load.run(service.url + "/index.html", max(CONCURRENCIES), options.warmup)
+    best: dict[str, dict[str, Any]] = {key: {} for key in running}
+    failed: dict[str, Any] = {}
+    for round_no in range(options.repeats):
+        print(f"  round {round_no + 1} of {options.repeats} ...", file=sys.stderr, flush=True)
+        for conns in CONCURRENCIES:
+            for key, service in running.items():
+                if key in failed:
+                    continue
+                try:
+                    result = _one_run(load, service, conns, options.duration)
+                except (RuntimeError, ValueError) as exc:
+                    failed[key] = {"skipped": f"failed under load: {str(exc)[:300]}"}
+                    continue
+                kept = best[key].get(str(conns))
+                if kept is None or result["rps"] > kept["rps"]:
+                    best[key][str(conns)] = result
+    return {key: failed.get(key, {"runs": runs}) for key, runs in best.items()}
+
+
+def _one_run(load: LoadGenerator, service: Service, conns: int, duration: float) -> dict[str, Any]:
+    """One measurement, with the stack's own CPU time per request (its processes and their
+    children, from /proc), which other load on the machine disturbs far less than throughput."""
+    cpu_before = cpu_seconds(service.pid)
+    result: dict[str, Any] = dict(load.run(service.url + "/index.html", conns, duration).to_json())
+    cpu = cpu_seconds(service.pid) - cpu_before
+    result["cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1) if result["requests"] else None
+    return result
 
 
 def _stack_factories(work: Path, origin: Service, notes: list[str]) -> dict[str, Callable[[], Any] | str]:
@@ -180,12 +208,10 @@ def run(options: Options) -> dict[str, Any]:
         work = Path(tmp)
         origin, origin_kind = start_origin(work)
         with origin:
-            for key, factory in _stack_factories(work, origin, notes).items():
-                if options.only and key not in options.only:
-                    continue
-                print(f"  {STACKS[key]} ...", file=sys.stderr, flush=True)
-                results["stacks"][key] = ({"skipped": factory} if isinstance(factory, str)
-                                          else _measure(key, factory(), load, options))
+            with ExitStack() as stacks:
+                running, results["stacks"] = _start_all(_stack_factories(work, origin, notes), options, stacks)
+                results["stacks"].update(_measure_all(running, load, options))
+            results["stacks"] = {key: results["stacks"][key] for key in STACKS if key in results["stacks"]}
             if options.memory and "edgesim serve" not in " ".join(notes):
                 print("  memory ...", file=sys.stderr, flush=True)
                 try:

@@ -56,6 +56,14 @@ def find(fragment: str, connections: str = "") -> str:
     return matches[0]
 
 
+def test_throughput_targets_also_compare_cpu_time_per_request() -> None:
+    result = {**RESULT, "stacks": {**RESULT["stacks"], "passthrough": {"runs": {
+        "16": run(3000, cpu=200.0), "64": run(2000, cpu=None)}}}}
+    rows = {t["target"]: t for t in evaluate_targets(result) if "pass-through (no functions, cache off) ≥" in t["target"]}
+    by_cpu = sorted((t["target"][-14:], t["by_cpu"]) for t in rows.values())
+    assert by_cpu == [("16 connections", 0.5), ("64 connections", None)]  # reference 100 µs / 200 µs
+
+
 def test_throughput_targets_are_ratios_to_references_in_the_same_run() -> None:
     assert find("pass-through (no functions, cache off) ≥ 0.7×", "16 connections") == "met"
     assert find("pass-through (no functions, cache off) ≥ 0.7×", "64 connections") == "not met"
