@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")
     parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
     parser.add_argument("--no-nginx", action="store_true", help="run as if nginx were not installed")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also measure pass-through with the edgesim of another checkout (a before/after)")
     parser.add_argument("--update-readme", action="store_true", help="rewrite README.md's Performance section")
     args = parser.parse_args(argv)
     only = tuple(s for s in args.only.split(",") if s)
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_nginx:
         os.environ["EDGESIM_BENCH_NO_NGINX"] = "1"
     results = run(Options(quick=args.quick, only=only, memory=not args.no_memory, micro=not args.no_micro,
-                          wrk=not args.no_wrk))
+                          wrk=not args.no_wrk, compare=args.compare))
     json_path, md_path = write_report(results, args.out)
     print(render_markdown(results))
     if args.update_readme:

@@ -24,8 +24,8 @@ from benchmarks import memory, micro
 from benchmarks.edgesim_configs import SCENARIOS, write_scenario
 from benchmarks.load import LoadGenerator
 from benchmarks.processes import Service, ServiceError, cpu_seconds
-from benchmarks.report import CONCURRENCIES, STACKS
-from benchmarks.stacks import BODY, nginx_binary, start_edgesim, start_nginx_proxy, start_origin, start_reference_proxy
+from benchmarks.report import COMPARE, CONCURRENCIES, STACKS
+from benchmarks.stacks import BODY, REPO, nginx_binary, start_edgesim, start_nginx_proxy, start_origin, start_reference_proxy
 
 # Headers the benchmark functions add: their presence proves the functions really ran.
 EXPECTED_HEADERS: dict[str, tuple[str, ...]] = {
@@ -42,6 +42,7 @@ class Options:
     memory: bool = True
     micro: bool = True
     wrk: bool = True  # False: the Python load generator, as on a machine without wrk
+    compare: Path | None = None  # another checkout: its pass-through is measured too (before/after)
 
     @property
     def duration(self) -> float:
@@ -83,12 +84,12 @@ def _start_all(factories: dict[str, Callable[[], Any] | str], options: Options,
     running: dict[str, Service] = {}
     results: dict[str, Any] = {}
     for key, factory in factories.items():
-        if options.only and key not in options.only:
+        if options.only and key not in options.only and key != COMPARE:
             continue
         if isinstance(factory, str):
             results[key] = {"skipped": factory}
             continue
-        print(f"  starting {STACKS[key]} ...", file=sys.stderr, flush=True)
+        print(f"  starting {STACKS.get(key, key)} ...", file=sys.stderr, flush=True)
         try:
             service = stack.enter_context(factory())
         except ServiceError as exc:
@@ -140,7 +141,8 @@ def _one_run(load: LoadGenerator, service: Service, conns: int, duration: float)
     return result
 
 
-def _stack_factories(work: Path, origin: Service, notes: list[str]) -> dict[str, Callable[[], Any] | str]:
+def _stack_factories(work: Path, origin: Service, notes: list[str],
+                     compare: Path | None = None) -> dict[str, Callable[[], Any] | str]:
     """Stack key -> a function starting it, or the reason it is skipped."""
     factories: dict[str, Callable[[], Any] | str] = {
         "origin": lambda: _Already(origin),
@@ -156,11 +158,13 @@ def _stack_factories(work: Path, origin: Service, notes: list[str]) -> dict[str,
         return {**factories, **{name: reason for name in SCENARIOS}}
     for name in SCENARIOS:
         factories[name] = _edgesim_factory(write_scenario(work, name, origin.url))
+    if compare is not None:
+        factories[COMPARE] = _edgesim_factory(work / "passthrough.toml", compare.resolve())
     return factories
 
 
-def _edgesim_factory(config: Path) -> Callable[[], Service]:
-    return lambda: start_edgesim(config)
+def _edgesim_factory(config: Path, source: Path = REPO) -> Callable[[], Service]:
+    return lambda: start_edgesim(config, source)
 
 
 class _Already:
@@ -209,9 +213,12 @@ def run(options: Options) -> dict[str, Any]:
         origin, origin_kind = start_origin(work)
         with origin:
             with ExitStack() as stacks:
-                running, results["stacks"] = _start_all(_stack_factories(work, origin, notes), options, stacks)
+                running, results["stacks"] = _start_all(_stack_factories(work, origin, notes, options.compare),
+                                                       options, stacks)
                 results["stacks"].update(_measure_all(running, load, options))
             results["stacks"] = {key: results["stacks"][key] for key in STACKS if key in results["stacks"]}
+            if options.compare is not None:
+                results["compare"] = str(options.compare)
             if options.memory and "edgesim serve" not in " ".join(notes):
                 print("  memory ...", file=sys.stderr, flush=True)
                 try:

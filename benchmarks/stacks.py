@@ -94,16 +94,18 @@ def start_reference_proxy(origin_url: str) -> Service:
     return Service("aiohttp-proxy", argv, port, cwd=REPO)
 
 
-def edgesim_env() -> dict[str, str]:
-    """This checkout's edgesim first on sys.path, whatever is installed."""
+def edgesim_env(source: Path = REPO) -> dict[str, str]:
+    """The edgesim in `source` (this checkout by default) first on sys.path, whatever is installed."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(source), str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave another checkout's tree as it was
     return env
 
 
-def start_edgesim(config: Path) -> Service:
+def start_edgesim(config: Path, source: Path = REPO) -> Service:
+    """`edgesim serve` for `config`, from the checkout at `source` (--compare runs an older one)."""
     port = free_port()
     argv = [sys.executable, "-c", "from edgesim.cli import main; main()",
             "serve", "--config", str(config), "--port", str(port), "--host", HOST]
     # Lambda@Edge workers start with the server; give a slow machine time to bring them up.
-    return Service("edgesim", argv, port, cwd=REPO, env=edgesim_env(), start_timeout=60.0)
+    return Service("edgesim", argv, port, cwd=source, env=edgesim_env(source), start_timeout=60.0)
