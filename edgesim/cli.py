@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -70,6 +73,40 @@ def check(config_path: Path | None) -> None:
     count = sum(1 for _ in config.function_associations())
     click.echo(f"ok: {path}: {len(config.cache_behaviors) + 1} behaviors, {len(config.origins)} origins, "
                f"{count} function associations")
+
+
+@main.command("test-function")
+@click.argument("function", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--event", "event_file", required=True, type=click.File("r"),
+              help="The test event JSON (CloudFront's event structure); '-' reads stdin.")
+@click.option("--runtime", type=click.Choice(["cloudfront-js-1.0", "cloudfront-js-2.0"]), default="cloudfront-js-2.0",
+              show_default=True)
+@click.option("--kvs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="A KeyValueStore in CloudFront's import JSON (runtime 2.0).")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S"]),
+              help="Pin the invocation's clock (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
+@click.option("--fail-on-error", is_flag=True, help="Exit 1 when the function fails (the AWS CLI exits 0).")
+def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs: Path | None, now: datetime | None,
+                          fail_on_error: bool) -> None:
+    """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
+    from edgesim.cloudfront_functions import test_function
+    from edgesim.errors import UserError
+
+    try:
+        event = json.load(event_file)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--event") from None
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    try:
+        result = asyncio.run(test_function(function.resolve(), event, runtime=runtime,
+                                           kvs=kvs.resolve() if kvs else None, now=now))
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(json.dumps(result, indent=4))
+    if fail_on_error and result["TestResult"]["FunctionErrorMessage"]:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
