@@ -237,13 +237,17 @@
     return out;
   }
   function digestOut(bytes, enc) {
-    if (enc === undefined || enc === null) return V2 ? Buffer.from(bytes) : latin1Decode(bytes); // spec §1.5: Buffer (2.0) / byte string (1.0)
+    if (enc === undefined || enc === null) return V2 ? Buffer.from(bytes) : byteString(latin1Decode(bytes)); // spec §1.5: Buffer (2.0) / byte string (1.0)
     if (enc === "hex" || enc === "base64" || enc === "base64url") return decodeBytes(bytes, enc);
     throw new Error('Unknown digest encoding: "' + enc + '"');
   }
+  // njs tells byte strings (from digest(), bytesFrom(), toUTF8()...) from text strings and hashes
+  // a byte string's bytes, text as UTF-8. V8 strings carry no such mark, so 1.0 remembers the byte
+  // strings its helpers made during this invocation (as in an HMAC chain for request signing).
+  var byteStrings = Object.create(null);
+  function byteString(s) { if (st && /[\x80-\xff]/.test(s)) byteStrings[s] = true; return s; }
   function byteInput(data, enc) {
-    // 1.0 strings are byte strings when they fit in a byte; njs hashes their bytes. Others UTF-8.
-    if (typeof data === "string" && !V2 && !enc && /^[\x00-\xff]*$/.test(data) && /[\x80-\xff]/.test(data)) return latin1Encode(data);
+    if (typeof data === "string" && !V2 && !enc && byteStrings[data] === true) return latin1Encode(data);
     return toBytes(data, enc);
   }
   function Hash(alg) {
@@ -489,22 +493,22 @@
     // --- 1.0's byte-string helpers (spec §1.5); njs has bytesFrom static, docs say prototype: both.
     var bytesFrom = function bytesFrom(v, enc) {
       if (typeof v === "string") {
-        if (enc === "hex" || enc === "base64" || enc === "base64url") return latin1Decode(encodeString(v, enc));
+        if (enc === "hex" || enc === "base64" || enc === "base64url") return byteString(latin1Decode(encodeString(v, enc)));
         throw new TypeError("Unknown encoding: " + enc);
       }
-      return latin1Decode(new Uint8Array(Array.prototype.map.call(v, function (x) { return x & 255; })));
+      return byteString(latin1Decode(new Uint8Array(Array.prototype.map.call(v, function (x) { return x & 255; }))));
     };
     var def = function (name, fn) { Object.defineProperty(String.prototype, name, { value: fn, writable: true, configurable: true }); };
     String.bytesFrom = bytesFrom;
     def("bytesFrom", function (enc) { return bytesFrom(String(this), enc); });
-    def("fromBytes", function (s, e) { return latin1Decode(latin1Encode(String(this).slice(s, e))); });
+    def("fromBytes", function (s, e) { return byteString(latin1Decode(latin1Encode(String(this).slice(s, e)))); });
     def("fromUTF8", function (s, e) {
       var str = String(this).slice(s, e);
       if (/[^\x00-\xff]/.test(str)) return null;
       return utf8Decode(latin1Encode(str), 0, undefined, true);
     });
-    def("toBytes", function (s, e) { var str = String(this).slice(s, e); return /[^\x00-\xff]/.test(str) ? null : str; });
-    def("toUTF8", function (s, e) { return latin1Decode(utf8Encode(String(this).slice(s, e))); });
+    def("toBytes", function (s, e) { var str = String(this).slice(s, e); return /[^\x00-\xff]/.test(str) ? null : byteString(str); });
+    def("toUTF8", function (s, e) { return byteString(latin1Decode(utf8Encode(String(this).slice(s, e)))); });
   }
 
   // --- the cloudfront module, 2.0 only (spec §1.7, §1.8) --------------------------------------
@@ -612,6 +616,7 @@
   G.__cf = Object.freeze({
     // eventJson: the event; opts: {now, eventType, edge, rawQuery, file}.
     invoke: function invoke(eventJson, opts) {
+      byteStrings = Object.create(null);
       st = { now: opts.now, logs: [], logBytes: 0, origin: null, logData: null, eventType: opts.eventType, edge: opts.edge, file: opts.file };
       var event = parse(eventJson), handler, out;
       if (V2 && event.request && typeof event.request === "object") {
