@@ -153,7 +153,8 @@ class Isolate:
             for attempt in (1, 2):
                 t0 = time.perf_counter()
                 try:
-                    raw = await asyncio.wait_for(self._run(mr, code), self._time_limit_s)
+                    async with asyncio.timeout(self._time_limit_s):
+                        raw = await self._run(mr, code)
                 except asyncio.TimeoutError:
                     return await self._after_kill(t0, timed_out=True)
                 except JSEvalException as exc:

@@ -60,6 +60,7 @@ class CloudFrontFunction:
         self.assoc = assoc
         self.settings = settings
         self.file = str(assoc.cloudfront_function)
+        self._file_name = assoc.cloudfront_function.name
         self._source = source
         self._load_error = load_error
         self._isolate: Isolate | None = None
@@ -73,7 +74,7 @@ class CloudFrontFunction:
         if self._isolate is not None:
             self._isolate.close()
             self._isolate = None
-        isolate = Isolate(self._source, runtime=self.assoc.runtime, file=Path(self.file).name,
+        isolate = Isolate(self._source, runtime=self.assoc.runtime, file=self._file_name,
                           time_limit_ms=self.settings.function_time_limit_ms)
         try:
             await isolate.start()
@@ -102,7 +103,7 @@ class CloudFrontFunction:
             await isolate.load_kvs(snap.version, snap.data_json, snap.meta_json)
         outcome = await isolate.call(json.dumps(event), {
             "now": now * 1000, "eventType": event_type.value, "edge": edge, "rawQuery": raw_query,
-            "file": Path(self.file).name,
+            "file": self._file_name,
         })
         budget = self.settings.function_compute_budget_ms
         used = max(0.0, outcome.elapsed_ms - isolate.floor_ms)
