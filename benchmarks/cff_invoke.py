@@ -116,7 +116,9 @@ async def _crypto(function: Any, quick: bool) -> dict[str, Any]:
 
             async with mr.wrap_py_function(py_hmac) as bridge:
                 mr.eval("var __bench = {}")
-                mr.eval("(f) => { __bench.mac = f; }")(bridge)  # type: ignore[operator]
+                install = mr.eval("(f) => { __bench.mac = f; }")
+                assert callable(install)
+                install(bridge)
                 bridged = f"__bench.mac({json.dumps(message)})"
 
                 async def via_python() -> None:

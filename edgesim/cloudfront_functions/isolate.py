@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
+import orjson
 from py_mini_racer import (
     DEFAULT_V8_FLAGS,
     JSEvalException,
@@ -76,6 +77,7 @@ class Isolate:
         self._code = code
         self._runtime = runtime
         self._file = file
+        self._file_json = json.dumps(file)
         self._time_limit_s = time_limit_ms / 1000
         self._cm: AbstractContextManager[MiniRacer] | None = None
         self._mr: MiniRacer | None = None
@@ -102,10 +104,10 @@ class Isolate:
         self._kvs_version = None
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
-        warm = json.dumps({"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
+        warm = ({"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
                            "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}})
         await self._calibrate()
-        await self.call(warm, {"now": 0, "eventType": "viewer-request", "edge": {}, "rawQuery": None, "file": self._file})
+        await self.call(warm, now_ms=0, event_type="viewer-request")
         await self._calibrate()
 
     def _factory_source(self) -> str:
@@ -144,44 +146,68 @@ class Isolate:
         self._kvs_version = version
         await self._calibrate()
 
-    async def call(self, event_json: str, opts: dict[str, Any]) -> Outcome:
-        """Run the handler once. Never raises for anything the user's code does."""
+    async def call(self, event: dict[str, Any], *, now_ms: float, event_type: str, edge_json: str = "{}",
+                   raw_query: str | None = None) -> Outcome:
+        """Run the handler once on `event`. Never raises for anything the user's code does."""
         assert self._mr is not None
         mr = self._mr
-        code = f"__cf.invoke({json.dumps(event_json)},{json.dumps(opts)})"
+        event_json = orjson.dumps(event).decode("utf-8")  # orjson: the event's encoding is on the hot path
+        # JSON text is a JavaScript expression, so the event goes in as a literal: no second encoding
+        # and no JSON.parse. A "__proto__" key would set a prototype in a literal; a computed key
+        # makes it an ordinary property, as JSON.parse would. (Inside JSON strings quotes are escaped,
+        # so the pattern only ever matches a key.)
+        if '"__proto__":' in event_json:
+            event_json = event_json.replace('"__proto__":', '["__proto__"]:')
+        query = "null" if raw_query is None else json.dumps(raw_query)
+        code = f'__cf.invoke({event_json},{now_ms!r},"{event_type}",{edge_json},{query},{self._file_json})'
         async with self._lock:  # one invocation at a time, so the time limit counts only its own run
             for attempt in (1, 2):
                 t0 = time.perf_counter()
-                try:
-                    async with asyncio.timeout(self._time_limit_s):
-                        raw = await self._run(mr, code)
-                except asyncio.TimeoutError:
+                value, failure = await self._attempt(mr, code)
+                if failure is None:
+                    break
+                if failure == "timeout":
                     return await self._after_kill(t0, timed_out=True)
-                except JSEvalException as exc:
-                    if not mr.was_hard_memory_limit_reached():
-                        return Outcome(ok=False, error=str(exc).strip().splitlines()[-1], elapsed_ms=_ms_since(t0))
-                    killed = await self._after_kill(t0, out_of_memory=True)
-                    # V8 counts garbage that earlier invocations left in the old generation until a
-                    # full GC. The heap is clean now, so a second run measures this one alone; it
-                    # is safe to repeat because a function has no side effects outside its isolate.
-                    if attempt == 2:
-                        return killed
-                    continue
-                break
+                if failure != "memory":
+                    return Outcome(ok=False, error=failure, elapsed_ms=_ms_since(t0))
+                killed = await self._after_kill(t0, out_of_memory=True)
+                # V8 counts garbage that earlier invocations left in the old generation until a
+                # full GC. The heap is clean now, so a second run measures this one alone; it is
+                # safe to repeat because a function has no side effects outside its isolate.
+                if attempt == 2:
+                    return killed
             elapsed = _ms_since(t0)
-        data = json.loads(raw)
+        data = orjson.loads(str(value))
         return Outcome(
             ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
             invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
             log_data=data.get("logData"), elapsed_ms=elapsed,
         )
 
-    @staticmethod
-    async def _run(mr: MiniRacer, code: str) -> str:
-        value = await mr.eval_cancelable(code)
-        if isinstance(value, JSPromise):  # an async handler (2.0); settled already unless it awaits nothing
-            value = await value
-        return str(value)
+    async def _attempt(self, mr: MiniRacer, code: str) -> tuple[object, str | None]:
+        """(result, None), or (None, "timeout" | "memory" | V8's message) when V8 stopped the run."""
+        # A bare timer that cancels this task: cheaper than asyncio.timeout on the hot path.
+        # Cancelling the await makes mini-racer terminate the script inside V8.
+        task = asyncio.current_task()
+        assert task is not None and self._loop is not None
+        fired: list[bool] = []
+        watchdog = self._loop.call_later(self._time_limit_s, _kill, task, fired)
+        try:
+            value = await mr.eval_cancelable(code)
+            if isinstance(value, JSPromise):  # an async handler (2.0): settled unless it awaits nothing
+                value = await value
+            return value, None
+        except asyncio.CancelledError:
+            if not fired:
+                raise
+            task.uncancel()
+            return None, "timeout"
+        except JSEvalException as exc:
+            if mr.was_hard_memory_limit_reached():
+                return None, "memory"
+            return None, str(exc).strip().splitlines()[-1]
+        finally:
+            watchdog.cancel()
 
     async def _after_kill(self, t0: float, *, timed_out: bool = False, out_of_memory: bool = False) -> Outcome:
         """V8 stopped the run: recover the log lines so far and leave the isolate ready for the next request."""
@@ -204,6 +230,11 @@ class Isolate:
         cm, self._cm, self._mr = self._cm, None, None
         if cm is not None:
             cm.__exit__(None, None, None)
+
+
+def _kill(task: asyncio.Task[Any], fired: list[bool]) -> None:
+    fired.append(True)
+    task.cancel()
 
 
 def _ms_since(t0: float) -> float:

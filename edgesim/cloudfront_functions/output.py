@@ -40,6 +40,10 @@ def _entries(value: Any, where: str, *, cookies_with_attributes: bool = False, l
         raise InvalidOutput(f"{where} must be an object of {{name: {{value}}}} entries")
     out: EntryMap = {}
     for name, entry in value.items():
+        # Fast path: the common {"value": "..."} entry with a lowercase name.
+        if type(entry) is dict and len(entry) == 1 and type(entry.get("value")) is str and (not lowercase or name.islower() or name == name.lower()):
+            out[name] = {"value": entry["value"]}
+            continue
         if lowercase and name != name.lower():
             raise InvalidOutput(f"header name {name!r} must be lowercase: write {name.lower()!r} (spec §1.2)")
         if not isinstance(entry, dict):
@@ -147,6 +151,8 @@ def _values(out: Entry, before: Entry | None, *, with_attributes: bool = False) 
 
 
 def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> None:
+    if out == before:  # nothing added, changed or removed
+        return
     for name in out:
         if is_disallowed(name):
             raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it (spec §1.4)")
@@ -158,6 +164,9 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
 
 
 def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> Headers:
+    if out == before:
+        # Unchanged headers are forwarded byte for byte (spec §1.4), original case and order kept.
+        return Headers([(k, v) for k, v in original if k.lower() != skip])
     headers = Headers()
     for name, entry in out.items():
         for value, _ in _values(entry, before.get(name)):

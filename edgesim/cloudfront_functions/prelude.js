@@ -614,13 +614,14 @@
     return s;
   }
   G.__cf = Object.freeze({
-    // eventJson: the event; opts: {now, eventType, edge, rawQuery, file}.
-    invoke: function invoke(eventJson, opts) {
+    // event: the event object (isolate.py writes it into the call as a literal); now: epoch ms;
+    // edge: cf.edgeLocation; rawQuery: the query string as sent, or null; file: for error lines.
+    invoke: function invoke(event, now, eventType, edge, rawQuery, file) {
       byteStrings = Object.create(null);
-      st = { now: opts.now, logs: [], logBytes: 0, origin: null, logData: null, eventType: opts.eventType, edge: opts.edge, file: opts.file };
-      var event = parse(eventJson), handler, out;
+      st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file };
+      var handler, out;
       if (V2 && event.request && typeof event.request === "object") {
-        var raw = opts.rawQuery;
+        var raw = rawQuery;
         Object.defineProperty(event.request, "rawQueryString", { value: function rawQueryString() { return raw === null ? undefined : raw; }, enumerable: false });
       }
       try {

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,10 +102,8 @@ class CloudFrontFunction:
         if self._kvs is not None:
             snap = self._kvs.snapshot()
             await isolate.load_kvs(snap.version, snap.data_json, snap.meta_json)
-        outcome = await isolate.call(json.dumps(event), {
-            "now": now * 1000, "eventType": event_type.value, "edge": edge, "rawQuery": raw_query,
-            "file": self._file_name,
-        })
+        outcome = await isolate.call(event, now_ms=now * 1000, event_type=event_type.value,
+                                     edge_json=_edge_json(edge), raw_query=raw_query)
         budget = self.settings.function_compute_budget_ms
         used = max(0.0, outcome.elapsed_ms - isolate.floor_ms)
         utilization = min(100, round(used / budget * 100))
@@ -186,6 +185,15 @@ class CloudFrontFunction:
         if self._isolate is not None:
             self._isolate.close()
             self._isolate = None
+
+
+def _edge_json(edge: dict[str, str]) -> str:
+    return _edge_text(edge["name"], edge["serverIp"], edge["region"])
+
+
+@lru_cache(maxsize=64)
+def _edge_text(name: str, server_ip: str, region: str) -> str:
+    return json.dumps({"name": name, "serverIp": server_ip, "region": region})
 
 
 def edge_location(pop: str) -> dict[str, str]:

@@ -48,7 +48,7 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
 
 def _raw_query(querystring: Any) -> str | None:
     if isinstance(querystring, dict) and querystring:
-        parts = []
+        parts: list[str] = []
         for name, entry in querystring.items():
             values = entry.get("multiValue") or [entry] if isinstance(entry, dict) else []
             parts.extend(f"{name}={v.get('value', '')}" for v in values if isinstance(v, dict))
