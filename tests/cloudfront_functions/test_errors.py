@@ -112,3 +112,11 @@ async def test_state_does_not_leak_between_invocations(load) -> None:  # noqa: F
     for _ in range(3):
         out = (await fn.invoke(call())).request
         assert out is not None and out.headers.get("X-Count") == "1"
+
+
+async def test_promise_that_never_settles_is_stopped(load) -> None:  # noqa: F811
+    fn = await load("async function handler(e) { console.log('waiting'); await new Promise(function () {}); return e.request; }",
+                    function_time_limit_ms=100)
+    with pytest.raises(FunctionExecutionError, match="ran longer than 100 ms") as info:
+        await fn.invoke(call())
+    assert info.value.logs == ["waiting"]

@@ -6,6 +6,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cff_support import FUNCTIONS
@@ -88,3 +89,12 @@ def test_cli_refuses_oversized_code(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test-function", str(big), "--event", "-"], input=json.dumps(SAMPLE_EVENT))
     assert result.exit_code == 2
     assert "FunctionSizeLimitExceeded" in result.output or "10240 bytes" in result.output
+
+
+def test_benchmark_quick_run_reports_a_ratio() -> None:
+    """benchmarks/cff_invoke.py runs; its numbers are reported, never asserted (speed lives in benchmarks/)."""
+    from benchmarks.cff_invoke import run
+
+    report = run(quick=True)
+    assert report["floor_median_us"] > 0 and report["edgesim_median_us"] > 0
+    assert report["ratio"] == pytest.approx(report["edgesim_median_us"] / report["floor_median_us"], rel=0.01)
