@@ -20,7 +20,6 @@ import orjson
 from py_mini_racer import (
     DEFAULT_V8_FLAGS,
     JSEvalException,
-    JSPromise,
     MiniRacer,
     init_mini_racer,
     mini_racer,
@@ -33,6 +32,9 @@ MEMORY_LIMIT_BYTES = 2 * 1024 * 1024
 
 # eval() and new Function() throw in CloudFront (spec §1.5); V8 refuses them itself with this flag.
 V8_FLAGS = (*DEFAULT_V8_FLAGS, "--disallow-code-generation-from-strings")
+
+# Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
+WARM_ROUNDS = 300
 
 Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
@@ -54,6 +56,7 @@ class Outcome:
     line: int | None = None
     invalid: bool = False  # the handler returned something that is not JSON (a validation error)
     timed_out: bool = False
+    never_settled: bool = False  # an async handler whose promise nothing could ever settle
     out_of_memory: bool = False
     logs: list[str] = field(default_factory=list)
     origin: dict[str, Any] | None = None  # an origin helper's call: {"kind": ..., "args": [...]}
@@ -106,6 +109,8 @@ class Isolate:
         # to the first request's compute utilization. Its result and logs are discarded.
         warm = ({"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
                            "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}})
+        if "crypto" in self._code or "Buffer" in self._code or "atob" in self._code:
+            await self._mr.eval_cancelable(f"__cf.warm({WARM_ROUNDS})")
         await self._calibrate()
         await self.call(warm, now_ms=0, event_type="viewer-request")
         await self._calibrate()
@@ -168,6 +173,11 @@ class Isolate:
                     break
                 if failure == "timeout":
                     return await self._after_kill(t0, timed_out=True)
+                if failure == "never-settled":
+                    # Nothing could ever settle it (no timers, no I/O): on CloudFront it would run
+                    # out of time, so it is reported as a timeout, without waiting for one.
+                    logs = json.loads(str(await mr.eval_cancelable("__cf.logs()")))
+                    return Outcome(ok=False, timed_out=True, never_settled=True, logs=logs, elapsed_ms=_ms_since(t0))
                 if failure != "memory":
                     return Outcome(ok=False, error=failure, elapsed_ms=_ms_since(t0))
                 killed = await self._after_kill(t0, out_of_memory=True)
@@ -194,8 +204,10 @@ class Isolate:
         watchdog = self._loop.call_later(self._time_limit_s, _kill, task, fired)
         try:
             value = await mr.eval_cancelable(code)
-            if isinstance(value, JSPromise):  # an async handler (2.0): settled unless it awaits nothing
-                value = await value
+            if value == "pending":  # an async handler (2.0); see __cf.settled in prelude.js
+                value = await mr.eval_cancelable("__cf.settled()")
+                if value == "pending":
+                    return None, "never-settled"
             return value, None
         except asyncio.CancelledError:
             if not fired:

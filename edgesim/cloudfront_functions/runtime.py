@@ -112,6 +112,10 @@ class CloudFrontFunction:
     def _check(self, outcome: Outcome, event: dict[str, Any], event_type: EventType, utilization: int,
                header_rules: bool, original: TriggerCall | None) -> Run:
         logs = outcome.logs
+        if outcome.never_settled:
+            return Run(outcome, None, FunctionExecutionError(
+                f"{self.name}: the handler's promise never settles (CloudFront Functions have no timers or I/O "
+                "to settle it), so CloudFront stops it at its time limit (spec §1.5)", logs=logs), 100)
         if outcome.timed_out:
             limit = self.settings.function_time_limit_ms
             return Run(outcome, None, FunctionExecutionError(

@@ -14,6 +14,7 @@ from edgesim.messages import EventType
 
 MAX_EVENT_BYTES = 40_960  # spec §1.10: TestFunction's EventObject blob
 ACCOUNT = "123456789012"
+WARM_RUNS = 10
 
 
 def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str, Any], EventType]:
@@ -57,7 +58,8 @@ def _raw_query(querystring: Any) -> str | None:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # As the AWS CLI prints TestResult's timestamps: 2021-04-09T22:02:12.937000+00:00
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def _summary(path: Path, runtime: str, kvs: Path | None) -> dict[str, Any]:
@@ -94,8 +96,17 @@ async def test_function(path: Path, event: dict[str, Any], *, runtime: str, kvs:
     function = await load_cloudfront_function(assoc, settings, defer_errors=True)
     try:
         when = (now or datetime.now(timezone.utc)).timestamp()
-        run = await function.run(full_event, event_type=event_type, now=when, edge=edge_location(settings.pop),
-                                 raw_query=_raw_query(full_event["request"].get("querystring")), header_rules=False)
+        args: dict[str, Any] = {"event_type": event_type, "now": when, "edge": edge_location(settings.pop),
+                                "raw_query": _raw_query(full_event["request"].get("querystring")), "header_rules": False}
+        # The first runs pay for V8 compiling this code path, which CloudFront's ComputeUtilization
+        # does not show; a few more runs, and the quickest is reported. Safe: a function has no
+        # side effects outside its isolate, and the clock is the same for every run.
+        run = await function.run(full_event, **args)
+        if run.error is None:
+            for _ in range(WARM_RUNS):
+                again = await function.run(full_event, **args)
+                if again.outcome.elapsed_ms < run.outcome.elapsed_ms:
+                    run = again
     finally:
         await function.aclose()
     if isinstance(run.error, FunctionExecutionError):
