@@ -62,6 +62,7 @@ class Outcome:
     origin: dict[str, Any] | None = None  # an origin helper's call: {"kind": ..., "args": [...]}
     log_data: str | None = None
     elapsed_ms: float = 0.0
+    round_trips: int = 1  # evals into V8 this run took (2 for an async handler)
 
 
 class CompileError(Exception):
@@ -87,6 +88,7 @@ class Isolate:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._kvs_version: object = None
+        self._round_trips = 1
         self.baseline_bytes = 0
         self.floor_ms = 0.0
 
@@ -191,7 +193,7 @@ class Isolate:
         return Outcome(
             ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
             invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
-            log_data=data.get("logData"), elapsed_ms=elapsed,
+            log_data=data.get("logData"), elapsed_ms=elapsed, round_trips=self._round_trips,
         )
 
     async def _attempt(self, mr: MiniRacer, code: str) -> tuple[object, str | None]:
@@ -203,8 +205,10 @@ class Isolate:
         fired: list[bool] = []
         watchdog = self._loop.call_later(self._time_limit_s, _kill, task, fired)
         try:
+            self._round_trips = 1
             value = await mr.eval_cancelable(code)
             if value == "pending":  # an async handler (2.0); see __cf.settled in prelude.js
+                self._round_trips = 2
                 value = await mr.eval_cancelable("__cf.settled()")
                 if value == "pending":
                     return None, "never-settled"
