@@ -20,6 +20,7 @@ from edgesim.messages import EventType, Headers, Request, Response, capitalize_h
 
 MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
 _BAD_QUERY = re.compile(r"[\x00-\x20\x7f#]")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")  # would split or end the header line
 
 
 class InvalidOutput(Exception):
@@ -42,6 +43,8 @@ def _entries(value: Any, where: str, *, cookies_with_attributes: bool = False, l
     for name, entry in value.items():
         # Fast path: the common {"value": "..."} entry with a lowercase name.
         if type(entry) is dict and len(entry) == 1 and type(entry.get("value")) is str and (not lowercase or name.islower() or name == name.lower()):
+            if lowercase and _BAD_VALUE.search(entry["value"]):
+                raise InvalidOutput(f"{where}.{name}: a header value may not contain CR, LF or NUL")
             out[name] = {"value": entry["value"]}
             continue
         if lowercase and name != name.lower():
@@ -62,6 +65,8 @@ def _entries(value: Any, where: str, *, cookies_with_attributes: bool = False, l
             raise InvalidOutput(f"{where}.{name} has no value")
         if multi is not None:
             clean["multiValue"] = clean_multi
+        if lowercase and any(_BAD_VALUE.search(item["value"]) for item in [clean, *clean.get("multiValue", [])]):
+            raise InvalidOutput(f"{where}.{name}: a header value may not contain CR, LF or NUL")
         out[name] = clean
     return out
 

@@ -18,6 +18,7 @@ from edgesim.messages import Headers, Response
     ("e.request.headers['x-amz-cf-pop'] = {value: '1'}; return e.request;", "disallowed"),
     ("e.request.headers['X-Upper'] = {value: '1'}; return e.request;", "must be lowercase"),
     ("e.request.headers['x-num'] = {value: 5}; return e.request;", "value must be a string"),
+    ("e.request.headers['x-inject'] = {value: 'a\\r\\nx-evil: 1'}; return e.request;", "CR, LF or NUL"),
     ("e.request.querystring = 'a=1 2'; return e.request;", "spaces"),
     ("return {statusCode: '200'};", "statusCode must be an integer"),
     ("return {statusCode: 200, body: {encoding: 'base64', data: '*not base64*'}};", "not valid base64"),

@@ -87,3 +87,18 @@ def test_check_reports_every_problem_with_file_line_and_fix(tmp_path: Path) -> N
     ]
     assert check_cloudfront_function(CloudFrontFunctionAssociation(
         cloudfront_function=Path(__file__).parents[2] / "functions" / "cff" / "add-index.js")) == []
+
+
+def test_edgesim_check_lists_each_problem(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    (tmp_path / "bad.js").write_text("const a = 1;\nfunction handler(e) {\n  return e?.request;\n}\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'functions.viewer-request = { cloudfront_function = "bad.js", runtime = "cloudfront-js-1.0" }\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(tmp_path / "edgesim.toml")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'bad.js'}:1: const/let is not supported in cloudfront-js-1.0" in result.output
+    assert f"{tmp_path / 'bad.js'}:3: optional chaining (?.)" in result.output
