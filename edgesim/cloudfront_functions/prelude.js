@@ -587,6 +587,22 @@
   }
 
   // --- the invocation --------------------------------------------------------------------------
+  // Globals a function adds (globalThis.cache = ...) are gone at the next invocation, as in njs's
+  // per-request VM. The first invocation records the runtime's own enumerable globals.
+  var baseGlobals = null, baseCount = 0;
+  function resetGlobals() {
+    var keys = Object.keys(G), i;
+    if (baseGlobals === null) {
+      baseGlobals = Object.create(null);
+      for (i = 0; i < keys.length; i++) baseGlobals[keys[i]] = true;
+      baseCount = keys.length;
+      return;
+    }
+    if (keys.length === baseCount) return;
+    for (i = 0; i < keys.length; i++) {
+      if (baseGlobals[keys[i]] !== true) { try { delete G[keys[i]]; } catch (e) { G[keys[i]] = undefined; } }
+    }
+  }
   var PENDING = "pending";
   var ERR_LINE = /\(?([^\s()]+):(\d+):(\d+)\)?/;
   function errorLine(e, file) {
@@ -618,6 +634,7 @@
     // event: the event object (isolate.py writes it into the call as a literal); now: epoch ms;
     // edge: cf.edgeLocation; rawQuery: the query string as sent, or null; file: for error lines.
     invoke: function invoke(event, now, eventType, edge, rawQuery, file) {
+      resetGlobals();
       byteStrings = Object.create(null);
       st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file };
       var handler, out;
