@@ -131,7 +131,7 @@ class Isolate:
         """Measure the baseline heap and the bare cost of a call into the isolate."""
         assert self._mr is not None
         self._mr.low_memory_notification()
-        self.baseline_bytes = int(self._mr.heap_stats()["used_heap_size"])
+        self.baseline_bytes = self.heap_used()
         self._mr.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         samples = []
         for _ in range(5):
@@ -240,7 +240,13 @@ class Isolate:
 
     def heap_used(self) -> int:
         assert self._mr is not None
-        return int(self._mr.heap_stats()["used_heap_size"])
+        # mini-racer's heap_stats now and then hands back an empty string (seen under load): ask again.
+        for _ in range(5):
+            try:
+                return int(self._mr.heap_stats()["used_heap_size"])
+            except ValueError:
+                continue
+        raise RuntimeError("V8 did not report its heap statistics")
 
     def close(self) -> None:
         cm, self._cm, self._mr = self._cm, None, None
