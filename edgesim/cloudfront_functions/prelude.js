@@ -24,6 +24,16 @@
   Object.defineProperty(OrigDate.prototype, "constructor", { value: FrozenDate, writable: true, configurable: true });
   G.Date = FrozenDate;
 
+  // Math.random is seeded with the invocation's timestamp (spec §1.5), so a pinned clock
+  // (test-function --now) repeats the same numbers. mulberry32: small, fast, well spread.
+  var seed = 0;
+  Math.random = function random() {
+    seed = (seed + 0x6d2b79f5) | 0;
+    var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
   // --- UTF-8 and base64 helpers shared by crypto, Buffer and the byte-string helpers ----------
   function utf8Encode(s) {
     s = String(s);
@@ -636,6 +646,7 @@
     invoke: function invoke(event, now, eventType, edge, rawQuery, file) {
       resetGlobals();
       byteStrings = Object.create(null);
+      seed = (now % 4294967296) | 0;
       st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file };
       var handler, out;
       if (V2 && event.request && typeof event.request === "object") {

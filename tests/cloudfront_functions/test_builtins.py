@@ -172,3 +172,10 @@ async def test_runtime_1_hmac_chain_over_byte_strings(load) -> None:  # noqa: F8
     k = hmac.new(b"AWS4secret", b"20250101", "sha256").digest()
     k = hmac.new(k, b"us-east-1", "sha256").digest()
     assert json.loads((await logs_of(fn))[0])["sig"] == hmac.new(k, b"payload", "sha256").hexdigest()
+
+
+async def test_math_random_seeded_by_the_invocation_clock(load) -> None:  # noqa: F811
+    fn = await load("function handler(e) { console.log(String(Math.random()) + ' ' + Math.random()); return e.request; }")
+    first, again, later = (await logs_of(fn))[0], (await logs_of(fn))[0], (await logs_of(fn, now=NOW + 1))[0]
+    a, b = (float(x) for x in first.split())
+    assert first == again and first != later and a != b and 0 <= a < 1 and 0 <= b < 1
