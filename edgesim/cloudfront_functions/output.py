@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import re
 from typing import Any
 from urllib.parse import quote
@@ -200,9 +201,9 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     before_headers: EntryMap = event_request["headers"]
     if header_rules:
         _check_headers(out["headers"], before_headers, EventType.VIEWER_REQUEST)
-    request = original.copy()
-    request.uri = out["uri"]
-    request.querystring = _querystring(out["querystring"], event_request["querystring"], original.querystring)
+    # A new Request with every other field kept (headers are written below).
+    request = dataclasses.replace(original, uri=out["uri"], headers=Headers(),
+                                  querystring=_querystring(out["querystring"], event_request["querystring"], original.querystring))
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
         raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters (spec §1.4)")
     request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")

@@ -98,7 +98,9 @@ class CloudFrontFunction:
             outcome = Outcome(ok=False, error=message)
             detail = f"{self.file}:{self._load_error.line}: {self._load_error.construct} is not supported in {self.assoc.runtime}"
             return Run(outcome, None, FunctionExecutionError(f"{message} ({detail}; {self._load_error.fix})"), 0)
-        isolate = await self._start()
+        isolate = self._isolate
+        if isolate is None or isolate.loop is not asyncio.get_running_loop():
+            isolate = await self._start()
         if self._kvs is not None:
             snap = self._kvs.snapshot()
             await isolate.load_kvs(snap.version, snap.data_json, snap.meta_json)
@@ -202,8 +204,9 @@ def _edge_text(name: str, server_ip: str, region: str) -> str:
     return json.dumps({"name": name, "serverIp": server_ip, "region": region})
 
 
+@lru_cache(maxsize=64)
 def edge_location(pop: str) -> dict[str, str]:
-    """cf.edgeLocation from the configured point of presence, e.g. SFO53-P7 -> SFO (spec §1.7)."""
+    """cf.edgeLocation from the configured point of presence, e.g. SFO53-P7 -> SFO (spec §1.7). Shared: do not mutate."""
     return {"name": pop[:3].upper(), "serverIp": "127.0.0.1", "region": "us-west-1"}
 
 
