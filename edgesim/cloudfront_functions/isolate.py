@@ -34,7 +34,7 @@ MEMORY_LIMIT_BYTES = 2 * 1024 * 1024
 V8_FLAGS = (*DEFAULT_V8_FLAGS, "--disallow-code-generation-from-strings")
 
 # Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
-WARM_ROUNDS = 300
+WARM_ROUNDS = 100
 
 Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
@@ -109,11 +109,10 @@ class Isolate:
         self._kvs_version = None
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
-        warm = ({"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
-                           "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}})
+        warm = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
+                "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
         if "crypto" in self._code or "Buffer" in self._code or "atob" in self._code:
             await self._mr.eval_cancelable(f"__cf.warm({WARM_ROUNDS})")
-        await self._calibrate()
         await self.call(warm, now_ms=0, event_type="viewer-request")
         await self._calibrate()
 

@@ -675,12 +675,13 @@
     // Let V8 optimise the byte-crunching built-ins before the first request, so compute
     // utilization reflects the function, not V8's interpreter warming up (njs runs these natively).
     warm: function warm(rounds) {
-      var text = "warm-up text \u00e9\u4e16 ".repeat(8), i, keys = Object.keys(HASHES);
+      var text = "warm-up text \u00e9\u4e16 ".repeat(8), bytes = utf8Encode(text), algs = Object.keys(HASHES), i, alg;
       for (i = 0; i < rounds; i++) {
-        var alg = keys[i % keys.length];
-        decodeBytes(new Hmac(alg, text).update(text).digest(undefined === 1 ? 0 : "hex") === "" ? [] : utf8Encode(text), "base64url");
-        b64Decode(b64Encode(utf8Encode(text), i % 2 === 0));
-        utf8Decode(hexDecode(hexEncode(new Hash(alg).update(text).digest("base64").length ? utf8Encode(text) : [])), 0, undefined, false);
+        alg = algs[i % algs.length];
+        new Hmac(alg, text).update(text).digest("hex");
+        new Hash(alg).update(bytes).digest("base64url");
+        utf8Decode(b64Decode(b64Encode(bytes, i % 2 === 0)), 0, undefined, false);
+        hexDecode(hexEncode(bytes));
       }
     },
     kvsLoad: function kvsLoad(json, meta) { kvsData = parse(json); kvsMeta = parse(meta); },
