@@ -102,7 +102,11 @@ class CloudFrontFunction:
         if isolate is None or isolate.loop is not asyncio.get_running_loop():
             isolate = await self._start()
         if self._kvs is not None:
-            snap = self._kvs.snapshot()
+            try:
+                snap = self._kvs.snapshot()
+            except FunctionCodeError as exc:  # a broken edit of the store while serving
+                return Run(Outcome(ok=False, error=str(exc)), None, FunctionExecutionError(
+                    f"{self.name}: KeyValueStore cannot be read: {exc}"), 0)
             await isolate.load_kvs(snap.version, snap.data_json, snap.meta_json)
         outcome = await isolate.call(event, now_ms=now * 1000, event_type=event_type.value,
                                      edge_json=_edge_json(edge), raw_query=raw_query)

@@ -78,3 +78,16 @@ async def test_bad_file_shape(load, tmp_path: Path) -> None:  # noqa: F811
     kvs.write_text('{"items": []}')
     with pytest.raises(FunctionCodeError, match='"data"'):
         await load(READER, kvs=kvs)
+
+
+async def test_broken_edit_while_serving_is_a_503_until_fixed(load, tmp_path: Path) -> None:  # noqa: F811
+    from edgesim.errors import FunctionExecutionError
+
+    kvs = store(tmp_path / "s.json", {"greeting": "one", "config": "{}"})
+    fn = await load(READER, kvs=kvs)
+    kvs.write_text("{not json")
+    with pytest.raises(FunctionExecutionError, match="KeyValueStore cannot be read"):
+        await fn.invoke(call())
+    store(kvs, {"greeting": "fixed", "config": "{}"})
+    os.utime(kvs, ns=(os.stat(kvs).st_atime_ns, os.stat(kvs).st_mtime_ns + 2_000_000_000))
+    assert json.loads((await fn.invoke(call())).logs[0])["s"] == "fixed"
