@@ -80,8 +80,12 @@ def headers_json(headers: Headers, *, skip: str) -> EntryMap:
 
 
 def request_cookies(headers: Headers) -> EntryMap:
+    return _cookie_map(headers.get_all("cookie"))
+
+
+def _cookie_map(lines: list[str]) -> EntryMap:
     pairs: list[tuple[str, str]] = []
-    for line in headers.get_all("cookie"):
+    for line in lines:
         for part in line.split(";"):
             part = part.strip()
             if part:
@@ -103,12 +107,21 @@ def response_cookies(headers: Headers) -> EntryMap:
 
 
 def request_json(request: Request) -> dict[str, Any]:
+    # One pass over the headers: this runs on every request.
+    pairs: list[tuple[str, str]] = []
+    cookie_lines: list[str] = []
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower == "cookie":
+            cookie_lines.append(value)
+        elif lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES):
+            pairs.append((lower, value))
     return {
         "method": request.method,
         "uri": request.uri,
-        "querystring": parse_querystring(request.querystring),
-        "headers": headers_json(request.headers, skip="cookie"),
-        "cookies": request_cookies(request.headers),
+        "querystring": parse_querystring(request.querystring) if request.querystring else {},
+        "headers": _entry_map(pairs),
+        "cookies": _cookie_map(cookie_lines) if cookie_lines else {},
     }
 
 
