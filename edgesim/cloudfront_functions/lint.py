@@ -119,10 +119,26 @@ def _check_node(node: Node, runtime: Runtime) -> Violation | None:
     if is_async and kind in ("arrow_function", "function_expression", "function"):
         # 2.0's docs: "async arguments and closures are not supported".
         return Violation(line, "an async closure", "async", "make it a named top-level async function")
+    if kind == "return_statement" and _top_level(node):
+        # Legal for V8 here only because the code runs inside edgesim's factory function.
+        return Violation(line, "return outside a function", "return", "return only from inside handler()")
     if kind == "await_expression" and runtime == "cloudfront-js-2.0" and _inside_arguments(node):
         return Violation(line, "await inside call arguments", "await",
                          "await into a variable first: var v = await x; f(v);")
     return None
+
+
+_FUNCTIONS = ("function_declaration", "function_expression", "function", "arrow_function", "method_definition",
+              "generator_function_declaration", "generator_function")
+
+
+def _top_level(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _FUNCTIONS:
+            return False
+        parent = parent.parent
+    return True
 
 
 def _inside_arguments(node: Node) -> bool:

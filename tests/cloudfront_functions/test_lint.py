@@ -66,6 +66,8 @@ async def test_syntax_error_and_missing_handler(load) -> None:  # noqa: F811
     assert info.value.line == 3 and "SyntaxError" in str(info.value)
     with pytest.raises(FunctionCodeError, match="no top-level `function handler"):
         await load("function main(e) { return e.request; }", name="nohandler")
+    with pytest.raises(FunctionCodeError, match="return outside a function"):
+        await load("return;\nfunction handler(e) { return e.request; }", name="toplevelreturn")
 
 
 async def test_size_limit(load) -> None:  # noqa: F811
