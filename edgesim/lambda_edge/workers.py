@@ -107,7 +107,8 @@ def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
 
 def interpreter_argv(spec: WorkerSpec) -> list[str]:
     if spec.language == "python":
-        return [sys.executable, str(SHIMS / "python_worker.py")]
+        # -B: importing a handler must not litter its folder with __pycache__.
+        return [sys.executable, "-B", str(SHIMS / "python_worker.py")]
     node = shutil.which("node")
     if node is None:
         raise WorkerInitError(

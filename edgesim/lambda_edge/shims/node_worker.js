@@ -139,8 +139,16 @@ async function main() {
   try {
     handler = await load();
   } catch (e) {
-    const kind = e && e.name === 'Runtime.HandlerNotFound' ? 'Runtime.HandlerNotFound' : 'Runtime.ImportModuleError';
+    let kind = 'Runtime.ImportModuleError';
+    if (e && e.name === 'Runtime.HandlerNotFound') kind = 'Runtime.HandlerNotFound';
+    else if (e instanceof SyntaxError) kind = 'Runtime.UserCodeSyntaxError';
     const info = errorInfo(e, kind);
+    if (e instanceof Error && kind !== 'Runtime.HandlerNotFound') {
+      // Node puts "file:line" of a syntax error as the stack's first line; keep it in the message.
+      const where = typeof e.stack === 'string' ? e.stack.split('\n')[0] : '';
+      const located = /:\d+$/.test(where) ? ` (${where})` : '';
+      info.errorMessage = `${e.name}: ${e.message}${located}`;
+    }
     console.error(`${kind}: ${info.errorMessage}`);
     sendFrame({ type: 'initError', error: info });
     process.exit(1);
