@@ -406,7 +406,10 @@ def load_config(path: Path | str) -> DistributionConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(path)) from None
+        hint = ""
+        if "Cannot overwrite a value" in str(exc):
+            hint = " - a key is set twice; a cache behavior takes at most one function per event type (spec §3.2)"
+        raise ConfigError(f"not valid TOML: {exc}{hint}", file=str(path)) from None
     return parse_config(data, base_dir=path.resolve().parent, source=path)
 
 

@@ -15,7 +15,8 @@
         ├── LambdaExecutionError            503  a Lambda@Edge handler threw or crashed
         ├── LambdaLimitExceeded             503  a Lambda@Edge handler timed out or ran out of memory
         ├── OriginConnectionError           502  the origin refused or could not be resolved
-        └── OriginTimeout                   504  the origin did not answer in time
+        ├── OriginTimeout                   504  the origin did not answer in time
+        └── SimulatorError                  500  edgesim itself broke (a bug: please report it)
 
 Spec §1.9 and §2.8 give the statuses and X-Cache names.
 """
@@ -141,3 +142,10 @@ class OriginConnectionError(ViewerError):
 class OriginTimeout(ViewerError):
     status = 504
     page_reason = "We can't connect to the server for this app or website at this time."
+
+
+class SimulatorError(ViewerError):
+    """A system error: edgesim broke, not the user's code. Kept apart from user errors, as Miniflare does."""
+
+    status = 500
+    page_reason = "edgesim failed while handling this request; this is a bug in edgesim."

@@ -13,3 +13,116 @@ from edgesim.errors import ConfigError
 def test_embedded_default_loads() -> None:
     config = load_config(default_config_path())
     assert [b.path_pattern for b in config.behaviors()] == ["/static/*", "*"]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "fns").mkdir(exist_ok=True)
+    for name in ("a.js", "b.js"):
+        (tmp_path / "fns" / name).write_text("function handler(event) { return event.request; }\n")
+    (tmp_path / "fns" / "h.py").write_text("def handler(event, context):\n    return event\n")
+    path = tmp_path / "edgesim.toml"
+    path.write_text(text)
+    return path
+
+
+BASE = """
+[[origins]]
+id = "app"
+url = "http://127.0.0.1:3000"
+"""
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text))
+    return info.value.problems
+
+
+def test_minimal_config_loads_with_cloudfront_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))
+    behavior = config.default_cache_behavior
+    assert behavior.cache_policy.name == "CachingOptimized"
+    assert behavior.allowed_methods == ("GET", "HEAD")
+    assert config.origins[0].port == 3000  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ('[default_cache_behavior]\ntarget_origin = "nope"\n',
+         "default_cache_behavior.target_origin: unknown origin id 'nope'; known: ['app']"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\ntarget_orign = "x"\n',
+         "default_cache_behavior.target_orign: unknown key"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { cloudfront_function = "fns/a.js" }\n',
+         "default_cache_behavior.functions.origin-request: a CloudFront Function can only run on viewer-request or viewer-response"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { cloudfront_function = "fns/a.js" }\n'
+         'functions.viewer-response = { lambda = "fns/h.py:handler" }\n',
+         "default_cache_behavior.functions.viewer-response: a behavior with a CloudFront Function cannot also have a Lambda@Edge function on a viewer event (spec §3.2)"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { cloudfront_function = "fns/missing.js" }\n',
+         "default_cache_behavior.functions.viewer-request: function file not found"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { lambda = "fns/h.py:handler", timeout = 10 }\n',
+         "default_cache_behavior.functions.viewer-request.timeout: 10 s is over Lambda@Edge's 5 s for viewer-request"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-response = { lambda = "fns/h.py:handler", memory = 512 }\n',
+         "default_cache_behavior.functions.viewer-response.memory: 512 MB is over Lambda@Edge's 128 MB"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         '[[cache_behaviors]]\npath_pattern = "/images/<x>"\ntarget_origin = "app"\n',
+         "cache_behaviors[0].path_pattern: '/images/<x>' is not a CloudFront path pattern"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\nallowed_methods = ["GET", "POST"]\n',
+         "default_cache_behavior.allowed_methods: CloudFront accepts only"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\ncache_policy = "CachingFast"\n',
+         "default_cache_behavior.cache_policy: unknown managed cache policy 'CachingFast'"),
+        ('[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { cloudfront_function = "fns/a.js", runtime = "cloudfront-js-3.0" }\n',
+         "default_cache_behavior.functions.viewer-request"),
+    ],
+)
+def test_deploy_time_refusals_name_field_and_fix(tmp_path: Path, toml: str, expected: str) -> None:
+    problems = problems_of(tmp_path, BASE + toml)
+    assert any(expected in p for p in problems), problems
+    assert all(p.startswith(str(tmp_path / "edgesim.toml")) for p in problems)
+
+
+def test_two_functions_on_one_event_is_a_toml_error_with_line(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                           'functions.viewer-request = { cloudfront_function = "fns/a.js" }\n'
+                           'functions.viewer-request = { cloudfront_function = "fns/b.js" }\n')
+    assert "not valid TOML" in problems[0] and "line 8" in problems[0]
+    assert "at most one function per event type" in problems[0]
+
+
+def test_flat_quotas_allow_longer_viewer_timeouts(tmp_path: Path) -> None:
+    text = ('[distribution]\nlambda_quotas = "flat"\n' + BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+            'functions.viewer-request = { lambda = "fns/h.py:handler", timeout = 10 }\n')
+    config = load_config(write(tmp_path, text))
+    assert config.distribution.lambda_quotas == "flat"
+
+
+def test_bad_origin_url_and_missing_file(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "ftp://x"\n[default_cache_behavior]\ntarget_origin = "app"\n')
+    assert any("origins[0].url: 'ftp://x' is not an http(s) URL" in p for p in problems), problems
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_every_problem_is_reported_once_per_line(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "x"\n'
+                           '[[cache_behaviors]]\npath_pattern = "/a/*"\ntarget_origin = "y"\n')
+    assert len(problems) == 2
+
+
+def test_readme_config_example_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    for rel in ("functions/cff/add-index.js", "functions/lambda/security_headers.py", "functions/lambda/auth.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "edgesim.toml").write_text(example)
+    config = load_config(tmp_path / "edgesim.toml")
+    assert [b.path_pattern for b in config.behaviors()] == ["/static/*", "/api/*", "*"]
+    assert config.cache_behaviors[0].cache_policy.query_strings.items == ("v",)

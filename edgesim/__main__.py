@@ -1,0 +1,5 @@
+"""python -m edgesim"""
+
+from edgesim.cli import main
+
+main()

@@ -1,0 +1,76 @@
+"""click: the `edgesim` command. Each command is a few lines over a public function."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from edgesim.config import find_config, load_config
+from edgesim.errors import ConfigError
+
+
+def _load(config_path: Path | None):  # type: ignore[no-untyped-def]
+    path = find_config(config_path)
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from None
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    help="Distribution config (TOML). Default: ./edgesim.toml if present, else the embedded default.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="edgesim")
+def main() -> None:
+    """edgesim: Amazon CloudFront's edge on your machine."""
+
+
+@main.command()
+@config_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it to your network.")
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--no-reload", is_flag=True, help="Do not watch the config and function files.")
+def serve(config_path: Path | None, host: str, port: int, log_format: str, no_reload: bool) -> None:
+    """Serve a distribution as a local reverse proxy."""
+    from edgesim.request_log import printer
+    from edgesim.server import serve as run_server
+    from edgesim.simulator import Simulator
+
+    config = _load(config_path)
+    simulator = Simulator(config)
+    try:
+        asyncio.run(run_server(simulator, host, port, on_trace=printer(log_format), reload=not no_reload))
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@config_option
+def check(config_path: Path | None) -> None:
+    """Validate the config and every function it names, without serving."""
+    from edgesim.simulator import check_functions
+
+    path = find_config(config_path)
+    config = _load(config_path)
+    problems = check_functions(config)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        raise SystemExit(1)
+    count = sum(1 for _ in config.function_associations())
+    click.echo(f"ok: {path}: {len(config.cache_behaviors) + 1} behaviors, {len(config.origins)} origins, "
+               f"{count} function associations")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

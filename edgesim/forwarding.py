@@ -1,0 +1,67 @@
+"""Turn the viewer's request into the request CloudFront sends to the origin (spec §2.2, §2.6).
+
+Origin-request functions see this request, not the viewer's, so it is built before they run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from edgesim.config import CustomOrigin, DistributionSettings, Origin, OriginGroup, S3Origin
+from edgesim.messages import Headers, Request
+
+# Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1); CloudFront's disallowed list (spec §1.4)
+# covers the same names for functions.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "transfer-encoding", "upgrade", "expect",
+})
+
+
+def via_host(settings: DistributionSettings) -> str:
+    """A stable `<hex>.cloudfront.net` per distribution, as in CloudFront's Via header."""
+    digest = hashlib.md5(settings.id.encode(), usedforsecurity=False).hexdigest()
+    return f"{digest}.cloudfront.net"
+
+
+def primary(origin: Origin | OriginGroup, origins: dict[str, Origin | OriginGroup]) -> Origin:
+    """The origin a request goes to first: an origin group's primary (spec §3.1 failover)."""
+    if isinstance(origin, OriginGroup):
+        member = origins[origin.primary]
+        assert not isinstance(member, OriginGroup)
+        return member
+    return origin
+
+
+def origin_host(origin: Origin) -> str:
+    if isinstance(origin, CustomOrigin):
+        default_port = 443 if origin.protocol == "https" else 80
+        return origin.domain_name if origin.port == default_port else f"{origin.domain_name}:{origin.port}"
+    return origin.domain_name
+
+
+def origin_request(viewer: Request, origin: Origin, settings: DistributionSettings, request_id: str) -> Request:
+    """The request as CloudFront forwards it: viewer headers less hop-by-hop ones, Host set to the
+    origin's domain, X-Forwarded-For, Via and X-Amz-Cf-Id added, the origin's custom headers last."""
+    headers = Headers()
+    forwarded_for = ""
+    for name, value in viewer.headers:
+        lower = name.lower()
+        if lower in HOP_BY_HOP or lower == "host":
+            continue
+        if lower == "x-forwarded-for":
+            forwarded_for = value
+            continue
+        headers.add(name, value)
+    headers.add("Host", origin_host(origin))
+    headers.add("X-Forwarded-For", f"{forwarded_for}, {viewer.client_ip}" if forwarded_for else viewer.client_ip)
+    headers.setdefault("User-Agent", "Amazon CloudFront")
+    headers.add("Via", f"2.0 {via_host(settings)} (CloudFront)")
+    headers.add("X-Amz-Cf-Id", request_id)
+    custom = origin.custom_headers if isinstance(origin, (CustomOrigin, S3Origin)) else {}
+    for name, value in custom.items():
+        headers.set(name, value)
+    out = viewer.copy()
+    out.headers = headers
+    out.origin = origin
+    return out

@@ -1,0 +1,100 @@
+"""uvicorn: `serve` in the foreground (with hot reload), or a background thread for socket tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from edgesim.app import EdgeApp
+from edgesim.config import CloudFrontFunctionAssociation
+from edgesim.reload import watch_and_reload
+from edgesim.simulator import Simulator
+
+
+def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        server_header=False,  # CloudFront's own Server header is set by the pipeline where it applies
+        date_header=True,
+        # Let oversized header blocks reach us, so the viewer gets CloudFront's 494, not uvicorn's 400.
+        h11_max_incomplete_event_size=256 * 1024,
+    )
+
+
+def banner(simulator: Simulator, url: str) -> str:
+    config = simulator.config
+    lines = [f"edgesim serving distribution {config.distribution.id} ({config.source or 'config in code'})",
+             f"  {url}", "  behaviors:"]
+    for behavior in config.behaviors():
+        lines.append(f"    {behavior.path_pattern:<20} -> origin {behavior.target_origin}"
+                     f"  ({behavior.viewer_protocol_policy}, cache {behavior.cache_policy.name})")
+        for event_type, assoc in behavior.functions.items():
+            where = assoc.cloudfront_function if isinstance(assoc, CloudFrontFunctionAssociation) else assoc.handler
+            lines.append(f"        {event_type.value:<16} {assoc.kind:<19} {assoc.name}  [{assoc.runtime}] {where}")
+    for problem in simulator.load_problems:
+        lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
+    return "\n".join(lines)
+
+
+async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callable[..., None] | None = None,
+                reload: bool = True, report: Callable[[str], None] | None = None) -> None:
+    """Serve until interrupted; reload on edits to the config or any function file."""
+    say = report or (lambda text: print(text, file=sys.stderr, flush=True))
+    app = EdgeApp(simulator, on_trace=on_trace)
+    server = uvicorn.Server(_uvicorn_config(app, host, port))
+    stop = asyncio.Event()
+
+    async def announce() -> None:
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.02)
+        bound = server.servers[0].sockets[0].getsockname()
+        shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        say(banner(simulator, f"http://{shown_host}:{bound[1]}/"))
+
+    tasks = [asyncio.create_task(announce())]
+    if reload:
+        tasks.append(asyncio.create_task(watch_and_reload(simulator, say, stop)))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def background_server(app: EdgeApp, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `app` on a free port in a thread; yields its base URL. For socket tests."""
+    port = free_port(host)
+    server = uvicorn.Server(_uvicorn_config(app, host, port))
+    thread = threading.Thread(target=server.run, name="edgesim-server", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("edgesim server failed to start")
+            threading.Event().wait(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

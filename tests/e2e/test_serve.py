@@ -1,0 +1,127 @@
+"""End to end: `edgesim serve` as a real process on a free port, requests through its socket."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edgesim.server import free_port
+
+
+def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edgesim", "serve", "--port", str(port), *args],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"edgesim serve exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            httpx.get(base + "/__edgesim/status", timeout=1)
+            return proc, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("edgesim serve did not start in 30 s")
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out
+
+
+@pytest.fixture
+def site_config(tmp_path: Path) -> Path:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "hello.txt").write_text("hello from the site")
+    config = tmp_path / "edgesim.toml"
+    config.write_text('[[origins]]\nid = "site"\ndirectory = "site"\n'
+                      '[default_cache_behavior]\ntarget_origin = "site"\n')
+    return config
+
+
+@pytest.fixture
+def served(site_config: Path) -> Iterator[str]:
+    proc, base = start([], site_config.parent)  # finds ./edgesim.toml by itself
+    try:
+        yield base
+    finally:
+        stop(proc)
+
+
+def test_serve_answers_through_a_real_socket(served: str) -> None:
+    base = served
+    r = httpx.get(base + "/hello.txt")
+    assert r.status_code == 200
+    assert r.text == "hello from the site"
+    assert r.headers["x-cache"] == "Miss from cloudfront"
+    assert r.headers["via"].endswith("(CloudFront)")
+    r = httpx.get(base + "/%2e%2e/edgesim.toml")
+    assert r.status_code == 403
+
+
+def test_serve_prints_banner_and_one_line_per_request(site_config: Path) -> None:
+    proc, base = start(["--config", str(site_config)], site_config.parent)
+    try:
+        httpx.get(base + "/hello.txt")
+        time.sleep(0.2)
+    finally:
+        out = stop(proc)
+    assert base in out
+    assert "-> origin site" in out
+    assert "GET /hello.txt [*]" in out and "-> 200 (Miss from cloudfront)" in out
+
+
+def test_hot_reload_applies_good_edits_and_keeps_serving_on_bad_ones(site_config: Path) -> None:
+    proc, base = start([], site_config.parent)
+    try:
+        assert httpx.get(base + "/hello.txt").status_code == 200
+        site_config.write_text(site_config.read_text() + '[[cache_behaviors]]\npath_pattern = "/x/*"\n'
+                               'target_origin = "nowhere"\n')
+        time.sleep(1.0)
+        assert httpx.get(base + "/hello.txt").status_code == 200  # the last good config still serves
+        site_config.write_text(site_config.read_text().replace('"nowhere"', '"site"'))
+        deadline = time.monotonic() + 10
+        behaviors: list[str] = []
+        while time.monotonic() < deadline and "/x/*" not in behaviors:
+            behaviors = httpx.get(base + "/__edgesim/status").json()["behaviors"]
+            time.sleep(0.1)
+        assert behaviors == ["/x/*", "*"]
+    finally:
+        out = stop(proc)
+    assert "reload failed, still serving the last good version" in out
+    assert "unknown origin id 'nowhere'" in out
+    assert "reloaded edgesim.toml" in out
+
+
+def test_check_reports_problems_and_exits_nonzero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[origins]]\nid = "a"\nurl = "http://x"\n[default_cache_behavior]\ntarget_origin = "b"\n')
+    result = subprocess.run([sys.executable, "-m", "edgesim", "check", "--config", str(bad)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "default_cache_behavior.target_origin: unknown origin id 'b'" in result.stderr
+
+
+def test_oversized_requests_get_cloudfronts_answers_over_the_socket(served: str) -> None:
+    r = httpx.get(served + "/hello.txt", headers={"x-big": "b" * 21000})
+    assert r.status_code == 494
+    r = httpx.get(served + "/" + "a" * 8200)
+    assert r.status_code == 414
+    assert httpx.get(served + "/hello.txt").status_code == 200  # and the server lives on
