@@ -35,6 +35,8 @@ class InvokeResult:
     viewer_status: int | None = None  # with validate=True: the status the viewer gets; None = continues
     cold_start: bool = True
     duration_ms: float = 0.0
+    event_type: EventType | None = None  # the trigger it ran as
+    notes: list[str] = field(default_factory=list)  # e.g. the event type was guessed
 
     @property
     def ok(self) -> bool:
@@ -53,12 +55,26 @@ def load_handler(handler: str, base_dir: Path) -> LambdaFunctionAssociation:
     return assoc
 
 
-def event_type_of(event: Any) -> EventType:
+def event_type_of(event: Any) -> tuple[EventType, str | None]:
+    """The event's own config.eventType; else a guess, with a note saying so.
+
+    `sam local generate-event cloudfront` writes events whose config holds only distributionId;
+    they run unchanged as viewer-request (no response) or viewer-response (with one).
+    """
     try:
-        return EventType(event["Records"][0]["cf"]["config"]["eventType"])
-    except (KeyError, IndexError, TypeError, ValueError):
-        raise errors.UserError("the event has no Records[0].cf.config.eventType; pass --event-type "
-                               "viewer-request|origin-request|origin-response|viewer-response") from None
+        cf = event["Records"][0]["cf"]
+    except (KeyError, IndexError, TypeError):
+        raise errors.UserError("not a Lambda@Edge event: it has no Records[0].cf "
+                               "(make one with `edgesim generate-event TRIGGER`)") from None
+    declared = cf.get("config", {}).get("eventType") if isinstance(cf, dict) else None
+    if declared is not None:
+        try:
+            return EventType(declared), None
+        except ValueError:
+            raise errors.UserError(f"Records[0].cf.config.eventType {declared!r} is not one of "
+                                   f"{[e.value for e in EventType]}") from None
+    guess = EventType.VIEWER_RESPONSE if "response" in cf else EventType.VIEWER_REQUEST
+    return guess, f"the event has no config.eventType; running it as {guess} (set --event-type to choose)"
 
 
 async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: EventType | None = None,
@@ -66,7 +82,10 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
                          memory: int | None = None) -> InvokeResult:
     """Run `event` through `handler` in a fresh worker; never raises for what the handler does."""
     assoc = load_handler(handler, base_dir or Path.cwd())
-    trigger = event_type or event_type_of(event)
+    note = None
+    trigger = event_type
+    if trigger is None:
+        trigger, note = event_type_of(event)
     default_timeout, default_memory = trigger_limits(assoc, trigger, "per-trigger")
     spec = worker_spec(assoc, memory or default_memory)
     limit = timeout or default_timeout
@@ -74,12 +93,13 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     try:
         execution = await pool.execute(event, limit)
     except errors.ViewerError as exc:  # the module failed to import
-        return InvokeResult(logs=exc.logs, error=exc.reason, error_status=exc.status,
-                            viewer_status=exc.status if validate else None)
+        return InvokeResult(logs=exc.logs, error=exc.reason, error_status=exc.status, event_type=trigger,
+                            viewer_status=exc.status if validate else None, notes=[note] if note else [])
     finally:
         await pool.aclose()
-    out = InvokeResult(result=execution.outcome.result, logs=execution.logs,
-                       duration_ms=execution.outcome.duration_ms, cold_start=execution.cold_start)
+    out = InvokeResult(result=execution.outcome.result, logs=execution.logs, event_type=trigger,
+                       duration_ms=execution.outcome.duration_ms, cold_start=execution.cold_start,
+                       notes=[note] if note else [])
     try:
         raise_for_outcome(spec, execution, limit)
     except errors.ViewerError as exc:
