@@ -4,5 +4,5 @@ from edgesim.lambda_edge.generate import generate_event
 from edgesim.lambda_edge.invoke import InvokeResult, check_lambda, invoke_handler
 from edgesim.lambda_edge.runtime import LambdaEdgeFunction, LambdaEdgeRuntime
 
-__all__ = sorted(["InvokeResult", "LambdaEdgeFunction", "LambdaEdgeRuntime", "check_lambda", "generate_event",
-                  "invoke_handler"])
+__all__ = ["InvokeResult", "LambdaEdgeFunction", "LambdaEdgeRuntime", "check_lambda", "generate_event",
+           "invoke_handler"]

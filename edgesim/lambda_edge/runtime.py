@@ -183,7 +183,7 @@ class LambdaEdgeFunction:
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
         cf = cf_event.build_cf(call, include_body=self.assoc.include_body)
-        event = {"Records": [{"cf": cf}]}
+        event: dict[str, Any] = {"Records": [{"cf": cf}]}
         execution = await self._pool.execute(event, self.timeout)
         raise_for_outcome(self._pool.spec, execution, self.timeout)
         out = execution.outcome.result

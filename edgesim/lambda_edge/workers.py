@@ -239,7 +239,8 @@ class Worker:
         if phase == "invoke":
             self._poll_handle = self._loop.call_later(_MEMORY_POLL_S, self._poll_memory)
         try:
-            return await waiter
+            frame: protocol.ChildFrame | None = await waiter
+            return frame
         finally:
             self._waiter = None
             timer.cancel()

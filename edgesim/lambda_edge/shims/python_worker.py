@@ -7,14 +7,18 @@ handler's stdout and stderr (fds 1 and 2) are its log, read by the parent.
     python python_worker.py CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION
 """
 
+from __future__ import annotations
+
 import importlib
 import json
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
-def _write_frame(fd, frame):
+def _write_frame(fd: int, frame: dict[str, Any]) -> None:
     data = (json.dumps(frame, separators=(",", ":")) + "\n").encode()
     while data:
         data = data[os.write(fd, data):]
@@ -26,36 +30,36 @@ class _FdWriter:
     encoding = "utf-8"
     errors = "replace"
 
-    def __init__(self, fd):
+    def __init__(self, fd: int) -> None:
         self._fd = fd
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         data = str(text).encode("utf-8", "replace")
         while data:
             data = data[os.write(self._fd, data):]
         return len(text)
 
-    def writelines(self, lines):
+    def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
-    def flush(self):
+    def flush(self) -> None:
         pass
 
-    def isatty(self):
+    def isatty(self) -> bool:
         return False
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self._fd
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
 
 class LambdaContext:
     """The Lambda context object, with Python's names; the remaining time really counts down."""
 
-    def __init__(self, info):
+    def __init__(self, info: dict[str, Any]) -> None:
         self.function_name = info["functionName"]
         self.function_version = info["functionVersion"]
         self.invoked_function_arn = info["invokedFunctionArn"]
@@ -63,15 +67,15 @@ class LambdaContext:
         self.aws_request_id = info["awsRequestId"]
         self.log_group_name = info["logGroupName"]
         self.log_stream_name = info["logStreamName"]
-        self.identity = None
-        self.client_context = None
+        self.identity: Any = None
+        self.client_context: Any = None
         self._deadline_ms = info["deadlineMs"]
 
-    def get_remaining_time_in_millis(self):
+    def get_remaining_time_in_millis(self) -> int:
         return max(0, int(self._deadline_ms - time.time() * 1000))
 
 
-def _error_info(exc, error_type=None):
+def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
     import traceback
 
     frames = traceback.format_tb(exc.__traceback__)
@@ -82,7 +86,7 @@ def _error_info(exc, error_type=None):
     }
 
 
-def _failure(exc, error_type):
+def _failure(exc: BaseException, error_type: str | None) -> str:
     # Lambda logs the error, then answers the invocation with it (SystemExit is not caught:
     # the process exits, as the runtime would).
     info = _error_info(exc, error_type)
@@ -90,7 +94,7 @@ def _failure(exc, error_type):
     return json.dumps({"type": "result", "ok": False, "error": info}, separators=(",", ":"))
 
 
-def _load(path, function):
+def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
     # The handler's folder is the task root: its siblings import as on Lambda.
     folder, filename = os.path.split(path)
     sys.path.insert(0, folder)
@@ -98,10 +102,10 @@ def _load(path, function):
     handler = getattr(module, function, None)
     if not callable(handler):
         raise AttributeError(f"Handler '{function}' missing on module '{module.__name__}'")
-    return handler
+    return handler  # type: ignore[no-any-return]
 
 
-def main():
+def main() -> int:
     started = time.perf_counter()
     ctl_in, ctl_out = int(sys.argv[1]), int(sys.argv[2])
     # Keep the control pipes away from anything the handler spawns.
