@@ -117,20 +117,42 @@ def interpreter_argv(spec: WorkerSpec) -> list[str]:
     return [node, f"--max-old-space-size={spec.memory}", str(SHIMS / "node_worker.js")]
 
 
-def _read_status(pid: int) -> tuple[int, int]:
-    """(current, peak) resident memory in bytes from /proc; (0, 0) where /proc is missing."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            text = f.read()
-    except OSError:
-        return 0, 0
-    rss = hwm = 0
-    for line in text.splitlines():
-        if line.startswith(b"VmRSS:"):
-            rss = int(line.split()[1]) * 1024
-        elif line.startswith(b"VmHWM:"):
-            hwm = int(line.split()[1]) * 1024
-    return rss, hwm
+class MemoryProbe:
+    """The child's resident memory from /proc/PID/status, read through one fd kept open.
+
+    pread on an open procfs file costs a few microseconds, against tens for open+read+close,
+    which matters on every warm invocation. Where /proc is missing the probe reads 0 and memory
+    is not enforced (Node's own --max-old-space-size still is).
+    """
+
+    def __init__(self, pid: int) -> None:
+        try:
+            self._fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        except OSError:
+            self._fd = -1
+
+    def read(self) -> tuple[int, int]:
+        """(current, peak) resident bytes: VmRSS and VmHWM."""
+        if self._fd < 0:
+            return 0, 0
+        try:
+            text = os.pread(self._fd, 8192, 0)
+        except OSError:  # the process is gone
+            return 0, 0
+        return _field_kb(text, b"VmRSS:") * 1024, _field_kb(text, b"VmHWM:") * 1024
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _field_kb(text: bytes, name: bytes) -> int:
+    at = text.find(name)
+    if at < 0:
+        return 0
+    end = text.find(b"\n", at)
+    return int(text[at + len(name):end].split()[0])
 
 
 class Worker:
@@ -149,11 +171,13 @@ class Worker:
         self._dead = False
         self._failure: Failure | None = None
         self._peak = 0
-        self._poll_handle: asyncio.TimerHandle | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._probe = MemoryProbe(-1)
 
     @property
     def alive(self) -> bool:
-        return not self._dead and self._proc is not None and self._proc.poll() is None
+        # EOF on the control pipe marks a dead child; no waitpid per invocation.
+        return not self._dead and self._proc is not None
 
     async def start(self) -> float:
         """Spawn the child and wait for its ready frame; returns the init duration in ms."""
@@ -168,11 +192,12 @@ class Worker:
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log_w, stderr=log_w, pass_fds=(in_r, out_w),
                 env=child_environment(self.spec, self.log_stream), cwd=self.spec.path.parent,
-                start_new_session=True,  # its own process group: a kill reaches what it spawned
+                process_group=0,  # its own process group (same session: same scheduler autogroup), so a kill reaches what it spawned
             )
         finally:
             for fd in (in_r, out_w, log_w):
                 os.close(fd)
+        self._probe = MemoryProbe(self._proc.pid)
         for fd in (self._ctl_out, self._log):
             os.set_blocking(fd, False)
         loop.add_reader(self._ctl_out, self._on_control)
@@ -228,24 +253,27 @@ class Worker:
                 await asyncio.sleep(0.002)
         self._drain_log()
         self._close_fds()
+        self._probe.close()
 
     # --- internals ----------------------------------------------------------------------------
 
     async def _wait(self, timeout: float, phase: str) -> protocol.ChildFrame | None:
-        """The next frame, or None when the child died or ran out of time (then it is killed)."""
+        """The next frame, or None when the child died or ran out of time (then it is killed).
+
+        One timer per wait: it fires every _MEMORY_POLL_S while invoking (memory poll) and at the
+        deadline (timeout), so a fast invocation pays for a single timer."""
         assert self._loop is not None
         waiter = self._waiter = self._loop.create_future()
-        timer = self._loop.call_later(timeout, self._on_timeout, phase)
-        if phase == "invoke":
-            self._poll_handle = self._loop.call_later(_MEMORY_POLL_S, self._poll_memory)
+        deadline = self._loop.time() + timeout
+        step = _MEMORY_POLL_S if phase == "invoke" else timeout
+        self._watchdog = self._loop.call_later(min(step, timeout), self._watch, deadline, step)
         try:
             frame: protocol.ChildFrame | None = await waiter
             return frame
         finally:
             self._waiter = None
-            timer.cancel()
-            if self._poll_handle is not None:
-                self._poll_handle.cancel()
+            if self._watchdog is not None:
+                self._watchdog.cancel()
 
     def _resolve(self, frame: protocol.ChildFrame | None) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -299,25 +327,26 @@ class Worker:
         self._log_buf.clear()
         return text.splitlines()
 
-    def _on_timeout(self, phase: str) -> None:
-        self._failure = "timeout"
+    def _watch(self, deadline: float, step: float) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        if now >= deadline:
+            self._failure = "timeout"
+        elif self._memory_over_limit():
+            self._failure = "memory"
+        else:
+            self._watchdog = self._loop.call_later(min(step, deadline - now), self._watch, deadline, step)
+            return
         self._hard_kill()
         self._resolve(None)
 
-    def _poll_memory(self) -> None:
-        assert self._proc is not None and self._loop is not None
-        rss, hwm = _read_status(self._proc.pid)
+    def _memory_over_limit(self) -> bool:
+        rss, hwm = self._probe.read()
         self._peak = max(self._peak, hwm, rss)
-        if rss > self.spec.memory << 20:
-            self._failure = "memory"
-            self._hard_kill()
-            self._resolve(None)
-            return
-        self._poll_handle = self._loop.call_later(_MEMORY_POLL_S, self._poll_memory)
+        return rss > self.spec.memory << 20
 
     def _peak_over_limit(self) -> bool:
-        assert self._proc is not None
-        rss, hwm = _read_status(self._proc.pid)
+        rss, hwm = self._probe.read()
         self._peak = max(self._peak, hwm, rss)
         return self._peak > self.spec.memory << 20
 
