@@ -41,6 +41,8 @@ def handler(event, context):
         globals()["blob"] = b"x" * (400 << 20)
     if uri == "/throw":
         raise ValueError("bad input")
+    if uri == "/marshal":
+        return {"not json": {1, 2}}
     if uri == "/print":
         print('{"type": "result", "ok": true, "result": "forged"}')
         print("to stderr", file=sys.stderr)
@@ -60,6 +62,7 @@ exports.handler = async (event) => {
   if (uri === '/abort') process.abort();
   if (uri === '/big') { globalThis.blob = Buffer.alloc(400 << 20, 1); }
   if (uri === '/throw') throw new TypeError('bad input');
+  if (uri === '/marshal') return { 'not json': 1n };
   if (uri === '/print') {
     console.log('{"type": "result", "ok": true, "result": "forged"}');
     process.stderr.write('to stderr\\n');
@@ -102,6 +105,7 @@ async def test_handler_output_never_corrupts_the_protocol(runtime: LambdaEdgeRun
     ("/abort", errors.LambdaExecutionError, "signal: abrt"),
     ("/big", errors.LambdaLimitExceeded, "OutOfMemory"),
     ("/throw", errors.LambdaExecutionError, "bad input"),
+    ("/marshal", errors.LambdaExecutionError, "Runtime.MarshalError"),
 ])
 async def test_failure_gives_503_and_the_next_request_succeeds(
         runtime: LambdaEdgeRuntime, handlers: Handlers, uri: str, error: type[errors.ViewerError], words: str) -> None:
@@ -114,9 +118,10 @@ async def test_failure_gives_503_and_the_next_request_succeeds(
     after = await _invoke(runtime, handlers, "/ok", timeout=0.5)
     assert after.request is not None and after.request.uri == "/ok"
     # A thrown error leaves the worker warm; a killed or crashed one is replaced.
+    survives = uri in ("/throw", "/marshal")
     same = after.request.headers.get("x-pid") == ok.request.headers.get("x-pid")
-    assert same == (uri == "/throw")
-    assert after.cold_start == (uri != "/throw")
+    assert same == survives
+    assert after.cold_start == (not survives)
 
 
 async def test_module_that_fails_to_import_then_is_fixed(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
@@ -270,3 +275,22 @@ async def test_python_module_path_handler(runtime: LambdaEdgeRuntime, handlers: 
     assoc = LambdaFunctionAssociation.model_validate({"lambda": "pkg.edge:main"}, context={"base_dir": tmp_path})
     result = await runtime.function(assoc, VR).invoke(make_call(VR))
     assert result.response is not None and result.response.status == 201 and result.generated
+
+
+@pytest.mark.parametrize("lang", ["node"], indirect=True)
+async def test_node_heap_growth_past_the_limit_is_stopped(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # JS objects live on V8's heap, capped by --max-old-space-size as well as by the RSS watch.
+    assoc = handlers.assoc("heap", py="", js="""
+        const keep = [];
+        exports.handler = async (event) => {
+          if (event.Records[0].cf.request.uri === '/grow') {
+            for (let i = 0; ; i++) keep.push({ i, s: 'x'.repeat(64) + i });
+          }
+          return event.Records[0].cf.request;
+        };
+        """)
+    fn = runtime.function(assoc, VR)
+    with pytest.raises(errors.LambdaLimitExceeded, match="OutOfMemory"):
+        await fn.invoke(make_call(VR, viewer_request("/grow")))
+    result = await fn.invoke(make_call(VR, viewer_request("/ok")))
+    assert result.request is not None and result.cold_start

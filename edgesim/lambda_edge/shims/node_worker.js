@@ -118,7 +118,9 @@ function invoke(handler, frame) {
     try {
       text = JSON.stringify(data);
     } catch (e) {
-      text = JSON.stringify({ type: 'result', ok: false, error: errorInfo(e, 'Runtime.MarshalError') });
+      const info = errorInfo(e, 'Runtime.MarshalError');
+      console.error('Invoke Error', JSON.stringify(info));
+      text = JSON.stringify({ type: 'result', ok: false, error: info });
     }
     writeAll(ctlOut, text + '\n');
   };
