@@ -64,14 +64,22 @@ exports.handler = async (event) => {
 """
 
 
+@pytest.fixture(params=["CachingDisabled"])
+def cache_policy(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def simulator(handlers: Handlers, tmp_path: Path) -> AsyncIterator[tuple[Simulator, list[dict[str, Any]]]]:
+async def simulator(handlers: Handlers, tmp_path: Path,
+                    cache_policy: str) -> AsyncIterator[tuple[Simulator, list[dict[str, Any]]]]:
     path = handlers.write("edge", py=EDGE_PY, js=EDGE_JS)
     fn = {"lambda": f"{path.name}:handler"}
     config = parse_config({
         "origins": [{"id": "app", "url": "http://app.internal"}],
         "default_cache_behavior": {
-            "target_origin": "app", "cache_policy": "CachingDisabled",
+            "target_origin": "app", "cache_policy": cache_policy,
+            # Viewer headers (x-vr, added at viewer-request) reach the origin only through a policy.
+            "origin_request_policy": "AllViewerExceptHostHeader",
             "functions": {"viewer-request": {**fn, "timeout": 1}, "origin-request": fn,
                           "origin-response": fn, "viewer-response": fn}},
     }, base_dir=tmp_path)
@@ -128,3 +136,16 @@ async def test_hanging_handler_gives_503_then_the_next_request_succeeds(
     assert trace.error is not None and "Task timed out after 1.00 seconds" in trace.error
     response, _ = await sim.handle(get("/page"))
     assert response.status == 200 and response.headers.get("x-vs") == "200"
+
+
+@pytest.mark.parametrize("cache_policy", ["CachingOptimized"], indirect=True)
+async def test_response_generated_at_origin_request_is_cached(
+        simulator: tuple[Simulator, list[dict[str, Any]]]) -> None:
+    sim, seen = simulator
+    first, first_trace = await sim.handle(get("/oq-generated"))
+    second, second_trace = await sim.handle(get("/oq-generated"))
+    assert first.body == second.body == b"from origin-request" and seen == []
+    assert "origin-request" in [t.event_type.value for t in first_trace.triggers]
+    # On the hit neither origin trigger runs; viewer triggers run on hits and misses alike (spec §3.1).
+    assert [t.event_type.value for t in second_trace.triggers] == ["viewer-request", "viewer-response"]
+    assert second.headers.get("x-cache") == "Hit from cloudfront"
