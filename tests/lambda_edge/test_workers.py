@@ -294,3 +294,21 @@ async def test_node_heap_growth_past_the_limit_is_stopped(runtime: LambdaEdgeRun
         await fn.invoke(make_call(VR, viewer_request("/grow")))
     result = await fn.invoke(make_call(VR, viewer_request("/ok")))
     assert result.request is not None and result.cold_start
+
+
+@pytest.mark.parametrize("lang", ["node"], indirect=True)
+async def test_node_sync_handler_without_callback_answers_null(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # As on Lambda: the returned value is discarded, CloudFront gets null and answers 502.
+    assoc = handlers.assoc("sync", py="", js="exports.handler = (event) => event.Records[0].cf.request;\n")
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await runtime.function(assoc, VR).invoke(make_call(VR))
+    assert any("Make the handler async" in line for line in caught.value.logs)
+
+
+async def test_process_that_exits_while_starting_gives_an_error_not_a_hang(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # No ready frame and no initError: the control pipe's EOF ends the wait at once.
+    assoc = handlers.assoc("exits", py="import os\nprint('bye')\nos._exit(5)\n", js="console.log('bye');\nprocess.exit(5);\n")
+    with pytest.raises(errors.LambdaExecutionError, match="exit status 5") as caught:
+        await runtime.function(assoc, VR).invoke(make_call(VR))
+    assert any("bye" in line for line in caught.value.logs)

@@ -129,6 +129,14 @@ function invoke(handler, frame) {
     const out = handler(frame.event, context, (err, result) => finish(err, result));
     if (out && typeof out.then === 'function') {
       out.then((value) => finish(null, value), (err) => finish(err === undefined ? new Error('undefined') : err));
+    } else if (handler.length < 3) {
+      // A sync handler without a callback: Lambda's Node.js runtime answers null once the event
+      // loop is empty, whatever it returned. Say so, then answer null (CloudFront then fails it).
+      if (out !== undefined) {
+        console.warn('The handler returned a value without a callback or Promise; Lambda discards it. '
+          + 'Make the handler async or call callback(null, value).');
+      }
+      setImmediate(() => finish(null, null));
     }
   } catch (err) {
     finish(err);
