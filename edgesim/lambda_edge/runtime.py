@@ -122,8 +122,8 @@ class WorkerPool:
 def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, timeout: float) -> list[str]:
     """START / the handler's lines / END / REPORT, as Lambda writes them to CloudWatch."""
     lines = [f"START RequestId: {request_id} Version: 1", *outcome.lines]
-    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
     if outcome.failure == "timeout":
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
         lines.append(f"{now}Z {request_id} Task timed out after {timeout:.2f} seconds")
     elif outcome.failure is not None:
         kind = "Runtime.OutOfMemory" if outcome.failure == "memory" else "Runtime.ExitError"
@@ -187,12 +187,19 @@ class LambdaEdgeFunction:
         execution = await self._pool.execute(event, self.timeout)
         raise_for_outcome(self._pool.spec, execution, self.timeout)
         out = execution.outcome.result
+        result = TriggerResult(logs=execution.logs, duration_ms=execution.outcome.duration_ms,
+                               cold_start=execution.cold_start, event=event, output=out)
+        if out == (cf["request"] if self.event_type.is_request else cf["response"]):
+            # Returned as received (a pass-through handler): valid by construction, nothing to apply.
+            if self.event_type.is_request:
+                result.request = call.request
+            else:
+                result.response = call.response
+            return result
         try:
             generated = validation.check_output(self.event_type, dict(cf), out)
         except errors.LambdaValidationError as exc:
             raise errors.LambdaValidationError(f"{self.name}: {exc.reason}", logs=execution.logs) from None
-        result = TriggerResult(logs=execution.logs, duration_ms=execution.outcome.duration_ms,
-                               cold_start=execution.cold_start, event=event, output=out)
         if generated:
             result.response, result.generated = cf_event.generated_response(out), True
         elif self.event_type.is_request:

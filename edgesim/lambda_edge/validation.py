@@ -68,11 +68,15 @@ def _fail(what: str) -> LambdaValidationError:
     return LambdaValidationError(f"The Lambda function returned an invalid {what}")
 
 
-def check_headers(headers: Any, where: str = "headers") -> None:
-    """`{lowercase: [{key, value}, ...]}`, every key matching its name (spec §2.2)."""
+def check_headers(headers: Any, where: str = "headers", sent: dict[str, Any] | None = None) -> None:
+    """`{lowercase: [{key, value}, ...]}`, every key matching its name (spec §2.2).
+
+    Entries equal to what was `sent` are CloudFront's own and skip the per-entry checks."""
     if not isinstance(headers, dict):
         raise _fail(f"entry in the {where} object: The {where} object must be an object.")
     for name, entries in headers.items():
+        if sent is not None and entries == sent.get(name):
+            continue
         if not isinstance(entries, list):
             raise _fail(f"entry in the {where} object: Each header entry in the {where} object must be an array "
                         f"(header {name!r}).")
@@ -94,14 +98,16 @@ def _values(headers: dict[str, Any], name: str) -> list[str]:
 
 def check_header_rules(event_type: EventType, before: dict[str, Any], after: dict[str, Any]) -> None:
     """Disallowed headers may not appear, read-only ones may not change (spec §1.4, §2.6)."""
-    for name in after:
+    for name, entries in after.items():
+        if entries == before.get(name):  # unchanged: the common case, one C-level compare
+            continue
         if is_disallowed(name) and _values(after, name) != _values(before, name):
             raise _fail(f"entry in the headers object: the header {name!r} is disallowed for {event_type}.")
         if event_type is EventType.VIEWER_REQUEST and name.startswith(_CLOUDFRONT_ADDED) and name not in before:
             raise _fail(f"entry in the headers object: {name!r} is added by CloudFront after viewer-request; "
                         "a viewer-request function cannot add it.")
     for name in READ_ONLY[event_type]:
-        if _values(after, name) != _values(before, name):
+        if after.get(name) != before.get(name) and _values(after, name) != _values(before, name):
             raise _fail(f"entry in the headers object: the header {name!r} is read-only for {event_type}.")
 
 
@@ -112,7 +118,7 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
     if "headers" not in after or "uri" not in after:
         raise _fail("request or response: the returned object has no 'headers' and 'uri' "
                     "(return event.Records[0].cf.request, not the whole event).")
-    check_headers(after["headers"])
+    check_headers(after["headers"], sent=before.get("headers"))
     check_header_rules(event_type, before.get("headers", {}), after["headers"])
     if after.get("method", before.get("method")) != before.get("method"):
         raise _fail("request: 'method' is read-only.")
@@ -255,7 +261,7 @@ def check_response(event_type: EventType, before: dict[str, Any], after: Any) ->
     if event_type is EventType.VIEWER_RESPONSE and code != int(before["status"]):
         raise _fail("response: a viewer-response function cannot change the status.")
     headers = after.get("headers", {})
-    check_headers(headers)
+    check_headers(headers, sent=before.get("headers"))
     check_header_rules(event_type, before.get("headers", {}), headers)
     _check_response_body(event_type, after, headers, code)
 
