@@ -59,6 +59,7 @@ class WorkerPool:
         self._slots: asyncio.Semaphore | None = None
         self._idle: list[Worker] = []
         self._all: set[Worker] = set()
+        self._closed = False
 
     def _semaphore(self) -> asyncio.Semaphore:
         if self._slots is None:
@@ -71,6 +72,9 @@ class WorkerPool:
                 self._idle.append(await self._start())
 
     async def _start(self) -> Worker:
+        if self._closed:  # a request still arriving while the distribution shuts down
+            raise WorkerInitError({"errorType": "Runtime.Closed", "stackTrace": [],
+                                   "errorMessage": "edgesim is shutting this function down"}, [])
         worker = Worker(self.spec)
         self._all.add(worker)
         try:
@@ -115,6 +119,7 @@ class WorkerPool:
                 "deadlineMs": (time.time() + timeout) * 1000}
 
     async def aclose(self) -> None:
+        self._closed = True
         workers, self._all, self._idle = list(self._all), set(), []
         await asyncio.gather(*(w.kill() for w in workers))
 

@@ -240,8 +240,12 @@ class Worker:
                              lines=self.take_lines(), duration_ms=duration, max_memory_mb=self._peak >> 20)
 
     async def kill(self) -> None:
-        """SIGKILL the child's process group, reap it and close every pipe. Idempotent."""
+        """SIGKILL the child's process group, reap it and close every pipe. Idempotent.
+
+        An invocation still waiting on this worker (the runtime is closing) gets its answer now:
+        the pipes it waits on are about to close."""
         self._dead = True
+        self._resolve(None)
         proc = self._proc
         if proc is not None and proc.poll() is None:
             try:
@@ -292,7 +296,13 @@ class Worker:
             self._resolve(None)
             return
         for line in self._frames.feed(chunk):
-            frame = protocol.decode(line)
+            try:
+                frame = protocol.decode(line)
+            except protocol.ProtocolError:
+                # Only a broken shim gets here; fail this invocation rather than hang it.
+                self._hard_kill()
+                self._resolve(None)
+                return
             if frame["type"] == "result":
                 # The log was written before the result; it is in the pipe now, read it all.
                 self._drain_log()

@@ -312,3 +312,15 @@ async def test_process_that_exits_while_starting_gives_an_error_not_a_hang(
     with pytest.raises(errors.LambdaExecutionError, match="exit status 5") as caught:
         await runtime.function(assoc, VR).invoke(make_call(VR))
     assert any("bye" in line for line in caught.value.logs)
+
+
+async def test_aclose_ends_an_invocation_in_flight(handlers: Handlers) -> None:
+    assoc = handlers.assoc("sleepy", py="import time\ndef handler(e, c):\n    time.sleep(20)\n",
+                           js="exports.handler = () => new Promise(() => {});\n")
+    runtime = LambdaEdgeRuntime(DistributionSettings())
+    pending = asyncio.create_task(runtime.function(assoc, EventType.ORIGIN_REQUEST).invoke(
+        make_call(EventType.ORIGIN_REQUEST)))
+    await asyncio.sleep(0.5)
+    await runtime.aclose()
+    with pytest.raises(errors.LambdaExecutionError):
+        await asyncio.wait_for(pending, 5)
