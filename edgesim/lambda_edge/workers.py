@@ -340,10 +340,11 @@ class Worker:
     def _watch(self, deadline: float, step: float) -> None:
         assert self._loop is not None
         now = self._loop.time()
-        if now >= deadline:
-            self._failure = "timeout"
-        elif self._memory_over_limit():
+        # Memory first: a handler over its memory failed for that even if the loop ran late.
+        if self._memory_over_limit():
             self._failure = "memory"
+        elif now >= deadline:
+            self._failure = "timeout"
         else:
             self._watchdog = self._loop.call_later(min(step, deadline - now), self._watch, deadline, step)
             return
