@@ -101,13 +101,15 @@ class WorkerPool:
                     worker = await self._start()
                 except WorkerInitError as exc:
                     raise _init_error(self.spec, exc, request_id) from None
-            outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
+            try:
+                outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
+            finally:  # back to the idle list if it lived through it (cancellation kills it)
+                if worker.alive:
+                    self._idle.append(worker)
+                else:
+                    self._all.discard(worker)
             if cold:
                 outcome.init_ms = worker.init_ms
-            if worker.alive:
-                self._idle.append(worker)
-            else:
-                self._all.discard(worker)
         return Execution(outcome, cloudwatch_log(self.spec, request_id, outcome, timeout), request_id, cold)
 
     def _context(self, worker: Worker, request_id: str, timeout: float) -> InvokeContext:

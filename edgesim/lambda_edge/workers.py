@@ -192,7 +192,9 @@ class Worker:
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log_w, stderr=log_w, pass_fds=(in_r, out_w),
                 env=child_environment(self.spec, self.log_stream), cwd=self.spec.path.parent,
-                process_group=0,  # its own process group (same session: same scheduler autogroup), so a kill reaches what it spawned
+                # Its own process group, so a kill reaches what the handler spawned; the same
+                # session (not start_new_session), so it shares the scheduler's autogroup with us.
+                process_group=0,
             )
         finally:
             for fd in (in_r, out_w, log_w):
@@ -274,6 +276,11 @@ class Worker:
         try:
             frame: protocol.ChildFrame | None = await waiter
             return frame
+        except asyncio.CancelledError:
+            # The caller gave up (the viewer went away): the child may be mid-handler, so it
+            # cannot be reused; end it now rather than leave it running.
+            self._kill_now()
+            raise
         finally:
             self._waiter = None
             if self._watchdog is not None:
@@ -360,6 +367,18 @@ class Worker:
         rss, hwm = self._probe.read()
         self._peak = max(self._peak, hwm, rss)
         return self._peak > self.spec.memory << 20
+
+    def _kill_now(self) -> None:
+        """kill() without awaiting: SIGKILL, a short blocking reap, close everything."""
+        self._hard_kill()
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        self._drain_log()
+        self._close_fds()
+        self._probe.close()
 
     def _hard_kill(self) -> None:
         self._dead = True

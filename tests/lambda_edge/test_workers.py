@@ -326,3 +326,28 @@ async def test_aclose_ends_an_invocation_in_flight(handlers: Handlers) -> None:
     await runtime.aclose()
     with pytest.raises(errors.LambdaExecutionError):
         await asyncio.wait_for(pending, 5)
+
+
+async def test_a_cancelled_invocation_kills_its_worker(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    assoc = handlers.assoc("pidsleep", py="""
+        import os, time
+        def handler(event, context):
+            if event["Records"][0]["cf"]["request"]["uri"] == "/sleep":
+                time.sleep(20)
+            return {"status": "200", "body": str(os.getpid())}
+        """, js="""
+        exports.handler = async (event) => {
+          if (event.Records[0].cf.request.uri === '/sleep') await new Promise((r) => setTimeout(r, 20000));
+          return { status: '200', body: String(process.pid) };
+        };
+        """)
+    fn = runtime.function(assoc, VR)
+    first = await fn.invoke(make_call(VR, viewer_request("/pid")))
+    assert first.response is not None
+    pid = int(first.response.body)
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(fn.invoke(make_call(VR, viewer_request("/sleep"))), 0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    after = await fn.invoke(make_call(VR, viewer_request("/pid")))
+    assert after.cold_start and after.response is not None and int(after.response.body) != pid
