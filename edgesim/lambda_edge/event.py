@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -85,7 +86,8 @@ def origin_from_event(obj: dict[str, Any], origins: Mapping[str, Origin | Origin
     if kind == "s3":
         if match is not None:
             assert isinstance(match, S3Origin)
-            update = {"path": o.get("path", ""), "custom_headers": custom_headers, "region": o.get("region", match.region)}
+            update = {"path": o.get("path", ""), "custom_headers": custom_headers,
+                      "region": o.get("region", match.region)}
             same = all(getattr(match, k) == v for k, v in update.items())
             return match if same else match.model_copy(update=update)
         # edgesim serves S3 origins from configured folders only; an unknown bucket maps to an empty one.
@@ -125,8 +127,16 @@ def request_to_event(request: Request, event_type: EventType, *, include_body: b
 
 def response_to_event(response: Response) -> dict[str, Any]:
     """Status as a string, no body: response triggers never see it (spec §2.2)."""
-    return {"status": str(response.status), "statusDescription": response.status_description or "",
+    return {"status": str(response.status),
+            "statusDescription": response.status_description or _phrase(response.status),
             "headers": headers_to_event(response.headers)}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def build_cf(call: TriggerCall, *, include_body: bool) -> Cf:

@@ -119,7 +119,8 @@ def main() -> int:
     except BaseException as exc:  # noqa: BLE001 - any import failure is the user's to see
         kind = "Runtime.HandlerNotFound" if isinstance(exc, AttributeError) else "Runtime.ImportModuleError"
         info = _error_info(exc, kind)
-        info["errorMessage"] = f"Unable to import module '{os.path.splitext(os.path.basename(path))[0]}': {type(exc).__name__}: {exc}"
+        module = os.path.splitext(os.path.basename(path))[0]
+        info["errorMessage"] = f"Unable to import module '{module}': {type(exc).__name__}: {exc}"
         sys.stderr.write(f"[ERROR] {kind}: {info['errorMessage']}\n")
         _write_frame(ctl_out, {"type": "initError", "error": info})
         return 1
