@@ -68,9 +68,13 @@ class ProtocolError(Exception):
     """The child wrote something that is not a frame: edgesim's shim is broken, not the handler."""
 
 
+# One encoder for every frame (json.dumps with options builds a new one per call). Its default
+# ensure_ascii keeps every frame one line whatever the strings contain.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode(frame: InvokeFrame) -> bytes:
-    # ensure_ascii keeps every frame one line whatever the handler's strings contain.
-    return json.dumps(frame, separators=(",", ":")).encode() + b"\n"
+    return _ENCODER.encode(frame).encode() + b"\n"
 
 
 def decode(line: bytes) -> ChildFrame:
