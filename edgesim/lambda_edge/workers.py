@@ -227,9 +227,13 @@ class Worker:
             await self.kill()
             if frame is not None and frame["type"] == "initError":
                 raise WorkerInitError(frame["error"], lines)
-            raise WorkerInitError(
-                {"errorType": "Runtime.ExitError", "errorMessage": self._death_detail() or "worker failed to start",
-                 "stackTrace": []}, lines)
+            if self._failure == "timeout":
+                error_type, message = "Runtime.InitTimeout", f"Init timed out after {INIT_TIMEOUT_S:g} seconds"
+            elif self._failure == "memory":
+                error_type, message = "Runtime.OutOfMemory", f"Init used more than {self.spec.memory} MB"
+            else:
+                error_type, message = "Runtime.ExitError", self._death_detail() or "worker failed to start"
+            raise WorkerInitError({"errorType": error_type, "errorMessage": message, "stackTrace": []}, lines)
         self.init_ms = (time.perf_counter() - started) * 1000
         return self.init_ms
 

@@ -351,3 +351,13 @@ async def test_a_cancelled_invocation_kills_its_worker(runtime: LambdaEdgeRuntim
         os.kill(pid, 0)
     after = await fn.invoke(make_call(VR, viewer_request("/pid")))
     assert after.cold_start and after.response is not None and int(after.response.body) != pid
+
+
+async def test_import_that_never_finishes_times_out(runtime: LambdaEdgeRuntime, handlers: Handlers,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgesim.lambda_edge import workers
+    monkeypatch.setattr(workers, "INIT_TIMEOUT_S", 0.5)
+    assoc = handlers.assoc("slowimport", py="import time\ntime.sleep(30)\n",
+                           js="const end = Date.now() + 30000;\nwhile (Date.now() < end) {}\n")
+    with pytest.raises(errors.LambdaExecutionError, match="Init timed out after 0.5 seconds"):
+        await runtime.function(assoc, VR).invoke(make_call(VR))
