@@ -6,15 +6,18 @@ Each failure is followed by a request that succeeds, served by a fresh worker.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from edgesim import errors
-from edgesim.config import DistributionSettings
-from edgesim.lambda_edge import LambdaEdgeRuntime
+from edgesim.config import DistributionSettings, LambdaFunctionAssociation
+from edgesim.lambda_edge import LambdaEdgeRuntime, workers
 from edgesim.messages import EventType
+from edgesim.runtime import TriggerResult
 
 from .conftest import IDENTITY_JS, IDENTITY_PY, Handlers, make_call, viewer_request
 
@@ -75,7 +78,7 @@ exports.handler = async (event) => {
 """
 
 
-async def _invoke(runtime: LambdaEdgeRuntime, handlers: Handlers, uri: str, **fields: object):
+async def _invoke(runtime: LambdaEdgeRuntime, handlers: Handlers, uri: str, **fields: Any) -> TriggerResult:
     fn = runtime.function(handlers.assoc("misbehaving", py=MISBEHAVING_PY, js=MISBEHAVING_JS, **fields), VR)
     return await fn.invoke(make_call(VR, viewer_request(uri)))
 
@@ -191,7 +194,6 @@ async def test_context_fields_and_remaining_time_counts_down(runtime: LambdaEdge
         """)
     result = await runtime.function(assoc, VR).invoke(make_call(VR))
     assert result.response is not None
-    import json
     fields = list(json.loads(result.response.body).values())
     name, version, arn, memory, request_id, group, stream, before, after = fields
     assert name == "us-east-1.ctx" and version == "1" and arn.endswith(":function:ctx:1")
@@ -273,7 +275,6 @@ async def test_node_es_modules(runtime: LambdaEdgeRuntime, handlers: Handlers, t
 async def test_python_module_path_handler(runtime: LambdaEdgeRuntime, handlers: Handlers, tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "edge.py").write_text("def main(event, context):\n    return {'status': '201'}\n")
-    from edgesim.config import LambdaFunctionAssociation
     assoc = LambdaFunctionAssociation.model_validate({"lambda": "pkg.edge:main"}, context={"base_dir": tmp_path})
     result = await runtime.function(assoc, VR).invoke(make_call(VR))
     assert result.response is not None and result.response.status == 201 and result.generated
@@ -355,7 +356,6 @@ async def test_a_cancelled_invocation_kills_its_worker(runtime: LambdaEdgeRuntim
 
 async def test_import_that_never_finishes_times_out(runtime: LambdaEdgeRuntime, handlers: Handlers,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from edgesim.lambda_edge import workers
     monkeypatch.setattr(workers, "INIT_TIMEOUT_S", 0.5)
     assoc = handlers.assoc("slowimport", py="import time\ntime.sleep(30)\n",
                            js="const end = Date.now() + 30000;\nwhile (Date.now() < end) {}\n")
