@@ -161,6 +161,7 @@ def apply_request(call: TriggerCall, cf: Cf, out: dict[str, Any]) -> Request:
     if isinstance(body, dict) and body.get("action") == "replace":
         data = body.get("data", "")
         request.body = data.encode() if body.get("encoding") == "text" else decode_base64(data, "request body")
+        _fix_length(request.headers, request.body)
     if call.event_type is EventType.ORIGIN_REQUEST and "origin" in out and out["origin"] != cf["request"].get("origin"):
         request.origin = origin_from_event(out["origin"], call.origins)
     return request
@@ -185,4 +186,12 @@ def apply_response(response: Response, out: dict[str, Any]) -> Response:
     edited.headers = headers_from_event(out.get("headers", {}), hidden=response.headers)
     if "body" in out:
         edited.body = _body(out)
+        _fix_length(edited.headers, edited.body)
     return edited
+
+
+def _fix_length(headers: Headers, body: bytes) -> None:
+    """A replaced body travels with its own length. Content-Length is read-only to functions
+    (spec §1.4, §2.6), so CloudFront must set it itself (inferred: no source says how)."""
+    if "content-length" in headers:
+        headers.set("Content-Length", str(len(body)))

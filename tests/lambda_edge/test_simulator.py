@@ -149,3 +149,26 @@ async def test_response_generated_at_origin_request_is_cached(
     # On the hit neither origin trigger runs; viewer triggers run on hits and misses alike (spec §3.1).
     assert [t.event_type.value for t in second_trace.triggers] == ["viewer-request", "viewer-response"]
     assert second.headers.get("x-cache") == "Hit from cloudfront"
+
+
+async def test_body_replaced_at_viewer_request_reaches_the_origin(lang: str, tmp_path: Path) -> None:
+    functions = Path(__file__).resolve().parents[2] / "functions" / "lambda"
+    recipe = "inspect_body.py" if lang == "python" else "inspect_body.js"
+    config = parse_config({
+        "origins": [{"id": "app", "url": "http://app.internal"}],
+        "default_cache_behavior": {
+            "target_origin": "app", "cache_policy": "CachingDisabled",
+            "allowed_methods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+            "functions": {"viewer-request": {"lambda": f"{functions / recipe}:handler", "include_body": True}}},
+    }, base_dir=tmp_path)
+    seen: list[dict[str, Any]] = []
+    async with Simulator(config, transports={"app": httpx.ASGITransport(app=origin_app(None, seen))}) as sim:
+        body = b"   name=edge   "
+        request = Request("POST", "/form", headers=Headers([("Host", "d111111abcdef8.cloudfront.net"),
+                                                            ("Content-Length", str(len(body)))]), body=body)
+        response, trace = await sim.handle(request)
+        assert response.status == 200, trace.error
+        assert seen[-1]["body"] == b"name=edge"
+        assert seen[-1]["headers"].get("content-length") in (None, "9")
+        blocked, _ = await sim.handle(Request("POST", "/form", headers=Headers([("Host", "x")]), body=b"<script>"))
+        assert blocked.status == 403 and len(seen) == 1
