@@ -70,7 +70,7 @@ class ProtocolError(Exception):
 
 # One encoder for every frame (json.dumps with options builds a new one per call). Its default
 # ensure_ascii keeps every frame one line whatever the strings contain.
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # events are trees
 
 
 def encode(frame: InvokeFrame) -> bytes:
