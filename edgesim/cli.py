@@ -125,5 +125,79 @@ def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs:
         raise SystemExit(1)
 
 
+_TRIGGERS = click.Choice(["viewer-request", "origin-request", "origin-response", "viewer-response"])
+
+
+@main.command()
+@click.argument("handler")
+@click.option("--event", "event_file", required=True, type=click.File("r"),
+              help="Event JSON (AWS or `sam local generate-event cloudfront` format); '-' reads stdin.")
+@click.option("--event-type", type=_TRIGGERS, help="Default: the event's own Records[0].cf.config.eventType.")
+@click.option("--validate", is_flag=True, help="Also apply CloudFront's validation; say what the viewer would get.")
+@click.option("--timeout", type=float, help="Seconds. Default: the trigger's limit (5 s viewer, 30 s origin).")
+@click.option("--memory", type=int, help="MB. Default: 128.")
+def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # type: ignore[no-untyped-def]
+           timeout: float | None, memory: int | None) -> None:
+    """Run one event through a Lambda@Edge HANDLER (path/file.py:handler, file.js:handler) without a server.
+
+    Prints the handler's result as JSON on stdout and its log on stderr; exits 1 when it fails.
+    """
+    import json
+
+    from edgesim.errors import UserError
+    from edgesim.lambda_edge import invoke_handler
+    from edgesim.messages import EventType
+
+    try:
+        event = json.load(event_file)
+    except ValueError as exc:
+        raise click.UsageError(f"--event {event_file.name}: not valid JSON: {exc}") from None
+    try:
+        result = asyncio.run(invoke_handler(handler, event, validate=validate, timeout=timeout, memory=memory,
+                                            event_type=EventType(event_type) if event_type else None))
+    except UserError as exc:
+        raise click.UsageError(str(exc)) from None
+    for line in [*result.notes, *result.logs]:
+        click.echo(line, err=True)
+    if result.error is None:
+        click.echo(json.dumps(result.result, indent=2))
+    else:
+        click.echo(f"error: {result.error}", err=True)
+    if validate:
+        outcome = "ok" if result.validation_error is None and result.error is None else "failed"
+        then = (f"the viewer gets {result.viewer_status}" if result.viewer_status is not None
+                else "the request continues")
+        click.echo(f"validation: {outcome}{': ' + result.validation_error if result.validation_error else ''}; {then}",
+                   err=True)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@main.command("generate-event")
+@click.argument("trigger", type=_TRIGGERS)
+@click.option("--uri", default="/", show_default=True)
+@click.option("--method", default="GET", show_default=True)
+@click.option("--querystring", default="", help="Raw, without '?'.")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Repeatable.")
+@click.option("--body", default=None, help="Request body (text); included as with include_body.")
+def generate_event(trigger: str, uri: str, method: str, querystring: str, headers: tuple[str, ...],
+                   body: str | None) -> None:
+    """Print a well-formed Lambda@Edge event for TRIGGER."""
+    import json
+
+    from edgesim.lambda_edge import generate_event as generate
+    from edgesim.messages import EventType
+
+    pairs = []
+    for header in headers:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{header!r}: write 'Name: value'", param_hint="--header")
+        pairs.append((name.strip(), value.strip()))
+    event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
+                     body=body.encode() if body is not None else None)
+    click.echo(json.dumps(event, indent=2))
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -250,7 +250,7 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str]:
     if ":" in spec:
         file, function = spec.rsplit(":", 1)
         candidates = [file]
-        if not Path(file).suffix:  # a dotted module path, pkg.module:fn
+        if Path(file).suffix not in (".py", *_NODE_EXT):  # a dotted module path, pkg.module:fn
             candidates.append(file.replace(".", "/") + ".py")
     else:
         if "." not in spec:
