@@ -209,7 +209,7 @@ def _memory_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
-def render_markdown(results: dict[str, Any]) -> str:
+def render_markdown(results: dict[str, Any], *, micro_table: bool = True) -> str:
     meta = results.get("meta", {})
     head = [
         "## Benchmark results",
@@ -228,7 +228,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     body = _stack_table(results) + ["", "### Targets", ""] + _targets_table(evaluate_targets(results))
     notes = [f"- {n}" for n in results.get("notes", [])]
     tail = (["", "### Notes", ""] + notes) if notes else []
-    return "\n".join(head + body + _micro_section(results) + _memory_section(results) + tail) + "\n"
+    micro = _micro_section(results) if micro_table else []
+    return "\n".join(head + body + micro + _memory_section(results) + tail) + "\n"
 
 
 def write_report(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
@@ -258,11 +259,14 @@ def readme_section(results: dict[str, Any]) -> str:
         "writes `benchmarks/results/latest.json` and `latest.md`, and prints the table. Every figure that",
         "matters is a ratio to a reference measured in the same run. wrk and nginx are used when",
         "installed (`apt-get install wrk nginx`); without them a Python load generator runs and the nginx",
-        "stack is skipped, with a note. Latest run, by `" + command + "`:",
+        "stack is skipped, with a note. `--compare CHECKOUT` adds another checkout's pass-through to the",
+        "same run, for the before/after of a change to the request path. Latest run, by `" + command + "`",
+        "(the micro-benchmarks' raw figures are in `benchmarks/results/latest.md`):",
         "",
     ]
-    table = render_markdown(results).split("\n", 2)[2]  # drop the "## Benchmark results" title
-    return "\n".join(intro) + table.rstrip("\n").replace("\n### ", "\n#### ") + "\n\n" + README_END + "\n"
+    # The targets already carry the micro-benchmarks' ratios; their raw figures stay in latest.md.
+    table = render_markdown(results, micro_table=False).split("\n", 2)[2]  # without its "##" title
+    return "\n".join(intro) + "\n\n" + table.rstrip("\n").replace("\n### ", "\n#### ") + "\n\n" + README_END + "\n"
 
 
 def update_readme(results: dict[str, Any], readme: Path) -> None:
