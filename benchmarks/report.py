@@ -266,7 +266,7 @@ def readme_section(results: dict[str, Any]) -> str:
     ]
     # The targets already carry the micro-benchmarks' ratios; their raw figures stay in latest.md.
     table = render_markdown(results, micro_table=False).split("\n", 2)[2]  # without its "##" title
-    return "\n".join(intro) + "\n\n" + table.rstrip("\n").replace("\n### ", "\n#### ") + "\n\n" + README_END + "\n"
+    return "\n".join(intro) + "\n\n" + table.strip("\n").replace("\n### ", "\n#### ") + "\n\n" + README_END + "\n"
 
 
 def update_readme(results: dict[str, Any], readme: Path) -> None:
