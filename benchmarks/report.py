@@ -262,7 +262,6 @@ def readme_section(results: dict[str, Any]) -> str:
         "stack is skipped, with a note. `--compare CHECKOUT` adds another checkout's pass-through to the",
         "same run, for the before/after of a change to the request path. Latest run, by `" + command + "`",
         "(the micro-benchmarks' raw figures are in `benchmarks/results/latest.md`):",
-        "",
     ]
     # The targets already carry the micro-benchmarks' ratios; their raw figures stay in latest.md.
     table = render_markdown(results, micro_table=False).split("\n", 2)[2]  # without its "##" title
