@@ -1,29 +1,32 @@
 """The mini-racer boundary: one warm V8 isolate per function, its budgets, and V8's errors.
 
 Only this module imports py_mini_racer. It loads prelude.js and the user's code once, then runs
-`__cf.invoke` per request through `eval_cancelable` on the running event loop (V8 works on its own
-thread, so other requests keep flowing while a function runs), with a wall-clock kill for runaway
-code and a hard heap limit for memory (spec §1.6).
+`__cf.call()` per request (see `_V8`: V8 works on its own thread; a quick function is waited for
+in place, a slow one on the event loop, so other requests keep flowing while it runs), with a
+wall-clock kill for runaway code and a hard heap limit for memory (spec §1.6).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import struct
+import threading
 import time
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from importlib import resources
+from itertools import count
 from typing import Any, Literal
 
 import orjson
-from py_mini_racer import (
-    DEFAULT_V8_FLAGS,
-    JSEvalException,
-    MiniRacer,
-    init_mini_racer,
-    mini_racer,
-)
+from py_mini_racer import DEFAULT_V8_FLAGS, JSEvalException, MiniRacer, init_mini_racer
+
+# mini-racer's own parts (0.14; pinned in pyproject.toml): edgesim builds the context itself, as
+# mini_racer() does, but with a callback that hands V8's answer straight to the waiting call.
+from py_mini_racer._context import Context, ContextType
+from py_mini_racer._dll import mr_callback_func
+from py_mini_racer._objects import ObjectFactoryImpl
+from py_mini_racer._value_handle import ValueHandle
 
 # CloudFront gives a function 2 MB (spec §1.6). The isolate's own baseline (V8's built-ins, the
 # prelude, the compiled function) is measured at load and added on top, so only what the user's
@@ -35,6 +38,15 @@ V8_FLAGS = (*DEFAULT_V8_FLAGS, "--disallow-code-generation-from-strings")
 
 # Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
 WARM_ROUNDS = 100
+
+# How long a call waits for V8 in place, blocking the event loop, before it waits on the loop
+# instead. A typical function answers in tens of microseconds, and waiting in place then costs
+# far less than a trip through the loop (a future, a cross-thread wake-up, a loop turn, and
+# V8's thread contending for the GIL with the loop); a slow function only holds the loop this
+# long. CloudFront's own budget for a function is about 1 ms of compute (spec §1.6).
+WAIT_IN_PLACE_S = 0.001
+
+_HEAD = struct.Struct("=II")  # prelude.js io.head: byte length, 1 if ASCII
 
 Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
@@ -82,9 +94,11 @@ class Isolate:
         self._runtime = runtime
         self._file = file
         self._file_json = json.dumps(file)
+        self._file_json_b = self._file_json.encode()
         self._time_limit_s = time_limit_ms / 1000
-        self._cm: AbstractContextManager[MiniRacer] | None = None
+        self._v8: _V8 | None = None
         self._mr: MiniRacer | None = None
+        self._io: memoryview | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._kvs_version: object = None
@@ -94,11 +108,10 @@ class Isolate:
 
     async def start(self) -> None:
         """Create the isolate on the running loop, load prelude and code, calibrate the budgets."""
-        init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
         self._loop = asyncio.get_running_loop()
         self._lock = asyncio.Lock()
-        self._cm = mini_racer(self._loop)
-        self._mr = self._cm.__enter__()
+        self._v8 = _V8(self._loop)
+        self._mr = self._v8.mr
         runtime_version = self._runtime.rsplit("-", 1)[1]
         await self._mr.eval_cancelable(f"var __CF_RUNTIME = {json.dumps(runtime_version)};\n" + _PRELUDE)
         try:
@@ -106,6 +119,7 @@ class Isolate:
         except JSEvalException as exc:
             self.close()
             raise CompileError(*_v8_message_and_line(str(exc))) from None
+        self._io = self._buffer(0)
         self._kvs_version = None
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
@@ -132,12 +146,10 @@ class Isolate:
         self._mr.low_memory_notification()
         self.baseline_bytes = self.heap_used()
         self._mr.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
-        samples = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            await self._mr.eval_cancelable("0")
-            samples.append((time.perf_counter() - t0) * 1000)
-        self.floor_ms = min(samples)
+        assert self._v8 is not None
+        # Timed as a request's trip is (_V8.run), on a script that does nothing.
+        zero = self._v8.context._python_to_value_handle("0")
+        self.floor_ms = min([(await self._v8.run(zero, 1.0))[1] * 1000 for _ in range(5)])
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -157,37 +169,35 @@ class Isolate:
         """Run the handler once on `event`. Never raises for anything the user's code does."""
         assert self._mr is not None
         mr = self._mr
-        event_json = orjson.dumps(event).decode("utf-8")  # orjson: the event's encoding is on the hot path
-        # JSON text is a JavaScript expression, so the event goes in as a literal: no second encoding
-        # and no JSON.parse. A "__proto__" key would set a prototype in a literal; a computed key
-        # makes it an ordinary property, as JSON.parse would. (Inside JSON strings quotes are escaped,
-        # so the pattern only ever matches a key.)
-        if '"__proto__":' in event_json:
-            event_json = event_json.replace('"__proto__":', '["__proto__"]:')
-        query = "null" if raw_query is None else json.dumps(raw_query)
-        code = f'__cf.invoke({event_json},{now_ms!r},"{event_type}",{edge_json},{query},{self._file_json})'
+        # The arguments of __cf.invoke as one JSON array, written into the isolate's buffer (see
+        # prelude.js __cf.call). JSON.parse makes a "__proto__" key an ordinary property.
+        query = b"null" if raw_query is None else json.dumps(raw_query).encode()
+        payload = b"".join((b"[", orjson.dumps(event), b",", repr(now_ms).encode(), b',"', event_type.encode(),
+                            b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
         async with self._lock:  # one invocation at a time, so the time limit counts only its own run
+            size = len(payload)
+            io = self._io if self._io is not None and size + 8 <= len(self._io) else self._buffer(size + 8)
+            _HEAD.pack_into(io, 0, size, 1 if payload.isascii() else 0)
+            io[8:8 + size] = payload
             for attempt in (1, 2):
-                t0 = time.perf_counter()
-                value, failure = await self._attempt(mr, code)
+                value, failure, elapsed = await self._attempt()
                 if failure is None:
                     break
                 if failure == "timeout":
-                    return await self._after_kill(t0, timed_out=True)
+                    return await self._after_kill(elapsed, timed_out=True)
                 if failure == "never-settled":
                     # Nothing could ever settle it (no timers, no I/O): on CloudFront it would run
                     # out of time, so it is reported as a timeout, without waiting for one.
                     logs = json.loads(str(await mr.eval_cancelable("__cf.logs()")))
-                    return Outcome(ok=False, timed_out=True, never_settled=True, logs=logs, elapsed_ms=_ms_since(t0))
+                    return Outcome(ok=False, timed_out=True, never_settled=True, logs=logs, elapsed_ms=elapsed)
                 if failure != "memory":
-                    return Outcome(ok=False, error=failure, elapsed_ms=_ms_since(t0))
-                killed = await self._after_kill(t0, out_of_memory=True)
+                    return Outcome(ok=False, error=failure, elapsed_ms=elapsed)
+                killed = await self._after_kill(elapsed, out_of_memory=True)
                 # V8 counts garbage that earlier invocations left in the old generation until a
                 # full GC. The heap is clean now, so a second run measures this one alone; it is
                 # safe to repeat because a function has no side effects outside its isolate.
                 if attempt == 2:
                     return killed
-            elapsed = _ms_since(t0)
         data = orjson.loads(str(value))
         return Outcome(
             ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
@@ -195,38 +205,43 @@ class Isolate:
             log_data=data.get("logData"), elapsed_ms=elapsed, round_trips=self._round_trips,
         )
 
-    async def _attempt(self, mr: MiniRacer, code: str) -> tuple[object, str | None]:
-        """(result, None), or (None, "timeout" | "memory" | V8's message) when V8 stopped the run."""
-        # A bare timer that cancels this task: cheaper than asyncio.timeout on the hot path.
-        # Cancelling the await makes mini-racer terminate the script inside V8.
-        task = asyncio.current_task()
-        assert task is not None and self._loop is not None
-        fired: list[bool] = []
-        watchdog = self._loop.call_later(self._time_limit_s, _kill, task, fired)
+    def _buffer(self, size: int) -> memoryview:
+        """The isolate's argument buffer, at least `size` bytes (a larger one is made when needed)."""
+        assert self._mr is not None
+        if self._io is not None and size <= len(self._io):
+            return self._io
+        want = max(size, 2 * len(self._io)) if self._io is not None else size
+        io = self._mr.eval(f"__cf.buffer({want})")
+        assert isinstance(io, memoryview)
+        self._io = io  # the old one is V8's garbage now: never written again
+        return io
+
+    async def _attempt(self) -> tuple[object, str | None, float]:
+        """(result, None, ms), or (None, "timeout" | "memory" | "never-settled" | V8's message, ms)."""
+        v8 = self._v8
+        assert v8 is not None and self._mr is not None
+        self._round_trips = 1
+        took = 0.0
         try:
-            self._round_trips = 1
-            value = await mr.eval_cancelable(code)
+            value, took = await v8.run(v8.call_code, self._time_limit_s)
+            if value is _V8.TIMED_OUT:
+                return None, "timeout", took * 1000
             if value == "pending":  # an async handler (2.0); see __cf.settled in prelude.js
                 self._round_trips = 2
-                value = await mr.eval_cancelable("__cf.settled()")
+                value, more = await v8.run(v8.settled_code, self._time_limit_s - took)
+                took += more
+                if value is _V8.TIMED_OUT:
+                    return None, "timeout", took * 1000
                 if value == "pending":
-                    return None, "never-settled"
-            return value, None
-        except asyncio.CancelledError:
-            if not fired:
-                raise
-            task.uncancel()
-            return None, "timeout"
+                    return None, "never-settled", took * 1000
+            return value, None, took * 1000
         except JSEvalException as exc:
-            if mr.was_hard_memory_limit_reached():
-                return None, "memory"
-            return None, str(exc).strip().splitlines()[-1]
-        finally:
-            watchdog.cancel()
+            if self._mr.was_hard_memory_limit_reached():
+                return None, "memory", took * 1000
+            return None, str(exc).strip().splitlines()[-1], took * 1000
 
-    async def _after_kill(self, t0: float, *, timed_out: bool = False, out_of_memory: bool = False) -> Outcome:
+    async def _after_kill(self, elapsed: float, *, timed_out: bool = False, out_of_memory: bool = False) -> Outcome:
         """V8 stopped the run: recover the log lines so far and leave the isolate ready for the next request."""
-        elapsed = _ms_since(t0)
         assert self._mr is not None
         self._mr.set_hard_memory_limit(0)
         self._mr.low_memory_notification()
@@ -248,18 +263,134 @@ class Isolate:
         raise RuntimeError("V8 did not report its heap statistics")
 
     def close(self) -> None:
-        cm, self._cm, self._mr = self._cm, None, None
-        if cm is not None:
-            cm.__exit__(None, None, None)
+        v8, self._v8, self._mr, self._io = self._v8, None, None, None
+        if v8 is not None:
+            v8.close()
 
 
-def _kill(task: asyncio.Task[Any], fired: list[bool]) -> None:
-    fired.append(True)
-    task.cancel()
+class _Pending:
+    """One evaluation in flight: V8's thread delivers its result here; the caller waits for it."""
+
+    __slots__ = ("done", "raw", "at", "future", "expired", "closed")
+
+    def __init__(self) -> None:
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the delivery while the caller waits in place
+        self.raw: Any = None  # V8's raw value handle
+        self.at = 0.0  # perf_counter() when it arrived
+        self.future: asyncio.Future[None] | None = None  # set once the caller waits on the loop
+        self.expired = False
+        self.closed = False  # the caller is gone: a late delivery is freed at once
 
 
-def _ms_since(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000
+class _V8:
+    """A mini-racer context whose evaluations answer the caller directly.
+
+    mini-racer's eval_cancelable always answers through the event loop: V8's thread takes the GIL
+    and schedules the result with call_soon_threadsafe, and the caller resumes a loop turn later.
+    Under load that trip, and V8's thread fighting the busy loop for the GIL, cost several times
+    what the function itself does. Here V8's thread puts the result in the call's `_Pending`; a
+    caller still waiting in place (WAIT_IN_PLACE_S) has it at once, one that went back to the
+    loop gets a wake-up. Everything else (mr.eval, heap limits, ...) is plain mini-racer.
+    """
+
+    TIMED_OUT: Any = object()
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        dll = init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
+        self._dll = dll
+        self._loop = loop
+        self._mutex = threading.Lock()  # orders a delivery against the caller giving up waiting in place
+        self._pending: dict[int, _Pending] = {}
+        ids = count()
+        next(ids)  # 0 is mini-racer's id for its uncancelable tasks
+        self._ids = ids  # shared with the Context, so its own callbacks never get one of ours
+
+        @mr_callback_func
+        def on_v8(callback_id: int, raw: Any) -> None:  # on V8's thread, holding the GIL
+            pending = self._pending.get(callback_id)
+            if pending is None:
+                context.handle_callback_from_v8(callback_id, raw)
+            else:
+                self._deliver(pending, raw)
+
+        self._on_v8 = on_v8  # ctypes needs the callback kept alive as long as the context
+        self._ctx = ContextType(dll.mr_init_context(on_v8))
+        context = Context(dll, self._ctx, loop, ObjectFactoryImpl(), ids)
+        self.context = context
+        self.mr = MiniRacer(context)
+        # The two scripts a request runs, made once: the same source every time, so V8 compiles
+        # each once (its compilation cache), and the handles need no allocation per call.
+        self.call_code: ValueHandle | None = context._python_to_value_handle("__cf.call()")
+        self.settled_code: ValueHandle | None = context._python_to_value_handle("__cf.settled()")
+
+    def _deliver(self, pending: _Pending, raw: Any) -> None:
+        with self._mutex:
+            if pending.closed:
+                self.context._wrap_raw_handle(raw)  # nobody wants it: free it
+                return
+            pending.raw = raw
+            pending.at = time.perf_counter()
+            future = pending.future
+            if future is None:
+                pending.done.release()
+                return
+        self._loop.call_soon_threadsafe(_wake, future)
+
+    def _expire(self, pending: _Pending) -> None:
+        """The time limit passed: unless V8 answered meanwhile (its wake-up still queued), give up."""
+        with self._mutex:
+            if pending.raw is not None:
+                return
+            pending.expired = True
+        if pending.future is not None:
+            _wake(pending.future)
+
+    async def run(self, code: ValueHandle | None, limit_s: float) -> tuple[Any, float]:
+        """Evaluate `code`: (value, seconds until V8 answered), or (TIMED_OUT, seconds) after `limit_s`.
+
+        Raises JSEvalException (and its subclasses) for what V8 threw, as mini-racer does.
+        """
+        assert code is not None
+        pending = _Pending()
+        callback_id = next(self._ids)
+        self._pending[callback_id] = pending
+        t0 = time.perf_counter()
+        task_id = self._dll.mr_eval(self._ctx, code.raw, callback_id)
+        try:
+            if not pending.done.acquire(timeout=max(0.0, min(WAIT_IN_PLACE_S, limit_s))):
+                with self._mutex:
+                    future = None if pending.raw is not None else self._loop.create_future()
+                    pending.future = future
+                if future is not None:
+                    timer = self._loop.call_later(max(0.0, t0 + limit_s - time.perf_counter()), self._expire, pending)
+                    try:
+                        await future
+                    finally:
+                        timer.cancel()
+                    if pending.expired:
+                        return self.TIMED_OUT, time.perf_counter() - t0
+            raw, pending.raw = pending.raw, None
+            return self.context._value_handle_to_python(self.context._wrap_raw_handle(raw)), pending.at - t0
+        finally:
+            with self._mutex:
+                pending.closed = True
+                unanswered = pending.raw is None and pending.at == 0.0
+            del self._pending[callback_id]
+            if unanswered:  # stopped by the time limit, or the caller was cancelled
+                self._dll.mr_cancel_task(self._ctx, task_id)
+            elif pending.raw is not None:  # answered, but not taken (cancelled meanwhile)
+                self.context._wrap_raw_handle(pending.raw)
+
+    def close(self) -> None:
+        self.call_code = self.settled_code = None  # free the handles before their context
+        self.mr.close()
+        self._dll.mr_free_context(self._ctx)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _v8_message_and_line(text: str) -> tuple[str, int | None]:
