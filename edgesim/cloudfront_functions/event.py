@@ -5,6 +5,7 @@ The reverse direction, a handler's result back onto a Request or Response, is ou
 
 from __future__ import annotations
 
+from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, TypedDict
 
@@ -125,14 +126,18 @@ def request_json(request: Request) -> dict[str, Any]:
     }
 
 
-def response_json(response: Response) -> dict[str, Any]:
+@lru_cache(maxsize=1024)
+def _phrase(status: int) -> str:
     try:
-        phrase = HTTPStatus(response.status).phrase
+        return HTTPStatus(status).phrase
     except ValueError:
-        phrase = ""
+        return ""
+
+
+def response_json(response: Response) -> dict[str, Any]:
     return {
         "statusCode": response.status,
-        "statusDescription": response.status_description or phrase,
+        "statusDescription": response.status_description or _phrase(response.status),
         "headers": headers_json(response.headers, skip="set-cookie"),
         "cookies": response_cookies(response.headers),
     }

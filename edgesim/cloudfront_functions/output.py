@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
+import copy
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,11 @@ from edgesim.messages import EventType, Headers, Request, Response, capitalize_h
 MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
 _BAD_QUERY = re.compile(r"[\x00-\x20\x7f#]")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")  # would split or end the header line
+
+
+# Both run for every header of every invocation, on a handful of distinct names: memoised.
+_capitalize = lru_cache(maxsize=4096)(capitalize_header)
+_disallowed = lru_cache(maxsize=4096)(is_disallowed)
 
 
 class InvalidOutput(Exception):
@@ -160,7 +166,7 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
     if out == before:  # nothing added, changed or removed
         return
     for name in out:
-        if is_disallowed(name):
+        if _disallowed(name):
             raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it (spec §1.4)")
     for name in READ_ONLY_HEADERS[event_type]:
         old = _values(before[name], None) if name in before else []
@@ -173,14 +179,15 @@ def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str
     if out == before:
         # Unchanged headers are forwarded byte for byte (spec §1.4), original case and order kept.
         return Headers([(k, v) for k, v in original if k.lower() != skip])
-    headers = Headers()
+    lines: list[tuple[str, str]] = []
     for name, entry in out.items():
-        for value, _ in _values(entry, before.get(name)):
-            headers.add(capitalize_header(name), value)
-    for name, value in original:  # what the function never saw goes through unchanged
-        if is_disallowed(name):
-            headers.add(name, value)
-    return headers
+        if "multiValue" not in entry:  # the common case; _values gives this one line
+            lines.append((_capitalize(name), entry["value"]))
+            continue
+        lines.extend((_capitalize(name), value) for value, _ in _values(entry, before.get(name)))
+    # What the function never saw goes through unchanged.
+    lines.extend((name, value) for name, value in original if _disallowed(name))
+    return Headers(lines)
 
 
 def _querystring(out: Any, before: EntryMap, original_raw: str) -> str:
@@ -202,8 +209,9 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     if header_rules:
         _check_headers(out["headers"], before_headers, EventType.VIEWER_REQUEST)
     # A new Request with every other field kept (headers are written below).
-    request = dataclasses.replace(original, uri=out["uri"], headers=Headers(),
-                                  querystring=_querystring(out["querystring"], event_request["querystring"], original.querystring))
+    request = copy.copy(original)  # as dataclasses.replace, without re-running __init__
+    request.uri = out["uri"]
+    request.querystring = _querystring(out["querystring"], event_request["querystring"], original.querystring)
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
         raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters (spec §1.4)")
     request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")
