@@ -1,7 +1,7 @@
 """Per-invocation cost of a CloudFront Function against a bare mini-racer call of the same handler.
 
 edgesim's cost is the whole `CloudFrontFunction.invoke`: build the event from a Request, run the
-handler in the warm isolate through `eval_cancelable` on the running loop, parse and check the
+handler in the warm isolate (edgesim's own call channel, cloudfront_functions/v8.py), parse and check the
 result, write it back onto a Request. The floor is the least any V8-embedding runtime can do: the
 same handler called with the same event JSON in a plain mini-racer context, awaited the same way.
 Target: median ratio <= 2. Also measures crypto in the prelude's JavaScript against a round trip
