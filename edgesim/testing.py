@@ -29,6 +29,7 @@ from edgesim.config import (
     load_config,
     parse_config,
 )
+from edgesim.errors import ConfigError
 from edgesim.kvs_files import KvsFile
 from edgesim.runtime_pool import RuntimePool
 from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
@@ -147,17 +148,19 @@ class Distribution:
     runtimes: a RuntimePool that keeps warm functions across Distributions (the pytest plugin
         passes a session-wide one); default: this Distribution loads and closes its own.
     socket: serve through a real uvicorn socket on a free port instead of in-process.
+    loader_factory: makes the function loader (a fake runtime at the EdgeFunction seam, say).
     """
 
     def __init__(self, config: ConfigSource, *, origins: Mapping[str, OriginSpec] | None = None,
                  base_dir: Path | None = None, clock: ManualClock | None = None,
                  runtimes: RuntimePool | None = None, socket: bool = False,
-                 workdir: Path | None = None) -> None:
+                 workdir: Path | None = None, loader_factory: Callable[[], FunctionLoader] | None = None) -> None:
         self.source_config = resolve_config(config, base_dir)
         self.clock = clock or ManualClock()
         self.socket = socket
         self.book = TraceBook()
         self._runtimes = runtimes
+        self._loader_factory = loader_factory
         self._origin_specs = dict(origins or {})
         self._workdir = workdir
         self._own_workdir: Path | None = None
@@ -187,8 +190,8 @@ class Distribution:
         if self.simulator is not None:
             return
         self.prepare()
-        loader_factory: Callable[[], FunctionLoader] = RuntimeLoader
-        if self._runtimes is not None and not self.socket:
+        loader_factory: Callable[[], FunctionLoader] = self._loader_factory or RuntimeLoader
+        if self._runtimes is not None and not self.socket and self._loader_factory is None:
             loader_factory = self._runtimes.loader
         self.simulator = Simulator(self.config, transports=self.origins, loader_factory=loader_factory,
                                    clock=self.clock)
@@ -219,7 +222,7 @@ class Distribution:
         known = {o.id for o in config.origins}
         unknown = sorted(set(self._origin_specs) - known)
         if unknown:
-            raise ValueError(f"origins {unknown} are not in the config; its origins are {sorted(known)}")
+            raise ConfigError(f"origins {unknown} are not in the config; its origins are {sorted(known)}")
         replaced = []
         for origin in config.origins:
             spec = self._origin_specs.get(origin.id)
