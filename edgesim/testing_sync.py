@@ -47,9 +47,9 @@ class EdgeLoop:
     def close(self) -> None:
         if self.loop.is_closed():
             return
+        asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop).result(timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
-        self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         self.loop.close()
 
 
