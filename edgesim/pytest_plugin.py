@@ -16,17 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from edgesim.config import CONFIG_FILENAME, DistributionConfig, load_config
-from edgesim.runtime_pool import RuntimePool
-from edgesim.stubs import OriginSpec, OriginStub
-from edgesim.testing_sync import EdgeLoop, SyncDistribution
+if TYPE_CHECKING:  # imported in the fixtures: installing edgesim must not slow every pytest run
+    import httpx
+
+    from edgesim.config import DistributionConfig
+    from edgesim.runtime_pool import RuntimePool
+    from edgesim.stubs import OriginSpec, OriginStub
+    from edgesim.testing_sync import EdgeLoop, SyncDistribution
 
 MARKER = "edgesim"
+CONFIG_FILENAME = "edgesim.toml"  # config.CONFIG_FILENAME, not imported for the same reason
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,7 +54,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome = yield
     report = outcome.get_result()
     edge = getattr(item, "funcargs", {}).get("edge")
-    if report.when == "call" and report.failed and isinstance(edge, SyncDistribution):
+    if report.when == "call" and report.failed and hasattr(edge, "render_traces"):
         report.sections.append(("edgesim traces", edge.render_traces()))
 
 
@@ -62,6 +65,8 @@ class _Configs:
         self._cache: dict[tuple[Path, int], DistributionConfig] = {}
 
     def load(self, path: Path) -> DistributionConfig:
+        from edgesim.config import load_config
+
         resolved = path.resolve()
         key = (resolved, resolved.stat().st_mtime_ns if resolved.exists() else 0)
         config = self._cache.get(key)
@@ -73,6 +78,8 @@ class _Configs:
 @pytest.fixture(scope="session")
 def edgesim_loop() -> Iterator[EdgeLoop]:
     """The session's event loop thread, where every test's distribution runs."""
+    from edgesim.testing_sync import EdgeLoop
+
     loop = EdgeLoop()
     yield loop
     loop.close()
@@ -81,6 +88,8 @@ def edgesim_loop() -> Iterator[EdgeLoop]:
 @pytest.fixture(scope="session")
 def edgesim_runtimes(edgesim_loop: EdgeLoop, pytestconfig: pytest.Config) -> Iterator[RuntimePool]:
     """Warm functions shared by the session's tests."""
+    from edgesim.runtime_pool import RuntimePool
+
     pool = RuntimePool(share_lambda=bool(pytestconfig.getini("edgesim_share_lambda")))
     yield pool
     edgesim_loop.run(pool.aclose())
@@ -100,7 +109,7 @@ def _marker_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     return kwargs
 
 
-def find_test_config(test_file: Path, rootdir: Path, ini_value: str = "") -> Path:
+def find_test_config(test_file: Path, rootdir: Path, ini_value: str = "") -> Path:  # type: ignore[return]
     """The config for a test file: the ini option, else edgesim.toml beside it or in a parent."""
     if ini_value:
         return rootdir / ini_value
@@ -112,24 +121,30 @@ def find_test_config(test_file: Path, rootdir: Path, ini_value: str = "") -> Pat
         if folder == rootdir or folder.parent == folder:
             break
         folder = folder.parent
-    raise pytest.UsageError(
+    pytest.fail(
         f"edgesim: no {CONFIG_FILENAME} next to {test_file} (or in a parent up to {rootdir}); add one, "
         f"mark the test @pytest.mark.edgesim(config='path/to/{CONFIG_FILENAME}'), or set "
-        f"edgesim_config in the pytest ini")
+        f"edgesim_config in the pytest ini", pytrace=False)
 
 
 @pytest.fixture
 def edgesim_config(request: pytest.FixtureRequest, _edgesim_session: tuple[_Configs, Path]) -> DistributionConfig | Mapping[str, Any]:
     """The config this test runs; override the fixture to build one in code."""
+    from edgesim.config import DistributionConfig
+    from edgesim.errors import ConfigError
+
     configs, _ = _edgesim_session
     test_file = Path(str(request.node.path))
     chosen = _marker_kwargs(request).get("config")
     if isinstance(chosen, (Mapping, DistributionConfig)):
         return chosen
-    if chosen is not None:
-        return configs.load(test_file.parent / chosen)
     rootdir = Path(str(request.config.rootpath))
-    return configs.load(find_test_config(test_file, rootdir, str(request.config.getini("edgesim_config"))))
+    path = (test_file.parent / chosen if chosen is not None
+            else find_test_config(test_file, rootdir, str(request.config.getini("edgesim_config"))))
+    try:
+        return configs.load(path)
+    except ConfigError as exc:  # one line per problem, naming file and field; no traceback
+        pytest.fail("edgesim config:\n" + "\n".join(exc.problems), pytrace=False)
 
 
 @pytest.fixture
@@ -143,6 +158,8 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
          edgesim_config: DistributionConfig | Mapping[str, Any], edgesim_origins: Mapping[str, OriginSpec],
          _edgesim_session: tuple[_Configs, Path]) -> Iterator[SyncDistribution]:
     """This test's distribution: fresh cache, KeyValueStores and stubs; controls and traces."""
+    from edgesim.testing_sync import SyncDistribution
+
     socket = bool(_marker_kwargs(request).get("socket") or request.config.getoption("--edgesim-socket"))
     base_dir = Path(str(request.node.path)).parent
     distribution = SyncDistribution(edgesim_config, origins=edgesim_origins, base_dir=base_dir,

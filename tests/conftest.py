@@ -17,6 +17,8 @@ from edgesim.messages import EventType, Headers, Response
 from edgesim.runtime import TriggerCall, TriggerResult
 from edgesim.simulator import Simulator
 
+pytest_plugins = ["pytester"]
+
 Behaviour = Callable[[TriggerCall], Awaitable[TriggerResult] | TriggerResult]
 
 
