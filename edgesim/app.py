@@ -7,7 +7,7 @@ ever sees. Requests CloudFront itself would refuse are refused here, before any 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -22,9 +22,9 @@ from edgesim.messages import Headers, Request, Response
 from edgesim.simulator import Simulator, new_request_id
 from edgesim.trace import Trace
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 ADMIN_PREFIX = "/__edgesim/"
 # URI plus query string must stay under 8,192 characters (spec §1.4).

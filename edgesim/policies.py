@@ -5,7 +5,7 @@ Managed policies are looked up by name or by ID, as CloudFront accepts either (s
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -117,7 +117,7 @@ class ResponseHeadersPolicy(_Frozen):
     remove_headers: tuple[str, ...] = ()
 
 
-_GZIP_BR = {"enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True}
+_GZIP_BR: dict[str, Any] = {"enable_accept_encoding_gzip": True, "enable_accept_encoding_brotli": True}
 
 MANAGED_CACHE_POLICIES: tuple[CachePolicy, ...] = (
     CachePolicy(name="CachingOptimized", id="658327ea-f89d-4fab-a63d-7e88639e58f6",

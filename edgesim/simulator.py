@@ -7,6 +7,7 @@ the old one: a broken edit keeps the last good distribution serving.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
@@ -37,7 +38,7 @@ from edgesim.errors import (
 from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
 from edgesim.pipeline import Behavior, Pipeline
-from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
+from edgesim.runtime import EdgeFunction, FunctionKind, TriggerCall, TriggerResult
 from edgesim.trace import Trace
 
 Association = CloudFrontFunctionAssociation | LambdaFunctionAssociation
@@ -102,7 +103,7 @@ class BrokenFunction:
     execution error of its kind (spec §1.9, §2.8), and the log says why."""
 
     name: str
-    kind: str
+    kind: FunctionKind
     problem: str
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
@@ -122,6 +123,14 @@ class _Live:
     loader: FunctionLoader
     functions: list[EdgeFunction] = field(default_factory=list)
     load_problems: list[str] = field(default_factory=list)
+    inflight: int = 0
+
+    async def retire(self, grace: float = 30.0) -> None:
+        """Close once the requests still running on this version finish (or after `grace` s)."""
+        deadline = time.monotonic() + grace
+        while self.inflight and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await self.aclose()
 
     async def aclose(self) -> None:
         for function in self.functions:
@@ -150,6 +159,7 @@ class Simulator:
         self.clock = clock
         self.fetcher = OriginFetcher(transports)
         self._live: _Live | None = None
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -163,6 +173,8 @@ class Simulator:
             self._live = await self._build(self._initial)
 
     async def aclose(self) -> None:
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._live is not None:
             await self._live.aclose()
             self._live = None
@@ -183,7 +195,10 @@ class Simulator:
         live = await self._build(config)
         old, self._live = self._live, live
         if old is not None:
-            await old.aclose()
+            # Requests already running finish on the version they started with.
+            task = asyncio.create_task(old.retire())
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
 
     async def _build(self, config: DistributionConfig) -> _Live:
         loader = self._loader_factory()
@@ -196,10 +211,10 @@ class Simulator:
                 try:
                     function = await loader.load(assoc, event_type, config.distribution)
                     live_functions.append(function)
+                    functions[event_type] = function
                 except UserError as exc:
                     problems.append(str(exc))
-                    function = BrokenFunction(assoc.name, assoc.kind, getattr(exc, "reason", str(exc)))
-                functions[event_type] = function
+                    functions[event_type] = BrokenFunction(assoc.name, assoc.kind, getattr(exc, "reason", str(exc)))
             behaviors.append(Behavior(behavior, functions))
         pipeline = Pipeline(config, behaviors, self.fetcher, clock=self.clock)
         return _Live(config, pipeline, loader, live_functions, problems)
@@ -212,14 +227,17 @@ class Simulator:
         request_id = new_request_id()
         trace = Trace(request_id, method=request.method, uri=request.url_path_and_query)
         started = time.perf_counter()
+        live.inflight += 1
         try:
             response = await live.pipeline.handle(request, request_id, trace)
         except ViewerError as err:
             response = self._error_response(err, request_id, live, trace)
         except Exception as exc:  # noqa: BLE001 - a bug in edgesim must not cost the viewer an answer
             log.exception("edgesim failed on %s %s", request.method, request.uri)
-            err = SimulatorError(f"edgesim failed: {type(exc).__name__}: {exc}")
-            response = self._error_response(err, request_id, live, trace)
+            failure = SimulatorError(f"edgesim failed: {type(exc).__name__}: {exc}")
+            response = self._error_response(failure, request_id, live, trace)
+        finally:
+            live.inflight -= 1
         trace.duration_ms = (time.perf_counter() - started) * 1000
         return response, trace
 

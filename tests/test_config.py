@@ -113,3 +113,16 @@ def test_every_problem_is_reported_once_per_line(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "x"\n'
                            '[[cache_behaviors]]\npath_pattern = "/a/*"\ntarget_origin = "y"\n')
     assert len(problems) == 2
+
+
+def test_readme_config_example_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    for rel in ("functions/cff/add-index.js", "functions/lambda/security_headers.py", "functions/lambda/auth.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "edgesim.toml").write_text(example)
+    config = load_config(tmp_path / "edgesim.toml")
+    assert [b.path_pattern for b in config.behaviors()] == ["/static/*", "/api/*", "*"]
+    assert config.cache_behaviors[0].cache_policy.query_strings.items == ("v",)

@@ -117,3 +117,11 @@ def test_check_reports_problems_and_exits_nonzero(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "default_cache_behavior.target_origin: unknown origin id 'b'" in result.stderr
+
+
+def test_oversized_requests_get_cloudfronts_answers_over_the_socket(served: str) -> None:
+    r = httpx.get(served + "/hello.txt", headers={"x-big": "b" * 21000})
+    assert r.status_code == 494
+    r = httpx.get(served + "/" + "a" * 8200)
+    assert r.status_code == 414
+    assert httpx.get(served + "/hello.txt").status_code == 200  # and the server lives on

@@ -1,0 +1,22 @@
+"""The seams hold: the public API is sorted, and the core never loads a runtime or a web framework."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import edgesim
+
+
+def test_public_api_is_sorted_and_importable() -> None:
+    assert list(edgesim.__all__) == sorted(edgesim.__all__)
+    for name in edgesim.__all__:
+        assert getattr(edgesim, name) is not None
+
+
+def test_importing_the_pipeline_loads_no_runtime_and_no_framework() -> None:
+    code = ("import sys, edgesim.pipeline, edgesim.simulator; "
+            "bad = [m for m in ('py_mini_racer', 'starlette', 'uvicorn') if m in sys.modules]; "
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == ""
