@@ -149,8 +149,9 @@ def edgesim_config(request: pytest.FixtureRequest, _edgesim_session: tuple[_Conf
 
 @pytest.fixture
 def edgesim_origins(request: pytest.FixtureRequest) -> Mapping[str, OriginSpec]:
-    """Origin stubs by origin id (none by default); override the fixture or use the marker."""
-    return dict(_marker_kwargs(request).get("origins") or {})
+    """Origin stubs by origin id (none by default); override this fixture, and a test's marker
+    `origins=` replaces single entries on top of it."""
+    return {}
 
 
 @pytest.fixture
@@ -160,9 +161,11 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
     """This test's distribution: fresh cache, KeyValueStores and stubs; controls and traces."""
     from edgesim.testing_sync import SyncDistribution
 
-    socket = bool(_marker_kwargs(request).get("socket") or request.config.getoption("--edgesim-socket"))
+    marker = _marker_kwargs(request)
+    socket = bool(marker.get("socket") or request.config.getoption("--edgesim-socket"))
+    origins = {**edgesim_origins, **(marker.get("origins") or {})}
     base_dir = Path(str(request.node.path)).parent
-    distribution = SyncDistribution(edgesim_config, origins=edgesim_origins, base_dir=base_dir,
+    distribution = SyncDistribution(edgesim_config, origins=origins, base_dir=base_dir,
                                     runtimes=edgesim_runtimes, socket=socket, workdir=_edgesim_session[1],
                                     loop=edgesim_loop)
     distribution.start()
