@@ -309,10 +309,10 @@ class Distribution:
 
     def invalidate(self, *paths: str) -> int:
         """Remove cached objects as a CloudFront invalidation would (`/images/*`, `/index.html`)."""
-        cache = getattr(self.simulator, "cache", None)
-        if cache is None:
+        invalidate = getattr(self.simulator, "invalidate", None)
+        if invalidate is None:
             raise NotImplementedError("this edgesim has no edge cache yet (edgesim/cache.py); nothing to invalidate")
-        return int(cache.invalidate(list(paths)))
+        return int(invalidate(list(paths)))
 
     def store(self, name: str | None = None) -> KvsFile:
         """A KeyValueStore of this test, by its file's stem; the only one when `name` is omitted."""

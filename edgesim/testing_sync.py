@@ -23,10 +23,29 @@ from edgesim.trace import Trace
 T = TypeVar("T")
 
 
+def init_v8_here() -> None:
+    """Initialise V8 on the calling (main) thread before the loop thread makes isolates.
+
+    Found by test: when py_mini_racer is first initialised on another thread and an isolate there is
+    alive, creating one later on the main thread (a pytest-asyncio test, `asyncio.run`) segfaults;
+    initialised on the main thread first, both threads work. The CloudFront Functions runtime owns
+    py_mini_racer; this only calls its initialiser early with the same flags.
+    """
+    try:
+        from py_mini_racer import init_mini_racer
+
+        from edgesim.cloudfront_functions.isolate import V8_FLAGS
+    except ImportError:  # no CloudFront Functions runtime: nothing to initialise
+        return
+    init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
+
+
 class EdgeLoop:
     """An event loop in a daemon thread; `run` executes a coroutine there and waits for it."""
 
     def __init__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            init_v8_here()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="edgesim-loop", daemon=True)
         self._thread.start()

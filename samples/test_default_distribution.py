@@ -59,3 +59,17 @@ def test_a_second_request_is_a_cache_hit_without_origin_triggers(edge_client):
 
 def test_each_test_starts_with_a_cold_cache(edge_client):
     assert_cache(edge_client.get("/docs/"), "Miss")
+
+
+def test_an_invalidation_empties_the_cache(edge, edge_client):
+    edge_client.get("/docs/")
+    assert_cache(edge_client.get("/docs/"), "Hit")
+    assert edge.invalidate("/docs/*") == 1
+    assert_cache(edge_client.get("/docs/"), "Miss")
+
+
+def test_an_expired_object_is_revalidated_with_the_origin(edge, edge_client):
+    edge_client.get("/docs/")
+    edge.advance(86400 + 1)  # CachingOptimized's default TTL is one day (spec §4.3)
+    response = edge_client.get("/docs/")
+    assert_cache(response, "RefreshHit")  # the S3 origin answered 304 to the ETag
