@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported in the fixtures: installing edgesim must not slow 
     from edgesim.config import DistributionConfig
     from edgesim.runtime_pool import RuntimePool
     from edgesim.stubs import OriginSpec, OriginStub
-    from edgesim.testing_sync import EdgeLoop, SyncDistribution
+    from edgesim.testing_sync import EdgeLoop, FunctionRunner, SyncDistribution
 
 MARKER = "edgesim"
 CONFIG_FILENAME = "edgesim.toml"  # config.CONFIG_FILENAME, not imported for the same reason
@@ -183,3 +183,12 @@ def edge_client(edge: SyncDistribution) -> httpx.Client:
 def edge_origins(edge: SyncDistribution) -> dict[str, OriginStub]:
     """The stubbed origins of this test by id; each lists the requests it got."""
     return edge.origins
+
+
+@pytest.fixture
+def edge_functions(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop) -> FunctionRunner:
+    """Run one function on one event: `.cloudfront_function(path, event)` gives what `aws cloudfront
+    test-function` prints; `.lambda_handler("file.py:handler", event)` the result, logs, validation."""
+    from edgesim.testing_sync import FunctionRunner
+
+    return FunctionRunner(edgesim_loop, Path(str(request.node.path)).parent)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Coroutine, Mapping
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -19,6 +20,9 @@ from edgesim.kvs_files import KvsFile
 from edgesim.stubs import OriginStub
 from edgesim.testing import Distribution, attach_trace
 from edgesim.trace import Trace
+
+if TYPE_CHECKING:
+    from edgesim.lambda_edge.invoke import InvokeResult
 
 T = TypeVar("T")
 
@@ -195,3 +199,24 @@ class SyncDistribution:
 
     def reset(self) -> None:
         self.distribution.reset()
+
+
+class FunctionRunner:
+    """edgesim.direct for synchronous tests: one function on one event, run on the EdgeLoop.
+    Relative paths are relative to `base_dir` (the plugin passes the test file's folder)."""
+
+    def __init__(self, loop: EdgeLoop, base_dir: Path) -> None:
+        self.loop = loop
+        self.base_dir = base_dir
+
+    def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """What `aws cloudfront test-function` prints, as a dict (see direct.run_cloudfront_function)."""
+        from edgesim.direct import run_cloudfront_function
+
+        return self.loop.run(run_cloudfront_function(path, event, base_dir=self.base_dir, **kwargs))
+
+    def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> InvokeResult:
+        """The handler's result, logs and validation outcome (see direct.invoke_lambda)."""
+        from edgesim.direct import invoke_lambda
+
+        return self.loop.run(invoke_lambda(handler, event, base_dir=self.base_dir, **kwargs))
