@@ -156,12 +156,12 @@ def test_xdist_workers_and_real_sockets(project: pytest.Pytester) -> None:
 
         @pytest.fixture
         def edgesim_origins():
-            return {"api": lambda request: "n=" + request.querystring}
+            return {"api": lambda request: "uri=" + request.uri}
 
         @pytest.mark.parametrize("n", range(8))
         def test_many(edge, edge_client, n):
-            response = edge_client.get(f"/?{n}")
-            assert response.text == f"n={n}"
+            response = edge_client.get(f"/{n}")
+            assert response.text == f"uri=/{n}"
             assert edge.distribution.url.startswith("http://127.0.0.1:")
     """)
     result = project.runpytest_subprocess("-n", "2", "--edgesim-socket")

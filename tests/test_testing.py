@@ -17,11 +17,13 @@ from edgesim.runtime_pool import RuntimePool
 from edgesim.testing import Distribution, ManualClock, trace_of, viewer_headers
 from edgesim.testing_sync import SyncDistribution
 
-API = {"origins": [{"id": "api", "url": "http://api.example.com"}], "default_cache_behavior": {"target_origin": "api"}}
+# Forward the whole viewer request to the origin, and cache nothing, so the origin sees each request.
+BEHAVIOR = {"target_origin": "api", "cache_policy": "CachingDisabled", "origin_request_policy": "AllViewerExceptHostHeader"}
+API = {"origins": [{"id": "api", "url": "http://api.example.com"}], "default_cache_behavior": BEHAVIOR}
 
 
 def with_functions(fn_dir: Path, functions: dict[str, Any]) -> dict[str, Any]:
-    return {**API, "default_cache_behavior": {"target_origin": "api", "functions": functions}}
+    return {**API, "default_cache_behavior": {**BEHAVIOR, "functions": functions}}
 
 
 async def test_canned_origin_answers_by_path_and_records_requests() -> None:
@@ -65,7 +67,7 @@ async def test_async_function_origin_and_asgi_origin() -> None:
 
     seen: list[dict[str, Any]] = []
     config = {**API, "origins": [{"id": "api", "url": "http://a.example"}, {"id": "b", "url": "http://b.example"}],
-              "cache_behaviors": [{"path_pattern": "/b/*", "target_origin": "b"}]}
+              "cache_behaviors": [{**BEHAVIOR, "path_pattern": "/b/*", "target_origin": "b"}]}
     async with Distribution(config, origins={"api": origin, "b": origin_app(seen=seen)}) as dist, dist.client() as c:
         assert (await c.get("/x")).text == "async /x"
         assert (await c.get("/b/1")).text == "origin /b/1"
