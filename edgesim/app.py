@@ -41,7 +41,10 @@ class EdgeApp:
     def __init__(self, simulator: Simulator, on_trace: Callable[[Trace], None] | None = None) -> None:
         self.simulator = simulator
         self.on_trace = on_trace
-        self.admin = Starlette(routes=[Route(ADMIN_PREFIX + "status", self._status)])
+        self.admin = Starlette(routes=[
+            Route(ADMIN_PREFIX + "status", self._status),
+            Route(ADMIN_PREFIX + "invalidate", self._invalidate, methods=["POST"]),
+        ])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -84,6 +87,22 @@ class EdgeApp:
             "behaviors": [b.path_pattern for b in config.behaviors()],
             "load_problems": self.simulator.load_problems,
         })
+
+    async def _invalidate(self, request: StarletteRequest) -> JSONResponse:
+        """POST {"paths": ["/images/*", ...]} -> {"invalidated": <objects removed>} (AD/Invalidation rules)."""
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = None
+        paths = payload.get("paths") if isinstance(payload, dict) else None
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            return JSONResponse({"error": 'send a JSON body like {"paths": ["/images/*"]}'}, status_code=400)
+        try:
+            removed = self.simulator.invalidate(paths)
+        except ValueError as exc:  # cache.InvalidationPathError
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"paths": paths, "invalidated": removed,
+                             "cache": "off" if self.simulator.cache is None else "on"})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

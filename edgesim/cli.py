@@ -40,18 +40,34 @@ def main() -> None:
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-reload", is_flag=True, help="Do not watch the config and function files.")
-def serve(config_path: Path | None, host: str, port: int, log_format: str, no_reload: bool) -> None:
+@click.option("--no-cache", is_flag=True, help="Turn the edge cache off: every request goes to the origin.")
+def serve(config_path: Path | None, host: str, port: int, log_format: str, no_reload: bool, no_cache: bool) -> None:
     """Serve a distribution as a local reverse proxy."""
     from edgesim.request_log import printer
     from edgesim.server import serve as run_server
     from edgesim.simulator import Simulator
 
     config = _load(config_path)
-    simulator = Simulator(config)
+    simulator = Simulator(config, cache=not no_cache)
     try:
         asyncio.run(run_server(simulator, host, port, on_trace=printer(log_format), reload=not no_reload))
     except KeyboardInterrupt:
         pass
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="The running `edgesim serve`.")
+def invalidate(paths: tuple[str, ...], url: str) -> None:
+    """Invalidate cached objects in a running server, with CloudFront's path rules ('/images/*')."""
+    from edgesim.admin_client import invalidate as send_invalidation
+
+    try:
+        removed = send_invalidation(url, list(paths))
+    except RuntimeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"invalidated {removed} object{'s' if removed != 1 else ''} for {', '.join(paths)}")
 
 
 @main.command()

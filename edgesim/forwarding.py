@@ -9,6 +9,8 @@ import hashlib
 
 from edgesim.config import CustomOrigin, DistributionSettings, Origin, OriginGroup, S3Origin
 from edgesim.messages import Headers, Request
+from edgesim.origin_request_policy import apply_origin_request_policy
+from edgesim.policies import CachePolicy, OriginRequestPolicy
 
 # Hop-by-hop headers never cross a proxy (RFC 9110 §7.6.1); CloudFront's disallowed list (spec §1.4)
 # covers the same names for functions.
@@ -40,20 +42,26 @@ def origin_host(origin: Origin) -> str:
     return origin.domain_name
 
 
-def origin_request(viewer: Request, origin: Origin, settings: DistributionSettings, request_id: str) -> Request:
-    """The request as CloudFront forwards it: viewer headers less hop-by-hop ones, Host set to the
-    origin's domain, X-Forwarded-For, Via and X-Amz-Cf-Id added, the origin's custom headers last."""
+def origin_request(viewer: Request, origin: Origin, settings: DistributionSettings, request_id: str,
+                   *, cache_policy: CachePolicy | None = None,
+                   origin_request_policy: OriginRequestPolicy | None = None) -> Request:
+    """The request as CloudFront forwards it: the viewer headers, cookies and query strings the
+    behavior's cache and origin request policies select (spec §2.6, §4.2; all of them when no cache
+    policy is given), hop-by-hop ones never, Host set as the policies say, X-Forwarded-For, Via and
+    X-Amz-Cf-Id added, the origin's custom headers last."""
+    forwarded_for = viewer.headers.get("x-forwarded-for") or ""
+    host = origin_host(origin)
+    selected = viewer
+    if cache_policy is not None:
+        selected = apply_origin_request_policy(viewer, cache_policy, origin_request_policy, origin_domain=host)
+        host = selected.headers.get("host") or host
     headers = Headers()
-    forwarded_for = ""
-    for name, value in viewer.headers:
+    for name, value in selected.headers:
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower == "host":
-            continue
-        if lower == "x-forwarded-for":
-            forwarded_for = value
+        if lower in HOP_BY_HOP or lower in ("host", "x-forwarded-for"):
             continue
         headers.add(name, value)
-    headers.add("Host", origin_host(origin))
+    headers.add("Host", host)
     headers.add("X-Forwarded-For", f"{forwarded_for}, {viewer.client_ip}" if forwarded_for else viewer.client_ip)
     headers.setdefault("User-Agent", "Amazon CloudFront")
     headers.add("Via", f"2.0 {via_host(settings)} (CloudFront)")
@@ -61,7 +69,7 @@ def origin_request(viewer: Request, origin: Origin, settings: DistributionSettin
     custom = origin.custom_headers if isinstance(origin, (CustomOrigin, S3Origin)) else {}
     for name, value in custom.items():
         headers.set(name, value)
-    out = viewer.copy()
+    out = selected.copy()
     out.headers = headers
     out.origin = origin
     return out

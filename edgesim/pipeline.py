@@ -13,10 +13,16 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from edgesim import forwarding
-from edgesim.config import DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
-from edgesim.errors import HttpsRequired, MethodNotAllowed, OriginConnectionError, ViewerError
+from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
+from edgesim.cache_key import CacheKey, cache_key, is_cached_method
+from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
+from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
+from edgesim.error_responses import error_caching_min_ttl, error_page_response, find_rule, page_request
+from edgesim.errors import HttpsRequired, MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.messages import EventType, Headers, Request, Response
 from edgesim.origin import OriginFetcher
+from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
+from edgesim.response_headers import apply_response_headers_policy, preflight_response
 from edgesim.routing import compile_pattern
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
 from edgesim.trace import OriginTrace, Trace, TriggerTrace
@@ -55,6 +61,7 @@ class Pipeline:
         behaviors: Sequence[Behavior],
         fetcher: OriginFetcher,
         clock: Callable[[], float] = time.time,
+        cache: EdgeCache | None = None,
     ) -> None:
         # `behaviors` follows config.behaviors(): the ordered cache behaviors, then the default.
         self.config = config
@@ -65,6 +72,12 @@ class Pipeline:
         self._ordered = [(compile_pattern(b.config.path_pattern), b) for b in behaviors[:-1]]
         self._default = behaviors[-1]
         self._via = f"1.1 {forwarding.via_host(self.settings)} (CloudFront)"
+        # None turns the edge cache off (`serve --no-cache`): every request goes to the origin.
+        self.cache = cache
+        # The CloudFront-added headers each behavior's policies ask for (spec §2.6), by behavior.
+        self._cloudfront_headers = {
+            id(b): requested_headers(b.config.cache_policy, b.config.origin_request_policy) for b in behaviors
+        }
 
     def behavior_for(self, path: str) -> Behavior:
         """First match in declared order on the original path; the default last (spec §4.1)."""
@@ -78,6 +91,8 @@ class Pipeline:
         trace.behavior = behavior.config.path_pattern
         ex = Exchange(viewer, request_id, behavior, trace, self.clock())
         viewer.origin = self.origins[behavior.config.target_origin]
+        # The developer's X-Edgesim-Viewer-* override is read and removed before anything sees it.
+        profile = take_viewer_override(viewer, self.config.viewer)
 
         redirect = self._viewer_protocol(ex)
         if redirect is not None:  # no edge function runs for the automatic redirect (spec §3.1)
@@ -85,6 +100,13 @@ class Pipeline:
         if viewer.method not in behavior.config.allowed_methods:
             raise MethodNotAllowed(f"{viewer.method} is not in the allowed methods of behavior "
                                    f"{behavior.config.path_pattern!r}: {list(behavior.config.allowed_methods)}")
+
+        # CloudFront-added headers: a CloudFront Function at viewer-request sees them, a Lambda@Edge
+        # viewer-request does not, as CloudFront adds them after it (spec §1.2, §2.6).
+        cloudfront_headers = self._cloudfront_headers[id(behavior)]
+        cff_first = self._viewer_request_kind(ex) == "cloudfront-function"
+        if cloudfront_headers and cff_first:
+            add_cloudfront_headers(ex.request, cloudfront_headers, profile)
 
         # viewer-request: a generated response goes straight to the viewer, not cached, and
         # viewer-response does not run for it (spec §3.1; UNCERTAIN for CFF, we follow the L@E rule).
@@ -94,10 +116,14 @@ class Pipeline:
                                 generated=True)
         if result is not None and result.request is not None:
             ex.request = result.request
+        if cloudfront_headers and not cff_first:
+            add_cloudfront_headers(ex.request, cloudfront_headers, profile)
 
-        # cache lookup: a pass-through until the edge cache lands; origin triggers then run on misses only.
-        trace.cache = "Miss"
-        response, x_cache, origin_status = await self._origin_side(ex)
+        # cache lookup on the key computed now, after viewer-request; origin triggers run on a miss only.
+        response, x_cache, origin_status = await self._through_cache(ex)
+
+        # The response headers policy: after the cache, before viewer-response (spec §3.1).
+        apply_response_headers_policy(response, behavior.config.response_headers_policy, ex.request, now=ex.now)
 
         # viewer-response is skipped when the origin answered 400 or more (spec §3.1).
         response.headers.set("Via", self._via)
@@ -107,7 +133,129 @@ class Pipeline:
                 response = result.response
         return self._finish(ex, response, x_cache, generated=False)
 
-    async def _origin_side(self, ex: Exchange) -> tuple[Response, str, int | None]:
+    async def _through_cache(self, ex: Exchange) -> tuple[Response, str, int | None]:
+        """Cache lookup, then on a miss the origin side, storing what may be stored (spec §3.1, §4).
+
+        Returns the response, its X-Cache value and the origin's status (None when no origin answered)."""
+        config = ex.behavior.config
+        preflight = preflight_response(ex.request, config.response_headers_policy)
+        if preflight is not None:  # a CORS preflight the response headers policy answers at the edge
+            ex.trace.notes.append("CORS preflight answered at the edge by the response headers policy")
+            return preflight, "Miss from cloudfront", None
+        policy = config.cache_policy
+        cache = self.cache
+        if cache is None or policy.caching_disabled or not is_cached_method(ex.request.method, config.cached_methods):
+            ex.trace.cache = "bypass"
+            try:
+                response, x_cache, origin_status = await self._origin_side(ex)
+            except (OriginConnectionError, OriginTimeout) as err:
+                return await self._unreachable_origin_page(ex, err)
+            response, _ = set_cookies_for_viewer_and_cache(response, ex.request, policy, config.origin_request_policy)
+            return await self._custom_error(ex, response, origin_status), x_cache, origin_status
+        key = cache_key(ex.request, policy)
+        found = cache.lookup(key)
+        if found.kind is LookupKind.HIT and found.entry is not None:
+            ex.trace.cache = "Hit"
+            return self._serve(ex, cache, found.entry, "Hit from cloudfront")
+        return await self._miss(ex, cache, key, found.entry)
+
+    def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str) -> tuple[Response, str, int | None]:
+        """A stored object with its Age; a 304 when it satisfies the viewer's conditional GET."""
+        served = cache.serve(entry)
+        served = viewer_not_modified(ex.request, served) or served
+        return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
+
+    async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey,
+                    stale: CacheEntry | None) -> tuple[Response, str, int | None]:
+        """The origin side for a miss or an expired object, then the store (spec §4.3)."""
+        # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
+        conditional = stale.conditional_headers() if stale is not None else []
+        try:
+            response, x_cache, origin_status = await self._origin_side(ex, conditional)
+        except (OriginConnectionError, OriginTimeout) as err:
+            if stale is None:
+                return await self._unreachable_origin_page(ex, err)
+            response, x_cache, origin_status = stale.response, "", 599  # no answer counts as a 5xx
+        if stale is not None and origin_status is not None and origin_status >= 500:
+            # An expired object is served rather than an origin's 5xx (AD/HTTPStatusCodes).
+            ex.trace.cache = "Hit"
+            ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object")
+            return self._serve(ex, cache, stale, "Hit from cloudfront")
+        policy = ex.behavior.config.cache_policy
+        if stale is not None and conditional and origin_status == 304 and response.status == 304:
+            merged = merge_not_modified(stale.response, response)
+            stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,
+                                 origin_status=stale.origin_status)
+            ex.trace.cache = "RefreshHit"
+            return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront")
+        ex.trace.cache = "Miss"
+        rules = self.config.custom_error_responses
+        ttl = compute_ttl(response, policy, now=ex.now,
+                          error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
+        response = await self._custom_error(ex, response, origin_status)
+        response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
+                                                              ex.behavior.config.origin_request_policy)
+        # A HEAD answer has no body to serve a later GET from, so only other methods store.
+        if ex.request.method != "HEAD":
+            cache.store(key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
+        return response, x_cache, origin_status
+
+    async def _unreachable_origin_page(self, ex: Exchange, err: ViewerError) -> tuple[Response, str, int | None]:
+        """A custom error page for CloudFront's own 502 / 504 when the origin could not be reached;
+        re-raises `err` (CloudFront's error page) when no rule with a page covers its status."""
+        rule = find_rule(self.config.custom_error_responses, err.status)
+        if rule is None or rule.response_page_path is None:
+            raise err
+        page = error_page_response(rule, await self._error_page(ex, rule))
+        if page is None:
+            raise err
+        ex.trace.notes.append(f"{type(err).__name__}: custom error page {rule.response_page_path} as {rule.response_code}")
+        return page, "Error from cloudfront", err.status
+
+    async def _custom_error(self, ex: Exchange, response: Response, origin_status: int | None) -> Response:
+        """The distribution's custom error page for the origin's error status, if one is configured."""
+        if origin_status is None or origin_status < 400:
+            return response
+        rule = find_rule(self.config.custom_error_responses, origin_status)
+        if rule is None or rule.response_page_path is None:
+            return response
+        replaced = error_page_response(rule, await self._error_page(ex, rule))
+        if replaced is None:
+            ex.trace.notes.append(f"custom error page {rule.response_page_path} could not be fetched")
+            return response
+        ex.trace.notes.append(f"origin {origin_status}: custom error page {rule.response_page_path} "
+                              f"as {rule.response_code}")
+        return replaced
+
+    async def _error_page(self, ex: Exchange, rule: CustomErrorResponse) -> Response | None:
+        """Fetch the error page through the behavior matching its path, via that behavior's cache.
+
+        No viewer trigger runs for it (spec §3.1). UNCERTAIN: whether the page behavior's origin
+        triggers run; edgesim does not run them."""
+        request = page_request(ex.request, rule)
+        behavior = self.behavior_for(request.uri)
+        config = behavior.config
+        request.origin = self.origins[config.target_origin]
+        cache = self.cache if not config.cache_policy.caching_disabled else None
+        key = cache_key(request, config.cache_policy)
+        if cache is not None:
+            found = cache.lookup(key)
+            if found.kind is LookupKind.HIT and found.entry is not None:
+                return cache.serve(found.entry)
+        origin = forwarding.primary(request.origin, self.origins)
+        sent = forwarding.origin_request(request, origin, self.settings, ex.request_id,
+                                         cache_policy=config.cache_policy,
+                                         origin_request_policy=config.origin_request_policy)
+        try:
+            page = await self._fetch(ex, sent)
+        except ViewerError:
+            return None
+        if cache is not None:
+            cache.store(key, page, compute_ttl(page, config.cache_policy, now=ex.now), path=request.uri,
+                        origin_status=page.status)
+        return page
+
+    async def _origin_side(self, ex: Exchange, conditional: Sequence[tuple[str, str]] = ()) -> tuple[Response, str, int | None]:
         """origin-request -> origin -> origin-response, with origin-group failover (spec §3.1).
 
         Returns the response, its X-Cache value and the origin's status (None when origin-request
@@ -119,7 +267,11 @@ class Pipeline:
         last_error: ViewerError | None = None
         response: Response | None = None
         for attempt, origin in enumerate(members):
-            request = forwarding.origin_request(ex.request, origin, self.settings, ex.request_id)
+            request = forwarding.origin_request(ex.request, origin, self.settings, ex.request_id,
+                                                cache_policy=ex.behavior.config.cache_policy,
+                                                origin_request_policy=ex.behavior.config.origin_request_policy)
+            for name, value in conditional:  # revalidating an expired object (spec §4.3)
+                request.headers.set(name, value)
             # Lambda@Edge origin-request runs again for the secondary on failover (spec §3.1).
             result = await self._trigger(ex, EventType.ORIGIN_REQUEST, request=request)
             if result is not None and result.response is not None:
@@ -209,6 +361,10 @@ class Pipeline:
     def _kind(self, ex: Exchange, event_type: EventType) -> str:
         return ex.behavior.functions[event_type].kind
 
+    def _viewer_request_kind(self, ex: Exchange) -> str | None:
+        function = ex.behavior.functions.get(EventType.VIEWER_REQUEST)
+        return function.kind if function is not None else None
+
     def _viewer_protocol(self, ex: Exchange) -> Response | None:
         """redirect-to-https → 301, https-only → 403 for plain-http viewers (spec §3.1), when the
         distribution enforces it; otherwise the local connection is treated as https and noted."""
@@ -244,6 +400,11 @@ class Pipeline:
         ex.trace.x_cache = x_cache
         ex.trace.status = response.status
         return response
+
+
+def _x_cache_hit(origin_status: int | None, hit: str) -> str:
+    """An error served from the cache still says Error (spec §4.3)."""
+    return "Error from cloudfront" if origin_status is not None and origin_status >= 400 else hit
 
 
 def _redirect_page() -> bytes:

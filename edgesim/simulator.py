@@ -20,6 +20,7 @@ from typing import Protocol
 import httpx
 
 from edgesim import forwarding
+from edgesim.cache import EdgeCache
 from edgesim.config import (
     CloudFrontFunctionAssociation,
     DistributionConfig,
@@ -153,10 +154,17 @@ class Simulator:
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         loader_factory: Callable[[], FunctionLoader] = RuntimeLoader,
         clock: Callable[[], float] = time.time,
+        cache: bool | EdgeCache = True,
     ) -> None:
+        """`cache=False` turns the edge cache off (`serve --no-cache`); an EdgeCache instance is used as is."""
         self._initial = config
         self._loader_factory = loader_factory
         self.clock = clock
+        # The cache outlives reloads (CloudFront keeps its cache across a deployment) unless
+        # distribution.clear_cache_on_reload says otherwise.
+        self.cache: EdgeCache | None = (
+            cache if isinstance(cache, EdgeCache) else EdgeCache(clock) if cache else None
+        )
         self.fetcher = OriginFetcher(transports)
         self._live: _Live | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -194,11 +202,19 @@ class Simulator:
         config = load_config(source) if isinstance(source, Path) else source
         live = await self._build(config)
         old, self._live = self._live, live
+        if self.cache is not None and config.distribution.clear_cache_on_reload:
+            self.cache.clear()
         if old is not None:
             # Requests already running finish on the version they started with.
             task = asyncio.create_task(old.retire())
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
+
+    def invalidate(self, paths: list[str]) -> int:
+        """Remove cached objects with CloudFront's invalidation path rules; returns how many went.
+
+        Raises cache.InvalidationPathError (a ValueError) for a path CloudFront would refuse."""
+        return self.cache.invalidate(paths) if self.cache is not None else 0
 
     async def _build(self, config: DistributionConfig) -> _Live:
         loader = self._loader_factory()
@@ -216,7 +232,7 @@ class Simulator:
                     problems.append(str(exc))
                     functions[event_type] = BrokenFunction(assoc.name, assoc.kind, getattr(exc, "reason", str(exc)))
             behaviors.append(Behavior(behavior, functions))
-        pipeline = Pipeline(config, behaviors, self.fetcher, clock=self.clock)
+        pipeline = Pipeline(config, behaviors, self.fetcher, clock=self.clock, cache=self.cache)
         return _Live(config, pipeline, loader, live_functions, problems)
 
     async def handle(self, request: Request) -> tuple[Response, Trace]:

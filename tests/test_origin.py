@@ -79,7 +79,9 @@ async def test_writes_to_a_directory_origin_are_refused(site: Path) -> None:
 
 def http_config(tmp_path: Path, url: str, **origin: Any) -> Any:
     return build_config({"origins": [{"id": "app", "url": url, **origin}],
-                         "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled"}}, tmp_path)
+                         # AllViewerExceptHostHeader: query strings and viewer headers reach the origin (spec §2.6).
+                         "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
+                                                    "origin_request_policy": "AllViewerExceptHostHeader"}}, tmp_path)
 
 
 async def test_connection_refused_is_502(harness_factory: Any, tmp_path: Path) -> None:

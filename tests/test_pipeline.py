@@ -154,7 +154,8 @@ async def test_function_can_switch_origin(harness_factory: Any, fn_dir: Path) ->
 
 
 async def test_origin_request_sees_the_request_cloudfront_sends(harness_factory: Any, fn_dir: Path) -> None:
-    h = await make(harness_factory, fn_dir, {"origin-request": lam("oreq"), "viewer-request": lam("vr")})
+    h = await make(harness_factory, fn_dir, {"origin-request": lam("oreq"), "viewer-request": lam("vr")},
+                   origin_request_policy="AllViewerExceptHostHeader")
     await h.client.get("/p?a=1", headers={"x-custom": "v"})
     viewer = h.functions["vr"].calls[0].request
     origin = h.functions["oreq"].calls[0].request

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+import edgesim
+
 from edgesim.server import free_port
 
 
@@ -20,7 +22,10 @@ def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "edgesim", "serve", "--port", str(port), *args],
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # The edgesim under test (a worktree's), not whatever an editable install points at.
+        env={**os.environ, "PYTHONUNBUFFERED": "1",
+             "PYTHONPATH": os.pathsep.join([str(Path(edgesim.__file__).resolve().parent.parent),
+                                            os.environ.get("PYTHONPATH", "")])},
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -1,0 +1,348 @@
+"""The edge cache: TTL rules, hit/stale/miss, revalidation, invalidation, an injectable clock.
+
+Pure and synchronous: the pipeline decides when to look up and store (spec §3.1); this module knows
+how long a response may live (spec §4.3) and which entries an invalidation removes. The key itself
+comes from cache_key.py.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+
+from edgesim.cache_key import CacheKey
+from edgesim.messages import Headers, Request, Response
+from edgesim.policies import CachePolicy
+
+# --- the clock --------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+
+class SystemClock:
+    """Wall-clock seconds since the epoch."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def __call__(self) -> float:
+        return time.time()
+
+
+class _CallableClock:
+    """Adapts a plain `() -> float` (the simulator's clock) to Clock."""
+
+    def __init__(self, fn: Callable[[], float]) -> None:
+        self._fn = fn
+
+    def now(self) -> float:
+        return self._fn()
+
+
+class ManualClock:
+    """A clock tests move by hand, so expiry is tested without sleeping."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
+        self._now = start
+
+    def now(self) -> float:
+        return self._now
+
+    def __call__(self) -> float:
+        """Callable too, so one ManualClock can drive the Simulator, the pipeline and the cache."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a clock only moves forward")
+        self._now += seconds
+
+
+# --- TTL --------------------------------------------------------------------------------------
+
+# Spec §4.3: cached for the error caching minimum TTL whatever the headers say ...
+ERRORS_ALWAYS_CACHED = frozenset({404, 414, 500, 501, 502, 503, 504})
+# ... and these only when the origin sends max-age or s-maxage.
+ERRORS_CACHED_WITH_MAX_AGE = frozenset({400, 403, 405, 412, 415})
+DEFAULT_ERROR_CACHING_MIN_TTL = 10
+
+
+@dataclass(frozen=True)
+class CacheControl:
+    max_age: int | None = None
+    s_maxage: int | None = None
+    no_store: bool = False
+    no_cache: bool = False
+    private: bool = False
+
+    @classmethod
+    def parse(cls, headers: Headers) -> CacheControl:
+        values: dict[str, str | None] = {}
+        for line in headers.get_all("cache-control"):
+            for part in line.split(","):
+                name, sep, value = part.strip().partition("=")
+                if name:
+                    values.setdefault(name.strip().lower(), value.strip().strip('"') if sep else None)
+        return cls(
+            max_age=_seconds(values.get("max-age")),
+            s_maxage=_seconds(values.get("s-maxage")),
+            no_store="no-store" in values,
+            # `no-cache="Set-Cookie"` names fields, it does not forbid caching the response.
+            no_cache="no-cache" in values and values["no-cache"] is None,
+            private="private" in values and values["private"] is None,
+        )
+
+
+def _seconds(value: str | None) -> int | None:
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
+def header_ttl(headers: Headers, now: float) -> float | None:
+    """`s-maxage`, else `max-age`, else `Expires` - now; None when the origin said nothing (spec §4.3)."""
+    cc = CacheControl.parse(headers)
+    if cc.s_maxage is not None:
+        return float(cc.s_maxage)
+    if cc.max_age is not None:
+        return float(cc.max_age)
+    expires = headers.get("expires")
+    if expires is None:
+        return None
+    try:
+        when = parsedate_to_datetime(expires).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return 0.0  # an invalid Expires (`0`, `-1`) means already expired (RFC 9111 §5.3)
+    return max(0.0, when - now)
+
+
+def compute_ttl(response: Response, policy: CachePolicy, *, now: float,
+                error_caching_min_ttl: int = DEFAULT_ERROR_CACHING_MIN_TTL) -> float:
+    """Seconds `response` may be served from the cache; 0 means do not store it (spec §4.3)."""
+    if policy.max_ttl == 0:
+        return 0.0  # caching disabled (CachingDisabled: 0/0/0)
+    status = response.status
+    from_headers = header_ttl(response.headers, now)
+    if status >= 400:
+        cc = CacheControl.parse(response.headers)
+        if status in ERRORS_ALWAYS_CACHED or (
+            status in ERRORS_CACHED_WITH_MAX_AGE and (cc.max_age is not None or cc.s_maxage is not None)
+        ):
+            # The longer of the error caching minimum TTL and the origin's max-age (AD/HTTPStatusCodes).
+            return float(max(error_caching_min_ttl, from_headers or 0.0))
+        return 0.0
+    if status < 200 or status == 304:
+        return 0.0
+    # UNCERTAIN: the spec lists no 2xx/3xx exclusions; CloudFront is observed caching redirects,
+    # so every 2xx and 3xx but 304 follows the TTL rules.
+    cc = CacheControl.parse(response.headers)
+    if cc.no_store or cc.no_cache or cc.private:
+        # Respected only when MinTTL is 0; otherwise cached for MinTTL (spec §4.3).
+        return float(policy.min_ttl)
+    if from_headers is None:
+        return float(max(policy.min_ttl, policy.default_ttl))
+    return float(min(max(from_headers, policy.min_ttl), policy.max_ttl))
+
+
+# --- the cache --------------------------------------------------------------------------------
+
+
+@dataclass
+class CacheEntry:
+    key: CacheKey
+    response: Response
+    stored_at: float
+    ttl: float
+    path: str  # uri plus "?query" as requested, for invalidation
+    # The origin's status when the object was fetched: a custom error page stored as 200 still
+    # skips viewer-response on later hits, as it did on the miss (spec §3.1).
+    origin_status: int | None = None
+
+    def expires_at(self) -> float:
+        return self.stored_at + self.ttl
+
+    def is_fresh(self, now: float) -> bool:
+        return now < self.expires_at()
+
+    def age(self, now: float) -> int:
+        return max(0, int(now - self.stored_at))
+
+    @property
+    def etag(self) -> str | None:
+        return self.response.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.response.headers.get("last-modified")
+
+    @property
+    def revalidatable(self) -> bool:
+        return self.etag is not None or self.last_modified is not None
+
+    def conditional_headers(self) -> list[tuple[str, str]]:
+        """What CloudFront sends the origin to revalidate an expired object (RefreshHit on 304)."""
+        out: list[tuple[str, str]] = []
+        if self.etag is not None:
+            out.append(("If-None-Match", self.etag))
+        if self.last_modified is not None:
+            out.append(("If-Modified-Since", self.last_modified))
+        return out
+
+
+class LookupKind(str, enum.Enum):
+    HIT = "hit"      # fresh: serve it, no origin
+    STALE = "stale"  # expired but present: revalidate if it has validators, else fetch again
+    MISS = "miss"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    kind: LookupKind
+    entry: CacheEntry | None = None
+
+
+# Headers a 304 may update on the stored response (RFC 9111 §4.3.4).
+_REFRESHED = ("cache-control", "expires", "etag", "last-modified", "date", "vary")
+
+
+def merge_not_modified(cached: Response, not_modified: Response) -> Response:
+    """The stored response with the validators and freshness headers of the origin's 304."""
+    merged = cached.copy()
+    for name in _REFRESHED:
+        values = not_modified.headers.get_all(name)
+        if values:
+            merged.headers.remove(name)
+            for value in values:
+                merged.headers.add(name, value)
+    return merged
+
+
+# What a 304 to the viewer keeps of the cached response (RFC 9110 §15.4.5).
+_NOT_MODIFIED_KEEPS = ("etag", "last-modified", "cache-control", "expires", "date", "vary", "content-location", "age")
+
+
+def viewer_not_modified(request: Request, response: Response) -> Response | None:
+    """A 304 for a viewer's conditional GET that the cached object satisfies, else None.
+
+    CloudFront answers If-None-Match / If-Modified-Since from the cache when the object's ETag or
+    Last-Modified matches (AD/RequestAndResponseBehaviorCustomOrigin, conditional GETs)."""
+    if response.status != 200 or request.method.upper() not in ("GET", "HEAD"):
+        return None
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        etag = response.headers.get("etag")
+        if etag is None:
+            return None
+        tags = {_weak(t.strip()) for t in if_none_match.split(",")}
+        if "*" not in tags and _weak(etag) not in tags:
+            return None
+    else:
+        since, modified = request.headers.get("if-modified-since"), response.headers.get("last-modified")
+        if since is None or modified is None:
+            return None
+        try:
+            if parsedate_to_datetime(modified) > parsedate_to_datetime(since):
+                return None
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    kept = Headers((k, v) for k, v in response.headers if k.lower() in _NOT_MODIFIED_KEEPS)
+    return Response(304, kept, b"", "Not Modified")
+
+
+def _weak(tag: str) -> str:
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+class InvalidationPathError(ValueError):
+    """An invalidation path CloudFront would refuse."""
+
+
+def invalidation_matcher(path: str) -> tuple[str, bool]:
+    """(normalised path, is_prefix). `*` only at the end; `/*` is everything (AD/Invalidation)."""
+    path = path.strip()
+    if not path:
+        raise InvalidationPathError("an invalidation path cannot be empty; use '/*' for everything")
+    if not path.startswith("/"):
+        path = "/" + path  # CloudFront accepts `images/a.jpg` as `/images/a.jpg`
+    if "*" in path[:-1]:
+        raise InvalidationPathError(f"{path!r}: '*' is allowed only as the last character of the path")
+    if path.endswith("*"):
+        return path[:-1], True
+    return path, False
+
+
+class EdgeCache:
+    """One edge location's cache: LRU-bounded, keyed by CacheKey, reading time from a Clock."""
+
+    def __init__(self, clock: Clock | Callable[[], float] | None = None, *, max_entries: int = 10_000) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        if clock is None:
+            clock = SystemClock()
+        self.clock: Clock = clock if hasattr(clock, "now") else _CallableClock(clock)  # type: ignore[arg-type]
+        self.max_entries = max_entries
+        self._entries: OrderedDict[CacheKey, CacheEntry] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, key: CacheKey) -> Lookup:
+        entry = self._entries.get(key)
+        if entry is None:
+            return Lookup(LookupKind.MISS)
+        self._entries.move_to_end(key)
+        if entry.is_fresh(self.clock.now()):
+            return Lookup(LookupKind.HIT, entry)
+        return Lookup(LookupKind.STALE, entry)
+
+    def store(self, key: CacheKey, response: Response, ttl: float, *, path: str | None = None,
+              origin_status: int | None = None) -> CacheEntry | None:
+        """Keep `response` for `ttl` seconds; a ttl of 0 stores nothing and drops any older copy."""
+        if ttl <= 0:
+            self._entries.pop(key, None)
+            return None
+        entry = CacheEntry(key, response.copy(), self.clock.now(), ttl, path or key.uri, origin_status)
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return entry
+
+    def serve(self, entry: CacheEntry) -> Response:
+        """A copy of the stored response with its `Age` (spec §4.3)."""
+        response = entry.response.copy()
+        response.headers.set("Age", str(entry.age(self.clock.now())))
+        return response
+
+    def invalidate(self, paths: Iterable[str]) -> int:
+        """Remove every object an invalidation of `paths` covers; returns how many went.
+
+        An exact path removes every variant of that path (query strings, headers, cookies in the
+        key) unless it names a query string itself; `/images/*` removes everything under /images/.
+        """
+        matchers = [invalidation_matcher(p) for p in paths]
+        doomed = [key for key, entry in self._entries.items() if any(_matches(entry, m) for m in matchers)]
+        for key in doomed:
+            del self._entries[key]
+        return len(doomed)
+
+    def clear(self) -> int:
+        count = len(self._entries)
+        self._entries.clear()
+        return count
+
+
+def _matches(entry: CacheEntry, matcher: tuple[str, bool]) -> bool:
+    path, is_prefix = matcher
+    if is_prefix:
+        return entry.path.startswith(path)
+    if "?" in path:
+        return entry.path == path
+    return entry.key.uri == path

@@ -1,0 +1,133 @@
+"""Response headers policies: CORS (preflight included), security, custom and removed headers.
+
+Applied to every response of the behavior, from the cache or from the origin, after the cache and
+before viewer-response, so a viewer-response function sees the policy's headers (spec §3.1).
+The rules are AD/understanding-response-headers-policies: removal first, then additions; an
+addition keeps the origin's own value unless its override flag is set.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+from edgesim.messages import Headers, Request, Response
+from edgesim.policies import CorsConfig, ResponseHeadersPolicy, SecurityHeadersConfig
+
+ALL_METHODS = ("GET", "DELETE", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def is_cors_request(request: Request) -> bool:
+    return request.headers.get("origin") is not None
+
+
+def is_preflight(request: Request) -> bool:
+    """An OPTIONS request carrying Origin and Access-Control-Request-Method (Fetch standard)."""
+    return (request.method.upper() == "OPTIONS" and is_cors_request(request)
+            and request.headers.get("access-control-request-method") is not None)
+
+
+def preflight_response(request: Request, policy: ResponseHeadersPolicy | None) -> Response | None:
+    """The edge's own answer to a CORS preflight when the behavior's policy has a CORS section.
+
+    UNCERTAIN: the public docs say the policy's preflight headers go "in responses to CORS preflight
+    requests" without saying whether the origin is asked; edgesim answers at the edge (status 200,
+    empty body, no origin, no origin triggers) as local CloudFront emulators do, and the CORS headers
+    are then added by `apply_response_headers_policy` like on any response.
+    """
+    if policy is None or policy.cors is None or not is_preflight(request):
+        return None
+    return Response(200, Headers([("Content-Length", "0")]), b"")
+
+
+def _origin_allowed(origin: str, allowed: tuple[str, ...]) -> str | None:
+    """The Access-Control-Allow-Origin value for `origin`, or None when it is not allowed."""
+    if "*" in allowed:
+        return "*"
+    for pattern in allowed:
+        if pattern == origin:
+            return origin
+        # `*` may stand for the leftmost labels only: `https://*.example.org`.
+        scheme, sep, host = pattern.partition("://")
+        if sep and host.startswith("*.") and origin.startswith(scheme + "://"):
+            if origin[len(scheme) + 3:].endswith(host[1:]):
+                return origin
+    return None
+
+
+def _cors_headers(cors: CorsConfig, request: Request) -> list[tuple[str, str]]:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return []  # not a CORS request: CloudFront adds no CORS header
+    allow_origin = _origin_allowed(origin, cors.allow_origins)
+    if allow_origin is None:
+        return []
+    out = [("Access-Control-Allow-Origin", allow_origin)]
+    if cors.allow_credentials:
+        out.append(("Access-Control-Allow-Credentials", "true"))
+    if cors.expose_headers:
+        out.append(("Access-Control-Expose-Headers", ", ".join(cors.expose_headers)))
+    if is_preflight(request):
+        # Methods, headers and max-age go on a preflight response only.
+        if cors.allow_methods:
+            methods = ALL_METHODS if "ALL" in cors.allow_methods else cors.allow_methods
+            out.append(("Access-Control-Allow-Methods", ", ".join(methods)))
+        if cors.allow_headers:
+            out.append(("Access-Control-Allow-Headers", ", ".join(cors.allow_headers)))
+        if cors.max_age_sec is not None:
+            out.append(("Access-Control-Max-Age", str(cors.max_age_sec)))
+    return out
+
+
+def _security_headers(sec: SecurityHeadersConfig) -> list[tuple[str, str, bool]]:
+    out: list[tuple[str, str, bool]] = []
+    if sec.strict_transport_security:
+        out.append(("Strict-Transport-Security", sec.strict_transport_security, sec.override))
+    if sec.content_type_options:
+        override = sec.override if sec.content_type_options_override is None else sec.content_type_options_override
+        out.append(("X-Content-Type-Options", "nosniff", override))
+    if sec.frame_options:
+        out.append(("X-Frame-Options", sec.frame_options, sec.override))
+    if sec.xss_protection:
+        out.append(("X-XSS-Protection", sec.xss_protection, sec.override))
+    if sec.referrer_policy:
+        out.append(("Referrer-Policy", sec.referrer_policy, sec.override))
+    if sec.content_security_policy:
+        out.append(("Content-Security-Policy", sec.content_security_policy, sec.override))
+    return out
+
+
+def _put(headers: Headers, name: str, value: str, override: bool) -> None:
+    if override or name not in headers:
+        headers.set(name, value)
+
+
+def apply_response_headers_policy(response: Response, policy: ResponseHeadersPolicy | None,
+                                  request: Request, *, now: float | None = None) -> Response:
+    """Apply `policy` to `response` in place (and return it). `request` is the viewer's request."""
+    if policy is None:
+        return response
+    headers = response.headers
+    for name in policy.remove_headers:
+        headers.remove(name)
+    removed = {n.lower() for n in policy.remove_headers}
+    # Server and Date are put back with CloudFront's own values (AD/understanding-response-headers-policies).
+    if "server" in removed:
+        headers.set("Server", "CloudFront")
+    if "date" in removed:
+        headers.set("Date", formatdate(now, usegmt=True))
+    if policy.cors is not None:
+        for name, value in _cors_headers(policy.cors, request):
+            _put(headers, name, value, policy.cors.origin_override)
+        if "*" not in policy.cors.allow_origins and is_cors_request(request):
+            # The answer depends on Origin; say so to caches downstream.
+            vary = headers.get("vary")
+            if vary is None:
+                headers.set("Vary", "Origin")
+            elif "origin" not in {v.strip().lower() for v in vary.split(",")}:
+                headers.set("Vary", vary + ", Origin")
+    if policy.security_headers is not None:
+        for name, value, override in _security_headers(policy.security_headers):
+            _put(headers, name, value, override)
+    for custom in policy.custom_headers:
+        _put(headers, custom.header, custom.value, custom.override)
+    return response

@@ -1,0 +1,119 @@
+"""CloudFront-added headers: which a policy asks for, device flags, viewer profile and its override."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from edgesim.cloudfront_headers import (
+    add_cloudfront_headers,
+    device_flags,
+    requested_headers,
+    take_viewer_override,
+)
+from edgesim.config import ViewerProfile
+from edgesim.errors import BadRequest
+from edgesim.messages import Headers, Request
+from edgesim.policies import (
+    CachePolicy,
+    KeyItems,
+    OriginRequestPolicy,
+    managed_cache_policy,
+    managed_origin_request_policy,
+)
+
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+IPAD = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+PIXEL = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36"
+ANDROID_TABLET = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+TV = "Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0) AppleWebKit/537.36 SamsungBrowser/4.0 TV Safari/537.36"
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+
+
+@pytest.mark.parametrize(("ua", "true_flags"), [
+    (IPHONE, {"ios", "mobile"}),
+    (IPAD, {"ios", "tablet"}),
+    (PIXEL, {"android", "mobile"}),
+    (ANDROID_TABLET, {"android", "tablet"}),
+    (TV, {"smarttv"}),
+    (DESKTOP, {"desktop"}),
+    ("curl/8.5.0", {"desktop"}),
+    (None, {"desktop"}),
+])
+def test_device_flags(ua: str | None, true_flags: set[str]) -> None:
+    flags = device_flags(ua)
+    assert {k.removeprefix("cloudfront-is-").removesuffix("-viewer") for k, v in flags.items() if v} == true_flags
+
+
+def test_requested_only_what_policies_name() -> None:
+    assert requested_headers(managed_cache_policy("CachingOptimized"), None) == frozenset()
+    assert requested_headers(managed_cache_policy("CachingOptimized"), managed_origin_request_policy("AllViewer")) == frozenset()
+    amplify = requested_headers(managed_cache_policy("Amplify"), None)
+    assert amplify == {"cloudfront-viewer-country"}
+    all_cf = requested_headers(managed_cache_policy("CachingDisabled"),
+                               managed_origin_request_policy("AllViewerAndCloudFrontHeaders-2022-06"))
+    assert "cloudfront-viewer-address" in all_cf and "cloudfront-is-mobile-viewer" in all_cf
+    assert "cloudfront-viewer-ja3-fingerprint" not in all_cf  # released after June 2022
+
+
+def test_cache_policy_cannot_key_on_origin_request_only_headers() -> None:
+    with pytest.raises(ValidationError, match="origin request policy"):
+        CachePolicy(headers=KeyItems(behavior="whitelist", items=("CloudFront-Viewer-Address", "CloudFront-Viewer-City")))
+    with pytest.raises(ValidationError, match="'none' or 'whitelist'"):
+        CachePolicy(headers=KeyItems(behavior="all"))
+    policy = CachePolicy(headers=KeyItems(behavior="whitelist", items=("CloudFront-Viewer-City",)))
+    orp = OriginRequestPolicy(header_behavior="whitelist", headers=("cloudfront-viewer-address",))
+    assert requested_headers(policy, orp) == {"cloudfront-viewer-city", "cloudfront-viewer-address"}
+
+
+def test_added_headers_from_profile_overwrite_viewer_values() -> None:
+    request = Request("GET", "/", headers=Headers([("User-Agent", IPHONE), ("cloudfront-viewer-country", "XX")]),
+                      scheme="https")
+    add_cloudfront_headers(request, {"cloudfront-viewer-country", "cloudfront-is-mobile-viewer",
+                                     "cloudfront-forwarded-proto", "cloudfront-viewer-address",
+                                     "cloudfront-viewer-metro-code"}, ViewerProfile())
+    assert request.headers.get_all("CloudFront-Viewer-Country") == ["US"]
+    assert ("CloudFront-Is-Mobile-Viewer", "true") in request.headers.items()
+    assert request.headers.get("cloudfront-forwarded-proto") == "https"
+    assert request.headers.get("cloudfront-viewer-address") == "203.0.113.10:50000"
+    assert request.headers.get("cloudfront-viewer-metro-code") == "819"
+    assert request.headers.get("cloudfront-viewer-city") is None  # not asked for
+
+
+def test_metro_code_only_for_us_viewers() -> None:
+    request = Request("GET", "/")
+    add_cloudfront_headers(request, {"cloudfront-viewer-metro-code"}, ViewerProfile(country="FR"))
+    assert "cloudfront-viewer-metro-code" not in request.headers
+
+
+def test_header_order_and_count() -> None:
+    request = Request("GET", "/", headers=Headers([("Host", "d.example"), ("User-Agent", "x"), ("Accept", "*/*")]))
+    add_cloudfront_headers(request, {"cloudfront-viewer-header-order", "cloudfront-viewer-header-count"}, ViewerProfile())
+    assert request.headers.get("cloudfront-viewer-header-order") == "Host:User-Agent:Accept"
+    assert request.headers.get("cloudfront-viewer-header-count") == "3"
+
+
+def test_override_is_applied_and_stripped() -> None:
+    request = Request("GET", "/", headers=Headers([
+        ("X-Edgesim-Viewer-Country", "FR"), ("x-edgesim-viewer-city", "Paris"),
+        ("X-Edgesim-Viewer-Ip", "198.51.100.7"), ("X-Edgesim-Anything", "1"), ("Accept", "*/*"),
+    ]))
+    viewer = take_viewer_override(request, ViewerProfile())
+    assert (viewer.country, viewer.city, viewer.ip) == ("FR", "Paris", "198.51.100.7")
+    assert viewer.time_zone == "America/Los_Angeles"  # the rest from the profile
+    assert request.headers.items() == [("Accept", "*/*")]
+    assert request.client_ip == "198.51.100.7"
+    add_cloudfront_headers(request, {"cloudfront-viewer-country"}, viewer)
+    assert request.headers.get("cloudfront-viewer-country") == "FR"
+
+
+def test_no_override_returns_profile_unchanged() -> None:
+    profile = ViewerProfile()
+    request = Request("GET", "/", headers=Headers([("Accept", "*/*")]))
+    assert take_viewer_override(request, profile) is profile
+
+
+def test_unknown_override_field_is_a_clear_400() -> None:
+    request = Request("GET", "/", headers=Headers([("X-Edgesim-Viewer-Planet", "Mars")]))
+    with pytest.raises(BadRequest, match="X-Edgesim-Viewer-Country"):
+        take_viewer_override(request, ViewerProfile())

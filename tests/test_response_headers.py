@@ -1,0 +1,126 @@
+"""Response headers policies: CORS and preflight, security headers and override, custom, remove."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from edgesim.messages import Headers, Request, Response
+from edgesim.policies import (
+    CorsConfig,
+    CustomHeader,
+    ResponseHeadersPolicy,
+    SecurityHeadersConfig,
+    managed_response_headers_policy,
+)
+from edgesim.response_headers import apply_response_headers_policy, is_preflight, preflight_response
+
+
+def viewer(method: str = "GET", **headers: str) -> Request:
+    return Request(method, "/x", headers=Headers([(k.replace("_", "-"), v) for k, v in headers.items()]))
+
+
+def origin_response(**headers: str) -> Response:
+    return Response(200, Headers([(k.replace("_", "-"), v) for k, v in headers.items()]), b"ok")
+
+
+PREFLIGHT = dict(origin="https://app.example", access_control_request_method="PUT")
+
+
+def apply(policy: str | ResponseHeadersPolicy, request: Request, response: Response | None = None) -> Headers:
+    rhp = managed_response_headers_policy(policy) if isinstance(policy, str) else policy
+    return apply_response_headers_policy(response or origin_response(), rhp, request).headers
+
+
+def test_simple_cors_only_on_cors_requests() -> None:
+    assert apply("SimpleCORS", viewer()).get("access-control-allow-origin") is None
+    got = apply("SimpleCORS", viewer(origin="https://app.example"))
+    assert got.get("access-control-allow-origin") == "*"
+    assert got.get("access-control-expose-headers") is None
+
+
+def test_origin_value_kept_without_override() -> None:
+    got = apply("SimpleCORS", viewer(origin="https://app.example"),
+                origin_response(access_control_allow_origin="https://mine.example"))
+    assert got.get_all("access-control-allow-origin") == ["https://mine.example"]
+
+
+def test_cors_with_preflight_adds_methods_on_preflight_only() -> None:
+    simple = apply("CORS-With-Preflight", viewer(origin="https://app.example"))
+    assert simple.get("access-control-allow-methods") is None
+    assert simple.get("access-control-allow-origin") == "*"
+    pre = apply("CORS-With-Preflight", viewer("OPTIONS", **PREFLIGHT))
+    assert pre.get("access-control-allow-methods") == "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+    assert pre.get("access-control-expose-headers") == "*"
+
+
+def test_preflight_answered_at_edge_only_with_a_cors_policy() -> None:
+    request = viewer("OPTIONS", **PREFLIGHT)
+    assert is_preflight(request)
+    assert preflight_response(request, managed_response_headers_policy("SecurityHeadersPolicy")) is None
+    assert preflight_response(request, None) is None
+    answer = preflight_response(request, managed_response_headers_policy("CORS-With-Preflight"))
+    assert answer is not None and answer.status == 200 and answer.body == b""
+    assert preflight_response(viewer("OPTIONS", origin="https://a.example"),
+                              managed_response_headers_policy("CORS-With-Preflight")) is None
+
+
+@pytest.mark.parametrize(("allowed", "origin", "expected"), [
+    (("https://app.example",), "https://app.example", "https://app.example"),
+    (("https://app.example",), "https://evil.example", None),
+    (("https://*.example.org",), "https://a.b.example.org", "https://a.b.example.org"),
+    (("https://*.example.org",), "http://a.example.org", None),
+    (("https://*.example.org",), "https://example.org.evil", None),
+])
+def test_listed_origins_are_echoed_with_vary(allowed: tuple[str, ...], origin: str, expected: str | None) -> None:
+    policy = ResponseHeadersPolicy(cors=CorsConfig(allow_origins=allowed, allow_credentials=True,
+                                                   allow_methods=("ALL",), allow_headers=("x-a", "x-b"),
+                                                   max_age_sec=600))
+    got = apply(policy, viewer("OPTIONS", origin=origin, access_control_request_method="GET"),
+                origin_response(vary="Accept-Encoding"))
+    assert got.get("access-control-allow-origin") == expected
+    assert got.get("vary") == "Accept-Encoding, Origin"
+    if expected:
+        assert got.get("access-control-allow-credentials") == "true"
+        assert got.get("access-control-allow-headers") == "x-a, x-b"
+        assert got.get("access-control-max-age") == "600"
+        assert got.get("access-control-allow-methods") == "GET, DELETE, HEAD, OPTIONS, PATCH, POST, PUT"
+
+
+def test_managed_security_headers_keep_origin_values_but_nosniff() -> None:
+    got = apply("SecurityHeadersPolicy", viewer(),
+                origin_response(x_frame_options="DENY", x_content_type_options="bogus"))
+    assert got.get_all("x-frame-options") == ["DENY"]
+    assert got.get_all("x-content-type-options") == ["nosniff"]
+    assert got.get("strict-transport-security") == "max-age=31536000"
+    assert got.get("referrer-policy") == "strict-origin-when-cross-origin"
+    assert got.get("x-xss-protection") == "1; mode=block"
+
+
+def test_security_override() -> None:
+    policy = ResponseHeadersPolicy(security_headers=SecurityHeadersConfig(frame_options="SAMEORIGIN", override=True,
+                                                                          content_security_policy="default-src 'self'"))
+    got = apply(policy, viewer(), origin_response(x_frame_options="DENY"))
+    assert got.get_all("x-frame-options") == ["SAMEORIGIN"]
+    assert got.get("content-security-policy") == "default-src 'self'"
+
+
+def test_remove_then_add_and_custom_override() -> None:
+    policy = ResponseHeadersPolicy(
+        remove_headers=("X-Powered-By", "Server", "X-Keep"),
+        custom_headers=(CustomHeader(header="X-Keep", value="policy"),
+                        CustomHeader(header="Cache-Control", value="no-store", override=True),
+                        CustomHeader(header="X-Mine", value="policy")),
+    )
+    got = apply(policy, viewer(), origin_response(x_powered_by="php", server="nginx", x_keep="origin",
+                                                  cache_control="max-age=60", x_mine="origin"))
+    assert got.get("x-powered-by") is None
+    assert got.get("server") == "CloudFront"
+    assert got.get("x-keep") == "policy"       # removed, then added by another section
+    assert got.get("cache-control") == "no-store"
+    assert got.get("x-mine") == "origin"       # no override: origin's value stays
+
+
+def test_headers_cloudfront_cannot_remove_are_refused() -> None:
+    with pytest.raises(ValidationError, match="cannot remove"):
+        ResponseHeadersPolicy(remove_headers=("Content-Length", "X-Amz-Cf-Pop"))
