@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgesim.assertions import cache_result
@@ -199,4 +199,4 @@ def junit_xml(results: list[CaseResult], path: Path) -> bytes:
         if not result.passed:
             failure = ET.SubElement(case, "failure", message=result.failures[0])
             failure.text = "\n".join(result.failures) + "\n\n" + result.trace
-    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)

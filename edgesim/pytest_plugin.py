@@ -14,7 +14,7 @@ Under pytest-xdist each worker has its own loop, pool and temporary folder, and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,14 +48,14 @@ def pytest_configure(config: pytest.Config) -> None:
                             "and whether to go through a real socket")
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failing test that used the distribution shows what its requests did."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     edge = getattr(item, "funcargs", {}).get("edge")
-    if report.when == "call" and report.failed and hasattr(edge, "render_traces"):
+    if report.when == "call" and report.failed and edge is not None and hasattr(edge, "render_traces"):
         report.sections.append(("edgesim traces", edge.render_traces()))
+    return report
 
 
 class _Configs:

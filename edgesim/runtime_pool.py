@@ -13,7 +13,6 @@ state between tests:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings, LambdaFunctionAssociation
 from edgesim.messages import EventType
@@ -24,19 +23,13 @@ Association = CloudFrontFunctionAssociation | LambdaFunctionAssociation
 Key = tuple[Association, EventType, DistributionSettings, int]
 
 
-@dataclass
 class Borrowed:
     """A shared function lent to one Simulator: closing it returns it to the pool, not to dust."""
 
-    function: EdgeFunction
-
-    @property
-    def name(self) -> str:
-        return self.function.name
-
-    @property
-    def kind(self) -> FunctionKind:
-        return self.function.kind
+    def __init__(self, function: EdgeFunction) -> None:
+        self.function = function
+        self.name: str = function.name
+        self.kind: FunctionKind = function.kind
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
         return await self.function.invoke(call)

@@ -337,11 +337,11 @@ class Distribution:
 
 def _replace_kvs_paths(config: DistributionConfig, mapping: Mapping[Path, Path]) -> DistributionConfig:
     def behavior(b: Any) -> Any:
-        functions = {
-            event_type: (assoc.model_copy(update={"kvs": mapping[assoc.kvs]})
-                         if isinstance(assoc, CloudFrontFunctionAssociation) and assoc.kvs in mapping else assoc)
-            for event_type, assoc in b.functions.items()
-        }
+        functions = {}
+        for event_type, assoc in b.functions.items():
+            if isinstance(assoc, CloudFrontFunctionAssociation) and assoc.kvs is not None and assoc.kvs in mapping:
+                assoc = assoc.model_copy(update={"kvs": mapping[assoc.kvs]})
+            functions[event_type] = assoc
         return b.model_copy(update={"functions": functions})
 
     return config.model_copy(update={

@@ -249,3 +249,38 @@ async def test_runtime_pool_shares_cloudfront_functions_not_lambdas(fn_dir: Path
 async def test_responses_without_trace_say_how_to_get_one() -> None:
     with pytest.raises(AssertionError, match="carries no edgesim trace"):
         trace_of(httpx.Response(200))
+
+
+async def test_viewer_profile_per_request_reaches_the_origin() -> None:
+    config = {**API, "default_cache_behavior": {**BEHAVIOR, "origin_request_policy": "AllViewerAndCloudFrontHeaders-2022-06"}}
+    async with Distribution(config, origins={"api": {"/": "x"}}) as dist:
+        async with dist.client(viewer={"country": "FR", "ip": "198.51.100.7"}) as client:
+            await client.get("/")
+        async with dist.client() as client:
+            await client.get("/", headers=viewer_headers(country="JP"))
+            await client.get("/")
+    first, second, default = dist.origins["api"].requests
+    assert first.headers.get("cloudfront-viewer-country") == "FR"
+    assert first.headers.get("cloudfront-viewer-address", "").startswith("198.51.100.7:")
+    assert second.headers.get("cloudfront-viewer-country") == "JP"
+    assert default.headers.get("cloudfront-viewer-country") == dist.config.viewer.country
+    assert not any(name.lower().startswith("x-edgesim") for name, _ in first.headers)  # stripped at the edge
+
+
+async def test_cache_clock_and_invalidation() -> None:
+    from edgesim.assertions import assert_cache
+
+    config = {**API, "default_cache_behavior": {"target_origin": "api", "cache_policy": "CachingOptimized"}}
+    routes = {"/a": (200, {"cache-control": "max-age=60"}, "a")}
+    async with Distribution(config, origins={"api": routes}) as dist, dist.client() as client:
+        assert_cache(await client.get("/a"), "Miss")
+        assert_cache(await client.get("/a"), "Hit")
+        dist.advance(30)
+        assert_cache(await client.get("/a"), "Hit")
+        dist.advance(31)  # past max-age: back to the origin
+        assert_cache(await client.get("/a"), "Miss")
+        assert dist.invalidate("/a") == 1
+        assert_cache(await client.get("/a"), "Miss")
+        assert dist.origins["api"].count == 3
+    async with Distribution(config, origins={"api": routes}) as fresh:  # a new distribution, a cold cache
+        assert_cache(await fresh.get("/a"), "Miss")
