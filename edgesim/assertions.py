@@ -26,7 +26,7 @@ def _event(value: EventLike) -> EventType:
 
 
 def fail(message: str, trace: Trace) -> AssertionError:
-    return AssertionError(f"{message}\n\nedgesim trace:\n{trace.render()}")
+    return AssertionError(f"{message}\n\nedgesim trace:\n{trace.render(details=True)}")
 
 
 def assert_status(response: httpx.Response, status: int) -> None:

@@ -168,7 +168,7 @@ async def run_cases(path: Path, config_path: Path | None = None) -> list[CaseRes
             triggers = [t.event_type.value for t in trace.triggers]
             result.failures = check(case, response.status_code, response.headers, response.text,
                                     cache_result(response), triggers)
-            result.trace = trace.render()
+            result.trace = trace.render(details=True)
             result.seconds = time.perf_counter() - started
             results.append(result)
     return results

@@ -299,7 +299,7 @@ class Distribution:
 
     def render_traces(self, limit: int = 20) -> str:
         traces = self.book.traces[-limit:]
-        return "\n".join(t.render() for t in traces) if traces else "(no requests reached the distribution)"
+        return "\n".join(t.render(details=True) for t in traces) if traces else "(no requests reached the distribution)"
 
     # --- controls ----------------------------------------------------------------------------
 

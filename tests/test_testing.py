@@ -120,6 +120,9 @@ async def test_functions_appear_in_the_trace_and_the_assertions_read_them(fn_dir
         a.assert_not_ran(response, "viewer-request")
     assert "expected viewer-request not to run" in str(failure.value)
     assert "viewer-request: vr (cloudfront-function)" in str(failure.value) and "| set x-country" in str(failure.value)
+    # the failure shows what the function got and what it returned
+    assert 'event: {"version":"1.0","request":{"headers":{}}}' in str(failure.value)
+    assert 'returned: {"headers":{"x-country":{"value":"FR"}}}' in str(failure.value)
     with pytest.raises(AssertionError, match=r"expected viewer-request \(vr\) to set request header 'x-other'"):
         a.assert_header_set_by(response, "x-other", "viewer-request")
     with pytest.raises(AssertionError, match="expected X-Cache 'Hit', got 'Miss'"):
