@@ -166,3 +166,31 @@ def test_xdist_workers_and_real_sockets(project: pytest.Pytester) -> None:
     """)
     result = project.runpytest_subprocess("-n", "2", "--edgesim-socket")
     result.assert_outcomes(passed=8)
+
+
+def test_kvs_edits_apply_at_once_and_never_outlive_the_test(project: pytest.Pytester) -> None:
+    pytest.importorskip("edgesim.cloudfront_functions", reason="the CloudFront Functions runtime is not here yet")
+    functions = Path(edgesim.__file__).resolve().parent.parent / "functions" / "cff"
+    (project.path / "edgesim.toml").write_text(CONFIG + (
+        f'functions.viewer-request = {{ cloudfront_function = "{functions / "kvs-redirects.js"}", '
+        f'kvs = "{functions / "kvs-redirects.json"}" }}\n'))
+    project.makepyfile(test_kvs="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/new": "new", "/later": "later"}}
+
+        def test_edit(edge, edge_client):
+            assert edge_client.get("/later").status_code == 200
+            edge.store()["/later"] = "/new"
+            response = edge_client.get("/later")
+            assert response.status_code == 301 and response.headers["location"] == "/new"
+
+        def test_next_test_sees_the_original_store(edge, edge_client):
+            assert "/later" not in edge.store()
+            assert edge_client.get("/later").status_code == 200
+            assert edge_client.get("/old").headers["location"] == "/new"
+    """)
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    assert "/later" not in (functions / "kvs-redirects.json").read_text()
