@@ -231,22 +231,45 @@ async def test_async_client_of_a_sync_distribution_works_from_another_loop() -> 
 
 
 async def test_runtime_pool_shares_cloudfront_functions_not_lambdas(fn_dir: Path) -> None:
-    fakes: dict[str, FakeFunction] = {}
-    pool = RuntimePool(lambda: FakeLoader(fakes))
+    loads: list[str] = []
+    used: list[int] = []
+
+    class CountingLoader:
+        """A fresh FakeFunction per load, so which test got which function is visible."""
+
+        async def load(self, assoc: Any, event_type: EventType, settings: Any) -> FakeFunction:
+            loads.append(assoc.name)
+
+            def record(call: TriggerCall) -> TriggerResult:
+                used.append(id(function))
+                return TriggerResult(request=call.request)
+
+            function = FakeFunction(assoc.name, assoc.kind, record)
+            return function
+
+        async def aclose(self) -> None:
+            return None
+
+    pool = RuntimePool(CountingLoader, spares=2)
     config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")},
                                      "origin-request": {"lambda": str(fn_dir / "oreq.py") + ":handler"}})
     for _ in range(3):
         async with Distribution(config, origins={"api": {"/": "x"}}, runtimes=pool) as dist:
             assert (await dist.get("/")).status_code == 200
-    assert pool.loads == 1 + 3  # the CloudFront Function once, the Lambda per distribution
-    assert len(fakes["vr"].calls) == 3
     await pool.aclose()
-    shared = RuntimePool(lambda: FakeLoader({}), share_lambda=True)
+    assert loads.count("vr") == 1  # the CloudFront Function once for all three
+    # viewer-request's function is the same object each time; origin-request's never repeats
+    vr_ids, oreq_ids = used[0::2], used[1::2]
+    assert len(set(vr_ids)) == 1 and len(set(oreq_ids)) == 3
+    assert loads.count("oreq") >= 3  # one per distribution, plus spares started in the background
+
+    loads.clear()
+    shared = RuntimePool(CountingLoader, share_lambda=True)
     for _ in range(3):
         async with Distribution(config, origins={"api": {"/": "x"}}, runtimes=shared) as dist:
             await dist.get("/")
-    assert shared.loads == 2
     await shared.aclose()
+    assert sorted(loads) == ["oreq", "vr"]
 
 
 async def test_responses_without_trace_say_how_to_get_one() -> None:
