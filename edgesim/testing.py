@@ -120,14 +120,35 @@ class TracingTransport(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def viewer_headers(**fields: str) -> dict[str, str]:
-    """Headers that set the viewer for one request: `viewer_headers(country="FR", ip="198.51.100.7")`.
-    Field names are config.ViewerProfile's."""
+# CloudFront tells the device from the User-Agent (CloudFront-Is-*-Viewer, spec §2.6); a typical one each.
+DEVICE_USER_AGENTS = {
+    "desktop": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    "mobile": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Version/17.4 Mobile/15E148 Safari/604.1",
+    "ios": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+           "Version/17.4 Mobile/15E148 Safari/604.1",
+    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
+               "Mobile Safari/537.36",
+    "tablet": "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Version/17.4 Safari/604.1",
+    "smarttv": "Mozilla/5.0 (SMART-TV; Linux; Tizen 7.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "SamsungBrowser/5.0 Chrome/94.0 TV Safari/537.36",
+}
+
+
+def viewer_headers(*, device: str | None = None, **fields: str) -> dict[str, str]:
+    """Headers that set the viewer for one request: `viewer_headers(country="FR", ip="198.51.100.7",
+    device="mobile")`. Field names are config.ViewerProfile's; `device` picks a User-Agent."""
     known = ViewerProfile.model_fields
     unknown = sorted(set(fields) - set(known))
     if unknown:
-        raise ValueError(f"unknown viewer field(s) {unknown}; known: {sorted(known)}")
-    return {VIEWER_HEADER_PREFIX + name.replace("_", "-").title(): str(value) for name, value in fields.items()}
+        raise ValueError(f"unknown viewer field(s) {unknown}; known: {sorted(known)} and device")
+    headers = {VIEWER_HEADER_PREFIX + name.replace("_", "-").title(): str(value) for name, value in fields.items()}
+    if device is not None:
+        if device not in DEVICE_USER_AGENTS:
+            raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICE_USER_AGENTS)}")
+        headers["User-Agent"] = DEVICE_USER_AGENTS[device]
+    return headers
 
 
 def resolve_config(source: ConfigSource, base_dir: Path | None = None) -> DistributionConfig:

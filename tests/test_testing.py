@@ -208,6 +208,9 @@ def test_viewer_headers_name_the_profile_fields() -> None:
         "X-Edgesim-Viewer-Country": "FR", "X-Edgesim-Viewer-Country-Region": "IDF", "X-Edgesim-Viewer-Ip": "198.51.100.7"}
     with pytest.raises(ValueError, match=r"unknown viewer field\(s\) \['contry'\]"):
         viewer_headers(contry="FR")
+    with pytest.raises(ValueError, match="unknown device 'phone'"):
+        viewer_headers(device="phone")
+    assert "iPhone" in viewer_headers(device="mobile")["User-Agent"]
 
 
 def test_sync_distribution_in_process_and_through_a_socket() -> None:
@@ -283,9 +286,11 @@ async def test_viewer_profile_per_request_reaches_the_origin() -> None:
         async with dist.client(viewer={"country": "FR", "ip": "198.51.100.7"}) as client:
             await client.get("/")
         async with dist.client() as client:
-            await client.get("/", headers=viewer_headers(country="JP"))
+            await client.get("/", headers=viewer_headers(country="JP", device="tablet"))
             await client.get("/")
     first, second, default = dist.origins["api"].requests
+    assert second.headers.get("cloudfront-is-tablet-viewer") == "true"
+    assert second.headers.get("cloudfront-is-mobile-viewer") == "false"
     assert first.headers.get("cloudfront-viewer-country") == "FR"
     assert first.headers.get("cloudfront-viewer-address", "").startswith("198.51.100.7:")
     assert second.headers.get("cloudfront-viewer-country") == "JP"
