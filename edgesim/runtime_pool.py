@@ -100,8 +100,8 @@ class RuntimePool:
     async def aclose(self) -> None:
         tasks = [task for queue in self._spares.values() for task in queue]
         self._spares = {}
-        for task in tasks:
-            task.cancel()
+        # Let spares finish starting rather than cancel them: a worker cancelled mid-start could
+        # leave its process behind. Then close each like any other function.
         for outcome in await asyncio.gather(*tasks, return_exceptions=True):
             if isinstance(outcome, tuple):
                 await outcome[1].aclose()
