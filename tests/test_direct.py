@@ -47,7 +47,7 @@ def test_edge_functions_fixture_runs_them_from_sync_tests(pytester: pytest.Pytes
     pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider -p no:benchmark\n"
                      "asyncio_default_fixture_loop_scope = function\n")
     pytester.makefile(".js", fn="function handler(event) { return event.request; }\n")
-    pytester.makepyfile(test_fn=f"""
+    pytester.makepyfile(test_scratch_fn=f"""
         import json
         EVENT = {EVENT!r}
 

@@ -28,7 +28,7 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
 
 
 def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> None:
-    project.makepyfile(test_site="""
+    project.makepyfile(test_scratch_site="""
         import pytest
         from edgesim.assertions import assert_cache, assert_not_ran
 
@@ -65,7 +65,7 @@ def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> N
 
 
 def test_each_test_gets_fresh_stubs_and_traces(project: pytest.Pytester) -> None:
-    project.makepyfile(test_fresh="""
+    project.makepyfile(test_scratch_fresh="""
         import pytest
 
         @pytest.mark.edgesim(origins={"api": {"/": "x"}})
@@ -81,7 +81,7 @@ def test_each_test_gets_fresh_stubs_and_traces(project: pytest.Pytester) -> None
 def test_marker_config_dict_and_path(project: pytest.Pytester) -> None:
     sub = project.mkdir("other")
     (sub / "dist.toml").write_text(CONFIG.replace('"api"', '"web"'))
-    project.makepyfile(test_marker="""
+    project.makepyfile(test_scratch_marker="""
         import pytest
 
         CONFIG = {"origins": [{"id": "inline", "url": "http://inline.example"}],
@@ -103,7 +103,7 @@ def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
     pytester.mkdir("conf")
     (pytester.path / "conf" / "site.toml").write_text(CONFIG)
     pytester.makeini(INI + "edgesim_config = conf/site.toml\n")
-    pytester.makepyfile(test_ini="""
+    pytester.makepyfile(test_scratch_ini="""
         def test_ini(edge):
             assert edge.config.source.name == "site.toml"
     """)
@@ -112,18 +112,18 @@ def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
 
 def test_missing_config_says_where_it_looked(pytester: pytest.Pytester) -> None:
     pytester.makeini(INI)
-    pytester.makepyfile(test_nothing="""
+    pytester.makepyfile(test_scratch_nothing="""
         def test_needs_config(edge):
             pass
     """)
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*edgesim: no edgesim.toml next to *test_nothing.py*@pytest.mark.edgesim(config=*"])
+    result.stdout.fnmatch_lines(["*edgesim: no edgesim.toml next to *test_scratch_nothing.py*@pytest.mark.edgesim(config=*"])
 
 
 def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None:
     (project.path / "edgesim.toml").write_text(CONFIG + "bogus = 1\n")  # lands in default_cache_behavior
-    project.makepyfile(test_bad="def test_x(edge):\n    pass\n")
+    project.makepyfile(test_scratch_bad="def test_x(edge):\n    pass\n")
     result = project.runpytest()
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["edgesim config:", "*edgesim.toml: default_cache_behavior.bogus: unknown key*"])
@@ -132,7 +132,7 @@ def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None
 
 def test_async_tests_use_the_async_client(project: pytest.Pytester) -> None:
     project.makeini(INI + "asyncio_mode = auto\n")
-    project.makepyfile(test_async="""
+    project.makepyfile(test_scratch_async="""
         from edgesim.testing import trace_of
 
         async def test_async(edge):
@@ -151,7 +151,7 @@ def _subprocess_env(pytester: pytest.Pytester) -> None:
 
 def test_xdist_workers_and_real_sockets(project: pytest.Pytester) -> None:
     _subprocess_env(project)
-    project.makepyfile(test_many="""
+    project.makepyfile(test_scratch_many="""
         import pytest
 
         @pytest.fixture
@@ -174,7 +174,7 @@ def test_kvs_edits_apply_at_once_and_never_outlive_the_test(project: pytest.Pyte
     (project.path / "edgesim.toml").write_text(CONFIG + (
         f'functions.viewer-request = {{ cloudfront_function = "{functions / "kvs-redirects.js"}", '
         f'kvs = "{functions / "kvs-redirects.json"}" }}\n'))
-    project.makepyfile(test_kvs="""
+    project.makepyfile(test_scratch_kvs="""
         import pytest
 
         @pytest.fixture
