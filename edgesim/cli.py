@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -111,6 +114,114 @@ def test_cases(cases_file: Path, config_path: Path | None, junit: Path | None) -
         junit.write_bytes(junit_xml(results, cases_file))
     if any(not r.passed for r in results):
         raise SystemExit(1)
+
+
+@main.command("test-function")
+@click.argument("function", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--event", "event_file", required=True, type=click.File("r"),
+              help="The test event JSON (CloudFront's event structure); '-' reads stdin.")
+@click.option("--runtime", type=click.Choice(["cloudfront-js-1.0", "cloudfront-js-2.0"]), default="cloudfront-js-2.0",
+              show_default=True)
+@click.option("--kvs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="A KeyValueStore in CloudFront's import JSON (runtime 2.0).")
+@click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S"]),
+              help="Pin the invocation's clock (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
+@click.option("--fail-on-error", is_flag=True, help="Exit 1 when the function fails (the AWS CLI exits 0).")
+def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs: Path | None, now: datetime | None,
+                          fail_on_error: bool) -> None:
+    """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
+    from edgesim.cloudfront_functions import test_function
+    from edgesim.errors import UserError
+
+    try:
+        event = json.load(event_file)
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--event") from None
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    try:
+        result = asyncio.run(test_function(function.resolve(), event, runtime=runtime,
+                                           kvs=kvs.resolve() if kvs else None, now=now))
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(json.dumps(result, indent=4))
+    if fail_on_error and result["TestResult"]["FunctionErrorMessage"]:
+        raise SystemExit(1)
+
+
+_TRIGGERS = click.Choice(["viewer-request", "origin-request", "origin-response", "viewer-response"])
+
+
+@main.command()
+@click.argument("handler")
+@click.option("--event", "event_file", required=True, type=click.File("r"),
+              help="Event JSON (AWS or `sam local generate-event cloudfront` format); '-' reads stdin.")
+@click.option("--event-type", type=_TRIGGERS, help="Default: the event's own Records[0].cf.config.eventType.")
+@click.option("--validate", is_flag=True, help="Also apply CloudFront's validation; say what the viewer would get.")
+@click.option("--timeout", type=float, help="Seconds. Default: the trigger's limit (5 s viewer, 30 s origin).")
+@click.option("--memory", type=int, help="MB. Default: 128.")
+def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # type: ignore[no-untyped-def]
+           timeout: float | None, memory: int | None) -> None:
+    """Run one event through a Lambda@Edge HANDLER (path/file.py:handler, file.js:handler) without a server.
+
+    Prints the handler's result as JSON on stdout and its log on stderr; exits 1 when it fails.
+    """
+    import json
+
+    from edgesim.errors import UserError
+    from edgesim.lambda_edge import invoke_handler
+    from edgesim.messages import EventType
+
+    try:
+        event = json.load(event_file)
+    except ValueError as exc:
+        raise click.UsageError(f"--event {event_file.name}: not valid JSON: {exc}") from None
+    try:
+        result = asyncio.run(invoke_handler(handler, event, validate=validate, timeout=timeout, memory=memory,
+                                            event_type=EventType(event_type) if event_type else None))
+    except UserError as exc:
+        raise click.UsageError(str(exc)) from None
+    for line in [*result.notes, *result.logs]:
+        click.echo(line, err=True)
+    if result.error is None:
+        click.echo(json.dumps(result.result, indent=2))
+    else:
+        click.echo(f"error: {result.error}", err=True)
+    if validate:
+        outcome = "ok" if result.validation_error is None and result.error is None else "failed"
+        then = (f"the viewer gets {result.viewer_status}" if result.viewer_status is not None
+                else "the request continues")
+        click.echo(f"validation: {outcome}{': ' + result.validation_error if result.validation_error else ''}; {then}",
+                   err=True)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@main.command("generate-event")
+@click.argument("trigger", type=_TRIGGERS)
+@click.option("--uri", default="/", show_default=True)
+@click.option("--method", default="GET", show_default=True)
+@click.option("--querystring", default="", help="Raw, without '?'.")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Repeatable.")
+@click.option("--body", default=None, help="Request body (text); included as with include_body.")
+def generate_event(trigger: str, uri: str, method: str, querystring: str, headers: tuple[str, ...],
+                   body: str | None) -> None:
+    """Print a well-formed Lambda@Edge event for TRIGGER."""
+    import json
+
+    from edgesim.lambda_edge import generate_event as generate
+    from edgesim.messages import EventType
+
+    pairs = []
+    for header in headers:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{header!r}: write 'Name: value'", param_hint="--header")
+        pairs.append((name.strip(), value.strip()))
+    event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
+                     body=body.encode() if body is not None else None)
+    click.echo(json.dumps(event, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

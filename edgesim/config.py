@@ -64,6 +64,9 @@ class DistributionSettings(_Frozen):
     enforce_viewer_protocol_policy: bool = False
     # CloudFront Functions compute budget in ms; utilization is the share of it used (spec §1.6).
     function_compute_budget_ms: float = Field(default=1.0, gt=0)
+    # Wall-clock kill for a runaway CloudFront Function (an endless loop) in ms. Separate from the
+    # compute budget above, and generous, so a slow laptop never fails a healthy function.
+    function_time_limit_ms: float = Field(default=50.0, gt=0)
     # Clear the edge cache when the config is reloaded.
     clear_cache_on_reload: bool = True
     default_root_object: str = ""
@@ -247,7 +250,7 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str]:
     if ":" in spec:
         file, function = spec.rsplit(":", 1)
         candidates = [file]
-        if not Path(file).suffix:  # a dotted module path, pkg.module:fn
+        if Path(file).suffix not in (".py", *_NODE_EXT):  # a dotted module path, pkg.module:fn
             candidates.append(file.replace(".", "/") + ".py")
     else:
         if "." not in spec:

@@ -1,0 +1,188 @@
+"""Lambda@Edge invocation cost, as ratios against the bare floor measured in the same run.
+
+- warm: median of one viewer-request through `EdgeFunction.invoke` on a warm worker (event built,
+  sent, handler run, result validated and applied) against a bare JSON-lines round trip of the same
+  event to the same interpreter (a loop that parses and re-serialises each line). Target <= 2x.
+  The bare floor is taken twice: with a blocking parent (`warm_ratio`), and with the parent waiting
+  in an asyncio event loop as edgesim's server must (`warm_ratio_event_loop`). The three are
+  measured in interleaved rounds of 50, so machine load hits them alike.
+- cold: median of a first invocation on a fresh runtime (spawn, import, ready, invoke) against the
+  bare interpreter starting and importing the same handler module. Target <= 2x.
+
+    python -m benchmarks.lambda_invoke [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from edgesim.config import CustomOrigin, DefaultCacheBehavior, DistributionSettings, LambdaFunctionAssociation
+from edgesim.lambda_edge import LambdaEdgeRuntime
+from edgesim.lambda_edge.event import build_cf
+from edgesim.messages import EventType, Headers, Request
+from edgesim.runtime import TriggerCall
+
+TARGET = 2.0
+# The bare floors run with the environment edgesim gives its workers (none of the shell's), so both
+# sides start alike: e.g. NODE_EXTRA_CA_CERTS in a shell adds ~100 ms to every bare node start.
+BARE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": "UTC"}
+VR = EventType.VIEWER_REQUEST
+ORIGIN = CustomOrigin(id="site", url="https://example.org")
+
+HANDLERS = {
+    "python": ("edge.py", "def handler(event, context):\n    return event['Records'][0]['cf']['request']\n"),
+    "node": ("edge.js", "exports.handler = async (event) => event.Records[0].cf.request;\n"),
+}
+# The floor: parse each line and write it back, nothing else.
+ECHO = {
+    "python": ("echo.py", "import json, sys\nfor line in sys.stdin:\n"
+                          "    sys.stdout.write(json.dumps(json.loads(line)) + '\\n')\n    sys.stdout.flush()\n"),
+    "node": ("echo.js", "const rl = require('readline').createInterface({ input: process.stdin });\n"
+                        "rl.on('line', (l) => process.stdout.write(JSON.stringify(JSON.parse(l)) + '\\n'));\n"),
+}
+
+
+def _call() -> TriggerCall:
+    request = Request("GET", "/index.html", "a=1", Headers([("Host", "d111111abcdef8.cloudfront.net"),
+                                                              ("User-Agent", "curl/8.4.0"), ("Accept", "*/*")]),
+                      client_ip="203.0.113.10", origin=ORIGIN)
+    return TriggerCall(VR, request, "bench==", DistributionSettings(),
+                       DefaultCacheBehavior(target_origin="site"),  # type: ignore[arg-type]
+                       {"site": ORIGIN})
+
+
+def _interpreter(lang: str) -> list[str]:
+    node = shutil.which("node")
+    if lang == "node" and node is None:
+        raise SystemExit("node is not on PATH")
+    return [sys.executable] if lang == "python" else [str(node)]
+
+
+def _assoc(folder: Path, lang: str) -> LambdaFunctionAssociation:
+    name, source = HANDLERS[lang]
+    (folder / name).write_text(source)
+    return LambdaFunctionAssociation.model_validate({"lambda": f"{name}:handler"}, context={"base_dir": folder})
+
+
+class _Echo:
+    """The floor: the same interpreter parsing and re-serialising each JSON line on a pipe."""
+
+    def __init__(self, folder: Path, lang: str) -> None:
+        name, source = ECHO[lang]
+        (folder / name).write_text(source)
+        self.proc = subprocess.Popen([*_interpreter(lang), str(folder / name)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=BARE_ENV)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+
+    def blocking(self, line: bytes) -> None:
+        self.stdin.write(line)
+        self.stdin.flush()
+        json.loads(self.stdout.readline())
+
+    async def on_event_loop(self, line: bytes) -> None:
+        # The same round trip with the parent waiting in the event loop, as any async server must.
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bytes] = loop.create_future()
+        fd = self.stdout.fileno()
+        loop.add_reader(fd, lambda: done.done() or done.set_result(self.stdout.readline()))
+        try:
+            self.stdin.write(line)
+            self.stdin.flush()
+            json.loads(await done)
+        finally:
+            loop.remove_reader(fd)
+
+    def close(self) -> None:
+        self.stdin.close()
+        self.proc.wait()
+
+
+async def warm_us(folder: Path, lang: str, n: int) -> dict[str, float]:
+    """Medians of the three, measured in interleaved rounds so machine load hits them alike."""
+    line = (json.dumps({"Records": [{"cf": dict(build_cf(_call(), include_body=False))}]}) + "\n").encode()
+    echo = _Echo(folder, lang)
+    samples: dict[str, list[float]] = {"bare": [], "bare_event_loop": [], "edgesim": []}
+    try:
+        async with LambdaEdgeRuntime(DistributionSettings()) as runtime:
+            fn = runtime.function(_assoc(folder, lang), VR)
+            call = _call()
+            await fn.invoke(call)  # start the worker; cold starts are measured apart
+            for _ in range(max(1, n // 50)):
+                for _ in range(50):
+                    started = time.perf_counter()
+                    echo.blocking(line)
+                    samples["bare"].append(time.perf_counter() - started)
+                for _ in range(50):
+                    started = time.perf_counter()
+                    await echo.on_event_loop(line)
+                    samples["bare_event_loop"].append(time.perf_counter() - started)
+                for _ in range(50):
+                    started = time.perf_counter()
+                    result = await fn.invoke(call)
+                    samples["edgesim"].append(time.perf_counter() - started)
+                    assert result.request is not None
+    finally:
+        echo.close()
+    return {k: statistics.median(v) * 1e6 for k, v in samples.items()}
+
+
+def bare_start_ms(folder: Path, lang: str, n: int) -> float:
+    """The interpreter starting on a one-line script that imports the handler, until it exits."""
+    name = HANDLERS[lang][0]
+    script = folder / ("start.py" if lang == "python" else "start.js")
+    script.write_text(f"import sys\nsys.path.insert(0, {str(folder)!r})\nimport {Path(name).stem}\n" if lang == "python"
+                      else f"require({str(folder / name)!r});\n")
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        subprocess.run([*_interpreter(lang), str(script)], check=True, env=BARE_ENV)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+async def cold_invoke_ms(folder: Path, lang: str, n: int) -> float:
+    assoc = _assoc(folder, lang)
+    samples = []
+    for _ in range(n):
+        async with LambdaEdgeRuntime(DistributionSettings()) as runtime:
+            started = time.perf_counter()
+            result = await runtime.function(assoc, VR).invoke(_call())
+            samples.append(time.perf_counter() - started)
+            assert result.cold_start
+    return statistics.median(samples) * 1000
+
+
+def run(quick: bool) -> dict[str, Any]:
+    warm_n, cold_n = (300, 5) if quick else (3000, 25)
+    report: dict[str, Any] = {"target_ratio": TARGET}
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang in ("python", "node"):
+            folder = Path(tmp) / lang
+            folder.mkdir()
+            warm = asyncio.run(warm_us(folder, lang, warm_n))
+            start = bare_start_ms(folder, lang, cold_n)
+            cold = asyncio.run(cold_invoke_ms(folder, lang, cold_n))
+            report[lang] = {
+                "warm_invoke_us": round(warm["edgesim"], 1),
+                "bare_round_trip_us": round(warm["bare"], 1),
+                "bare_round_trip_event_loop_us": round(warm["bare_event_loop"], 1),
+                "warm_ratio": round(warm["edgesim"] / warm["bare"], 2),
+                "warm_ratio_event_loop": round(warm["edgesim"] / warm["bare_event_loop"], 2),
+                "cold_invoke_ms": round(cold, 1), "bare_start_import_ms": round(start, 1),
+                "cold_ratio": round(cold / start, 2),
+            }
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv[1:]), indent=2))

@@ -1,0 +1,154 @@
+"""Request/Response -> the CloudFront Functions event (value/multiValue maps, cookies) (spec §1.2).
+
+The reverse direction, a handler's result back onto a Request or Response, is output.py.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, TypedDict
+
+from edgesim.messages import EventType, Headers, Request, Response
+
+# Spec §1.4: never shown to a function and never accepted from one.
+DISALLOWED_HEADERS = frozenset({
+    "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "trailer", "upgrade", "x-accel-buffering", "x-accel-charset", "x-accel-limit-rate", "x-accel-redirect",
+    "x-amzn-auth", "x-amzn-cf-billing", "x-amzn-cf-id", "x-amzn-cf-xff", "x-amzn-errortype",
+    "x-amzn-fle-profile", "x-amzn-header-count", "x-amzn-header-order", "x-amzn-lambda-integration-tag",
+    "x-amzn-requestid", "x-cache", "x-forwarded-proto", "x-real-ip",
+})
+DISALLOWED_PREFIXES = ("x-amz-cf-", "x-edge-")
+
+# Spec §1.4: visible, but a function may not add, change or delete them.
+READ_ONLY_HEADERS = {
+    EventType.VIEWER_REQUEST: frozenset({"cdn-loop", "content-length", "host", "transfer-encoding", "via"}),
+    EventType.VIEWER_RESPONSE: frozenset({"warning", "via"}),
+}
+
+Entry = dict[str, Any]  # {"value": str, "multiValue"?: [{"value": str, ...}], "attributes"?: str}
+EntryMap = dict[str, Entry]
+
+
+class Context(TypedDict):
+    distributionDomainName: str
+    distributionId: str
+    eventType: str
+    requestId: str
+
+
+def is_disallowed(name: str) -> bool:
+    lower = name.lower()
+    return lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES)
+
+
+def _entry_map(pairs: list[tuple[str, str]], attributes: list[str] | None = None) -> EntryMap:
+    """Repeated names collapse into one entry with multiValue; the first value is in both (spec §1.2)."""
+    out: EntryMap = {}
+    for i, (name, value) in enumerate(pairs):
+        item: Entry = {"value": value}
+        if attributes is not None:
+            item["attributes"] = attributes[i]
+        entry = out.get(name)
+        if entry is None:
+            out[name] = dict(item)
+            continue
+        if "multiValue" not in entry:
+            entry["multiValue"] = [{k: v for k, v in entry.items() if k != "multiValue"}]
+        entry["multiValue"].append(item)
+    return out
+
+
+def parse_querystring(raw: str) -> EntryMap:
+    """`a=1&b&a=2` -> {"a": {value, multiValue}, "b": {"value": ""}}. Values stay as sent.
+
+    Reading taken (spec §1.2 is silent): values are passed without percent-decoding, so an
+    unchanged query string goes back to the origin byte for byte.
+    """
+    pairs: list[tuple[str, str]] = []
+    for part in raw.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        pairs.append((name, value))
+    return _entry_map(pairs)
+
+
+def headers_json(headers: Headers, *, skip: str) -> EntryMap:
+    """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4)."""
+    return _entry_map([(k.lower(), v) for k, v in headers if k.lower() != skip and not is_disallowed(k)])
+
+
+def request_cookies(headers: Headers) -> EntryMap:
+    return _cookie_map(headers.get_all("cookie"))
+
+
+def _cookie_map(lines: list[str]) -> EntryMap:
+    pairs: list[tuple[str, str]] = []
+    for line in lines:
+        for part in line.split(";"):
+            part = part.strip()
+            if part:
+                name, _, value = part.partition("=")
+                pairs.append((name.strip(), value.strip()))
+    return _entry_map(pairs)
+
+
+def response_cookies(headers: Headers) -> EntryMap:
+    """Each Set-Cookie line -> {value, attributes}; one name set twice gets multiValue (spec §1.2)."""
+    pairs: list[tuple[str, str]] = []
+    attributes: list[str] = []
+    for line in headers.get_all("set-cookie"):
+        first, _, attrs = line.partition(";")
+        name, _, value = first.partition("=")
+        pairs.append((name.strip(), value.strip()))
+        attributes.append(attrs.strip())
+    return _entry_map(pairs, attributes)
+
+
+def request_json(request: Request) -> dict[str, Any]:
+    # One pass over the headers: this runs on every request.
+    pairs: list[tuple[str, str]] = []
+    cookie_lines: list[str] = []
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower == "cookie":
+            cookie_lines.append(value)
+        elif lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES):
+            pairs.append((lower, value))
+    return {
+        "method": request.method,
+        "uri": request.uri,
+        "querystring": parse_querystring(request.querystring) if request.querystring else {},
+        "headers": _entry_map(pairs),
+        "cookies": _cookie_map(cookie_lines) if cookie_lines else {},
+    }
+
+
+def response_json(response: Response) -> dict[str, Any]:
+    try:
+        phrase = HTTPStatus(response.status).phrase
+    except ValueError:
+        phrase = ""
+    return {
+        "statusCode": response.status,
+        "statusDescription": response.status_description or phrase,
+        "headers": headers_json(response.headers, skip="set-cookie"),
+        "cookies": response_cookies(response.headers),
+    }
+
+
+def build_event(
+    event_type: EventType, request: Request, *, response: Response | None, context: Context,
+) -> dict[str, Any]:
+    """The whole event (spec §1.2): viewer-response events carry the viewer request too."""
+    event: dict[str, Any] = {
+        "version": "1.0",
+        "context": dict(context),
+        "viewer": {"ip": request.client_ip},
+        "request": request_json(request),
+    }
+    if event_type is EventType.VIEWER_RESPONSE:
+        assert response is not None, "a viewer-response call needs the response"
+        event["response"] = response_json(response)
+    return event

@@ -1,0 +1,191 @@
+"""The cloudfront-js-1.0 / 2.0 language subset, checked at load with tree-sitter (spec §1.5).
+
+V8 accepts far more JavaScript than CloudFront's engine. Each construct CloudFront refuses is
+found in the syntax tree and reported with its line and the rewrite that works on CloudFront.
+`import` statements are also rewritten here into `require()` calls on the same line, because the
+user's code runs inside a function (see isolate.py) where `import` is not allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import tree_sitter_javascript
+from tree_sitter import Language, Node, Parser
+
+Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
+
+# The modules a CloudFront Function can load (spec §1.7); `cloudfront` is 2.0 only.
+MODULES = {"cloudfront-js-1.0": ("crypto", "querystring"), "cloudfront-js-2.0": ("cloudfront", "crypto", "querystring")}
+
+
+@dataclass(frozen=True)
+class Violation:
+    line: int  # 1-based
+    construct: str  # what was found, in words
+    token: str  # the token CloudFront's engine names in its error ("of", "const", "class"...)
+    fix: str
+
+    def problem(self, file: str, runtime: str) -> str:
+        """One `edgesim check` line: file:line: construct and the fix."""
+        return f"{file}:{self.line}: {self.construct} is not supported in {runtime} (spec §1.5); {self.fix}"
+
+    def engine_message(self) -> str:
+        """The error CloudFront's engine gives at run time (spec §1.10: njs's wording)."""
+        return f'SyntaxError: Token "{self.token}" not supported in this version in {self.line}'
+
+
+@dataclass(frozen=True)
+class Analysis:
+    violations: tuple[Violation, ...]
+    syntax_error_line: int | None  # first line tree-sitter could not parse, if any
+    has_handler: bool
+    source: str  # the code with import statements rewritten to require()
+
+
+# node type -> (construct, token, fix), refused by both runtimes (spec §1.5's list).
+_BOTH: dict[str, tuple[str, str, str]] = {
+    "object_pattern": ("destructuring", "{", "assign each property instead: var a = obj.a;"),
+    "array_pattern": ("destructuring", "[", "assign each element instead: var a = arr[0];"),
+    "class_declaration": ("a class", "class", "use a constructor function and its prototype"),
+    "class": ("a class", "class", "use a constructor function and its prototype"),
+    "spread_element": ("spread (...)", "...", "use Object.assign(), Array.prototype.concat() or fn.apply()"),
+    "optional_chain": ("optional chaining (?.)", "?.", "test each step: a && a.b"),
+    "export_statement": ("export", "export", "define a top-level function handler(event); CloudFront Functions export nothing"),
+    "generator_function_declaration": ("a generator function", "*", "return an array instead"),
+    "generator_function": ("a generator function", "*", "return an array instead"),
+    "yield_expression": ("yield", "yield", "return an array instead"),
+}
+# refused by cloudfront-js-1.0 only
+_V1: dict[str, tuple[str, str, str]] = {
+    "lexical_declaration": ("const/let", "const", "use var, or runtime cloudfront-js-2.0"),
+    "await_expression": ("await", "await", "use runtime cloudfront-js-2.0"),
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_javascript.language()))
+
+
+def analyse(code: str, runtime: Runtime) -> Analysis:
+    source = code.encode("utf-8")
+    tree = _parser().parse(source)
+    found: list[Violation] = []
+    edits: list[tuple[int, int, str]] = []
+    syntax_line: int | None = None
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if (node.is_error or node.is_missing) and syntax_line is None:
+            syntax_line = node.start_point[0] + 1
+        violation = _check_node(node, runtime)
+        if violation is not None:
+            found.append(violation)
+        if node.type == "import_statement":
+            replacement, problem = _import_as_require(node, runtime)
+            if problem is not None:
+                found.append(problem)
+            edits.append((node.start_byte, node.end_byte, replacement))
+        stack.extend(reversed(node.children))
+    for start, end, text in sorted(edits, reverse=True):
+        source = source[:start] + text.encode("utf-8") + source[end:]
+    found.sort(key=lambda v: v.line)
+    return Analysis(tuple(found), syntax_line, _has_handler(tree.root_node), source.decode("utf-8"))
+
+
+def _check_node(node: Node, runtime: Runtime) -> Violation | None:
+    line = node.start_point[0] + 1
+    kind = node.type
+    rule = _BOTH.get(kind) or (_V1.get(kind) if runtime == "cloudfront-js-1.0" else None)
+    if rule is not None and node.is_named:  # keyword tokens share some names ("class")
+        construct, token, fix = rule
+        if kind == "lexical_declaration":
+            token = node.children[0].type  # const or let
+        return Violation(line, construct, token, fix)
+    if kind == "for_in_statement" and any(c.type == "of" for c in node.children):
+        return Violation(line, "a for…of loop", "of", "loop with an index: for (var i = 0; i < a.length; i++)")
+    if kind == "catch_clause" and node.child_by_field_name("parameter") is None:
+        return Violation(line, "optional catch binding (catch {})", "{", "name the error: catch (e) {}")
+    if kind == "call_expression" and node.children and node.children[0].type == "import":
+        return Violation(line, "dynamic import()", "import", "import modules at the top: import cf from 'cloudfront'")
+    if kind == "number" and node.text is not None and node.text.endswith(b"n"):
+        return Violation(line, "a BigInt literal", "n", "use a Number")
+    is_async = any(c.type == "async" for c in node.children)
+    if is_async and runtime == "cloudfront-js-1.0":
+        return Violation(line, "an async function", "async", "use runtime cloudfront-js-2.0")
+    if is_async and kind in ("arrow_function", "function_expression", "function"):
+        # 2.0's docs: "async arguments and closures are not supported".
+        return Violation(line, "an async closure", "async", "make it a named top-level async function")
+    if kind == "return_statement" and _top_level(node):
+        # Legal for V8 here only because the code runs inside edgesim's factory function.
+        return Violation(line, "return outside a function", "return", "return only from inside handler()")
+    if kind == "await_expression" and runtime == "cloudfront-js-2.0" and _inside_arguments(node):
+        return Violation(line, "await inside call arguments", "await",
+                         "await into a variable first: var v = await x; f(v);")
+    return None
+
+
+_FUNCTIONS = ("function_declaration", "function_expression", "function", "arrow_function", "method_definition",
+              "generator_function_declaration", "generator_function")
+
+
+def _top_level(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _FUNCTIONS:
+            return False
+        parent = parent.parent
+    return True
+
+
+def _inside_arguments(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type not in ("function_declaration", "function_expression", "arrow_function", "method_definition"):
+        if parent.type == "arguments":
+            return True
+        parent = parent.parent
+    return False
+
+
+def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | None]:
+    """`import cf from 'cloudfront'` -> `var cf = require("cloudfront");` on the same line."""
+    line = node.start_point[0] + 1
+    if runtime == "cloudfront-js-1.0":
+        return "", Violation(line, "import", "import", "use require('crypto') in cloudfront-js-1.0")
+    source = node.child_by_field_name("source")
+    module = source.text.decode("utf-8")[1:-1] if source is not None and source.text else ""
+    if module not in MODULES[runtime]:
+        return "", Violation(line, f"module {module!r}", "import",
+                             f"CloudFront Functions can load only {', '.join(MODULES[runtime])} (spec §1.7)")
+    req = f"require({module!r})"
+    clause = next((c for c in node.children if c.type == "import_clause"), None)
+    if clause is None:
+        return ";", None
+    parts: list[str] = []
+    for child in clause.children:
+        text = child.text.decode("utf-8") if child.text else ""
+        if child.type == "identifier":
+            parts.append(f"var {text} = {req};")
+        elif child.type == "namespace_import":
+            name = text.split()[-1]
+            parts.append(f"var {name} = {req};")
+        elif child.type == "named_imports":
+            for spec in child.children:
+                if spec.type != "import_specifier":
+                    continue
+                names = [c.text.decode("utf-8") for c in spec.children if c.type == "identifier" and c.text]
+                imported, local = names[0], names[-1]
+                parts.append(f"var {local} = {req}.{imported};")
+    return " ".join(parts), None
+
+
+def _has_handler(root: Node) -> bool:
+    for child in root.children:
+        if child.type == "function_declaration":
+            name = child.child_by_field_name("name")
+            if name is not None and name.text == b"handler":
+                return True
+    return False

@@ -1,0 +1,240 @@
+"""A handler's result -> the output CloudFront keeps, then back onto a Request or Response.
+
+`normalize_*` applies the shape rules TestFunction shows (unknown properties dropped, a string body
+becomes {encoding, data}, spec §1.10) and raises InvalidOutput for what CloudFront refuses (§1.3);
+`apply_*` writes the result back the way CloudFront does (multiValue precedence, a querystring
+given as object or string, Cookie / Set-Cookie lines, capitalised header names; §1.2), with the
+header rules of §1.4 checked when `header_rules` is on (TestFunction does not check them, §1.10).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import re
+from typing import Any
+from urllib.parse import quote
+
+from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, is_disallowed
+from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
+
+MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
+_BAD_QUERY = re.compile(r"[\x00-\x20\x7f#]")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")  # would split or end the header line
+
+
+class InvalidOutput(Exception):
+    """The function returned something CloudFront refuses (a FunctionValidationError, 502)."""
+
+
+def is_response(output: Any) -> bool:
+    return isinstance(output, dict) and "statusCode" in output
+
+
+# --- normalisation ---------------------------------------------------------------------------
+
+
+def _entries(value: Any, where: str, *, cookies_with_attributes: bool = False, lowercase: bool = False) -> EntryMap:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidOutput(f"{where} must be an object of {{name: {{value}}}} entries")
+    out: EntryMap = {}
+    for name, entry in value.items():
+        # Fast path: the common {"value": "..."} entry with a lowercase name.
+        if type(entry) is dict and len(entry) == 1 and type(entry.get("value")) is str and (not lowercase or name.islower() or name == name.lower()):
+            if lowercase and _BAD_VALUE.search(entry["value"]):
+                raise InvalidOutput(f"{where}.{name}: a header value may not contain CR, LF or NUL")
+            out[name] = {"value": entry["value"]}
+            continue
+        if lowercase and name != name.lower():
+            raise InvalidOutput(f"header name {name!r} must be lowercase: write {name.lower()!r} (spec §1.2)")
+        if not isinstance(entry, dict):
+            raise InvalidOutput(f"{where}.{name} must be an object like {{\"value\": \"...\"}}")
+        clean: Entry = {}
+        multi = entry.get("multiValue")
+        if multi is not None:
+            if not isinstance(multi, list) or not multi:
+                raise InvalidOutput(f"{where}.{name}.multiValue must be a non-empty array of {{value}} objects")
+            clean_multi = [_item(m, f"{where}.{name}.multiValue", cookies_with_attributes) for m in multi]
+        if "value" in entry:
+            clean.update(_item(entry, f"{where}.{name}", cookies_with_attributes))
+        elif multi is not None:
+            clean.update(clean_multi[0])
+        else:
+            raise InvalidOutput(f"{where}.{name} has no value")
+        if multi is not None:
+            clean["multiValue"] = clean_multi
+        if lowercase and any(_BAD_VALUE.search(item["value"]) for item in [clean, *clean.get("multiValue", [])]):
+            raise InvalidOutput(f"{where}.{name}: a header value may not contain CR, LF or NUL")
+        out[name] = clean
+    return out
+
+
+def _item(item: Any, where: str, with_attributes: bool) -> Entry:
+    if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+        raise InvalidOutput(f"{where}: value must be a string")
+    clean: Entry = {"value": item["value"]}
+    if with_attributes and "attributes" in item:
+        if not isinstance(item["attributes"], str):
+            raise InvalidOutput(f"{where}: attributes must be a string")
+        clean["attributes"] = item["attributes"]
+    return clean
+
+
+def normalize_request(output: Any, event_request: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(output, dict):
+        raise InvalidOutput("the function must return event.request or a response object")
+    method = output.get("method", event_request.get("method"))
+    if method != event_request.get("method"):
+        raise InvalidOutput("request.method is read-only (spec §1.3)")
+    uri = output.get("uri", event_request.get("uri"))
+    if not isinstance(uri, str) or not uri.startswith("/"):
+        raise InvalidOutput(f"request.uri must be a string starting with '/', got {uri!r} (spec §1.3)")
+    qs = output.get("querystring")
+    querystring: Any = qs.lstrip("?") if isinstance(qs, str) else _entries(qs, "request.querystring")
+    if isinstance(querystring, str) and _BAD_QUERY.search(querystring):
+        raise InvalidOutput("request.querystring may not contain spaces, control characters or '#' (spec §1.4)")
+    return {
+        "method": method,
+        "uri": uri,
+        "querystring": querystring,
+        "headers": _entries(output.get("headers"), "request.headers", lowercase=True),
+        "cookies": _entries(output.get("cookies"), "request.cookies"),
+    }
+
+
+def normalize_response(output: Any, event_response: dict[str, Any] | None) -> dict[str, Any]:
+    if not isinstance(output, dict):
+        raise InvalidOutput("the function must return event.response")
+    status = output.get("statusCode", (event_response or {}).get("statusCode"))
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise InvalidOutput(f"response.statusCode must be an integer HTTP status, got {status!r} (spec §1.3)")
+    out: dict[str, Any] = {"statusCode": status}
+    if "statusDescription" in output:
+        if not isinstance(output["statusDescription"], str):
+            raise InvalidOutput("response.statusDescription must be a string")
+        out["statusDescription"] = output["statusDescription"]
+    out["headers"] = _entries(output.get("headers"), "response.headers", lowercase=True)
+    out["cookies"] = _entries(output.get("cookies"), "response.cookies", cookies_with_attributes=True)
+    if "body" in output:
+        out["body"] = _body(output["body"])
+    return out
+
+
+def _body(body: Any) -> dict[str, str]:
+    """A string, or {encoding: text|base64, data}; a string comes back as {encoding: "text"} (spec §1.10)."""
+    if isinstance(body, str):
+        return {"encoding": "text", "data": body}
+    if not isinstance(body, dict) or not isinstance(body.get("data"), str):
+        raise InvalidOutput("response.body must be a string or {encoding: 'text'|'base64', data: string} (spec §1.3)")
+    encoding = body.get("encoding", "text")
+    if encoding not in ("text", "base64"):
+        raise InvalidOutput(f"response.body.encoding must be 'text' or 'base64', got {encoding!r} (spec §1.3)")
+    if encoding == "base64":
+        try:
+            base64.b64decode(body["data"], validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidOutput("response.body.data is not valid base64 (spec §1.3)") from None
+    return {"encoding": encoding, "data": body["data"]}
+
+
+# --- write-back ------------------------------------------------------------------------------
+
+
+def _values(out: Entry, before: Entry | None, *, with_attributes: bool = False) -> list[tuple[str, str]]:
+    """Spec §1.2: a changed multiValue wins; else a changed value replaces only the first value."""
+    def pair(item: Entry) -> tuple[str, str]:
+        return item["value"], item.get("attributes", "") if with_attributes else ""
+
+    multi, multi_before = out.get("multiValue"), (before or {}).get("multiValue")
+    if multi is not None and multi != multi_before:
+        return [pair(m) for m in multi]
+    if multi is not None and multi_before:
+        return [pair(out)] + [pair(m) for m in multi_before[1:]]
+    return [pair(out)]
+
+
+def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> None:
+    if out == before:  # nothing added, changed or removed
+        return
+    for name in out:
+        if is_disallowed(name):
+            raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it (spec §1.4)")
+    for name in READ_ONLY_HEADERS[event_type]:
+        old = _values(before[name], None) if name in before else []
+        new = _values(out[name], before.get(name)) if name in out else []
+        if old != new:
+            raise InvalidOutput(f"header {name!r} is read-only in {event_type} (spec §1.4)")
+
+
+def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> Headers:
+    if out == before:
+        # Unchanged headers are forwarded byte for byte (spec §1.4), original case and order kept.
+        return Headers([(k, v) for k, v in original if k.lower() != skip])
+    headers = Headers()
+    for name, entry in out.items():
+        for value, _ in _values(entry, before.get(name)):
+            headers.add(capitalize_header(name), value)
+    for name, value in original:  # what the function never saw goes through unchanged
+        if is_disallowed(name):
+            headers.add(name, value)
+    return headers
+
+
+def _querystring(out: Any, before: EntryMap, original_raw: str) -> str:
+    if isinstance(out, str):
+        return out
+    if out == before:
+        return original_raw
+    # Values are written as given; only what cannot travel in a URL is percent-encoded.
+    parts = [f"{_q(name)}={_q(value)}" for name, entry in out.items() for value, _ in _values(entry, before.get(name))]
+    return "&".join(parts)
+
+
+def _q(text: str) -> str:
+    return quote(text, safe="".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "#%") + "%")
+
+
+def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: Request, *, header_rules: bool) -> Request:
+    before_headers: EntryMap = event_request["headers"]
+    if header_rules:
+        _check_headers(out["headers"], before_headers, EventType.VIEWER_REQUEST)
+    # A new Request with every other field kept (headers are written below).
+    request = dataclasses.replace(original, uri=out["uri"], headers=Headers(),
+                                  querystring=_querystring(out["querystring"], event_request["querystring"], original.querystring))
+    if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
+        raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters (spec §1.4)")
+    request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")
+    if out["cookies"] == event_request["cookies"]:
+        for line in original.headers.get_all("cookie"):
+            request.headers.add("Cookie", line)
+    elif out["cookies"]:
+        pairs = [f"{n}={v}" for n, e in out["cookies"].items() for v, _ in _values(e, event_request["cookies"].get(n))]
+        request.headers.add("Cookie", "; ".join(pairs))
+    return request
+
+
+def apply_response(
+    out: dict[str, Any], event_response: dict[str, Any] | None, original: Response | None,
+    event_type: EventType, *, header_rules: bool,
+) -> Response:
+    """A viewer-response result (original given) or a response generated in viewer-request."""
+    before_headers: EntryMap = (event_response or {}).get("headers", {})
+    before_cookies: EntryMap = (event_response or {}).get("cookies", {})
+    if header_rules:
+        _check_headers(out["headers"], before_headers, event_type)
+    headers = _write_headers(out["headers"], before_headers, original.headers if original else Headers(), "set-cookie")
+    # Each cookie is its own Set-Cookie line, never folded into one (spec §1.2).
+    for name, entry in out["cookies"].items():
+        for value, attributes in _values(entry, before_cookies.get(name), with_attributes=True):
+            headers.add("Set-Cookie", f"{name}={value}" + (f"; {attributes}" if attributes else ""))
+    body = original.body if original is not None else b""
+    if "body" in out:
+        data = out["body"]["data"]
+        body = base64.b64decode(data) if out["body"]["encoding"] == "base64" else data.encode("utf-8")
+    description = out.get("statusDescription")
+    if description is None and original is not None and out["statusCode"] == original.status:
+        description = original.status_description
+    return Response(status=out["statusCode"], headers=headers, body=body, status_description=description)

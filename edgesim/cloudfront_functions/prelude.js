@@ -1,0 +1,690 @@
+// What the CloudFront Functions runtime provides (spec §1.5, §1.7, §1.8), evaluated once per
+// warm isolate before the user's code. __CF_RUNTIME ("1.0" | "2.0") is set just before this file.
+// Everything here is written for V8; only the user's code is held to CloudFront's language subset.
+(function (G) {
+  "use strict";
+  var RUNTIME = G.__CF_RUNTIME;
+  var V2 = RUNTIME === "2.0";
+  var OrigDate = G.Date, stringify = JSON.stringify, parse = JSON.parse;
+  var LOG_CAP = 10 * 1024; // spec §1.5: logs are cut at 10 KB per invocation
+  var st = null; // per-invocation state, reset by __cf.invoke
+
+  // --- Date frozen at the invocation's start (spec §1.5) -------------------------------------
+  function FrozenDate(a, b, c, d, e, f, g) {
+    var n = arguments.length;
+    if (!new.target) return new OrigDate(st ? st.now : OrigDate.now()).toString();
+    if (n === 0) return new OrigDate(st ? st.now : OrigDate.now());
+    if (n === 1) return new OrigDate(a);
+    return new OrigDate(a, b, n > 2 ? c : 1, n > 3 ? d : 0, n > 4 ? e : 0, n > 5 ? f : 0, n > 6 ? g : 0);
+  }
+  FrozenDate.prototype = OrigDate.prototype;
+  FrozenDate.now = function now() { return st ? st.now : OrigDate.now(); };
+  FrozenDate.parse = OrigDate.parse;
+  FrozenDate.UTC = OrigDate.UTC;
+  Object.defineProperty(OrigDate.prototype, "constructor", { value: FrozenDate, writable: true, configurable: true });
+  G.Date = FrozenDate;
+
+  // Math.random is seeded with the invocation's timestamp (spec §1.5), so a pinned clock
+  // (test-function --now) repeats the same numbers. mulberry32: small, fast, well spread.
+  var seed = 0;
+  Math.random = function random() {
+    seed = (seed + 0x6d2b79f5) | 0;
+    var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  // --- UTF-8 and base64 helpers shared by crypto, Buffer and the byte-string helpers ----------
+  function utf8Encode(s) {
+    s = String(s);
+    var out = [], i, c, c2;
+    for (i = 0; i < s.length; i++) {
+      c = s.charCodeAt(i);
+      if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+        c2 = s.charCodeAt(i + 1);
+        if (c2 >= 0xdc00 && c2 < 0xe000) { c = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00); i++; }
+        else c = 0xfffd;
+      } else if (c >= 0xd800 && c < 0xe000) c = 0xfffd;
+      if (c < 0x80) out.push(c);
+      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+    return new Uint8Array(out);
+  }
+  // Returns null on invalid UTF-8 when strict, else replaces bad sequences with U+FFFD.
+  function utf8Decode(b, start, end, strict) {
+    var s = "", i = start || 0, e = end === undefined ? b.length : end, c, n, cp, k, parts = [];
+    while (i < e) {
+      c = b[i];
+      if (c < 0x80) { cp = c; n = 0; }
+      else if (c >= 0xc2 && c < 0xe0) { cp = c & 31; n = 1; }
+      else if (c >= 0xe0 && c < 0xf0) { cp = c & 15; n = 2; }
+      else if (c >= 0xf0 && c < 0xf5) { cp = c & 7; n = 3; }
+      else { if (strict) return null; parts.push(0xfffd); i++; continue; }
+      if (i + n >= e + (n ? 0 : 1) && n) { if (strict) return null; parts.push(0xfffd); break; }
+      for (k = 1; k <= n; k++) {
+        if ((b[i + k] & 0xc0) !== 0x80) break;
+        cp = (cp << 6) | (b[i + k] & 63);
+      }
+      if (k <= n) { if (strict) return null; parts.push(0xfffd); i += k; continue; }
+      parts.push(cp); i += n + 1;
+      if (parts.length > 4096) { s += String.fromCodePoint.apply(null, parts); parts = []; }
+    }
+    return s + String.fromCodePoint.apply(null, parts);
+  }
+  var B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  var B64R = {};
+  for (var bi = 0; bi < 64; bi++) B64R[B64[bi]] = bi;
+  B64R["-"] = 62; B64R["_"] = 63;
+  function b64Encode(b, url) {
+    var out = "", i, n;
+    for (i = 0; i + 2 < b.length; i += 3) {
+      n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+      out += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
+    }
+    if (b.length - i === 1) { n = b[i] << 16; out += B64[n >> 18] + B64[(n >> 12) & 63] + "=="; }
+    else if (b.length - i === 2) { n = (b[i] << 16) | (b[i + 1] << 8); out += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + "="; }
+    if (url) out = out.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    return out;
+  }
+  // Lenient like Node: skips characters outside the alphabet, stops at "=".
+  function b64Decode(s) {
+    var out = [], acc = 0, bits = 0, i, v;
+    s = String(s);
+    for (i = 0; i < s.length; i++) {
+      if (s[i] === "=") break;
+      v = B64R[s[i]];
+      if (v === undefined) continue;
+      acc = (acc << 6) | v; bits += 6;
+      if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 255); }
+    }
+    return new Uint8Array(out);
+  }
+  function hexEncode(b) {
+    var out = "", i;
+    for (i = 0; i < b.length; i++) out += (b[i] < 16 ? "0" : "") + b[i].toString(16);
+    return out;
+  }
+  function hexDecode(s) {
+    var out = [], i, v;
+    for (i = 0; i + 1 < s.length; i += 2) {
+      v = parseInt(s.substr(i, 2), 16);
+      if (isNaN(v)) break;
+      out.push(v);
+    }
+    return new Uint8Array(out);
+  }
+  function latin1Encode(s) {
+    var out = new Uint8Array(s.length), i;
+    for (i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 255;
+    return out;
+  }
+  function latin1Decode(b, start, end) {
+    var s = "", i, e = end === undefined ? b.length : end;
+    for (i = start || 0; i < e; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(e, i + 8192)));
+    return s;
+  }
+  var ENCODINGS = { utf8: 1, "utf-8": 1, hex: 1, base64: 1, base64url: 1, latin1: 1, binary: 1 };
+  function encodeString(s, enc) {
+    enc = String(enc || "utf8").toLowerCase();
+    if (enc === "utf8" || enc === "utf-8") return utf8Encode(s);
+    if (enc === "hex") return hexDecode(String(s));
+    if (enc === "base64" || enc === "base64url") return b64Decode(s);
+    if (enc === "latin1" || enc === "binary") return latin1Encode(String(s));
+    throw new TypeError("Unknown encoding: " + enc);
+  }
+  function decodeBytes(b, enc, start, end) {
+    enc = String(enc || "utf8").toLowerCase();
+    var v = (start || end !== undefined) ? b.subarray(start || 0, end === undefined ? b.length : end) : b;
+    if (enc === "utf8" || enc === "utf-8") return utf8Decode(v, 0, v.length, false);
+    if (enc === "hex") return hexEncode(v);
+    if (enc === "base64") return b64Encode(v, false);
+    if (enc === "base64url") return b64Encode(v, true);
+    if (enc === "latin1" || enc === "binary") return latin1Decode(v);
+    throw new TypeError("Unknown encoding: " + enc);
+  }
+  // A byte string (1.0) holds one byte per char; anything typed becomes bytes; other strings UTF-8.
+  function toBytes(data, enc) {
+    if (data instanceof Uint8Array) return data;
+    if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (data instanceof ArrayBuffer) return new Uint8Array(data);
+    if (typeof data !== "string") throw new TypeError("data must be a string, Buffer or typed array");
+    if (enc) return encodeString(data, enc);
+    return utf8Encode(data);
+  }
+
+  // --- crypto: md5, sha1, sha256 and HMAC (spec §1.7) -----------------------------------------
+  function rotl(x, n) { return (x << n) | (x >>> (32 - n)); }
+  function padMessage(bytes, littleEndian) {
+    var len = bytes.length, total = ((len + 9 + 63) >> 6) << 6, m = new Uint8Array(total), bitsLo = (len * 8) >>> 0, bitsHi = Math.floor(len / 0x20000000), i;
+    m.set(bytes); m[len] = 0x80;
+    for (i = 0; i < 4; i++) {
+      if (littleEndian) { m[total - 8 + i] = (bitsLo >>> (8 * i)) & 255; m[total - 4 + i] = (bitsHi >>> (8 * i)) & 255; }
+      else { m[total - 1 - i] = (bitsLo >>> (8 * i)) & 255; m[total - 5 - i] = (bitsHi >>> (8 * i)) & 255; }
+    }
+    return m;
+  }
+  function wordsOut(words, littleEndian) {
+    var out = new Uint8Array(words.length * 4), i, j;
+    for (i = 0; i < words.length; i++)
+      for (j = 0; j < 4; j++) out[i * 4 + j] = littleEndian ? (words[i] >>> (8 * j)) & 255 : (words[i] >>> (24 - 8 * j)) & 255;
+    return out;
+  }
+  var MD5_S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21], MD5_K = [];
+  for (var mi = 0; mi < 64; mi++) MD5_K[mi] = Math.floor(Math.abs(Math.sin(mi + 1)) * 4294967296) | 0;
+  function md5(bytes) {
+    var m = padMessage(bytes, true), h = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476], X = new Int32Array(16), o, i, a, b, c, d, f, g, t;
+    for (o = 0; o < m.length; o += 64) {
+      for (i = 0; i < 16; i++) X[i] = m[o + i * 4] | (m[o + i * 4 + 1] << 8) | (m[o + i * 4 + 2] << 16) | (m[o + i * 4 + 3] << 24);
+      a = h[0]; b = h[1]; c = h[2]; d = h[3];
+      for (i = 0; i < 64; i++) {
+        if (i < 16) { f = (b & c) | (~b & d); g = i; }
+        else if (i < 32) { f = (d & b) | (~d & c); g = (5 * i + 1) & 15; }
+        else if (i < 48) { f = b ^ c ^ d; g = (3 * i + 5) & 15; }
+        else { f = c ^ (b | ~d); g = (7 * i) & 15; }
+        t = d; d = c; c = b;
+        b = (b + rotl((a + f + MD5_K[i] + X[g]) | 0, MD5_S[(i >> 4) * 4 + (i & 3)])) | 0;
+        a = t;
+      }
+      h[0] = (h[0] + a) | 0; h[1] = (h[1] + b) | 0; h[2] = (h[2] + c) | 0; h[3] = (h[3] + d) | 0;
+    }
+    return wordsOut(h, true);
+  }
+  function sha1(bytes) {
+    var m = padMessage(bytes, false), h = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0], W = new Int32Array(80), o, i, a, b, c, d, e, t;
+    for (o = 0; o < m.length; o += 64) {
+      for (i = 0; i < 16; i++) W[i] = (m[o + i * 4] << 24) | (m[o + i * 4 + 1] << 16) | (m[o + i * 4 + 2] << 8) | m[o + i * 4 + 3];
+      for (i = 16; i < 80; i++) W[i] = rotl(W[i - 3] ^ W[i - 8] ^ W[i - 14] ^ W[i - 16], 1);
+      a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4];
+      for (i = 0; i < 80; i++) {
+        if (i < 20) t = ((b & c) | (~b & d)) + 0x5a827999;
+        else if (i < 40) t = (b ^ c ^ d) + 0x6ed9eba1;
+        else if (i < 60) t = ((b & c) | (b & d) | (c & d)) + 0x8f1bbcdc;
+        else t = (b ^ c ^ d) + 0xca62c1d6;
+        t = (rotl(a, 5) + t + e + W[i]) | 0;
+        e = d; d = c; c = rotl(b, 30); b = a; a = t;
+      }
+      h[0] = (h[0] + a) | 0; h[1] = (h[1] + b) | 0; h[2] = (h[2] + c) | 0; h[3] = (h[3] + d) | 0; h[4] = (h[4] + e) | 0;
+    }
+    return wordsOut(h, false);
+  }
+  var SHA256_K = new Int32Array([
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2]);
+  function sha256(bytes) {
+    var m = padMessage(bytes, false), h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]),
+      W = new Int32Array(64), o, i, a, b, c, d, e, f, g, hh, t1, t2, s0, s1;
+    for (o = 0; o < m.length; o += 64) {
+      for (i = 0; i < 16; i++) W[i] = (m[o + i * 4] << 24) | (m[o + i * 4 + 1] << 16) | (m[o + i * 4 + 2] << 8) | m[o + i * 4 + 3];
+      for (i = 16; i < 64; i++) {
+        s0 = ((W[i - 15] >>> 7) | (W[i - 15] << 25)) ^ ((W[i - 15] >>> 18) | (W[i - 15] << 14)) ^ (W[i - 15] >>> 3);
+        s1 = ((W[i - 2] >>> 17) | (W[i - 2] << 15)) ^ ((W[i - 2] >>> 19) | (W[i - 2] << 13)) ^ (W[i - 2] >>> 10);
+        W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+      }
+      a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4]; f = h[5]; g = h[6]; hh = h[7];
+      for (i = 0; i < 64; i++) {
+        s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+        t1 = (hh + s1 + ((e & f) ^ (~e & g)) + SHA256_K[i] + W[i]) | 0;
+        s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+        t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        hh = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+      }
+      h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+    }
+    return wordsOut(h, false);
+  }
+  var HASHES = { md5: md5, sha1: sha1, sha256: sha256 };
+  function concatBytes(chunks) {
+    var n = 0, i, out, o = 0;
+    for (i = 0; i < chunks.length; i++) n += chunks[i].length;
+    out = new Uint8Array(n);
+    for (i = 0; i < chunks.length; i++) { out.set(chunks[i], o); o += chunks[i].length; }
+    return out;
+  }
+  function digestOut(bytes, enc) {
+    if (enc === undefined || enc === null) return V2 ? Buffer.from(bytes) : byteString(latin1Decode(bytes)); // spec §1.5: Buffer (2.0) / byte string (1.0)
+    if (enc === "hex" || enc === "base64" || enc === "base64url") return decodeBytes(bytes, enc);
+    throw new Error('Unknown digest encoding: "' + enc + '"');
+  }
+  // njs tells byte strings (from digest(), bytesFrom(), toUTF8()...) from text strings and hashes
+  // a byte string's bytes, text as UTF-8. V8 strings carry no such mark, so 1.0 remembers the byte
+  // strings its helpers made during this invocation (as in an HMAC chain for request signing).
+  var byteStrings = Object.create(null);
+  function byteString(s) { if (st && /[\x80-\xff]/.test(s)) byteStrings[s] = true; return s; }
+  function byteInput(data, enc) {
+    if (typeof data === "string" && !V2 && !enc && byteStrings[data] === true) return latin1Encode(data);
+    return toBytes(data, enc);
+  }
+  function Hash(alg) {
+    if (!HASHES[alg]) throw new Error('Unsupported hash algorithm: "' + alg + '"');
+    this._alg = alg; this._chunks = []; this._done = false;
+  }
+  Hash.prototype.update = function (data, enc) {
+    if (this._done) throw new Error("Digest already called");
+    this._chunks.push(byteInput(data, enc)); return this;
+  };
+  Hash.prototype.digest = function (enc) {
+    if (this._done) throw new Error("Digest already called");
+    this._done = true;
+    return digestOut(HASHES[this._alg](concatBytes(this._chunks)), enc);
+  };
+  Hash.prototype.copy = function () { var h = new Hash(this._alg); h._chunks = this._chunks.slice(); return h; };
+  function Hmac(alg, key) {
+    if (!HASHES[alg]) throw new Error('Unsupported hash algorithm: "' + alg + '"');
+    var k = byteInput(key), ipad = new Uint8Array(64), opad = new Uint8Array(64), i;
+    if (k.length > 64) k = HASHES[alg](k);
+    for (i = 0; i < 64; i++) { ipad[i] = (k[i] || 0) ^ 0x36; opad[i] = (k[i] || 0) ^ 0x5c; }
+    this._alg = alg; this._opad = opad; this._chunks = [ipad]; this._done = false;
+  }
+  Hmac.prototype.update = Hash.prototype.update;
+  Hmac.prototype.digest = function (enc) {
+    if (this._done) throw new Error("Digest already called");
+    this._done = true;
+    var f = HASHES[this._alg], inner = f(concatBytes(this._chunks));
+    return digestOut(f(concatBytes([this._opad, inner])), enc);
+  };
+  var cryptoModule = Object.freeze({
+    createHash: function createHash(alg) { return new Hash(alg); },
+    createHmac: function createHmac(alg, key) { return new Hmac(alg, key); },
+  });
+
+  // --- querystring (spec §1.7) -----------------------------------------------------------------
+  function qsUnescape(s) {
+    s = String(s).replace(/\+/g, " ");
+    try { return decodeURIComponent(s); } catch (e) {
+      return s.replace(/(%[0-9a-fA-F]{2})+/g, function (m) { return utf8Decode(hexDecode(m.replace(/%/g, "")), 0, undefined, false); });
+    }
+  }
+  function qsEscape(s) { return encodeURIComponent(String(s)); }
+  function qsParse(str, sep, eq, options) {
+    var out = {}, decode = (options && options.decodeURIComponent) || qsUnescape, max = 1000, parts, i, p, k, v, idx;
+    if (options && typeof options.maxKeys === "number") max = options.maxKeys;
+    if (typeof str !== "string" || str.length === 0) return out;
+    sep = sep || "&"; eq = eq || "=";
+    parts = str.split(sep);
+    if (max > 0 && parts.length > max) parts = parts.slice(0, max);
+    for (i = 0; i < parts.length; i++) {
+      p = parts[i];
+      if (p.length === 0) continue;
+      idx = p.indexOf(eq);
+      if (idx >= 0) { k = decode(p.slice(0, idx)); v = decode(p.slice(idx + eq.length)); } else { k = decode(p); v = ""; }
+      if (!Object.prototype.hasOwnProperty.call(out, k)) out[k] = v;
+      else if (Array.isArray(out[k])) out[k].push(v);
+      else out[k] = [out[k], v];
+    }
+    return out;
+  }
+  function qsPrim(v) {
+    if (typeof v === "string") return v;
+    if (typeof v === "number" && isFinite(v)) return "" + v;
+    if (typeof v === "boolean") return v ? "true" : "false";
+    return "";
+  }
+  function qsStringify(obj, sep, eq, options) {
+    var encode = (options && options.encodeURIComponent) || qsEscape, out = [], keys, i, j, k, v;
+    sep = sep || "&"; eq = eq || "=";
+    if (obj === null || typeof obj !== "object") return "";
+    keys = Object.keys(obj);
+    for (i = 0; i < keys.length; i++) {
+      k = keys[i]; v = obj[k];
+      if (Array.isArray(v)) for (j = 0; j < v.length; j++) out.push(encode(k) + eq + encode(qsPrim(v[j])));
+      else out.push(encode(k) + eq + encode(qsPrim(v)));
+    }
+    return out.join(sep);
+  }
+  var querystringModule = Object.freeze({ parse: qsParse, decode: qsParse, stringify: qsStringify, encode: qsStringify, escape: qsEscape, unescape: qsUnescape });
+
+  // --- console.log (spec §1.5): 1.0 joins arguments; 2.0 does not support several arguments ----
+  function show(v) {
+    if (typeof v === "string") return v;
+    if (v === undefined) return "undefined";
+    if (typeof v === "function") return "[Function]";
+    if (v instanceof Error) return String(v);
+    try { var s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); }
+  }
+  function log() {
+    if (!st) return;
+    // Reading taken: 2.0 logs only the first argument (the docs say several are not supported).
+    var line = V2 ? show(arguments[0]) : Array.prototype.map.call(arguments, show).join(" ");
+    var size = utf8Encode(line).length;
+    if (st.logBytes >= LOG_CAP) return;
+    if (st.logBytes + size > LOG_CAP) {
+      line = utf8Decode(utf8Encode(line).subarray(0, LOG_CAP - st.logBytes), 0, undefined, false);
+      size = LOG_CAP - st.logBytes;
+    }
+    st.logBytes += size;
+    st.logs.push(line);
+  }
+  G.console = Object.freeze({ log: log, info: log, warn: log, error: log, debug: log });
+
+  // --- 2.0 built-ins: Buffer, atob/btoa, TextEncoder/TextDecoder (spec §1.5) -----------------
+  var Buffer = null;
+  if (V2) {
+    Buffer = (function () {
+      class Buffer extends Uint8Array {
+        static from(v, enc, len) {
+          if (typeof v === "string") return Buffer._wrap(encodeString(v, enc));
+          if (v instanceof ArrayBuffer) return new Buffer(v, enc || 0, len === undefined ? v.byteLength - (enc || 0) : len);
+          if (ArrayBuffer.isView(v)) return Buffer._wrap(new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice());
+          if (Array.isArray(v)) return Buffer._wrap(new Uint8Array(v));
+          if (v && typeof v === "object" && v.type === "Buffer" && Array.isArray(v.data)) return Buffer._wrap(new Uint8Array(v.data));
+          if (v && typeof v === "object" && typeof v.length === "number") return Buffer._wrap(new Uint8Array(Array.prototype.slice.call(v)));
+          throw new TypeError("The first argument must be a string, Buffer, ArrayBuffer, Array, or array-like object");
+        }
+        static _wrap(u8) { return new Buffer(u8.buffer, u8.byteOffset, u8.byteLength); }
+        static alloc(n, fill, enc) { var b = new Buffer(n); if (fill !== undefined) b.fill(fill, 0, n, enc); return b; }
+        static allocUnsafe(n) { return new Buffer(n); }
+        static byteLength(v, enc) { return typeof v === "string" ? encodeString(v, enc).length : v.byteLength; }
+        static isBuffer(v) { return v instanceof Buffer; }
+        static isEncoding(e) { return typeof e === "string" && ENCODINGS.hasOwnProperty(e.toLowerCase()); }
+        static concat(list, total) {
+          var b = Buffer._wrap(concatBytes(list.map(function (x) { return toBytes(x); })));
+          return total === undefined ? b : (total <= b.length ? b.subarray(0, total) : Buffer.concat([b, Buffer.alloc(total - b.length)]));
+        }
+        static compare(a, b) { return a.compare(b); }
+        toString(enc, start, end) { return decodeBytes(this, enc, start, end); }
+        toJSON() { return { type: "Buffer", data: Array.prototype.slice.call(this) }; }
+        equals(o) { return this.compare(o) === 0; }
+        compare(o) {
+          var n = Math.min(this.length, o.length), i;
+          for (i = 0; i < n; i++) if (this[i] !== o[i]) return this[i] < o[i] ? -1 : 1;
+          return this.length === o.length ? 0 : (this.length < o.length ? -1 : 1);
+        }
+        copy(target, ts, ss, se) {
+          ts = ts || 0; ss = ss || 0; se = se === undefined ? this.length : se;
+          var part = this.subarray(ss, Math.min(se, ss + target.length - ts));
+          target.set(part, ts); return part.length;
+        }
+        fill(v, s, e, enc) {
+          if (typeof s === "string") { enc = s; s = 0; e = this.length; }
+          s = s || 0; e = e === undefined ? this.length : e;
+          if (typeof v === "number") return Uint8Array.prototype.fill.call(this, v & 255, s, e);
+          var bytes = toBytes(v, enc), i;
+          if (bytes.length === 0) return Uint8Array.prototype.fill.call(this, 0, s, e);
+          for (i = s; i < e; i++) this[i] = bytes[(i - s) % bytes.length];
+          return this;
+        }
+        indexOf(v, from, enc) {
+          if (typeof v === "number") return Uint8Array.prototype.indexOf.call(this, v & 255, from);
+          var n = toBytes(v, enc), i, j;
+          for (i = from || 0; i <= this.length - n.length; i++) {
+            for (j = 0; j < n.length && this[i + j] === n[j]; j++);
+            if (j === n.length) return i;
+          }
+          return -1;
+        }
+        lastIndexOf(v, from, enc) {
+          if (typeof v === "number") return Uint8Array.prototype.lastIndexOf.call(this, v & 255, from === undefined ? this.length - 1 : from);
+          var n = toBytes(v, enc), i, j;
+          for (i = Math.min(from === undefined ? this.length : from, this.length - n.length); i >= 0; i--) {
+            for (j = 0; j < n.length && this[i + j] === n[j]; j++);
+            if (j === n.length) return i;
+          }
+          return -1;
+        }
+        includes(v, from, enc) { return this.indexOf(v, from, enc) !== -1; }
+        subarray(s, e) { var u = Uint8Array.prototype.subarray.call(this, s, e); return new Buffer(u.buffer, u.byteOffset, u.length); }
+        slice(s, e) { return this.subarray(s, e); }
+        write(str, off, len, enc) {
+          if (typeof off === "string") { enc = off; off = 0; len = undefined; }
+          else if (typeof len === "string") { enc = len; len = undefined; }
+          off = off || 0;
+          var b = encodeString(str, enc), n = Math.min(b.length, this.length - off, len === undefined ? Infinity : len);
+          this.set(b.subarray(0, n), off); return n;
+        }
+        _dv() { return new DataView(this.buffer, this.byteOffset, this.byteLength); }
+        readIntBE(o, n) { var v = this.readUIntBE(o, n); return v >= Math.pow(2, 8 * n - 1) ? v - Math.pow(2, 8 * n) : v; }
+        readIntLE(o, n) { var v = this.readUIntLE(o, n); return v >= Math.pow(2, 8 * n - 1) ? v - Math.pow(2, 8 * n) : v; }
+        readUIntBE(o, n) { var v = 0, i; for (i = 0; i < n; i++) v = v * 256 + this._at(o + i); return v; }
+        readUIntLE(o, n) { var v = 0, i; for (i = n - 1; i >= 0; i--) v = v * 256 + this._at(o + i); return v; }
+        writeUIntBE(v, o, n) { var i; for (i = n - 1; i >= 0; i--) { this[o + i] = v % 256; v = Math.floor(v / 256); } return o + n; }
+        writeUIntLE(v, o, n) { var i; for (i = 0; i < n; i++) { this[o + i] = v % 256; v = Math.floor(v / 256); } return o + n; }
+        writeIntBE(v, o, n) { return this.writeUIntBE(v < 0 ? v + Math.pow(2, 8 * n) : v, o, n); }
+        writeIntLE(v, o, n) { return this.writeUIntLE(v < 0 ? v + Math.pow(2, 8 * n) : v, o, n); }
+        _at(i) { if (i < 0 || i >= this.length) throw new RangeError("Index out of range"); return this[i]; }
+        swap16() { for (var i = 0; i + 1 < this.length; i += 2) { var t = this[i]; this[i] = this[i + 1]; this[i + 1] = t; } return this; }
+        swap32() { for (var i = 0; i + 3 < this.length; i += 4) this.subarray(i, i + 4).reverse(); return this; }
+        swap64() { for (var i = 0; i + 7 < this.length; i += 8) this.subarray(i, i + 8).reverse(); return this; }
+      }
+      var DV = [["Int8", 1], ["UInt8", 1, "Uint8"], ["Int16", 2], ["UInt16", 2, "Uint16"], ["Int32", 4], ["UInt32", 4, "Uint32"],
+        ["Float", 4, "Float32"], ["Double", 8, "Float64"]];
+      DV.forEach(function (d) {
+        var name = d[0], size = d[1], dv = d[2] || name;
+        var ends = size === 1 ? [""] : ["BE", "LE"];
+        ends.forEach(function (end) {
+          var little = end === "LE";
+          Buffer.prototype["read" + name + end] = function (o) {
+            o = o || 0; if (o + size > this.length) throw new RangeError("Index out of range");
+            return this._dv()["get" + dv](o, little);
+          };
+          Buffer.prototype["write" + name + end] = function (v, o) {
+            o = o || 0; if (o + size > this.length) throw new RangeError("Index out of range");
+            this._dv()["set" + dv](o, v, little); return o + size;
+          };
+        });
+      });
+      ["readUint8", "readUint16BE", "readUint16LE", "readUint32BE", "readUint32LE", "writeUint8", "writeUint16BE", "writeUint16LE", "writeUint32BE", "writeUint32LE"]
+        .forEach(function (a) { Buffer.prototype[a] = Buffer.prototype[a.replace("int", "Int")]; });
+      return Buffer;
+    })();
+    G.Buffer = Buffer;
+    G.atob = function atob(s) { return latin1Decode(b64Decode(String(s))); };
+    G.btoa = function btoa(s) {
+      s = String(s);
+      if (/[^\x00-\xff]/.test(s)) throw new Error("Invalid character");
+      return b64Encode(latin1Encode(s), false);
+    };
+    G.TextEncoder = function TextEncoder() { if (!new.target) throw new TypeError("Constructor TextEncoder requires 'new'"); };
+    G.TextEncoder.prototype.encoding = "utf-8";
+    G.TextEncoder.prototype.encode = function (s) { return utf8Encode(s === undefined ? "" : s); };
+    G.TextEncoder.prototype.encodeInto = function (s, dest) {
+      var b = utf8Encode(s), n = Math.min(b.length, dest.length);
+      dest.set(b.subarray(0, n)); return { read: s.length, written: n };
+    };
+    G.TextDecoder = function TextDecoder(enc, opts) {
+      if (!new.target) throw new TypeError("Constructor TextDecoder requires 'new'");
+      enc = String(enc || "utf-8").toLowerCase();
+      if (enc !== "utf-8" && enc !== "utf8") throw new RangeError("Unsupported encoding: " + enc);
+      this.encoding = "utf-8"; this.fatal = !!(opts && opts.fatal); this.ignoreBOM = !!(opts && opts.ignoreBOM);
+    };
+    G.TextDecoder.prototype.decode = function (b) {
+      var u = b === undefined ? new Uint8Array(0) : toBytes(b), s;
+      if (!this.ignoreBOM && u[0] === 0xef && u[1] === 0xbb && u[2] === 0xbf) u = u.subarray(3);
+      s = utf8Decode(u, 0, u.length, this.fatal);
+      if (s === null) throw new TypeError("The encoded data was not valid");
+      return s;
+    };
+  } else {
+    // --- 1.0's byte-string helpers (spec §1.5); njs has bytesFrom static, docs say prototype: both.
+    var bytesFrom = function bytesFrom(v, enc) {
+      if (typeof v === "string") {
+        if (enc === "hex" || enc === "base64" || enc === "base64url") return byteString(latin1Decode(encodeString(v, enc)));
+        throw new TypeError("Unknown encoding: " + enc);
+      }
+      return byteString(latin1Decode(new Uint8Array(Array.prototype.map.call(v, function (x) { return x & 255; }))));
+    };
+    var def = function (name, fn) { Object.defineProperty(String.prototype, name, { value: fn, writable: true, configurable: true }); };
+    String.bytesFrom = bytesFrom;
+    def("bytesFrom", function (enc) { return bytesFrom(String(this), enc); });
+    def("fromBytes", function (s, e) { return byteString(latin1Decode(latin1Encode(String(this).slice(s, e)))); });
+    def("fromUTF8", function (s, e) {
+      var str = String(this).slice(s, e);
+      if (/[^\x00-\xff]/.test(str)) return null;
+      return utf8Decode(latin1Encode(str), 0, undefined, true);
+    });
+    def("toBytes", function (s, e) { var str = String(this).slice(s, e); return /[^\x00-\xff]/.test(str) ? null : byteString(str); });
+    def("toUTF8", function (s, e) { return byteString(latin1Decode(utf8Encode(String(this).slice(s, e)))); });
+  }
+
+  // --- the cloudfront module, 2.0 only (spec §1.7, §1.8) --------------------------------------
+  var kvsData = null, kvsMeta = null;
+  function kvsHandle() {
+    function need(key) {
+      if (typeof key !== "string" || key.length === 0) throw new TypeError("key must be a non-empty string");
+    }
+    return Object.freeze({
+      get: function get(key, opts) {
+        try {
+          need(key);
+          if (!Object.prototype.hasOwnProperty.call(kvsData, key)) throw new Error("Key " + key + " not found"); // spec §1.8: missing key rejects
+          var v = kvsData[key], fmt = (opts && opts.format) || "string";
+          if (fmt === "string") return Promise.resolve(v);
+          if (fmt === "json") return Promise.resolve(parse(v));
+          if (fmt === "bytes") return Promise.resolve(Buffer.from(v, "utf8"));
+          throw new Error('Unknown format "' + fmt + '"; use "string", "json" or "bytes"');
+        } catch (e) { return Promise.reject(e); }
+      },
+      exists: function exists(key) {
+        try { need(key); return Promise.resolve(Object.prototype.hasOwnProperty.call(kvsData, key)); } catch (e) { return Promise.reject(e); }
+      },
+      meta: function meta() { return Promise.resolve(Object.assign({}, kvsMeta)); },
+    });
+  }
+  function originChange(kind, args) {
+    if (!st) throw new Error("origin helpers only work during an invocation");
+    if (st.eventType !== "viewer-request") throw new Error(kind + " can only be called in a viewer-request function");
+    st.origin = { kind: kind, args: args };
+  }
+  var cloudfrontModule = V2 ? Object.freeze({
+    kvs: function kvs(id) {
+      if (kvsData === null) throw new Error("No KeyValueStore is associated with this function");
+      return kvsHandle();
+    },
+    updateRequestOrigin: function updateRequestOrigin(params) { originChange("updateRequestOrigin", [params]); },
+    selectRequestOriginById: function selectRequestOriginById(id, params) { originChange("selectRequestOriginById", [id, params === undefined ? null : params]); },
+    createRequestOriginGroup: function createRequestOriginGroup(params) { originChange("createRequestOriginGroup", [params]); },
+    get edgeLocation() { return st && st.eventType === "viewer-request" ? Object.assign({}, st.edge) : {}; },
+    logCustomData: function logCustomData(s) {
+      if (st) st.logData = String(s);
+    },
+  }) : null;
+
+  var modules = { crypto: cryptoModule, querystring: querystringModule };
+  if (V2) modules.cloudfront = cloudfrontModule;
+  G.require = function require(name) {
+    if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
+    throw new Error('Cannot find module "' + name + '"');
+  };
+
+  // --- what CloudFront takes away (spec §1.5) -------------------------------------------------
+  // eval and new Function throw. V8 already refuses them when edgesim set
+  // --disallow-code-generation-from-strings; these stand-ins cover an engine started without it.
+  function noCodegen() { throw new EvalError("Code generation from strings disallowed for this context"); }
+  var OrigFunction = Function;
+  noCodegen.prototype = OrigFunction.prototype;
+  [OrigFunction.prototype, Object.getPrototypeOf(async function () {}), Object.getPrototypeOf(function* () {})].forEach(function (p) {
+    Object.defineProperty(p, "constructor", { value: noCodegen, writable: false, configurable: false });
+  });
+  G.Function = noCodegen;
+  G.eval = noCodegen;
+  var gone = ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "__timer_manager", "queueMicrotask",
+    "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Proxy", "Reflect", "Intl", "WebAssembly",
+    "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process"];
+  if (!V2) gone.push("Buffer", "atob", "btoa", "TextEncoder", "TextDecoder");
+  // mini-racer declares its timers with `var`, which cannot be deleted: those become undefined.
+  gone.forEach(function (n) { try { delete G[n]; } catch (e) { G[n] = undefined; } });
+  delete Array.from; // absent from both allow-lists (spec §1.5)
+  ["toSorted", "toReversed", "toSpliced", "with", "at", "flat", "flatMap", "findLast", "findLastIndex"].forEach(function (n) { delete Array.prototype[n]; });
+  ["at", "isWellFormed", "toWellFormed"].forEach(function (n) { delete String.prototype[n]; });
+  if (!V2) {
+    delete String.prototype.replaceAll;
+    ["all", "allSettled", "any", "race", "withResolvers", "try"].forEach(function (n) { delete Promise[n]; });
+  }
+
+  // --- the invocation --------------------------------------------------------------------------
+  // Globals a function adds (globalThis.cache = ...) are gone at the next invocation, as in njs's
+  // per-request VM. The first invocation records the runtime's own enumerable globals.
+  var baseGlobals = null, baseCount = 0;
+  function resetGlobals() {
+    var keys = Object.keys(G), i;
+    if (baseGlobals === null) {
+      baseGlobals = Object.create(null);
+      for (i = 0; i < keys.length; i++) baseGlobals[keys[i]] = true;
+      baseCount = keys.length;
+      return;
+    }
+    if (keys.length === baseCount) return;
+    for (i = 0; i < keys.length; i++) {
+      if (baseGlobals[keys[i]] !== true) { try { delete G[keys[i]]; } catch (e) { G[keys[i]] = undefined; } }
+    }
+  }
+  var PENDING = "pending";
+  var ERR_LINE = /\(?([^\s()]+):(\d+):(\d+)\)?/;
+  function errorLine(e, file) {
+    var stack = e && typeof e === "object" && typeof e.stack === "string" ? e.stack.split("\n") : [], i, m;
+    for (i = 0; i < stack.length; i++) {
+      m = ERR_LINE.exec(stack[i]);
+      if (m && m[1] === file) return +m[2];
+    }
+    return null;
+  }
+  function describe(e) {
+    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + e.message;
+    return "Error: " + show(e);
+  }
+  function result(extra) {
+    extra.logs = st.logs;
+    extra.origin = st.origin;
+    extra.logData = st.logData;
+    return extra;
+  }
+  function fail(e) { return stringify(result({ ok: false, error: describe(e), line: errorLine(e, st.file) })); }
+  function finish(out) {
+    var s;
+    try { s = stringify(result({ ok: true, output: out === undefined ? null : out })); }
+    catch (e) { return stringify(result({ ok: false, invalid: true, error: "the returned object cannot be serialised: " + describe(e) })); }
+    return s;
+  }
+  G.__cf = Object.freeze({
+    // event: the event object (isolate.py writes it into the call as a literal); now: epoch ms;
+    // edge: cf.edgeLocation; rawQuery: the query string as sent, or null; file: for error lines.
+    invoke: function invoke(event, now, eventType, edge, rawQuery, file) {
+      resetGlobals();
+      byteStrings = Object.create(null);
+      seed = (now % 4294967296) | 0;
+      st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file };
+      var handler, out;
+      if (V2 && event.request && typeof event.request === "object") {
+        var raw = rawQuery;
+        Object.defineProperty(event.request, "rawQueryString", { value: function rawQueryString() { return raw === null ? undefined : raw; }, enumerable: false });
+      }
+      try {
+        // A fresh top level per invocation: njs runs each request in a cloned VM, so nothing a
+        // function keeps in its own globals survives to the next request.
+        handler = G.__cf_factory();
+        if (typeof handler !== "function") throw new ReferenceError("handler is not defined");
+        out = handler(event);
+      } catch (e) { return fail(e); }
+      if (out !== null && typeof out === "object" && typeof out.then === "function") {
+        // An async handler (2.0). With no timers and a KeyValueStore that answers at once, its
+        // promise settles in the microtask checkpoint at the end of this script, or never:
+        // __cf.settled(), evaluated next, reads the outcome without a promise round trip.
+        var mine = st;
+        Promise.resolve(out).then(function (v) { mine.settled = finish(v); }, function (e) { mine.settled = fail(e); });
+        return PENDING;
+      }
+      return finish(out);
+    },
+    settled: function settled() { return st && st.settled !== undefined ? st.settled : PENDING; },
+    logs: function logs() { return stringify(st ? st.logs : []); },
+    // Let V8 optimise the byte-crunching built-ins before the first request, so compute
+    // utilization reflects the function, not V8's interpreter warming up (njs runs these natively).
+    warm: function warm(rounds) {
+      var text = "warm-up text \u00e9\u4e16 ".repeat(8), bytes = utf8Encode(text), algs = Object.keys(HASHES), i, alg;
+      for (i = 0; i < rounds; i++) {
+        alg = algs[i % algs.length];
+        new Hmac(alg, text).update(text).digest("hex");
+        new Hash(alg).update(bytes).digest("base64url");
+        utf8Decode(b64Decode(b64Encode(bytes, i % 2 === 0)), 0, undefined, false);
+        hexDecode(hexEncode(bytes));
+      }
+    },
+    kvsLoad: function kvsLoad(json, meta) { kvsData = parse(json); kvsMeta = parse(meta); },
+  });
+  G.__CF_RUNTIME = undefined;
+})(globalThis);

@@ -1,0 +1,277 @@
+"""A CloudFront Function kept warm in its own V8 isolate: load, invoke, and CloudFront's errors.
+
+`load_cloudfront_function` refuses what CloudFront refuses at create time (size, syntax, the
+runtime's language subset); `CloudFrontFunction.invoke` runs viewer-request / viewer-response
+triggers for the pipeline; `CloudFrontFunction.run` is the core both it and test-function use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from edgesim.cloudfront_functions.event import Context, build_event
+from edgesim.cloudfront_functions.isolate import MEMORY_LIMIT_BYTES, CompileError, Isolate, Outcome
+from edgesim.cloudfront_functions.kvs import KeyValueStore
+from edgesim.cloudfront_functions.lint import Violation, analyse
+from edgesim.cloudfront_functions.origins import apply_origin_change
+from edgesim.cloudfront_functions.output import (
+    InvalidOutput,
+    apply_request,
+    apply_response,
+    is_response,
+    normalize_request,
+    normalize_response,
+)
+from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
+from edgesim.errors import FunctionCodeError, FunctionExecutionError, FunctionValidationError, ViewerError
+from edgesim.messages import EventType
+from edgesim.runtime import TriggerCall, TriggerResult
+
+MAX_CODE_BYTES = 10 * 1024  # spec §1.6: 10 KB, not adjustable
+
+# The prefix CloudFront puts before the JS error in TestFunction's FunctionErrorMessage (spec §1.10).
+EXECUTION_PREFIX = FunctionExecutionError.page_reason + " "
+
+
+@dataclass
+class Run:
+    """One handler run with CloudFront's rules applied to its output (shared by invoke and test-function)."""
+
+    outcome: Outcome
+    output: dict[str, Any] | None  # the normalised FunctionOutput ({"request": ...} or {"response": ...})
+    error: ViewerError | None
+    compute_utilization: int
+    result: TriggerResult | None = None  # the write-back onto the call's Request / Response (invoke only)
+
+
+class CloudFrontFunction:
+    """An `edgesim.runtime.EdgeFunction` for one CloudFront Function. Owns its isolate."""
+
+    kind: Literal["cloudfront-function"] = "cloudfront-function"
+
+    def __init__(self, assoc: CloudFrontFunctionAssociation, settings: DistributionSettings, source: str,
+                 load_error: Violation | None) -> None:
+        self.name = assoc.name
+        self.assoc = assoc
+        self.settings = settings
+        self.file = str(assoc.cloudfront_function)
+        self._file_name = assoc.cloudfront_function.name
+        self._source = source
+        self._load_error = load_error
+        self._isolate: Isolate | None = None
+        self._kvs = KeyValueStore(assoc.kvs) if assoc.kvs is not None else None
+
+    async def _start(self) -> Isolate:
+        """The warm isolate; recreated when called from another event loop than the one it was made on."""
+        loop = asyncio.get_running_loop()
+        if self._isolate is not None and self._isolate.loop is loop:
+            return self._isolate
+        if self._isolate is not None:
+            self._isolate.close()
+            self._isolate = None
+        isolate = Isolate(self._source, runtime=self.assoc.runtime, file=self._file_name,
+                          time_limit_ms=self.settings.function_time_limit_ms)
+        try:
+            await isolate.start()
+        except CompileError as exc:
+            raise FunctionCodeError(exc.message, file=self.file, line=exc.line) from None
+        self._isolate = isolate
+        return isolate
+
+    @property
+    def memory_baseline_bytes(self) -> int:
+        """The isolate's own heap (V8, prelude, code, KVS) that the 2 MB limit is added to."""
+        return self._isolate.baseline_bytes if self._isolate is not None else 0
+
+    async def run(self, event: dict[str, Any], *, event_type: EventType, now: float, edge: dict[str, str],
+                  raw_query: str | None, header_rules: bool, original: TriggerCall | None = None) -> Run:
+        """Run the handler on `event` (epoch seconds `now`) and check its output as CloudFront does."""
+        if self._load_error is not None:
+            # Refused syntax is accepted at create and fails every run with 503 (spec §1.5).
+            message = self._load_error.engine_message()
+            outcome = Outcome(ok=False, error=message)
+            detail = f"{self.file}:{self._load_error.line}: {self._load_error.construct} is not supported in {self.assoc.runtime}"
+            return Run(outcome, None, FunctionExecutionError(f"{message} ({detail}; {self._load_error.fix})"), 0)
+        isolate = self._isolate
+        if isolate is None or isolate.loop is not asyncio.get_running_loop():
+            isolate = await self._start()
+        if self._kvs is not None:
+            try:
+                snap = self._kvs.snapshot()
+            except FunctionCodeError as exc:  # a broken edit of the store while serving
+                return Run(Outcome(ok=False, error=str(exc)), None, FunctionExecutionError(
+                    f"{self.name}: KeyValueStore cannot be read: {exc}"), 0)
+            await isolate.load_kvs(snap.version, snap.data_json, snap.meta_json)
+        outcome = await isolate.call(event, now_ms=now * 1000, event_type=event_type.value,
+                                     edge_json=_edge_json(edge), raw_query=raw_query)
+        budget = self.settings.function_compute_budget_ms
+        # The share of the budget the function itself used: the bare cost of each trip into V8 is
+        # edgesim's, not the function's (spec §1.6; a pseudo value, V8 is not CloudFront's engine).
+        used = max(0.0, outcome.elapsed_ms - isolate.floor_ms * outcome.round_trips)
+        utilization = min(100, round(used / budget * 100))
+        return self._check(outcome, event, event_type, utilization, header_rules, original)
+
+    def _check(self, outcome: Outcome, event: dict[str, Any], event_type: EventType, utilization: int,
+               header_rules: bool, original: TriggerCall | None) -> Run:
+        logs = outcome.logs
+        if outcome.never_settled:
+            return Run(outcome, None, FunctionExecutionError(
+                f"{self.name}: the handler's promise never settles (CloudFront Functions have no timers or I/O "
+                "to settle it), so CloudFront stops it at its time limit (spec §1.5)", logs=logs), 100)
+        if outcome.timed_out:
+            limit = self.settings.function_time_limit_ms
+            return Run(outcome, None, FunctionExecutionError(
+                f"{self.name} ran longer than {limit:g} ms and was stopped (distribution.function_time_limit_ms; spec §1.6)",
+                logs=logs), 100)
+        if outcome.out_of_memory:
+            return Run(outcome, None, FunctionExecutionError(
+                f"{self.name} allocated more than CloudFront's {MEMORY_LIMIT_BYTES // 2**20} MB function memory (spec §1.6)",
+                logs=logs), utilization)
+        if outcome.invalid:
+            return Run(outcome, None, FunctionValidationError(outcome.error, logs=logs), utilization)
+        if not outcome.ok:
+            where = f" ({self.file}:{outcome.line})" if outcome.line else ""
+            return Run(outcome, None, FunctionExecutionError(outcome.error + where, logs=logs), utilization)
+        try:
+            output = self._normalize(outcome.output, event, event_type)
+            if original is not None:
+                result = self._apply(output, event, event_type, original, outcome, header_rules)
+            else:
+                result = None
+        except InvalidOutput as exc:
+            return Run(outcome, None, FunctionValidationError(str(exc), logs=logs), utilization)
+        return Run(outcome, output, None, utilization, result)
+
+    @staticmethod
+    def _normalize(output: Any, event: dict[str, Any], event_type: EventType) -> dict[str, Any]:
+        if output is None:
+            raise InvalidOutput("the function returned nothing; return event.request or a response object (spec §1.3)")
+        if event_type is EventType.VIEWER_RESPONSE:
+            return {"response": normalize_response(output, event["response"])}
+        if is_response(output):
+            response = normalize_response(output, None)
+            response.setdefault("cookies", {})
+            return {"response": response}
+        return {"request": normalize_request(output, event["request"])}
+
+    @staticmethod
+    def _apply(output: dict[str, Any], event: dict[str, Any], event_type: EventType, call: TriggerCall,
+               outcome: Outcome, header_rules: bool) -> TriggerResult:
+        if "request" in output:
+            request = apply_request(output["request"], event["request"], call.request, header_rules=header_rules)
+            if outcome.origin is not None:
+                apply_origin_change(request, outcome.origin, call.origins)
+            return TriggerResult(request=request)
+        original = call.response if event_type is EventType.VIEWER_RESPONSE else None
+        response = apply_response(output["response"], event.get("response"), original, event_type, header_rules=header_rules)
+        return TriggerResult(response=response, generated=event_type is EventType.VIEWER_REQUEST)
+
+    async def invoke(self, call: TriggerCall) -> TriggerResult:
+        settings = call.distribution
+        context: Context = {"distributionDomainName": settings.domain_name, "distributionId": settings.id,
+                            "eventType": call.event_type.value, "requestId": call.request_id}
+        event = build_event(call.event_type, call.request, response=call.response, context=context)
+        now = call.now if call.now is not None else time.time()
+        edge = edge_location(settings.pop)
+        raw_query = call.request.querystring if call.request.querystring else None
+        run = await self.run(event, event_type=call.event_type, now=now, edge=edge, raw_query=raw_query,
+                             header_rules=True, original=call)
+        if run.error is not None:
+            raise run.error
+        result = run.result
+        assert result is not None
+        result.logs = run.outcome.logs
+        result.duration_ms = run.outcome.elapsed_ms
+        result.compute_utilization = run.compute_utilization
+        result.event = event
+        result.output = run.output
+        return result
+
+    async def aclose(self) -> None:
+        if self._isolate is not None:
+            self._isolate.close()
+            self._isolate = None
+
+
+def _edge_json(edge: dict[str, str]) -> str:
+    return _edge_text(edge["name"], edge["serverIp"], edge["region"])
+
+
+@lru_cache(maxsize=64)
+def _edge_text(name: str, server_ip: str, region: str) -> str:
+    return json.dumps({"name": name, "serverIp": server_ip, "region": region})
+
+
+@lru_cache(maxsize=64)
+def edge_location(pop: str) -> dict[str, str]:
+    """cf.edgeLocation from the configured point of presence, e.g. SFO53-P7 -> SFO (spec §1.7). Shared: do not mutate."""
+    return {"name": pop[:3].upper(), "serverIp": "127.0.0.1", "region": "us-west-1"}
+
+
+async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, settings: DistributionSettings,
+                                   *, defer_errors: bool = False) -> CloudFrontFunction:
+    """Load, check and warm one function. Raises FunctionCodeError naming the file and line.
+
+    With `defer_errors`, code that CloudFront accepts at create but refuses at run time (the
+    language subset, spec §1.5) loads anyway and fails each invocation with 503, as on CloudFront.
+    """
+    path = assoc.cloudfront_function
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FunctionCodeError(f"cannot read function: {exc.strerror}", file=file) from None
+    if len(raw) > MAX_CODE_BYTES:
+        raise FunctionCodeError(
+            f"function code is {len(raw)} bytes; CloudFront Functions take at most {MAX_CODE_BYTES} bytes (10 KB, spec §1.6)",
+            file=file, code="FunctionSizeLimitExceeded")
+    try:
+        code = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FunctionCodeError(f"function code is not UTF-8 (byte {exc.start})", file=file) from None
+    analysis = analyse(code, assoc.runtime)
+    first = analysis.violations[0] if analysis.violations else None
+    if first is not None and not defer_errors:
+        raise FunctionCodeError(first.problem(file, assoc.runtime).split(": ", 1)[1], file=file, line=first.line)
+    if not analysis.has_handler and first is None:
+        raise FunctionCodeError("no top-level `function handler(event)`; CloudFront calls that function (spec §1.1)", file=file)
+    function = CloudFrontFunction(assoc, settings, analysis.source, first)
+    if first is None:
+        await function._start()
+        if function._kvs is not None:
+            function._kvs.snapshot()  # refuse an over-limit store at load (spec §1.8)
+    return function
+
+
+def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]:
+    """Every problem `edgesim check` reports for this function, one line each (file:line: what; fix)."""
+    path = assoc.cloudfront_function
+    file = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [f"{file}: cannot read function: {exc.strerror}"]
+    problems: list[str] = []
+    if len(raw) > MAX_CODE_BYTES:
+        problems.append(f"{file}: FunctionSizeLimitExceeded: {len(raw)} bytes; CloudFront Functions take at most "
+                        f"{MAX_CODE_BYTES} bytes (spec §1.6); move data into a KeyValueStore or shorten the code")
+    analysis = analyse(raw.decode("utf-8", errors="replace"), assoc.runtime)
+    if analysis.syntax_error_line is not None:
+        problems.append(f"{file}:{analysis.syntax_error_line}: syntax error; fix the JavaScript near this line")
+    problems.extend(v.problem(file, assoc.runtime) for v in analysis.violations)
+    if not analysis.has_handler:
+        problems.append(f"{file}: no top-level `function handler(event)`; CloudFront calls that function (spec §1.1)")
+    if assoc.kvs is not None:
+        from edgesim.cloudfront_functions.kvs import load_store
+
+        try:
+            load_store(assoc.kvs)
+        except FunctionCodeError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,0 +1,197 @@
+"""Request/Response <-> the Lambda@Edge event `Records[0].cf`, and a handler's output applied back.
+
+Headers are `{lowercase: [{key, value}]}`, one entry per header line; bodies travel base64 with
+include_body; the `origin` object describes the configured origin (spec §2.2–§2.5). Outputs are
+validated (validation.py) before anything here reads them.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, TypedDict
+
+from edgesim.config import CustomOrigin, Origin, OriginGroup, S3Origin
+from edgesim.lambda_edge.validation import KB, MB, decode_base64, is_disallowed
+from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
+from edgesim.runtime import TriggerCall
+
+HeaderMap = dict[str, list[dict[str, str]]]
+# Spec §2.4: the body is exposed for methods that carry one.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CfConfig(TypedDict):
+    distributionDomainName: str
+    distributionId: str
+    eventType: str
+    requestId: str
+
+
+class Cf(TypedDict, total=False):
+    config: CfConfig
+    request: dict[str, Any]
+    response: dict[str, Any]
+
+
+def headers_to_event(headers: Headers) -> HeaderMap:
+    """One `{key, value}` per header line; disallowed headers are never shown (spec §1.4)."""
+    out: HeaderMap = {}
+    for key, value in headers:
+        if not is_disallowed(key):
+            out.setdefault(key.lower(), []).append({"key": key, "value": value})
+    return out
+
+
+def headers_from_event(headers: HeaderMap, hidden: Headers | None = None) -> Headers:
+    """A missing `key` becomes Title-Case (spec §2.2); `hidden` are the lines never shown, kept."""
+    lines = [(e.get("key") or capitalize_header(name), e["value"]) for name, es in headers.items() for e in es]
+    if hidden is not None:
+        lines += [(k, v) for k, v in hidden if is_disallowed(k)]
+    return Headers(lines)
+
+
+def origin_to_event(origin: Origin) -> dict[str, Any]:
+    """The `origin` object for origin triggers (spec §2.3)."""
+    custom_headers = headers_to_event(Headers(origin.custom_headers.items()))
+    if isinstance(origin, CustomOrigin):
+        return {"custom": {
+            "customHeaders": custom_headers, "domainName": origin.domain_name,
+            "keepaliveTimeout": int(origin.keepalive_timeout), "path": origin.path, "port": origin.port,
+            "protocol": origin.protocol, "readTimeout": int(origin.read_timeout),
+            "sslProtocols": list(origin.ssl_protocols)}}
+    # A local directory has no origin access identity: authMethod "none".
+    return {"s3": {"authMethod": "none", "customHeaders": custom_headers, "domainName": origin.domain_name,
+                   "path": origin.path, "region": origin.region}}
+
+
+def resolve_origin(origin: Origin | OriginGroup | None, origins: Mapping[str, Origin | OriginGroup]) -> Origin | None:
+    """An origin group shows its primary to origin-request (spec §3.1 failover)."""
+    if isinstance(origin, OriginGroup):
+        primary = origins.get(origin.primary)
+        return primary if isinstance(primary, (CustomOrigin, S3Origin)) else None
+    return origin
+
+
+def origin_from_event(obj: dict[str, Any], origins: Mapping[str, Origin | OriginGroup]) -> Origin:
+    """The configured origin with that domain (updated with the edits), else a new one (spec §2.3)."""
+    kind, o = next(iter(obj.items()))
+    custom_headers = {e.get("key") or capitalize_header(n): e["value"]
+                      for n, es in o.get("customHeaders", {}).items() for e in es}
+    domain = o["domainName"]
+    match = next((c for c in origins.values()
+                  if isinstance(c, S3Origin if kind == "s3" else CustomOrigin) and c.domain_name == domain), None)
+    if kind == "s3":
+        if match is not None:
+            assert isinstance(match, S3Origin)
+            update = {"path": o.get("path", ""), "custom_headers": custom_headers,
+                      "region": o.get("region", match.region)}
+            same = all(getattr(match, k) == v for k, v in update.items())
+            return match if same else match.model_copy(update=update)
+        # edgesim serves S3 origins from configured folders only; an unknown bucket maps to an empty one.
+        return S3Origin(id=f"lambda-{domain}", directory=Path("/nonexistent") / domain, domain_name=domain,
+                        path=o.get("path", ""), custom_headers=custom_headers, region=o.get("region", "us-east-1"))
+    url = f"{o['protocol']}://{domain}:{o['port']}{o.get('path', '')}"
+    fields = {"custom_headers": custom_headers, "read_timeout": float(o.get("readTimeout", 30)),
+              "keepalive_timeout": float(o.get("keepaliveTimeout", 5)),
+              "ssl_protocols": tuple(o.get("sslProtocols", ("TLSv1.2",)))}
+    if match is not None:
+        assert isinstance(match, CustomOrigin)
+        if origin_to_event(match) == obj:
+            return match
+        return match.model_copy(update={"url": url, **fields})
+    return CustomOrigin(id=f"lambda-{domain}", url=url, **fields)  # type: ignore[arg-type]
+
+
+def body_to_event(body: bytes, event_type: EventType) -> dict[str, Any]:
+    """Base64, truncated at 40 KB (viewer) / 1 MB (origin) with inputTruncated (spec §2.4)."""
+    limit = 40 * KB if event_type.is_viewer else MB
+    return {"inputTruncated": len(body) > limit, "action": "read-only", "encoding": "base64",
+            "data": base64.b64encode(body[:limit]).decode()}
+
+
+def request_to_event(request: Request, event_type: EventType, *, include_body: bool,
+                     origins: Mapping[str, Origin | OriginGroup]) -> dict[str, Any]:
+    out: dict[str, Any] = {"clientIp": request.client_ip, "headers": headers_to_event(request.headers),
+                           "method": request.method, "querystring": request.querystring, "uri": request.uri}
+    if include_body and event_type.is_request and request.method.upper() in _BODY_METHODS:
+        out["body"] = body_to_event(request.body, event_type)
+    if not event_type.is_viewer:
+        origin = resolve_origin(request.origin, origins)
+        if origin is not None:
+            out["origin"] = origin_to_event(origin)
+    return out
+
+
+def response_to_event(response: Response) -> dict[str, Any]:
+    """Status as a string, no body: response triggers never see it (spec §2.2)."""
+    return {"status": str(response.status),
+            "statusDescription": response.status_description or _phrase(response.status),
+            "headers": headers_to_event(response.headers)}
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def build_cf(call: TriggerCall, *, include_body: bool) -> Cf:
+    cf: Cf = {
+        "config": {"distributionDomainName": call.distribution.domain_name, "distributionId": call.distribution.id,
+                   "eventType": call.event_type.value, "requestId": call.request_id},
+        "request": request_to_event(call.request, call.event_type, include_body=include_body, origins=call.origins),
+    }
+    if not call.event_type.is_request:
+        assert call.response is not None, f"{call.event_type} needs the response"
+        cf["response"] = response_to_event(call.response)
+    return cf
+
+
+def apply_request(call: TriggerCall, cf: Cf, out: dict[str, Any]) -> Request:
+    """The request to continue with: edits applied, `read-only` body edits ignored (spec §2.4)."""
+    request = call.request.copy()
+    request.headers = headers_from_event(out["headers"], hidden=call.request.headers)
+    request.uri = out["uri"]
+    request.querystring = out.get("querystring", "")
+    body = out.get("body")
+    if isinstance(body, dict) and body.get("action") == "replace":
+        data = body.get("data", "")
+        request.body = data.encode() if body.get("encoding") == "text" else decode_base64(data, "request body")
+        _fix_length(request.headers, request.body)
+    if call.event_type is EventType.ORIGIN_REQUEST and "origin" in out and out["origin"] != cf["request"].get("origin"):
+        request.origin = origin_from_event(out["origin"], call.origins)
+    return request
+
+
+def _body(out: dict[str, Any]) -> bytes:
+    body = out.get("body") or ""
+    return decode_base64(body, "response body") if out.get("bodyEncoding") == "base64" else body.encode()
+
+
+def generated_response(out: dict[str, Any]) -> Response:
+    """A response a request trigger generated; status may be string or number (spec §2.5)."""
+    return Response(status=int(out["status"]), headers=headers_from_event(out.get("headers", {})),
+                    body=_body(out), status_description=out.get("statusDescription"))
+
+
+def apply_response(response: Response, out: dict[str, Any]) -> Response:
+    """Edits from origin-response / viewer-response; `body` replaces the body only when given."""
+    edited = response.copy()
+    edited.status = int(out["status"])
+    edited.status_description = out.get("statusDescription", response.status_description)
+    edited.headers = headers_from_event(out.get("headers", {}), hidden=response.headers)
+    if "body" in out:
+        edited.body = _body(out)
+        _fix_length(edited.headers, edited.body)
+    return edited
+
+
+def _fix_length(headers: Headers, body: bytes) -> None:
+    """A replaced body travels with its own length. Content-Length is read-only to functions
+    (spec §1.4, §2.6), so CloudFront must set it itself (inferred: no source says how)."""
+    if "content-length" in headers:
+        headers.set("Content-Length", str(len(body)))

@@ -1,0 +1,147 @@
+"""One event through one handler without a server: the core of `edgesim invoke` and `check`.
+
+Events in the AWS documentation's and `sam local generate-event cloudfront`'s format go to the
+handler unchanged; `validate=True` also applies CloudFront's checks on the output and says which
+status the viewer would get (spec §2.8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from edgesim import errors
+from edgesim.config import LambdaFunctionAssociation
+from edgesim.lambda_edge import validation
+from edgesim.lambda_edge.runtime import WorkerPool, raise_for_outcome, trigger_limits, worker_spec
+from edgesim.lambda_edge.workers import Worker, WorkerInitError
+from edgesim.messages import EventType
+
+
+@dataclass
+class InvokeResult:
+    """What the handler returned, its log, and how CloudFront would take it."""
+
+    result: Any = None
+    logs: list[str] = field(default_factory=list)
+    error: str | None = None  # the handler failed: exception, timeout, crash, import error
+    error_status: int | None = None  # 503 for those
+    validation_error: str | None = None  # only with validate=True
+    viewer_status: int | None = None  # with validate=True: the status the viewer gets; None = continues
+    cold_start: bool = True
+    duration_ms: float = 0.0
+    event_type: EventType | None = None  # the trigger it ran as
+    notes: list[str] = field(default_factory=list)  # e.g. the event type was guessed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.validation_error is None
+
+
+def load_handler(handler: str, base_dir: Path) -> LambdaFunctionAssociation:
+    """`path/file.py:function`, `file.handler` or `pkg.module:fn`, resolved against base_dir."""
+    try:
+        assoc = LambdaFunctionAssociation.model_validate({"lambda": handler}, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise errors.FunctionCodeError(str(exc.errors()[0]["msg"]).removeprefix("Value error, "),
+                                       file=handler) from None
+    if not assoc.path.is_file():
+        raise errors.FunctionCodeError(f"handler file not found: {assoc.path}", file=handler)
+    return assoc
+
+
+def event_type_of(event: Any) -> tuple[EventType, str | None]:
+    """The event's own config.eventType; else a guess, with a note saying so.
+
+    `sam local generate-event cloudfront` writes events whose config holds only distributionId;
+    they run unchanged as viewer-request (no response) or viewer-response (with one).
+    """
+    try:
+        cf = event["Records"][0]["cf"]
+    except (KeyError, IndexError, TypeError):
+        raise errors.UserError("not a Lambda@Edge event: it has no Records[0].cf "
+                               "(make one with `edgesim generate-event TRIGGER`)") from None
+    declared = cf.get("config", {}).get("eventType") if isinstance(cf, dict) else None
+    if declared is not None:
+        try:
+            return EventType(declared), None
+        except ValueError:
+            raise errors.UserError(f"Records[0].cf.config.eventType {declared!r} is not one of "
+                                   f"{[e.value for e in EventType]}") from None
+    guess = EventType.VIEWER_RESPONSE if "response" in cf else EventType.VIEWER_REQUEST
+    return guess, f"the event has no config.eventType; running it as {guess} (set --event-type to choose)"
+
+
+async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: EventType | None = None,
+                         validate: bool = False, base_dir: Path | None = None, timeout: float | None = None,
+                         memory: int | None = None) -> InvokeResult:
+    """Run `event` through `handler` in a fresh worker; never raises for what the handler does."""
+    assoc = load_handler(handler, base_dir or Path.cwd())
+    note = None
+    trigger = event_type
+    if trigger is None:
+        trigger, note = event_type_of(event)
+    default_timeout, default_memory = trigger_limits(assoc, trigger, "per-trigger")
+    spec = worker_spec(assoc, memory or default_memory)
+    limit = timeout or default_timeout
+    pool = WorkerPool(spec, 1)
+    try:
+        execution = await pool.execute(event, limit)
+    except errors.ViewerError as exc:  # the module failed to import
+        return InvokeResult(logs=exc.logs, error=exc.reason, error_status=exc.status, event_type=trigger,
+                            viewer_status=exc.status if validate else None, notes=[note] if note else [])
+    finally:
+        await pool.aclose()
+    out = InvokeResult(result=execution.outcome.result, logs=execution.logs, event_type=trigger,
+                       duration_ms=execution.outcome.duration_ms, cold_start=execution.cold_start,
+                       notes=[note] if note else [])
+    try:
+        raise_for_outcome(spec, execution, limit)
+    except errors.ViewerError as exc:
+        out.error, out.error_status = exc.reason, exc.status
+        out.viewer_status = exc.status if validate else None
+        return out
+    if validate:
+        _validate(trigger, event, out)
+    return out
+
+
+def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult) -> None:
+    try:
+        cf = event["Records"][0]["cf"]
+        generated = validation.check_output(trigger, cf, out.result)
+    except errors.LambdaValidationError as exc:
+        out.validation_error, out.viewer_status = exc.reason, exc.status
+        return
+    except (KeyError, IndexError, TypeError) as exc:
+        out.validation_error = f"the event is not a Lambda@Edge event ({exc!r} missing); cannot validate"
+        return
+    if generated:
+        out.viewer_status = int(out.result["status"])
+    elif not trigger.is_request:
+        out.viewer_status = int(out.result["status"])
+
+
+def check_lambda(assoc: LambdaFunctionAssociation) -> list[str]:
+    """Problems `edgesim check` reports: a missing file, or a module that fails to import."""
+    if not assoc.path.is_file():
+        return [f"{assoc.path}: handler file not found"]
+
+    async def start() -> list[str]:
+        worker = Worker(worker_spec(assoc, 10240))  # generous: this checks importing, not limits
+        try:
+            await worker.start()
+        except WorkerInitError as exc:
+            return [f"{assoc.path}: {exc.error['errorType']}: {exc.error['errorMessage']}"]
+        finally:
+            await worker.kill()
+        return []
+
+    # Callable from sync code and from inside a running event loop alike.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, start()).result()

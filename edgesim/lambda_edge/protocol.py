@@ -1,0 +1,105 @@
+"""The parent<->child frames: newline-delimited JSON on a pipe pair of their own.
+
+The child's stdout and stderr are the handler's log; the protocol never shares them, so a
+handler's print or console.log cannot corrupt it (architecture: a child runtime with its own
+control channel). The shims speak the same frames without importing this module.
+
+    parent -> child   {"type": "invoke", "event": {...}, "context": InvokeContext}
+    child -> parent   {"type": "ready", "initMs": 12.3}
+                      {"type": "initError", "error": ErrorInfo}
+                      {"type": "result", "ok": true, "result": ...}
+                      {"type": "result", "ok": false, "error": ErrorInfo}
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, TypedDict, Union
+
+
+class ErrorInfo(TypedDict):
+    """A handler's error, in Lambda's own shape (errorType, errorMessage, stackTrace)."""
+
+    errorType: str
+    errorMessage: str
+    stackTrace: list[str]
+
+
+class InvokeContext(TypedDict):
+    """What the child needs to build the Lambda `context` object."""
+
+    functionName: str
+    functionVersion: str
+    invokedFunctionArn: str
+    memoryLimitInMB: int
+    awsRequestId: str
+    logGroupName: str
+    logStreamName: str
+    deadlineMs: float  # epoch milliseconds; getRemainingTimeInMillis counts down to it
+
+
+class InvokeFrame(TypedDict):
+    type: Literal["invoke"]
+    event: Any
+    context: InvokeContext
+
+
+class ReadyFrame(TypedDict):
+    type: Literal["ready"]
+    initMs: float
+
+
+class InitErrorFrame(TypedDict):
+    type: Literal["initError"]
+    error: ErrorInfo
+
+
+class ResultFrame(TypedDict, total=False):
+    type: Literal["result"]
+    ok: bool
+    result: Any
+    error: ErrorInfo
+
+
+ChildFrame = Union[ReadyFrame, InitErrorFrame, ResultFrame]
+
+
+class ProtocolError(Exception):
+    """The child wrote something that is not a frame: edgesim's shim is broken, not the handler."""
+
+
+# One encoder for every frame (json.dumps with options builds a new one per call). Its default
+# ensure_ascii keeps every frame one line whatever the strings contain.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # events are trees
+
+
+def encode(frame: InvokeFrame) -> bytes:
+    return _ENCODER.encode(frame).encode() + b"\n"
+
+
+def decode(line: bytes) -> ChildFrame:
+    try:
+        frame = json.loads(line)
+    except ValueError as exc:
+        raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
+    if not isinstance(frame, dict) or frame.get("type") not in ("ready", "initError", "result"):
+        raise ProtocolError(f"unknown frame from worker: {line[:200]!r}")
+    return frame  # type: ignore[return-value]
+
+
+class LineBuffer:
+    """Split a byte stream into complete lines; keeps the unfinished tail for the next chunk."""
+
+    __slots__ = ("_tail",)
+
+    def __init__(self) -> None:
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        data = self._tail + chunk
+        *lines, self._tail = data.split(b"\n")
+        return lines
+
+    def flush(self) -> list[bytes]:
+        tail, self._tail = self._tail, b""
+        return [tail] if tail else []

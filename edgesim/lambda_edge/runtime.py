@@ -1,0 +1,247 @@
+"""Warm workers per handler, per-trigger timeout and memory, and a crashed worker replaced.
+
+`LambdaEdgeRuntime.function(assoc, event_type)` gives the pipeline an `EdgeFunction`. Functions
+running the same handler with the same memory share one pool of warm workers; a pool grows up to
+`max_concurrency` workers when requests overlap, and a worker that died or was killed is simply
+dropped, so the next request starts a fresh one (spec §2.7, §2.8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from edgesim import errors
+from edgesim.config import DistributionSettings, LambdaFunctionAssociation, lambda_limits
+from edgesim.lambda_edge import event as cf_event
+from edgesim.lambda_edge import validation
+from edgesim.lambda_edge.protocol import InvokeContext
+from edgesim.lambda_edge.workers import ACCOUNT, REGION, InvokeOutcome, Worker, WorkerInitError, WorkerSpec
+from edgesim.messages import EventType
+from edgesim.runtime import FunctionKind, TriggerCall, TriggerResult
+
+DEFAULT_MEMORY_MB = 128  # Lambda's default; origin triggers may ask for up to 10,240 (spec §2.7)
+
+
+def worker_spec(assoc: LambdaFunctionAssociation, memory: int) -> WorkerSpec:
+    return WorkerSpec(language=assoc.language, path=assoc.path, function=assoc.function,
+                      runtime=assoc.runtime, name=assoc.name, memory=memory)
+
+
+def trigger_limits(assoc: LambdaFunctionAssociation, event_type: EventType, quotas: str) -> tuple[float, int]:
+    """(timeout s, memory MB): the association's own values, else the trigger's (spec §2.7)."""
+    max_timeout, max_memory = lambda_limits(event_type, quotas)
+    timeout = min(assoc.timeout or max_timeout, max_timeout)
+    memory = min(assoc.memory or DEFAULT_MEMORY_MB, max_memory)
+    return timeout, memory
+
+
+@dataclass
+class Execution:
+    """One invocation as the log sees it."""
+
+    outcome: InvokeOutcome
+    logs: list[str]
+    request_id: str
+    cold_start: bool
+
+
+class WorkerPool:
+    """Warm workers for one WorkerSpec: reuse an idle one, else start one, up to max_concurrency."""
+
+    def __init__(self, spec: WorkerSpec, max_concurrency: int) -> None:
+        self.spec = spec
+        self._max = max_concurrency
+        self._slots: asyncio.Semaphore | None = None
+        self._idle: list[Worker] = []
+        self._all: set[Worker] = set()
+        self._closed = False
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._max)
+        return self._slots
+
+    async def warm(self) -> None:
+        async with self._semaphore():
+            if not any(w.alive for w in self._idle):
+                self._idle.append(await self._start())
+
+    async def _start(self) -> Worker:
+        if self._closed:  # a request still arriving while the distribution shuts down
+            raise WorkerInitError({"errorType": "Runtime.Closed", "stackTrace": [],
+                                   "errorMessage": "edgesim is shutting this function down"}, [])
+        worker = Worker(self.spec)
+        self._all.add(worker)
+        try:
+            await worker.start()
+        except BaseException:
+            self._all.discard(worker)
+            raise
+        return worker
+
+    async def execute(self, event: Any, timeout: float) -> Execution:
+        """Run one event in a warm worker (starting one if none is idle) and format its log."""
+        request_id = str(uuid.uuid4())
+        async with self._semaphore():
+            worker = None
+            while self._idle and worker is None:
+                candidate = self._idle.pop()
+                worker = candidate if candidate.alive else None
+                if worker is None:
+                    await candidate.kill()
+                    self._all.discard(candidate)
+            cold = worker is None
+            if worker is None:
+                try:
+                    worker = await self._start()
+                except WorkerInitError as exc:
+                    raise _init_error(self.spec, exc, request_id) from None
+            try:
+                outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
+            finally:  # back to the idle list if it lived through it (cancellation kills it)
+                if worker.alive:
+                    self._idle.append(worker)
+                else:
+                    self._all.discard(worker)
+            if cold:
+                outcome.init_ms = worker.init_ms
+        return Execution(outcome, cloudwatch_log(self.spec, request_id, outcome, timeout), request_id, cold)
+
+    def _context(self, worker: Worker, request_id: str, timeout: float) -> InvokeContext:
+        name = self.spec.function_name
+        return {"functionName": name, "functionVersion": "1",
+                "invokedFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.spec.name}:1",
+                "memoryLimitInMB": self.spec.memory, "awsRequestId": request_id,
+                "logGroupName": f"/aws/lambda/{name}", "logStreamName": worker.log_stream,
+                "deadlineMs": (time.time() + timeout) * 1000}
+
+    async def aclose(self) -> None:
+        self._closed = True
+        workers, self._all, self._idle = list(self._all), set(), []
+        await asyncio.gather(*(w.kill() for w in workers))
+
+
+def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, timeout: float) -> list[str]:
+    """START / the handler's lines / END / REPORT, as Lambda writes them to CloudWatch."""
+    lines = [f"START RequestId: {request_id} Version: 1", *outcome.lines]
+    if outcome.failure == "timeout":
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        lines.append(f"{now}Z {request_id} Task timed out after {timeout:.2f} seconds")
+    elif outcome.failure is not None:
+        kind = "Runtime.OutOfMemory" if outcome.failure == "memory" else "Runtime.ExitError"
+        lines.append(f"RequestId: {request_id} Error: {outcome.detail or 'Runtime exited'}")
+        lines.append(kind)
+    lines.append(f"END RequestId: {request_id}")
+    report = (f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
+              f"Billed Duration: {max(1, int(-(-outcome.duration_ms // 1)))} ms\t"
+              f"Memory Size: {spec.memory} MB\tMax Memory Used: {outcome.max_memory_mb} MB")
+    if outcome.init_ms is not None:
+        report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
+    lines.append(report)
+    return lines
+
+
+def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str) -> errors.LambdaExecutionError:
+    info = exc.error
+    lines = [*exc.lines, f"INIT_REPORT Phase: init\tStatus: error\tError Type: {info['errorType']}",
+             f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}"]
+    return errors.LambdaExecutionError(
+        f"{spec.name} ({spec.path}): {info['errorType']}: {info['errorMessage']}", logs=lines)
+
+
+def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) -> None:
+    """A failed invocation becomes CloudFront's 503 (spec §2.8)."""
+    outcome, logs = execution.outcome, execution.logs
+    if outcome.failure == "timeout":
+        raise errors.LambdaLimitExceeded(f"{spec.name}: Task timed out after {timeout:.2f} seconds", logs=logs)
+    if outcome.failure == "memory":
+        raise errors.LambdaLimitExceeded(
+            f"{spec.name}: Runtime.OutOfMemory: used more than its {spec.memory} MB", logs=logs)
+    if outcome.failure == "crash":
+        raise errors.LambdaExecutionError(f"{spec.name}: {outcome.detail or 'Runtime exited'}", logs=logs)
+    if not outcome.ok:
+        info = outcome.error or {"errorType": "Error", "errorMessage": "unknown error", "stackTrace": []}
+        raise errors.LambdaExecutionError(f"{spec.name}: {info['errorType']}: {info['errorMessage']}", logs=logs)
+
+
+class LambdaEdgeFunction:
+    """One association at one trigger point; an `edgesim.runtime.EdgeFunction`."""
+
+    kind: FunctionKind = "lambda"
+
+    def __init__(self, assoc: LambdaFunctionAssociation, event_type: EventType, pool: WorkerPool,
+                 timeout: float) -> None:
+        self.name = assoc.name
+        self.assoc = assoc
+        self.event_type = event_type
+        self.timeout = timeout
+        self._pool = pool
+
+    async def warm(self) -> None:
+        try:
+            await self._pool.warm()
+        except WorkerInitError as exc:
+            raise _init_error(self._pool.spec, exc, "warm") from None
+
+    async def invoke(self, call: TriggerCall) -> TriggerResult:
+        cf = cf_event.build_cf(call, include_body=self.assoc.include_body)
+        event: dict[str, Any] = {"Records": [{"cf": cf}]}
+        execution = await self._pool.execute(event, self.timeout)
+        raise_for_outcome(self._pool.spec, execution, self.timeout)
+        out = execution.outcome.result
+        result = TriggerResult(logs=execution.logs, duration_ms=execution.outcome.duration_ms,
+                               cold_start=execution.cold_start, event=event, output=out)
+        if out == (cf["request"] if self.event_type.is_request else cf["response"]):
+            # Returned as received (a pass-through handler): valid by construction, nothing to apply.
+            if self.event_type.is_request:
+                result.request = call.request
+            else:
+                result.response = call.response
+            return result
+        try:
+            generated = validation.check_output(self.event_type, dict(cf), out)
+        except errors.LambdaValidationError as exc:
+            raise errors.LambdaValidationError(f"{self.name}: {exc.reason}", logs=execution.logs) from None
+        if generated:
+            result.response, result.generated = cf_event.generated_response(out), True
+        elif self.event_type.is_request:
+            result.request = cf_event.apply_request(call, cf, out)
+        else:
+            assert call.response is not None
+            result.response = cf_event.apply_response(call.response, out)
+        return result
+
+    async def aclose(self) -> None:
+        """Pools belong to the runtime, shared between functions; the runtime closes them."""
+
+
+class LambdaEdgeRuntime:
+    """Owns every Lambda@Edge worker of a distribution; an async context manager."""
+
+    def __init__(self, settings: DistributionSettings, *, max_concurrency: int = 4) -> None:
+        self.settings = settings
+        self.max_concurrency = max_concurrency
+        self._pools: dict[WorkerSpec, WorkerPool] = {}
+
+    def function(self, assoc: LambdaFunctionAssociation, event_type: EventType) -> LambdaEdgeFunction:
+        timeout, memory = trigger_limits(assoc, event_type, self.settings.lambda_quotas)
+        spec = worker_spec(assoc, memory)
+        pool = self._pools.get(spec)
+        if pool is None:
+            pool = self._pools[spec] = WorkerPool(spec, self.max_concurrency)
+        return LambdaEdgeFunction(assoc, event_type, pool, timeout)
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
+
+    async def __aenter__(self) -> LambdaEdgeRuntime:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()

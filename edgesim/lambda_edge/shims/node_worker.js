@@ -1,0 +1,192 @@
+// Run one Node.js Lambda@Edge handler in this process, kept warm between invocations.
+//
+// Runs inside the child; Node's standard library only, never anything from edgesim. Frames arrive
+// on the control-in fd and go out on the control-out fd (see edgesim/lambda_edge/protocol.py);
+// the handler's stdout and stderr (fds 1 and 2) are its log, read by the parent. Writes to them are
+// synchronous (fs.writeSync), so the log is in the pipe before the result frame.
+//
+//     node node_worker.js CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION
+'use strict';
+
+const fs = require('fs');
+const net = require('net');
+const util = require('util');
+const { pathToFileURL } = require('url');
+
+const started = process.hrtime.bigint();
+const [ctlIn, ctlOut, handlerFile, functionName] = [
+  Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5],
+];
+
+function writeAll(fd, text) {
+  const data = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += fs.writeSync(fd, data, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') throw e;
+    }
+  }
+}
+
+function sendFrame(frame) {
+  writeAll(ctlOut, JSON.stringify(frame) + '\n');
+}
+
+// Lambda's Node runtime prefixes console lines with time, request id and level.
+let currentRequestId = 'undefined';
+function patchConsole() {
+  const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' };
+  for (const [name, level] of Object.entries(levels)) {
+    const fd = level === 'ERROR' || level === 'WARN' ? 2 : 1;
+    console[name] = (...args) => {
+      const text = util.format(...args).replace(/\n/g, '\r');
+      writeAll(fd, `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+    };
+  }
+}
+
+function errorInfo(err, errorType) {
+  const isError = err instanceof Error;
+  const stack = isError && typeof err.stack === 'string' ? err.stack.split('\n').slice(1).map((l) => l.trim()) : [];
+  return {
+    errorType: errorType || (isError ? err.name : typeof err === 'string' ? 'string' : 'Error'),
+    errorMessage: isError ? err.message : String(err),
+    stackTrace: stack,
+  };
+}
+
+async function load() {
+  let mod;
+  try {
+    mod = require(handlerFile);
+  } catch (e) {
+    // ES modules (.mjs, or .js under "type": "module") cannot be required in Node 20.
+    if (e && e.code === 'ERR_REQUIRE_ESM') {
+      mod = await import(pathToFileURL(handlerFile).href);
+    } else {
+      throw e;
+    }
+  }
+  let handler = mod[functionName];
+  if (typeof handler !== 'function' && mod.default && typeof mod.default[functionName] === 'function') {
+    handler = mod.default[functionName];
+  }
+  if (typeof handler !== 'function') {
+    const err = new Error(`${handlerFile} is undefined or not exported: ${functionName}`);
+    err.name = 'Runtime.HandlerNotFound';
+    throw err;
+  }
+  return handler;
+}
+
+function makeContext(info) {
+  return {
+    functionName: info.functionName,
+    functionVersion: info.functionVersion,
+    invokedFunctionArn: info.invokedFunctionArn,
+    // Lambda's Node runtime hands memoryLimitInMB over as a string.
+    memoryLimitInMB: String(info.memoryLimitInMB),
+    awsRequestId: info.awsRequestId,
+    logGroupName: info.logGroupName,
+    logStreamName: info.logStreamName,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, Math.floor(info.deadlineMs - Date.now())),
+  };
+}
+
+let finishCurrent = null;
+
+function invoke(handler, frame) {
+  const context = makeContext(frame.context);
+  currentRequestId = frame.context.awsRequestId;
+  let done = false;
+  const finish = (err, result) => {
+    if (done) return;
+    done = true;
+    finishCurrent = null;
+    let data;
+    if (err !== null && err !== undefined) {
+      const info = errorInfo(err);
+      console.error('Invoke Error', JSON.stringify(info));
+      data = { type: 'result', ok: false, error: info };
+    } else {
+      data = { type: 'result', ok: true, result: result === undefined ? null : result };
+    }
+    let text;
+    try {
+      text = JSON.stringify(data);
+    } catch (e) {
+      const info = errorInfo(e, 'Runtime.MarshalError');
+      console.error('Invoke Error', JSON.stringify(info));
+      text = JSON.stringify({ type: 'result', ok: false, error: info });
+    }
+    writeAll(ctlOut, text + '\n');
+  };
+  finishCurrent = finish;
+  try {
+    const out = handler(frame.event, context, (err, result) => finish(err, result));
+    if (out && typeof out.then === 'function') {
+      out.then((value) => finish(null, value), (err) => finish(err === undefined ? new Error('undefined') : err));
+    } else if (handler.length < 3) {
+      // A sync handler without a callback: Lambda's Node.js runtime answers null once the event
+      // loop is empty, whatever it returned. Say so, then answer null (CloudFront then fails it).
+      if (out !== undefined) {
+        console.warn('The handler returned a value without a callback or Promise; Lambda discards it. '
+          + 'Make the handler async or call callback(null, value).');
+      }
+      setImmediate(() => finish(null, null));
+    }
+  } catch (err) {
+    finish(err);
+  }
+}
+
+async function main() {
+  patchConsole();
+  let handler;
+  try {
+    handler = await load();
+  } catch (e) {
+    let kind = 'Runtime.ImportModuleError';
+    if (e && e.name === 'Runtime.HandlerNotFound') kind = 'Runtime.HandlerNotFound';
+    else if (e instanceof SyntaxError) kind = 'Runtime.UserCodeSyntaxError';
+    const info = errorInfo(e, kind);
+    if (e instanceof Error && kind !== 'Runtime.HandlerNotFound') {
+      // Node puts "file:line" of a syntax error as the stack's first line; keep it in the message.
+      const where = typeof e.stack === 'string' ? e.stack.split('\n')[0] : '';
+      const located = /:\d+$/.test(where) ? ` (${where})` : '';
+      info.errorMessage = `${e.name}: ${e.message}${located}`;
+    }
+    console.error(`${kind}: ${info.errorMessage}`);
+    sendFrame({ type: 'initError', error: info });
+    process.exit(1);
+  }
+  // An exception or rejection nobody awaited fails the invocation in flight, as on Lambda.
+  const failCurrent = (err) => {
+    if (finishCurrent) finishCurrent(err);
+    else console.error('Uncaught', util.format(err));
+  };
+  process.on('uncaughtException', failCurrent);
+  process.on('unhandledRejection', failCurrent);
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  sendFrame({ type: 'ready', initMs: elapsedMs });
+  let tail = '';
+  // A pipe handle on the event loop (fs streams would read through the thread pool).
+  const input = new net.Socket({ fd: ctlIn, readable: true, writable: false });
+  input.setEncoding('utf8');
+  input.on('data', (chunk) => {
+    tail += chunk;
+    let nl;
+    while ((nl = tail.indexOf('\n')) >= 0) {
+      const line = tail.slice(0, nl);
+      tail = tail.slice(nl + 1);
+      if (line) invoke(handler, JSON.parse(line));
+    }
+  });
+  // The parent closed the control pipe: nothing more will come.
+  input.on('end', () => process.exit(0));
+}
+
+main();

@@ -1,0 +1,148 @@
+"""Run one Python Lambda@Edge handler in this process, kept warm between invocations.
+
+Runs inside the child; standard library only, never imports edgesim. Frames arrive on the
+control-in fd and go out on the control-out fd (see edgesim/lambda_edge/protocol.py); the
+handler's stdout and stderr (fds 1 and 2) are its log, read by the parent.
+
+    python python_worker.py CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def _write_frame(fd: int, frame: dict[str, Any]) -> None:
+    data = (json.dumps(frame, separators=(",", ":")) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+class _FdWriter:
+    """sys.stdout/stderr: written straight to the fd, so the log is in the pipe before the result."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def write(self, text: str) -> int:
+        data = str(text).encode("utf-8", "replace")
+        while data:
+            data = data[os.write(self._fd, data):]
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
+
+
+class LambdaContext:
+    """The Lambda context object, with Python's names; the remaining time really counts down."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.function_name = info["functionName"]
+        self.function_version = info["functionVersion"]
+        self.invoked_function_arn = info["invokedFunctionArn"]
+        self.memory_limit_in_mb = int(info["memoryLimitInMB"])
+        self.aws_request_id = info["awsRequestId"]
+        self.log_group_name = info["logGroupName"]
+        self.log_stream_name = info["logStreamName"]
+        self.identity: Any = None
+        self.client_context: Any = None
+        self._deadline_ms = info["deadlineMs"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    import traceback
+
+    frames = traceback.format_tb(exc.__traceback__)
+    return {
+        "errorType": error_type or type(exc).__name__,
+        "errorMessage": str(exc),
+        "stackTrace": [line.rstrip("\n") for line in frames],
+    }
+
+
+def _failure(exc: BaseException, error_type: str | None) -> str:
+    # Lambda logs the error, then answers the invocation with it (SystemExit is not caught:
+    # the process exits, as the runtime would).
+    info = _error_info(exc, error_type)
+    sys.stderr.write(f"[ERROR] {info['errorType']}: {info['errorMessage']}\n")
+    return json.dumps({"type": "result", "ok": False, "error": info}, separators=(",", ":"))
+
+
+def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
+    # The handler's folder is the task root: its siblings import as on Lambda.
+    folder, filename = os.path.split(path)
+    sys.path.insert(0, folder)
+    module = importlib.import_module(os.path.splitext(filename)[0])
+    handler = getattr(module, function, None)
+    if not callable(handler):
+        raise AttributeError(f"Handler '{function}' missing on module '{module.__name__}'")
+    return handler  # type: ignore[no-any-return]
+
+
+def main() -> int:
+    started = time.perf_counter()
+    ctl_in, ctl_out = int(sys.argv[1]), int(sys.argv[2])
+    # Keep the control pipes away from anything the handler spawns.
+    os.set_inheritable(ctl_in, False)
+    os.set_inheritable(ctl_out, False)
+    sys.stdout = _FdWriter(1)
+    sys.stderr = _FdWriter(2)
+    path, function = sys.argv[3], sys.argv[4]
+    try:
+        handler = _load(path, function)
+    except BaseException as exc:  # noqa: BLE001 - any import failure is the user's to see
+        kind = "Runtime.HandlerNotFound" if isinstance(exc, AttributeError) else "Runtime.ImportModuleError"
+        info = _error_info(exc, kind)
+        module = os.path.splitext(os.path.basename(path))[0]
+        info["errorMessage"] = f"Unable to import module '{module}': {type(exc).__name__}: {exc}"
+        sys.stderr.write(f"[ERROR] {kind}: {info['errorMessage']}\n")
+        _write_frame(ctl_out, {"type": "initError", "error": info})
+        return 1
+    _write_frame(ctl_out, {"type": "ready", "initMs": (time.perf_counter() - started) * 1000})
+    frames = os.fdopen(ctl_in, "rb", buffering=1 << 16)
+    for line in frames:
+        frame = json.loads(line)
+        context = LambdaContext(frame["context"])
+        try:
+            result = handler(frame["event"], context)
+        except Exception as exc:  # noqa: BLE001 - a handler error is a result, not our crash
+            data = _failure(exc, None)
+        else:
+            try:
+                data = json.dumps({"type": "result", "ok": True, "result": result}, separators=(",", ":"))
+            except (TypeError, ValueError) as exc:
+                data = _failure(exc, "Runtime.MarshalError")
+        encoded = (data + "\n").encode()
+        while encoded:
+            encoded = encoded[os.write(ctl_out, encoded):]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""CloudFront's checks on what a Lambda@Edge handler returns; failures are 502 LambdaValidationError.
+
+Pure functions over the event's own JSON (the `cf.request` / `cf.response` sent and what came
+back), so `edgesim invoke --validate` and the pipeline apply the same rules (spec §1.4, §2.3–§2.6,
+§2.8). Messages follow CloudFront's wording: "The Lambda function returned an invalid ...".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from typing import Any
+
+from edgesim.errors import LambdaValidationError
+from edgesim.messages import EventType
+
+KB = 1024
+MB = 1024 * 1024
+
+# Spec §1.4: never shown to a function and may not be added by one.
+DISALLOWED = frozenset({
+    "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "proxy-connection", "trailer", "upgrade", "x-accel-buffering", "x-accel-charset",
+    "x-accel-limit-rate", "x-accel-redirect", "x-amzn-auth", "x-amzn-cf-billing", "x-amzn-cf-id",
+    "x-amzn-cf-xff", "x-amzn-errortype", "x-amzn-fle-profile", "x-amzn-header-count",
+    "x-amzn-header-order", "x-amzn-lambda-integration-tag", "x-amzn-requestid", "x-cache",
+    "x-forwarded-proto", "x-real-ip",
+})
+_DISALLOWED_PREFIXES = ("x-amz-cf-", "x-edge-")
+
+# Spec §1.4 and §2.6: visible, but may not be added, changed or removed, per trigger.
+READ_ONLY: dict[EventType, frozenset[str]] = {
+    EventType.VIEWER_REQUEST: frozenset({"cdn-loop", "content-length", "host", "transfer-encoding", "via"}),
+    EventType.ORIGIN_REQUEST: frozenset({
+        "accept-encoding", "cdn-loop", "content-length", "if-modified-since", "if-none-match", "if-range",
+        "if-unmodified-since", "transfer-encoding", "via"}),
+    EventType.ORIGIN_RESPONSE: frozenset({"transfer-encoding", "via"}),
+    EventType.VIEWER_RESPONSE: frozenset({
+        "content-length", "content-encoding", "transfer-encoding", "warning", "via"}),
+}
+
+# Spec §2.6: headers CloudFront adds after viewer-request; a viewer-request handler may not add them.
+_CLOUDFRONT_ADDED = ("cloudfront-viewer-", "cloudfront-is-", "cloudfront-forwarded-proto")
+
+# Spec §2.3: the origin-custom-header deny-list.
+_ORIGIN_HEADER_DENY = frozenset({
+    "cache-control", "connection", "content-length", "cookie", "host", "if-match", "if-modified-since",
+    "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "pragma", "proxy-authorization",
+    "proxy-connection", "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade", "via",
+    "x-real-ip",
+})
+_SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
+
+
+def is_disallowed(name: str) -> bool:
+    lower = name.lower()
+    return lower in DISALLOWED or lower.startswith(_DISALLOWED_PREFIXES)
+
+
+def generated_limit(event_type: EventType) -> int:
+    """Largest generated response, headers plus body: 40 KB viewer, 1 MB origin (spec §2.5, §2.7)."""
+    return 40 * KB if event_type.is_viewer else 1 * MB
+
+
+def _fail(what: str) -> LambdaValidationError:
+    return LambdaValidationError(f"The Lambda function returned an invalid {what}")
+
+
+def check_headers(headers: Any, where: str = "headers", sent: dict[str, Any] | None = None) -> None:
+    """`{lowercase: [{key, value}, ...]}`, every key matching its name (spec §2.2).
+
+    Entries equal to what was `sent` are CloudFront's own and skip the per-entry checks."""
+    if not isinstance(headers, dict):
+        raise _fail(f"entry in the {where} object: The {where} object must be an object.")
+    for name, entries in headers.items():
+        if sent is not None and entries == sent.get(name):
+            continue
+        if not isinstance(entries, list):
+            raise _fail(f"entry in the {where} object: Each header entry in the {where} object must be an array "
+                        f"(header {name!r}).")
+        if name != name.lower():
+            raise _fail(f"entry in the {where} object: header name {name!r} must be lowercase.")
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+                raise _fail(f"entry in the {where} object: Each header in {name!r} must be an object with a "
+                            "string 'value'.")
+            key = entry.get("key", name)
+            if not isinstance(key, str) or key.lower() != name:
+                raise _fail(f"entry in the {where} object: The header key {key!r} does not match the header "
+                            f"name {name!r}.")
+
+
+def _values(headers: dict[str, Any], name: str) -> list[str]:
+    return [e.get("value") for e in headers.get(name, [])]
+
+
+def check_header_rules(event_type: EventType, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Disallowed headers may not appear, read-only ones may not change (spec §1.4, §2.6)."""
+    for name, entries in after.items():
+        if entries == before.get(name):  # unchanged: the common case, one C-level compare
+            continue
+        if is_disallowed(name) and _values(after, name) != _values(before, name):
+            raise _fail(f"entry in the headers object: the header {name!r} is disallowed for {event_type}.")
+        if event_type is EventType.VIEWER_REQUEST and name.startswith(_CLOUDFRONT_ADDED) and name not in before:
+            raise _fail(f"entry in the headers object: {name!r} is added by CloudFront after viewer-request; "
+                        "a viewer-request function cannot add it.")
+    for name in READ_ONLY[event_type]:
+        if after.get(name) != before.get(name) and _values(after, name) != _values(before, name):
+            raise _fail(f"entry in the headers object: the header {name!r} is read-only for {event_type}.")
+
+
+def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> None:
+    """A request returned by viewer-request or origin-request (spec §2.2–§2.4, §1.4)."""
+    if not isinstance(after, dict):
+        raise _fail("request or response: the function must return the request or a response object.")
+    if "headers" not in after or "uri" not in after:
+        raise _fail("request or response: the returned object has no 'headers' and 'uri' "
+                    "(return event.Records[0].cf.request, not the whole event).")
+    check_headers(after["headers"], sent=before.get("headers"))
+    check_header_rules(event_type, before.get("headers", {}), after["headers"])
+    if after.get("method", before.get("method")) != before.get("method"):
+        raise _fail("request: 'method' is read-only.")
+    uri, qs = after["uri"], after.get("querystring", "")
+    if not isinstance(uri, str) or not uri.startswith("/"):
+        raise _fail(f"request: 'uri' must be a string starting with '/', got {uri!r}.")
+    if not isinstance(qs, str) or re.search(r"[\s#\x00-\x1f\x7f]", qs):
+        raise _fail("request: 'querystring' must be a string without spaces, control characters or '#'.")
+    if len(uri) + len(qs) >= 8192:  # spec §1.4
+        raise _fail("request: the URI and query string must be shorter than 8,192 characters.")
+    if "body" in after and after["body"] is not None:
+        check_body(event_type, after["body"])
+    if event_type is EventType.ORIGIN_REQUEST and after.get("origin") != before.get("origin"):
+        check_origin(after.get("origin"))
+
+
+def check_body(event_type: EventType, body: Any) -> None:
+    """`action: replace` must carry a valid body within the replacement limits (spec §2.4)."""
+    if not isinstance(body, dict):
+        raise _fail("request body: 'body' must be an object.")
+    action = body.get("action", "read-only")
+    if action == "read-only":
+        return  # edits are ignored; the original body goes on
+    if action != "replace":
+        raise _fail(f"request body: 'action' must be 'read-only' or 'replace', got {action!r}.")
+    encoding, data = body.get("encoding", "base64"), body.get("data", "")
+    if encoding not in ("text", "base64") or not isinstance(data, str):
+        raise _fail("request body: 'encoding' must be 'text' or 'base64' and 'data' a string.")
+    viewer = event_type.is_viewer
+    # Spec §2.4: text 40 KB / 1 MB, base64 53.2 KB / 1.33 MB (viewer / origin).
+    limit = (40 * KB if viewer else MB) if encoding == "text" else (int(53.2 * KB) if viewer else int(1.33 * MB))
+    if len(data.encode()) > limit:
+        raise _fail(f"request body: the replacement body is over {limit} bytes for {event_type}.")
+    if encoding == "base64":
+        decode_base64(data, "request body")
+
+
+def decode_base64(data: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _fail(f"{where}: 'data' is not valid base64.") from None
+
+
+def check_origin(origin: Any) -> None:
+    """An edited `origin` object: exactly one of custom or s3, with valid fields (spec §2.3)."""
+    if not isinstance(origin, dict) or len(origin) != 1 or next(iter(origin)) not in ("custom", "s3"):
+        raise _fail("origin: the origin object must have exactly one of 'custom' or 's3'.")
+    kind, o = next(iter(origin.items()))
+    if not isinstance(o, dict):
+        raise _fail(f"origin: 'origin.{kind}' must be an object.")
+    domain = o.get("domainName")
+    if not isinstance(domain, str) or not domain or ":" in domain or len(domain) > (253 if kind == "custom" else 128):
+        raise _fail(f"origin: 'domainName' must be a host name without ':', got {domain!r}.")
+    try:
+        ipaddress.ip_address(domain)
+        raise _fail(f"origin: 'domainName' must be a DNS name, not an IP address ({domain}); use e.g. localhost.")
+    except ValueError:
+        pass
+    path = o.get("path", "")
+    if not isinstance(path, str) or (path and (not path.startswith("/") or path.endswith("/"))) or len(path) > 255:
+        raise _fail(f"origin: 'path' must be empty or start with '/' and not end with '/', got {path!r}.")
+    check_headers(o.get("customHeaders", {}), "customHeaders")
+    for name in o.get("customHeaders", {}):
+        if name in _ORIGIN_HEADER_DENY or name.startswith(("x-amz-", "x-edge-")):
+            raise _fail(f"origin: {name!r} cannot be an origin custom header.")
+    if kind == "s3":
+        if domain != domain.lower():
+            raise _fail("origin: an S3 'domainName' must be lowercase.")
+        auth = o.get("authMethod", "none")
+        if auth not in ("origin-access-identity", "none") or (auth != "none" and not o.get("region")):
+            raise _fail("origin: 'authMethod' must be 'none' or 'origin-access-identity' (with 'region').")
+        return
+    _check_custom_numbers(o)
+
+
+def _check_custom_numbers(o: dict[str, Any]) -> None:
+    port, protocol = o.get("port"), o.get("protocol")
+    if not isinstance(port, int) or not (port in (80, 443) or 1024 <= port <= 65535):
+        raise _fail(f"origin: 'port' must be 80, 443 or 1024-65535, got {port!r}.")
+    if protocol not in ("http", "https"):
+        raise _fail(f"origin: 'protocol' must be 'http' or 'https', got {protocol!r}.")
+    for key, low, high in (("keepaliveTimeout", 1, 60), ("readTimeout", 4, 60)):
+        value = o.get(key, low)
+        if not isinstance(value, (int, float)) or not low <= value <= high:
+            raise _fail(f"origin: '{key}' must be {low}-{high}, got {value!r}.")
+    protocols = o.get("sslProtocols", ["TLSv1.2"])
+    if not isinstance(protocols, list) or not set(protocols) <= _SSL_PROTOCOLS:
+        raise _fail(f"origin: 'sslProtocols' must be a list from {sorted(_SSL_PROTOCOLS)}.")
+
+
+def parse_status(status: Any) -> int:
+    """A status as string or number, 200-599 (spec §2.5: samples assign numbers)."""
+    try:
+        code = int(status)
+    except (TypeError, ValueError):
+        raise _fail(f"response: 'status' must be a number from 200 to 599, got {status!r}.") from None
+    if isinstance(status, bool) or not 200 <= code <= 599:
+        raise _fail(f"response: 'status' must be a number from 200 to 599, got {status!r}.")
+    return code
+
+
+def check_generated(event_type: EventType, out: dict[str, Any]) -> None:
+    """A response generated by a request trigger (spec §2.5)."""
+    code = parse_status(out["status"])
+    headers = out.get("headers", {})
+    check_headers(headers)
+    for name in headers:
+        if is_disallowed(name):
+            raise _fail(f"entry in the headers object: the header {name!r} is disallowed.")
+    _check_response_body(event_type, out, headers, code)
+
+
+def _check_response_body(event_type: EventType, out: dict[str, Any], headers: dict[str, Any], code: int) -> None:
+    body = out.get("body")
+    if body is None:
+        return
+    if not isinstance(body, str):
+        raise _fail("response: 'body' must be a string.")
+    encoding = out.get("bodyEncoding", "text")
+    if encoding not in ("text", "base64"):
+        raise _fail(f"response: 'bodyEncoding' must be 'text' or 'base64', got {encoding!r}.")
+    if encoding == "base64":
+        decode_base64(body, "response body")
+    if code == 204 and body:
+        raise _fail("response: a 204 response cannot have a body.")
+    size = len(body.encode()) + sum(len(n) + len(e.get("value", "")) for n, es in headers.items() for e in es)
+    limit = generated_limit(event_type)
+    if size > limit:
+        raise _fail(f"response: the response is {size} bytes, over the {limit} bytes allowed for {event_type}.")
+
+
+def check_response(event_type: EventType, before: dict[str, Any], after: Any) -> None:
+    """A response returned by origin-response or viewer-response (spec §2.5, §2.6)."""
+    if not isinstance(after, dict) or "status" not in after:
+        raise _fail("response: the function must return event.Records[0].cf.response with its 'status'.")
+    code = parse_status(after["status"])
+    # Spec §2.5: viewer-response cannot change the status. UNCERTAIN whether CloudFront ignores the
+    # change or fails; we fail (502) so the developer learns of it rather than wondering.
+    if event_type is EventType.VIEWER_RESPONSE and code != int(before["status"]):
+        raise _fail("response: a viewer-response function cannot change the status.")
+    headers = after.get("headers", {})
+    check_headers(headers, sent=before.get("headers"))
+    check_header_rules(event_type, before.get("headers", {}), headers)
+    _check_response_body(event_type, after, headers, code)
+
+
+def check_output(event_type: EventType, cf: dict[str, Any], out: Any) -> bool:
+    """Validate any trigger's output against the `cf` sent; True when it is a generated response."""
+    if event_type.is_request:
+        if isinstance(out, dict) and "status" in out:
+            check_generated(event_type, out)
+            return True
+        check_request(event_type, cf["request"], out)
+        return False
+    check_response(event_type, cf["response"], out)
+    return False

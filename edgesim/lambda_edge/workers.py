@@ -1,0 +1,444 @@
+"""One child process running one handler: spawn, wait for ready (racing exit), invoke, kill.
+
+The child gets three pipes: control in, control out (the protocol's frames) and one log pipe
+holding its stdout and stderr. Every wait races the child's exit: the control-out pipe reaches EOF
+the moment the child dies, so a handler that fails to import, crashes the interpreter or is killed
+for its limits can never leave a caller hanging.
+
+Memory is watched from the parent: the child's resident set (/proc/PID/status VmRSS) is polled
+while it runs, and its peak (VmHWM) checked after each invocation, because RLIMIT_AS inside the
+child breaks V8 (it reserves far more address space than it uses). Node also gets
+--max-old-space-size so its own heap stops at the same limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from edgesim.lambda_edge import protocol
+from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
+
+SHIMS = Path(__file__).resolve().parent / "shims"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+INIT_TIMEOUT_S = 10.0  # Lambda's limit on a runtime's init phase
+_MEMORY_POLL_S = 0.01
+_LOG_CAP = 1 << 20  # keep at most 1 MB of log per invocation; a runaway printer is cut off
+
+Failure = Literal["timeout", "memory", "crash"]
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What identifies a warm worker: workers with equal specs are interchangeable."""
+
+    language: Literal["python", "node"]
+    path: Path
+    function: str
+    runtime: str
+    name: str
+    memory: int
+
+    @property
+    def function_name(self) -> str:
+        # At the edge the function runs as a replica named `us-east-1.<name>`, which is also its
+        # log group (spec §2.1, UNCERTAIN; we take the prefixed reading).
+        return f"{REGION}.{self.name}"
+
+
+@dataclass
+class InvokeOutcome:
+    """What one invocation did, before any CloudFront validation."""
+
+    ok: bool
+    result: Any = None
+    error: ErrorInfo | None = None
+    failure: Failure | None = None
+    detail: str = ""  # how the worker died, in Lambda's words
+    lines: list[str] = field(default_factory=list)  # the handler's own log lines
+    duration_ms: float = 0.0
+    max_memory_mb: int = 0
+    init_ms: float | None = None  # set on the invocation that paid for a cold start
+
+
+class WorkerInitError(Exception):
+    """The handler could not start: import error, missing function, or the child died starting."""
+
+    def __init__(self, error: ErrorInfo, lines: list[str]) -> None:
+        self.error = error
+        self.lines = lines
+        super().__init__(f"{error['errorType']}: {error['errorMessage']}")
+
+
+def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
+    """Lambda's reserved variables only (spec §2.1): nothing of the user's shell leaks in.
+
+    Besides the AWS_* ones we pass what Lambda itself sets and programs rely on: PATH (so a handler
+    can spawn tools), LANG (UTF-8 text I/O), TZ (Lambda runs in UTC) and LAMBDA_TASK_ROOT. AWS
+    credentials are deliberately absent: Lambda's would be the execution role's, and passing the
+    developer's own would be exactly the leak this guards against.
+    """
+    return {
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": "1",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "LAMBDA_TASK_ROOT": str(spec.path.parent),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+    }
+
+
+def interpreter_argv(spec: WorkerSpec) -> list[str]:
+    if spec.language == "python":
+        # -B: importing a handler must not litter its folder with __pycache__.
+        return [sys.executable, "-B", str(SHIMS / "python_worker.py")]
+    node = shutil.which("node")
+    if node is None:
+        raise WorkerInitError(
+            {"errorType": "Runtime.NodeNotFound", "stackTrace": [],
+             "errorMessage": "node is not on PATH; install Node.js 20 or later to run Node.js handlers"}, [])
+    return [node, f"--max-old-space-size={spec.memory}", str(SHIMS / "node_worker.js")]
+
+
+class MemoryProbe:
+    """The child's resident memory from /proc, read through fds kept open.
+
+    pread on an open procfs file costs microseconds, against tens for open+read+close. `rss()`
+    reads the one-line statm (cheap, every poll and every invocation); `peak()` reads VmHWM from
+    status (dearer, once an invocation lasted long enough to have been polled). Where /proc is
+    missing both read 0 and memory is not enforced (Node's own --max-old-space-size still is).
+    """
+
+    _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    def __init__(self, pid: int) -> None:
+        self._statm = self._open(f"/proc/{pid}/statm")
+        self._status = self._open(f"/proc/{pid}/status")
+
+    @staticmethod
+    def _open(path: str) -> int:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except OSError:
+            return -1
+
+    def rss(self) -> int:
+        """Resident bytes now."""
+        text = self._pread(self._statm)
+        return int(text.split()[1]) * self._PAGE if text else 0
+
+    def peak(self) -> int:
+        """The most resident bytes the process ever had (VmHWM)."""
+        return _field_kb(self._pread(self._status), b"VmHWM:") * 1024
+
+    @staticmethod
+    def _pread(fd: int) -> bytes:
+        if fd < 0:
+            return b""
+        try:
+            return os.pread(fd, 8192, 0)
+        except OSError:  # the process is gone
+            return b""
+
+    def close(self) -> None:
+        for fd in (self._statm, self._status):
+            if fd >= 0:
+                os.close(fd)
+        self._statm = self._status = -1
+
+
+def _field_kb(text: bytes, name: bytes) -> int:
+    at = text.find(name)
+    if not text or at < 0:
+        return 0
+    end = text.find(b"\n", at)
+    return int(text[at + len(name):end].split()[0])
+
+
+class Worker:
+    """A warm child process for one WorkerSpec. One invocation at a time; owned by a pool."""
+
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[1]{uuid.uuid4().hex}"
+        self.init_ms: float | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ctl_in = self._ctl_out = self._log = -1
+        self._frames = protocol.LineBuffer()
+        self._log_buf = bytearray()
+        self._waiter: asyncio.Future[protocol.ChildFrame | None] | None = None
+        self._dead = False
+        self._failure: Failure | None = None
+        self._peak = 0
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._probe = MemoryProbe(-1)
+
+    @property
+    def alive(self) -> bool:
+        # EOF on the control pipe marks a dead child; no waitpid per invocation.
+        return not self._dead and self._proc is not None
+
+    async def start(self) -> float:
+        """Spawn the child and wait for its ready frame; returns the init duration in ms."""
+        loop = self._loop = asyncio.get_running_loop()
+        argv = interpreter_argv(self.spec)
+        in_r, self._ctl_in = os.pipe()
+        self._ctl_out, out_w = os.pipe()
+        self._log, log_w = os.pipe()
+        argv += [str(in_r), str(out_w), str(self.spec.path), self.spec.function]
+        started = time.perf_counter()
+        try:
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log_w, stderr=log_w, pass_fds=(in_r, out_w),
+                env=child_environment(self.spec, self.log_stream), cwd=self.spec.path.parent,
+                # Its own process group, so a kill reaches what the handler spawned; the same
+                # session (not start_new_session), so it shares the scheduler's autogroup with us.
+                process_group=0,
+            )
+        finally:
+            for fd in (in_r, out_w, log_w):
+                os.close(fd)
+        self._probe = MemoryProbe(self._proc.pid)
+        for fd in (self._ctl_out, self._log):
+            os.set_blocking(fd, False)
+        loop.add_reader(self._ctl_out, self._on_control)
+        loop.add_reader(self._log, self._on_log)
+        frame = await self._wait(INIT_TIMEOUT_S, "init")
+        if frame is None or frame["type"] != "ready":
+            lines = self.take_lines()
+            await self.kill()
+            if frame is not None and frame["type"] == "initError":
+                raise WorkerInitError(frame["error"], lines)
+            if self._failure == "timeout":
+                error_type, message = "Runtime.InitTimeout", f"Init timed out after {INIT_TIMEOUT_S:g} seconds"
+            elif self._failure == "memory":
+                error_type, message = "Runtime.OutOfMemory", f"Init used more than {self.spec.memory} MB"
+            else:
+                error_type, message = "Runtime.ExitError", self._death_detail() or "worker failed to start"
+            raise WorkerInitError({"errorType": error_type, "errorMessage": message, "stackTrace": []}, lines)
+        self.init_ms = (time.perf_counter() - started) * 1000
+        return self.init_ms
+
+    async def invoke(self, event: Any, context: InvokeContext, timeout: float) -> InvokeOutcome:
+        """Run one event. Kills the worker on timeout, on memory over the limit, or if it died."""
+        if not self.alive:
+            return InvokeOutcome(ok=False, failure="crash", detail="worker is not running")
+        self._log_buf.clear()
+        data = protocol.encode({"type": "invoke", "event": event, "context": context})
+        started = time.perf_counter()
+        self._write(data)
+        frame = await self._wait(timeout, "invoke")
+        duration = (time.perf_counter() - started) * 1000
+        if frame is not None and self._over_limit_after(duration):
+            frame = None
+            self._failure = "memory"
+            await self.kill()
+        if frame is None or frame["type"] != "result":
+            await self.kill()
+            lines = self.take_lines()
+            failure = self._failure or "crash"
+            if failure == "crash" and any("heap out of memory" in line for line in lines):
+                failure = "memory"  # V8 stopped at --max-old-space-size before our poll saw it
+            return InvokeOutcome(ok=False, failure=failure, detail=self._death_detail(), lines=lines,
+                                 duration_ms=duration, max_memory_mb=self._peak >> 20)
+        return InvokeOutcome(ok=bool(frame.get("ok")), result=frame.get("result"), error=frame.get("error"),
+                             lines=self.take_lines(), duration_ms=duration, max_memory_mb=self._peak >> 20)
+
+    async def kill(self) -> None:
+        """SIGKILL the child's process group, reap it and close every pipe. Idempotent.
+
+        An invocation still waiting on this worker (the runtime is closing) gets its answer now:
+        the pipes it waits on are about to close."""
+        self._dead = True
+        self._resolve(None)
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                proc.kill()
+        if proc is not None:
+            while proc.poll() is None:  # SIGKILL lands within a few ms
+                await asyncio.sleep(0.002)
+        self._drain_log()
+        self._close_fds()
+        self._probe.close()
+
+    # --- internals ----------------------------------------------------------------------------
+
+    async def _wait(self, timeout: float, phase: str) -> protocol.ChildFrame | None:
+        """The next frame, or None when the child died or ran out of time (then it is killed).
+
+        One timer per wait: it fires every _MEMORY_POLL_S while invoking (memory poll) and at the
+        deadline (timeout), so a fast invocation pays for a single timer."""
+        assert self._loop is not None
+        waiter = self._waiter = self._loop.create_future()
+        deadline = self._loop.time() + timeout
+        step = _MEMORY_POLL_S if phase == "invoke" else timeout
+        self._watchdog = self._loop.call_later(min(step, timeout), self._watch, deadline, step)
+        try:
+            frame: protocol.ChildFrame | None = await waiter
+            return frame
+        except asyncio.CancelledError:
+            # The caller gave up (the viewer went away): the child may be mid-handler, so it
+            # cannot be reused; end it now rather than leave it running.
+            self._kill_now()
+            raise
+        finally:
+            self._waiter = None
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+
+    def _resolve(self, frame: protocol.ChildFrame | None) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(frame)
+
+    def _on_control(self) -> None:
+        try:
+            chunk = os.read(self._ctl_out, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:  # EOF: the child exited (it alone holds the write end)
+            self._dead = True
+            self._remove_reader(self._ctl_out)
+            self._resolve(None)
+            return
+        for line in self._frames.feed(chunk):
+            try:
+                frame = protocol.decode(line)
+            except protocol.ProtocolError:
+                # Only a broken shim gets here; fail this invocation rather than hang it.
+                self._hard_kill()
+                self._resolve(None)
+                return
+            if frame["type"] == "result":
+                # The log was written before the result; it is in the pipe now, read it all.
+                self._drain_log()
+            self._resolve(frame)
+
+    def _on_log(self) -> None:
+        try:
+            chunk = os.read(self._log, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._remove_reader(self._log)
+            return
+        if len(self._log_buf) < _LOG_CAP:
+            self._log_buf += chunk
+
+    def _drain_log(self) -> None:
+        while self._log >= 0:
+            try:
+                chunk = os.read(self._log, 1 << 16)
+            except (BlockingIOError, OSError):
+                return
+            if not chunk:
+                return
+            if len(self._log_buf) < _LOG_CAP:
+                self._log_buf += chunk
+
+    def take_lines(self) -> list[str]:
+        text = self._log_buf.decode("utf-8", "replace")
+        self._log_buf.clear()
+        return text.splitlines()
+
+    def _watch(self, deadline: float, step: float) -> None:
+        assert self._loop is not None
+        now = self._loop.time()
+        # Memory first: a handler over its memory failed for that even if the loop ran late.
+        if self._memory_over_limit():
+            self._failure = "memory"
+        elif now >= deadline:
+            self._failure = "timeout"
+        else:
+            self._watchdog = self._loop.call_later(min(step, deadline - now), self._watch, deadline, step)
+            return
+        self._hard_kill()
+        self._resolve(None)
+
+    def _memory_over_limit(self) -> bool:
+        rss = self._probe.rss()
+        self._peak = max(self._peak, rss)
+        return rss > self.spec.memory << 20
+
+    def _over_limit_after(self, duration_ms: float) -> bool:
+        """Memory kept past the invocation, or a peak during one long enough to be polled.
+
+        A spike freed again within one poll interval is not seen: in 10 ms a handler can touch
+        tens of MB at most, far less than the smallest limit above a runtime's own footprint."""
+        if duration_ms >= _MEMORY_POLL_S * 1000 or self.init_ms is None or not self._peak:
+            self._peak = max(self._peak, self._probe.peak())
+        return self._memory_over_limit() or self._peak > self.spec.memory << 20
+
+    def _kill_now(self) -> None:
+        """kill() without awaiting: SIGKILL, a short blocking reap, close everything."""
+        self._hard_kill()
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        self._drain_log()
+        self._close_fds()
+        self._probe.close()
+
+    def _hard_kill(self) -> None:
+        self._dead = True
+        if self._proc is not None and self._proc.poll() is None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self._proc.kill()
+
+    def _death_detail(self) -> str:
+        code = self._proc.poll() if self._proc is not None else None
+        if code is None:
+            return ""
+        if code < 0:
+            return f"Runtime exited with error: signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
+        return f"Runtime exited with error: exit status {code}"
+
+    def _write(self, data: bytes) -> None:
+        # A blocking write: the worker is idle and reading, so even a 1.4 MB event drains at once.
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._ctl_in, view):]
+        except OSError:
+            self._dead = True  # it died between invocations; the read side will see EOF
+
+    def _remove_reader(self, fd: int) -> None:
+        if self._loop is not None and fd >= 0:
+            self._loop.remove_reader(fd)
+
+    def _close_fds(self) -> None:
+        for name in ("_ctl_in", "_ctl_out", "_log"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                if name != "_ctl_in":
+                    self._remove_reader(fd)
+                os.close(fd)
+                setattr(self, name, -1)

@@ -1,0 +1,106 @@
+"""The language subset of each runtime, refused at load and reported by check (spec §1.5, §1.6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cff_support import RUNTIMES, call, load  # noqa: F401
+from edgesim.cloudfront_functions import check_cloudfront_function
+from edgesim.config import CloudFrontFunctionAssociation
+from edgesim.errors import FunctionCodeError, FunctionExecutionError
+
+BOTH = [
+    ("for (var x of [1]) {}", 'Token "of"', "for…of"),
+    ("var {a} = e;", "destructuring", "destructuring"),
+    ("var c = class {};", "a class", "class"),
+    ("var a = [].concat([...[1]]);", "spread", "spread"),
+    ("var a = e?.request;", "optional chaining", "optional"),
+    ("try { x(); } catch { }", "optional catch binding", "catch"),
+    ("function* g() { yield 1; }", "generator", "generator"),
+]
+ONLY_1_0 = [
+    ("const a = 1;", "const/let", 'Token "const"'),
+    ("let a = 1;", "const/let", 'Token "let"'),
+]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("snippet, construct, _", BOTH)
+async def test_refused_by_both_runtimes(load, runtime: str, snippet: str, construct: str, _: str) -> None:  # noqa: F811
+    code = f"function handler(e) {{\n  {snippet}\n  return e.request;\n}}"
+    with pytest.raises(FunctionCodeError) as info:
+        await load(code, runtime=runtime)
+    assert info.value.line == 2 and ":2: " in str(info.value)
+
+
+@pytest.mark.parametrize("snippet, construct, token", ONLY_1_0)
+async def test_refused_by_1_0_only(load, snippet: str, construct: str, token: str) -> None:  # noqa: F811
+    code = f"function handler(e) {{\n  {snippet}\n  return e.request;\n}}"
+    with pytest.raises(FunctionCodeError, match=construct):
+        await load(code, runtime="cloudfront-js-1.0")
+    await load(code, runtime="cloudfront-js-2.0", name="ok")
+
+
+async def test_async_and_import_need_2_0(load) -> None:  # noqa: F811
+    with pytest.raises(FunctionCodeError, match="an async function"):
+        await load("async function handler(e) { return e.request; }", runtime="cloudfront-js-1.0")
+    with pytest.raises(FunctionCodeError, match="import"):
+        await load("import cf from 'cloudfront';\nfunction handler(e) { return e.request; }", runtime="cloudfront-js-1.0")
+    with pytest.raises(FunctionCodeError, match="module 'fs'"):
+        await load("import fs from 'fs';\nfunction handler(e) { return e.request; }")
+    with pytest.raises(FunctionCodeError, match="await inside call arguments"):
+        await load("async function handler(e) { f(await g()); return e.request; }")
+
+
+async def test_deferred_subset_violation_fails_each_run_with_503(load) -> None:  # noqa: F811
+    fn = await load("function handler(e) {\n  for (var x of []) {}\n  return e.request;\n}", defer_errors=True)
+    with pytest.raises(FunctionExecutionError, match='SyntaxError: Token "of" not supported in this version in 2'):
+        await fn.invoke(call())
+
+
+async def test_syntax_error_and_missing_handler(load) -> None:  # noqa: F811
+    with pytest.raises(FunctionCodeError) as info:
+        await load("function handler(e) {\n  return e.request\n  x y\n}")
+    assert info.value.line == 3 and "SyntaxError" in str(info.value)
+    with pytest.raises(FunctionCodeError, match="no top-level `function handler"):
+        await load("function main(e) { return e.request; }", name="nohandler")
+    with pytest.raises(FunctionCodeError, match="return outside a function"):
+        await load("return;\nfunction handler(e) { return e.request; }", name="toplevelreturn")
+
+
+async def test_size_limit(load) -> None:  # noqa: F811
+    code = "function handler(e) { return e.request; }\n" + "// padding\n" * 1000
+    with pytest.raises(FunctionCodeError) as info:
+        await load(code)
+    assert info.value.code == "FunctionSizeLimitExceeded"
+    assert "10240 bytes" in str(info.value)
+
+
+def test_check_reports_every_problem_with_file_line_and_fix(tmp_path: Path) -> None:
+    path = tmp_path / "bad.js"
+    path.write_text("const a = 1;\nfunction handler(e) {\n  for (var k of a) {}\n  return e?.request;\n}\n")
+    problems = check_cloudfront_function(CloudFrontFunctionAssociation(cloudfront_function=path, runtime="cloudfront-js-1.0"))
+    assert problems == [
+        f"{path}:1: const/let is not supported in cloudfront-js-1.0 (spec §1.5); use var, or runtime cloudfront-js-2.0",
+        f"{path}:3: a for…of loop is not supported in cloudfront-js-1.0 (spec §1.5); loop with an index: for (var i = 0; i < a.length; i++)",
+        f"{path}:4: optional chaining (?.) is not supported in cloudfront-js-1.0 (spec §1.5); test each step: a && a.b",
+    ]
+    assert check_cloudfront_function(CloudFrontFunctionAssociation(
+        cloudfront_function=Path(__file__).parents[2] / "functions" / "cff" / "add-index.js")) == []
+
+
+def test_edgesim_check_lists_each_problem(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    (tmp_path / "bad.js").write_text("const a = 1;\nfunction handler(e) {\n  return e?.request;\n}\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'functions.viewer-request = { cloudfront_function = "bad.js", runtime = "cloudfront-js-1.0" }\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(tmp_path / "edgesim.toml")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'bad.js'}:1: const/let is not supported in cloudfront-js-1.0" in result.output
+    assert f"{tmp_path / 'bad.js'}:3: optional chaining (?.)" in result.output

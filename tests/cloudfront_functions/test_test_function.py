@@ -1,0 +1,100 @@
+"""`edgesim test-function`: the JSON `aws cloudfront test-function` prints (spec §1.10)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cff_support import FUNCTIONS
+from edgesim.cli import main
+from edgesim.cloudfront_functions import test_function as run_test
+
+# An aws-samples style event: lowercase names, the misspelt `multivalue`, no context ids.
+SAMPLE_EVENT = {
+    "version": "1.0",
+    "context": {"eventType": "viewer-request"},
+    "viewer": {"ip": "1.2.3.4"},
+    "request": {"method": "GET", "uri": "/docs/", "querystring": {}, "headers": {"host": {"value": "www.example.com"}},
+                "cookies": {"id": {"value": "CookieIdValue", "multivalue": [{"value": "CookieIdValue"}]}}},
+}
+
+
+async def test_result_shape_and_output() -> None:
+    result = await run_test(FUNCTIONS / "add-index.js", SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=None)
+    test = result["TestResult"]
+    assert set(test) == {"FunctionSummary", "ComputeUtilization", "FunctionExecutionLogs", "FunctionErrorMessage", "FunctionOutput"}
+    assert test["FunctionSummary"]["Name"] == "add-index"
+    assert test["FunctionSummary"]["FunctionConfig"] == {"Comment": "", "Runtime": "cloudfront-js-2.0"}
+    assert isinstance(test["ComputeUtilization"], str) and 0 <= int(test["ComputeUtilization"]) <= 100
+    assert test["FunctionErrorMessage"] == ""
+    assert json.loads(test["FunctionOutput"]) == {"request": {
+        "method": "GET", "uri": "/docs/index.html", "querystring": {}, "headers": {"host": {"value": "www.example.com"}},
+        "cookies": {"id": {"value": "CookieIdValue"}}}}  # the unknown `multivalue` is dropped
+
+
+async def test_thrown_error_message_and_empty_output(tmp_path: Path) -> None:
+    fn = tmp_path / "boom.js"
+    fn.write_text("function handler(e) { console.log('first'); throw new Error('kaput'); }")
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-1.0", kvs=None, now=None))["TestResult"]
+    assert test["FunctionErrorMessage"] == ("The CloudFront function associated with the CloudFront distribution is invalid "
+                                            "or could not run. Error: kaput")
+    assert test["FunctionOutput"] == "{}"
+    assert test["FunctionExecutionLogs"] == ["first"]
+
+
+async def test_generated_response_gains_cookies_and_viewer_response_events(tmp_path: Path) -> None:
+    fn = tmp_path / "redirect.js"
+    fn.write_text("function handler(e) { return {statusCode: 302, statusDescription: 'Found', "
+                  "headers: {location: {value: 'https://x'}}}; }")
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=None))["TestResult"]
+    assert json.loads(test["FunctionOutput"]) == {"response": {"statusCode": 302, "statusDescription": "Found",
+                                                               "headers": {"location": {"value": "https://x"}}, "cookies": {}}}
+    vr_event = {"request": {"method": "GET", "uri": "/"}, "response": {"statusCode": 200, "headers": {}}}
+    test = (await run_test(FUNCTIONS / "security-headers.js", vr_event, runtime="cloudfront-js-1.0", kvs=None, now=None))["TestResult"]
+    out = json.loads(test["FunctionOutput"])["response"]
+    assert out["headers"]["x-frame-options"] == {"value": "DENY"}
+
+
+async def test_now_pins_the_clock(tmp_path: Path) -> None:
+    fn = tmp_path / "clock.js"
+    fn.write_text("function handler(e) { console.log(new Date().toISOString()); return e.request; }")
+    when = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=when))["TestResult"]
+    assert test["FunctionExecutionLogs"] == ["2030-01-02T03:04:05.000Z"]
+
+
+def test_cli_exit_codes_and_stdin(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-"], input=json.dumps(SAMPLE_EVENT))
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["TestResult"]["FunctionErrorMessage"] == ""
+    bad = tmp_path / "bad.js"
+    bad.write_text("function handler(e) { throw new Error('x'); }")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(SAMPLE_EVENT))
+    failed = runner.invoke(main, ["test-function", str(bad), "--event", str(event)])
+    assert failed.exit_code == 0  # as the AWS CLI: the test ran
+    assert json.loads(failed.output)["TestResult"]["FunctionErrorMessage"].endswith("Error: x")
+    strict = runner.invoke(main, ["test-function", str(bad), "--event", str(event), "--fail-on-error"])
+    assert strict.exit_code == 1
+
+
+def test_cli_refuses_oversized_code(tmp_path: Path) -> None:
+    big = tmp_path / "big.js"
+    big.write_text("function handler(e) { return e.request; }\n" + "//" + "x" * 11000)
+    result = CliRunner().invoke(main, ["test-function", str(big), "--event", "-"], input=json.dumps(SAMPLE_EVENT))
+    assert result.exit_code == 2
+    assert "FunctionSizeLimitExceeded" in result.output or "10240 bytes" in result.output
+
+
+def test_benchmark_quick_run_reports_a_ratio() -> None:
+    """benchmarks/cff_invoke.py runs; its numbers are reported, never asserted (speed lives in benchmarks/)."""
+    from benchmarks.cff_invoke import run
+
+    report = run(quick=True)
+    assert report["floor_median_us"] > 0 and report["edgesim_median_us"] > 0
+    assert report["ratio"] == pytest.approx(report["edgesim_median_us"] / report["floor_median_us"], rel=0.01)

@@ -1,0 +1,79 @@
+"""CloudFront Functions on the viewer slots of a whole distribution, through the ASGI app (spec §1.9, §3.1)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cff_support import FUNCTIONS
+from conftest import origin_app
+from edgesim.app import EdgeApp
+from edgesim.config import parse_config
+from edgesim.simulator import Simulator
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, list[dict[str, Any]]]]:
+    (tmp_path / "boom.js").write_text("function handler(e) { console.log('boom'); throw new Error('no'); }")
+    (tmp_path / "old.js").write_text("function handler(e) {\n  const x = 1;\n  return e.request;\n}")
+    (tmp_path / "host.js").write_text("function handler(e) { e.request.headers.host = {value: 'x'}; return e.request; }")
+
+    def fn(path: Path, runtime: str = "cloudfront-js-2.0") -> dict[str, str]:
+        return {"cloudfront_function": str(path), "runtime": runtime}
+
+    config = parse_config({
+        "origins": [{"id": "app", "url": "http://app.internal"}],
+        "default_cache_behavior": {
+            "target_origin": "app", "cache_policy": "CachingDisabled",
+            "functions": {"viewer-request": fn(FUNCTIONS / "add-index.js"), "viewer-response": fn(FUNCTIONS / "security-headers.js")},
+        },
+        "cache_behaviors": [
+            {"path_pattern": "/boom*", "target_origin": "app", "cache_policy": "CachingDisabled",
+             "functions": {"viewer-request": fn(tmp_path / "boom.js")}},
+            {"path_pattern": "/old*", "target_origin": "app", "cache_policy": "CachingDisabled",
+             "functions": {"viewer-request": fn(tmp_path / "old.js", "cloudfront-js-1.0")}},
+            {"path_pattern": "/host*", "target_origin": "app", "cache_policy": "CachingDisabled",
+             "functions": {"viewer-request": fn(tmp_path / "host.js")}},
+            {"path_pattern": "/login*", "target_origin": "app", "cache_policy": "CachingDisabled",
+             "functions": {"viewer-request": fn(FUNCTIONS / "basic-auth.js", "cloudfront-js-1.0")}},
+        ],
+    }, base_dir=tmp_path)
+    seen: list[dict[str, Any]] = []
+    simulator = Simulator(config, transports={"app": httpx.ASGITransport(app=origin_app(None, seen))})
+    await simulator.start()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator)),
+                                 base_url="http://d111111abcdef8.cloudfront.net") as http:
+        yield http, seen
+    await simulator.aclose()
+
+
+async def test_viewer_request_and_viewer_response_functions(client: Any) -> None:
+    http, seen = client
+    response = await http.get("/docs/")
+    assert response.status_code == 200
+    assert seen[-1]["path"] == "/docs/index.html"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_generated_response(client: Any) -> None:
+    http, seen = client
+    response = await http.get("/login")
+    assert response.status_code == 401 and not seen
+    assert response.headers["x-cache"] == "FunctionGeneratedResponse from cloudfront"
+
+
+@pytest.mark.parametrize("path, status, x_cache", [
+    ("/boom", 503, "FunctionExecutionError from cloudfront"),
+    ("/old", 503, "FunctionExecutionError from cloudfront"),  # 1.0 refuses const: fails at run time
+    ("/host", 502, "FunctionValidationError from cloudfront"),
+])
+async def test_function_failures_become_cloudfront_errors(client: Any, path: str, status: int, x_cache: str) -> None:
+    http, seen = client
+    response = await http.get(path)
+    assert response.status_code == status
+    assert response.headers["x-cache"] == x_cache
+    assert not seen

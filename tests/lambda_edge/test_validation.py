@@ -1,0 +1,154 @@
+"""CloudFront's validation of a handler's output: 502 LambdaValidationError, or accepted (spec §2.5–§2.8)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from edgesim import errors
+from edgesim.lambda_edge import LambdaEdgeRuntime
+from edgesim.messages import EventType
+
+from .conftest import Handlers, make_call, viewer_request
+
+VR, OQ, OS, VS = (EventType.VIEWER_REQUEST, EventType.ORIGIN_REQUEST, EventType.ORIGIN_RESPONSE,
+                  EventType.VIEWER_RESPONSE)
+
+# PATCH: {"return": value} returns value as is; "event": true returns the whole event; otherwise
+# "headers" and "fields" are merged into the request (request triggers) or response.
+PATCH_PY = """
+import json
+PATCH = json.loads({patch!r})
+def handler(event, context):
+    if "return" in PATCH:
+        return PATCH["return"]
+    if PATCH.get("event"):
+        return event
+    cf = event["Records"][0]["cf"]
+    target = cf.get("response", cf["request"])
+    target["headers"].update(PATCH.get("headers", {{}}))
+    target.update(PATCH.get("fields", {{}}))
+    return target
+"""
+PATCH_JS = """
+const PATCH = {patch};
+exports.handler = async (event) => {{
+  if ('return' in PATCH) return PATCH.return;
+  if (PATCH.event) return event;
+  const cf = event.Records[0].cf;
+  const target = cf.response || cf.request;
+  Object.assign(target.headers, PATCH.headers || {{}});
+  Object.assign(target, PATCH.fields || {{}});
+  return target;
+}};
+"""
+
+
+def h(key: str, value: str) -> list[dict[str, str]]:
+    return [{"key": key, "value": value}]
+
+
+def _custom(**extra: Any) -> dict[str, Any]:
+    return {"custom": {"domainName": "api.example.com", "port": 443, "protocol": "https", "path": "",
+                       "sslProtocols": ["TLSv1.2"], "readTimeout": 30, "keepaliveTimeout": 5, "customHeaders": {},
+                       **extra}}
+
+
+INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
+    ("status over 599", VR, {"return": {"status": "600"}}, "200 to 599"),
+    ("status under 200", OQ, {"return": {"status": 199}}, "200 to 599"),
+    ("status not a number", VR, {"return": {"status": "ok"}}, "200 to 599"),
+    ("headers not arrays", VR, {"headers": {"x-a": {"key": "X-A", "value": "1"}}}, "must be an array"),
+    ("header key mismatch", OQ, {"headers": {"x-a": h("X-B", "1")}}, "does not match"),
+    ("header value not a string", VR, {"headers": {"x-a": [{"key": "X-A", "value": 1}]}}, "string 'value'"),
+    ("uppercase header name", VR, {"headers": {"X-A": h("X-A", "1")}}, "lowercase"),
+    ("read-only host at viewer-request", VR, {"headers": {"host": h("Host", "evil.example")}}, "read-only"),
+    ("read-only via at origin-request", OQ, {"headers": {"via": h("Via", "1.1 me")}}, "read-only"),
+    ("read-only content-length at viewer-response", VS, {"headers": {"content-length": h("Content-Length", "9")}},
+     "read-only"),
+    ("read-only transfer-encoding at origin-response", OS,
+     {"headers": {"transfer-encoding": h("Transfer-Encoding", "chunked")}}, "read-only"),
+    ("disallowed x-cache", OS, {"headers": {"x-cache": h("X-Cache", "Hit")}}, "disallowed"),
+    ("disallowed connection", OQ, {"headers": {"connection": h("Connection", "close")}}, "disallowed"),
+    ("disallowed x-amz-cf-id in a response", VR,
+     {"return": {"status": "200", "headers": {"x-amz-cf-id": h("X-Amz-Cf-Id", "x")}}}, "disallowed"),
+    ("viewer-request adds cloudfront-viewer-country", VR,
+     {"headers": {"cloudfront-viewer-country": h("CloudFront-Viewer-Country", "DE")}}, "added by CloudFront"),
+    ("generated response over 40 KB at viewer-request", VR, {"return": {"status": "200", "body": "x" * 41_000}},
+     "over the 40960 bytes"),
+    ("generated response over 1 MB at origin-request", OQ,
+     {"return": {"status": "200", "body": "x" * (1024 * 1024 + 1)}}, "over the 1048576 bytes"),
+    ("204 with a body", VR, {"return": {"status": "204", "body": "no"}}, "204"),
+    ("bad bodyEncoding", OQ, {"return": {"status": "200", "body": "x", "bodyEncoding": "gzip"}}, "bodyEncoding"),
+    ("invalid base64 body", VR, {"return": {"status": "200", "body": "%%%", "bodyEncoding": "base64"}}, "base64"),
+    ("viewer-response changes the status", VS, {"fields": {"status": "404"}}, "cannot change the status"),
+    ("status over 599 at origin-response", OS, {"fields": {"status": 700}}, "200 to 599"),
+    ("whole event returned", OQ, {"event": True}, "not the whole event"),
+    ("nothing returned", VR, {"return": None}, "must return"),
+    ("uri without slash", VR, {"fields": {"uri": "index.html"}}, "'uri'"),
+    ("querystring with a space", OQ, {"fields": {"querystring": "a=b c"}}, "querystring"),
+    ("uri and query over 8192", VR, {"fields": {"uri": "/" + "a" * 8191}}, "8,192"),
+    ("method changed", VR, {"fields": {"method": "DELETE"}}, "method"),
+    ("origin with custom and s3", OQ, {"fields": {"origin": {**_custom(), "s3": {}}}}, "exactly one"),
+    ("origin port 22", OQ, {"fields": {"origin": _custom(port=22)}}, "'port'"),
+    ("origin path ends with slash", OQ, {"fields": {"origin": _custom(path="/a/")}}, "'path'"),
+    ("origin domain is an IP", OQ, {"fields": {"origin": _custom(domainName="10.0.0.1")}}, "IP address"),
+    ("origin readTimeout 2", OQ, {"fields": {"origin": _custom(readTimeout=2)}}, "readTimeout"),
+    ("origin deny-listed custom header", OQ,
+     {"fields": {"origin": _custom(customHeaders={"cookie": h("Cookie", "a=1")})}}, "origin custom header"),
+    ("body action unknown", VR, {"fields": {"body": {"action": "append", "data": "x"}}}, "'action'"),
+    ("body replace with invalid base64", OQ,
+     {"fields": {"body": {"action": "replace", "encoding": "base64", "data": "***"}}}, "base64"),
+    ("body replace over 40 KB text at viewer-request", VR,
+     {"fields": {"body": {"action": "replace", "encoding": "text", "data": "x" * (40 * 1024 + 1)}}}, "replacement"),
+]
+
+VALID: list[tuple[str, EventType, dict[str, Any]]] = [
+    ("unchanged request", VR, {}),
+    ("status as number", VR, {"return": {"status": 200}}),
+    ("status 599", OQ, {"return": {"status": "599"}}),
+    ("header without key", VR, {"headers": {"x-new": [{"value": "1"}]}}),
+    ("generated response just under 40 KB", VR, {"return": {"status": "200", "body": "x" * 40_000}}),
+    ("generated response of 500 KB at origin-request", OQ, {"return": {"status": "200", "body": "x" * 500_000}}),
+    ("204 without a body", VR, {"return": {"status": "204"}}),
+    ("origin-response changes the status", OS, {"fields": {"status": "200", "statusDescription": "OK"}}),
+    ("viewer-response keeps the status", VS, {"fields": {"status": "200"}}),
+    ("read-only body edits ignored", VR, {"fields": {"body": {"action": "read-only", "data": "not base64 %%"}}}),
+    ("body replace within 1.33 MB base64 at origin-request", OQ,
+     {"fields": {"body": {"action": "replace", "data": base64.b64encode(b"x" * 900_000).decode()}}}),
+    ("origin edits at origin-request", OQ, {"fields": {"origin": _custom(port=8443)}}),
+    ("host change at origin-request", OQ, {"headers": {"host": h("Host", "api.example.com")}}),
+]
+
+
+async def _run(runtime: LambdaEdgeRuntime, handlers: Handlers, event_type: EventType, patch: dict[str, Any]) -> Any:
+    text = json.dumps(patch)
+    name = "patch_" + hashlib.sha256(text.encode()).hexdigest()[:10]
+    assoc = handlers.assoc(name, py=PATCH_PY.format(patch=text), js=PATCH_JS.format(patch=text),
+                           include_body=event_type.is_request)
+    call = make_call(event_type, viewer_request(method="POST", body=b"payload") if event_type.is_viewer else None)
+    if event_type is OQ:
+        call.request.method, call.request.body = "POST", b"payload"
+    return await runtime.function(assoc, event_type).invoke(call)
+
+
+@pytest.mark.parametrize("case, event_type, patch, words", INVALID, ids=[c[0] for c in INVALID])
+async def test_invalid_output_is_a_502(runtime: LambdaEdgeRuntime, handlers: Handlers, case: str,
+                                       event_type: EventType, patch: dict[str, Any], words: str) -> None:
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await _run(runtime, handlers, event_type, patch)
+    err = caught.value
+    assert err.status == 502 and err.x_cache == "LambdaValidationError from cloudfront"
+    assert "The Lambda function returned an invalid" in err.reason and words in err.reason
+    assert err.logs and err.logs[-1].startswith("REPORT")
+
+
+@pytest.mark.parametrize("case, event_type, patch", VALID, ids=[c[0] for c in VALID])
+async def test_valid_output_is_accepted(runtime: LambdaEdgeRuntime, handlers: Handlers, case: str,
+                                        event_type: EventType, patch: dict[str, Any]) -> None:
+    result = await _run(runtime, handlers, event_type, patch)
+    assert (result.request is None) != (result.response is None)
