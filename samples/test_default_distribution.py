@@ -4,8 +4,6 @@ A CloudFront Function maps directory URLs to index.html at viewer-request; a Lam
 adds security headers at origin-response; `/static/*` has no functions. Run with `pytest samples/`.
 """
 
-import pytest
-
 from edgesim.assertions import (
     assert_cache,
     assert_header_set_by,
@@ -14,9 +12,6 @@ from edgesim.assertions import (
     trigger_record,
 )
 from edgesim.testing import trace_of
-
-pytest.importorskip("edgesim.cloudfront_functions", reason="the CloudFront Functions runtime is not installed")
-pytest.importorskip("edgesim.lambda_edge", reason="the Lambda@Edge runtime is not installed")
 
 
 def test_directory_urls_serve_their_index_html(edge_client):

@@ -6,10 +6,6 @@
 
 import json
 
-import pytest
-
-pytest.importorskip("edgesim.cloudfront_functions", reason="the CloudFront Functions runtime is not installed")
-pytest.importorskip("edgesim.lambda_edge", reason="the Lambda@Edge runtime is not installed")
 
 VIEWER_REQUEST = {
     "version": "1.0",

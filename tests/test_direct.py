@@ -18,7 +18,7 @@ LAMBDA_EVENT = {"Records": [{"cf": {
 
 
 async def test_cloudfront_function_result_has_test_functions_structure(tmp_path: Path) -> None:
-    pytest.importorskip("edgesim.cloudfront_functions")
+    
     (tmp_path / "ok.js").write_text("function handler(event) { console.log('hi ' + event.request.uri);"
                                     " event.request.uri = '/b'; return event.request; }\n")
     (tmp_path / "bad.js").write_text("function handler(event) { throw new Error('boom'); }\n")
@@ -31,7 +31,7 @@ async def test_cloudfront_function_result_has_test_functions_structure(tmp_path:
 
 
 async def test_lambda_handler_result_logs_and_validation(tmp_path: Path) -> None:
-    pytest.importorskip("edgesim.lambda_edge")
+    
     (tmp_path / "fn.py").write_text(
         "def ok(event, context):\n    print('seen', event['Records'][0]['cf']['request']['uri'])\n"
         "    return event['Records'][0]['cf']['request']\n"
@@ -43,7 +43,7 @@ async def test_lambda_handler_result_logs_and_validation(tmp_path: Path) -> None
 
 
 def test_edge_functions_fixture_runs_them_from_sync_tests(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("edgesim.cloudfront_functions")
+    
     pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider -p no:benchmark\n"
                      "asyncio_default_fixture_loop_scope = function\n")
     pytester.makefile(".js", fn="function handler(event) { return event.request; }\n")

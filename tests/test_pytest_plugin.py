@@ -169,7 +169,7 @@ def test_xdist_workers_and_real_sockets(project: pytest.Pytester) -> None:
 
 
 def test_kvs_edits_apply_at_once_and_never_outlive_the_test(project: pytest.Pytester) -> None:
-    pytest.importorskip("edgesim.cloudfront_functions", reason="the CloudFront Functions runtime is not here yet")
+    
     functions = Path(edgesim.__file__).resolve().parent.parent / "functions" / "cff"
     (project.path / "edgesim.toml").write_text(CONFIG + (
         f'functions.viewer-request = {{ cloudfront_function = "{functions / "kvs-redirects.js"}", '

@@ -315,3 +315,32 @@ async def test_cache_clock_and_invalidation() -> None:
         assert dist.origins["api"].count == 3
     async with Distribution(config, origins={"api": routes}) as fresh:  # a new distribution, a cold cache
         assert_cache(await fresh.get("/a"), "Miss")
+
+
+def test_v8_on_the_session_loop_and_the_main_thread_together(tmp_path: Path) -> None:
+    """A warm CloudFront Function on the plugin's loop thread, then another made on the main thread
+    (an async test, `edgesim test` in-process): V8 must be initialised on the main thread first,
+    or py_mini_racer segfaults. Run in a child process, since a segfault would end this one."""
+    import subprocess
+    import sys
+
+    from edgesim.config import default_config_path
+
+    script = f"""
+import asyncio
+from edgesim.testing import Distribution
+from edgesim.testing_sync import SyncDistribution
+
+with SyncDistribution({str(default_config_path())!r}) as held:
+    assert held.client().get("/docs/").status_code == 200
+
+    async def other() -> int:
+        async with Distribution({str(default_config_path())!r}) as dist:
+            return (await dist.get("/docs/")).status_code
+
+    print("main thread", asyncio.run(other()))
+"""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "main thread 200" in result.stdout
