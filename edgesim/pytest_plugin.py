@@ -38,6 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="send edgesim test requests through a real socket instead of in-process")
     parser.addini("edgesim_config", "the edgesim config for tests without an edgesim.toml next to them "
                   "(relative to the rootdir)", default="")
+    parser.addini("edgesim_function_time_limit_ms", "wall-clock kill for a runaway CloudFront Function in "
+                  "tests, unless the config sets distribution.function_time_limit_ms", default="500")
     parser.addini("edgesim_share_lambda", "share warm Lambda@Edge workers across tests (their module "
                   "globals then outlive a test)", type="bool", default=False)
 
@@ -167,7 +169,8 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
     base_dir = Path(str(request.node.path)).parent
     distribution = SyncDistribution(edgesim_config, origins=origins, base_dir=base_dir,
                                     runtimes=edgesim_runtimes, socket=socket, workdir=_edgesim_session[1],
-                                    loop=edgesim_loop)
+                                    loop=edgesim_loop,
+                                    function_time_limit_ms=float(request.config.getini("edgesim_function_time_limit_ms")))
     distribution.start()
     yield distribution
     distribution.close()

@@ -170,18 +170,23 @@ class Distribution:
         passes a session-wide one); default: this Distribution loads and closes its own.
     socket: serve through a real uvicorn socket on a free port instead of in-process.
     loader_factory: makes the function loader (a fake runtime at the EdgeFunction seam, say).
+    function_time_limit_ms: the wall-clock kill for a runaway CloudFront Function, where the config
+        does not set one itself (the pytest plugin raises it, so a loaded CI box or `-n auto` never
+        kills a healthy function; CloudFront's own limit is on compute, which is still measured).
     """
 
     def __init__(self, config: ConfigSource, *, origins: Mapping[str, OriginSpec] | None = None,
                  base_dir: Path | None = None, clock: ManualClock | None = None,
                  runtimes: RuntimePool | None = None, socket: bool = False,
-                 workdir: Path | None = None, loader_factory: Callable[[], FunctionLoader] | None = None) -> None:
+                 workdir: Path | None = None, loader_factory: Callable[[], FunctionLoader] | None = None,
+                 function_time_limit_ms: float | None = None) -> None:
         self.source_config = resolve_config(config, base_dir)
         self.clock = clock or ManualClock()
         self.socket = socket
         self.book = TraceBook()
         self._runtimes = runtimes
         self._loader_factory = loader_factory
+        self._time_limit_ms = function_time_limit_ms
         self._origin_specs = dict(origins or {})
         self._workdir = workdir
         self._own_workdir: Path | None = None
@@ -205,6 +210,10 @@ class Distribution:
     def prepare(self) -> None:
         """Build the config this test runs (stub origins, private KVS copies); starts nothing."""
         config = self._with_origins(self.source_config)
+        settings = config.distribution
+        if self._time_limit_ms is not None and "function_time_limit_ms" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"function_time_limit_ms": self._time_limit_ms})
+            config = config.model_copy(update={"distribution": settings})
         self.config = self._with_private_kvs(config)
 
     async def start(self) -> None:

@@ -6,7 +6,6 @@
 
 import json
 
-
 VIEWER_REQUEST = {
     "version": "1.0",
     "context": {"eventType": "viewer-request"},

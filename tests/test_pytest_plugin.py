@@ -194,3 +194,18 @@ def test_kvs_edits_apply_at_once_and_never_outlive_the_test(project: pytest.Pyte
     """)
     project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
     assert "/later" not in (functions / "kvs-redirects.json").read_text()
+
+
+def test_a_runaway_cloudfront_function_is_still_stopped(project: pytest.Pytester) -> None:
+    (project.path / "loop.js").write_text("function handler(event) { for (;;) {} }\n")
+    (project.path / "edgesim.toml").write_text(CONFIG + 'functions.viewer-request = { cloudfront_function = "loop.js" }\n')
+    project.makepyfile(test_scratch_loop="""
+        from edgesim.assertions import trigger_record
+
+        def test_loop(edge_client):
+            response = edge_client.get("/")
+            assert response.status_code == 503
+            assert "ran longer than 200 ms" in trigger_record(response, "viewer-request").error
+    """)
+    project.makeini(INI + "edgesim_function_time_limit_ms = 200\n")
+    project.runpytest().assert_outcomes(passed=1)

@@ -344,3 +344,15 @@ with SyncDistribution({str(default_config_path())!r}) as held:
     result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "main thread 200" in result.stdout
+
+
+def test_the_runaway_kill_is_raised_for_tests_unless_the_config_sets_it() -> None:
+    dist = Distribution(API, function_time_limit_ms=500)
+    dist.prepare()
+    assert dist.config.distribution.function_time_limit_ms == 500
+    explicit = Distribution({**API, "distribution": {"function_time_limit_ms": 80}}, function_time_limit_ms=500)
+    explicit.prepare()
+    assert explicit.config.distribution.function_time_limit_ms == 80
+    plain = Distribution(API)
+    plain.prepare()
+    assert plain.config.distribution.function_time_limit_ms == plain.source_config.distribution.function_time_limit_ms
