@@ -329,7 +329,10 @@ class Distribution:
 
     def render_traces(self, limit: int = 20) -> str:
         traces = self.book.traces[-limit:]
-        return "\n".join(t.render(details=True) for t in traces) if traces else "(no requests reached the distribution)"
+        problems = [f"function failed to load (its requests get CloudFront's error): {p}"
+                    for p in (self.simulator.load_problems if self.simulator is not None else [])]
+        rendered = [t.render(details=True) for t in traces] or ["(no requests reached the distribution)"]
+        return "\n".join(problems + rendered)
 
     # --- controls ----------------------------------------------------------------------------
 

@@ -209,3 +209,16 @@ def test_a_runaway_cloudfront_function_is_still_stopped(project: pytest.Pytester
     """)
     project.makeini(INI + "edgesim_function_time_limit_ms = 200\n")
     project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_function_that_cannot_load_is_named_in_the_failure(project: pytest.Pytester) -> None:
+    (project.path / "broken.js").write_text("function handler(event) { return event.request; \n")
+    (project.path / "edgesim.toml").write_text(CONFIG + 'functions.viewer-request = { cloudfront_function = "broken.js" }\n')
+    project.makepyfile(test_scratch_broken="""
+        def test_home(edge_client):
+            assert edge_client.get("/").status_code == 200
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- edgesim traces -*", "function failed to load*broken.js*",
+                                 "GET / -> behavior '*' -> 503*"])
