@@ -7,27 +7,42 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
-from edgesim.trace import Trace
+from edgesim.messages import EventType
+from edgesim.trace import Trace, TriggerTrace
 
 
-def text_line(trace: Trace) -> str:
+def _trigger_step(t: TriggerTrace) -> str:
+    extra = f" cu={t.compute_utilization}" if t.compute_utilization is not None else ""
+    cold = " cold" if t.cold_start else ""
+    failed = " FAILED" if t.error else (" generated" if t.generated else "")
+    return f"{t.event_type.value}:{t.function} {t.duration_ms:.2f}ms{extra}{cold}{failed}"
+
+
+def text_line(trace: Trace, *, seen_notes: set[str] | None = None) -> str:
+    """The request in CloudFront's order: viewer-request, cache, origin-request, origin,
+    origin-response, viewer-response, the result. Notes already in `seen_notes` are not repeated."""
     steps = [f"{trace.method} {trace.uri}", f"[{trace.behavior or '-'}]"]
-    for t in trace.triggers:
-        extra = f" cu={t.compute_utilization}" if t.compute_utilization is not None else ""
-        cold = " cold" if t.cold_start else ""
-        failed = " FAILED" if t.error else (" generated" if t.generated else "")
-        steps.append(f"{t.event_type.value}:{t.function} {t.duration_ms:.2f}ms{extra}{cold}{failed}")
+    by_type = {t.event_type: t for t in trace.triggers}
+    if EventType.VIEWER_REQUEST in by_type:
+        steps.append(_trigger_step(by_type[EventType.VIEWER_REQUEST]))
     if trace.cache:
         steps.append(f"cache={trace.cache}")
+    if EventType.ORIGIN_REQUEST in by_type:
+        steps.append(_trigger_step(by_type[EventType.ORIGIN_REQUEST]))
     if trace.origin_status is not None:
         steps.append(f"origin={trace.origin_status}")
+    steps.extend(_trigger_step(by_type[e]) for e in (EventType.ORIGIN_RESPONSE, EventType.VIEWER_RESPONSE) if e in by_type)
     steps.append(f"-> {trace.status} ({trace.x_cache}) {trace.duration_ms:.1f}ms")
     lines = [" ".join(steps)]
     for t in trace.triggers:
         lines.extend(f"    {t.event_type.value} | {line}" for line in t.logs)
     if trace.error:
         lines.append(f"    error: {trace.error}")
-    lines.extend(f"    note: {note}" for note in trace.notes)
+    for note in trace.notes:
+        if seen_notes is None or note not in seen_notes:
+            lines.append(f"    note: {note}")
+            if seen_notes is not None:
+                seen_notes.add(note)
     return "\n".join(lines)
 
 
@@ -55,11 +70,11 @@ def json_line(trace: Trace) -> str:
 
 def printer(fmt: str = "text", stream: TextIO | None = None) -> Callable[[Trace], None]:
     """A callback that writes each finished request to `stream` (stderr by default)."""
-    render = json_line if fmt == "json" else text_line
+    seen_notes: set[str] = set()  # a standing note (e.g. the viewer protocol policy) is said once
 
     def write(trace: Trace) -> None:
         out = stream or sys.stderr
-        out.write(render(trace) + "\n")
+        out.write((json_line(trace) if fmt == "json" else text_line(trace, seen_notes=seen_notes)) + "\n")
         out.flush()
 
     return write

@@ -89,3 +89,18 @@ async def test_request_log_line_and_json(harness_factory: Any, fn_dir: Path) -> 
     record = json.loads(json_line(trace))
     assert record["triggers"][0]["logs"] == ["hello from vr"]
     assert record["status"] == 200 and record["originStatus"] == 200
+
+
+def test_printer_says_a_standing_note_once() -> None:
+    import io
+
+    from edgesim.request_log import printer
+    from edgesim.trace import Trace
+
+    out = io.StringIO()
+    write = printer("text", out)
+    for _ in range(3):
+        write(Trace("id", method="GET", uri="/", behavior="*", status=200, x_cache="Miss from cloudfront",
+                    notes=["redirect-to-https: plain http treated as https locally"]))
+    assert out.getvalue().count("note: redirect-to-https") == 1
+    assert out.getvalue().count("GET / [*]") == 3
