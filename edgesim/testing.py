@@ -287,7 +287,8 @@ class Distribution:
 
     # --- requests ----------------------------------------------------------------------------
 
-    def _transport(self) -> httpx.AsyncBaseTransport:
+    def viewer_transport(self) -> httpx.AsyncBaseTransport:
+        """A transport to the distribution as a viewer reaches it: ASGI in-process, or the socket."""
         if self.socket:
             return httpx.AsyncHTTPTransport()
         assert self.app is not None, "start the Distribution first (async with / await start())"
@@ -295,11 +296,12 @@ class Distribution:
 
     def client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """An httpx.AsyncClient through the distribution; `viewer` sets the viewer for its requests."""
-        headers = self._default_headers(viewer, kwargs.pop("headers", None))
-        return httpx.AsyncClient(transport=TracingTransport(self._transport(), self.book),
+        headers = self.client_headers(viewer, kwargs.pop("headers", None))
+        return httpx.AsyncClient(transport=TracingTransport(self.viewer_transport(), self.book),
                                  base_url=self.url, headers=headers, **kwargs)
 
-    def _default_headers(self, viewer: Mapping[str, str] | None, headers: Any) -> httpx.Headers:
+    def client_headers(self, viewer: Mapping[str, str] | None, headers: Any) -> httpx.Headers:
+        """A client's default headers: the caller's, the viewer override, and the Host."""
         out = httpx.Headers(headers)
         if self.socket:  # the same Host as in-process, so functions see the distribution's domain
             out.setdefault("Host", self.source_config.distribution.domain_name)

@@ -101,7 +101,7 @@ class _LoopTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         d = self.edge.distribution
-        response = self.edge.loop.run(_send(d._transport(), request.method, request.url, request.headers.raw,
+        response = self.edge.loop.run(_send(d.viewer_transport(), request.method, request.url, request.headers.raw,
                                             body, dict(request.extensions)))
         attach_trace(response, d.book)
         return response
@@ -116,7 +116,7 @@ class _LoopAsyncTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         d = self.edge.distribution
-        response = await self.edge.loop.arun(_send(d._transport(), request.method, request.url,
+        response = await self.edge.loop.arun(_send(d.viewer_transport(), request.method, request.url,
                                                    request.headers.raw, body, dict(request.extensions)))
         attach_trace(response, d.book)
         return response
@@ -156,7 +156,7 @@ class SyncDistribution:
 
     def client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Client:
         """An httpx.Client through the distribution (closed with it)."""
-        headers = self.distribution._default_headers(viewer, kwargs.pop("headers", None))
+        headers = self.distribution.client_headers(viewer, kwargs.pop("headers", None))
         client = httpx.Client(transport=_LoopTransport(self), base_url=self.distribution.url,
                               headers=headers, **kwargs)
         self._clients.append(client)
@@ -164,7 +164,7 @@ class SyncDistribution:
 
     def async_client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """An httpx.AsyncClient usable from any event loop."""
-        headers = self.distribution._default_headers(viewer, kwargs.pop("headers", None))
+        headers = self.distribution.client_headers(viewer, kwargs.pop("headers", None))
         return httpx.AsyncClient(transport=_LoopAsyncTransport(self), base_url=self.distribution.url,
                                  headers=headers, **kwargs)
 
