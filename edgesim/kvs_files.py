@@ -45,7 +45,8 @@ class KvsFile(MutableMapping[str, str]):
         doc = json.loads(self.path.read_bytes())
         items = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(items, list):
-            raise ValueError(f'{self.path}: not a KeyValueStore file; expected {{"data": [{{"key": ..., "value": ...}}]}}')
+            raise ValueError(f"{self.path}: not a KeyValueStore file; expected "
+                             '{"data": [{"key": ..., "value": ...}]} (spec §1.8)')
         return {str(item["key"]): str(item["value"]) for item in items}
 
     def _save(self, data: Mapping[str, str]) -> None:

@@ -51,7 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failing test that used the distribution shows what its requests did."""
     report = yield
     edge = getattr(item, "funcargs", {}).get("edge")
@@ -130,7 +131,8 @@ def find_test_config(test_file: Path, rootdir: Path, ini_value: str = "") -> Pat
 
 
 @pytest.fixture
-def edgesim_config(request: pytest.FixtureRequest, _edgesim_session: tuple[_Configs, Path]) -> DistributionConfig | Mapping[str, Any]:
+def edgesim_config(request: pytest.FixtureRequest,
+                   _edgesim_session: tuple[_Configs, Path]) -> DistributionConfig | Mapping[str, Any]:
     """The config this test runs; override the fixture to build one in code."""
     from edgesim.config import DistributionConfig
     from edgesim.errors import ConfigError
@@ -167,10 +169,10 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
     socket = bool(marker.get("socket") or request.config.getoption("--edgesim-socket"))
     origins = {**edgesim_origins, **(marker.get("origins") or {})}
     base_dir = Path(str(request.node.path)).parent
+    time_limit = float(request.config.getini("edgesim_function_time_limit_ms"))
     distribution = SyncDistribution(edgesim_config, origins=origins, base_dir=base_dir,
                                     runtimes=edgesim_runtimes, socket=socket, workdir=_edgesim_session[1],
-                                    loop=edgesim_loop,
-                                    function_time_limit_ms=float(request.config.getini("edgesim_function_time_limit_ms")))
+                                    loop=edgesim_loop, function_time_limit_ms=time_limit)
     distribution.start()
     yield distribution
     distribution.close()
