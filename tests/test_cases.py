@@ -113,3 +113,9 @@ def test_bad_cases_name_the_line_and_field(tmp_path: Path) -> None:
     path.write_text("cases:\n  - name: t\n    expect: {triggers: [viewer-requets]}\n")
     result = CliRunner().invoke(main, ["test", str(path)])
     assert result.exit_code == 2 and "line 2: cases.0.expect.triggers.0" in result.output
+
+
+async def test_the_sample_cases_pass_against_the_default_distribution() -> None:
+    samples = Path(__file__).resolve().parent.parent / "samples" / "cases.yaml"
+    results = await run_cases(samples)
+    assert len(results) == 5 and all(r.passed for r in results), [r.failures for r in results]
