@@ -39,14 +39,19 @@ async def per_distribution(n: int, pool: RuntimePool | None) -> float:
     return (time.perf_counter() - started) / n
 
 
-async def in_process(n: int) -> tuple[float, float, int]:
+async def in_process(n: int) -> tuple[float, float, int, float]:
     pool = RuntimePool()
     try:
         shared = await per_distribution(n, pool)
     finally:
         await pool.aclose()
     own = await per_distribution(n, None)
-    return shared, own, pool.loads
+    everything = RuntimePool(share_lambda=True)
+    try:
+        all_shared = await per_distribution(n, everything)
+    finally:
+        await everything.aclose()
+    return shared, own, pool.loads, all_shared
 
 
 def suite(n: int, workers: int | None) -> float:
@@ -77,11 +82,12 @@ def suite(n: int, workers: int | None) -> float:
 
 def main() -> None:
     n = 40 if "--quick" in sys.argv else 200
-    shared, own, loads = asyncio.run(in_process(n))
+    shared, own, loads, all_shared = asyncio.run(in_process(n))
     print(f"in-process, {n} fresh distributions of the default config, one request each:")
     print(f"  with the session's runtime pool: {shared * 1000:7.1f} ms per test ({loads} function loads)")
     print(f"  each loading its own runtimes:   {own * 1000:7.1f} ms per test ({2 * n} function loads)")
     print(f"  ratio own / pooled: {own / shared:.1f}x")
+    print(f"  with edgesim_share_lambda (2 loads in all): {all_shared * 1000:7.1f} ms per test")
     serial = suite(n, None)
     parallel = suite(n, 4)  # more workers than cores on small machines: a stress test
     print(f"generated suite of {n} tests via edge_client (wall time incl. pytest start-up):")
