@@ -233,7 +233,11 @@ class Distribution:
             self._server = background_server(self.app)
             self.url = self._server.__enter__()
         else:
-            await self.simulator.start()
+            try:
+                await self.simulator.start()
+            except BaseException:
+                await self.aclose()
+                raise
 
     async def aclose(self) -> None:
         if self._server is not None:

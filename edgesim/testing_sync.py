@@ -142,7 +142,11 @@ class SyncDistribution:
         self.close()
 
     def start(self) -> None:
-        self.loop.run(self.distribution.start())
+        try:
+            self.loop.run(self.distribution.start())
+        except BaseException:
+            self.close()  # nothing half-started outlives a failed start
+            raise
 
     def close(self) -> None:
         for client in self._clients:
