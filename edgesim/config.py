@@ -7,6 +7,7 @@ Simulator materialises runtimes, origins and the cache from these values.
 from __future__ import annotations
 
 import re
+from functools import cached_property
 import tomllib
 from collections.abc import Iterator
 from importlib import resources
@@ -116,20 +117,20 @@ class CustomOrigin(_Frozen):
             raise ValueError("an origin URL takes no query string or fragment")
         return v.rstrip("/") if parts.path not in ("", "/") else f"{parts.scheme}://{parts.netloc}"
 
-    @property
+    @cached_property  # parsed once: the pipeline reads these on every request
     def protocol(self) -> str:
         return urlsplit(self.url).scheme
 
-    @property
+    @cached_property
     def domain_name(self) -> str:
         return urlsplit(self.url).hostname or ""
 
-    @property
+    @cached_property
     def port(self) -> int:
         parts = urlsplit(self.url)
         return parts.port or (443 if parts.scheme == "https" else 80)
 
-    @property
+    @cached_property
     def path(self) -> str:
         """The origin path, no trailing `/` (spec §2.3)."""
         return urlsplit(self.url).path.rstrip("/")

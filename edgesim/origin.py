@@ -20,6 +20,7 @@ from urllib.parse import unquote
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from yarl import URL
 
 from edgesim.config import CustomOrigin, S3Origin
 from edgesim.errors import OriginConnectionError, OriginTimeout
@@ -33,6 +34,7 @@ class OriginFetcher:
     def __init__(self, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None) -> None:
         self._transports = dict(transports or {})
         self._default: httpx.AsyncBaseTransport | None = None
+        self._direct = DirectAiohttpClient()
         self._etags: dict[tuple[str, int, int], str] = {}
 
     async def __aenter__(self) -> OriginFetcher:
@@ -42,6 +44,7 @@ class OriginFetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self._direct.aclose()
         if self._default is not None:
             await self._default.aclose()
             self._default = None
@@ -60,6 +63,8 @@ class OriginFetcher:
     async def fetch(self, request: Request, origin: CustomOrigin | S3Origin) -> Response:
         if isinstance(origin, S3Origin):
             return self._fetch_directory(request, origin)
+        if origin.id not in self._transports:
+            return await self._direct.fetch(request, origin)
         return await self._fetch_http(request, origin)
 
     async def _fetch_http(self, request: Request, origin: CustomOrigin) -> Response:
@@ -188,3 +193,65 @@ def _s3_error(status: int, code: str, message: str) -> Response:
     ).encode()
     return Response(status, Headers([("Content-Type", "application/xml"), ("Server", "AmazonS3"),
                                      ("Content-Length", str(len(body)))]), body)
+
+
+class DirectAiohttpClient:
+    """The default HTTP origin client: aiohttp straight from our Request, no httpx objects between.
+
+    Building an httpx.Request (its URL parser above all) and wrapping aiohttp's answer in an
+    httpx.Response cost about as much CPU as the fetch itself (benchmarks/, issue 6); origins given
+    an httpx transport (tests: MockTransport, ASGITransport) still go through `_fetch_http`.
+    """
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        # Keyed by value, not origin id: a reload may point the same id elsewhere.
+        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
+        self._bases: dict[str, str] = {}  # origin url -> scheme://host:port/path, parsed once
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            # CloudFront keeps connections to origins alive; so do we. aiohttp adds no header of its
+            # own: the origin gets exactly the headers the pipeline built (spec §2.2).
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=256, limit_per_host=64),
+                auto_decompress=False, trust_env=False,
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            )
+        return self._session
+
+    def _timeout(self, origin: CustomOrigin) -> aiohttp.ClientTimeout:
+        key = (origin.connect_timeout, origin.read_timeout)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(sock_connect=key[0], connect=key[0], sock_read=key[1])
+            self._timeouts[key] = timeout
+        return timeout
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def fetch(self, request: Request, origin: CustomOrigin) -> Response:
+        base = self._bases.get(origin.url)
+        if base is None:  # CustomOrigin's properties parse its URL on every access
+            base = self._bases[origin.url] = f"{origin.protocol}://{origin.domain_name}:{origin.port}{origin.path}"
+        target = base + request.uri
+        if request.querystring:
+            target += "?" + request.querystring
+        try:
+            # encoded=True: the URI goes to the origin as the viewer sent it, not re-quoted.
+            async with self._client().request(
+                request.method, URL(target, encoded=True), headers=list(request.headers.items()),
+                data=request.body or None, allow_redirects=False, timeout=self._timeout(origin),
+            ) as answer:
+                body = await answer.read()
+        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise OriginTimeout(f"origin {origin.id!r} ({origin.url}) did not answer in time: "
+                                f"{_describe(exc) if str(exc) else 'timed out'}") from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): {_describe(exc)}") from None
+        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
+                          if k.decode("latin-1").lower() not in HOP_BY_HOP)
+        return Response(answer.status, headers, body, answer.reason or None)

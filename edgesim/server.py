@@ -6,8 +6,9 @@ import asyncio
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -25,11 +26,29 @@ def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
         lifespan="on",
         log_level="warning",
         access_log=False,
+        # The viewer is whoever holds the connection: uvicorn would otherwise take a loopback
+        # viewer's own X-Forwarded-For as its address, and CloudFront appends, never trusts (spec §2.2).
+        proxy_headers=False,
         server_header=False,  # CloudFront's own Server header is set by the pipeline where it applies
         date_header=True,
         # Let oversized header blocks reach us, so the viewer gets CloudFront's 494, not uvicorn's 400.
         h11_max_incomplete_event_size=256 * 1024,
     )
+
+
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on uvloop when installed (uvicorn[standard] brings it), else asyncio's loop.
+
+    uvicorn picks uvloop itself only when it owns the loop; `serve` owns it, so it picks here.
+    uvloop costs about a quarter less CPU per proxied request (benchmarks/, issue 6).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def banner(simulator: Simulator, url: str) -> str:

@@ -1,0 +1,243 @@
+"""Run every stack under the same bounded load, then the memory and micro-benchmarks, in one run.
+
+The origin starts once and serves every stack. Every stack is started and checked (one request must
+come back 200 with the origin's body and, where functions run, the headers they add), warmed up,
+then measured in interleaved rounds; an idle stack costs nothing, so only the one under load runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks import memory, micro
+from benchmarks.edgesim_configs import SCENARIOS, write_scenario
+from benchmarks.load import LoadGenerator
+from benchmarks.processes import Service, ServiceError, cpu_seconds
+from benchmarks.report import COMPARE, CONCURRENCIES, STACKS
+from benchmarks.stacks import BODY, REPO, nginx_binary, start_edgesim, start_nginx_proxy, start_origin, start_reference_proxy
+
+# Headers the benchmark functions add: their presence proves the functions really ran.
+EXPECTED_HEADERS: dict[str, tuple[str, ...]] = {
+    "cff": ("x-bench-viewer-response",),
+    "lambda_python": ("x-bench-origin-response",),
+    "lambda_node": ("x-bench-origin-response",),
+}
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    only: tuple[str, ...] = ()  # stack keys; empty means all
+    memory: bool = True
+    micro: bool = True
+    wrk: bool = True  # False: the Python load generator, as on a machine without wrk
+    compare: Path | None = None  # another checkout: its pass-through is measured too (before/after)
+
+    @property
+    def duration(self) -> float:
+        return 1.0 if self.quick else 2.0
+
+    @property
+    def warmup(self) -> float:
+        return 1.0
+
+    @property
+    def repeats(self) -> int:
+        return 1 if self.quick else 3
+
+
+def _get(url: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+
+
+def check(key: str, url: str) -> str | None:
+    """Why this stack's answer is not the origin's page, or None when it is."""
+    try:
+        status, headers, body = _get(url + "/index.html")
+        if key == "cache_hits":
+            status, headers, body = _get(url + "/index.html")
+            if "hit" not in headers.get("x-cache", "").lower():
+                return f"second request was not a cache hit (X-Cache: {headers.get('x-cache')!r})"
+    except OSError as exc:
+        return f"request failed: {exc}"
+    if status != 200 or body != BODY:
+        return f"answered {status} with {len(body)} bytes instead of the origin's page"
+    missing = [h for h in EXPECTED_HEADERS.get(key, ()) if h not in headers]
+    return f"functions did not run (missing {', '.join(missing)})" if missing else None
+
+
+def _start_all(factories: dict[str, Callable[[], Any] | str], options: Options,
+               stack: ExitStack) -> tuple[dict[str, Service], dict[str, Any]]:
+    """Start and check every selected stack; the ones that fail are reported, not measured."""
+    running: dict[str, Service] = {}
+    results: dict[str, Any] = {}
+    for key, factory in factories.items():
+        if options.only and key not in options.only and key != COMPARE:
+            continue
+        if isinstance(factory, str):
+            results[key] = {"skipped": factory}
+            continue
+        print(f"  starting {STACKS.get(key, key)} ...", file=sys.stderr, flush=True)
+        try:
+            service = stack.enter_context(factory())
+        except ServiceError as exc:
+            results[key] = {"skipped": f"failed to start: {str(exc)[:300]}"}
+            continue
+        problem = check(key, service.url)
+        if problem:
+            results[key] = {"skipped": f"failed: {problem}"}
+            continue
+        running[key] = service
+    return running, results
+
+
+def _measure_all(running: dict[str, Service], load: LoadGenerator, options: Options) -> dict[str, Any]:
+    """Every stack, round after round: each round measures every stack at every concurrency in turn.
+
+    On a shared machine the load from other work drifts over minutes; interleaving spreads that
+    drift over all stacks alike, and the best of the rounds is each stack's figure (other work
+    only ever slows a run down).
+    """
+    for service in running.values():  # warm: JIT, connection pools, Lambda@Edge worker pools
+        load.run(service.url + "/index.html", max(CONCURRENCIES), options.warmup)
+    best: dict[str, dict[str, Any]] = {key: {} for key in running}
+    failed: dict[str, Any] = {}
+    for round_no in range(options.repeats):
+        print(f"  round {round_no + 1} of {options.repeats} ...", file=sys.stderr, flush=True)
+        for conns in CONCURRENCIES:
+            for key, service in running.items():
+                if key in failed:
+                    continue
+                try:
+                    result = _one_run(load, service, conns, options.duration)
+                except (RuntimeError, ValueError) as exc:
+                    failed[key] = {"skipped": f"failed under load: {str(exc)[:300]}"}
+                    continue
+                kept = best[key].get(str(conns))
+                if kept is None or result["rps"] > kept["rps"]:
+                    best[key][str(conns)] = result
+    return {key: failed.get(key, {"runs": runs}) for key, runs in best.items()}
+
+
+def _one_run(load: LoadGenerator, service: Service, conns: int, duration: float) -> dict[str, Any]:
+    """One measurement, with the stack's own CPU time per request (its processes and their
+    children, from /proc), which other load on the machine disturbs far less than throughput."""
+    cpu_before = cpu_seconds(service.pid)
+    result: dict[str, Any] = dict(load.run(service.url + "/index.html", conns, duration).to_json())
+    cpu = cpu_seconds(service.pid) - cpu_before
+    result["cpu_us_per_request"] = round(cpu / result["requests"] * 1e6, 1) if result["requests"] else None
+    return result
+
+
+def _stack_factories(work: Path, origin: Service, notes: list[str],
+                     compare: Path | None = None) -> dict[str, Callable[[], Any] | str]:
+    """Stack key -> a function starting it, or the reason it is skipped."""
+    factories: dict[str, Callable[[], Any] | str] = {
+        "origin": lambda: _Already(origin),
+        "aiohttp_proxy": lambda: start_reference_proxy(origin.url),
+        "nginx_proxy": (lambda: start_nginx_proxy(work, origin.url)) if nginx_binary()
+        else "nginx is not installed (apt-get install nginx)",
+    }
+    try:
+        import edgesim.cli  # noqa: F401  (the serve command lands with the lead's pipeline)
+    except ImportError as exc:
+        reason = f"edgesim serve is not available on this branch ({exc})"
+        notes.append(reason)
+        return {**factories, **{name: reason for name in SCENARIOS}}
+    for name in SCENARIOS:
+        factories[name] = _edgesim_factory(write_scenario(work, name, origin.url))
+    if compare is not None:
+        factories[COMPARE] = _edgesim_factory(work / "passthrough.toml", compare.resolve())
+    return factories
+
+
+def _edgesim_factory(config: Path, source: Path = REPO) -> Callable[[], Service]:
+    return lambda: start_edgesim(config, source)
+
+
+class _Already:
+    """The origin is already running for everyone: measuring it alone must not stop it."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def __enter__(self) -> Service:
+        return self.service
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or "?"
+    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}"
+
+
+def run(options: Options) -> dict[str, Any]:
+    load = LoadGenerator(prefer_wrk=options.wrk)
+    notes: list[str] = []
+    if not nginx_binary():
+        notes.append("nginx is not installed: the origin is Node http and the nginx proxy_pass stack is skipped.")
+    if not load.wrk:
+        notes.append("wrk is not installed: the Python load generator ran; it shares a core with the stack "
+                     "under test and caps the fast stacks, so compare ratios, not absolute figures.")
+    started = time.monotonic()
+    load_at_start = _load_average()
+    results: dict[str, Any] = {"stacks": {}, "notes": notes}
+    with tempfile.TemporaryDirectory(prefix="edgesim-bench-") as tmp:
+        work = Path(tmp)
+        origin, origin_kind = start_origin(work)
+        with origin:
+            with ExitStack() as stacks:
+                running, results["stacks"] = _start_all(_stack_factories(work, origin, notes, options.compare),
+                                                       options, stacks)
+                results["stacks"].update(_measure_all(running, load, options))
+            results["stacks"] = {key: results["stacks"][key] for key in STACKS if key in results["stacks"]}
+            if options.compare is not None:
+                results["compare"] = str(options.compare)
+            if options.memory and "edgesim serve" not in " ".join(notes):
+                print("  memory ...", file=sys.stderr, flush=True)
+                try:
+                    results["memory"] = memory.measure(work, origin.url)
+                except (ServiceError, OSError) as exc:
+                    results["memory"] = {"skipped": f"failed: {str(exc)[:300]}"}
+    if options.micro:
+        print("  micro-benchmarks ...", file=sys.stderr, flush=True)
+        results["micro"] = micro.run_all(options.quick)
+    results["meta"] = {
+        "command": "python -m benchmarks" + (" --quick" if options.quick else ""),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "load_generator": load.name,
+        "origin": origin_kind,
+        "duration_s": options.duration,
+        "repeats": options.repeats,
+        "load_average": load_at_start,
+        "quick": options.quick,
+        "elapsed_s": round(time.monotonic() - started, 1),
+    }
+    return results

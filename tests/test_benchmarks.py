@@ -1,0 +1,145 @@
+"""The benchmark report: a given result dict becomes the table and the met / not met verdicts.
+
+No timings here: speed is measured by `python -m benchmarks`, never asserted in tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load import parse_wrk
+from benchmarks.report import README_END, evaluate_targets, render_markdown, update_readme, write_report
+
+
+def run(rps: float, p50: float = 1.0, p99: float = 5.0, cpu: float | None = 100.0) -> dict[str, Any]:
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "requests": int(rps * 2), "errors": 0, "cpu_us_per_request": cpu}
+
+
+def both(rps16: float, rps64: float) -> dict[str, Any]:
+    return {"runs": {"16": run(rps16), "64": run(rps64)}}
+
+
+RESULT: dict[str, Any] = {
+    "meta": {"command": "python -m benchmarks --quick", "load_generator": "wrk", "origin": "nginx static file"},
+    "stacks": {
+        "origin": both(40000, 40000),
+        "aiohttp_proxy": both(4000, 4000),
+        "nginx_proxy": {"skipped": "nginx is not installed"},
+        "passthrough": both(3000, 2000),  # 0.75x (met) and 0.5x (not met)
+        "cff": both(2000, 1000),  # 0.5x (met, the bound itself) and 0.25x (not met)
+        "lambda_python": both(5000, 5000),  # over 4,800 req/s: met
+        "lambda_node": both(1000, 1000),
+        # cache_hits missing: its targets are "not measured"
+    },
+    "micro": {
+        "cff_invoke": {"median_us": 90.0, "bare_median_us": 60.0, "ratio": 1.5, "ok": True},
+        "lambda_invoke": {"target_ratio": 2.0, "python": {"warm_ratio": 2.5, "cold_ratio": 1.9},
+                          "node": {"warm_ratio": 1.2, "cold_ratio": 2.1}},
+        "cache_hits": {"hit_over_miss": 2.5, "target_hit_over_miss": 3.0, "all_hits": True},
+    },
+    "memory": {"scenario": "ten functions", "processes": [
+        {"role": "edgesim", "peak_rss_mb": 120.5, "rss_mb": 110.0},
+        {"role": "Lambda@Edge worker (node)", "peak_rss_mb": 45.0, "rss_mb": 44.0}], "total_peak_rss_mb": 165.5},
+    "notes": ["a note"],
+}
+
+
+def verdicts() -> dict[str, str]:
+    return {t["target"]: t["verdict"] for t in evaluate_targets(RESULT)}
+
+
+def find(fragment: str, connections: str = "") -> str:
+    matches = [v for k, v in verdicts().items() if fragment in k and connections in k]
+    assert len(matches) == 1, (fragment, connections, verdicts())
+    return matches[0]
+
+
+def test_throughput_targets_also_compare_cpu_time_per_request() -> None:
+    result = {**RESULT, "stacks": {**RESULT["stacks"], "passthrough": {"runs": {
+        "16": run(3000, cpu=200.0), "64": run(2000, cpu=None)}}}}
+    rows = {t["target"]: t for t in evaluate_targets(result) if "pass-through (no functions, cache off) ≥" in t["target"]}
+    by_cpu = sorted((t["target"][-14:], t["by_cpu"]) for t in rows.values())
+    assert by_cpu == [("16 connections", 0.5), ("64 connections", None)]  # reference 100 µs / 200 µs
+
+
+def test_throughput_targets_are_ratios_to_references_in_the_same_run() -> None:
+    assert find("pass-through (no functions, cache off) ≥ 0.7×", "16 connections") == "met"
+    assert find("pass-through (no functions, cache off) ≥ 0.7×", "64 connections") == "not met"
+    assert find("CloudFront Functions (viewer-request, viewer-response) ≥ 0.5×", "16 connections") == "met"
+    assert find("CloudFront Functions (viewer-request, viewer-response) ≥ 0.5×", "64 connections") == "not met"
+    assert find("cache hits ≥ 1×", "16 connections") == "not measured"
+    assert find("Lambda@Edge Python") == "met"
+    assert find("Lambda@Edge Node") == "not met"
+
+
+def test_micro_benchmarks_are_judged_on_their_ratios_and_targets() -> None:
+    assert find("cff_invoke ratio ≤ 2") == "met"  # no target of its own: the issue's bound applies
+    assert find("lambda_invoke python.warm_ratio ≤ 2") == "not met"
+    assert find("lambda_invoke python.cold_ratio ≤ 2") == "met"
+    assert find("lambda_invoke node.warm_ratio ≤ 2") == "met"
+    assert find("lambda_invoke node.cold_ratio ≤ 2") == "not met"
+    assert find("cache_hits hit_over_miss ≥ 3") == "not met"  # a hit must be at least 3x a miss
+    assert len([k for k in verdicts() if k.startswith(("cff_invoke", "lambda_invoke", "cache_hits"))]) == 6
+
+
+def test_skipped_or_failed_micro_benchmarks_judge_nothing() -> None:
+    result = {**RESULT, "micro": {"cff_invoke": {"skipped": "not here"}, "lambda_invoke": {"error": "exit 1"}}}
+    assert not any(t["target"].startswith(("cff_invoke", "lambda_invoke")) for t in evaluate_targets(result))
+
+
+def test_markdown_has_the_table_ratios_skips_and_verdicts() -> None:
+    text = render_markdown(RESULT)
+    assert "| stack | conns | req/s | × raw aiohttp proxy |" in text
+    # pass-through at 16 connections: 3,000 req/s, 0.75x the aiohttp proxy, 0.07x the origin.
+    assert "| edgesim pass-through (no functions, cache off) | 16 | 3,000 | 0.75 | 0.07 |" in text
+    assert "nginx proxy_pass: skipped, nginx is not installed" in text
+    assert "✅ met" in text and "❌ not met" in text and "| not measured |" in text
+    assert "| lambda_invoke | python.warm_ratio | 2.500 |" in text
+    assert "| Lambda@Edge worker (node) | 45.0 | 44.0 |" in text
+    assert "- a note" in text
+
+
+def test_write_report_writes_json_with_verdicts_and_the_markdown(tmp_path: Path) -> None:
+    json_path, md_path = write_report(RESULT, tmp_path)
+    data = json.loads(json_path.read_text())
+    assert data["stacks"]["passthrough"]["runs"]["16"]["rps"] == 3000
+    assert {t["verdict"] for t in data["targets"]} == {"met", "not met", "not measured"}
+    assert md_path.read_text() == render_markdown(RESULT)
+
+
+WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8080/index.html
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.01ms  300.00us   9.00ms   90.00%
+  Latency Distribution
+     50%  850.00us
+     75%    1.20ms
+     90%    2.00ms
+     99%    1.50s
+  9000 requests in 2.00s, 5.00MB read
+  Socket errors: connect 0, read 2, write 0, timeout 1
+  Non-2xx or 3xx responses: 4
+Requests/sec:   4500.25
+Transfer/sec:      2.50MB
+"""
+
+
+def test_wrk_output_is_read_with_units_and_errors() -> None:
+    result = parse_wrk(WRK_OUTPUT)
+    assert (result.rps, result.p50_ms, result.p99_ms, result.requests, result.errors) == (4500.2, 0.85, 1500.0, 9000, 7)
+
+
+def test_readme_section_is_replaced_in_place(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# edgesim\n\nintro\n")
+    update_readme(RESULT, readme)
+    first = readme.read_text()
+    assert first.startswith("# edgesim\n\nintro\n\n## Performance\n") and README_END in first
+    readme.write_text(first + "\n## After\n\nkept\n")
+    changed = {**RESULT, "stacks": {**RESULT["stacks"], "passthrough": both(3900, 3900)}}
+    update_readme(changed, readme)
+    second = readme.read_text()
+    assert second.count("## Performance") == 1 and second.endswith("## After\n\nkept\n")
+    assert "| edgesim pass-through (no functions, cache off) | 16 | 3,900 | 0.97 |" in second
