@@ -80,6 +80,21 @@ def suite(n: int, workers: int | None) -> float:
         return elapsed / n
 
 
+def run(quick: bool) -> dict[str, float | int]:
+    """For `python -m benchmarks` (benchmarks/micro.py): the figures as a dict."""
+    n = 30 if quick else 200
+    shared, own, loads, all_shared = asyncio.run(in_process(n))
+    out: dict[str, float | int] = {
+        "tests": n, "pooled_ms_per_test": round(shared * 1000, 1), "own_runtimes_ms_per_test": round(own * 1000, 1),
+        "ratio_own_over_pooled": round(own / shared, 2), "function_loads_pooled": loads,
+        "share_lambda_ms_per_test": round(all_shared * 1000, 1),
+        "suite_serial_ms_per_test": round(suite(n, None) * 1000, 1),
+    }
+    if not quick:
+        out["suite_n4_ms_per_test"] = round(suite(n, 4) * 1000, 1)
+    return out
+
+
 def main() -> None:
     n = 40 if "--quick" in sys.argv else 200
     shared, own, loads, all_shared = asyncio.run(in_process(n))
