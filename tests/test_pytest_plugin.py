@@ -222,3 +222,13 @@ def test_a_function_that_cannot_load_is_named_in_the_failure(project: pytest.Pyt
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*- edgesim traces -*", "function failed to load*broken.js*",
                                  "GET / -> behavior '*' -> 503*"])
+
+
+def test_the_config_is_found_in_a_parent_folder(project: pytest.Pytester) -> None:
+    nested = project.mkdir("tests") / "edge"
+    nested.mkdir()
+    (nested / "test_scratch_nested.py").write_text(
+        "from pathlib import Path\n\n"
+        "def test_nested(edge):\n"
+        f"    assert edge.config.source.resolve() == Path({str(project.path / 'edgesim.toml')!r}).resolve()\n")
+    project.runpytest().assert_outcomes(passed=1)
