@@ -13,7 +13,6 @@ import contextlib
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 
 from edgesim.app import EdgeApp
+from edgesim.cache import ManualClock
 from edgesim.config import (
     CloudFrontFunctionAssociation,
     CustomOrigin,
@@ -41,24 +41,6 @@ TRACE_KEY = "edgesim.trace"
 # (edgesim.cloudfront_headers): X-Edgesim-Viewer-<Field>, the field kebab-cased.
 VIEWER_HEADER_PREFIX = "X-Edgesim-Viewer-"
 ConfigSource = DistributionConfig | Mapping[str, Any] | str | Path
-
-
-class ManualClock:
-    """The cache's clock in a test: frozen at its start, moved only by `advance`."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else start
-
-    def __call__(self) -> float:
-        return self._now
-
-    def now(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._now += seconds
 
 
 class TraceBook:
