@@ -84,13 +84,24 @@ def encode(frame: InvokeFrame) -> bytes:
         return _ENCODER.encode(frame).encode() + b"\n"
 
 
+# Every digit -> "0", everything else -> ".": a frame holding a run of 19 zeros after translating
+# may hold an integer outside orjson's 64-bit range (it reads -9223372036854775809 as a float); the
+# stdlib reads those exactly. Shorter integers always fit.
+_DIGITS = bytes(48 if chr(i).isdigit() and i < 128 else 46 for i in range(256))
+_LONG_RUN = b"0" * 19
+
+
 def decode(line: bytes) -> ChildFrame:
-    # The stdlib, not orjson: it reads integers past 64 bits exactly and lone surrogates escaped
-    # by JSON.stringify, and a result frame is small next to the invoke frame.
     try:
-        frame = json.loads(line)
-    except ValueError as exc:
-        raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
+        if _LONG_RUN in line.translate(_DIGITS):
+            frame = json.loads(line)
+        else:
+            frame = orjson.loads(line)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        try:  # what only the stdlib reads: NaN from json.dumps, a lone surrogate from JSON.stringify
+            frame = json.loads(line)
+        except ValueError as exc:
+            raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
     if not isinstance(frame, dict) or frame.get("type") not in ("ready", "initError", "result"):
         raise ProtocolError(f"unknown frame from worker: {line[:200]!r}")
     return frame  # type: ignore[return-value]

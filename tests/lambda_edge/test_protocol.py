@@ -26,9 +26,29 @@ def test_an_invoke_frame_is_one_line_that_reads_back_exactly(value: object) -> N
     assert json.loads(data) == frame
 
 
-def test_a_result_frame_keeps_big_integers_and_escaped_lone_surrogates() -> None:
-    frame = protocol.decode(b'{"type":"result","ok":true,"result":[123456789012345678901234567890,"\\ud800"]}')
-    assert frame["result"] == [123456789012345678901234567890, "\ud800"]  # type: ignore[typeddict-item]
+@pytest.mark.parametrize("text, value", [
+    ("123456789012345678901234567890", 123456789012345678901234567890),
+    ("-9223372036854775809", -9223372036854775809),  # just past 64 bits
+    ("18446744073709551615", 18446744073709551615),
+    ("9007199254740993", 9007199254740993),  # past a double's exact range, within 64 bits
+    ('"\\ud800"', "\ud800"),  # a lone surrogate, as JSON.stringify escapes it
+    ('"h\u00e9llo \u2713"', "héllo ✓"),
+    ("NaN", None),  # json.dumps writes NaN for float("nan")
+    ("[1.5, -0.0, 1e300]", [1.5, -0.0, 1e300]),
+])
+def test_a_result_frame_reads_what_the_workers_write_exactly(text: str, value: object) -> None:
+    frame = protocol.decode(b'{"type":"result","ok":true,"result":' + text.encode() + b"}")
+    got = frame["result"]  # type: ignore[typeddict-item]
+    if value is None:
+        assert got != got  # NaN
+    else:
+        assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("line", [b"not json", b'{"type":"nope"}', b"[1, 2]", b'{"type":"result","x":"\xff"}'])
+def test_a_broken_frame_is_a_protocol_error(line: bytes) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(line)
 
 
 def test_request_ids_are_distinct_version_4_uuids() -> None:
