@@ -232,6 +232,10 @@ class LambdaEdgeFunction:
 class LambdaEdgeRuntime:
     """Owns every Lambda@Edge worker of a distribution; an async context manager."""
 
+    # 4 workers per handler by default. Measured on 2 cores under 16 and 64 concurrent requests
+    # (benchmark stack, origin-request + origin-response): 2 per handler served as many requests
+    # at 16 and fewer at 64, where requests queue for a worker; more processes than cores costs
+    # less than queueing, since each worker sleeps between its short invocations.
     def __init__(self, settings: DistributionSettings, *, max_concurrency: int = 4) -> None:
         self.settings = settings
         self.max_concurrency = max_concurrency
