@@ -1,4 +1,5 @@
-"""Run the product micro-benchmarks (benchmarks/cff_invoke.py, lambda_invoke.py, cache_hits.py).
+"""Run the product micro-benchmarks (benchmarks/cff_invoke.py, lambda_invoke.py, cache_hits.py,
+plugin_suite.py).
 
 Each module, written by the engineer who owns that product, exposes `run(quick: bool) -> dict`.
 Each runs in a child interpreter of its own, so a crash or a hang in one (V8, a worker) costs its
@@ -15,7 +16,7 @@ from typing import Any
 
 from benchmarks.stacks import REPO, edgesim_env
 
-MODULES = ("cff_invoke", "lambda_invoke", "cache_hits")
+MODULES = ("cff_invoke", "lambda_invoke", "cache_hits", "plugin_suite")
 _MARK = "@@benchmark-result@@ "
 _CHILD = """
 import json, sys

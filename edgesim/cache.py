@@ -49,8 +49,9 @@ class _CallableClock:
 class ManualClock:
     """A clock tests move by hand, so expiry is tested without sleeping."""
 
-    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
-        self._now = start
+    def __init__(self, start: float | None = None) -> None:
+        # Starts at the real time, so an origin's Expires date means what it says; frozen after.
+        self._now = time.time() if start is None else start
 
     def now(self) -> float:
         return self._now

@@ -12,7 +12,7 @@ from typing import TextIO
 import click
 
 from edgesim.config import find_config, load_config
-from edgesim.errors import ConfigError
+from edgesim.errors import ConfigError, UserError
 
 
 def _load(config_path: Path | None):  # type: ignore[no-untyped-def]
@@ -90,6 +90,31 @@ def check(config_path: Path | None) -> None:
     count = sum(1 for _ in config.function_associations())
     click.echo(f"ok: {path}: {len(config.cache_behaviors) + 1} behaviors, {len(config.origins)} origins, "
                f"{count} function associations")
+
+
+@main.command("test")
+@click.argument("cases_file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Distribution config (TOML). Default: the cases file's `config`, else as for serve.")
+@click.option("--junit-xml", "junit", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML here.")
+def test_cases(cases_file: Path, config_path: Path | None, junit: Path | None) -> None:
+    """Run request/expectation cases written in YAML; exit 1 if any fails."""
+    from edgesim.cases import junit_xml, run_cases, summary
+
+    try:
+        results = asyncio.run(run_cases(cases_file, config_path))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(2) from None
+    except (UserError, TypeError) as exc:  # a function that cannot load, an origin that is not one
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
+    click.echo(summary(results, cases_file))
+    if junit is not None:
+        junit.write_bytes(junit_xml(results, cases_file))
+    if any(not r.passed for r in results):
+        raise SystemExit(1)
 
 
 @main.command("test-function")

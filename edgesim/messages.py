@@ -47,10 +47,19 @@ class Headers:
     keeps them (spec §1.2, §2.2).
     """
 
-    __slots__ = ("_items",)
+    # `_lower` mirrors `_items` with each name lowercased once, so lookups (dozens per request
+    # on the hot path) compare strings instead of lowercasing every entry each time.
+    __slots__ = ("_items", "_lower")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = list(items)
+        self._lower: list[str] = [k.lower() for k, _ in self._items]
+
+    @classmethod
+    def _of(cls, items: list[tuple[str, str]], lower: list[str]) -> Headers:
+        headers = cls.__new__(cls)
+        headers._items, headers._lower = items, lower
+        return headers
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
@@ -59,10 +68,7 @@ class Headers:
         return len(self._items)
 
     def __contains__(self, name: object) -> bool:
-        if not isinstance(name, str):
-            return False
-        lower = name.lower()
-        return any(k.lower() == lower for k, _ in self._items)
+        return isinstance(name, str) and name.lower() in self._lower
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Headers) and self._items == other._items
@@ -74,52 +80,52 @@ class Headers:
         return list(self._items)
 
     def copy(self) -> Headers:
-        return Headers(self._items)
+        return Headers._of(list(self._items), list(self._lower))
 
     def get(self, name: str, default: str | None = None) -> str | None:
         lower = name.lower()
-        for k, v in self._items:
-            if k.lower() == lower:
-                return v
+        for i, k in enumerate(self._lower):
+            if k == lower:
+                return self._items[i][1]
         return default
 
     def get_all(self, name: str) -> list[str]:
         lower = name.lower()
-        return [v for k, v in self._items if k.lower() == lower]
+        return [self._items[i][1] for i, k in enumerate(self._lower) if k == lower]
 
     def set(self, name: str, value: str) -> None:
         """Replace every line of `name` with one line, keeping the first line's position."""
         lower = name.lower()
-        out: list[tuple[str, str]] = []
-        placed = False
-        for k, v in self._items:
-            if k.lower() == lower:
-                if not placed:
-                    out.append((name, value))
-                    placed = True
-            else:
-                out.append((k, v))
-        if not placed:
-            out.append((name, value))
-        self._items = out
+        if lower not in self._lower:
+            self._items.append((name, value))
+            self._lower.append(lower)
+            return
+        first = self._lower.index(lower)
+        self._items[first] = (name, value)
+        if self._lower.count(lower) > 1:
+            keep = [i for i, k in enumerate(self._lower) if k != lower or i == first]
+            self._items = [self._items[i] for i in keep]
+            self._lower = [self._lower[i] for i in keep]
 
     def add(self, name: str, value: str) -> None:
         self._items.append((name, value))
+        self._lower.append(name.lower())
 
     def remove(self, name: str) -> None:
         lower = name.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != lower]
+        if lower not in self._lower:
+            return
+        keep = [i for i, k in enumerate(self._lower) if k != lower]
+        self._items = [self._items[i] for i in keep]
+        self._lower = [self._lower[i] for i in keep]
 
     def setdefault(self, name: str, value: str) -> None:
-        if name not in self:
-            self._items.append((name, value))
+        if name.lower() not in self._lower:
+            self.add(name, value)
 
     def names(self) -> list[str]:
         """Lowercase names in first-seen order, each once."""
-        seen: dict[str, None] = {}
-        for k, _ in self._items:
-            seen.setdefault(k.lower(), None)
-        return list(seen)
+        return list(dict.fromkeys(self._lower))
 
 
 @dataclass

@@ -1,1 +1,199 @@
-"""The edgesim pytest plugin, registered through the pytest11 entry point."""
+"""pytest fixtures over edgesim.testing, registered through the `pytest11` entry point.
+
+    def test_index(edge_client):
+        response = edge_client.get("/docs/")
+        assert response.status_code == 200
+
+The config is, first found: `@pytest.mark.edgesim(config=...)` (a path relative to the test file,
+or a dict), the `edgesim_config` ini option (relative to the rootdir), or an `edgesim.toml` in the
+test file's folder or a parent up to the rootdir. Each test gets a fresh Distribution (fresh cache,
+fresh KeyValueStore copies, fresh origin stubs); warm CloudFront Functions are shared across the
+session's tests on one background event loop (edgesim.runtime_pool says why that cannot leak).
+Under pytest-xdist each worker has its own loop, pool and temporary folder, and no fixed port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:  # imported in the fixtures: installing edgesim must not slow every pytest run
+    import httpx
+
+    from edgesim.config import DistributionConfig
+    from edgesim.runtime_pool import RuntimePool
+    from edgesim.stubs import OriginSpec, OriginStub
+    from edgesim.testing_sync import EdgeLoop, FunctionRunner, SyncDistribution
+
+MARKER = "edgesim"
+CONFIG_FILENAME = "edgesim.toml"  # config.CONFIG_FILENAME, not imported for the same reason
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("edgesim")
+    group.addoption("--edgesim-socket", action="store_true", default=False,
+                    help="send edgesim test requests through a real socket instead of in-process")
+    parser.addini("edgesim_config", "the edgesim config for tests without an edgesim.toml next to them "
+                  "(relative to the rootdir)", default="")
+    parser.addini("edgesim_function_time_limit_ms", "wall-clock kill for a runaway CloudFront Function in "
+                  "tests, unless the config sets distribution.function_time_limit_ms", default="500")
+    parser.addini("edgesim_share_lambda", "share warm Lambda@Edge workers across tests (their module "
+                  "globals then outlive a test)", type="bool", default=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{MARKER}(config=None, origins=None, socket=False): the edgesim "
+                            "distribution of this test: a config path or dict, origin stubs by origin id, "
+                            "and whether to go through a real socket")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failing test that used the distribution shows what its requests did."""
+    report = yield
+    edge = getattr(item, "funcargs", {}).get("edge")
+    if report.when == "call" and report.failed and edge is not None and hasattr(edge, "render_traces"):
+        report.sections.append(("edgesim traces", edge.render_traces()))
+    return report
+
+
+class _Configs:
+    """Parsed configs by file and mtime: hundreds of tests share one parse per config file."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[Path, int], DistributionConfig] = {}
+
+    def load(self, path: Path) -> DistributionConfig:
+        from edgesim.config import load_config
+
+        resolved = path.resolve()
+        key = (resolved, resolved.stat().st_mtime_ns if resolved.exists() else 0)
+        config = self._cache.get(key)
+        if config is None:
+            config = self._cache[key] = load_config(resolved)
+        return config
+
+
+@pytest.fixture(scope="session")
+def edgesim_loop() -> Iterator[EdgeLoop]:
+    """The session's event loop thread, where every test's distribution runs."""
+    from edgesim.testing_sync import EdgeLoop
+
+    loop = EdgeLoop()
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(scope="session")
+def edgesim_runtimes(edgesim_loop: EdgeLoop, pytestconfig: pytest.Config) -> Iterator[RuntimePool]:
+    """Warm functions shared by the session's tests."""
+    from edgesim.runtime_pool import RuntimePool
+
+    pool = RuntimePool(share_lambda=bool(pytestconfig.getini("edgesim_share_lambda")))
+    yield pool
+    edgesim_loop.run(pool.aclose())
+
+
+@pytest.fixture(scope="session")
+def _edgesim_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[_Configs, Path]:
+    # One private KVS folder per session (per xdist worker): stable copy paths keep warm
+    # functions valid, and nothing is shared between workers.
+    return _Configs(), tmp_path_factory.mktemp("edgesim-kvs")
+
+
+def _marker_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers(MARKER))):  # closest marker wins
+        kwargs.update(marker.kwargs)
+    return kwargs
+
+
+def find_test_config(test_file: Path, rootdir: Path, ini_value: str = "") -> Path:  # type: ignore[return]
+    """The config for a test file: the ini option, else edgesim.toml beside it or in a parent."""
+    if ini_value:
+        return rootdir / ini_value
+    folder = test_file.parent
+    while True:
+        candidate = folder / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+        if folder == rootdir or folder.parent == folder:
+            break
+        folder = folder.parent
+    pytest.fail(
+        f"edgesim: no {CONFIG_FILENAME} next to {test_file} (or in a parent up to {rootdir}); add one, "
+        f"mark the test @pytest.mark.edgesim(config='path/to/{CONFIG_FILENAME}'), or set "
+        f"edgesim_config in the pytest ini", pytrace=False)
+
+
+@pytest.fixture
+def edgesim_config(request: pytest.FixtureRequest,
+                   _edgesim_session: tuple[_Configs, Path]) -> DistributionConfig | Mapping[str, Any]:
+    """The config this test runs; override the fixture to build one in code."""
+    from edgesim.config import DistributionConfig
+    from edgesim.errors import ConfigError
+
+    configs, _ = _edgesim_session
+    test_file = Path(str(request.node.path))
+    chosen = _marker_kwargs(request).get("config")
+    if isinstance(chosen, (Mapping, DistributionConfig)):
+        return chosen
+    rootdir = Path(str(request.config.rootpath))
+    path = (test_file.parent / chosen if chosen is not None
+            else find_test_config(test_file, rootdir, str(request.config.getini("edgesim_config"))))
+    try:
+        return configs.load(path)
+    except ConfigError as exc:  # one line per problem, naming file and field; no traceback
+        pytest.fail("edgesim config:\n" + "\n".join(exc.problems), pytrace=False)
+
+
+@pytest.fixture
+def edgesim_origins(request: pytest.FixtureRequest) -> Mapping[str, OriginSpec]:
+    """Origin stubs by origin id (none by default); override this fixture, and a test's marker
+    `origins=` replaces single entries on top of it."""
+    return {}
+
+
+@pytest.fixture
+def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtimes: RuntimePool,
+         edgesim_config: DistributionConfig | Mapping[str, Any], edgesim_origins: Mapping[str, OriginSpec],
+         _edgesim_session: tuple[_Configs, Path]) -> Iterator[SyncDistribution]:
+    """This test's distribution: fresh cache, KeyValueStores and stubs; controls and traces."""
+    from edgesim.testing_sync import SyncDistribution
+
+    marker = _marker_kwargs(request)
+    socket = bool(marker.get("socket") or request.config.getoption("--edgesim-socket"))
+    origins = {**edgesim_origins, **(marker.get("origins") or {})}
+    base_dir = Path(str(request.node.path)).parent
+    time_limit = float(request.config.getini("edgesim_function_time_limit_ms"))
+    distribution = SyncDistribution(edgesim_config, origins=origins, base_dir=base_dir,
+                                    runtimes=edgesim_runtimes, socket=socket, workdir=_edgesim_session[1],
+                                    loop=edgesim_loop, function_time_limit_ms=time_limit)
+    distribution.start()
+    yield distribution
+    distribution.close()
+
+
+@pytest.fixture
+def edge_client(edge: SyncDistribution) -> httpx.Client:
+    """An httpx.Client whose requests go through this test's distribution."""
+    return edge.client()
+
+
+@pytest.fixture
+def edge_origins(edge: SyncDistribution) -> dict[str, OriginStub]:
+    """The stubbed origins of this test by id; each lists the requests it got."""
+    return edge.origins
+
+
+@pytest.fixture
+def edge_functions(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop) -> FunctionRunner:
+    """Run one function on one event: `.cloudfront_function(path, event)` gives what `aws cloudfront
+    test-function` prints; `.lambda_handler("file.py:handler", event)` the result, logs, validation."""
+    from edgesim.testing_sync import FunctionRunner
+
+    return FunctionRunner(edgesim_loop, Path(str(request.node.path)).parent)

@@ -63,8 +63,12 @@ class TriggerResult:
 class EdgeFunction(Protocol):
     """One function associated with one or more trigger points, kept warm by its runtime."""
 
-    name: str
-    kind: FunctionKind
+    # Read-only, so a runtime may narrow `kind` to its own literal.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> FunctionKind: ...
 
     async def invoke(self, call: TriggerCall) -> TriggerResult: ...
 

@@ -6,6 +6,7 @@ read it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from edgesim.messages import EventType
@@ -62,8 +63,9 @@ class Trace:
         statuses = [o.status for o in self.origin_requests if o.status is not None]
         return statuses[-1] if statuses else None
 
-    def render(self) -> str:
-        """A readable multi-line account, for failure messages and `--log-format text`."""
+    def render(self, details: bool = False) -> str:
+        """A readable multi-line account, for failure messages and `--log-format text`; `details`
+        adds the event each trigger got and what it returned, as compact JSON (test failures)."""
         lines = [f"{self.method} {self.uri} -> behavior {self.behavior!r} -> {self.status} ({self.x_cache})"]
         for t in self.triggers:
             extra = f", compute {t.compute_utilization}" if t.compute_utilization is not None else ""
@@ -71,6 +73,9 @@ class Trace:
             state = f" FAILED {t.error}" if t.error else (" generated a response" if t.generated else "")
             lines.append(f"  {t.event_type.value}: {t.function} ({t.kind}) {t.duration_ms:.2f} ms{extra}{cold}{state}")
             lines.extend(f"      | {line}" for line in t.logs)
+            if details:
+                lines.extend(f"      {label}: {_compact(value)}" for label, value in
+                             (("event", t.event), ("returned", t.output)) if value is not None)
         if self.cache:
             lines.append(f"  cache: {self.cache}")
         for o in self.origin_requests:
@@ -79,3 +84,8 @@ class Trace:
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)
+
+
+def _compact(value: JSON, limit: int = 600) -> str:
+    text = json.dumps(value, separators=(",", ":"), sort_keys=False)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"

@@ -11,11 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from edgesim.app import EdgeApp
 from edgesim.config import DistributionConfig, DistributionSettings, parse_config
 from edgesim.messages import EventType, Headers, Response
 from edgesim.runtime import TriggerCall, TriggerResult
-from edgesim.simulator import Simulator
+from edgesim.testing import Distribution
+
+pytest_plugins = ["pytester"]
 
 Behaviour = Callable[[TriggerCall], Awaitable[TriggerResult] | TriggerResult]
 
@@ -103,32 +104,34 @@ def build_config(data: dict[str, Any], base_dir: Path) -> DistributionConfig:
 
 
 class Harness:
-    """A simulator over a config, its fake functions, and a client through the ASGI app."""
+    """A distribution over a config (edgesim.testing), its fake functions, and a client through it."""
 
-    def __init__(self, simulator: Simulator, functions: dict[str, FakeFunction], client: httpx.AsyncClient) -> None:
-        self.simulator = simulator
+    def __init__(self, distribution: Distribution, functions: dict[str, FakeFunction], client: httpx.AsyncClient) -> None:
+        assert distribution.simulator is not None
+        self.distribution = distribution
+        self.simulator = distribution.simulator
         self.functions = functions
         self.client = client
 
 
 @pytest.fixture
 async def harness_factory() -> AsyncIterator[Callable[..., Awaitable[Harness]]]:
-    opened: list[tuple[Simulator, httpx.AsyncClient]] = []
+    """Distributions with the fake runtime, built with the public testing API."""
+    opened: list[tuple[Distribution, httpx.AsyncClient]] = []
 
     async def make(config: DistributionConfig, transports: dict[str, httpx.AsyncBaseTransport] | None = None,
                    functions: dict[str, FakeFunction] | None = None) -> Harness:
         registry = functions if functions is not None else {}
-        simulator = Simulator(config, transports=transports, loader_factory=lambda: FakeLoader(registry))
-        await simulator.start()
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator)),
-                                   base_url="http://d111111abcdef8.cloudfront.net")
-        opened.append((simulator, client))
-        return Harness(simulator, registry, client)
+        distribution = Distribution(config, origins=transports, loader_factory=lambda: FakeLoader(registry))
+        await distribution.start()
+        client = distribution.client()
+        opened.append((distribution, client))
+        return Harness(distribution, registry, client)
 
     yield make
-    for simulator, client in opened:
+    for distribution, client in opened:
         await client.aclose()
-        await simulator.aclose()
+        await distribution.aclose()
 
 
 def response_of(status: int, body: bytes = b"", **headers: str) -> Response:

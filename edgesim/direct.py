@@ -1,0 +1,43 @@
+"""Unit tests of one function, no distribution: thin wrappers over the CLI's own cores.
+
+`run_cloudfront_function` is `edgesim test-function` (edgesim.cloudfront_functions.test_function):
+it returns what `aws cloudfront test-function` prints. `invoke_lambda` is `edgesim invoke`
+(edgesim.lambda_edge.invoke_handler): the handler's result, its log lines and, by default, how
+CloudFront would take the result (validation). Paths are relative to `base_dir` (default: cwd).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgesim.messages import EventType
+
+if TYPE_CHECKING:
+    from edgesim.lambda_edge.invoke import InvokeResult
+
+
+async def run_cloudfront_function(path: str | Path, event: dict[str, Any], *, runtime: str = "cloudfront-js-2.0",
+                                  kvs: str | Path | None = None, now: datetime | None = None,
+                                  base_dir: Path | None = None) -> dict[str, Any]:
+    """The TestResult of `aws cloudfront test-function` for `event` (the same JSON structure)."""
+    from edgesim.cloudfront_functions import test_function
+
+    base = base_dir or Path.cwd()
+    return await test_function((base / path).resolve(), event, runtime=runtime,
+                               kvs=(base / kvs).resolve() if kvs is not None else None, now=now)
+
+
+run_cloudfront_function.__test__ = False  # type: ignore[attr-defined]
+
+
+async def invoke_lambda(handler: str, event: dict[str, Any], *, event_type: EventType | str | None = None,
+                        validate: bool = True, base_dir: Path | None = None, timeout: float | None = None,
+                        memory: int | None = None) -> InvokeResult:
+    """Run a Lambda@Edge handler (`path/file.py:handler`) on `event` in a fresh worker."""
+    from edgesim.lambda_edge import invoke_handler
+
+    trigger = EventType(event_type) if event_type is not None else None
+    return await invoke_handler(handler, event, event_type=trigger, validate=validate, base_dir=base_dir,
+                                timeout=timeout, memory=memory)

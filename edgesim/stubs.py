@@ -1,0 +1,178 @@
+"""Origin stubs for tests: an ASGI app, a Python function or canned responses as an httpx transport.
+
+The Simulator reaches each HTTP origin through an httpx transport chosen by origin id; a stub is
+such a transport. Every stub records the requests its origin got, as `messages.Request` values
+seen from the origin's side (after origin-request, with the headers CloudFront forwards).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Union
+
+import httpx
+
+from edgesim.messages import Headers, Request, Response
+
+# What a stub function or a canned entry may give back: a Response, a body, (status, body),
+# (status, headers, body) or {"status": ..., "headers": ..., "body": ...}.
+Canned = Union[Response, str, bytes, tuple[Any, ...], Mapping[str, Any]]
+OriginFunction = Callable[[Request], Union[Canned, Awaitable[Canned]]]
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+# An origin in a test: a URL (a real HTTP origin), an ASGI app, a function, a dict of canned
+# responses by path, or any httpx transport.
+OriginSpec = Union[str, httpx.AsyncBaseTransport, OriginFunction, ASGIApp, Mapping[str, Canned]]
+
+_RESPONSE_KEYS = {"status", "headers", "body"}
+
+
+class OriginStub(httpx.AsyncBaseTransport):
+    """An origin answered in-process; `requests` lists what it got, oldest first."""
+
+    def __init__(self, origin_id: str, answer: Callable[[Request], Awaitable[Response]]) -> None:
+        self.origin_id = origin_id
+        self.requests: list[Request] = []
+        self._answer = answer
+
+    def __repr__(self) -> str:
+        return f"<OriginStub {self.origin_id!r}: {len(self.requests)} request(s)>"
+
+    @property
+    def count(self) -> int:
+        return len(self.requests)
+
+    @property
+    def last(self) -> Request:
+        if not self.requests:
+            raise AssertionError(f"origin {self.origin_id!r} got no request")
+        return self.requests[-1]
+
+    @property
+    def paths(self) -> list[str]:
+        return [r.url_path_and_query for r in self.requests]
+
+    def reset(self) -> None:
+        self.requests.clear()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        seen = await origin_view(request)
+        self.requests.append(seen)
+        response = await self._answer(seen.copy())
+        return httpx.Response(response.status, headers=response.headers.items(), content=response.body,
+                              extensions={"reason_phrase": (response.status_description or "").encode("latin-1")})
+
+
+async def origin_view(request: httpx.Request) -> Request:
+    """An httpx request as the origin sees it."""
+    body = await request.aread()
+    return Request(
+        method=request.method,
+        uri=request.url.raw_path.split(b"?", 1)[0].decode("latin-1"),
+        querystring=request.url.query.decode("latin-1"),
+        headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw),
+        body=body,
+    )
+
+
+def to_response(value: Canned, where: str) -> Response:
+    """A canned value as a Response; a clear TypeError names `where` when it is not one."""
+    if isinstance(value, Response):
+        return value
+    if isinstance(value, (str, bytes)):
+        return _response(200, {}, value)
+    if isinstance(value, tuple) and len(value) in (2, 3) and isinstance(value[0], int):
+        status, headers, body = (value[0], {}, value[1]) if len(value) == 2 else value
+        return _response(status, headers, body)
+    if isinstance(value, Mapping) and set(value) <= _RESPONSE_KEYS and value:
+        return _response(int(value.get("status", 200)), value.get("headers") or {}, value.get("body", b""))
+    raise TypeError(f"{where}: {value!r} is not a response; give a body (str/bytes), (status, body), "
+                    "(status, headers, body), {'status': ..., 'headers': ..., 'body': ...} or an "
+                    "edgesim.messages.Response")
+
+
+def _response(status: int, headers: Mapping[str, str] | Headers | Any, body: Any) -> Response:
+    if isinstance(body, (dict, list)):
+        payload = json.dumps(body).encode()
+        default_type = "application/json"
+    elif isinstance(body, str):
+        payload, default_type = body.encode(), "text/plain; charset=utf-8"
+    else:
+        payload, default_type = bytes(body), "application/octet-stream"
+    out = headers.copy() if isinstance(headers, Headers) else Headers(dict(headers).items())
+    if payload:
+        out.setdefault("Content-Type", default_type)
+    return Response(status, out, payload)
+
+
+def stub_from_function(origin_id: str, function: OriginFunction) -> OriginStub:
+    name = getattr(function, "__name__", repr(function))
+
+    async def answer(request: Request) -> Response:
+        value = function(request)
+        if inspect.isawaitable(value):
+            value = await value
+        return to_response(value, f"origin {origin_id!r}: {name}() returned")  # type: ignore[arg-type]
+
+    return OriginStub(origin_id, answer)
+
+
+def stub_from_routes(origin_id: str, routes: Mapping[str, Canned]) -> OriginStub:
+    """Canned responses by path (`/a` or `/a?x=1` for an exact query); others get 404."""
+    checked = {path: to_response(value, f"origin {origin_id!r} route {path!r}") for path, value in routes.items()}
+
+    async def answer(request: Request) -> Response:
+        found = checked.get(request.url_path_and_query) or checked.get(request.uri)
+        if found is None:
+            body = f"origin stub {origin_id!r} has no route for {request.uri}; routes: {sorted(checked)}\n"
+            return _response(404, {"Content-Type": "text/plain"}, body)
+        return found.copy()
+
+    return OriginStub(origin_id, answer)
+
+
+class RecordingTransport(OriginStub):
+    """Any httpx transport (an ASGI app's included), recording what it is sent."""
+
+    def __init__(self, origin_id: str, inner: httpx.AsyncBaseTransport) -> None:
+        super().__init__(origin_id, self._unused)
+        self.inner = inner
+
+    async def _unused(self, request: Request) -> Response:  # pragma: no cover - never called
+        raise NotImplementedError
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.requests.append(await origin_view(request))
+        replay = httpx.Request(request.method, request.url, headers=request.headers.raw, content=body,
+                               extensions=request.extensions)
+        return await self.inner.handle_async_request(replay)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _is_asgi(obj: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) == 3
+
+
+def make_stub(origin_id: str, spec: OriginSpec) -> OriginStub:
+    """The transport for one origin spec (not a URL: URLs rewrite the config instead)."""
+    if isinstance(spec, OriginStub):
+        return spec
+    if isinstance(spec, httpx.AsyncBaseTransport):
+        return RecordingTransport(origin_id, spec)
+    if isinstance(spec, Mapping):
+        return stub_from_routes(origin_id, spec)
+    if callable(spec):
+        if _is_asgi(spec):
+            return RecordingTransport(origin_id, httpx.ASGITransport(app=spec))  # type: ignore[arg-type]
+        return stub_from_function(origin_id, spec)  # type: ignore[arg-type]
+    raise TypeError(f"origin {origin_id!r}: {spec!r} is not an origin; give a URL, an ASGI app, a function "
+                    "Request -> response, a dict of canned responses by path, or an httpx transport")

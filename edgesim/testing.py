@@ -1,0 +1,371 @@
+"""The testing API: a simulated distribution in a test, requests through it, and its traces.
+
+`Distribution` builds a Simulator from a config file or a dict, with origins that may be stubbed
+(edgesim.stubs), and hands out httpx clients that reach it in-process through ASGITransport (no
+port) or, with `socket=True`, through a real uvicorn socket. Every response carries its Trace in
+`response.extensions["edgesim.trace"]` (`trace_of(response)`). `SyncDistribution` (testing_sync.py)
+runs one on a background event loop for synchronous tests; the pytest plugin builds on both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from edgesim.app import EdgeApp
+from edgesim.cache import ManualClock
+from edgesim.config import (
+    CloudFrontFunctionAssociation,
+    CustomOrigin,
+    DistributionConfig,
+    ViewerProfile,
+    load_config,
+    parse_config,
+)
+from edgesim.errors import ConfigError
+from edgesim.kvs_files import KvsFile
+from edgesim.runtime_pool import RuntimePool
+from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
+from edgesim.stubs import OriginSpec, OriginStub, make_stub
+from edgesim.trace import Trace
+
+TRACE_KEY = "edgesim.trace"
+# The per-request viewer override headers the pipeline reads and strips before any function
+# (edgesim.cloudfront_headers): X-Edgesim-Viewer-<Field>, the field kebab-cased.
+VIEWER_HEADER_PREFIX = "X-Edgesim-Viewer-"
+ConfigSource = DistributionConfig | Mapping[str, Any] | str | Path
+
+
+class TraceBook:
+    """Traces by request id. Thread-safe: with a real socket, the server thread adds them and the
+    response can reach the client a moment before `on_trace` runs, so `get` waits briefly."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._by_id: dict[str, Trace] = {}
+        self.traces: list[Trace] = []
+
+    def add(self, trace: Trace) -> None:
+        with self._cond:
+            self._by_id[trace.request_id] = trace
+            self.traces.append(trace)
+            self._cond.notify_all()
+
+    def get(self, request_id: str, timeout: float = 5.0) -> Trace | None:
+        with self._cond:
+            self._cond.wait_for(lambda: request_id in self._by_id, timeout=timeout)
+            return self._by_id.get(request_id)
+
+    def clear(self) -> None:
+        with self._cond:
+            self._by_id.clear()
+            self.traces.clear()
+
+
+def trace_of(response: httpx.Response) -> Trace:
+    """The Trace of a response from a Distribution's client."""
+    trace = response.extensions.get(TRACE_KEY)
+    if not isinstance(trace, Trace):
+        raise AssertionError("this response carries no edgesim trace; send it with a client from "
+                             "Distribution.client() / the edge_client fixture")
+    return trace
+
+
+def attach_trace(response: httpx.Response, book: TraceBook) -> None:
+    request_id = response.headers.get("x-amz-cf-id")
+    trace = book.get(request_id) if request_id else None
+    if trace is not None:
+        response.extensions[TRACE_KEY] = trace
+
+
+class TracingTransport(httpx.AsyncBaseTransport):
+    """Sends through `inner` and attaches the request's Trace to the response."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, book: TraceBook) -> None:
+        self.inner = inner
+        self.book = book
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        attach_trace(response, self.book)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+# CloudFront tells the device from the User-Agent (CloudFront-Is-*-Viewer, spec §2.6); a typical one each.
+DEVICE_USER_AGENTS = {
+    "desktop": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36",
+    "mobile": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Version/17.4 Mobile/15E148 Safari/604.1",
+    "ios": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+           "Version/17.4 Mobile/15E148 Safari/604.1",
+    "android": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 "
+               "Mobile Safari/537.36",
+    "tablet": "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Version/17.4 Safari/604.1",
+    "smarttv": "Mozilla/5.0 (SMART-TV; Linux; Tizen 7.0) AppleWebKit/537.36 (KHTML, like Gecko) "
+               "SamsungBrowser/5.0 Chrome/94.0 TV Safari/537.36",
+}
+
+
+def viewer_headers(*, device: str | None = None, **fields: str) -> dict[str, str]:
+    """Headers that set the viewer for one request: `viewer_headers(country="FR", ip="198.51.100.7",
+    device="mobile")`. Field names are config.ViewerProfile's; `device` picks a User-Agent."""
+    known = ViewerProfile.model_fields
+    unknown = sorted(set(fields) - set(known))
+    if unknown:
+        raise ValueError(f"unknown viewer field(s) {unknown}; known: {sorted(known)} and device")
+    headers = {VIEWER_HEADER_PREFIX + name.replace("_", "-").title(): str(value) for name, value in fields.items()}
+    if device is not None:
+        if device not in DEVICE_USER_AGENTS:
+            raise ValueError(f"unknown device {device!r}; known: {sorted(DEVICE_USER_AGENTS)}")
+        headers["User-Agent"] = DEVICE_USER_AGENTS[device]
+    return headers
+
+
+def resolve_config(source: ConfigSource, base_dir: Path | None = None) -> DistributionConfig:
+    """A config from a DistributionConfig, a dict (paths relative to `base_dir`, default cwd) or a file."""
+    if isinstance(source, DistributionConfig):
+        return source
+    if isinstance(source, Mapping):
+        return parse_config(dict(source), base_dir=base_dir or Path.cwd())
+    return load_config(Path(source))
+
+
+class Distribution:
+    """A simulated distribution for tests. An async context manager; one per test.
+
+    origins: origin id -> a URL, an ASGI app, a function, canned responses or a transport;
+        origins not named stay as configured (a directory origin keeps serving its folder).
+    clock: the cache's clock (default a ManualClock: time moves only when you `advance`).
+    runtimes: a RuntimePool that keeps warm functions across Distributions (the pytest plugin
+        passes a session-wide one); default: this Distribution loads and closes its own.
+    socket: serve through a real uvicorn socket on a free port instead of in-process.
+    loader_factory: makes the function loader (a fake runtime at the EdgeFunction seam, say).
+    function_time_limit_ms: the wall-clock kill for a runaway CloudFront Function, where the config
+        does not set one itself (the pytest plugin raises it, so a loaded CI box or `-n auto` never
+        kills a healthy function; CloudFront's own limit is on compute, which is still measured).
+    """
+
+    def __init__(self, config: ConfigSource, *, origins: Mapping[str, OriginSpec] | None = None,
+                 base_dir: Path | None = None, clock: ManualClock | None = None,
+                 runtimes: RuntimePool | None = None, socket: bool = False,
+                 workdir: Path | None = None, loader_factory: Callable[[], FunctionLoader] | None = None,
+                 function_time_limit_ms: float | None = None) -> None:
+        self.source_config = resolve_config(config, base_dir)
+        self.clock = clock or ManualClock()
+        self.socket = socket
+        self.book = TraceBook()
+        self._runtimes = runtimes
+        self._loader_factory = loader_factory
+        self._time_limit_ms = function_time_limit_ms
+        self._origin_specs = dict(origins or {})
+        self._workdir = workdir
+        self._own_workdir: Path | None = None
+        self.origins: dict[str, OriginStub] = {}
+        self.kvs: dict[str, KvsFile] = {}
+        self.config = self.source_config
+        self.simulator: Simulator | None = None
+        self.app: EdgeApp | None = None
+        self._server: contextlib.AbstractContextManager[str] | None = None
+        self.url = f"http://{self.source_config.distribution.domain_name}"
+
+    async def __aenter__(self) -> Distribution:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Build the config this test runs (stub origins, private KVS copies); starts nothing."""
+        config = self._with_origins(self.source_config)
+        settings = config.distribution
+        if self._time_limit_ms is not None and "function_time_limit_ms" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"function_time_limit_ms": self._time_limit_ms})
+            config = config.model_copy(update={"distribution": settings})
+        self.config = self._with_private_kvs(config)
+
+    async def start(self) -> None:
+        if self.simulator is not None:
+            return
+        self.prepare()
+        loader_factory: Callable[[], FunctionLoader] = self._loader_factory or RuntimeLoader
+        if self._runtimes is not None and not self.socket and self._loader_factory is None:
+            loader_factory = self._runtimes.loader
+        self.simulator = Simulator(self.config, transports=self.origins, loader_factory=loader_factory,
+                                   clock=self.clock)
+        self.app = EdgeApp(self.simulator, on_trace=self.book.add)
+        if self.socket:
+            # The server's own loop starts (lifespan) and closes the simulator.
+            from edgesim.server import background_server
+
+            self._server = background_server(self.app)
+            self.url = self._server.__enter__()
+        else:
+            try:
+                await self.simulator.start()
+            except BaseException:
+                await self.aclose()
+                raise
+
+    async def aclose(self) -> None:
+        if self._server is not None:
+            self._server.__exit__(None, None, None)
+            self._server = None
+        elif self.simulator is not None:
+            await self.simulator.aclose()
+        self.simulator = None
+        for stub in self.origins.values():
+            await stub.aclose()
+        if self._own_workdir is not None:
+            shutil.rmtree(self._own_workdir, ignore_errors=True)
+            self._own_workdir = None
+
+    def _with_origins(self, config: DistributionConfig) -> DistributionConfig:
+        known = {o.id for o in config.origins}
+        unknown = sorted(set(self._origin_specs) - known)
+        if unknown:
+            raise ConfigError(f"origins {unknown} are not in the config; its origins are {sorted(known)}")
+        replaced = []
+        for origin in config.origins:
+            spec = self._origin_specs.get(origin.id)
+            if spec is None:
+                replaced.append(origin)
+            elif isinstance(spec, str):  # a real HTTP origin at this URL
+                replaced.append(CustomOrigin(id=origin.id, url=spec, custom_headers=origin.custom_headers))
+            else:
+                self.origins[origin.id] = make_stub(origin.id, spec)
+                # A stubbed origin is reached as a custom (HTTP) origin whatever it was configured as.
+                url = origin.url if isinstance(origin, CustomOrigin) else f"http://{origin.id.lower()}.origin.test"
+                replaced.append(CustomOrigin(id=origin.id, url=url, custom_headers=origin.custom_headers))
+        return config.model_copy(update={"origins": tuple(replaced)})
+
+    def _with_private_kvs(self, config: DistributionConfig) -> DistributionConfig:
+        """Each KeyValueStore file is copied to a private place, so edits in one test never reach
+        the user's file or another test; the copy's path is stable per workdir, so warm functions
+        stay reusable, and `reset` restores the original contents."""
+        stores = {assoc.kvs for _, _, assoc in config.function_associations()
+                  if isinstance(assoc, CloudFrontFunctionAssociation) and assoc.kvs is not None}
+        if not stores:
+            return config
+        workdir = self._workdir
+        if workdir is None:
+            workdir = self._own_workdir = Path(tempfile.mkdtemp(prefix="edgesim-kvs-"))
+        mapping: dict[Path, Path] = {}
+        for original in sorted(stores):
+            store = KvsFile.private_copy(original, workdir)
+            self.kvs[original.stem] = store
+            mapping[original] = store.path
+        return _replace_kvs_paths(config, mapping)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def viewer_transport(self) -> httpx.AsyncBaseTransport:
+        """A transport to the distribution as a viewer reaches it: ASGI in-process, or the socket."""
+        if self.socket:
+            return httpx.AsyncHTTPTransport()
+        assert self.app is not None, "start the Distribution first (async with / await start())"
+        return httpx.ASGITransport(app=self.app)
+
+    def client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """An httpx.AsyncClient through the distribution; `viewer` sets the viewer for its requests."""
+        headers = self.client_headers(viewer, kwargs.pop("headers", None))
+        return httpx.AsyncClient(transport=TracingTransport(self.viewer_transport(), self.book),
+                                 base_url=self.url, headers=headers, **kwargs)
+
+    def client_headers(self, viewer: Mapping[str, str] | None, headers: Any) -> httpx.Headers:
+        """A client's default headers: the caller's, the viewer override, and the Host."""
+        out = httpx.Headers(headers)
+        if self.socket:  # the same Host as in-process, so functions see the distribution's domain
+            out.setdefault("Host", self.source_config.distribution.domain_name)
+        if viewer:
+            out.update(viewer_headers(**viewer))
+        return out
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        async with self.client() as client:
+            return await client.request(method, path, **kwargs)
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    # --- what happened -----------------------------------------------------------------------
+
+    @property
+    def traces(self) -> list[Trace]:
+        """Every finished request's trace, in order."""
+        return list(self.book.traces)
+
+    @property
+    def last_trace(self) -> Trace:
+        if not self.book.traces:
+            raise AssertionError("no request has reached the distribution yet")
+        return self.book.traces[-1]
+
+    def render_traces(self, limit: int = 20) -> str:
+        traces = self.book.traces[-limit:]
+        problems = [f"function failed to load (its requests get CloudFront's error): {p}"
+                    for p in (self.simulator.load_problems if self.simulator is not None else [])]
+        rendered = [t.render(details=True) for t in traces] or ["(no requests reached the distribution)"]
+        return "\n".join(problems + rendered)
+
+    # --- controls ----------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Move the cache's clock forward: cached objects age without sleeping."""
+        self.clock.advance(seconds)
+
+    def invalidate(self, *paths: str) -> int:
+        """Remove cached objects as a CloudFront invalidation would (`/images/*`, `/index.html`)."""
+        invalidate = getattr(self.simulator, "invalidate", None)
+        if invalidate is None:
+            raise NotImplementedError("this edgesim has no edge cache yet (edgesim/cache.py); nothing to invalidate")
+        return int(invalidate(list(paths)))
+
+    def store(self, name: str | None = None) -> KvsFile:
+        """A KeyValueStore of this test, by its file's stem; the only one when `name` is omitted."""
+        if name is None:
+            if len(self.kvs) != 1:
+                raise KeyError(f"name the KeyValueStore; this distribution has {sorted(self.kvs) or 'none'}")
+            return next(iter(self.kvs.values()))
+        try:
+            return self.kvs[name]
+        except KeyError:
+            raise KeyError(f"no KeyValueStore {name!r}; this distribution has {sorted(self.kvs) or 'none'}") from None
+
+    def reset(self) -> None:
+        """Forget requests, stub records and traces; restore every KeyValueStore (cache: a new
+        Distribution is the fresh cache)."""
+        self.book.clear()
+        for stub in self.origins.values():
+            stub.reset()
+        for store in self.kvs.values():
+            store.reset()
+
+
+def _replace_kvs_paths(config: DistributionConfig, mapping: Mapping[Path, Path]) -> DistributionConfig:
+    def behavior(b: Any) -> Any:
+        functions = {}
+        for event_type, assoc in b.functions.items():
+            if isinstance(assoc, CloudFrontFunctionAssociation) and assoc.kvs is not None and assoc.kvs in mapping:
+                assoc = assoc.model_copy(update={"kvs": mapping[assoc.kvs]})
+            functions[event_type] = assoc
+        return b.model_copy(update={"functions": functions})
+
+    return config.model_copy(update={
+        "default_cache_behavior": behavior(config.default_cache_behavior),
+        "cache_behaviors": tuple(behavior(b) for b in config.cache_behaviors),
+    })

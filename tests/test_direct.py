@@ -1,0 +1,58 @@
+"""edgesim.direct and the edge_functions fixture: one function on one event, the CLI's own cores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgesim.direct import invoke_lambda, run_cloudfront_function
+
+EVENT = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "198.51.100.7"},
+         "request": {"method": "GET", "uri": "/a", "querystring": {}, "headers": {}, "cookies": {}}}
+LAMBDA_EVENT = {"Records": [{"cf": {
+    "config": {"distributionDomainName": "d111111abcdef8.cloudfront.net", "distributionId": "EDFDVBD6EXAMPLE",
+               "eventType": "viewer-request", "requestId": "x"},
+    "request": {"clientIp": "198.51.100.7", "method": "GET", "uri": "/a", "querystring": "", "headers": {}}}}]}
+
+
+async def test_cloudfront_function_result_has_test_functions_structure(tmp_path: Path) -> None:
+    
+    (tmp_path / "ok.js").write_text("function handler(event) { console.log('hi ' + event.request.uri);"
+                                    " event.request.uri = '/b'; return event.request; }\n")
+    (tmp_path / "bad.js").write_text("function handler(event) { throw new Error('boom'); }\n")
+    ok = (await run_cloudfront_function("ok.js", EVENT, base_dir=tmp_path))["TestResult"]
+    assert set(ok) == {"FunctionSummary", "ComputeUtilization", "FunctionExecutionLogs", "FunctionErrorMessage",
+                       "FunctionOutput"}
+    assert ok["FunctionExecutionLogs"] == ["hi /a"] and json.loads(ok["FunctionOutput"])["request"]["uri"] == "/b"
+    bad = (await run_cloudfront_function(tmp_path / "bad.js", EVENT))["TestResult"]
+    assert "boom" in bad["FunctionErrorMessage"] and bad["FunctionOutput"] == "{}"
+
+
+async def test_lambda_handler_result_logs_and_validation(tmp_path: Path) -> None:
+    
+    (tmp_path / "fn.py").write_text(
+        "def ok(event, context):\n    print('seen', event['Records'][0]['cf']['request']['uri'])\n"
+        "    return event['Records'][0]['cf']['request']\n"
+        "def bad(event, context):\n    return {'status': 'abc'}\n")
+    ok = await invoke_lambda("fn.py:ok", LAMBDA_EVENT, base_dir=tmp_path)
+    assert ok.ok and ok.result["uri"] == "/a" and any("seen /a" in line for line in ok.logs)
+    bad = await invoke_lambda("fn.py:bad", LAMBDA_EVENT, base_dir=tmp_path)
+    assert not bad.ok and bad.validation_error and bad.viewer_status == 502
+
+
+def test_edge_functions_fixture_runs_them_from_sync_tests(pytester: pytest.Pytester) -> None:
+    
+    pytester.makeini("[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider -p no:benchmark\n"
+                     "asyncio_default_fixture_loop_scope = function\n")
+    pytester.makefile(".js", fn="function handler(event) { return event.request; }\n")
+    pytester.makepyfile(test_scratch_fn=f"""
+        import json
+        EVENT = {EVENT!r}
+
+        def test_fn(edge_functions):
+            result = edge_functions.cloudfront_function("fn.js", EVENT)["TestResult"]
+            assert json.loads(result["FunctionOutput"])["request"]["uri"] == "/a"
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -1,0 +1,26 @@
+"""Headers: one entry per line, case-insensitive lookup, original case kept."""
+
+from __future__ import annotations
+
+from edgesim.messages import Headers, capitalize_header
+
+
+def test_headers_lines_lookup_and_edits() -> None:
+    h = Headers([("Set-Cookie", "a=1"), ("Host", "x"), ("set-cookie", "b=2")])
+    assert h.get_all("SET-COOKIE") == ["a=1", "b=2"]
+    assert h.get("host") == "x" and "HOST" in h and "nope" not in h
+    h.set("set-cookie", "c=3")
+    assert h.items() == [("set-cookie", "c=3"), ("Host", "x")]
+    h.add("X-A", "1")
+    h.setdefault("x-a", "2")
+    h.setdefault("X-B", "3")
+    assert h.get_all("x-a") == ["1"] and h.get("x-b") == "3"
+    h.remove("HOST")
+    assert "host" not in h and h.names() == ["set-cookie", "x-a", "x-b"]
+    c = h.copy()
+    c.add("X-C", "4")
+    assert "x-c" not in h and "x-c" in c
+
+
+def test_capitalize_header() -> None:
+    assert capitalize_header("example-header-name") == "Example-Header-Name"

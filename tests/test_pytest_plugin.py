@@ -1,0 +1,234 @@
+"""The pytest plugin, run on scratch projects with pytester: fixtures, config discovery, failures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import edgesim
+
+CONFIG = """
+[[origins]]
+id = "api"
+url = "http://api.example.com"
+
+[default_cache_behavior]
+target_origin = "api"
+"""
+INI = "[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider -p no:benchmark\nasyncio_default_fixture_loop_scope = function\n"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makefile(".toml", edgesim=CONFIG)
+    pytester.makeini(INI)
+    return pytester
+
+
+def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_site="""
+        import pytest
+        from edgesim.assertions import assert_cache, assert_not_ran
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/": "hello", "/gone": (404, "gone")}}
+
+        def test_home(edge_client, edge_origins):
+            response = edge_client.get("/")
+            assert response.text == "hello"
+            assert edge_origins["api"].paths == ["/"]
+            assert_not_ran(response, "viewer-request")
+
+        def test_plain_assert_fails(edge_client):
+            assert edge_client.get("/gone").status_code == 200
+
+        def test_helper_fails(edge_client):
+            assert_cache(edge_client.get("/"), "Hit")
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=2)
+    # A plain assert gets the requests' traces as a report section.
+    result.stdout.fnmatch_lines([
+        "*- edgesim traces -*",
+        "GET /gone -> behavior '*' -> 404 (Error from cloudfront)",
+        "  origin api: GET /gone -> 404",
+    ])
+    # A domain assertion says what was expected and shows the trace in its own message.
+    result.stdout.fnmatch_lines([
+        "E       AssertionError: expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront')",
+        "E       edgesim trace:",
+        "E       GET / -> behavior '*' -> 200 (Miss from cloudfront)",
+    ])
+
+
+def test_each_test_gets_fresh_stubs_and_traces(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_fresh="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"api": {"/": "x"}})
+        @pytest.mark.parametrize("n", range(3))
+        def test_fresh(edge, edge_client, n):
+            assert edge.traces == [] and edge.origins["api"].count == 0
+            edge_client.get("/")
+            assert len(edge.traces) == 1 and edge.origins["api"].count == 1
+    """)
+    project.runpytest().assert_outcomes(passed=3)
+
+
+def test_marker_config_dict_and_path(project: pytest.Pytester) -> None:
+    sub = project.mkdir("other")
+    (sub / "dist.toml").write_text(CONFIG.replace('"api"', '"web"'))
+    project.makepyfile(test_scratch_marker="""
+        import pytest
+
+        CONFIG = {"origins": [{"id": "inline", "url": "http://inline.example"}],
+                  "default_cache_behavior": {"target_origin": "inline"}}
+
+        @pytest.mark.edgesim(config=CONFIG, origins={"inline": lambda request: "inline " + request.uri})
+        def test_dict(edge_client):
+            assert edge_client.get("/a").text == "inline /a"
+
+        @pytest.mark.edgesim(config="other/dist.toml", origins={"web": {"/": "web"}})
+        def test_path(edge, edge_client):
+            assert edge_client.get("/").text == "web"
+            assert edge.config.origins[0].id == "web"
+    """)
+    project.runpytest().assert_outcomes(passed=2)
+
+
+def test_ini_option_names_the_config(pytester: pytest.Pytester) -> None:
+    pytester.mkdir("conf")
+    (pytester.path / "conf" / "site.toml").write_text(CONFIG)
+    pytester.makeini(INI + "edgesim_config = conf/site.toml\n")
+    pytester.makepyfile(test_scratch_ini="""
+        def test_ini(edge):
+            assert edge.config.source.name == "site.toml"
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_missing_config_says_where_it_looked(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_nothing="""
+        def test_needs_config(edge):
+            pass
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*edgesim: no edgesim.toml next to *test_scratch_nothing.py*@pytest.mark.edgesim(config=*"])
+
+
+def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None:
+    (project.path / "edgesim.toml").write_text(CONFIG + "bogus = 1\n")  # lands in default_cache_behavior
+    project.makepyfile(test_scratch_bad="def test_x(edge):\n    pass\n")
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["edgesim config:", "*edgesim.toml: default_cache_behavior.bogus: unknown key*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_async_tests_use_the_async_client(project: pytest.Pytester) -> None:
+    project.makeini(INI + "asyncio_mode = auto\n")
+    project.makepyfile(test_scratch_async="""
+        from edgesim.testing import trace_of
+
+        async def test_async(edge):
+            async with edge.async_client() as client:
+                response = await client.get("/")
+            assert trace_of(response).origin_requests[0].origin_id == "api"
+    """)
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def _subprocess_env(pytester: pytest.Pytester) -> None:
+    # The child must import this checkout's edgesim (the plugin comes through the entry point).
+    root = str(Path(edgesim.__file__).resolve().parent.parent)
+    pytester._monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+
+
+def test_xdist_workers_and_real_sockets(project: pytest.Pytester) -> None:
+    _subprocess_env(project)
+    project.makepyfile(test_scratch_many="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": lambda request: "uri=" + request.uri}
+
+        @pytest.mark.parametrize("n", range(8))
+        def test_many(edge, edge_client, n):
+            response = edge_client.get(f"/{n}")
+            assert response.text == f"uri=/{n}"
+            assert edge.distribution.url.startswith("http://127.0.0.1:")
+    """)
+    result = project.runpytest_subprocess("-n", "2", "--edgesim-socket")
+    result.assert_outcomes(passed=8)
+
+
+def test_kvs_edits_apply_at_once_and_never_outlive_the_test(project: pytest.Pytester) -> None:
+    
+    functions = Path(edgesim.__file__).resolve().parent.parent / "functions" / "cff"
+    (project.path / "edgesim.toml").write_text(CONFIG + (
+        f'functions.viewer-request = {{ cloudfront_function = "{functions / "kvs-redirects.js"}", '
+        f'kvs = "{functions / "kvs-redirects.json"}" }}\n'))
+    project.makepyfile(test_scratch_kvs="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/new": "new", "/later": "later"}}
+
+        def test_edit(edge, edge_client):
+            assert edge_client.get("/later").status_code == 200
+            edge.store()["/later"] = "/new"
+            response = edge_client.get("/later")
+            assert response.status_code == 301 and response.headers["location"] == "/new"
+
+        def test_next_test_sees_the_original_store(edge, edge_client):
+            assert "/later" not in edge.store()
+            assert edge_client.get("/later").status_code == 200
+            assert edge_client.get("/old").headers["location"] == "/new"
+    """)
+    project.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+    assert "/later" not in (functions / "kvs-redirects.json").read_text()
+
+
+def test_a_runaway_cloudfront_function_is_still_stopped(project: pytest.Pytester) -> None:
+    (project.path / "loop.js").write_text("function handler(event) { for (;;) {} }\n")
+    (project.path / "edgesim.toml").write_text(CONFIG + 'functions.viewer-request = { cloudfront_function = "loop.js" }\n')
+    project.makepyfile(test_scratch_loop="""
+        from edgesim.assertions import trigger_record
+
+        def test_loop(edge_client):
+            response = edge_client.get("/")
+            assert response.status_code == 503
+            assert "ran longer than 200 ms" in trigger_record(response, "viewer-request").error
+    """)
+    project.makeini(INI + "edgesim_function_time_limit_ms = 200\n")
+    project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_function_that_cannot_load_is_named_in_the_failure(project: pytest.Pytester) -> None:
+    (project.path / "broken.js").write_text("function handler(event) { return event.request; \n")
+    (project.path / "edgesim.toml").write_text(CONFIG + 'functions.viewer-request = { cloudfront_function = "broken.js" }\n')
+    project.makepyfile(test_scratch_broken="""
+        def test_home(edge_client):
+            assert edge_client.get("/").status_code == 200
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- edgesim traces -*", "function failed to load*broken.js*",
+                                 "GET / -> behavior '*' -> 503*"])
+
+
+def test_the_config_is_found_in_a_parent_folder(project: pytest.Pytester) -> None:
+    nested = project.mkdir("tests") / "edge"
+    nested.mkdir()
+    (nested / "test_scratch_nested.py").write_text(
+        "from pathlib import Path\n\n"
+        "def test_nested(edge):\n"
+        f"    assert edge.config.source.resolve() == Path({str(project.path / 'edgesim.toml')!r}).resolve()\n")
+    project.runpytest().assert_outcomes(passed=1)

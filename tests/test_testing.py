@@ -1,0 +1,358 @@
+"""edgesim.testing: distributions in a test, origin stubs, traces, controls, shared runtimes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import FakeFunction, FakeLoader, origin_app
+from edgesim.errors import ConfigError
+from edgesim.messages import EventType, Request
+from edgesim.runtime import TriggerCall, TriggerResult
+from edgesim.runtime_pool import RuntimePool
+from edgesim.testing import Distribution, ManualClock, trace_of, viewer_headers
+from edgesim.testing_sync import SyncDistribution
+
+# Forward the whole viewer request to the origin, and cache nothing, so the origin sees each request.
+BEHAVIOR = {"target_origin": "api", "cache_policy": "CachingDisabled", "origin_request_policy": "AllViewerExceptHostHeader"}
+API = {"origins": [{"id": "api", "url": "http://api.example.com"}], "default_cache_behavior": BEHAVIOR}
+
+
+def with_functions(fn_dir: Path, functions: dict[str, Any]) -> dict[str, Any]:
+    return {**API, "default_cache_behavior": {**BEHAVIOR, "functions": functions}}
+
+
+async def test_canned_origin_answers_by_path_and_records_requests() -> None:
+    routes = {"/": "home", "/data": {"status": 201, "headers": {"x-o": "1"}, "body": {"a": 1}}, "/t": (418, "tea")}
+    async with Distribution(API, origins={"api": routes}) as dist, dist.client() as client:
+        home, data, tea, missing = [await client.get(p) for p in ("/", "/data?x=1", "/t", "/nope")]
+    assert (home.status_code, home.text) == (200, "home")
+    assert (data.status_code, data.json(), data.headers["x-o"]) == (201, {"a": 1}, "1")
+    assert data.headers["content-type"] == "application/json"
+    assert (tea.status_code, tea.text) == (418, "tea")
+    assert missing.status_code == 404 and "no route for /nope" in missing.text
+    assert dist.origins["api"].paths == ["/", "/data?x=1", "/t", "/nope"]
+    # The origin sees what CloudFront forwards: its own request id and Via, not the viewer's Host.
+    seen = dist.origins["api"].last
+    assert seen.headers.get("x-amz-cf-id") and seen.headers.get("host") == "api.example.com"
+
+
+async def test_every_response_carries_its_trace() -> None:
+    async with Distribution(API, origins={"api": {"/": "x"}}) as dist, dist.client() as client:
+        response = await client.get("/")
+    trace = trace_of(response)
+    assert trace.request_id == response.headers["x-amz-cf-id"]
+    assert trace.status == 200 and trace.behavior == "*"
+    assert [o.origin_id for o in trace.origin_requests] == ["api"]
+    assert "GET / -> behavior '*' -> 200" in trace.render()
+    assert dist.last_trace is trace
+
+
+async def test_function_origin_gets_the_origin_request() -> None:
+    def origin(request: Request) -> tuple[int, dict[str, str], str]:
+        return 200, {"x-method": request.method}, f"{request.uri}?{request.querystring} {request.body.decode()}"
+
+    async with Distribution(API, origins={"api": origin}) as dist, dist.client() as client:
+        response = await client.get("/a/b?q=1")
+    assert response.text == "/a/b?q=1 " and response.headers["x-method"] == "GET"
+
+
+async def test_async_function_origin_and_asgi_origin() -> None:
+    async def origin(request: Request) -> str:
+        return "async " + request.uri
+
+    seen: list[dict[str, Any]] = []
+    config = {**API, "origins": [{"id": "api", "url": "http://a.example"}, {"id": "b", "url": "http://b.example"}],
+              "cache_behaviors": [{**BEHAVIOR, "path_pattern": "/b/*", "target_origin": "b"}]}
+    async with Distribution(config, origins={"api": origin, "b": origin_app(seen=seen)}) as dist, dist.client() as c:
+        assert (await c.get("/x")).text == "async /x"
+        assert (await c.get("/b/1")).text == "origin /b/1"
+    assert [s["path"] for s in seen] == ["/b/1"] and dist.origins["b"].paths == ["/b/1"]
+
+
+async def test_a_directory_origin_can_be_stubbed(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    config = {"origins": [{"id": "site", "directory": "site"}], "default_cache_behavior": {"target_origin": "site"}}
+    async with Distribution(config, base_dir=tmp_path, origins={"site": {"/x": "stubbed"}}) as dist:
+        assert (await dist.get("/x")).text == "stubbed"
+    async with Distribution(config, base_dir=tmp_path) as dist:  # not stubbed: S3 answers 403
+        assert (await dist.get("/x")).status_code == 403
+
+
+async def test_bad_origins_are_clear_errors() -> None:
+    with pytest.raises(ConfigError, match=r"origins \['nope'\] are not in the config; its origins are \['api'\]"):
+        await Distribution(API, origins={"nope": {}}).start()
+    with pytest.raises(TypeError, match=r"origin 'api' route '/': 42 is not a response"):
+        await Distribution(API, origins={"api": {"/": 42}}).start()
+    dist = Distribution(API, origins={"api": lambda request: 42})
+    async with dist, dist.client() as client:
+        response = await client.get("/")
+    # a stub that returns nonsense is a failed origin for the viewer, never a crash
+    assert response.status_code in (500, 502)
+
+
+async def test_functions_appear_in_the_trace_and_the_assertions_read_them(fn_dir: Path) -> None:
+    from edgesim import assertions as a
+
+    def viewer_request(call: TriggerCall) -> TriggerResult:
+        request = call.request.copy()
+        request.headers.set("x-country", "FR")
+        event = {"version": "1.0", "request": {"headers": {}}}
+        output = {"headers": {"x-country": {"value": "FR"}}}
+        return TriggerResult(request=request, logs=["set x-country"], event=event, output=output)
+
+    fakes = {"vr": FakeFunction("vr", "cloudfront-function", viewer_request)}
+    config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")}})
+    async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: FakeLoader(fakes)) as dist:
+        response = await dist.get("/")
+    a.assert_ran(response, "viewer-request")
+    a.assert_not_ran(response, EventType.ORIGIN_REQUEST, "viewer-response")
+    a.assert_triggers(response, ["viewer-request"])
+    a.assert_header_set_by(response, "X-Country", "viewer-request", "FR")
+    a.assert_cache(response, "Miss")
+    a.assert_origin_called(response, times=1)
+    assert a.trigger_record(response, "viewer-request").logs == ["set x-country"]
+    with pytest.raises(AssertionError) as failure:
+        a.assert_not_ran(response, "viewer-request")
+    assert "expected viewer-request not to run" in str(failure.value)
+    assert "viewer-request: vr (cloudfront-function)" in str(failure.value) and "| set x-country" in str(failure.value)
+    # the failure shows what the function got and what it returned
+    assert 'event: {"version":"1.0","request":{"headers":{}}}' in str(failure.value)
+    assert 'returned: {"headers":{"x-country":{"value":"FR"}}}' in str(failure.value)
+    with pytest.raises(AssertionError, match=r"expected viewer-request \(vr\) to set request header 'x-other'"):
+        a.assert_header_set_by(response, "x-other", "viewer-request")
+    with pytest.raises(AssertionError, match="expected X-Cache 'Hit', got 'Miss'"):
+        a.assert_cache(response, "Hit")
+    with pytest.raises(ValueError, match="is not a trigger point"):
+        a.assert_ran(response, "viewer-requets")
+
+
+async def test_header_set_by_reads_lambda_events(fn_dir: Path) -> None:
+    from edgesim import assertions as a
+
+    def origin_response(call: TriggerCall) -> TriggerResult:
+        assert call.response is not None
+        response = call.response.copy()
+        response.headers.set("x-frame-options", "DENY")
+        event = {"Records": [{"cf": {"request": {}, "response": {"headers": {}}}}]}
+        output = {"status": "200", "headers": {"x-frame-options": [{"key": "X-Frame-Options", "value": "DENY"}]}}
+        return TriggerResult(response=response, event=event, output=output)
+
+    fakes = {"oresp": FakeFunction("oresp", "lambda", origin_response)}
+    config = with_functions(fn_dir, {"origin-response": {"lambda": str(fn_dir / "oresp.py") + ":handler"}})
+    async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: FakeLoader(fakes)) as dist:
+        response = await dist.get("/")
+    a.assert_header_set_by(response, "x-frame-options", "origin-response", "DENY")
+    with pytest.raises(AssertionError, match="origin-request did not run"):
+        a.assert_header_set_by(response, "x-frame-options", "origin-request")
+
+
+async def test_manual_clock_is_the_invocation_clock(fn_dir: Path) -> None:
+    fakes = {"vr": FakeFunction("vr", "cloudfront-function")}
+    config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")}})
+    clock = ManualClock(start=1_000_000.0)
+    async with Distribution(config, origins={"api": {"/": "x"}}, clock=clock,
+                            loader_factory=lambda: FakeLoader(fakes)) as dist:
+        await dist.get("/")
+        dist.advance(3600)
+        await dist.get("/")
+    assert [call.now for call in fakes["vr"].calls] == [1_000_000.0, 1_003_600.0]
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+async def test_kvs_is_a_private_copy_per_distribution(fn_dir: Path, tmp_path: Path) -> None:
+    store = tmp_path / "flags.json"
+    original = {"data": [{"key": "color", "value": "blue"}]}
+    store.write_text(json.dumps(original))
+
+    def read_store(call: TriggerCall) -> TriggerResult:
+        # The fake runtime reads the store file the association names, as the real one does.
+        data = json.loads(Path(str(seen_assoc["kvs"])).read_text())["data"]
+        request = call.request.copy()
+        request.headers.set("x-flags", ",".join(f"{d['key']}={d['value']}" for d in data))
+        return TriggerResult(request=request)
+
+    seen_assoc: dict[str, Any] = {}
+
+    class KvsLoader(FakeLoader):
+        async def load(self, assoc: Any, event_type: EventType, settings: Any) -> FakeFunction:
+            seen_assoc["kvs"] = assoc.kvs
+            return await super().load(assoc, event_type, settings)
+
+    fakes = {"vr": FakeFunction("vr", "cloudfront-function", read_store)}
+    config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js"), "kvs": str(store)}})
+    async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: KvsLoader(fakes)) as dist:
+        assert seen_assoc["kvs"] != store
+        flags = dist.store("flags")
+        assert dict(flags) == {"color": "blue"}
+        flags["color"] = "red"
+        flags["size"] = "xl"
+        await dist.get("/")
+        assert dist.origins["api"].last.headers.get("x-flags") == "color=red,size=xl"
+        del flags["size"]
+        assert dict(dist.store()) == {"color": "red"}
+        dist.reset()
+        assert dict(flags) == {"color": "blue"} and dist.traces == []
+    assert json.loads(store.read_text()) == original  # the user's file is untouched
+    with pytest.raises(TypeError):
+        flags["n"] = 1  # type: ignore[assignment]
+
+
+def test_viewer_headers_name_the_profile_fields() -> None:
+    assert viewer_headers(country="FR", country_region="IDF", ip="198.51.100.7") == {
+        "X-Edgesim-Viewer-Country": "FR", "X-Edgesim-Viewer-Country-Region": "IDF", "X-Edgesim-Viewer-Ip": "198.51.100.7"}
+    with pytest.raises(ValueError, match=r"unknown viewer field\(s\) \['contry'\]"):
+        viewer_headers(contry="FR")
+    with pytest.raises(ValueError, match="unknown device 'phone'"):
+        viewer_headers(device="phone")
+    assert "iPhone" in viewer_headers(device="mobile")["User-Agent"]
+
+
+def test_sync_distribution_in_process_and_through_a_socket() -> None:
+    bodies = []
+    for socket in (False, True):
+        with SyncDistribution(API, origins={"api": lambda r: f"{r.uri} {r.headers.get('host')}"},
+                              socket=socket) as dist:
+            client = dist.client(headers={"x-test": "1"})
+            response = client.get("/same")
+            assert trace_of(response).request_id == response.headers["x-amz-cf-id"]
+            bodies.append((response.status_code, response.text))
+            assert dist.distribution.url.startswith("http://127.0.0.1:") == socket
+    assert bodies[0] == bodies[1] == (200, "/same api.example.com")
+
+
+async def test_async_client_of_a_sync_distribution_works_from_another_loop() -> None:
+    with SyncDistribution(API, origins={"api": {"/": "x"}}) as dist:
+        async with dist.async_client() as client:
+            response = await client.get("/")
+        assert response.text == "x" and trace_of(response).status == 200
+
+
+async def test_runtime_pool_shares_cloudfront_functions_not_lambdas(fn_dir: Path) -> None:
+    loads: list[str] = []
+    used: list[int] = []
+
+    class CountingLoader:
+        """A fresh FakeFunction per load, so which test got which function is visible."""
+
+        async def load(self, assoc: Any, event_type: EventType, settings: Any) -> FakeFunction:
+            loads.append(assoc.name)
+
+            def record(call: TriggerCall) -> TriggerResult:
+                used.append(id(function))
+                return TriggerResult(request=call.request)
+
+            function = FakeFunction(assoc.name, assoc.kind, record)
+            return function
+
+        async def aclose(self) -> None:
+            return None
+
+    pool = RuntimePool(CountingLoader, spares=2)
+    config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")},
+                                     "origin-request": {"lambda": str(fn_dir / "oreq.py") + ":handler"}})
+    for _ in range(3):
+        async with Distribution(config, origins={"api": {"/": "x"}}, runtimes=pool) as dist:
+            assert (await dist.get("/")).status_code == 200
+    await pool.aclose()
+    assert loads.count("vr") == 1  # the CloudFront Function once for all three
+    # viewer-request's function is the same object each time; origin-request's never repeats
+    vr_ids, oreq_ids = used[0::2], used[1::2]
+    assert len(set(vr_ids)) == 1 and len(set(oreq_ids)) == 3
+    assert loads.count("oreq") >= 3  # one per distribution, plus spares started in the background
+
+    loads.clear()
+    shared = RuntimePool(CountingLoader, share_lambda=True)
+    for _ in range(3):
+        async with Distribution(config, origins={"api": {"/": "x"}}, runtimes=shared) as dist:
+            await dist.get("/")
+    await shared.aclose()
+    assert sorted(loads) == ["oreq", "vr"]
+
+
+async def test_responses_without_trace_say_how_to_get_one() -> None:
+    with pytest.raises(AssertionError, match="carries no edgesim trace"):
+        trace_of(httpx.Response(200))
+
+
+async def test_viewer_profile_per_request_reaches_the_origin() -> None:
+    config = {**API, "default_cache_behavior": {**BEHAVIOR, "origin_request_policy": "AllViewerAndCloudFrontHeaders-2022-06"}}
+    async with Distribution(config, origins={"api": {"/": "x"}}) as dist:
+        async with dist.client(viewer={"country": "FR", "ip": "198.51.100.7"}) as client:
+            await client.get("/")
+        async with dist.client() as client:
+            await client.get("/", headers=viewer_headers(country="JP", device="tablet"))
+            await client.get("/")
+    first, second, default = dist.origins["api"].requests
+    assert second.headers.get("cloudfront-is-tablet-viewer") == "true"
+    assert second.headers.get("cloudfront-is-mobile-viewer") == "false"
+    assert first.headers.get("cloudfront-viewer-country") == "FR"
+    assert first.headers.get("cloudfront-viewer-address", "").startswith("198.51.100.7:")
+    assert second.headers.get("cloudfront-viewer-country") == "JP"
+    assert default.headers.get("cloudfront-viewer-country") == dist.config.viewer.country
+    assert not any(name.lower().startswith("x-edgesim") for name, _ in first.headers)  # stripped at the edge
+
+
+async def test_cache_clock_and_invalidation() -> None:
+    from edgesim.assertions import assert_cache
+
+    config = {**API, "default_cache_behavior": {"target_origin": "api", "cache_policy": "CachingOptimized"}}
+    routes = {"/a": (200, {"cache-control": "max-age=60"}, "a")}
+    async with Distribution(config, origins={"api": routes}) as dist, dist.client() as client:
+        assert_cache(await client.get("/a"), "Miss")
+        assert_cache(await client.get("/a"), "Hit")
+        dist.advance(30)
+        assert_cache(await client.get("/a"), "Hit")
+        dist.advance(31)  # past max-age: back to the origin
+        assert_cache(await client.get("/a"), "Miss")
+        assert dist.invalidate("/a") == 1
+        assert_cache(await client.get("/a"), "Miss")
+        assert dist.origins["api"].count == 3
+    async with Distribution(config, origins={"api": routes}) as fresh:  # a new distribution, a cold cache
+        assert_cache(await fresh.get("/a"), "Miss")
+
+
+def test_v8_on_the_session_loop_and_the_main_thread_together(tmp_path: Path) -> None:
+    """A warm CloudFront Function on the plugin's loop thread, then another made on the main thread
+    (an async test, `edgesim test` in-process): V8 must be initialised on the main thread first,
+    or py_mini_racer segfaults. Run in a child process, since a segfault would end this one."""
+    import subprocess
+    import sys
+
+    from edgesim.config import default_config_path
+
+    script = f"""
+import asyncio
+from edgesim.testing import Distribution
+from edgesim.testing_sync import SyncDistribution
+
+with SyncDistribution({str(default_config_path())!r}) as held:
+    assert held.client().get("/docs/").status_code == 200
+
+    async def other() -> int:
+        async with Distribution({str(default_config_path())!r}) as dist:
+            return (await dist.get("/docs/")).status_code
+
+    print("main thread", asyncio.run(other()))
+"""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "main thread 200" in result.stdout
+
+
+def test_the_runaway_kill_is_raised_for_tests_unless_the_config_sets_it() -> None:
+    dist = Distribution(API, function_time_limit_ms=500)
+    dist.prepare()
+    assert dist.config.distribution.function_time_limit_ms == 500
+    explicit = Distribution({**API, "distribution": {"function_time_limit_ms": 80}}, function_time_limit_ms=500)
+    explicit.prepare()
+    assert explicit.config.distribution.function_time_limit_ms == 80
+    plain = Distribution(API)
+    plain.prepare()
+    assert plain.config.distribution.function_time_limit_ms == plain.source_config.distribution.function_time_limit_ms
