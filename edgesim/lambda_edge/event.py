@@ -36,12 +36,32 @@ class Cf(TypedDict, total=False):
     response: dict[str, Any]
 
 
+# Header name -> its event name (lowercase), or None for a disallowed one (spec §1.4). The same
+# few dozen names come on every request; bounded, since a client can send any number of names.
+_EVENT_NAMES: dict[str, str | None] = {}
+_EVENT_NAMES_MAX = 4096
+
+
+def _event_name(key: str) -> str | None:
+    name = None if is_disallowed(key) else key.lower()
+    if len(_EVENT_NAMES) < _EVENT_NAMES_MAX:
+        _EVENT_NAMES[key] = name
+    return name
+
+
 def headers_to_event(headers: Headers) -> HeaderMap:
     """One `{key, value}` per header line; disallowed headers are never shown (spec §1.4)."""
     out: HeaderMap = {}
+    names = _EVENT_NAMES
     for key, value in headers:
-        if not is_disallowed(key):
-            out.setdefault(key.lower(), []).append({"key": key, "value": value})
+        name = names[key] if key in names else _event_name(key)
+        if name is None:
+            continue
+        entries = out.get(name)
+        if entries is None:
+            out[name] = [{"key": key, "value": value}]
+        else:
+            entries.append({"key": key, "value": value})
     return out
 
 

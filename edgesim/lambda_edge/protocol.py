@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, TypedDict, Union
 
+import orjson
+
 
 class ErrorInfo(TypedDict):
     """A handler's error, in Lambda's own shape (errorType, errorMessage, stackTrace)."""
@@ -68,20 +70,38 @@ class ProtocolError(Exception):
     """The child wrote something that is not a frame: edgesim's shim is broken, not the handler."""
 
 
-# One encoder for every frame (json.dumps with options builds a new one per call). Its default
-# ensure_ascii keeps every frame one line whatever the strings contain.
+# The stdlib encoder is the fallback for what orjson refuses (a lone surrogate in a string, an
+# integer past 64 bits); its default ensure_ascii keeps such a frame one line too.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)  # events are trees
 
 
 def encode(frame: InvokeFrame) -> bytes:
-    return _ENCODER.encode(frame).encode() + b"\n"
+    """One line of JSON. orjson writes UTF-8 as is (JSON escapes every newline inside strings, so a
+    frame is still one line); both shims read the pipe as UTF-8."""
+    try:
+        return orjson.dumps(frame, option=orjson.OPT_APPEND_NEWLINE)
+    except (orjson.JSONEncodeError, TypeError):
+        return _ENCODER.encode(frame).encode() + b"\n"
+
+
+# Every digit -> "0", everything else -> ".": a frame holding a run of 19 zeros after translating
+# may hold an integer outside orjson's 64-bit range (it reads -9223372036854775809 as a float); the
+# stdlib reads those exactly. Shorter integers always fit.
+_DIGITS = bytes(48 if chr(i).isdigit() and i < 128 else 46 for i in range(256))
+_LONG_RUN = b"0" * 19
 
 
 def decode(line: bytes) -> ChildFrame:
     try:
-        frame = json.loads(line)
-    except ValueError as exc:
-        raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
+        if _LONG_RUN in line.translate(_DIGITS):
+            frame = json.loads(line)
+        else:
+            frame = orjson.loads(line)
+    except ValueError:  # orjson.JSONDecodeError is a ValueError
+        try:  # what only the stdlib reads: NaN from json.dumps, a lone surrogate from JSON.stringify
+            frame = json.loads(line)
+        except ValueError as exc:
+            raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
     if not isinstance(frame, dict) or frame.get("type") not in ("ready", "initError", "result"):
         raise ProtocolError(f"unknown frame from worker: {line[:200]!r}")
     return frame  # type: ignore[return-value]

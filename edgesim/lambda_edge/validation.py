@@ -52,11 +52,26 @@ _ORIGIN_HEADER_DENY = frozenset({
     "x-real-ip",
 })
 _SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
+_BAD_QUERYSTRING = re.compile(r"[\s#\x00-\x1f\x7f]")
+
+
+# Header names seen so far -> disallowed or not: a server meets the same few dozen names on every
+# request, so this is one dict lookup instead of lower() and a prefix test. Bounded, since a
+# client can send arbitrarily many distinct names.
+_DISALLOWED_SEEN: dict[str, bool] = {}
+_SEEN_MAX = 4096
 
 
 def is_disallowed(name: str) -> bool:
+    try:
+        return _DISALLOWED_SEEN[name]
+    except KeyError:
+        pass
     lower = name.lower()
-    return lower in DISALLOWED or lower.startswith(_DISALLOWED_PREFIXES)
+    answer = lower in DISALLOWED or lower.startswith(_DISALLOWED_PREFIXES)
+    if len(_DISALLOWED_SEEN) < _SEEN_MAX:
+        _DISALLOWED_SEEN[name] = answer
+    return answer
 
 
 def generated_limit(event_type: EventType) -> int:
@@ -125,7 +140,7 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
     uri, qs = after["uri"], after.get("querystring", "")
     if not isinstance(uri, str) or not uri.startswith("/"):
         raise _fail(f"request: 'uri' must be a string starting with '/', got {uri!r}.")
-    if not isinstance(qs, str) or re.search(r"[\s#\x00-\x1f\x7f]", qs):
+    if not isinstance(qs, str) or _BAD_QUERYSTRING.search(qs):
         raise _fail("request: 'querystring' must be a string without spaces, control characters or '#'.")
     if len(uri) + len(qs) >= 8192:  # spec §1.4
         raise _fail("request: the URI and query string must be shorter than 8,192 characters.")

@@ -361,6 +361,8 @@ class Worker:
                 self._log_buf += chunk
 
     def take_lines(self) -> list[str]:
+        if not self._log_buf:  # a handler that logged nothing: the common case
+            return []
         text = self._log_buf.decode("utf-8", "replace")
         self._log_buf.clear()
         return text.splitlines()

@@ -18,8 +18,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 
+# One encoder for every frame: json.dumps with separators builds a new one per call. Same output
+# and errors (TypeError for what JSON cannot hold, ValueError for a circular result).
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _write_frame(fd: int, frame: dict[str, Any]) -> None:
-    data = (json.dumps(frame, separators=(",", ":")) + "\n").encode()
+    data = (_dumps(frame) + "\n").encode()
     while data:
         data = data[os.write(fd, data):]
 
@@ -91,7 +96,7 @@ def _failure(exc: BaseException, error_type: str | None) -> str:
     # the process exits, as the runtime would).
     info = _error_info(exc, error_type)
     sys.stderr.write(f"[ERROR] {info['errorType']}: {info['errorMessage']}\n")
-    return json.dumps({"type": "result", "ok": False, "error": info}, separators=(",", ":"))
+    return _dumps({"type": "result", "ok": False, "error": info})
 
 
 def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
@@ -135,7 +140,7 @@ def main() -> int:
             data = _failure(exc, None)
         else:
             try:
-                data = json.dumps({"type": "result", "ok": True, "result": result}, separators=(",", ":"))
+                data = _dumps({"type": "result", "ok": True, "result": result})
             except (TypeError, ValueError) as exc:
                 data = _failure(exc, "Runtime.MarshalError")
         encoded = (data + "\n").encode()
