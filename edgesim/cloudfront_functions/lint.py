@@ -81,6 +81,11 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
         node = stack.pop()
         if (node.is_error or node.is_missing) and syntax_line is None:
             syntax_line = node.start_point[0] + 1
+        if node.is_error and (node.text or b"").lstrip().startswith(b"%"):
+            # `%Name()` is V8's natives syntax, which edgesim's V8 accepts for its own prelude (v8.py):
+            # refused here so user code never reaches it. CloudFront's engine sees a syntax error.
+            found.append(Violation(node.start_point[0] + 1, "V8 natives syntax (%Name)", "%",
+                                   "it is not JavaScript; remove it"))
         violation = _check_node(node, runtime)
         if violation is not None:
             found.append(violation)

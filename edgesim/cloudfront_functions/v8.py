@@ -24,7 +24,11 @@ from py_mini_racer._value_handle import ValueHandle
 __all__ = ["V8", "V8_FLAGS", "JSEvalException", "MiniRacer", "ValueHandle"]
 
 # eval() and new Function() throw in CloudFront (spec §1.5); V8 refuses them itself with this flag.
-V8_FLAGS = (*DEFAULT_V8_FLAGS, "--disallow-code-generation-from-strings")
+# --allow-natives-syntax lets the prelude run the microtask checkpoint inside its own, cancelable
+# script (prelude.js, async handlers). User code cannot reach natives: `%Name()` is not JavaScript,
+# so lint.py refuses it at load, and with code generation from strings disabled nothing can build
+# such source at run time.
+V8_FLAGS = (*DEFAULT_V8_FLAGS, "--disallow-code-generation-from-strings", "--allow-natives-syntax")
 
 # How long a call waits for V8 in place, blocking the event loop, before it waits on the loop
 # instead. A typical function answers in tens of microseconds, and waiting in place then costs
