@@ -55,6 +55,10 @@ def header_selected(lower: str, method: str, cache_policy: CachePolicy, orp: Ori
 
 def forwarded_querystring(querystring: str, cache_policy: CachePolicy, orp: OriginRequestPolicy | None) -> str:
     """The query string sent to the origin: parameters either policy selects, in the viewer's order."""
+    if not querystring or (cache_policy.query_strings.behavior == "none"
+                           and (orp is None or orp.query_strings.behavior == "none")):
+        return ""  # the common case, decided without parsing
+
     def selected(name: str) -> bool:
         if cache_policy.query_strings.selects(name, case_sensitive=True):
             return True
@@ -71,6 +75,9 @@ def _raw_parts(querystring: str) -> list[str]:
 
 def forwarded_cookie_header(headers: Headers, cache_policy: CachePolicy, orp: OriginRequestPolicy | None) -> str:
     """The Cookie header sent to the origin ("" for none): cookies either policy selects."""
+    if not forwards_cookies(cache_policy, orp):
+        return ""
+
     def selected(name: str) -> bool:
         if cache_policy.cookies.selects(name, case_sensitive=True):
             return True
