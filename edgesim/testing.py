@@ -330,10 +330,9 @@ class Distribution:
 
     def invalidate(self, *paths: str) -> int:
         """Remove cached objects as a CloudFront invalidation would (`/images/*`, `/index.html`)."""
-        invalidate = getattr(self.simulator, "invalidate", None)
-        if invalidate is None:
-            raise NotImplementedError("this edgesim has no edge cache yet (edgesim/cache.py); nothing to invalidate")
-        return int(invalidate(list(paths)))
+        if self.simulator is None:
+            raise RuntimeError("the distribution is not started: use it as `async with Distribution(...)`")
+        return self.simulator.invalidate(list(paths))
 
     def store(self, name: str | None = None) -> KvsFile:
         """A KeyValueStore of this test, by its file's stem; the only one when `name` is omitted."""
