@@ -29,7 +29,7 @@ import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgesim.assertions import cache_result
-from edgesim.config import find_config
+from edgesim.config import find_config, read_user_text
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution, trace_of, viewer_headers
@@ -84,10 +84,7 @@ class CaseResult:
 
 def load_cases(path: Path) -> tuple[CaseFile, list[int]]:
     """Parse and validate a cases file; errors name the file, the case's line and the field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read cases: {exc.strerror}", file=str(path)) from None
+    text = read_user_text(path, "cases")
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)

@@ -401,12 +401,19 @@ def find_config(explicit: Path | None = None) -> Path:
     return local if local.is_file() else default_config_path()
 
 
+def read_user_text(path: Path, what: str) -> str:
+    """The text of a file the user wrote; a ConfigError naming it when unreadable or not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=str(path)) from None
+
+
 def load_config(path: Path | str) -> DistributionConfig:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
+    text = read_user_text(path, "config")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -22,6 +22,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 from yarl import URL
 
+from edgesim.cache import viewer_not_modified
 from edgesim.config import CustomOrigin, S3Origin
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
@@ -114,8 +115,10 @@ class OriginFetcher:
             ("Content-Type", mimetypes.guess_type(path.name)[0] or "binary/octet-stream"),
             ("Server", "AmazonS3"),
         ])
-        if _not_modified(request.headers, etag, stat.st_mtime):
-            return Response(304, headers)
+        # A conditional GET is answered with the same rule the edge cache applies (RFC 9110 §13).
+        not_modified = viewer_not_modified(request, Response(200, headers))
+        if not_modified is not None:
+            return not_modified
         body = path.read_bytes()
         headers.add("Content-Length", str(len(body)))
         return Response(200, headers, b"" if request.method == "HEAD" else body)
@@ -164,25 +167,6 @@ def _safe_path(root: Path, uri: str) -> Path | None:
     if resolved != root_resolved and root_resolved not in resolved.parents:
         return None
     return resolved
-
-
-def _not_modified(headers: Headers, etag: str, mtime: float) -> bool:
-    if_none_match = headers.get("if-none-match")
-    if if_none_match is not None:
-        return etag in [t.strip() for t in if_none_match.split(",")] or if_none_match.strip() == "*"
-    since = headers.get("if-modified-since")
-    if since:
-        parsed = email.utils.parsedate_to_datetime(since) if _parsable(since) else None
-        return parsed is not None and int(mtime) <= parsed.timestamp()
-    return False
-
-
-def _parsable(value: str) -> bool:
-    try:
-        email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:

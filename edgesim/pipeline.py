@@ -302,9 +302,7 @@ class Pipeline:
         x_cache = "Error from cloudfront" if origin_status >= 400 else "Miss from cloudfront"
         return response, x_cache, origin_status
 
-    def _members(self, target: Origin | OriginGroup | str) -> list[Origin]:
-        if isinstance(target, str):
-            target = self.origins[target]
+    def _members(self, target: Origin | OriginGroup) -> list[Origin]:
         if isinstance(target, OriginGroup):
             return [forwarding.primary(self.origins[m], self.origins) for m in (target.primary, target.secondary)]
         return [target]

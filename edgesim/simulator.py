@@ -83,7 +83,8 @@ def check_functions(config: DistributionConfig) -> list[str]:
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()
     for pattern, event_type, assoc in config.function_associations():
-        key = (str(getattr(assoc, "cloudfront_function", None) or assoc.handler), assoc.kind)  # type: ignore[union-attr]
+        where = assoc.cloudfront_function if isinstance(assoc, CloudFrontFunctionAssociation) else assoc.handler
+        key = (str(where), assoc.kind)
         if key in seen:
             continue
         seen.add(key)

@@ -126,3 +126,10 @@ def test_readme_config_example_is_valid(tmp_path: Path) -> None:
     config = load_config(tmp_path / "edgesim.toml")
     assert [b.path_pattern for b in config.behaviors()] == ["/static/*", "/api/*", "*"]
     assert config.cache_behaviors[0].cache_policy.query_strings.items == ("v",)
+
+
+def test_a_config_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "edgesim.toml"
+    path.write_bytes(b"\xff\xfe[[origins]]\n")
+    with pytest.raises(ConfigError, match=r"edgesim.toml: config is not UTF-8 text \(byte 0\)"):
+        load_config(path)
