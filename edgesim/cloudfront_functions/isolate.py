@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import struct
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
@@ -27,8 +26,6 @@ MEMORY_LIMIT_BYTES = 2 * 1024 * 1024
 
 # Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
 WARM_ROUNDS = 100
-
-_HEAD = struct.Struct("=II")  # prelude.js io.head: byte length, 1 if ASCII
 
 Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
@@ -80,7 +77,8 @@ class Isolate:
         self._time_limit_s = time_limit_ms / 1000
         self._v8: V8 | None = None
         self._mr: MiniRacer | None = None
-        self._io: memoryview | None = None
+        self._call_fn: Any = None  # __cf.call and __cf.settled (v8.py function handles)
+        self._settled_fn: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._kvs_version: object = None
@@ -101,7 +99,8 @@ class Isolate:
         except JSEvalException as exc:
             self.close()
             raise CompileError(*_v8_message_and_line(str(exc))) from None
-        self._io = self._buffer(0)
+        self._call_fn = self._v8.function("__cf.call")
+        self._settled_fn = self._v8.function("__cf.settled")
         self._kvs_version = None
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
@@ -130,8 +129,8 @@ class Isolate:
         self._mr.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         assert self._v8 is not None
         # Timed as a request's trip is (V8.run), on a script that does nothing.
-        zero = self._v8.context._python_to_value_handle("0")
-        self.floor_ms = min([(await self._v8.run(zero, 1.0))[1] * 1000 for _ in range(5)])
+        zero = self._v8.function("(function () { return 0; })")
+        self.floor_ms = min([(await self._v8.run(zero, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -151,18 +150,14 @@ class Isolate:
         """Run the handler once on `event`. Never raises for anything the user's code does."""
         assert self._mr is not None
         mr = self._mr
-        # The arguments of __cf.invoke as one JSON array, written into the isolate's buffer (see
-        # prelude.js __cf.call). JSON.parse makes a "__proto__" key an ordinary property.
+        # The arguments of __cf.invoke as one JSON array: the `this` of __cf.call (prelude.js).
+        # JSON.parse makes a "__proto__" key an ordinary property.
         query = b"null" if raw_query is None else json.dumps(raw_query).encode()
         payload = b"".join((b"[", orjson.dumps(event), b",", repr(now_ms).encode(), b',"', event_type.encode(),
                             b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
         async with self._lock:  # one invocation at a time, so the time limit counts only its own run
-            size = len(payload)
-            io = self._io if self._io is not None and size + 8 <= len(self._io) else self._buffer(size + 8)
-            _HEAD.pack_into(io, 0, size, 1 if payload.isascii() else 0)
-            io[8:8 + size] = payload
             for attempt in (1, 2):
-                value, failure, elapsed = await self._attempt()
+                value, failure, elapsed = await self._attempt(payload)
                 if failure is None:
                     break
                 if failure == "timeout":
@@ -187,30 +182,19 @@ class Isolate:
             log_data=data.get("logData"), elapsed_ms=elapsed, round_trips=self._round_trips,
         )
 
-    def _buffer(self, size: int) -> memoryview:
-        """The isolate's argument buffer, at least `size` bytes (a larger one is made when needed)."""
-        assert self._mr is not None
-        if self._io is not None and size <= len(self._io):
-            return self._io
-        want = max(size, 2 * len(self._io)) if self._io is not None else size
-        io = self._mr.eval(f"__cf.buffer({want})")
-        assert isinstance(io, memoryview)
-        self._io = io  # the old one is V8's garbage now: never written again
-        return io
-
-    async def _attempt(self) -> tuple[object, str | None, float]:
+    async def _attempt(self, payload: bytes) -> tuple[object, str | None, float]:
         """(result, None, ms), or (None, "timeout" | "memory" | "never-settled" | V8's message, ms)."""
         v8 = self._v8
         assert v8 is not None and self._mr is not None
         self._round_trips = 1
         took = 0.0
         try:
-            value, took = await v8.run(v8.call_code, self._time_limit_s)
+            value, took = await v8.run(self._call_fn, self._time_limit_s, payload)
             if value is V8.TIMED_OUT:
                 return None, "timeout", took * 1000
             if value == "pending":  # an async handler (2.0); see __cf.settled in prelude.js
                 self._round_trips = 2
-                value, more = await v8.run(v8.settled_code, self._time_limit_s - took)
+                value, more = await v8.run(self._settled_fn, self._time_limit_s - took)
                 took += more
                 if value is V8.TIMED_OUT:
                     return None, "timeout", took * 1000
@@ -245,7 +229,7 @@ class Isolate:
         raise RuntimeError("V8 did not report its heap statistics")
 
     def close(self) -> None:
-        v8, self._v8, self._mr, self._io = self._v8, None, None, None
+        v8, self._v8, self._mr, self._call_fn, self._settled_fn = self._v8, None, None, None, None
         if v8 is not None:
             v8.close()
 

@@ -672,25 +672,14 @@
     }
     return finish(out);
   }
-  // isolate.py hands each request over as JSON text in this buffer, which Python reads and writes
-  // in place: the script it evaluates is then always the same one, which V8 compiles once, where
-  // a fresh `__cf.invoke({...})` per request cost a compile each time. Header: byte length of the
-  // text, then 1 when it is all ASCII (decoded a chunk at a time) or 0 (UTF-8).
-  var io = null;
-  function ioAlloc(size) {
-    var buf = new ArrayBuffer(size);
-    io = { buf: buf, u8: new Uint8Array(buf), head: new Uint32Array(buf, 0, 2) };
-    return buf;
-  }
-  ioAlloc(64 * 1024);
+  // isolate.py calls __cf.call with the request's arguments as JSON text for `this` (v8.py run):
+  // a call of the same function every time, which V8 neither compiles nor looks up per request.
   G.__cf = Object.freeze({
     invoke: invoke,
     call: function call() {
-      var n = io.head[0], text = io.head[1] === 1 ? latin1Decode(io.u8, 8, 8 + n) : utf8Decode(io.u8, 8, 8 + n, false);
-      var a = parse(text);
+      var a = parse(this);
       return invoke(a[0], a[1], a[2], a[3], a[4], a[5]);
     },
-    buffer: function buffer(size) { return size > io.buf.byteLength ? ioAlloc(size) : io.buf; },
     settled: function settled() { return st && st.settled !== undefined ? st.settled : PENDING; },
     logs: function logs() { return stringify(st ? st.logs : []); },
     // Let V8 optimise the byte-crunching built-ins before the first request, so compute

@@ -12,7 +12,7 @@ import time
 from itertools import count
 from typing import Any
 
-from py_mini_racer import DEFAULT_V8_FLAGS, JSEvalException, MiniRacer, init_mini_racer
+from py_mini_racer import DEFAULT_V8_FLAGS, JSEvalException, JSUndefined, MiniRacer, init_mini_racer
 
 # mini-racer's own parts (0.14; pinned in pyproject.toml): edgesim builds the context itself, as
 # mini_racer() does, but with a callback that hands V8's answer straight to the waiting call.
@@ -22,6 +22,10 @@ from py_mini_racer._objects import ObjectFactoryImpl
 from py_mini_racer._value_handle import ValueHandle
 
 __all__ = ["V8", "V8_FLAGS", "JSEvalException", "MiniRacer", "ValueHandle"]
+
+# mini-racer's value types (its _objects._MiniRacerTypes) that run() converts itself.
+_INTEGER = 3
+_STR_UTF8 = 5
 
 # eval() and new Function() throw in CloudFront (spec §1.5); V8 refuses them itself with this flag.
 # --allow-natives-syntax lets the prelude run the microtask checkpoint inside its own, cancelable
@@ -103,10 +107,11 @@ class V8:
         self._context = self.context = context
         self.mr = MiniRacer(context)  # evaluates mini-racer's setTimeout shim: a first callback
         assert self._clock is not None
-        # The two scripts a request runs, made once: the same source every time, so V8 compiles
-        # each once (its compilation cache), and the handles need no allocation per call.
-        self.call_code: ValueHandle | None = context._python_to_value_handle("__cf.call()")
-        self.settled_code: ValueHandle | None = context._python_to_value_handle("__cf.settled()")
+        # What every call passes besides its function and `this`: no arguments, made once.
+        # Handles are freed when their Python object goes, so these are kept here until close().
+        self._keep: list[Any] = [self.mr.eval("[]"), context._python_to_value_handle(JSUndefined)]
+        self._no_args = self._keep[0].raw_handle.raw
+        self._undefined = self._keep[1].raw
 
     def _deliver(self, pending: _Pending, raw: Any) -> None:
         with self._mutex:
@@ -140,17 +145,36 @@ class V8:
         if pending.future is not None:
             _wake(pending.future)
 
-    async def run(self, code: ValueHandle | None, limit_s: float) -> tuple[Any, float]:
-        """Evaluate `code`: (value, CPU seconds V8's thread spent on it), or (TIMED_OUT, seconds)
-        once it has spent `limit_s`. Raises JSEvalException (and subclasses) for what V8 threw.
+    def function(self, expression: str) -> Any:
+        """The JavaScript function `expression` evaluates to, for run(): a raw handle, valid until close().
+
+        Calling a function skips what evaluating a script costs V8 on every call (compiling it, or
+        finding it in the compilation cache, and instantiating it).
         """
-        assert code is not None
+        function = self.mr.eval(expression)
+        self._keep.append(function)
+        return function.raw_handle.raw  # type: ignore[union-attr]  # a JSFunction
+
+    async def run(self, function: Any, limit_s: float, this: bytes | None = None) -> tuple[Any, float]:
+        """Call `function` (see function()) with `this` as a string (UTF-8) and no arguments: (value,
+        CPU seconds V8's thread spent on it), or (TIMED_OUT, seconds) once it has spent `limit_s`.
+        Raises JSEvalException (and subclasses) for what V8 threw.
+        """
+        dll, ctx = self._dll, self._ctx
         pending = _Pending()
         callback_id = next(self._ids)
         self._pending[callback_id] = pending
         t0 = time.perf_counter()
         cpu0 = self.cpu()
-        task_id = self._dll.mr_eval(self._ctx, code.raw, callback_id)
+        if this is None:
+            task_id = dll.mr_call_function(ctx, function, self._undefined, self._no_args, callback_id)
+        else:
+            # `this` travels as a string value: V8 makes its string from the UTF-8 at once, where
+            # decoding text from a buffer in JavaScript cost several times more. The task holds
+            # its own reference to the value, so the handle is released right away.
+            text = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8)
+            task_id = dll.mr_call_function(ctx, function, text, self._no_args, callback_id)
+            dll.mr_free_value(ctx, text)
         try:
             if not pending.done.acquire(timeout=max(0.0, min(WAIT_IN_PLACE_S, limit_s))):
                 with self._mutex:
@@ -165,19 +189,33 @@ class V8:
                     if pending.expired:
                         return self.TIMED_OUT, self.cpu() - cpu0
             raw, pending.raw = pending.raw, None
-            return self.context._value_handle_to_python(self.context._wrap_raw_handle(raw)), pending.cpu - cpu0
+            return self._value(raw), pending.cpu - cpu0
         finally:
             with self._mutex:
                 pending.closed = True
                 unanswered = pending.cpu < 0
             del self._pending[callback_id]
             if unanswered:  # stopped by the time limit, or the caller was cancelled
-                self._dll.mr_cancel_task(self._ctx, task_id)
+                dll.mr_cancel_task(ctx, task_id)
             elif pending.raw is not None:  # answered, but not taken (cancelled meanwhile)
                 self.context._wrap_raw_handle(pending.raw)
 
+    def _value(self, raw: Any) -> Any:
+        """V8's answer as Python. A string or an integer (what the prelude answers) is read here and
+        its handle freed at once; anything else, errors included, goes through mini-racer."""
+        contents = raw.contents
+        kind = contents.type
+        if kind == _STR_UTF8:
+            value: Any = contents.value.bytes_val[0:contents.len].decode("utf-8")
+        elif kind == _INTEGER:
+            value = contents.value.int_val
+        else:
+            return self.context._value_handle_to_python(self.context._wrap_raw_handle(raw))
+        self._dll.mr_free_value(self._ctx, raw)
+        return value
+
     def close(self) -> None:
-        self.call_code = self.settled_code = None  # free the handles before their context
+        self._keep.clear()  # free the handles before their context
         self.mr.close()
         self._dll.mr_free_context(self._ctx)
 
