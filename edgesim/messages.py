@@ -127,6 +127,10 @@ class Headers:
         """Lowercase names in first-seen order, each once."""
         return list(dict.fromkeys(self._lower))
 
+    def lower_names(self) -> list[str]:
+        """Every line's name lowercased, in line order (zip with the lines); do not mutate."""
+        return self._lower
+
 
 @dataclass
 class Request:

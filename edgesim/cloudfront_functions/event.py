@@ -47,13 +47,11 @@ def _entry_map(pairs: list[tuple[str, str]], attributes: list[str] | None = None
     """Repeated names collapse into one entry with multiValue; the first value is in both (spec §1.2)."""
     out: EntryMap = {}
     for i, (name, value) in enumerate(pairs):
-        item: Entry = {"value": value}
-        if attributes is not None:
-            item["attributes"] = attributes[i]
         entry = out.get(name)
-        if entry is None:
-            out[name] = dict(item)
+        if entry is None:  # the common case: a name seen once
+            out[name] = {"value": value} if attributes is None else {"value": value, "attributes": attributes[i]}
             continue
+        item: Entry = {"value": value} if attributes is None else {"value": value, "attributes": attributes[i]}
         if "multiValue" not in entry:
             entry["multiValue"] = [{k: v for k, v in entry.items() if k != "multiValue"}]
         entry["multiValue"].append(item)
@@ -77,7 +75,8 @@ def parse_querystring(raw: str) -> EntryMap:
 
 def headers_json(headers: Headers, *, skip: str) -> EntryMap:
     """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4)."""
-    return _entry_map([(k.lower(), v) for k, v in headers if k.lower() != skip and not is_disallowed(k)])
+    return _entry_map([(lower, value) for lower, (_, value) in zip(headers.lower_names(), headers)
+                       if lower != skip and lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES)])
 
 
 def request_cookies(headers: Headers) -> EntryMap:
@@ -97,6 +96,8 @@ def _cookie_map(lines: list[str]) -> EntryMap:
 
 def response_cookies(headers: Headers) -> EntryMap:
     """Each Set-Cookie line -> {value, attributes}; one name set twice gets multiValue (spec §1.2)."""
+    if "set-cookie" not in headers.lower_names():  # most responses set none
+        return {}
     pairs: list[tuple[str, str]] = []
     attributes: list[str] = []
     for line in headers.get_all("set-cookie"):
@@ -111,8 +112,7 @@ def request_json(request: Request) -> dict[str, Any]:
     # One pass over the headers: this runs on every request.
     pairs: list[tuple[str, str]] = []
     cookie_lines: list[str] = []
-    for name, value in request.headers:
-        lower = name.lower()
+    for lower, (_, value) in zip(request.headers.lower_names(), request.headers):
         if lower == "cookie":
             cookie_lines.append(value)
         elif lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES):
@@ -146,10 +146,11 @@ def response_json(response: Response) -> dict[str, Any]:
 def build_event(
     event_type: EventType, request: Request, *, response: Response | None, context: Context,
 ) -> dict[str, Any]:
-    """The whole event (spec §1.2): viewer-response events carry the viewer request too."""
+    """The whole event (spec §1.2): viewer-response events carry the viewer request too. It keeps
+    `context` itself (not a copy): pass a dict of its own."""
     event: dict[str, Any] = {
         "version": "1.0",
-        "context": dict(context),
+        "context": context,
         "viewer": {"ip": request.client_ip},
         "request": request_json(request),
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import re
 from functools import lru_cache
 from typing import Any
@@ -26,7 +25,6 @@ _BAD_VALUE = re.compile(r"[\r\n\x00]")  # would split or end the header line
 
 
 # Both run for every header of every invocation, on a handful of distinct names: memoised.
-_capitalize = lru_cache(maxsize=4096)(capitalize_header)
 _disallowed = lru_cache(maxsize=4096)(is_disallowed)
 
 
@@ -46,9 +44,18 @@ def _entries(value: Any, where: str, *, cookies_with_attributes: bool = False, l
         return {}
     if not isinstance(value, dict):
         raise InvalidOutput(f"{where} must be an object of {{name: {{value}}}} entries")
+    # Fast path: every entry is the common {"value": "..."} with a lowercase name. Such a map is
+    # already in the shape normalisation gives, so it is kept as it is (it is the parsed answer's
+    # own dict, not shared with anything else) instead of being copied entry by entry.
+    for name, entry in value.items():
+        if not (type(entry) is dict and len(entry) == 1 and type(entry.get("value")) is str):
+            break
+        if lowercase and ((not name.islower() and name != name.lower()) or _BAD_VALUE.search(entry["value"])):
+            break
+    else:
+        return value
     out: EntryMap = {}
     for name, entry in value.items():
-        # Fast path: the common {"value": "..."} entry with a lowercase name.
         if type(entry) is dict and len(entry) == 1 and type(entry.get("value")) is str and (not lowercase or name.islower() or name == name.lower()):
             if lowercase and _BAD_VALUE.search(entry["value"]):
                 raise InvalidOutput(f"{where}.{name}: a header value may not contain CR, LF or NUL")
@@ -169,8 +176,11 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
         if _disallowed(name):
             raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it (spec §1.4)")
     for name in READ_ONLY_HEADERS[event_type]:
-        old = _values(before[name], None) if name in before else []
-        new = _values(out[name], before.get(name)) if name in out else []
+        entry, entry_before = out.get(name), before.get(name)
+        if entry == entry_before:  # unchanged, or absent from both: the same values (event.py entries)
+            continue
+        old = _values(entry_before, None) if entry_before is not None else []
+        new = _values(entry, entry_before) if entry is not None else []
         if old != new:
             raise InvalidOutput(f"header {name!r} is read-only in {event_type} (spec §1.4)")
 
@@ -178,16 +188,42 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
 def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> Headers:
     if out == before:
         # Unchanged headers are forwarded byte for byte (spec §1.4), original case and order kept.
-        return Headers([(k, v) for k, v in original if k.lower() != skip])
+        return Headers._of(*_lines_but(original, skip))
     lines: list[tuple[str, str]] = []
+    lower: list[str] = []
     for name, entry in out.items():
+        written, written_lower = _capitalized(name)
         if "multiValue" not in entry:  # the common case; _values gives this one line
-            lines.append((_capitalize(name), entry["value"]))
+            lines.append((written, entry["value"]))
+            lower.append(written_lower)
             continue
-        lines.extend((_capitalize(name), value) for value, _ in _values(entry, before.get(name)))
+        for value, _ in _values(entry, before.get(name)):
+            lines.append((written, value))
+            lower.append(written_lower)
     # What the function never saw goes through unchanged.
-    lines.extend((name, value) for name, value in original if _disallowed(name))
-    return Headers(lines)
+    for line, line_lower in zip(original, original.lower_names()):
+        if _disallowed(line_lower):
+            lines.append(line)
+            lower.append(line_lower)
+    return Headers._of(lines, lower)
+
+
+def _lines_but(headers: Headers, skip: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The lines (and their lowercase names) of `headers` whose name is not `skip`."""
+    lines: list[tuple[str, str]] = []
+    lower: list[str] = []
+    for line, line_lower in zip(headers, headers.lower_names()):
+        if line_lower != skip:
+            lines.append(line)
+            lower.append(line_lower)
+    return lines, lower
+
+
+@lru_cache(maxsize=4096)
+def _capitalized(name: str) -> tuple[str, str]:
+    """The name as CloudFront writes it (spec §1.2), and that lowercased (Headers keeps both)."""
+    written = capitalize_header(name)
+    return written, written.lower()
 
 
 def _querystring(out: Any, before: EntryMap, original_raw: str) -> str:
@@ -208,8 +244,11 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     before_headers: EntryMap = event_request["headers"]
     if header_rules:
         _check_headers(out["headers"], before_headers, EventType.VIEWER_REQUEST)
-    # A new Request with every other field kept (headers are written below).
-    request = copy.copy(original)  # as dataclasses.replace, without re-running __init__
+    # A new Request with every other field kept (headers are written below): copy.copy's result,
+    # without its generic __reduce_ex__ round (the slowest step of the write-back).
+    cls = type(original)
+    request = cls.__new__(cls)
+    request.__dict__.update(original.__dict__)
     request.uri = out["uri"]
     request.querystring = _querystring(out["querystring"], event_request["querystring"], original.querystring)
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
