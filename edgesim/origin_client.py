@@ -284,7 +284,13 @@ class OriginClient:
                 return protocol
             except asyncio.TimeoutError:
                 timed_out, problem = True, f"no connection within {origin.connect_timeout:g} s"
-            except (OSError, ssl.SSLError) as exc:
+            except ssl.SSLCertVerificationError as exc:
+                # No point in more attempts: the certificate will not change.
+                raise OriginConnectionError(
+                    f"cannot connect to origin {origin.id!r} ({origin.url}): certificate verify failed: {exc.verify_message or exc} "
+                    "(CloudFront only talks to origins whose certificate a public CA vouches for; to trust "
+                    "a local CA, point SSL_CERT_FILE at its certificate)") from None
+            except OSError as exc:  # ssl.SSLError included
                 timed_out, problem = False, (str(exc) or type(exc).__name__).splitlines()[0]
         if timed_out:
             raise OriginTimeout(f"origin {origin.id!r} ({origin.url}) did not answer in time: {problem}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
+import trustme
 
 from edgesim.config import CustomOrigin
 from edgesim.errors import OriginConnectionError, OriginTimeout
@@ -277,3 +280,36 @@ async def test_refused_connection_names_the_origin() -> None:
     with pytest.raises(OriginConnectionError, match=r"cannot connect to origin 'gone' \(http://127.0.0.1:\d+\)"):
         await client.fetch(get(), CustomOrigin(id="gone", url=f"http://127.0.0.1:{port}"))
     await client.aclose()
+
+
+async def test_https_origins_are_checked_as_cloudfront_checks_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_tls)
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            seen.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(OK)
+            await writer.drain()
+            await reader.read()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=server_tls)
+    origin = CustomOrigin(id="tls", url=f"https://localhost:{server.sockets[0].getsockname()[1]}")
+    try:
+        # A certificate nobody vouches for: CloudFront refuses the origin (502), so does edgesim.
+        with pytest.raises(OriginConnectionError, match="certificate verify failed.*SSL_CERT_FILE"):
+            await OriginClient().fetch(get(), origin)
+        ca_file = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        client = OriginClient()
+        response = await client.fetch(get(), origin)
+        await client.aclose()
+    finally:
+        server.close()
+    assert response.body == b"ok" and seen[0].startswith(b"GET / HTTP/1.1\r\n")
