@@ -201,7 +201,8 @@ def _targets_table(targets: list[dict[str, Any]]) -> list[str]:
     for t in targets:
         mark = {"met": "✅ met", "not met": "❌ not met"}.get(t["verdict"], t["verdict"])
         if t["verdict"] == "informational":  # a figure from elsewhere: shown, not judged
-            mark = "ℹ️ informational" + {True: ", reached", False: ", not reached"}.get(t.get("reached"), "")
+            reached = t.get("reached")
+            mark = "ℹ️ informational" + ("" if reached is None else ", reached" if reached else ", not reached")
         lines.append(f"| {_fmt(t['target'])} | {_fmt(t['measured'])} | {_fmt(t.get('by_cpu'))} | {mark} |")
     return lines
 

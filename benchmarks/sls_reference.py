@@ -169,7 +169,11 @@ def start_sls_reference(work: Path, origin_url: str, prefix: Path) -> Service:
     shim = service / "loopback.js"
     shim.write_text(LOOPBACK_SHIM, encoding="utf-8")
     port = free_port()
-    argv = ["node", str(serverless_bin(prefix)), "offline", "start", "--port", str(port), "--disableCache",
-            "--cacheDir", str(work / "sls-cache"), "--fileDir", str(work / "sls-files")]
     # The framework loads hundreds of modules before the plugin listens: give a slow machine time.
-    return Service("sls-offline-edge-lambda", argv, port, cwd=service, env=sls_env(shim), start_timeout=60.0)
+    return Service("sls-offline-edge-lambda", sls_argv(work, prefix, port), port, cwd=service,
+                   env=sls_env(shim), start_timeout=60.0)
+
+
+def sls_argv(work: Path, prefix: Path, port: int) -> list[str]:
+    return ["node", str(serverless_bin(prefix)), "offline", "start", "--port", str(port), "--disableCache",
+            "--cacheDir", str(work / "sls-cache"), "--fileDir", str(work / "sls-files")]
