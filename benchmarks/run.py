@@ -37,6 +37,15 @@ EXPECTED_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The Lambda@Edge reference and the edgesim scenario it is compared with: serverless takes about
+# five seconds to start before its loads, and the pair takes some fifteen of --quick's minute on
+# this 2-core machine (a quick run measured 77 s with them while others shared it). --quick leaves
+# them out unless --only names them.
+QUICK_SKIPS = ("sls_reference", "lambda_node_one")
+QUICK_SKIP_REASON = ("left out of --quick, which must finish within a minute: run without --quick, or name it "
+                     "in --only")
+
+
 @dataclass
 class Options:
     quick: bool = False
@@ -152,7 +161,9 @@ def _stack_factories(work: Path, origin: Service, notes: list[str], options: Opt
         "nginx_proxy": (lambda: start_nginx_proxy(work, origin.url)) if nginx_binary()
         else "nginx is not installed (apt-get install nginx)",
     }
-    if not options.only or "sls_reference" in options.only:
+    if _quick_skip(options, "sls_reference"):
+        factories["sls_reference"] = QUICK_SKIP_REASON
+    elif not options.only or "sls_reference" in options.only:
         factories["sls_reference"] = _sls_factory(work, origin, notes, options)
     try:
         import edgesim.cli  # noqa: F401  (the serve command lands with the lead's pipeline)
@@ -161,10 +172,15 @@ def _stack_factories(work: Path, origin: Service, notes: list[str], options: Opt
         notes.append(reason)
         return {**factories, **{name: reason for name in SCENARIOS}}
     for name in SCENARIOS:
-        factories[name] = _edgesim_factory(write_scenario(work, name, origin.url))
+        factories[name] = (QUICK_SKIP_REASON if _quick_skip(options, name)
+                           else _edgesim_factory(write_scenario(work, name, origin.url)))
     if options.compare is not None:
         factories[COMPARE] = _edgesim_factory(work / "passthrough.toml", options.compare.resolve())
     return factories
+
+
+def _quick_skip(options: Options, key: str) -> bool:
+    return options.quick and key in QUICK_SKIPS and key not in options.only
 
 
 def _sls_factory(work: Path, origin: Service, notes: list[str], options: Options) -> Callable[[], Any] | str:
@@ -181,13 +197,13 @@ def _sls_factory(work: Path, origin: Service, notes: list[str], options: Options
         notes.append(f"serverless-offline-edge-lambda ({versions}) skipped: {reason}; the Lambda@Edge "
                      "target is not measured.")
         return reason
-    notes.append(f"serverless-offline-edge-lambda: {versions} from npm, in {prefix}. It runs the same Node "
-                 f"handler file as edgesim's one-handler scenario ({sls_reference.HANDLER.name}, "
-                 f"{sls_reference.EVENT_TYPE}, every path) against the same origin. Its --disableCache does not reach the plugin under "
-                 "serverless 3, but 1.3.1 never serves a cached response anyway: every request goes to the "
-                 "origin, as with edgesim's CachingDisabled. It runs the handler inside its server "
-                 "process, opens a new origin connection per request and rewrites its cache file on every "
-                 "response: its own costs, measured as it is.")
+    notes.append(f"serverless-offline-edge-lambda: {versions} from npm, in {prefix}. It runs the same "
+                 f"Node handler file as edgesim's one-handler scenario ({sls_reference.HANDLER.name}, "
+                 f"{sls_reference.EVENT_TYPE}, every path) against the same origin. Its --disableCache does "
+                 "not reach the plugin under serverless 3, but 1.3.1 never serves a cached response anyway: "
+                 "every request goes to the origin, as with edgesim's CachingDisabled. It runs the handler "
+                 "inside its server process, opens a new origin connection per request and rewrites its "
+                 "cache file on every response: its own costs, measured as it is.")
     return lambda: sls_reference.start_sls_reference(work, origin.url, prefix)
 
 

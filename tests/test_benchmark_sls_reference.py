@@ -157,3 +157,23 @@ def test_the_readme_section_says_how_the_reference_is_installed() -> None:
     section = readme_section({"stacks": {}, "meta": {}})
     assert "serverless-offline-edge-lambda" in section and "~/.cache/edgesim-bench/sls" in section
     assert "edgesim + Lambda@Edge (one Node handler) ≥ 2× serverless-offline-edge-lambda (same run)" in section
+
+
+class _Origin:
+    url = "http://127.0.0.1:4321"
+
+
+def test_quick_leaves_out_the_reference_and_its_scenario_unless_named(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path: Path, no_npm: list[list[str]]) -> None:
+    monkeypatch.setenv("EDGESIM_BENCH_CACHE", str(tmp_path / "cache"))
+    origin: Any = _Origin()
+    factories = bench_run._stack_factories(tmp_path, origin, [], Options(quick=True))
+    assert factories["sls_reference"] == factories["lambda_node_one"] == bench_run.QUICK_SKIP_REASON
+    assert callable(factories["lambda_node"]) and callable(factories["passthrough"])
+    both = ("sls_reference", "lambda_node_one")
+    named = bench_run._stack_factories(tmp_path, origin, [], Options(quick=True, only=both))
+    assert str(named["sls_reference"]).startswith("not installed in ")  # --quick never installs
+    assert callable(named["lambda_node_one"])
+    full = bench_run._stack_factories(tmp_path, origin, [], Options(only=("lambda_node_one",)))
+    assert "sls_reference" not in full  # not selected: not installed either
+    assert no_npm == []
