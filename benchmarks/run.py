@@ -37,9 +37,9 @@ EXPECTED_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 
-# The Lambda@Edge reference and the edgesim scenario it is compared with: serverless takes about
-# five seconds to start before its loads, and the pair takes some fifteen of --quick's minute on
-# this 2-core machine (a quick run measured 77 s with them while others shared it). --quick leaves
+# The Lambda@Edge reference and the edgesim scenario it is compared with add two starts (serverless
+# alone takes about five seconds) and six seconds of load to --quick, some fifteen seconds of its
+# minute; a quick run with them took 77 s while others shared this 2-core machine. --quick leaves
 # them out unless --only names them.
 QUICK_SKIPS = ("sls_reference", "lambda_node_one")
 QUICK_SKIP_REASON = ("left out of --quick, which must finish within a minute: run without --quick, or name it "
