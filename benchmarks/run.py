@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -189,7 +190,7 @@ def _sls_factory(work: Path, origin: Service, notes: list[str], options: Options
     --quick never installs: the npm install alone takes about a minute, the whole quick budget.
     """
     prefix = sls_reference.cache_dir()
-    if not sls_reference.is_installed(prefix) and not options.quick:
+    if not sls_reference.is_installed(prefix) and not options.quick and shutil.which("npm"):
         print(f"  installing serverless-offline-edge-lambda into {prefix} (once) ...", file=sys.stderr, flush=True)
     reason = sls_reference.ensure_installed(prefix, may_install=not options.quick)
     versions = ", ".join(f"{name} {version}" for name, version in sls_reference.VERSIONS.items())
