@@ -200,14 +200,17 @@ class OriginClient:
         data = self._serialize(request, origin)
         key = (origin.protocol, origin.domain_name, origin.port)
         head = request.method == "HEAD"
-        for _ in range(2):
-            connection, reused = await self._connection(key, origin)
+        connection, reused = await self._connection(key, origin)
+        while True:
             try:
                 response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout)
             except _Stale:
                 connection.close()
                 if reused and request.method in _IDEMPOTENT:
-                    continue  # the origin had closed it while idle; the request never arrived
+                    # The origin had closed it while idle, so the request never arrived: send it
+                    # again, on a new connection (another idle one may be just as stale).
+                    connection, reused = await self._connect(origin), False
+                    continue
                 raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): "
                                             "the origin closed the connection without answering") from None
             except TimeoutError as exc:
@@ -219,7 +222,6 @@ class OriginClient:
             else:
                 connection.close()
             return response
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _serialize(self, request: Request, origin: CustomOrigin) -> bytes:
         path = self._bases.get(origin.url)

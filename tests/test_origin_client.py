@@ -194,6 +194,25 @@ async def test_a_stale_keep_alive_connection_is_retried_for_idempotent_methods_o
     assert sum(b"once" in r for r in origin.requests) == 1  # never sent twice
 
 
+async def test_the_retry_after_a_stale_connection_opens_a_new_one() -> None:
+    async def answer_once_then_drop(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await origin.read_request(reader)
+        writer.write(OK)
+        await writer.drain()
+        await origin.read_request(reader)
+
+    origin = ScriptedOrigin()
+    origin.scripts = (answer_once_then_drop,)
+    async with origin:
+        client = OriginClient()
+        # Two kept connections, both of which the origin will drop on their next request.
+        await asyncio.gather(client.fetch(get("/a"), origin.origin), client.fetch(get("/b"), origin.origin))
+        assert origin.connections == 2
+        response = await client.fetch(get("/c"), origin.origin)
+        await client.aclose()
+    assert response.body == b"ok" and origin.connections == 3
+
+
 async def test_idle_connections_are_dropped_after_the_keepalive_timeout() -> None:
     origin = ScriptedOrigin()
     origin.scripts = (answers(OK, OK)(origin),)
