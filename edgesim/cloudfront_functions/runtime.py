@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
+from edgesim.cloudfront_functions.edge_location import edge_location
 from edgesim.cloudfront_functions.event import Context, build_event
 from edgesim.cloudfront_functions.isolate import MEMORY_LIMIT_BYTES, CompileError, Isolate, Outcome
 from edgesim.cloudfront_functions.kvs import KeyValueStore
@@ -209,12 +210,6 @@ def _edge_json(edge: dict[str, str]) -> str:
 @lru_cache(maxsize=64)
 def _edge_text(name: str, server_ip: str, region: str) -> str:
     return json.dumps({"name": name, "serverIp": server_ip, "region": region})
-
-
-@lru_cache(maxsize=64)
-def edge_location(pop: str) -> dict[str, str]:
-    """cf.edgeLocation from the configured point of presence, e.g. SFO53-P7 -> SFO (spec §1.7). Shared: do not mutate."""
-    return {"name": pop[:3].upper(), "serverIp": "127.0.0.1", "region": "us-west-1"}
 
 
 async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, settings: DistributionSettings,
