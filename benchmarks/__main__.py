@@ -16,7 +16,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short measurements: the whole run within a minute")
+    parser.add_argument("--quick", action="store_true",
+                        help="short measurements: the whole run within a minute (without serverless-offline-edge-lambda "
+                             "and its one-handler edgesim scenario, unless --only names them; never installs)")
     parser.add_argument("--only", default="", help=f"comma-separated stacks to run, of: {', '.join(STACKS)}")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--no-micro", action="store_true", help="skip the product micro-benchmarks")

@@ -19,6 +19,9 @@ LAMBDA_PYTHON = [("origin-request", "origin_request.py", "python3.12"),
                  ("origin-response", "origin_response.py", "python3.12")]
 LAMBDA_NODE = [("origin-request", "origin_request.js", "nodejs20.x"),
                ("origin-response", "origin_response.js", "nodejs20.x")]
+# One Node handler on one trigger: the same file and trigger serverless-offline-edge-lambda runs in
+# the reference stack (benchmarks/sls_reference.py), so the two compare like for like.
+LAMBDA_NODE_ONE = [("origin-response", "origin_response.js", "nodejs20.x")]
 
 # name -> (cache policy, functions on the default behavior)
 SCENARIOS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
@@ -26,6 +29,7 @@ SCENARIOS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
     "cff": ("CachingDisabled", CFF_BOTH_VIEWER),
     "lambda_python": ("CachingDisabled", LAMBDA_PYTHON),
     "lambda_node": ("CachingDisabled", LAMBDA_NODE),
+    "lambda_node_one": ("CachingDisabled", LAMBDA_NODE_ONE),
     "cache_hits": ("CachingOptimized", []),
 }
 

@@ -2,8 +2,8 @@
 
 Pure functions of the result dict (no timing here), so tests can feed a made-up result and check
 the table and the met / not met verdicts. Every figure that matters is a ratio to a reference
-measured in the same run; the one absolute target (the serverless-offline-edge-lambda comparison)
-says so.
+measured in the same run, the Lambda@Edge target included (serverless-offline-edge-lambda runs in
+the same run); the issue's old absolute figure stays as an informational line, judged nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from benchmarks.sls_reference import VERSIONS as SLS_VERSIONS
 
 # Stack key -> label, in the order the issue lists them.
 STACKS: dict[str, str] = {
@@ -22,6 +24,9 @@ STACKS: dict[str, str] = {
     "cff": "edgesim + CloudFront Functions (viewer-request, viewer-response)",
     "lambda_python": "edgesim + Lambda@Edge Python (origin-request, origin-response)",
     "lambda_node": "edgesim + Lambda@Edge Node (origin-request, origin-response)",
+    "lambda_node_one": "edgesim + Lambda@Edge Node, one handler (origin-response)",
+    "sls_reference": (f"serverless-offline-edge-lambda {SLS_VERSIONS['serverless-offline-edge-lambda']} on "
+                      f"serverless {SLS_VERSIONS['serverless']}, one Node handler (origin-response)"),
     "cache_hits": "edgesim cache hits",
     "passthrough_compare": "edgesim pass-through, the --compare checkout",
 }
@@ -36,9 +41,17 @@ THROUGHPUT_TARGETS: list[tuple[str, str, float]] = [
     ("cache_hits", "passthrough", 1.0),
     ("passthrough_compare", "aiohttp_proxy", 0.7),  # with --compare: the "before" of a before/after
 ]
-# serverless-offline-edge-lambda served about 2.4k req/s with one trivial handler (measured on this
-# kind of machine before the project, not in this run); edgesim should do at least twice that.
+# The issue's Lambda@Edge target: edgesim with one Lambda@Edge handler at least twice what
+# serverless-offline-edge-lambda serves with the same one handler, both measured in this run.
+SLS_REFERENCE = "sls_reference"
+ONE_HANDLER = "lambda_node_one"
+SLS_MINIMUM = 2.0
+SLS_TARGET = "edgesim + Lambda@Edge (one Node handler) ≥ 2× serverless-offline-edge-lambda (same run)"
+# The issue also quotes the figure behind that target: about 2.4k req/s, measured on another day and
+# machine. Kept as an informational line (no verdict): an absolute figure from elsewhere is no fair
+# bound on a shared 2-core machine where even the raw aiohttp proxy does 3.5-5k req/s.
 SERVERLESS_OFFLINE_RPS = 2400.0
+INFORMATIONAL_STACKS = (ONE_HANDLER, "lambda_python", "lambda_node")
 # The micro-benchmarks' direction and default bound (the issue's), for modules that name no target.
 MICRO_DEFAULTS: dict[str, tuple[str, float]] = {
     "cff_invoke": ("<=", 2.0),
@@ -68,25 +81,34 @@ def _verdict(ok: bool | None) -> str:
     return "not measured" if ok is None else ("met" if ok else "not met")
 
 
+def _ratio_target(results: dict[str, Any], stack: str, ref: str, minimum: float, conns: int,
+                  title: str | None = None) -> dict[str, Any]:
+    ratio = _ratio(_rps(results, stack, conns), _rps(results, ref, conns))
+    # The same comparison in CPU time per request (reference's / stack's): requests per
+    # CPU-second, steadier than throughput when other work shares the machine.
+    by_cpu = _ratio(_cpu(results, ref, conns), _cpu(results, stack, conns))
+    return {"target": f"{title or f'{STACKS[stack]} ≥ {minimum:g}× {STACKS[ref]}'}, {conns} connections",
+            "measured": None if ratio is None else round(ratio, 2),
+            "by_cpu": None if by_cpu is None else round(by_cpu, 2),
+            "verdict": _verdict(None if ratio is None else ratio >= minimum)}
+
+
 def _throughput_targets(results: dict[str, Any]) -> Iterator[dict[str, Any]]:
     for stack, ref, minimum in THROUGHPUT_TARGETS:
         if stack == COMPARE and COMPARE not in results.get("stacks", {}):
             continue
         for conns in CONCURRENCIES:
-            ratio = _ratio(_rps(results, stack, conns), _rps(results, ref, conns))
-            # The same comparison in CPU time per request (reference's / stack's): requests per
-            # CPU-second, steadier than throughput when other work shares the machine.
-            by_cpu = _ratio(_cpu(results, ref, conns), _cpu(results, stack, conns))
-            yield {"target": f"{STACKS[stack]} ≥ {minimum:g}× {STACKS[ref]}, {conns} connections",
-                   "measured": None if ratio is None else round(ratio, 2),
-                   "by_cpu": None if by_cpu is None else round(by_cpu, 2),
-                   "verdict": _verdict(None if ratio is None else ratio >= minimum)}
-    for stack in ("lambda_python", "lambda_node"):
+            yield _ratio_target(results, stack, ref, minimum, conns)
+    for conns in CONCURRENCIES:
+        yield _ratio_target(results, ONE_HANDLER, SLS_REFERENCE, SLS_MINIMUM, conns, SLS_TARGET)
+    for stack in INFORMATIONAL_STACKS:
         rps = _rps(results, stack, 16)
-        yield {"target": (f"{STACKS[stack]} ≥ {2 * SERVERLESS_OFFLINE_RPS:g} req/s, 16 connections (2× "
-                          "serverless-offline-edge-lambda's 2.4k, measured before the project, not in this run)"),
+        yield {"target": (f"{STACKS[stack]} ≥ {SLS_MINIMUM * SERVERLESS_OFFLINE_RPS:g} req/s, 16 connections "
+                          "(informational: 2× the 2.4k serverless-offline-edge-lambda did on another day and "
+                          "machine, not in this run)"),
                "measured": None if rps is None else round(rps),
-               "verdict": _verdict(None if rps is None else rps >= 2 * SERVERLESS_OFFLINE_RPS)}
+               "verdict": "informational",
+               "reached": None if rps is None else rps >= SLS_MINIMUM * SERVERLESS_OFFLINE_RPS}
 
 
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -178,6 +200,9 @@ def _targets_table(targets: list[dict[str, Any]]) -> list[str]:
     lines = ["| target | measured | by CPU time | verdict |", "|---|---:|---:|---|"]
     for t in targets:
         mark = {"met": "✅ met", "not met": "❌ not met"}.get(t["verdict"], t["verdict"])
+        if t["verdict"] == "informational":  # a figure from elsewhere: shown, not judged
+            reached = t.get("reached")
+            mark = "ℹ️ informational" + ("" if reached is None else ", reached" if reached else ", not reached")
         lines.append(f"| {_fmt(t['target'])} | {_fmt(t['measured'])} | {_fmt(t.get('by_cpu'))} | {mark} |")
     return lines
 
@@ -259,8 +284,11 @@ def readme_section(results: dict[str, Any]) -> str:
         "writes `benchmarks/results/latest.json` and `latest.md`, and prints the table. Every figure that",
         "matters is a ratio to a reference measured in the same run. wrk and nginx are used when",
         "installed (`apt-get install wrk nginx`); without them a Python load generator runs and the nginx",
-        "stack is skipped, with a note. `--compare CHECKOUT` adds another checkout's pass-through to the",
-        "same run, for the before/after of a change to the request path. Latest run, by `" + command + "`",
+        "stack is skipped, with a note. The Lambda@Edge reference, serverless-offline-edge-lambda, is",
+        "installed once with npm (pinned versions) into `~/.cache/edgesim-bench/sls`; without npm or a",
+        "network it is skipped, with a note, and `--quick` never installs it. `--compare CHECKOUT` adds",
+        "another checkout's pass-through to the same run, for the before/after of a change to the request",
+        "path. Latest run, by `" + command + "`",
         "(the micro-benchmarks' raw figures are in `benchmarks/results/latest.md`):",
     ]
     # The targets already carry the micro-benchmarks' ratios; their raw figures stay in latest.md.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import memory, micro
+from benchmarks import memory, micro, sls_reference
 from benchmarks.edgesim_configs import SCENARIOS, write_scenario
 from benchmarks.load import LoadGenerator
 from benchmarks.processes import Service, ServiceError, cpu_seconds
@@ -32,7 +33,18 @@ EXPECTED_HEADERS: dict[str, tuple[str, ...]] = {
     "cff": ("x-bench-viewer-response",),
     "lambda_python": ("x-bench-origin-response",),
     "lambda_node": ("x-bench-origin-response",),
+    "lambda_node_one": ("x-bench-origin-response",),
+    "sls_reference": ("x-bench-origin-response",),
 }
+
+
+# The Lambda@Edge reference and the edgesim scenario it is compared with add two starts (serverless
+# alone takes about five seconds) and six seconds of load to --quick, some fifteen seconds of its
+# minute; a quick run with them took 77 s while others shared this 2-core machine. --quick leaves
+# them out unless --only names them.
+QUICK_SKIPS = ("sls_reference", "lambda_node_one")
+QUICK_SKIP_REASON = ("left out of --quick, which must finish within a minute: run without --quick, or name it "
+                     "in --only")
 
 
 @dataclass
@@ -141,8 +153,8 @@ def _one_run(load: LoadGenerator, service: Service, conns: int, duration: float)
     return result
 
 
-def _stack_factories(work: Path, origin: Service, notes: list[str],
-                     compare: Path | None = None) -> dict[str, Callable[[], Any] | str]:
+def _stack_factories(work: Path, origin: Service, notes: list[str], options: Options
+                     ) -> dict[str, Callable[[], Any] | str]:
     """Stack key -> a function starting it, or the reason it is skipped."""
     factories: dict[str, Callable[[], Any] | str] = {
         "origin": lambda: _Already(origin),
@@ -150,6 +162,10 @@ def _stack_factories(work: Path, origin: Service, notes: list[str],
         "nginx_proxy": (lambda: start_nginx_proxy(work, origin.url)) if nginx_binary()
         else "nginx is not installed (apt-get install nginx)",
     }
+    if _quick_skip(options, "sls_reference"):
+        factories["sls_reference"] = QUICK_SKIP_REASON
+    elif not options.only or "sls_reference" in options.only:
+        factories["sls_reference"] = _sls_factory(work, origin, notes, options)
     try:
         import edgesim.cli  # noqa: F401  (the serve command lands with the lead's pipeline)
     except ImportError as exc:
@@ -157,10 +173,39 @@ def _stack_factories(work: Path, origin: Service, notes: list[str],
         notes.append(reason)
         return {**factories, **{name: reason for name in SCENARIOS}}
     for name in SCENARIOS:
-        factories[name] = _edgesim_factory(write_scenario(work, name, origin.url))
-    if compare is not None:
-        factories[COMPARE] = _edgesim_factory(work / "passthrough.toml", compare.resolve())
+        factories[name] = (QUICK_SKIP_REASON if _quick_skip(options, name)
+                           else _edgesim_factory(write_scenario(work, name, origin.url)))
+    if options.compare is not None:
+        factories[COMPARE] = _edgesim_factory(work / "passthrough.toml", options.compare.resolve())
     return factories
+
+
+def _quick_skip(options: Options, key: str) -> bool:
+    return options.quick and key in QUICK_SKIPS and key not in options.only
+
+
+def _sls_factory(work: Path, origin: Service, notes: list[str], options: Options) -> Callable[[], Any] | str:
+    """serverless-offline-edge-lambda, installed first if need be; the reason it is skipped, else.
+
+    --quick never installs: the npm install alone takes about a minute, the whole quick budget.
+    """
+    prefix = sls_reference.cache_dir()
+    if not sls_reference.is_installed(prefix) and not options.quick and shutil.which("npm"):
+        print(f"  installing serverless-offline-edge-lambda into {prefix} (once) ...", file=sys.stderr, flush=True)
+    reason = sls_reference.ensure_installed(prefix, may_install=not options.quick)
+    versions = ", ".join(f"{name} {version}" for name, version in sls_reference.VERSIONS.items())
+    if reason:
+        notes.append(f"serverless-offline-edge-lambda ({versions}) skipped: {reason}; the Lambda@Edge "
+                     "target is not measured.")
+        return reason
+    notes.append(f"serverless-offline-edge-lambda: {versions} from npm, in {prefix}. It runs the same "
+                 f"Node handler file as edgesim's one-handler scenario ({sls_reference.HANDLER.name}, "
+                 f"{sls_reference.EVENT_TYPE}, every path) against the same origin. Its --disableCache does "
+                 "not reach the plugin under serverless 3, but 1.3.1 never serves a cached response anyway: "
+                 "every request goes to the origin, as with edgesim's CachingDisabled. It runs the handler "
+                 "inside its server process, opens a new origin connection per request and rewrites its "
+                 "cache file on every response: its own costs, measured as it is.")
+    return lambda: sls_reference.start_sls_reference(work, origin.url, prefix)
 
 
 def _edgesim_factory(config: Path, source: Path = REPO) -> Callable[[], Service]:
@@ -213,7 +258,7 @@ def run(options: Options) -> dict[str, Any]:
         origin, origin_kind = start_origin(work)
         with origin:
             with ExitStack() as stacks:
-                running, results["stacks"] = _start_all(_stack_factories(work, origin, notes, options.compare),
+                running, results["stacks"] = _start_all(_stack_factories(work, origin, notes, options),
                                                        options, stacks)
                 results["stacks"].update(_measure_all(running, load, options))
             results["stacks"] = {key: results["stacks"][key] for key in STACKS if key in results["stacks"]}

@@ -137,6 +137,7 @@ def header_values(request: Request, viewer: ViewerProfile) -> dict[str, str]:
         "cloudfront-viewer-longitude": viewer.longitude,
         "cloudfront-viewer-http-version": viewer.http_version,
         "cloudfront-viewer-tls": viewer.tls,
+        "cloudfront-viewer-ja3-fingerprint": viewer.ja3_fingerprint,
         "cloudfront-forwarded-proto": request.scheme,
         # The viewer's header names in order, colon-separated, and how many there were.
         "cloudfront-viewer-header-order": ":".join(name for name, _ in request.headers),
@@ -145,7 +146,6 @@ def header_values(request: Request, viewer: ViewerProfile) -> dict[str, str]:
     # CloudFront sends Metro-Code only for viewers in the United States (spec §2.6).
     if viewer.country.upper() == "US" and viewer.metro_code:
         values["cloudfront-viewer-metro-code"] = viewer.metro_code
-    # JA3 fingerprints a real TLS ClientHello; edgesim has none, so it never adds that header.
     return {k: v for k, v in values.items() if v != ""}
 
 

@@ -90,6 +90,9 @@ class ViewerProfile(_Frozen):
     asn: str = "16509"
     http_version: str = "2.0"
     tls: str = "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake"
+    # CloudFront fingerprints the viewer's TLS ClientHello; a local plain-http viewer sends none, so
+    # this stands in for it (an example MD5; "" leaves the header out, as for a non-TLS viewer).
+    ja3_fingerprint: str = "773906b0efdefa24a7f2b8eb6985bf37"
 
 
 # --- origins ----------------------------------------------------------------------------------

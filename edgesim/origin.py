@@ -1,14 +1,15 @@
-"""Send a Request to an origin: HTTP origins through httpx, local directories as S3 would answer.
+"""Send a Request to an origin: HTTP origins over origin_client.py (or an httpx transport given
+per origin id), local directories as S3 would answer.
 
-httpx exceptions stop here and become OriginConnectionError / OriginTimeout. The HTTP client calls
-the httpx transport directly (no client-level redirect, cookie or auth machinery: CloudFront passes
-redirects through untouched), and defaults to the aiohttp transport, several times faster than
-httpx's own on this path; tests swap in MockTransport or ASGITransport per origin id.
+HTTP origins go through edgesim's own keep-alive HTTP/1.1 client (origin_client.py: several times
+cheaper per request than aiohttp's, see there). Tests swap in an httpx transport (MockTransport,
+ASGITransport) per origin id; it is called directly, without httpx's client-level redirect, cookie
+or auth machinery, as CloudFront passes redirects through untouched, and its exceptions stop here
+as OriginConnectionError / OriginTimeout.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import hashlib
 import mimetypes
@@ -17,16 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote
 
-import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
-from yarl import URL
 
 from edgesim.cache import viewer_not_modified
 from edgesim.config import CustomOrigin, S3Origin
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import Headers, Request, Response
+from edgesim.origin_client import OriginClient
 
 
 class OriginFetcher:
@@ -34,8 +33,7 @@ class OriginFetcher:
 
     def __init__(self, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None) -> None:
         self._transports = dict(transports or {})
-        self._default: httpx.AsyncBaseTransport | None = None
-        self._direct = DirectAiohttpClient()
+        self._direct = OriginClient()
         self._etags: dict[tuple[str, int, int], str] = {}
 
     async def __aenter__(self) -> OriginFetcher:
@@ -46,20 +44,6 @@ class OriginFetcher:
 
     async def aclose(self) -> None:
         await self._direct.aclose()
-        if self._default is not None:
-            await self._default.aclose()
-            self._default = None
-
-    def _transport(self, origin_id: str) -> httpx.AsyncBaseTransport:
-        transport = self._transports.get(origin_id)
-        if transport is not None:
-            return transport
-        if self._default is None:
-            # CloudFront keeps connections to origins alive; so do we.
-            self._default = AiohttpTransport(
-                trust_env=False, limits=httpx.Limits(max_connections=256, max_keepalive_connections=64)
-            )
-        return self._default
 
     async def fetch(self, request: Request, origin: CustomOrigin | S3Origin) -> Response:
         if isinstance(origin, S3Origin):
@@ -79,13 +63,13 @@ class OriginFetcher:
                 request.method, url, headers=request.headers.items(), content=request.body or None,
                 extensions={"timeout": timeout},
             )
-            http_response = await self._transport(origin.id).handle_async_request(http_request)
+            http_response = await self._transports[origin.id].handle_async_request(http_request)
             try:
                 body = await http_response.aread()
             finally:
                 await http_response.aclose()
         except (httpx.TransportError, httpx.UnsupportedProtocol) as exc:
-            if _is_timeout(exc):
+            if isinstance(exc, httpx.TimeoutException):
                 raise OriginTimeout(f"origin {origin.id!r} ({origin.url}) did not answer in time: {_describe(exc)}") from None
             raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): {_describe(exc)}") from None
         headers = Headers(
@@ -133,17 +117,6 @@ class OriginFetcher:
         return etag
 
 
-def _is_timeout(exc: BaseException) -> bool:
-    """httpx-aiohttp maps every aiohttp connection error, a refused connection included, to
-    ConnectTimeout; the aiohttp cause says what really happened."""
-    cause = exc.__cause__
-    if isinstance(cause, aiohttp.ClientConnectorError):  # refused, unreachable, DNS failure
-        return False
-    if cause is not None:
-        return isinstance(cause, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
-    return isinstance(exc, httpx.TimeoutException)
-
-
 def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0]
@@ -177,65 +150,3 @@ def _s3_error(status: int, code: str, message: str) -> Response:
     ).encode()
     return Response(status, Headers([("Content-Type", "application/xml"), ("Server", "AmazonS3"),
                                      ("Content-Length", str(len(body)))]), body)
-
-
-class DirectAiohttpClient:
-    """The default HTTP origin client: aiohttp straight from our Request, no httpx objects between.
-
-    Building an httpx.Request (its URL parser above all) and wrapping aiohttp's answer in an
-    httpx.Response cost about as much CPU as the fetch itself (benchmarks/, issue 6); origins given
-    an httpx transport (tests: MockTransport, ASGITransport) still go through `_fetch_http`.
-    """
-
-    def __init__(self) -> None:
-        self._session: aiohttp.ClientSession | None = None
-        # Keyed by value, not origin id: a reload may point the same id elsewhere.
-        self._timeouts: dict[tuple[float, float], aiohttp.ClientTimeout] = {}
-        self._bases: dict[str, str] = {}  # origin url -> scheme://host:port/path, parsed once
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            # CloudFront keeps connections to origins alive; so do we. aiohttp adds no header of its
-            # own: the origin gets exactly the headers the pipeline built (spec §2.2).
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=256, limit_per_host=64),
-                auto_decompress=False, trust_env=False,
-                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-            )
-        return self._session
-
-    def _timeout(self, origin: CustomOrigin) -> aiohttp.ClientTimeout:
-        key = (origin.connect_timeout, origin.read_timeout)
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            timeout = aiohttp.ClientTimeout(sock_connect=key[0], connect=key[0], sock_read=key[1])
-            self._timeouts[key] = timeout
-        return timeout
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    async def fetch(self, request: Request, origin: CustomOrigin) -> Response:
-        base = self._bases.get(origin.url)
-        if base is None:  # CustomOrigin's properties parse its URL on every access
-            base = self._bases[origin.url] = f"{origin.protocol}://{origin.domain_name}:{origin.port}{origin.path}"
-        target = base + request.uri
-        if request.querystring:
-            target += "?" + request.querystring
-        try:
-            # encoded=True: the URI goes to the origin as the viewer sent it, not re-quoted.
-            async with self._client().request(
-                request.method, URL(target, encoded=True), headers=list(request.headers.items()),
-                data=request.body or None, allow_redirects=False, timeout=self._timeout(origin),
-            ) as answer:
-                body = await answer.read()
-        except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise OriginTimeout(f"origin {origin.id!r} ({origin.url}) did not answer in time: "
-                                f"{_describe(exc) if str(exc) else 'timed out'}") from None
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): {_describe(exc)}") from None
-        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers
-                          if k.decode("latin-1").lower() not in HOP_BY_HOP)
-        return Response(answer.status, headers, body, answer.reason or None)

@@ -352,6 +352,7 @@ class Pipeline:
         record.compute_utilization = result.compute_utilization
         record.cold_start = result.cold_start
         record.logs = list(result.logs)
+        record.log_data = result.log_data
         record.event, record.output = result.event, result.output
         record.generated = result.generated
         return result

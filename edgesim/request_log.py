@@ -37,6 +37,8 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None) -> str:
     lines = [" ".join(steps)]
     for t in trace.triggers:
         lines.extend(f"    {t.event_type.value} | {line}" for line in t.logs)
+        if t.log_data is not None:
+            lines.append(f"    {t.event_type.value} | log-data: {t.log_data}")
     if trace.error:
         lines.append(f"    error: {trace.error}")
     for note in trace.notes:
@@ -56,7 +58,8 @@ def json_line(trace: Trace) -> str:
         "triggers": [
             {"eventType": t.event_type.value, "function": t.function, "kind": t.kind,
              "durationMs": round(t.duration_ms, 3), "computeUtilization": t.compute_utilization,
-             "coldStart": t.cold_start, "logs": t.logs, "error": t.error, "generated": t.generated}
+             "coldStart": t.cold_start, "logs": t.logs, "logData": t.log_data, "error": t.error,
+             "generated": t.generated}
             for t in trace.triggers
         ],
         "cache": trace.cache,

@@ -55,6 +55,7 @@ class TriggerResult:
     duration_ms: float = 0.0
     compute_utilization: int | None = None  # CloudFront Functions only, 0-100
     cold_start: bool = False
+    log_data: str | None = None  # cf.logCustomData's value, URL-encoded as the access log has it
     # The event the function received and what it returned, as JSON, for traces and test-function.
     event: JSON = None
     output: JSON = None

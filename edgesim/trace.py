@@ -22,6 +22,7 @@ class TriggerTrace:
     compute_utilization: int | None = None
     cold_start: bool = False
     logs: list[str] = field(default_factory=list)
+    log_data: str | None = None  # the access log's viewer-request-log-data / viewer-response-log-data
     event: JSON = None
     output: JSON = None
     generated: bool = False

@@ -29,8 +29,10 @@ RESULT: dict[str, Any] = {
         "nginx_proxy": {"skipped": "nginx is not installed"},
         "passthrough": both(3000, 2000),  # 0.75x (met) and 0.5x (not met)
         "cff": both(2000, 1000),  # 0.5x (met, the bound itself) and 0.25x (not met)
-        "lambda_python": both(5000, 5000),  # over 4,800 req/s: met
+        "lambda_python": both(5000, 5000),  # over 4,800 req/s: reached (informational only)
         "lambda_node": both(1000, 1000),
+        "lambda_node_one": both(1300, 900),  # 2.6x (met) and 1.8x (not met) serverless-offline-edge-lambda
+        "sls_reference": {"runs": {"16": run(500, cpu=1300.0), "64": run(500, cpu=1300.0)}},
         # cache_hits missing: its targets are "not measured"
     },
     "micro": {
@@ -70,8 +72,38 @@ def test_throughput_targets_are_ratios_to_references_in_the_same_run() -> None:
     assert find("CloudFront Functions (viewer-request, viewer-response) ≥ 0.5×", "16 connections") == "met"
     assert find("CloudFront Functions (viewer-request, viewer-response) ≥ 0.5×", "64 connections") == "not met"
     assert find("cache hits ≥ 1×", "16 connections") == "not measured"
-    assert find("Lambda@Edge Python") == "met"
-    assert find("Lambda@Edge Node") == "not met"
+
+
+def test_lambda_edge_target_is_a_ratio_to_serverless_offline_edge_lambda_in_the_same_run() -> None:
+    target = "edgesim + Lambda@Edge (one Node handler) ≥ 2× serverless-offline-edge-lambda (same run)"
+    rows = {t["target"]: t for t in evaluate_targets(RESULT) if t["target"].startswith(target)}
+    assert sorted(rows) == [f"{target}, 16 connections", f"{target}, 64 connections"]
+    assert rows[f"{target}, 16 connections"]["measured"] == 2.6
+    assert rows[f"{target}, 16 connections"]["verdict"] == "met"
+    assert rows[f"{target}, 64 connections"]["measured"] == 1.8
+    assert rows[f"{target}, 64 connections"]["verdict"] == "not met"
+    assert rows[f"{target}, 16 connections"]["by_cpu"] == 13.0  # 1,300 µs / 100 µs per request
+
+
+def test_lambda_edge_target_is_not_measured_when_the_reference_was_skipped() -> None:
+    stacks = {**RESULT["stacks"], "sls_reference": {"skipped": "npm/node are not installed"}}
+    targets = evaluate_targets({**RESULT, "stacks": stacks})
+    verdicts = {t["verdict"] for t in targets if "≥ 2× serverless-offline-edge-lambda (same run)" in t["target"]}
+    assert verdicts == {"not measured"}
+    assert "serverless-offline-edge-lambda 1.3.1 on serverless 3.40.0, one Node handler (origin-response): " \
+           "skipped, npm/node are not installed" in render_markdown({**RESULT, "stacks": stacks})
+
+
+def test_the_fixed_4800_figure_is_informational_and_judges_nothing() -> None:
+    rows = [t for t in evaluate_targets(RESULT) if "4800 req/s" in t["target"]]
+    assert {t["verdict"] for t in rows} == {"informational"}
+    reached = {t["target"].split(" ≥ ")[0]: t["reached"] for t in rows}
+    assert reached == {"edgesim + Lambda@Edge Node, one handler (origin-response)": False,
+                       "edgesim + Lambda@Edge Python (origin-request, origin-response)": True,
+                       "edgesim + Lambda@Edge Node (origin-request, origin-response)": False}
+    text = render_markdown(RESULT)
+    assert "| 5,000 | – | ℹ️ informational, reached |" in text
+    assert "| 1,300 | – | ℹ️ informational, not reached |" in text
 
 
 def test_micro_benchmarks_are_judged_on_their_ratios_and_targets() -> None:
@@ -98,6 +130,9 @@ def test_markdown_has_the_table_ratios_skips_and_verdicts() -> None:
     assert "✅ met" in text and "❌ not met" in text and "| not measured |" in text
     assert "| lambda_invoke | python.warm_ratio | 2.500 |" in text
     assert "| Lambda@Edge worker (node) | 45.0 | 44.0 |" in text
+    # The reference's row names the pinned versions it ran.
+    assert "| serverless-offline-edge-lambda 1.3.1 on serverless 3.40.0, one Node handler (origin-response) " \
+           "| 16 | 500.00 | 0.12 |" in text
     assert "- a note" in text
 
 
@@ -105,7 +140,7 @@ def test_write_report_writes_json_with_verdicts_and_the_markdown(tmp_path: Path)
     json_path, md_path = write_report(RESULT, tmp_path)
     data = json.loads(json_path.read_text())
     assert data["stacks"]["passthrough"]["runs"]["16"]["rps"] == 3000
-    assert {t["verdict"] for t in data["targets"]} == {"met", "not met", "not measured"}
+    assert {t["verdict"] for t in data["targets"]} == {"met", "not met", "not measured", "informational"}
     assert md_path.read_text() == render_markdown(RESULT)
 
 

@@ -80,6 +80,15 @@ def test_added_headers_from_profile_overwrite_viewer_values() -> None:
     assert request.headers.get("cloudfront-viewer-city") is None  # not asked for
 
 
+def test_ja3_fingerprint_comes_from_the_profile_and_can_be_left_out() -> None:
+    request = Request("GET", "/", scheme="https")
+    add_cloudfront_headers(request, {"cloudfront-viewer-ja3-fingerprint"}, ViewerProfile(ja3_fingerprint="abc123"))
+    assert request.headers.get("CloudFront-Viewer-JA3-Fingerprint") == "abc123"
+    bare = Request("GET", "/", scheme="https")
+    add_cloudfront_headers(bare, {"cloudfront-viewer-ja3-fingerprint"}, ViewerProfile(ja3_fingerprint=""))
+    assert "cloudfront-viewer-ja3-fingerprint" not in bare.headers
+
+
 def test_metro_code_only_for_us_viewers() -> None:
     request = Request("GET", "/")
     add_cloudfront_headers(request, {"cloudfront-viewer-metro-code"}, ViewerProfile(country="FR"))

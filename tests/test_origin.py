@@ -117,7 +117,7 @@ async def test_slow_origin_is_504(harness_factory: Any, tmp_path: Path) -> None:
         await server.wait_closed()
 
 
-async def test_real_http_origin_through_aiohttp_transport(harness_factory: Any, tmp_path: Path) -> None:
+async def test_real_http_origin_over_a_socket(harness_factory: Any, tmp_path: Path) -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         body = b"path=" + head.split(b" ")[1]

@@ -1,4 +1,4 @@
-"""The direct aiohttp origin client: exactly the pipeline's headers reach the origin, over a real socket."""
+"""The HTTP origin client (origin_client.py): exactly the pipeline's headers reach the origin, over a real socket."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ async def test_origin_gets_the_request_as_built_and_answers_raw() -> None:
     head = seen[0].decode("latin-1").lower()
     assert head.startswith("get /base/a%20b/c?x=%2f&y http/1.1\r\n")  # not re-quoted
     assert "host: example.com\r\n" in head and "x-viewer: v\r\n" in head
-    # aiohttp adds none of its own defaults: CloudFront forwards only what policy says (spec §2.2).
+    # The client adds none of its own defaults: CloudFront forwards only what policy says (spec §2.2).
     for added in ("accept:", "accept-encoding:", "user-agent:"):
         assert added not in head
     assert (response.status, response.body, response.status_description) == (201, b"ok", "Made")

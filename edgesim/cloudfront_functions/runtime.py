@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
+from edgesim.cloudfront_functions.edge_location import edge_location
 from edgesim.cloudfront_functions.event import Context, build_event
 from edgesim.cloudfront_functions.isolate import MEMORY_LIMIT_BYTES, CompileError, Isolate, Outcome
 from edgesim.cloudfront_functions.kvs import KeyValueStore
@@ -189,6 +191,8 @@ class CloudFrontFunction:
         result.logs = run.outcome.logs
         result.duration_ms = run.outcome.elapsed_ms
         result.compute_utilization = run.compute_utilization
+        if run.outcome.log_data is not None:
+            result.log_data = log_field(run.outcome.log_data)
         result.event = event
         result.output = run.output
         return result
@@ -206,12 +210,6 @@ def _edge_json(edge: dict[str, str]) -> str:
 @lru_cache(maxsize=64)
 def _edge_text(name: str, server_ip: str, region: str) -> str:
     return json.dumps({"name": name, "serverIp": server_ip, "region": region})
-
-
-@lru_cache(maxsize=64)
-def edge_location(pop: str) -> dict[str, str]:
-    """cf.edgeLocation from the configured point of presence, e.g. SFO53-P7 -> SFO (spec §1.7). Shared: do not mutate."""
-    return {"name": pop[:3].upper(), "serverIp": "127.0.0.1", "region": "us-west-1"}
 
 
 async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, settings: DistributionSettings,
@@ -275,3 +273,14 @@ def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]
         except FunctionCodeError as exc:
             problems.append(str(exc))
     return problems
+
+
+# cf.logCustomData's value is URL-encoded into the access log and cut at 800 bytes (spec §1.7,
+# cf.logCustomData); a cut never leaves half of a %XX escape behind.
+LOG_DATA_MAX_BYTES = 800
+
+
+def log_field(value: str) -> str:
+    encoded = quote(value, safe="")[:LOG_DATA_MAX_BYTES]
+    cut = encoded.rfind("%", len(encoded) - 2)
+    return encoded[:cut] if cut != -1 else encoded

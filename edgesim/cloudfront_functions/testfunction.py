@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, edge_location, load_cloudfront_function
+from edgesim.cloudfront_functions.edge_location import edge_location
+from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, load_cloudfront_function
 from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
 from edgesim.errors import FunctionExecutionError, FunctionValidationError, UserError
 from edgesim.messages import EventType

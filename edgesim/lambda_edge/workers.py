@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edgesim.lambda_edge import protocol
+from edgesim.lambda_edge.lifeline import LIFELINE
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
 
 SHIMS = Path(__file__).resolve().parent / "shims"
@@ -216,6 +217,7 @@ class Worker:
         finally:
             for fd in (in_r, out_w, log_w):
                 os.close(fd)
+        LIFELINE.track(self._proc.pid)  # its process group: killed even if edgesim is SIGKILLed
         self._probe = MemoryProbe(self._proc.pid)
         for fd in (self._ctl_out, self._log):
             os.set_blocking(fd, False)
@@ -437,6 +439,8 @@ class Worker:
             self._loop.remove_reader(fd)
 
     def _close_fds(self) -> None:
+        if self._proc is not None and self._proc.returncode is not None:
+            LIFELINE.untrack(self._proc.pid)  # reaped: its group id may be reused by a stranger
         for name in ("_ctl_in", "_ctl_out", "_log"):
             fd = getattr(self, name)
             if fd >= 0:

@@ -12,6 +12,7 @@ import pytest
 
 from cff_support import NOW, RUNTIMES, call, load, request  # noqa: F401
 from edgesim.cloudfront_functions import CloudFrontFunction
+from edgesim.cloudfront_functions.edge_location import edge_location
 
 
 async def logs_of(fn: CloudFrontFunction, **kw: Any) -> list[str]:
@@ -137,6 +138,14 @@ async def test_cloudfront_module_helpers(load) -> None:  # noqa: F811
     assert json.loads(result.logs[0]) == {"name": "SFO", "serverIp": "127.0.0.1", "region": "us-west-1"}
     assert result.logs[1] == "b=2&a=1"
     assert "rawQueryString" not in result.output["request"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("pop, name, region", [
+    ("SFO53-P7", "SFO", "us-west-1"), ("FRA56-P1", "FRA", "eu-central-1"), ("nrt57-c1", "NRT", "ap-northeast-1"),
+    ("XYZ1", "XYZ", "us-east-1"),  # an airport the table does not know
+])
+def test_edge_location_region_follows_the_pop(pop: str, name: str, region: str) -> None:
+    assert edge_location(pop) == {"name": name, "serverIp": "127.0.0.1", "region": region}
 
 
 @pytest.mark.parametrize("code, check", [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from cff_support import FUNCTIONS
 from conftest import origin_app
 from edgesim.app import EdgeApp
 from edgesim.config import parse_config
+from edgesim.request_log import json_line, text_line
 from edgesim.simulator import Simulator
 
 
@@ -77,3 +79,28 @@ async def test_function_failures_become_cloudfront_errors(client: Any, path: str
     assert response.status_code == status
     assert response.headers["x-cache"] == x_cache
     assert not seen
+
+
+async def test_log_custom_data_reaches_the_request_log_url_encoded_and_cut(tmp_path: Path) -> None:
+    (tmp_path / "logdata.js").write_text(
+        "import cf from 'cloudfront';\n"
+        "function handler(e) { cf.logCustomData('first'); cf.logCustomData('user=a b&x=' + 'é'.repeat(400));"
+        " return e.request; }")
+    config = parse_config({
+        "origins": [{"id": "app", "url": "http://app.internal"}],
+        "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled", "functions": {
+            "viewer-request": {"cloudfront_function": str(tmp_path / "logdata.js"), "runtime": "cloudfront-js-2.0"}}},
+    }, base_dir=tmp_path)
+    traces: list[Any] = []
+    simulator = Simulator(config, transports={"app": httpx.ASGITransport(app=origin_app(None, []))})
+    await simulator.start()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator, on_trace=traces.append)),
+                                 base_url="http://d111111abcdef8.cloudfront.net") as http:
+        assert (await http.get("/")).status_code == 200
+    await simulator.aclose()
+    data = traces[0].triggers[0].log_data
+    # The last call wins, URL-encoded, at most 800 bytes, never ending inside a %XX escape (spec §1.7).
+    assert data.startswith("user%3Da%20b%26x%3D%C3%A9")
+    assert len(data) <= 800 and len(data) > 790 and data[-3] == "%"
+    assert "log-data: user%3Da%20b" in text_line(traces[0])
+    assert json.loads(json_line(traces[0]))["triggers"][0]["logData"] == data

@@ -1,0 +1,83 @@
+"""Lambda@Edge workers die with edgesim, however edgesim dies.
+
+edgesim kills its workers when it shuts down, but a SIGKILL (or a crash) gives it no chance, and a
+worker stuck in a handler's busy loop never reads the end of its pipes: it would spin on, orphaned.
+So one tiny watcher process (POSIX sh, in its own session so a terminal's Ctrl-C does not reach
+it) holds the read end of a pipe only edgesim writes to. edgesim tells it each worker's process
+group as it starts ("+ PGID") and ends ("- PGID"); when edgesim is gone, for whatever reason, the
+pipe reaches EOF and the watcher SIGKILLs every group still listed: the workers and anything their
+handlers started. Without sh (not POSIX) there is no watcher and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+_WATCHER = r"""
+groups=" "
+while read -r op group; do
+  case $op in
+    +) groups="$groups$group " ;;
+    -) case $groups in *" $group "*) groups="${groups%% $group *} ${groups#* $group }" ;; esac ;;
+  esac
+done
+for group in $groups; do kill -9 "-$group" 2>/dev/null; done
+"""
+
+
+class Lifeline:
+    """The write end of the watcher's pipe, opened on the first `track`."""
+
+    def __init__(self) -> None:
+        self._fd = -1
+        self._pid = 0
+        self._failed = False
+
+    def track(self, group: int) -> None:
+        self._send(f"+ {group}\n")
+
+    def untrack(self, group: int) -> None:
+        self._send(f"- {group}\n")
+
+    def close(self) -> None:
+        """Let go of the pipe: the watcher kills what is still tracked, then exits."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if self._pid:
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:
+                pass
+            self._pid = 0
+
+    def _send(self, line: str) -> None:
+        if self._fd < 0 and not self._start():
+            return
+        try:
+            os.write(self._fd, line.encode())
+        except OSError:  # the watcher is gone (killed by hand): workers still end with edgesim's own kill
+            pass
+
+    def _start(self) -> bool:
+        sh = shutil.which("sh")
+        if self._failed or sh is None:
+            self._failed = True
+            return False
+        read_end, write_end = os.pipe()  # both close-on-exec: no worker or later child inherits them
+        try:
+            # posix_spawn, not subprocess: no Popen object whose finalizer warns about a live child.
+            self._pid = os.posix_spawn(sh, [sh, "-c", _WATCHER], os.environ,
+                                       file_actions=[(os.POSIX_SPAWN_DUP2, read_end, 0)], setsid=True)
+        except OSError:
+            os.close(write_end)
+            self._failed = True
+            return False
+        finally:
+            os.close(read_end)
+        self._fd = write_end
+        return True
+
+
+LIFELINE = Lifeline()  # one watcher per edgesim process, shared by every worker pool

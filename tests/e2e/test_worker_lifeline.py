@@ -1,0 +1,86 @@
+"""Lambda@Edge workers never outlive edgesim: not even a SIGKILLed one, not even mid busy loop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from edgesim.lambda_edge.lifeline import Lifeline
+from test_serve import start
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie is dead, just not reaped
+    except FileNotFoundError:
+        return False
+
+
+def test_the_watcher_kills_what_is_still_tracked_when_its_pipe_closes() -> None:
+    life = Lifeline()
+    tracked = subprocess.Popen(["sleep", "60"], process_group=0)
+    released = subprocess.Popen(["sleep", "60"], process_group=0)
+    try:
+        life.track(tracked.pid)
+        life.track(released.pid)
+        life.untrack(released.pid)
+        life.close()  # what edgesim's death does to the pipe
+        assert tracked.wait(timeout=10) == -signal.SIGKILL
+        assert released.poll() is None  # untracked groups are left alone
+    finally:
+        for proc in (tracked, released):
+            proc.kill()
+            proc.wait()
+
+
+def test_a_busy_worker_dies_with_a_sigkilled_edgesim(tmp_path: Path) -> None:
+    (tmp_path / "spin.py").write_text("def handler(event, context):\n    while True:\n        pass\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:9"\n'
+        '[default_cache_behavior]\ntarget_origin = "app"\ncache_policy = "CachingDisabled"\n'
+        'functions.origin-request = { lambda = "spin.py:handler", timeout = 30 }\n')
+    proc, base = start([], tmp_path)
+    workers: list[int] = []
+    try:
+        threading.Thread(target=_request, args=(base,), daemon=True).start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not workers:
+            time.sleep(0.2)
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            # The spinning worker: the child using CPU right now.
+            workers = [int(pid) for pid in children if _cpu_ticks(int(pid)) > 20]
+        assert workers, "no worker started spinning"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    still = [pid for pid in workers if _alive(pid)]
+    for pid in still:
+        os.kill(pid, signal.SIGKILL)
+    assert not still, "the worker outlived edgesim"
+
+
+def _request(base: str) -> None:
+    try:
+        httpx.get(base + "/", timeout=60)
+    except httpx.TransportError:
+        pass  # edgesim is killed while this request waits on the spinning worker
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()
+    except FileNotFoundError:
+        return 0
+    return int(fields[11]) + int(fields[12])
