@@ -54,6 +54,7 @@ class Outcome:
     log_data: str | None = None
     elapsed_ms: float = 0.0
     round_trips: int = 1  # evals into V8 this run took (2 for an async handler)
+    controls: bool = True  # False: the answer's JSON text holds no CR, LF or NUL (output.py skips looking)
 
 
 class CompileError(Exception):
@@ -175,11 +176,16 @@ class Isolate:
                 # safe to repeat because a function has no side effects outside its isolate.
                 if attempt == 2:
                     return killed
-        data = orjson.loads(str(value))
+        text = str(value)
+        data = orjson.loads(text)
         return Outcome(
             ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
             invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
             log_data=data.get("logData"), elapsed_ms=elapsed, round_trips=self._round_trips,
+            # JSON.stringify writes CR, LF and NUL in strings only as these escapes: without them
+            # no value has one (a false alarm, such as an escaped backslash before an n, only
+            # costs the search).
+            controls="\\r" in text or "\\n" in text or "\\u0000" in text,
         )
 
     async def _attempt(self, payload: bytes) -> tuple[object, str | None, float]:

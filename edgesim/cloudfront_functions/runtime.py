@@ -141,7 +141,7 @@ class CloudFrontFunction:
             where = f" ({self.file}:{outcome.line})" if outcome.line else ""
             return Run(outcome, None, FunctionExecutionError(outcome.error + where, logs=logs), utilization)
         try:
-            output = self._normalize(outcome.output, event, event_type)
+            output = self._normalize(outcome.output, event, event_type, outcome.controls)
             if original is not None:
                 result = self._apply(output, event, event_type, original, outcome, header_rules)
             else:
@@ -151,16 +151,16 @@ class CloudFrontFunction:
         return Run(outcome, output, None, utilization, result)
 
     @staticmethod
-    def _normalize(output: Any, event: dict[str, Any], event_type: EventType) -> dict[str, Any]:
+    def _normalize(output: Any, event: dict[str, Any], event_type: EventType, controls: bool = True) -> dict[str, Any]:
         if output is None:
             raise InvalidOutput("the function returned nothing; return event.request or a response object (spec §1.3)")
         if event_type is EventType.VIEWER_RESPONSE:
-            return {"response": normalize_response(output, event["response"])}
+            return {"response": normalize_response(output, event["response"], controls=controls)}
         if is_response(output):
-            response = normalize_response(output, None)
+            response = normalize_response(output, None, controls=controls)
             response.setdefault("cookies", {})
             return {"response": response}
-        return {"request": normalize_request(output, event["request"])}
+        return {"request": normalize_request(output, event["request"], controls=controls)}
 
     @staticmethod
     def _apply(output: dict[str, Any], event: dict[str, Any], event_type: EventType, call: TriggerCall,
