@@ -1,6 +1,6 @@
 """One warm V8 isolate per CloudFront Function: its prelude and code, budgets, and V8's errors.
 
-It loads prelude.js and the user's code once, then runs `__cf.call()` per request on a `V8`
+It loads prelude.js and the user's code once, then calls `__cf.call` per request on a `V8`
 (v8.py, the only module importing mini-racer: V8 works on its own thread; a quick function is
 waited for in place, a slow one on the event loop, so other requests keep flowing while it
 runs), with a CPU-time kill for runaway code and a hard heap limit for memory (spec §1.6).
@@ -78,8 +78,9 @@ class Isolate:
         self._time_limit_s = time_limit_ms / 1000
         self._v8: V8 | None = None
         self._mr: MiniRacer | None = None
-        self._call_fn: Any = None  # __cf.call and __cf.settled (v8.py function handles)
+        self._call_fn: Any = None  # __cf.call, __cf.settled and a function doing nothing (v8.py function handles)
         self._settled_fn: Any = None
+        self._zero_fn: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
         self._kvs_version: object = None
@@ -102,6 +103,7 @@ class Isolate:
             raise CompileError(*_v8_message_and_line(str(exc))) from None
         self._call_fn = self._v8.function("__cf.call")
         self._settled_fn = self._v8.function("__cf.settled")
+        self._zero_fn = self._v8.function("(function () { return 0; })")
         self._kvs_version = None
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
@@ -129,9 +131,8 @@ class Isolate:
         self.baseline_bytes = self.heap_used()
         self._mr.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         assert self._v8 is not None
-        # Timed as a request's trip is (V8.run), on a script that does nothing.
-        zero = self._v8.function("(function () { return 0; })")
-        self.floor_ms = min([(await self._v8.run(zero, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
+        # Timed as a request's trip is (V8.run, with a `this`), on a function that does nothing.
+        self.floor_ms = min([(await self._v8.run(self._zero_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -235,7 +236,8 @@ class Isolate:
         raise RuntimeError("V8 did not report its heap statistics")
 
     def close(self) -> None:
-        v8, self._v8, self._mr, self._call_fn, self._settled_fn = self._v8, None, None, None, None
+        v8, self._v8, self._mr = self._v8, None, None
+        self._call_fn = self._settled_fn = self._zero_fn = None
         if v8 is not None:
             v8.close()
 

@@ -1,6 +1,6 @@
-"""How a request reaches the warm isolate and comes back (isolate.py's `_V8` and argument buffer).
+"""How a request reaches the warm isolate and comes back (isolate.py and v8.py).
 
-The event travels as JSON text in a buffer the isolate shares with Python, and V8's answer is
+The event travels as JSON text (the `this` of prelude.js __cf.call), and V8's answer is
 waited for in place or, for a slow function, on the event loop; time is V8's thread's CPU time.
 These pin what a user can observe of that: every event arrives whole, and the time limit stops
 runaway code only.
@@ -40,7 +40,7 @@ async def test_non_ascii_event_arrives_whole(load, runtime: str) -> None:  # noq
 
 
 async def test_event_larger_than_the_buffer(load) -> None:  # noqa: F811
-    """The shared buffer starts at 64 KB and grows for a larger event, then keeps serving."""
+    """An event of hundreds of KB arrives whole, between small ones (there was a 64 KB buffer once)."""
     fn = await load(ECHO)
     big = [(f"X-Big-{i}", "v" * 1000) for i in range(150)]  # about 150 KB of headers
     bigger = [(f"X-Bigger-{i}", "w" * 1000) for i in range(400)]
