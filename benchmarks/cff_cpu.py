@@ -53,8 +53,8 @@ def _config(directory: Path, with_functions: bool) -> Path:
              'target_origin = "fast"', 'cache_policy = "CachingDisabled"']
     if with_functions:
         for event, file in (("viewer-request", "viewer_request.js"), ("viewer-response", "viewer_response.js")):
-            path = json.dumps(str(FUNCTIONS / file))
-            lines.append(f'functions.{event} = {{ cloudfront_function = {path}, runtime = "cloudfront-js-2.0" }}')
+            quoted = json.dumps(str(FUNCTIONS / file))  # a JSON string is a valid TOML basic string
+            lines.append(f'functions.{event} = {{ cloudfront_function = {quoted}, runtime = "cloudfront-js-2.0" }}')
     path = directory / ("cff.toml" if with_functions else "passthrough.toml")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -113,8 +113,8 @@ class V8:
         # What every call passes besides its function and `this`: no arguments, made once.
         # Handles are freed when their Python object goes, so these are kept here until close().
         self._keep: list[Any] = [self.mr.eval("[]"), context._python_to_value_handle(JSUndefined)]
-        self._no_args = self._keep[0].raw_handle.raw
-        self._undefined = self._keep[1].raw
+        self._no_args: Any = self._keep[0].raw_handle.raw
+        self._undefined: Any = self._keep[1].raw
 
     def _deliver(self, pending: _Pending, raw: Any) -> None:
         with self._mutex:
