@@ -117,16 +117,6 @@ def interpreter_argv(spec: WorkerSpec) -> list[str]:
     return [node, f"--max-old-space-size={spec.memory}", str(SHIMS / "node_worker.js")]
 
 
-def _no_wakeup_preemption(pid: int) -> None:
-    """SCHED_BATCH for the child: same CPU share, but woken by an invocation it does not preempt
-    the server's event loop, which goes on with its turn while the child waits for a CPU.
-    Experimental."""
-    try:
-        os.sched_setscheduler(pid, os.SCHED_BATCH, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass
-
-
 class Worker:
     """A warm child process for one WorkerSpec. One invocation at a time; owned by a pool."""
 
@@ -177,7 +167,6 @@ class Worker:
                 os.close(fd)
         LIFELINE.track(self._proc.pid)  # its process group: killed even if edgesim is SIGKILLed
         self._probe = MemoryProbe(self._proc.pid)
-        _no_wakeup_preemption(self._proc.pid)
         for fd in (self._ctl_out, self._log):
             os.set_blocking(fd, False)
         loop.add_reader(self._ctl_out, self._on_control)
