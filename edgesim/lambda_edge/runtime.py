@@ -130,7 +130,10 @@ class WorkerPool:
     async def execute(self, event: Any, timeout: float) -> Execution:
         """Run one event in a warm worker (starting one if none is idle) and format its log."""
         request_id = new_request_id()
-        await self._acquire()
+        if self._free > 0 and not self._queue:  # a free slot: take it without a coroutine
+            self._free -= 1
+        else:
+            await self._acquire()
         try:
             worker = None
             while self._idle and worker is None:
