@@ -53,7 +53,7 @@ def _response() -> Response:
 
 
 SETTINGS = DistributionSettings()
-BEHAVIOR = DefaultCacheBehavior(target_origin="fast")  # type: ignore[call-arg]
+BEHAVIOR = DefaultCacheBehavior(target_origin="fast")
 
 
 def _call(event_type: EventType) -> TriggerCall:
