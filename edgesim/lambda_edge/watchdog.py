@@ -98,16 +98,19 @@ class Watchdog:
     else at the earliest deadline, and stops when nothing is waiting."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        # Weakly: the registry below maps a loop to its watchdog, and a watchdog holding its loop
+        # would keep every loop (and its selector's fd) alive for good.
+        self._loop = weakref.ref(loop)
         self._waiting: dict[Watched, None] = {}  # insertion-ordered set
         self._timer: asyncio.TimerHandle | None = None
         self._when = 0.0
 
-    def watch(self, worker: Watched) -> None:
+    def watch(self, worker: Watched, now: float) -> None:
+        """Watch `worker` from `now` (the loop's time) until `forget`."""
         self._waiting[worker] = None
         when = worker.deadline
         if worker.poll_memory:
-            when = min(when, self._loop.time() + MEMORY_POLL_S)
+            when = min(when, now + MEMORY_POLL_S)
         if self._timer is None or when < self._when:
             self._schedule(when)
 
@@ -123,12 +126,18 @@ class Watchdog:
     def _schedule(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_at(when, self._tick)
-        self._when = when
+            self._timer = None
+        loop = self._loop()
+        if loop is not None and not loop.is_closed():
+            self._timer = loop.call_at(when, self._tick)
+            self._when = when
 
     def _tick(self) -> None:
         self._timer = None
-        now = self._loop.time()
+        loop = self._loop()
+        if loop is None:
+            return
+        now = loop.time()
         poll = now + MEMORY_POLL_S
         when = None
         for worker in list(self._waiting):

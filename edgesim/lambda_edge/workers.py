@@ -248,10 +248,11 @@ class Worker:
         `poll_memory`; a wait costs it a dict entry, not a timer of its own."""
         assert self._loop is not None and self._dog is not None
         waiter = self._waiter = self._loop.create_future()
-        self.deadline = self._loop.time() + timeout
+        now = self._loop.time()
+        self.deadline = now + timeout
         self.poll_memory = poll_memory
         dog = self._dog
-        dog.watch(self)
+        dog.watch(self, now)
         try:
             frame: protocol.ChildFrame | None = await waiter
             return frame
