@@ -107,7 +107,7 @@ def handler(event, context):
     kind = request["uri"][1:]
     values = {"uuid": uuid.UUID(int=1), "enum": Colour.RED, "str-enum": Label.A, "nan": math.nan,
               "inf": math.inf, "tuple": (1, "two"), "big": 2**70, "int-key": {1: "one"},
-              "echo": request.get("big")}
+              "echo": request.get("big"), "surrogate": "lone \\udc80", "u64": 2**64 - 1, "float": 1e16}
     return {"status": "200", "value": values[kind]}
 """
 
@@ -116,7 +116,7 @@ def handler(event, context):
 @pytest.mark.parametrize("kind, expected", [
     ("uuid", "Runtime.MarshalError"), ("enum", "Runtime.MarshalError"), ("str-enum", "a"),
     ("nan", "nan"), ("inf", float("inf")), ("tuple", [1, "two"]), ("big", 2**70), ("int-key", {"1": "one"}),
-    ("echo", 2**70 + 1),
+    ("echo", 2**70 + 1), ("surrogate", "lone \udc80"), ("u64", 2**64 - 1), ("float", 1e16),
 ])
 async def test_python_results_are_what_json_makes_of_them(handlers: Handlers, kind: str, expected: object) -> None:
     path = handlers.write("results", py=RESULTS_PY, js="")
