@@ -7,6 +7,7 @@ The pipeline works on these; each runtime translates them to and from its own ev
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -23,11 +24,13 @@ class EventType(str, enum.Enum):
     ORIGIN_RESPONSE = "origin-response"
     VIEWER_RESPONSE = "viewer-response"
 
-    @property
+    # Cached on each member: an enum property costs ~0.5 us a read on Python 3.11 (the member
+    # lookups inside it), and the pipeline and the runtimes read these several times a request.
+    @functools.cached_property
     def is_viewer(self) -> bool:
         return self in (EventType.VIEWER_REQUEST, EventType.VIEWER_RESPONSE)
 
-    @property
+    @functools.cached_property
     def is_request(self) -> bool:
         return self in (EventType.VIEWER_REQUEST, EventType.ORIGIN_REQUEST)
 

@@ -8,7 +8,7 @@ per connection, the whole response read before it moves on (it caches it), redir
 through, nothing decoded. That is all this module does. Origins given an httpx transport (tests:
 MockTransport, ASGITransport) still go through httpx in origin.py.
 
-CloudFront's origin settings it honours (spec §4.1 origin timeouts): `connect_timeout` per attempt
+CloudFront's origin settings it honours (spec §2.3, §1.7 origin timeouts): `connect_timeout` per attempt
 and `connection_attempts` attempts; `read_timeout` as the longest wait for the next bytes of the
 response; `keepalive_timeout` as how long an idle connection is kept for reuse.
 """
@@ -151,7 +151,7 @@ class _Connection(asyncio.Protocol):
         return b"content-length" not in names and b"transfer-encoding" not in names
 
     def _check_idle(self, read_timeout: float) -> None:
-        """CloudFront's response timeout: the longest wait for the answer's next bytes (spec §4.1)."""
+        """CloudFront's response timeout: the longest wait for the answer's next bytes (spec §2.3)."""
         if self._waiter is None or self._waiter.done():
             return
         idle_until = self._last_data + read_timeout
@@ -277,7 +277,7 @@ class OriginClient:
         tls = self._tls_context() if origin.protocol == "https" else None
         problem = ""
         timed_out = False
-        for _ in range(origin.connection_attempts):  # CloudFront's connection attempts (spec §4.1)
+        for _ in range(origin.connection_attempts):  # CloudFront's connection attempts (spec §2.3)
             try:
                 _, protocol = await asyncio.wait_for(
                     loop.create_connection(factory, origin.domain_name, origin.port, ssl=tls,

@@ -116,6 +116,9 @@ class LineBuffer:
         self._tail = b""
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        if not self._tail and chunk and chunk.find(b"\n") == len(chunk) - 1:
+            # Exactly one whole frame, the usual read: no concatenation, no split.
+            return [chunk[:-1]]
         data = self._tail + chunk
         *lines, self._tail = data.split(b"\n")
         return lines

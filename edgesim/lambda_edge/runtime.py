@@ -9,8 +9,10 @@ dropped, so the next request starts a fresh one (spec §2.7, §2.8).
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -25,14 +27,16 @@ from edgesim.messages import EventType
 from edgesim.runtime import FunctionKind, TriggerCall, TriggerResult
 
 DEFAULT_MEMORY_MB = 128  # Lambda's default; origin triggers may ask for up to 10,240 (spec §2.7)
-_VARIANT = "89ab"
+# The version (4) and variant (10xx) bits of a random UUID, and the bits they replace.
+_UUID4_BITS = (4 << 76) | (2 << 62)
+_UUID4_KEEP = ~((0xF << 76) | (3 << 62)) & ((1 << 128) - 1)
 
 
 def new_request_id() -> str:
     """A version-4 UUID as Lambda's request ids are, without uuid.UUID's validation per call: this
     runs once per invocation, and the id only has to be unique, not secret."""
-    h = f"{random.getrandbits(128):032x}"
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    h = f"{random.getrandbits(128) & _UUID4_KEEP | _UUID4_BITS:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def worker_spec(assoc: LambdaFunctionAssociation, memory: int) -> WorkerSpec:
@@ -48,7 +52,7 @@ def trigger_limits(assoc: LambdaFunctionAssociation, event_type: EventType, quot
     return timeout, memory
 
 
-@dataclass
+@dataclass(slots=True)
 class Execution:
     """One invocation as the log sees it."""
 
@@ -63,8 +67,11 @@ class WorkerPool:
 
     def __init__(self, spec: WorkerSpec, max_concurrency: int) -> None:
         self.spec = spec
-        self._max = max_concurrency
-        self._slots: asyncio.Semaphore | None = None
+        # Slots free, and the invocations queued for one (a semaphore that hands a freed slot
+        # straight to the next in line; asyncio.Semaphore's two coroutines per acquire and its
+        # wake-ups were a measurable share of an invocation under load, issue 6).
+        self._free = max_concurrency
+        self._queue: deque[asyncio.Future[None]] = deque()
         self._idle: list[Worker] = []
         self._all: set[Worker] = set()
         self._closed = False
@@ -73,16 +80,39 @@ class WorkerPool:
         self._context_base = {"functionName": name, "functionVersion": "1",
                               "invokedFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.name}:1",
                               "memoryLimitInMB": spec.memory, "logGroupName": f"/aws/lambda/{name}"}
+        self._report_memory = f" ms\tMemory Size: {spec.memory} MB\tMax Memory Used: "
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._max)
-        return self._slots
+    async def _acquire(self) -> None:
+        if self._free > 0 and not self._queue:
+            self._free -= 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # handed a slot as it was cancelled: pass it on
+            else:
+                self._queue.remove(turn)
+            raise
+
+    def _release(self) -> None:
+        queue = self._queue
+        while queue:
+            turn = queue.popleft()
+            if not turn.done():
+                turn.set_result(None)  # the slot goes to the next in line, never back to the pool
+                return
+        self._free += 1
 
     async def warm(self) -> None:
-        async with self._semaphore():
+        await self._acquire()
+        try:
             if not any(w.alive for w in self._idle):
                 self._idle.append(await self._start())
+        finally:
+            self._release()
 
     async def _start(self) -> Worker:
         if self._closed:  # a request still arriving while the distribution shuts down
@@ -100,7 +130,11 @@ class WorkerPool:
     async def execute(self, event: Any, timeout: float) -> Execution:
         """Run one event in a warm worker (starting one if none is idle) and format its log."""
         request_id = new_request_id()
-        async with self._semaphore():
+        if self._free > 0 and not self._queue:  # a free slot: take it without a coroutine
+            self._free -= 1
+        else:
+            await self._acquire()
+        try:
             worker = None
             while self._idle and worker is None:
                 candidate = self._idle.pop()
@@ -123,7 +157,10 @@ class WorkerPool:
                     self._all.discard(worker)
             if cold:
                 outcome.init_ms = worker.init_ms
-        return Execution(outcome, cloudwatch_log(self.spec, request_id, outcome, timeout), request_id, cold)
+        finally:
+            self._release()
+        return Execution(outcome, cloudwatch_log(self.spec, request_id, outcome, timeout, self._report_memory),
+                         request_id, cold)
 
     def _context(self, worker: Worker, request_id: str, timeout: float) -> InvokeContext:
         return {**self._context_base, "awsRequestId": request_id,  # type: ignore[typeddict-item]
@@ -135,8 +172,19 @@ class WorkerPool:
         await asyncio.gather(*(w.kill() for w in workers))
 
 
-def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, timeout: float) -> list[str]:
-    """START / the handler's lines / END / REPORT, as Lambda writes them to CloudWatch."""
+def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, timeout: float,
+                   report_memory: str | None = None) -> list[str]:
+    """START / the handler's lines / END / REPORT, as Lambda writes them to CloudWatch.
+
+    `report_memory` is the REPORT line's memory part up to its last number, which a pool formats
+    once for all its invocations."""
+    duration = outcome.duration_ms
+    if report_memory is None:
+        report_memory = f" ms\tMemory Size: {spec.memory} MB\tMax Memory Used: "
+    if outcome.failure is None and not outcome.lines and outcome.init_ms is None:  # the usual case
+        return [f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}",
+                f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: "
+                f"{max(1, math.ceil(duration))}{report_memory}{outcome.max_memory_mb} MB"]
     lines = [f"START RequestId: {request_id} Version: 1", *outcome.lines]
     if outcome.failure == "timeout":
         now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
@@ -146,9 +194,8 @@ def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, ti
         lines.append(f"RequestId: {request_id} Error: {outcome.detail or 'Runtime exited'}")
         lines.append(kind)
     lines.append(f"END RequestId: {request_id}")
-    report = (f"REPORT RequestId: {request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
-              f"Billed Duration: {max(1, int(-(-outcome.duration_ms // 1)))} ms\t"
-              f"Memory Size: {spec.memory} MB\tMax Memory Used: {outcome.max_memory_mb} MB")
+    report = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
+              f"Billed Duration: {max(1, math.ceil(duration))}{report_memory}{outcome.max_memory_mb} MB")
     if outcome.init_ms is not None:
         report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
     lines.append(report)
@@ -166,6 +213,8 @@ def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str) -> erro
 def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) -> None:
     """A failed invocation becomes CloudFront's 503 (spec §2.8)."""
     outcome, logs = execution.outcome, execution.logs
+    if outcome.ok and outcome.failure is None:
+        return
     if outcome.failure == "timeout":
         raise errors.LambdaLimitExceeded(f"{spec.name}: Task timed out after {timeout:.2f} seconds", logs=logs)
     if outcome.failure == "memory":

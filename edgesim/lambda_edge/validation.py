@@ -11,6 +11,7 @@ import base64
 import binascii
 import ipaddress
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from edgesim.errors import LambdaValidationError
@@ -40,6 +41,8 @@ READ_ONLY: dict[EventType, frozenset[str]] = {
     EventType.VIEWER_RESPONSE: frozenset({
         "content-length", "content-encoding", "transfer-encoding", "warning", "via"}),
 }
+
+_VIEWER_REQUEST = EventType.VIEWER_REQUEST  # a module global: reading an enum member costs ~0.5 us
 
 # Spec §2.6: headers CloudFront adds after viewer-request; a viewer-request handler may not add them.
 _CLOUDFRONT_ADDED = ("cloudfront-viewer-", "cloudfront-is-", "cloudfront-forwarded-proto")
@@ -89,9 +92,16 @@ def check_headers(headers: Any, where: str = "headers", sent: dict[str, Any] | N
     Entries equal to what was `sent` are CloudFront's own and skip the per-entry checks."""
     if not isinstance(headers, dict):
         raise _fail(f"entry in the {where} object: The {where} object must be an object.")
-    for name, entries in headers.items():
-        if sent is not None and entries == sent.get(name):
-            continue
+    _check_entries(headers.items() if sent is None else _changed(headers, sent), where)
+
+
+def _changed(headers: dict[str, Any], sent: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The (name, entries) that differ from what was sent, in the headers' order."""
+    return [(name, entries) for name, entries in headers.items() if entries != sent.get(name)]
+
+
+def _check_entries(items: Iterable[tuple[str, Any]], where: str) -> None:
+    for name, entries in items:
         if not isinstance(entries, list):
             raise _fail(f"entry in the {where} object: Each header entry in the {where} object must be an array "
                         f"(header {name!r}).")
@@ -107,18 +117,31 @@ def check_headers(headers: Any, where: str = "headers", sent: dict[str, Any] | N
                             f"name {name!r}.")
 
 
+def _check_sent_headers(event_type: EventType, sent: dict[str, Any] | None, headers: Any) -> None:
+    """check_headers then check_header_rules on returned headers, with the entries that changed
+    found once for both: the same checks in the same order, one pass over the headers fewer."""
+    if not isinstance(headers, dict) or sent is None:
+        check_headers(headers, sent=sent)
+        check_header_rules(event_type, sent or {}, headers)
+        return
+    changed = _changed(headers, sent)
+    _check_entries(changed, "headers")
+    check_header_rules(event_type, sent, headers, changed)
+
+
 def _values(headers: dict[str, Any], name: str) -> list[str]:
     return [e.get("value") for e in headers.get(name, [])]
 
 
-def check_header_rules(event_type: EventType, before: dict[str, Any], after: dict[str, Any]) -> None:
-    """Disallowed headers may not appear, read-only ones may not change (spec §1.4, §2.6)."""
-    for name, entries in after.items():
-        if entries == before.get(name):  # unchanged: the common case, one C-level compare
-            continue
+def check_header_rules(event_type: EventType, before: dict[str, Any], after: dict[str, Any],
+                       changed: list[tuple[str, Any]] | None = None) -> None:
+    """Disallowed headers may not appear, read-only ones may not change (spec §1.4, §2.6).
+
+    `changed` is `_changed(after, before)` when the caller has it already."""
+    for name, entries in _changed(after, before) if changed is None else changed:
         if is_disallowed(name) and _values(after, name) != _values(before, name):
             raise _fail(f"entry in the headers object: the header {name!r} is disallowed for {event_type}.")
-        if event_type is EventType.VIEWER_REQUEST and name.startswith(_CLOUDFRONT_ADDED) and name not in before:
+        if event_type is _VIEWER_REQUEST and name.startswith(_CLOUDFRONT_ADDED) and name not in before:
             raise _fail(f"entry in the headers object: {name!r} is added by CloudFront after viewer-request; "
                         "a viewer-request function cannot add it.")
     for name in READ_ONLY[event_type]:
@@ -133,8 +156,7 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
     if "headers" not in after or "uri" not in after:
         raise _fail("request or response: the returned object has no 'headers' and 'uri' "
                     "(return event.Records[0].cf.request, not the whole event).")
-    check_headers(after["headers"], sent=before.get("headers"))
-    check_header_rules(event_type, before.get("headers", {}), after["headers"])
+    _check_sent_headers(event_type, before.get("headers"), after["headers"])
     if after.get("method", before.get("method")) != before.get("method"):
         raise _fail("request: 'method' is read-only.")
     uri, qs = after["uri"], after.get("querystring", "")
@@ -276,8 +298,7 @@ def check_response(event_type: EventType, before: dict[str, Any], after: Any) ->
     if event_type is EventType.VIEWER_RESPONSE and code != int(before["status"]):
         raise _fail("response: a viewer-response function cannot change the status.")
     headers = after.get("headers", {})
-    check_headers(headers, sent=before.get("headers"))
-    check_header_rules(event_type, before.get("headers", {}), headers)
+    _check_sent_headers(event_type, before.get("headers"), headers)
     _check_response_body(event_type, after, headers, code)
 
 

@@ -5,20 +5,21 @@ holding its stdout and stderr. Every wait races the child's exit: the control-ou
 the moment the child dies, so a handler that fails to import, crashes the interpreter or is killed
 for its limits can never leave a caller hanging.
 
-Memory is watched from the parent: the child's resident set (/proc/PID/status VmRSS) is polled
-while it runs, and its peak (VmHWM) checked after each invocation, because RLIMIT_AS inside the
-child breaks V8 (it reserves far more address space than it uses). Node also gets
---max-old-space-size so its own heap stops at the same limit.
+Memory and time are watched from the parent (watchdog.py): the child's resident set is polled
+while it runs and checked after each invocation. Node also gets --max-old-space-size so its own
+heap stops at the same limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import termios
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -28,12 +29,12 @@ from typing import Any, Literal
 from edgesim.lambda_edge import protocol
 from edgesim.lambda_edge.lifeline import LIFELINE
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
+from edgesim.lambda_edge.watchdog import MEMORY_POLL_S, MemoryProbe, Watchdog, watchdog
 
 SHIMS = Path(__file__).resolve().parent / "shims"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on a runtime's init phase
-_MEMORY_POLL_S = 0.01
 _LOG_CAP = 1 << 20  # keep at most 1 MB of log per invocation; a runaway printer is cut off
 
 Failure = Literal["timeout", "memory", "crash"]
@@ -57,7 +58,7 @@ class WorkerSpec:
         return f"{REGION}.{self.name}"
 
 
-@dataclass
+@dataclass(slots=True)
 class InvokeOutcome:
     """What one invocation did, before any CloudFront validation."""
 
@@ -118,61 +119,6 @@ def interpreter_argv(spec: WorkerSpec) -> list[str]:
     return [node, f"--max-old-space-size={spec.memory}", str(SHIMS / "node_worker.js")]
 
 
-class MemoryProbe:
-    """The child's resident memory from /proc, read through fds kept open.
-
-    pread on an open procfs file costs microseconds, against tens for open+read+close. `rss()`
-    reads the one-line statm (cheap, every poll and every invocation); `peak()` reads VmHWM from
-    status (dearer, once an invocation lasted long enough to have been polled). Where /proc is
-    missing both read 0 and memory is not enforced (Node's own --max-old-space-size still is).
-    """
-
-    _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-    def __init__(self, pid: int) -> None:
-        self._statm = self._open(f"/proc/{pid}/statm")
-        self._status = self._open(f"/proc/{pid}/status")
-
-    @staticmethod
-    def _open(path: str) -> int:
-        try:
-            return os.open(path, os.O_RDONLY)
-        except OSError:
-            return -1
-
-    def rss(self) -> int:
-        """Resident bytes now."""
-        text = self._pread(self._statm)
-        return int(text.split()[1]) * self._PAGE if text else 0
-
-    def peak(self) -> int:
-        """The most resident bytes the process ever had (VmHWM)."""
-        return _field_kb(self._pread(self._status), b"VmHWM:") * 1024
-
-    @staticmethod
-    def _pread(fd: int) -> bytes:
-        if fd < 0:
-            return b""
-        try:
-            return os.pread(fd, 8192, 0)
-        except OSError:  # the process is gone
-            return b""
-
-    def close(self) -> None:
-        for fd in (self._statm, self._status):
-            if fd >= 0:
-                os.close(fd)
-        self._statm = self._status = -1
-
-
-def _field_kb(text: bytes, name: bytes) -> int:
-    at = text.find(name)
-    if not text or at < 0:
-        return 0
-    end = text.find(b"\n", at)
-    return int(text[at + len(name):end].split()[0])
-
-
 class Worker:
     """A warm child process for one WorkerSpec. One invocation at a time; owned by a pool."""
 
@@ -185,12 +131,17 @@ class Worker:
         self._ctl_in = self._ctl_out = self._log = -1
         self._frames = protocol.LineBuffer()
         self._log_buf = bytearray()
+        self._avail = bytearray(4)  # FIONREAD's int
         self._waiter: asyncio.Future[protocol.ChildFrame | None] | None = None
         self._dead = False
         self._failure: Failure | None = None
         self._peak = 0
-        self._watchdog: asyncio.TimerHandle | None = None
+        self._limit = spec.memory << 20
         self._probe = MemoryProbe(-1)
+        self._dog: Watchdog | None = None  # the loop's, from start()
+        # What the watchdog reads while a wait is in progress (watchdog.Watched).
+        self.deadline = 0.0
+        self.poll_memory = False
 
     @property
     def alive(self) -> bool:
@@ -223,7 +174,10 @@ class Worker:
             os.set_blocking(fd, False)
         loop.add_reader(self._ctl_out, self._on_control)
         loop.add_reader(self._log, self._on_log)
-        frame = await self._wait(INIT_TIMEOUT_S, "init")
+        self._dog = watchdog(loop)
+        # Memory is checked at the init deadline only; a handler that imports big and finishes
+        # in time is caught by its first invocation's check.
+        frame = await self._wait(INIT_TIMEOUT_S, poll_memory=False)
         if frame is None or frame["type"] != "ready":
             lines = self.take_lines()
             await self.kill()
@@ -241,13 +195,14 @@ class Worker:
 
     async def invoke(self, event: Any, context: InvokeContext, timeout: float) -> InvokeOutcome:
         """Run one event. Kills the worker on timeout, on memory over the limit, or if it died."""
-        if not self.alive:
+        if self._dead or self._proc is None:
             return InvokeOutcome(ok=False, failure="crash", detail="worker is not running")
-        self._log_buf.clear()
+        if self._log_buf:
+            self._log_buf.clear()
         data = protocol.encode({"type": "invoke", "event": event, "context": context})
         started = time.perf_counter()
         self._write(data)
-        frame = await self._wait(timeout, "invoke")
+        frame = await self._wait(timeout, poll_memory=True)
         duration = (time.perf_counter() - started) * 1000
         if frame is not None and self._over_limit_after(duration):
             frame = None
@@ -286,16 +241,18 @@ class Worker:
 
     # --- internals ----------------------------------------------------------------------------
 
-    async def _wait(self, timeout: float, phase: str) -> protocol.ChildFrame | None:
+    async def _wait(self, timeout: float, *, poll_memory: bool) -> protocol.ChildFrame | None:
         """The next frame, or None when the child died or ran out of time (then it is killed).
 
-        One timer per wait: it fires every _MEMORY_POLL_S while invoking (memory poll) and at the
-        deadline (timeout), so a fast invocation pays for a single timer."""
-        assert self._loop is not None
+        The loop's watchdog ends the wait at the deadline, and polls memory meanwhile when
+        `poll_memory`; a wait costs it a dict entry, not a timer of its own."""
+        assert self._loop is not None and self._dog is not None
         waiter = self._waiter = self._loop.create_future()
-        deadline = self._loop.time() + timeout
-        step = _MEMORY_POLL_S if phase == "invoke" else timeout
-        self._watchdog = self._loop.call_later(min(step, timeout), self._watch, deadline, step)
+        now = self._loop.time()
+        self.deadline = now + timeout
+        self.poll_memory = poll_memory
+        dog = self._dog
+        dog.watch(self, now)
         try:
             frame: protocol.ChildFrame | None = await waiter
             return frame
@@ -306,8 +263,7 @@ class Worker:
             raise
         finally:
             self._waiter = None
-            if self._watchdog is not None:
-                self._watchdog.cancel()
+            dog.forget(self)
 
     def _resolve(self, frame: protocol.ChildFrame | None) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -352,7 +308,16 @@ class Worker:
             self._log_buf += chunk
 
     def _drain_log(self) -> None:
+        avail = self._avail
         while self._log >= 0:
+            # Ask the pipe how much it holds first: a read of an empty non-blocking pipe raises, and
+            # raising and catching BlockingIOError after every invocation cost four times as much.
+            try:
+                fcntl.ioctl(self._log, termios.FIONREAD, avail)
+            except OSError:
+                return
+            if not int.from_bytes(avail, sys.byteorder):
+                return  # empty, or at EOF (which the log reader handles)
             try:
                 chunk = os.read(self._log, 1 << 16)
             except (BlockingIOError, OSError):
@@ -369,33 +334,36 @@ class Worker:
         self._log_buf.clear()
         return text.splitlines()
 
-    def _watch(self, deadline: float, step: float) -> None:
-        assert self._loop is not None
-        now = self._loop.time()
+    def check(self, now: float) -> bool:
+        """The watchdog's tick during a wait: False when the child was killed for a limit."""
         # Memory first: a handler over its memory failed for that even if the loop ran late.
-        if self._memory_over_limit():
+        if (self.poll_memory or now >= self.deadline) and self._memory_over_limit():
             self._failure = "memory"
-        elif now >= deadline:
+        elif now >= self.deadline:
             self._failure = "timeout"
         else:
-            self._watchdog = self._loop.call_later(min(step, deadline - now), self._watch, deadline, step)
-            return
+            return True
         self._hard_kill()
         self._resolve(None)
+        return False
 
     def _memory_over_limit(self) -> bool:
         rss = self._probe.rss()
-        self._peak = max(self._peak, rss)
-        return rss > self.spec.memory << 20
+        if rss > self._peak:
+            self._peak = rss
+        return rss > self._limit
 
     def _over_limit_after(self, duration_ms: float) -> bool:
         """Memory kept past the invocation, or a peak during one long enough to be polled.
 
         A spike freed again within one poll interval is not seen: in 10 ms a handler can touch
         tens of MB at most, far less than the smallest limit above a runtime's own footprint."""
-        if duration_ms >= _MEMORY_POLL_S * 1000 or self.init_ms is None or not self._peak:
+        if duration_ms >= MEMORY_POLL_S * 1000 or self.init_ms is None or not self._peak:
             self._peak = max(self._peak, self._probe.peak())
-        return self._memory_over_limit() or self._peak > self.spec.memory << 20
+        rss = self._probe.rss()
+        if rss > self._peak:
+            self._peak = rss
+        return self._peak > self._limit  # the peak includes the rss just read
 
     def _kill_now(self) -> None:
         """kill() without awaiting: SIGKILL, a short blocking reap, close everything."""
@@ -427,10 +395,12 @@ class Worker:
 
     def _write(self, data: bytes) -> None:
         # A blocking write: the worker is idle and reading, so even a 1.4 MB event drains at once.
-        view = memoryview(data)
         try:
-            while view:
-                view = view[os.write(self._ctl_in, view):]
+            written = os.write(self._ctl_in, data)
+            if written < len(data):  # a frame past the pipe's buffer: the rest as the child reads
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(self._ctl_in, view):]
         except OSError:
             self._dead = True  # it died between invocations; the read side will see EOF
 

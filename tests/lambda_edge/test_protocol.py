@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from edgesim.lambda_edge import LambdaEdgeRuntime, protocol
+from edgesim.lambda_edge import LambdaEdgeRuntime, generate_event, invoke_handler, protocol
 from edgesim.lambda_edge.runtime import new_request_id
 from edgesim.messages import EventType, Headers
 
@@ -90,3 +90,45 @@ async def test_non_ascii_text_reaches_the_handler_and_comes_back_intact(
         assert result.request.headers.get("x-echo") == text + " ✓"
         assert result.request.headers.get("x-codepoints") == str(len(text))
         assert isinstance(result.request.headers, Headers)
+
+
+# What json makes of a result, the Python worker must make too, whichever library writes the line.
+RESULTS_PY = """
+import enum, math, uuid
+
+class Colour(enum.Enum):
+    RED = "red"
+
+class Label(str, enum.Enum):
+    A = "a"
+
+def handler(event, context):
+    request = event["Records"][0]["cf"]["request"]
+    kind = request["uri"][1:]
+    values = {"uuid": uuid.UUID(int=1), "enum": Colour.RED, "str-enum": Label.A, "nan": math.nan,
+              "inf": math.inf, "tuple": (1, "two"), "big": 2**70, "int-key": {1: "one"},
+              "echo": request.get("big"), "surrogate": "lone \\udc80", "u64": 2**64 - 1, "float": 1e16}
+    return {"status": "200", "value": values[kind]}
+"""
+
+
+@pytest.mark.parametrize("lang", ["python"], indirect=True)
+@pytest.mark.parametrize("kind, expected", [
+    ("uuid", "Runtime.MarshalError"), ("enum", "Runtime.MarshalError"), ("str-enum", "a"),
+    ("nan", "nan"), ("inf", float("inf")), ("tuple", [1, "two"]), ("big", 2**70), ("int-key", {"1": "one"}),
+    ("echo", 2**70 + 1), ("surrogate", "lone \udc80"), ("u64", 2**64 - 1), ("float", 1e16),
+])
+async def test_python_results_are_what_json_makes_of_them(handlers: Handlers, kind: str, expected: object) -> None:
+    path = handlers.write("results", py=RESULTS_PY, js="")
+    event = generate_event(VR, uri=f"/{kind}")
+    event["Records"][0]["cf"]["request"]["big"] = 2**70 + 1  # an integer past 64 bits reaches the handler
+    result = await invoke_handler(f"{path}:handler", event)
+    if expected == "Runtime.MarshalError":
+        assert result.error is not None and "Runtime.MarshalError" in result.error
+        return
+    assert result.error is None, result.error
+    value = result.result["value"]
+    if expected == "nan":
+        assert value != value
+    else:
+        assert value == expected and type(value) is type(expected)

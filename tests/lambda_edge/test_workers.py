@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +221,54 @@ async def test_concurrent_requests_start_workers_up_to_the_limit(handlers: Handl
     pids = {r.response.body for r in results if r.response is not None}
     assert len(pids) == 2
     assert sum(r.cold_start for r in results) == 2
+
+
+async def test_memory_over_the_limit_is_caught_while_the_handler_still_runs(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    assoc = handlers.assoc("hog", timeout=30, py="""
+        import time
+        def handler(event, context):
+            blob = b"x" * (400 << 20)
+            time.sleep(25)
+            return {"status": "200", "body": str(len(blob))}
+        """, js="""
+        exports.handler = async () => {
+          const blob = Buffer.alloc(400 << 20, 1);
+          await new Promise((r) => setTimeout(r, 25000));
+          return { status: '200', body: String(blob.length) };
+        };
+        """)
+    started = time.monotonic()
+    with pytest.raises(errors.LambdaLimitExceeded, match="OutOfMemory"):
+        await runtime.function(assoc, EventType.ORIGIN_REQUEST).invoke(make_call(EventType.ORIGIN_REQUEST))
+    assert time.monotonic() - started < 20  # polled, not found at the end
+
+
+async def test_a_request_cancelled_while_queued_gives_up_its_turn(handlers: Handlers) -> None:
+    assoc = handlers.assoc("queued", py="""
+        import os, time
+        def handler(event, context):
+            time.sleep(0.3)
+            return {"status": "200", "body": str(os.getpid())}
+        """, js="""
+        exports.handler = async () => {
+          await new Promise((r) => setTimeout(r, 300));
+          return { status: '200', body: String(process.pid) };
+        };
+        """)
+    async with LambdaEdgeRuntime(DistributionSettings(), max_concurrency=1) as runtime:
+        fn = runtime.function(assoc, VR)
+        first = asyncio.create_task(fn.invoke(make_call(VR)))
+        await asyncio.sleep(0.05)
+        queued = asyncio.create_task(fn.invoke(make_call(VR)))  # waits for the one worker
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        # The one slot is not lost with the cancelled request: the next one runs on the same worker.
+        third = await asyncio.wait_for(fn.invoke(make_call(VR)), 30)
+        done = await first
+    assert queued.cancelled()
+    assert done.response is not None and third.response is not None
+    assert done.response.body == third.response.body and not third.cold_start
 
 
 async def test_same_handler_shares_warm_workers_and_aclose_kills_them(handlers: Handlers) -> None:

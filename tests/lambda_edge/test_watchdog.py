@@ -1,0 +1,59 @@
+"""The one watchdog timer per event loop: deadlines kept, and nothing left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from edgesim.lambda_edge import watchdog
+
+
+class _Waiter:
+    """A wait as the watchdog sees it (watchdog.Watched), recording each tick."""
+
+    def __init__(self, deadline: float, poll_memory: bool) -> None:
+        self.deadline = deadline
+        self.poll_memory = poll_memory
+        self.ticks: list[float] = []
+
+    def check(self, now: float) -> bool:
+        self.ticks.append(now)
+        return now < self.deadline
+
+
+async def test_ticks_while_polling_ends_at_the_deadline_and_stops() -> None:
+    loop = asyncio.get_running_loop()
+    dog = watchdog.watchdog(loop)
+    now = loop.time()
+    polled, deadline_only = _Waiter(now + 0.1, True), _Waiter(now + 0.1, False)
+    dog.watch(polled, now)
+    dog.watch(deadline_only, now)
+    await asyncio.sleep(0.3)
+    assert len(polled.ticks) >= 3 and polled.ticks[-1] >= polled.deadline  # polled, then ended
+    assert deadline_only.ticks[-1] >= deadline_only.deadline
+    assert dog._timer is None  # nothing waits: no timer left on the loop
+
+
+async def test_forgetting_the_last_wait_cancels_the_timer() -> None:
+    loop = asyncio.get_running_loop()
+    dog = watchdog.watchdog(loop)
+    waiter = _Waiter(loop.time() + 30, True)
+    dog.watch(waiter, loop.time())
+    assert dog._timer is not None
+    dog.forget(waiter)
+    assert dog._timer is None and not waiter.ticks
+
+
+def test_a_closed_loop_is_not_kept_alive() -> None:
+    async def watch_one() -> None:
+        loop = asyncio.get_running_loop()
+        dog = watchdog.watchdog(loop)
+        waiter = _Waiter(loop.time() + 30, True)
+        dog.watch(waiter, loop.time())
+        dog.forget(waiter)
+
+    before = len(watchdog._WATCHDOGS)
+    for _ in range(3):
+        asyncio.run(watch_one())
+    gc.collect()
+    assert len(watchdog._WATCHDOGS) <= before
