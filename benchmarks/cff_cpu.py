@@ -8,9 +8,12 @@ machine mislead, CPU time much less so.
 
     python -m benchmarks.cff_cpu                            # this checkout
     python -m benchmarks.cff_cpu --compare /work/main       # A/B, alternating, --rounds times
+    python -m benchmarks.cff_cpu --serve --compare /work/main   # `edgesim serve` under wrk instead
 
 per_call_main_us: (event loop thread CPU per request with the two functions - without) / 2.
 per_call_v8_us: the same for every other thread (V8's own).
+--serve: each checkout's `edgesim serve` (cff, then passthrough) in front of the benchmark's nginx
+origin under wrk at --concurrency connections for --seconds, CPU from /proc/PID/task.
 """
 
 from __future__ import annotations
@@ -34,12 +37,12 @@ BODY = b"<!doctype html><title>edgesim bench</title><p>" + b"x" * 512 + b"</p>\n
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _threads_cpu() -> dict[int, float]:
-    """CPU seconds (user + system) of each thread of this process."""
+def _threads_cpu(pid: int | str = "self") -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of process `pid`."""
     out: dict[int, float] = {}
-    for tid in os.listdir("/proc/self/task"):
+    for tid in os.listdir(f"/proc/{pid}/task"):
         try:
-            with open(f"/proc/self/task/{tid}/stat") as f:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
                 stat = f.read()
         except OSError:  # the thread ended meanwhile
             continue
@@ -106,6 +109,42 @@ def measure(requests: int, concurrency: int) -> dict[str, Any]:
     }
 
 
+def serve(sources: dict[str, Path], rounds: int, connections: int, seconds: float) -> dict[str, list[dict[str, Any]]]:
+    """`edgesim serve` from each checkout in turn under wrk; per request CPU of its threads."""
+    from benchmarks.edgesim_configs import write_scenario
+    from benchmarks.load import _run_wrk
+    from benchmarks.stacks import start_edgesim, start_origin
+
+    wrk = "wrk"
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
+    with tempfile.TemporaryDirectory() as tmp:
+        origin, _kind = start_origin(Path(tmp) / "origin")
+        with origin:
+            configs = {scenario: write_scenario(Path(tmp), scenario, origin.url) for scenario in ("cff", "passthrough")}
+            for round_ in range(rounds):
+                order = list(sources.items()) if round_ % 2 == 0 else list(reversed(sources.items()))
+                for name, source in order:
+                    row: dict[str, Any] = {}
+                    for scenario, config in configs.items():
+                        with start_edgesim(config, source=source) as server:
+                            pid = server.pid  # the event loop's thread has the process's id
+                            _run_wrk(wrk, server.url + "/", connections, 2)  # warm
+                            before = _threads_cpu(pid)
+                            load = _run_wrk(wrk, server.url + "/", connections, seconds)
+                            after = _threads_cpu(pid)
+                        served = load.rps * round(seconds)
+                        main = after.get(pid, 0.0) - before.get(pid, 0.0)
+                        other = sum(cpu - before.get(tid, 0.0) for tid, cpu in after.items() if tid != pid)
+                        row[f"{scenario}_rps"] = round(load.rps)
+                        row[f"{scenario}_main_us"] = round(main / served * 1e6, 1)
+                        row[f"{scenario}_other_us"] = round(other / served * 1e6, 1)
+                    row["per_call_main_us"] = round((row["cff_main_us"] - row["passthrough_main_us"]) / 2, 1)
+                    row["per_call_v8_us"] = round((row["cff_other_us"] - row["passthrough_other_us"]) / 2, 1)
+                    rows[name].append(row)
+                    print(name, json.dumps(row), flush=True)
+    return rows
+
+
 def _child(source: Path, requests: int, concurrency: int) -> dict[str, Any]:
     """One measurement in a fresh interpreter with the edgesim of `source` first on sys.path."""
     env = dict(os.environ, PYTHONPATH=str(source), PYTHONDONTWRITEBYTECODE="1")
@@ -121,7 +160,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--compare", type=Path, help="another checkout to run alternately with this one")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--serve", action="store_true", help="measure `edgesim serve` under wrk")
+    parser.add_argument("--seconds", type=float, default=8.0, help="wrk's duration per run (--serve)")
     args = parser.parse_args()
+    if args.serve:
+        sources = {"this": HERE.parent} | ({"other": args.compare.resolve()} if args.compare else {})
+        runs = serve(sources, args.rounds, args.concurrency, args.seconds)
+        for name, source in sources.items():
+            medians = {key: statistics.median(row[key] for row in runs[name]) for key in runs[name][0]}
+            print(f"{name} ({source}) median of {args.rounds}: {json.dumps(medians)}")
+        return
     if args.compare is None:
         print(json.dumps(measure(args.requests, args.concurrency)))
         return
