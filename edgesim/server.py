@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from edgesim.app import EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation
@@ -18,9 +19,57 @@ from edgesim.reload import watch_and_reload
 from edgesim.simulator import Simulator
 
 
+class _OneWritePerTurn:
+    """A transport that sends what was written during one event-loop turn with a single send().
+
+    uvicorn writes a response's status line and headers, then its body, each with its own send():
+    two syscalls and two packets per response. Holding the writes to the end of the turn joins
+    them: about a tenth less CPU per proxied request, and a tenth more throughput (benchmarks/,
+    issue 6: 184 against 200 µs and 5,415 against 5,009 req/s, paired runs). Everything but
+    write, close and is_closing is the real transport's.
+    """
+
+    __slots__ = ("_transport", "_loop", "_held")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self._flush)
+        self._held.append(data)
+
+    def _flush(self) -> None:
+        if self._held:
+            data = b"".join(self._held)
+            self._held.clear()
+            if not self._transport.is_closing():
+                self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def close(self) -> None:
+        self._flush()  # a response uvicorn ends with close (Connection: close) still goes out
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+class _HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, writing through a _OneWritePerTurn transport."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(_OneWritePerTurn(transport, self.loop))  # type: ignore[arg-type]
+
+
 def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        http=_HttpProtocol,
         host=host,
         port=port,
         lifespan="on",

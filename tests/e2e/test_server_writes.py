@@ -1,0 +1,42 @@
+"""The served socket path: every response arrives whole, however uvicorn's writes are joined (server.py)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from edgesim.app import EdgeApp
+from edgesim.config import parse_config
+from edgesim.server import background_server
+from edgesim.simulator import Simulator
+
+
+def _exchange(base: str, raw: bytes) -> bytes:
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while chunk := sock.recv(65536):  # until the server closes (the last request says close)
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_keep_alive_head_and_close_responses_arrive_whole(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    big = b"x" * 300_000
+    (tmp_path / "site" / "big.bin").write_bytes(big)
+    (tmp_path / "site" / "a.txt").write_text("small")
+    config = parse_config({"origins": [{"id": "site", "directory": "site"}],
+                           "default_cache_behavior": {"target_origin": "site"}}, base_dir=tmp_path)
+    with background_server(EdgeApp(Simulator(config))) as base:
+        answer = _exchange(base, b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 b"HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                                 b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    first, rest = answer.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 200 ") and b"content-length: 300000" in first.lower()
+    assert rest[:300_000] == big
+    head, rest = rest[300_000:].split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 ") and b"content-length: 5" in head.lower()
+    last, body = rest.split(b"\r\n\r\n", 1)  # HEAD sent no body: the next status line follows at once
+    assert last.startswith(b"HTTP/1.1 200 ") and b"connection: close" in last.lower()
+    assert body == b"small"  # written before uvicorn closed the connection
