@@ -116,6 +116,11 @@ def test_micro_benchmarks_are_judged_on_their_ratios_and_targets() -> None:
     assert len([k for k in verdicts() if k.startswith(("cff_invoke", "lambda_invoke", "cache_hits"))]) == 6
 
 
+def test_micro_benchmarks_without_an_issue_target_are_figures_not_verdicts() -> None:
+    result = {**RESULT, "micro": {"plugin_suite": {"ratio_own_over_pooled": 2.4, "pooled_ms_per_test": 45.1}}}
+    assert not any(t["target"].startswith("plugin_suite") for t in evaluate_targets(result))
+
+
 def test_skipped_or_failed_micro_benchmarks_judge_nothing() -> None:
     result = {**RESULT, "micro": {"cff_invoke": {"skipped": "not here"}, "lambda_invoke": {"error": "exit 1"}}}
     assert not any(t["target"].startswith(("cff_invoke", "lambda_invoke")) for t in evaluate_targets(result))
