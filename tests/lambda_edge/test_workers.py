@@ -203,18 +203,22 @@ async def test_context_fields_and_remaining_time_counts_down(runtime: LambdaEdge
     assert 0 < before <= 2000 and before - after >= 190
 
 
-async def test_concurrent_requests_start_workers_up_to_the_limit(handlers: Handlers) -> None:
-    assoc = handlers.assoc("slow", py="""
+# Answers its worker's pid after 0.3 s: which worker served a request, and time for others to queue.
+SLOW_PID_HANDLER = {"py": """
         import os, time
         def handler(event, context):
             time.sleep(0.3)
             return {"status": "200", "body": str(os.getpid())}
-        """, js="""
+        """, "js": """
         exports.handler = async () => {
           await new Promise((r) => setTimeout(r, 300));
           return { status: '200', body: String(process.pid) };
         };
-        """)
+        """}
+
+
+async def test_concurrent_requests_start_workers_up_to_the_limit(handlers: Handlers) -> None:
+    assoc = handlers.assoc("slow", **SLOW_PID_HANDLER)
     async with LambdaEdgeRuntime(DistributionSettings(), max_concurrency=2) as runtime:
         fn = runtime.function(assoc, VR)
         results = await asyncio.gather(*(fn.invoke(make_call(VR)) for _ in range(4)))
@@ -245,17 +249,7 @@ async def test_memory_over_the_limit_is_caught_while_the_handler_still_runs(
 
 
 async def test_a_request_cancelled_while_queued_gives_up_its_turn(handlers: Handlers) -> None:
-    assoc = handlers.assoc("queued", py="""
-        import os, time
-        def handler(event, context):
-            time.sleep(0.3)
-            return {"status": "200", "body": str(os.getpid())}
-        """, js="""
-        exports.handler = async () => {
-          await new Promise((r) => setTimeout(r, 300));
-          return { status: '200', body: String(process.pid) };
-        };
-        """)
+    assoc = handlers.assoc("queued", **SLOW_PID_HANDLER)
     async with LambdaEdgeRuntime(DistributionSettings(), max_concurrency=1) as runtime:
         fn = runtime.function(assoc, VR)
         first = asyncio.create_task(fn.invoke(make_call(VR)))
