@@ -270,12 +270,9 @@ class Worker:
             self._waiter.set_result(frame)
 
     def _on_control(self) -> None:
-        try:
-            chunk = os.read(self._ctl_out, 1 << 16)
-        except BlockingIOError:
+        chunk = _read_ready(self._ctl_out)
+        if chunk is None:
             return
-        except OSError:
-            chunk = b""
         if not chunk:  # EOF: the child exited (it alone holds the write end)
             self._dead = True
             self._remove_reader(self._ctl_out)
@@ -295,12 +292,9 @@ class Worker:
             self._resolve(frame)
 
     def _on_log(self) -> None:
-        try:
-            chunk = os.read(self._log, 1 << 16)
-        except BlockingIOError:
+        chunk = _read_ready(self._log)
+        if chunk is None:
             return
-        except OSError:
-            chunk = b""
         if not chunk:
             self._remove_reader(self._log)
             return
@@ -418,3 +412,14 @@ class Worker:
                     self._remove_reader(fd)
                 os.close(fd)
                 setattr(self, name, -1)
+
+
+def _read_ready(fd: int) -> bytes | None:
+    """What a non-blocking pipe the loop says is readable holds: None when nothing after all,
+    b"" at EOF or when it broke (both end the child's side)."""
+    try:
+        return os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
