@@ -1,9 +1,9 @@
 """The HTTP/1.1 client edgesim reaches custom origins with: keep-alive connections, httptools' parser.
 
 Why not aiohttp or httpx here: the origin fetch is on every cache miss, and aiohttp's client cost
-about 160 µs of CPU per request on the benchmark machine against about 20 µs for a protocol on
-httptools (the parser uvicorn already uses), the largest single share of edgesim's pass-through
-cost (benchmarks/, issue 6). What CloudFront does with an origin is narrow: one request at a time
+about 140 µs of CPU per fetch on the benchmark machine against about 40 µs for this protocol on
+httptools (the parser uvicorn already uses; `python -m benchmarks.origin_fetch`), the largest
+single share of edgesim's pass-through cost (issue 6). What CloudFront does with an origin is narrow: one request at a time
 per connection, the whole response read before it moves on (it caches it), redirects passed
 through, nothing decoded. That is all this module does. Origins given an httpx transport (tests:
 MockTransport, ASGITransport) still go through httpx in origin.py.
