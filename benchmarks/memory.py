@@ -21,11 +21,13 @@ SCENARIO = ("edgesim serving 5 behaviors with 10 CloudFront Functions (viewer-re
 
 
 def _role(cmd: str) -> str:
+    if "kill -9" in cmd and "groups" in cmd:
+        return "worker lifeline (sh, edgesim/lambda_edge/lifeline.py)"
     if "node" in cmd.split(" ")[0] or ".js" in cmd:
         return "Lambda@Edge worker (node)"
     if "python" in cmd.split(" ")[0] or ".py" in cmd:
         return "Lambda@Edge worker (python)"
-    return cmd
+    return " ".join(cmd.split())[:80]  # one line, whatever the command line holds
 
 
 def measure(work: Path, origin_url: str, requests_per_path: int = 20) -> dict[str, Any]:
