@@ -61,6 +61,17 @@ class FakeLoader:
         return None
 
 
+# The smallest distribution: one HTTP origin "api" behind the default behavior (as a TOML file).
+API_CONFIG = """
+[[origins]]
+id = "api"
+url = "http://api.example.com"
+
+[default_cache_behavior]
+target_origin = "api"
+"""
+
+
 def origin_app(routes: dict[str, tuple[int, dict[str, str], bytes]] | None = None,
                seen: list[dict[str, Any]] | None = None) -> Callable[..., Awaitable[None]]:
     """A tiny ASGI origin: answers each path from `routes` (default 200 'origin <path>') and

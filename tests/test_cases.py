@@ -8,18 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import API_CONFIG as CONFIG
 from edgesim.cases import load_cases, run_cases
 from edgesim.cli import main
 from edgesim.errors import ConfigError
 
-CONFIG = """
-[[origins]]
-id = "api"
-url = "http://api.example.com"
-
-[default_cache_behavior]
-target_origin = "api"
-"""
 
 CASES = """
 config: dist.toml

@@ -8,15 +8,8 @@ from pathlib import Path
 import pytest
 
 import edgesim
+from conftest import API_CONFIG as CONFIG
 
-CONFIG = """
-[[origins]]
-id = "api"
-url = "http://api.example.com"
-
-[default_cache_behavior]
-target_origin = "api"
-"""
 INI = "[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider -p no:benchmark\nasyncio_default_fixture_loop_scope = function\n"
 
 

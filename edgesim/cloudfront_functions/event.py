@@ -75,19 +75,14 @@ def parse_querystring(raw: str) -> EntryMap:
 
 def headers_json(headers: Headers, *, skip: str) -> EntryMap:
     """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4)."""
+    pairs = [(lower, value) for lower, (_, value) in zip(headers.lower_names(), headers)
+             if lower != skip and lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES)]
     out: EntryMap = {}
-    repeated = False
-    for lower, (_, value) in zip(headers.lower_names(), headers):
-        if lower == skip or lower in DISALLOWED_HEADERS or lower.startswith(DISALLOWED_PREFIXES):
-            continue
-        if lower in out:
-            repeated = True
-            break
+    for lower, value in pairs:
+        if lower in out:  # a repeated name: multiValue entries
+            return _entry_map(pairs)
         out[lower] = {"value": value}
-    if not repeated:  # each name once, the common case: the map is done in this one pass
-        return out
-    return _entry_map([(lower, value) for lower, (_, value) in zip(headers.lower_names(), headers)
-                       if lower != skip and lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES)])
+    return out  # each name once, the common case
 
 
 def request_cookies(headers: Headers) -> EntryMap:

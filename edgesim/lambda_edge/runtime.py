@@ -80,11 +80,17 @@ class WorkerPool:
         self._context_base = {"functionName": name, "functionVersion": "1",
                               "invokedFunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{spec.name}:1",
                               "memoryLimitInMB": spec.memory, "logGroupName": f"/aws/lambda/{name}"}
-        self._report_memory = f" ms\tMemory Size: {spec.memory} MB\tMax Memory Used: "
+        self._report_memory = report_memory(spec)
 
-    async def _acquire(self) -> None:
+    def _take(self) -> bool:
+        """Take a free slot if one is there and nobody queues for it."""
         if self._free > 0 and not self._queue:
             self._free -= 1
+            return True
+        return False
+
+    async def _acquire(self) -> None:
+        if self._take():
             return
         turn = asyncio.get_running_loop().create_future()
         self._queue.append(turn)
@@ -130,9 +136,7 @@ class WorkerPool:
     async def execute(self, event: Any, timeout: float) -> Execution:
         """Run one event in a warm worker (starting one if none is idle) and format its log."""
         request_id = new_request_id()
-        if self._free > 0 and not self._queue:  # a free slot: take it without a coroutine
-            self._free -= 1
-        else:
+        if not self._take():  # a free slot is taken without a coroutine
             await self._acquire()
         try:
             worker = None
@@ -172,19 +176,21 @@ class WorkerPool:
         await asyncio.gather(*(w.kill() for w in workers))
 
 
+def report_memory(spec: WorkerSpec) -> str:
+    """The REPORT line's part between the billed duration and the memory used (a pool keeps it)."""
+    return f" ms\tMemory Size: {spec.memory} MB\tMax Memory Used: "
+
+
 def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, timeout: float,
-                   report_memory: str | None = None) -> list[str]:
+                   memory_part: str | None = None) -> list[str]:
     """START / the handler's lines / END / REPORT, as Lambda writes them to CloudWatch.
 
-    `report_memory` is the REPORT line's memory part up to its last number, which a pool formats
-    once for all its invocations."""
+    `memory_part` is report_memory(spec), which a pool formats once for all its invocations."""
     duration = outcome.duration_ms
-    if report_memory is None:
-        report_memory = f" ms\tMemory Size: {spec.memory} MB\tMax Memory Used: "
+    report = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: "
+              f"{max(1, math.ceil(duration))}{memory_part or report_memory(spec)}{outcome.max_memory_mb} MB")
     if outcome.failure is None and not outcome.lines and outcome.init_ms is None:  # the usual case
-        return [f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}",
-                f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: "
-                f"{max(1, math.ceil(duration))}{report_memory}{outcome.max_memory_mb} MB"]
+        return [f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}", report]
     lines = [f"START RequestId: {request_id} Version: 1", *outcome.lines]
     if outcome.failure == "timeout":
         now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
@@ -194,8 +200,6 @@ def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, ti
         lines.append(f"RequestId: {request_id} Error: {outcome.detail or 'Runtime exited'}")
         lines.append(kind)
     lines.append(f"END RequestId: {request_id}")
-    report = (f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-              f"Billed Duration: {max(1, math.ceil(duration))}{report_memory}{outcome.max_memory_mb} MB")
     if outcome.init_ms is not None:
         report += f"\tInit Duration: {outcome.init_ms:.2f} ms"
     lines.append(report)
