@@ -1,9 +1,8 @@
 """One warm V8 isolate per CloudFront Function: its prelude and code, budgets, and V8's errors.
 
 It loads prelude.js and the user's code once, then calls `__cf.call` per request on a `V8`
-(v8.py, the only module importing mini-racer: V8 works on its own thread; a quick function is
-waited for in place, a slow one on the event loop, so other requests keep flowing while it
-runs), with a CPU-time kill for runaway code and a hard heap limit for memory (spec §1.6).
+(v8.py, the only module importing mini-racer: V8 works on its own thread and the event loop
+serves other requests while it runs), with a CPU-time kill for runaway code and a hard heap limit for memory (spec §1.6).
 """
 
 from __future__ import annotations
@@ -16,13 +15,17 @@ from typing import Any, Literal
 
 import orjson
 
-from edgesim.cloudfront_functions.v8 import V8, JSEvalException, MiniRacer
+from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
 
 # CloudFront gives a function 2 MB (spec §1.6). The isolate's own baseline (V8's built-ins, the
 # prelude, the compiled function) is measured at load and added on top, so only what the user's
 # code allocates counts against the 2 MB.
 MEMORY_LIMIT_BYTES = 2 * 1024 * 1024
+
+# The most invocations one trip into V8 runs (Isolate._many). Queued invocations are as many as
+# requests in flight; a bound keeps one batch's latency and garbage small.
+BATCH_MAX = 16
 
 # Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
 WARM_ROUNDS = 100
@@ -53,8 +56,24 @@ class Outcome:
     origin: dict[str, Any] | None = None  # an origin helper's call: {"kind": ..., "args": [...]}
     log_data: str | None = None
     elapsed_ms: float = 0.0
-    round_trips: int = 1  # evals into V8 this run took (2 for an async handler)
+    trips: float = 1  # trips into V8 this run took: 2 for an async handler, 1/n as one of a batch of n
     controls: bool = True  # False: the answer's JSON text holds no CR, LF or NUL (output.py skips looking)
+
+
+def _has_controls(text: str) -> bool:
+    """Whether an answer's JSON text may hold CR, LF or NUL in a string. JSON.stringify writes them
+    only as these escapes: without them no value has one (a false alarm, such as an escaped
+    backslash before an n, only costs output.py a search)."""
+    return "\\r" in text or "\\n" in text or "\\u0000" in text
+
+
+def _outcome(data: dict[str, Any], elapsed_ms: float, trips: float, controls: bool) -> Outcome:
+    """prelude.js's answer for one invocation (its finish() or fail())."""
+    return Outcome(
+        ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
+        invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
+        log_data=data.get("logData"), elapsed_ms=elapsed_ms, trips=trips, controls=controls,
+    )
 
 
 class CompileError(Exception):
@@ -77,40 +96,40 @@ class Isolate:
         self._file_json_b = self._file_json.encode()
         self._time_limit_s = time_limit_ms / 1000
         self._v8: V8 | None = None
-        self._mr: MiniRacer | None = None
         self._call_fn: Any = None  # __cf.call, __cf.settled and a function doing nothing (v8.py function handles)
         self._settled_fn: Any = None
         self._zero_fn: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = asyncio.Lock()
+        self._batch_fn: Any = None  # __cf.batch
+        self._busy = False  # an invocation is running
+        self._queue: list[tuple[bytes, asyncio.Future[Outcome]]] = []  # invocations waiting for it
+        self._batches: asyncio.Task[None] | None = None  # runs the queue (_run_queue)
         self._kvs_version: object = None
-        self._round_trips = 1
         self.baseline_bytes = 0
         self.floor_ms = 0.0
 
     async def start(self) -> None:
         """Create the isolate on the running loop, load prelude and code, calibrate the budgets."""
         self._loop = asyncio.get_running_loop()
-        self._lock = asyncio.Lock()
-        self._v8 = V8(self._loop)
-        self._mr = self._v8.mr
+        v8 = self._v8 = V8(self._loop)
         runtime_version = self._runtime.rsplit("-", 1)[1]
-        await self._mr.eval_cancelable(f"var __CF_RUNTIME = {json.dumps(runtime_version)};\n" + _PRELUDE)
+        await v8.eval(f"var __CF_RUNTIME = {json.dumps(runtime_version)};\n" + _PRELUDE)
         try:
-            await self._mr.eval_cancelable(self._factory_source())
+            await v8.eval(self._factory_source())
         except JSEvalException as exc:
             self.close()
             raise CompileError(*_v8_message_and_line(str(exc))) from None
-        self._call_fn = self._v8.function("__cf.call")
-        self._settled_fn = self._v8.function("__cf.settled")
-        self._zero_fn = self._v8.function("(function () { return 0; })")
+        self._call_fn = await v8.function("__cf.call")
+        self._settled_fn = await v8.function("__cf.settled")
+        self._batch_fn = await v8.function("__cf.batch")
+        self._zero_fn = await v8.function("(function () { return 0; })")
         self._kvs_version = None
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
         warm = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
                 "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
         if "crypto" in self._code or "Buffer" in self._code or "atob" in self._code:
-            await self._mr.eval_cancelable(f"__cf.warm({WARM_ROUNDS})")
+            await v8.eval(f"__cf.warm({WARM_ROUNDS})")
         await self.call(warm, now_ms=0, event_type="viewer-request")
         await self._calibrate()
 
@@ -126,11 +145,10 @@ class Isolate:
 
     async def _calibrate(self) -> None:
         """Measure the baseline heap and the bare cost of a call into the isolate."""
-        assert self._mr is not None
-        self._mr.low_memory_notification()
-        self.baseline_bytes = self.heap_used()
-        self._mr.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         assert self._v8 is not None
+        self._v8.low_memory_notification()
+        self.baseline_bytes = self.heap_used()
+        self._v8.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         # Timed as a request's trip is (V8.run, with a `this`), on a function that does nothing.
         self.floor_ms = min([(await self._v8.run(self._zero_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
 
@@ -140,106 +158,174 @@ class Isolate:
 
     async def load_kvs(self, version: object, data_json: str, meta_json: str) -> None:
         """Push a KeyValueStore's contents into the isolate when they changed; not charged to the user."""
-        if version == self._kvs_version or self._mr is None:
+        if version == self._kvs_version or self._v8 is None:
             return
-        self._mr.set_hard_memory_limit(0)
-        await self._mr.eval_cancelable(f"__cf.kvsLoad({json.dumps(data_json)}, {json.dumps(meta_json)})")
+        self._v8.set_hard_memory_limit(0)
+        await self._v8.eval(f"__cf.kvsLoad({json.dumps(data_json)}, {json.dumps(meta_json)})")
         self._kvs_version = version
         await self._calibrate()
 
     async def call(self, event: dict[str, Any], *, now_ms: float, event_type: str, edge_json: str = "{}",
                    raw_query: str | None = None) -> Outcome:
-        """Run the handler once on `event`. Never raises for anything the user's code does."""
-        assert self._mr is not None
-        mr = self._mr
+        """Run the handler once on `event`. Never raises for anything the user's code does.
+
+        One invocation runs at a time, so the time limit counts only its own run. Invocations that
+        arrive meanwhile queue, and the next trip into V8 runs up to BATCH_MAX of them (_many).
+        """
+        assert self._v8 is not None and self._loop is not None
         # The arguments of __cf.invoke as one JSON array: the `this` of __cf.call (prelude.js).
         # JSON.parse makes a "__proto__" key an ordinary property.
         query = b"null" if raw_query is None else json.dumps(raw_query).encode()
         payload = b"".join((b"[", orjson.dumps(event), b",", repr(now_ms).encode(), b',"', event_type.encode(),
                             b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
-        async with self._lock:  # one invocation at a time, so the time limit counts only its own run
-            for attempt in (1, 2):
-                value, failure, elapsed = await self._attempt(payload)
-                if failure is None:
-                    break
-                if failure == "timeout":
-                    return await self._after_kill(elapsed, timed_out=True)
-                if failure == "never-settled":
-                    # Nothing could ever settle it (no timers, no I/O): on CloudFront it would run
-                    # out of time, so it is reported as a timeout, without waiting for one.
-                    logs = json.loads(str(await mr.eval_cancelable("__cf.logs()")))
-                    return Outcome(ok=False, timed_out=True, never_settled=True, logs=logs, elapsed_ms=elapsed)
-                if failure != "memory":
-                    return Outcome(ok=False, error=failure, elapsed_ms=elapsed)
-                killed = await self._after_kill(elapsed, out_of_memory=True)
-                # V8 counts garbage that earlier invocations left in the old generation until a
-                # full GC. The heap is clean now, so a second run measures this one alone; it is
-                # safe to repeat because a function has no side effects outside its isolate.
-                if attempt == 2:
-                    return killed
-        text = str(value)
-        data = orjson.loads(text)
-        return Outcome(
-            ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
-            invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
-            log_data=data.get("logData"), elapsed_ms=elapsed, round_trips=self._round_trips,
-            # JSON.stringify writes CR, LF and NUL in strings only as these escapes: without them
-            # no value has one (a false alarm, such as an escaped backslash before an n, only
-            # costs the search).
-            controls="\\r" in text or "\\n" in text or "\\u0000" in text,
-        )
+        if self._busy:
+            future: asyncio.Future[Outcome] = self._loop.create_future()
+            self._queue.append((payload, future))
+            return await future
+        self._busy = True
+        try:
+            return await self._one(payload)
+        finally:
+            if self._queue:
+                self._batches = self._loop.create_task(self._run_queue())
+            else:
+                self._busy = False
 
-    async def _attempt(self, payload: bytes) -> tuple[object, str | None, float]:
-        """(result, None, ms), or (None, "timeout" | "memory" | "never-settled" | V8's message, ms)."""
+    async def _run_queue(self) -> None:
+        """Run what queued while the isolate was busy, a batch per trip, until nothing waits."""
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:BATCH_MAX], self._queue[BATCH_MAX:]
+                try:
+                    if len(batch) == 1:
+                        outcomes = [await self._one(batch[0][0])]
+                    else:
+                        outcomes = await self._many([payload for payload, _ in batch])
+                except BaseException as exc:  # the isolate was closed (edgesim's doing, not the user's code)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    if isinstance(exc, asyncio.CancelledError):
+                        raise
+                    return
+                for (_, future), outcome in zip(batch, outcomes):
+                    if not future.done():  # its caller may have gone
+                        future.set_result(outcome)
+        finally:
+            self._busy = False
+            self._fail_queue(JSEvalException("the function was unloaded"))
+
+    def _fail_queue(self, exc: BaseException) -> None:
+        queue, self._queue = self._queue, []
+        for _, future in queue:
+            if not future.done():
+                future.set_exception(exc)
+
+    async def _many(self, payloads: list[bytes]) -> list[Outcome]:
+        """Several invocations in one trip (prelude.js __cf.batch), each as if alone: its own fresh
+        top level, logs and answer. Each is billed an equal share of the trip's time, the best a
+        batch can tell (JavaScript has only a millisecond clock); a request that arrives alone is
+        timed alone. A batch that hits a limit, or whose answer is incomplete, runs again one
+        invocation at a time: a function has no side effects outside its isolate."""
         v8 = self._v8
-        assert v8 is not None and self._mr is not None
-        self._round_trips = 1
+        assert v8 is not None
+        share = 1 / len(payloads)
+        try:
+            value, took = await v8.run(self._batch_fn, self._time_limit_s * len(payloads),
+                                       b"".join((b"[", b",".join(payloads), b"]")))
+        except JSEvalException:
+            value = None
+        if not isinstance(value, str):  # stopped by the time or memory limit, or V8 threw
+            self._reset_limits()
+            return [await self._one(payload) for payload in payloads]
+        controls = _has_controls(value)
+        outcomes = []
+        for payload, data in zip(payloads, orjson.loads(value)):
+            if data == "pending":  # an async handler that did not settle at once: alone, with its second trip
+                outcomes.append(await self._one(payload))
+            else:
+                outcomes.append(_outcome(data, took * 1000 * share, share, controls))
+        return outcomes
+
+    async def _one(self, payload: bytes) -> Outcome:
+        v8 = self._v8
+        assert v8 is not None
+        for attempt in (1, 2):
+            value, failure, elapsed, trips = await self._attempt(payload)
+            if failure is None:
+                break
+            if failure == "timeout":
+                return await self._after_kill(elapsed, timed_out=True)
+            if failure == "never-settled":
+                # Nothing could ever settle it (no timers, no I/O): on CloudFront it would run
+                # out of time, so it is reported as a timeout, without waiting for one.
+                logs = json.loads(str(await v8.eval("__cf.logs()")))
+                return Outcome(ok=False, timed_out=True, never_settled=True, logs=logs, elapsed_ms=elapsed)
+            if failure != "memory":
+                return Outcome(ok=False, error=failure, elapsed_ms=elapsed)
+            killed = await self._after_kill(elapsed, out_of_memory=True)
+            # V8 counts garbage that earlier invocations left in the old generation until a
+            # full GC. The heap is clean now, so a second run measures this one alone; it is
+            # safe to repeat because a function has no side effects outside its isolate.
+            if attempt == 2:
+                return killed
+        text = str(value)
+        return _outcome(orjson.loads(text), elapsed, trips, _has_controls(text))
+
+    async def _attempt(self, payload: bytes) -> tuple[object, str | None, float, int]:
+        """(result, None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's
+        message, ms, trips)."""
+        v8 = self._v8
+        assert v8 is not None
+        trips = 1
         took = 0.0
         try:
             value, took = await v8.run(self._call_fn, self._time_limit_s, payload)
             if value is V8.TIMED_OUT:
-                return None, "timeout", took * 1000
+                return None, "timeout", took * 1000, trips
             if value == "pending":  # an async handler (2.0); see __cf.settled in prelude.js
-                self._round_trips = 2
+                trips = 2
                 value, more = await v8.run(self._settled_fn, self._time_limit_s - took)
                 took += more
                 if value is V8.TIMED_OUT:
-                    return None, "timeout", took * 1000
+                    return None, "timeout", took * 1000, trips
                 if value == "pending":
-                    return None, "never-settled", took * 1000
-            return value, None, took * 1000
+                    return None, "never-settled", took * 1000, trips
+            return value, None, took * 1000, trips
         except JSEvalException as exc:
-            if self._mr.was_hard_memory_limit_reached():
-                return None, "memory", took * 1000
-            return None, str(exc).strip().splitlines()[-1], took * 1000
+            if v8.was_hard_memory_limit_reached():
+                return None, "memory", took * 1000, trips
+            return None, str(exc).strip().splitlines()[-1], took * 1000, trips
 
     async def _after_kill(self, elapsed: float, *, timed_out: bool = False, out_of_memory: bool = False) -> Outcome:
         """V8 stopped the run: recover the log lines so far and leave the isolate ready for the next request."""
-        assert self._mr is not None
-        self._mr.set_hard_memory_limit(0)
-        self._mr.low_memory_notification()
+        v8 = self._v8
+        assert v8 is not None
+        self._reset_limits()
         try:
-            logs = json.loads(str(await asyncio.wait_for(self._mr.eval_cancelable("__cf.logs()"), 1.0)))
+            logs = json.loads(str(await asyncio.wait_for(v8.eval("__cf.logs()"), 1.0)))
         except (JSEvalException, asyncio.TimeoutError):
             logs = []
-        self._mr.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         return Outcome(ok=False, timed_out=timed_out, out_of_memory=out_of_memory, logs=logs, elapsed_ms=elapsed)
 
+    def _reset_limits(self) -> None:
+        """After V8 stopped a run: a full GC, so what it left does not count against the next one."""
+        v8 = self._v8
+        assert v8 is not None
+        v8.set_hard_memory_limit(0)
+        v8.low_memory_notification()
+        v8.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
+
     def heap_used(self) -> int:
-        assert self._mr is not None
-        # mini-racer's heap_stats now and then hands back an empty string (seen under load): ask again.
-        for _ in range(5):
-            try:
-                return int(self._mr.heap_stats()["used_heap_size"])
-            except ValueError:
-                continue
-        raise RuntimeError("V8 did not report its heap statistics")
+        assert self._v8 is not None
+        return self._v8.heap_used()
 
     def close(self) -> None:
-        v8, self._v8, self._mr = self._v8, None, None
-        self._call_fn = self._settled_fn = self._zero_fn = None
+        v8, self._v8 = self._v8, None
+        self._call_fn = self._settled_fn = self._zero_fn = self._batch_fn = None
         if v8 is not None:
-            v8.close()
+            v8.close()  # the running invocation, if any, ends with an error; so do those queued
+        self._fail_queue(JSEvalException("the function was unloaded"))
 
 
 def _v8_message_and_line(text: str) -> tuple[str, int | None]:

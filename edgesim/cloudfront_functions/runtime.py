@@ -115,7 +115,7 @@ class CloudFrontFunction:
         budget = self.settings.function_compute_budget_ms
         # The share of the budget the function itself used: the bare cost of each trip into V8 is
         # edgesim's, not the function's (spec §1.6; a pseudo value, V8 is not CloudFront's engine).
-        used = max(0.0, outcome.elapsed_ms - isolate.floor_ms * outcome.round_trips)
+        used = max(0.0, outcome.elapsed_ms - isolate.floor_ms * outcome.trips)
         utilization = min(100, round(used / budget * 100))
         return self._check(outcome, event, event_type, utilization, header_rules, original)
 

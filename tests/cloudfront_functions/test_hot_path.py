@@ -1,7 +1,7 @@
 """How a request reaches the warm isolate and comes back (isolate.py and v8.py).
 
 The event travels as JSON text (the `this` of prelude.js __cf.call), and V8's answer is
-waited for in place or, for a slow function, on the event loop; time is V8's thread's CPU time.
+waited for on the event loop; time is V8's thread's CPU time.
 These pin what a user can observe of that: every event arrives whole, and the time limit stops
 runaway code only.
 """
