@@ -20,6 +20,10 @@ WARM_RUNS = 10
 
 def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str, Any], EventType]:
     """Fill in what hand-written test events (aws-samples style) leave out, as CloudFront does."""
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        raise UserError('this is a Lambda@Edge event (Records[0].cf); a CloudFront Functions test event is '
+                        '{"version": "1.0", "context": {...}, "viewer": {...}, "request": {...}} (spec §1.2). '
+                        "Run Lambda@Edge events with `edgesim invoke`")
     if not isinstance(event, dict) or not isinstance(event.get("request"), dict):
         raise UserError('a test event is an object with at least a "request" (spec §1.2)')
     context = dict(event.get("context") or {})

@@ -83,6 +83,13 @@ def test_cli_exit_codes_and_stdin(tmp_path: Path) -> None:
     assert strict.exit_code == 1
 
 
+def test_cli_names_a_lambda_edge_event_for_what_it_is() -> None:
+    event = (Path(__file__).resolve().parents[2] / "samples" / "events" / "viewer-request.json").read_text()
+    result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-"], input=event)
+    assert result.exit_code == 2
+    assert "Lambda@Edge event (Records[0].cf)" in result.output and "edgesim invoke" in result.output
+
+
 def test_cli_refuses_oversized_code(tmp_path: Path) -> None:
     big = tmp_path / "big.js"
     big.write_text("function handler(e) { return e.request; }\n" + "//" + "x" * 11000)
