@@ -100,7 +100,7 @@ class V8:
         self._dll = dll
         self._loop = loop
         self._lock = asyncio.Lock()  # one task in flight (see the module's docstring)
-        self._outstanding = False  # a cancelled task has not answered yet
+        self._owed = 0  # answers V8 still owes: 1 while a task runs or a stopped one has not answered
         if native is None:
             native = _NATIVE is not None
         if native:
@@ -183,39 +183,49 @@ class V8:
         raw = self._read()
         if raw is None:
             return
+        self._owed -= 1
         future, self._answer = self._answer, None
         if future is not None and not future.done():
             future.set_result(raw)
         else:
-            self._outstanding = False
             self._dll.mr_free_value(self._ctx, raw)
 
-    async def _task(self, method: Any, args: tuple[Any, ...], limit_s: float | None, cpu0: float = 0.0) -> Any:
+    async def _task(self, method: Any, args: tuple[Any, ...], limit_s: float | None) -> tuple[Any, float]:
         """Run one mini-racer task `method(ctx, *args, callback_id)` and wait for its raw answer on the
-        loop, which serves other requests meanwhile. Raises _TimeUp once V8's thread has spent
-        `limit_s` of CPU (since `cpu0`) on it; it is then stopped."""
+        loop, which serves other requests meanwhile: (answer, V8's thread's CPU clock at the start).
+        Raises _TimeUp once V8's thread has spent `limit_s` of CPU on it; it is then stopped."""
         async with self._lock:
             loop = self._loop
-            if self._outstanding:
+            if self._owed:
                 await self._drain()
             future: asyncio.Future[Any] = loop.create_future()
             self._answer = future
+            cpu0 = self.cpu()  # after the lock: another task's run is not this one's
             task_id = method(self._ctx, *args, self._callback_id)
+            self._owed += 1
             timer = None if limit_s is None else loop.call_later(
                 limit_s, self._check_time, future, cpu0, time.perf_counter(), limit_s)
             try:
                 raw = await future
-                if raw is None:
-                    raise _TimeUp
-            except BaseException:  # the time limit, or the caller was cancelled
-                self._answer = None
-                self._dll.mr_cancel_task(self._ctx, task_id)
-                self._outstanding = True  # it still answers once; _on_answer frees that
+            except BaseException:  # the caller was cancelled
+                self._abandon(future, task_id)
                 raise
             finally:
                 if timer is not None:
                     timer.cancel()
-            return raw
+            if raw is None:
+                self._abandon(future, task_id)
+                raise _TimeUp(self.cpu() - cpu0)
+            return raw, cpu0
+
+    def _abandon(self, future: asyncio.Future[Any], task_id: int) -> None:
+        """Stop a task nobody waits for any more. Its answer, still owed, is freed when it comes
+        (_on_answer), or was already taken into `future`."""
+        self._answer = None
+        if self._owed:
+            self._dll.mr_cancel_task(self._ctx, task_id)
+        elif future.done() and not future.cancelled() and future.result() is not None:
+            self._dll.mr_free_value(self._ctx, future.result())
 
     def _check_time(self, future: asyncio.Future[Any], cpu0: float, t0: float, limit_s: float) -> None:
         """The time limit may have passed: stop waiting, unless V8's thread has not yet spent
@@ -237,14 +247,13 @@ class V8:
             raw = await asyncio.wait_for(future, DRAIN_TIMEOUT_S)
         except asyncio.TimeoutError:
             raise JSEvalException(f"V8 did not stop a cancelled call within {DRAIN_TIMEOUT_S:g} s") from None
-        self._outstanding = False
         self._dll.mr_free_value(self._ctx, raw)
 
     async def eval(self, code: str) -> Any:
         """Evaluate `code` (no time limit: edgesim's own scripts); its value as Python."""
         handle = self.context._python_to_value_handle(code)
-        return self.context._value_handle_to_python(
-            self.context._wrap_raw_handle(await self._task(self._dll.mr_eval, (handle.raw,), None)))
+        raw, _ = await self._task(self._dll.mr_eval, (handle.raw,), None)
+        return self.context._value_handle_to_python(self.context._wrap_raw_handle(raw))
 
     async def function(self, expression: str) -> Any:
         """The JavaScript function `expression` evaluates to, for run(): a raw handle, valid until close().
@@ -253,7 +262,8 @@ class V8:
         finding it in the compilation cache, and instantiating it).
         """
         handle = self.context._python_to_value_handle(expression)
-        function = self.context._wrap_raw_handle(await self._task(self._dll.mr_eval, (handle.raw,), None))
+        raw, _ = await self._task(self._dll.mr_eval, (handle.raw,), None)
+        function = self.context._wrap_raw_handle(raw)
         self._keep.append(function)
         return function.raw
 
@@ -263,18 +273,16 @@ class V8:
         Raises JSEvalException (and subclasses) for what V8 threw.
         """
         dll, ctx = self._dll, self._ctx
-        cpu0 = self.cpu()
         if this is None:
             target = self._undefined.raw
         else:
             # `this` travels as a string value: V8 makes its string from the UTF-8 at once, where
-            # decoding text from a buffer in JavaScript cost several times more. The task holds
-            # its own reference to the value, so the handle is released right away.
+            # decoding text from a buffer in JavaScript cost several times more.
             target = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8)
         try:
-            raw = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s, cpu0)
-        except _TimeUp:
-            return self.TIMED_OUT, self.cpu() - cpu0
+            raw, cpu0 = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s)
+        except _TimeUp as stopped:
+            return self.TIMED_OUT, stopped.spent
         finally:
             if this is not None:
                 dll.mr_free_value(ctx, target)
@@ -345,6 +353,10 @@ class V8:
 
 class _TimeUp(Exception):
     """The time limit passed before V8 answered (run() turns it into TIMED_OUT)."""
+
+    def __init__(self, spent: float) -> None:
+        super().__init__(spent)
+        self.spent = spent  # V8's thread's CPU seconds on the task
 
 
 def _threads() -> set[int]:

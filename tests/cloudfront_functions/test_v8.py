@@ -88,3 +88,14 @@ async def test_closing_with_a_call_running_ends_it_and_frees_its_descriptors() -
             await running
     if sys.platform == "linux":
         assert len(os.listdir("/proc/self/fd")) == before
+
+
+async def test_an_answer_at_the_time_limit_is_not_owed_twice(v8: V8) -> None:
+    """A function that ends just as its limit passes: whichever wins, the next call is answered
+    at once, never made to wait for an answer that was already taken (which would take seconds
+    and then fail)."""
+    spin, echo = await v8.function("spin"), await v8.function("echo")
+    for i in range(40):
+        value, _ = await v8.run(spin, 0.002 + (i % 4) * 0.0005, b"2")
+        assert value is V8.TIMED_OUT or value == "spun 2"
+        assert (await asyncio.wait_for(v8.run(echo, 1.0, str(i).encode()), 2.0))[0] == f"got {i}"
