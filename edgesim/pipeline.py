@@ -18,7 +18,7 @@ from edgesim.cache_key import CacheKey, cache_key, is_cached_method
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import error_caching_min_ttl, error_page_response, find_rule, page_request
-from edgesim.errors import HttpsRequired, MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
+from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.messages import EventType, Headers, Request, Response
 from edgesim.origin import OriginFetcher
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
@@ -26,6 +26,7 @@ from edgesim.response_headers import apply_response_headers_policy, preflight_re
 from edgesim.routing import compile_pattern
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
 from edgesim.trace import OriginTrace, Trace, TriggerTrace
+from edgesim.viewer_protocol import apply_viewer_protocol_policy
 
 GENERATED_X_CACHE = {
     "cloudfront-function": "FunctionGeneratedResponse from cloudfront",
@@ -94,7 +95,8 @@ class Pipeline:
         # The developer's X-Edgesim-Viewer-* override is read and removed before anything sees it.
         profile = take_viewer_override(viewer, self.config.viewer)
 
-        redirect = self._viewer_protocol(ex)
+        redirect = apply_viewer_protocol_policy(behavior.config.viewer_protocol_policy, viewer, self.settings,
+                                                trace.notes)
         if redirect is not None:  # no edge function runs for the automatic redirect (spec §3.1)
             return self._finish(ex, redirect, "Redirect from cloudfront", generated=True)
         if viewer.method not in behavior.config.allowed_methods:
@@ -364,26 +366,6 @@ class Pipeline:
         function = ex.behavior.functions.get(EventType.VIEWER_REQUEST)
         return function.kind if function is not None else None
 
-    def _viewer_protocol(self, ex: Exchange) -> Response | None:
-        """redirect-to-https → 301, https-only → 403 for plain-http viewers (spec §3.1), when the
-        distribution enforces it; otherwise the local connection is treated as https and noted."""
-        policy = ex.behavior.config.viewer_protocol_policy
-        request = ex.request
-        if policy == "allow-all" or request.scheme == "https":
-            return None
-        if not self.settings.enforce_viewer_protocol_policy:
-            ex.trace.notes.append(f"{policy}: plain http treated as https locally "
-                                  "(set distribution.enforce_viewer_protocol_policy = true to enforce)")
-            request.scheme = "https"
-            return None
-        if policy == "https-only":
-            raise HttpsRequired()
-        host = request.headers.get("host") or self.settings.domain_name
-        location = f"https://{host.split(':')[0]}{request.url_path_and_query}"
-        body = _redirect_page()
-        return Response(301, Headers([("Location", location), ("Content-Type", "text/html"),
-                                      ("Content-Length", str(len(body)))]), body, "Moved Permanently")
-
     def _finish(self, ex: Exchange, response: Response, x_cache: str, *, generated: bool) -> Response:
         """CloudFront's own response headers, added after every function has run (spec §1.3)."""
         headers = response.headers
@@ -404,9 +386,3 @@ class Pipeline:
 def _x_cache_hit(origin_status: int | None, hit: str) -> str:
     """An error served from the cache still says Error (spec §4.3)."""
     return "Error from cloudfront" if origin_status is not None and origin_status >= 400 else hit
-
-
-def _redirect_page() -> bytes:
-    return (b"<html>\r\n<head><title>301 Moved Permanently</title></head>\r\n<body>\r\n"
-            b"<center><h1>301 Moved Permanently</h1></center>\r\n<hr><center>CloudFront</center>\r\n"
-            b"</body>\r\n</html>\r\n")
