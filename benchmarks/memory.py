@@ -21,7 +21,7 @@ SCENARIO = ("edgesim serving 5 behaviors with 10 CloudFront Functions (viewer-re
 
 
 def _role(cmd: str) -> str:
-    if "kill -9" in cmd and "groups" in cmd:
+    if "read -r op group" in cmd:  # lifeline.py's script (the command line may come cut short)
         return "worker lifeline (sh, edgesim/lambda_edge/lifeline.py)"
     if "node" in cmd.split(" ")[0] or ".js" in cmd:
         return "Lambda@Edge worker (node)"
