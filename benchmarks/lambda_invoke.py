@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -91,16 +92,26 @@ class _Echo:
 
     async def on_event_loop(self, line: bytes) -> None:
         # The same round trip with the parent waiting in the event loop, as any async server must.
+        # Raw reads: a loop may make the pipe non-blocking while it watches it (uvloop does), which
+        # a buffered readline cannot take; blocking mode is restored for blocking().
         loop = asyncio.get_running_loop()
         done: asyncio.Future[bytes] = loop.create_future()
         fd = self.stdout.fileno()
-        loop.add_reader(fd, lambda: done.done() or done.set_result(self.stdout.readline()))
+        got = bytearray()
+
+        def readable() -> None:
+            got.extend(os.read(fd, 65536))
+            if got.endswith(b"\n") and not done.done():
+                done.set_result(bytes(got))
+
+        loop.add_reader(fd, readable)
         try:
             self.stdin.write(line)
             self.stdin.flush()
             json.loads(await done)
         finally:
             loop.remove_reader(fd)
+            os.set_blocking(fd, True)
 
     def close(self) -> None:
         self.stdin.close()
