@@ -18,7 +18,6 @@ import hmac
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any

@@ -2,7 +2,8 @@
 
 It loads prelude.js and the user's code once, then calls `__cf.call` per request on a `V8`
 (v8.py, the only module importing mini-racer: V8 works on its own thread and the event loop
-serves other requests while it runs), with a CPU-time kill for runaway code and a hard heap limit for memory (spec §1.6).
+serves other requests while it runs), with a CPU-time kill for runaway code and a hard heap
+limit for memory (spec §1.6). Invocations that queue meanwhile go to V8 several to a trip.
 """
 
 from __future__ import annotations
