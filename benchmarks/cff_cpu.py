@@ -132,6 +132,8 @@ def serve(sources: dict[str, Path], rounds: int, connections: int, seconds: floa
                             before = _threads_cpu(pid)
                             load = _run_wrk(wrk, server.url + "/", connections, seconds)
                             after = _threads_cpu(pid)
+                        if load.errors:  # e.g. the origin answering 404: not the request path meant
+                            raise SystemExit(f"{source} ({scenario}): {load.errors} errors or non-2xx answers under load")
                         served = load.rps * round(seconds)
                         main = after.get(pid, 0.0) - before.get(pid, 0.0)
                         other = sum(cpu - before.get(tid, 0.0) for tid, cpu in after.items() if tid != pid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from benchmarks.processes import HOST, Service, free_port
@@ -53,6 +54,21 @@ http {{
     return path
 
 
+def _reachable(directory: Path) -> None:
+    """Let nginx's worker (`nobody` when started as root) reach `directory`: a TemporaryDirectory is
+    0700. Every folder from `directory` up to the system's temp folder (not included) gets search
+    permission for others; outside the temp folder only `directory` itself does."""
+    temp = Path(tempfile.gettempdir()).resolve()
+    directory = directory.resolve()
+    folders = [directory]
+    if directory.is_relative_to(temp):
+        folders += [p for p in directory.parents if p.is_relative_to(temp) and p != temp]
+    for folder in folders:
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            folder.chmod(mode | 0o755)
+
+
 def start_origin(work: Path) -> tuple[Service, str]:
     """The fast origin and what it is ("nginx static file" or "node http")."""
     port = free_port()
@@ -60,8 +76,7 @@ def start_origin(work: Path) -> tuple[Service, str]:
     if nginx:
         www = work / "www"
         www.mkdir(parents=True, exist_ok=True)
-        work.chmod(0o755)  # a TemporaryDirectory is 0700; nginx's worker must reach the file
-        www.chmod(0o755)
+        _reachable(www)
         (www / "index.html").write_bytes(BODY)
         # Every path answers with the one file, so behaviors like /m0/* have something to fetch.
         block = f"""server {{
