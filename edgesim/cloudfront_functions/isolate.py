@@ -27,6 +27,8 @@ MEMORY_LIMIT_BYTES = 2 * 1024 * 1024
 # The most invocations one trip into V8 runs (Isolate._many). Queued invocations are as many as
 # requests in flight; a bound keeps one batch's latency and garbage small.
 BATCH_MAX = 16
+# How long invocations run alone after V8 stopped one at a limit (Isolate._stopped).
+ALONE_AFTER_STOP_S = 1.0
 
 # Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
 WARM_ROUNDS = 100
@@ -105,6 +107,7 @@ class Isolate:
         self._busy = False  # an invocation is running
         self._queue: list[tuple[bytes, asyncio.Future[Outcome]]] = []  # invocations waiting for it
         self._batches: asyncio.Task[None] | None = None  # runs the queue (_run_queue)
+        self._alone_until = 0.0  # the loop's time until which queued invocations run alone (_stopped)
         self._kvs_version: object = None
         self.baseline_bytes = 0
         self.floor_ms = 0.0
@@ -196,7 +199,8 @@ class Isolate:
         """Run what queued while the isolate was busy, a batch per trip, until nothing waits."""
         try:
             while self._queue:
-                batch, self._queue = self._queue[:BATCH_MAX], self._queue[BATCH_MAX:]
+                size = 1 if self._loop is not None and self._loop.time() < self._alone_until else BATCH_MAX
+                batch, self._queue = self._queue[:size], self._queue[size:]
                 try:
                     if len(batch) == 1:
                         outcomes = [await self._one(batch[0][0])]
@@ -232,12 +236,15 @@ class Isolate:
         assert v8 is not None
         share = 1 / len(payloads)
         try:
-            value, took = await v8.run(self._batch_fn, self._time_limit_s * len(payloads),
-                                       b"".join((b"[", b",".join(payloads), b"]")))
+            # One invocation's limit for the whole batch: a runaway in it then costs one limit here
+            # and one more alone, not one per invocation batched with it. Invocations that together
+            # take that long (50 ms by default, fifty times CloudFront's budget) simply run alone.
+            value, took = await v8.run(self._batch_fn, self._time_limit_s, b"".join((b"[", b",".join(payloads), b"]")))
         except JSEvalException:
             value = None
         if not isinstance(value, str):  # stopped by the time or memory limit, or V8 threw
             self._reset_limits()
+            self._stopped()
             return [await self._one(payload) for payload in payloads]
         controls = _has_controls(value)
         outcomes = []
@@ -303,11 +310,18 @@ class Isolate:
         v8 = self._v8
         assert v8 is not None
         self._reset_limits()
+        self._stopped()
         try:
             logs = json.loads(str(await asyncio.wait_for(v8.eval("__cf.logs()"), 1.0)))
         except (JSEvalException, asyncio.TimeoutError):
             logs = []
         return Outcome(ok=False, timed_out=timed_out, out_of_memory=out_of_memory, logs=logs, elapsed_ms=elapsed)
+
+    def _stopped(self) -> None:
+        """V8 stopped a run at a limit: queued invocations run alone for a while, so a function
+        that keeps running away costs one limit per runaway, as it would unbatched."""
+        assert self._loop is not None
+        self._alone_until = self._loop.time() + ALONE_AFTER_STOP_S
 
     def _reset_limits(self) -> None:
         """After V8 stopped a run: a full GC, so what it left does not count against the next one."""

@@ -119,3 +119,14 @@ async def test_unloading_ends_queued_invocations(load) -> None:  # noqa: F811
     await fn.aclose()
     results = await asyncio.wait_for(pending, 10)
     assert all(isinstance(r, Exception) for r in results[1:])  # none left waiting
+
+
+async def test_after_a_runaway_queued_invocations_run_alone(load) -> None:  # noqa: F811
+    """Once V8 stopped a run at a limit, what queues runs one invocation per trip for a while, so a
+    function that keeps running away costs one limit per runaway, never one per batch and again alone."""
+    fn = await load(ECHO_N % "if (n === '0') while (true) {}", function_time_limit_ms=30)
+    trips = _count_trips(fn)
+    results = await _all(fn, 12)  # the first runs alone and runs away while the other eleven queue
+    assert isinstance(results[0], FunctionExecutionError) and "ran longer than 30 ms" in str(results[0])
+    assert [json.loads(r.request.headers.get("X-Out"))["n"] for r in results[1:]] == [str(i) for i in range(1, 12)]
+    assert trips[1] == 0  # no batch: each of the eleven had a trip of its own
