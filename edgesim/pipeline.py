@@ -19,7 +19,7 @@ from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import error_caching_min_ttl, error_page_response, find_rule, page_request
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
-from edgesim.messages import EventType, Headers, Request, Response
+from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
 from edgesim.response_headers import apply_response_headers_policy, preflight_response

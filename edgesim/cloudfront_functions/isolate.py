@@ -197,9 +197,11 @@ class Isolate:
 
     async def _run_queue(self) -> None:
         """Run what queued while the isolate was busy, a batch per trip, until nothing waits."""
+        loop = self._loop
+        assert loop is not None
         try:
             while self._queue:
-                size = 1 if self._loop is not None and self._loop.time() < self._alone_until else BATCH_MAX
+                size = 1 if loop.time() < self._alone_until else BATCH_MAX
                 batch, self._queue = self._queue[:size], self._queue[size:]
                 try:
                     if len(batch) == 1:

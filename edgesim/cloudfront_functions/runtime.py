@@ -12,7 +12,6 @@ import json
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
