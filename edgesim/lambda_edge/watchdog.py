@@ -7,7 +7,8 @@ V8 (it reserves far more address space than it uses).
 Every worker waiting for its child on a loop is watched by that loop's one `Watchdog` timer: it
 polls memory every MEMORY_POLL_S and ends a wait at its deadline. A timer created and cancelled per
 invocation (call_later, heap push, cancel, heap pop) cost more than the poll itself under load, and
-a fast invocation never needed it (issue 6).
+a fast invocation never needed it; so neither does a wait that ends cancel the poll's tick: it runs
+out, finds nothing waiting, and stops (issue 6).
 """
 
 from __future__ import annotations
@@ -95,42 +96,44 @@ class Watched(Protocol):
 
 class Watchdog:
     """One timer for every wait on a loop: ticks every MEMORY_POLL_S while any worker polls memory,
-    else at the earliest deadline, and stops when nothing is waiting."""
+    else at the earliest deadline, and stops once nothing is waiting."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        # Weakly: the registry below maps a loop to its watchdog, and a watchdog holding its loop
-        # would keep every loop (and its selector's fd) alive for good.
+        # Weakly, as the registry below holds loops: whatever holds a watchdog need not hold its loop.
         self._loop = weakref.ref(loop)
         self._waiting: dict[Watched, None] = {}  # insertion-ordered set
         self._timer: asyncio.TimerHandle | None = None
         self._when = 0.0
+        self._polling = False  # the timer is a memory poll's tick, at most MEMORY_POLL_S away
 
     def watch(self, worker: Watched, now: float) -> None:
         """Watch `worker` from `now` (the loop's time) until `forget`."""
         self._waiting[worker] = None
-        when = worker.deadline
-        if worker.poll_memory:
-            when = min(when, now + MEMORY_POLL_S)
+        when, polling = worker.deadline, False
+        if worker.poll_memory and now + MEMORY_POLL_S < when:
+            when, polling = now + MEMORY_POLL_S, True
         if self._timer is None or when < self._when:
-            self._schedule(when)
+            self._schedule(when, polling)
 
     def forget(self, worker: Watched) -> None:
         waiting = self._waiting
         waiting.pop(worker, None)
-        # Under load another wait is always in progress and the timer runs on; once none is, it
-        # stops, so that an idle (or closed) loop holds no timer of ours.
-        if not waiting and self._timer is not None:
+        # A poll tick is left to run out: invocations one after another would otherwise each
+        # schedule and cancel a timer (issue 6: their event-loop CPU fell by about a tenth without).
+        # It finds nothing waiting and stops, so an idle loop holds no timer of ours past one poll
+        # interval. A far deadline's timer (an init wait) is cancelled now.
+        if not waiting and self._timer is not None and not self._polling:
             self._timer.cancel()
             self._timer = None
 
-    def _schedule(self, when: float) -> None:
+    def _schedule(self, when: float, polling: bool) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         loop = self._loop()
         if loop is not None and not loop.is_closed():
             self._timer = loop.call_at(when, self._tick)
-            self._when = when
+            self._when, self._polling = when, polling
 
     def _tick(self) -> None:
         self._timer = None
@@ -139,23 +142,29 @@ class Watchdog:
             return
         now = loop.time()
         poll = now + MEMORY_POLL_S
-        when = None
+        when, polling = None, False
         for worker in list(self._waiting):
             if not worker.check(now):
                 self._waiting.pop(worker, None)
                 continue
             due = min(worker.deadline, poll) if worker.poll_memory else worker.deadline
-            when = due if when is None or due < when else when
+            if when is None or due < when:
+                when, polling = due, due == poll
         if when is not None:
-            self._schedule(when)
+            self._schedule(when, polling)
 
 
-_WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Watchdog] = weakref.WeakKeyDictionary()
+# loop -> its watchdog, both weakly: a watchdog's pending tick holds the loop (a timer handle does),
+# and a registry holding the watchdog itself would then keep every closed loop alive for good. The
+# workers waiting on a loop hold its watchdog.
+_WATCHDOGS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.ref[Watchdog]] = weakref.WeakKeyDictionary()
 
 
 def watchdog(loop: asyncio.AbstractEventLoop) -> Watchdog:
     """The loop's watchdog (workers of several runtimes on one loop share it)."""
-    dog = _WATCHDOGS.get(loop)
+    ref = _WATCHDOGS.get(loop)
+    dog = ref() if ref is not None else None
     if dog is None:
-        dog = _WATCHDOGS[loop] = Watchdog(loop)
+        dog = Watchdog(loop)
+        _WATCHDOGS[loop] = weakref.ref(dog)
     return dog

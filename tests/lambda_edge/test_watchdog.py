@@ -34,14 +34,31 @@ async def test_ticks_while_polling_ends_at_the_deadline_and_stops() -> None:
     assert dog._timer is None  # nothing waits: no timer left on the loop
 
 
-async def test_forgetting_the_last_wait_cancels_the_timer() -> None:
+async def test_after_the_last_wait_a_poll_tick_runs_out_and_the_timer_stops() -> None:
     loop = asyncio.get_running_loop()
     dog = watchdog.watchdog(loop)
     waiter = _Waiter(loop.time() + 30, True)
     dog.watch(waiter, loop.time())
-    assert dog._timer is not None
+    tick = dog._timer
+    assert tick is not None
     dog.forget(waiter)
-    assert dog._timer is None and not waiter.ticks
+    # The next invocation reuses the tick rather than schedule a timer of its own.
+    again = _Waiter(loop.time() + 30, True)
+    dog.watch(again, loop.time())
+    assert dog._timer is tick
+    dog.forget(again)
+    await asyncio.sleep(watchdog.MEMORY_POLL_S * 3)
+    assert dog._timer is None and not waiter.ticks and not again.ticks
+
+
+async def test_forgetting_a_far_deadline_cancels_its_timer_at_once() -> None:
+    loop = asyncio.get_running_loop()
+    dog = watchdog.watchdog(loop)
+    starting = _Waiter(loop.time() + 30, False)  # an init wait: its deadline only, 30 s away
+    dog.watch(starting, loop.time())
+    assert dog._timer is not None
+    dog.forget(starting)
+    assert dog._timer is None
 
 
 def test_a_closed_loop_is_not_kept_alive() -> None:
