@@ -351,6 +351,28 @@ async def test_node_sync_handler_without_callback_answers_null(runtime: LambdaEd
     assert any("Make the handler async" in line for line in caught.value.logs)
 
 
+@pytest.mark.parametrize("lang", ["node"], indirect=True)
+async def test_node_worker_is_frozen_between_invocations(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # Lambda freezes the execution environment once the handler has answered: a timer the handler
+    # left running does not fire while no invocation runs.
+    assoc = handlers.assoc("ticks", py="", js="""
+        let ticks = 0;
+        setInterval(() => { ticks += 1; }, 5).unref();
+        exports.handler = async (event) => {
+          const request = event.Records[0].cf.request;
+          request.headers['x-ticks'] = [{ key: 'X-Ticks', value: String(ticks) }];
+          return request;
+        };
+    """)
+    fn = runtime.function(assoc, VR)
+    first = await fn.invoke(make_call(VR))
+    await asyncio.sleep(0.5)  # a running event loop would tick about 100 times meanwhile
+    second = await fn.invoke(make_call(VR))
+    assert first.request is not None and second.request is not None
+    ticked = int(second.request.headers.get("x-ticks") or 0) - int(first.request.headers.get("x-ticks") or 0)
+    assert ticked < 10
+
+
 async def test_process_that_exits_while_starting_gives_an_error_not_a_hang(
         runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
     # No ready frame and no initError: the control pipe's EOF ends the wait at once.

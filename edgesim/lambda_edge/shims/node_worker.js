@@ -9,7 +9,7 @@
 'use strict';
 
 const fs = require('fs');
-const net = require('net');
+const { StringDecoder } = require('string_decoder');
 const util = require('util');
 const { pathToFileURL } = require('url');
 
@@ -97,6 +97,7 @@ function makeContext(info) {
 }
 
 let finishCurrent = null;
+let loadedHandler = null;
 
 function invoke(handler, frame) {
   const context = makeContext(frame.context);
@@ -123,6 +124,7 @@ function invoke(handler, frame) {
       text = JSON.stringify({ type: 'result', ok: false, error: info });
     }
     writeAll(ctlOut, text + '\n');
+    setImmediate(next);
   };
   finishCurrent = finish;
   try {
@@ -171,22 +173,42 @@ async function main() {
   process.on('uncaughtException', failCurrent);
   process.on('unhandledRejection', failCurrent);
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  loadedHandler = handler;
   sendFrame({ type: 'ready', initMs: elapsedMs });
-  let tail = '';
-  // A pipe handle on the event loop (fs streams would read through the thread pool).
-  const input = new net.Socket({ fd: ctlIn, readable: true, writable: false });
-  input.setEncoding('utf8');
-  input.on('data', (chunk) => {
-    tail += chunk;
-    let nl;
-    while ((nl = tail.indexOf('\n')) >= 0) {
+  // Between invocations the worker blocks in a read of the control pipe, so it is frozen as Lambda
+  // freezes an execution environment: what a handler left running (a timer, a request it did not
+  // await) waits for the next invocation. It also spares every invocation a pass through Node's
+  // streams and event loop just to read its frame (issue 6).
+  setImmediate(next);
+}
+
+const frameBuf = Buffer.allocUnsafe(1 << 16);
+const decoder = new StringDecoder('utf8');
+let tail = '';
+
+function readFrame() {
+  for (;;) {
+    const nl = tail.indexOf('\n');
+    if (nl >= 0) {
       const line = tail.slice(0, nl);
       tail = tail.slice(nl + 1);
-      if (line) invoke(handler, JSON.parse(line));
+      if (line) return line;
+      continue;
     }
-  });
-  // The parent closed the control pipe: nothing more will come.
-  input.on('end', () => process.exit(0));
+    let n;
+    try {
+      n = fs.readSync(ctlIn, frameBuf, 0, frameBuf.length, null);
+    } catch (e) {
+      if (e.code === 'EAGAIN' || e.code === 'EINTR') continue;
+      throw e;
+    }
+    if (n === 0) process.exit(0); // the parent closed the control pipe: nothing more will come
+    tail += decoder.write(frameBuf.subarray(0, n));
+  }
+}
+
+function next() {
+  invoke(loadedHandler, JSON.parse(readFrame()));
 }
 
 main();
