@@ -184,17 +184,25 @@ async function main() {
 
 const frameBuf = Buffer.allocUnsafe(1 << 16);
 const decoder = new StringDecoder('utf8');
-let tail = '';
+let tail = ''; // what came after the last frame's newline
 
+// The next frame's line. Only each new chunk is searched for the newline, so a frame of several MB
+// (an IncludeBody event) arriving in 64 KB reads is not searched again from its start every read.
 function readFrame() {
+  let text = tail;
+  tail = '';
+  let from = 0;
   for (;;) {
-    const nl = tail.indexOf('\n');
+    const nl = text.indexOf('\n', from);
     if (nl >= 0) {
-      const line = tail.slice(0, nl);
-      tail = tail.slice(nl + 1);
-      if (line) return line;
+      tail = text.slice(nl + 1);
+      if (nl > 0) return text.slice(0, nl);
+      text = tail; // an empty line: skip it
+      tail = '';
+      from = 0;
       continue;
     }
+    from = text.length;
     let n;
     try {
       n = fs.readSync(ctlIn, frameBuf, 0, frameBuf.length, null);
@@ -203,7 +211,7 @@ function readFrame() {
       throw e;
     }
     if (n === 0) process.exit(0); // the parent closed the control pipe: nothing more will come
-    tail += decoder.write(frameBuf.subarray(0, n));
+    text += decoder.write(frameBuf.subarray(0, n));
   }
 }
 
