@@ -351,6 +351,28 @@ async def test_node_sync_handler_without_callback_answers_null(runtime: LambdaEd
     assert any("Make the handler async" in line for line in caught.value.logs)
 
 
+async def test_an_event_bigger_than_the_pipe_arrives_whole(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # Several reads of the control pipe, with two-byte characters split between them.
+    assoc = handlers.assoc("measure", py="""
+        def handler(event, context):
+            request = event["Records"][0]["cf"]["request"]
+            request["headers"]["x-uri"] = [{"key": "X-Uri", "value": f"{len(request['uri'])}:{request['uri'].count('é')}"}]
+            request["uri"] = "/measured"  # CloudFront takes back no URI this long
+            return request
+    """, js="""
+        exports.handler = async (event) => {
+          const request = event.Records[0].cf.request;
+          const value = `${request.uri.length}:${request.uri.split('é').length - 1}`;
+          request.headers['x-uri'] = [{ key: 'X-Uri', value }];
+          request.uri = '/measured'; // CloudFront takes back no URI this long
+          return request;
+        };
+    """)
+    uri = "/" + "é" * 300_000  # 600 KB of UTF-8, nine pipe-fulls
+    result = await runtime.function(assoc, VR).invoke(make_call(VR, viewer_request(uri)))
+    assert result.request is not None and result.request.headers.get("x-uri") == f"{len(uri)}:300000"
+
+
 @pytest.mark.parametrize("lang", ["node"], indirect=True)
 async def test_node_worker_is_frozen_between_invocations(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
     # Lambda freezes the execution environment once the handler has answered: a timer the handler
