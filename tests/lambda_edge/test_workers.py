@@ -406,7 +406,7 @@ async def test_process_that_exits_while_starting_gives_an_error_not_a_hang(
 
 async def test_aclose_ends_an_invocation_in_flight(handlers: Handlers) -> None:
     assoc = handlers.assoc("sleepy", py="import time\ndef handler(e, c):\n    time.sleep(20)\n",
-                           js="exports.handler = () => new Promise(() => {});\n")
+                           js="exports.handler = () => new Promise(() => { setInterval(() => {}, 1000); });\n")
     runtime = LambdaEdgeRuntime(DistributionSettings())
     pending = asyncio.create_task(runtime.function(assoc, EventType.ORIGIN_REQUEST).invoke(
         make_call(EventType.ORIGIN_REQUEST)))

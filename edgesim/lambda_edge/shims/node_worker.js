@@ -98,6 +98,21 @@ function makeContext(info) {
 
 let finishCurrent = null;
 let loadedHandler = null;
+let handlerIsAsync = false;
+// What to do when Node's event loop runs empty during an invocation ('beforeExit'), as Lambda's
+// Node.js runtime does (aws-lambda-nodejs-runtime-interface-client, Runtime.js and
+// CallbackContext.js): answer a callback made while callbackWaitsForEmptyEventLoop was true, or end
+// an invocation nothing answered. Between invocations the worker blocks in a read and the loop is
+// never empty, so this fires only while a handler runs.
+let onEmptyLoop = null;
+
+// An async handler whose promise is still pending when nothing is left to run (our reading of the
+// runtime's NodeJsExit error; the message is not documented).
+function nodeJsExit() {
+  const err = new Error('Error: Runtime exited without providing a reason');
+  err.name = 'Runtime.NodeJsExit';
+  return err;
+}
 
 function invoke(handler, frame) {
   const context = makeContext(frame.context);
@@ -107,6 +122,7 @@ function invoke(handler, frame) {
     if (done) return;
     done = true;
     finishCurrent = null;
+    onEmptyLoop = null;
     let data;
     if (err !== null && err !== undefined) {
       const info = errorInfo(err);
@@ -127,21 +143,41 @@ function invoke(handler, frame) {
     setImmediate(next);
   };
   finishCurrent = finish;
+  // Only the first of callback, context.succeed/fail/done and the returned promise counts.
+  let answered = false;
+  const once = (fn) => (...args) => {
+    if (!answered) {
+      answered = true;
+      fn(...args);
+    }
+  };
+  const doneNow = (err, result) => finish(err === undefined ? null : err, result);
+  context.done = once(doneNow);
+  context.succeed = once((result) => doneNow(null, result));
+  context.fail = once((err) => doneNow(err === undefined || err === null ? 'handled' : err, null));
+  const callback = once((err, result) => {
+    if ((err !== undefined && err !== null) || !context.callbackWaitsForEmptyEventLoop) {
+      doneNow(err, result);
+    } else {
+      // Lambda answers a callback only once the event loop is empty (a timer or an open socket
+      // keeps the invocation running, up to its timeout).
+      onEmptyLoop = () => setImmediate(() => finish(null, result));
+    }
+  });
+  // Nothing answered when the loop runs empty: an async handler fails, any other answers null.
+  onEmptyLoop = () => (handlerIsAsync ? finish(nodeJsExit()) : finish(null, null));
   try {
-    const out = handler(frame.event, context, (err, result) => finish(err, result));
+    const out = handler(frame.event, context, callback);
     if (out && typeof out.then === 'function') {
-      out.then((value) => finish(null, value), (err) => finish(err === undefined ? new Error('undefined') : err));
-    } else if (handler.length < 3) {
+      out.then(context.succeed, context.fail);
+    } else if (handler.length < 3 && out !== undefined) {
       // A sync handler without a callback: Lambda's Node.js runtime answers null once the event
-      // loop is empty, whatever it returned. Say so, then answer null (CloudFront then fails it).
-      if (out !== undefined) {
-        console.warn('The handler returned a value without a callback or Promise; Lambda discards it. '
-          + 'Make the handler async or call callback(null, value).');
-      }
-      setImmediate(() => finish(null, null));
+      // loop is empty, whatever it returned (CloudFront then fails it). Say so.
+      console.warn('The handler returned a value without a callback or Promise; Lambda discards it. '
+        + 'Make the handler async or call callback(null, value).');
     }
   } catch (err) {
-    finish(err);
+    callback(err);
   }
 }
 
@@ -171,9 +207,22 @@ async function main() {
     else console.error('Uncaught', util.format(err));
   };
   process.on('uncaughtException', failCurrent);
-  process.on('unhandledRejection', failCurrent);
+  // Lambda's runtime reports a rejection nobody handled as Runtime.UnhandledPromiseRejection, with
+  // the reason as text for its message.
+  process.on('unhandledRejection', (reason) => {
+    const err = new Error(reason === undefined || reason === null ? String(reason) : reason.toString());
+    err.name = 'Runtime.UnhandledPromiseRejection';
+    if (reason instanceof Error && typeof reason.stack === 'string') err.stack = reason.stack;
+    failCurrent(err);
+  });
+  process.on('beforeExit', () => {
+    const act = onEmptyLoop;
+    onEmptyLoop = null;
+    if (act) act();
+  });
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   loadedHandler = handler;
+  handlerIsAsync = handler.constructor !== undefined && handler.constructor.name === 'AsyncFunction';
   sendFrame({ type: 'ready', initMs: elapsedMs });
   // Between invocations the worker blocks in a read of the control pipe, so it is frozen as Lambda
   // freezes an execution environment: what a handler left running (a timer, a request it did not
