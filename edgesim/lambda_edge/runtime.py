@@ -146,19 +146,26 @@ class WorkerPool:
                 if worker is None:
                     await candidate.kill()
                     self._all.discard(candidate)
-            cold = worker is None
-            if worker is None:
+            for attempt in range(2):
+                cold = worker is None
+                if worker is None:
+                    try:
+                        worker = await self._start()
+                    except WorkerInitError as exc:
+                        raise _init_error(self.spec, exc, request_id) from None
                 try:
-                    worker = await self._start()
-                except WorkerInitError as exc:
-                    raise _init_error(self.spec, exc, request_id) from None
-            try:
-                outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
-            finally:  # back to the idle list if it lived through it (cancellation kills it)
-                if worker.alive:
-                    self._idle.append(worker)
-                else:
-                    self._all.discard(worker)
+                    outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
+                finally:  # back to the idle list if it lived through it (cancellation kills it)
+                    if worker.alive:
+                        self._idle.append(worker)
+                    else:
+                        self._all.discard(worker)
+                if outcome.started or attempt:
+                    break
+                # The worker had died idle, before reading the event (say a handler ended its process
+                # after answering): as Lambda starts a new runtime then, a fresh worker runs it.
+                worker = None
+            assert worker is not None
             if cold:
                 outcome.init_ms = worker.init_ms
         finally:

@@ -71,6 +71,9 @@ class InvokeOutcome:
     duration_ms: float = 0.0
     max_memory_mb: int = 0
     init_ms: float | None = None  # set on the invocation that paid for a cold start
+    # False when the worker had died before it read the event: the handler never ran, and the
+    # invocation may go to a fresh worker.
+    started: bool = True
 
 
 class WorkerInitError(Exception):
@@ -196,12 +199,12 @@ class Worker:
     async def invoke(self, event: Any, context: InvokeContext, timeout: float) -> InvokeOutcome:
         """Run one event. Kills the worker on timeout, on memory over the limit, or if it died."""
         if self._dead or self._proc is None:
-            return InvokeOutcome(ok=False, failure="crash", detail="worker is not running")
+            return InvokeOutcome(ok=False, failure="crash", detail="worker is not running", started=False)
         if self._log_buf:
             self._log_buf.clear()
         data = protocol.encode({"type": "invoke", "event": event, "context": context})
         started = time.perf_counter()
-        self._write(data)
+        sent = self._write(data)
         frame = await self._wait(timeout, poll_memory=True)
         duration = (time.perf_counter() - started) * 1000
         if frame is not None and self._over_limit_after(duration):
@@ -209,13 +212,16 @@ class Worker:
             self._failure = "memory"
             await self.kill()
         if frame is None or frame["type"] != "result":
+            # Exited without reading a byte of the event (e.g. a handler that ended its process
+            # after answering the previous one): it died idle, this invocation never began.
+            unread = self._failure is None and (sent == 0 or self._unread() == sent)
             await self.kill()
             lines = self.take_lines()
             failure = self._failure or "crash"
             if failure == "crash" and any("heap out of memory" in line for line in lines):
                 failure = "memory"  # V8 stopped at --max-old-space-size before our poll saw it
             return InvokeOutcome(ok=False, failure=failure, detail=self._death_detail(), lines=lines,
-                                 duration_ms=duration, max_memory_mb=self._peak >> 20)
+                                 duration_ms=duration, max_memory_mb=self._peak >> 20, started=not unread)
         return InvokeOutcome(ok=bool(frame.get("ok")), result=frame.get("result"), error=frame.get("error"),
                              lines=self.take_lines(), duration_ms=duration, max_memory_mb=self._peak >> 20)
 
@@ -387,16 +393,31 @@ class Worker:
             return f"Runtime exited with error: signal: {signal.Signals(-code).name.removeprefix('SIG').lower()}"
         return f"Runtime exited with error: exit status {code}"
 
-    def _write(self, data: bytes) -> None:
-        # A blocking write: the worker is idle and reading, so even a 1.4 MB event drains at once.
+    def _unread(self) -> int:
+        """Bytes still in the control-in pipe (FIONREAD answers on either end of a pipe); -1 if unknown."""
+        if self._ctl_in < 0:
+            return -1
         try:
-            written = os.write(self._ctl_in, data)
-            if written < len(data):  # a frame past the pipe's buffer: the rest as the child reads
-                view = memoryview(data)[written:]
+            fcntl.ioctl(self._ctl_in, termios.FIONREAD, self._avail)
+        except OSError:
+            return -1
+        return int.from_bytes(self._avail, sys.byteorder)
+
+    def _write(self, data: bytes) -> int:
+        """Send the frame; how many bytes went into the pipe (fewer when the child died)."""
+        # A blocking write: the worker is idle and reading, so even a 1.4 MB event drains at once.
+        sent = 0
+        try:
+            sent = os.write(self._ctl_in, data)
+            if sent < len(data):  # a frame past the pipe's buffer: the rest as the child reads
+                view = memoryview(data)[sent:]
                 while view:
-                    view = view[os.write(self._ctl_in, view):]
+                    n = os.write(self._ctl_in, view)
+                    sent += n
+                    view = view[n:]
         except OSError:
             self._dead = True  # it died between invocations; the read side will see EOF
+        return sent
 
     def _remove_reader(self, fd: int) -> None:
         if self._loop is not None and fd >= 0:

@@ -351,6 +351,22 @@ async def test_node_sync_handler_without_callback_answers_null(runtime: LambdaEd
     assert any("Make the handler async" in line for line in caught.value.logs)
 
 
+@pytest.mark.parametrize("lang", ["node"], indirect=True)
+async def test_a_worker_that_ended_itself_after_answering_is_replaced_not_blamed(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # Lambda starts a new runtime for the next invocation; that request must not fail for it.
+    assoc = handlers.assoc("quits", py="", js="""
+        exports.handler = async (event) => {
+          setImmediate(() => process.exit(0));
+          return event.Records[0].cf.request;
+        };
+    """)
+    fn = runtime.function(assoc, VR)
+    for _ in range(3):
+        result = await fn.invoke(make_call(VR))
+        assert result.request is not None and result.cold_start
+
+
 async def test_an_event_bigger_than_the_pipe_arrives_whole(runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
     # Several reads of the control pipe, with two-byte characters split between them.
     assoc = handlers.assoc("measure", py="""
