@@ -104,3 +104,22 @@ async def test_an_unhandled_rejection_is_named_as_lambda_names_it(runtime: Lambd
     """)
     with pytest.raises(errors.LambdaExecutionError, match="Runtime.UnhandledPromiseRejection: TypeError: nobody caught me"):
         await runtime.function(assoc, VR).invoke(make_call(VR))
+
+
+async def test_an_uncaught_exception_ends_the_runtime_and_the_next_invocation_starts_cold(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    assoc = handlers.assoc("throws", py="", js="""
+        let calls = 0;
+        exports.handler = (event, context, callback) => {
+          calls += 1;
+          const request = event.Records[0].cf.request;
+          if (request.uri === '/throw') setTimeout(() => { throw new Error('later'); }, 1);
+          else { request.headers['x-calls'] = [{ key: 'X-Calls', value: String(calls) }]; callback(null, request); }
+        };
+    """)
+    fn = runtime.function(assoc, VR)
+    await fn.invoke(make_call(VR))
+    with pytest.raises(errors.LambdaExecutionError, match="later"):
+        await fn.invoke(make_call(VR, viewer_request("/throw")))
+    after = await fn.invoke(make_call(VR))
+    assert after.cold_start and after.request is not None and after.request.headers.get("x-calls") == "1"

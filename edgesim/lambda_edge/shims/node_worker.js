@@ -201,19 +201,24 @@ async function main() {
     sendFrame({ type: 'initError', error: info });
     process.exit(1);
   }
-  // An exception or rejection nobody awaited fails the invocation in flight, as on Lambda.
-  const failCurrent = (err) => {
-    if (finishCurrent) finishCurrent(err);
-    else console.error('Uncaught', util.format(err));
+  // An exception or rejection nobody awaited fails the invocation in flight, and then ends the
+  // process, as Lambda's runtime does (exit 129 / 128): the next invocation starts a new one, cold,
+  // without the module state this one had.
+  const failCurrent = (err, code) => {
+    if (finishCurrent) {
+      finishCurrent(err);
+      process.exit(code);
+    }
+    console.error('Uncaught', util.format(err));
   };
-  process.on('uncaughtException', failCurrent);
+  process.on('uncaughtException', (err) => failCurrent(err, 129));
   // Lambda's runtime reports a rejection nobody handled as Runtime.UnhandledPromiseRejection, with
   // the reason as text for its message.
   process.on('unhandledRejection', (reason) => {
     const err = new Error(reason === undefined || reason === null ? String(reason) : reason.toString());
     err.name = 'Runtime.UnhandledPromiseRejection';
     if (reason instanceof Error && typeof reason.stack === 'string') err.stack = reason.stack;
-    failCurrent(err);
+    failCurrent(err, 128);
   });
   process.on('beforeExit', () => {
     const act = onEmptyLoop;
