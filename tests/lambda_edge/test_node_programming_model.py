@@ -123,3 +123,16 @@ async def test_an_uncaught_exception_ends_the_runtime_and_the_next_invocation_st
         await fn.invoke(make_call(VR, viewer_request("/throw")))
     after = await fn.invoke(make_call(VR))
     assert after.cold_start and after.request is not None and after.request.headers.get("x-calls") == "1"
+
+
+@pytest.mark.parametrize("runtime_name, refused", [("nodejs22.x", False), ("nodejs24.x", True)])
+async def test_node_24_refuses_a_callback_handler_at_init(runtime: LambdaEdgeRuntime, handlers: Handlers,
+                                                           runtime_name: str, refused: bool) -> None:
+    assoc = handlers.assoc("cb", py="", runtime=runtime_name,
+                           js="exports.handler = (event, context, callback) => callback(null, event.Records[0].cf.request);\n")
+    fn = runtime.function(assoc, VR)
+    if refused:
+        with pytest.raises(errors.LambdaExecutionError, match="Runtime.CallbackHandlerDeprecated: ERROR: AWS Lambda has removed"):
+            await fn.invoke(make_call(VR))
+    else:
+        assert (await fn.invoke(make_call(VR))).request is not None

@@ -78,6 +78,16 @@ async function load() {
     err.name = 'Runtime.HandlerNotFound';
     throw err;
   }
+  // Lambda's Node.js 24 runtime and later refuse a handler that takes a callback, at init
+  // (aws-lambda-nodejs-runtime-interface-client, callback-deprecation.ts).
+  const version = /^AWS_Lambda_nodejs(\d+)\.x$/.exec(process.env.AWS_EXECUTION_ENV || '');
+  if (version && Number(version[1]) >= 24 && handler.length >= 3) {
+    const err = new Error('ERROR: AWS Lambda has removed support for callback-based function handlers starting '
+      + 'with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 '
+      + 'or later. For more information see https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.');
+    err.name = 'Runtime.CallbackHandlerDeprecated';
+    throw err;
+  }
   return handler;
 }
 
@@ -188,10 +198,10 @@ async function main() {
     handler = await load();
   } catch (e) {
     let kind = 'Runtime.ImportModuleError';
-    if (e && e.name === 'Runtime.HandlerNotFound') kind = 'Runtime.HandlerNotFound';
+    if (e && (e.name === 'Runtime.HandlerNotFound' || e.name === 'Runtime.CallbackHandlerDeprecated')) kind = e.name;
     else if (e instanceof SyntaxError) kind = 'Runtime.UserCodeSyntaxError';
     const info = errorInfo(e, kind);
-    if (e instanceof Error && kind !== 'Runtime.HandlerNotFound') {
+    if (e instanceof Error && kind !== 'Runtime.HandlerNotFound' && kind !== 'Runtime.CallbackHandlerDeprecated') {
       // Node puts "file:line" of a syntax error as the stack's first line; keep it in the message.
       const where = typeof e.stack === 'string' ? e.stack.split('\n')[0] : '';
       const located = /:\d+$/.test(where) ? ` (${where})` : '';
