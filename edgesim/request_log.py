@@ -12,6 +12,18 @@ from edgesim.messages import EventType
 from edgesim.trace import Trace, TriggerTrace
 
 
+# Lambda's own lines around every invocation. The request line already says how long the function
+# ran and whether it started cold, so the text log leaves them out unless the invocation failed (then
+# they carry "Task timed out" and the like); the JSON log keeps every line.
+_LAMBDA_FRAME = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ")
+
+
+def _shown(t: TriggerTrace) -> list[str]:
+    if t.kind != "lambda" or t.error:
+        return t.logs
+    return [line for line in t.logs if not line.startswith(_LAMBDA_FRAME)]
+
+
 def _trigger_step(t: TriggerTrace) -> str:
     extra = f" cu={t.compute_utilization}" if t.compute_utilization is not None else ""
     cold = " cold" if t.cold_start else ""
@@ -36,7 +48,7 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None) -> str:
     steps.append(f"-> {trace.status} ({trace.x_cache}) {trace.duration_ms:.1f}ms")
     lines = [" ".join(steps)]
     for t in trace.triggers:
-        lines.extend(f"    {t.event_type.value} | {line}" for line in t.logs)
+        lines.extend(f"    {t.event_type.value} | {line}" for line in _shown(t))
         if t.log_data is not None:
             lines.append(f"    {t.event_type.value} | log-data: {t.log_data}")
     if trace.error:

@@ -104,3 +104,20 @@ def test_printer_says_a_standing_note_once() -> None:
                     notes=["redirect-to-https: plain http treated as https locally"]))
     assert out.getvalue().count("note: redirect-to-https") == 1
     assert out.getvalue().count("GET / [*]") == 3
+
+
+def test_text_log_leaves_out_lambdas_start_end_report_unless_it_failed() -> None:
+    from edgesim.messages import EventType
+    from edgesim.trace import Trace, TriggerTrace
+
+    frame = ["START RequestId: r1 Version: 1", "2026-11-29T00:00:00.000Z\tr1\tINFO\thello", "END RequestId: r1",
+             "REPORT RequestId: r1\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB"]
+    ok = TriggerTrace(EventType.ORIGIN_RESPONSE, "headers", "lambda", logs=list(frame))
+    failed = TriggerTrace(EventType.ORIGIN_REQUEST, "slow", "lambda", logs=list(frame), error="LambdaLimitExceeded: timed out")
+    trace = Trace("id", method="GET", uri="/", behavior="*", status=200, x_cache="Miss from cloudfront", triggers=[ok])
+    text = text_line(trace)
+    assert "origin-response | 2026-11-29T00:00:00.000Z\tr1\tINFO\thello" in text
+    assert "START RequestId" not in text and "REPORT RequestId" not in text
+    assert json.loads(json_line(trace))["triggers"][0]["logs"] == frame  # JSON keeps every line
+    trace.triggers = [failed]
+    assert "origin-request | REPORT RequestId: r1" in text_line(trace)
