@@ -188,9 +188,19 @@ def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | N
 
 
 def _has_handler(root: Node) -> bool:
+    """A top-level `function handler` or `var handler`, the global CloudFront looks up (spec §1.1).
+
+    A bundler's output declares `var handler;` and assigns the function later (AWS's TypeScript
+    sample bundles with webpack's `library: {type: "var"}`), so a var declaration counts too.
+    """
     for child in root.children:
         if child.type == "function_declaration":
             name = child.child_by_field_name("name")
             if name is not None and name.text == b"handler":
                 return True
+        if child.type == "variable_declaration":
+            for declarator in child.children:
+                name = declarator.child_by_field_name("name") if declarator.type == "variable_declarator" else None
+                if name is not None and name.text == b"handler":
+                    return True
     return False

@@ -70,6 +70,14 @@ async def test_syntax_error_and_missing_handler(load) -> None:  # noqa: F811
         await load("return;\nfunction handler(e) { return e.request; }", name="toplevelreturn")
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_handler_bound_by_a_top_level_var(load, runtime: str) -> None:  # noqa: F811
+    # What a bundler emits (webpack's library type "var"): the global is declared, then assigned.
+    code = "var handler;\n(function () { handler = function (e) { e.request.uri = '/bundled'; return e.request; }; })();"
+    fn = await load(code, runtime=runtime)
+    assert (await fn.invoke(call())).request.uri == "/bundled"
+
+
 async def test_size_limit(load) -> None:  # noqa: F811
     code = "function handler(e) { return e.request; }\n" + "// padding\n" * 1000
     with pytest.raises(FunctionCodeError) as info:
