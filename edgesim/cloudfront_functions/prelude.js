@@ -339,6 +339,27 @@
   }
   var querystringModule = Object.freeze({ parse: qsParse, decode: qsParse, stringify: qsStringify, encode: qsStringify, escape: qsEscape, unescape: qsUnescape });
 
+  // --- errors in the words of CloudFront's engine (spec §1.10) --------------------------------
+  // V8 and njs word the commonest run-time errors differently, and TestFunction's error message
+  // and the function's logs carry njs's words: `TypeError: cannot get property "value" of
+  // undefined` (seen in aws-samples/amazon-cloudfront-functions issue #19). String(e), `${e}`,
+  // console.log(e) and FunctionErrorMessage use them; e.message keeps V8's own text.
+  var NJS_WORDS = [
+    [/^Cannot read properties of (undefined|null) \(reading '([^]*)'\)$/, 'cannot get property "$2" of $1'],
+    [/^Cannot set properties of (undefined|null) \(setting '([^]*)'\)$/, 'cannot set property "$2" of $1'],
+    [/^([\w$]+) is not defined$/, '"$1" is not defined'],
+  ];
+  function njsMessage(message) {
+    var text = String(message), i;
+    for (i = 0; i < NJS_WORDS.length; i++) if (NJS_WORDS[i][0].test(text)) return text.replace(NJS_WORDS[i][0], NJS_WORDS[i][1]);
+    return text;
+  }
+  Object.defineProperty(Error.prototype, "toString", { writable: true, configurable: true, value: function toString() {
+    if (this === null || (typeof this !== "object" && typeof this !== "function")) throw new TypeError("Error.prototype.toString requires that 'this' be an Object");
+    var name = this.name === undefined ? "Error" : String(this.name), msg = this.message === undefined ? "" : njsMessage(this.message);
+    return name === "" ? msg : (msg === "" ? name : name + ": " + msg);
+  } });
+
   // --- console.log (spec §1.5): 1.0 joins arguments; 2.0 does not support several arguments ----
   function show(v) {
     if (typeof v === "string") return v;
@@ -624,7 +645,7 @@
     return null;
   }
   function describe(e) {
-    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + e.message;
+    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + njsMessage(e.message);
     return "Error: " + show(e);
   }
   function result(extra) {

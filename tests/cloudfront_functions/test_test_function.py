@@ -46,6 +46,28 @@ async def test_thrown_error_message_and_empty_output(tmp_path: Path) -> None:
     assert test["FunctionExecutionLogs"] == ["first"]
 
 
+async def test_a_function_that_throws_is_warmed_like_one_that_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ComputeUtilization is the quickest of several runs; a throwing function's first run also
+    # pays for V8 compiling its path and building the error, which CloudFront does not bill.
+    from edgesim.cloudfront_functions.runtime import CloudFrontFunction
+    from edgesim.cloudfront_functions.testfunction import WARM_RUNS
+
+    runs: list[bool] = []
+    real_run = CloudFrontFunction.run
+
+    async def counting_run(self: CloudFrontFunction, *args: object, **kwargs: object) -> object:
+        result = await real_run(self, *args, **kwargs)  # type: ignore[arg-type]
+        runs.append(result.error is not None)
+        return result
+
+    monkeypatch.setattr(CloudFrontFunction, "run", counting_run)
+    fn = tmp_path / "boom.js"
+    fn.write_text("function handler(e) { return e.request.headers.missing.value; }")
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=None))["TestResult"]
+    assert test["FunctionErrorMessage"].endswith('TypeError: cannot get property "value" of undefined')
+    assert runs == [True] * (1 + WARM_RUNS)
+
+
 async def test_generated_response_gains_cookies_and_viewer_response_events(tmp_path: Path) -> None:
     fn = tmp_path / "redirect.js"
     fn.write_text("function handler(e) { return {statusCode: 302, statusDescription: 'Found', "
