@@ -540,6 +540,17 @@
     });
     def("toBytes", function (s, e) { var str = String(this).slice(s, e); return /[^\x00-\xff]/.test(str) ? null : byteString(str); });
     def("toUTF8", function (s, e) { return byteString(latin1Decode(utf8Encode(String(this).slice(s, e)))); });
+    // njs's toString(encoding) encodes a byte string or an ASCII one, so the basic-auth functions
+    // that build `(user + ':' + pass).toString('base64')` work on 1.0; text with other characters
+    // throws. 2.0's engine dropped it with the five helpers above and ignores the argument, as V8 does.
+    var stringValue = String.prototype.valueOf;
+    def("toString", function toString(enc) {
+      var str = stringValue.call(this);
+      if (enc === undefined) return str;
+      if (enc !== "hex" && enc !== "base64" && enc !== "base64url") throw new TypeError('Unknown encoding: "' + String(enc) + '"');
+      if (/[^\x00-\x7f]/.test(str) && byteStrings[str] !== true) throw new TypeError("argument must be a byte string");
+      return decodeBytes(latin1Encode(str), enc);
+    });
   }
 
   // --- the cloudfront module, 2.0 only (spec §1.7, §1.8) --------------------------------------

@@ -126,6 +126,22 @@ async def test_runtime_1_byte_string_helpers_and_no_2_0_builtins(load) -> None: 
                    "types": ["undefined"] * 5}
 
 
+async def test_runtime_1_string_to_string_encodes_byte_and_ascii_strings(load) -> None:  # noqa: F811
+    # njs's toString(encoding): the way 1.0 functions base64 a basic-auth pair.
+    fn = await load(logging("""
+        out.b64 = ('user' + ':' + 'pw').toString('base64'); out.hex = 'hi'.toString('hex'); out.plain = 'hi'.toString();
+        out.digest = crypto.createHash('sha256').update('abc').digest().toString('base64url');
+        try { 'é'.toString('base64'); } catch (err) { out.text = String(err); }
+        try { 'hi'.toString('utf8'); } catch (err) { out.unknown = String(err); }
+    """), runtime="cloudfront-js-1.0")
+    out = json.loads((await logs_of(fn))[0])
+    assert out == {"b64": base64.b64encode(b"user:pw").decode(), "hex": "6869", "plain": "hi",
+                   "digest": base64.urlsafe_b64encode(hashlib.sha256(b"abc").digest()).decode().rstrip("="),
+                   "text": "TypeError: argument must be a byte string", "unknown": 'TypeError: Unknown encoding: "utf8"'}
+    fn2 = await load(logging("out.b64 = ('user' + ':' + 'pw').toString('base64')"), name="v2")
+    assert json.loads((await logs_of(fn2))[0]) == {"b64": "user:pw"}  # 2.0 dropped it with the byte-string helpers
+
+
 async def test_cloudfront_module_helpers(load) -> None:  # noqa: F811
     fn = await load("""import cf from 'cloudfront';
     function handler(e) {
