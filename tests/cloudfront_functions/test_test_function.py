@@ -120,6 +120,29 @@ def test_cli_refuses_oversized_code(tmp_path: Path) -> None:
     assert "FunctionSizeLimitExceeded" in result.output or "10240 bytes" in result.output
 
 
+def test_local_time_is_utc_as_at_the_edge_whatever_the_machine_s_zone(tmp_path: Path) -> None:
+    # A fresh process in New York: the function's local time is UTC (as on CloudFront), Python's stays New York's.
+    import os
+    import subprocess
+    import sys
+
+    fn = tmp_path / "clock.js"
+    fn.write_text("function handler(e) { var d = new Date(); console.log([d.getHours(), d.getTimezoneOffset(), "
+                  "new Date(2024, 0, 1).getTime(), Date.parse('2024-01-01T00:00:00')].join(' ')); return e.request; }")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(SAMPLE_EVENT))
+    script = ("import json, subprocess, sys, time; from click.testing import CliRunner; from edgesim.cli import main; "
+              "r = CliRunner().invoke(main, ['test-function', sys.argv[1], '--event', sys.argv[2], '--now', '2024-06-03T15:00:00Z']); "
+              "print(json.dumps([json.loads(r.output)['TestResult']['FunctionExecutionLogs'], time.localtime(0).tm_hour]))")
+    env = {**os.environ, "TZ": "America/New_York"}
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", script, str(fn), str(event)], env=env, cwd=root, capture_output=True,
+                         text=True, check=True).stdout
+    logs, python_hour = json.loads(out.strip().splitlines()[-1])
+    assert logs == ["15 0 1704067200000 1704067200000"]
+    assert python_hour == 19  # 1970-01-01T00:00Z is 19:00 the day before in New York
+
+
 def test_benchmark_quick_run_reports_a_ratio() -> None:
     """benchmarks/cff_invoke.py runs; its numbers are reported, never asserted (speed lives in benchmarks/)."""
     from benchmarks.cff_invoke import run
