@@ -36,6 +36,16 @@ async def test_result_shape_and_output() -> None:
         "cookies": {"id": {"value": "CookieIdValue"}}}}  # the unknown `multivalue` is dropped
 
 
+async def test_a_function_that_does_nothing_still_shows_the_engine_s_own_utilization(tmp_path: Path) -> None:
+    # CloudFront's TestFunction reads 7-16 for one-line functions: its engine's per-invocation work.
+    from edgesim.cloudfront_functions.runtime import INVOCATION_UTILIZATION
+
+    fn = tmp_path / "noop.js"
+    fn.write_text("function handler(e) { return e.request; }")
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=None))["TestResult"]
+    assert INVOCATION_UTILIZATION == 5 and int(test["ComputeUtilization"]) >= INVOCATION_UTILIZATION
+
+
 async def test_thrown_error_message_and_empty_output(tmp_path: Path) -> None:
     fn = tmp_path / "boom.js"
     fn.write_text("function handler(e) { console.log('first'); throw new Error('kaput'); }")
