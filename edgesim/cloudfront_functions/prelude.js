@@ -345,18 +345,21 @@
   // undefined` (seen in aws-samples/amazon-cloudfront-functions issue #19). String(e), `${e}`,
   // console.log(e) and FunctionErrorMessage use them; e.message keeps V8's own text.
   var NJS_WORDS = [
-    [/^Cannot read properties of (undefined|null) \(reading '([^]*)'\)$/, 'cannot get property "$2" of $1'],
-    [/^Cannot set properties of (undefined|null) \(setting '([^]*)'\)$/, 'cannot set property "$2" of $1'],
-    [/^([\w$]+) is not defined$/, '"$1" is not defined'],
+    ["TypeError", /^Cannot read properties of (undefined|null) \(reading '([^]*)'\)$/, 'cannot get property "$2" of $1'],
+    ["TypeError", /^Cannot set properties of (undefined|null) \(setting '([^]*)'\)$/, 'cannot set property "$2" of $1'],
+    ["ReferenceError", /^([\w$]+) is not defined$/, '"$1" is not defined'],
   ];
-  function njsMessage(message) {
-    var text = String(message), i;
-    for (i = 0; i < NJS_WORDS.length; i++) if (NJS_WORDS[i][0].test(text)) return text.replace(NJS_WORDS[i][0], NJS_WORDS[i][1]);
+  function njsMessage(name, message) {
+    var text = String(message), i, w;
+    for (i = 0; i < NJS_WORDS.length; i++) {
+      w = NJS_WORDS[i];
+      if (name === w[0] && w[1].test(text)) return text.replace(w[1], w[2]);
+    }
     return text;
   }
   Object.defineProperty(Error.prototype, "toString", { writable: true, configurable: true, value: function toString() {
     if (this === null || (typeof this !== "object" && typeof this !== "function")) throw new TypeError("Error.prototype.toString requires that 'this' be an Object");
-    var name = this.name === undefined ? "Error" : String(this.name), msg = this.message === undefined ? "" : njsMessage(this.message);
+    var name = this.name === undefined ? "Error" : String(this.name), msg = this.message === undefined ? "" : njsMessage(name, this.message);
     return name === "" ? msg : (msg === "" ? name : name + ": " + msg);
   } });
 
@@ -656,7 +659,7 @@
     return null;
   }
   function describe(e) {
-    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + njsMessage(e.message);
+    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + njsMessage(e.name, e.message);
     return "Error: " + show(e);
   }
   function result(extra) {

@@ -61,6 +61,7 @@ async def test_thrown_error_is_503_with_line_and_logs(load, runtime: str) -> Non
     ("return e.request.headers.missing.value;", 'TypeError: cannot get property "value" of undefined'),
     ("var o = null; o.x = 1; return e.request;", 'TypeError: cannot set property "x" of null'),
     ("return undeclared;", 'ReferenceError: "undeclared" is not defined'),
+    ("throw new Error('config is not defined');", "Error: config is not defined"),  # only the engine's own errors
 ])
 async def test_run_time_errors_in_the_engine_s_words(load, runtime: str, body: str, message: str) -> None:  # noqa: F811
     # CloudFront's engine words these as njs does (spec §1.10), in the error and in a logged error.
