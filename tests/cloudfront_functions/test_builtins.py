@@ -185,6 +185,10 @@ async def test_unknown_origin_id_is_a_validation_error(load) -> None:  # noqa: F
     fn = await load("import cf from 'cloudfront';\nfunction handler(e) { cf.selectRequestOriginById('nope'); return e.request; }")
     with pytest.raises(FunctionValidationError, match="no origin with id 'nope'"):
         await fn.invoke(call())
+    bad = await load("import cf from 'cloudfront';\nfunction handler(e) { cf.updateRequestOrigin({hostHeader: 'a b'}); return e.request; }",
+                     name="badhost")
+    with pytest.raises(FunctionValidationError, match="hostHeader must be a host name"):
+        await bad.invoke(call())
 
 
 async def test_runtime_1_hmac_chain_over_byte_strings(load) -> None:  # noqa: F811
