@@ -619,16 +619,24 @@
   G.eval = noCodegen;
   var gone = ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "__timer_manager", "queueMicrotask",
     "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Proxy", "Reflect", "Intl", "WebAssembly",
-    "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process"];
+    "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process",
+    "Temporal", "Float16Array"];
   if (!V2) gone.push("Buffer", "atob", "btoa", "TextEncoder", "TextDecoder");
   // mini-racer declares its timers with `var`, which cannot be deleted: those become undefined.
   gone.forEach(function (n) { try { delete G[n]; } catch (e) { G[n] = undefined; } });
   delete Array.from; // absent from both allow-lists (spec §1.5)
   ["toSorted", "toReversed", "toSpliced", "with", "at", "flat", "flatMap", "findLast", "findLastIndex"].forEach(function (n) { delete Array.prototype[n]; });
   ["at", "isWellFormed", "toWellFormed"].forEach(function (n) { delete String.prototype[n]; });
+  // ES2024 and later, newer than either runtime's engine: absent from both allow-lists, so a
+  // function using them fails on CloudFront and must fail here.
+  [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [RegExp, "escape"], [Error, "isError"],
+    [Math, "f16round"], [Uint8Array, "fromBase64"], [Uint8Array, "fromHex"], [Uint8Array.prototype, "toBase64"],
+    [Uint8Array.prototype, "toHex"], [Uint8Array.prototype, "setFromBase64"], [Uint8Array.prototype, "setFromHex"],
+    [DataView.prototype, "getFloat16"], [DataView.prototype, "setFloat16"], [ArrayBuffer.prototype, "transfer"],
+    [ArrayBuffer.prototype, "transferToFixedLength"], [ArrayBuffer.prototype, "resize"]].forEach(function (p) { delete p[0][p[1]]; });
   if (!V2) {
     delete String.prototype.replaceAll;
-    ["all", "allSettled", "any", "race", "withResolvers", "try"].forEach(function (n) { delete Promise[n]; });
+    ["all", "allSettled", "any", "race"].forEach(function (n) { delete Promise[n]; });
   }
 
   // --- the invocation --------------------------------------------------------------------------

@@ -70,6 +70,17 @@ async def test_what_cloudfront_takes_away(load, runtime: str) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_built_ins_newer_than_the_engine_are_absent(load, runtime: str) -> None:  # noqa: F811
+    # ES2024 and later: a function that uses them fails on CloudFront (spec §1.5's allow-lists).
+    fn = await load(logging("""
+        out.types = [typeof Temporal, typeof Float16Array, typeof Object.groupBy, typeof Promise.withResolvers,
+                     typeof Promise.try, typeof Array.fromAsync, typeof RegExp.escape, typeof Uint8Array.prototype.toBase64,
+                     typeof new ArrayBuffer(1).transfer];
+    """), runtime=runtime)
+    assert json.loads((await logs_of(fn))[0])["types"] == ["undefined"] * 9
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_date_frozen_at_invocation_start(load, runtime: str) -> None:  # noqa: F811
     fn = await load(logging("""
         var a = Date.now(); for (var i = 0; i < 200000; i++) {} var b = new Date().getTime();
