@@ -637,6 +637,12 @@
   if (!V2) {
     delete String.prototype.replaceAll;
     ["all", "allSettled", "any", "race"].forEach(function (n) { delete Promise[n]; });
+    // 2.0 added these; 1.0's typed arrays have copyWithin, fill, join, set, slice, subarray, toString.
+    delete Object.getOwnPropertyDescriptors; delete Symbol.for; delete Symbol.keyFor; delete G.DataView;
+    var TypedArray = Object.getPrototypeOf(Uint8Array);
+    delete TypedArray.from; delete TypedArray.of;
+    ["every", "filter", "find", "findIndex", "forEach", "includes", "indexOf", "lastIndexOf", "map", "reduce", "reduceRight",
+      "reverse", "some", "sort"].forEach(function (n) { delete TypedArray.prototype[n]; });
   }
 
   // --- the invocation --------------------------------------------------------------------------

@@ -80,6 +80,16 @@ async def test_built_ins_newer_than_the_engine_are_absent(load, runtime: str) ->
     assert json.loads((await logs_of(fn))[0])["types"] == ["undefined"] * 9
 
 
+async def test_runtime_1_lacks_what_2_0_added(load) -> None:  # noqa: F811
+    body = """out.types = [typeof Object.getOwnPropertyDescriptors, typeof Symbol.for, typeof DataView, typeof Uint8Array.from,
+                           typeof new Uint8Array(1).map, typeof new Uint8Array(1).indexOf];
+              out.kept = [typeof new Uint8Array(2).subarray, typeof new Uint8Array(2).join, typeof new Uint8Array(2).fill]"""
+    out = json.loads((await logs_of(await load(logging(body), runtime="cloudfront-js-1.0")))[0])
+    assert out == {"types": ["undefined"] * 6, "kept": ["function"] * 3}
+    out2 = json.loads((await logs_of(await load(logging(body), name="v2")))[0])
+    assert out2["types"] == ["function"] * 6
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_date_frozen_at_invocation_start(load, runtime: str) -> None:  # noqa: F811
     fn = await load(logging("""
