@@ -121,8 +121,12 @@ def _check_node(node: Node, runtime: Runtime) -> Violation | None:
     is_async = any(c.type == "async" for c in node.children)
     if is_async and runtime == "cloudfront-js-1.0":
         return Violation(line, "an async function", "async", "use runtime cloudfront-js-2.0")
-    if is_async and kind in ("arrow_function", "function_expression", "function"):
-        # 2.0's docs: "async arguments and closures are not supported".
+    if is_async and kind in ("arrow_function", "function_expression", "function") and (
+            not _top_level(node) or (node.parent is not None and node.parent.type == "arguments")):
+        # 2.0's docs: "async arguments and closures are not supported": an async function passed
+        # as an argument or made inside another function. One bound at the top level works: AWS's
+        # sample-simple-dynamic-origin-routing-using-amazon-cloudfront-functions runs on `const
+        # getDomain = async (request) => {...}`.
         return Violation(line, "an async closure", "async", "make it a named top-level async function")
     if kind == "return_statement" and _top_level(node):
         # Legal for V8 here only because the code runs inside edgesim's factory function.

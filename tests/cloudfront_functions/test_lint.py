@@ -78,6 +78,18 @@ async def test_handler_bound_by_a_top_level_var(load, runtime: str) -> None:  # 
     assert (await fn.invoke(call())).request.uri == "/bundled"
 
 
+async def test_top_level_async_arrow_runs_but_async_arguments_and_closures_are_refused(load) -> None:  # noqa: F811
+    # 2.0's docs refuse "async arguments and closures"; an async arrow bound at the top level works.
+    code = "const twice = async (n) => n * 2;\nasync function handler(e) { e.request.uri = '/' + (await twice(21)); return e.request; }"
+    fn = await load(code)
+    assert (await fn.invoke(call())).request.uri == "/42"
+    for name, snippet in [("argument", "await Promise.all([1].map(async (x) => x));"),
+                          ("closure", "var inner = async function () { return e; }; await inner();")]:
+        with pytest.raises(FunctionCodeError, match="an async closure") as info:
+            await load(f"async function handler(e) {{\n  {snippet}\n  return e.request;\n}}", name=name)
+        assert info.value.line == 2
+
+
 async def test_size_limit(load) -> None:  # noqa: F811
     code = "function handler(e) { return e.request; }\n" + "// padding\n" * 1000
     with pytest.raises(FunctionCodeError) as info:
