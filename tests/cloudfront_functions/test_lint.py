@@ -19,6 +19,8 @@ BOTH = [
     ("var a = e?.request;", "optional chaining", "optional"),
     ("try { x(); } catch { }", "optional catch binding", "catch"),
     ("function* g() { yield 1; }", "generator", "generator"),
+    ("var a = e.x ?? 1;", "nullish coalescing", "??"),
+    ("var a; a ??= 1;", "nullish coalescing", "??="),
 ]
 ONLY_1_0 = [
     ("const a = 1;", "const/let", 'Token "const"'),
@@ -88,6 +90,18 @@ async def test_top_level_async_arrow_runs_but_async_arguments_and_closures_are_r
         with pytest.raises(FunctionCodeError, match="an async closure") as info:
             await load(f"async function handler(e) {{\n  {snippet}\n  return e.request;\n}}", name=name)
         assert info.value.line == 2
+
+
+async def test_export_clause_of_the_handler_runs_on_2_0_only(load) -> None:  # noqa: F811
+    # A file shared with a Node test runner, pushed to cloudfront-js-2.0 as it is.
+    code = "function handler(e) { e.request.uri = '/exported'; return e.request; }\nexport { handler };"
+    fn = await load(code)
+    assert (await fn.invoke(call())).request.uri == "/exported"
+    with pytest.raises(FunctionCodeError, match="export") as info:
+        await load(code, runtime="cloudfront-js-1.0", name="v1")
+    assert info.value.line == 2
+    with pytest.raises(FunctionCodeError, match="export"):
+        await load("export function handler(e) { return e.request; }", name="declared")
 
 
 async def test_size_limit(load) -> None:  # noqa: F811
