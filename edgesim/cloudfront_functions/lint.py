@@ -75,6 +75,7 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
     found: list[Violation] = []
     edits: list[tuple[int, int, str]] = []
     syntax_line: int | None = None
+    global_handler = False  # `globalThis.handler = ...` somewhere (a bundle's way to name it)
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -94,6 +95,8 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
                 found.append(problem)
             else:  # `export { handler };` names what is already there: nothing left to run
                 edits.append((node.start_byte, node.end_byte, ";"))
+        if node.type == "assignment_expression" and not global_handler:
+            global_handler = _is_global_handler(node.child_by_field_name("left"))
         if node.type == "import_statement":
             replacement, problem = _import_as_require(node, runtime)
             if problem is not None:
@@ -103,7 +106,8 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
     for start, end, text in sorted(edits, reverse=True):
         source = source[:start] + text.encode("utf-8") + source[end:]
     found.sort(key=lambda v: v.line)
-    return Analysis(tuple(found), syntax_line, _has_handler(tree.root_node), source.decode("utf-8"))
+    has_handler = global_handler or _has_handler(tree.root_node)
+    return Analysis(tuple(found), syntax_line, has_handler, source.decode("utf-8"))
 
 
 def _check_node(node: Node, runtime: Runtime) -> Violation | None:
@@ -207,6 +211,14 @@ def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | N
                 imported, local = names[0], names[-1]
                 parts.append(f"var {local} = {req}.{imported};")
     return " ".join(parts), None
+
+
+def _is_global_handler(target: Node | None) -> bool:
+    """`globalThis.handler` as an assignment's target: the global CloudFront looks up (spec §1.1)."""
+    if target is None or target.type != "member_expression":
+        return False
+    obj, prop = target.child_by_field_name("object"), target.child_by_field_name("property")
+    return obj is not None and obj.text == b"globalThis" and prop is not None and prop.text == b"handler"
 
 
 def _has_handler(root: Node) -> bool:

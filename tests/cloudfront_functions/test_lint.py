@@ -78,6 +78,10 @@ async def test_handler_bound_by_a_top_level_var(load, runtime: str) -> None:  # 
     code = "var handler;\n(function () { handler = function (e) { e.request.uri = '/bundled'; return e.request; }; })();"
     fn = await load(code, runtime=runtime)
     assert (await fn.invoke(call())).request.uri == "/bundled"
+    # Or a bundle sets the global property outright (rollup: globalThis.handler = ...).
+    code = "var n = 1;\nglobalThis.handler = function (e) { e.request.uri = '/global' + n; return e.request; };"
+    fn = await load(code, runtime=runtime, name="global")
+    assert (await fn.invoke(call())).request.uri == "/global1"
 
 
 async def test_top_level_async_arrow_runs_but_async_arguments_and_closures_are_refused(load) -> None:  # noqa: F811
