@@ -54,13 +54,16 @@ def origin_request(viewer: Request, origin: Origin, settings: DistributionSettin
     """The request as CloudFront forwards it: the viewer headers, cookies and query strings the
     behavior's cache and origin request policies select (spec §2.6, §4.2; all of them when no cache
     policy is given), hop-by-hop ones never, Host set as the policies say, X-Forwarded-For, Via and
-    X-Amz-Cf-Id added, the origin's custom headers last."""
+    X-Amz-Cf-Id added, the origin's custom headers last. A function's origin helper may have set the
+    Host outright (`hostHeader`, spec §1.7)."""
     forwarded_for = viewer.headers.get("x-forwarded-for") or ""
     host = origin_host(origin)
     selected = viewer
     if cache_policy is not None:
         selected = apply_origin_request_policy(viewer, cache_policy, origin_request_policy, origin_domain=host)
         host = selected.headers.get("host") or host
+    if viewer.origin_host_header is not None:
+        host = viewer.origin_host_header
     headers = Headers()
     for name, value in selected.headers:
         lower = name.lower()

@@ -150,6 +150,9 @@ class Request:
     origin: Origin | OriginGroup | None = None
     http_version: str = "1.1"
     scheme: str = "http"
+    # The Host header the origin gets whatever the policies say: a CloudFront Function's
+    # `hostHeader` to updateRequestOrigin / selectRequestOriginById (spec §1.7).
+    origin_host_header: str | None = None
 
     def copy(self) -> Request:
         return Request(
@@ -162,6 +165,7 @@ class Request:
             origin=self.origin,
             http_version=self.http_version,
             scheme=self.scheme,
+            origin_host_header=self.origin_host_header,
         )
 
     @property

@@ -53,7 +53,6 @@ _BOTH: dict[str, tuple[str, str, str]] = {
     "class": ("a class", "class", "use a constructor function and its prototype"),
     "spread_element": ("spread (...)", "...", "use Object.assign(), Array.prototype.concat() or fn.apply()"),
     "optional_chain": ("optional chaining (?.)", "?.", "test each step: a && a.b"),
-    "export_statement": ("export", "export", "define a top-level function handler(event); CloudFront Functions export nothing"),
     "generator_function_declaration": ("a generator function", "*", "return an array instead"),
     "generator_function": ("a generator function", "*", "return an array instead"),
     "yield_expression": ("yield", "yield", "return an array instead"),
@@ -76,6 +75,7 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
     found: list[Violation] = []
     edits: list[tuple[int, int, str]] = []
     syntax_line: int | None = None
+    global_handler = False  # `globalThis.handler = ...` somewhere (a bundle's way to name it)
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -89,6 +89,14 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
         violation = _check_node(node, runtime)
         if violation is not None:
             found.append(violation)
+        if node.type == "export_statement":
+            problem = _export_problem(node, runtime)
+            if problem is not None:
+                found.append(problem)
+            else:  # `export { handler };` names what is already there: nothing left to run
+                edits.append((node.start_byte, node.end_byte, ";"))
+        if node.type == "assignment_expression" and not global_handler:
+            global_handler = _is_global_handler(node.child_by_field_name("left"))
         if node.type == "import_statement":
             replacement, problem = _import_as_require(node, runtime)
             if problem is not None:
@@ -98,7 +106,8 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
     for start, end, text in sorted(edits, reverse=True):
         source = source[:start] + text.encode("utf-8") + source[end:]
     found.sort(key=lambda v: v.line)
-    return Analysis(tuple(found), syntax_line, _has_handler(tree.root_node), source.decode("utf-8"))
+    has_handler = global_handler or _has_handler(tree.root_node)
+    return Analysis(tuple(found), syntax_line, has_handler, source.decode("utf-8"))
 
 
 def _check_node(node: Node, runtime: Runtime) -> Violation | None:
@@ -110,6 +119,9 @@ def _check_node(node: Node, runtime: Runtime) -> Violation | None:
         if kind == "lexical_declaration":
             token = node.children[0].type  # const or let
         return Violation(line, construct, token, fix)
+    if kind in ("binary_expression", "augmented_assignment_expression") and any(c.type in ("??", "??=") for c in node.children):
+        # Refused by CloudFront (a project that checks each push with TestFunction records it).
+        return Violation(line, "nullish coalescing (??)", "?", "test for null and undefined: a != null ? a : b")
     if kind == "for_in_statement" and any(c.type == "of" for c in node.children):
         return Violation(line, "a for…of loop", "of", "loop with an index: for (var i = 0; i < a.length; i++)")
     if kind == "catch_clause" and node.child_by_field_name("parameter") is None:
@@ -121,8 +133,12 @@ def _check_node(node: Node, runtime: Runtime) -> Violation | None:
     is_async = any(c.type == "async" for c in node.children)
     if is_async and runtime == "cloudfront-js-1.0":
         return Violation(line, "an async function", "async", "use runtime cloudfront-js-2.0")
-    if is_async and kind in ("arrow_function", "function_expression", "function"):
-        # 2.0's docs: "async arguments and closures are not supported".
+    if is_async and kind in ("arrow_function", "function_expression", "function") and (
+            not _top_level(node) or (node.parent is not None and node.parent.type == "arguments")):
+        # 2.0's docs: "async arguments and closures are not supported": an async function passed
+        # as an argument or made inside another function. One bound at the top level works: AWS's
+        # sample-simple-dynamic-origin-routing-using-amazon-cloudfront-functions runs on `const
+        # getDomain = async (request) => {...}`.
         return Violation(line, "an async closure", "async", "make it a named top-level async function")
     if kind == "return_statement" and _top_level(node):
         # Legal for V8 here only because the code runs inside edgesim's factory function.
@@ -153,6 +169,16 @@ def _inside_arguments(node: Node) -> bool:
             return True
         parent = parent.parent
     return False
+
+
+def _export_problem(node: Node, runtime: Runtime) -> Violation | None:
+    """2.0 takes `export { handler };` (a file shared with a Node test runner, pushed as is after
+    TestFunction passes); any other export, and any export in 1.0, is refused."""
+    line = node.start_point[0] + 1
+    clause_only = [c.type for c in node.children] in (["export", "export_clause", ";"], ["export", "export_clause"])
+    if runtime == "cloudfront-js-2.0" and clause_only:
+        return None
+    return Violation(line, "export", "export", "define a top-level function handler(event); CloudFront Functions export nothing")
 
 
 def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | None]:
@@ -187,10 +213,28 @@ def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | N
     return " ".join(parts), None
 
 
+def _is_global_handler(target: Node | None) -> bool:
+    """`globalThis.handler` as an assignment's target: the global CloudFront looks up (spec §1.1)."""
+    if target is None or target.type != "member_expression":
+        return False
+    obj, prop = target.child_by_field_name("object"), target.child_by_field_name("property")
+    return obj is not None and obj.text == b"globalThis" and prop is not None and prop.text == b"handler"
+
+
 def _has_handler(root: Node) -> bool:
+    """A top-level `function handler` or `var handler`, the global CloudFront looks up (spec §1.1).
+
+    A bundler's output declares `var handler;` and assigns the function later (AWS's TypeScript
+    sample bundles with webpack's `library: {type: "var"}`), so a var declaration counts too.
+    """
     for child in root.children:
         if child.type == "function_declaration":
             name = child.child_by_field_name("name")
             if name is not None and name.text == b"handler":
                 return True
+        if child.type == "variable_declaration":
+            for declarator in child.children:
+                name = declarator.child_by_field_name("name") if declarator.type == "variable_declarator" else None
+                if name is not None and name.text == b"handler":
+                    return True
     return False

@@ -22,13 +22,25 @@ def apply_origin_change(request: Request, change: dict[str, Any], origins: Mappi
     try:
         if kind == "selectRequestOriginById":
             request.origin = _select(args[0], origins)
+            request.origin_host_header = _host_header(kind, args[1])
         elif kind == "updateRequestOrigin":
             request.origin = _update(request.origin, args[0], origins)
+            request.origin_host_header = _host_header(kind, args[0])
         elif kind == "createRequestOriginGroup":
             request.origin = _group(args[0], origins)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InvalidOutput(f"cf.{kind}: {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _host_header(kind: str, params: Any) -> str | None:
+    """The `hostHeader` the origin gets as Host instead of what the policies say (spec §1.7)."""
+    value = params.get("hostHeader") if isinstance(params, dict) else None
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or any(c.isspace() or ord(c) < 32 for c in value):
+        raise InvalidOutput(f"cf.{kind}: hostHeader must be a host name, got {value!r}")
+    return value
 
 
 def _select(origin_id: Any, origins: Mapping[str, Origin | OriginGroup]) -> Origin:

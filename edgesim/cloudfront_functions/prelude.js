@@ -339,6 +339,30 @@
   }
   var querystringModule = Object.freeze({ parse: qsParse, decode: qsParse, stringify: qsStringify, encode: qsStringify, escape: qsEscape, unescape: qsUnescape });
 
+  // --- errors in the words of CloudFront's engine (spec §1.10) --------------------------------
+  // V8 and njs word the commonest run-time errors differently, and TestFunction's error message
+  // and the function's logs carry njs's words: `TypeError: cannot get property "value" of
+  // undefined` (seen in aws-samples/amazon-cloudfront-functions issue #19). String(e), `${e}`,
+  // console.log(e) and FunctionErrorMessage use them; e.message keeps V8's own text.
+  var NJS_WORDS = [
+    ["TypeError", /^Cannot read properties of (undefined|null) \(reading '([^]*)'\)$/, 'cannot get property "$2" of $1'],
+    ["TypeError", /^Cannot set properties of (undefined|null) \(setting '([^]*)'\)$/, 'cannot set property "$2" of $1'],
+    ["ReferenceError", /^([\w$]+) is not defined$/, '"$1" is not defined'],
+  ];
+  function njsMessage(name, message) {
+    var text = String(message), i, w;
+    for (i = 0; i < NJS_WORDS.length; i++) {
+      w = NJS_WORDS[i];
+      if (name === w[0] && w[1].test(text)) return text.replace(w[1], w[2]);
+    }
+    return text;
+  }
+  Object.defineProperty(Error.prototype, "toString", { writable: true, configurable: true, value: function toString() {
+    if (this === null || (typeof this !== "object" && typeof this !== "function")) throw new TypeError("Error.prototype.toString requires that 'this' be an Object");
+    var name = this.name === undefined ? "Error" : String(this.name), msg = this.message === undefined ? "" : njsMessage(name, this.message);
+    return name === "" ? msg : (msg === "" ? name : name + ": " + msg);
+  } });
+
   // --- console.log (spec §1.5): 1.0 joins arguments; 2.0 does not support several arguments ----
   function show(v) {
     if (typeof v === "string") return v;
@@ -519,6 +543,17 @@
     });
     def("toBytes", function (s, e) { var str = String(this).slice(s, e); return /[^\x00-\xff]/.test(str) ? null : byteString(str); });
     def("toUTF8", function (s, e) { return byteString(latin1Decode(utf8Encode(String(this).slice(s, e)))); });
+    // njs's toString(encoding) encodes a byte string or an ASCII one, so the basic-auth functions
+    // that build `(user + ':' + pass).toString('base64')` work on 1.0; text with other characters
+    // throws. 2.0's engine dropped it with the five helpers above and ignores the argument, as V8 does.
+    var stringValue = String.prototype.valueOf;
+    def("toString", function toString(enc) {
+      var str = stringValue.call(this);
+      if (enc === undefined) return str;
+      if (enc !== "hex" && enc !== "base64" && enc !== "base64url") throw new TypeError('Unknown encoding: "' + String(enc) + '"');
+      if (/[^\x00-\x7f]/.test(str) && byteStrings[str] !== true) throw new TypeError("argument must be a byte string");
+      return decodeBytes(latin1Encode(str), enc);
+    });
   }
 
   // --- the cloudfront module, 2.0 only (spec §1.7, §1.8) --------------------------------------
@@ -584,16 +619,30 @@
   G.eval = noCodegen;
   var gone = ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "setImmediate", "__timer_manager", "queueMicrotask",
     "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Proxy", "Reflect", "Intl", "WebAssembly",
-    "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process"];
+    "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process",
+    "Temporal", "Float16Array"];
   if (!V2) gone.push("Buffer", "atob", "btoa", "TextEncoder", "TextDecoder");
   // mini-racer declares its timers with `var`, which cannot be deleted: those become undefined.
   gone.forEach(function (n) { try { delete G[n]; } catch (e) { G[n] = undefined; } });
   delete Array.from; // absent from both allow-lists (spec §1.5)
   ["toSorted", "toReversed", "toSpliced", "with", "at", "flat", "flatMap", "findLast", "findLastIndex"].forEach(function (n) { delete Array.prototype[n]; });
   ["at", "isWellFormed", "toWellFormed"].forEach(function (n) { delete String.prototype[n]; });
+  // ES2024 and later, newer than either runtime's engine: absent from both allow-lists, so a
+  // function using them fails on CloudFront and must fail here.
+  [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [RegExp, "escape"], [Error, "isError"],
+    [Math, "f16round"], [Uint8Array, "fromBase64"], [Uint8Array, "fromHex"], [Uint8Array.prototype, "toBase64"],
+    [Uint8Array.prototype, "toHex"], [Uint8Array.prototype, "setFromBase64"], [Uint8Array.prototype, "setFromHex"],
+    [DataView.prototype, "getFloat16"], [DataView.prototype, "setFloat16"], [ArrayBuffer.prototype, "transfer"],
+    [ArrayBuffer.prototype, "transferToFixedLength"], [ArrayBuffer.prototype, "resize"]].forEach(function (p) { delete p[0][p[1]]; });
   if (!V2) {
     delete String.prototype.replaceAll;
-    ["all", "allSettled", "any", "race", "withResolvers", "try"].forEach(function (n) { delete Promise[n]; });
+    ["all", "allSettled", "any", "race"].forEach(function (n) { delete Promise[n]; });
+    // 2.0 added these; 1.0's typed arrays have copyWithin, fill, join, set, slice, subarray, toString.
+    delete Object.getOwnPropertyDescriptors; delete Symbol.for; delete Symbol.keyFor; delete G.DataView;
+    var TypedArray = Object.getPrototypeOf(Uint8Array);
+    delete TypedArray.from; delete TypedArray.of;
+    ["every", "filter", "find", "findIndex", "forEach", "includes", "indexOf", "lastIndexOf", "map", "reduce", "reduceRight",
+      "reverse", "some", "sort"].forEach(function (n) { delete TypedArray.prototype[n]; });
   }
 
   // --- the invocation --------------------------------------------------------------------------
@@ -624,7 +673,7 @@
     return null;
   }
   function describe(e) {
-    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + e.message;
+    if (e instanceof Error || (e && typeof e === "object" && typeof e.name === "string" && "message" in e)) return e.name + ": " + njsMessage(e.name, e.message);
     return "Error: " + show(e);
   }
   function result(extra) {

@@ -105,9 +105,12 @@ async def test_function(path: Path, event: dict[str, Any], *, runtime: str, kvs:
                                 "raw_query": _raw_query(full_event["request"].get("querystring")), "header_rules": False}
         # The first runs pay for V8 compiling this code path, which CloudFront's ComputeUtilization
         # does not show; a few more runs, and the quickest is reported. Safe: a function has no
-        # side effects outside its isolate, and the clock is the same for every run.
+        # side effects outside its isolate, and the clock is the same for every run. A function
+        # that throws is warmed too (its first throw also pays for V8 building the error); one that
+        # V8 had to stop (time or memory limit) is not run again.
         run = await function.run(full_event, **args)
-        if run.error is None:
+        outcome = run.outcome
+        if not (outcome.timed_out or outcome.never_settled or outcome.out_of_memory):
             for _ in range(WARM_RUNS):
                 again = await function.run(full_event, **args)
                 if again.outcome.elapsed_ms < run.outcome.elapsed_ms:

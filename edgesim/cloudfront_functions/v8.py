@@ -26,6 +26,7 @@ import json
 import os
 import select
 import sys
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -84,6 +85,33 @@ def _native_callback() -> Any:
 
 _NATIVE = _native_callback()
 
+# CloudFront's edge keeps UTC: there a function's local time (getHours(), new Date(2024, 0, 1), a
+# Date.parse without a zone, toString()) is UTC whatever zone the developer's machine is in (spec
+# §1.5, Date). V8 takes its local zone from ICU, which reads TZ once per process, at the first
+# local-time question any context asks: the first context asks it with TZ=UTC, then TZ and the C
+# library's zone (ICU's tzset() re-read it) are put back, so Python's own local time is untouched.
+_utc_lock = threading.Lock()
+_utc_pinned = False
+
+
+def _pin_utc(ask: Callable[[], None]) -> None:
+    global _utc_pinned
+    with _utc_lock:
+        if _utc_pinned:
+            return
+        saved = os.environ.get("TZ")
+        os.environ["TZ"] = "UTC"
+        try:
+            ask()
+        finally:
+            if saved is None:
+                del os.environ["TZ"]
+            else:
+                os.environ["TZ"] = saved
+            if hasattr(time, "tzset"):
+                time.tzset()
+        _utc_pinned = True
+
 
 class V8:
     """A mini-racer context: evaluate code, call functions in it, read its heap.
@@ -128,6 +156,7 @@ class V8:
         self._ctx = ContextType(dll.mr_init_context(self._callback))
         self.context = Context(dll, self._ctx, loop, ObjectFactoryImpl(), count(1))
         self._keep: list[Any] = []  # handles freed before the context (close())
+        _pin_utc(lambda: dll.mr_free_value(self._ctx, self._blocking(dll.mr_eval, self._handle("new Date(0).getHours()"))))
         self.cpu: Callable[[], float] = self._find_clock(_threads() - threads)
         # What every call passes besides its function and `this`: no arguments, made once.
         self._undefined: Any = self.context._python_to_value_handle(JSUndefined)

@@ -70,6 +70,27 @@ async def test_what_cloudfront_takes_away(load, runtime: str) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_built_ins_newer_than_the_engine_are_absent(load, runtime: str) -> None:  # noqa: F811
+    # ES2024 and later: a function that uses them fails on CloudFront (spec §1.5's allow-lists).
+    fn = await load(logging("""
+        out.types = [typeof Temporal, typeof Float16Array, typeof Object.groupBy, typeof Promise.withResolvers,
+                     typeof Promise.try, typeof Array.fromAsync, typeof RegExp.escape, typeof Uint8Array.prototype.toBase64,
+                     typeof new ArrayBuffer(1).transfer];
+    """), runtime=runtime)
+    assert json.loads((await logs_of(fn))[0])["types"] == ["undefined"] * 9
+
+
+async def test_runtime_1_lacks_what_2_0_added(load) -> None:  # noqa: F811
+    body = """out.types = [typeof Object.getOwnPropertyDescriptors, typeof Symbol.for, typeof DataView, typeof Uint8Array.from,
+                           typeof new Uint8Array(1).map, typeof new Uint8Array(1).indexOf];
+              out.kept = [typeof new Uint8Array(2).subarray, typeof new Uint8Array(2).join, typeof new Uint8Array(2).fill]"""
+    out = json.loads((await logs_of(await load(logging(body), runtime="cloudfront-js-1.0")))[0])
+    assert out == {"types": ["undefined"] * 6, "kept": ["function"] * 3}
+    out2 = json.loads((await logs_of(await load(logging(body), name="v2")))[0])
+    assert out2["types"] == ["function"] * 6
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_date_frozen_at_invocation_start(load, runtime: str) -> None:  # noqa: F811
     fn = await load(logging("""
         var a = Date.now(); for (var i = 0; i < 200000; i++) {} var b = new Date().getTime();
@@ -126,6 +147,22 @@ async def test_runtime_1_byte_string_helpers_and_no_2_0_builtins(load) -> None: 
                    "types": ["undefined"] * 5}
 
 
+async def test_runtime_1_string_to_string_encodes_byte_and_ascii_strings(load) -> None:  # noqa: F811
+    # njs's toString(encoding): the way 1.0 functions base64 a basic-auth pair.
+    fn = await load(logging("""
+        out.b64 = ('user' + ':' + 'pw').toString('base64'); out.hex = 'hi'.toString('hex'); out.plain = 'hi'.toString();
+        out.digest = crypto.createHash('sha256').update('abc').digest().toString('base64url');
+        try { 'é'.toString('base64'); } catch (err) { out.text = String(err); }
+        try { 'hi'.toString('utf8'); } catch (err) { out.unknown = String(err); }
+    """), runtime="cloudfront-js-1.0")
+    out = json.loads((await logs_of(fn))[0])
+    assert out == {"b64": base64.b64encode(b"user:pw").decode(), "hex": "6869", "plain": "hi",
+                   "digest": base64.urlsafe_b64encode(hashlib.sha256(b"abc").digest()).decode().rstrip("="),
+                   "text": "TypeError: argument must be a byte string", "unknown": 'TypeError: Unknown encoding: "utf8"'}
+    fn2 = await load(logging("out.b64 = ('user' + ':' + 'pw').toString('base64')"), name="v2")
+    assert json.loads((await logs_of(fn2))[0]) == {"b64": "user:pw"}  # 2.0 dropped it with the byte-string helpers
+
+
 async def test_cloudfront_module_helpers(load) -> None:  # noqa: F811
     fn = await load("""import cf from 'cloudfront';
     function handler(e) {
@@ -169,6 +206,10 @@ async def test_unknown_origin_id_is_a_validation_error(load) -> None:  # noqa: F
     fn = await load("import cf from 'cloudfront';\nfunction handler(e) { cf.selectRequestOriginById('nope'); return e.request; }")
     with pytest.raises(FunctionValidationError, match="no origin with id 'nope'"):
         await fn.invoke(call())
+    bad = await load("import cf from 'cloudfront';\nfunction handler(e) { cf.updateRequestOrigin({hostHeader: 'a b'}); return e.request; }",
+                     name="badhost")
+    with pytest.raises(FunctionValidationError, match="hostHeader must be a host name"):
+        await bad.invoke(call())
 
 
 async def test_runtime_1_hmac_chain_over_byte_strings(load) -> None:  # noqa: F811

@@ -56,6 +56,23 @@ async def test_thrown_error_is_503_with_line_and_logs(load, runtime: str) -> Non
     assert info.value.logs == ["about to fail"]
 
 
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("body, message", [
+    ("return e.request.headers.missing.value;", 'TypeError: cannot get property "value" of undefined'),
+    ("var o = null; o.x = 1; return e.request;", 'TypeError: cannot set property "x" of null'),
+    ("return undeclared;", 'ReferenceError: "undeclared" is not defined'),
+    ("throw new Error('config is not defined');", "Error: config is not defined"),  # only the engine's own errors
+])
+async def test_run_time_errors_in_the_engine_s_words(load, runtime: str, body: str, message: str) -> None:  # noqa: F811
+    # CloudFront's engine words these as njs does (spec §1.10), in the error and in a logged error.
+    fn = await load(f"function handler(e) {{\n  try {{ (function () {{ {body} }})(); }} catch (err) {{ console.log(err); console.log('' + err); }}\n  {body}\n}}",
+                    runtime=runtime)
+    with pytest.raises(FunctionExecutionError) as info:
+        await fn.invoke(call())
+    assert info.value.reason.startswith(message + " (")
+    assert info.value.logs == [message, message]
+
+
 async def test_rejected_promise_is_503(load) -> None:  # noqa: F811
     fn = await load("async function handler(e) { await null; throw new Error('async boom'); }")
     with pytest.raises(FunctionExecutionError, match="Error: async boom"):

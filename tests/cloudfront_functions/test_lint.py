@@ -19,6 +19,8 @@ BOTH = [
     ("var a = e?.request;", "optional chaining", "optional"),
     ("try { x(); } catch { }", "optional catch binding", "catch"),
     ("function* g() { yield 1; }", "generator", "generator"),
+    ("var a = e.x ?? 1;", "nullish coalescing", "??"),
+    ("var a; a ??= 1;", "nullish coalescing", "??="),
 ]
 ONLY_1_0 = [
     ("const a = 1;", "const/let", 'Token "const"'),
@@ -68,6 +70,42 @@ async def test_syntax_error_and_missing_handler(load) -> None:  # noqa: F811
         await load("function main(e) { return e.request; }", name="nohandler")
     with pytest.raises(FunctionCodeError, match="return outside a function"):
         await load("return;\nfunction handler(e) { return e.request; }", name="toplevelreturn")
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_handler_bound_by_a_top_level_var(load, runtime: str) -> None:  # noqa: F811
+    # What a bundler emits (webpack's library type "var"): the global is declared, then assigned.
+    code = "var handler;\n(function () { handler = function (e) { e.request.uri = '/bundled'; return e.request; }; })();"
+    fn = await load(code, runtime=runtime)
+    assert (await fn.invoke(call())).request.uri == "/bundled"
+    # Or a bundle sets the global property outright (rollup: globalThis.handler = ...).
+    code = "var n = 1;\nglobalThis.handler = function (e) { e.request.uri = '/global' + n; return e.request; };"
+    fn = await load(code, runtime=runtime, name="global")
+    assert (await fn.invoke(call())).request.uri == "/global1"
+
+
+async def test_top_level_async_arrow_runs_but_async_arguments_and_closures_are_refused(load) -> None:  # noqa: F811
+    # 2.0's docs refuse "async arguments and closures"; an async arrow bound at the top level works.
+    code = "const twice = async (n) => n * 2;\nasync function handler(e) { e.request.uri = '/' + (await twice(21)); return e.request; }"
+    fn = await load(code)
+    assert (await fn.invoke(call())).request.uri == "/42"
+    for name, snippet in [("argument", "await Promise.all([1].map(async (x) => x));"),
+                          ("closure", "var inner = async function () { return e; }; await inner();")]:
+        with pytest.raises(FunctionCodeError, match="an async closure") as info:
+            await load(f"async function handler(e) {{\n  {snippet}\n  return e.request;\n}}", name=name)
+        assert info.value.line == 2
+
+
+async def test_export_clause_of_the_handler_runs_on_2_0_only(load) -> None:  # noqa: F811
+    # A file shared with a Node test runner, pushed to cloudfront-js-2.0 as it is.
+    code = "function handler(e) { e.request.uri = '/exported'; return e.request; }\nexport { handler };"
+    fn = await load(code)
+    assert (await fn.invoke(call())).request.uri == "/exported"
+    with pytest.raises(FunctionCodeError, match="export") as info:
+        await load(code, runtime="cloudfront-js-1.0", name="v1")
+    assert info.value.line == 2
+    with pytest.raises(FunctionCodeError, match="export"):
+        await load("export function handler(e) { return e.request; }", name="declared")
 
 
 async def test_size_limit(load) -> None:  # noqa: F811

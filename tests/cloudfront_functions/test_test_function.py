@@ -36,6 +36,16 @@ async def test_result_shape_and_output() -> None:
         "cookies": {"id": {"value": "CookieIdValue"}}}}  # the unknown `multivalue` is dropped
 
 
+async def test_a_function_that_does_nothing_still_shows_the_engine_s_own_utilization(tmp_path: Path) -> None:
+    # CloudFront's TestFunction reads 7-16 for one-line functions: its engine's per-invocation work.
+    from edgesim.cloudfront_functions.runtime import INVOCATION_UTILIZATION
+
+    fn = tmp_path / "noop.js"
+    fn.write_text("function handler(e) { return e.request; }")
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=None))["TestResult"]
+    assert INVOCATION_UTILIZATION == 5 and int(test["ComputeUtilization"]) >= INVOCATION_UTILIZATION
+
+
 async def test_thrown_error_message_and_empty_output(tmp_path: Path) -> None:
     fn = tmp_path / "boom.js"
     fn.write_text("function handler(e) { console.log('first'); throw new Error('kaput'); }")
@@ -44,6 +54,28 @@ async def test_thrown_error_message_and_empty_output(tmp_path: Path) -> None:
                                             "or could not run. Error: kaput")
     assert test["FunctionOutput"] == "{}"
     assert test["FunctionExecutionLogs"] == ["first"]
+
+
+async def test_a_function_that_throws_is_warmed_like_one_that_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ComputeUtilization is the quickest of several runs; a throwing function's first run also
+    # pays for V8 compiling its path and building the error, which CloudFront does not bill.
+    from edgesim.cloudfront_functions.runtime import CloudFrontFunction
+    from edgesim.cloudfront_functions.testfunction import WARM_RUNS
+
+    runs: list[bool] = []
+    real_run = CloudFrontFunction.run
+
+    async def counting_run(self: CloudFrontFunction, *args: object, **kwargs: object) -> object:
+        result = await real_run(self, *args, **kwargs)  # type: ignore[arg-type]
+        runs.append(result.error is not None)
+        return result
+
+    monkeypatch.setattr(CloudFrontFunction, "run", counting_run)
+    fn = tmp_path / "boom.js"
+    fn.write_text("function handler(e) { return e.request.headers.missing.value; }")
+    test = (await run_test(fn, SAMPLE_EVENT, runtime="cloudfront-js-2.0", kvs=None, now=None))["TestResult"]
+    assert test["FunctionErrorMessage"].endswith('TypeError: cannot get property "value" of undefined')
+    assert runs == [True] * (1 + WARM_RUNS)
 
 
 async def test_generated_response_gains_cookies_and_viewer_response_events(tmp_path: Path) -> None:
@@ -96,6 +128,29 @@ def test_cli_refuses_oversized_code(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test-function", str(big), "--event", "-"], input=json.dumps(SAMPLE_EVENT))
     assert result.exit_code == 2
     assert "FunctionSizeLimitExceeded" in result.output or "10240 bytes" in result.output
+
+
+def test_local_time_is_utc_as_at_the_edge_whatever_the_machine_s_zone(tmp_path: Path) -> None:
+    # A fresh process in New York: the function's local time is UTC (as on CloudFront), Python's stays New York's.
+    import os
+    import subprocess
+    import sys
+
+    fn = tmp_path / "clock.js"
+    fn.write_text("function handler(e) { var d = new Date(); console.log([d.getHours(), d.getTimezoneOffset(), "
+                  "new Date(2024, 0, 1).getTime(), Date.parse('2024-01-01T00:00:00')].join(' ')); return e.request; }")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(SAMPLE_EVENT))
+    script = ("import json, subprocess, sys, time; from click.testing import CliRunner; from edgesim.cli import main; "
+              "r = CliRunner().invoke(main, ['test-function', sys.argv[1], '--event', sys.argv[2], '--now', '2024-06-03T15:00:00Z']); "
+              "print(json.dumps([json.loads(r.output)['TestResult']['FunctionExecutionLogs'], time.localtime(0).tm_hour]))")
+    env = {**os.environ, "TZ": "America/New_York"}
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", script, str(fn), str(event)], env=env, cwd=root, capture_output=True,
+                         text=True, check=True).stdout
+    logs, python_hour = json.loads(out.strip().splitlines()[-1])
+    assert logs == ["15 0 1704067200000 1704067200000"]
+    assert python_hour == 19  # 1970-01-01T00:00Z is 19:00 the day before in New York
 
 
 def test_benchmark_quick_run_reports_a_ratio() -> None:

@@ -23,6 +23,10 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, list[
     (tmp_path / "boom.js").write_text("function handler(e) { console.log('boom'); throw new Error('no'); }")
     (tmp_path / "old.js").write_text("function handler(e) {\n  const x = 1;\n  return e.request;\n}")
     (tmp_path / "host.js").write_text("function handler(e) { e.request.headers.host = {value: 'x'}; return e.request; }")
+    (tmp_path / "pin.js").write_text("import cf from 'cloudfront';\nfunction handler(e) {\n"
+                                     "  if (e.request.uri === '/pin/select') cf.selectRequestOriginById('app', {hostHeader: 'select.example.com'});\n"
+                                     "  else cf.updateRequestOrigin({originPath: '/v2', hostHeader: 'update.example.com'});\n"
+                                     "  return e.request;\n}")
 
     def fn(path: Path, runtime: str = "cloudfront-js-2.0") -> dict[str, str]:
         return {"cloudfront_function": str(path), "runtime": runtime}
@@ -40,6 +44,8 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, list[
              "functions": {"viewer-request": fn(tmp_path / "old.js", "cloudfront-js-1.0")}},
             {"path_pattern": "/host*", "target_origin": "app", "cache_policy": "CachingDisabled",
              "functions": {"viewer-request": fn(tmp_path / "host.js")}},
+            {"path_pattern": "/pin/*", "target_origin": "app", "cache_policy": "CachingDisabled",
+             "origin_request_policy": "AllViewer", "functions": {"viewer-request": fn(tmp_path / "pin.js")}},
             {"path_pattern": "/login*", "target_origin": "app", "cache_policy": "CachingDisabled",
              "functions": {"viewer-request": fn(FUNCTIONS / "basic-auth.js", "cloudfront-js-1.0")}},
         ],
@@ -104,3 +110,14 @@ async def test_log_custom_data_reaches_the_request_log_url_encoded_and_cut(tmp_p
     assert len(data) <= 800 and len(data) > 790 and data[-3] == "%"
     assert "log-data: user%3Da%20b" in text_line(traces[0])
     assert json.loads(json_line(traces[0]))["triggers"][0]["logData"] == data
+
+
+async def test_origin_helpers_host_header_is_the_host_the_origin_gets(client: Any) -> None:
+    # hostHeader (spec §1.7) wins over the viewer's Host that AllViewer would forward.
+    http, seen = client
+    assert (await http.get("/pin/select")).status_code == 200
+    assert seen[-1]["headers"].get("host") == "select.example.com"
+    assert (await http.get("/pin/update")).status_code == 200
+    assert seen[-1]["path"] == "/v2/pin/update" and seen[-1]["headers"].get("host") == "update.example.com"
+    assert (await http.get("/docs/")).status_code == 200  # no helper: the origin's own host
+    assert seen[-1]["headers"].get("host") == "app.internal"
