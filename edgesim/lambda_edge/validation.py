@@ -247,7 +247,7 @@ def check_origin(origin: Any, sent: Any = None) -> None:
                 not isinstance(sent_headers, dict) or name not in sent_headers):
             raise _fail(f"origin: {name!r} cannot be an origin custom header.")
     if kind == "s3":
-        if changed("domainName") and domain != domain.lower():
+        if changed("domainName") and isinstance(domain, str) and domain != domain.lower():
             raise _fail("origin: an S3 'domainName' must be lowercase.")
         auth = o.get("authMethod", "none")
         if auth not in ("origin-access-identity", "none") or (auth != "none" and not o.get("region")):

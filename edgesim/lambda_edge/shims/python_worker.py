@@ -181,7 +181,7 @@ class _OnLoggingImport:
                     run(module)
                     _setup_logging(module)
 
-                spec.loader.exec_module = exec_module
+                setattr(spec.loader, "exec_module", exec_module)  # on this one loader only
                 return spec
         return None
 
