@@ -1,11 +1,17 @@
-"""A Python handler's `logging` lines reach its log in Lambda's format (spec §2.1: the normal
-Lambda programming model; Lambda's Python runtime gives the root logger a handler of its own)."""
+"""The log a handler leaves has Lambda's shape (spec §2.1: the normal Lambda programming model).
+
+A Python handler's `logging` lines reach it in Lambda's format (Lambda's Python runtime gives the
+root logger a handler of its own); a timed-out invocation ends with Lambda's own line."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import pytest
+
+from edgesim import errors
+from edgesim.config import LambdaFunctionAssociation
 from edgesim.lambda_edge import LambdaEdgeRuntime
 from edgesim.messages import EventType
 
@@ -51,3 +57,15 @@ async def test_the_root_logger_stays_at_warning(runtime: LambdaEdgeRuntime, tmp_
     result = await runtime.function(assoc, VR).invoke(make_call(VR))
     assert [(level, message) for level, _, message in _lines(result.logs)] == [("WARNING", "shown")]
     assert not any("not shown" in line for line in result.logs)
+
+
+async def test_a_timeout_is_logged_as_lambda_logs_it(runtime: LambdaEdgeRuntime, tmp_path: Path) -> None:
+    assoc = LambdaFunctionAssociation.model_validate(
+        {"lambda": "slow.py:handler", "timeout": 0.3}, context={"base_dir": tmp_path})
+    (tmp_path / "slow.py").write_text("import time\ndef handler(event, context):\n    time.sleep(5)\n")
+    with pytest.raises(errors.LambdaLimitExceeded) as caught:
+        await runtime.function(assoc, VR).invoke(make_call(VR))
+    request_id = caught.value.logs[0].split()[2]
+    timed_out = [line for line in caught.value.logs if "Task timed out" in line]
+    assert len(timed_out) == 1 and re.fullmatch(
+        rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z {request_id} Task timed out after 0\.30 seconds", timed_out[0])
