@@ -69,3 +69,21 @@ async def test_a_timeout_is_logged_as_lambda_logs_it(runtime: LambdaEdgeRuntime,
     timed_out = [line for line in caught.value.logs if "Task timed out" in line]
     assert len(timed_out) == 1 and re.fullmatch(
         rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z {request_id} Task timed out after 0\.30 seconds", timed_out[0])
+
+
+async def test_an_exception_is_logged_with_its_traceback(runtime: LambdaEdgeRuntime, tmp_path: Path) -> None:
+    # As Lambda's Python runtime logs it: the error line, then the handler's frames only.
+    assoc = Handlers("python", tmp_path).assoc("raises", js="", py="""
+        def check(uri):
+            raise ValueError("bad uri " + uri)
+        def handler(event, context):
+            return check(event["Records"][0]["cf"]["request"]["uri"])
+        """)
+    with pytest.raises(errors.LambdaExecutionError) as caught:
+        await runtime.function(assoc, VR).invoke(make_call(VR))
+    logs = caught.value.logs
+    start = logs.index("[ERROR] ValueError: bad uri /index.html")
+    assert logs[start + 1] == "Traceback (most recent call last):"
+    frames = [line for line in logs[start + 2:] if line.startswith("  File ")]
+    assert [f.rsplit(" in ", 1)[1] for f in frames] == ["handler", "check"]
+    assert all("raises.py" in f for f in frames)

@@ -189,7 +189,11 @@ class _OnLoggingImport:
 def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
     import traceback
 
-    frames = traceback.format_tb(exc.__traceback__)
+    # The handler's frames only: Lambda's runtime drops its own leading frames, as this drops the shim's.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    frames = traceback.format_tb(tb)
     return {
         "errorType": error_type or type(exc).__name__,
         "errorMessage": str(exc),
@@ -197,11 +201,18 @@ def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, 
     }
 
 
+def _log_error(info: dict[str, Any]) -> None:
+    """The error as Lambda's Python runtime logs it: `[ERROR] Type: message`, then the traceback."""
+    line = f"[ERROR] {info['errorType']}" + (f": {info['errorMessage']}" if info["errorMessage"] else "")
+    trace = "".join(f"{frame}\n" for frame in info["stackTrace"])
+    sys.stderr.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+
+
 def _failure(exc: BaseException, error_type: str | None) -> bytes:
     # Lambda logs the error, then answers the invocation with it (SystemExit is not caught:
     # the process exits, as the runtime would).
     info = _error_info(exc, error_type)
-    sys.stderr.write(f"[ERROR] {info['errorType']}: {info['errorMessage']}\n")
+    _log_error(info)
     return (_dumps({"type": "result", "ok": False, "error": info}) + "\n").encode()
 
 
