@@ -65,7 +65,11 @@ class OriginFetcher:
             )
             http_response = await self._transports[origin.id].handle_async_request(http_request)
             try:
-                body = await http_response.aread()
+                # The bytes as the origin sent them, as CloudFront passes them on: aread() would
+                # decode a Content-Encoding (gzip) and leave its header on a body no longer gzip.
+                # The stream itself, not aiter_raw(): a response built with content= (a stub's, a
+                # MockTransport's) counts as read already, and its stream still holds the bytes.
+                body = b"".join([chunk async for chunk in http_response.stream])  # type: ignore[union-attr]
             finally:
                 await http_response.aclose()
         except (httpx.TransportError, httpx.UnsupportedProtocol) as exc:

@@ -83,7 +83,9 @@ async def _send(transport: httpx.AsyncBaseTransport, method: str, url: httpx.URL
     try:
         response = await transport.handle_async_request(request)
         try:
-            content = await response.aread()
+            # The bytes as sent: the Response built below decodes a Content-Encoding (gzip) itself,
+            # so content decoded here would be decoded twice.
+            content = b"".join([chunk async for chunk in response.aiter_raw()])
         finally:
             await response.aclose()
     finally:

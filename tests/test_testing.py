@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -224,6 +225,17 @@ def test_sync_distribution_in_process_and_through_a_socket() -> None:
             bodies.append((response.status_code, response.text))
             assert dist.distribution.url.startswith("http://127.0.0.1:") == socket
     assert bodies[0] == bodies[1] == (200, "/same api.example.com")
+
+
+@pytest.mark.parametrize("socket", [False, True])
+def test_sync_client_reads_a_compressed_response_once(socket: bool) -> None:
+    # A gzip-encoded answer (an origin's, or a Lambda@Edge generated one with bodyEncoding base64)
+    # reaches the test decoded once, its Content-Encoding kept.
+    packed = gzip.compress(b"packed at the origin")
+    origin = {"/": {"status": 200, "headers": {"content-encoding": "gzip", "content-type": "text/plain"}, "body": packed}}
+    with SyncDistribution(API, origins={"api": origin}, socket=socket) as dist:
+        response = dist.client().get("/", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip" and response.content == b"packed at the origin"
 
 
 async def test_async_client_of_a_sync_distribution_works_from_another_loop() -> None:

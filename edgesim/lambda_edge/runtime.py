@@ -200,8 +200,10 @@ def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, ti
         return [f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}", report]
     lines = [f"START RequestId: {request_id} Version: 1", *outcome.lines]
     if outcome.failure == "timeout":
-        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        lines.append(f"{now}Z {request_id} Task timed out after {timeout:.2f} seconds")
+        # Lambda's own line: UTC with milliseconds, e.g. 2024-01-01T00:00:03.012Z <id> Task timed out ...
+        at = time.time()
+        now = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(at))}.{int(at * 1000) % 1000:03d}Z"
+        lines.append(f"{now} {request_id} Task timed out after {timeout:.2f} seconds")
     elif outcome.failure is not None:
         kind = "Runtime.OutOfMemory" if outcome.failure == "memory" else "Runtime.ExitError"
         lines.append(f"RequestId: {request_id} Error: {outcome.detail or 'Runtime exited'}")

@@ -11,7 +11,7 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from edgesim.errors import LambdaValidationError
@@ -56,6 +56,11 @@ _ORIGIN_HEADER_DENY = frozenset({
 })
 _SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
 _BAD_QUERYSTRING = re.compile(r"[\s#\x00-\x1f\x7f]")
+# An HTTP header name is a token (RFC 9110 §5.6.2); names here are already lowercase.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
+# Names seen to be tokens: the same few dozen come on every request, so one set lookup instead of a
+# regex. Bounded, since a handler can return arbitrarily many distinct names.
+_TOKENS_SEEN: set[str] = set()
 
 
 # Header names seen so far -> disallowed or not: a server meets the same few dozen names on every
@@ -107,10 +112,20 @@ def _check_entries(items: Iterable[tuple[str, Any]], where: str) -> None:
                         f"(header {name!r}).")
         if name != name.lower():
             raise _fail(f"entry in the {where} object: header name {name!r} must be lowercase.")
+        if name not in _TOKENS_SEEN:
+            if not _TOKEN.fullmatch(name):
+                raise _fail(f"entry in the {where} object: {name!r} is not a valid HTTP header name.")
+            if len(_TOKENS_SEEN) < _SEEN_MAX:
+                _TOKENS_SEEN.add(name)
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+            if not isinstance(entry, dict) or not isinstance(value := entry.get("value"), str):
                 raise _fail(f"entry in the {where} object: Each header in {name!r} must be an object with a "
                             "string 'value'.")
+            # Spec §2.8 (OBS): CloudFront refuses a CR in a header value ("invalid character : '%0D' in
+            # header value"); CR, LF and NUL can never travel in a header line (RFC 9110 §5.5).
+            if "\r" in value or "\n" in value or "\0" in value:
+                raise _fail(f"entry in the {where} object: the value of {name!r} has an invalid character "
+                            "(CR, LF or NUL).")
             key = entry.get("key", name)
             if not isinstance(key, str) or key.lower() != name:
                 raise _fail(f"entry in the {where} object: The header key {key!r} does not match the header "
@@ -169,7 +184,7 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
     if "body" in after and after["body"] is not None:
         check_body(event_type, after["body"])
     if event_type is EventType.ORIGIN_REQUEST and after.get("origin") != before.get("origin"):
-        check_origin(after.get("origin"))
+        check_origin(after.get("origin"), before.get("origin"))
 
 
 def check_body(event_type: EventType, body: Any) -> None:
@@ -200,14 +215,48 @@ def decode_base64(data: str, where: str) -> bytes:
         raise _fail(f"{where}: 'data' is not valid base64.") from None
 
 
-def check_origin(origin: Any) -> None:
-    """An edited `origin` object: exactly one of custom or s3, with valid fields (spec §2.3)."""
+def check_origin(origin: Any, sent: Any = None) -> None:
+    """An edited `origin` object: exactly one of custom or s3, with valid fields (spec §2.3).
+
+    Fields equal to what CloudFront `sent` are its own and pass: the configured origin may hold
+    values the event rules do not list (a read timeout raised past 60 s, a local origin by IP
+    address), and CloudFront does not refuse the values it wrote itself."""
     if not isinstance(origin, dict) or len(origin) != 1 or next(iter(origin)) not in ("custom", "s3"):
         raise _fail("origin: the origin object must have exactly one of 'custom' or 's3'.")
     kind, o = next(iter(origin.items()))
     if not isinstance(o, dict):
         raise _fail(f"origin: 'origin.{kind}' must be an object.")
+    was = sent.get(kind) if isinstance(sent, dict) else None
+    was = was if isinstance(was, dict) else {}
+
+    def changed(key: str) -> bool:
+        return key not in was or o.get(key) != was[key]
+
     domain = o.get("domainName")
+    if changed("domainName"):
+        _check_domain(kind, domain)
+    path = o.get("path", "")
+    if changed("path") and (
+            not isinstance(path, str) or (path and (not path.startswith("/") or path.endswith("/"))) or len(path) > 255):
+        raise _fail(f"origin: 'path' must be empty or start with '/' and not end with '/', got {path!r}.")
+    custom_headers = o.get("customHeaders", {})
+    sent_headers = was.get("customHeaders")
+    check_headers(custom_headers, "customHeaders", sent=sent_headers if isinstance(sent_headers, dict) else None)
+    for name in custom_headers:
+        if (name in _ORIGIN_HEADER_DENY or name.startswith(("x-amz-", "x-edge-"))) and (
+                not isinstance(sent_headers, dict) or name not in sent_headers):
+            raise _fail(f"origin: {name!r} cannot be an origin custom header.")
+    if kind == "s3":
+        if changed("domainName") and isinstance(domain, str) and domain != domain.lower():
+            raise _fail("origin: an S3 'domainName' must be lowercase.")
+        auth = o.get("authMethod", "none")
+        if auth not in ("origin-access-identity", "none") or (auth != "none" and not o.get("region")):
+            raise _fail("origin: 'authMethod' must be 'none' or 'origin-access-identity' (with 'region').")
+        return
+    _check_custom_numbers(o, changed)
+
+
+def _check_domain(kind: str, domain: Any) -> None:
     if not isinstance(domain, str) or not domain or ":" in domain or len(domain) > (253 if kind == "custom" else 128):
         raise _fail(f"origin: 'domainName' must be a host name without ':', got {domain!r}.")
     try:
@@ -215,35 +264,20 @@ def check_origin(origin: Any) -> None:
         raise _fail(f"origin: 'domainName' must be a DNS name, not an IP address ({domain}); use e.g. localhost.")
     except ValueError:
         pass
-    path = o.get("path", "")
-    if not isinstance(path, str) or (path and (not path.startswith("/") or path.endswith("/"))) or len(path) > 255:
-        raise _fail(f"origin: 'path' must be empty or start with '/' and not end with '/', got {path!r}.")
-    check_headers(o.get("customHeaders", {}), "customHeaders")
-    for name in o.get("customHeaders", {}):
-        if name in _ORIGIN_HEADER_DENY or name.startswith(("x-amz-", "x-edge-")):
-            raise _fail(f"origin: {name!r} cannot be an origin custom header.")
-    if kind == "s3":
-        if domain != domain.lower():
-            raise _fail("origin: an S3 'domainName' must be lowercase.")
-        auth = o.get("authMethod", "none")
-        if auth not in ("origin-access-identity", "none") or (auth != "none" and not o.get("region")):
-            raise _fail("origin: 'authMethod' must be 'none' or 'origin-access-identity' (with 'region').")
-        return
-    _check_custom_numbers(o)
 
 
-def _check_custom_numbers(o: dict[str, Any]) -> None:
+def _check_custom_numbers(o: dict[str, Any], changed: Callable[[str], bool]) -> None:
     port, protocol = o.get("port"), o.get("protocol")
-    if not isinstance(port, int) or not (port in (80, 443) or 1024 <= port <= 65535):
+    if changed("port") and (not isinstance(port, int) or not (port in (80, 443) or 1024 <= port <= 65535)):
         raise _fail(f"origin: 'port' must be 80, 443 or 1024-65535, got {port!r}.")
-    if protocol not in ("http", "https"):
+    if changed("protocol") and protocol not in ("http", "https"):
         raise _fail(f"origin: 'protocol' must be 'http' or 'https', got {protocol!r}.")
     for key, low, high in (("keepaliveTimeout", 1, 60), ("readTimeout", 4, 60)):
         value = o.get(key, low)
-        if not isinstance(value, (int, float)) or not low <= value <= high:
+        if changed(key) and (not isinstance(value, (int, float)) or not low <= value <= high):
             raise _fail(f"origin: '{key}' must be {low}-{high}, got {value!r}.")
     protocols = o.get("sslProtocols", ["TLSv1.2"])
-    if not isinstance(protocols, list) or not set(protocols) <= _SSL_PROTOCOLS:
+    if changed("sslProtocols") and (not isinstance(protocols, list) or not set(protocols) <= _SSL_PROTOCOLS):
         raise _fail(f"origin: 'sslProtocols' must be a list from {sorted(_SSL_PROTOCOLS)}.")
 
 

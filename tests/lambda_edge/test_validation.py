@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from edgesim import errors
-from edgesim.lambda_edge import LambdaEdgeRuntime
+from edgesim.lambda_edge import LambdaEdgeRuntime, validation
 from edgesim.messages import EventType
 
 from .conftest import Handlers, make_call, viewer_request
@@ -65,6 +65,14 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("headers not arrays", VR, {"headers": {"x-a": {"key": "X-A", "value": "1"}}}, "must be an array"),
     ("header key mismatch", OQ, {"headers": {"x-a": h("X-B", "1")}}, "does not match"),
     ("header value not a string", VR, {"headers": {"x-a": [{"key": "X-A", "value": 1}]}}, "string 'value'"),
+    ("CR in a generated header value", VR,
+     {"return": {"status": "302", "headers": {"location": h("Location", "/a\r\nSet-Cookie: x=1")}}},
+     "invalid character"),
+    ("LF in a request header value", OQ, {"headers": {"x-a": h("X-A", "1\n2")}}, "invalid character"),
+    ("NUL in a response header value", OS, {"headers": {"x-a": h("X-A", "1\u00002")}}, "invalid character"),
+    ("header name with a space", OS, {"headers": {"x a": h("X A", "1")}}, "not a valid HTTP header name"),
+    ("origin custom header value with a CR", OQ,
+     {"fields": {"origin": _custom(customHeaders={"x-k": h("X-K", "a\rb")})}}, "invalid character"),
     ("uppercase header name", VR, {"headers": {"X-A": h("X-A", "1")}}, "lowercase"),
     ("read-only host at viewer-request", VR, {"headers": {"host": h("Host", "evil.example")}}, "read-only"),
     ("read-only via at origin-request", OQ, {"headers": {"via": h("Via", "1.1 me")}}, "read-only"),
@@ -122,6 +130,7 @@ VALID: list[tuple[str, EventType, dict[str, Any]]] = [
      {"fields": {"body": {"action": "replace", "data": base64.b64encode(b"x" * 900_000).decode()}}}),
     ("origin edits at origin-request", OQ, {"fields": {"origin": _custom(port=8443)}}),
     ("host change at origin-request", OQ, {"headers": {"host": h("Host", "api.example.com")}}),
+    ("header value with a tab and UTF-8", VS, {"headers": {"x-a": h("X-A", "a\tb é")}}),
 ]
 
 
@@ -152,3 +161,32 @@ async def test_valid_output_is_accepted(runtime: LambdaEdgeRuntime, handlers: Ha
                                         event_type: EventType, patch: dict[str, Any]) -> None:
     result = await _run(runtime, handlers, event_type, patch)
     assert (result.request is None) != (result.response is None)
+
+
+def _sent_origin_request(**custom: Any) -> dict[str, Any]:
+    """An origin-request `cf.request` whose configured origin holds `custom`'s values."""
+    return {"clientIp": "203.0.113.1", "method": "GET", "uri": "/", "querystring": "",
+            "headers": {"host": h("Host", "app.example.com")}, "origin": _custom(**custom)}
+
+
+@pytest.mark.parametrize("configured", [{"readTimeout": 90}, {"keepaliveTimeout": 120},
+                                        {"domainName": "127.0.0.1", "port": 3000, "protocol": "http"},
+                                        {"readTimeout": 1, "port": 81}])
+def test_origin_values_cloudfront_sent_are_not_refused(configured: dict[str, Any]) -> None:
+    """Spec §2.3: a handler that edits one field of the origin it got (its path, a custom header)
+    sends back the configured values too; CloudFront does not refuse values it wrote itself."""
+    sent = _sent_origin_request(**configured)
+    out = json.loads(json.dumps(sent))
+    out["origin"]["custom"]["path"] = "/v2"
+    out["origin"]["custom"]["customHeaders"]["x-api-key"] = h("X-Api-Key", "k")
+    validation.check_request(OQ, sent, out)
+
+
+@pytest.mark.parametrize("field, value", [("readTimeout", 90), ("keepaliveTimeout", 120), ("domainName", "10.0.0.1"),
+                                          ("port", 81)])
+def test_origin_values_a_handler_sets_are_checked(field: str, value: Any) -> None:
+    sent = _sent_origin_request()
+    out = json.loads(json.dumps(sent))
+    out["origin"]["custom"][field] = value
+    with pytest.raises(errors.LambdaValidationError):
+        validation.check_request(OQ, sent, out)

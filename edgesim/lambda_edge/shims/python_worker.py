@@ -128,10 +128,72 @@ class LambdaContext:
         return max(0, int(self._deadline_ms - time.time() * 1000))
 
 
+# The invocation in flight, for log lines (Lambda's runtime logs "" before the first one).
+_request_id = ""
+
+
+class _RequestIdFilter:
+    """Puts the invocation's request id on every log record, as Lambda's runtime does."""
+
+    @staticmethod
+    def filter(record: Any) -> bool:
+        record.aws_request_id = _request_id
+        return True
+
+
+def _setup_logging(logging: Any) -> None:
+    """Lambda's Python runtime gives the root logger a handler of its own, so that
+    `logging.getLogger().info(...)` reaches the log as `[INFO]\t<time>Z\t<request id>\t<message>`
+    once the level allows it (the root logger stays at WARNING, as on Lambda)."""
+
+    class LambdaLoggerHandler(logging.Handler):  # type: ignore[misc, name-defined]
+        def emit(self, record: Any) -> None:
+            try:
+                # One log line per record, as the Node.js runtime keeps a multi-line message together.
+                sys.stdout.write(self.format(record).replace("\n", "\r") + "\n")
+            except Exception:  # noqa: BLE001 - logging's own contract: report, never raise
+                self.handleError(record)
+
+    formatter = logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+                                  "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler = LambdaLoggerHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter)
+    logging.getLogger().addHandler(handler)
+
+
+class _OnLoggingImport:
+    """A meta path finder that sets Lambda's logging up right after the handler first imports
+    `logging`, at import or at any later time; a handler that never logs never pays for importing it."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging":
+            return None
+        sys.meta_path.remove(_OnLoggingImport)  # type: ignore[arg-type]
+        for finder in sys.meta_path:
+            spec = finder.find_spec(name, path, target)
+            if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                run = spec.loader.exec_module
+
+                def exec_module(module: Any) -> None:
+                    run(module)
+                    _setup_logging(module)
+
+                setattr(spec.loader, "exec_module", exec_module)  # on this one loader only
+                return spec
+        return None
+
+
 def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
     import traceback
 
-    frames = traceback.format_tb(exc.__traceback__)
+    # The handler's frames only: Lambda's runtime drops its own leading frames, as this drops the shim's.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    frames = traceback.format_tb(tb)
     return {
         "errorType": error_type or type(exc).__name__,
         "errorMessage": str(exc),
@@ -139,11 +201,18 @@ def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, 
     }
 
 
+def _log_error(info: dict[str, Any]) -> None:
+    """The error as Lambda's Python runtime logs it: `[ERROR] Type: message`, then the traceback."""
+    line = f"[ERROR] {info['errorType']}" + (f": {info['errorMessage']}" if info["errorMessage"] else "")
+    trace = "".join(f"{frame}\n" for frame in info["stackTrace"])
+    sys.stderr.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+
+
 def _failure(exc: BaseException, error_type: str | None) -> bytes:
     # Lambda logs the error, then answers the invocation with it (SystemExit is not caught:
     # the process exits, as the runtime would).
     info = _error_info(exc, error_type)
-    sys.stderr.write(f"[ERROR] {info['errorType']}: {info['errorMessage']}\n")
+    _log_error(info)
     return (_dumps({"type": "result", "ok": False, "error": info}) + "\n").encode()
 
 
@@ -159,6 +228,7 @@ def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
 
 
 def main() -> int:
+    global _request_id
     started = time.perf_counter()
     ctl_in, ctl_out = int(sys.argv[1]), int(sys.argv[2])
     # Keep the control pipes away from anything the handler spawns.
@@ -167,6 +237,10 @@ def main() -> int:
     sys.stdout = _FdWriter(1)
     sys.stderr = _FdWriter(2)
     path, function = sys.argv[3], sys.argv[4]
+    if "logging" in sys.modules:  # pragma: no cover - the worker itself never imports it
+        _setup_logging(sys.modules["logging"])
+    else:
+        sys.meta_path.insert(0, _OnLoggingImport)  # type: ignore[arg-type]
     try:
         handler = _load(path, function)
     except BaseException as exc:  # noqa: BLE001 - any import failure is the user's to see
@@ -182,6 +256,7 @@ def main() -> int:
     for line in frames:
         frame = _read_frame(line)
         context = LambdaContext(frame["context"])
+        _request_id = context.aws_request_id
         try:
             result = handler(frame["event"], context)
         except Exception as exc:  # noqa: BLE001 - a handler error is a result, not our crash
