@@ -87,3 +87,18 @@ async def test_an_exception_is_logged_with_its_traceback(runtime: LambdaEdgeRunt
     frames = [line for line in logs[start + 2:] if line.startswith("  File ")]
     assert [f.rsplit(" in ", 1)[1] for f in frames] == ["handler", "check"]
     assert all("raises.py" in f for f in frames)
+
+
+async def test_a_node_error_is_logged_as_lambdas_node_runtime_logs_it(runtime: LambdaEdgeRuntime, tmp_path: Path) -> None:
+    import json
+
+    assoc = Handlers("node", tmp_path).assoc("boom", py="", js="""
+        exports.handler = async () => { const e = new Error('boom'); e.code = 'E_BOOM'; throw e; };
+        """)
+    with pytest.raises(errors.LambdaExecutionError) as caught:
+        await runtime.function(assoc, VR).invoke(make_call(VR))
+    # <time> <tab> <request id> <tab> ERROR <tab> Invoke Error <space><tab> {errorType, errorMessage, code, stack}
+    line = next(line for line in caught.value.logs if "\tERROR\tInvoke Error \t{" in line)
+    logged = json.loads(line.split("Invoke Error \t", 1)[1])
+    assert (logged["errorType"], logged["errorMessage"], logged["code"]) == ("Error", "boom", "E_BOOM")
+    assert logged["stack"][0] == "Error: boom"

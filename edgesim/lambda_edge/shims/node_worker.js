@@ -57,6 +57,23 @@ function errorInfo(err, errorType) {
   };
 }
 
+// The error as Lambda's Node.js runtime logs it after "Invoke Error": a tab, then JSON with
+// errorType, errorMessage, the error's own enumerable fields and its stack as lines
+// (aws-lambda-nodejs-runtime-interface-client, Errors.js toFormatted).
+function formatted(err) {
+  try {
+    if (err instanceof Error) {
+      const out = Object.assign({ errorType: err.name, errorMessage: err.message, code: err.code }, err);
+      if (typeof err.stack === 'string') out.stack = err.stack.split('\n');
+      return '\t' + JSON.stringify(out);
+    }
+    return '\t' + JSON.stringify(err);
+  } catch (e) {
+    const info = errorInfo(err);
+    return '\t' + JSON.stringify({ errorType: info.errorType, errorMessage: info.errorMessage, trace: [] });
+  }
+}
+
 async function load() {
   let mod;
   try {
@@ -136,7 +153,7 @@ function invoke(handler, frame) {
     let data;
     if (err !== null && err !== undefined) {
       const info = errorInfo(err);
-      console.error('Invoke Error', JSON.stringify(info));
+      console.error('Invoke Error', formatted(err));
       data = { type: 'result', ok: false, error: info };
     } else {
       data = { type: 'result', ok: true, result: result === undefined ? null : result };
@@ -146,7 +163,8 @@ function invoke(handler, frame) {
       text = JSON.stringify(data);
     } catch (e) {
       const info = errorInfo(e, 'Runtime.MarshalError');
-      console.error('Invoke Error', JSON.stringify(info));
+      e.name = 'Runtime.MarshalError';
+      console.error('Invoke Error', formatted(e));
       text = JSON.stringify({ type: 'result', ok: false, error: info });
     }
     writeAll(ctlOut, text + '\n');
