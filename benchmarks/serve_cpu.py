@@ -102,9 +102,9 @@ def main() -> None:
                     runs[name].append(result)
     report: dict[str, Any] = {"scenario": args.scenario, "load": load.name}
     if args.compare:
-        report["this/compare (median of rounds)"] = {
+        report["this/compare (median of rounds)"] = {  # workers_us is 0 where no Lambda@Edge runs
             k: round(statistics.median(a[k] / b[k] for a, b in zip(runs["this"], runs["compare"])), 3)
-            for k in ("rps", "main_us", "workers_us")}
+            for k in ("rps", "main_us", "workers_us") if all(b[k] for b in runs["compare"])}
     for name, results in runs.items():
         report[f"{name} ({sources[name]})"] = {
             **{k: round(statistics.median(r[k] for r in results), 1) for k in results[0]},
