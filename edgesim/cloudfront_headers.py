@@ -13,6 +13,7 @@ cache key or origin sees the request.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -66,9 +67,11 @@ def _field_of(header: str) -> str:
 def take_viewer_override(request: Request, profile: ViewerProfile) -> ViewerProfile:
     """Strip every `X-Edgesim-*` header from `request`; return `profile` with the overrides applied.
 
-    An override of `ip` also becomes the request's client IP, so functions, X-Forwarded-For and
-    CloudFront-Viewer-Address agree on who the viewer is.
+    The viewer's IP (the profile's, or this request's override) becomes the request's client IP, so
+    functions, X-Forwarded-For and CloudFront-Viewer-Address agree on who the viewer is.
     """
+    if profile.ip:
+        request.client_ip = profile.ip
     overrides: dict[str, str] = {}
     for name, value in request.headers:
         lower = name.lower()
@@ -86,6 +89,10 @@ def take_viewer_override(request: Request, profile: ViewerProfile) -> ViewerProf
     if not overrides:
         return profile
     if "ip" in overrides:
+        try:
+            ipaddress.ip_address(overrides["ip"])
+        except ValueError:
+            raise BadRequest(f"X-Edgesim-Viewer-Ip: {overrides['ip']!r} is not an IPv4 or IPv6 address") from None
         request.client_ip = overrides["ip"]
     return profile.model_copy(update=overrides)
 
@@ -124,7 +131,7 @@ def header_values(request: Request, viewer: ViewerProfile) -> dict[str, str]:
     """Every CloudFront-added header edgesim can compute, lowercase name -> value."""
     values = {name: "true" if flag else "false" for name, flag in device_flags(request.headers.get("user-agent")).items()}
     values.update({
-        "cloudfront-viewer-address": f"{viewer.ip}:{VIEWER_PORT}",
+        "cloudfront-viewer-address": f"{request.client_ip}:{VIEWER_PORT}",
         "cloudfront-viewer-asn": viewer.asn,
         "cloudfront-viewer-country": viewer.country,
         "cloudfront-viewer-country-name": viewer.country_name,

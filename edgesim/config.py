@@ -6,6 +6,7 @@ Simulator materialises runtimes, origins and the cache from these values.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import cached_property
 import tomllib
@@ -76,7 +77,20 @@ class DistributionSettings(_Frozen):
 class ViewerProfile(_Frozen):
     """Who the simulated viewer is: feeds CloudFront-Viewer-* headers when a policy asks (spec §2.6)."""
 
-    ip: str = "203.0.113.10"
+    # The viewer's address everywhere CloudFront shows one (a function's viewer.ip / clientIp,
+    # X-Forwarded-For, CloudFront-Viewer-Address); "" is the address the request came from.
+    ip: str = ""
+
+    @field_validator("ip")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if value:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IPv4 or IPv6 address; use e.g. '203.0.113.10', "
+                                 "or leave it out for the address requests come from") from None
+        return value
     country: str = "US"
     country_name: str = "United States"
     country_region: str = "WA"

@@ -68,7 +68,7 @@ def test_cache_policy_cannot_key_on_origin_request_only_headers() -> None:
 
 def test_added_headers_from_profile_overwrite_viewer_values() -> None:
     request = Request("GET", "/", headers=Headers([("User-Agent", IPHONE), ("cloudfront-viewer-country", "XX")]),
-                      scheme="https")
+                      scheme="https", client_ip="203.0.113.10")
     add_cloudfront_headers(request, {"cloudfront-viewer-country", "cloudfront-is-mobile-viewer",
                                      "cloudfront-forwarded-proto", "cloudfront-viewer-address",
                                      "cloudfront-viewer-metro-code"}, ViewerProfile())
@@ -114,6 +114,21 @@ def test_override_is_applied_and_stripped() -> None:
     assert request.client_ip == "198.51.100.7"
     add_cloudfront_headers(request, {"cloudfront-viewer-country"}, viewer)
     assert request.headers.get("cloudfront-viewer-country") == "FR"
+
+
+def test_a_configured_viewer_ip_becomes_the_client_ip() -> None:
+    request = Request("GET", "/", headers=Headers([("Accept", "*/*")]), client_ip="127.0.0.1")
+    take_viewer_override(request, ViewerProfile(ip="198.51.100.7"))
+    assert request.client_ip == "198.51.100.7"
+    untouched = Request("GET", "/", client_ip="127.0.0.1")
+    take_viewer_override(untouched, ViewerProfile())  # no ip configured: where the request came from
+    assert untouched.client_ip == "127.0.0.1"
+
+
+def test_an_override_ip_that_is_not_an_address_is_a_clear_400() -> None:
+    request = Request("GET", "/", headers=Headers([("X-Edgesim-Viewer-Ip", "my-laptop")]))
+    with pytest.raises(BadRequest, match="not an IPv4 or IPv6 address"):
+        take_viewer_override(request, ViewerProfile())
 
 
 def test_no_override_returns_profile_unchanged() -> None:

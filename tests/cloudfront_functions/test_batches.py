@@ -86,7 +86,9 @@ async def test_a_runaway_in_a_batch_is_stopped_alone(load) -> None:  # noqa: F81
 
 
 async def test_a_memory_hog_in_a_batch_fails_alone(load) -> None:  # noqa: F811
-    fn = await load(ECHO_N % "if (n === '3') { var a = []; while (true) a.push('x' + Math.random()); }")
+    # Big allocations, so the 2 MB limit comes within a few steps, long before the time limit even
+    # when a loaded machine starves V8's garbage collector (small ones then hit the time limit first).
+    fn = await load(ECHO_N % "if (n === '3') { var a = []; while (true) a.push(new Array(20000).fill(n.length + 0.5)); }")
     results = await _all(fn, 10)
     for i, result in enumerate(results):
         if i == 3:

@@ -121,3 +121,41 @@ async def test_origin_helpers_host_header_is_the_host_the_origin_gets(client: An
     assert seen[-1]["path"] == "/v2/pin/update" and seen[-1]["headers"].get("host") == "update.example.com"
     assert (await http.get("/docs/")).status_code == 200  # no helper: the origin's own host
     assert seen[-1]["headers"].get("host") == "app.internal"
+
+
+@pytest.mark.parametrize("configured, override, expected", [
+    ("198.51.100.7", None, "198.51.100.7"),        # [viewer] ip: every request comes from it
+    ("198.51.100.7", "192.0.2.44", "192.0.2.44"),  # one request's X-Edgesim-Viewer-Ip wins
+    ("", None, "127.0.0.1"),                       # neither: the address the request came from
+])
+async def test_the_viewer_ip_is_one_address_everywhere(tmp_path: Path, configured: str, override: str | None,
+                                                      expected: str) -> None:
+    (tmp_path / "who.js").write_text(
+        "function handler(e) { e.request.headers['x-seen-ip'] = {value: e.viewer.ip}; return e.request; }")
+    config = parse_config({
+        "viewer": {"ip": configured} if configured else {},
+        "origins": [{"id": "app", "url": "http://app.internal"}],
+        "default_cache_behavior": {
+            "target_origin": "app", "cache_policy": "CachingDisabled",
+            "origin_request_policy": "AllViewerAndCloudFrontHeaders-2022-06",
+            "functions": {"viewer-request": {"cloudfront_function": str(tmp_path / "who.js")}},
+        },
+    }, base_dir=tmp_path)
+    seen: list[dict[str, Any]] = []
+    async with Simulator(config, transports={"app": httpx.ASGITransport(app=origin_app(None, seen))}) as simulator:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator), client=("127.0.0.1", 5555)),
+                                     base_url="http://d111111abcdef8.cloudfront.net") as http:
+            headers = {"X-Edgesim-Viewer-Ip": override} if override else {}
+            assert (await http.get("/", headers=headers)).status_code == 200
+    got = seen[0]["headers"]
+    assert got.get("x-seen-ip") == expected
+    assert got.get("x-forwarded-for") == expected
+    assert got.get("cloudfront-viewer-address") == f"{expected}:50000"
+
+
+async def test_a_viewer_ip_that_is_not_an_address_is_refused(tmp_path: Path) -> None:
+    from edgesim.errors import ConfigError
+
+    with pytest.raises((ConfigError, ValueError), match="not an IPv4 or IPv6 address"):
+        parse_config({"viewer": {"ip": "localhost"}, "origins": [{"id": "app", "url": "http://app.internal"}],
+                      "default_cache_behavior": {"target_origin": "app"}}, base_dir=tmp_path)
