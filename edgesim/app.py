@@ -7,7 +7,9 @@ ever sees. Requests CloudFront itself would refuse are refused here, before any 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from email.utils import formatdate
 from typing import Any
 
 from starlette.applications import Starlette
@@ -160,8 +162,31 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
+class _HttpDate:
+    """The Date header's value, formatted once a second (as uvicorn does) rather than per response."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = b""
+
+    def __call__(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._value = now, formatdate(now, usegmt=True).encode("ascii")
+        return self._value
+
+
+_http_date = _HttpDate()
+
+
 async def _send(send: Send, response: Response, *, head: bool = False) -> None:
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+    # One Date, as CloudFront sends: the origin's (or the one on a response CloudFront generated),
+    # else the time now. uvicorn's own Date is off (server.py), as it would make a second one.
+    if "date" not in response.headers:
+        headers.insert(0, (b"date", _http_date()))
     start: dict[str, Any] = {"type": "http.response.start", "status": response.status, "headers": headers}
     await send(start)
     await send({"type": "http.response.body", "body": b"" if head else response.body})

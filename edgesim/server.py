@@ -79,7 +79,7 @@ def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
         # viewer's own X-Forwarded-For as its address, and CloudFront appends, never trusts (spec §2.2).
         proxy_headers=False,
         server_header=False,  # CloudFront's own Server header is set by the pipeline where it applies
-        date_header=True,
+        date_header=False,  # app._send adds a Date only when the response has none: one Date, as CloudFront sends
         # Let oversized header blocks reach us, so the viewer gets CloudFront's 494, not uvicorn's 400.
         h11_max_incomplete_event_size=256 * 1024,
     )

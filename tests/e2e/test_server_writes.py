@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import httpx
+
 from edgesim.app import EdgeApp
 from edgesim.config import parse_config
 from edgesim.server import background_server
@@ -40,3 +42,33 @@ def test_keep_alive_head_and_close_responses_arrive_whole(tmp_path: Path) -> Non
     last, body = rest.split(b"\r\n\r\n", 1)  # HEAD sent no body: the next status line follows at once
     assert last.startswith(b"HTTP/1.1 200 ") and b"connection: close" in last.lower()
     assert body == b"small"  # written before uvicorn closed the connection
+
+
+def _dates(head: bytes) -> list[bytes]:
+    return [line for line in head.split(b"\r\n") if line.lower().startswith(b"date:")]
+
+
+def test_every_response_has_one_date_header(tmp_path: Path) -> None:
+    # uvicorn adds a Date of its own to every response; CloudFront sends one: the origin's, or its
+    # own when the origin sent none, as on an error page CloudFront generates.
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "a.txt").write_text("small")
+    config = parse_config({"origins": [{"id": "site", "directory": "site"},
+                                       {"id": "app", "url": "http://app.example"}],
+                           "default_cache_behavior": {"target_origin": "site"},
+                           "cache_behaviors": [{"path_pattern": "/app/*", "target_origin": "app"}]},
+                          base_dir=tmp_path)
+    app = httpx.MockTransport(lambda request: httpx.Response(
+        200, headers={"Date": "Mon, 01 Jan 2024 00:00:00 GMT"}, text="from the app"))
+    with background_server(EdgeApp(Simulator(config, transports={"app": app}))) as base:
+        dated = _exchange(base, b"GET /app/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        origin = _exchange(base, b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        generated = _exchange(base, b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Edgesim-Viewer-Planet: Mars\r\n"
+                                    b"Connection: close\r\n\r\n")
+    origin_head = origin.split(b"\r\n\r\n", 1)[0]
+    generated_head = generated.split(b"\r\n\r\n", 1)[0]
+    assert origin_head.startswith(b"HTTP/1.1 200 ") and len(_dates(origin_head)) == 1, origin_head
+    assert generated_head.startswith(b"HTTP/1.1 400 ") and len(_dates(generated_head)) == 1, generated_head
+    assert _dates(generated_head)[0].endswith(b" GMT")
+    dated_head = dated.split(b"\r\n\r\n", 1)[0]
+    assert _dates(dated_head) == [b"date: Mon, 01 Jan 2024 00:00:00 GMT"], dated_head
