@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -179,6 +181,23 @@ class S3Origin(_Frozen):
 Origin = Union[CustomOrigin, S3Origin]
 
 
+def _origin_kind(value: Any) -> str | None:
+    """Which origin a table is, from its key (`url` or `directory`), so that a problem in one is
+    told once, in that kind's terms, not also as the other kind's missing and unknown keys."""
+    if isinstance(value, dict):
+        return "CustomOrigin" if "url" in value else "S3Origin" if "directory" in value else None
+    return type(value).__name__
+
+
+# The tags are the classes' names: config._loc leaves capitalised names out of a problem's location.
+_TaggedOrigin = Annotated[
+    Union[Annotated[CustomOrigin, Tag("CustomOrigin")], Annotated[S3Origin, Tag("S3Origin")]],
+    Discriminator(_origin_kind, custom_error_type="origin_kind",
+                  custom_error_message="an origin needs `url` (a custom origin) or `directory` "
+                                       "(a local folder served as an S3 origin)"),
+]
+
+
 class OriginGroup(_Frozen):
     """Origin failover: the secondary is tried on these statuses or a connection error."""
 
@@ -282,9 +301,21 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str]:
     return (base / candidates[0]).resolve(), function
 
 
+def _function_kind(value: Any) -> str | None:
+    """Which association a table is, from its key, for the same reason as _origin_kind."""
+    if isinstance(value, dict):
+        if "cloudfront_function" in value:
+            return "CloudFrontFunctionAssociation"
+        return "LambdaFunctionAssociation" if "lambda" in value or "handler" in value else None
+    return type(value).__name__
+
+
 FunctionAssociation = Annotated[
-    Union[CloudFrontFunctionAssociation, LambdaFunctionAssociation],
-    Field(union_mode="left_to_right"),
+    Union[Annotated[CloudFrontFunctionAssociation, Tag("CloudFrontFunctionAssociation")],
+          Annotated[LambdaFunctionAssociation, Tag("LambdaFunctionAssociation")]],
+    Discriminator(_function_kind, custom_error_type="function_kind",
+                  custom_error_message="a function association needs `cloudfront_function` (a CloudFront "
+                                       "Function) or `lambda` (a Lambda@Edge handler)"),
 ]
 
 
@@ -377,7 +408,7 @@ class DistributionConfig(_Frozen):
     """The whole distribution. `source` is the file it came from (None for config built in code)."""
 
     distribution: DistributionSettings = DistributionSettings()
-    origins: tuple[Origin, ...] = Field(min_length=1)
+    origins: tuple[_TaggedOrigin, ...] = Field(min_length=1)
     origin_groups: tuple[OriginGroup, ...] = ()
     default_cache_behavior: DefaultCacheBehavior
     cache_behaviors: tuple[CacheBehavior, ...] = ()
@@ -447,7 +478,11 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = 
     try:
         config = DistributionConfig.model_validate({**data, "source": source}, context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems = [f"{file}: {_loc(err['loc'])}: {_msg(err)}" for err in exc.errors()]
+        errors = exc.errors()
+        # A list whose only item failed is also "too short" after validation: noise beside the item's problem.
+        errors = [err for err in errors if err["type"] != "too_short" or not any(
+            len(other["loc"]) > len(err["loc"]) and other["loc"][:len(err["loc"])] == err["loc"] for other in errors)]
+        problems = [f"{file}: {_loc(err['loc'])}: {_msg(err)}" for err in errors]
         raise ConfigError.many(problems) from None
     problems = [f"{file}: {p}" for p in deploy_problems(config)]
     if problems:
@@ -459,7 +494,8 @@ def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         # pydantic names the union member it tried; the user never wrote that name.
-        if isinstance(part, str) and (part[:1].isupper() or part.startswith("function-")):
+        # "[key]": pydantic's mark for a bad dict key, which the location already names.
+        if isinstance(part, str) and (part[:1].isupper() or part.startswith("function-") or part == "[key]"):
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out

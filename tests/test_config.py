@@ -133,3 +133,38 @@ def test_a_config_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe[[origins]]\n")
     with pytest.raises(ConfigError, match=r"edgesim.toml: config is not UTF-8 text \(byte 0\)"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        # An unknown key in a custom origin is one line, not the S3-style origin's complaints too.
+        ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\nconect_timeout = 2\n',
+         ["origins[0].conect_timeout: unknown key"]),
+        ('[[origins]]\nid = "app"\ndirectory = "site"\nurl_path = "/x"\n',
+         ["origins[0].url_path: unknown key"]),
+        ('[[origins]]\nid = "app"\nurl = "ftp://x"\n',
+         ["origins[0].url: 'ftp://x' is not an http(s) URL"]),
+        ('[[origins]]\nid = "app"\n',
+         ["origins[0]: an origin needs `url` (a custom origin) or `directory`"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { cloudfront_function = "fns/a.js", runtme = "cloudfront-js-1.0" }\n',
+         ["default_cache_behavior.functions.viewer-request.runtme: unknown key"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { lambda = "fns/h.py:handler", timout = 3 }\n',
+         ["default_cache_behavior.functions.origin-request.timout: unknown key"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { function = "fns/h.py:handler" }\n',
+         ["default_cache_behavior.functions.origin-request: a function association needs `cloudfront_function`"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer_request = { cloudfront_function = "fns/a.js" }\n',
+         ["default_cache_behavior.functions.viewer_request: Input should be 'viewer-request'"]),
+    ],
+)
+def test_an_origin_or_function_problem_is_told_once_for_its_kind(tmp_path: Path, toml: str,
+                                                                  expected: list[str]) -> None:
+    problems = problems_of(tmp_path, toml if toml.startswith(BASE) else toml
+                           + '[default_cache_behavior]\ntarget_origin = "app"\n')
+    assert len(problems) == len(expected), problems
+    for problem, want in zip(problems, expected):
+        assert want in problem, problems
