@@ -242,14 +242,36 @@ async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, setting
     first = analysis.violations[0] if analysis.violations else None
     if first is not None and not defer_errors:
         raise FunctionCodeError(first.problem(file, assoc.runtime).split(": ", 1)[1], file=file, line=first.line)
-    if not analysis.has_handler and first is None:
-        raise FunctionCodeError("no top-level `function handler(event)`; CloudFront calls that function (spec §1.1)", file=file)
+    # A syntax error can hide the handler from the parse (an unclosed brace): V8 names the error then.
+    if not analysis.has_handler and first is None and analysis.syntax_error_line is None:
+        raise FunctionCodeError(NO_HANDLER, file=file)
     function = CloudFrontFunction(assoc, settings, analysis.source, first)
     if first is None:
-        await function._start()
+        try:
+            await function._start()
+        except FunctionCodeError as exc:
+            raise _in_the_file(exc, analysis.source, analysis.syntax_error_line) from None
+        if not analysis.has_handler:
+            await function.aclose()
+            raise FunctionCodeError(NO_HANDLER, file=file)
         if function._kvs is not None:
             function._kvs.snapshot()  # refuse an over-limit store at load (spec §1.8)
     return function
+
+
+NO_HANDLER = "no top-level `function handler(event)`; CloudFront calls that function (spec §1.1)"
+
+
+def _in_the_file(exc: FunctionCodeError, source: str, parse_error_line: int | None) -> FunctionCodeError:
+    """V8 compiles the code inside a wrapper (isolate.py), so an unbalanced brace fails in the
+    wrapper's lines: past the end of the file, and as "Illegal return statement" when one '}' too
+    many closed the wrapper. CloudFront compiles the file alone; say what that says, in the file."""
+    last = len(source.splitlines()) or 1
+    if exc.line is None or exc.line <= last:
+        return exc
+    if "end of input" in exc.reason:  # something left open: the file ends first
+        return FunctionCodeError(exc.reason, file=exc.file, line=last)
+    return FunctionCodeError("SyntaxError: Unexpected token '}'", file=exc.file, line=parse_error_line or last)
 
 
 def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]:
@@ -268,8 +290,8 @@ def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]
     if analysis.syntax_error_line is not None:
         problems.append(f"{file}:{analysis.syntax_error_line}: syntax error; fix the JavaScript near this line")
     problems.extend(v.problem(file, assoc.runtime) for v in analysis.violations)
-    if not analysis.has_handler:
-        problems.append(f"{file}: no top-level `function handler(event)`; CloudFront calls that function (spec §1.1)")
+    if not analysis.has_handler and analysis.syntax_error_line is None:  # else the syntax error may hide it
+        problems.append(f"{file}: {NO_HANDLER}")
     if assoc.kvs is not None:
         from edgesim.cloudfront_functions.kvs import load_store
 
