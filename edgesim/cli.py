@@ -117,6 +117,21 @@ def test_cases(cases_file: Path, config_path: Path | None, junit: Path | None) -
         raise SystemExit(1)
 
 
+class _IsoTime(click.ParamType):
+    """An ISO 8601 time (`2025-01-01T00:00:00Z`, `2025-01-01T00:00`, `2025-01-01`); no zone means UTC."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            when = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time; write e.g. 2025-01-01T00:00:00Z", param, ctx)
+        return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 @main.command("test-function")
 @click.argument("function", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--event", "event_file", required=True, type=click.File("r"),
@@ -125,8 +140,8 @@ def test_cases(cases_file: Path, config_path: Path | None, junit: Path | None) -
               show_default=True)
 @click.option("--kvs", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="A KeyValueStore in CloudFront's import JSON (runtime 2.0).")
-@click.option("--now", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S"]),
-              help="Pin the invocation's clock (ISO 8601, e.g. 2025-01-01T00:00:00Z); default now.")
+@click.option("--now", type=_IsoTime(),
+              help="Pin the invocation's clock (ISO 8601, e.g. 2025-01-01T00:00:00Z; no zone is UTC); default now.")
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 when the function fails (the AWS CLI exits 0).")
 def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs: Path | None, now: datetime | None,
                           fail_on_error: bool) -> None:
@@ -138,8 +153,6 @@ def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs:
         event = json.load(event_file)
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--event") from None
-    if now is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=timezone.utc)
     try:
         result = asyncio.run(test_function(function.resolve(), event, runtime=runtime,
                                            kvs=kvs.resolve() if kvs else None, now=now))

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from edgesim.cloudfront_functions.edge_location import edge_location
 from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, load_cloudfront_function
 from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
@@ -97,7 +99,10 @@ async def test_function(path: Path, event: dict[str, Any], *, runtime: str, kvs:
     if len(json.dumps(event).encode("utf-8")) > MAX_EVENT_BYTES:
         raise UserError(f"the test event is over {MAX_EVENT_BYTES} bytes, TestFunction's limit (spec §1.10)")
     full_event, event_type = complete_event(event, settings)
-    assoc = CloudFrontFunctionAssociation(cloudfront_function=path, runtime=runtime, kvs=kvs)  # type: ignore[arg-type]
+    try:
+        assoc = CloudFrontFunctionAssociation(cloudfront_function=path, runtime=runtime, kvs=kvs)  # type: ignore[arg-type]
+    except ValidationError as exc:  # a store with runtime 1.0, an unknown runtime: the user's words, no traceback
+        raise UserError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
     function = await load_cloudfront_function(assoc, settings, defer_errors=True)
     try:
         when = (now or datetime.now(timezone.utc)).timestamp()

@@ -160,3 +160,53 @@ def test_benchmark_quick_run_reports_a_ratio() -> None:
     report = run(quick=True)
     assert report["floor_median_us"] > 0 and report["edgesim_median_us"] > 0
     assert report["ratio"] == pytest.approx(report["edgesim_median_us"] / report["floor_median_us"], rel=0.01)
+
+
+def test_cli_a_store_needs_runtime_2_0_and_says_so(tmp_path: Path) -> None:
+    store = tmp_path / "store.json"
+    store.write_text('{"data": [{"key": "a", "value": "b"}]}')
+    result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-", "--kvs",
+                                       str(store), "--runtime", "cloudfront-js-1.0"], input=json.dumps(SAMPLE_EVENT))
+    assert result.exit_code == 2, result.output
+    assert "a KeyValueStore needs runtime 'cloudfront-js-2.0' (spec §1.8)" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
+
+
+@pytest.mark.parametrize(("now", "logged"), [
+    ("2030-01-02T03:04:05Z", "2030-01-02T03:04:05.000Z"),
+    ("2030-01-02T05:04:05+02:00", "2030-01-02T03:04:05.000Z"),
+    ("2030-01-02T03:04:05.250", "2030-01-02T03:04:05.250Z"),  # no zone: UTC, as CloudFront's clock
+    ("2030-01-02T03:04Z", "2030-01-02T03:04:00.000Z"),
+    ("2030-01-02", "2030-01-02T00:00:00.000Z"),
+])
+def test_cli_now_takes_iso_8601(tmp_path: Path, now: str, logged: str) -> None:
+    fn = tmp_path / "clock.js"
+    fn.write_text("function handler(e) { console.log(new Date().toISOString()); return e.request; }")
+    result = CliRunner().invoke(main, ["test-function", str(fn), "--event", "-", "--now", now],
+                                input=json.dumps(SAMPLE_EVENT))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["TestResult"]["FunctionExecutionLogs"] == [logged]
+
+
+def test_cli_now_that_is_not_a_date_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-", "--now",
+                                       "yesterday"], input=json.dumps(SAMPLE_EVENT))
+    assert result.exit_code == 2
+    assert "--now" in result.output and "ISO 8601" in result.output
+
+
+@pytest.mark.parametrize(("code", "line", "reason"), [
+    # An unclosed brace hid the handler from the parse: "no top-level `function handler(event)`".
+    ("function handler(event) {\n  var r = event.request;\n  return r;\n", 3, "SyntaxError: Unexpected end of input"),
+    # One '}' too many closed edgesim's wrapper around the code: "Illegal return statement", line 3 of 1.
+    ("function handler(event) { return event.request; }}\n", 1, "SyntaxError: Unexpected token '}'"),
+    # Any other syntax error keeps V8's words and line.
+    ("function handler(event) {\n  var x = ;\n  return event.request;\n}\n", 2, "SyntaxError: Unexpected token ';'"),
+])
+def test_cli_an_unbalanced_brace_is_a_syntax_error_in_the_file(tmp_path: Path, code: str, line: int,
+                                                               reason: str) -> None:
+    fn = tmp_path / "braces.js"
+    fn.write_text(code)
+    result = CliRunner().invoke(main, ["test-function", str(fn), "--event", "-"], input=json.dumps(SAMPLE_EVENT))
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {fn}:{line}: {reason}"
