@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from edgesim import errors
-from edgesim.config import LambdaFunctionAssociation
+from edgesim.config import LambdaFunctionAssociation, lambda_limits
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.runtime import WorkerPool, raise_for_outcome, trigger_limits, worker_spec
 from edgesim.lambda_edge.workers import Worker, WorkerInitError
@@ -89,17 +89,19 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     default_timeout, default_memory = trigger_limits(assoc, trigger, "per-trigger")
     spec = worker_spec(assoc, memory or default_memory)
     limit = timeout or default_timeout
+    notes = [note] if note else []
+    notes += _over_quota(trigger, timeout, memory)
     pool = WorkerPool(spec, 1)
     try:
         execution = await pool.execute(event, limit)
     except errors.ViewerError as exc:  # the module failed to import
         return InvokeResult(logs=exc.logs, error=exc.reason, error_status=exc.status, event_type=trigger,
-                            viewer_status=exc.status if validate else None, notes=[note] if note else [])
+                            viewer_status=exc.status if validate else None, notes=notes)
     finally:
         await pool.aclose()
     out = InvokeResult(result=execution.outcome.result, logs=execution.logs, event_type=trigger,
                        duration_ms=execution.outcome.duration_ms, cold_start=execution.cold_start,
-                       notes=[note] if note else [])
+                       notes=notes)
     try:
         raise_for_outcome(spec, execution, limit)
     except errors.ViewerError as exc:
@@ -109,6 +111,20 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     if validate:
         _validate(trigger, event, out)
     return out
+
+
+def _over_quota(trigger: EventType, timeout: float | None, memory: int | None) -> list[str]:
+    """What CloudFront would refuse to deploy (spec §2.7): invoke runs it, and says so."""
+    max_timeout, max_memory = lambda_limits(trigger, "per-trigger")
+    tail = "CloudFront refuses such an association"
+    if lambda_limits(trigger, "flat") != (max_timeout, max_memory):
+        tail += " unless distribution.lambda_quotas = 'flat'"
+    notes = []
+    if timeout is not None and timeout > max_timeout:
+        notes.append(f"--timeout {timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {trigger.value}; {tail}")
+    if memory is not None and memory > max_memory:
+        notes.append(f"--memory {memory} MB is over Lambda@Edge's {max_memory} MB for {trigger.value}; {tail}")
+    return notes
 
 
 def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult) -> None:

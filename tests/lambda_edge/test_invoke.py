@@ -158,3 +158,22 @@ def test_cli_invoke_bad_json(tmp_path: Path) -> None:
     event_file.write_text("{not json")
     result = CliRunner().invoke(main, ["invoke", "x.py:handler", "--event", str(event_file)])
     assert result.exit_code == 2 and "not valid JSON" in result.stderr
+
+
+async def test_limits_over_the_trigger_s_quota_run_but_say_so(handlers: Handlers) -> None:
+    # CloudFront refuses a viewer trigger with more than 5 s or 128 MB (per-trigger quotas): invoke
+    # runs what it is told but says the association would not deploy, instead of "validation: ok".
+    path = handlers.write("identity", py=IDENTITY_PY, js=IDENTITY_JS)
+    event = generate_event(EventType.VIEWER_REQUEST)
+    over = await invoke_handler(f"{path}:handler", event, validate=True, timeout=10, memory=256)
+    assert over.ok
+    assert ("--timeout 10 s is over Lambda@Edge's 5 s for viewer-request; CloudFront refuses such an "
+            "association unless distribution.lambda_quotas = 'flat'") in over.notes
+    assert "--memory 256 MB is over Lambda@Edge's 128 MB for viewer-request; CloudFront refuses such an " \
+           "association unless distribution.lambda_quotas = 'flat'" in over.notes
+    within = await invoke_handler(f"{path}:handler", generate_event(EventType.ORIGIN_REQUEST), timeout=10,
+                                  memory=256)
+    assert within.ok and within.notes == []
+    origin_over = await invoke_handler(f"{path}:handler", generate_event(EventType.ORIGIN_REQUEST), timeout=31)
+    assert origin_over.notes == ["--timeout 31 s is over Lambda@Edge's 30 s for origin-request; "
+                                 "CloudFront refuses such an association"]
