@@ -92,6 +92,13 @@ class Headers:
                 return self._items[i][1]
         return default
 
+    def __getitem__(self, name: str) -> str:
+        """The first line's value, as get(); KeyError when there is none (a test reading a header)."""
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
     def get_all(self, name: str) -> list[str]:
         lower = name.lower()
         return [self._items[i][1] for i, k in enumerate(self._lower) if k == lower]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from edgesim.messages import Headers, capitalize_header
 
 
@@ -20,6 +22,14 @@ def test_headers_lines_lookup_and_edits() -> None:
     c = h.copy()
     c.add("X-C", "4")
     assert "x-c" not in h and "x-c" in c
+
+
+def test_headers_read_like_a_mapping() -> None:
+    # What a test reads off edge_origins["app"].last.headers, as from an httpx response.
+    h = Headers([("X-Count", "1"), ("x-count", "2")])
+    assert h["X-COUNT"] == "1"  # the first line, as get()
+    with pytest.raises(KeyError, match="x-missing"):
+        h["x-missing"]
 
 
 def test_capitalize_header() -> None:
