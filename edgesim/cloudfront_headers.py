@@ -17,7 +17,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-from edgesim.config import ViewerProfile
+from edgesim.config import LOCATION_FIELDS, ViewerProfile
 from edgesim.errors import BadRequest
 from edgesim.messages import Request
 from edgesim.policies import _ORIGIN_REQUEST_POLICY_ONLY, CachePolicy, OriginRequestPolicy
@@ -88,6 +88,10 @@ def take_viewer_override(request: Request, profile: ViewerProfile) -> ViewerProf
             request.headers.remove(name)
     if not overrides:
         return profile
+    if "country" in overrides and overrides["country"].upper() != profile.country.upper():
+        # Placed in another country: the profile's location fields are not this viewer's.
+        for name in LOCATION_FIELDS:
+            overrides.setdefault(name, "")
     if "ip" in overrides:
         try:
             ipaddress.ip_address(overrides["ip"])

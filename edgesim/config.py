@@ -76,12 +76,28 @@ class DistributionSettings(_Frozen):
     default_root_object: str = ""
 
 
+# The viewer's location, besides its country (see ViewerProfile._location_follows_country).
+LOCATION_FIELDS = ("country_name", "country_region", "country_region_name", "city", "postal_code", "time_zone",
+                   "latitude", "longitude", "metro_code")
+
+
 class ViewerProfile(_Frozen):
     """Who the simulated viewer is: feeds CloudFront-Viewer-* headers when a policy asks (spec §2.6)."""
 
     # The viewer's address everywhere CloudFront shows one (a function's viewer.ip / clientIp,
     # X-Forwarded-For, CloudFront-Viewer-Address); "" is the address the request came from.
     ip: str = ""
+
+    @model_validator(mode="after")
+    def _location_follows_country(self) -> ViewerProfile:
+        # The location defaults describe one viewer, in Seattle. A profile placed in another country
+        # without them gets none: a header edgesim cannot know is left out, rather than a Seattle
+        # value sent beside another country.
+        if "country" in self.model_fields_set and self.country.upper() != "US":
+            for name in LOCATION_FIELDS:
+                if name not in self.model_fields_set:
+                    object.__setattr__(self, name, "")
+        return self
 
     @field_validator("ip")
     @classmethod

@@ -109,7 +109,8 @@ def test_override_is_applied_and_stripped() -> None:
     ]))
     viewer = take_viewer_override(request, ViewerProfile())
     assert (viewer.country, viewer.city, viewer.ip) == ("FR", "Paris", "198.51.100.7")
-    assert viewer.time_zone == "America/Los_Angeles"  # the rest from the profile
+    assert viewer.asn == ViewerProfile().asn and viewer.time_zone == ""  # the rest from the profile, but
+    # not Seattle's location beside another country
     assert request.headers.items() == [("Accept", "*/*")]
     assert request.client_ip == "198.51.100.7"
     add_cloudfront_headers(request, {"cloudfront-viewer-country"}, viewer)
@@ -141,3 +142,21 @@ def test_unknown_override_field_is_a_clear_400() -> None:
     request = Request("GET", "/", headers=Headers([("X-Edgesim-Viewer-Planet", "Mars")]))
     with pytest.raises(BadRequest, match="X-Edgesim-Viewer-Country"):
         take_viewer_override(request, ViewerProfile())
+
+
+LOCATION_HEADERS = {"cloudfront-viewer-country", "cloudfront-viewer-city", "cloudfront-viewer-time-zone",
+                    "cloudfront-viewer-country-name", "cloudfront-viewer-postal-code"}
+
+
+def test_a_viewer_placed_in_another_country_keeps_none_of_the_seattle_defaults() -> None:
+    request = Request("GET", "/", headers=Headers([("X-Edgesim-Viewer-Country", "DE"),
+                                                   ("X-Edgesim-Viewer-City", "Berlin")]))
+    viewer = take_viewer_override(request, ViewerProfile())
+    add_cloudfront_headers(request, LOCATION_HEADERS, viewer)
+    assert request.headers.get("cloudfront-viewer-country") == "DE"
+    assert request.headers.get("cloudfront-viewer-city") == "Berlin"  # given with the country
+    assert "cloudfront-viewer-time-zone" not in request.headers  # not America/Los_Angeles
+    assert "cloudfront-viewer-country-name" not in request.headers  # not United States
+    configured = ViewerProfile(country="FR", time_zone="Europe/Paris")
+    assert (configured.city, configured.time_zone, configured.postal_code) == ("", "Europe/Paris", "")
+    assert ViewerProfile().city == "Seattle" and ViewerProfile(country="US").city == "Seattle"
