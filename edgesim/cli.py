@@ -88,8 +88,12 @@ def check(config_path: Path | None) -> None:
     if problems:
         raise SystemExit(1)
     count = sum(1 for _ in config.function_associations())
-    click.echo(f"ok: {path}: {len(config.cache_behaviors) + 1} behaviors, {len(config.origins)} origins, "
-               f"{count} function associations")
+    click.echo(f"ok: {path}: {_count(len(config.cache_behaviors) + 1, 'behavior')}, "
+               f"{_count(len(config.origins), 'origin')}, {_count(count, 'function association')}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @main.command("test")

@@ -6,7 +6,8 @@ handler would get from `edgesim serve` for that request (spec §2.2).
 
 from __future__ import annotations
 
-import uuid
+import base64
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,7 +48,8 @@ def generate_event(trigger: EventType, *, uri: str = "/", method: str = "GET",
                                           ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"),
                                           ("Server", "ExampleServer")]), status_description="OK")
     call = TriggerCall(event_type=trigger, request=request,
-                       request_id=uuid.uuid4().hex.upper() + "==", distribution=settings,
+                       request_id=base64.urlsafe_b64encode(os.urandom(40)).decode(),  # shaped as CloudFront's ids
+                       distribution=settings,
                        behavior=DefaultCacheBehavior(target_origin=_ORIGIN.id),  # type: ignore[arg-type]
                        origins={_ORIGIN.id: _ORIGIN}, response=response)
     return {"Records": [{"cf": dict(build_cf(call, include_body=body is not None))}]}
