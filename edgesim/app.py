@@ -15,6 +15,7 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from edgesim.encoding import decode
 from edgesim.error_page import render_error
 from edgesim.errors import BadRequest, RequestTooLarge, ViewerError
 from edgesim.forwarding import via_host
@@ -124,11 +125,13 @@ def to_request(scope: Scope, body: bytes) -> Request:
     """An ASGI scope as a viewer Request, refusing what CloudFront refuses (spec §1.4, §1.6)."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     query: bytes = scope.get("query_string", b"")
-    path = raw_path.split(b"?", 1)[0].decode("latin-1")
+    target = raw_path.split(b"?", 1)[0]
+    # Kept as received: UTF-8 where it is, escaped bytes where it is not (encoding.py, spec §1.4).
+    path = decode(target)
     if not path.startswith("/"):
         raise BadRequest(f"request target {path[:80]!r} is not an absolute path")
-    if len(path) + (len(query) + 1 if query else 0) >= MAX_URI_AND_QUERY:
-        raise RequestTooLarge(f"URI and query string are {len(path) + len(query) + 1} characters; "
+    if len(target) + (len(query) + 1 if query else 0) >= MAX_URI_AND_QUERY:
+        raise RequestTooLarge(f"URI and query string are {len(target) + len(query) + 1} characters; "
                               f"CloudFront's limit is under {MAX_URI_AND_QUERY}", status=414)
     raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
     size = len(query) + sum(len(k) + len(v) + 4 for k, v in raw_headers)
@@ -139,8 +142,9 @@ def to_request(scope: Scope, body: bytes) -> Request:
     return Request(
         method=scope["method"],
         uri=path,
-        querystring=query.decode("latin-1"),
-        headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers),
+        querystring=decode(query),
+        # encoding.decode, inlined: a call per header line is measurable here.
+        headers=Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw_headers),
         body=body,
         client_ip=client[0],
         http_version=scope.get("http_version", "1.1"),
@@ -161,7 +165,9 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 async def _send(send: Send, response: Response, *, head: bool = False) -> None:
-    headers = [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+    # A value goes out as received, or as UTF-8 when a function or edgesim set it (spec §1.4).
+    # encoding.encode, inlined (a call per header line is measurable here).
+    headers = [(k.lower().encode("latin-1"), v.encode("utf-8", "surrogateescape")) for k, v in response.headers]
     start: dict[str, Any] = {"type": "http.response.start", "status": response.status, "headers": headers}
     await send(start)
     await send({"type": "http.response.body", "body": b"" if head else response.body})
