@@ -17,8 +17,10 @@ from edgesim.app import EdgeApp
 from edgesim.config import parse_config
 from edgesim.encoding import clean, decode, encode, restore, shown
 from edgesim.simulator import Simulator
-from encoding_support import JAPANESE, LATIN1_CAFE, VIEWER_HEADERS, RawOrigin, asgi_get, head_lines, header, recording_app
+from encoding_support import (JAPANESE, LATIN1_CAFE, VIEWER_HEADERS, RawOrigin, asgi_get, head_lines, header,
+                               recording_app)
 
+BASE = "http://d111111abcdef8.cloudfront.net"
 # viewer-request: reads two values, sets one, changes one more header, and leaves the rest alone.
 VIEWER_REQUEST = r"""
 function handler(event) {
@@ -38,7 +40,8 @@ VIEWER_RESPONSE = r"""
 function handler(event) {
     var res = event.response;
     res.headers['x-fn'] = {value: '\u65e5\u672c\u8a9e'};
-    res.headers['x-fn-saw-latin'] = {value: res.headers['x-origin-latin'] ? res.headers['x-origin-latin'].value : 'none'};
+    var latin = res.headers['x-origin-latin'];
+    res.headers['x-fn-saw-latin'] = {value: latin ? latin.value : 'none'};
     return res;
 }
 """
@@ -113,7 +116,7 @@ async def through_socket(tmp_path: Path) -> AsyncIterator[tuple[EdgeApp, RawOrig
 
 async def test_the_origin_gets_unchanged_values_as_received_and_changed_ones_as_utf8(through_httpx: Any) -> None:
     app, seen = through_httpx
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d111111abcdef8.cloudfront.net") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
         response = await http.get("/page", headers=VIEWER_HEADERS)
     assert response.status_code == 200
     got = seen[-1]["headers"]
@@ -127,7 +130,7 @@ async def test_the_origin_gets_unchanged_values_as_received_and_changed_ones_as_
 
 async def test_the_viewer_gets_unchanged_values_as_received_and_changed_ones_as_utf8(through_httpx: Any) -> None:
     app, _ = through_httpx
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d111111abcdef8.cloudfront.net") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
         response = await http.get("/page", headers=VIEWER_HEADERS)
     raw = response.headers.raw
     assert header(raw, b"x-fn") == JAPANESE.encode()  # was b"???"
@@ -154,7 +157,8 @@ async def test_an_httpx_origin_gets_bytes_outside_ascii_in_the_uri_percent_encod
     assert (seen[-1]["raw_path"], seen[-1]["query"]) == (b"/plain/caf%E9", b"q=%E9")
 
 
-async def test_origin_client_sends_the_bytes_the_viewer_sent_and_utf8_for_what_a_function_set(through_socket: Any) -> None:
+async def test_origin_client_sends_the_bytes_the_viewer_sent_and_utf8_for_what_a_function_set(
+        through_socket: Any) -> None:
     app, origin = through_socket
     status, _ = await asgi_get(app, b"/caf\xe9", b"q=\xe9", VIEWER_HEADERS)
     assert status == 200

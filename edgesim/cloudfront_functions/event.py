@@ -77,7 +77,8 @@ def parse_querystring(raw: str) -> EntryMap:
 def headers_json(headers: Headers, *, skip: str) -> EntryMap:
     """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4).
     Values as functions see them (encoding.shown; ASCII, nearly all, as it is)."""
-    pairs = [(lower, value if value.isascii() else shown(value)) for lower, (_, value) in zip(headers.lower_names(), headers)
+    pairs = [(lower, value if value.isascii() else shown(value))
+             for lower, (_, value) in zip(headers.lower_names(), headers)
              if lower != skip and lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES)]
     out: EntryMap = {}
     for lower, value in pairs:
