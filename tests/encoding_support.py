@@ -54,7 +54,8 @@ def recording_app(seen: list[dict[str, Any]]) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await receive()
         seen.append({"raw_path": scope["raw_path"], "query": scope["query_string"], "headers": scope["headers"]})
-        await send({"type": "http.response.start", "status": 200, "headers": ORIGIN_HEADERS})
+        cookie = [(b"set-cookie", b"n=caf\xe9; Path=/")] if scope["path"] == "/cookie" else []
+        await send({"type": "http.response.start", "status": 200, "headers": ORIGIN_HEADERS + cookie})
         await send({"type": "http.response.body", "body": b"ok"})
 
     return app

@@ -32,6 +32,7 @@ function handler(event) {
     h['x-seen-raw'] = {value: h['x-raw'] ? h['x-raw'].value : 'none'};
     h['x-seen-utf8-length'] = {value: String(h['x-utf8'] ? h['x-utf8'].value.length : -1)};
     h['x-seen-uri'] = {value: r.uri};
+    h['x-seen-cookie'] = {value: r.cookies.c ? r.cookies.c.value : 'none'};
     return r;
 }
 """
@@ -193,3 +194,14 @@ async def test_the_edge_cache_serves_the_bytes_it_stored(through_socket: Any) ->
         assert header(headers, b"x-origin-utf8") == "über".encode()
         assert header(headers, b"x-fn") == JAPANESE.encode()
     assert header(second[1], b"x-cache") == b"Hit from cloudfront"
+
+
+async def test_cookies_the_functions_left_go_on_as_received(through_httpx: Any) -> None:
+    app, seen = through_httpx
+    status, headers = await asgi_get(app, b"/cookie", b"", [(b"cookie", b"c=caf\xe9")])
+    assert status == 200
+    got = seen[-1]["headers"]
+    assert header(got, b"cookie") == b"c=caf\xe9"  # Cookie unchanged, other headers changed
+    assert header(got, b"x-seen-cookie") == "café".encode()
+    # Set-Cookie lines are written back from the event; one the function left keeps its bytes.
+    assert header(headers, b"set-cookie") == b"n=caf\xe9; Path=/"
