@@ -48,7 +48,8 @@ class Headers:
 
     One entry per header line: repeated headers (Set-Cookie above all) stay apart, as CloudFront
     keeps them (spec §1.2, §2.2). Values are kept as encoding.py says: the bytes received read as
-    UTF-8, any byte that is not escaped, so what nobody changed goes out byte for byte (spec §1.4).
+    UTF-8, with each byte that is not UTF-8 escaped, so what nobody changed goes out byte for byte
+    (spec §1.4).
     """
 
     # `_lower` mirrors `_items` with each name lowercased once, so lookups (dozens per request
