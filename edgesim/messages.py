@@ -47,7 +47,9 @@ class Headers:
     """An ordered list of header lines, looked up case-insensitively, original case kept.
 
     One entry per header line: repeated headers (Set-Cookie above all) stay apart, as CloudFront
-    keeps them (spec §1.2, §2.2).
+    keeps them (spec §1.2, §2.2). Values are kept as encoding.py says: the bytes received read as
+    UTF-8, with each byte that is not UTF-8 escaped, so what nobody changed goes out byte for byte
+    (spec §1.4).
     """
 
     # `_lower` mirrors `_items` with each name lowercased once, so lookups (dozens per request

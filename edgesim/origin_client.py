@@ -167,7 +167,8 @@ class _Connection(asyncio.Protocol):
             return
         assert self._parser is not None
         self.keep_alive = self._parser.should_keep_alive()
-        headers = Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in self._headers
+        # Values kept as received (encoding.decode, inlined: it runs per header line of every fetch).
+        headers = Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in self._headers
                           if k.decode("latin-1").lower() not in HOP_BY_HOP)
         waiter.set_result(Response(self._status, headers, b"".join(self._body),
                                    self._reason.decode("latin-1") or None))
@@ -251,9 +252,14 @@ class OriginClient:
             raise OriginConnectionError(f"cannot send the request to origin {origin.id!r}: a header name or "
                                         "value contains a line break")
         try:
-            head = text.encode("latin-1")
-        except UnicodeEncodeError:
-            head = text.encode("utf-8")
+            # What came in unchanged goes out as received, what a function set as UTF-8, a URI or
+            # query string as much as a header (encoding.py, spec §1.4). A URI a function set with
+            # non-ASCII characters goes as raw UTF-8, not percent-encoded: our reading of §1.4
+            # ("forwards the UTF-8 encoded values"; AWS recommends functions percent-encode).
+            head = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate set from Python code (functions' text is cleaned)
+            raise OriginConnectionError(f"cannot send the request to origin {origin.id!r}: a header name or "
+                                        "value is not encodable text") from None
         return head + b"\r\n\r\n" + body
 
     async def _connection(self, key: tuple[str, str, int], origin: CustomOrigin) -> tuple[_Connection, bool]:

@@ -14,6 +14,7 @@ from typing import Any, Union
 
 import httpx
 
+from edgesim.encoding import decode, encode
 from edgesim.messages import Headers, Request, Response
 
 # What a stub function or a canned entry may give back: a Response, a body, (status, body),
@@ -60,7 +61,9 @@ class OriginStub(httpx.AsyncBaseTransport):
         seen = await origin_view(request)
         self.requests.append(seen)
         response = await self._answer(seen.copy())
-        return httpx.Response(response.status, headers=response.headers.items(), content=response.body,
+        # Header values as bytes: a stub's text goes out as UTF-8 (encoding.py), not refused by httpx.
+        return httpx.Response(response.status, headers=[(encode(k), encode(v)) for k, v in response.headers],
+                              content=response.body,
                               extensions={"reason_phrase": (response.status_description or "").encode("latin-1")})
 
 
@@ -69,9 +72,9 @@ async def origin_view(request: httpx.Request) -> Request:
     body = await request.aread()
     return Request(
         method=request.method,
-        uri=request.url.raw_path.split(b"?", 1)[0].decode("latin-1"),
-        querystring=request.url.query.decode("latin-1"),
-        headers=Headers((k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw),
+        uri=decode(request.url.raw_path.split(b"?", 1)[0]),
+        querystring=decode(request.url.query),
+        headers=Headers((k.decode("latin-1"), decode(v)) for k, v in request.headers.raw),
         body=body,
     )
 

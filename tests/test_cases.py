@@ -112,3 +112,20 @@ async def test_the_sample_cases_pass_against_the_default_distribution() -> None:
     samples = Path(__file__).resolve().parent.parent / "samples" / "cases.yaml"
     results = await run_cases(samples)
     assert len(results) == 5 and all(r.passed for r in results), [r.failures for r in results]
+
+
+async def test_values_outside_ascii_travel_as_utf8(tmp_path: Path) -> None:
+    (tmp_path / "dist.toml").write_text(CONFIG)
+    path = tmp_path / "cases.yaml"
+    path.write_text("""
+config: dist.toml
+origins:
+  api:
+    /: {status: 200, headers: {x-origin: über}, body: ok}
+cases:
+  - name: text outside ASCII, both ways
+    request: {path: /, headers: {x-name: 日本語}}
+    expect: {status: 200, headers: {x-origin: über}}
+""", encoding="utf-8")
+    (result,) = await run_cases(path)
+    assert result.failures == []

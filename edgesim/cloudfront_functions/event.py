@@ -9,6 +9,7 @@ from functools import lru_cache
 from http import HTTPStatus
 from typing import Any, TypedDict
 
+from edgesim.encoding import shown
 from edgesim.messages import EventType, Headers, Request, Response
 
 # Spec §1.4: never shown to a function and never accepted from one.
@@ -74,8 +75,10 @@ def parse_querystring(raw: str) -> EntryMap:
 
 
 def headers_json(headers: Headers, *, skip: str) -> EntryMap:
-    """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4)."""
-    pairs = [(lower, value) for lower, (_, value) in zip(headers.lower_names(), headers)
+    """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4).
+    Values as functions see them (encoding.shown; ASCII, nearly all, as it is)."""
+    pairs = [(lower, value if value.isascii() else shown(value))
+             for lower, (_, value) in zip(headers.lower_names(), headers)
              if lower != skip and lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES)]
     out: EntryMap = {}
     for lower, value in pairs:
@@ -92,6 +95,8 @@ def request_cookies(headers: Headers) -> EntryMap:
 def _cookie_map(lines: list[str]) -> EntryMap:
     pairs: list[tuple[str, str]] = []
     for line in lines:
+        if not line.isascii():
+            line = shown(line)  # spec §1.4, as for any header value
         for part in line.split(";"):
             part = part.strip()
             if part:
@@ -107,6 +112,8 @@ def response_cookies(headers: Headers) -> EntryMap:
     pairs: list[tuple[str, str]] = []
     attributes: list[str] = []
     for line in headers.get_all("set-cookie"):
+        if not line.isascii():
+            line = shown(line)  # spec §1.4, as for any header value
         first, _, attrs = line.partition(";")
         name, _, value = first.partition("=")
         pairs.append((name.strip(), value.strip()))
@@ -122,11 +129,13 @@ def request_json(request: Request) -> dict[str, Any]:
         if lower == "cookie":
             cookie_lines.append(value)
         elif lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES):
-            pairs.append((lower, value))
+            # Values, the URI and the query string as functions see them (spec §1.4, encoding.py).
+            pairs.append((lower, value if value.isascii() else shown(value)))
+    uri, query = request.uri, request.querystring
     return {
         "method": request.method,
-        "uri": request.uri,
-        "querystring": parse_querystring(request.querystring) if request.querystring else {},
+        "uri": uri if uri.isascii() else shown(uri),
+        "querystring": parse_querystring(query if query.isascii() else shown(query)) if query else {},
         "headers": _entry_map(pairs),
         "cookies": _cookie_map(cookie_lines) if cookie_lines else {},
     }

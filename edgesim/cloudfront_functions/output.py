@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, is_disallowed
+from edgesim.encoding import clean, restore
 from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
 
 MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
@@ -197,11 +198,14 @@ def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str
     for name, entry in out.items():
         written, written_lower = _capitalized(name)
         if "multiValue" not in entry:  # the common case; _values gives this one line
-            lines.append((written, entry["value"]))
+            value = entry["value"]
+            # A value the function left as it saw it goes on as received, a changed one as UTF-8
+            # (spec §1.4, encoding.py); ASCII, nearly every value, is the same either way.
+            lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
             continue
         for value, _ in _values(entry, before.get(name)):
-            lines.append((written, value))
+            lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
     # What the function never saw goes through unchanged.
     for line, line_lower in zip(original, original.lower_names()):
@@ -222,6 +226,21 @@ def _lines_but(headers: Headers, skip: str) -> tuple[list[tuple[str, str]], list
     return lines, lower
 
 
+def _set_cookie(name: str, value: str, attributes: str) -> str:
+    return f"{name}={value}" + (f"; {attributes}" if attributes else "")
+
+
+def _set_cookies_received(headers: Headers) -> list[str]:
+    """Each Set-Cookie line as received, in the form the write-back gives it (event.response_cookies'
+    parse, then _set_cookie), to tell a cookie the function left alone from one it changed."""
+    lines = []
+    for line in headers.get_all("set-cookie"):
+        first, _, attrs = line.partition(";")
+        name, _, value = first.partition("=")
+        lines.append(_set_cookie(name.strip(), value.strip(), attrs.strip()))
+    return lines
+
+
 @lru_cache(maxsize=4096)
 def _capitalized(name: str) -> tuple[str, str]:
     """The name as CloudFront writes it (spec §1.2), and that lowercased (Headers keeps both)."""
@@ -231,16 +250,22 @@ def _capitalized(name: str) -> tuple[str, str]:
 
 def _querystring(out: Any, before: EntryMap, original_raw: str) -> str:
     if isinstance(out, str):
-        return out
+        # The query string as the function saw it goes on as received, a changed one as UTF-8,
+        # characters outside ASCII as raw UTF-8 bytes like a changed URI's (spec §1.4, our reading).
+        return out if out.isascii() else restore(out, (original_raw,))
     if out == before:
         return original_raw
-    # Values are written as given; only what cannot travel in a URL is percent-encoded.
+    # Values are written as given; only what cannot travel in a URL is percent-encoded (characters
+    # outside ASCII as their UTF-8 bytes, the encoding a changed query string takes, spec §1.4).
     parts = [f"{_q(name)}={_q(value)}" for name, entry in out.items() for value, _ in _values(entry, before.get(name))]
     return "&".join(parts)
 
 
+_Q_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "#%") + "%"
+
+
 def _q(text: str) -> str:
-    return quote(text, safe="".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in "#%") + "%")
+    return quote(text if text.isascii() else clean(text), safe=_Q_SAFE)
 
 
 def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: Request, *, header_rules: bool) -> Request:
@@ -252,7 +277,10 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     cls = type(original)
     request = cls.__new__(cls)
     request.__dict__.update(original.__dict__)
-    request.uri = out["uri"]
+    uri = out["uri"]
+    # An unchanged URI goes on as received, a changed one as UTF-8, raw, not percent-encoded (spec
+    # §1.4; our reading: "forwards the UTF-8 encoded values", and AWS asks functions to percent-encode).
+    request.uri = uri if uri.isascii() else restore(uri, (original.uri,))
     request.querystring = _querystring(out["querystring"], event_request["querystring"], original.querystring)
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
         raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters (spec §1.4)")
@@ -262,7 +290,8 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
             request.headers.add("Cookie", line)
     elif out["cookies"]:
         pairs = [f"{n}={v}" for n, e in out["cookies"].items() for v, _ in _values(e, event_request["cookies"].get(n))]
-        request.headers.add("Cookie", "; ".join(pairs))
+        line = "; ".join(pairs)
+        request.headers.add("Cookie", line if line.isascii() else clean(line))  # changed: UTF-8 (spec §1.4)
     return request
 
 
@@ -277,9 +306,15 @@ def apply_response(
         _check_headers(out["headers"], before_headers, event_type)
     headers = _write_headers(out["headers"], before_headers, original.headers if original else Headers(), "set-cookie")
     # Each cookie is its own Set-Cookie line, never folded into one (spec §1.2).
+    received: list[str] | None = None
     for name, entry in out["cookies"].items():
         for value, attributes in _values(entry, before_cookies.get(name), with_attributes=True):
-            headers.add("Set-Cookie", f"{name}={value}" + (f"; {attributes}" if attributes else ""))
+            line = _set_cookie(name, value, attributes)
+            if not line.isascii():  # as received if the function left it as shown, else UTF-8 (spec §1.4)
+                if received is None:
+                    received = _set_cookies_received(original.headers if original else Headers())
+                line = restore(line, received)
+            headers.add("Set-Cookie", line)
     body = original.body if original is not None else b""
     if "body" in out:
         data = out["body"]["data"]

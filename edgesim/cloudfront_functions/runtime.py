@@ -30,6 +30,7 @@ from edgesim.cloudfront_functions.output import (
     normalize_response,
 )
 from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
+from edgesim.encoding import shown
 from edgesim.errors import FunctionCodeError, FunctionExecutionError, FunctionValidationError, ViewerError
 from edgesim.messages import EventType
 from edgesim.runtime import TriggerCall, TriggerResult
@@ -187,6 +188,8 @@ class CloudFrontFunction:
         now = call.now if call.now is not None else time.time()
         edge = edge_location(settings.pop)
         raw_query = call.request.querystring if call.request.querystring else None
+        if raw_query is not None and not raw_query.isascii():
+            raw_query = shown(raw_query)  # rawQueryString() is as the event's query string (spec §1.4)
         run = await self.run(event, event_type=call.event_type, now=now, edge=edge, raw_query=raw_query,
                              header_rules=True, original=call)
         if run.error is not None:

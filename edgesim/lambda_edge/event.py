@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from edgesim.config import CustomOrigin, Origin, OriginGroup, S3Origin
+from edgesim.encoding import restore, shown
 from edgesim.lambda_edge.validation import KB, MB, decode_base64, is_disallowed
 from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
 from edgesim.runtime import TriggerCall
@@ -50,13 +51,16 @@ def _event_name(key: str) -> str | None:
 
 
 def headers_to_event(headers: Headers) -> HeaderMap:
-    """One `{key, value}` per header line; disallowed headers are never shown (spec §1.4)."""
+    """One `{key, value}` per header line; disallowed headers are never shown (spec §1.4), values
+    as functions see them (encoding.shown; ASCII, nearly all, as it is)."""
     out: HeaderMap = {}
     names = _EVENT_NAMES
     for key, value in headers:
         name = names[key] if key in names else _event_name(key)
         if name is None:
             continue
+        if not value.isascii():
+            value = shown(value)
         entries = out.get(name)
         if entries is None:
             out[name] = [{"key": key, "value": value}]
@@ -69,18 +73,25 @@ def headers_from_event(headers: HeaderMap, hidden: Headers | None = None) -> Hea
     """A missing `key` becomes Title-Case (spec §2.2); `hidden` are the lines never shown, kept.
 
     Only for validated headers, where every `key` lowercases to its name: the name is then the
-    line's lowercase form, so the Headers are built without lowercasing each line again."""
+    line's lowercase form, so the Headers are built without lowercasing each line again.
+
+    A value the function left as it saw it goes on as received (`hidden` holds what was received),
+    a changed one as UTF-8 (spec §1.4, encoding.py); ASCII, nearly every value, is the same either way."""
     lines: list[tuple[str, str]] = []
     lower: list[str] = []
+    received = hidden if hidden is not None else Headers()
     for name, entries in headers.items():
         for e in entries:
             key = e.get("key")
+            value = e["value"]
+            if not value.isascii():
+                value = restore(value, received.get_all(name))
             if key:
-                lines.append((key, e["value"]))
+                lines.append((key, value))
                 lower.append(name)
             else:
                 key = capitalize_header(name)
-                lines.append((key, e["value"]))
+                lines.append((key, value))
                 lower.append(key.lower())
     if hidden is not None:
         for k, v in hidden:
@@ -178,8 +189,10 @@ def body_to_event(body: bytes, event_type: EventType) -> dict[str, Any]:
 
 def request_to_event(request: Request, event_type: EventType, *, include_body: bool,
                      origins: Mapping[str, Origin | OriginGroup]) -> dict[str, Any]:
+    uri, query = request.uri, request.querystring  # as functions see them (spec §1.4)
     out: dict[str, Any] = {"clientIp": request.client_ip, "headers": headers_to_event(request.headers),
-                           "method": request.method, "querystring": request.querystring, "uri": request.uri}
+                           "method": request.method, "querystring": query if query.isascii() else shown(query),
+                           "uri": uri if uri.isascii() else shown(uri)}
     if include_body and event_type.is_request and request.method.upper() in _BODY_METHODS:
         out["body"] = body_to_event(request.body, event_type)
     if not event_type.is_viewer:
@@ -230,8 +243,11 @@ def apply_request(call: TriggerCall, cf: Cf, out: dict[str, Any]) -> Request:
     """The request to continue with: edits applied, `read-only` body edits ignored (spec §2.4)."""
     request = call.request.copy()
     request.headers = headers_from_event(out["headers"], hidden=call.request.headers)
-    request.uri = out["uri"]
-    request.querystring = out.get("querystring", "")
+    # Unchanged: as received; changed: UTF-8, raw, not percent-encoded (spec §1.4, our reading, as
+    # for a CloudFront Function's URI: cloudfront_functions/output.py).
+    uri, query = out["uri"], out.get("querystring", "")
+    request.uri = uri if uri.isascii() else restore(uri, (call.request.uri,))
+    request.querystring = query if query.isascii() else restore(query, (call.request.querystring,))
     body = out.get("body")
     if isinstance(body, dict) and body.get("action") == "replace":
         data = body.get("data", "")
