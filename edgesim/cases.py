@@ -155,7 +155,7 @@ async def run_cases(path: Path, config_path: Path | None = None) -> list[CaseRes
             dist.advance(case.advance)
             r = case.request
             # Values as UTF-8 bytes: httpx refuses text outside ASCII, a viewer sends it as UTF-8 (spec §1.4).
-            headers = [(k, v.encode()) for k, v in {**r.headers, **viewer_headers(**r.viewer)}.items()]
+            headers = [(k.encode(), v.encode()) for k, v in {**r.headers, **viewer_headers(**r.viewer)}.items()]
             response = await client.request(r.method, r.path, headers=headers, content=r.body.encode() or None)
             try:
                 trace = trace_of(response)
