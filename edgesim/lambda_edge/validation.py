@@ -56,6 +56,9 @@ _ORIGIN_HEADER_DENY = frozenset({
 })
 _SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
 _BAD_QUERYSTRING = re.compile(r"[\s#\x00-\x1f\x7f]")
+# ASCII digits only: str.isdigit() also takes "²" and other scripts' digits. Bounded: int() refuses
+# strings over 4,300 digits with a ValueError, and a longer status is out of range anyway.
+_DIGITS = re.compile(r"[0-9]{1,10}")
 # An HTTP header name is a token (RFC 9110 §5.6.2); names here are already lowercase.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
 # Names seen to be tokens: the same few dozen come on every request, so one set lookup instead of a
@@ -118,6 +121,10 @@ def _check_entries(items: Iterable[tuple[str, Any]], where: str) -> None:
             if len(_TOKENS_SEEN) < _SEEN_MAX:
                 _TOKENS_SEEN.add(name)
         for entry in entries:
+            # CloudFront's own text for a non-string value says "the value of each header value must be of
+            # string or array of string type" (seen in aws-samples/cloudfront-authorization-at-edge#12), so
+            # it may take an array; no source shows how it would send one (one line each? joined with
+            # ", "?), so an array stays refused here rather than guessed at.
             if not isinstance(entry, dict) or not isinstance(value := entry.get("value"), str):
                 raise _fail(f"entry in the {where} object: Each header in {name!r} must be an object with a "
                             "string 'value'.")
@@ -282,12 +289,27 @@ def _check_custom_numbers(o: dict[str, Any], changed: Callable[[str], bool]) -> 
 
 
 def parse_status(status: Any) -> int:
-    """A status as string or number, 200-599 (spec §2.5: samples assign numbers)."""
-    try:
+    """A status as a string of digits or a whole number, 200-599 (spec §2.5).
+
+    AWS documents `status: 'HTTP status code'` (a string) and its samples assign numbers
+    (`response.status = 200`); nothing documents anything looser. Python's int() is far looser
+    (" 200", "2_00", full-width digits, 200.5 truncated), so the form is checked first and only
+    those two are accepted: our reading, as no source shows CloudFront taking either. A JSON
+    number with no fraction (200.0, what Python's json writes for a float) is a whole number.
+    """
+    if isinstance(status, str):
+        if _DIGITS.fullmatch(status) is None:
+            raise _fail(f"response: 'status' must be a string of digits or a whole number from 200 to 599, "
+                        f"got {status!r}.")
         code = int(status)
-    except (TypeError, ValueError):
-        raise _fail(f"response: 'status' must be a number from 200 to 599, got {status!r}.") from None
-    if isinstance(status, bool) or not 200 <= code <= 599:
+    elif isinstance(status, int) and not isinstance(status, bool):
+        code = status
+    elif isinstance(status, float) and status.is_integer():
+        code = int(status)
+    else:
+        raise _fail(f"response: 'status' must be a string of digits or a whole number from 200 to 599, "
+                    f"got {status!r}.")
+    if not 200 <= code <= 599:
         raise _fail(f"response: 'status' must be a number from 200 to 599, got {status!r}.")
     return code
 
@@ -300,6 +322,13 @@ def check_generated(event_type: EventType, out: dict[str, Any]) -> None:
     for name in headers:
         if is_disallowed(name):
             raise _fail(f"entry in the headers object: the header {name!r} is disallowed.")
+    # Spec §1.4, §2.6: Transfer-Encoding is read-only in all four Lambda@Edge events, and a
+    # generated response had none to keep, so one there is added. CloudFront frames the body the
+    # function returned whole (it sets Content-Length, pipeline._finish), so `chunked` next to that
+    # would make a message RFC 9112 §6.2 forbids. That the read-only rule covers a generated
+    # response is our reading (no source names it); refusing matches "adds a read-only header".
+    if "transfer-encoding" in headers:
+        raise _fail(f"entry in the headers object: the header 'transfer-encoding' is read-only for {event_type}.")
     _check_response_body(event_type, out, headers, code)
 
 
