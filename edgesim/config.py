@@ -87,6 +87,22 @@ class ViewerProfile(_Frozen):
     # The viewer's address everywhere CloudFront shows one (a function's viewer.ip / clientIp,
     # X-Forwarded-For, CloudFront-Viewer-Address); "" is the address the request came from.
     ip: str = ""
+    country: str = "US"
+    country_name: str = "United States"
+    country_region: str = "WA"
+    country_region_name: str = "Washington"
+    city: str = "Seattle"
+    postal_code: str = "98101"
+    time_zone: str = "America/Los_Angeles"
+    latitude: str = "47.61000"
+    longitude: str = "-122.33000"
+    metro_code: str = "819"
+    asn: str = "16509"
+    http_version: str = "2.0"
+    tls: str = "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake"
+    # CloudFront fingerprints the viewer's TLS ClientHello; a local plain-http viewer sends none, so
+    # this stands in for it (an example MD5; "" leaves the header out, as for a non-TLS viewer).
+    ja3_fingerprint: str = "773906b0efdefa24a7f2b8eb6985bf37"
 
     @model_validator(mode="after")
     def _location_follows_country(self) -> ViewerProfile:
@@ -109,22 +125,6 @@ class ViewerProfile(_Frozen):
                 raise ValueError(f"{value!r} is not an IPv4 or IPv6 address; use e.g. '203.0.113.10', "
                                  "or leave it out for the address requests come from") from None
         return value
-    country: str = "US"
-    country_name: str = "United States"
-    country_region: str = "WA"
-    country_region_name: str = "Washington"
-    city: str = "Seattle"
-    postal_code: str = "98101"
-    time_zone: str = "America/Los_Angeles"
-    latitude: str = "47.61000"
-    longitude: str = "-122.33000"
-    metro_code: str = "819"
-    asn: str = "16509"
-    http_version: str = "2.0"
-    tls: str = "TLSv1.3:TLS_AES_128_GCM_SHA256:fullHandshake"
-    # CloudFront fingerprints the viewer's TLS ClientHello; a local plain-http viewer sends none, so
-    # this stands in for it (an example MD5; "" leaves the header out, as for a non-TLS viewer).
-    ja3_fingerprint: str = "773906b0efdefa24a7f2b8eb6985bf37"
 
 
 # --- origins ----------------------------------------------------------------------------------

@@ -79,13 +79,12 @@ def headers_from_event(headers: HeaderMap, hidden: Headers | None = None) -> Hea
     a changed one as UTF-8 (spec §1.4, encoding.py); ASCII, nearly every value, is the same either way."""
     lines: list[tuple[str, str]] = []
     lower: list[str] = []
-    received = hidden if hidden is not None else Headers()
     for name, entries in headers.items():
         for e in entries:
             key = e.get("key")
             value = e["value"]
             if not value.isascii():
-                value = restore(value, received.get_all(name))
+                value = restore(value, hidden.get_all(name) if hidden is not None else ())
             if key:
                 lines.append((key, value))
                 lower.append(name)

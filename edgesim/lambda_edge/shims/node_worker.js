@@ -127,8 +127,8 @@ let finishCurrent = null;
 let loadedHandler = null;
 let handlerIsAsync = false;
 // What to do when Node's event loop runs empty during an invocation ('beforeExit'), as Lambda's
-// Node.js runtime does (aws-lambda-nodejs-runtime-interface-client, Runtime.js and
-// CallbackContext.js): answer a callback made while callbackWaitsForEmptyEventLoop was true, or end
+// Node.js runtime does (spec §2.1, the normal Lambda programming model; aws-lambda-nodejs-runtime-
+// interface-client, Runtime.js and CallbackContext.js): answer a callback made while callbackWaitsForEmptyEventLoop was true, or end
 // an invocation nothing answered. Between invocations the worker blocks in a read and the loop is
 // never empty, so this fires only while a handler runs.
 let onEmptyLoop = null;
