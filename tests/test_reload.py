@@ -1,0 +1,90 @@
+"""Hot reload's scope: the code a distribution runs is watched, the content an origin serves is not."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from edgesim.config import DistributionConfig, load_config
+from edgesim.reload import MAX_HANDLER_FOLDERS, watch_and_reload, watched_directories
+
+HANDLER = "def handler(event, context):\n    return event['Records'][0]['cf']['request']\n"
+CFF = "function handler(event) { return event.request; }\n"
+
+
+def _project(root: Path) -> Path:
+    """edgesim.toml at the root, a local-directory origin under it, a CFF and a handler with a lib/."""
+    (root / "site" / "assets").mkdir(parents=True)
+    (root / "site" / "data.json").write_text("{}")
+    (root / "cff").mkdir()
+    (root / "cff" / "index.js").write_text(CFF)
+    for folder in ("lambda/lib", "lambda/node_modules/x", "lambda/.git", "lambda/__pycache__"):
+        (root / folder).mkdir(parents=True)
+    (root / "lambda" / "handler.py").write_text(HANDLER)
+    (root / "lambda" / "lib" / "util.py").write_text("X = 1\n")
+    config = root / "edgesim.toml"
+    config.write_text(
+        '[[origins]]\nid = "site"\ndirectory = "site"\n\n[default_cache_behavior]\ntarget_origin = "site"\n'
+        'functions.viewer-request = { cloudfront_function = "cff/index.js", runtime = "cloudfront-js-2.0" }\n'
+        'functions.origin-request = { lambda = "lambda/handler.py:handler", runtime = "python3.12" }\n'
+    )
+    return config
+
+
+def test_the_code_is_watched_and_the_served_folder_is_not(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path))
+    assert watched_directories(config) == sorted([tmp_path, tmp_path / "cff", tmp_path / "lambda", tmp_path / "lambda" / "lib"])
+
+
+def test_a_handler_in_the_projects_root_watches_its_tree_but_not_the_served_folder(tmp_path: Path) -> None:
+    (tmp_path / "site" / "deep").mkdir(parents=True)
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "handler.py").write_text(HANDLER)
+    config = tmp_path / "edgesim.toml"
+    config.write_text('[[origins]]\nid = "site"\ndirectory = "site"\n\n[default_cache_behavior]\ntarget_origin = "site"\n'
+                      'functions.origin-request = { lambda = "handler.py:handler", runtime = "python3.12" }\n')
+    assert watched_directories(load_config(config)) == [tmp_path, tmp_path / "lib"]
+
+
+def test_a_handler_folder_with_a_huge_tree_is_watched_alone(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path))
+    for n in range(MAX_HANDLER_FOLDERS + 1):
+        (tmp_path / "lambda" / "lib" / f"d{n}").mkdir()
+    assert tmp_path / "lambda" / "lib" not in watched_directories(config)
+    assert tmp_path / "lambda" in watched_directories(config)
+
+
+class _Simulator:
+    """What watch_and_reload asks of a Simulator: its config and reload(); records the reloads."""
+
+    def __init__(self, config: DistributionConfig) -> None:
+        self.config = config
+        self.load_problems: list[str] = []
+        self.reloads = 0
+        self.reloaded = asyncio.Event()
+
+    async def reload(self, path: Path) -> None:
+        self.config = load_config(path)
+        self.reloads += 1
+        self.reloaded.set()
+
+
+async def test_editing_a_module_under_the_handler_reloads_and_editing_served_content_does_not(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path))
+    simulator = _Simulator(config)
+    stop = asyncio.Event()
+    reports: list[str] = []
+    watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(0.5)  # the watch is set up
+        (tmp_path / "site" / "data.json").write_text('{"a": 1}')  # a .json under the served folder: content
+        (tmp_path / "site" / "assets" / "app.js").write_text("x()")
+        await asyncio.sleep(0.6)  # more than the debounce and a step
+        assert simulator.reloads == 0
+        (tmp_path / "lambda" / "lib" / "util.py").write_text("X = 2\n")
+        await asyncio.wait_for(simulator.reloaded.wait(), 10)
+        assert simulator.reloads == 1
+        assert any("util.py" in r for r in reports), reports
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, 10)
