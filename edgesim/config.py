@@ -136,8 +136,10 @@ class CustomOrigin(_Frozen):
     id: str
     url: str
     custom_headers: dict[str, str] = {}
-    connect_timeout: float = Field(default=10, gt=0, le=10)
-    read_timeout: float = Field(default=30, gt=0, le=120)
+    # CloudFront's ranges (spec §1.7, an origin's timeouts): connection 1–10 s, response 1–120 s. A
+    # shorter one would pass here and fail at deploy; tests that need one use model_copy.
+    connect_timeout: float = Field(default=10, ge=1, le=10)
+    read_timeout: float = Field(default=30, ge=1, le=120)
     keepalive_timeout: float = Field(default=5, ge=1, le=120)
     connection_attempts: int = Field(default=3, ge=1, le=3)
     ssl_protocols: tuple[str, ...] = ("TLSv1.2",)

@@ -141,6 +141,10 @@ def test_a_config_that_is_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
         # An unknown key in a custom origin is one line, not the S3-style origin's complaints too.
         ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\nconect_timeout = 2\n',
          ["origins[0].conect_timeout: unknown key"]),
+        # CloudFront's origin timeouts: connection 1–10 s, response 1–120 s (spec §1.7).
+        ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\nread_timeout = 0.5\nconnect_timeout = 0.2\n',
+         ["origins[0].connect_timeout: Input should be greater than or equal to 1",
+          "origins[0].read_timeout: Input should be greater than or equal to 1"]),
         ('[[origins]]\nid = "app"\ndirectory = "site"\nurl_path = "/x"\n',
          ["origins[0].url_path: unknown key"]),
         ('[[origins]]\nid = "app"\nurl = "ftp://x"\n',

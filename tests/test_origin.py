@@ -109,7 +109,7 @@ async def test_slow_origin_is_504(harness_factory: Any, tmp_path: Path) -> None:
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        h = await harness_factory(http_config(tmp_path, f"http://127.0.0.1:{port}", read_timeout=0.3))
+        h = await harness_factory(http_config(tmp_path, f"http://127.0.0.1:{port}", read_timeout=1))
         r = await h.client.get("/")
         assert r.status_code == 504
     finally:

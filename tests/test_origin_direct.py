@@ -12,6 +12,11 @@ from edgesim.messages import Headers, Request
 from edgesim.origin import OriginFetcher
 
 
+def _patient(origin: CustomOrigin, read_timeout: float) -> CustomOrigin:
+    """`origin` with a read timeout under CloudFront's 1 s minimum, which config refuses: fast tests only."""
+    return origin.model_copy(update={"read_timeout": read_timeout})
+
+
 async def _origin(seen: list[bytes], answer: bytes) -> asyncio.Server:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         seen.append(await reader.readuntil(b"\r\n\r\n"))
@@ -55,7 +60,7 @@ async def test_refused_and_silent_origins_raise_cloudfront_errors() -> None:
     silent = server.sockets[0].getsockname()[1]
     async with OriginFetcher() as fetcher:
         with pytest.raises(OriginTimeout):
-            await fetcher.fetch(Request("GET", "/"), CustomOrigin(id="s", url=f"http://127.0.0.1:{silent}", read_timeout=0.2))
+            await fetcher.fetch(Request("GET", "/"), _patient(CustomOrigin(id="s", url=f"http://127.0.0.1:{silent}"), 0.2))
         server.close()
         await server.wait_closed()
         # The same port, nobody listening now: refused.
