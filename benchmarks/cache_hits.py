@@ -86,7 +86,8 @@ async def asgi_get(app: EdgeApp, path: str) -> tuple[int, dict[bytes, bytes]]:
         sent.append(dict(message))
 
     await app(scope, receive, send)
-    return sent[0]["status"], dict(sent[0]["headers"])
+    # Names as edgesim sends them (their own case, server.py): compared lowercase here.
+    return sent[0]["status"], {name.lower(): value for name, value in sent[0]["headers"]}
 
 
 async def _measure(app: EdgeApp, paths: list[str]) -> tuple[float, list[str]]:

@@ -187,11 +187,12 @@ _http_date = _HttpDate()
 async def _send(send: Send, response: Response, *, head: bool = False) -> None:
     # A value goes out as received, or as UTF-8 when a function or edgesim set it (spec §1.4).
     # encoding.encode, inlined (a call per header line is measurable here).
-    headers = [(k.lower().encode("latin-1"), v.encode("utf-8", "surrogateescape")) for k, v in response.headers]
+    # Names keep their case: server.py writes them as they are, as CloudFront does (spec §1.2).
+    headers = [(k.encode("latin-1"), v.encode("utf-8", "surrogateescape")) for k, v in response.headers]
     # One Date, as CloudFront sends: the origin's (or the one on a response CloudFront generated),
     # else the time now. uvicorn's own Date is off (server.py), as it would make a second one.
     if "date" not in response.headers:
-        headers.insert(0, (b"date", _http_date()))
+        headers.insert(0, (b"Date", _http_date()))
     start: dict[str, Any] = {"type": "http.response.start", "status": response.status, "headers": headers}
     await send(start)
     await send({"type": "http.response.body", "body": b"" if head else response.body})

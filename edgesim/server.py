@@ -11,7 +11,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from edgesim.app import EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation
@@ -59,11 +65,60 @@ class _OneWritePerTurn:
         return getattr(self._transport, name)
 
 
+class _Cycle(RequestResponseCycle):
+    """uvicorn's request/response cycle, but a response's header names go out as the response has
+    them. uvicorn lowercases every name; CloudFront sends the origin's names as the origin wrote
+    them (`ETag`, `x-amz-meta-…`), its own capitalised (`X-Cache`, `Via`), and a function's as the
+    function gave them (spec §1.2, §2.2), which is what a developer compares in `curl -i`.
+
+    Only the start of a response is written here; its body, and everything uvicorn does after it,
+    stay uvicorn's, driven by the same state (chunked_encoding, expected_content_length, keep_alive).
+    """
+
+    async def send(self, message: Any) -> None:
+        if self.response_started or message["type"] != "http.response.start" or self.disconnected \
+                or self.flow.write_paused:
+            await super().send(message)
+            return
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        status = message["status"]
+        head = [STATUS_LINE[status]]
+        close = False
+        for name, value in message.get("headers", ()):  # (uvicorn's default headers are off: _uvicorn_config)
+            if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+                raise RuntimeError(f"invalid response header {name!r}")  # never reaches the viewer split
+            lower = name.lower()
+            if lower == b"content-length" and self.chunked_encoding is None:
+                self.expected_content_length = int(value)
+                self.chunked_encoding = False
+            elif lower == b"transfer-encoding" and value.lower() == b"chunked":
+                self.expected_content_length = 0
+                self.chunked_encoding = True
+            elif lower == b"connection" and b"close" in [t.strip().lower() for t in value.split(b",")]:
+                self.keep_alive = False
+                close = True
+            head += (name, b": ", value, b"\r\n")
+        if not self.keep_alive and not close:
+            head.append(b"Connection: close\r\n")
+        if self.chunked_encoding is None and self.scope["method"] != "HEAD" and status not in (204, 304):
+            self.chunked_encoding = True
+            head.append(b"Transfer-Encoding: chunked\r\n")
+        head.append(b"\r\n")
+        self.transport.write(b"".join(head))
+
+
 class _HttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, writing through a _OneWritePerTurn transport."""
+    """uvicorn's httptools protocol, writing through a _OneWritePerTurn transport, each response's
+    start by a _Cycle."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_OneWritePerTurn(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        if type(self.cycle) is RequestResponseCycle:  # the cycle just made (queued, if pipelined)
+            self.cycle.__class__ = _Cycle
 
 
 def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:

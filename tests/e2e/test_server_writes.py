@@ -71,4 +71,23 @@ def test_every_response_has_one_date_header(tmp_path: Path) -> None:
     assert generated_head.startswith(b"HTTP/1.1 400 ") and len(_dates(generated_head)) == 1, generated_head
     assert _dates(generated_head)[0].endswith(b" GMT")
     dated_head = dated.split(b"\r\n\r\n", 1)[0]
-    assert _dates(dated_head) == [b"date: Mon, 01 Jan 2024 00:00:00 GMT"], dated_head
+    assert _dates(dated_head) == [b"Date: Mon, 01 Jan 2024 00:00:00 GMT"], dated_head
+
+
+def test_header_names_go_out_in_the_case_the_response_has_them(tmp_path: Path) -> None:
+    # uvicorn lowercases every name it writes; CloudFront sends the origin's names as the origin
+    # wrote them and its own capitalised (spec §1.2), which is what `curl -i` shows a developer.
+    config = parse_config({"origins": [{"id": "app", "url": "http://app.example"}],
+                           "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled"}},
+                          base_dir=tmp_path)
+    app = httpx.MockTransport(lambda request: httpx.Response(
+        200, headers=[("x-lower", "a"), ("Mixed-CASE-Name", "b"), ("ETag", '"1"')], text="ok"))
+    with background_server(EdgeApp(Simulator(config, transports={"app": app}))) as base:
+        answer = _exchange(base, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, body = answer.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    assert lines[0].startswith(b"HTTP/1.1 200 ") and body == b"ok"
+    for line in (b"x-lower: a", b"Mixed-CASE-Name: b", b'ETag: "1"', b"X-Cache: Miss from cloudfront",
+                 b"Content-Length: 2", b"Connection: close"):
+        assert line in lines, (line, lines)
+    assert any(line.startswith(b"Via: 1.1 ") for line in lines), lines

@@ -44,5 +44,5 @@ def test_the_viewer_gets_a_functions_text_as_utf8(tmp_path: Path) -> None:
     head, body = answer.split(b"\r\n\r\n", 1)
     assert head.startswith(b"HTTP/1.1 200 ") and body == b"small"
     lines = head.split(b"\r\n")
-    assert "x-fn: 日本語".encode() in lines  # was b"x-fn: ???"
-    assert "x-seen-raw: café".encode() in lines  # ISO-8859-1 from the viewer, seen as text, set: UTF-8
+    assert "X-Fn: 日本語".encode() in lines  # was b"x-fn: ???"
+    assert "X-Seen-Raw: café".encode() in lines  # ISO-8859-1 from the viewer, seen as text, set: UTF-8
