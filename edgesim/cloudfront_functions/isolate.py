@@ -18,6 +18,7 @@ import orjson
 
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
+from edgesim.encoding import json_without_lone_surrogates
 
 # CloudFront gives a function 2 MB (spec §1.6). The isolate's own baseline (V8's built-ins, the
 # prelude, the compiled function) is measured at load and added on top, so only what the user's
@@ -68,6 +69,16 @@ def _has_controls(text: str) -> bool:
     only as these escapes: without them no value has one (a false alarm, such as an escaped
     backslash before an n, only costs output.py a search)."""
     return "\\r" in text or "\\n" in text or "\\u0000" in text
+
+
+def _loads(text: str) -> Any:
+    """prelude.js's answer parsed. JSON.stringify writes a lone surrogate (a JavaScript string may hold
+    one) as an escape that orjson refuses; it becomes U+FFFD, as njs, whose strings are UTF-8, keeps
+    it (edgesim.encoding). The scan runs only after orjson refused the text."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return orjson.loads(json_without_lone_surrogates(text))
 
 
 def _outcome(data: dict[str, Any], elapsed_ms: float, trips: float, controls: bool) -> Outcome:
@@ -250,7 +261,7 @@ class Isolate:
             return [await self._one(payload) for payload in payloads]
         controls = _has_controls(value)
         outcomes = []
-        for payload, data in zip(payloads, orjson.loads(value)):
+        for payload, data in zip(payloads, _loads(value)):
             if data == "pending":  # an async handler that did not settle at once: alone, with its second trip
                 outcomes.append(await self._one(payload))
             else:
@@ -280,7 +291,7 @@ class Isolate:
             if attempt == 2:
                 return killed
         text = str(value)
-        return _outcome(orjson.loads(text), elapsed, trips, _has_controls(text))
+        return _outcome(_loads(text), elapsed, trips, _has_controls(text))
 
     async def _attempt(self, payload: bytes) -> tuple[object, str | None, float, int]:
         """(result, None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 
 _WATCHER = r"""
 groups=" "
@@ -78,6 +79,49 @@ class Lifeline:
             os.close(read_end)
         self._fd = write_end
         return True
+
+
+def kill_strays(variable: str, value: str) -> int:
+    """SIGKILL every process whose environment holds `variable=value`; how many there were.
+
+    A worker's process group is killed with it, but a handler can start a process in a group or
+    session of its own (Popen(start_new_session=True), spawn(..., {detached: true}), a daemon's
+    double fork), and such a process would outlive the worker and edgesim itself; on Lambda it ends
+    with the execution environment. It inherits the worker's environment, and each worker has a log
+    stream name of its own (workers.child_environment), so that finds it: one pass over /proc, about
+    10 us per process, paid only when a worker is killed. Processes of other users are unreadable
+    and skipped; without /proc nothing is found."""
+    marker = f"\0{variable}={value}\0".encode()
+    killed = 0
+    for _ in range(3):  # again, for what a stray started while the last pass ran
+        found = 0
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return killed
+        for name in names:
+            if not name.isdigit():
+                continue
+            try:
+                fd = os.open(f"/proc/{name}/environ", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                environ = os.read(fd, 1 << 18)
+            except OSError:  # gone meanwhile, or not ours
+                continue
+            finally:
+                os.close(fd)
+            if marker in b"\0" + environ:  # a killed process (a zombie) reads as empty
+                try:
+                    os.kill(int(name), signal.SIGKILL)
+                    found += 1
+                except OSError:
+                    pass
+        killed += found
+        if not found:
+            break
+    return killed
 
 
 LIFELINE = Lifeline()  # one watcher per edgesim process, shared by every worker pool

@@ -227,6 +227,19 @@ def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
     return handler  # type: ignore[no-any-return]
 
 
+def _let_go_of_the_pipes(*fds: int) -> None:
+    """In a process the handler forked (os.fork, multiprocessing): the control pipes become /dev/null.
+
+    Holding them, the child would keep the parent from seeing this worker exit (the control pipe's
+    EOF is how it learns), so a handler that forks and then crashes would wait out its timeout; and
+    a child returning into this loop would read the next event, or answer one. /dev/null rather
+    than close(), so the numbers are not reused for a file a stale object would then close."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in fds:
+        os.dup2(null, fd, inheritable=False)
+    os.close(null)
+
+
 def main() -> int:
     global _request_id
     started = time.perf_counter()
@@ -234,6 +247,7 @@ def main() -> int:
     # Keep the control pipes away from anything the handler spawns.
     os.set_inheritable(ctl_in, False)
     os.set_inheritable(ctl_out, False)
+    os.register_at_fork(after_in_child=lambda: _let_go_of_the_pipes(ctl_in, ctl_out))
     sys.stdout = _FdWriter(1)
     sys.stderr = _FdWriter(2)
     path, function = sys.argv[3], sys.argv[4]
@@ -264,7 +278,8 @@ def main() -> int:
         else:
             try:
                 data = _result_line({"type": "result", "ok": True, "result": result})
-            except (TypeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - as Lambda's runtime: any failure to marshal
+                # (a RecursionError from a deeply nested result too) fails this invocation, not the process
                 data = _failure(exc, "Runtime.MarshalError")
         while data:
             data = data[os.write(ctl_out, data):]
