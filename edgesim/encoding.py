@@ -76,10 +76,11 @@ _JSON = TypeVar("_JSON", str, bytes)
 def json_without_lone_surrogates(text: _JSON) -> _JSON:
     """JSON text a function returned, with each lone surrogate escape (\\ud800 alone) made U+FFFD.
 
-    A JavaScript string may hold a lone surrogate, and so may a Python str; UTF-8 cannot carry one,
-    and a decoded one in the range U+DC80-U+DCFF would pass for a byte edgesim received
-    (surrogateescape, above), so it becomes U+FFFD as TextEncoder writes it (as `clean` does). Only
-    called once a strict parse refused the text: the common answer never pays for the scan."""
+    A JavaScript string may hold a lone surrogate, and so may a Python str; UTF-8, in which CloudFront
+    passes values on (spec §1.4), cannot carry one, and a decoded one in U+DC80-U+DCFF would pass
+    for a byte edgesim received (surrogateescape, above). So it becomes U+FFFD, as TextEncoder writes
+    it and `clean` does (our reading; what CloudFront does is UNCERTAIN). Only called once a strict
+    parse refused the text: the common answer never pays for the scan."""
     if isinstance(text, bytes):
         return _LONE_BYTES.sub(_keep_or_replace_bytes, text)
     return _LONE_TEXT.sub(_keep_or_replace_text, text)

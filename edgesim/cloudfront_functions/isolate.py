@@ -73,8 +73,9 @@ def _has_controls(text: str) -> bool:
 
 def _loads(text: str) -> Any:
     """prelude.js's answer parsed. JSON.stringify writes a lone surrogate (a JavaScript string may hold
-    one) as an escape that orjson refuses; it becomes U+FFFD, as njs, whose strings are UTF-8, keeps
-    it (edgesim.encoding). The scan runs only after orjson refused the text."""
+    one) as an escape that orjson refuses; UTF-8, in which CloudFront passes values on (spec §1.4),
+    cannot carry it, so it becomes U+FFFD (edgesim.encoding; our reading, UNCERTAIN: njs keeps
+    strings as UTF-8). The scan runs only after orjson refused the text."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
