@@ -229,3 +229,22 @@ async def test_a_detached_child_dies_with_its_worker(handlers: Handlers, tmp_pat
         finally:
             for child in children:
                 _kill(child)
+
+
+@pytest.mark.parametrize("lang", ["node"], indirect=True)
+async def test_a_large_process_stdout_write_lands_whole_in_its_own_invocation_s_log(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # More than a pipe holds: Node kept the rest to write from its event loop, which is parked
+    # between invocations, so it trickled into the logs of the invocations after.
+    assoc = handlers.assoc("writes", py="", js="""
+        exports.handler = async (event) => {
+          const request = event.Records[0].cf.request;
+          if (request.uri === '/big') process.stdout.write('A'.repeat(300000) + '\\nend of big\\n');
+          return request;
+        };
+    """)
+    fn = runtime.function(assoc, VR)
+    big = await fn.invoke(make_call(VR, viewer_request("/big")))
+    assert "end of big" in big.logs and sum(len(line) for line in big.logs) > 300000
+    after = await fn.invoke(make_call(VR, viewer_request("/next")))
+    assert not any("A" * 20 in line or "end of big" in line for line in after.logs)

@@ -47,6 +47,28 @@ function patchConsole() {
   }
 }
 
+// process.stdout and process.stderr write to the log pipe without blocking: what does not fit in the
+// pipe waits in Node's memory for the event loop, which is parked in a read between invocations, so
+// the rest of a large write came out in later invocations' logs (a bit per invocation). Blocking
+// writes, like console's above, keep each invocation's output in its own log. Made so when a
+// handler first touches the stream: the getter stays lazy, and a handler that never does pays nothing.
+function blockingStdio() {
+  for (const name of ['stdout', 'stderr']) {
+    const desc = Object.getOwnPropertyDescriptor(process, name);
+    if (!desc || typeof desc.get !== 'function' || !desc.configurable) continue;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: desc.enumerable,
+      get() {
+        const stream = desc.get.call(process);
+        if (stream && stream._handle && typeof stream._handle.setBlocking === 'function') stream._handle.setBlocking(true);
+        Object.defineProperty(process, name, { configurable: true, enumerable: desc.enumerable, writable: true, value: stream });
+        return stream;
+      },
+    });
+  }
+}
+
 function errorInfo(err, errorType) {
   const isError = err instanceof Error;
   const stack = isError && typeof err.stack === 'string' ? err.stack.split('\n').slice(1).map((l) => l.trim()) : [];
@@ -211,6 +233,7 @@ function invoke(handler, frame) {
 
 async function main() {
   patchConsole();
+  blockingStdio();
   let handler;
   try {
     handler = await load();
