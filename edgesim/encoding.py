@@ -16,9 +16,7 @@ boundary: `shown` gives a function the ISO-8859-1 reading of a value that is not
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from typing import TypeVar
 
 
 def decode(raw: bytes) -> str:
@@ -62,35 +60,3 @@ def clean(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     return text
-
-
-# In JSON text: an escaped backslash (kept, so the scan never starts inside one), a surrogate pair
-# (kept), or a lone surrogate escape. JSON.stringify and Python's json write a lone surrogate as such
-# an escape, never as raw bytes.
-_SURROGATE_ESCAPES = r"(\\\\)|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
-_LONE_TEXT = re.compile(_SURROGATE_ESCAPES)
-_LONE_BYTES = re.compile(_SURROGATE_ESCAPES.encode())
-_JSON = TypeVar("_JSON", str, bytes)
-
-
-def json_without_lone_surrogates(text: _JSON) -> _JSON:
-    """JSON text a function returned, with each lone surrogate escape (\\ud800 alone) made U+FFFD.
-
-    A JavaScript string may hold a lone surrogate, and so may a Python str; UTF-8, in which CloudFront
-    passes values on (spec §1.4), cannot carry one, and a decoded one in U+DC80-U+DCFF would pass
-    for a byte edgesim received (surrogateescape, above). So it becomes U+FFFD, as TextEncoder writes
-    it and `clean` does (our reading; what CloudFront does is UNCERTAIN). Only called once a strict
-    parse refused the text: the common answer never pays for the scan."""
-    if isinstance(text, bytes):
-        return _LONE_BYTES.sub(_keep_or_replace_bytes, text)
-    return _LONE_TEXT.sub(_keep_or_replace_text, text)
-
-
-def _keep_or_replace_text(m: re.Match[str]) -> str:
-    token = m.group(0)
-    return token if m.group(1) or len(token) == 12 else "\\ufffd"
-
-
-def _keep_or_replace_bytes(m: re.Match[bytes]) -> bytes:
-    token = m.group(0)
-    return token if m.group(1) or len(token) == 12 else b"\\ufffd"

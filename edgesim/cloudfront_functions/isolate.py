@@ -18,7 +18,7 @@ import orjson
 
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
-from edgesim.encoding import json_without_lone_surrogates
+from edgesim import function_json
 
 # CloudFront gives a function 2 MB (spec §1.6). The isolate's own baseline (V8's built-ins, the
 # prelude, the compiled function) is measured at load and added on top, so only what the user's
@@ -72,14 +72,15 @@ def _has_controls(text: str) -> bool:
 
 
 def _loads(text: str) -> Any:
-    """prelude.js's answer parsed. JSON.stringify writes a lone surrogate (a JavaScript string may hold
-    one) as an escape that orjson refuses; UTF-8, in which CloudFront passes values on (spec §1.4),
-    cannot carry it, so it becomes U+FFFD (edgesim.encoding; our reading, UNCERTAIN: njs keeps
-    strings as UTF-8). The scan runs only after orjson refused the text."""
+    """prelude.js's answer parsed; ValueError when it cannot be (nested too deep: function_json).
+
+    JSON.stringify writes a lone surrogate (a JavaScript string may hold one) as an escape that
+    orjson refuses; it becomes U+FFFD (function_json.without_lone_surrogates, our reading). The scan
+    runs only after orjson refused the text."""
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return orjson.loads(json_without_lone_surrogates(text))
+        return function_json.loads(text)
+    except ValueError:
+        return function_json.stdlib_loads(function_json.without_lone_surrogates(text))
 
 
 def _outcome(data: dict[str, Any], elapsed_ms: float, trips: float, controls: bool) -> Outcome:
@@ -261,8 +262,12 @@ class Isolate:
             self._stopped()
             return [await self._one(payload) for payload in payloads]
         controls = _has_controls(value)
+        try:
+            answers = _loads(value)
+        except ValueError:  # one answer is nested too deep to read: each alone, to tell which
+            return [await self._one(payload) for payload in payloads]
         outcomes = []
-        for payload, data in zip(payloads, _loads(value)):
+        for payload, data in zip(payloads, answers):
             if data == "pending":  # an async handler that did not settle at once: alone, with its second trip
                 outcomes.append(await self._one(payload))
             else:
@@ -292,7 +297,16 @@ class Isolate:
             if attempt == 2:
                 return killed
         text = str(value)
-        return _outcome(_loads(text), elapsed, trips, _has_controls(text))
+        try:
+            data = _loads(text)
+        except ValueError as exc:  # nested too deep to read
+            if v8.was_hard_memory_limit_reached():  # so deep it is over the 2 MB too: that failed first
+                return await self._after_kill(elapsed, out_of_memory=True)
+            # CloudFront cannot use it either: a validation error (502), with the run's logs
+            logs = json.loads(str(await v8.eval("__cf.logs()")))
+            return Outcome(ok=False, invalid=True, error=f"the returned object cannot be read: {exc}", logs=logs,
+                           elapsed_ms=elapsed, trips=trips)
+        return _outcome(data, elapsed, trips, _has_controls(text))
 
     async def _attempt(self, payload: bytes) -> tuple[object, str | None, float, int]:
         """(result, None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's

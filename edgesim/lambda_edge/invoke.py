@@ -108,7 +108,10 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
         out.error, out.error_status = exc.reason, exc.status
         out.viewer_status = exc.status if validate else None
         return out
-    if validate:
+    if validate and execution.outcome.unreadable:
+        exc = validation.unreadable(execution.outcome.unreadable)
+        out.validation_error, out.viewer_status = exc.reason, exc.status
+    elif validate:
         utf8 = execution.outcome.utf8_result  # what CloudFront checks: a lone surrogate made U+FFFD
         _validate(trigger, event, out, out.result if utf8 is None else utf8)
     return out

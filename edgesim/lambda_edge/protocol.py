@@ -18,7 +18,7 @@ from typing import Any, Literal, TypedDict, Union
 
 import orjson
 
-from edgesim.encoding import json_without_lone_surrogates
+from edgesim import function_json
 
 
 class ErrorInfo(TypedDict):
@@ -64,6 +64,7 @@ class ResultFrame(TypedDict, total=False):
     result: Any
     error: ErrorInfo
     utf8Result: Any  # set by decode() only: the result with each lone surrogate made U+FFFD
+    unreadable: str  # set by decode() only: why the result could not be read (nested too deep)
 
 
 ChildFrame = Union[ReadyFrame, InitErrorFrame, ResultFrame]
@@ -99,7 +100,7 @@ def decode(line: bytes) -> ChildFrame:
         if _LONG_RUN in line.translate(_DIGITS):
             frame = _stdlib_decode(line)
         else:
-            frame = orjson.loads(line)
+            frame = function_json.loads(line)  # orjson, never crashed by a result nested too deep
     except ValueError:  # orjson.JSONDecodeError is a ValueError
         # What only the stdlib reads: NaN from json.dumps, a lone surrogate from JSON.stringify.
         frame = _stdlib_decode(line)
@@ -111,13 +112,16 @@ def decode(line: bytes) -> ChildFrame:
 def _stdlib_decode(line: bytes) -> Any:
     """The frame read exactly. A result holding a lone surrogate (a JavaScript or Python string may)
     also gets it as UTF-8 can carry it, in "utf8Result": what CloudFront goes on with (see
-    edgesim.encoding); `edgesim invoke` shows the result exactly as returned."""
+    function_json); `edgesim invoke` shows the result exactly as returned. A result nested too deep
+    to read comes back as a result naming why in "unreadable": only results hold the handler's data."""
     try:
-        frame = json.loads(line)
+        frame = function_json.stdlib_loads(line)
+    except function_json.TooDeep as exc:
+        return {"type": "result", "ok": True, "result": None, "unreadable": str(exc)}
     except ValueError as exc:
         raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
     if isinstance(frame, dict) and "result" in frame and b"\\u" in line:
-        cleaned = json_without_lone_surrogates(line)
+        cleaned = function_json.without_lone_surrogates(line)
         if cleaned != line:
             frame["utf8Result"] = json.loads(cleaned)["result"]
     return frame

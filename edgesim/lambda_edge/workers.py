@@ -77,6 +77,7 @@ class InvokeOutcome:
     # The result as UTF-8 can carry it, when it held a lone surrogate (protocol.decode): what
     # CloudFront goes on with. None otherwise: then it is `result` itself.
     utf8_result: Any = None
+    unreadable: str = ""  # why the result's JSON could not be read (protocol.decode): CloudFront's 502
 
 
 class WorkerInitError(Exception):
@@ -228,7 +229,7 @@ class Worker:
                                  duration_ms=duration, max_memory_mb=self._peak >> 20, started=not unread)
         return InvokeOutcome(ok=bool(frame.get("ok")), result=frame.get("result"), error=frame.get("error"),
                              lines=self.take_lines(), duration_ms=duration, max_memory_mb=self._peak >> 20,
-                             utf8_result=frame.get("utf8Result"))
+                             utf8_result=frame.get("utf8Result"), unreadable=frame.get("unreadable", ""))
 
     async def kill(self) -> None:
         """SIGKILL the child's process group, reap it and close every pipe. Idempotent.

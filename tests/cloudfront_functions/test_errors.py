@@ -162,3 +162,16 @@ async def test_a_lone_surrogate_goes_on_as_u_fffd(load, runtime: str) -> None:  
     assert generated.response.headers.get("x-s") == "a\ufffdb"
     changed = await fn.invoke(call())
     assert changed.request is not None and changed.request.headers.get("x-s") == "a\ufffdb"
+
+
+async def test_an_answer_nested_too_deep_to_read_is_502_and_the_next_request_is_served(load) -> None:  # noqa: F811
+    # 15,000 levels in well under 2 MB. An orjson older than 3.9.15 reads JSON of any depth on the C
+    # stack (60,000 levels crashed edgesim); CloudFront cannot use such an answer either.
+    fn = await load("function handler(e) {\n  if (e.request.uri === '/deep') {\n    console.log('deep');\n"
+                    "    var d = {}, r = d;\n    for (var i = 0; i < 15000; i++) { d.a = {}; d = d.a; }\n"
+                    "    return {statusCode: 200, x: r};\n  }\n  return e.request;\n}")
+    with pytest.raises(FunctionValidationError, match="cannot be read: the JSON is nested deeper") as info:
+        await fn.invoke(call(request("/deep")))
+    assert info.value.status == 502 and info.value.logs == ["deep"]
+    after = await fn.invoke(call())
+    assert after.request is not None and after.request.uri == "/index.html"

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import edgesim
 from conftest import origin_app
 from edgesim import errors
 from edgesim.config import DistributionSettings
@@ -145,6 +148,51 @@ async def test_a_result_nested_too_deep_to_marshal_fails_the_invocation_not_the_
     after = await fn.invoke(make_call(VR, viewer_request("/pid")))
     assert before.response is not None and after.response is not None
     assert after.response.body == before.response.body and not after.cold_start  # the same warm worker
+
+
+DEEP_PY = """
+import sys
+def handler(event, context):
+    if event["Records"][0]["cf"]["request"]["uri"] != "/deep":
+        return {"status": "200", "body": "shallow"}
+    sys.setrecursionlimit(10 ** 6)  # json.dumps then writes what no reader takes
+    nested = {}
+    inner = nested
+    for _ in range(DEPTH):
+        inner["a"] = {}
+        inner = inner["a"]
+    return {"status": "200", "nested": nested}
+"""
+
+
+@pytest.mark.parametrize("lang", ["python"], indirect=True)
+async def test_a_result_nested_deeper_than_edgesim_reads_is_invalid_json(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    # Read by an orjson older than 3.9.15 this deep result took a lot of C stack (60,000 levels
+    # crashed edgesim); a newer orjson refuses it and the stdlib's RecursionError escaped the loop's
+    # reader, leaving the invocation to time out. CloudFront cannot parse it either (spec §2.8).
+    assoc = handlers.assoc("deep", py=DEEP_PY.replace("DEPTH", "20000"), js="", memory=1024)
+    fn = runtime.function(assoc, OQ)
+    with pytest.raises(errors.LambdaValidationError, match="returned invalid JSON: the JSON is nested deeper") as caught:
+        await fn.invoke(make_call(OQ, viewer_request("/deep")))
+    assert caught.value.status == 502
+    after = await fn.invoke(make_call(OQ, viewer_request("/next")))
+    assert after.response is not None and after.response.body == b"shallow" and not after.cold_start
+
+
+def test_a_result_deep_enough_to_overflow_the_c_stack_does_not_crash_edgesim() -> None:
+    # 100,000 levels, as a worker's frame: in a process of its own, since before the fix reading it
+    # killed the process with SIGSEGV (orjson before 3.9.15, CVE-2024-27454).
+    script = (
+        "from edgesim.lambda_edge import protocol\n"
+        "deep = b'{\"a\":' * 100000 + b'1' + b'}' * 100000\n"
+        "frame = protocol.decode(b'{\"type\":\"result\",\"ok\":true,\"result\":' + deep + b'}')\n"
+        "print(frame['unreadable'])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(edgesim.__file__).parents[1])}  # this edgesim, not an installed one
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, env=env)
+    assert done.returncode == 0, (done.returncode, done.stderr.decode()[-2000:])
+    assert done.stdout.startswith(b"the JSON is nested deeper than")
 
 
 @pytest.mark.parametrize("lang", ["python"], indirect=True)
