@@ -176,7 +176,7 @@ class Worker:
         finally:
             for fd in (in_r, out_w, log_w):
                 os.close(fd)
-        LIFELINE.track(self._proc.pid)  # its process group: killed even if edgesim is SIGKILLed
+        LIFELINE.track(self._proc.pid, self.log_stream)  # killed, with strays, even if edgesim is SIGKILLed
         self._probe = MemoryProbe(self._proc.pid)
         for fd in (self._ctl_out, self._log):
             os.set_blocking(fd, False)
