@@ -296,3 +296,66 @@ async def test_a_large_process_stdout_write_lands_whole_in_its_own_invocation_s_
     assert "end of big" in big.logs and sum(len(line) for line in big.logs) > 300000
     after = await fn.invoke(make_call(VR, viewer_request("/next")))
     assert not any("A" * 20 in line or "end of big" in line for line in after.logs)
+
+
+# Each breaks a tool the runtime itself uses to answer; the invocation is answered all the same,
+# and the same warm worker serves the next one.
+RUNTIME_BREAKERS_PY = """
+import os, sys
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no str")
+def handler(event, context):
+    uri = event["Records"][0]["cf"]["request"]["uri"]
+    if uri == "/stderr-none":
+        sys.stderr = None
+        raise ValueError("after stderr went")
+    if uri == "/unprintable":
+        raise Unprintable()
+    return {"status": "200", "body": str(os.getpid())}
+"""
+RUNTIME_BREAKERS_JS = """
+const fs = require('fs');
+const saved = { stringify: JSON.stringify, writeSync: fs.writeSync, error: console.error };
+exports.handler = async (event) => {
+  const uri = event.Records[0].cf.request.uri;
+  Object.assign(fs, { writeSync: saved.writeSync });
+  JSON.stringify = saved.stringify;
+  console.error = saved.error;
+  if (uri === '/null-proto') throw Object.create(null);
+  if (uri === '/message-getter') {
+    const err = new Error('x');
+    Object.defineProperty(err, 'message', { get() { throw new Error('no message'); } });
+    throw err;
+  }
+  if (uri === '/console-error') { console.error = null; throw new Error('after console.error went'); }
+  if (uri === '/stringify') JSON.stringify = () => 'not a frame';
+  if (uri === '/write-sync') fs.writeSync = () => 0;
+  return { status: '200', body: String(process.pid) };
+};
+"""
+
+
+@pytest.mark.parametrize("lang, uri, words", [
+    ("python", "/stderr-none", "ValueError: after stderr went"),
+    ("python", "/unprintable", "Unprintable: <exception str() failed>"),
+    ("node", "/null-proto", "an unreadable [object Object] was thrown"),
+    ("node", "/message-getter", "an unreadable [object Error] was thrown"),
+    ("node", "/console-error", "Error: after console.error went"),
+    ("node", "/stringify", ""),
+    ("node", "/write-sync", ""),
+], indirect=["lang"])
+async def test_a_handler_that_breaks_the_runtime_s_tools_is_answered_and_the_worker_lives(
+        runtime: LambdaEdgeRuntime, handlers: Handlers, uri: str, words: str) -> None:
+    fn = runtime.function(handlers.assoc("breaker", py=RUNTIME_BREAKERS_PY, js=RUNTIME_BREAKERS_JS, timeout=3), VR)
+    before = await fn.invoke(make_call(VR, viewer_request("/pid")))
+    if words:
+        with pytest.raises(errors.LambdaExecutionError) as caught:
+            await fn.invoke(make_call(VR, viewer_request(uri)))
+        assert caught.value.status == 503 and words in caught.value.reason
+    else:
+        answered = await fn.invoke(make_call(VR, viewer_request(uri)))
+        assert answered.response is not None and answered.response.status == 200
+    after = await fn.invoke(make_call(VR, viewer_request("/pid")))
+    assert before.response is not None and after.response is not None
+    assert after.response.body == before.response.body and not after.cold_start
