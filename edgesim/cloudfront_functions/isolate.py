@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 import orjson
 
+from edgesim import function_json
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
-from edgesim import function_json
 
 # CloudFront gives a function 2 MB (spec §1.6). The isolate's own baseline (V8's built-ins, the
 # prelude, the compiled function) is measured at load and added on top, so only what the user's

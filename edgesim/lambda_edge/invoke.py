@@ -109,8 +109,8 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
         out.viewer_status = exc.status if validate else None
         return out
     if validate and execution.outcome.unreadable:
-        exc = validation.unreadable(execution.outcome.unreadable)
-        out.validation_error, out.viewer_status = exc.reason, exc.status
+        refused = validation.unreadable(execution.outcome.unreadable)
+        out.validation_error, out.viewer_status = refused.reason, refused.status
     elif validate:
         utf8 = execution.outcome.utf8_result  # what CloudFront checks: a lone surrogate made U+FFFD
         _validate(trigger, event, out, out.result if utf8 is None else utf8)
