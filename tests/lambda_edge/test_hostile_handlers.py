@@ -312,6 +312,9 @@ def handler(event, context):
         raise ValueError("after stderr went")
     if uri == "/unprintable":
         raise Unprintable()
+    if uri == "/close-stderr":
+        os.close(2)
+        raise ValueError("after fd 2 closed")
     return {"status": "200", "body": str(os.getpid())}
 """
 RUNTIME_BREAKERS_JS = """
@@ -329,6 +332,7 @@ exports.handler = async (event) => {
     throw err;
   }
   if (uri === '/console-error') { console.error = null; throw new Error('after console.error went'); }
+  if (uri === '/close-stderr') { fs.closeSync(2); throw new Error('after fd 2 closed'); }
   if (uri === '/stringify') JSON.stringify = () => 'not a frame';
   if (uri === '/write-sync') fs.writeSync = () => 0;
   return { status: '200', body: String(process.pid) };
@@ -339,6 +343,8 @@ exports.handler = async (event) => {
 @pytest.mark.parametrize("lang, uri, words", [
     ("python", "/stderr-none", "ValueError: after stderr went"),
     ("python", "/unprintable", "Unprintable: <exception str() failed>"),
+    ("python", "/close-stderr", "ValueError: after fd 2 closed"),
+    ("node", "/close-stderr", "Error: after fd 2 closed"),
     ("node", "/null-proto", "an unreadable [object Object] was thrown"),
     ("node", "/message-getter", "an unreadable [object Error] was thrown"),
     ("node", "/console-error", "Error: after console.error went"),

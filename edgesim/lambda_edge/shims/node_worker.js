@@ -46,15 +46,20 @@ function sendFrame(frame) {
 
 // Lambda's Node runtime prefixes console lines with time, request id and level.
 let currentRequestId = 'undefined';
-function logger(fd, level) {
+function logger(fd, level, quiet = false) {
   return (...args) => {
     const text = format(...args).replace(/\n/g, '\r');
-    writeAll(fd, `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+    try {
+      writeAll(fd, `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+    } catch (e) {
+      if (!quiet) throw e;
+    }
   };
 }
-// The runtime's own lines, whatever the handler makes of console.error and console.warn.
-const runtimeError = logger(2, 'ERROR');
-const runtimeWarn = logger(2, 'WARN');
+// The runtime's own lines, whatever the handler makes of console.error and console.warn; quiet
+// when the handler closed fd 2: a lost log line must not lose the invocation's answer.
+const runtimeError = logger(2, 'ERROR', true);
+const runtimeWarn = logger(2, 'WARN', true);
 function patchConsole() {
   const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' };
   for (const [name, level] of Object.entries(levels)) {

@@ -217,7 +217,10 @@ def _log_error(info: dict[str, Any]) -> None:
     """The error as Lambda's Python runtime logs it: `[ERROR] Type: message`, then the traceback."""
     line = f"[ERROR] {info['errorType']}" + (f": {info['errorMessage']}" if info["errorMessage"] else "")
     trace = "".join(f"{frame}\n" for frame in info["stackTrace"])
-    _RUNTIME_LOG.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+    try:
+        _RUNTIME_LOG.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+    except OSError:  # the handler closed fd 2: the line is lost, the invocation is still answered
+        pass
 
 
 def _failure(exc: BaseException, error_type: str | None) -> bytes:
