@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import orjson
 
+from edgesim import function_json
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
 
@@ -68,6 +69,18 @@ def _has_controls(text: str) -> bool:
     only as these escapes: without them no value has one (a false alarm, such as an escaped
     backslash before an n, only costs output.py a search)."""
     return "\\r" in text or "\\n" in text or "\\u0000" in text
+
+
+def _loads(text: str) -> Any:
+    """prelude.js's answer parsed; ValueError when it cannot be (nested too deep: function_json).
+
+    JSON.stringify writes a lone surrogate (a JavaScript string may hold one) as an escape that
+    orjson refuses; it becomes U+FFFD (function_json.without_lone_surrogates, our reading). The scan
+    runs only after orjson refused the text."""
+    try:
+        return function_json.loads(text)
+    except ValueError:
+        return function_json.stdlib_loads(function_json.without_lone_surrogates(text))
 
 
 def _outcome(data: dict[str, Any], elapsed_ms: float, trips: float, controls: bool) -> Outcome:
@@ -249,8 +262,12 @@ class Isolate:
             self._stopped()
             return [await self._one(payload) for payload in payloads]
         controls = _has_controls(value)
+        try:
+            answers = _loads(value)
+        except ValueError:  # one answer is nested too deep to read: each alone, to tell which
+            return [await self._one(payload) for payload in payloads]
         outcomes = []
-        for payload, data in zip(payloads, orjson.loads(value)):
+        for payload, data in zip(payloads, answers):
             if data == "pending":  # an async handler that did not settle at once: alone, with its second trip
                 outcomes.append(await self._one(payload))
             else:
@@ -280,7 +297,16 @@ class Isolate:
             if attempt == 2:
                 return killed
         text = str(value)
-        return _outcome(orjson.loads(text), elapsed, trips, _has_controls(text))
+        try:
+            data = _loads(text)
+        except ValueError as exc:  # nested too deep to read
+            if v8.was_hard_memory_limit_reached():  # so deep it is over the 2 MB too: that failed first
+                return await self._after_kill(elapsed, out_of_memory=True)
+            # CloudFront cannot use it either: a validation error (502), with the run's logs
+            logs = json.loads(str(await v8.eval("__cf.logs()")))
+            return Outcome(ok=False, invalid=True, error=f"the returned object cannot be read: {exc}", logs=logs,
+                           elapsed_ms=elapsed, trips=trips)
+        return _outcome(data, elapsed, trips, _has_controls(text))
 
     async def _attempt(self, payload: bytes) -> tuple[object, str | None, float, int]:
         """(result, None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's

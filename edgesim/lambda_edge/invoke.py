@@ -108,8 +108,12 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
         out.error, out.error_status = exc.reason, exc.status
         out.viewer_status = exc.status if validate else None
         return out
-    if validate:
-        _validate(trigger, event, out)
+    if validate and execution.outcome.unreadable:
+        refused = validation.unreadable(execution.outcome.unreadable)
+        out.validation_error, out.viewer_status = refused.reason, refused.status
+    elif validate:
+        utf8 = execution.outcome.utf8_result  # what CloudFront checks: a lone surrogate made U+FFFD
+        _validate(trigger, event, out, out.result if utf8 is None else utf8)
     return out
 
 
@@ -127,10 +131,10 @@ def _over_quota(trigger: EventType, timeout: float | None, memory: int | None) -
     return notes
 
 
-def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult) -> None:
+def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, result: Any) -> None:
     try:
         cf = event["Records"][0]["cf"]
-        generated = validation.check_output(trigger, cf, out.result)
+        generated = validation.check_output(trigger, cf, result)
     except errors.LambdaValidationError as exc:
         out.validation_error, out.viewer_status = exc.reason, exc.status
         return

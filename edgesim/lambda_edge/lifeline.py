@@ -4,25 +4,40 @@ edgesim kills its workers when it shuts down, but a SIGKILL (or a crash) gives i
 worker stuck in a handler's busy loop never reads the end of its pipes: it would spin on, orphaned.
 So one tiny watcher process (POSIX sh, in its own session so a terminal's Ctrl-C does not reach
 it) holds the read end of a pipe only edgesim writes to. edgesim tells it each worker's process
-group as it starts ("+ PGID") and ends ("- PGID"); when edgesim is gone, for whatever reason, the
-pipe reaches EOF and the watcher SIGKILLs every group still listed: the workers and anything their
-handlers started. Without sh (not POSIX) there is no watcher and nothing else changes.
+group as it starts ("+ PGID LOG_STREAM") and ends ("- PGID"); when edgesim is gone, for whatever
+reason, the pipe reaches EOF and the watcher SIGKILLs every group still listed: the workers and
+anything their handlers started; then every process whose environment holds a listed worker's log
+stream name, which a handler's child in a session of its own keeps (see kill_strays). Without sh
+(not POSIX) there is no watcher and nothing else changes.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 
 _WATCHER = r"""
-groups=" "
-while read -r op group; do
+set -f
+groups=" " marks=" "
+while read -r op group mark; do
   case $op in
-    +) groups="$groups$group " ;;
-    -) case $groups in *" $group "*) groups="${groups%% $group *} ${groups#* $group }" ;; esac ;;
+    +) groups="$groups$group "; [ -n "$mark" ] && marks="$marks$group=$mark " ;;
+    -) case $groups in *" $group "*) groups="${groups%% $group *} ${groups#* $group }" ;; esac
+       case $marks in *" $group="*) rest=${marks#* $group=}; marks="${marks%% $group=*} ${rest#* }" ;; esac ;;
   esac
 done
 for group in $groups; do kill -9 "-$group" 2>/dev/null; done
+want=""
+for mark in $marks; do want="${want}AWS_LAMBDA_LOG_STREAM_NAME=${mark#*=}
+"; done
+[ -n "$want" ] || exit 0
+set +f
+for env in /proc/[0-9]*/environ; do
+  if tr '\0' '\n' < "$env" 2>/dev/null | grep -qxF -e "${want%?}"; then
+    pid=${env#/proc/}; kill -9 "${pid%/environ}" 2>/dev/null
+  fi
+done
 """
 
 
@@ -34,8 +49,10 @@ class Lifeline:
         self._pid = 0
         self._failed = False
 
-    def track(self, group: int) -> None:
-        self._send(f"+ {group}\n")
+    def track(self, group: int, log_stream: str = "") -> None:
+        """Kill `group` when edgesim dies, and every process whose environment names `log_stream`
+        (a worker's; see kill_strays): what its handler started outside the group."""
+        self._send(f"+ {group} {log_stream}\n")
 
     def untrack(self, group: int) -> None:
         self._send(f"- {group}\n")
@@ -78,6 +95,49 @@ class Lifeline:
             os.close(read_end)
         self._fd = write_end
         return True
+
+
+def kill_strays(variable: str, value: str) -> int:
+    """SIGKILL every process whose environment holds `variable=value`; how many there were.
+
+    A worker's process group is killed with it, but a handler can start a process in a group or
+    session of its own (Popen(start_new_session=True), spawn(..., {detached: true}), a daemon's
+    double fork), and such a process would outlive the worker and edgesim itself; on Lambda it ends
+    with the execution environment. It inherits the worker's environment, and each worker has a log
+    stream name of its own (workers.child_environment), so that finds it: one pass over /proc, about
+    10 us per process, paid only when a worker is killed. Processes of other users are unreadable
+    and skipped; without /proc nothing is found."""
+    marker = f"\0{variable}={value}\0".encode()
+    killed = 0
+    for _ in range(3):  # again, for what a stray started while the last pass ran
+        found = 0
+        try:
+            names = os.listdir("/proc")
+        except OSError:
+            return killed
+        for name in names:
+            if not name.isdigit():
+                continue
+            try:
+                fd = os.open(f"/proc/{name}/environ", os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                environ = os.read(fd, 1 << 18)
+            except OSError:  # gone meanwhile, or not ours
+                continue
+            finally:
+                os.close(fd)
+            if marker in b"\0" + environ:  # a killed process (a zombie) reads as empty
+                try:
+                    os.kill(int(name), signal.SIGKILL)
+                    found += 1
+                except OSError:
+                    pass
+        killed += found
+        if not found:
+            break
+    return killed
 
 
 LIFELINE = Lifeline()  # one watcher per edgesim process, shared by every worker pool

@@ -18,6 +18,8 @@ from typing import Any, Literal, TypedDict, Union
 
 import orjson
 
+from edgesim import function_json
+
 
 class ErrorInfo(TypedDict):
     """A handler's error, in Lambda's own shape (errorType, errorMessage, stackTrace)."""
@@ -61,6 +63,8 @@ class ResultFrame(TypedDict, total=False):
     ok: bool
     result: Any
     error: ErrorInfo
+    utf8Result: Any  # set by decode() only: the result with each lone surrogate made U+FFFD
+    unreadable: str  # set by decode() only: why the result could not be read (nested too deep)
 
 
 ChildFrame = Union[ReadyFrame, InitErrorFrame, ResultFrame]
@@ -94,35 +98,62 @@ _LONG_RUN = b"0" * 19
 def decode(line: bytes) -> ChildFrame:
     try:
         if _LONG_RUN in line.translate(_DIGITS):
-            frame = json.loads(line)
+            frame = _stdlib_decode(line)
         else:
-            frame = orjson.loads(line)
+            frame = function_json.loads(line)  # orjson, never crashed by a result nested too deep
     except ValueError:  # orjson.JSONDecodeError is a ValueError
-        try:  # what only the stdlib reads: NaN from json.dumps, a lone surrogate from JSON.stringify
-            frame = json.loads(line)
-        except ValueError as exc:
-            raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
+        # What only the stdlib reads: NaN from json.dumps, a lone surrogate from JSON.stringify.
+        frame = _stdlib_decode(line)
     if not isinstance(frame, dict) or frame.get("type") not in ("ready", "initError", "result"):
         raise ProtocolError(f"unknown frame from worker: {line[:200]!r}")
     return frame  # type: ignore[return-value]
 
 
-class LineBuffer:
-    """Split a byte stream into complete lines; keeps the unfinished tail for the next chunk."""
+def _stdlib_decode(line: bytes) -> Any:
+    """The frame read exactly. A result holding a lone surrogate (a JavaScript or Python string may)
+    also gets it as UTF-8 can carry it, in "utf8Result": what CloudFront goes on with (see
+    function_json); `edgesim invoke` shows the result exactly as returned. A result nested too deep
+    to read comes back as a result naming why in "unreadable": only results hold the handler's data."""
+    try:
+        frame = function_json.stdlib_loads(line)
+    except function_json.TooDeep as exc:
+        return {"type": "result", "ok": True, "result": None, "unreadable": str(exc)}
+    except ValueError as exc:
+        raise ProtocolError(f"unreadable frame from worker: {line[:200]!r}") from exc
+    if isinstance(frame, dict) and "result" in frame and b"\\u" in line:
+        cleaned = function_json.without_lone_surrogates(line)
+        if cleaned != line:
+            frame["utf8Result"] = json.loads(cleaned)["result"]
+    return frame
 
-    __slots__ = ("_tail",)
+
+class LineBuffer:
+    """Split a byte stream into complete lines; keeps the unfinished tail for the next chunk.
+
+    The tail is kept as a list of chunks and joined once its line ends: a 50 MB result arrives in
+    64 KB reads, and joining (and searching) the whole tail on every read cost the event loop
+    seconds of CPU for one such frame (quadratic), stalling every other request meanwhile."""
+
+    __slots__ = ("_parts",)
 
     def __init__(self) -> None:
-        self._tail = b""
+        self._parts: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[bytes]:
-        if not self._tail and chunk and chunk.find(b"\n") == len(chunk) - 1:
+        nl = chunk.find(b"\n")
+        if not self._parts and nl == len(chunk) - 1:
             # Exactly one whole frame, the usual read: no concatenation, no split.
-            return [chunk[:-1]]
-        data = self._tail + chunk
-        *lines, self._tail = data.split(b"\n")
+            return [chunk[:-1]] if chunk else []
+        if nl < 0:  # the middle of a long frame: only this chunk was searched
+            self._parts.append(chunk)
+            return []
+        parts, self._parts = self._parts, []
+        parts.append(chunk)
+        *lines, tail = b"".join(parts).split(b"\n")
+        if tail:
+            self._parts.append(tail)
         return lines
 
     def flush(self) -> list[bytes]:
-        tail, self._tail = self._tail, b""
+        tail, self._parts = b"".join(self._parts), []
         return [tail] if tail else []

@@ -264,7 +264,11 @@ class LambdaEdgeFunction:
         event: dict[str, Any] = {"Records": [{"cf": cf}]}
         execution = await self._pool.execute(event, self.timeout)
         raise_for_outcome(self._pool.spec, execution, self.timeout)
-        out = execution.outcome.result
+        outcome = execution.outcome
+        if outcome.unreadable:
+            raise errors.LambdaValidationError(f"{self.name}: {validation.unreadable(outcome.unreadable).reason}",
+                                               logs=execution.logs)
+        out = outcome.result if outcome.utf8_result is None else outcome.utf8_result
         result = TriggerResult(logs=execution.logs, duration_ms=execution.outcome.duration_ms,
                                cold_start=execution.cold_start, event=event, output=out)
         if out == (cf["request"] if self.event_type.is_request else cf["response"]):

@@ -91,6 +91,11 @@ def _fail(what: str) -> LambdaValidationError:
     return LambdaValidationError(f"The Lambda function returned an invalid {what}")
 
 
+def unreadable(why: str) -> LambdaValidationError:
+    """A result CloudFront cannot parse: a 502 (spec §2.8, "unparsable JSON"), in its own words."""
+    return LambdaValidationError(f"The Lambda function returned invalid JSON: {why}.")
+
+
 def check_headers(headers: Any, where: str = "headers", sent: dict[str, Any] | None = None) -> None:
     """`{lowercase: [{key, value}, ...]}`, every key matching its name (spec §2.2).
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from edgesim.lambda_edge import protocol
-from edgesim.lambda_edge.lifeline import LIFELINE
+from edgesim.lambda_edge.lifeline import LIFELINE, kill_strays
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
 from edgesim.lambda_edge.watchdog import MEMORY_POLL_S, MemoryProbe, Watchdog, watchdog
 
@@ -74,6 +74,10 @@ class InvokeOutcome:
     # False when the worker had died before it read the event: the handler never ran, and the
     # invocation may go to a fresh worker.
     started: bool = True
+    # The result as UTF-8 can carry it, when it held a lone surrogate (protocol.decode): what
+    # CloudFront goes on with. None otherwise: then it is `result` itself.
+    utf8_result: Any = None
+    unreadable: str = ""  # why the result's JSON could not be read (protocol.decode): CloudFront's 502
 
 
 class WorkerInitError(Exception):
@@ -137,6 +141,7 @@ class Worker:
         self._avail = bytearray(4)  # FIONREAD's int
         self._waiter: asyncio.Future[protocol.ChildFrame | None] | None = None
         self._dead = False
+        self._strays_killed = False
         self._failure: Failure | None = None
         self._peak = 0
         self._limit = spec.memory << 20
@@ -171,7 +176,7 @@ class Worker:
         finally:
             for fd in (in_r, out_w, log_w):
                 os.close(fd)
-        LIFELINE.track(self._proc.pid)  # its process group: killed even if edgesim is SIGKILLed
+        LIFELINE.track(self._proc.pid, self.log_stream)  # killed, with strays, even if edgesim is SIGKILLed
         self._probe = MemoryProbe(self._proc.pid)
         for fd in (self._ctl_out, self._log):
             os.set_blocking(fd, False)
@@ -223,7 +228,8 @@ class Worker:
             return InvokeOutcome(ok=False, failure=failure, detail=self._death_detail(), lines=lines,
                                  duration_ms=duration, max_memory_mb=self._peak >> 20, started=not unread)
         return InvokeOutcome(ok=bool(frame.get("ok")), result=frame.get("result"), error=frame.get("error"),
-                             lines=self.take_lines(), duration_ms=duration, max_memory_mb=self._peak >> 20)
+                             lines=self.take_lines(), duration_ms=duration, max_memory_mb=self._peak >> 20,
+                             utf8_result=frame.get("utf8Result"), unreadable=frame.get("unreadable", ""))
 
     async def kill(self) -> None:
         """SIGKILL the child's process group, reap it and close every pipe. Idempotent.
@@ -232,15 +238,12 @@ class Worker:
         the pipes it waits on are about to close."""
         self._dead = True
         self._resolve(None)
+        self._hard_kill()
         proc = self._proc
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
         if proc is not None:
             while proc.poll() is None:  # SIGKILL lands within a few ms
                 await asyncio.sleep(0.002)
+            self._kill_strays()
         self._drain_log()
         self._close_fds()
         self._probe.close()
@@ -373,17 +376,31 @@ class Worker:
                 self._proc.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 pass
+            self._kill_strays()
         self._drain_log()
         self._close_fds()
         self._probe.close()
 
     def _hard_kill(self) -> None:
+        """SIGKILL the worker's process group: the worker and what its handler started in it.
+
+        Also once the worker itself has exited: a process it forked may still be in the group (and
+        may hold the log pipe). Only until the worker is reaped (returncode set): a zombie's pid,
+        and so its group id, cannot be reused by a stranger's process before then."""
         self._dead = True
-        if self._proc is not None and self._proc.poll() is None:
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
             try:
-                os.killpg(self._proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
-                self._proc.kill()
+                proc.kill()
+
+    def _kill_strays(self) -> None:
+        """What the handler started outside the worker's process group (see lifeline.kill_strays).
+        Once per worker: a worker killed twice (a timeout, then shutdown) scans once."""
+        if not self._strays_killed:
+            self._strays_killed = True
+            kill_strays("AWS_LAMBDA_LOG_STREAM_NAME", self.log_stream)
 
     def _death_detail(self) -> str:
         code = self._proc.poll() if self._proc is not None else None

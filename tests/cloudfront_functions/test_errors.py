@@ -28,6 +28,9 @@ from edgesim.messages import Headers, Response
     ("return {statusCode: 200, body: {encoding: 'gzip', data: 'x'}};", "encoding must be"),
     ("return;", "returned nothing"),
     ("e.request.headers.x = {value: BigInt(1)}; return e.request;", "cannot be serialised"),
+    ("var o = {statusCode: 200}; Object.defineProperty(o, 'headers', {enumerable: true, get: function () "
+     "{ throw new Error('getter'); }}); return o;", "cannot be serialised: Error: getter"),
+    ("return {statusCode: 200, toJSON: function () { throw new Error('toJSON'); }};", "cannot be serialised: Error: toJSON"),
 ])
 @pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_invalid_results_are_502(load, runtime: str, body: str, reason: str) -> None:  # noqa: F811
@@ -144,3 +147,31 @@ async def test_promise_that_never_settles_is_stopped(load) -> None:  # noqa: F81
     assert info.value.logs == ["waiting"]
     with pytest.raises(FunctionExecutionError, match="promise never settles"):  # and again: the isolate is fine
         await fn.invoke(call())
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_a_lone_surrogate_goes_on_as_u_fffd(load, runtime: str) -> None:  # noqa: F811
+    # A JavaScript string may hold a lone surrogate; UTF-8, in which CloudFront passes values on
+    # (spec §1.4), cannot. Our reading: U+FFFD, as TextEncoder writes it (njs keeps strings as UTF-8;
+    # what CloudFront does is UNCERTAIN). It used to fail the request with edgesim's own 500.
+    fn = await load("function handler(e) {\n  if (e.request.uri === '/gen') return {statusCode: 200, "
+                    "headers: {'x-s': {value: 'a\\ud800b'}}, body: '\\udcff!'};\n"
+                    "  e.request.headers['x-s'] = {value: 'a\\udfffb'};\n  return e.request;\n}", runtime=runtime)
+    generated = await fn.invoke(call(request("/gen")))
+    assert generated.response is not None and generated.response.body == "\ufffd!".encode()
+    assert generated.response.headers.get("x-s") == "a\ufffdb"
+    changed = await fn.invoke(call())
+    assert changed.request is not None and changed.request.headers.get("x-s") == "a\ufffdb"
+
+
+async def test_an_answer_nested_too_deep_to_read_is_502_and_the_next_request_is_served(load) -> None:  # noqa: F811
+    # 15,000 levels in well under 2 MB. An orjson older than 3.9.15 reads JSON of any depth on the C
+    # stack (60,000 levels crashed edgesim); CloudFront cannot use such an answer either.
+    fn = await load("function handler(e) {\n  if (e.request.uri === '/deep') {\n    console.log('deep');\n"
+                    "    var d = {}, r = d;\n    for (var i = 0; i < 15000; i++) { d.a = {}; d = d.a; }\n"
+                    "    return {statusCode: 200, x: r};\n  }\n  return e.request;\n}")
+    with pytest.raises(FunctionValidationError, match="cannot be read: the JSON is nested deeper") as info:
+        await fn.invoke(call(request("/deep")))
+    assert info.value.status == 502 and info.value.logs == ["deep"]
+    after = await fn.invoke(call())
+    assert after.request is not None and after.request.uri == "/index.html"

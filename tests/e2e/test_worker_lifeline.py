@@ -40,6 +40,32 @@ def test_the_watcher_kills_what_is_still_tracked_when_its_pipe_closes() -> None:
             proc.wait()
 
 
+def test_the_watcher_kills_a_tracked_worker_s_strays_in_sessions_of_their_own() -> None:
+    # A handler's child started in a session of its own (spawn detached) escapes the group kill;
+    # it keeps the worker's environment, whose log stream name is the worker's alone.
+    life = Lifeline()
+    stream = "2026/11/29/[1]0123456789abcdef"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_LAMBDA_LOG_STREAM_NAME": stream}
+    worker = subprocess.Popen(["sleep", "60"], process_group=0, env=env)
+    stray = subprocess.Popen(["sleep", "60"], start_new_session=True, env=env)
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True,
+                             env={**env, "AWS_LAMBDA_LOG_STREAM_NAME": stream + "0"})
+    gone = subprocess.Popen(["sleep", "60"], start_new_session=True,
+                            env={**env, "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/29/[1]feed"})
+    try:
+        life.track(worker.pid, stream)
+        life.track(12345678, "2026/11/29/[1]feed")
+        life.untrack(12345678)  # reaped: edgesim killed its strays itself, the watcher forgets them
+        life.close()
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+        assert stray.wait(timeout=10) == -signal.SIGKILL
+        assert other.poll() is None and gone.poll() is None  # only a tracked worker's own strays
+    finally:
+        for proc in (worker, stray, other, gone):
+            proc.kill()
+            proc.wait()
+
+
 def test_a_busy_worker_dies_with_a_sigkilled_edgesim(tmp_path: Path) -> None:
     (tmp_path / "spin.py").write_text("def handler(event, context):\n    while True:\n        pass\n")
     (tmp_path / "edgesim.toml").write_text(

@@ -14,16 +14,26 @@ const util = require('util');
 const { pathToFileURL } = require('url');
 
 const started = process.hrtime.bigint();
+
+// The runtime's own tools, taken before the handler loads: a handler that replaces JSON.stringify,
+// fs.writeSync, setImmediate or console.error (on purpose or by a careless polyfill) must not take
+// the worker's protocol down with it, leaving its invocation to time out or the worker to exit.
+const { stringify, parse } = JSON;
+const { writeSync, readSync } = fs;
+const { format } = util;
+const bufferFrom = Buffer.from.bind(Buffer);
+const later = setImmediate;
+const exit = process.exit.bind(process);
 const [ctlIn, ctlOut, handlerFile, functionName] = [
   Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5],
 ];
 
 function writeAll(fd, text) {
-  const data = Buffer.from(text, 'utf8');
+  const data = bufferFrom(text, 'utf8');
   let off = 0;
   while (off < data.length) {
     try {
-      off += fs.writeSync(fd, data, off);
+      off += writeSync(fd, data, off);
     } catch (e) {
       if (e.code !== 'EAGAIN') throw e;
     }
@@ -31,30 +41,74 @@ function writeAll(fd, text) {
 }
 
 function sendFrame(frame) {
-  writeAll(ctlOut, JSON.stringify(frame) + '\n');
+  writeAll(ctlOut, stringify(frame) + '\n');
 }
 
 // Lambda's Node runtime prefixes console lines with time, request id and level.
 let currentRequestId = 'undefined';
+function logger(fd, level, quiet = false) {
+  return (...args) => {
+    const text = format(...args).replace(/\n/g, '\r');
+    try {
+      writeAll(fd, `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+    } catch (e) {
+      if (!quiet) throw e;
+    }
+  };
+}
+// The runtime's own lines, whatever the handler makes of console.error and console.warn; quiet
+// when the handler closed fd 2: a lost log line must not lose the invocation's answer.
+const runtimeError = logger(2, 'ERROR', true);
+const runtimeWarn = logger(2, 'WARN', true);
 function patchConsole() {
   const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' };
   for (const [name, level] of Object.entries(levels)) {
-    const fd = level === 'ERROR' || level === 'WARN' ? 2 : 1;
-    console[name] = (...args) => {
-      const text = util.format(...args).replace(/\n/g, '\r');
-      writeAll(fd, `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
-    };
+    console[name] = logger(level === 'ERROR' || level === 'WARN' ? 2 : 1, level);
+  }
+}
+
+// process.stdout and process.stderr write to the log pipe without blocking: what does not fit in the
+// pipe waits in Node's memory for the event loop, which is parked in a read between invocations, so
+// the rest of a large write came out in later invocations' logs (a bit per invocation). Blocking
+// writes, like console's above, keep each invocation's output in its own log. Made so when a
+// handler first touches the stream: the getter stays lazy, and a handler that never does pays nothing.
+function blockingStdio() {
+  for (const name of ['stdout', 'stderr']) {
+    const desc = Object.getOwnPropertyDescriptor(process, name);
+    if (!desc || typeof desc.get !== 'function' || !desc.configurable) continue;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: desc.enumerable,
+      get() {
+        const stream = desc.get.call(process);
+        if (stream && stream._handle && typeof stream._handle.setBlocking === 'function') stream._handle.setBlocking(true);
+        Object.defineProperty(process, name, { configurable: true, enumerable: desc.enumerable, writable: true, value: stream });
+        return stream;
+      },
+    });
   }
 }
 
 function errorInfo(err, errorType) {
-  const isError = err instanceof Error;
-  const stack = isError && typeof err.stack === 'string' ? err.stack.split('\n').slice(1).map((l) => l.trim()) : [];
-  return {
-    errorType: errorType || (isError ? err.name : typeof err === 'string' ? 'string' : 'Error'),
-    errorMessage: isError ? err.message : String(err),
-    stackTrace: stack,
-  };
+  try {
+    const isError = err instanceof Error;
+    const stack = isError && typeof err.stack === 'string' ? err.stack.split('\n').slice(1).map((l) => l.trim()) : [];
+    return {
+      errorType: errorType || (isError ? String(err.name) : typeof err === 'string' ? 'string' : 'Error'),
+      errorMessage: isError ? String(err.message) : String(err),
+      stackTrace: stack,
+    };
+  } catch (e) {
+    // What was thrown cannot even be read (a getter that throws, an object without toString): the
+    // invocation still fails with an error, and the worker lives on.
+    let text;
+    try {
+      text = Object.prototype.toString.call(err);
+    } catch (e2) {
+      text = 'unknown';
+    }
+    return { errorType: errorType || 'Error', errorMessage: `an unreadable ${text} was thrown`, stackTrace: [] };
+  }
 }
 
 // The error as Lambda's Node.js runtime logs it after "Invoke Error": a tab, then JSON with
@@ -65,12 +119,12 @@ function formatted(err) {
     if (err instanceof Error) {
       const out = Object.assign({ errorType: err.name, errorMessage: err.message, code: err.code }, err);
       if (typeof err.stack === 'string') out.stack = err.stack.split('\n');
-      return '\t' + JSON.stringify(out);
+      return '\t' + stringify(out);
     }
-    return '\t' + JSON.stringify(err);
+    return '\t' + stringify(err);
   } catch (e) {
     const info = errorInfo(err);
-    return '\t' + JSON.stringify({ errorType: info.errorType, errorMessage: info.errorMessage, trace: [] });
+    return '\t' + stringify({ errorType: info.errorType, errorMessage: info.errorMessage, trace: [] });
   }
 }
 
@@ -153,22 +207,22 @@ function invoke(handler, frame) {
     let data;
     if (err !== null && err !== undefined) {
       const info = errorInfo(err);
-      console.error('Invoke Error', formatted(err));
+      runtimeError('Invoke Error', formatted(err));
       data = { type: 'result', ok: false, error: info };
     } else {
       data = { type: 'result', ok: true, result: result === undefined ? null : result };
     }
     let text;
     try {
-      text = JSON.stringify(data);
+      text = stringify(data);
     } catch (e) {
       const info = errorInfo(e, 'Runtime.MarshalError');
       e.name = 'Runtime.MarshalError';
-      console.error('Invoke Error', formatted(e));
-      text = JSON.stringify({ type: 'result', ok: false, error: info });
+      runtimeError('Invoke Error', formatted(e));
+      text = stringify({ type: 'result', ok: false, error: info });
     }
     writeAll(ctlOut, text + '\n');
-    setImmediate(next);
+    later(next);
   };
   finishCurrent = finish;
   // Only the first of callback, context.succeed/fail/done and the returned promise counts.
@@ -189,7 +243,7 @@ function invoke(handler, frame) {
     } else {
       // Lambda answers a callback only once the event loop is empty (a timer or an open socket
       // keeps the invocation running, up to its timeout).
-      onEmptyLoop = () => setImmediate(() => finish(null, result));
+      onEmptyLoop = () => later(() => finish(null, result));
     }
   });
   // Nothing answered when the loop runs empty: an async handler fails, any other answers null.
@@ -201,7 +255,7 @@ function invoke(handler, frame) {
     } else if (handler.length < 3 && out !== undefined) {
       // A sync handler without a callback: Lambda's Node.js runtime answers null once the event
       // loop is empty, whatever it returned (CloudFront then fails it). Say so.
-      console.warn('The handler returned a value without a callback or Promise; Lambda discards it. '
+      runtimeWarn('The handler returned a value without a callback or Promise; Lambda discards it. '
         + 'Make the handler async or call callback(null, value).');
     }
   } catch (err) {
@@ -211,6 +265,7 @@ function invoke(handler, frame) {
 
 async function main() {
   patchConsole();
+  blockingStdio();
   let handler;
   try {
     handler = await load();
@@ -225,9 +280,9 @@ async function main() {
       const located = /:\d+$/.test(where) ? ` (${where})` : '';
       info.errorMessage = `${e.name}: ${e.message}${located}`;
     }
-    console.error(`${kind}: ${info.errorMessage}`);
+    runtimeError(`${kind}: ${info.errorMessage}`);
     sendFrame({ type: 'initError', error: info });
-    process.exit(1);
+    exit(1);
   }
   // An exception or rejection nobody awaited fails the invocation in flight, and then ends the
   // process, as Lambda's runtime does (exit 129 / 128): the next invocation starts a new one, cold,
@@ -235,9 +290,9 @@ async function main() {
   const failCurrent = (err, code) => {
     if (finishCurrent) {
       finishCurrent(err);
-      process.exit(code);
+      exit(code);
     }
-    console.error('Uncaught', util.format(err));
+    runtimeError('Uncaught', err);
   };
   process.on('uncaughtException', (err) => failCurrent(err, 129));
   // Lambda's runtime reports a rejection nobody handled as Runtime.UnhandledPromiseRejection, with
@@ -261,7 +316,7 @@ async function main() {
   // freezes an execution environment: what a handler left running (a timer, a request it did not
   // await) waits for the next invocation. It also spares every invocation a pass through Node's
   // streams and event loop just to read its frame (issue 6).
-  setImmediate(next);
+  later(next);
 }
 
 const frameBuf = Buffer.allocUnsafe(1 << 16);
@@ -287,18 +342,18 @@ function readFrame() {
     from = text.length;
     let n;
     try {
-      n = fs.readSync(ctlIn, frameBuf, 0, frameBuf.length, null);
+      n = readSync(ctlIn, frameBuf, 0, frameBuf.length, null);
     } catch (e) {
       if (e.code === 'EAGAIN' || e.code === 'EINTR') continue;
       throw e;
     }
-    if (n === 0) process.exit(0); // the parent closed the control pipe: nothing more will come
+    if (n === 0) exit(0); // the parent closed the control pipe: nothing more will come
     text += decoder.write(frameBuf.subarray(0, n));
   }
 }
 
 function next() {
-  invoke(loadedHandler, JSON.parse(readFrame()));
+  invoke(loadedHandler, parse(readFrame()));
 }
 
 main();

@@ -109,6 +109,11 @@ class _FdWriter:
         return True
 
 
+# The runtime's own error lines go straight to fd 2, whatever the handler made of sys.stderr (None,
+# or an object whose write raises): a failing invocation is still answered, and the worker lives on.
+_RUNTIME_LOG = _FdWriter(2)
+
+
 class LambdaContext:
     """The Lambda context object, with Python's names; the remaining time really counts down."""
 
@@ -196,16 +201,26 @@ def _error_info(exc: BaseException, error_type: str | None = None) -> dict[str, 
     frames = traceback.format_tb(tb)
     return {
         "errorType": error_type or type(exc).__name__,
-        "errorMessage": str(exc),
+        "errorMessage": _message(exc),
         "stackTrace": [line.rstrip("\n") for line in frames],
     }
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - the handler's own __str__ failing; Python's traceback says so too
+        return "<exception str() failed>"
 
 
 def _log_error(info: dict[str, Any]) -> None:
     """The error as Lambda's Python runtime logs it: `[ERROR] Type: message`, then the traceback."""
     line = f"[ERROR] {info['errorType']}" + (f": {info['errorMessage']}" if info["errorMessage"] else "")
     trace = "".join(f"{frame}\n" for frame in info["stackTrace"])
-    sys.stderr.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+    try:
+        _RUNTIME_LOG.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+    except OSError:  # the handler closed fd 2: the line is lost, the invocation is still answered
+        pass
 
 
 def _failure(exc: BaseException, error_type: str | None) -> bytes:
@@ -227,6 +242,19 @@ def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
     return handler  # type: ignore[no-any-return]
 
 
+def _let_go_of_the_pipes(*fds: int) -> None:
+    """In a process the handler forked (os.fork, multiprocessing): the control pipes become /dev/null.
+
+    Holding them, the child would keep the parent from seeing this worker exit (the control pipe's
+    EOF is how it learns), so a handler that forks and then crashes would wait out its timeout; and
+    a child returning into this loop would read the next event, or answer one. /dev/null rather
+    than close(), so the numbers are not reused for a file a stale object would then close."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in fds:
+        os.dup2(null, fd, inheritable=False)
+    os.close(null)
+
+
 def main() -> int:
     global _request_id
     started = time.perf_counter()
@@ -234,8 +262,9 @@ def main() -> int:
     # Keep the control pipes away from anything the handler spawns.
     os.set_inheritable(ctl_in, False)
     os.set_inheritable(ctl_out, False)
+    os.register_at_fork(after_in_child=lambda: _let_go_of_the_pipes(ctl_in, ctl_out))
     sys.stdout = _FdWriter(1)
-    sys.stderr = _FdWriter(2)
+    sys.stderr = _RUNTIME_LOG
     path, function = sys.argv[3], sys.argv[4]
     if "logging" in sys.modules:  # pragma: no cover - the worker itself never imports it
         _setup_logging(sys.modules["logging"])
@@ -247,8 +276,8 @@ def main() -> int:
         kind = "Runtime.HandlerNotFound" if isinstance(exc, AttributeError) else "Runtime.ImportModuleError"
         info = _error_info(exc, kind)
         module = os.path.splitext(os.path.basename(path))[0]
-        info["errorMessage"] = f"Unable to import module '{module}': {type(exc).__name__}: {exc}"
-        sys.stderr.write(f"[ERROR] {kind}: {info['errorMessage']}\n")
+        info["errorMessage"] = f"Unable to import module '{module}': {type(exc).__name__}: {_message(exc)}"
+        _RUNTIME_LOG.write(f"[ERROR] {kind}: {info['errorMessage']}\n")
         _write_frame(ctl_out, {"type": "initError", "error": info})
         return 1
     _write_frame(ctl_out, {"type": "ready", "initMs": (time.perf_counter() - started) * 1000})
@@ -264,7 +293,8 @@ def main() -> int:
         else:
             try:
                 data = _result_line({"type": "result", "ok": True, "result": result})
-            except (TypeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - as Lambda's runtime: any failure to marshal
+                # (a RecursionError from a deeply nested result too) fails this invocation, not the process
                 data = _failure(exc, "Runtime.MarshalError")
         while data:
             data = data[os.write(ctl_out, data):]
