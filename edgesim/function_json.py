@@ -19,32 +19,13 @@ class TooDeep(ValueError):
     """JSON nested deeper than edgesim reads: Python's recursion limit, about 1,000 levels."""
 
 
-def _orjson_limits_depth() -> bool:
-    try:
-        version = tuple(int(part) for part in orjson.__version__.split(".")[:3])
-    except (AttributeError, ValueError):
-        return False
-    return version >= (3, 9, 15)
-
-
-# orjson before 3.9.15 reads JSON of any depth and overflows the C stack on deep input
-# (CVE-2024-27454): a function's answer nested 60,000 deep killed edgesim with a segfault. JSON that
-# deep holds as many brackets, so with such an orjson text holding more than _MAX_UNCOUNTED_BRACKETS
-# goes to the stdlib, which stops at Python's recursion limit (TooDeep). Counting costs about 1 us
-# per KB, so text too short to nest that deep (each level takes two characters), which nearly every
-# answer is, is not counted: the bound is a sixth of the depth seen to crash, not orjson's own 1,024
-# levels from 3.9.15 (a ValueError, then the stdlib decides), where nothing is counted at all.
-_COUNT_BRACKETS = not _orjson_limits_depth()
-_MAX_UNCOUNTED_BRACKETS = 10_000
-_MAX_UNCOUNTED_LENGTH = 2 * _MAX_UNCOUNTED_BRACKETS
-
-
 def loads(text: str | bytes) -> Any:
-    """orjson.loads(text) that cannot crash. Raises ValueError for what orjson refuses (read it
-    with `stdlib_loads` then: NaN, a lone surrogate, an integer past 64 bits, nesting deeper than
-    1,024 levels)."""
-    if _COUNT_BRACKETS and len(text) > _MAX_UNCOUNTED_LENGTH and _brackets(text) > _MAX_UNCOUNTED_BRACKETS:
-        return stdlib_loads(text)
+    """orjson.loads(text). Raises ValueError for what orjson refuses (read it with `stdlib_loads`
+    then: NaN, a lone surrogate, an integer past 64 bits, nesting deeper than 1,024 levels).
+
+    orjson before 3.9.15 read JSON of any depth and overflowed the C stack on deep input
+    (CVE-2024-27454: a function's answer nested 60,000 deep killed edgesim with a segfault);
+    pyproject.toml asks for 3.9.15 or later, which stops at 1,024 levels."""
     return orjson.loads(text)
 
 
@@ -54,12 +35,6 @@ def stdlib_loads(text: str | bytes) -> Any:
         return json.loads(text)
     except RecursionError:
         raise TooDeep(f"the JSON is nested deeper than {_depth_limit()} levels") from None
-
-
-def _brackets(text: str | bytes) -> int:
-    if isinstance(text, bytes):
-        return text.count(b"{") + text.count(b"[")
-    return text.count("{") + text.count("[")
 
 
 def _depth_limit() -> str:

@@ -81,7 +81,7 @@ def test_hostile_functions_get_cloudfront_s_answers_and_leave_nothing_behind(tmp
         with httpx.Client(base_url=base, timeout=30) as client:
             lone = client.get("/lone-surrogate")
             assert (lone.status_code, lone.content) == (200, "\ufffd!".encode())
-            assert lone.headers.raw[[k for k, _ in lone.headers.raw].index(b"x-s")][1] == "a\ufffdb".encode()
+            assert {k.lower(): v for k, v in lone.headers.raw}[b"x-s"] == "a\ufffdb".encode()
             for path, status, x_cache in [("/deep", 502, "LambdaValidationError from cloudfront"),
                                           ("/cff/deep", 502, "FunctionValidationError from cloudfront"),
                                           ("/kill-group", 503, "LambdaExecutionError from cloudfront")]:
