@@ -131,12 +131,16 @@ class _HttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_OneWritePerTurn(transport, self.loop))  # type: ignore[arg-type]
         self._head_bytes = 0  # of the head under way, as far as counted
+        # A refused request's error, method and URI, answered once the requests before it are.
+        self._refusal: tuple[ViewerError, str, str] | None = None
         # Armed once per connection (a viewer that connects and sends nothing), then only while a
         # head is incomplete at the end of a read: a head arriving whole, as nearly all do, costs none.
         self._head_timer: asyncio.TimerHandle | None = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's data_received, with CloudFront's answers in place of uvicorn's.
+        if self._refusal is not None:
+            return  # a request was refused: nothing after it is read
         self._unset_keepalive_if_required()
         scope = self.scope  # uvicorn makes a new one when a request begins, and sets its method once the head is in
         body_pending = self.cycle is not None and self.cycle.more_body
@@ -203,11 +207,29 @@ class _HttpProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False
 
     def _refuse(self, err: ViewerError) -> None:
-        """Answer a request that never reached the app with CloudFront's error page, and close."""
-        app: EdgeApp = self.config.app  # type: ignore[assignment]
+        """Answer a request that never reached the app with CloudFront's error page, and close:
+        once the requests before it on this connection have their answers, in order."""
         scope = self.scope or {}
         uri = getattr(self, "url", b"")[:200].decode("latin-1")  # uvicorn sets url when a request begins
-        response = app.refuse(err, method=scope.get("method", ""), uri=uri)
+        self._refusal = (err, scope.get("method", ""), uri)
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        # Now when nothing is being answered, or when the refused request is the one whose body was
+        # arriving (its app then sees the disconnect); else once the requests before it are answered.
+        if self.cycle is None or self.cycle.response_complete or self.cycle.more_body:
+            self._send_refusal()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._refusal is not None and self.cycle.response_complete and not self.transport.is_closing():
+            self._send_refusal()  # the last request before the refused one is answered
+
+    def _send_refusal(self) -> None:
+        assert self._refusal is not None
+        err, method, uri = self._refusal
+        app: EdgeApp = self.config.app  # type: ignore[assignment]
+        response = app.refuse(err, method=method, uri=uri)
         head = [STATUS_LINE[response.status]]
         head.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in response.headers
                     if name.lower() != "connection")  # names as CloudFront writes them, as _Cycle does

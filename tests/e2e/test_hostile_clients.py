@@ -119,6 +119,17 @@ def test_a_head_too_big_is_refused_as_it_arrives_not_buffered_whole(served: Serv
     assert served.answers_normally()
 
 
+@pytest.mark.parametrize(("refused", "status"), [
+    (b"FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (server.MAX_HEAD_BYTES + 1) + b"\r\n\r\n", 494),
+])
+def test_requests_before_a_refused_one_are_answered_first(served: Served, refused: bytes, status: int) -> None:
+    answer = served.exchange(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n" + refused)
+    first, rest = answer.split(b"\r\n\r\nsmall", 1)
+    assert first.startswith(b"HTTP/1.1 200 "), answer[:300]
+    assert rest.startswith(b"HTTP/1.1 %d" % status) and b"<H1>%d ERROR</H1>" % status in rest
+
+
 def test_an_oversized_request_the_app_refuses_closes_the_connection(served: Served) -> None:
     # "CloudFront returns ... to the viewer, and then terminates the TCP connection" (AD/RequestAndResponseBehaviorCustomOrigin).
     answer = served.exchange(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 21000 + b"\r\n\r\n")
