@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from edgesim.error_page import render_error
-from edgesim.errors import BadRequest, RequestTooLarge, ViewerError
+from edgesim.errors import BadRequest, GetWithBody, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.forwarding import via_host
 from edgesim.messages import Headers, Request, Response
 from edgesim.simulator import Simulator, new_request_id
@@ -60,19 +60,34 @@ class EdgeApp:
 
     async def _viewer(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
+        if body is None:  # the viewer left before its body arrived whole: no one to answer, nothing to forward
+            return
         try:
             request = to_request(scope, body)
         except ViewerError as err:
-            settings = self.simulator.config.distribution
-            request_id = new_request_id()
-            response = render_error(err, request_id, via=f"1.1 {via_host(settings)} (CloudFront)", pop=settings.pop)
-            trace = Trace(request_id, method=scope.get("method", ""), uri=scope.get("path", ""),
-                          status=response.status, x_cache=err.x_cache, error=f"{type(err).__name__}: {err.reason}")
-        else:
-            response, trace = await self.simulator.handle(request)
+            response = self.refuse(err, method=scope.get("method", ""), uri=scope.get("path", ""))
+            await _send(send, response, head=scope["method"] == "HEAD")
+            return
+        response, trace = await self.simulator.handle(request)
         await _send(send, response, head=scope["method"] == "HEAD")
         if self.on_trace is not None:
             self.on_trace(trace)
+
+    def refuse(self, err: ViewerError, *, method: str = "", uri: str = "") -> Response:
+        """CloudFront's error page for a request refused before the pipeline, logged as any other.
+
+        server.py calls it too, for requests its HTTP parser cannot read."""
+        settings = self.simulator.config.distribution
+        request_id = new_request_id()
+        response = render_error(err, request_id, via=f"1.1 {via_host(settings)} (CloudFront)", pop=settings.pop)
+        if isinstance(err, RequestTooLarge):
+            # CloudFront answers an oversized request "and then terminates the TCP connection to the
+            # viewer" (AD/RequestAndResponseBehaviorCustomOrigin, "Maximum Length of a Request").
+            response.headers.set("Connection", "close")
+        if self.on_trace is not None:
+            self.on_trace(Trace(request_id, method=method, uri=uri, status=response.status, x_cache=err.x_cache,
+                                error=f"{type(err).__name__}: {err.reason}"))
+        return response
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
         client = (scope.get("client") or ("",))[0] or ""
@@ -140,6 +155,11 @@ def to_request(scope: Scope, body: bytes) -> Request:
     if size > MAX_HEADER_BYTES:
         raise RequestTooLarge(f"request headers and query string are {size} bytes; CloudFront's limit is "
                               f"{MAX_HEADER_BYTES}", status=494)
+    http_version: str = scope.get("http_version", "1.1")
+    if http_version not in ("1.1", "1.0"):  # HTTP/0.9 (no version) or "HTTP/2.0" spelled in HTTP/1 syntax
+        raise HttpVersionNotSupported(f"HTTP/{http_version} in an HTTP/1 request line")
+    if body and scope["method"] == "GET":
+        raise GetWithBody("a GET request with a body (AD/RequestAndResponseBehaviorCustomOrigin)")
     client = scope.get("client") or ("127.0.0.1", 0)
     return Request(
         method=scope["method"],
@@ -148,21 +168,24 @@ def to_request(scope: Scope, body: bytes) -> Request:
         headers=Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw_headers),
         body=body,
         client_ip=client[0],
-        http_version=scope.get("http_version", "1.1"),
+        http_version=http_version,
         scheme=scope.get("scheme", "http"),
     )
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the viewer disconnected before sending all of it.
+
+    A body cut short is never forwarded as if complete: a PUT whose upload broke would otherwise
+    store a truncated object at the origin."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 class _HttpDate:

@@ -6,6 +6,8 @@
     │   └── FunctionCodeError       a function that cannot load (size, syntax, runtime subset, import)
     └── ViewerError                 becomes the HTTP response the viewer gets (app.py renders it)
         ├── BadRequest                      400  malformed request
+        │   ├── GetWithBody                 403  a GET that carries a body
+        │   └── HttpVersionNotSupported     505  a request line naming an HTTP version other than 1.0 / 1.1
         ├── RequestTooLarge                 413/414/494  URI, headers or body over CloudFront's limits
         ├── MethodNotAllowed                403  method not in the behavior's allowed methods
         ├── HttpsRequired                   403  viewer protocol policy https-only over http
@@ -83,6 +85,22 @@ class ViewerError(EdgesimError):
 class BadRequest(ViewerError):
     status = 400
     page_reason = "Bad request. We can't connect to the server for this app or website at this time."
+
+
+class GetWithBody(BadRequest):
+    """CloudFront refuses a viewer GET that includes a body (AD/RequestAndResponseBehaviorCustomOrigin)."""
+
+    status = 403
+
+
+class HttpVersionNotSupported(BadRequest):
+    """A request line in HTTP/1 syntax naming another version (HTTP/2.0, HTTP/1.2, HTTP/0.9).
+
+    The spec is silent; we take RFC 9110 §15.6.6's 505, as nginx answers it. HTTP/2 itself is
+    negotiated in TLS (ALPN), never spelled in an HTTP/1 request line.
+    """
+
+    status = 505
 
 
 class RequestTooLarge(ViewerError):

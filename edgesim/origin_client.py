@@ -73,7 +73,8 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({exc})"))
+            cause = exc.__context__ or exc  # a callback's own error (a status out of range) says more
+            self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
             self.close()
 
     def eof_received(self) -> bool | None:
@@ -102,6 +103,10 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         assert self._parser is not None
         self._status = self._parser.get_status_code()
+        if not 100 <= self._status <= 599:
+            # No HTTP status (RFC 9110 §15): a response CloudFront cannot read, so 502 as for any
+            # other (spec §2.8's origin errors). Passed on, it has no status line to go out with.
+            raise ValueError(f"status {self._status} is not an HTTP status (100-599)")
         self._headers_done = True
         if self._head and self._status >= 200:
             self._finish()  # a HEAD answer has no body, whatever its Content-Length says

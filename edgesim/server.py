@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import (
     HEADER_RE,
@@ -19,8 +20,9 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from edgesim.app import EdgeApp
+from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation
+from edgesim.errors import BadRequest, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.reload import watch_and_reload
 from edgesim.simulator import Simulator
 
@@ -44,10 +46,10 @@ class _OneWritePerTurn:
 
     def write(self, data: bytes) -> None:
         if not self._held:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
         self._held.append(data)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         if self._held:
             data = b"".join(self._held)
             self._held.clear()
@@ -58,7 +60,7 @@ class _OneWritePerTurn:
         return self._transport.is_closing()
 
     def close(self) -> None:
-        self._flush()  # a response uvicorn ends with close (Connection: close) still goes out
+        self.flush()  # a response uvicorn ends with close (Connection: close) still goes out
         self._transport.close()
 
     def __getattr__(self, name: str) -> Any:
@@ -108,12 +110,131 @@ class _Cycle(RequestResponseCycle):
         self.transport.write(b"".join(head))
 
 
+# A request head (request line and headers) is refused once this much of it has arrived, before
+# the parser buffers more: uvicorn would hold a head of any size in memory. CloudFront's own limits
+# (8,192 for the URL, 20,480 for the headers: app.py checks both exactly) are well under it.
+MAX_HEAD_BYTES = 64 * 1024
+# A request head must arrive whole this many seconds after the connection opened or the head's
+# first byte arrived, else the connection is closed: nginx's client_header_timeout default (the
+# spec is silent on CloudFront's). Without it a viewer that connects and stalls, or sends one byte
+# at a time (slowloris), holds a socket forever.
+HEAD_TIMEOUT = 60.0
+
+
 class _HttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, writing through a _OneWritePerTurn transport, each response's
-    start by a _Cycle."""
+    start by a _Cycle, answering what its parser refuses with CloudFront's error page (not
+    uvicorn's plain-text 400), and bounding a request head in size and time."""
+
+    head_timeout = HEAD_TIMEOUT  # a class attribute, so that a test can shorten it
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(_OneWritePerTurn(transport, self.loop))  # type: ignore[arg-type]
+        self._head_bytes = 0  # of the head under way, as far as counted
+        # A refused request's error, method and URI, answered once the requests before it are.
+        self._refusal: tuple[ViewerError, str, str] | None = None
+        # Armed once per connection (a viewer that connects and sends nothing), then only while a
+        # head is incomplete at the end of a read: a head arriving whole, as nearly all do, costs none.
+        self._head_timer: asyncio.TimerHandle | None = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def data_received(self, data: bytes) -> None:
+        # uvicorn's data_received, with CloudFront's answers in place of uvicorn's.
+        if self._refusal is not None:
+            return  # a request was refused: nothing after it is read
+        self._unset_keepalive_if_required()
+        scope = self.scope  # uvicorn makes a new one when a request begins, and sets its method once the head is in
+        body_pending = self.cycle is not None and self.cycle.more_body
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # An Upgrade (WebSocket, h2c) or a CONNECT. ws="none" makes the request an ordinary one
+            # (edgesim proxies no WebSocket); the parser drops what follows it, so its answer closes.
+            self._close_after_response()
+        except httptools.HttpParserError as exc:
+            if "HTTP version" in str(exc):
+                self._refuse(HttpVersionNotSupported(f"request line: {exc}"))
+            else:
+                self._refuse(BadRequest(f"malformed request: {exc}"))
+            return
+        if self.scope is None or "method" in self.scope:  # no head under way: the common case
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+            return
+        if self.scope is scope:
+            self._head_bytes += len(data)  # the head began before this chunk: all of it is head
+        else:
+            # The head began in this chunk: at its start, unless a request body was still arriving
+            # (then the head is counted from the next chunk on). It is timed from now.
+            self._head_bytes = 0 if body_pending else len(data)
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+        if self._head_bytes > MAX_HEAD_BYTES:
+            # Over CloudFront's limits whatever follows: 414 while still in the URL, else 494, as
+            # app.py answers heads under this size (spec §1.4, §1.6).
+            in_url = not self.headers and len(self.url) >= MAX_URI_AND_QUERY
+            self._refuse(RequestTooLarge(f"request head over {MAX_HEAD_BYTES} bytes", status=414 if in_url else 494))
+        elif self._head_timer is None and not self.transport.is_closing():
+            self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def eof_received(self) -> bool | None:  # type: ignore[override]  # asyncio.Protocol allows a bool
+        # A viewer may half-close once its request is sent (shutdown(SHUT_WR), `nc -N`) and still
+        # read the answer: keep the write side open for a request read whole, and close after it.
+        if self.cycle is not None and not self.cycle.response_complete and not self.cycle.more_body:
+            self.cycle.keep_alive = False
+            return True
+        # asyncio closes the transport itself, not through _OneWritePerTurn: a response finished in
+        # this turn goes out first.
+        self.transport.flush()  # type: ignore[attr-defined]
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if (self.scope is None or "method" not in self.scope) and not self.transport.is_closing():
+            self.transport.close()  # nothing to answer: the viewer never finished asking
+
+    def _close_after_response(self) -> None:
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
+        else:
+            self.cycle.keep_alive = False
+
+    def _refuse(self, err: ViewerError) -> None:
+        """Answer a request that never reached the app with CloudFront's error page, and close:
+        once the requests before it on this connection have their answers, in order."""
+        scope = self.scope or {}
+        uri = getattr(self, "url", b"")[:200].decode("latin-1")  # uvicorn sets url when a request begins
+        self._refusal = (err, scope.get("method", ""), uri)
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        # Now when nothing is being answered, or when the refused request is the one whose body was
+        # arriving (its app then sees the disconnect); else once the requests before it are answered.
+        if self.cycle is None or self.cycle.response_complete or self.cycle.more_body:
+            self._send_refusal()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._refusal is not None and self.cycle.response_complete and not self.transport.is_closing():
+            self._send_refusal()  # the last request before the refused one is answered
+
+    def _send_refusal(self) -> None:
+        assert self._refusal is not None
+        err, method, uri = self._refusal
+        app: EdgeApp = self.config.app  # type: ignore[assignment]
+        response = app.refuse(err, method=method, uri=uri)
+        head = [STATUS_LINE[response.status]]
+        head.extend(f"{name}: {value}\r\n".encode("latin-1") for name, value in response.headers
+                    if name.lower() != "connection")  # names as CloudFront writes them, as _Cycle does
+        self.transport.write(b"".join([*head, b"Connection: close\r\n\r\n", response.body]))
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
@@ -137,6 +258,9 @@ def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
         date_header=False,  # app._send adds a Date only when the response has none: one Date, as CloudFront sends
         # Let oversized header blocks reach us, so the viewer gets CloudFront's 494, not uvicorn's 400.
         h11_max_incomplete_event_size=256 * 1024,
+        # edgesim proxies no WebSocket: an Upgrade request is an ordinary request to the origin, not
+        # a handshake the app would refuse with uvicorn's bare 500.
+        ws="none",
     )
 
 

@@ -250,6 +250,17 @@ async def test_garbage_and_cut_answers_are_connection_errors() -> None:
         await client.aclose()
 
 
+async def test_a_status_outside_100_to_599_is_a_connection_error() -> None:
+    # Passed on, the viewer got no answer at all: uvicorn has no status line for it.
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(b"HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok", then_close=True)(origin),)
+    async with origin:
+        client = OriginClient()
+        with pytest.raises(OriginConnectionError, match="status 999 is not an HTTP status"):
+            await client.fetch(get(), origin.origin)
+        await client.aclose()
+
+
 async def test_read_timeout_is_the_longest_silence_not_the_whole_answer() -> None:
     async def drip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await origin.read_request(reader)
