@@ -151,13 +151,22 @@ def to_request(scope: Scope, body: bytes) -> Request:
         raise RequestTooLarge(f"URI and query string are {len(target) + len(query) + 1} characters; "
                               f"CloudFront's limit is under {MAX_URI_AND_QUERY}", status=414)
     raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-    size = len(query) + sum(len(k) + len(v) + 4 for k, v in raw_headers)
+    size = len(query)
+    hosts = 0
+    for k, v in raw_headers:  # names arrive lowercase (uvicorn, ASGI)
+        size += len(k) + len(v) + 4
+        if k == b"host":
+            hosts += 1
     if size > MAX_HEADER_BYTES:
         raise RequestTooLarge(f"request headers and query string are {size} bytes; CloudFront's limit is "
                               f"{MAX_HEADER_BYTES}", status=494)
     http_version: str = scope.get("http_version", "1.1")
     if http_version not in ("1.1", "1.0"):  # HTTP/0.9 (no version) or "HTTP/2.0" spelled in HTTP/1 syntax
         raise HttpVersionNotSupported(f"HTTP/{http_version} in an HTTP/1 request line")
+    if hosts > 1 or (not hosts and http_version == "1.1"):
+        # CloudFront routes a plain-HTTP request by its one Host (spec silent on a missing or
+        # repeated one; our reading: 400, as RFC 9112 §3.2 asks of every HTTP/1.1 server).
+        raise BadRequest(f"{hosts} Host headers; an HTTP/1.1 request has exactly one (RFC 9112 §3.2)")
     if body and scope["method"] == "GET":
         raise GetWithBody("a GET request with a body (AD/RequestAndResponseBehaviorCustomOrigin)")
     client = scope.get("client") or ("127.0.0.1", 0)

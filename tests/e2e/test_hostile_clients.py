@@ -165,6 +165,20 @@ def test_a_get_with_a_body_gets_cloudfronts_403(served: Served) -> None:
     assert answer.startswith(b"HTTP/1.1 200 ")  # an empty body is no body
 
 
+@pytest.mark.parametrize("raw", [
+    b"GET /app/x HTTP/1.1\r\nConnection: close\r\n\r\n",  # no Host
+    b"GET /app/x HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+    b"GET /app/x HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+])
+def test_a_request_without_its_one_host_gets_400(served: Served, raw: bytes) -> None:
+    # RFC 9112 §3.2; CloudFront routes a plain-HTTP request by its Host (our reading: its 400).
+    line, headers = _head(served.exchange(raw))
+    assert line.startswith(b"HTTP/1.1 400 ") and headers[b"x-cache"] == b"Error from cloudfront"
+    assert served.origin_requests == []
+    answer = served.exchange(b"GET /a.txt HTTP/1.0\r\n\r\n")  # HTTP/1.0 may leave Host out
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"small")
+
+
 def test_an_upgrade_request_is_an_ordinary_request_then_the_connection_closes(served: Served) -> None:
     # edgesim proxies no WebSocket: the origin answers the request as a plain GET (uvicorn answered
     # a bare 500 without CloudFront's headers), and the connection, which the parser leaves, closes.
