@@ -97,8 +97,11 @@ def main() -> None:
         origin, _ = start_origin(work)
         with origin:
             config = write_scenario(work, args.scenario, origin.url)
-            for _ in range(args.rounds):
-                for name, result in _round(config, sources, load, args.connections, args.seconds).items():
+            for i in range(args.rounds):
+                # Which checkout starts (and is loaded) first alternates: two identical checkouts
+                # measured up to 7% apart in CPU per request when one always went first.
+                order = dict(reversed(sources.items())) if i % 2 else sources
+                for name, result in _round(config, order, load, args.connections, args.seconds).items():
                     runs[name].append(result)
     report: dict[str, Any] = {"scenario": args.scenario, "load": load.name}
     if args.compare:
