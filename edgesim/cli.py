@@ -47,11 +47,15 @@ def main() -> None:
 def serve(config_path: Path | None, host: str, port: int, log_format: str, no_reload: bool, no_cache: bool) -> None:
     """Serve a distribution as a local reverse proxy."""
     from edgesim.request_log import printer
-    from edgesim.server import run_event_loop
+    from edgesim.server import bind_problem, run_event_loop
     from edgesim.server import serve as run_server
     from edgesim.simulator import Simulator
 
     config = _load(config_path)
+    problem = bind_problem(host, port)
+    if problem is not None:
+        click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1)
     simulator = Simulator(config, cache=not no_cache)
     try:
         run_event_loop(run_server(simulator, host, port, on_trace=printer(log_format), reload=not no_reload))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import sys
 import threading
@@ -321,6 +322,32 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served, in a line naming the fix, or None when it can.
+
+    Tried before the server starts, so the developer reads what to do instead of uvicorn's errno.
+    SO_REUSEADDR as the server's own socket has it: a port a closed server left in TIME_WAIT is free."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        return f"--host {host}: cannot resolve it ({exc.strerror}); pass an address such as 127.0.0.1"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except PermissionError:
+            return f"--port {port}: binding ports below 1024 needs privileges; pick another with --port"
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (f"{host}:{port} is already in use (another edgesim serve?); stop it, or pick another "
+                        "port with --port")
+            if exc.errno == errno.EADDRNOTAVAIL:
+                return f"--host {host}: not an address of this machine; pass 127.0.0.1 or 0.0.0.0"
+            return f"cannot listen on {host}:{port}: {exc.strerror}"
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -130,3 +130,18 @@ def test_oversized_requests_get_cloudfronts_answers_over_the_socket(served: str)
     r = httpx.get(served + "/" + "a" * 8200)
     assert r.status_code == 414
     assert httpx.get(served + "/hello.txt").status_code == 200  # and the server lives on
+
+
+def test_a_port_in_use_is_one_line_naming_the_fix(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "edgesim", "serve", "--port", str(port)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(Path(edgesim.__file__).resolve().parent.parent)})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"error: 127.0.0.1:{port} is already in use (another edgesim serve?); "
+                                     "stop it, or pick another port with --port")
