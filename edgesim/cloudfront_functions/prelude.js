@@ -8,6 +8,9 @@
   var OrigDate = G.Date, stringify = JSON.stringify, parse = JSON.parse;
   var LOG_CAP = 10 * 1024; // spec §1.5: logs are cut at 10 KB per invocation
   var st = null; // per-invocation state, reset by __cf.invoke
+  // pristine.js's snapshot and restore of the built-ins, driven by __cf.guard and after().
+  var pristine = G.__cf_pristine;
+  delete G.__cf_pristine;
 
   // --- Date frozen at the invocation's start (spec §1.5) -------------------------------------
   function FrozenDate(a, b, c, d, e, f, g) {
@@ -691,7 +694,7 @@
   }
   // event: the event object; now: epoch ms; edge: cf.edgeLocation; rawQuery: the query string
   // as sent, or null; file: for error lines.
-  function invoke(event, now, eventType, edge, rawQuery, file) {
+  function run(event, now, eventType, edge, rawQuery, file) {
     resetGlobals();
     byteStrings = Object.create(null);
     seed = (now % 4294967296) | 0;
@@ -721,6 +724,37 @@
     }
     return finish(out);
   }
+  // Pristine built-ins per invocation (pristine.js says which reading was taken). guarded: the
+  // lint found code that could change a built-in, so each invocation ends with a restore. Else
+  // only the cheap intact() check runs, and a function it catches is guarded from then on.
+  // dirty: an invocation started and its after() has not run yet (V8 stopped it, or its promise
+  // is pending); a built-in that after() could not put back sets `stale`.
+  var watching = false, guarded = false, dirty = false, stale = false;
+  function after() {
+    dirty = false;
+    if (!guarded) {
+      if (pristine.intact()) return false;
+      guarded = true;
+    }
+    if (!pristine.restore()) stale = true;
+    return true;
+  }
+  // One invocation, then its restore. The answer notes the restore ("guard", which isolate.py
+  // does not bill: it calibrates its cost) and a built-in that could not be put back ("stale":
+  // isolate.py starts a new isolate). The answer is made before the restore, as CloudFront reads
+  // the function's output from the VM the function left behind.
+  function invoke(event, now, eventType, edge, rawQuery, file) {
+    if (!watching) return run(event, now, eventType, edge, rawQuery, file);
+    if (dirty) after();
+    dirty = true;
+    var r = run(event, now, eventType, edge, rawQuery, file);
+    return r === PENDING ? r : settle(r);
+  }
+  function settle(r) {
+    if (!after()) return r;
+    return (stale ? '{"guard":1,"stale":1,' : '{"guard":1,') + r.slice(1);
+  }
+
   // isolate.py calls __cf.call with the request's arguments as JSON text for `this` (v8.py run):
   // a call of the same function every time, which V8 neither compiles nor looks up per request.
   G.__cf = Object.freeze({
@@ -740,7 +774,38 @@
       }
       return "[" + out.join(",") + "]";
     },
-    settled: function settled() { return st && st.settled !== undefined ? st.settled : PENDING; },
+    settled: function settled() {
+      if (!st || st.settled === undefined) return PENDING;
+      return watching && dirty ? settle(st.settled) : st.settled;
+    },
+    // Once, before the first request (isolate.py): snapshot the built-ins as the runtime made
+    // them, and whether every invocation restores them (on) or only when intact() fails.
+    guard: function guard(on) {
+      if (watching) return 0;
+      var iterProto = Object.getPrototypeOf([][Symbol.iterator]());
+      var n = pristine.snapshot([Hash.prototype, Hmac.prototype, iterProto, Object.getPrototypeOf(iterProto),
+        Object.getPrototypeOf(""[Symbol.iterator]()), Object.getPrototypeOf(/a/g[Symbol.matchAll]("a")),
+        Object.getPrototypeOf(async function () {})]);
+      var OP = Object.prototype, AP = Array.prototype, SP = String.prototype;
+      pristine.mark([G, "Object", G, "Array", G, "String", G, "JSON", G, "Math", G, "Date", G, "RegExp", G, "Number",
+        G, "parseInt", G, "encodeURIComponent", G, "decodeURIComponent",
+        Object, "keys", Object, "assign", Object, "prototype", OP, "hasOwnProperty", OP, "toString",
+        Array, "isArray", Array, "prototype", AP, "push", AP, "join", AP, "indexOf", AP, "map", AP, "forEach", AP, "filter",
+        AP, "slice", AP, "some", AP, "includes", String, "prototype", SP, "split", SP, "indexOf", SP, "replace",
+        SP, "toLowerCase", SP, "startsWith", SP, "endsWith", SP, "slice", SP, "substring", SP, "trim", SP, "includes",
+        SP, "match", JSON, "stringify", JSON, "parse", Math, "floor", Math, "random", Date, "now",
+        RegExp.prototype, "test", RegExp.prototype, "exec"]);
+      watching = true; guarded = !!on;
+      return n;
+    },
+    // After V8 stopped an invocation, or its promise never settled (isolate.py, not billed):
+    // "stale" when a built-in could not be put back.
+    restore: function restore() {
+      if (watching && dirty) after();
+      return stale ? "stale" : "ok";
+    },
+    // isolate.py's calibration: the bare cost of `n` restores of untouched built-ins.
+    restoreCost: function restoreCost() { for (var i = 0; i < 10; i++) pristine.restore(); return 0; },
     logs: function logs() { return stringify(st ? st.logs : []); },
     // Let V8 optimise the byte-crunching built-ins before the first request, so compute
     // utilization reflects the function, not V8's interpreter warming up (njs runs these natively).
