@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
 import orjson
 
-from edgesim import function_json
+from edgesim.cloudfront_functions.outcome import CompileError, Outcome, has_controls, outcome_of, read_answer, v8_message_and_line
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
 
@@ -46,73 +45,14 @@ def _prelude() -> str:
 _PRELUDE = _prelude()
 
 
-@dataclass
-class Outcome:
-    """What one run of the handler produced, before any CloudFront rule is applied."""
-
-    ok: bool
-    output: Any = None  # the JSON the handler returned (None when it returned nothing)
-    error: str = ""  # "TypeError: x is not a function" on failure
-    line: int | None = None
-    invalid: bool = False  # the handler returned something that is not JSON (a validation error)
-    timed_out: bool = False
-    never_settled: bool = False  # an async handler whose promise nothing could ever settle
-    out_of_memory: bool = False
-    logs: list[str] = field(default_factory=list)
-    origin: dict[str, Any] | None = None  # an origin helper's call: {"kind": ..., "args": [...]}
-    log_data: str | None = None
-    elapsed_ms: float = 0.0
-    trips: float = 1  # trips into V8 this run took: 2 for an async handler, 1/n as one of a batch of n
-    restored: bool = False  # the built-ins were restored after it (pristine.js): Isolate.restore_ms, not billed
-    stale: bool = False  # a built-in it changed could not be put back: the isolate is renewed before the next
-    controls: bool = True  # False: the answer's JSON text holds no CR, LF or NUL (output.py skips looking)
-
-
-def _has_controls(text: str) -> bool:
-    """Whether an answer's JSON text may hold CR, LF or NUL in a string. JSON.stringify writes them
-    only as these escapes: without them no value has one (a false alarm, such as an escaped
-    backslash before an n, only costs output.py a search)."""
-    return "\\r" in text or "\\n" in text or "\\u0000" in text
-
-
-def _loads(text: str) -> Any:
-    """prelude.js's answer parsed; ValueError when it cannot be (nested too deep: function_json).
-
-    JSON.stringify writes a lone surrogate (a JavaScript string may hold one) as an escape that
-    orjson refuses; it becomes U+FFFD (function_json.without_lone_surrogates, our reading). The scan
-    runs only after orjson refused the text."""
-    try:
-        return function_json.loads(text)
-    except ValueError:
-        return function_json.stdlib_loads(function_json.without_lone_surrogates(text))
-
-
-def _outcome(data: dict[str, Any], elapsed_ms: float, trips: float, controls: bool) -> Outcome:
-    """prelude.js's answer for one invocation (its finish() or fail())."""
-    return Outcome(
-        ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
-        invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
-        log_data=data.get("logData"), elapsed_ms=elapsed_ms, trips=trips, controls=controls,
-        restored="guard" in data, stale="stale" in data,
-    )
-
-
-class CompileError(Exception):
-    """V8 refused the user's code: `message`, `line` (1-based, in the user's file) or None."""
-
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
 class Isolate:
     """One V8 isolate bound to the event loop that started it. Use `start()` then `call()`."""
 
-    def __init__(self, code: str, *, runtime: Runtime, file: str, time_limit_ms: float, guard: bool = False) -> None:
+    def __init__(self, code: str, *, runtime: Runtime, file: str, time_limit_ms: float,
+                 guard: tuple[str, ...] = ()) -> None:
         self._code = code
-        # Restore the built-ins after every invocation (lint.py found code that could change one);
-        # else only pristine.js's intact() check runs. See pristine.js for the reading taken.
+        # The built-in containers restored after every invocation (lint.py's builtin_writes; ("*",)
+        # for all); empty for most functions, which pay only pristine.js's intact() check.
         self._guard = guard
         self._stale = False  # a built-in could not be restored in place: renew before the next invocation
         self._runtime = runtime
@@ -151,7 +91,7 @@ class Isolate:
             await v8.eval(self._factory_source())
         except JSEvalException as exc:
             self.close()
-            raise CompileError(*_v8_message_and_line(str(exc))) from None
+            raise CompileError(*v8_message_and_line(str(exc))) from None
         self._call_fn = await v8.function("__cf.call")
         self._settled_fn = await v8.function("__cf.settled")
         self._batch_fn = await v8.function("__cf.batch")
@@ -162,7 +102,7 @@ class Isolate:
             await v8.eval(f"__cf.kvsLoad({json.dumps(self._kvs[1])}, {json.dumps(self._kvs[2])})")
             self._kvs_version = self._kvs[0]
         # The built-ins as the runtime made them, before any request (pristine.js).
-        await v8.eval(f"__cf.guard({'true' if self._guard else 'false'})")
+        await v8.eval(f"__cf.guard({json.dumps(list(self._guard))})")
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
         warm = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
@@ -191,11 +131,15 @@ class Isolate:
         # Timed as a request's trip is (V8.run, with a `this`), on a function that does nothing.
         self.floor_ms = min([(await self._v8.run(self._zero_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
         # What one restore of untouched built-ins costs (pristine.js; ten to a trip, as the clock
-        # is coarse next to it): edgesim's work, not the function's, so runtime.py takes it off the
-        # compute utilization of an invocation it ran after, as it takes off floor_ms per trip.
-        # The guard is off for most functions, and this calibration costs them a millisecond at load.
-        ten = min([(await self._v8.run(self._restore_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
-        self.restore_ms = max(0.0, ten - self.floor_ms) / 10
+        # is coarse next to a few microseconds): edgesim's work, not the function's (CloudFront's
+        # fresh VM per request is not billed either), so runtime.py takes it off the compute
+        # utilization of each invocation it followed, as it takes floor_ms off each trip. Timing the
+        # restore inside the trip instead is not possible: JavaScript's clock counts milliseconds.
+        # Most functions restore nothing (only intact() runs, tens of nanoseconds, left in the bill).
+        self.restore_ms = 0.0
+        if self._guard:
+            ten = min([(await self._v8.run(self._restore_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
+            self.restore_ms = max(0.0, ten - self.floor_ms) / 10
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -244,11 +188,14 @@ class Isolate:
                          b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
 
     async def _renew(self) -> None:
-        """A new isolate in place of one whose built-ins could not be restored (a built-in frozen,
-        sealed or with a property made non-configurable: pristine.js), so the next invocation
-        starts afresh as on CloudFront. Its queue is kept."""
+        """A new isolate in place of one whose built-ins could not be restored: changed where no
+        restore looked (intact() caught it), or frozen, sealed or with a property made
+        non-configurable (pristine.js). The next invocation starts afresh, as on CloudFront. Its
+        queue is kept."""
         old, self._v8 = self._v8, None
         self._stale = False
+        # What intact() caught may be anywhere an alias reaches: every container from now on.
+        self._guard = ("*",)
         if old is not None:
             old.close()
         await self._load()
@@ -319,18 +266,22 @@ class Isolate:
             self._stopped()
             await self._clean()
             return [await self._one(payload) for payload in payloads]
-        controls = _has_controls(value)
+        controls = has_controls(value)
         try:
-            answers = _loads(value)
+            answers = read_answer(value)
         except ValueError:  # one answer is nested too deep to read: each alone, to tell which
             return [await self._one(payload) for payload in payloads]
+        self._stale = self._stale or any(isinstance(data, dict) and "stale" in data for data in answers)
         outcomes = []
         for payload, data in zip(payloads, answers):
-            if data == "pending":  # an async handler that did not settle at once: alone, with its second trip
+            # "pending": an async handler that did not settle at once: alone, with its second trip.
+            # "retry": one before it in the batch changed a built-in that could not be put back.
+            if data == "pending" or data == "retry":
+                if self._stale:
+                    await self._renew()
                 outcomes.append(await self._one(payload))
             else:
-                outcomes.append(_outcome(data, took * 1000 * share, share, controls))
-        self._stale = self._stale or any(outcome.stale for outcome in outcomes)
+                outcomes.append(outcome_of(data, took * 1000 * share, share, controls))
         return outcomes
 
     async def _one(self, payload: bytes) -> Outcome:
@@ -359,7 +310,7 @@ class Isolate:
                 return killed
         text = str(value)
         try:
-            data = _loads(text)
+            data = read_answer(text)
         except ValueError as exc:  # nested too deep to read
             if v8.was_hard_memory_limit_reached():  # so deep it is over the 2 MB too: that failed first
                 return await self._after_kill(elapsed, out_of_memory=True)
@@ -367,7 +318,7 @@ class Isolate:
             logs = json.loads(str(await v8.eval("__cf.logs()")))
             return Outcome(ok=False, invalid=True, error=f"the returned object cannot be read: {exc}", logs=logs,
                            elapsed_ms=elapsed, trips=trips)
-        outcome = _outcome(data, elapsed, trips, _has_controls(text))
+        outcome = outcome_of(data, elapsed, trips, has_controls(text))
         self._stale = self._stale or outcome.stale
         return outcome
 
@@ -433,12 +384,3 @@ class Isolate:
         if v8 is not None:
             v8.close()  # the running invocation, if any, ends with an error; so do those queued
         self._fail_queue(JSEvalException("the function was unloaded"))
-
-
-def _v8_message_and_line(text: str) -> tuple[str, int | None]:
-    """V8's 'file:LINE: SyntaxError: ...' text -> ('SyntaxError: ...', LINE)."""
-    first = text.strip().splitlines()[0] if text.strip() else text
-    parts = first.split(":", 2)
-    if len(parts) == 3 and parts[1].strip().isdigit():
-        return parts[2].strip(), int(parts[1])
-    return first, None

@@ -5,9 +5,11 @@ Array.prototype, JSON... is gone at the next. edgesim keeps one isolate per func
 function's built-ins are restored after each invocation (pristine.js); that costs microseconds,
 which only functions found here pay. The reading taken: flag generously (a false alarm only costs
 the restore), from the syntax alone: a write whose target is reached from a built-in's name,
-`globalThis`, a top-level `this`, `.constructor`, `.__proto__` or `getPrototypeOf()`. An alias
-(`var O = Object; O.keys = ...`) is out of a syntax check's reach; pristine.js's intact() covers
-the commonest built-ins for those.
+`globalThis`, a top-level `this`, `.constructor`, `.__proto__` or `getPrototypeOf()`. Where the
+write's target is named (`Object.prototype.x = ...`, `delete JSON.parse`), only that container is
+restored, in a fraction of a microsecond; otherwise (`x.constructor.prototype`, `Object[k]`,
+`getPrototypeOf(x)`) all of them, which costs tens. An alias (`var O = Object; O.keys = ...`) is
+out of a syntax check's reach; pristine.js's intact() covers the commonest built-ins for those.
 """
 
 from __future__ import annotations
@@ -41,8 +43,13 @@ _MUTATOR_METHODS = frozenset((
 _MEMBERS = ("member_expression", "subscript_expression")
 
 
-def mutates_builtin(node: Node) -> bool:
-    """Whether `node` (any node of the tree, visited once each) could change a built-in."""
+ANY = "*"  # a built-in the syntax cannot name: every container is restored
+
+
+def written_builtin(node: Node) -> str | None:
+    """The built-in container `node` (any node of the tree, visited once each) could change, as a
+    path from the global object ("Object.prototype", "JSON", "globalThis"), ANY when the syntax
+    cannot tell which, or None when it changes none."""
     kind = node.type
     if kind in ("assignment_expression", "augmented_assignment_expression", "for_in_statement"):
         return _target(node.child_by_field_name("left"))
@@ -50,66 +57,73 @@ def mutates_builtin(node: Node) -> bool:
         return _target(node.child_by_field_name("argument"))
     if kind == "unary_expression":
         operator = node.child_by_field_name("operator")
-        return operator is not None and operator.type == "delete" and _target(node.child_by_field_name("argument"))
+        if operator is not None and operator.type == "delete":
+            return _target(node.child_by_field_name("argument"))
+        return None
     if kind == "call_expression":
         return _changing_call(node)
-    return False
+    return None
 
 
-def _changing_call(node: Node) -> bool:
+def _changing_call(node: Node) -> str | None:
     callee = _unwrap(node.child_by_field_name("function"))
     if callee is None or callee.type not in _MEMBERS:
-        return False
+        return None
     args = node.child_by_field_name("arguments")
     first = next((c for c in args.named_children), None) if args is not None else None
     if _text(callee) in _CHANGERS:
-        return first is not None and _reaches_builtin(first)
-    name = _property(callee)
-    return name in _MUTATOR_METHODS and _reaches_builtin(callee.child_by_field_name("object"), member_only=True)
+        return _container(first)
+    if _property(callee) in _MUTATOR_METHODS:  # Array.prototype.push(1): Array.prototype is an array
+        receiver = _unwrap(callee.child_by_field_name("object"))
+        return _container(receiver) if receiver is not None and receiver.type in _MEMBERS else None
+    return None
 
 
-def _target(node: Node | None) -> bool:
-    """An assignment's, update's or delete's target that is, or is a property of, a built-in."""
+def _target(node: Node | None) -> str | None:
+    """The container an assignment's, update's or delete's target is a property of, if a built-in."""
     node = _unwrap(node)
     if node is None:
-        return False
+        return None
     if node.type == "identifier":
-        return _text(node) in BUILTINS  # `parseInt = ...`: the global itself (a local var is a false alarm)
+        # `parseInt = ...` writes the global (a local var of that name is a false alarm)
+        return "globalThis" if _text(node) in BUILTINS else None
     if node.type not in _MEMBERS:
-        return False
+        return None
     name = _property(node)
-    if name == "__proto__":
-        return True
     obj = _unwrap(node.child_by_field_name("object"))
     if obj is not None and _is_global_object(obj) and name is not None:
         # `globalThis.cache = ...` adds a global of the function's own, which prelude.js's
         # resetGlobals removes; only a built-in global's name, or edgesim's own (__cf), counts.
-        return name in BUILTINS or name.startswith("__")
-    return _reaches_builtin(obj)
+        return "globalThis" if name in BUILTINS or name.startswith("__") else None
+    # `x.__proto__ = p` changes only x's prototype: a built-in's when x is one (found below)
+    return _container(obj)
 
 
-def _reaches_builtin(node: Node | None, *, member_only: bool = False) -> bool:
-    """Whether `node` may evaluate to a built-in object (or the global object)."""
+def _container(node: Node | None) -> str | None:
+    """The path of the built-in object `node` may evaluate to, ANY when it may be one the syntax
+    cannot name, or None when it is none (the function's own object)."""
     node = _unwrap(node)
     if node is None:
-        return False
+        return None
     if node.type == "identifier":
-        return not member_only and _text(node) in BUILTINS
+        return _text(node) if _text(node) in BUILTINS else None
     if node.type == "this":
-        return not member_only and _top_level(node)
+        return "globalThis" if _top_level(node) else None
     if node.type == "call_expression":
         callee = node.child_by_field_name("function")
-        return callee is not None and _text(callee).endswith("getPrototypeOf")
-    if node.type in _MEMBERS:
-        name = _property(node)
-        if name in ("constructor", "__proto__") or name is None:
-            # x.constructor, x.__proto__: a built-in for most x; a computed key on a built-in may be anything
-            return name is not None or _reaches_builtin(node.child_by_field_name("object"))
-        obj = _unwrap(node.child_by_field_name("object"))
-        if obj is not None and _is_global_object(obj):
-            return name in BUILTINS
-        return _reaches_builtin(obj)
-    return False
+        return ANY if callee is not None and _text(callee).endswith("getPrototypeOf") else None
+    if node.type not in _MEMBERS:
+        return None
+    name: str | None = _property(node)
+    if name in ("constructor", "__proto__"):
+        return ANY  # x.constructor, x.__proto__: a built-in for most x
+    obj = _unwrap(node.child_by_field_name("object"))
+    if obj is not None and _is_global_object(obj):
+        return (name if name in BUILTINS else None) if name is not None else ANY
+    inner = _container(obj)
+    if inner is None or inner == ANY:
+        return inner
+    return f"{inner}.{name}" if name is not None else ANY  # Object[k]: any property of Object
 
 
 def _is_global_object(node: Node) -> bool:

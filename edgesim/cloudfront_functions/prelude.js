@@ -665,7 +665,7 @@
       if (baseGlobals[keys[i]] !== true) { try { delete G[keys[i]]; } catch (e) { G[keys[i]] = undefined; } }
     }
   }
-  var PENDING = "pending";
+  var PENDING = "pending", RETRY = "retry";
   var ERR_LINE = /\(?([^\s()]+):(\d+):(\d+)\)?/;
   function errorLine(e, file) {
     var stack = e && typeof e === "object" && typeof e.stack === "string" ? e.stack.split("\n") : [], i, m;
@@ -725,24 +725,22 @@
     return finish(out);
   }
   // Pristine built-ins per invocation (pristine.js says which reading was taken). guarded: the
-  // lint found code that could change a built-in, so each invocation ends with a restore. Else
-  // only the cheap intact() check runs, and a function it catches is guarded from then on.
+  // lint found code that could change a built-in, so each invocation ends with a restore of what
+  // it names. Every invocation ends with the cheap intact() check; a function it catches is
+  // "stale": isolate.py renews the isolate and guards every container from then on (everything).
   // dirty: an invocation started and its after() has not run yet (V8 stopped it, or its promise
-  // is pending); a built-in that after() could not put back sets `stale`.
-  var watching = false, guarded = false, dirty = false, stale = false;
+  // is pending).
+  var watching = false, guarded = false, everything = false, dirty = false, stale = false;
   function after() {
+    var restored = guarded;
     dirty = false;
-    if (!guarded) {
-      if (pristine.intact()) return false;
-      guarded = true;
-    }
-    if (!pristine.restore()) stale = true;
-    return true;
+    if (guarded && !pristine.restore()) stale = true;
+    if (!everything && !pristine.intact()) stale = true;
+    return restored;
   }
-  // One invocation, then its restore. The answer notes the restore ("guard", which isolate.py
-  // does not bill: it calibrates its cost) and a built-in that could not be put back ("stale":
-  // isolate.py starts a new isolate). The answer is made before the restore, as CloudFront reads
-  // the function's output from the VM the function left behind.
+  // One invocation, then its after(). The answer notes the restore ("guard", which isolate.py
+  // does not bill: it calibrates its cost) and "stale". The answer is made before the restore, as
+  // CloudFront reads the function's output from the VM the function left behind.
   function invoke(event, now, eventType, edge, rawQuery, file) {
     if (!watching) return run(event, now, eventType, edge, rawQuery, file);
     if (dirty) after();
@@ -751,8 +749,8 @@
     return r === PENDING ? r : settle(r);
   }
   function settle(r) {
-    if (!after()) return r;
-    return (stale ? '{"guard":1,"stale":1,' : '{"guard":1,') + r.slice(1);
+    if (!after() && !stale) return r;
+    return "{" + (guarded ? '"guard":1,' : "") + (stale ? '"stale":1,' : "") + r.slice(1);
   }
 
   // isolate.py calls __cf.call with the request's arguments as JSON text for `this` (v8.py run):
@@ -771,6 +769,8 @@
         a = all[i];
         r = invoke(a[0], a[1], a[2], a[3], a[4], a[5]);
         out[i] = r === PENDING ? '"' + PENDING + '"' : r;
+        // A built-in this one changed is still changed: the rest run again in a new isolate.
+        if (stale) { for (i++; i < all.length; i++) out[i] = '"' + RETRY + '"'; }
       }
       return "[" + out.join(",") + "]";
     },
@@ -778,24 +778,15 @@
       if (!st || st.settled === undefined) return PENDING;
       return watching && dirty ? settle(st.settled) : st.settled;
     },
-    // Once, before the first request (isolate.py): snapshot the built-ins as the runtime made
-    // them, and whether every invocation restores them (on) or only when intact() fails.
-    guard: function guard(on) {
+    // Once, before the first request (isolate.py): snapshot the built-in containers at `paths`
+    // (lint.py's builtin_writes; "*" for all) as the runtime made them, and arm intact().
+    guard: function guard(paths) {
       if (watching) return 0;
       var iterProto = Object.getPrototypeOf([][Symbol.iterator]());
-      var n = pristine.snapshot([Hash.prototype, Hmac.prototype, iterProto, Object.getPrototypeOf(iterProto),
+      var n = pristine.snapshot(paths, [Hash.prototype, Hmac.prototype, iterProto, Object.getPrototypeOf(iterProto),
         Object.getPrototypeOf(""[Symbol.iterator]()), Object.getPrototypeOf(/a/g[Symbol.matchAll]("a")),
         Object.getPrototypeOf(async function () {})]);
-      var OP = Object.prototype, AP = Array.prototype, SP = String.prototype;
-      pristine.mark([G, "Object", G, "Array", G, "String", G, "JSON", G, "Math", G, "Date", G, "RegExp", G, "Number",
-        G, "parseInt", G, "encodeURIComponent", G, "decodeURIComponent",
-        Object, "keys", Object, "assign", Object, "prototype", OP, "hasOwnProperty", OP, "toString",
-        Array, "isArray", Array, "prototype", AP, "push", AP, "join", AP, "indexOf", AP, "map", AP, "forEach", AP, "filter",
-        AP, "slice", AP, "some", AP, "includes", String, "prototype", SP, "split", SP, "indexOf", SP, "replace",
-        SP, "toLowerCase", SP, "startsWith", SP, "endsWith", SP, "slice", SP, "substring", SP, "trim", SP, "includes",
-        SP, "match", JSON, "stringify", JSON, "parse", Math, "floor", Math, "random", Date, "now",
-        RegExp.prototype, "test", RegExp.prototype, "exec"]);
-      watching = true; guarded = !!on;
+      watching = true; guarded = paths.length > 0; everything = paths.indexOf("*") !== -1;
       return n;
     },
     // After V8 stopped an invocation, or its promise never settled (isolate.py, not billed):

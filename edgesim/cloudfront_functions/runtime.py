@@ -64,7 +64,7 @@ class CloudFrontFunction:
     kind: Literal["cloudfront-function"] = "cloudfront-function"
 
     def __init__(self, assoc: CloudFrontFunctionAssociation, settings: DistributionSettings, source: str,
-                 load_error: Violation | None, *, guard: bool = False) -> None:
+                 load_error: Violation | None, *, guard: tuple[str, ...] = ()) -> None:
         self.name = assoc.name
         self.assoc = assoc
         self.settings = settings
@@ -72,7 +72,7 @@ class CloudFrontFunction:
         self._file_name = assoc.cloudfront_function.name
         self._source = source
         self._load_error = load_error
-        self._guard = guard  # restore the built-ins after each invocation (lint.py's mutates_builtins)
+        self._guard = guard  # the built-ins restored after each invocation (lint.py's builtin_writes)
         self._isolate: Isolate | None = None
         self._kvs = KeyValueStore(assoc.kvs) if assoc.kvs is not None else None
 
@@ -253,7 +253,7 @@ async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, setting
     # A syntax error can hide the handler from the parse (an unclosed brace): V8 names the error then.
     if not analysis.has_handler and first is None and analysis.syntax_error_line is None:
         raise FunctionCodeError(NO_HANDLER, file=file)
-    function = CloudFrontFunction(assoc, settings, analysis.source, first, guard=analysis.mutates_builtins)
+    function = CloudFrontFunction(assoc, settings, analysis.source, first, guard=analysis.builtin_writes)
     if first is None:
         try:
             await function._start()

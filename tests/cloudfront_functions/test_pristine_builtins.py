@@ -96,6 +96,19 @@ async def test_through_the_simulator(tmp_path: Path) -> None:
         await simulator.aclose()
 
 
+@pytest.mark.parametrize(("code", "containers"), [
+    ("Object.prototype.leak = 'y'; delete Array.prototype.join;", ("Array.prototype", "Object.prototype")),
+    ("globalThis.JSON = {}; parseInt = 1; globalThis.Object.keys = 1;", ("Object", "globalThis")),
+    ("Object.defineProperty(String.prototype, 'x', {}); Array.prototype.push(1); Math.PI++;",
+     ("Array.prototype", "Math", "String.prototype")),
+    ("Object.prototype.a = 1; [].constructor.prototype.x = 1;", ("*",)),  # the syntax cannot name it: all
+    ("Object.getPrototypeOf([]).x = 1;", ("*",)),
+    ("var k = 'x'; Object[k] = 1;", ("Object",)),
+])
+def test_the_lint_names_what_a_function_writes(code: str, containers: tuple[str, ...]) -> None:
+    assert analyse(code + "\nfunction handler(e) { return e.request; }", "cloudfront-js-2.0").builtin_writes == containers
+
+
 def test_the_sample_functions_are_not_guarded() -> None:
     """Ordinary functions pay no restore: none of the shipped samples writes to a built-in."""
     for path in FUNCTIONS.glob("*.js"):
@@ -115,7 +128,7 @@ def test_what_is_not_flagged(code: str) -> None:
 async def test_a_normal_function_is_not_restored(load) -> None:  # noqa: F811
     fn = await load("function handler(e) { var k = Object.keys(e.request.headers); return e.request; }")
     isolate = fn._isolate
-    assert isolate._guard is False
+    assert isolate._guard == ()
     event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
              "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
     for _ in range(3):
@@ -133,10 +146,11 @@ async def test_an_alias_the_lint_cannot_see_is_caught_for_common_built_ins(load,
     code = probing(pollute, probe)
     assert not analyse(code, "cloudfront-js-2.0").mutates_builtins
     fn = await load(code)
-    assert fn._isolate._guard is False
+    assert fn._isolate._guard == ()
     assert await seen(fn, "/bad") != expected
     for _ in range(3):
         assert await seen(fn) == expected
+    assert fn._isolate._guard == ("*",)  # caught by intact(): every container restored from then on
 
 
 def _n_call(uri: str, n: int) -> Any:
@@ -157,15 +171,15 @@ BATCHED = """function handler(e) {
 ])
 async def test_a_change_in_a_batch_reaches_neither_its_batch_nor_later_ones(load, pollute: str) -> None:  # noqa: F811
     fn = await load(BATCHED % pollute)
-    v8 = fn._isolate._v8
+    isolate = fn._isolate
     batches = [0]
-    run = v8.run
+    many = isolate._many
 
-    async def counted(function: Any, limit_s: float, this: bytes | None = None) -> Any:
-        batches[0] += this is not None and this.startswith(b"[[")
-        return await run(function, limit_s, this)
+    async def counted(payloads: list[bytes]) -> Any:
+        batches[0] += 1
+        return await many(payloads)
 
-    v8.run = counted
+    isolate._many = counted
     for _ in range(2):
         results = await asyncio.gather(*(fn.invoke(_n_call("/", i)) for i in range(12)))
         for i, result in enumerate(results):
@@ -198,7 +212,7 @@ async def test_a_guarded_function_keeps_its_2_mb(load) -> None:  # noqa: F811
         for (var i = 0; i < n; i++) a.push(i + 0.5);
         return e.request;
     }""", function_time_limit_ms=5000)
-    assert fn._isolate._guard is True
+    assert fn._isolate._guard == ("Object.prototype",)
     for _ in range(5):
         assert (await fn.invoke(call(request(query="kb=1024")))).request is not None
     with pytest.raises(FunctionExecutionError, match="more than CloudFront's 2 MB"):
