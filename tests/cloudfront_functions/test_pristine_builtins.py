@@ -217,3 +217,19 @@ async def test_a_guarded_function_keeps_its_2_mb(load) -> None:  # noqa: F811
         assert (await fn.invoke(call(request(query="kb=1024")))).request is not None
     with pytest.raises(FunctionExecutionError, match="more than CloudFront's 2 MB"):
         await fn.invoke(call(request(query="kb=4096")))
+
+
+async def test_a_renewed_isolate_keeps_its_key_value_store(load, tmp_path: Path) -> None:  # noqa: F811
+    kvs = tmp_path / "s.json"
+    kvs.write_text(json.dumps({"data": [{"key": "greeting", "value": "hello"}]}), encoding="utf-8")
+    fn = await load("""import cf from 'cloudfront';
+var store = cf.kvs();
+async function handler(e) {
+    if (e.request.uri === '/bad') { var O = Object; O.keys = function () { return ['polluted']; }; }
+    var v = await store.get('greeting');
+    e.request.headers['x-seen'] = {value: v + ' ' + Object.keys({a: 1}).join()};
+    return e.request;
+}""", kvs=kvs)
+    assert await seen(fn, "/bad") == "hello polluted"
+    assert await seen(fn) == "hello a"  # a new isolate (intact() caught the alias), with the store loaded
+    assert fn._isolate._guard == ("*",)
