@@ -750,7 +750,7 @@
   }
   function settle(r) {
     if (!after() && !stale) return r;
-    return "{" + (guarded ? '"guard":1,' : "") + (stale ? '"stale":1,' : "") + r.slice(1);
+    return "{" + (guarded ? '"guard":1,' : "") + (stale ? '"stale":1,' : "") + pristine.tail(r);
   }
 
   // isolate.py calls __cf.call with the request's arguments as JSON text for `this` (v8.py run):
@@ -772,7 +772,9 @@
         // A built-in this one changed is still changed: the rest run again in a new isolate.
         if (stale) { for (i++; i < all.length; i++) out[i] = '"' + RETRY + '"'; }
       }
-      return "[" + out.join(",") + "]";
+      // Joined without Array.prototype.join, which the function may have changed (pristine.js).
+      for (r = "[" + out[0], i = 1; i < out.length; i++) r += "," + out[i];
+      return r + "]";
     },
     settled: function settled() {
       if (!st || st.settled === undefined) return PENDING;
