@@ -734,8 +734,10 @@
   function after() {
     var restored = guarded;
     dirty = false;
-    if (guarded && !pristine.restore()) stale = true;
-    if (!everything && !pristine.intact()) stale = true;
+    try {
+      if (guarded && !pristine.restore()) stale = true;
+      if (!everything && !pristine.intact()) stale = true;
+    } catch (e) { stale = true; } // a getter the function defined threw: renew rather than guess
     return restored;
   }
   // One invocation, then its after(). The answer notes the restore ("guard", which isolate.py

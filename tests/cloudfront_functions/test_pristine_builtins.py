@@ -236,3 +236,12 @@ async function handler(e) {
     assert await seen(fn, "/bad") == "hello polluted"
     assert await seen(fn) == "hello a"  # a new isolate (intact() caught the alias), with the store loaded
     assert fn._isolate._guard == ("*",)
+
+
+async def test_a_getter_that_throws_on_a_built_in_does_not_break_the_restore(load) -> None:  # noqa: F811
+    fn = await load(probing("Object.defineProperty(Object.prototype, 'get', {get: function () { throw new Error('no'); }});"
+                            "Object.defineProperty(Math, 'max', {get: function () { throw new Error('no'); }});",
+                            "typeof Math.max + ' ' + typeof ({}).get"))
+    assert await seen(fn, "/bad") == "threw"
+    for _ in range(2):
+        assert await seen(fn) == "function undefined"
