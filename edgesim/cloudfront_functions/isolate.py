@@ -4,6 +4,8 @@ It loads prelude.js and the user's code once, then calls `__cf.call` per request
 (v8.py, the only module importing mini-racer: V8 works on its own thread and the event loop
 serves other requests while it runs), with a CPU-time kill for runaway code and a hard heap
 limit for memory (spec §1.6). Invocations that queue meanwhile go to V8 several to a trip.
+Each invocation sees the built-ins as the runtime made them (pristine.js; spec §1.5): this module
+tells the prelude which to restore, bills no restore, and renews an isolate that cannot be restored.
 """
 
 from __future__ import annotations

@@ -799,7 +799,7 @@
       if (watching && dirty) after();
       return stale ? "stale" : "ok";
     },
-    // isolate.py's calibration: the bare cost of `n` restores of untouched built-ins.
+    // isolate.py's calibration: the bare cost of ten restores of untouched built-ins.
     restoreCost: function restoreCost() { for (var i = 0; i < 10; i++) pristine.restore(); return 0; },
     logs: function logs() { return stringify(st ? st.logs : []); },
     // Let V8 optimise the byte-crunching built-ins before the first request, so compute
