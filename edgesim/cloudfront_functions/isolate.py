@@ -4,19 +4,21 @@ It loads prelude.js and the user's code once, then calls `__cf.call` per request
 (v8.py, the only module importing mini-racer: V8 works on its own thread and the event loop
 serves other requests while it runs), with a CPU-time kill for runaway code and a hard heap
 limit for memory (spec §1.6). Invocations that queue meanwhile go to V8 several to a trip.
+Each invocation sees the built-ins as the runtime made them (pristine.js; spec §1.5): this module
+tells the prelude which to restore, bills no restore, and renews an isolate that cannot be restored.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+import statistics
 from importlib import resources
 from typing import Any, Literal
 
 import orjson
 
-from edgesim import function_json
+from edgesim.cloudfront_functions.outcome import CompileError, Outcome, has_controls, outcome_of, read_answer, v8_message_and_line
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
 
@@ -31,6 +33,10 @@ BATCH_MAX = 16
 # How long invocations run alone after V8 stopped one at a limit (Isolate._stopped).
 ALONE_AFTER_STOP_S = 1.0
 
+# Trips of ten restores (pristine.js) before timing them at load: cold, V8 runs them several times
+# slower than once it has optimised them, which it soon has when serving requests.
+RESTORE_WARM_TRIPS = 10
+
 # Rounds of the built-ins' warm-up at load (prelude.js __cf.warm), for functions that use them.
 WARM_ROUNDS = 100
 
@@ -38,74 +44,24 @@ Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
 
 def _prelude() -> str:
-    return resources.files("edgesim.cloudfront_functions").joinpath("prelude.js").read_text(encoding="utf-8")
+    # pristine.js first: it takes the helpers it restores with before prelude.js deletes Reflect.
+    here = resources.files("edgesim.cloudfront_functions")
+    return "\n".join(here.joinpath(name).read_text(encoding="utf-8") for name in ("pristine.js", "prelude.js"))
 
 
 _PRELUDE = _prelude()
 
 
-@dataclass
-class Outcome:
-    """What one run of the handler produced, before any CloudFront rule is applied."""
-
-    ok: bool
-    output: Any = None  # the JSON the handler returned (None when it returned nothing)
-    error: str = ""  # "TypeError: x is not a function" on failure
-    line: int | None = None
-    invalid: bool = False  # the handler returned something that is not JSON (a validation error)
-    timed_out: bool = False
-    never_settled: bool = False  # an async handler whose promise nothing could ever settle
-    out_of_memory: bool = False
-    logs: list[str] = field(default_factory=list)
-    origin: dict[str, Any] | None = None  # an origin helper's call: {"kind": ..., "args": [...]}
-    log_data: str | None = None
-    elapsed_ms: float = 0.0
-    trips: float = 1  # trips into V8 this run took: 2 for an async handler, 1/n as one of a batch of n
-    controls: bool = True  # False: the answer's JSON text holds no CR, LF or NUL (output.py skips looking)
-
-
-def _has_controls(text: str) -> bool:
-    """Whether an answer's JSON text may hold CR, LF or NUL in a string. JSON.stringify writes them
-    only as these escapes: without them no value has one (a false alarm, such as an escaped
-    backslash before an n, only costs output.py a search)."""
-    return "\\r" in text or "\\n" in text or "\\u0000" in text
-
-
-def _loads(text: str) -> Any:
-    """prelude.js's answer parsed; ValueError when it cannot be (nested too deep: function_json).
-
-    JSON.stringify writes a lone surrogate (a JavaScript string may hold one) as an escape that
-    orjson refuses; it becomes U+FFFD (function_json.without_lone_surrogates, our reading). The scan
-    runs only after orjson refused the text."""
-    try:
-        return function_json.loads(text)
-    except ValueError:
-        return function_json.stdlib_loads(function_json.without_lone_surrogates(text))
-
-
-def _outcome(data: dict[str, Any], elapsed_ms: float, trips: float, controls: bool) -> Outcome:
-    """prelude.js's answer for one invocation (its finish() or fail())."""
-    return Outcome(
-        ok=data["ok"], output=data.get("output"), error=data.get("error", ""), line=data.get("line"),
-        invalid=data.get("invalid", False), logs=data["logs"], origin=data.get("origin"),
-        log_data=data.get("logData"), elapsed_ms=elapsed_ms, trips=trips, controls=controls,
-    )
-
-
-class CompileError(Exception):
-    """V8 refused the user's code: `message`, `line` (1-based, in the user's file) or None."""
-
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-
-
 class Isolate:
     """One V8 isolate bound to the event loop that started it. Use `start()` then `call()`."""
 
-    def __init__(self, code: str, *, runtime: Runtime, file: str, time_limit_ms: float) -> None:
+    def __init__(self, code: str, *, runtime: Runtime, file: str, time_limit_ms: float,
+                 guard: tuple[str, ...] = ()) -> None:
         self._code = code
+        # The built-in containers restored after every invocation (lint.py's builtin_writes; ("*",)
+        # for all); empty for most functions, which pay only pristine.js's intact() check.
+        self._guard = guard
+        self._stale = False  # a built-in could not be restored in place: renew before the next invocation
         self._runtime = runtime
         self._file = file
         self._file_json = json.dumps(file)
@@ -115,6 +71,7 @@ class Isolate:
         self._call_fn: Any = None  # __cf.call, __cf.settled and a function doing nothing (v8.py function handles)
         self._settled_fn: Any = None
         self._zero_fn: Any = None
+        self._restore_fn: Any = None  # __cf.restoreCost (calibration)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._batch_fn: Any = None  # __cf.batch
         self._busy = False  # an invocation is running
@@ -122,12 +79,18 @@ class Isolate:
         self._batches: asyncio.Task[None] | None = None  # runs the queue (_run_queue)
         self._alone_until = 0.0  # the loop's time until which queued invocations run alone (_stopped)
         self._kvs_version: object = None
+        self._kvs: tuple[object, str, str] | None = None  # the store last loaded: (version, data, meta)
         self.baseline_bytes = 0
         self.floor_ms = 0.0
+        self.restore_ms = 0.0
 
     async def start(self) -> None:
         """Create the isolate on the running loop, load prelude and code, calibrate the budgets."""
         self._loop = asyncio.get_running_loop()
+        await self._load()
+
+    async def _load(self) -> None:
+        assert self._loop is not None
         v8 = self._v8 = V8(self._loop)
         runtime_version = self._runtime.rsplit("-", 1)[1]
         await v8.eval(f"var __CF_RUNTIME = {json.dumps(runtime_version)};\n" + _PRELUDE)
@@ -135,19 +98,25 @@ class Isolate:
             await v8.eval(self._factory_source())
         except JSEvalException as exc:
             self.close()
-            raise CompileError(*_v8_message_and_line(str(exc))) from None
+            raise CompileError(*v8_message_and_line(str(exc))) from None
         self._call_fn = await v8.function("__cf.call")
         self._settled_fn = await v8.function("__cf.settled")
         self._batch_fn = await v8.function("__cf.batch")
         self._zero_fn = await v8.function("(function () { return 0; })")
+        self._restore_fn = await v8.function("__cf.restoreCost")
         self._kvs_version = None
+        if self._kvs is not None:  # a renewed isolate (_renew) keeps its KeyValueStore
+            await v8.eval(f"__cf.kvsLoad({json.dumps(self._kvs[1])}, {json.dumps(self._kvs[2])})")
+            self._kvs_version = self._kvs[0]
+        # The built-ins as the runtime made them, before any request (pristine.js).
+        await v8.eval(f"__cf.guard({json.dumps(list(self._guard))})")
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
         # to the first request's compute utilization. Its result and logs are discarded.
         warm = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "127.0.0.1"},
                 "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
         if "crypto" in self._code or "Buffer" in self._code or "atob" in self._code:
             await v8.eval(f"__cf.warm({WARM_ROUNDS})")
-        await self.call(warm, now_ms=0, event_type="viewer-request")
+        await self._one(self._payload(warm, 0, "viewer-request", "{}", None))
         await self._calibrate()
 
     def _factory_source(self) -> str:
@@ -168,6 +137,20 @@ class Isolate:
         self._v8.set_hard_memory_limit(self.baseline_bytes + MEMORY_LIMIT_BYTES)
         # Timed as a request's trip is (V8.run, with a `this`), on a function that does nothing.
         self.floor_ms = min([(await self._v8.run(self._zero_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
+        # What one restore of untouched built-ins costs (pristine.js; ten to a trip, as the clock
+        # is coarse next to a few microseconds): edgesim's work, not the function's (CloudFront's
+        # fresh VM per request is not billed either), so runtime.py takes it off the compute
+        # utilization of each invocation it followed, as it takes floor_ms off each trip. Timing the
+        # restore inside the trip instead is not possible: JavaScript's clock counts milliseconds.
+        # The median, not the least as for floor_ms: a restore leaves garbage, and the collections
+        # it causes are part of its cost (the least of five undercounted a full restore by half).
+        # Most functions restore nothing (only intact() runs, tens of nanoseconds, left in the bill).
+        self.restore_ms = 0.0
+        if self._guard:
+            for _ in range(RESTORE_WARM_TRIPS):  # optimised first, as it soon is when serving
+                await self._v8.run(self._restore_fn, 1.0, b"[]")
+            ten = statistics.median([(await self._v8.run(self._restore_fn, 1.0, b"[]"))[1] * 1000 for _ in range(5)])
+            self.restore_ms = max(0.0, ten - self.floor_ms) / 10
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop | None:
@@ -180,6 +163,7 @@ class Isolate:
         self._v8.set_hard_memory_limit(0)
         await self._v8.eval(f"__cf.kvsLoad({json.dumps(data_json)}, {json.dumps(meta_json)})")
         self._kvs_version = version
+        self._kvs = (version, data_json, meta_json)
         await self._calibrate()
 
     async def call(self, event: dict[str, Any], *, now_ms: float, event_type: str, edge_json: str = "{}",
@@ -190,17 +174,15 @@ class Isolate:
         arrive meanwhile queue, and the next trip into V8 runs up to BATCH_MAX of them (_many).
         """
         assert self._v8 is not None and self._loop is not None
-        # The arguments of __cf.invoke as one JSON array: the `this` of __cf.call (prelude.js).
-        # JSON.parse makes a "__proto__" key an ordinary property.
-        query = b"null" if raw_query is None else json.dumps(raw_query).encode()
-        payload = b"".join((b"[", orjson.dumps(event), b",", repr(now_ms).encode(), b',"', event_type.encode(),
-                            b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
+        payload = self._payload(event, now_ms, event_type, edge_json, raw_query)
         if self._busy:
             future: asyncio.Future[Outcome] = self._loop.create_future()
             self._queue.append((payload, future))
             return await future
         self._busy = True
         try:
+            if self._stale:
+                await self._renew()
             return await self._one(payload)
         finally:
             if self._queue:
@@ -208,12 +190,45 @@ class Isolate:
             else:
                 self._busy = False
 
+    def _payload(self, event: dict[str, Any], now_ms: float, event_type: str, edge_json: str,
+                 raw_query: str | None) -> bytes:
+        """The arguments of __cf.invoke as one JSON array: the `this` of __cf.call (prelude.js).
+        JSON.parse makes a "__proto__" key an ordinary property."""
+        query = b"null" if raw_query is None else json.dumps(raw_query).encode()
+        return b"".join((b"[", orjson.dumps(event), b",", repr(now_ms).encode(), b',"', event_type.encode(),
+                         b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
+
+    async def _renew(self) -> None:
+        """A new isolate in place of one whose built-ins could not be restored: changed where no
+        restore looked (intact() caught it), or frozen, sealed or with a property made
+        non-configurable (pristine.js). The next invocation starts afresh, as on CloudFront. Its
+        queue is kept."""
+        old, self._v8 = self._v8, None
+        self._stale = False
+        # What intact() caught may be anywhere an alias reaches: every container from now on.
+        self._guard = ("*",)
+        if old is not None:
+            old.close()
+        await self._load()
+
+    async def _clean(self) -> None:
+        """After V8 stopped an invocation part-way: its restore (prelude.js __cf.restore), which
+        its own end never reached. Not billed: the invocation's time was already counted."""
+        assert self._v8 is not None
+        try:
+            if await asyncio.wait_for(self._v8.eval("__cf.restore()"), 1.0) == "stale":
+                self._stale = True
+        except (JSEvalException, asyncio.TimeoutError):
+            self._stale = True
+
     async def _run_queue(self) -> None:
         """Run what queued while the isolate was busy, a batch per trip, until nothing waits."""
         loop = self._loop
         assert loop is not None
         try:
             while self._queue:
+                if self._stale:
+                    await self._renew()
                 size = 1 if loop.time() < self._alone_until else BATCH_MAX
                 batch, self._queue = self._queue[:size], self._queue[size:]
                 try:
@@ -260,18 +275,24 @@ class Isolate:
         if not isinstance(value, str):  # stopped by the time or memory limit, or V8 threw
             self._reset_limits()
             self._stopped()
+            await self._clean()
             return [await self._one(payload) for payload in payloads]
-        controls = _has_controls(value)
+        controls = has_controls(value)
         try:
-            answers = _loads(value)
+            answers = read_answer(value)
         except ValueError:  # one answer is nested too deep to read: each alone, to tell which
             return [await self._one(payload) for payload in payloads]
+        self._stale = self._stale or any(isinstance(data, dict) and "stale" in data for data in answers)
         outcomes = []
         for payload, data in zip(payloads, answers):
-            if data == "pending":  # an async handler that did not settle at once: alone, with its second trip
+            # "pending": an async handler that did not settle at once: alone, with its second trip.
+            # "retry": one before it in the batch changed a built-in that could not be put back.
+            if data == "pending" or data == "retry":
+                if self._stale:
+                    await self._renew()
                 outcomes.append(await self._one(payload))
             else:
-                outcomes.append(_outcome(data, took * 1000 * share, share, controls))
+                outcomes.append(outcome_of(data, took * 1000 * share, share, controls))
         return outcomes
 
     async def _one(self, payload: bytes) -> Outcome:
@@ -287,8 +308,10 @@ class Isolate:
                 # Nothing could ever settle it (no timers, no I/O): on CloudFront it would run
                 # out of time, so it is reported as a timeout, without waiting for one.
                 logs = json.loads(str(await v8.eval("__cf.logs()")))
+                await self._clean()
                 return Outcome(ok=False, timed_out=True, never_settled=True, logs=logs, elapsed_ms=elapsed)
             if failure != "memory":
+                await self._clean()
                 return Outcome(ok=False, error=failure, elapsed_ms=elapsed)
             killed = await self._after_kill(elapsed, out_of_memory=True)
             # V8 counts garbage that earlier invocations left in the old generation until a
@@ -298,7 +321,7 @@ class Isolate:
                 return killed
         text = str(value)
         try:
-            data = _loads(text)
+            data = read_answer(text)
         except ValueError as exc:  # nested too deep to read
             if v8.was_hard_memory_limit_reached():  # so deep it is over the 2 MB too: that failed first
                 return await self._after_kill(elapsed, out_of_memory=True)
@@ -306,7 +329,9 @@ class Isolate:
             logs = json.loads(str(await v8.eval("__cf.logs()")))
             return Outcome(ok=False, invalid=True, error=f"the returned object cannot be read: {exc}", logs=logs,
                            elapsed_ms=elapsed, trips=trips)
-        return _outcome(data, elapsed, trips, _has_controls(text))
+        outcome = outcome_of(data, elapsed, trips, has_controls(text))
+        self._stale = self._stale or outcome.stale
+        return outcome
 
     async def _attempt(self, payload: bytes) -> tuple[object, str | None, float, int]:
         """(result, None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's
@@ -343,6 +368,7 @@ class Isolate:
             logs = json.loads(str(await asyncio.wait_for(v8.eval("__cf.logs()"), 1.0)))
         except (JSEvalException, asyncio.TimeoutError):
             logs = []
+        await self._clean()
         return Outcome(ok=False, timed_out=timed_out, out_of_memory=out_of_memory, logs=logs, elapsed_ms=elapsed)
 
     def _stopped(self) -> None:
@@ -365,16 +391,7 @@ class Isolate:
 
     def close(self) -> None:
         v8, self._v8 = self._v8, None
-        self._call_fn = self._settled_fn = self._zero_fn = self._batch_fn = None
+        self._call_fn = self._settled_fn = self._zero_fn = self._batch_fn = self._restore_fn = None
         if v8 is not None:
             v8.close()  # the running invocation, if any, ends with an error; so do those queued
         self._fail_queue(JSEvalException("the function was unloaded"))
-
-
-def _v8_message_and_line(text: str) -> tuple[str, int | None]:
-    """V8's 'file:LINE: SyntaxError: ...' text -> ('SyntaxError: ...', LINE)."""
-    first = text.strip().splitlines()[0] if text.strip() else text
-    parts = first.split(":", 2)
-    if len(parts) == 3 and parts[1].strip().isdigit():
-        return parts[2].strip(), int(parts[1])
-    return first, None

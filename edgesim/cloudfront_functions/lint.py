@@ -15,6 +15,8 @@ from typing import Literal
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
+from edgesim.cloudfront_functions.mutation import ANY, written_builtin
+
 Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
 # The modules a CloudFront Function can load (spec §1.7); `cloudfront` is 2.0 only.
@@ -43,6 +45,13 @@ class Analysis:
     syntax_error_line: int | None  # first line tree-sitter could not parse, if any
     has_handler: bool
     source: str  # the code with import statements rewritten to require()
+    # The built-in containers the code could change (mutation.py), restored after each invocation:
+    # paths from the global object, or ("*",) for all of them. Empty for most functions.
+    builtin_writes: tuple[str, ...] = ()
+
+    @property
+    def mutates_builtins(self) -> bool:
+        return bool(self.builtin_writes)
 
 
 # node type -> (construct, token, fix), refused by both runtimes (spec §1.5's list).
@@ -76,6 +85,7 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
     edits: list[tuple[int, int, str]] = []
     syntax_line: int | None = None
     global_handler = False  # `globalThis.handler = ...` somewhere (a bundle's way to name it)
+    writes: set[str] = set()
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -95,6 +105,9 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
                 found.append(problem)
             else:  # `export { handler };` names what is already there: nothing left to run
                 edits.append((node.start_byte, node.end_byte, ";"))
+        written = written_builtin(node)
+        if written is not None:
+            writes.add(written)
         if node.type == "assignment_expression" and not global_handler:
             global_handler = _is_global_handler(node.child_by_field_name("left"))
         if node.type == "import_statement":
@@ -107,7 +120,8 @@ def analyse(code: str, runtime: Runtime) -> Analysis:
         source = source[:start] + text.encode("utf-8") + source[end:]
     found.sort(key=lambda v: v.line)
     has_handler = global_handler or _has_handler(tree.root_node)
-    return Analysis(tuple(found), syntax_line, has_handler, source.decode("utf-8"))
+    return Analysis(tuple(found), syntax_line, has_handler, source.decode("utf-8"),
+                    (ANY,) if ANY in writes else tuple(sorted(writes)))
 
 
 def _check_node(node: Node, runtime: Runtime) -> Violation | None:

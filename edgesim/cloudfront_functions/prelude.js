@@ -8,6 +8,9 @@
   var OrigDate = G.Date, stringify = JSON.stringify, parse = JSON.parse;
   var LOG_CAP = 10 * 1024; // spec §1.5: logs are cut at 10 KB per invocation
   var st = null; // per-invocation state, reset by __cf.invoke
+  // pristine.js's snapshot and restore of the built-ins, driven by __cf.guard and after().
+  var pristine = G.__cf_pristine;
+  delete G.__cf_pristine;
 
   // --- Date frozen at the invocation's start (spec §1.5) -------------------------------------
   function FrozenDate(a, b, c, d, e, f, g) {
@@ -662,7 +665,7 @@
       if (baseGlobals[keys[i]] !== true) { try { delete G[keys[i]]; } catch (e) { G[keys[i]] = undefined; } }
     }
   }
-  var PENDING = "pending";
+  var PENDING = "pending", RETRY = "retry";
   var ERR_LINE = /\(?([^\s()]+):(\d+):(\d+)\)?/;
   function errorLine(e, file) {
     var stack = e && typeof e === "object" && typeof e.stack === "string" ? e.stack.split("\n") : [], i, m;
@@ -691,7 +694,7 @@
   }
   // event: the event object; now: epoch ms; edge: cf.edgeLocation; rawQuery: the query string
   // as sent, or null; file: for error lines.
-  function invoke(event, now, eventType, edge, rawQuery, file) {
+  function run(event, now, eventType, edge, rawQuery, file) {
     resetGlobals();
     byteStrings = Object.create(null);
     seed = (now % 4294967296) | 0;
@@ -721,6 +724,37 @@
     }
     return finish(out);
   }
+  // Pristine built-ins per invocation (pristine.js says which reading was taken). guarded: the
+  // lint found code that could change a built-in, so each invocation ends with a restore of what
+  // it names. Every invocation ends with the cheap intact() check; a function it catches is
+  // "stale": isolate.py renews the isolate and guards every container from then on (everything).
+  // dirty: an invocation started and its after() has not run yet (V8 stopped it, or its promise
+  // is pending).
+  var watching = false, guarded = false, everything = false, dirty = false, stale = false;
+  function after() {
+    var restored = guarded;
+    dirty = false;
+    try {
+      if (guarded && !pristine.restore()) stale = true;
+      if (!everything && !pristine.intact()) stale = true;
+    } catch (e) { stale = true; } // a getter the function defined threw: renew rather than guess
+    return restored;
+  }
+  // One invocation, then its after(). The answer notes the restore ("guard", which isolate.py
+  // does not bill: it calibrates its cost) and "stale". The answer is made before the restore, as
+  // CloudFront reads the function's output from the VM the function left behind.
+  function invoke(event, now, eventType, edge, rawQuery, file) {
+    if (!watching) return run(event, now, eventType, edge, rawQuery, file);
+    if (dirty) after();
+    dirty = true;
+    var r = run(event, now, eventType, edge, rawQuery, file);
+    return r === PENDING ? r : settle(r);
+  }
+  function settle(r) {
+    if (!after() && !stale) return r;
+    return "{" + (guarded ? '"guard":1,' : "") + (stale ? '"stale":1,' : "") + pristine.tail(r);
+  }
+
   // isolate.py calls __cf.call with the request's arguments as JSON text for `this` (v8.py run):
   // a call of the same function every time, which V8 neither compiles nor looks up per request.
   G.__cf = Object.freeze({
@@ -737,10 +771,36 @@
         a = all[i];
         r = invoke(a[0], a[1], a[2], a[3], a[4], a[5]);
         out[i] = r === PENDING ? '"' + PENDING + '"' : r;
+        // A built-in this one changed is still changed: the rest run again in a new isolate.
+        if (stale) { for (i++; i < all.length; i++) out[i] = '"' + RETRY + '"'; }
       }
-      return "[" + out.join(",") + "]";
+      // Joined without Array.prototype.join, which the function may have changed (pristine.js).
+      for (r = "[" + out[0], i = 1; i < out.length; i++) r += "," + out[i];
+      return r + "]";
     },
-    settled: function settled() { return st && st.settled !== undefined ? st.settled : PENDING; },
+    settled: function settled() {
+      if (!st || st.settled === undefined) return PENDING;
+      return watching && dirty ? settle(st.settled) : st.settled;
+    },
+    // Once, before the first request (isolate.py): snapshot the built-in containers at `paths`
+    // (lint.py's builtin_writes; "*" for all) as the runtime made them, and arm intact().
+    guard: function guard(paths) {
+      if (watching) return 0;
+      var iterProto = Object.getPrototypeOf([][Symbol.iterator]());
+      var n = pristine.snapshot(paths, [Hash.prototype, Hmac.prototype, iterProto, Object.getPrototypeOf(iterProto),
+        Object.getPrototypeOf(""[Symbol.iterator]()), Object.getPrototypeOf(/a/g[Symbol.matchAll]("a")),
+        Object.getPrototypeOf(async function () {})]);
+      watching = true; guarded = paths.length > 0; everything = paths.indexOf("*") !== -1;
+      return n;
+    },
+    // After V8 stopped an invocation, or its promise never settled (isolate.py, not billed):
+    // "stale" when a built-in could not be put back.
+    restore: function restore() {
+      if (watching && dirty) after();
+      return stale ? "stale" : "ok";
+    },
+    // isolate.py's calibration: the bare cost of ten restores of untouched built-ins.
+    restoreCost: function restoreCost() { for (var i = 0; i < 10; i++) pristine.restore(); return 0; },
     logs: function logs() { return stringify(st ? st.logs : []); },
     // Let V8 optimise the byte-crunching built-ins before the first request, so compute
     // utilization reflects the function, not V8's interpreter warming up (njs runs these natively).

@@ -64,7 +64,7 @@ class CloudFrontFunction:
     kind: Literal["cloudfront-function"] = "cloudfront-function"
 
     def __init__(self, assoc: CloudFrontFunctionAssociation, settings: DistributionSettings, source: str,
-                 load_error: Violation | None) -> None:
+                 load_error: Violation | None, *, guard: tuple[str, ...] = ()) -> None:
         self.name = assoc.name
         self.assoc = assoc
         self.settings = settings
@@ -72,6 +72,7 @@ class CloudFrontFunction:
         self._file_name = assoc.cloudfront_function.name
         self._source = source
         self._load_error = load_error
+        self._guard = guard  # the built-ins restored after each invocation (lint.py's builtin_writes)
         self._isolate: Isolate | None = None
         self._kvs = KeyValueStore(assoc.kvs) if assoc.kvs is not None else None
 
@@ -84,7 +85,7 @@ class CloudFrontFunction:
             self._isolate.close()
             self._isolate = None
         isolate = Isolate(self._source, runtime=self.assoc.runtime, file=self._file_name,
-                          time_limit_ms=self.settings.function_time_limit_ms)
+                          time_limit_ms=self.settings.function_time_limit_ms, guard=self._guard)
         try:
             await isolate.start()
         except CompileError as exc:
@@ -121,7 +122,11 @@ class CloudFrontFunction:
         budget = self.settings.function_compute_budget_ms
         # The share of the budget the function itself used: the bare cost of each trip into V8 is
         # edgesim's, not the function's (spec §1.6; a pseudo value, V8 is not CloudFront's engine).
-        used = max(0.0, outcome.elapsed_ms - isolate.floor_ms * outcome.trips)
+        # So is the restore of the built-ins after it (pristine.js), at its calibrated cost: CloudFront
+        # starts each request in a fresh VM, which it does not bill either. What a restore costs
+        # beyond that (putting back what the function changed) is left to the function.
+        restore_ms = isolate.restore_ms if outcome.restored else 0.0
+        used = max(0.0, outcome.elapsed_ms - isolate.floor_ms * outcome.trips - restore_ms)
         utilization = min(100, INVOCATION_UTILIZATION + round(used / budget * 100))
         return self._check(outcome, event, event_type, utilization, header_rules, original)
 
@@ -248,7 +253,7 @@ async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, setting
     # A syntax error can hide the handler from the parse (an unclosed brace): V8 names the error then.
     if not analysis.has_handler and first is None and analysis.syntax_error_line is None:
         raise FunctionCodeError(NO_HANDLER, file=file)
-    function = CloudFrontFunction(assoc, settings, analysis.source, first)
+    function = CloudFrontFunction(assoc, settings, analysis.source, first, guard=analysis.builtin_writes)
     if first is None:
         try:
             await function._start()
