@@ -40,7 +40,7 @@ def main() -> None:
 @main.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it to your network.")
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-reload", is_flag=True, help="Do not watch the config and function files.")
 @click.option("--no-cache", is_flag=True, help="Turn the edge cache off: every request goes to the origin.")

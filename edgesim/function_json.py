@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any, TypeVar
 
 import orjson
@@ -34,13 +35,7 @@ def stdlib_loads(text: str | bytes) -> Any:
     try:
         return json.loads(text)
     except RecursionError:
-        raise TooDeep(f"the JSON is nested deeper than {_depth_limit()} levels") from None
-
-
-def _depth_limit() -> str:
-    import sys
-
-    return f"{sys.getrecursionlimit():,}"
+        raise TooDeep(f"the JSON is nested deeper than {sys.getrecursionlimit():,} levels") from None
 
 
 # In JSON text: an escaped backslash (kept, so the scan never starts inside one), a surrogate pair

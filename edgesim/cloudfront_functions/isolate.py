@@ -78,7 +78,6 @@ class Isolate:
         self._queue: list[tuple[bytes, asyncio.Future[Outcome]]] = []  # invocations waiting for it
         self._batches: asyncio.Task[None] | None = None  # runs the queue (_run_queue)
         self._alone_until = 0.0  # the loop's time until which queued invocations run alone (_stopped)
-        self._kvs_version: object = None
         self._kvs: tuple[object, str, str] | None = None  # the store last loaded: (version, data, meta)
         self.baseline_bytes = 0
         self.floor_ms = 0.0
@@ -104,10 +103,8 @@ class Isolate:
         self._batch_fn = await v8.function("__cf.batch")
         self._zero_fn = await v8.function("(function () { return 0; })")
         self._restore_fn = await v8.function("__cf.restoreCost")
-        self._kvs_version = None
         if self._kvs is not None:  # a renewed isolate (_renew) keeps its KeyValueStore
             await v8.eval(f"__cf.kvsLoad({json.dumps(self._kvs[1])}, {json.dumps(self._kvs[2])})")
-            self._kvs_version = self._kvs[0]
         # The built-ins as the runtime made them, before any request (pristine.js).
         await v8.eval(f"__cf.guard({json.dumps(list(self._guard))})")
         # One throw-away run, so V8's lazy compilation of the prelude and the handler is not billed
@@ -158,11 +155,10 @@ class Isolate:
 
     async def load_kvs(self, version: object, data_json: str, meta_json: str) -> None:
         """Push a KeyValueStore's contents into the isolate when they changed; not charged to the user."""
-        if version == self._kvs_version or self._v8 is None:
+        if (self._kvs is not None and self._kvs[0] == version) or self._v8 is None:
             return
         self._v8.set_hard_memory_limit(0)
         await self._v8.eval(f"__cf.kvsLoad({json.dumps(data_json)}, {json.dumps(meta_json)})")
-        self._kvs_version = version
         self._kvs = (version, data_json, meta_json)
         await self._calibrate()
 

@@ -145,3 +145,12 @@ def test_a_port_in_use_is_one_line_naming_the_fix(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == (f"error: 127.0.0.1:{port} is already in use (another edgesim serve?); "
                                      "stop it, or pick another port with --port")
+
+
+def test_a_port_outside_0_65535_is_refused_not_wrapped(tmp_path: Path) -> None:
+    # 70000 went to the socket layer as 70000 % 65536: edgesim served on port 4464 without a word.
+    result = subprocess.run([sys.executable, "-m", "edgesim", "serve", "--port", "70000"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(Path(edgesim.__file__).resolve().parent.parent)})
+    assert result.returncode == 2
+    assert "Invalid value for '--port': 70000 is not in the range 0<=x<=65535" in result.stderr
