@@ -12,7 +12,7 @@ from watchfiles import awatch
 
 from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, S3Origin
 from edgesim.errors import UserError
-from edgesim.simulator import Simulator
+from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
 log = logging.getLogger("edgesim")
 _CODE = (".py", ".js", ".mjs", ".cjs", ".json")
@@ -88,6 +88,8 @@ async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], 
         report("reloaded " + ", ".join(sorted(p.name for p in changed & paths or changed)))
         for problem in problems:
             report(f"  function failed to load (its requests get CloudFront's 503): {problem}")
+        for problem in await lambda_syntax_problems(simulator.config):
+            report(f"  {SYNTAX_NOTE}: {problem}")
 
 
 def _indent(text: str) -> str:

@@ -25,7 +25,7 @@ from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation
 from edgesim.errors import BadRequest, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.reload import watch_and_reload
-from edgesim.simulator import Simulator
+from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
 T = TypeVar("T")
 
@@ -285,7 +285,7 @@ def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
-def banner(simulator: Simulator, url: str) -> str:
+def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None) -> str:
     config = simulator.config
     lines = [f"edgesim serving distribution {config.distribution.id} ({config.source or 'config in code'})",
              f"  {url}", "  behaviors:"]
@@ -297,6 +297,8 @@ def banner(simulator: Simulator, url: str) -> str:
             lines.append(f"        {event_type.value:<16} {assoc.kind:<19} {assoc.name}  [{assoc.runtime}] {where}")
     for problem in simulator.load_problems:
         lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
+    for problem in syntax_problems or ():
+        lines.append(f"  ! {SYNTAX_NOTE}: {problem}")
     return "\n".join(lines)
 
 
@@ -309,13 +311,16 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
     stop = asyncio.Event()
 
     async def announce() -> None:
+        # Checked while the server starts: a few `node --check` runs, about 40 ms each, concurrently.
+        syntax = asyncio.create_task(lambda_syntax_problems(simulator.config))
         while not server.started:
             if server.should_exit:
+                syntax.cancel()
                 return
             await asyncio.sleep(0.02)
         bound = server.servers[0].sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        say(banner(simulator, f"http://{shown_host}:{bound[1]}/"))
+        say(banner(simulator, f"http://{shown_host}:{bound[1]}/", await syntax))
 
     tasks = [asyncio.create_task(announce())]
     if reload:

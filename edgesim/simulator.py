@@ -99,6 +99,22 @@ def check_functions(config: DistributionConfig) -> list[str]:
     return problems
 
 
+# How serve introduces each of them.
+SYNTAX_NOTE = "Lambda@Edge handler does not compile (Lambda reports it at the first invocation, which gets CloudFront's 503)"
+
+
+async def lambda_syntax_problems(config: DistributionConfig) -> list[str]:
+    """The config's Lambda@Edge handlers that do not compile, found without running them, one line
+    each (`file:line: SyntaxError: ...`), for `edgesim serve` to say at start and after a reload.
+    Their requests still fail only when they come, as on Lambda (lambda_edge/syntax.py)."""
+    handlers = [a for _, _, a in config.function_associations() if isinstance(a, LambdaFunctionAssociation)]
+    if not handlers:
+        return []
+    from edgesim.lambda_edge.syntax import syntax_problems
+
+    return await syntax_problems(handlers)
+
+
 @dataclass
 class BrokenFunction:
     """Stands in for a function that failed to load: CloudFront answers such requests with the

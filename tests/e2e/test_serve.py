@@ -154,3 +154,37 @@ def test_a_port_outside_0_65535_is_refused_not_wrapped(tmp_path: Path) -> None:
                             env={**os.environ, "PYTHONPATH": str(Path(edgesim.__file__).resolve().parent.parent)})
     assert result.returncode == 2
     assert "Invalid value for '--port': 70000 is not in the range 0<=x<=65535" in result.stderr
+
+
+def test_a_lambda_handler_that_does_not_compile_is_named_at_start_and_on_reload(tmp_path: Path) -> None:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "hello.txt").write_text("hello")
+    handler = tmp_path / "edge.py"
+    handler.write_text("def handler(event, context):\n    return event['Records'][0]['cf'['request']\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "site"\ndirectory = "site"\n[default_cache_behavior]\ntarget_origin = "site"\n'
+        'functions.origin-request = { lambda = "edge.py:handler", runtime = "python3.12" }\n')
+    proc, base = start([], tmp_path)
+    try:
+        # As on Lambda, the request still fails only when it comes: init runs at the first invocation.
+        r = httpx.get(base + "/hello.txt")
+        assert r.status_code == 503 and r.headers["x-cache"] == "LambdaExecutionError from cloudfront"
+        handler.write_text("def handler(event, context):\n    return event['Records'][0]['cf']['request']\n")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and httpx.get(base + "/hello.txt").status_code != 200:
+            time.sleep(0.1)
+        assert httpx.get(base + "/hello.txt").text == "hello"
+        time.sleep(0.3)  # the reload's own report, after its syntax check
+        handler.write_text("def handler(event, context)\n    return None\n")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and httpx.get(base + "/hello.txt").status_code == 200:
+            time.sleep(0.1)
+        time.sleep(0.3)
+    finally:
+        out = stop(proc)
+    start_banner, _, after = out.partition("reloaded")
+    assert "! Lambda@Edge handler does not compile" in start_banner
+    assert f"{handler}:2: SyntaxError:" in start_banner
+    fixed, _, broken_again = after.partition("reloaded")
+    assert "does not compile" not in fixed
+    assert f"{handler}:1: SyntaxError: expected ':'" in broken_again

@@ -215,10 +215,12 @@ def _message(exc: BaseException) -> str:
 
 def _log_error(info: dict[str, Any]) -> None:
     """The error as Lambda's Python runtime logs it: `[ERROR] Type: message`, then the traceback."""
+    # The Traceback line comes even with no frames, as Lambda's runtime writes it for a module that
+    # failed to import (awslambdaric's log_error prints it whenever there is a stackTrace list).
     line = f"[ERROR] {info['errorType']}" + (f": {info['errorMessage']}" if info["errorMessage"] else "")
     trace = "".join(f"{frame}\n" for frame in info["stackTrace"])
     try:
-        _RUNTIME_LOG.write(f"{line}\nTraceback (most recent call last):\n{trace}" if trace else f"{line}\n")
+        _RUNTIME_LOG.write(f"{line}\nTraceback (most recent call last):\n{trace}")
     except OSError:  # the handler closed fd 2: the line is lost, the invocation is still answered
         pass
 
@@ -238,8 +240,30 @@ def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
     module = importlib.import_module(os.path.splitext(filename)[0])
     handler = getattr(module, function, None)
     if not callable(handler):
-        raise AttributeError(f"Handler '{function}' missing on module '{module.__name__}'")
+        raise _HandlerMissing(f"Handler '{function}' missing on module '{module.__name__}'")
     return handler  # type: ignore[no-any-return]
+
+
+class _HandlerMissing(Exception):
+    """The module imported but has no such function (not any AttributeError its own code raised)."""
+
+
+def _init_error(exc: BaseException, path: str) -> dict[str, Any]:
+    """A handler that cannot load, as Lambda's Python runtime reports it (awslambdaric's bootstrap
+    _get_handler): a syntax error and a failed import each have their runtime error type and
+    message; anything else the module raised at import is reported as itself, with its traceback."""
+    module = os.path.splitext(os.path.basename(path))[0]
+    if isinstance(exc, _HandlerMissing):
+        return {"errorType": "Runtime.HandlerNotFound", "errorMessage": _message(exc), "stackTrace": []}
+    if isinstance(exc, SyntaxError):  # IndentationError and TabError too
+        text = (exc.text or "").rstrip("\n")
+        return {"errorType": "Runtime.UserCodeSyntaxError",
+                "errorMessage": f"Syntax error in module '{module}': {_message(exc)}",
+                "stackTrace": [f'  File "{exc.filename}" Line {exc.lineno}\n    {text}']}
+    if isinstance(exc, ImportError):  # ModuleNotFoundError too
+        return {"errorType": "Runtime.ImportModuleError",
+                "errorMessage": f"Unable to import module '{module}': {_message(exc)}", "stackTrace": []}
+    return _error_info(exc)
 
 
 def _let_go_of_the_pipes(*fds: int) -> None:
@@ -273,11 +297,8 @@ def main() -> int:
     try:
         handler = _load(path, function)
     except BaseException as exc:  # noqa: BLE001 - any import failure is the user's to see
-        kind = "Runtime.HandlerNotFound" if isinstance(exc, AttributeError) else "Runtime.ImportModuleError"
-        info = _error_info(exc, kind)
-        module = os.path.splitext(os.path.basename(path))[0]
-        info["errorMessage"] = f"Unable to import module '{module}': {type(exc).__name__}: {_message(exc)}"
-        _RUNTIME_LOG.write(f"[ERROR] {kind}: {info['errorMessage']}\n")
+        info = _init_error(exc, path)
+        _log_error(info)
         _write_frame(ctl_out, {"type": "initError", "error": info})
         return 1
     _write_frame(ctl_out, {"type": "ready", "initMs": (time.perf_counter() - started) * 1000})
