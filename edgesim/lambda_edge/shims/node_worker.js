@@ -371,8 +371,9 @@ function readFrame() {
     if (n === 0) exit(0); // the parent closed the control pipe: nothing more will come
     // A read ending in a newline ends no character halfway, so with nothing held in the decoder it
     // decodes alone, as the decoder would: the usual read, one whole frame, needs no Buffer view.
+    // (toString's default encoding is UTF-8; naming none skips its lookup of the encoding's name.)
     const whole = decoderIdle && frameBuf[n - 1] === 10;
-    text += whole ? frameBuf.toString('utf8', 0, n) : decoder.write(frameBuf.subarray(0, n));
+    text += whole ? frameBuf.toString(undefined, 0, n) : decoder.write(frameBuf.subarray(0, n));
     decoderIdle = frameBuf[n - 1] === 10;
   }
 }
