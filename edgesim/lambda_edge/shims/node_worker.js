@@ -22,15 +22,26 @@ const { stringify, parse } = JSON;
 const { writeSync, readSync } = fs;
 const { format } = util;
 const bufferFrom = Buffer.from.bind(Buffer);
+const byteLength = Buffer.byteLength.bind(Buffer);
 const later = setImmediate;
 const exit = process.exit.bind(process);
 const [ctlIn, ctlOut, handlerFile, functionName] = [
   Number(process.argv[2]), Number(process.argv[3]), process.argv[4], process.argv[5],
 ];
 
+// The text goes to writeSync as a string: a blocking pipe takes the whole line in that one write.
+// Only a short write (a signal, or an fd made non-blocking) pays for a Buffer and a loop. Buffer.from
+// on every frame and log line was a chain of JavaScript (pool, FastBuffer, offsets) that V8 ran
+// unoptimised for the first thousands of invocations (issue 6).
 function writeAll(fd, text) {
-  const data = bufferFrom(text, 'utf8');
   let off = 0;
+  try {
+    off = writeSync(fd, text);
+  } catch (e) {
+    if (e.code !== 'EAGAIN') throw e;
+  }
+  if (off === byteLength(text)) return;
+  const data = bufferFrom(text, 'utf8');
   while (off < data.length) {
     try {
       off += writeSync(fd, data, off);
@@ -225,27 +236,36 @@ function invoke(handler, frame) {
     later(next);
   };
   finishCurrent = finish;
-  // Only the first of callback, context.succeed/fail/done and the returned promise counts.
+  // Only the first of callback, context.succeed/fail/done and the returned promise counts. Each
+  // goes straight to finish, with the arguments Lambda's runtime gives them: wrappers of wrappers
+  // (and their rest arguments) were more JavaScript per invocation for V8 to warm up (issue 6).
   let answered = false;
-  const once = (fn) => (...args) => {
-    if (!answered) {
-      answered = true;
-      fn(...args);
-    }
+  context.done = (err, result) => {
+    if (answered) return;
+    answered = true;
+    finish(err === undefined ? null : err, result);
   };
-  const doneNow = (err, result) => finish(err === undefined ? null : err, result);
-  context.done = once(doneNow);
-  context.succeed = once((result) => doneNow(null, result));
-  context.fail = once((err) => doneNow(err === undefined || err === null ? 'handled' : err, null));
-  const callback = once((err, result) => {
+  context.succeed = (result) => {
+    if (answered) return;
+    answered = true;
+    finish(null, result);
+  };
+  context.fail = (err) => {
+    if (answered) return;
+    answered = true;
+    finish(err === undefined || err === null ? 'handled' : err, null);
+  };
+  const callback = (err, result) => {
+    if (answered) return;
+    answered = true;
     if ((err !== undefined && err !== null) || !context.callbackWaitsForEmptyEventLoop) {
-      doneNow(err, result);
+      finish(err === undefined ? null : err, result);
     } else {
       // Lambda answers a callback only once the event loop is empty (a timer or an open socket
       // keeps the invocation running, up to its timeout).
       onEmptyLoop = () => later(() => finish(null, result));
     }
-  });
+  };
   // Nothing answered when the loop runs empty: an async handler fails, any other answers null.
   onEmptyLoop = () => (handlerIsAsync ? finish(nodeJsExit()) : finish(null, null));
   try {
@@ -322,6 +342,7 @@ async function main() {
 const frameBuf = Buffer.allocUnsafe(1 << 16);
 const decoder = new StringDecoder('utf8');
 let tail = ''; // what came after the last frame's newline
+let decoderIdle = true; // the decoder holds no bytes of a character cut by a read
 
 // The next frame's line. Only each new chunk is searched for the newline, so a frame of several MB
 // (an IncludeBody event) arriving in 64 KB reads is not searched again from its start every read.
@@ -348,7 +369,12 @@ function readFrame() {
       throw e;
     }
     if (n === 0) exit(0); // the parent closed the control pipe: nothing more will come
-    text += decoder.write(frameBuf.subarray(0, n));
+    // A read ending in a newline ends no character halfway, so with nothing held in the decoder it
+    // decodes alone, as the decoder would: the usual read, one whole frame, needs no Buffer view.
+    // (toString's default encoding is UTF-8; naming none skips its lookup of the encoding's name.)
+    const whole = decoderIdle && frameBuf[n - 1] === 10;
+    text += whole ? frameBuf.toString(undefined, 0, n) : decoder.write(frameBuf.subarray(0, n));
+    decoderIdle = frameBuf[n - 1] === 10;
   }
 }
 
