@@ -96,6 +96,26 @@ def check(config_path: Path | None) -> None:
                f"{_count(len(config.origins), 'origin')}, {_count(count, 'function association')}")
 
 
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False), default=".")
+def init(folder: Path) -> None:
+    """Start a project in FOLDER (default: here) from the embedded default distribution."""
+    from edgesim.scaffold import scaffold
+
+    try:
+        created = scaffold(folder)
+    except UserError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"created an edgesim project in {folder}:")
+    for entry in created.entries:
+        click.echo(f"  {entry.as_posix()}{'/' if (folder / entry).is_dir() else ''}")
+    for event_type, kind, path in created.functions:
+        click.echo(f"    {path.as_posix()}  ({kind} at {event_type})")
+    go = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
+    click.echo(f"next: {go}edgesim serve    (then pytest, or edgesim test cases.yaml)")
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

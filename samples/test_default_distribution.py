@@ -1,7 +1,7 @@
 """Example suite for the embedded default distribution (`edgesim.toml` beside this file).
 
 A CloudFront Function maps directory URLs to index.html at viewer-request; a Lambda@Edge function
-adds security headers at origin-response; `/static/*` has no functions. Run with `pytest samples/`.
+adds security headers at origin-response; `/static/*` has no functions. Run `pytest` in this folder.
 """
 
 from edgesim.assertions import (
