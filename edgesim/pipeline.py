@@ -177,9 +177,13 @@ class Pipeline:
         except (OriginConnectionError, OriginTimeout) as err:
             if stale is None:
                 return await self._unreachable_origin_page(ex, err)
-            response, x_cache, origin_status = stale.response, "", 599  # no answer counts as a 5xx
+            # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
+            response, x_cache, origin_status = stale.response, "", err.status
+        rules = self.config.custom_error_responses
         if stale is not None and origin_status is not None and origin_status >= 500:
-            # An expired object is served rather than an origin's 5xx (AD/HTTPStatusCodes).
+            # An expired object is served rather than an origin's 5xx, and keeps being served from
+            # the cache for the error caching minimum TTL before the origin is asked again (AD/HTTPStatusCodes).
+            cache.extend(stale, error_caching_min_ttl(rules, origin_status))
             ex.trace.cache = "Hit"
             ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object")
             return self._serve(ex, cache, stale, "Hit from cloudfront")
@@ -191,7 +195,6 @@ class Pipeline:
             ex.trace.cache = "RefreshHit"
             return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront")
         ex.trace.cache = "Miss"
-        rules = self.config.custom_error_responses
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
         response = await self._custom_error(ex, response, origin_status)
