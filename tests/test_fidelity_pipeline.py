@@ -246,3 +246,55 @@ async def test_failover_when_the_primary_cannot_be_reached(functions: Path) -> N
     async with Distribution(group(functions, [503]), origins=origins) as dist, dist.client() as client:
         response = await client.get("/a")
     assert (response.status_code, response.text) == (200, "from secondary")
+
+
+# --- revalidation and stale objects through the triggers -------------------------------------------
+
+
+async def test_revalidation_runs_the_origin_triggers_and_is_a_refresh_hit(functions: Path) -> None:
+    # origin-request runs whenever CloudFront goes to the origin, a revalidation included, and
+    # origin-response on the origin's 304 (AD/lambda-cloudfront-trigger-events).
+    def origin(request: Request) -> tuple[int, dict[str, str], str]:
+        if request.headers.get("if-none-match") == '"v1"':
+            return 304, {"etag": '"v1"', "cache-control": "max-age=30"}, ""
+        return 200, {"etag": '"v1"', "cache-control": "max-age=30"}, "v1"
+
+    async with Distribution(with_all_triggers(functions), origins={"app": origin}) as dist, dist.client() as client:
+        await client.get("/a")
+        dist.advance(31)
+        refreshed = await client.get("/a")
+    assert refreshed.headers["x-cache"] == "RefreshHit from cloudfront" and refreshed.text == "v1"
+    assert ran(refreshed) == [VR, ORQ, ORS, VRS]
+    sent = trigger_event(refreshed, ORQ)["headers"]
+    assert sent["if-none-match"] == [{"key": "If-None-Match", "value": '"v1"'}]
+
+
+def trigger_event(response: httpx.Response, event_type: EventType) -> dict[str, Any]:
+    record = next(t for t in trace_of(response).triggers if t.event_type is event_type)
+    assert isinstance(record.event, dict)
+    cf = record.event["Records"][0]["cf"]
+    return cf["request"]  # type: ignore[no-any-return]
+
+
+async def test_stale_object_on_5xx_still_gets_viewer_response(functions: Path) -> None:
+    healthy = [True]
+
+    def origin(request: Request) -> tuple[int, dict[str, str], str]:
+        return (200, {"cache-control": "max-age=10"}, "good") if healthy[0] else (502, {}, "bad gateway")
+
+    async with Distribution(with_all_triggers(functions), origins={"app": origin}) as dist, dist.client() as client:
+        await client.get("/a")
+        healthy[0] = False
+        dist.advance(10)
+        stale = await client.get("/a")
+    assert (stale.status_code, stale.text) == (200, "good")
+    # The origin was asked (origin triggers ran on its 502); the viewer gets the stored object, and
+    # viewer-response runs as for any 200 from the cache.
+    assert ran(stale) == [VR, ORQ, ORS, VRS] and stale.headers["x-viewer-response"] == "ran"
+
+
+async def test_head_miss_goes_to_the_origin_as_head(edge: Distribution) -> None:
+    async with edge.client() as client:
+        head = await client.head("/a")
+    assert head.status_code == 200 and head.content == b""
+    assert [r.method for r in edge.origins["app"].requests] == ["HEAD"]
