@@ -188,6 +188,12 @@ class CacheEntry:
         return max(0, int(now - self.stored_at))
 
     @property
+    def is_error(self) -> bool:
+        """A cached error (the origin's 4xx / 5xx, a custom error page included): not an object
+        CloudFront serves expired in place of the origin's new 5xx (AD/HTTPStatusCodes)."""
+        return self.origin_status is not None and self.origin_status >= 400
+
+    @property
     def etag(self) -> str | None:
         return self.response.headers.get("etag")
 

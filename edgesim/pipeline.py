@@ -182,7 +182,7 @@ class Pipeline:
             # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
             response, x_cache, origin_status = stale.response, "", err.status
         rules = self.config.custom_error_responses
-        if stale is not None and origin_status is not None and origin_status >= 500:
+        if stale is not None and not stale.is_error and origin_status is not None and origin_status >= 500:
             # An expired object is served rather than an origin's 5xx, and keeps being served from
             # the cache for the error caching minimum TTL before the origin is asked again (AD/HTTPStatusCodes).
             cache.extend(stale, error_caching_min_ttl(rules, origin_status))

@@ -153,19 +153,23 @@ async def test_some_4xx_cached_only_with_max_age(status: int) -> None:
         assert len(seen) == 1  # the longer of max-age and the error caching minimum TTL
 
 
+def error_answer(status: int, directive: str) -> Callable[[Request], tuple[int, dict[str, str], str]]:
+    return lambda request: (status, {"cache-control": directive}, "no")
+
+
 @pytest.mark.parametrize("directive", ["no-store", "no-cache", "private"])
 async def test_404_414_501_with_no_store_are_not_cached(directive: str) -> None:
     # DG/custom-error-pages-expiration: for 404, 410, 414 and 501 CloudFront honours no-store,
     # no-cache and private and does not cache the error; for every other cached error status it
     # ignores them and caches for the error caching minimum TTL.
     for status in (404, 414, 501):
-        origin, seen = counting(lambda r, s=status: (s, {"cache-control": directive}, "no"))
+        origin, seen = counting(error_answer(status, directive))
         async with Distribution(config(), origins={"app": origin}) as dist, dist.client() as client:
             await client.get("/a")
             await client.get("/a")
             assert len(seen) == 2, status
     for status in (500, 502, 503, 504):
-        origin, seen = counting(lambda r, s=status: (s, {"cache-control": directive}, "no"))
+        origin, seen = counting(error_answer(status, directive))
         async with Distribution(config(), origins={"app": origin}) as dist, dist.client() as client:
             await client.get("/a")
             await client.get("/a")
@@ -176,7 +180,8 @@ async def test_error_max_age_is_capped_by_the_behaviors_max_ttl() -> None:
     # DG/custom-error-pages-expiration: an error's max-age / s-maxage cannot exceed the MaxTTL of the
     # behavior; the error caching minimum TTL still applies as the floor.
     origin, seen = counting(lambda r: (404, {"cache-control": "max-age=3600"}, "no"))
-    async with Distribution(config(default_ttl=60, max_ttl=120), origins={"app": origin}) as dist, dist.client() as client:
+    cfg = config(default_ttl=60, max_ttl=120)
+    async with Distribution(cfg, origins={"app": origin}) as dist, dist.client() as client:
         await client.get("/a")
         dist.advance(119)
         await client.get("/a")
@@ -268,3 +273,17 @@ async def test_viewer_cache_control_cannot_force_a_refetch() -> None:
         await client.get("/a")
         second = await client.get("/a", headers={"cache-control": "no-cache", "pragma": "no-cache"})
         assert second.headers["x-cache"] == HIT and len(seen) == 1
+
+
+async def test_an_expired_cached_error_is_replaced_by_the_origins_new_5xx() -> None:
+    # Serving the expired object on a 5xx is about an object: an expired cached error (a 404 here)
+    # is not served instead of the origin's new 500 (AD/HTTPStatusCodes).
+    status = [404]
+    origin, seen = counting(lambda r: (status[0], {}, f"status {status[0]}"))
+    async with Distribution(config(), origins={"app": origin}) as dist, dist.client() as client:
+        assert (await client.get("/a")).status_code == 404
+        status[0] = 500
+        dist.advance(10)
+        response = await client.get("/a")
+        assert (response.status_code, response.text) == (500, "status 500")
+        assert (await client.get("/a")).text == "status 500" and len(seen) == 2
