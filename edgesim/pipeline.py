@@ -16,6 +16,7 @@ from edgesim import forwarding
 from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
+from edgesim.compression import compress_at_edge
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import custom_error_answer, error_caching_min_ttl, find_rule, page_request
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
@@ -312,6 +313,8 @@ class Pipeline:
         result = await self._trigger(ex, EventType.ORIGIN_RESPONSE, response, request=request)
         if result is not None and result.response is not None:
             response = result.response
+        # Compress objects automatically: after origin-response, before the cache (compression.py).
+        response = compress_at_edge(ex.request, response, ex.behavior.config, ex.trace.notes)
         x_cache = "Error from cloudfront" if origin_status >= 400 else "Miss from cloudfront"
         return response, x_cache, origin_status
 
