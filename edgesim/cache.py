@@ -234,8 +234,13 @@ _REFRESHED = ("cache-control", "expires", "etag", "last-modified", "date", "vary
 def merge_not_modified(cached: Response, not_modified: Response) -> Response:
     """The stored response with the validators and freshness headers of the origin's 304."""
     merged = cached.copy()
+    stored_etag = cached.headers.get("etag") or ""
     for name in _REFRESHED:
         values = not_modified.headers.get_all(name)
+        if name == "etag" and stored_etag.startswith("W/") and values == [stored_etag[2:]]:
+            # The origin's strong "x" for a copy CloudFront compressed and tagged W/"x": the copy is
+            # still the compressed one, so it keeps its weak ETag (DG/ServingCompressedFiles).
+            continue
         if values:
             merged.headers.remove(name)
             for value in values:

@@ -9,7 +9,8 @@ all of these hold:
   enables Gzip and/or Brotli (EnableAcceptEncodingGzip / EnableAcceptEncodingBrotli) [SCF configure];
 - the viewer's Accept-Encoding, normalised as for the cache key (spec §4.2), names `gzip` or `br`
   that the policy enables; Brotli when both [SCF how it works, step 1];
-- the request is not HTTP/1.0 [SCF conditions];
+- the request is not HTTP/1.0, and the cache policy does not list Accept-Encoding among its headers
+  [SCF conditions; the second from an earlier version of the page];
 - the response has no Content-Encoding, whatever its value [SCF conditions];
 - its Content-Type is on CloudFront's list [SCF file types];
 - its Content-Length is present, valid, and 1,000 to 10,000,000 bytes [SCF conditions; spec §4.3];
@@ -77,6 +78,10 @@ def viewer_coding(request: Request, behavior: DefaultCacheBehavior) -> str | Non
         return None
     # HTTP/1.0: CloudFront removes Accept-Encoding and does not compress [SCF conditions].
     if request.http_version == "1.0":
+        return None
+    # An earlier version of [SCF] adds: "if the Accept-Encoding header is explicitly listed in the
+    # cache policy ... CloudFront does not compress the object in the response".
+    if policy.headers.behavior == "whitelist" and "accept-encoding" in {h.lower() for h in policy.headers.items}:
         return None
     accepted = normalize_accept_encoding(request.headers.get("accept-encoding"),
                                          gzip=policy.enable_accept_encoding_gzip,

@@ -259,3 +259,29 @@ async def test_origin_response_sees_the_origins_object_viewer_response_the_compr
     assert seen_at_viewer_response is not None
     assert seen_at_viewer_response.headers["content-encoding"] == "gzip"
     assert seen_at_viewer_response.headers["etag"] == 'W/"5d41402abc4b2a76"'
+
+
+async def test_a_refreshed_compressed_copy_keeps_its_weak_etag() -> None:
+    # max-age=10 and an origin that answers the revalidation with a 304 carrying its strong ETag.
+    def origin(request: Request) -> Response:
+        if request.headers.get("if-none-match") in ('W/"v1"', '"v1"'):
+            return Response(304, Headers([("ETag", '"v1"'), ("Cache-Control", "max-age=10")]))
+        return Response(200, Headers([("Content-Type", "text/html"), ("ETag", '"v1"'),
+                                      ("Cache-Control", "max-age=10")]), HTML)
+
+    async with Distribution(config(), origins={"app": origin}) as dist:
+        first, first_body = await raw(dist, "/", **{"Accept-Encoding": "gzip"})
+        dist.advance(11)
+        refreshed, body = await raw(dist, "/", **{"Accept-Encoding": "gzip"})
+    assert refreshed.headers["x-cache"] == "RefreshHit from cloudfront"
+    # CloudFront does not compress again on a 304; the stored compressed copy is served as it was.
+    assert body == first_body and refreshed.headers["content-encoding"] == "gzip"
+    assert refreshed.headers["etag"] == first.headers["etag"] == 'W/"v1"'
+
+
+async def test_accept_encoding_listed_in_the_cache_policy_turns_compression_off() -> None:
+    policy = {"min_ttl": 0, "default_ttl": 60, "max_ttl": 60, "enable_accept_encoding_gzip": True,
+              "headers": {"behavior": "whitelist", "items": ["Accept-Encoding"]}}
+    async with Distribution(config(cache_policy=policy), origins={"app": {"/": PAGE}}) as dist:
+        response, body = await raw(dist, "/", **{"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in response.headers and body == HTML
