@@ -16,14 +16,19 @@ all of these hold:
 - its Content-Length is present, valid, and 1,000 to 10,000,000 bytes [SCF conditions; spec §4.3];
 - its status is 200, 403 or 404, and it has a body [SCF conditions].
 
-Where: after origin-response and before the object is cached, so the cache keeps the compressed
-copy under the key carrying the normalised Accept-Encoding (spec §4.2) and later hits serve it
+Where (spec §3.1's "origin-response -> store in cache"): between the two, so the cache keeps the
+compressed copy under the key carrying the normalised Accept-Encoding (spec §4.2) and later hits serve it
 without compressing again [SCF steps 2-6]; viewer-response sees the compressed response. The docs
 do not place compression relative to the origin-response trigger; we read it as "CloudFront
 compresses it, sends it to the viewer, and then adds it to the cache" [SCF step 6], with
 origin-response running "before it caches the object" (DG/lambda-cloudfront-trigger-events), and
-Lambda@Edge viewer-response seeing Content-Encoding and Content-Length read-only (spec §1.4),
+Lambda@Edge viewer-response seeing Content-Encoding and Content-Length read-only (spec §1.4, §2.6),
 which fits CloudFront having set them already. UNCERTAIN.
+
+Also UNCERTAIN, where the docs are silent: a response generated at origin-request and a custom
+error page are not compressed (neither is an origin's object at that point); no `Vary` is added;
+and a viewer accepting both codings gets Brotli compressed for its own key, where [SCF step 7] hints
+that CloudFront may serve such a viewer a gzip copy already cached.
 """
 
 from __future__ import annotations
