@@ -26,7 +26,7 @@ Lambda@Edge viewer-response seeing Content-Encoding and Content-Length read-only
 which fits CloudFront having set them already. UNCERTAIN.
 
 Also UNCERTAIN, where the docs are silent: a response generated at origin-request and a custom
-error page are not compressed (neither is an origin's object at that point); no `Vary` is added;
+error page (fetched outside the request flow) are not compressed; no `Vary` is added;
 and a viewer accepting both codings gets Brotli compressed for its own key, where [SCF step 7] hints
 that CloudFront may serve such a viewer a gzip copy already cached.
 """
