@@ -10,6 +10,7 @@ runs one on a background event loop for synchronous tests; the pytest plugin bui
 from __future__ import annotations
 
 import contextlib
+import difflib
 import shutil
 import tempfile
 import threading
@@ -238,7 +239,12 @@ class Distribution:
         known = {o.id for o in config.origins}
         unknown = sorted(set(self._origin_specs) - known)
         if unknown:
-            raise ConfigError(f"origins {unknown} are not in the config; its origins are {sorted(known)}")
+            close = {name: match[0] for name in unknown if (match := difflib.get_close_matches(name, known, n=1))}
+            hints = [repr(m) if len(unknown) == 1 else f"{m!r} for {name!r}" for name, m in close.items()]
+            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+            error = ConfigError(f"origins {unknown} are not in the config; its origins are {sorted(known)}{hint}")
+            error.field = "origins"  # the pytest plugin then names where the test's stubs came from
+            raise error
         replaced = []
         for origin in config.origins:
             spec = self._origin_specs.get(origin.id)

@@ -119,8 +119,31 @@ def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None
     project.makepyfile(test_scratch_bad="def test_x(edge):\n    pass\n")
     result = project.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["edgesim config:", "*edgesim.toml: default_cache_behavior.bogus: unknown key*"])
+    result.stdout.fnmatch_lines(["edgesim config: *edgesim.toml: default_cache_behavior.bogus: unknown key*",
+                                 # the short summary names the problem too
+                                 "ERROR test_scratch_bad.py::test_x - Failed: edgesim config: /*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+    # Said once: not the ConfigError, "During handling of the above exception", then the same again.
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    assert result.stdout.str().count("bogus: unknown key (check") == 1
+
+
+def test_an_origin_stub_for_an_unknown_origin_says_where_it_came_from(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_typo="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"apii": {"/": "x"}})
+        def test_typo(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "edgesim: origins ['apii'] are not in the config; its origins are ['api']; did you mean 'api'? "
+        "(this test's origin stubs come from @pytest.mark.edgesim(origins=...))"])
+    # One line about the user's marker, not a traceback through edgesim's event loop.
+    result.stdout.no_fnmatch_line("*testing_sync.py*")
+    result.stdout.no_fnmatch_line("*ConfigError*")
 
 
 def test_async_tests_use_the_async_client(project: pytest.Pytester) -> None:

@@ -87,6 +87,9 @@ async def test_a_directory_origin_can_be_stubbed(tmp_path: Path) -> None:
 async def test_bad_origins_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match=r"origins \['nope'\] are not in the config; its origins are \['api'\]"):
         await Distribution(API, origins={"nope": {}}).start()
+    with pytest.raises(ConfigError, match=r"origins \['ap', 'zzz'\] are not in the config; its origins are "
+                                          r"\['api'\]; did you mean 'api' for 'ap'\?$"):
+        await Distribution(API, origins={"ap": {}, "zzz": {}}).start()
     with pytest.raises(TypeError, match=r"origin 'api' route '/': 42 is not a response"):
         await Distribution(API, origins={"api": {"/": 42}}).start()
     dist = Distribution(API, origins={"api": lambda request: 42})
