@@ -19,14 +19,32 @@ EventLike = EventType | str
 
 
 def _event(value: EventLike) -> EventType:
+    __tracebackhide__ = True  # the failure points at the test's line, not at this helper
     try:
         return EventType(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a trigger point; use one of {[e.value for e in EventType]}") from None
+        pass
+    known = [e.value for e in EventType]
+    guess = str(value).strip().lower().replace("_", "-").replace(" ", "-")
+    hint = f"; did you mean {guess!r}?" if guess in known else ""
+    raise ValueError(f"{value!r} is not a trigger point; use one of {known}{hint}")
+
+
+def _events(values: Iterable[EventLike]) -> list[EventType]:
+    __tracebackhide__ = True
+    out = []
+    for value in values:  # a loop, not a comprehension: on 3.11 that is one more frame in the traceback
+        out.append(_event(value))
+    return out
 
 
 def fail(message: str, trace: Trace) -> AssertionError:
-    return AssertionError(f"{message}\n\nedgesim trace:\n{trace.render(details=True)}")
+    error = AssertionError(f"{message}\n\nedgesim trace:\n{trace.render(details=True)}")
+    # The request whose trace the message holds: the pytest plugin leaves it out of the test's
+    # "edgesim traces" section rather than print it twice. A plain AssertionError with an attribute,
+    # not a subclass, so that pytest still reports `AssertionError: expected ...`.
+    error.edgesim_trace = trace  # type: ignore[attr-defined]
+    return error
 
 
 def assert_status(response: httpx.Response, status: int) -> None:
@@ -39,7 +57,7 @@ def assert_ran(response: httpx.Response, *event_types: EventLike) -> None:
     """Each of these triggers ran for this request."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    missing = [e.value for e in map(_event, event_types) if not trace.ran(e)]
+    missing = [e.value for e in _events(event_types) if not trace.ran(e)]
     if missing:
         raise fail(f"expected {', '.join(missing)} to run; ran: {_ran(trace)}", trace)
 
@@ -48,7 +66,7 @@ def assert_not_ran(response: httpx.Response, *event_types: EventLike) -> None:
     """None of these triggers ran for this request (a cache hit skips the origin triggers)."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    ran = [e.value for e in map(_event, event_types) if trace.ran(e)]
+    ran = [e.value for e in _events(event_types) if trace.ran(e)]
     if ran:
         raise fail(f"expected {', '.join(ran)} not to run, but it ran", trace)
 
@@ -57,7 +75,7 @@ def assert_triggers(response: httpx.Response, event_types: Iterable[EventLike]) 
     """Exactly these triggers ran, in this order."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    expected = [_event(e).value for e in event_types]
+    expected = [e.value for e in _events(event_types)]
     actual = [t.event_type.value for t in trace.triggers]
     if expected != actual:
         raise fail(f"expected triggers {expected}, ran {actual}", trace)

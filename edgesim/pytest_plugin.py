@@ -57,7 +57,14 @@ def pytest_runtest_makereport(item: pytest.Item,
     report = yield
     edge = getattr(item, "funcargs", {}).get("edge")
     if report.when == "call" and report.failed and edge is not None and hasattr(edge, "render_traces"):
-        report.sections.append(("edgesim traces", edge.render_traces()))
+        # An edgesim assertion already printed its request's trace in its message: not twice.
+        from edgesim.trace import Trace
+
+        error = call.excinfo.value if call.excinfo is not None else None
+        shown = getattr(error, "edgesim_trace", None)
+        rendered = edge.render_traces(shown=[shown] if isinstance(shown, Trace) else [])
+        if rendered:
+            report.sections.append(("edgesim traces", rendered))
     return report
 
 

@@ -14,7 +14,7 @@ import difflib
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -321,11 +321,19 @@ class Distribution:
             raise AssertionError("no request has reached the distribution yet")
         return self.book.traces[-1]
 
-    def render_traces(self, limit: int = 20) -> str:
-        traces = self.book.traces[-limit:]
+    def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
+        """The last `limit` requests' traces and any function that failed to load; the traces in
+        `shown` (already in a failure message) are only counted. "" when nothing is left to say."""
         problems = [f"function failed to load (its requests get CloudFront's error): {p}"
                     for p in (self.simulator.load_problems if self.simulator is not None else [])]
-        rendered = [t.render(details=True) for t in traces] or ["(no requests reached the distribution)"]
+        if not self.book.traces:
+            return "\n".join(problems + ["(no requests reached the distribution)"])
+        traces = self.book.traces[-limit:]
+        rendered = [t.render(details=True) for t in traces if not any(t is s for s in shown)]
+        if len(rendered) < len(traces):
+            if not rendered and not problems:
+                return ""
+            rendered.append(f"({len(traces) - len(rendered)} more request(s) in the failure message above)")
         return "\n".join(problems + rendered)
 
     # --- controls ----------------------------------------------------------------------------

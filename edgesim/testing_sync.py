@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -191,8 +191,8 @@ class SyncDistribution:
     def last_trace(self) -> Trace:
         return self.distribution.last_trace
 
-    def render_traces(self, limit: int = 20) -> str:
-        return self.distribution.render_traces(limit)
+    def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
+        return self.distribution.render_traces(limit, shown)
 
     def advance(self, seconds: float) -> None:
         self.distribution.advance(seconds)

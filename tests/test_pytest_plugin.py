@@ -57,6 +57,58 @@ def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> N
     ])
 
 
+def test_a_trace_in_the_failure_message_is_not_printed_again(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_once="""
+        import pytest
+        from edgesim.assertions import assert_cache
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/": "hello", "/other": "other"}}
+
+        def test_one_request(edge_client):
+            assert_cache(edge_client.get("/"), "Hit")
+
+        def test_two_requests(edge_client):
+            edge_client.get("/other")
+            assert_cache(edge_client.get("/"), "Hit")
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    # test_one_request: its only request is in the assertion's message, and there only.
+    one = out[out.index("_ test_one_request _"):out.index("_ test_two_requests _")]
+    assert one.count("GET / -> behavior") == 1 and "edgesim traces" not in one
+    # test_two_requests: the section keeps the other request and counts the one shown above.
+    two = out[out.index("_ test_two_requests _"):]
+    assert two.count("GET / -> behavior") == 1 and two.count("GET /other -> behavior") == 1
+    result.stdout.fnmatch_lines(["*- edgesim traces -*", "GET /other -> behavior '*' -> 200*",
+                                 "*(1 more request(s) in the failure message above)"])
+
+
+def test_a_misspelt_trigger_points_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_trigger="""
+        from edgesim.assertions import assert_ran, assert_triggers
+
+        def test_underscore(edge_client):
+            assert_ran(edge_client.get("/"), "viewer_request")
+
+        def test_in_a_list(edge_client):
+            assert_triggers(edge_client.get("/"), ["Origin-Response"])
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        ">       assert_ran(edge_client.get(\"/\"), \"viewer_request\")",
+        "E       ValueError: 'viewer_request' is not a trigger point; use one of ['viewer-request', "
+        "'origin-request', 'origin-response', 'viewer-response']; did you mean 'viewer-request'?",
+        "test_scratch_trigger.py:4: ValueError",
+    ])
+    result.stdout.fnmatch_lines(["E       ValueError: 'Origin-Response' is not a trigger point;*"
+                                 "did you mean 'origin-response'?"])
+    result.stdout.no_fnmatch_line("*edgesim/assertions.py*")
+
+
 def test_each_test_gets_fresh_stubs_and_traces(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_fresh="""
         import pytest
