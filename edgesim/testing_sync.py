@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from edgesim.errors import UserError
 from edgesim.kvs_files import KvsFile
 from edgesim.stubs import OriginStub
 from edgesim.testing import Distribution, attach_trace
@@ -55,10 +56,18 @@ class EdgeLoop:
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        __tracebackhide__ = True
         if self.in_loop():
             coro.close()
             raise RuntimeError("EdgeLoop.run called from inside its own loop; await the coroutine instead")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except UserError as exc:
+            # The user's mistake (a function file that is not there, a config CloudFront refuses) names
+            # its file in its message; its traceback would run through this loop's thread and edgesim's
+            # loaders, so it is raised afresh here and the test's report ends at the test's own line.
+            raise exc.with_traceback(None) from None
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
         """Await `coro` on this loop from another running loop."""
@@ -217,12 +226,14 @@ class FunctionRunner:
 
     def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """What `aws cloudfront test-function` prints, as a dict (see direct.run_cloudfront_function)."""
+        __tracebackhide__ = True
         from edgesim.direct import run_cloudfront_function
 
         return self.loop.run(run_cloudfront_function(path, event, base_dir=self.base_dir, **kwargs))
 
     def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> InvokeResult:
         """The handler's result, logs and validation outcome (see direct.invoke_lambda)."""
+        __tracebackhide__ = True
         from edgesim.direct import invoke_lambda
 
         return self.loop.run(invoke_lambda(handler, event, base_dir=self.base_dir, **kwargs))

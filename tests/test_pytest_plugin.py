@@ -109,6 +109,35 @@ def test_a_misspelt_trigger_points_at_the_test_line(project: pytest.Pytester) ->
     result.stdout.no_fnmatch_line("*edgesim/assertions.py*")
 
 
+def test_a_missing_function_file_in_a_direct_test_points_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_direct="""
+        EVENT = {"version": "1.0", "context": {"eventType": "viewer-request"},
+                 "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
+
+        def test_cloudfront_function(edge_functions):
+            edge_functions.cloudfront_function("functions/missing.js", EVENT)
+
+        def test_lambda(edge_functions):
+            edge_functions.lambda_handler("functions/missing.py:handler", {"Records": []})
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        ">       edge_functions.cloudfront_function(\"functions/missing.js\", EVENT)",
+        "E       edgesim.errors.FunctionCodeError: */functions/missing.js: cannot read function: No such file*",
+        "test_scratch_direct.py:5: FunctionCodeError",
+    ])
+    result.stdout.fnmatch_lines([
+        ">       edge_functions.lambda_handler(\"functions/missing.py:handler\", {\"Records\": []})",
+        "E       edgesim.errors.FunctionCodeError: functions/missing.py:handler: handler file not found: *",
+        "test_scratch_direct.py:8: FunctionCodeError",
+    ])
+    # Not a traceback through the session's event loop thread and edgesim's loaders.
+    for internal in ("*testing_sync.py*", "*concurrent/futures*", "*cloudfront_functions/runtime.py*",
+                     "*lambda_edge/invoke.py*"):
+        result.stdout.no_fnmatch_line(internal)
+
+
 def test_each_test_gets_fresh_stubs_and_traces(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_fresh="""
         import pytest
