@@ -147,6 +147,49 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
         raise fail(f"{name!r} was already {before} in the event {event.value} got; the function did not set it", trace)
 
 
+def assert_header(response: httpx.Response, name: str, value: str | None) -> None:
+    """The viewer got header `name` with exactly `value` (`None`: the header is absent).
+
+    On failure it says which function set, changed or removed the header, read from the trace, so
+    a wrong value points at the function (or, when none touched it, at the origin or the config).
+    """
+    __tracebackhide__ = True
+    got = response.headers.get(name)
+    if got == value:
+        return
+    trace = trace_of(response)
+    want = "absent" if value is None else repr(value)
+    actual = "absent" if got is None else repr(got)
+    raise fail(f"expected header {name}: {want}, got {actual}; {header_story(trace, name)}", trace)
+
+
+def header_story(trace: Trace, name: str) -> str:
+    """What the request's functions did to response header `name`, in order, from the event each
+    got and what it returned: "origin-response (cache_headers) set it to 'api'", or that none did."""
+    if not trace.triggers:
+        return "no function ran for this request"
+    steps: list[str] = []
+    key = name.lower()
+    for record in trace.triggers:
+        if record.output is None or (record.event_type.is_request and not record.generated):
+            continue  # failed, or a request trigger that passed the request on: no response yet
+        before = None if record.generated and record.event_type.is_request else _headers(record.event, "response").get(key)
+        after = _headers(record.output, "response").get(key)
+        who = f"{record.event_type.value} ({record.function})"
+        if record.generated and record.event_type.is_request:
+            steps.append(f"{who} generated the response " + (f"with it {_values(after)}" if after else "without it"))
+        elif before != after:
+            steps.append(f"{who} removed it" if after is None else
+                         f"{who} {'set' if before is None else 'changed'} it to {_values(after)}")
+    if not steps:
+        return "no function set, changed or removed it"
+    return "; ".join(steps)
+
+
+def _values(values: list[str]) -> str:
+    return repr(values[0]) if len(values) == 1 else repr(values)
+
+
 def _ran(trace: Trace) -> str:
     return ", ".join(t.event_type.value for t in trace.triggers) or "no trigger"
 

@@ -65,6 +65,27 @@ async def test_each_expectation_can_fail(suite: Path) -> None:
     assert "GET / -> behavior '*' -> 200" in home.trace
 
 
+async def test_a_wrong_header_names_the_function_that_set_it(tmp_path: Path) -> None:
+    (tmp_path / "tag.js").write_text("function handler(event) {\n"
+                                     "    event.response.headers['x-tag'] = { value: 'api' };\n"
+                                     "    return event.response;\n}\n")
+    (tmp_path / "dist.toml").write_text(CONFIG + 'functions.viewer-response = { cloudfront_function = "tag.js" }\n')
+    path = tmp_path / "cases.yaml"
+    path.write_text("""
+config: dist.toml
+origins: {api: {/: {status: 200, headers: {x-origin: "yes"}, body: ok}}}
+cases:
+  - name: tagged
+    request: {path: /}
+    expect: {headers: {x-tag: web, x-origin: null}}
+""")
+    (result,) = await run_cases(path)
+    assert result.failures == [
+        "header x-tag: expected 'web', got 'api'; viewer-response (tag) set it to 'api'",
+        "header x-origin: expected absent, got 'yes'; no function set, changed or removed it",
+    ]
+
+
 def test_cli_summary_exit_status_and_junit(suite: Path, tmp_path: Path) -> None:
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()

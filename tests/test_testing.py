@@ -155,6 +155,69 @@ async def test_header_set_by_reads_lambda_events(fn_dir: Path) -> None:
         a.assert_header_set_by(response, "x-frame-options", "origin-request")
 
 
+async def test_assert_header_says_which_function_set_changed_or_removed_it(fn_dir: Path) -> None:
+    from edgesim import assertions as a
+
+    def origin_response(call: TriggerCall) -> TriggerResult:  # Lambda@Edge shapes
+        assert call.response is not None
+        response = call.response.copy()
+        response.headers.set("x-tag", "api")
+        response.headers.set("x-powered-by", "php")
+        event = {"Records": [{"cf": {"request": {}, "response": {"headers": {}}}}]}
+        output = {"status": "200", "headers": {"x-tag": [{"key": "X-Tag", "value": "api"}],
+                                               "x-powered-by": [{"key": "X-Powered-By", "value": "php"}]}}
+        return TriggerResult(response=response, event=event, output=output)
+
+    def viewer_response(call: TriggerCall) -> TriggerResult:  # CloudFront Functions shapes
+        assert call.response is not None
+        response = call.response.copy()
+        response.headers.remove("x-powered-by")
+        event = {"version": "1.0", "response": {"headers": {"x-tag": {"value": "api"}, "x-powered-by": {"value": "php"}}}}
+        output = {"response": {"headers": {"x-tag": {"value": "api"}}}}
+        return TriggerResult(response=response, event=event, output=output)
+
+    fakes = {"oresp": FakeFunction("oresp", "lambda", origin_response),
+             "vresp": FakeFunction("vresp", "cloudfront-function", viewer_response)}
+    config = with_functions(fn_dir, {"origin-response": {"lambda": str(fn_dir / "oresp.py") + ":handler"},
+                                     "viewer-response": {"cloudfront_function": str(fn_dir / "vresp.js")}})
+    async with Distribution(config, origins={"api": {"/": (200, {"x-origin": "yes"}, "x")}},
+                            loader_factory=lambda: FakeLoader(fakes)) as dist:
+        response = await dist.get("/")
+    a.assert_header(response, "X-Tag", "api")
+    a.assert_header(response, "x-powered-by", None)
+    with pytest.raises(AssertionError) as wrong:
+        a.assert_header(response, "x-tag", "web")
+    assert str(wrong.value).startswith("expected header x-tag: 'web', got 'api'; origin-response (oresp) set it to 'api'\n")
+    assert "edgesim trace:" in str(wrong.value)
+    with pytest.raises(AssertionError, match=r"^expected header x-powered-by: 'php', got absent; origin-response "
+                                             r"\(oresp\) set it to 'php'; viewer-response \(vresp\) removed it\n"):
+        a.assert_header(response, "x-powered-by", "php")
+    with pytest.raises(AssertionError, match=r"^expected header x-origin: absent, got 'yes'; no function set, "
+                                             r"changed or removed it\n"):
+        a.assert_header(response, "x-origin", None)
+
+
+async def test_assert_header_names_the_function_that_generated_the_response(fn_dir: Path) -> None:
+    from edgesim import assertions as a
+    from edgesim.messages import Headers, Response
+
+    def viewer_request(call: TriggerCall) -> TriggerResult:
+        output = {"response": {"statusCode": 401, "headers": {"www-authenticate": {"value": "ApiKey"}}}}
+        return TriggerResult(response=Response(401, Headers([("www-authenticate", "ApiKey")]), b""),
+                             generated=True, event={"version": "1.0", "request": {"headers": {}}}, output=output)
+
+    fakes = {"vr": FakeFunction("vr", "cloudfront-function", viewer_request)}
+    config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")}})
+    async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: FakeLoader(fakes)) as dist:
+        response = await dist.get("/")
+    with pytest.raises(AssertionError, match=r"^expected header www-authenticate: 'Basic', got 'ApiKey'; "
+                                             r"viewer-request \(vr\) generated the response with it 'ApiKey'\n"):
+        a.assert_header(response, "www-authenticate", "Basic")
+    with pytest.raises(AssertionError, match=r"^expected header x-other: 'y', got absent; viewer-request \(vr\) "
+                                             r"generated the response without it\n"):
+        a.assert_header(response, "x-other", "y")
+
+
 async def test_manual_clock_is_the_invocation_clock(fn_dir: Path) -> None:
     fakes = {"vr": FakeFunction("vr", "cloudfront-function")}
     config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")}})
