@@ -70,8 +70,17 @@ class EdgeLoop:
             raise exc.with_traceback(None) from None
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await `coro` on this loop from another running loop."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        """Await `coro` on this loop from another running loop: asyncio's, or trio's (anyio's pytest
+        plugin runs an `@pytest.mark.anyio` test under every backend installed, trio included)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: trio cannot await an asyncio future, so a trio thread waits
+            import trio  # type: ignore[import-untyped]  # anyio's only other backend; installed, since it runs
+
+            result: T = await trio.to_thread.run_sync(future.result)
+            return result
+        return await asyncio.wrap_future(future)
 
     def in_loop(self) -> bool:
         return threading.current_thread() is self._thread

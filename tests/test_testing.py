@@ -311,6 +311,20 @@ async def test_async_client_of_a_sync_distribution_works_from_another_loop() -> 
         assert response.text == "x" and trace_of(response).status == 200
 
 
+def test_async_client_of_a_sync_distribution_works_under_trio() -> None:
+    # The README offers anyio for async tests; anyio's pytest plugin also runs them under trio
+    # when trio is installed, where an asyncio future cannot be awaited.
+    trio = pytest.importorskip("trio")
+
+    async def main(dist: SyncDistribution) -> httpx.Response:
+        async with dist.async_client() as client:
+            return await client.get("/")
+
+    with SyncDistribution(API, origins={"api": {"/": "x"}}) as dist:
+        response = trio.run(main, dist)
+    assert response.text == "x" and trace_of(response).status == 200
+
+
 async def test_runtime_pool_shares_cloudfront_functions_not_lambdas(fn_dir: Path) -> None:
     loads: list[str] = []
     used: list[int] = []
