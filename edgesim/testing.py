@@ -326,6 +326,7 @@ class Distribution:
         `shown` (already in a failure message) are only counted. "" when nothing is left to say."""
         problems = [f"function failed to load (its requests get CloudFront's error): {p}"
                     for p in (self.simulator.load_problems if self.simulator is not None else [])]
+        problems += [line for stub in self.origins.values() for line in stub.unrouted]
         if not self.book.traces:
             return "\n".join(problems + ["(no requests reached the distribution)"])
         traces = self.book.traces[-limit:]

@@ -86,6 +86,39 @@ def test_a_trace_in_the_failure_message_is_not_printed_again(project: pytest.Pyt
                                  "*(1 more request(s) in the failure message above)"])
 
 
+def test_a_request_no_canned_route_answers_is_named(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_routes="""
+        import pytest
+        from edgesim.assertions import assert_cache
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/users": "[1]"}}
+
+        def test_plain(edge_client):
+            assert edge_client.get("/orders?page=2").status_code == 200
+
+        def test_helper(edge_client):
+            assert_cache(edge_client.get("/orders"), "Hit")
+
+        def test_each_test_its_own(edge_client, edge_origins):
+            assert edge_client.get("/users").status_code == 200
+            assert edge_origins["api"].unrouted == []
+            assert False
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=3)
+    # The origin got no query string (the default cache policy forwards none): the line says what it got.
+    result.stdout.fnmatch_lines(["*- edgesim traces -*",
+                                 "origin stub 'api' has no route for /orders; routes: ['/users']",
+                                 "GET /orders?page=2 -> behavior '*' -> 404*"])
+    # Its request is in the assertion's message; the missing route still gets said.
+    result.stdout.fnmatch_lines(["*_ test_helper _*", "*- edgesim traces -*",
+                                 "origin stub 'api' has no route for /orders; routes: ['/users']",
+                                 "(1 more request(s) in the failure message above)"])
+    assert result.stdout.str().count("has no route for") == 2
+
+
 def test_a_misspelt_trigger_points_at_the_test_line(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_trigger="""
         from edgesim.assertions import assert_ran, assert_triggers
