@@ -180,6 +180,7 @@ class SyncDistribution:
 
     def client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Client:
         """An httpx.Client through the distribution (closed with it)."""
+        __tracebackhide__ = True  # a misuse fails at the test's line (pytest), not in here
         headers = self.distribution.client_headers(viewer, kwargs.pop("headers", None))
         client = httpx.Client(transport=_LoopTransport(self), base_url=self.distribution.url,
                               headers=headers, **kwargs)
@@ -188,6 +189,7 @@ class SyncDistribution:
 
     def async_client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """An httpx.AsyncClient usable from any event loop."""
+        __tracebackhide__ = True
         headers = self.distribution.client_headers(viewer, kwargs.pop("headers", None))
         return httpx.AsyncClient(transport=_LoopAsyncTransport(self), base_url=self.distribution.url,
                                  headers=headers, **kwargs)
@@ -207,6 +209,7 @@ class SyncDistribution:
 
     @property
     def last_trace(self) -> Trace:
+        __tracebackhide__ = True
         return self.distribution.last_trace
 
     def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
@@ -216,9 +219,11 @@ class SyncDistribution:
         self.distribution.advance(seconds)
 
     def invalidate(self, *paths: str) -> int:
+        __tracebackhide__ = True
         return self.distribution.invalidate(*paths)
 
     def store(self, name: str | None = None) -> KvsFile:
+        __tracebackhide__ = True
         return self.distribution.store(name)
 
     def reset(self) -> None:

@@ -119,6 +119,41 @@ def test_a_request_no_canned_route_answers_is_named(project: pytest.Pytester) ->
     assert result.stdout.str().count("has no route for") == 2
 
 
+def test_a_misused_control_fails_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_misuse="""
+        from edgesim.testing import viewer_headers
+
+        def test_viewer_field(edge):
+            edge.client(viewer={"contry": "FR"})
+
+        def test_device(edge_client):
+            edge_client.get("/", headers=viewer_headers(device="iphone"))
+
+        def test_store(edge):
+            edge.store("redirects")
+
+        def test_no_request_yet(edge):
+            edge.last_trace
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines([
+        ">       edge.client(viewer={\"contry\": \"FR\"})",
+        # (fnmatch: [...] is a character class and ? any character, hence the stars)
+        "E       ValueError: unknown viewer field(s) *'contry'*; did you mean 'country' for 'contry'*; known: *",
+        "test_scratch_misuse.py:4: ValueError"])
+    result.stdout.fnmatch_lines(["E       ValueError: unknown device 'iphone'; known: *",
+                                 "test_scratch_misuse.py:7: ValueError"])
+    result.stdout.fnmatch_lines(["E       KeyError: \"no KeyValueStore 'redirects'; this distribution has none\"",
+                                 "test_scratch_misuse.py:10: KeyError"])
+    result.stdout.fnmatch_lines(["E       AssertionError: no request has reached the distribution yet",
+                                 "test_scratch_misuse.py:13: AssertionError"])
+    # Not edgesim's frames, with their locals (ViewerProfile's pydantic fields) spelled out.
+    result.stdout.no_fnmatch_line("*edgesim/testing.py*")
+    result.stdout.no_fnmatch_line("*edgesim/testing_sync.py*")
+    result.stdout.no_fnmatch_line("*FieldInfo*")
+
+
 def test_a_misspelt_trigger_points_at_the_test_line(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_trigger="""
         from edgesim.assertions import assert_ran, assert_triggers
