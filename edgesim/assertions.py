@@ -142,9 +142,11 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
         raise fail(f"expected {event.value} ({record.function}) to set {side} header {name!r}; "
                    f"its output has no such header", trace)
     if value is not None and value not in after:
-        raise fail(f"expected {event.value} to set {name!r} to {value!r}; it set {after}", trace)
+        raise fail(f"expected {event.value} ({record.function}) to set {name!r} to {value!r}; "
+                   f"it set it to {_values(after)}", trace)
     if before == after:
-        raise fail(f"{name!r} was already {before} in the event {event.value} got; the function did not set it", trace)
+        raise fail(f"{name!r} was already {_values(before or [])} in the event {event.value} got; "
+                   f"the function did not set it", trace)
 
 
 def assert_header(response: httpx.Response, name: str, value: str | None) -> None:

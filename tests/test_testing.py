@@ -151,6 +151,9 @@ async def test_header_set_by_reads_lambda_events(fn_dir: Path) -> None:
     async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: FakeLoader(fakes)) as dist:
         response = await dist.get("/")
     a.assert_header_set_by(response, "x-frame-options", "origin-response", "DENY")
+    with pytest.raises(AssertionError, match=r"^expected origin-response \(oresp\) to set 'x-frame-options' to "
+                                             r"'SAMEORIGIN'; it set it to 'DENY'\n"):
+        a.assert_header_set_by(response, "x-frame-options", "origin-response", "SAMEORIGIN")
     with pytest.raises(AssertionError, match="origin-request did not run"):
         a.assert_header_set_by(response, "x-frame-options", "origin-request")
 
