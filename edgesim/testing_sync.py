@@ -23,6 +23,7 @@ from edgesim.testing import Distribution, attach_trace
 from edgesim.trace import Trace
 
 if TYPE_CHECKING:
+    from edgesim.direct import FunctionTestResult
     from edgesim.lambda_edge.invoke import InvokeResult
 
 T = TypeVar("T")
@@ -238,8 +239,9 @@ class FunctionRunner:
         self.loop = loop
         self.base_dir = base_dir
 
-    def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """What `aws cloudfront test-function` prints, as a dict (see direct.run_cloudfront_function)."""
+    def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> FunctionTestResult:
+        """What `aws cloudfront test-function` prints, as a dict with `.output`, `.error`, `.logs`
+        (see direct.run_cloudfront_function)."""
         __tracebackhide__ = True
         from edgesim.direct import run_cloudfront_function
 
