@@ -149,8 +149,13 @@ def check(case: Case, status: int, headers: Any, body: str, cache: str, triggers
 async def run_cases(path: Path, config_path: Path | None = None) -> list[CaseResult]:
     """Run every case of `path`, in order, against one in-process distribution."""
     cases, lines = load_cases(path)
+    if config_path is None and cases.config:
+        config_path = path.parent / cases.config
+        if not config_path.is_file():  # say which line of which file named it, and from where
+            raise ConfigError(f"no such file: {config_path.resolve()} (config is relative to the cases file's folder)",
+                              file=str(path), field="config")
     if config_path is None:
-        config_path = (path.parent / cases.config) if cases.config else find_config(None)
+        config_path = find_config(None)
     results: list[CaseResult] = []
     async with Distribution(config_path, origins=cases.origins) as dist, dist.client() as client:
         for case, line in zip(cases.cases, lines or [0] * len(cases.cases)):

@@ -115,6 +115,14 @@ def test_config_option_wins_over_the_cases_file(suite: Path, tmp_path: Path) -> 
     assert "origins ['api'] are not in the config; its origins are ['web']" in result.output
 
 
+def test_a_missing_config_names_the_cases_file(suite: Path) -> None:
+    suite.write_text(CASES.replace("config: dist.toml", "config: dist.tom"))
+    result = CliRunner().invoke(main, ["test", str(suite)])
+    assert result.exit_code == 2
+    assert result.output == (f"error: {suite}: config: no such file: {suite.parent.resolve() / 'dist.tom'} "
+                             "(config is relative to the cases file's folder)\n")
+
+
 def test_bad_cases_name_the_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("cases:\n  - name: ok\n  - name: typo\n    expect: {staus: 200}\n")
