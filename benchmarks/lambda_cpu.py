@@ -127,7 +127,7 @@ async def one_run(lang: str, n: int, concurrency: int) -> dict[str, float]:
 
 
 def _run(coro: Any) -> Any:
-    """On uvloop when installed, as `edgesim serve` runs (edgesim.server.run_event_loop)."""
+    """On uvloop when installed, as `edgesim serve` runs (edgesim.event_loop.run_event_loop)."""
     try:
         import uvloop
     except ImportError:

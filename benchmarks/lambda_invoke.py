@@ -1,7 +1,8 @@
 """Lambda@Edge invocation cost, as ratios against the bare floor measured in the same run.
 
-Measured on the loop `edgesim serve` runs on (uvloop when installed), and again on asyncio's own
-loop, the one the testing API and pytest plugin get by default (`asyncio_loop` in the report).
+Measured on the loop `edgesim serve` runs on (uvloop when installed; the pytest plugin's clients
+too), and again on asyncio's own loop, the one `edgesim.testing.Distribution` gets in a program on
+asyncio (`asyncio_loop` in the report).
 
 - warm: median of one viewer-request through `EdgeFunction.invoke` on a warm worker (event built,
   sent, handler run, result validated and applied) against a bare JSON-lines round trip of the same
@@ -34,7 +35,7 @@ from edgesim.lambda_edge import LambdaEdgeRuntime
 from edgesim.lambda_edge.event import build_cf
 from edgesim.messages import EventType, Headers, Request
 from edgesim.runtime import TriggerCall
-from edgesim.server import event_loop_factory
+from edgesim.event_loop import event_loop_factory
 
 TARGET = 2.0
 # The bare floors run with the environment edgesim gives its workers (none of the shell's), so both
@@ -201,7 +202,7 @@ def run(quick: bool) -> dict[str, Any]:
             cold = asyncio.run(cold_invoke_ms(folder, lang, cold_n))
             report[lang] = {**_warm_figures(warm), "cold_invoke_ms": round(cold, 1),
                             "bare_start_import_ms": round(start, 1), "cold_ratio": round(cold / start, 2)}
-            if serve_loop is not None:  # the same on asyncio's loop, where tests run edgesim
+            if serve_loop is not None:  # the same on asyncio's own loop
                 report[lang]["asyncio_loop"] = _warm_figures(asyncio.run(warm_us(folder, lang, warm_n)))
     return report
 

@@ -72,6 +72,12 @@ class ManualClock:
 ERRORS_ALWAYS_CACHED = frozenset({404, 414, 500, 501, 502, 503, 504})
 # ... and these only when the origin sends max-age or s-maxage.
 ERRORS_CACHED_WITH_MAX_AGE = frozenset({400, 403, 405, 412, 415})
+# ... and for these an origin's no-store / no-cache / private means "do not cache the error"; for
+# every other cached error status CloudFront ignores them (DG/custom-error-pages-expiration; 410 is
+# named there too but is not in the spec's list of cached statuses, so it is never cached here).
+ERRORS_NOT_CACHED_WHEN_FORBIDDEN = frozenset({404, 410, 414, 501})
+# Cached only when the origin sends Cache-Control; DefaultTTL does not apply (DG/http-3xx-status-codes).
+REDIRECTS_CACHED_WITH_CACHE_CONTROL = frozenset({307, 308})
 DEFAULT_ERROR_CACHING_MIN_TTL = 10
 
 
@@ -133,16 +139,22 @@ def compute_ttl(response: Response, policy: CachePolicy, *, now: float,
     from_headers = header_ttl(response.headers, now)
     if status >= 400:
         cc = CacheControl.parse(response.headers)
+        if status in ERRORS_NOT_CACHED_WHEN_FORBIDDEN and (cc.no_store or cc.no_cache or cc.private):
+            return 0.0
         if status in ERRORS_ALWAYS_CACHED or (
             status in ERRORS_CACHED_WITH_MAX_AGE and (cc.max_age is not None or cc.s_maxage is not None)
         ):
-            # The longer of the error caching minimum TTL and the origin's max-age (AD/HTTPStatusCodes).
-            return float(max(error_caching_min_ttl, from_headers or 0.0))
+            # The longer of the error caching minimum TTL and the origin's max-age / s-maxage /
+            # Expires, which cannot exceed the behavior's MaxTTL (AD/HTTPStatusCodes,
+            # DG/custom-error-pages-expiration).
+            return float(max(error_caching_min_ttl, min(from_headers or 0.0, policy.max_ttl)))
         return 0.0
     if status < 200 or status == 304:
         return 0.0
-    # UNCERTAIN: the spec lists no 2xx/3xx exclusions; CloudFront is observed caching redirects,
-    # so every 2xx and 3xx but 304 follows the TTL rules.
+    if status in REDIRECTS_CACHED_WITH_CACHE_CONTROL and "cache-control" not in response.headers:
+        return 0.0
+    # UNCERTAIN: the spec lists no other 2xx/3xx exclusions; 301 and 302 follow the TTL rules as a
+    # 200 does (DG/http-3xx-status-codes).
     cc = CacheControl.parse(response.headers)
     if cc.no_store or cc.no_cache or cc.private:
         # Respected only when MinTTL is 0; otherwise cached for MinTTL (spec §4.3).
@@ -174,6 +186,12 @@ class CacheEntry:
 
     def age(self, now: float) -> int:
         return max(0, int(now - self.stored_at))
+
+    @property
+    def is_error(self) -> bool:
+        """A cached error (the origin's 4xx / 5xx, a custom error page included): not an object
+        CloudFront serves expired in place of the origin's new 5xx (AD/HTTPStatusCodes)."""
+        return self.origin_status is not None and self.origin_status >= 400
 
     @property
     def etag(self) -> str | None:
@@ -315,6 +333,12 @@ class EdgeCache:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
         return entry
+
+    def extend(self, entry: CacheEntry, seconds: float) -> None:
+        """Keep an expired `entry` fresh for `seconds` more, its Age still counted from its fetch:
+        how CloudFront goes on serving an expired object while the origin answers 5xx (AD/HTTPStatusCodes)."""
+        if seconds > 0 and self._entries.get(entry.key) is entry:
+            entry.ttl = max(entry.ttl, self.clock.now() + seconds - entry.stored_at)
 
     def serve(self, entry: CacheEntry) -> Response:
         """A copy of the stored response with its `Age` (spec §4.3)."""

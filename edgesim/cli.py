@@ -47,7 +47,8 @@ def main() -> None:
 def serve(config_path: Path | None, host: str, port: int, log_format: str, no_reload: bool, no_cache: bool) -> None:
     """Serve a distribution as a local reverse proxy."""
     from edgesim.request_log import printer
-    from edgesim.server import bind_problem, run_event_loop
+    from edgesim.event_loop import run_event_loop
+    from edgesim.server import bind_problem
     from edgesim.server import serve as run_server
     from edgesim.simulator import Simulator
 

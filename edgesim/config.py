@@ -217,7 +217,8 @@ _TaggedOrigin = Annotated[
 
 
 class OriginGroup(_Frozen):
-    """Origin failover: the secondary is tried on these statuses or a connection error."""
+    """Origin failover: the secondary is tried on these statuses, a connection error or a timeout,
+    for GET, HEAD and OPTIONS requests only (DG/RequestAndResponseBehaviorOriginGroups)."""
 
     id: str
     primary: str

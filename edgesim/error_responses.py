@@ -42,12 +42,28 @@ def page_request(viewer_request: Request, rule: CustomErrorResponse) -> Request:
     return page
 
 
-def error_page_response(rule: CustomErrorResponse, page: Response | None) -> Response | None:
-    """The viewer's answer built from the fetched page, or None to keep the original error.
+def custom_error_answer(rule: CustomErrorResponse, page: Response | None) -> Response | None:
+    """What the viewer gets for an error a rule with a page covers, or None to keep the original error.
 
-    UNCERTAIN: when the page itself cannot be fetched (an error status or no answer) CloudFront's
-    exact behaviour is not documented; edgesim keeps the original error response.
+    The page as `response_code` when it could be fetched. When the page's own origin answers an
+    error instead, "CloudFront returns to the viewer the status code that CloudFront received from
+    the origin that contains the custom error pages" (DG/custom-error-pages: the page deleted from
+    its bucket gives the viewer that bucket's answer, not the original error). UNCERTAIN: when
+    that origin could not be reached at all, edgesim keeps the original error.
     """
+    answer = error_page_response(rule, page)
+    if answer is not None or page is None or page.status < 400:
+        return answer
+    out = page.copy()
+    for name in _PAGE_ONLY:
+        out.headers.remove(name)
+    out.headers.set("Content-Length", str(len(out.body)))
+    return out
+
+
+def error_page_response(rule: CustomErrorResponse, page: Response | None) -> Response | None:
+    """The viewer's answer built from a page fetched successfully, or None when there is none
+    (no page configured, no answer, or an answer that is not 2xx: see `custom_error_answer`)."""
     if rule.response_page_path is None or rule.response_code is None or page is None:
         return None
     if not 200 <= page.status < 300:

@@ -17,7 +17,7 @@ from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
-from edgesim.error_responses import error_caching_min_ttl, error_page_response, find_rule, page_request
+from edgesim.error_responses import custom_error_answer, error_caching_min_ttl, find_rule, page_request
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
@@ -28,6 +28,8 @@ from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
 from edgesim.trace import OriginTrace, Trace, TriggerTrace
 from edgesim.viewer_protocol import apply_viewer_protocol_policy
 
+# The only methods an origin group fails over for (DG/RequestAndResponseBehaviorOriginGroups).
+FAILOVER_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 GENERATED_X_CACHE = {
     "cloudfront-function": "FunctionGeneratedResponse from cloudfront",
     "lambda": "LambdaGeneratedResponse from cloudfront",
@@ -177,9 +179,13 @@ class Pipeline:
         except (OriginConnectionError, OriginTimeout) as err:
             if stale is None:
                 return await self._unreachable_origin_page(ex, err)
-            response, x_cache, origin_status = stale.response, "", 599  # no answer counts as a 5xx
-        if stale is not None and origin_status is not None and origin_status >= 500:
-            # An expired object is served rather than an origin's 5xx (AD/HTTPStatusCodes).
+            # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
+            response, x_cache, origin_status = stale.response, "", err.status
+        rules = self.config.custom_error_responses
+        if stale is not None and not stale.is_error and origin_status is not None and origin_status >= 500:
+            # An expired object is served rather than an origin's 5xx, and keeps being served from
+            # the cache for the error caching minimum TTL before the origin is asked again (AD/HTTPStatusCodes).
+            cache.extend(stale, error_caching_min_ttl(rules, origin_status))
             ex.trace.cache = "Hit"
             ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object")
             return self._serve(ex, cache, stale, "Hit from cloudfront")
@@ -191,7 +197,6 @@ class Pipeline:
             ex.trace.cache = "RefreshHit"
             return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront")
         ex.trace.cache = "Miss"
-        rules = self.config.custom_error_responses
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
         response = await self._custom_error(ex, response, origin_status)
@@ -208,10 +213,10 @@ class Pipeline:
         rule = find_rule(self.config.custom_error_responses, err.status)
         if rule is None or rule.response_page_path is None:
             raise err
-        page = error_page_response(rule, await self._error_page(ex, rule))
+        page = custom_error_answer(rule, await self._error_page(ex, rule))
         if page is None:
             raise err
-        ex.trace.notes.append(f"{type(err).__name__}: custom error page {rule.response_page_path} as {rule.response_code}")
+        ex.trace.notes.append(f"{type(err).__name__}: custom error page {rule.response_page_path} as {page.status}")
         return page, "Error from cloudfront", err.status
 
     async def _custom_error(self, ex: Exchange, response: Response, origin_status: int | None) -> Response:
@@ -221,12 +226,12 @@ class Pipeline:
         rule = find_rule(self.config.custom_error_responses, origin_status)
         if rule is None or rule.response_page_path is None:
             return response
-        replaced = error_page_response(rule, await self._error_page(ex, rule))
+        replaced = custom_error_answer(rule, await self._error_page(ex, rule))
         if replaced is None:
             ex.trace.notes.append(f"custom error page {rule.response_page_path} could not be fetched")
             return response
         ex.trace.notes.append(f"origin {origin_status}: custom error page {rule.response_page_path} "
-                              f"as {rule.response_code}")
+                              f"as {replaced.status}")
         return replaced
 
     async def _error_page(self, ex: Exchange, rule: CustomErrorResponse) -> Response | None:
@@ -266,6 +271,10 @@ class Pipeline:
         assert target is not None
         members = self._members(target)
         failover = target.failover_status_codes if isinstance(target, OriginGroup) else ()
+        if ex.request.method.upper() not in FAILOVER_METHODS:
+            # CloudFront fails over only for GET, HEAD and OPTIONS; another method gets the primary's
+            # answer, error or not (DG/RequestAndResponseBehaviorOriginGroups).
+            members, failover = members[:1], ()
         last_error: ViewerError | None = None
         response: Response | None = None
         for attempt, origin in enumerate(members):
@@ -285,7 +294,9 @@ class Pipeline:
             final = attempt == len(members) - 1
             try:
                 response = await self._fetch(ex, request)
-            except OriginConnectionError as err:
+            except (OriginConnectionError, OriginTimeout) as err:
+                # Failover when CloudFront cannot connect to the primary or its response takes too
+                # long (AD/high_availability_origin_failover).
                 last_error = err
                 if final:
                     raise

@@ -7,9 +7,9 @@ import errno
 import socket
 import sys
 import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 import httptools
 import uvicorn
@@ -26,8 +26,6 @@ from edgesim.config import CloudFrontFunctionAssociation
 from edgesim.errors import BadRequest, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.reload import watch_and_reload
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
-
-T = TypeVar("T")
 
 
 class _OneWritePerTurn:
@@ -265,24 +263,6 @@ def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
         # a handshake the app would refuse with uvicorn's bare 500.
         ws="none",
     )
-
-
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The loop `edgesim serve` runs on: uvloop when installed (uvicorn[standard] brings it), else
-    None for asyncio's own. uvicorn picks uvloop itself only when it owns the loop; `serve` owns
-    it, so it picks here. uvloop costs about a quarter less CPU per proxied request (benchmarks/,
-    issue 6), which measure edgesim on this same loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
-def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run `main` to its end on the loop `edgesim serve` runs on (event_loop_factory)."""
-    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-        return runner.run(main)
 
 
 def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None) -> str:

@@ -37,7 +37,10 @@ def test_page_replaces_the_error_with_the_response_code() -> None:
     assert out.headers.get("age") is None and out.headers.get("content-length") == "6"
 
 
-def test_original_error_kept_without_page_or_when_page_fails() -> None:
+def test_no_page_answer_without_a_page_or_a_2xx_page() -> None:
+    # error_page_response builds only from a page fetched successfully; what the viewer gets when
+    # the page's origin answers an error is custom_error_answer's
+    # (test_fidelity_pipeline.py: test_unavailable_custom_error_page_gives_the_status_of_the_pages_origin).
     assert error_page_response(RULES[1], Response(200)) is None
     assert error_page_response(RULES[0], None) is None
     assert error_page_response(RULES[0], Response(404)) is None

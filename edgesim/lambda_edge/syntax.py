@@ -53,9 +53,12 @@ async def _node_problem(path: Path) -> str | None:
     node = shutil.which("node")
     if node is None or not path.is_file():
         return None
-    process = await asyncio.create_subprocess_exec(
-        node, "--check", str(path), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            node, "--check", str(path), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    except OSError:  # cannot start node now (out of processes or descriptors): the invocation will say
+        return None
     try:
         _, err = await asyncio.wait_for(process.communicate(), NODE_CHECK_TIMEOUT_S)
     except asyncio.TimeoutError:
