@@ -19,14 +19,32 @@ EventLike = EventType | str
 
 
 def _event(value: EventLike) -> EventType:
+    __tracebackhide__ = True  # the failure points at the test's line, not at this helper
     try:
         return EventType(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a trigger point; use one of {[e.value for e in EventType]}") from None
+        pass
+    known = [e.value for e in EventType]
+    guess = str(value).strip().lower().replace("_", "-").replace(" ", "-")
+    hint = f"; did you mean {guess!r}?" if guess in known else ""
+    raise ValueError(f"{value!r} is not a trigger point; use one of {known}{hint}")
+
+
+def _events(values: Iterable[EventLike]) -> list[EventType]:
+    __tracebackhide__ = True
+    out = []
+    for value in values:  # a loop, not a comprehension: on 3.11 that is one more frame in the traceback
+        out.append(_event(value))
+    return out
 
 
 def fail(message: str, trace: Trace) -> AssertionError:
-    return AssertionError(f"{message}\n\nedgesim trace:\n{trace.render(details=True)}")
+    error = AssertionError(f"{message}\n\nedgesim trace:\n{trace.render(details=True)}")
+    # The request whose trace the message holds: the pytest plugin leaves it out of the test's
+    # "edgesim traces" section rather than print it twice. A plain AssertionError with an attribute,
+    # not a subclass, so that pytest still reports `AssertionError: expected ...`.
+    error.edgesim_trace = trace  # type: ignore[attr-defined]
+    return error
 
 
 def assert_status(response: httpx.Response, status: int) -> None:
@@ -39,7 +57,7 @@ def assert_ran(response: httpx.Response, *event_types: EventLike) -> None:
     """Each of these triggers ran for this request."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    missing = [e.value for e in map(_event, event_types) if not trace.ran(e)]
+    missing = [e.value for e in _events(event_types) if not trace.ran(e)]
     if missing:
         raise fail(f"expected {', '.join(missing)} to run; ran: {_ran(trace)}", trace)
 
@@ -48,7 +66,7 @@ def assert_not_ran(response: httpx.Response, *event_types: EventLike) -> None:
     """None of these triggers ran for this request (a cache hit skips the origin triggers)."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    ran = [e.value for e in map(_event, event_types) if trace.ran(e)]
+    ran = [e.value for e in _events(event_types) if trace.ran(e)]
     if ran:
         raise fail(f"expected {', '.join(ran)} not to run, but it ran", trace)
 
@@ -57,7 +75,7 @@ def assert_triggers(response: httpx.Response, event_types: Iterable[EventLike]) 
     """Exactly these triggers ran, in this order."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    expected = [_event(e).value for e in event_types]
+    expected = [e.value for e in _events(event_types)]
     actual = [t.event_type.value for t in trace.triggers]
     if expected != actual:
         raise fail(f"expected triggers {expected}, ran {actual}", trace)
@@ -124,9 +142,54 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
         raise fail(f"expected {event.value} ({record.function}) to set {side} header {name!r}; "
                    f"its output has no such header", trace)
     if value is not None and value not in after:
-        raise fail(f"expected {event.value} to set {name!r} to {value!r}; it set {after}", trace)
+        raise fail(f"expected {event.value} ({record.function}) to set {name!r} to {value!r}; "
+                   f"it set it to {_values(after)}", trace)
     if before == after:
-        raise fail(f"{name!r} was already {before} in the event {event.value} got; the function did not set it", trace)
+        raise fail(f"{name!r} was already {_values(before or [])} in the event {event.value} got; "
+                   f"the function did not set it", trace)
+
+
+def assert_header(response: httpx.Response, name: str, value: str | None) -> None:
+    """The viewer got header `name` with exactly `value` (`None`: the header is absent).
+
+    On failure it says which function set, changed or removed the header, read from the trace, so
+    a wrong value points at the function (or, when none touched it, at the origin or the config).
+    """
+    __tracebackhide__ = True
+    got = response.headers.get(name)
+    if got == value:
+        return
+    trace = trace_of(response)
+    want = "absent" if value is None else repr(value)
+    actual = "absent" if got is None else repr(got)
+    raise fail(f"expected header {name}: {want}, got {actual}; {header_story(trace, name)}", trace)
+
+
+def header_story(trace: Trace, name: str) -> str:
+    """What the request's functions did to response header `name`, in order, from the event each
+    got and what it returned: "origin-response (cache_headers) set it to 'api'", or that none did."""
+    if not trace.triggers:
+        return "no function ran for this request"
+    steps: list[str] = []
+    key = name.lower()
+    for record in trace.triggers:
+        if record.output is None or (record.event_type.is_request and not record.generated):
+            continue  # failed, or a request trigger that passed the request on: no response yet
+        before = None if record.generated and record.event_type.is_request else _headers(record.event, "response").get(key)
+        after = _headers(record.output, "response").get(key)
+        who = f"{record.event_type.value} ({record.function})"
+        if record.generated and record.event_type.is_request:
+            steps.append(f"{who} generated the response " + (f"with it {_values(after)}" if after else "without it"))
+        elif before != after:
+            steps.append(f"{who} removed it" if after is None else
+                         f"{who} {'set' if before is None else 'changed'} it to {_values(after)}")
+    if not steps:
+        return "no function set, changed or removed it"
+    return "; ".join(steps)
+
+
+def _values(values: list[str]) -> str:
+    return repr(values[0]) if len(values) == 1 else repr(values)
 
 
 def _ran(trace: Trace) -> str:

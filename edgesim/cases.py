@@ -28,11 +28,12 @@ from typing import Any
 import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from edgesim.assertions import cache_result
+from edgesim.assertions import cache_result, header_story
 from edgesim.config import find_config, read_user_text
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution, trace_of, viewer_headers
+from edgesim.trace import Trace
 
 
 class _Strict(BaseModel):
@@ -113,22 +114,25 @@ def _case_lines(node: yaml.Node | None) -> list[int]:
     return []
 
 
-def check(case: Case, status: int, headers: Any, body: str, cache: str, triggers: list[str]) -> list[str]:
-    """What the response got wrong, one line per expectation."""
+def check(case: Case, status: int, headers: Any, body: str, cache: str, triggers: list[str],
+          trace: Trace | None = None) -> list[str]:
+    """What the response got wrong, one line per expectation; with the request's `trace`, a wrong
+    header also says which function set, changed or removed it."""
     want = case.expect
     out: list[str] = []
     if want.status is not None and status != want.status:
         out.append(f"status: expected {want.status}, got {status}")
     for name, value in want.headers.items():
         got = headers.get(name)
+        story = f"; {header_story(trace, name)}" if trace is not None and trace.triggers else ""
         if value is None or value is False:
             if got is not None:
-                out.append(f"header {name}: expected absent, got {got!r}")
+                out.append(f"header {name}: expected absent, got {got!r}{story}")
         elif value is True:
             if got is None:
-                out.append(f"header {name}: expected present, absent")
+                out.append(f"header {name}: expected present, absent{story}")
         elif got != value:
-            out.append(f"header {name}: expected {value!r}, got {got!r}")
+            out.append(f"header {name}: expected {value!r}, got {got!r}{story}")
     if want.body is not None and body != want.body:
         out.append(f"body: expected {want.body[:200]!r}, got {body[:200]!r}")
     fragments = [want.body_contains] if isinstance(want.body_contains, str) else want.body_contains
@@ -145,8 +149,13 @@ def check(case: Case, status: int, headers: Any, body: str, cache: str, triggers
 async def run_cases(path: Path, config_path: Path | None = None) -> list[CaseResult]:
     """Run every case of `path`, in order, against one in-process distribution."""
     cases, lines = load_cases(path)
+    if config_path is None and cases.config:
+        config_path = path.parent / cases.config
+        if not config_path.is_file():  # say which line of which file named it, and from where
+            raise ConfigError(f"no such file: {config_path.resolve()} (config is relative to the cases file's folder)",
+                              file=str(path), field="config")
     if config_path is None:
-        config_path = (path.parent / cases.config) if cases.config else find_config(None)
+        config_path = find_config(None)
     results: list[CaseResult] = []
     async with Distribution(config_path, origins=cases.origins) as dist, dist.client() as client:
         for case, line in zip(cases.cases, lines or [0] * len(cases.cases)):
@@ -165,7 +174,7 @@ async def run_cases(path: Path, config_path: Path | None = None) -> list[CaseRes
                 continue
             triggers = [t.event_type.value for t in trace.triggers]
             result.failures = check(case, response.status_code, response.headers, response.text,
-                                    cache_result(response), triggers)
+                                    cache_result(response), triggers, trace)
             result.trace = trace.render(details=True)
             result.seconds = time.perf_counter() - started
             results.append(result)

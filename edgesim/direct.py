@@ -1,13 +1,14 @@
 """Unit tests of one function, no distribution: thin wrappers over the CLI's own cores.
 
 `run_cloudfront_function` is `edgesim test-function` (edgesim.cloudfront_functions.test_function):
-it returns what `aws cloudfront test-function` prints. `invoke_lambda` is `edgesim invoke`
-(edgesim.lambda_edge.invoke_handler): the handler's result, its log lines and, by default, how
-CloudFront would take the result (validation). Paths are relative to `base_dir` (default: cwd).
+it returns what `aws cloudfront test-function` prints, with `.output`, `.error` and `.logs` to read
+it by. `invoke_lambda` is `edgesim invoke` (edgesim.lambda_edge.invoke_handler): the handler's
+result, its log lines and, by default, how CloudFront would take the result (validation). Paths are relative to `base_dir` (default: cwd).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,15 +19,56 @@ if TYPE_CHECKING:
     from edgesim.lambda_edge.invoke import InvokeResult
 
 
+class FunctionTestResult(dict[str, Any]):
+    """What `aws cloudfront test-function` prints (`result["TestResult"]["FunctionOutput"]`...), with
+    the parts a test reads: `.output` (FunctionOutput parsed), `.error`, `.logs`, `.compute_utilization`.
+
+    `.output` of a function that failed raises an AssertionError with its error and logs: FunctionOutput
+    is then `{}`, and `output["request"]` would be a KeyError that hides why.
+    """
+
+    @property
+    def _test(self) -> dict[str, Any]:
+        test: dict[str, Any] = self["TestResult"]
+        return test
+
+    @property
+    def name(self) -> str:
+        return str(self._test["FunctionSummary"]["Name"])
+
+    @property
+    def error(self) -> str | None:
+        """FunctionErrorMessage, None when the function succeeded."""
+        return self._test["FunctionErrorMessage"] or None
+
+    @property
+    def logs(self) -> list[str]:
+        return list(self._test["FunctionExecutionLogs"])
+
+    @property
+    def compute_utilization(self) -> int:
+        return int(self._test["ComputeUtilization"])
+
+    @property
+    def output(self) -> dict[str, Any]:
+        """What the function returned, as CloudFront took it: `{"request": ...}` or `{"response": ...}`."""
+        __tracebackhide__ = True  # pytest: a failed function is reported at the test's line
+        if self.error is not None:
+            logs = "".join(f"\n  | {line}" for line in self.logs) or " none"
+            raise AssertionError(f"{self.name} failed, so it has no output: {self.error}\nits logs:{logs}")
+        output: dict[str, Any] = json.loads(self._test["FunctionOutput"])
+        return output
+
+
 async def run_cloudfront_function(path: str | Path, event: dict[str, Any], *, runtime: str = "cloudfront-js-2.0",
                                   kvs: str | Path | None = None, now: datetime | None = None,
-                                  base_dir: Path | None = None) -> dict[str, Any]:
+                                  base_dir: Path | None = None) -> FunctionTestResult:
     """The TestResult of `aws cloudfront test-function` for `event` (the same JSON structure)."""
     from edgesim.cloudfront_functions import test_function
 
     base = base_dir or Path.cwd()
-    return await test_function((base / path).resolve(), event, runtime=runtime,
-                               kvs=(base / kvs).resolve() if kvs is not None else None, now=now)
+    return FunctionTestResult(await test_function((base / path).resolve(), event, runtime=runtime,
+                                                  kvs=(base / kvs).resolve() if kvs is not None else None, now=now))
 
 
 run_cloudfront_function.__test__ = False  # type: ignore[attr-defined]

@@ -95,10 +95,14 @@ class Headers:
         return default
 
     def __getitem__(self, name: str) -> str:
-        """The first line's value, as get(); KeyError when there is none (a test reading a header)."""
+        """The first line's value, as get(); KeyError when there is none (a test reading a header,
+        `edge_origins["app"].last.headers["x-id"]`: the error lists the headers there are, since one
+        a function added is often missing only because no policy forwards it, spec §4.2)."""
+        __tracebackhide__ = True  # pytest: the failure points at the test's line, not here
         value = self.get(name)
         if value is None:
-            raise KeyError(name)
+            present = ", ".join(k for k, _ in self._items) or "none"
+            raise KeyError(f"no header {name!r}; the headers are: {present}")
         return value
 
     def get_all(self, name: str) -> list[str]:

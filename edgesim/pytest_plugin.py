@@ -57,7 +57,14 @@ def pytest_runtest_makereport(item: pytest.Item,
     report = yield
     edge = getattr(item, "funcargs", {}).get("edge")
     if report.when == "call" and report.failed and edge is not None and hasattr(edge, "render_traces"):
-        report.sections.append(("edgesim traces", edge.render_traces()))
+        # An edgesim assertion already printed its request's trace in its message: not twice.
+        from edgesim.trace import Trace
+
+        error = call.excinfo.value if call.excinfo is not None else None
+        shown = getattr(error, "edgesim_trace", None)
+        rendered = edge.render_traces(shown=[shown] if isinstance(shown, Trace) else [])
+        if rendered:
+            report.sections.append(("edgesim traces", rendered))
     return report
 
 
@@ -147,8 +154,12 @@ def edgesim_config(request: pytest.FixtureRequest,
             else find_test_config(test_file, rootdir, str(request.config.getini("edgesim_config"))))
     try:
         return configs.load(path)
-    except ConfigError as exc:  # one line per problem, naming file and field; no traceback
-        pytest.fail("edgesim config:\n" + "\n".join(exc.problems), pytrace=False)
+    except ConfigError as exc:
+        problems = exc.problems
+    # One line per problem, naming file and field, the first on the first line so that pytest's short
+    # summary names it; failed outside the `except` so pytest does not print the ConfigError, then
+    # "During handling of the above exception", then the same lines again.
+    pytest.fail("edgesim config: " + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
@@ -163,6 +174,7 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
          edgesim_config: DistributionConfig | Mapping[str, Any], edgesim_origins: Mapping[str, OriginSpec],
          _edgesim_session: tuple[_Configs, Path]) -> Iterator[SyncDistribution]:
     """This test's distribution: fresh cache, KeyValueStores and stubs; controls and traces."""
+    from edgesim.errors import ConfigError, UserError
     from edgesim.testing_sync import SyncDistribution
 
     marker = _marker_kwargs(request)
@@ -173,9 +185,24 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
     distribution = SyncDistribution(edgesim_config, origins=origins, base_dir=base_dir,
                                     runtimes=edgesim_runtimes, socket=socket, workdir=_edgesim_session[1],
                                     loop=edgesim_loop, function_time_limit_ms=time_limit)
-    distribution.start()
+    problem: str | None = None
+    try:
+        distribution.start()
+    except UserError as exc:
+        problem = str(exc)
+        if isinstance(exc, ConfigError) and exc.field == "origins":
+            problem += f" (this test's origin stubs come from {_origins_source(marker, edgesim_origins)})"
+    if problem is not None:  # the user's mistake in one line, not a traceback through edgesim's loop
+        pytest.fail(f"edgesim: {problem}", pytrace=False)
     yield distribution
     distribution.close()
+
+
+def _origins_source(marker: Mapping[str, Any], fixture: Mapping[str, Any]) -> str:
+    """Where this test's origin stubs came from, so a failure points at the line to fix."""
+    sources = [name for name, given in (("@pytest.mark.edgesim(origins=...)", marker.get("origins")),
+                                        ("the edgesim_origins fixture", fixture)) if given]
+    return " and ".join(sources) or "nowhere"
 
 
 @pytest.fixture

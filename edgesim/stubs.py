@@ -35,6 +35,9 @@ class OriginStub(httpx.AsyncBaseTransport):
     def __init__(self, origin_id: str, answer: Callable[[Request], Awaitable[Response]]) -> None:
         self.origin_id = origin_id
         self.requests: list[Request] = []
+        # Requests canned routes had no answer for (each got a 404), one line each: a failing test
+        # shows them, since a 404 alone reads like a wrong URI rather than a missing route.
+        self.unrouted: list[str] = []
         self._answer = answer
 
     def __repr__(self) -> str:
@@ -56,6 +59,7 @@ class OriginStub(httpx.AsyncBaseTransport):
 
     def reset(self) -> None:
         self.requests.clear()
+        self.unrouted.clear()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         seen = await origin_view(request)
@@ -128,11 +132,13 @@ def stub_from_routes(origin_id: str, routes: Mapping[str, Canned]) -> OriginStub
     async def answer(request: Request) -> Response:
         found = checked.get(request.url_path_and_query) or checked.get(request.uri)
         if found is None:
-            body = f"origin stub {origin_id!r} has no route for {request.uri}; routes: {sorted(checked)}\n"
-            return _response(404, {"Content-Type": "text/plain"}, body)
+            line = f"origin stub {origin_id!r} has no route for {request.url_path_and_query}; routes: {sorted(checked)}"
+            stub.unrouted.append(line)
+            return _response(404, {"Content-Type": "text/plain"}, line + "\n")
         return found.copy()
 
-    return OriginStub(origin_id, answer)
+    stub = OriginStub(origin_id, answer)
+    return stub
 
 
 class RecordingTransport(OriginStub):

@@ -10,10 +10,11 @@ runs one on a background event loop for synchronous tests; the pytest plugin bui
 from __future__ import annotations
 
 import contextlib
+import difflib
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,7 @@ class TraceBook:
 
 def trace_of(response: httpx.Response) -> Trace:
     """The Trace of a response from a Distribution's client."""
+    __tracebackhide__ = True  # a misuse fails at the test's line (pytest), not in here
     trace = response.extensions.get(TRACE_KEY)
     if not isinstance(trace, Trace):
         raise AssertionError("this response carries no edgesim trace; send it with a client from "
@@ -121,10 +123,13 @@ DEVICE_USER_AGENTS = {
 def viewer_headers(*, device: str | None = None, **fields: str) -> dict[str, str]:
     """Headers that set the viewer for one request: `viewer_headers(country="FR", ip="198.51.100.7",
     device="mobile")`. Field names are config.ViewerProfile's; `device` picks a User-Agent."""
+    __tracebackhide__ = True
     known = ViewerProfile.model_fields
     unknown = sorted(set(fields) - set(known))
     if unknown:
-        raise ValueError(f"unknown viewer field(s) {unknown}; known: {sorted(known)} and device")
+        close = {name: m[0] for name in unknown if (m := difflib.get_close_matches(name, list(known), n=1))}
+        hint = "".join(f"; did you mean {m!r} for {name!r}?" for name, m in close.items())
+        raise ValueError(f"unknown viewer field(s) {unknown}{hint}; known: {sorted(known)} and device")
     headers = {VIEWER_HEADER_PREFIX + name.replace("_", "-").title(): str(value) for name, value in fields.items()}
     if device is not None:
         if device not in DEVICE_USER_AGENTS:
@@ -238,7 +243,12 @@ class Distribution:
         known = {o.id for o in config.origins}
         unknown = sorted(set(self._origin_specs) - known)
         if unknown:
-            raise ConfigError(f"origins {unknown} are not in the config; its origins are {sorted(known)}")
+            close = {name: match[0] for name in unknown if (match := difflib.get_close_matches(name, known, n=1))}
+            hints = [repr(m) if len(unknown) == 1 else f"{m!r} for {name!r}" for name, m in close.items()]
+            hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+            error = ConfigError(f"origins {unknown} are not in the config; its origins are {sorted(known)}{hint}")
+            error.field = "origins"  # the pytest plugin then names where the test's stubs came from
+            raise error
         replaced = []
         for origin in config.origins:
             spec = self._origin_specs.get(origin.id)
@@ -288,6 +298,7 @@ class Distribution:
 
     def client_headers(self, viewer: Mapping[str, str] | None, headers: Any) -> httpx.Headers:
         """A client's default headers: the caller's, the viewer override, and the Host."""
+        __tracebackhide__ = True
         out = httpx.Headers(headers)
         if self.socket:  # the same Host as in-process, so functions see the distribution's domain
             out.setdefault("Host", self.source_config.distribution.domain_name)
@@ -311,15 +322,25 @@ class Distribution:
 
     @property
     def last_trace(self) -> Trace:
+        __tracebackhide__ = True
         if not self.book.traces:
             raise AssertionError("no request has reached the distribution yet")
         return self.book.traces[-1]
 
-    def render_traces(self, limit: int = 20) -> str:
-        traces = self.book.traces[-limit:]
+    def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
+        """The last `limit` requests' traces and any function that failed to load; the traces in
+        `shown` (already in a failure message) are only counted. "" when nothing is left to say."""
         problems = [f"function failed to load (its requests get CloudFront's error): {p}"
                     for p in (self.simulator.load_problems if self.simulator is not None else [])]
-        rendered = [t.render(details=True) for t in traces] or ["(no requests reached the distribution)"]
+        problems += [line for stub in self.origins.values() for line in stub.unrouted]
+        if not self.book.traces:
+            return "\n".join(problems + ["(no requests reached the distribution)"])
+        traces = self.book.traces[-limit:]
+        rendered = [t.render(details=True) for t in traces if not any(t is s for s in shown)]
+        if len(rendered) < len(traces):
+            if not rendered and not problems:
+                return ""
+            rendered.append(f"({len(traces) - len(rendered)} more request(s) in the failure message above)")
         return "\n".join(problems + rendered)
 
     # --- controls ----------------------------------------------------------------------------
@@ -330,12 +351,14 @@ class Distribution:
 
     def invalidate(self, *paths: str) -> int:
         """Remove cached objects as a CloudFront invalidation would (`/images/*`, `/index.html`)."""
+        __tracebackhide__ = True
         if self.simulator is None:
             raise RuntimeError("the distribution is not started: use it as `async with Distribution(...)`")
         return self.simulator.invalidate(list(paths))
 
     def store(self, name: str | None = None) -> KvsFile:
         """A KeyValueStore of this test, by its file's stem; the only one when `name` is omitted."""
+        __tracebackhide__ = True
         if name is None:
             if len(self.kvs) != 1:
                 raise KeyError(f"name the KeyValueStore; this distribution has {sorted(self.kvs) or 'none'}")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from edgesim.errors import UserError
 from edgesim.event_loop import new_event_loop
 from edgesim.kvs_files import KvsFile
 from edgesim.stubs import OriginStub
@@ -23,6 +24,7 @@ from edgesim.testing import Distribution, attach_trace
 from edgesim.trace import Trace
 
 if TYPE_CHECKING:
+    from edgesim.direct import FunctionTestResult
     from edgesim.lambda_edge.invoke import InvokeResult
 
 T = TypeVar("T")
@@ -58,14 +60,31 @@ class EdgeLoop:
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        __tracebackhide__ = True
         if self.in_loop():
             coro.close()
             raise RuntimeError("EdgeLoop.run called from inside its own loop; await the coroutine instead")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result()
+        except UserError as exc:
+            # The user's mistake (a function file that is not there, a config CloudFront refuses) names
+            # its file in its message; its traceback would run through this loop's thread and edgesim's
+            # loaders, so it is raised afresh here and the test's report ends at the test's own line.
+            raise exc.with_traceback(None) from None
 
     async def arun(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await `coro` on this loop from another running loop."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+        """Await `coro` on this loop from another running loop: asyncio's, or trio's (anyio's pytest
+        plugin runs an `@pytest.mark.anyio` test under every backend installed, trio included)."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: trio cannot await an asyncio future, so a trio thread waits
+            import trio  # type: ignore[import-untyped]  # anyio's only other backend; installed, since it runs
+
+            result: T = await trio.to_thread.run_sync(future.result)
+            return result
+        return await asyncio.wrap_future(future)
 
     def in_loop(self) -> bool:
         return threading.current_thread() is self._thread
@@ -165,6 +184,7 @@ class SyncDistribution:
 
     def client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.Client:
         """An httpx.Client through the distribution (closed with it)."""
+        __tracebackhide__ = True  # a misuse fails at the test's line (pytest), not in here
         headers = self.distribution.client_headers(viewer, kwargs.pop("headers", None))
         client = httpx.Client(transport=_LoopTransport(self), base_url=self.distribution.url,
                               headers=headers, **kwargs)
@@ -173,6 +193,7 @@ class SyncDistribution:
 
     def async_client(self, *, viewer: Mapping[str, str] | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """An httpx.AsyncClient usable from any event loop."""
+        __tracebackhide__ = True
         headers = self.distribution.client_headers(viewer, kwargs.pop("headers", None))
         return httpx.AsyncClient(transport=_LoopAsyncTransport(self), base_url=self.distribution.url,
                                  headers=headers, **kwargs)
@@ -192,18 +213,21 @@ class SyncDistribution:
 
     @property
     def last_trace(self) -> Trace:
+        __tracebackhide__ = True
         return self.distribution.last_trace
 
-    def render_traces(self, limit: int = 20) -> str:
-        return self.distribution.render_traces(limit)
+    def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
+        return self.distribution.render_traces(limit, shown)
 
     def advance(self, seconds: float) -> None:
         self.distribution.advance(seconds)
 
     def invalidate(self, *paths: str) -> int:
+        __tracebackhide__ = True
         return self.distribution.invalidate(*paths)
 
     def store(self, name: str | None = None) -> KvsFile:
+        __tracebackhide__ = True
         return self.distribution.store(name)
 
     def reset(self) -> None:
@@ -218,14 +242,17 @@ class FunctionRunner:
         self.loop = loop
         self.base_dir = base_dir
 
-    def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """What `aws cloudfront test-function` prints, as a dict (see direct.run_cloudfront_function)."""
+    def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> FunctionTestResult:
+        """What `aws cloudfront test-function` prints, as a dict with `.output`, `.error`, `.logs`
+        (see direct.run_cloudfront_function)."""
+        __tracebackhide__ = True
         from edgesim.direct import run_cloudfront_function
 
         return self.loop.run(run_cloudfront_function(path, event, base_dir=self.base_dir, **kwargs))
 
     def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> InvokeResult:
         """The handler's result, logs and validation outcome (see direct.invoke_lambda)."""
+        __tracebackhide__ = True
         from edgesim.direct import invoke_lambda
 
         return self.loop.run(invoke_lambda(handler, event, base_dir=self.base_dir, **kwargs))

@@ -65,6 +65,27 @@ async def test_each_expectation_can_fail(suite: Path) -> None:
     assert "GET / -> behavior '*' -> 200" in home.trace
 
 
+async def test_a_wrong_header_names_the_function_that_set_it(tmp_path: Path) -> None:
+    (tmp_path / "tag.js").write_text("function handler(event) {\n"
+                                     "    event.response.headers['x-tag'] = { value: 'api' };\n"
+                                     "    return event.response;\n}\n")
+    (tmp_path / "dist.toml").write_text(CONFIG + 'functions.viewer-response = { cloudfront_function = "tag.js" }\n')
+    path = tmp_path / "cases.yaml"
+    path.write_text("""
+config: dist.toml
+origins: {api: {/: {status: 200, headers: {x-origin: "yes"}, body: ok}}}
+cases:
+  - name: tagged
+    request: {path: /}
+    expect: {headers: {x-tag: web, x-origin: null}}
+""")
+    (result,) = await run_cases(path)
+    assert result.failures == [
+        "header x-tag: expected 'web', got 'api'; viewer-response (tag) set it to 'api'",
+        "header x-origin: expected absent, got 'yes'; no function set, changed or removed it",
+    ]
+
+
 def test_cli_summary_exit_status_and_junit(suite: Path, tmp_path: Path) -> None:
     junit = tmp_path / "out" / "junit.xml"
     junit.parent.mkdir()
@@ -92,6 +113,14 @@ def test_config_option_wins_over_the_cases_file(suite: Path, tmp_path: Path) -> 
     result = CliRunner().invoke(main, ["test", str(suite), "--config", str(other)])
     assert result.exit_code == 2
     assert "origins ['api'] are not in the config; its origins are ['web']" in result.output
+
+
+def test_a_missing_config_names_the_cases_file(suite: Path) -> None:
+    suite.write_text(CASES.replace("config: dist.toml", "config: dist.tom"))
+    result = CliRunner().invoke(main, ["test", str(suite)])
+    assert result.exit_code == 2
+    assert result.output == (f"error: {suite}: config: no such file: {suite.parent.resolve() / 'dist.tom'} "
+                             "(config is relative to the cases file's folder)\n")
 
 
 def test_bad_cases_name_the_line_and_field(tmp_path: Path) -> None:

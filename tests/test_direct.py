@@ -30,6 +30,23 @@ async def test_cloudfront_function_result_has_test_functions_structure(tmp_path:
     assert "boom" in bad["FunctionErrorMessage"] and bad["FunctionOutput"] == "{}"
 
 
+async def test_cloudfront_function_result_reads_its_output_logs_and_error(tmp_path: Path) -> None:
+    (tmp_path / "ok.js").write_text("function handler(event) { console.log('hi'); event.request.uri = '/b';"
+                                    " return event.request; }\n")
+    (tmp_path / "bad.js").write_text("function handler(event) { console.log('checking');"
+                                     " throw new Error('boom: no key'); }\n")
+    ok = await run_cloudfront_function("ok.js", EVENT, base_dir=tmp_path)
+    assert ok.output["request"]["uri"] == "/b" and ok.error is None and ok.logs == ["hi"]
+    assert 0 <= ok.compute_utilization <= 100
+    assert ok == json.loads(json.dumps(ok))  # still exactly what `aws cloudfront test-function` prints
+    bad = await run_cloudfront_function("bad.js", EVENT, base_dir=tmp_path)
+    assert bad.error is not None and "boom: no key" in bad.error
+    # Its FunctionOutput is "{}": reading the output says why there is none, not KeyError: 'request'.
+    with pytest.raises(AssertionError) as failure:
+        bad.output["request"]
+    assert str(failure.value) == (f"bad failed, so it has no output: {bad.error}\nits logs:\n  | checking")
+
+
 async def test_lambda_handler_result_logs_and_validation(tmp_path: Path) -> None:
     
     (tmp_path / "fn.py").write_text(
@@ -54,5 +71,8 @@ def test_edge_functions_fixture_runs_them_from_sync_tests(pytester: pytest.Pytes
         def test_fn(edge_functions):
             result = edge_functions.cloudfront_function("fn.js", EVENT)["TestResult"]
             assert json.loads(result["FunctionOutput"])["request"]["uri"] == "/a"
+
+        def test_output(edge_functions):
+            assert edge_functions.cloudfront_function("fn.js", EVENT).output["request"]["uri"] == "/a"
     """)
-    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest().assert_outcomes(passed=2)

@@ -30,6 +30,11 @@ def test_headers_read_like_a_mapping() -> None:
     assert h["X-COUNT"] == "1"  # the first line, as get()
     with pytest.raises(KeyError, match="x-missing"):
         h["x-missing"]
+    # A missing header says which there are (one a function added may not be forwarded at all).
+    with pytest.raises(KeyError, match=r"^\"no header 'x-api-client'; the headers are: X-Count, x-count\"$"):
+        h["x-api-client"]
+    with pytest.raises(KeyError, match="no header 'x'; the headers are: none"):
+        Headers()["x"]
 
 
 def test_capitalize_header() -> None:

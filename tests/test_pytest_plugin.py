@@ -57,6 +57,155 @@ def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> N
     ])
 
 
+def test_a_trace_in_the_failure_message_is_not_printed_again(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_once="""
+        import pytest
+        from edgesim.assertions import assert_cache
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/": "hello", "/other": "other"}}
+
+        def test_one_request(edge_client):
+            assert_cache(edge_client.get("/"), "Hit")
+
+        def test_two_requests(edge_client):
+            edge_client.get("/other")
+            assert_cache(edge_client.get("/"), "Hit")
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    out = result.stdout.str()
+    # test_one_request: its only request is in the assertion's message, and there only.
+    one = out[out.index("_ test_one_request _"):out.index("_ test_two_requests _")]
+    assert one.count("GET / -> behavior") == 1 and "edgesim traces" not in one
+    # test_two_requests: the section keeps the other request and counts the one shown above.
+    two = out[out.index("_ test_two_requests _"):]
+    assert two.count("GET / -> behavior") == 1 and two.count("GET /other -> behavior") == 1
+    result.stdout.fnmatch_lines(["*- edgesim traces -*", "GET /other -> behavior '*' -> 200*",
+                                 "*(1 more request(s) in the failure message above)"])
+
+
+def test_a_request_no_canned_route_answers_is_named(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_routes="""
+        import pytest
+        from edgesim.assertions import assert_cache
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/users": "[1]"}}
+
+        def test_plain(edge_client):
+            assert edge_client.get("/orders?page=2").status_code == 200
+
+        def test_helper(edge_client):
+            assert_cache(edge_client.get("/orders"), "Hit")
+
+        def test_each_test_its_own(edge_client, edge_origins):
+            assert edge_client.get("/users").status_code == 200
+            assert edge_origins["api"].unrouted == []
+            assert False
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=3)
+    # The origin got no query string (the default cache policy forwards none): the line says what it got.
+    result.stdout.fnmatch_lines(["*- edgesim traces -*",
+                                 "origin stub 'api' has no route for /orders; routes: ['/users']",
+                                 "GET /orders?page=2 -> behavior '*' -> 404*"])
+    # Its request is in the assertion's message; the missing route still gets said.
+    result.stdout.fnmatch_lines(["*_ test_helper _*", "*- edgesim traces -*",
+                                 "origin stub 'api' has no route for /orders; routes: ['/users']",
+                                 "(1 more request(s) in the failure message above)"])
+    assert result.stdout.str().count("has no route for") == 2
+
+
+def test_a_misused_control_fails_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_misuse="""
+        from edgesim.testing import viewer_headers
+
+        def test_viewer_field(edge):
+            edge.client(viewer={"contry": "FR"})
+
+        def test_device(edge_client):
+            edge_client.get("/", headers=viewer_headers(device="iphone"))
+
+        def test_store(edge):
+            edge.store("redirects")
+
+        def test_no_request_yet(edge):
+            edge.last_trace
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines([
+        ">       edge.client(viewer={\"contry\": \"FR\"})",
+        # (fnmatch: [...] is a character class and ? any character, hence the stars)
+        "E       ValueError: unknown viewer field(s) *'contry'*; did you mean 'country' for 'contry'*; known: *",
+        "test_scratch_misuse.py:4: ValueError"])
+    result.stdout.fnmatch_lines(["E       ValueError: unknown device 'iphone'; known: *",
+                                 "test_scratch_misuse.py:7: ValueError"])
+    result.stdout.fnmatch_lines(["E       KeyError: \"no KeyValueStore 'redirects'; this distribution has none\"",
+                                 "test_scratch_misuse.py:10: KeyError"])
+    result.stdout.fnmatch_lines(["E       AssertionError: no request has reached the distribution yet",
+                                 "test_scratch_misuse.py:13: AssertionError"])
+    # Not edgesim's frames, with their locals (ViewerProfile's pydantic fields) spelled out.
+    result.stdout.no_fnmatch_line("*edgesim/testing.py*")
+    result.stdout.no_fnmatch_line("*edgesim/testing_sync.py*")
+    result.stdout.no_fnmatch_line("*FieldInfo*")
+
+
+def test_a_misspelt_trigger_points_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_trigger="""
+        from edgesim.assertions import assert_ran, assert_triggers
+
+        def test_underscore(edge_client):
+            assert_ran(edge_client.get("/"), "viewer_request")
+
+        def test_in_a_list(edge_client):
+            assert_triggers(edge_client.get("/"), ["Origin-Response"])
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        ">       assert_ran(edge_client.get(\"/\"), \"viewer_request\")",
+        "E       ValueError: 'viewer_request' is not a trigger point; use one of ['viewer-request', "
+        "'origin-request', 'origin-response', 'viewer-response']; did you mean 'viewer-request'?",
+        "test_scratch_trigger.py:4: ValueError",
+    ])
+    result.stdout.fnmatch_lines(["E       ValueError: 'Origin-Response' is not a trigger point;*"
+                                 "did you mean 'origin-response'?"])
+    result.stdout.no_fnmatch_line("*edgesim/assertions.py*")
+
+
+def test_a_missing_function_file_in_a_direct_test_points_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_direct="""
+        EVENT = {"version": "1.0", "context": {"eventType": "viewer-request"},
+                 "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
+
+        def test_cloudfront_function(edge_functions):
+            edge_functions.cloudfront_function("functions/missing.js", EVENT)
+
+        def test_lambda(edge_functions):
+            edge_functions.lambda_handler("functions/missing.py:handler", {"Records": []})
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        ">       edge_functions.cloudfront_function(\"functions/missing.js\", EVENT)",
+        "E       edgesim.errors.FunctionCodeError: */functions/missing.js: cannot read function: No such file*",
+        "test_scratch_direct.py:5: FunctionCodeError",
+    ])
+    result.stdout.fnmatch_lines([
+        ">       edge_functions.lambda_handler(\"functions/missing.py:handler\", {\"Records\": []})",
+        "E       edgesim.errors.FunctionCodeError: functions/missing.py:handler: handler file not found: *",
+        "test_scratch_direct.py:8: FunctionCodeError",
+    ])
+    # Not a traceback through the session's event loop thread and edgesim's loaders.
+    for internal in ("*testing_sync.py*", "*concurrent/futures*", "*cloudfront_functions/runtime.py*",
+                     "*lambda_edge/invoke.py*"):
+        result.stdout.no_fnmatch_line(internal)
+
+
 def test_each_test_gets_fresh_stubs_and_traces(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_fresh="""
         import pytest
@@ -119,8 +268,31 @@ def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None
     project.makepyfile(test_scratch_bad="def test_x(edge):\n    pass\n")
     result = project.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["edgesim config:", "*edgesim.toml: default_cache_behavior.bogus: unknown key*"])
+    result.stdout.fnmatch_lines(["edgesim config: *edgesim.toml: default_cache_behavior.bogus: unknown key*",
+                                 # the short summary names the problem too
+                                 "ERROR test_scratch_bad.py::test_x - Failed: edgesim config: /*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+    # Said once: not the ConfigError, "During handling of the above exception", then the same again.
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    assert result.stdout.str().count("bogus: unknown key (check") == 1
+
+
+def test_an_origin_stub_for_an_unknown_origin_says_where_it_came_from(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_typo="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"apii": {"/": "x"}})
+        def test_typo(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "edgesim: origins ['apii'] are not in the config; its origins are ['api']; did you mean 'api'? "
+        "(this test's origin stubs come from @pytest.mark.edgesim(origins=...))"])
+    # One line about the user's marker, not a traceback through edgesim's event loop.
+    result.stdout.no_fnmatch_line("*testing_sync.py*")
+    result.stdout.no_fnmatch_line("*ConfigError*")
 
 
 def test_async_tests_use_the_async_client(project: pytest.Pytester) -> None:

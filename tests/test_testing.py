@@ -87,6 +87,9 @@ async def test_a_directory_origin_can_be_stubbed(tmp_path: Path) -> None:
 async def test_bad_origins_are_clear_errors() -> None:
     with pytest.raises(ConfigError, match=r"origins \['nope'\] are not in the config; its origins are \['api'\]"):
         await Distribution(API, origins={"nope": {}}).start()
+    with pytest.raises(ConfigError, match=r"origins \['ap', 'zzz'\] are not in the config; its origins are "
+                                          r"\['api'\]; did you mean 'api' for 'ap'\?$"):
+        await Distribution(API, origins={"ap": {}, "zzz": {}}).start()
     with pytest.raises(TypeError, match=r"origin 'api' route '/': 42 is not a response"):
         await Distribution(API, origins={"api": {"/": 42}}).start()
     dist = Distribution(API, origins={"api": lambda request: 42})
@@ -148,8 +151,74 @@ async def test_header_set_by_reads_lambda_events(fn_dir: Path) -> None:
     async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: FakeLoader(fakes)) as dist:
         response = await dist.get("/")
     a.assert_header_set_by(response, "x-frame-options", "origin-response", "DENY")
+    with pytest.raises(AssertionError, match=r"^expected origin-response \(oresp\) to set 'x-frame-options' to "
+                                             r"'SAMEORIGIN'; it set it to 'DENY'\n"):
+        a.assert_header_set_by(response, "x-frame-options", "origin-response", "SAMEORIGIN")
     with pytest.raises(AssertionError, match="origin-request did not run"):
         a.assert_header_set_by(response, "x-frame-options", "origin-request")
+
+
+async def test_assert_header_says_which_function_set_changed_or_removed_it(fn_dir: Path) -> None:
+    from edgesim import assertions as a
+
+    def origin_response(call: TriggerCall) -> TriggerResult:  # Lambda@Edge shapes
+        assert call.response is not None
+        response = call.response.copy()
+        response.headers.set("x-tag", "api")
+        response.headers.set("x-powered-by", "php")
+        event = {"Records": [{"cf": {"request": {}, "response": {"headers": {}}}}]}
+        output = {"status": "200", "headers": {"x-tag": [{"key": "X-Tag", "value": "api"}],
+                                               "x-powered-by": [{"key": "X-Powered-By", "value": "php"}]}}
+        return TriggerResult(response=response, event=event, output=output)
+
+    def viewer_response(call: TriggerCall) -> TriggerResult:  # CloudFront Functions shapes
+        assert call.response is not None
+        response = call.response.copy()
+        response.headers.remove("x-powered-by")
+        event = {"version": "1.0", "response": {"headers": {"x-tag": {"value": "api"}, "x-powered-by": {"value": "php"}}}}
+        output = {"response": {"headers": {"x-tag": {"value": "api"}}}}
+        return TriggerResult(response=response, event=event, output=output)
+
+    fakes = {"oresp": FakeFunction("oresp", "lambda", origin_response),
+             "vresp": FakeFunction("vresp", "cloudfront-function", viewer_response)}
+    config = with_functions(fn_dir, {"origin-response": {"lambda": str(fn_dir / "oresp.py") + ":handler"},
+                                     "viewer-response": {"cloudfront_function": str(fn_dir / "vresp.js")}})
+    async with Distribution(config, origins={"api": {"/": (200, {"x-origin": "yes"}, "x")}},
+                            loader_factory=lambda: FakeLoader(fakes)) as dist:
+        response = await dist.get("/")
+    a.assert_header(response, "X-Tag", "api")
+    a.assert_header(response, "x-powered-by", None)
+    with pytest.raises(AssertionError) as wrong:
+        a.assert_header(response, "x-tag", "web")
+    assert str(wrong.value).startswith("expected header x-tag: 'web', got 'api'; origin-response (oresp) set it to 'api'\n")
+    assert "edgesim trace:" in str(wrong.value)
+    with pytest.raises(AssertionError, match=r"^expected header x-powered-by: 'php', got absent; origin-response "
+                                             r"\(oresp\) set it to 'php'; viewer-response \(vresp\) removed it\n"):
+        a.assert_header(response, "x-powered-by", "php")
+    with pytest.raises(AssertionError, match=r"^expected header x-origin: absent, got 'yes'; no function set, "
+                                             r"changed or removed it\n"):
+        a.assert_header(response, "x-origin", None)
+
+
+async def test_assert_header_names_the_function_that_generated_the_response(fn_dir: Path) -> None:
+    from edgesim import assertions as a
+    from edgesim.messages import Headers, Response
+
+    def viewer_request(call: TriggerCall) -> TriggerResult:
+        output = {"response": {"statusCode": 401, "headers": {"www-authenticate": {"value": "ApiKey"}}}}
+        return TriggerResult(response=Response(401, Headers([("www-authenticate", "ApiKey")]), b""),
+                             generated=True, event={"version": "1.0", "request": {"headers": {}}}, output=output)
+
+    fakes = {"vr": FakeFunction("vr", "cloudfront-function", viewer_request)}
+    config = with_functions(fn_dir, {"viewer-request": {"cloudfront_function": str(fn_dir / "vr.js")}})
+    async with Distribution(config, origins={"api": {"/": "x"}}, loader_factory=lambda: FakeLoader(fakes)) as dist:
+        response = await dist.get("/")
+    with pytest.raises(AssertionError, match=r"^expected header www-authenticate: 'Basic', got 'ApiKey'; "
+                                             r"viewer-request \(vr\) generated the response with it 'ApiKey'\n"):
+        a.assert_header(response, "www-authenticate", "Basic")
+    with pytest.raises(AssertionError, match=r"^expected header x-other: 'y', got absent; viewer-request \(vr\) "
+                                             r"generated the response without it\n"):
+        a.assert_header(response, "x-other", "y")
 
 
 async def test_manual_clock_is_the_invocation_clock(fn_dir: Path) -> None:
@@ -243,6 +312,20 @@ async def test_async_client_of_a_sync_distribution_works_from_another_loop() -> 
         async with dist.async_client() as client:
             response = await client.get("/")
         assert response.text == "x" and trace_of(response).status == 200
+
+
+def test_async_client_of_a_sync_distribution_works_under_trio() -> None:
+    # The README offers anyio for async tests; anyio's pytest plugin also runs them under trio
+    # when trio is installed, where an asyncio future cannot be awaited.
+    trio = pytest.importorskip("trio")
+
+    async def main(dist: SyncDistribution) -> httpx.Response:
+        async with dist.async_client() as client:
+            return await client.get("/")
+
+    with SyncDistribution(API, origins={"api": {"/": "x"}}) as dist:
+        response = trio.run(main, dist)
+    assert response.text == "x" and trace_of(response).status == 200
 
 
 async def test_runtime_pool_shares_cloudfront_functions_not_lambdas(fn_dir: Path) -> None:
