@@ -50,30 +50,36 @@ def origin_host(origin: Origin) -> str:
 
 def origin_request(viewer: Request, origin: Origin, settings: DistributionSettings, request_id: str,
                    *, cache_policy: CachePolicy | None = None,
-                   origin_request_policy: OriginRequestPolicy | None = None) -> Request:
+                   origin_request_policy: OriginRequestPolicy | None = None,
+                   cached_methods: tuple[str, ...] = ()) -> Request:
     """The request as CloudFront forwards it: the viewer headers, cookies and query strings the
     behavior's cache and origin request policies select (spec §2.6, §4.2; all of them when no cache
     policy is given), hop-by-hop ones never, Host set as the policies say, X-Forwarded-For, Via and
-    X-Amz-Cf-Id added, the origin's custom headers last. A function's origin helper may have set the
+    X-Amz-Cf-Id added, the origin's custom headers last. X-Forwarded-For and Via are the viewer's
+    own with CloudFront's appended (AD/RequestAndResponseBehaviorCustomOrigin, headers table: both
+    "CloudFront forwards the header to your origin"). A function's origin helper may have set the
     Host outright (`hostHeader`, spec §1.7)."""
     forwarded_for = viewer.headers.get("x-forwarded-for") or ""
+    viewer_via = ", ".join(viewer.headers.get_all("via")) if "via" in viewer.headers else ""
     host = origin_host(origin)
     selected = viewer
     if cache_policy is not None:
-        selected = apply_origin_request_policy(viewer, cache_policy, origin_request_policy, origin_domain=host)
+        selected = apply_origin_request_policy(viewer, cache_policy, origin_request_policy, origin_domain=host,
+                                               cached_methods=cached_methods)
         host = selected.headers.get("host") or host
     if viewer.origin_host_header is not None:
         host = viewer.origin_host_header
     headers = Headers()
     for name, value in selected.headers:
         lower = name.lower()
-        if lower in HOP_BY_HOP or lower in ("host", "x-forwarded-for"):
+        if lower in HOP_BY_HOP or lower in ("host", "x-forwarded-for", "via"):
             continue
         headers.add(name, value)
     headers.add("Host", host)
     headers.add("X-Forwarded-For", f"{forwarded_for}, {viewer.client_ip}" if forwarded_for else viewer.client_ip)
     headers.setdefault("User-Agent", "Amazon CloudFront")
-    headers.add("Via", f"2.0 {via_host(settings)} (CloudFront)")
+    via = f"2.0 {via_host(settings)} (CloudFront)"
+    headers.add("Via", f"{viewer_via}, {via}" if viewer_via else via)
     headers.add("X-Amz-Cf-Id", request_id)
     custom = origin.custom_headers if isinstance(origin, (CustomOrigin, S3Origin)) else {}
     for name, value in custom.items():

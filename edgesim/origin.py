@@ -65,7 +65,8 @@ class OriginFetcher:
                 request.method, url, content=request.body or None,
                 # As bytes: values go as received or as UTF-8 (spec §1.4), where httpx would
                 # encode a str as ASCII and refuse anything else.
-                headers=[(encode(k), encode(v)) for k, v in request.headers],
+                # Connection: Keep-Alive as origin_client.py sends it (headers table, AD/RequestAndResponseBehaviorCustomOrigin).
+                headers=[*((encode(k), encode(v)) for k, v in request.headers), (b"Connection", b"Keep-Alive")],
                 extensions={"timeout": timeout},
             )
             http_response = await self._transports[origin.id].handle_async_request(http_request)

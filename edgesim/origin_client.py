@@ -245,6 +245,9 @@ class OriginClient:
             if lower == "host":
                 has_host = True
             lines.append(f"{name}: {value}")
+        # "CloudFront replaces this header with Connection: Keep-Alive" (AD/RequestAndResponseBehaviorCustomOrigin,
+        # headers table): the viewer's went with the hop-by-hop headers above.
+        lines.append("Connection: Keep-Alive")
         if not has_host:
             default_port = 443 if origin.protocol == "https" else 80
             lines.append(f"Host: {origin.domain_name}" + ("" if origin.port == default_port else f":{origin.port}"))

@@ -6,6 +6,8 @@ keying. The result is also what a Lambda@Edge origin-request function sees (spec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from edgesim.cache_key import normalize_accept_encoding, parse_cookies, split_query
 from edgesim.messages import Headers, Request, Response
 from edgesim.policies import CachePolicy, OriginRequestPolicy
@@ -21,6 +23,8 @@ NEVER_FORWARDED = frozenset({
     "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "upgrade", "x-real-ip", "x-forwarded-proto", "via", "x-amz-cf-id", "x-forwarded-for",
 })
+# "CloudFront removes all X-Edge-* headers" (AD/RequestAndResponseBehaviorCustomOrigin, headers table).
+NEVER_FORWARDED_PREFIX = "x-edge-"
 # UNCERTAIN: CloudFront forwards Authorization on the methods it never caches even when no policy
 # names it; on GET, HEAD and OPTIONS only a policy forwards it.
 _AUTHORIZATION_ALWAYS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -42,7 +46,7 @@ def _orp_selects_header(orp: OriginRequestPolicy | None, lower: str) -> bool:
 
 def header_selected(lower: str, method: str, cache_policy: CachePolicy, orp: OriginRequestPolicy | None) -> bool:
     """Whether the viewer's header `lower` reaches the origin."""
-    if lower in NEVER_FORWARDED:
+    if lower in NEVER_FORWARDED or lower.startswith(NEVER_FORWARDED_PREFIX):
         return False
     if cache_policy.headers.selects(lower) and cache_policy.headers.behavior == "whitelist":
         return True
@@ -129,8 +133,13 @@ def forwards_viewer_host(cache_policy: CachePolicy, orp: OriginRequestPolicy | N
 
 
 def apply_origin_request_policy(request: Request, cache_policy: CachePolicy, orp: OriginRequestPolicy | None,
-                                *, origin_domain: str) -> Request:
-    """A copy of `request` holding only what reaches the origin, Host set as CloudFront sets it."""
+                                *, origin_domain: str, cached_methods: Iterable[str] = ()) -> Request:
+    """A copy of `request` holding only what reaches the origin, Host set as CloudFront sets it.
+
+    `cached_methods` is the behavior's: an OPTIONS request loses its Authorization when CloudFront
+    caches OPTIONS responses, whatever the policies say (AD/RequestAndResponseBehaviorCustomOrigin,
+    "Authentication": an origin can authenticate OPTIONS only when CloudFront forwards Authorization
+    and does not cache OPTIONS responses)."""
     out = request.copy()
     out.querystring = forwarded_querystring(request.querystring, cache_policy, orp)
     headers = Headers()
@@ -153,6 +162,8 @@ def apply_origin_request_policy(request: Request, cache_policy: CachePolicy, orp
     cookie = forwarded_cookie_header(request.headers, cache_policy, orp)
     if cookie:
         headers.add("Cookie", cookie)
+    if request.method == "OPTIONS" and "OPTIONS" in cached_methods and "authorization" in headers:
+        headers.remove("authorization")
     out.headers = headers
     return out
 
@@ -166,3 +177,38 @@ def _accept_encoding(request: Request, cache_policy: CachePolicy, orp: OriginReq
     if viewer is not None and header_selected("accept-encoding", request.method, cache_policy, orp):
         return viewer
     return ""
+
+
+# Vary values CloudFront always returns to the viewer (AD/RequestAndResponseBehaviorCustomOrigin,
+# "HTTP response headers that CloudFront removes or replaces"; `*` is "Content negotiation").
+_VARY_KEPT = frozenset({"accept-encoding", "cookie", "*"})
+_DEVICE_HEADERS = frozenset({
+    "cloudfront-is-desktop-viewer", "cloudfront-is-mobile-viewer", "cloudfront-is-smarttv-viewer",
+    "cloudfront-is-tablet-viewer", "cloudfront-is-android-viewer", "cloudfront-is-ios-viewer",
+})
+
+
+def vary_for_viewer(response: Response, method: str, cache_policy: CachePolicy, orp: OriginRequestPolicy | None,
+                    cloudfront_headers: frozenset[str]) -> None:
+    """Remove from the origin's Vary the names CloudFront does not forward (same section): it keeps
+    Accept-Encoding, Cookie and `*`, the headers the policies forward (the CloudFront-* ones they
+    name included), and User-Agent when a device-type header is forwarded. A Vary line left empty goes."""
+    if "vary" not in response.headers:
+        return
+
+    def kept(name: str) -> bool:
+        lower = name.lower()
+        if lower in _VARY_KEPT or lower in cloudfront_headers:
+            return True
+        if lower == "user-agent" and cloudfront_headers & _DEVICE_HEADERS:
+            return True
+        return header_selected(lower, method, cache_policy, orp)
+
+    headers = Headers()
+    for name, value in response.headers:
+        if name.lower() == "vary":
+            value = ", ".join(v for v in (part.strip() for part in value.split(",")) if v and kept(v))
+            if not value:
+                continue
+        headers.add(name, value)
+    response.headers = headers

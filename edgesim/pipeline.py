@@ -22,7 +22,7 @@ from edgesim.error_responses import custom_error_answer, error_caching_min_ttl, 
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
-from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
+from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary_for_viewer
 from edgesim.response_headers import apply_response_headers_policy, preflight_response
 from edgesim.routing import compile_pattern
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
@@ -252,7 +252,7 @@ class Pipeline:
                 return cache.serve(found.entry)
         origin = forwarding.primary(request.origin, self.origins)
         sent = forwarding.origin_request(request, origin, self.settings, ex.request_id,
-                                         cache_policy=config.cache_policy,
+                                         cache_policy=config.cache_policy, cached_methods=config.cached_methods,
                                          origin_request_policy=config.origin_request_policy)
         try:
             page = await self._fetch(ex, sent)
@@ -278,10 +278,11 @@ class Pipeline:
             members, failover = members[:1], ()
         last_error: ViewerError | None = None
         response: Response | None = None
+        config = ex.behavior.config
         for attempt, origin in enumerate(members):
             request = forwarding.origin_request(ex.request, origin, self.settings, ex.request_id,
-                                                cache_policy=ex.behavior.config.cache_policy,
-                                                origin_request_policy=ex.behavior.config.origin_request_policy)
+                                                cache_policy=config.cache_policy, cached_methods=config.cached_methods,
+                                                origin_request_policy=config.origin_request_policy)
             for name, value in conditional:  # revalidating an expired object (spec §4.3)
                 request.headers.set(name, value)
             # Lambda@Edge origin-request runs again for the secondary on failover (spec §3.1).
@@ -309,6 +310,8 @@ class Pipeline:
             assert last_error is not None
             raise last_error
         origin_status = response.status
+        vary_for_viewer(response, request.method, config.cache_policy, config.origin_request_policy,
+                        self._cloudfront_headers[id(ex.behavior)])
         # origin-response runs for every status, 4xx and 5xx included (spec §3.1).
         result = await self._trigger(ex, EventType.ORIGIN_RESPONSE, response, request=request)
         if result is not None and result.response is not None:
