@@ -55,6 +55,7 @@ class _Connection(asyncio.Protocol):
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: list[bytes] = []
         self._got_bytes = False
+        self._continued = False  # a 100 Continue came in this exchange
         self._headers_done = False
         self._last_data = 0.0
         self.keep_alive = False
@@ -116,6 +117,12 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if 100 <= self._status < 200:
+            if self._status == 100:
+                if self._continued:
+                    # "Your origin cannot send more than one 100-Continue response to CloudFront ...
+                    # CloudFront will return an error" (AD/RequestAndResponseBehaviorCustomOrigin).
+                    raise ValueError("the origin sent a second 100 Continue; CloudFront accepts one, then the answer")
+                self._continued = True
             self._reset_message()  # an interim answer (100 Continue, 103): the real one follows
             return
         self._finish()
@@ -127,6 +134,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._head = head
         self._got_bytes = False
+        self._continued = False
         # A fresh parser per exchange: one that ended a HEAD answer at its headers still expects a body.
         self._parser = httptools.HttpResponseParser(self)
         self._reset_message()

@@ -148,6 +148,31 @@ async def test_interim_answers_are_skipped() -> None:
     assert (response.status, response.status_description, response.body) == (201, "Created", b"x")
 
 
+async def test_a_second_100_continue_is_an_error() -> None:
+    # "If your origin sends another 100-Continue response after the first one, CloudFront will
+    # return an error" (AD/RequestAndResponseBehaviorCustomOrigin, "100-Continue responses").
+    twice = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(twice, then_close=True)(origin),)
+    async with origin:
+        client = OriginClient()
+        with pytest.raises(OriginConnectionError, match="second 100 Continue"):
+            await client.fetch(get(method="POST", body=b"data"), origin.origin)
+        await client.aclose()
+
+
+async def test_connection_is_replaced_with_keep_alive() -> None:
+    # "CloudFront replaces this header with Connection: Keep-Alive" (the headers table).
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(OK)(origin),)
+    async with origin:
+        client = OriginClient()
+        await client.fetch(get(headers=[("Host", "h"), ("Connection", "close")]), origin.origin)
+        await client.aclose()
+    lines = origin.requests[0].lower().split(b"\r\n")
+    assert [line for line in lines if line.startswith(b"connection:")] == [b"connection: keep-alive"]
+
+
 async def test_request_body_is_framed_by_edgesim_not_by_the_forwarded_header() -> None:
     origin = ScriptedOrigin()
     origin.scripts = (answers(OK, OK)(origin),)
