@@ -170,6 +170,7 @@ async def test_connection_is_replaced_with_keep_alive() -> None:
         await client.fetch(get(headers=[("Host", "h"), ("Connection", "close")]), origin.origin)
         await client.aclose()
     lines = origin.requests[0].lower().split(b"\r\n")
+    assert lines[0] == b"get / http/1.1"  # "CloudFront forwards requests to your custom origin using HTTP/1.1"
     assert [line for line in lines if line.startswith(b"connection:")] == [b"connection: keep-alive"]
 
 
