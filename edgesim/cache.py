@@ -155,6 +155,11 @@ def compute_ttl(response: Response, policy: CachePolicy, *, now: float,
         return 0.0
     # UNCERTAIN: the spec lists no other 2xx/3xx exclusions; 301 and 302 follow the TTL rules as a
     # 200 does (DG/http-3xx-status-codes).
+    if policy.min_ttl == 0 and "vary" in response.headers and _varies_on_everything(response.headers):
+        # "If your origin returns Vary:* ... and Minimum TTL is 0, CloudFront caches the object but
+        # still forwards every subsequent request ... [without] any conditional headers"
+        # (AD/RequestAndResponseBehaviorCustomOrigin, "Content negotiation"): as good as not stored.
+        return 0.0
     cc = CacheControl.parse(response.headers)
     if cc.no_store or cc.no_cache or cc.private:
         # Respected only when MinTTL is 0; otherwise cached for MinTTL (spec §4.3).
@@ -162,6 +167,10 @@ def compute_ttl(response: Response, policy: CachePolicy, *, now: float,
     if from_headers is None:
         return float(max(policy.min_ttl, policy.default_ttl))
     return float(min(max(from_headers, policy.min_ttl), policy.max_ttl))
+
+
+def _varies_on_everything(headers: Headers) -> bool:
+    return any(part.strip() == "*" for value in headers.get_all("vary") for part in value.split(","))
 
 
 # --- the cache --------------------------------------------------------------------------------

@@ -273,3 +273,19 @@ async def test_oversized_requests_never_reach_the_origin() -> None:
         big_headers = await client.get("/a", headers={"X-Big": "b" * 21000})
         assert (long_uri.status_code, big_headers.status_code) == (414, 494)
         assert dist.origins["app"].count == 0
+
+
+async def test_vary_star_with_minimum_ttl_0_goes_to_the_origin_every_time() -> None:
+    # "Content negotiation": cached, yet every request is forwarded, without conditional headers.
+    def answer(request: Request) -> Response:
+        return Response(200, Headers([("Vary", "*"), ("ETag", '"e"'), ("Cache-Control", "max-age=60")]), b"v")
+
+    async with Distribution(config(), origins={"app": answer}) as dist, dist.client() as client:
+        for _ in range(2):
+            assert (await client.get("/a")).status_code == 200
+        assert dist.origins["app"].count == 2 and "if-none-match" not in dist.origins["app"].last.headers
+    async with Distribution(config(cache_policy={"min_ttl": 1, "default_ttl": 60}),
+                            origins={"app": answer}) as dist, dist.client() as client:
+        await client.get("/a")
+        assert (await client.get("/a")).headers["x-cache"] == "Hit from cloudfront"
+        assert dist.origins["app"].count == 1
