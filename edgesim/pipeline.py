@@ -389,7 +389,14 @@ class Pipeline:
         if generated:
             headers.set("Server", "CloudFront")
             headers.setdefault("Date", formatdate(usegmt=True))
-        if ex.request.method != "HEAD" or "content-length" not in headers:
+        status = response.status
+        if status == 204 or status == 304:
+            # Neither has content (RFC 9110 §15.3.5, §15.4.5): a body a stub or a function gave is
+            # dropped, as origin_client.py never reads one; a 204 has no Content-Length (§8.6).
+            response.body = b""
+        if status == 204:
+            headers.remove("content-length")
+        elif ex.request.method != "HEAD" or "content-length" not in headers:
             headers.set("Content-Length", str(len(response.body)))
         headers.set("Via", self._via)
         headers.set("X-Cache", x_cache)

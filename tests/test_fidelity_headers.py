@@ -257,12 +257,22 @@ async def test_a_304_to_the_viewers_conditional_request_is_passed_on_not_cached(
         assert plain.status_code == 200 and plain.content == b"full"
 
 
-async def test_204_has_no_body() -> None:
+@pytest.mark.parametrize("socket", [False, True])
+async def test_204_and_304_never_carry_a_body(socket: bool) -> None:
+    # Neither status has content (RFC 9110 §15.3.5, §15.4.5); a real origin's would never be read
+    # (origin_client.py), and one sent to the viewer would open the next response on its connection.
     def answer(request: Request) -> Response:
-        return Response(204, Headers(), b"")
+        status = int(request.uri[1:])
+        return Response(status, Headers([("Content-Length", "4"), ("ETag", '"e"')]), b"body")
 
-    response = await viewer_gets(answer)
-    assert response.status_code == 204 and response.content == b""
+    async with Distribution(config(), origins={"app": answer}, socket=socket) as dist, dist.client() as client:
+        no_content = await client.get("/204")
+        not_modified = await client.get("/304")
+        after = await client.get("/200")
+    assert (no_content.status_code, no_content.content) == (204, b"")
+    assert "content-length" not in no_content.headers  # RFC 9110 §8.6
+    assert (not_modified.status_code, not_modified.content) == (304, b"")
+    assert (after.status_code, after.content) == (200, b"body")
 
 
 # --- request size limits (spec §1.4, §1.6; the docs' 413 is kept as edgesim's 414 / 494, see app.py) ---
