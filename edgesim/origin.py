@@ -93,7 +93,8 @@ class OriginFetcher:
                         reason.decode("latin-1") if isinstance(reason, bytes) and reason else None)
 
     def _fetch_directory(self, request: Request, origin: S3Origin) -> Response:
-        """Answer as S3 does for a bucket without ListBucket: GET/HEAD of objects, 403 otherwise."""
+        """Answer as S3 does for a bucket without ListBucket: GET/HEAD of objects (a byte range of
+        one too), 403 otherwise."""
         if request.method not in ("GET", "HEAD"):
             return _s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
         path = _safe_path(origin.directory, origin.path + request.uri)

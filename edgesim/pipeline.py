@@ -224,9 +224,9 @@ class Pipeline:
                                                               ex.behavior.config.origin_request_policy)
         # A HEAD answer has no body to serve a later GET from, so only other methods store. The
         # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
-        # (DG/RangeGETs); one no Range asked for is not kept at all.
+        # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
         store_key: CacheKey | None = key
-        if to_cache.status in (206, 416):
+        if to_cache.status in (206, 416) or origin_status in (206, 416):
             store_key = range_key(key, wanted) if wanted is not None else None
         if ex.request.method != "HEAD" and store_key is not None:
             cache.store(store_key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)

@@ -280,3 +280,25 @@ async def test_an_origin_416_is_not_cached_and_keeps_the_object() -> None:
         whole = await client.get("/v.mp4?x")
     assert (bad.status_code, again.status_code, len(calls)) == (416, 416, 3)
     assert (whole.status_code, whole.content) == (200, DATA)
+
+
+async def test_an_origin_416_leaves_the_expired_object_to_revalidate() -> None:
+    def origin(request: Request) -> Any:
+        if request.uri == "/oops.html":
+            return "oops"
+        if request.headers.get("range"):
+            return 416, {"Content-Range": "bytes */20"}, b""
+        if request.headers.get("if-none-match") == '"v1"':
+            return 304, {"ETag": '"v1"', "Cache-Control": "max-age=1"}, b""
+        return 200, {"ETag": '"v1"', "Cache-Control": "max-age=1"}, DATA
+
+    # A custom error page for the 416 comes back as a 200, but it is still no answer for the object.
+    config = {**API, "custom_error_responses": [{"error_code": 416, "response_code": 200,
+                                                 "response_page_path": "/oops.html"}]}
+    async with Distribution(config, origins={"api": origin}) as dist, dist.client() as client:
+        await client.get("/v.mp4")
+        dist.advance(5)
+        page = await client.get("/v.mp4", headers={"Range": "bytes=30-"})
+        whole = await client.get("/v.mp4")
+    assert (page.status_code, page.text) == (200, "oops")
+    assert (whole.status_code, whole.content, whole.headers["x-cache"]) == (200, DATA, "RefreshHit from cloudfront")
