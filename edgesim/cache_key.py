@@ -31,6 +31,25 @@ class CacheKey:
     cookies: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class RangeKey(CacheKey):
+    """Where a part of an object the origin answered a Range GET with (its 206, or its 416) is
+    cached: apart from the whole object under the same key, which a later request without a Range
+    must never get a part of (DG/RangeGETs: CloudFront caches the range the origin returns).
+
+    A subclass, so that a RangeKey never equals the object's CacheKey (dataclass equality compares
+    classes) and the key every other request builds stays as it was. UNCERTAIN: CloudFront stores
+    byte ranges of an object; edgesim keys a part by the Range header as the viewer sent it, so the
+    same Range is a hit and another range of the same part goes to the origin."""
+
+    range: str = ""
+
+
+def range_key(key: CacheKey, range_header: str) -> RangeKey:
+    """The key of the part `range_header` asked for of the object under `key`."""
+    return RangeKey(key.method, key.uri, key.query, key.headers, key.cookies, range_header.strip())
+
+
 def split_query(querystring: str) -> list[tuple[str, str]]:
     """`a=1&b&c=` -> [(a, 1), (b, ""), (c, "")], raw (not percent-decoded), order kept."""
     out: list[tuple[str, str]] = []

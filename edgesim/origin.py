@@ -17,6 +17,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote
+from xml.sax.saxutils import escape
 
 import httpx
 
@@ -27,6 +28,7 @@ from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import Headers, Request, Response
 from edgesim.origin_client import OriginClient
+from edgesim.ranges import content_range, if_range_matches, parse_range, resolve
 
 
 class OriginFetcher:
@@ -92,7 +94,8 @@ class OriginFetcher:
                         reason.decode("latin-1") if isinstance(reason, bytes) and reason else None)
 
     def _fetch_directory(self, request: Request, origin: S3Origin) -> Response:
-        """Answer as S3 does for a bucket without ListBucket: GET/HEAD of objects, 403 otherwise."""
+        """Answer as S3 does for a bucket without ListBucket: GET/HEAD of objects (a byte range of
+        one too), 403 otherwise."""
         if request.method not in ("GET", "HEAD"):
             return _s3_error(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
         path = _safe_path(origin.directory, origin.path + request.uri)
@@ -114,6 +117,11 @@ class OriginFetcher:
         if not_modified is not None:
             return not_modified
         body = path.read_bytes()
+        wanted = request.headers.get("range")
+        if wanted is not None:
+            partial = _s3_range(request, wanted, headers, body)
+            if partial is not None:
+                return partial
         headers.add("Content-Length", str(len(body)))
         return Response(200, headers, b"" if request.method == "HEAD" else body)
 
@@ -162,10 +170,38 @@ def _safe_path(root: Path, uri: str) -> Path | None:
     return resolved
 
 
-def _s3_error(status: int, code: str, message: str) -> Response:
+def _s3_range(request: Request, wanted: str, headers: Headers, body: bytes) -> Response | None:
+    """S3's answer to a Range GET or HEAD of an object: a 206 with Content-Range, a 416 InvalidRange,
+    or None for the whole object with 200.
+
+    S3 GetObject `Range`: one byte range (`bytes=a-b`, `a-`, `-n`), RFC 9110's syntax; "Amazon S3
+    doesn't support retrieving multiple ranges of data per GET request", and S3 then sends the whole
+    object, as it does for a Range header that is not a valid bytes range. HeadObject `Range`: a
+    satisfiable range changes only the length; an unsatisfiable one is a 416.
+    UNCERTAIN: If-Range is not among GetObject's documented parameters, but S3 is observed to honour
+    it (OBS aws/aws-sdk-kotlin#1645): a validator that no longer matches gets the whole object.
+    UNCERTAIN: a HEAD with a satisfiable range answers 206 with Content-Range, as GET does; a range of
+    an empty object is a 416, as RFC 9110 §14.1.1 makes it unsatisfiable."""
+    specs = parse_range(wanted)
+    if specs is None or len(specs) != 1 or not if_range_matches(request, Response(200, headers)):
+        return None
+    length = len(body)
+    selected = resolve(specs[0], length)
+    if selected is None:
+        # S3's InvalidRange names what was asked and the object's size.
+        return _s3_error(416, "InvalidRange", "The requested range is not satisfiable",
+                         f"<RangeRequested>{escape(wanted)}</RangeRequested><ActualObjectSize>{length}</ActualObjectSize>")
+    first, last = selected
+    headers = headers.copy()
+    headers.add("Content-Range", content_range(selected, length))
+    headers.add("Content-Length", str(last - first + 1))
+    return Response(206, headers, b"" if request.method == "HEAD" else body[first:last + 1], "Partial Content")
+
+
+def _s3_error(status: int, code: str, message: str, details: str = "") -> Response:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message>"
+        f"<Error><Code>{code}</Code><Message>{message}</Message>{details}"
         f"<RequestId>{hashlib.md5(code.encode(), usedforsecurity=False).hexdigest()[:16].upper()}</RequestId></Error>"
     ).encode()
     return Response(status, Headers([("Content-Type", "application/xml"), ("Server", "AmazonS3"),

@@ -14,7 +14,7 @@ from email.utils import formatdate
 
 from edgesim import forwarding
 from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
-from edgesim.cache_key import CacheKey, cache_key, is_cached_method
+from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
 from edgesim.compression import compress_at_edge
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
@@ -23,6 +23,7 @@ from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeou
 from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary_for_viewer
+from edgesim.ranges import edge_range
 from edgesim.response_headers import apply_response_headers_policy, preflight_response
 from edgesim.routing import compile_pattern
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
@@ -158,20 +159,38 @@ class Pipeline:
             response, _ = set_cookies_for_viewer_and_cache(response, ex.request, policy, config.origin_request_policy)
             return await self._custom_error(ex, response, origin_status), x_cache, origin_status
         key = cache_key(ex.request, policy)
+        # A Range GET (DG/RangeGETs, ranges.py): the one lookup a request without Range pays.
+        wanted = ex.request.headers.get("range")
         found = cache.lookup(key)
         if found.kind is LookupKind.HIT and found.entry is not None:
             ex.trace.cache = "Hit"
-            return self._serve(ex, cache, found.entry, "Hit from cloudfront")
-        return await self._miss(ex, cache, key, found.entry)
+            return self._serve(ex, cache, found.entry, "Hit from cloudfront", wanted)
+        if wanted is not None:  # a part the origin sent for the same Range, stored apart (cache_key.py)
+            part = cache.lookup(range_key(key, wanted))
+            if part.kind is LookupKind.HIT and part.entry is not None:
+                ex.trace.cache = "Hit"
+                return self._serve(ex, cache, part.entry, "Hit from cloudfront")
+        return await self._miss(ex, cache, key, found.entry, wanted)
 
-    def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str) -> tuple[Response, str, int | None]:
-        """A stored object with its Age; a 304 when it satisfies the viewer's conditional GET."""
+    def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str,
+               wanted: str | None = None) -> tuple[Response, str, int | None]:
+        """A stored object with its Age; a 304 when it satisfies the viewer's conditional GET; the
+        range `wanted` of it, a 206 or 416, when it is the whole object (DG/RangeGETs)."""
         served = cache.serve(entry)
         served = viewer_not_modified(ex.request, served) or served
+        if wanted is not None:
+            part = edge_range(ex.request, served, wanted)
+            if part is not None and part.status == 416:
+                # UNCERTAIN: an error, so Error from cloudfront and no viewer-response (spec §3.1).
+                ex.trace.notes.append(f"Range {wanted}: 416, not satisfiable from the cached object")
+                return part, "Error from cloudfront", 416
+            if part is not None:
+                ex.trace.notes.append(f"Range {wanted}: {part.status} from the cached object")
+                served = part
         return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
 
-    async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey,
-                    stale: CacheEntry | None) -> tuple[Response, str, int | None]:
+    async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey, stale: CacheEntry | None,
+                    wanted: str | None = None) -> tuple[Response, str, int | None]:
         """The origin side for a miss or an expired object, then the store (spec §4.3)."""
         # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
         conditional = stale.conditional_headers() if stale is not None else []
@@ -189,23 +208,28 @@ class Pipeline:
             cache.extend(stale, error_caching_min_ttl(rules, origin_status))
             ex.trace.cache = "Hit"
             ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object")
-            return self._serve(ex, cache, stale, "Hit from cloudfront")
+            return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
         policy = ex.behavior.config.cache_policy
         if stale is not None and conditional and origin_status == 304 and response.status == 304:
             merged = merge_not_modified(stale.response, response)
             stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,
                                  origin_status=stale.origin_status)
             ex.trace.cache = "RefreshHit"
-            return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront")
+            return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront", wanted)
         ex.trace.cache = "Miss"
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
         response = await self._custom_error(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
-        # A HEAD answer has no body to serve a later GET from, so only other methods store.
-        if ex.request.method != "HEAD":
-            cache.store(key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
+        # A HEAD answer has no body to serve a later GET from, so only other methods store. The
+        # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
+        # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
+        store_key: CacheKey | None = key
+        if to_cache.status in (206, 416) or origin_status in (206, 416):
+            store_key = range_key(key, wanted) if wanted is not None else None
+        if ex.request.method != "HEAD" and store_key is not None:
+            cache.store(store_key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
         return response, x_cache, origin_status
 
     async def _unreachable_origin_page(self, ex: Exchange, err: ViewerError) -> tuple[Response, str, int | None]:
