@@ -5,6 +5,10 @@ EdgeApp through its ASGI interface (as uvicorn calls it). The origin is a small 
 through httpx, as an HTTP origin is, and the behavior has a pass-through origin-request function at
 the runtime seam, so a miss pays for the origin side a real one pays for.
 
+Misses and hits are measured in alternating rounds, in this process's CPU time (every thread), and
+`hit_over_miss` is the median of the rounds' ratios: one miss phase then one hit phase, timed by
+the wall clock, put the same code anywhere from 3.0 to 4.2 on this shared machine.
+
     python -m benchmarks.cache_hits          # full run
     python -m benchmarks.cache_hits --quick  # a few hundred requests
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -90,10 +95,14 @@ async def asgi_get(app: EdgeApp, path: str) -> tuple[int, dict[bytes, bytes]]:
     return sent[0]["status"], {name.lower(): value for name, value in sent[0]["headers"]}
 
 
+ROUNDS = 6
+
+
 async def _measure(app: EdgeApp, paths: list[str]) -> tuple[float, list[str]]:
-    started = time.perf_counter()
+    """CPU seconds (all threads) for `paths` in turn, and each answer's X-Cache."""
+    started = time.process_time()
     x_cache = [(await asgi_get(app, p))[1][b"x-cache"].decode() for p in paths]
-    return time.perf_counter() - started, x_cache
+    return time.process_time() - started, x_cache
 
 
 async def _run(n: int) -> dict[str, Any]:
@@ -114,19 +123,32 @@ async def _run(n: int) -> dict[str, Any]:
             app = EdgeApp(simulator)
             warm = [f"/hit/{i}" for i in range(20)]
             await _measure(app, warm + [f"/miss/{i}" for i in range(20)])  # warm up, fill the hit set
-            miss_s, miss_x = await _measure(app, [f"/miss/{i % 20}" for i in range(n)])
-            before = (counter["requests"], function.calls)
-            hit_s, hit_x = await _measure(app, [warm[i % 20] for i in range(n)])
-            origin_on_hits = counter["requests"] - before[0]
-            triggers_on_hits = function.calls - before[1]
-    hit_rps, miss_rps = n / hit_s, n / miss_s
+            per_round = max(1, n // ROUNDS)
+            miss_s: list[float] = []
+            hit_s: list[float] = []
+            miss_x: list[str] = []
+            hit_x: list[str] = []
+            origin_on_hits = triggers_on_hits = 0
+            for _ in range(ROUNDS):
+                seconds, x_cache = await _measure(app, [f"/miss/{i % 20}" for i in range(per_round)])
+                miss_s.append(seconds)
+                miss_x += x_cache
+                before = (counter["requests"], function.calls)
+                seconds, x_cache = await _measure(app, [warm[i % 20] for i in range(per_round)])
+                hit_s.append(seconds)
+                hit_x += x_cache
+                origin_on_hits += counter["requests"] - before[0]
+                triggers_on_hits += function.calls - before[1]
+    total = per_round * ROUNDS
     return {
         "benchmark": "cache_hits",
-        "requests_per_phase": n,
+        "requests_per_phase": total,
+        "rounds": ROUNDS,
         "body_bytes": len(BODY),
-        "hit_rps": round(hit_rps, 1),
-        "miss_rps": round(miss_rps, 1),
-        "hit_over_miss": round(hit_rps / miss_rps, 2),
+        # Requests per CPU-second of this process (every thread), over all rounds.
+        "hit_rps": round(total / sum(hit_s), 1),
+        "miss_rps": round(total / sum(miss_s), 1),
+        "hit_over_miss": round(statistics.median(m / h for m, h in zip(miss_s, hit_s)), 2),
         "target_hit_over_miss": 3.0,
         "all_hits": all(x == "Hit from cloudfront" for x in hit_x),
         "all_misses": all(x == "Miss from cloudfront" for x in miss_x),
