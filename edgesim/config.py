@@ -348,6 +348,29 @@ _METHOD_SETS = (
 _PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}")
 
 
+class PublicKey(_Frozen):
+    """A CloudFront public key: its id (what a signed URL's Key-Pair-Id names) and its PEM file."""
+
+    id: str = Field(min_length=1)
+    pem: Path
+
+    @field_validator("pem")
+    @classmethod
+    def _rsa_public_key(cls, v: Path, info: ValidationInfo) -> Path:
+        path = (_base_dir(info) / v).resolve()
+        # Checked once at load, so a bad key is a config error, never a request's 500.
+        from edgesim.signed_access import load_public_key
+        load_public_key(path)
+        return path
+
+
+class KeyGroup(_Frozen):
+    """A trusted key group (DG/private-content-trusted-signers): the public keys a behavior trusts."""
+
+    id: str = Field(min_length=1)
+    public_keys: tuple[PublicKey, ...] = Field(min_length=1)
+
+
 class DefaultCacheBehavior(_Frozen):
     # The default behavior's pattern is fixed at `*` and matches last (spec §4.1).
     path_pattern: Literal["*"] = "*"
@@ -360,6 +383,8 @@ class DefaultCacheBehavior(_Frozen):
     response_headers_policy: ResponseHeadersPolicy | None = None
     compress: bool = False
     functions: dict[EventType, FunctionAssociation] = {}
+    # Restrict viewer access: ids of `key_groups` whose keys may sign URLs and cookies (signed_access.py).
+    trusted_key_groups: tuple[str, ...] = ()
 
     @field_validator("allowed_methods", "cached_methods")
     @classmethod
@@ -432,6 +457,7 @@ class DistributionConfig(_Frozen):
     default_cache_behavior: DefaultCacheBehavior
     cache_behaviors: tuple[CacheBehavior, ...] = ()
     custom_error_responses: tuple[CustomErrorResponse, ...] = ()
+    key_groups: tuple[KeyGroup, ...] = ()
     viewer: ViewerProfile = ViewerProfile()
     source: Path | None = Field(default=None, exclude=True)
 
@@ -537,6 +563,7 @@ def deploy_problems(config: DistributionConfig) -> list[str]:
     if dupes:
         problems.append(f"origins: duplicate origin id(s) {dupes}")
     origin_ids = {o.id for o in config.origins}
+    group_ids = {g.id for g in config.key_groups}
     for i, group in enumerate(config.origin_groups):
         for member in (group.primary, group.secondary):
             if member not in origin_ids:
@@ -545,6 +572,8 @@ def deploy_problems(config: DistributionConfig) -> list[str]:
         if behavior.target_origin not in ids:
             problems.append(f"{where}.target_origin: unknown origin id {behavior.target_origin!r}; known: {sorted(ids)}")
         problems.extend(f"{where}.{p}" for p in _function_problems(behavior, config.distribution))
+        problems.extend(f"{where}.trusted_key_groups: unknown key group id {g!r}; known: {sorted(group_ids)}"
+                        for g in behavior.trusted_key_groups if g not in group_ids)
     return problems
 
 

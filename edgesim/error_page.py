@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from email.utils import formatdate
 
-from edgesim.errors import ViewerError
+from edgesim.errors import AccessDenied, ViewerError
 from edgesim.messages import Headers, Response
 
 _ADVICE = (
@@ -21,6 +21,8 @@ _ADVICE = (
 
 
 def render_error(err: ViewerError, request_id: str, *, via: str, pop: str) -> Response:
+    if isinstance(err, AccessDenied):
+        return _access_denied(err, request_id, via=via, pop=pop)
     reason = html.escape(err.page_reason)
     body = (
         '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN" "http://www.w3.org/TR/html4/loose.dtd">\n'
@@ -35,6 +37,26 @@ def render_error(err: ViewerError, request_id: str, *, via: str, pop: str) -> Re
         ("Server", "CloudFront"),
         ("Date", formatdate(usegmt=True)),
         ("Content-Type", "text/html"),
+        ("Content-Length", str(len(body))),
+        ("Via", via),
+        ("X-Cache", err.x_cache),
+        ("X-Amz-Cf-Pop", pop),
+        ("X-Amz-Cf-Id", request_id),
+    ])
+    return Response(err.status, headers, body)
+
+
+def _access_denied(err: AccessDenied, request_id: str, *, via: str, pop: str) -> Response:
+    """Restricted viewer access's refusal: an XML error document (errors.AccessDenied). The exact bytes
+    and the Content-Type are UNCERTAIN; the Code and Message elements are what viewers report."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{html.escape(err.code)}</Code><Message>{html.escape(err.reason)}</Message></Error>"
+    ).encode()
+    headers = Headers([
+        ("Server", "CloudFront"),
+        ("Date", formatdate(usegmt=True)),
+        ("Content-Type", "text/xml"),
         ("Content-Length", str(len(body))),
         ("Via", via),
         ("X-Cache", err.x_cache),

@@ -11,6 +11,7 @@
         ├── RequestTooLarge                 413/414/494  URI, headers or body over CloudFront's limits
         ├── MethodNotAllowed                403  method not in the behavior's allowed methods
         ├── HttpsRequired                   403  viewer protocol policy https-only over http
+        ├── AccessDenied                    403  a signed URL or signed cookie missing or not valid (XML body)
         ├── FunctionValidationError         502  a CloudFront Function returned something invalid
         ├── FunctionExecutionError          503  a CloudFront Function threw, rejected, ran too long
         ├── LambdaValidationError           502  a Lambda@Edge handler returned something invalid
@@ -120,6 +121,20 @@ class MethodNotAllowed(ViewerError):
 class HttpsRequired(ViewerError):
     status = 403
     page_reason = "The viewer protocol policy of this cache behavior requires HTTPS."
+
+
+class AccessDenied(ViewerError):
+    """Restricted viewer access refused a request (signed_access.py). CloudFront answers these with an
+    S3-style XML document, not its HTML page: `<Code>AccessDenied</Code><Message>Access denied</Message>`
+    (aws-samples/amazon-cloudfront-signed-urls-using-lambda-secretsmanager#8), `MalformedPolicy`
+    (aws/aws-sdk-js#2236). `reason` is the Message."""
+
+    status = 403
+    page_reason = "Access denied"
+
+    def __init__(self, reason: str = "", *, code: str = "AccessDenied") -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 class FunctionValidationError(ViewerError):

@@ -26,6 +26,7 @@ from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary
 from edgesim.ranges import edge_range
 from edgesim.response_headers import apply_response_headers_policy, preflight_response
 from edgesim.routing import compile_pattern
+from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
 from edgesim.trace import OriginTrace, Trace, TriggerTrace
 from edgesim.viewer_protocol import apply_viewer_protocol_policy
@@ -83,6 +84,11 @@ class Pipeline:
         self._cloudfront_headers = {
             id(b): requested_headers(b.config.cache_policy, b.config.origin_request_policy) for b in behaviors
         }
+        # Restricted viewer access: the public keys each such behavior trusts, loaded once here.
+        self._trusted_keys: dict[int, TrustedKeys] = {
+            id(b): trusted_keys(config.key_groups, b.config.trusted_key_groups)
+            for b in behaviors if b.config.trusted_key_groups
+        }
 
     def behavior_for(self, path: str) -> Behavior:
         """First match in declared order on the original path; the default last (spec §4.1)."""
@@ -106,6 +112,11 @@ class Pipeline:
         if viewer.method not in behavior.config.allowed_methods:
             raise MethodNotAllowed(f"{viewer.method} is not in the allowed methods of behavior "
                                    f"{behavior.config.path_pattern!r}: {list(behavior.config.allowed_methods)}")
+
+        # Restricted viewer access: a signed URL or signed cookies, checked before any function runs
+        # (UNCERTAIN, signed_access.py). Behaviors without trusted key groups pay this one check.
+        if behavior.config.trusted_key_groups:
+            check_viewer_access(viewer, self._trusted_keys[id(behavior)], now=ex.now)
 
         # CloudFront-added headers: a CloudFront Function at viewer-request sees them, a Lambda@Edge
         # viewer-request does not, as CloudFront adds them after it (spec §1.2, §2.6).

@@ -33,6 +33,8 @@ from edgesim.config import (
 from edgesim.errors import ConfigError
 from edgesim.kvs_files import KvsFile
 from edgesim.runtime_pool import RuntimePool
+# Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
+from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
 from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
 from edgesim.stubs import OriginSpec, OriginStub, make_stub
 from edgesim.trace import Trace

@@ -1,0 +1,197 @@
+"""Restricted viewer access: signed URLs and signed cookies against trusted key groups, with a real
+RSA key made here (signed_access.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from edgesim.errors import ConfigError
+from edgesim.signed_access import cloudfront_b64decode, cloudfront_b64encode
+from edgesim.testing import Distribution, sign_url, signed_cookies
+
+DOMAIN = "http://d111111abcdef8.cloudfront.net"
+KEY_ID = "K2JCJMDEHXQW5F"
+
+
+def _pem_pair() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private, public
+
+
+@pytest.fixture(scope="module")
+def keys() -> tuple[bytes, bytes]:
+    return _pem_pair()
+
+
+def config(tmp_path: Path, public_pem: bytes, **behavior: Any) -> dict[str, Any]:
+    (tmp_path / "public_key.pem").write_bytes(public_pem)
+    return {
+        "origins": [{"id": "api", "url": "http://api.example.com"}],
+        "key_groups": [{"id": "readers", "public_keys": [{"id": KEY_ID, "pem": "public_key.pem"}]}],
+        "cache_behaviors": [{"path_pattern": "/private/*", "target_origin": "api", "cache_policy": "CachingDisabled",
+                             "origin_request_policy": "AllViewerExceptHostHeader",
+                             "trusted_key_groups": ["readers"], **behavior}],
+        "default_cache_behavior": {"target_origin": "api", "cache_policy": "CachingDisabled",
+                                   "origin_request_policy": "AllViewerExceptHostHeader"},
+    }
+
+
+def origin(request: Any) -> str:
+    return f"origin {request.url_path_and_query}"
+
+
+async def fetch(tmp_path: Path, public_pem: bytes, url: str, *, viewer: dict[str, str] | None = None,
+                cookies: dict[str, str] | None = None, advance: float = 0) -> tuple[httpx.Response, Distribution]:
+    async with Distribution(config(tmp_path, public_pem), base_dir=tmp_path, origins={"api": origin}) as dist:
+        dist.clock.advance(advance)
+        async with dist.client(viewer=viewer) as client:
+            headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else None
+            return await client.get(url.removeprefix(DOMAIN), headers=headers), dist
+
+
+def now() -> int:
+    import time
+    return int(time.time())
+
+
+def denied(response: httpx.Response, message: str = "Access denied", code: str = "AccessDenied") -> bool:
+    return (response.status_code == 403 and response.headers["x-cache"] == "Error from cloudfront"
+            and f"<Code>{code}</Code><Message>{message}</Message>" in response.text
+            and response.headers["content-type"] == "text/xml")
+
+
+def test_cloudfront_base64_is_url_safe() -> None:
+    data = bytes(range(250, 256)) + b"\xfb\xff"
+    text = cloudfront_b64encode(data)
+    assert not set("+=/") & set(text) and cloudfront_b64decode(text) == data
+
+
+async def test_canned_signed_url_reaches_the_origin_without_the_signing_parameters(
+        tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    url = sign_url(f"{DOMAIN}/private/a.txt?color=red", KEY_ID, keys[0], expires=now() + 300)
+    response, dist = await fetch(tmp_path, keys[1], url)
+    assert response.status_code == 200
+    assert response.text == "origin /private/a.txt?color=red"
+    assert dist.origins["api"].paths == ["/private/a.txt?color=red"]
+
+
+async def test_custom_policy_wildcard_resource_and_sha256(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*",
+                             "Condition": {"DateLessThan": {"AWS:EpochTime": now() + 300}}}]}
+    url = sign_url(f"{DOMAIN}/private/deep/b.txt", KEY_ID, keys[0], policy=policy, hash_algorithm="SHA256")
+    response, _ = await fetch(tmp_path, keys[1], url)
+    assert response.status_code == 200 and response.text == "origin /private/deep/b.txt"
+
+
+async def test_custom_policy_resource_that_does_not_match_is_denied(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    policy = {"Statement": [{"Resource": f"{DOMAIN}/private/other/*",
+                             "Condition": {"DateLessThan": {"AWS:EpochTime": now() + 300}}}]}
+    response, _ = await fetch(tmp_path, keys[1], sign_url(f"{DOMAIN}/private/b.txt", KEY_ID, keys[0], policy=policy))
+    assert denied(response)
+
+
+@pytest.mark.parametrize(("ip", "ok"), [("192.0.2.77", True), ("198.51.100.7", False)])
+async def test_custom_policy_source_ip(tmp_path: Path, keys: tuple[bytes, bytes], ip: str, ok: bool) -> None:
+    policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*", "Condition": {
+        "DateLessThan": {"AWS:EpochTime": now() + 300}, "IpAddress": {"AWS:SourceIp": "192.0.2.0/24"}}}]}
+    url = sign_url(f"{DOMAIN}/private/c.txt", KEY_ID, keys[0], policy=policy)
+    response, _ = await fetch(tmp_path, keys[1], url, viewer={"ip": ip})
+    assert response.status_code == 200 if ok else denied(response)
+
+
+@pytest.mark.parametrize(("advance", "ok"), [(0, False), (120, True)])
+async def test_custom_policy_date_greater_than(tmp_path: Path, keys: tuple[bytes, bytes], advance: int, ok: bool) -> None:
+    policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*", "Condition": {
+        "DateLessThan": {"AWS:EpochTime": now() + 300}, "DateGreaterThan": {"AWS:EpochTime": now() + 60}}}]}
+    url = sign_url(f"{DOMAIN}/private/d.txt", KEY_ID, keys[0], policy=policy)
+    response, _ = await fetch(tmp_path, keys[1], url, advance=advance)
+    assert response.status_code == 200 if ok else denied(response)
+
+
+async def test_expired_signed_url_is_denied(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    url = sign_url(f"{DOMAIN}/private/a.txt", KEY_ID, keys[0], expires=now() + 60)
+    response, dist = await fetch(tmp_path, keys[1], url, advance=61)
+    assert denied(response) and dist.origins["api"].paths == []
+
+
+async def test_signature_by_another_key_is_denied(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    other_private, _ = _pem_pair()
+    response, _ = await fetch(tmp_path, keys[1], sign_url(f"{DOMAIN}/private/a.txt", KEY_ID, other_private,
+                                                          expires=now() + 300))
+    assert denied(response)
+
+
+async def test_tampered_url_is_denied(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    url = sign_url(f"{DOMAIN}/private/a.txt", KEY_ID, keys[0], expires=now() + 300)
+    response, _ = await fetch(tmp_path, keys[1], url.replace("/a.txt", "/b.txt"))
+    assert denied(response)
+
+
+async def test_unknown_key_pair_id(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    response, _ = await fetch(tmp_path, keys[1], sign_url(f"{DOMAIN}/private/a.txt", "KOTHER", keys[0],
+                                                          expires=now() + 300))
+    assert denied(response, "Unknown Key")
+
+
+@pytest.mark.parametrize("drop", ["Key-Pair-Id", "Signature", "Expires"])
+async def test_missing_parameters(tmp_path: Path, keys: tuple[bytes, bytes], drop: str) -> None:
+    url = sign_url(f"{DOMAIN}/private/a.txt", KEY_ID, keys[0], expires=now() + 300)
+    base, _, query = url.partition("?")
+    url = base + "?" + "&".join(p for p in query.split("&") if not p.startswith(drop + "="))
+    response, _ = await fetch(tmp_path, keys[1], url)
+    assert denied(response, "Missing Key-Pair-Id query parameter or cookie value" if drop == "Key-Pair-Id"
+                  else "Access denied")
+
+
+async def test_no_signature_at_all(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/private/a.txt")
+    assert denied(response, "Missing Key-Pair-Id query parameter or cookie value")
+
+
+async def test_malformed_policy(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/private/a.txt?Policy=!!!&Signature=x&Key-Pair-Id={KEY_ID}")
+    assert denied(response, "Malformed Policy", "MalformedPolicy")
+
+
+async def test_signed_cookies_instead_of_query(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*",
+                             "Condition": {"DateLessThan": {"AWS:EpochTime": now() + 300}}}]}
+    cookies = signed_cookies(f"{DOMAIN}/private/*", KEY_ID, keys[0], policy=policy)
+    assert set(cookies) == {"CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"}
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/private/e.txt?x=1", cookies=cookies)
+    assert response.status_code == 200 and response.text == "origin /private/e.txt?x=1"
+    canned = signed_cookies(f"{DOMAIN}/private/f.txt", KEY_ID, keys[0], expires=now() + 300)
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/private/f.txt", cookies=canned)
+    assert response.status_code == 200
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/private/g.txt", cookies=canned)
+    assert denied(response)
+
+
+async def test_behavior_without_trusted_key_groups_is_unaffected(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/public/a.txt?Signature=x")
+    assert response.status_code == 200 and response.text == "origin /public/a.txt?Signature=x"
+
+
+def test_unknown_key_group_is_refused_at_load(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    data = config(tmp_path, keys[1], trusted_key_groups=["nope"])
+    with pytest.raises(ConfigError) as err:
+        Distribution(data, base_dir=tmp_path)
+    assert "cache_behaviors[0].trusted_key_groups: unknown key group id 'nope'" in str(err.value)
+
+
+def test_a_key_that_is_not_a_public_key_is_refused_at_load(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    data = config(tmp_path, keys[1])
+    (tmp_path / "public_key.pem").write_bytes(keys[0])  # the private key by mistake
+    with pytest.raises(ConfigError) as err:
+        Distribution(data, base_dir=tmp_path)
+    assert "key_groups[0].public_keys[0].pem" in str(err.value) and "not a PEM public key" in str(err.value)
