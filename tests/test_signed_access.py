@@ -195,3 +195,24 @@ def test_a_key_that_is_not_a_public_key_is_refused_at_load(tmp_path: Path, keys:
     with pytest.raises(ConfigError) as err:
         Distribution(data, base_dir=tmp_path)
     assert "key_groups[0].public_keys[0].pem" in str(err.value) and "not a PEM public key" in str(err.value)
+
+
+async def test_viewer_request_function_runs_after_the_check_without_the_signing_parameters(
+        tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    (tmp_path / "seen.js").write_text(
+        "function handler(event) {\n  var r = event.request;\n"
+        "  r.headers['x-seen'] = {value: Object.keys(r.querystring).join(',') || 'none'};\n  return r;\n}\n")
+    data = config(tmp_path, keys[1], functions={"viewer-request": {"cloudfront_function": "seen.js"}})
+    seen: list[str] = []
+
+    def recording(request: Any) -> str:
+        seen.append(request.headers.get("x-seen") or "")
+        return "ok"
+
+    async with Distribution(data, base_dir=tmp_path, origins={"api": recording}) as dist, dist.client() as client:
+        url = sign_url(f"{DOMAIN}/private/a.txt?color=red", KEY_ID, keys[0], expires=now() + 300)
+        ok = await client.get(url.removeprefix(DOMAIN))
+        refused = await client.get("/private/a.txt?color=red")
+    assert ok.status_code == 200 and seen == ["color"]
+    # A refused request runs no function and reaches no origin.
+    assert denied(refused, "Missing Key-Pair-Id query parameter or cookie value") and len(seen) == 1
