@@ -563,7 +563,10 @@ def deploy_problems(config: DistributionConfig) -> list[str]:
     if dupes:
         problems.append(f"origins: duplicate origin id(s) {dupes}")
     origin_ids = {o.id for o in config.origins}
-    group_ids = {g.id for g in config.key_groups}
+    group_list = [g.id for g in config.key_groups]
+    group_ids = set(group_list)
+    if len(group_ids) < len(group_list):
+        problems.append(f"key_groups: duplicate key group id(s) {sorted({g for g in group_list if group_list.count(g) > 1})}")
     for i, group in enumerate(config.origin_groups):
         for member in (group.primary, group.secondary):
             if member not in origin_ids:

@@ -189,6 +189,14 @@ def test_unknown_key_group_is_refused_at_load(tmp_path: Path, keys: tuple[bytes,
     assert "cache_behaviors[0].trusted_key_groups: unknown key group id 'nope'" in str(err.value)
 
 
+def test_duplicate_key_group_ids_are_refused_at_load(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    data = config(tmp_path, keys[1])
+    data["key_groups"] = data["key_groups"] * 2
+    with pytest.raises(ConfigError) as err:
+        Distribution(data, base_dir=tmp_path)
+    assert "key_groups: duplicate key group id(s) ['readers']" in str(err.value)
+
+
 def test_a_key_that_is_not_a_public_key_is_refused_at_load(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
     data = config(tmp_path, keys[1])
     (tmp_path / "public_key.pem").write_bytes(keys[0])  # the private key by mistake
