@@ -26,8 +26,8 @@ from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary
 from edgesim.ranges import edge_range
 from edgesim.response_headers import apply_response_headers_policy, preflight_response
 from edgesim.routing import compile_pattern
-from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.runtime import EdgeFunction, TriggerCall, TriggerResult
+from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.trace import OriginTrace, Trace, TriggerTrace
 from edgesim.viewer_protocol import apply_viewer_protocol_policy
 
