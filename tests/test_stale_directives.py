@@ -184,3 +184,16 @@ def test_sync_distribution_waits_for_refreshes() -> None:
         assert client.get("/a").text == "v1"
         dist.wait_for_refreshes()
         assert client.get("/a").text == "v2"
+
+
+async def test_a_head_within_swr_refreshes_the_object() -> None:
+    origin = Origin("max-age=10, stale-while-revalidate=30")
+    async with Distribution(API, origins={"api": origin}) as dist:
+        await dist.get("/a")
+        dist.advance(15)
+        origin.body = "v2"
+        head = await dist.request("HEAD", "/a")
+        assert (head.status_code, head.headers["x-cache"]) == (200, "RefreshHit from cloudfront")
+        await dist.wait_for_refreshes()
+        assert origin.requests[-1].method == "GET"
+        assert (await dist.get("/a")).text == "v2"
