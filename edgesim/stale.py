@@ -65,8 +65,8 @@ def windows(entry: CacheEntry, max_ttl: float) -> StaleWindows:
     if found is not None:
         return found
     expired_at = entry.expires_at()
-    swr = _directive(entry.response.headers, "stale-while-revalidate") or 0
-    sie = _directive(entry.response.headers, "stale-if-error")
+    swr: float = _directive(entry.response.headers, "stale-while-revalidate") or 0
+    sie: float | None = _directive(entry.response.headers, "stale-if-error")
     if CLAMP_WINDOWS_TO_MAX_TTL:
         swr = min(swr, max_ttl)
         sie = None if sie is None else min(sie, max_ttl)
