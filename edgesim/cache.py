@@ -13,11 +13,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from edgesim.cache_key import CacheKey
 from edgesim.messages import Headers, Request, Response
 from edgesim.policies import CachePolicy
+
+if TYPE_CHECKING:
+    from edgesim.stale import StaleWindows
 
 # --- the clock --------------------------------------------------------------------------------
 
@@ -186,6 +189,8 @@ class CacheEntry:
     # The origin's status when the object was fetched: a custom error page stored as 200 still
     # skips viewer-response on later hits, as it did on the miss (spec §3.1).
     origin_status: int | None = None
+    # Its stale-while-revalidate / stale-if-error windows, worked out when first found expired (stale.py).
+    stale_windows: StaleWindows | None = None
 
     def expires_at(self) -> float:
         return self.stored_at + self.ttl

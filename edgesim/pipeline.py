@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 
 from edgesim import forwarding
+from edgesim import stale as stale_rules
 from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
@@ -80,6 +81,8 @@ class Pipeline:
         self._via = f"1.1 {forwarding.via_host(self.settings)} (CloudFront)"
         # None turns the edge cache off (`serve --no-cache`): every request goes to the origin.
         self.cache = cache
+        # Origin fetches for objects served within stale-while-revalidate (stale.py); closed with the pipeline.
+        self.refreshes = stale_rules.BackgroundRefreshes()
         # The CloudFront-added headers each behavior's policies ask for (spec §2.6), by behavior.
         self._cloudfront_headers = {
             id(b): requested_headers(b.config.cache_policy, b.config.origin_request_policy) for b in behaviors
@@ -181,7 +184,40 @@ class Pipeline:
             if part.kind is LookupKind.HIT and part.entry is not None:
                 ex.trace.cache = "Hit"
                 return self._serve(ex, cache, part.entry, "Hit from cloudfront")
-        return await self._miss(ex, cache, key, found.entry, wanted)
+        expired = found.entry
+        if (expired is not None and not expired.is_error
+                and cache.clock.now() < stale_rules.windows(expired, policy.max_ttl).revalidate_until):
+            return self._while_revalidate(ex, cache, key, expired, wanted)
+        return await self._miss(ex, cache, key, expired, wanted)
+
+    def _while_revalidate(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry,
+                          wanted: str | None) -> tuple[Response, str, int | None]:
+        """Within the origin's stale-while-revalidate window: the expired object now, the origin asked
+        in the background (DG/Expiration, stale-while-revalidate; stale.py)."""
+        # The refresh's own copy of the request, taken now: the viewer's goes on to viewer-response.
+        refresh = self._refresh_exchange(ex)
+        started = self.refreshes.start(key, lambda: self._miss(refresh, cache, key, expired))
+        ex.trace.cache = "RefreshHit"
+        ex.trace.notes.append("stale-while-revalidate: served the expired object; "
+                              + ("origin asked in the background" if started else "a background refresh is running"))
+        return self._serve(ex, cache, expired, stale_rules.STALE_WHILE_REVALIDATE_X_CACHE, wanted)
+
+    def _refresh_exchange(self, viewer: Exchange) -> Exchange:
+        """The background fetch's own exchange and trace: `_miss` on it runs origin-request, the
+        origin, origin-response and the store as for any expired object (a 304 refreshes it, a 5xx
+        keeps it within the rules of `_miss`)."""
+        request = viewer.request.copy()
+        # The whole object, whatever part the viewer asked for: a part would not refresh it (DG/RangeGETs).
+        request.headers.remove("range")
+        if request.method == "HEAD":
+            # UNCERTAIN: a HEAD's answer has no body to store, so the refresh asks with GET.
+            request.method = "GET"
+        trace = Trace(viewer.request_id, method=request.method, uri=request.url_path_and_query)
+        return Exchange(request, viewer.request_id, viewer.behavior, trace, self.clock())
+
+    async def aclose(self) -> None:
+        """Stop the background refreshes still running."""
+        await self.refreshes.aclose()
 
     def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str,
                wanted: str | None = None) -> tuple[Response, str, int | None]:
@@ -205,22 +241,33 @@ class Pipeline:
         """The origin side for a miss or an expired object, then the store (spec §4.3)."""
         # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
         conditional = stale.conditional_headers() if stale is not None else []
+        unreachable: OriginConnectionError | OriginTimeout | None = None
         try:
             response, x_cache, origin_status = await self._origin_side(ex, conditional)
         except (OriginConnectionError, OriginTimeout) as err:
             if stale is None:
                 return await self._unreachable_origin_page(ex, err)
             # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
-            response, x_cache, origin_status = stale.response, "", err.status
+            response, x_cache, origin_status, unreachable = stale.response, "", err.status, err
         rules = self.config.custom_error_responses
+        policy = ex.behavior.config.cache_policy
         if stale is not None and not stale.is_error and origin_status is not None and origin_status >= 500:
             # An expired object is served rather than an origin's 5xx, and keeps being served from
-            # the cache for the error caching minimum TTL before the origin is asked again (AD/HTTPStatusCodes).
-            cache.extend(stale, error_caching_min_ttl(rules, origin_status))
-            ex.trace.cache = "Hit"
-            ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object")
-            return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
-        policy = ex.behavior.config.cache_policy
+            # the cache for the error caching minimum TTL before the origin is asked again
+            # (AD/HTTPStatusCodes); with the origin's stale-if-error, only within its window
+            # (DG/Expiration, stale-if-error; stale.py).
+            now = cache.clock.now()
+            until = stale_rules.windows(stale, policy.max_ttl).if_error_until
+            if until is None or now < until:
+                hold = float(error_caching_min_ttl(rules, origin_status))
+                cache.extend(stale, hold if until is None else min(hold, until - now))
+                ex.trace.cache = "Hit"
+                ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object"
+                                      + ("" if until is None else " (stale-if-error)"))
+                return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
+            ex.trace.notes.append(f"origin answered {origin_status}: past the object's stale-if-error window")
+            if unreachable is not None:
+                return await self._unreachable_origin_page(ex, unreachable)
         if stale is not None and conditional and origin_status == 304 and response.status == 304:
             merged = merge_not_modified(stale.response, response)
             stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,

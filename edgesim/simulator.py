@@ -151,6 +151,8 @@ class _Live:
         await self.aclose()
 
     async def aclose(self) -> None:
+        # Background refreshes first: they may still run this version's origin triggers.
+        await self.pipeline.aclose()
         for function in self.functions:
             await function.aclose()
         await self.loader.aclose()
@@ -226,6 +228,12 @@ class Simulator:
             task = asyncio.create_task(old.retire())
             self._retiring.add(task)
             task.add_done_callback(self._retiring.discard)
+
+    async def wait_for_refreshes(self) -> None:
+        """Until the background origin fetches that stale-while-revalidate started have finished
+        (pipeline.py, stale.py): a test awaits this to see the refreshed object."""
+        if self._live is not None:
+            await self._live.pipeline.refreshes.wait()
 
     def invalidate(self, paths: list[str]) -> int:
         """Remove cached objects with CloudFront's invalidation path rules; returns how many went.

@@ -351,6 +351,16 @@ class Distribution:
         """Move the cache's clock forward: cached objects age without sleeping."""
         self.clock.advance(seconds)
 
+    async def wait_for_refreshes(self) -> None:
+        """Wait for the origin fetches started in the background for objects served within their
+        stale-while-revalidate window, so the next request sees the refreshed object."""
+        __tracebackhide__ = True
+        if self.simulator is None:
+            raise RuntimeError("the distribution is not started: use it as `async with Distribution(...)`")
+        if self._server is not None:
+            raise RuntimeError("wait_for_refreshes works in-process only, not with socket=True")
+        await self.simulator.wait_for_refreshes()
+
     def invalidate(self, *paths: str) -> int:
         """Remove cached objects as a CloudFront invalidation would (`/images/*`, `/index.html`)."""
         __tracebackhide__ = True

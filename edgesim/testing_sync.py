@@ -222,6 +222,10 @@ class SyncDistribution:
     def advance(self, seconds: float) -> None:
         self.distribution.advance(seconds)
 
+    def wait_for_refreshes(self) -> None:
+        """Block until the stale-while-revalidate background refreshes have finished."""
+        self.loop.run(self.distribution.wait_for_refreshes())
+
     def invalidate(self, *paths: str) -> int:
         __tracebackhide__ = True
         return self.distribution.invalidate(*paths)
