@@ -34,6 +34,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -42,6 +43,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from edgesim import function_json
 from edgesim.cache_key import parse_cookies
 from edgesim.errors import AccessDenied
 from edgesim.messages import Request
@@ -107,7 +109,7 @@ def check_viewer_access(request: Request, keys: TrustedKeys, *, now: float) -> N
     if values.get("Policy"):
         try:
             policy_bytes = cloudfront_b64decode(values["Policy"])
-            policy = json.loads(policy_bytes)
+            policy = function_json.loads(policy_bytes)  # bounded depth: the viewer wrote it
         except (binascii.Error, ValueError):
             raise AccessDenied("Malformed Policy", code="MalformedPolicy") from None
     elif values.get("Expires", "").isdigit():
@@ -148,21 +150,13 @@ def _verify(key: rsa.RSAPublicKey, policy: bytes, signature: str, algorithm: str
 
 def _evaluate(policy: Any, url: str, client_ip: str, now: float) -> None:
     """The policy's first statement against the request (DG/private-content-creating-signed-url-custom-policy)."""
-    try:
-        statement = policy["Statement"][0]
-        condition = statement["Condition"]
-        less_than = condition["DateLessThan"]["AWS:EpochTime"]
-    except (KeyError, IndexError, TypeError):
-        raise AccessDenied("Malformed Policy", code="MalformedPolicy") from None
-    resource = statement.get("Resource")
+    resource, less_than, greater_than, source = _read_policy(policy)
     if resource is not None and not _resource_pattern(resource).fullmatch(url):
         raise AccessDenied()
-    if not now < float(less_than):
+    if not now < less_than:
         raise AccessDenied()
-    greater = condition.get("DateGreaterThan", {}).get("AWS:EpochTime")
-    if greater is not None and now < float(greater):
+    if greater_than is not None and now < greater_than:
         raise AccessDenied()
-    source = condition.get("IpAddress", {}).get("AWS:SourceIp")
     if source is not None:
         try:
             inside = ipaddress.ip_address(client_ip) in ipaddress.ip_network(source, strict=False)
@@ -172,8 +166,38 @@ def _evaluate(policy: Any, url: str, client_ip: str, now: float) -> None:
             raise AccessDenied()
 
 
+def _read_policy(policy: Any) -> tuple[str | None, float, float | None, str | None]:
+    """(Resource, DateLessThan, DateGreaterThan, AWS:SourceIp) of the first statement, each of the
+    type the docs give it; a policy of any other shape is MalformedPolicy (the viewer wrote it, so it
+    must never reach edgesim as an exception)."""
+    try:
+        statement = policy["Statement"][0]
+        condition = statement["Condition"]
+        if not isinstance(statement, dict) or not isinstance(condition, dict):
+            raise TypeError
+        resource = statement.get("Resource")
+        less_than = _epoch(condition["DateLessThan"])
+        greater_than = _epoch(condition["DateGreaterThan"]) if "DateGreaterThan" in condition else None
+        source = condition["IpAddress"]["AWS:SourceIp"] if "IpAddress" in condition else None
+        if not isinstance(resource, (str, type(None))) or not isinstance(source, (str, type(None))):
+            raise TypeError
+    except (KeyError, IndexError, TypeError):
+        raise AccessDenied("Malformed Policy", code="MalformedPolicy") from None
+    return resource, less_than, greater_than, source
+
+
+def _epoch(condition: Any) -> float:
+    """`{"AWS:EpochTime": seconds}`: a number (TypeError for anything else)."""
+    value = condition["AWS:EpochTime"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError
+    return float(value)
+
+
+@lru_cache(maxsize=256)
 def _resource_pattern(resource: str) -> re.Pattern[str]:
-    # `*` is zero or more characters, `?` exactly one; everything else is literal.
+    # `*` is zero or more characters, `?` exactly one; everything else is literal. Memoised: the
+    # same few policies come back on every request.
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource),
                       re.DOTALL)
 

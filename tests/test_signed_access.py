@@ -163,6 +163,27 @@ async def test_malformed_policy(tmp_path: Path, keys: tuple[bytes, bytes]) -> No
     assert denied(response, "Malformed Policy", "MalformedPolicy")
 
 
+@pytest.mark.parametrize("statement", [
+    {"Condition": {"DateLessThan": {"AWS:EpochTime": "soon"}}},
+    {"Condition": "tomorrow"},
+    {"Condition": {"DateLessThan": {"AWS:EpochTime": 4102444800}, "DateGreaterThan": [1]}},
+    {"Resource": 5, "Condition": {"DateLessThan": {"AWS:EpochTime": 4102444800}}},
+    {"Condition": {"DateLessThan": {"AWS:EpochTime": 4102444800}, "IpAddress": {"AWS:SourceIp": ["10.0.0.0/8"]}}},
+], ids=["epoch-text", "condition-text", "greater-list", "resource-number", "source-ip-list"])
+async def test_a_signed_policy_of_the_wrong_shape_is_malformed_not_an_edgesim_failure(
+        tmp_path: Path, keys: tuple[bytes, bytes], statement: dict[str, Any]) -> None:
+    # Signed with the right key, so only the policy's shape is wrong: the viewer's doing, a 403.
+    url = sign_url(f"{DOMAIN}/private/a.txt", KEY_ID, keys[0], policy={"Statement": [statement]})
+    response, _ = await fetch(tmp_path, keys[1], url)
+    assert denied(response, "Malformed Policy", "MalformedPolicy")
+
+
+async def test_a_policy_nested_too_deep_is_malformed(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    cookies = signed_cookies(f"{DOMAIN}/private/a.txt", KEY_ID, keys[0], policy="[" * 4000 + "]" * 4000)
+    response, _ = await fetch(tmp_path, keys[1], f"{DOMAIN}/private/a.txt", cookies=cookies)
+    assert denied(response, "Malformed Policy", "MalformedPolicy")
+
+
 async def test_signed_cookies_instead_of_query(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
     policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*",
                              "Condition": {"DateLessThan": {"AWS:EpochTime": now() + 300}}}]}
