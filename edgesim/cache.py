@@ -91,6 +91,8 @@ class CacheControl:
     no_store: bool = False
     no_cache: bool = False
     private: bool = False
+    stale_while_revalidate: int | None = None  # stale.py
+    stale_if_error: int | None = None
 
     @classmethod
     def parse(cls, headers: Headers) -> CacheControl:
@@ -107,6 +109,8 @@ class CacheControl:
             # `no-cache="Set-Cookie"` names fields, it does not forbid caching the response.
             no_cache="no-cache" in values and values["no-cache"] is None,
             private="private" in values and values["private"] is None,
+            stale_while_revalidate=_seconds(values.get("stale-while-revalidate")),
+            stale_if_error=_seconds(values.get("stale-if-error")),
         )
 
 

@@ -19,9 +19,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from edgesim.cache import CacheEntry
+from edgesim.cache import CacheControl, CacheEntry
 from edgesim.cache_key import CacheKey
-from edgesim.messages import Headers
 
 log = logging.getLogger("edgesim")
 
@@ -46,16 +45,6 @@ class StaleWindows:
     if_error_until: float | None
 
 
-def _directive(headers: Headers, name: str) -> int | None:
-    for line in headers.get_all("cache-control"):
-        for part in line.split(","):
-            key, sep, value = part.strip().partition("=")
-            if sep and key.strip().lower() == name:
-                value = value.strip().strip('"')
-                return int(value) if value.isdigit() else None
-    return None
-
-
 def windows(entry: CacheEntry, max_ttl: float) -> StaleWindows:
     """The stale windows of an expired `entry`, counted from when it first expired.
 
@@ -65,8 +54,9 @@ def windows(entry: CacheEntry, max_ttl: float) -> StaleWindows:
     if found is not None:
         return found
     expired_at = entry.expires_at()
-    swr: float = _directive(entry.response.headers, "stale-while-revalidate") or 0
-    sie: float | None = _directive(entry.response.headers, "stale-if-error")
+    directives = CacheControl.parse(entry.response.headers)
+    swr: float = directives.stale_while_revalidate or 0
+    sie: float | None = directives.stale_if_error
     if CLAMP_WINDOWS_TO_MAX_TTL:
         swr = min(swr, max_ttl)
         sie = None if sie is None else min(sie, max_ttl)
