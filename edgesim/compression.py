@@ -65,6 +65,10 @@ COMPRESSED_TYPES = frozenset({
 })
 
 
+# Why not, when nothing in the behavior, its policy or the viewer's Accept-Encoding allows a coding.
+NOT_OFFERED = "the behavior, its cache policy or the viewer's Accept-Encoding rules it out"
+
+
 @dataclass(frozen=True)
 class Decision:
     """Whether CloudFront compresses a response, with which coding, and if not, why not."""
@@ -100,7 +104,7 @@ def decide(request: Request, response: Response, behavior: DefaultCacheBehavior)
     """CloudFront's conditions for compression [SCF conditions], checked in its order."""
     coding = viewer_coding(request, behavior)
     if coding is None:
-        return Decision(None, "the behavior, its cache policy or the viewer's Accept-Encoding rules it out")
+        return Decision(None, NOT_OFFERED)
     headers = response.headers
     if "content-encoding" in headers:
         return Decision(None, "the origin sent a Content-Encoding")
@@ -131,7 +135,7 @@ def compress_at_edge(request: Request, response: Response, behavior: DefaultCach
         return response
     decision = decide(request, response, behavior)
     if decision.coding is None:
-        if viewer_coding(request, behavior) is not None:
+        if decision.reason is not NOT_OFFERED:  # the viewer could have had it: say why not
             notes.append(f"not compressed at the edge: {decision.reason}")
         return response
     body = _compress(response.body, decision.coding)
