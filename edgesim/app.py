@@ -7,6 +7,8 @@ ever sees. Requests CloudFront itself would refuse are refused here, before any 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
@@ -18,9 +20,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from edgesim.error_page import render_error
-from edgesim.errors import BadRequest, GetWithBody, HttpVersionNotSupported, RequestTooLarge, ViewerError
+from edgesim.errors import (BadRequest, BodyBrokenOff, GetWithBody, HttpVersionNotSupported, RequestTooLarge,
+                            ViewerError)
 from edgesim.forwarding import via_host
-from edgesim.messages import Headers, Request, Response
+from edgesim.messages import BodyStream, Headers, Request, Response
 from edgesim.simulator import Simulator, new_request_id
 from edgesim.trace import Trace
 
@@ -35,6 +38,7 @@ MAX_URI_AND_QUERY = 8192
 # UNCERTAIN against a 32 KB reading, we take the smaller, documented value).
 MAX_HEADER_BYTES = 20480
 LOOPBACK = ("127.", "::1", "localhost")
+log = logging.getLogger("edgesim")
 
 
 class EdgeApp:
@@ -69,9 +73,20 @@ class EdgeApp:
             await _send(send, response, head=scope["method"] == "HEAD")
             return
         response, trace = await self.simulator.handle(request)
-        await _send(send, response, head=scope["method"] == "HEAD")
+        if response.stream is None:
+            await _send(send, response, head=scope["method"] == "HEAD")
+            if self.on_trace is not None:
+                self.on_trace(trace)
+            return
+        # A streamed body may go on for minutes (an event stream): the request is logged as it starts.
         if self.on_trace is not None:
             self.on_trace(trace)
+        await _send(send, response)
+        try:
+            await _send_stream(send, receive, response.stream)
+        except BodyBrokenOff as err:
+            log.warning("%s %s: %s", request.method, request.url_path_and_query, err)
+            raise
 
     def refuse(self, err: ViewerError, *, method: str = "", uri: str = "") -> Response:
         """CloudFront's error page for a request refused before the pipeline, logged as any other.
@@ -227,4 +242,30 @@ async def _send(send: Send, response: Response, *, head: bool = False) -> None:
         headers.insert(0, (b"Date", _http_date()))
     start: dict[str, Any] = {"type": "http.response.start", "status": response.status, "headers": headers}
     await send(start)
-    await send({"type": "http.response.body", "body": b"" if head else response.body})
+    if response.stream is None:
+        await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+
+async def _send_stream(send: Send, receive: Receive, stream: BodyStream) -> None:
+    """The rest of a response whose head `_send` sent: the origin's body as it arrives. The viewer
+    leaving stops the origin's; the origin breaking off cuts the viewer's connection (BodyBrokenOff),
+    as CloudFront can do nothing else once the response has begun."""
+
+    async def stop_when_viewer_leaves() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        await stream.aclose()
+
+    watcher = asyncio.ensure_future(stop_when_viewer_leaves())
+    sent = 0
+    try:
+        async for chunk in stream:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            sent += len(chunk)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except ViewerError as err:
+        raise BodyBrokenOff(f"the origin broke off the body after {sent:,} bytes ({err.reason}); "
+                            "the viewer's connection was cut") from None
+    finally:
+        watcher.cancel()
+        await stream.aclose()

@@ -118,12 +118,17 @@ def decide(request: Request, response: Response, behavior: DefaultCacheBehavior)
         return Decision(None, "no valid Content-Length")
     if not MIN_SIZE <= length <= MAX_SIZE:
         return Decision(None, f"Content-Length outside {MIN_SIZE:,}-{MAX_SIZE:,} bytes")
-    if not response.body or request.method.upper() == "HEAD":
+    if (not response.body and response.stream is None) or request.method.upper() == "HEAD":
         # "There is nothing for CloudFront to compress" [SCF conditions]. A HEAD answer has no body
         # even where a stub origin sent one. UNCERTAIN: the docs say nothing of HEAD; a HEAD that
         # hits a compressed copy a GET stored gets that copy's headers (pipeline.py, cache.py).
         return Decision(None, "the response has no body")
     return Decision(coding)
+
+
+def would_compress(request: Request, response: Response, behavior: DefaultCacheBehavior) -> bool:
+    """Whether `compress_at_edge` will compress: a streamed body must then be read whole first."""
+    return behavior.compress and decide(request, response, behavior).coding is not None
 
 
 def compress_at_edge(request: Request, response: Response, behavior: DefaultCacheBehavior,

@@ -68,6 +68,11 @@ class FunctionCodeError(UserError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class BodyBrokenOff(EdgesimError):
+    """The origin failed in the middle of a body already being streamed to the viewer: too late for
+    an error page, so the viewer's connection is cut (server.py logs it as one line, not a traceback)."""
+
+
 class ViewerError(EdgesimError):
     """An error the viewer sees as a CloudFront error page."""
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -186,6 +186,23 @@ class Request:
         return self.uri + ("?" + self.querystring if self.querystring else "")
 
 
+class BodyStream:
+    """A response body still arriving from the origin (origin_client.py makes them).
+
+    Iterating gives its chunks as they come, or raises OriginConnectionError / OriginTimeout when the
+    origin breaks off; `aclose` stops it (the origin's connection is then closed, not reused)."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+    async def read(self) -> bytes:
+        """The rest of the body, whole."""
+        return b"".join([chunk async for chunk in self])
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+
 @dataclass
 class Response:
     """A response from an origin, the cache, a function or an error."""
@@ -194,6 +211,18 @@ class Response:
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
     status_description: str | None = None
+    # An origin's body that goes to the viewer as it arrives, `body` then being b"": set only where
+    # nothing at the edge needs the body whole (pipeline.py). Whoever replaces the body drops it.
+    stream: BodyStream | None = None
 
     def copy(self) -> Response:
-        return Response(self.status, self.headers.copy(), self.body, self.status_description)
+        return Response(self.status, self.headers.copy(), self.body, self.status_description, self.stream)
+
+    async def read_whole(self) -> None:
+        """Receive a streamed body whole into `body`: for the cache, compression, an error page."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                self.body = await stream.read()
+            finally:
+                await stream.aclose()

@@ -48,11 +48,12 @@ class OriginFetcher:
     async def aclose(self) -> None:
         await self._direct.aclose()
 
-    async def fetch(self, request: Request, origin: CustomOrigin | S3Origin) -> Response:
+    async def fetch(self, request: Request, origin: CustomOrigin | S3Origin, *, stream: bool = False) -> Response:
+        """The origin's answer; with `stream`, a custom origin's body may still be arriving (origin_client.py)."""
         if isinstance(origin, S3Origin):
             return self._fetch_directory(request, origin)
         if origin.id not in self._transports:
-            return await self._direct.fetch(request, origin)
+            return await self._direct.fetch(request, origin, stream=stream)
         return await self._fetch_http(request, origin)
 
     async def _fetch_http(self, request: Request, origin: CustomOrigin) -> Response:

@@ -8,6 +8,11 @@ per connection, the whole response read before it moves on (it caches it), redir
 through, nothing decoded. That is all this module does. Origins given an httpx transport (tests:
 MockTransport, ASGITransport) still go through httpx in origin.py.
 
+A body can also be handed on as it arrives (`stream=True`): the response is returned at the end of
+the first read that completed its head, its body as a BodyStream, so an origin's event stream or
+large download reaches the viewer without waiting for the end. A body that came with its head in one
+read (most do) is returned whole as before. The origin is read no faster than the viewer takes it.
+
 CloudFront's origin settings it honours (spec §2.3, §1.7 origin timeouts): `connect_timeout` per attempt
 and `connection_attempts` attempts; `read_timeout` as the longest wait for the next bytes of the
 response; `keepalive_timeout` as how long an idle connection is kept for reuse.
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 import httptools
@@ -24,7 +31,7 @@ import httptools
 from edgesim.config import CustomOrigin
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
-from edgesim.messages import Headers, Request, Response
+from edgesim.messages import BodyStream, Headers, Request, Response
 
 # Methods whose request carries a body by definition: they get a Content-Length even when empty.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -33,6 +40,10 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _MAX_IDLE_PER_ORIGIN = 64
 _DROPPED_REQUEST_HEADERS = HOP_BY_HOP | {"content-length"}  # framing is ours: the body may have changed
+# A streamed body waiting for the viewer: reading from the origin pauses above the high mark and
+# resumes below the low one, so a slow viewer does not make edgesim hold a large download in memory.
+_STREAM_HIGH_WATER = 1 << 20
+_STREAM_LOW_WATER = 256 << 10
 
 
 class _Stale(Exception):
@@ -58,6 +69,10 @@ class _Connection(asyncio.Protocol):
         self._continued = False  # a 100 Continue came in this exchange
         self._headers_done = False
         self._last_data = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._may_stream = False
+        self._streaming: _OriginBody | None = None  # the body being handed on, once the head is out
+        self._paused = False
         self.keep_alive = False
 
     # --- asyncio.Protocol --------------------------------------------------------------------
@@ -77,6 +92,13 @@ class _Connection(asyncio.Protocol):
             cause = exc.__context__ or exc  # a callback's own error (a status out of range) says more
             self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
             self.close()
+            return
+        if self._may_stream and self._headers_done and self._streaming is None and self._status >= 200:
+            # The head is in and the body is not complete after this read: hand the body on as it comes.
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                self._streaming = _OriginBody(self, self._body)
+                waiter.set_result(self._response(b"", self._streaming))
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
@@ -84,11 +106,12 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         waiter = self._waiter
-        if waiter is None or waiter.done():
+        streaming = self._streaming is not None and not self._streaming.ended
+        if not streaming and (waiter is None or waiter.done()):
             return
         if self._headers_done and self._parser is not None and self._reads_until_close():
             self._finish()  # no Content-Length, not chunked: the body ends with the connection
-        elif not self._got_bytes:
+        elif not self._got_bytes and waiter is not None:
             waiter.set_exception(_Stale())
         else:
             self._fail(ConnectionError("the origin closed the connection in the middle of its response"))
@@ -113,7 +136,10 @@ class _Connection(asyncio.Protocol):
             self._finish()  # a HEAD answer has no body, whatever its Content-Length says
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        if self._streaming is not None:
+            self._streaming.push(body)
+        else:
+            self._body.append(body)
 
     def on_message_complete(self) -> None:
         if 100 <= self._status < 200:
@@ -129,28 +155,41 @@ class _Connection(asyncio.Protocol):
 
     # --- the exchange ------------------------------------------------------------------------
 
-    async def exchange(self, data: bytes, *, head: bool, read_timeout: float) -> Response:
-        """Send one request and read its whole response; raises _Stale, ConnectionError or TimeoutError."""
+    async def exchange(self, data: bytes, *, head: bool, read_timeout: float, stream: bool = False) -> Response:
+        """Send one request and read its response; raises _Stale, ConnectionError or TimeoutError.
+
+        With `stream`, a body still arriving after the head comes as the response's stream; the
+        exchange then ends with that body (`_end_exchange`)."""
         assert self.transport is not None
         self._head = head
         self._got_bytes = False
         self._continued = False
+        self._may_stream = stream and not head
+        self._streaming = None
         # A fresh parser per exchange: one that ended a HEAD answer at its headers still expects a body.
         self._parser = httptools.HttpResponseParser(self)
         self._reset_message()
         waiter = self._waiter = self._loop.create_future()
         self._last_data = self._loop.time()
-        timer = self._loop.call_at(self._last_data + read_timeout, self._check_idle, read_timeout)
+        self._timer = self._loop.call_at(self._last_data + read_timeout, self._check_idle, read_timeout)
         self.transport.write(data)
         try:
-            return await waiter
+            response = await waiter
         except BaseException:
             self.close()  # mid-exchange: the connection's state is unknown, never reuse it
+            self._end_exchange()
             raise
-        finally:
-            timer.cancel()
-            self._waiter = None
-            self._parser = None
+        self._waiter = None
+        if self._streaming is None:
+            self._end_exchange()
+        return response
+
+    def _end_exchange(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._waiter = None
+        self._parser = None
 
     def _reset_message(self) -> None:
         self._status = 0
@@ -164,36 +203,127 @@ class _Connection(asyncio.Protocol):
         return b"content-length" not in names and b"transfer-encoding" not in names
 
     def _check_idle(self, read_timeout: float) -> None:
-        """CloudFront's response timeout: the longest wait for the answer's next bytes (spec §2.3)."""
-        if self._waiter is None or self._waiter.done():
+        """CloudFront's response timeout: the longest wait for the answer's next bytes (spec §2.3),
+        between a streamed body's bytes too; not while edgesim itself stopped reading for a slow viewer."""
+        streaming = self._streaming is not None and not self._streaming.ended
+        if not streaming and (self._waiter is None or self._waiter.done()):
             return
+        now = self._loop.time()
+        if self._paused:
+            self._last_data = now
         idle_until = self._last_data + read_timeout
-        if self._loop.time() < idle_until:
-            self._loop.call_at(idle_until, self._check_idle, read_timeout)
+        if now < idle_until:
+            self._timer = self._loop.call_at(idle_until, self._check_idle, read_timeout)
             return
-        self._waiter.set_exception(TimeoutError(f"no response bytes for {read_timeout:g} s"))
+        self._fail(TimeoutError(f"no response bytes for {read_timeout:g} s"))
         self.close()
 
+    def pause_reading(self) -> None:
+        if not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self._last_data = self._loop.time()
+            self.transport.resume_reading()
+
     def _finish(self) -> None:
+        streaming = self._streaming
+        if streaming is not None:
+            if not streaming.ended:
+                assert self._parser is not None
+                self.keep_alive = self._parser.should_keep_alive()
+                self._end_exchange()
+                streaming.end()
+            return
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
         assert self._parser is not None
         self.keep_alive = self._parser.should_keep_alive()
+        waiter.set_result(self._response(b"".join(self._body), None))
+
+    def _response(self, body: bytes, stream: BodyStream | None) -> Response:
         # Values kept as received (encoding.decode, inlined: it runs per header line of every fetch).
         headers = Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in self._headers
                           if k.decode("latin-1").lower() not in HOP_BY_HOP)
-        waiter.set_result(Response(self._status, headers, b"".join(self._body),
-                                   self._reason.decode("latin-1") or None))
+        return Response(self._status, headers, body, self._reason.decode("latin-1") or None, stream)
 
     def _fail(self, exc: BaseException) -> None:
-        if self._waiter is not None and not self._waiter.done():
+        if self._streaming is not None and not self._streaming.ended:
+            self._end_exchange()
+            self._streaming.fail(exc)
+        elif self._waiter is not None and not self._waiter.done():
             self._waiter.set_exception(exc)
 
     def close(self) -> None:
         self.closed = True
         if self.transport is not None:
             self.transport.close()
+
+
+class _OriginBody(BodyStream):
+    """The rest of an origin's body, read as the viewer takes it (see the module's docstring)."""
+
+    def __init__(self, connection: _Connection, received: list[bytes]) -> None:
+        self._connection = connection
+        self._chunks: deque[bytes] = deque(chunk for chunk in received if chunk)
+        self._size = sum(len(chunk) for chunk in self._chunks)
+        self._error: BaseException | None = None
+        self._wake: asyncio.Future[None] | None = None
+        self.ended = False
+        # Set by OriginClient.fetch: how a failure is worded; what to do with the connection at the end.
+        self.describe_error: Callable[[BaseException], BaseException] = lambda exc: exc
+        self.on_end: Callable[[], None] | None = None
+
+    def push(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if self._size > _STREAM_HIGH_WATER:
+            self._connection.pause_reading()
+        self._wake_reader()
+
+    def end(self) -> None:
+        self.ended = True
+        self._wake_reader()
+        if self.on_end is not None:
+            self.on_end()
+
+    def fail(self, exc: BaseException) -> None:
+        self.ended = True
+        self._error = exc
+        self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while not self._chunks:
+            if self._error is not None:
+                raise self.describe_error(self._error)
+            if self.ended:
+                raise StopAsyncIteration
+            self._wake = asyncio.get_running_loop().create_future()
+            await self._wake
+        chunk = self._chunks.popleft()
+        self._size -= len(chunk)
+        if self._size < _STREAM_LOW_WATER:
+            self._connection.resume_reading()
+        return chunk
+
+    async def aclose(self) -> None:
+        self._chunks.clear()
+        if not self.ended:  # given up half-read: the connection is mid-answer, never reused
+            self.ended = True
+            self._connection._end_exchange()
+            self._connection.close()
+            self._wake_reader()
 
 
 class OriginClient:
@@ -210,14 +340,15 @@ class OriginClient:
                 connection.close()
         self._idle.clear()
 
-    async def fetch(self, request: Request, origin: CustomOrigin) -> Response:
+    async def fetch(self, request: Request, origin: CustomOrigin, *, stream: bool = False) -> Response:
+        """The origin's response; with `stream`, its body may come as a BodyStream (module docstring)."""
         data = self._serialize(request, origin)
         key = (origin.protocol, origin.domain_name, origin.port)
         head = request.method == "HEAD"
         connection, reused = await self._connection(key, origin)
         while True:
             try:
-                response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout)
+                response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout, stream=stream)
             except _Stale:
                 connection.close()
                 if reused and request.method in _IDEMPOTENT:
@@ -227,15 +358,22 @@ class OriginClient:
                     continue
                 raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): "
                                             "the origin closed the connection without answering") from None
-            except TimeoutError as exc:
-                raise OriginTimeout(f"origin {origin.id!r} ({origin.url}) did not answer in time: {exc}") from None
-            except ConnectionError as exc:
-                raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): {exc}") from None
-            if connection.keep_alive and not connection.closed:
-                self._release(key, connection)
+            except (TimeoutError, ConnectionError) as exc:
+                raise _origin_error(origin, exc) from None
+            if isinstance(response.stream, _OriginBody):
+                body, done = response.stream, connection
+                body.describe_error = lambda exc: _origin_error(origin, exc)
+                body.on_end = lambda: self._settle(key, done)
             else:
-                connection.close()
+                self._settle(key, connection)
             return response
+
+    def _settle(self, key: tuple[str, str, int], connection: _Connection) -> None:
+        """An exchange is over: the connection goes back to the pool, or is closed."""
+        if connection.keep_alive and not connection.closed:
+            self._release(key, connection)
+        else:
+            connection.close()
 
     def _serialize(self, request: Request, origin: CustomOrigin) -> bytes:
         path = self._bases.get(origin.url)
@@ -333,3 +471,10 @@ class OriginClient:
             # CloudFront checks the origin's certificate; so does edgesim (the system's trust store).
             self._tls = ssl.create_default_context()
         return self._tls
+
+
+def _origin_error(origin: CustomOrigin, exc: BaseException) -> OriginTimeout | OriginConnectionError:
+    """A failed read as CloudFront words it: 504 for a timeout, else 502 (spec §2.8)."""
+    if isinstance(exc, TimeoutError):
+        return OriginTimeout(f"origin {origin.id!r} ({origin.url}) did not answer in time: {exc}")
+    return OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): {exc}")

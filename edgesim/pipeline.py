@@ -17,11 +17,11 @@ from edgesim import stale as stale_rules
 from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
-from edgesim.compression import compress_at_edge
+from edgesim.compression import compress_at_edge, would_compress
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import custom_error_answer, error_caching_min_ttl, find_rule, page_request
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
-from edgesim.messages import EventType, Request, Response
+from edgesim.messages import BodyStream, EventType, Request, Response
 from edgesim.origin import OriginFetcher
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary_for_viewer
 from edgesim.ranges import edge_range
@@ -57,6 +57,14 @@ class Exchange:
     behavior: Behavior
     trace: Trace
     now: float
+    # Origin bodies opened as streams; those the viewer does not get are closed at the end (`handle`).
+    streams: list[BodyStream] = field(default_factory=list)
+
+    async def close_streams(self, keep: BodyStream | None = None) -> None:
+        for stream in self.streams:
+            if stream is not keep:
+                await stream.aclose()
+        self.streams.clear()
 
 
 class Pipeline:
@@ -101,9 +109,22 @@ class Pipeline:
         return self._default
 
     async def handle(self, viewer: Request, request_id: str, trace: Trace) -> Response:
+        """The viewer's answer. Its body may be a stream from the origin, for the caller to send and
+        close; any other origin body opened on the way is closed here."""
         behavior = self.behavior_for(viewer.uri)
         trace.behavior = behavior.config.path_pattern
         ex = Exchange(viewer, request_id, behavior, trace, self.clock())
+        try:
+            response = await self._request_flow(ex)
+        except BaseException:
+            await ex.close_streams()
+            raise
+        await ex.close_streams(keep=response.stream)
+        return response
+
+    async def _request_flow(self, ex: Exchange) -> Response:
+        """CloudFront's order, from the viewer's request to the viewer's response (spec §3.1)."""
+        viewer, behavior, trace = ex.request, ex.behavior, ex.trace
         viewer.origin = self.origins[behavior.config.target_origin]
         # The developer's X-Edgesim-Viewer-* override is read and removed before anything sees it.
         profile = take_viewer_override(viewer, self.config.viewer)
@@ -196,7 +217,7 @@ class Pipeline:
         in the background (DG/Expiration, stale-while-revalidate; stale.py)."""
         # The refresh's own copy of the request, taken now: the viewer's goes on to viewer-response.
         refresh = self._refresh_exchange(ex)
-        started = self.refreshes.start(key, lambda: self._miss(refresh, cache, key, expired))
+        started = self.refreshes.start(key, lambda: self._refresh(refresh, cache, key, expired))
         ex.trace.cache = "RefreshHit"
         ex.trace.notes.append("stale-while-revalidate: served the expired object; "
                               + ("origin asked in the background" if started else "a background refresh is running"))
@@ -214,6 +235,12 @@ class Pipeline:
             request.method = "GET"
         trace = Trace(viewer.request_id, method=request.method, uri=request.url_path_and_query)
         return Exchange(request, viewer.request_id, viewer.behavior, trace, self.clock())
+
+    async def _refresh(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry) -> None:
+        try:
+            await self._miss(ex, cache, key, expired)
+        finally:
+            await ex.close_streams()  # no viewer takes the refresh's answer: what is stored was read whole
 
     async def aclose(self) -> None:
         """Stop the background refreshes still running."""
@@ -277,6 +304,11 @@ class Pipeline:
         ex.trace.cache = "Miss"
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
+        if ttl > 0 and ex.request.method != "HEAD":
+            # The cache keeps the body whole, so it is read whole before the viewer gets it. UNCERTAIN:
+            # CloudFront sends a cacheable object on while it arrives; edgesim streams only what it
+            # does not store (a CachingDisabled behavior, a no-store answer).
+            await response.read_whole()
         response = await self._custom_error(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
@@ -377,7 +409,7 @@ class Pipeline:
                 request = result.request
             final = attempt == len(members) - 1
             try:
-                response = await self._fetch(ex, request)
+                response = await self._fetch(ex, request, stream=True)
             except (OriginConnectionError, OriginTimeout) as err:
                 # Failover when CloudFront cannot connect to the primary or its response takes too
                 # long (AD/high_availability_origin_failover).
@@ -399,6 +431,8 @@ class Pipeline:
         if result is not None and result.response is not None:
             response = result.response
         # Compress objects automatically: after origin-response, before the cache (compression.py).
+        if response.stream is not None and would_compress(ex.request, response, config):
+            await response.read_whole()
         response = compress_at_edge(ex.request, response, ex.behavior.config, ex.trace.notes)
         x_cache = "Error from cloudfront" if origin_status >= 400 else "Miss from cloudfront"
         return response, x_cache, origin_status
@@ -408,7 +442,8 @@ class Pipeline:
             return [forwarding.primary(self.origins[m], self.origins) for m in (target.primary, target.secondary)]
         return [target]
 
-    async def _fetch(self, ex: Exchange, request: Request) -> Response:
+    async def _fetch(self, ex: Exchange, request: Request, *, stream: bool = False) -> Response:
+        """The origin's answer; with `stream`, its body may still be arriving (origin_client.py)."""
         origin = request.origin
         if isinstance(origin, OriginGroup):  # a function chose a group: start with its primary
             origin = forwarding.primary(origin, self.origins)
@@ -416,11 +451,13 @@ class Pipeline:
         record = OriginTrace(origin.id, request.method, request.url_path_and_query)
         ex.trace.origin_requests.append(record)
         try:
-            response = await self.fetcher.fetch(request, origin)
+            response = await self.fetcher.fetch(request, origin, stream=stream)
         except ViewerError as err:
             record.error = err.reason
             raise
         record.status = response.status
+        if response.stream is not None:
+            ex.streams.append(response.stream)
         return response
 
     async def _trigger(
@@ -475,9 +512,11 @@ class Pipeline:
         if status == 204 or status == 304:
             # Neither has content (RFC 9110 §15.3.5, §15.4.5): a body a stub or a function gave is
             # dropped, as origin_client.py never reads one; a 204 has no Content-Length (§8.6).
-            response.body = b""
+            response.body, response.stream = b"", None
         if status == 204:
             headers.remove("content-length")
+        elif response.stream is not None:
+            pass  # sent on as it arrives: with the origin's Content-Length, else chunked (app.py)
         elif ex.request.method != "HEAD" or "content-length" not in headers:
             headers.set("Content-Length", str(len(response.body)))
         headers.set("Via", self._via)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import socket
 import sys
 import threading
@@ -23,7 +24,7 @@ from uvicorn.protocols.http.httptools_impl import (
 
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation
-from edgesim.errors import BadRequest, HttpVersionNotSupported, RequestTooLarge, ViewerError
+from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.reload import watch_and_reload
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
@@ -243,7 +244,19 @@ class _HttpProtocol(HttpToolsProtocol):
             self.cycle.__class__ = _Cycle
 
 
+def _not_broken_off(record: logging.LogRecord) -> bool:
+    """uvicorn logs an app's exception with its traceback; a streamed body the origin broke off is
+    no bug of edgesim's, and app.py has logged it in one line already."""
+    return not (record.exc_info and isinstance(record.exc_info[1], BodyBrokenOff))
+
+
 def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
+    config = _config(app, host, port)
+    logging.getLogger("uvicorn.error").addFilter(_not_broken_off)  # after Config set up uvicorn's logging
+    return config
+
+
+def _config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         http=_HttpProtocol,

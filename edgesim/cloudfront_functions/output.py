@@ -316,10 +316,13 @@ def apply_response(
                 line = restore(line, received)
             headers.add("Set-Cookie", line)
     body = original.body if original is not None else b""
+    stream = original.stream if original is not None else None  # a body still arriving goes on unless replaced
     if "body" in out:
         data = out["body"]["data"]
         body = base64.b64decode(data) if out["body"]["encoding"] == "base64" else data.encode("utf-8")
+        stream = None
     description = out.get("statusDescription")
     if description is None and original is not None and out["statusCode"] == original.status:
         description = original.status_description
-    return Response(status=out["statusCode"], headers=headers, body=body, status_description=description)
+    return Response(status=out["statusCode"], headers=headers, body=body, status_description=description,
+                    stream=stream)

@@ -275,7 +275,7 @@ def apply_response(response: Response, out: dict[str, Any]) -> Response:
     edited.status_description = out.get("statusDescription", response.status_description)
     edited.headers = headers_from_event(out.get("headers", {}), hidden=response.headers)
     if "body" in out:
-        edited.body = _body(out)
+        edited.body, edited.stream = _body(out), None  # the origin's body, if still arriving, is dropped
         _fix_length(edited.headers, edited.body)
     return edited
 
