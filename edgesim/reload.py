@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,8 @@ _CODE = (".py", ".js", ".mjs", ".cjs", ".json")
 _NOT_WATCHED = frozenset({"node_modules", "__pycache__", "site-packages", ".venv", "venv"})
 # A handler's folder with more folders under it than this is watched alone, not its tree.
 MAX_HANDLER_FOLDERS = 200
+# How often a request may stat the watched files to see whether they changed (Reloader.stale).
+CHECK_INTERVAL_S = 0.002
 
 
 def watched_paths(config: DistributionConfig) -> set[Path]:
@@ -63,33 +66,101 @@ def watched_directories(config: DistributionConfig) -> list[Path]:
     return sorted(directories)
 
 
+class Reloader:
+    """Reloads a simulator from its config file and says what happened; the file watcher and the
+    per-request check (`Simulator.sources`) share it, so that one edit makes one reload.
+
+    The per-request check compares the modification times of the config and the files it names
+    with those of the version being served: the watcher alone applies an edit some tens of
+    milliseconds after it is saved, and a request sent right after the save (a script, or curl
+    just after the editor) would still get the old version."""
+
+    def __init__(self, simulator: Simulator, report: Callable[[str], None]) -> None:
+        self.simulator = simulator
+        self._report = report
+        self._next_check = 0.0
+        self._remember()
+
+    def _remember(self) -> None:
+        self.paths = watched_paths(self.simulator.config)
+        self._times = _modified(self.paths)
+
+    def current(self) -> bool:
+        """Whether the files are as the version served (or being loaded) last saw them."""
+        return _modified(self.paths) == self._times
+
+    def stale(self) -> bool:
+        """`not current()`, checked at most every CHECK_INTERVAL_S: a busy server stats the files
+        a few hundred times a second, not on every request."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + CHECK_INTERVAL_S
+        return not self.current()
+
+    async def reload_now(self) -> None:
+        """Reload for the files `stale` found changed."""
+        before = self._times
+        await self.reload({path for path, when in _modified(self.paths).items() if before.get(path) != when})
+
+    async def reload(self, changed: set[Path]) -> None:
+        config = self.simulator.config
+        assert config.source is not None
+        # The files as this reload reads them: the watcher, waking for the same edit meanwhile,
+        # and later requests see them current; a broken edit is reported once, not per request.
+        self._times = _modified(self.paths)
+        try:
+            await self.simulator.reload(Path(config.source))
+        except UserError as exc:
+            self._report(f"reload failed, still serving the last good version:\n{_indent(str(exc))}")
+            return
+        self._remember()
+        # Named: the files the config names, else the changed code files that still exist (an
+        # editor's temporary file, written and renamed away, is not one).
+        named = changed & self.paths or {p for p in changed if p.suffix in _CODE and p.exists()}
+        self._report("reloaded " + (", ".join(sorted(p.name for p in named)) or "the distribution"))
+        for problem in self.simulator.load_problems:
+            self._report(f"  function failed to load (its requests get CloudFront's 503): {problem}")
+        for problem in await lambda_syntax_problems(self.simulator.config):
+            self._report(f"  {SYNTAX_NOTE}: {problem}")
+
+
 async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], stop: asyncio.Event) -> None:
     """Reload `simulator` from its config file whenever a watched file changes, until `stop`."""
-    while not stop.is_set():
-        config = simulator.config
-        if config.source is None:
-            return
-        paths = watched_paths(config)
-        # Watch directories: editors replace files (write to temp, rename), which a file watch misses.
-        directories = [str(d) for d in watched_directories(config)]
-        async for changes in awatch(*directories, stop_event=stop, debounce=100, step=50, recursive=False):
-            changed = {Path(path).resolve() for _, path in changes}
-            # A handler's sibling modules count too: a Lambda@Edge handler may import them.
-            if changed & paths or any(p.suffix in _CODE for p in changed):
-                break
-        else:
-            return
+    if simulator.config.source is None:
+        return
+    reloader = Reloader(simulator, report)
+    simulator.sources = reloader
+    try:
+        while not stop.is_set():
+            # Watch directories: editors replace files (write to temp, rename), which a file watch misses.
+            directories = [str(d) for d in watched_directories(simulator.config)]
+            async for changes in awatch(*directories, stop_event=stop, debounce=100, step=50, recursive=False):
+                # The files the config names, and code beside them: a Lambda@Edge handler's
+                # sibling modules count too, as the handler may import them.
+                changed = {p for _, path in changes
+                           if (p := Path(path).resolve()) in reloader.paths or p.suffix in _CODE}
+                if changed and not (changed <= reloader.paths and reloader.current()):
+                    break  # (all current: a request's check has reloaded for this edit already)
+            else:
+                return
+            await reloader.reload(changed)
+    finally:
+        simulator.sources = None
+
+
+def _modified(paths: set[Path]) -> dict[Path, tuple[int, int, int] | None]:
+    """Each file's modification time, size and inode (a file's time ticks coarsely, a few ms, and
+    editors replace files by renaming); None for one that is not there (mid-save, say)."""
+    times: dict[Path, tuple[int, int, int] | None] = {}
+    for path in paths:
         try:
-            await simulator.reload(Path(config.source))
-        except UserError as exc:
-            report(f"reload failed, still serving the last good version:\n{_indent(str(exc))}")
+            stat = os.stat(path)
+        except OSError:
+            times[path] = None
             continue
-        problems = simulator.load_problems
-        report("reloaded " + ", ".join(sorted(p.name for p in changed & paths or changed)))
-        for problem in problems:
-            report(f"  function failed to load (its requests get CloudFront's 503): {problem}")
-        for problem in await lambda_syntax_problems(simulator.config):
-            report(f"  {SYNTAX_NOTE}: {problem}")
+        times[path] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return times
 
 
 def _indent(text: str) -> str:

@@ -78,6 +78,14 @@ class RuntimeLoader:
             self._lambda = None
 
 
+class SourceCheck(Protocol):
+    """Whether the files a distribution was loaded from changed, and a reload for them (reload.py)."""
+
+    def stale(self) -> bool: ...
+
+    async def reload_now(self) -> None: ...
+
+
 def check_functions(config: DistributionConfig) -> list[str]:
     """Load-time problems of every function the config names, for `edgesim check`."""
     problems: list[str] = []
@@ -187,6 +195,11 @@ class Simulator:
         self.fetcher = OriginFetcher(transports)
         self._live: _Live | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        # Set while `reload` builds the new version: requests wait for it, so that an edit takes
+        # effect on the very next request (as with `wrangler dev`), not on one a moment later.
+        self._reloading: asyncio.Future[None] | None = None
+        # Under `serve`, reload.py's check of the config's files, made before a request is handled.
+        self.sources: SourceCheck | None = None
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -217,11 +230,18 @@ class Simulator:
         return list(self._live.load_problems) if self._live else []
 
     async def reload(self, source: Path | DistributionConfig) -> None:
-        """Swap in a new config; raises UserError (and keeps serving the old one) when it is broken."""
-        config = load_config(source) if isinstance(source, Path) else source
-        live = await self._build(config)
+        """Swap in a new config; raises UserError (and keeps serving the old one) when it is broken.
+
+        Requests that arrive meanwhile wait for it, then run on whichever version it leaves."""
+        done = self._reloading = asyncio.get_running_loop().create_future()
+        try:
+            live = await self._build(load_config(source) if isinstance(source, Path) else source)
+        finally:
+            if self._reloading is done:
+                self._reloading = None
+            done.set_result(None)
         old, self._live = self._live, live
-        if self.cache is not None and config.distribution.clear_cache_on_reload:
+        if self.cache is not None and live.config.distribution.clear_cache_on_reload:
             self.cache.clear()
         if old is not None:
             # Requests already running finish on the version they started with.
@@ -262,6 +282,10 @@ class Simulator:
 
     async def handle(self, request: Request) -> tuple[Response, Trace]:
         """Run one viewer request through the distribution. Every request gets an answer."""
+        if self._reloading is not None:
+            await asyncio.shield(self._reloading)
+        elif self.sources is not None and self.sources.stale():
+            await self.sources.reload_now()
         await self.start()
         assert self._live is not None
         live = self._live

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from edgesim.config import DistributionConfig, load_config
-from edgesim.reload import MAX_HANDLER_FOLDERS, watch_and_reload, watched_directories
+from edgesim.reload import CHECK_INTERVAL_S, MAX_HANDLER_FOLDERS, watch_and_reload, watched_directories
 
 HANDLER = "def handler(event, context):\n    return event['Records'][0]['cf']['request']\n"
 CFF = "function handler(event) { return event.request; }\n"
@@ -85,6 +85,77 @@ async def test_editing_a_module_under_the_handler_reloads_and_editing_served_con
         await asyncio.wait_for(simulator.reloaded.wait(), 10)
         assert simulator.reloads == 1
         assert any("util.py" in r for r in reports), reports
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, 10)
+
+
+def _versioned(root: Path, version: str) -> None:
+    (root / "fn").mkdir(exist_ok=True)
+    (root / "fn" / "vr.js").write_text("function handler(event) { return { statusCode: 200, body: '%s' }; }\n" % version)
+
+
+async def test_an_edit_takes_effect_on_the_very_next_request_and_is_reloaded_once(tmp_path: Path) -> None:
+    from edgesim.messages import Headers, Request
+    from edgesim.simulator import Simulator
+
+    _versioned(tmp_path, "v1")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'cache_policy = "CachingDisabled"\n'
+        'functions.viewer-request = { cloudfront_function = "fn/vr.js", runtime = "cloudfront-js-2.0" }\n')
+    reports: list[str] = []
+    stop = asyncio.Event()
+
+    async def body() -> bytes:
+        response, _ = await simulator.handle(Request("GET", "/", headers=Headers([("Host", "d.example")])))
+        return response.body
+
+    async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator:
+        watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))
+        try:
+            await asyncio.sleep(0.3)  # the watch is set up
+            assert await body() == b"v1"
+            for version in ("v2", "v3"):
+                await asyncio.sleep(CHECK_INTERVAL_S)  # a request checks at most this often
+                _versioned(tmp_path, version)
+                assert await body() == version.encode()  # no wait: the request's own check reloads
+            await asyncio.sleep(0.5)  # the watcher wakes for the same edits, and sees them applied
+            assert reports == ["reloaded vr.js", "reloaded vr.js"]
+            # A broken config: the last good version goes on serving, and the failure is said once.
+            await asyncio.sleep(CHECK_INTERVAL_S)
+            config = (tmp_path / "edgesim.toml").read_text()
+            (tmp_path / "edgesim.toml").write_text(config + "bogus = \n")
+            assert await body() == b"v3"
+            await asyncio.sleep(0.5)
+            assert await body() == b"v3"
+            assert len(reports) == 3 and reports[2].startswith("reload failed, still serving the last good version")
+            (tmp_path / "edgesim.toml").write_text(config)
+            await asyncio.sleep(CHECK_INTERVAL_S)
+            _versioned(tmp_path, "v4")
+            assert await body() == b"v4"
+        finally:
+            stop.set()
+            await asyncio.wait_for(watcher, 10)
+
+
+async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: Path) -> None:
+    config = load_config(_project(tmp_path))
+    simulator = _Simulator(config)
+    stop = asyncio.Event()
+    reports: list[str] = []
+    watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(0.5)  # the watch is set up
+        lib = tmp_path / "lambda" / "lib"
+        # As `sed -i` does: a temporary file without a suffix renamed over the module; and a
+        # temporary .py an editor writes and removes.
+        (lib / "sedX1a2b3").write_text("X = 3\n")
+        (lib / "sedX1a2b3").replace(lib / "util.py")
+        (lib / ".util.py.swp.py").write_text("")
+        (lib / ".util.py.swp.py").unlink()
+        await asyncio.wait_for(simulator.reloaded.wait(), 10)
+        assert reports == ["reloaded util.py"]
     finally:
         stop.set()
         await asyncio.wait_for(watcher, 10)
