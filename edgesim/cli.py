@@ -52,13 +52,19 @@ def serve(config_path: Path | None, host: str, port: int, log_format: str, no_re
     from edgesim.server import serve as run_server
     from edgesim.simulator import Simulator
 
-    config = _load(config_path)
     problem = bind_problem(host, port)
     if problem is not None:
         click.echo(f"error: {problem}", err=True)
         raise SystemExit(1)
-    simulator = Simulator(config, cache=not no_cache)
     try:
+        path = find_config(config_path)
+        if no_reload or not path.is_file():
+            config = _load(config_path)
+        else:  # a broken config is waited on, as its later edits are while serving
+            from edgesim.reload import wait_for_valid_config
+
+            config = wait_for_valid_config(path, lambda line: click.echo(line, err=True))
+        simulator = Simulator(config, cache=not no_cache)
         run_event_loop(run_server(simulator, host, port, on_trace=printer(log_format), reload=not no_reload))
     except KeyboardInterrupt:
         pass

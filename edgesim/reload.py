@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchfiles import awatch
+from watchfiles import awatch, watch
 
-from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, S3Origin
-from edgesim.errors import UserError
+from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, S3Origin, load_config
+from edgesim.errors import ConfigError, UserError
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
 log = logging.getLogger("edgesim")
@@ -147,6 +147,21 @@ async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], 
             await reloader.reload(changed)
     finally:
         simulator.sources = None
+
+
+def wait_for_valid_config(path: Path, report: Callable[[str], None]) -> DistributionConfig:
+    """`edgesim serve` on a config that does not load: say why, then wait for an edit that fixes it
+    (as `wrangler dev` waits on a broken build) instead of exiting. Ctrl+C stops the wait."""
+    while True:
+        try:
+            return load_config(path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                report(f"error: {problem}")
+        report(f"waiting for {path.name} to be fixed (Ctrl+C to stop)")
+        for changes in watch(path.parent, debounce=100, step=50, recursive=False):
+            if any(Path(changed).resolve() == path.resolve() for _, changed in changes):
+                break
 
 
 def _modified(paths: set[Path]) -> dict[Path, tuple[int, int, int] | None]:

@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
+from edgesim.lambda_edge.workers import interpreter_note
 from edgesim.reload import watch_and_reload
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
@@ -286,8 +287,13 @@ def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = N
         lines.append(f"    {behavior.path_pattern:<20} -> origin {behavior.target_origin}"
                      f"  ({behavior.viewer_protocol_policy}, cache {behavior.cache_policy.name})")
         for event_type, assoc in behavior.functions.items():
-            where = assoc.cloudfront_function if isinstance(assoc, CloudFrontFunctionAssociation) else assoc.handler
+            where = (str(assoc.cloudfront_function) if isinstance(assoc, CloudFrontFunctionAssociation)
+                     else f"{assoc.path}:{assoc.function}")
             lines.append(f"        {event_type.value:<16} {assoc.kind:<19} {assoc.name}  [{assoc.runtime}] {where}")
+    runtimes = sorted({assoc.runtime for _, _, assoc in config.function_associations()
+                       if not isinstance(assoc, CloudFrontFunctionAssociation)})
+    for note in filter(None, map(interpreter_note, runtimes)):
+        lines.append(f"  note: {note}")
     for problem in simulator.load_problems:
         lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
     for problem in syntax_problems or ():

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -112,6 +114,33 @@ def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "TZ": "UTC",
     }
+
+
+@functools.lru_cache(maxsize=1)
+def node_version() -> str | None:
+    """The version of the `node` on PATH ("20.11.1"), or None without one."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().lstrip("v") or None
+
+
+def interpreter_note(runtime: str) -> str | None:
+    """What a handler of `runtime` really runs on when that is another version: Python handlers run
+    on edgesim's own interpreter (its packages are the ones a handler imports), Node.js handlers on
+    the `node` on PATH (`interpreter_argv`). None when the versions agree."""
+    if runtime.startswith("python"):
+        if runtime == f"python{sys.version_info[0]}.{sys.version_info[1]}":
+            return None
+        return f"{runtime} handlers run on edgesim's own Python {platform.python_version()}"
+    version = node_version()
+    if version is None or runtime == f"nodejs{version.split('.')[0]}.x":
+        return None
+    return f"{runtime} handlers run on the node on PATH, Node.js {version}"
 
 
 def interpreter_argv(spec: WorkerSpec) -> list[str]:

@@ -115,6 +115,37 @@ def test_hot_reload_applies_good_edits_and_keeps_serving_on_bad_ones(site_config
     assert "reloaded edgesim.toml" in out
 
 
+def test_a_config_broken_at_start_is_waited_on_until_an_edit_fixes_it(site_config: Path) -> None:
+    good = site_config.read_text()
+    site_config.write_text(good.replace('target_origin = "site"', 'target_origin = "nowhere"'))
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": str(Path(edgesim.__file__).resolve().parent.parent)}
+    proc = subprocess.Popen([sys.executable, "-m", "edgesim", "serve", "--port", str(port)], cwd=site_config.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        time.sleep(1.5)
+        assert proc.poll() is None  # waiting, not exited
+        site_config.write_text(good)
+        deadline = time.monotonic() + 30
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/hello.txt", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert answer is not None and answer.text == "hello from the site"
+    finally:
+        out = stop(proc)
+    assert "unknown origin id 'nowhere'" in out
+    assert "waiting for edgesim.toml to be fixed (Ctrl+C to stop)" in out
+    # Without reload there is nothing to wait for: the error, and exit 1.
+    site_config.write_text(good.replace('target_origin = "site"', 'target_origin = "nowhere"'))
+    result = subprocess.run([sys.executable, "-m", "edgesim", "serve", "--no-reload", "--port", str(port)],
+                            cwd=site_config.parent, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 1 and "unknown origin id 'nowhere'" in result.stderr
+
+
 def test_check_reports_problems_and_exits_nonzero(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[[origins]]\nid = "a"\nurl = "http://x"\n[default_cache_behavior]\ntarget_origin = "b"\n')

@@ -464,3 +464,32 @@ async def test_import_that_never_finishes_times_out(runtime: LambdaEdgeRuntime, 
                            js="const end = Date.now() + 30000;\nwhile (Date.now() < end) {}\n")
     with pytest.raises(errors.LambdaExecutionError, match="Init timed out after 0.5 seconds"):
         await runtime.function(assoc, VR).invoke(make_call(VR))
+
+
+def test_the_banner_says_when_a_handlers_runtime_is_not_the_version_it_runs_on(tmp_path: Path) -> None:
+    import platform
+    import sys
+
+    from edgesim.config import load_config
+    from edgesim.lambda_edge.workers import interpreter_note, node_version
+    from edgesim.server import banner
+    from edgesim.simulator import Simulator
+
+    here = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    other = "python3.13" if here != "python3.13" else "python3.12"
+    assert interpreter_note(here) is None
+    assert interpreter_note(other) == f"{other} handlers run on edgesim's own Python {platform.python_version()}"
+    node = node_version()
+    assert node is not None and node[0].isdigit()
+    major = node.split(".")[0]
+    assert interpreter_note(f"nodejs{major}.x") is None
+    assert interpreter_note("nodejs99.x") == f"nodejs99.x handlers run on the node on PATH, Node.js {node}"
+
+    (tmp_path / "a.py").write_text("def handler(event, context):\n    return event\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        f'functions.origin-request = {{ lambda = "a.py:handler", runtime = "{other}" }}\n')
+    text = banner(Simulator(load_config(tmp_path / "edgesim.toml")), "http://127.0.0.1:8080/")
+    # The handler by its full path, as a CloudFront Function's is shown; then the runtime's note.
+    assert f"[{other}] {tmp_path / 'a.py'}:handler" in text
+    assert f"  note: {other} handlers run on edgesim's own Python {platform.python_version()}" in text
