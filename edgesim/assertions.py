@@ -91,8 +91,13 @@ def assert_cache(response: httpx.Response, result: str) -> None:
     __tracebackhide__ = True
     actual = cache_result(response)
     if actual.lower() != result.lower():
-        raise fail(f"expected X-Cache {result!r}, got {actual!r} ({response.headers.get('x-cache')!r})",
-                   trace_of(response))
+        trace = trace_of(response)
+        why = ""
+        if trace.cache == "bypass" and "hit" in result.lower():
+            why = (f"; the request bypassed the edge cache, so it is never a {result}: behavior "
+                   f"{trace.behavior!r} has a cache policy with caching disabled (MaxTTL 0), does not cache "
+                   f"{trace.method}, or the cache is off")
+        raise fail(f"expected X-Cache {result!r}, got {actual!r} ({response.headers.get('x-cache')!r}){why}", trace)
 
 
 def assert_origin_called(response: httpx.Response, times: int | None = None) -> None:

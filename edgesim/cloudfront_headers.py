@@ -13,12 +13,13 @@ cache key or origin sees the request.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Iterable
 
 from edgesim.config import LOCATION_FIELDS, ViewerProfile
-from edgesim.errors import BadRequest
+from edgesim.errors import ViewerOverrideError
 from edgesim.messages import Request
 from edgesim.policies import _ORIGIN_REQUEST_POLICY_ONLY, CachePolicy, OriginRequestPolicy
 
@@ -78,8 +79,10 @@ def take_viewer_override(request: Request, profile: ViewerProfile) -> ViewerProf
         if lower.startswith(OVERRIDE_PREFIX):
             field = _field_of(lower)
             if field not in ViewerProfile.model_fields:
-                known = ", ".join("X-Edgesim-Viewer-" + f.replace("_", "-").title() for f in ViewerProfile.model_fields)
-                raise BadRequest(f"unknown viewer override header {name!r}; use one of: {known}")
+                headers = ["X-Edgesim-Viewer-" + f.replace("_", "-").title() for f in ViewerProfile.model_fields]
+                close = difflib.get_close_matches(name.title(), headers, n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                raise ViewerOverrideError(f"unknown viewer override header {name!r}{hint} (known: {', '.join(headers)})")
             overrides[field] = value.strip()
     if not any(k.lower().startswith(RESERVED_PREFIX) for k, _ in request.headers):
         return profile
@@ -96,7 +99,7 @@ def take_viewer_override(request: Request, profile: ViewerProfile) -> ViewerProf
         try:
             ipaddress.ip_address(overrides["ip"])
         except ValueError:
-            raise BadRequest(f"X-Edgesim-Viewer-Ip: {overrides['ip']!r} is not an IPv4 or IPv6 address") from None
+            raise ViewerOverrideError(f"X-Edgesim-Viewer-Ip: {overrides['ip']!r} is not an IPv4 or IPv6 address") from None
         request.client_ip = overrides["ip"]
     return profile.model_copy(update=overrides)
 

@@ -93,6 +93,15 @@ class BadRequest(ViewerError):
     page_reason = "Bad request. We can't connect to the server for this app or website at this time."
 
 
+class ViewerOverrideError(BadRequest):
+    """A malformed X-Edgesim-Viewer-* header, edgesim's own device (no CloudFront error): the page
+    says what is wrong, so that `curl` shows it without the server's log."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.page_reason = f"edgesim: {reason}"
+
+
 class GetWithBody(BadRequest):
     """CloudFront refuses a viewer GET that includes a body (AD/RequestAndResponseBehaviorCustomOrigin)."""
 

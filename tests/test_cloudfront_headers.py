@@ -160,3 +160,15 @@ def test_a_viewer_placed_in_another_country_keeps_none_of_the_seattle_defaults()
     configured = ViewerProfile(country="FR", time_zone="Europe/Paris")
     assert (configured.city, configured.time_zone, configured.postal_code) == ("", "Europe/Paris", "")
     assert ViewerProfile().city == "Seattle" and ViewerProfile(country="US").city == "Seattle"
+
+
+async def test_a_misspelt_override_header_says_what_is_wrong_on_the_page_itself() -> None:
+    from edgesim.testing import Distribution
+
+    config = {"origins": [{"id": "api", "url": "http://api.example"}],
+              "default_cache_behavior": {"target_origin": "api"}}
+    async with Distribution(config, origins={"api": {"/": "x"}}) as dist:
+        response = await dist.get("/", headers={"X-Edgesim-Viewer-Contry": "FR"})
+    assert response.status_code == 400
+    assert ("edgesim: unknown viewer override header &#x27;x-edgesim-viewer-contry&#x27;; "
+            "did you mean X-Edgesim-Viewer-Country? (known: X-Edgesim-Viewer-Ip, ") in response.text

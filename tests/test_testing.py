@@ -451,3 +451,17 @@ def test_the_runaway_kill_is_raised_for_tests_unless_the_config_sets_it() -> Non
     plain = Distribution(API)
     plain.prepare()
     assert plain.config.distribution.function_time_limit_ms == plain.source_config.distribution.function_time_limit_ms
+
+
+async def test_expecting_a_hit_on_a_request_that_bypassed_the_cache_says_why_it_never_can() -> None:
+    from edgesim.assertions import assert_cache
+
+    config = {"origins": [{"id": "api", "url": "http://api.example"}],
+              "default_cache_behavior": {"target_origin": "api", "cache_policy": "CachingDisabled"}}
+    async with Distribution(config, origins={"api": {"/": "x"}}) as dist:
+        await dist.get("/")
+        response = await dist.get("/")
+    with pytest.raises(AssertionError, match=r"expected X-Cache 'Hit', got 'Miss' \('Miss from cloudfront'\); "
+                                             r"the request bypassed the edge cache, so it is never a Hit: "
+                                             r"behavior '\*' has a cache policy with caching disabled"):
+        assert_cache(response, "Hit")
