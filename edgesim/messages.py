@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -201,6 +201,48 @@ class BodyStream:
 
     async def aclose(self) -> None:
         raise NotImplementedError
+
+    async def settle(self) -> None:
+        """Done with by whoever holds it without sending it on: by default stopped, as `aclose`."""
+        await self.aclose()
+
+
+class StoredWhenComplete(BodyStream):
+    """A streamed body that is also kept: `on_complete` gets the whole body once the last chunk
+    has been read. Given up half-read (`aclose`: the viewer left), nothing is kept; done with
+    unsent (`settle`: a function replaced the body the viewer gets), the rest is read and kept."""
+
+    def __init__(self, inner: BodyStream, on_complete: Callable[[bytes], object]) -> None:
+        self._inner = inner.__aiter__()
+        self._closer = inner
+        self._parts: list[bytes] = []
+        self._on_complete: Callable[[bytes], object] | None = on_complete
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            chunk = await self._inner.__anext__()
+        except StopAsyncIteration:
+            if self._on_complete is not None:
+                complete, self._on_complete = self._on_complete, None
+                complete(b"".join(self._parts))
+            raise
+        self._parts.append(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        self._on_complete = None
+        await self._closer.aclose()
+
+    async def settle(self) -> None:
+        try:
+            async for _ in self:
+                pass
+        except Exception:  # noqa: BLE001 - the origin broke off: there is nothing whole to keep
+            pass
+        await self.aclose()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import formatdate
 
 from edgesim import forwarding
@@ -21,7 +21,7 @@ from edgesim.compression import compress_at_edge, would_compress
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import custom_error_answer, error_caching_min_ttl, find_rule, page_request
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
-from edgesim.messages import BodyStream, EventType, Request, Response
+from edgesim.messages import BodyStream, EventType, Request, Response, StoredWhenComplete
 from edgesim.origin import OriginFetcher
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary_for_viewer
 from edgesim.ranges import edge_range
@@ -60,10 +60,18 @@ class Exchange:
     # Origin bodies opened as streams; those the viewer does not get are closed at the end (`handle`).
     streams: list[BodyStream] = field(default_factory=list)
 
-    async def close_streams(self, keep: BodyStream | None = None) -> None:
+    def track(self, inner: BodyStream, outer: BodyStream) -> BodyStream:
+        """`outer` (wrapping `inner`) replaces it among the streams to close."""
+        self.streams[self.streams.index(inner)] = outer
+        return outer
+
+    async def close_streams(self, keep: BodyStream | None = None, *, settle: bool = True) -> None:
+        """Done with every stream but `keep`: settled (an object being stored is read whole into the
+        cache, as CloudFront caches what the origin sent whatever a viewer trigger makes of it), or
+        on cancellation only stopped."""
         for stream in self.streams:
             if stream is not keep:
-                await stream.aclose()
+                await (stream.settle() if settle else stream.aclose())
         self.streams.clear()
 
 
@@ -116,8 +124,11 @@ class Pipeline:
         ex = Exchange(viewer, request_id, behavior, trace, self.clock())
         try:
             response = await self._request_flow(ex)
-        except BaseException:
+        except Exception:
             await ex.close_streams()
+            raise
+        except BaseException:
+            await ex.close_streams(settle=False)
             raise
         await ex.close_streams(keep=response.stream)
         return response
@@ -304,11 +315,6 @@ class Pipeline:
         ex.trace.cache = "Miss"
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
-        if ttl > 0 and ex.request.method != "HEAD":
-            # The cache keeps the body whole, so it is read whole before the viewer gets it. UNCERTAIN:
-            # CloudFront sends a cacheable object on while it arrives; edgesim streams only what it
-            # does not store (a CachingDisabled behavior, a no-store answer).
-            await response.read_whole()
         response = await self._custom_error(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
@@ -319,7 +325,21 @@ class Pipeline:
         if to_cache.status in (206, 416) or origin_status in (206, 416):
             store_key = range_key(key, wanted) if wanted is not None else None
         if ex.request.method != "HEAD" and store_key is not None:
-            cache.store(store_key, to_cache, ttl, path=ex.request.url_path_and_query, origin_status=origin_status)
+            path = ex.request.url_path_and_query
+            if to_cache.stream is not None and ttl > 0:
+                # Sent on as it arrives and stored once whole, as CloudFront caches an object while
+                # serving it (`close_streams` reads it whole if the viewer does not get it). The
+                # head is taken now: the viewer's copy goes on to be edited.
+                head = to_cache.copy()
+
+                def store(body: bytes, key: CacheKey = store_key) -> None:
+                    cache.store(key, replace(head, body=body, stream=None), ttl, path=path,
+                                origin_status=origin_status)
+
+                assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
+                response.stream = ex.track(to_cache.stream, StoredWhenComplete(to_cache.stream, store))
+            else:
+                cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status)
         return response, x_cache, origin_status
 
     async def _unreachable_origin_page(self, ex: Exchange, err: ViewerError) -> tuple[Response, str, int | None]:

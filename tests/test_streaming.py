@@ -79,6 +79,10 @@ class Viewer:
         if message["type"] == "http.response.body" and message.get("body"):
             self.got_body.set()
 
+    async def run(self, app: Any) -> Viewer:
+        await asyncio.wait_for(app(self.scope, self.receive, self.send), 10)
+        return self
+
     @property
     def body(self) -> bytes:
         return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
@@ -226,7 +230,58 @@ async def test_over_a_socket_a_body_the_origin_breaks_off_cuts_the_viewer_and_th
     assert not any("Exception in ASGI application" in m for m in messages)
 
 
-async def test_a_cacheable_object_is_read_whole_stored_and_served_whole_from_the_cache() -> None:
+async def test_a_cacheable_object_streams_to_its_first_viewer_and_is_stored_once_whole() -> None:
+    release = asyncio.Event()
+
+    async def slow_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\n\r\nfirst")
+        await writer.drain()
+        await release.wait()
+        writer.write(b"-last")
+        await writer.drain()
+
+    server, url = await _origin(slow_body)
+    async with Distribution(_config(url, cache_policy="CachingOptimized")) as d:
+        assert d.app is not None
+        viewer = Viewer("/obj")
+        task = asyncio.create_task(d.app(viewer.scope, viewer.receive, viewer.send))
+        await asyncio.wait_for(viewer.got_body.wait(), 10)
+        assert viewer.body == b"first" and viewer.headers[b"x-cache"] == b"Miss from cloudfront"
+        assert viewer.headers[b"content-length"] == b"10"
+        release.set()
+        await asyncio.wait_for(task, 10)
+        assert viewer.body == b"first-last"
+        second = await Viewer("/obj").run(d.app)  # the same cache key: no Accept-Encoding either
+    server.close()
+    assert (second.body, second.headers[b"x-cache"]) == (b"first-last", b"Hit from cloudfront")
+
+
+async def test_an_object_whose_viewer_left_half_way_is_not_stored() -> None:
+    fetches = 0
+
+    async def slow_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal fetches
+        fetches += 1
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\n\r\nfirst")
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.write(b"-last")
+        await writer.drain()
+
+    server, url = await _origin(slow_body)
+    async with Distribution(_config(url, cache_policy="CachingOptimized")) as d:
+        assert d.app is not None
+        viewer = Viewer("/obj")
+        task = asyncio.create_task(d.app(viewer.scope, viewer.receive, viewer.send))
+        await asyncio.wait_for(viewer.got_body.wait(), 10)
+        viewer.leave.set()
+        await asyncio.wait_for(task, 10)
+        again = await Viewer("/obj").run(d.app)
+    server.close()
+    assert (again.body, again.headers[b"x-cache"], fetches) == (b"first-last", b"Miss from cloudfront", 2)
+
+
+async def test_a_body_a_viewer_trigger_replaces_is_still_stored_as_the_origin_sent_it(tmp_path: Path) -> None:
     async def slow_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\nCache-Control: max-age=60\r\n\r\nfirst")
         await writer.drain()
@@ -234,12 +289,19 @@ async def test_a_cacheable_object_is_read_whole_stored_and_served_whole_from_the
         writer.write(b"-last")
         await writer.drain()
 
+    (tmp_path / "maybe.js").write_text(
+        "function handler(event) {\n"
+        "  var response = event.response;\n"
+        "  if (event.request.headers['x-replace']) { response.body = 'replaced'; }\n"
+        "  return response;\n}\n")
     server, url = await _origin(slow_body)
-    async with Distribution(_config(url, cache_policy="CachingOptimized")) as d:
-        first = await d.get("/obj")
+    config = _config(url, cache_policy="CachingOptimized",
+                     functions={"viewer-response": {"cloudfront_function": "maybe.js", "runtime": "cloudfront-js-2.0"}})
+    async with Distribution(config, base_dir=tmp_path) as d:
+        first = await d.get("/obj", headers={"x-replace": "1"})
         second = await d.get("/obj")
     server.close()
-    assert (first.content, first.headers["x-cache"]) == (b"first-last", "Miss from cloudfront")
+    assert (first.text, first.headers["x-cache"]) == ("replaced", "Miss from cloudfront")
     assert (second.content, second.headers["x-cache"]) == (b"first-last", "Hit from cloudfront")
 
 
