@@ -75,9 +75,11 @@ class Reloader:
     milliseconds after it is saved, and a request sent right after the save (a script, or curl
     just after the editor) would still get the old version."""
 
-    def __init__(self, simulator: Simulator, report: Callable[[str], None]) -> None:
+    def __init__(self, simulator: Simulator, report: Callable[[str], None],
+                 describe: Callable[[DistributionConfig], str] | None = None) -> None:
         self.simulator = simulator
         self._report = report
+        self._describe = describe
         self._next_check = 0.0
         self._remember()
 
@@ -119,17 +121,22 @@ class Reloader:
         # editor's temporary file, written and renamed away, is not one).
         named = changed & self.paths or {p for p in changed if p.suffix in _CODE and p.exists()}
         self._report("reloaded " + (", ".join(sorted(p.name for p in named)) or "the distribution"))
+        source = Path(config.source).resolve()
+        if source in changed and self._describe is not None:  # behaviors or functions may have changed
+            self._report(self._describe(self.simulator.config))
         for problem in self.simulator.load_problems:
             self._report(f"  function failed to load (its requests get CloudFront's 503): {problem}")
         for problem in await lambda_syntax_problems(self.simulator.config):
             self._report(f"  {SYNTAX_NOTE}: {problem}")
 
 
-async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], stop: asyncio.Event) -> None:
-    """Reload `simulator` from its config file whenever a watched file changes, until `stop`."""
+async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], stop: asyncio.Event,
+                           describe: Callable[[DistributionConfig], str] | None = None) -> None:
+    """Reload `simulator` from its config file whenever a watched file changes, until `stop`;
+    `describe` says what the distribution is after a reload that changed the config."""
     if simulator.config.source is None:
         return
-    reloader = Reloader(simulator, report)
+    reloader = Reloader(simulator, report, describe)
     simulator.sources = reloader
     try:
         while not stop.is_set():

@@ -23,7 +23,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
-from edgesim.config import CloudFrontFunctionAssociation
+from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.lambda_edge.workers import interpreter_note
 from edgesim.reload import watch_and_reload
@@ -282,7 +282,17 @@ def _config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
 def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None) -> str:
     config = simulator.config
     lines = [f"edgesim serving distribution {config.distribution.id} ({config.source or 'config in code'})",
-             f"  {url}", "  behaviors:"]
+             f"  {url}", behaviors_text(config)]
+    for problem in simulator.load_problems:
+        lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
+    for problem in syntax_problems or ():
+        lines.append(f"  ! {SYNTAX_NOTE}: {problem}")
+    return "\n".join(lines)
+
+
+def behaviors_text(config: DistributionConfig) -> str:
+    """The banner's table of cache behaviors and their functions; printed again when a reload changed the config."""
+    lines = ["  behaviors:"]
     for behavior in config.behaviors():
         lines.append(f"    {behavior.path_pattern:<20} -> origin {behavior.target_origin}"
                      f"  ({behavior.viewer_protocol_policy}, cache {behavior.cache_policy.name})")
@@ -294,10 +304,6 @@ def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = N
                        if not isinstance(assoc, CloudFrontFunctionAssociation)})
     for note in filter(None, map(interpreter_note, runtimes)):
         lines.append(f"  note: {note}")
-    for problem in simulator.load_problems:
-        lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
-    for problem in syntax_problems or ():
-        lines.append(f"  ! {SYNTAX_NOTE}: {problem}")
     return "\n".join(lines)
 
 
@@ -323,7 +329,7 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
 
     tasks = [asyncio.create_task(announce())]
     if reload:
-        tasks.append(asyncio.create_task(watch_and_reload(simulator, say, stop)))
+        tasks.append(asyncio.create_task(watch_and_reload(simulator, say, stop, describe=behaviors_text)))
     try:
         await server.serve()
     finally:

@@ -113,6 +113,9 @@ def test_hot_reload_applies_good_edits_and_keeps_serving_on_bad_ones(site_config
     assert "reload failed, still serving the last good version" in out
     assert "unknown origin id 'nowhere'" in out
     assert "reloaded edgesim.toml" in out
+    # The new behaviors table follows the reload that changed the config.
+    after = out.split("reloaded edgesim.toml", 1)[1]
+    assert "  behaviors:\n    /x/*" in after and "-> origin site" in after
 
 
 def test_a_config_broken_at_start_is_waited_on_until_an_edit_fixes_it(site_config: Path) -> None:
