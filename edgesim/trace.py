@@ -73,10 +73,10 @@ class Trace:
             cold = ", cold start" if t.cold_start else ""
             state = f" FAILED {t.error}" if t.error else (" generated a response" if t.generated else "")
             lines.append(f"  {t.event_type.value}: {t.function} ({t.kind}) {t.duration_ms:.2f} ms{extra}{cold}{state}")
-            lines.extend(f"      | {line}" for line in t.logs)
+            # Lambda's START and END lines carry only the request id: REPORT keeps the figures.
+            lines.extend(f"      | {line}" for line in t.logs if not line.startswith(_BARE_LOG_LINES))
             if details:
-                lines.extend(f"      {label}: {_compact(value)}" for label, value in
-                             (("event", t.event), ("returned", t.output)) if value is not None)
+                lines.extend(_details(t))
         if self.cache:
             lines.append(f"  cache: {self.cache}")
         for o in self.origin_requests:
@@ -85,6 +85,105 @@ class Trace:
         if self.error:
             lines.append(f"  error: {self.error}")
         return "\n".join(lines)
+
+
+_BARE_LOG_LINES = ("START RequestId:", "END RequestId:")
+MAX_CHANGES = 12
+
+
+def _details(t: TriggerTrace) -> list[str]:
+    """What the function did to what it got, path by path; the event and the result in full
+    (compact JSON) when the two cannot be lined up (an error, an unfamiliar shape)."""
+    if t.event is None or t.output is None:
+        return [f"      event: {_compact(t.event)}"] if t.event is not None else []
+    output = _result(t.output)
+    before = _given(t, output)
+    if before is None or output is None:
+        return [f"      {label}: {_compact(value)}" for label, value in (("event", t.event), ("returned", t.output))]
+    changes = _changes(before, output)
+    if not changes:
+        return ["      returned it unchanged"]
+    shown = [f"      {line}" for line in changes[:MAX_CHANGES]]
+    if len(changes) > MAX_CHANGES:
+        shown.append(f"      ... and {len(changes) - MAX_CHANGES} more changes")
+    return shown
+
+
+def _result(output: JSON) -> dict[str, JSON] | None:
+    """The request or response a function returned, out of a `{"request": ...}` wrapper if it has one."""
+    if not isinstance(output, dict):
+        return None
+    if len(output) == 1:
+        (key, inner), = output.items()
+        if key in ("request", "response") and isinstance(inner, dict):
+            return inner
+    return output
+
+
+def _given(t: TriggerTrace, output: dict[str, JSON] | None) -> dict[str, JSON] | None:
+    """The request or response in `t.event` that the function's result stands for: {} when a
+    request trigger generated a response (everything in it is new)."""
+    event = t.event
+    if not isinstance(event, dict) or output is None:
+        return None
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        event = records[0].get("cf")  # Lambda@Edge's envelope
+        if not isinstance(event, dict):
+            return None
+    if t.event_type.is_request and ("status" in output or "statusCode" in output):
+        return {}
+    given = event.get("request" if t.event_type.is_request else "response")
+    return given if isinstance(given, dict) else None
+
+
+@dataclass
+class _Tree:
+    """A JSON value by path ("headers.host[0].value"): every node, and each leaf's chain of
+    ancestors from the top (an empty object or list is a leaf of its own)."""
+
+    nodes: dict[str, JSON] = field(default_factory=dict)
+    chains: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, value: JSON) -> _Tree:
+        tree = cls()
+        tree._add(value, "", [])
+        return tree
+
+    def _add(self, value: JSON, path: str, chain: list[str]) -> None:
+        if path:
+            self.nodes[path] = value
+            chain = [*chain, path]
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                self._add(item, f"{path}.{key}" if path else str(key), chain)
+        elif isinstance(value, list) and value:
+            for index, item in enumerate(value):
+                self._add(item, f"{path}[{index}]", chain)
+        elif path:
+            self.chains[path] = chain
+
+
+def _changes(before: JSON, after: JSON) -> list[str]:
+    """Each change as one line; a whole new or gone subtree (a header, say) as one line, not per leaf."""
+    old, new = _Tree.of(before), _Tree.of(after)
+    changed: list[str] = []
+    added: dict[str, None] = {}  # ordered, without repeats
+    for path, chain in new.chains.items():
+        if path in old.chains:
+            if old.nodes[path] != new.nodes[path]:
+                changed.append(f"changed {path}: {_compact(old.nodes[path], 80)} -> {_compact(new.nodes[path], 80)}")
+        else:  # the topmost node that is new
+            added[next(p for p in chain if p not in old.nodes)] = None
+    removed: dict[str, None] = {}
+    for path, chain in old.chains.items():
+        if path not in new.chains:  # the topmost node that is gone (none when it became an object)
+            top = next((p for p in chain if p not in new.nodes), None)
+            if top is not None:
+                removed[top] = None
+    return (changed + [f"added {path} = {_compact(new.nodes[path], 80)}" for path in added]
+            + [f"removed {path}" for path in removed])
 
 
 def _compact(value: JSON, limit: int = 600) -> str:
