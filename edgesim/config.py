@@ -517,9 +517,13 @@ def load_config(path: Path | str) -> DistributionConfig:
     return parse_config(data, base_dir=path.resolve().parent, source=path)
 
 
-def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> DistributionConfig:
-    """Validate a config dict (from TOML or written in a test) and run CloudFront's deploy checks."""
-    file = str(source) if source else "<config>"
+def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None,
+                 label: str | None = None) -> DistributionConfig:
+    """Validate a config dict (from TOML or written in a test) and run CloudFront's deploy checks.
+
+    `label` says where a dict with no file came from (a test's marker, say), in place of a file name
+    at the head of each problem line."""
+    file = str(source) if source else (label or "<config>")
     try:
         config = DistributionConfig.model_validate({**data, "source": source}, context={"base_dir": base_dir})
     except ValidationError as exc:
