@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from edgesim.config_errors import explain
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.policies import (
@@ -527,11 +528,8 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = 
     try:
         config = DistributionConfig.model_validate({**data, "source": source}, context={"base_dir": base_dir})
     except ValidationError as exc:
-        errors = exc.errors()
-        # A list whose only item failed is also "too short" after validation: noise beside the item's problem.
-        errors = [err for err in errors if err["type"] != "too_short" or not any(
-            len(other["loc"]) > len(err["loc"]) and other["loc"][:len(err["loc"])] == err["loc"] for other in errors)]
-        problems = [f"{file}: {_loc(err['loc'])}: {_msg(err)}" for err in errors]
+        errors: list[dict[str, Any]] = [dict(err) for err in exc.errors()]
+        problems = [f"{file}: {_loc(loc)}: {msg}" for loc, msg in explain(errors, DistributionConfig)]
         raise ConfigError.many(problems) from None
     problems = [f"{file}: {p}" for p in deploy_problems(config)]
     if problems:
@@ -548,15 +546,6 @@ def _loc(loc: tuple[Any, ...]) -> str:
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _msg(err: Any) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check its spelling; edgesim refuses keys it does not know)"
-    if err["type"] == "missing":
-        return "required field is missing"
-    return msg
 
 
 def deploy_problems(config: DistributionConfig) -> list[str]:

@@ -172,3 +172,58 @@ def test_an_origin_or_function_problem_is_told_once_for_its_kind(tmp_path: Path,
     assert len(problems) == len(expected), problems
     for problem, want in zip(problems, expected):
         assert want in problem, problems
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\ncache_polcy = "CachingDisabled"\n',
+         ["default_cache_behavior.cache_polcy: unknown key; did you mean 'cache_policy'?"]),
+        # One mistake, one line: not also "origins: required field is missing".
+        ('[[origin]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n[default_cache_behavior]\ntarget_origin = "app"\n',
+         ["origin: unknown key; did you mean 'origins'? (that field is required and missing)"]),
+        (BASE + '[default_cache_behavior]\ntargt_origin = "app"\n',
+         ["default_cache_behavior.targt_origin: unknown key; did you mean 'target_origin'? (that field is required and missing)"]),
+        ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\nconect_timeout = 2\n[default_cache_behavior]\ntarget_origin = "app"\n',
+         ["origins[0].conect_timeout: unknown key; did you mean 'connect_timeout'?"]),
+        ('[[origins]]\nid = "app"\nurll = "http://127.0.0.1:3000"\n[default_cache_behavior]\ntarget_origin = "app"\n',
+         ["origins[0]: an origin needs `url` (a custom origin) or `directory` (a local folder served as an S3 "
+          "origin); `urll` is not a key it takes: did you mean `url`?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { cloudfront_funtion = "fns/a.js" }\n',
+         ["default_cache_behavior.functions.viewer-request: a function association needs `cloudfront_function` "
+          "(a CloudFront Function) or `lambda` (a Lambda@Edge handler); `cloudfront_funtion` is not a key it takes: "
+          "did you mean `cloudfront_function`?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { function = "fns/h.py:handler" }\n',
+         ["default_cache_behavior.functions.origin-request: a function association needs `cloudfront_function` "
+          "(a CloudFront Function) or `lambda` (a Lambda@Edge handler); it has `function`"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { lambda = "fns/h.py:handler", timout = 3 }\n',
+         ["default_cache_behavior.functions.origin-request.timout: unknown key; did you mean 'timeout'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer_request = { cloudfront_function = "fns/a.js" }\n',
+         ["default_cache_behavior.functions.viewer_request: Input should be 'viewer-request', 'origin-request', "
+          "'origin-response' or 'viewer-response'; did you mean 'viewer-request'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'cache_policy = { min_ttl = 0, query_string = { behavior = "all" } }\n',
+         ["default_cache_behavior.cache_policy.query_string: unknown key; did you mean 'query_strings'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'origin_request_policy = { cookies = { behaviour = "all" } }\n',
+         ["default_cache_behavior.origin_request_policy.cookies.behaviour: unknown key; did you mean 'behavior'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n[[cache_behaviors]]\npath_pattern = "/a"\n'
+         'target_origin = "app"\nresponse_headers_policy = { cors = { allow_origin = ["*"] } }\n',
+         ["cache_behaviors[0].response_headers_policy.cors.allow_origin: unknown key; did you mean 'allow_origins'?"]),
+        ('[distributon]\nid = "E1"\n[viewer]\ncuntry = "FR"\n' + BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         '[[custom_error_responses]]\nerror_cod = 404\n',
+         ["custom_error_responses[0].error_cod: unknown key; did you mean 'error_code'? (that field is required and missing)",
+          "viewer.cuntry: unknown key; did you mean 'country'?",
+          "distributon: unknown key; did you mean 'distribution'?"]),
+        # Nothing close: no guess, the old advice.
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\nzzz = 1\n',
+         ["default_cache_behavior.zzz: unknown key (check its spelling; edgesim refuses keys it does not know)"]),
+    ],
+)
+def test_an_unknown_key_names_the_key_probably_meant(tmp_path: Path, toml: str, expected: list[str]) -> None:
+    problems = problems_of(tmp_path, toml)
+    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
