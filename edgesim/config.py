@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from edgesim.config_errors import explain
+from edgesim.edge_runtimes import lambda_edge_runtime_problem
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.policies import (
@@ -279,6 +280,15 @@ class LambdaFunctionAssociation(_Frozen):
     path: Path = Path()
     function: str = ""
 
+    @field_validator("runtime")
+    @classmethod
+    def _edge_runtime(cls, v: str) -> str:
+        # A field check, so that the problem names `.runtime`; "" is inferred from the file below.
+        problem = lambda_edge_runtime_problem(v) if v else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
         path, function = _locate_handler(self.handler, _base_dir(info))
@@ -286,8 +296,6 @@ class LambdaFunctionAssociation(_Frozen):
         object.__setattr__(self, "function", function)
         if not self.runtime:
             object.__setattr__(self, "runtime", "nodejs20.x" if path.suffix in _NODE_EXT else "python3.12")
-        if not re.fullmatch(r"python3\.\d+|nodejs\d+\.x", self.runtime):
-            raise ValueError(f"runtime {self.runtime!r} is not a Lambda@Edge runtime; use e.g. 'python3.12' or 'nodejs20.x'")
         if self.runtime.startswith("python") != (path.suffix == ".py"):
             raise ValueError(f"runtime {self.runtime!r} does not match handler file {path.name}")
         if not self.name:

@@ -227,3 +227,26 @@ def test_an_origin_or_function_problem_is_told_once_for_its_kind(tmp_path: Path,
 def test_an_unknown_key_names_the_key_probably_meant(tmp_path: Path, toml: str, expected: list[str]) -> None:
     problems = problems_of(tmp_path, toml)
     assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+
+
+@pytest.mark.parametrize("runtime", ["python3.99", "python3.6", "python2.7", "nodejs19.x", "nodejs8.10", "java21"])
+def test_a_runtime_lambda_at_edge_does_not_have_is_refused_naming_the_field(tmp_path: Path, runtime: str) -> None:
+    handler = "fns/h.py:handler" if runtime.startswith("python") else "fns/a.js:handler"
+    problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                           f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n')
+    assert len(problems) == 1, problems
+    assert problems[0].removeprefix(f"{tmp_path / 'edgesim.toml'}: ").startswith(
+        f"default_cache_behavior.functions.origin-response.runtime: {runtime!r} is not a runtime Lambda@Edge "
+        "supports (spec §2.1); use one of: "), problems
+    listed = "python3.14, python3.13, python3.12, python3.11, python3.10, python3.9, python3.8, python3.7"
+    # The same language's runtimes; every one for a language Lambda@Edge does not run at all.
+    assert (listed in problems[0]) == (not runtime.startswith("node")), problems
+    assert ("nodejs24.x, nodejs22.x, nodejs20.x" in problems[0]) == (not runtime.startswith("python")), problems
+
+
+@pytest.mark.parametrize("runtime", ["python3.14", "python3.7", "nodejs24.x", "nodejs10.x"])
+def test_every_runtime_lambda_at_edge_supports_loads(tmp_path: Path, runtime: str) -> None:
+    handler = "fns/h.py:handler" if runtime.startswith("python") else "fns/a.js:handler"
+    config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                               f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n'))
+    assert config.default_cache_behavior.functions["origin-response"].runtime == runtime  # type: ignore[index]
