@@ -581,6 +581,16 @@ def deploy_problems(config: DistributionConfig) -> list[str]:
     return problems
 
 
+def config_warnings(config: DistributionConfig) -> list[str]:
+    """What CloudFront is not known to refuse but is surely a mistake: a behavior no request can
+    reach (`edgesim check` and the `serve` banner print these; loading goes on)."""
+    from edgesim.routing import shadowed_behaviors
+
+    where = f"{config.source}: " if config.source else ""
+    patterns = [(name, behavior.path_pattern) for name, behavior in _named_behaviors(config)]
+    return [where + warning for warning in shadowed_behaviors(patterns)]
+
+
 def _named_behaviors(config: DistributionConfig) -> Iterator[tuple[str, DefaultCacheBehavior]]:
     for i, behavior in enumerate(config.cache_behaviors):
         yield f"cache_behaviors[{i}]", behavior

@@ -23,7 +23,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
-from edgesim.config import CloudFrontFunctionAssociation
+from edgesim.config import CloudFrontFunctionAssociation, config_warnings
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.lambda_edge.workers import interpreter_note
 from edgesim.reload import watch_and_reload
@@ -294,6 +294,8 @@ def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = N
                        if not isinstance(assoc, CloudFrontFunctionAssociation)})
     for note in filter(None, map(interpreter_note, runtimes)):
         lines.append(f"  note: {note}")
+    for warning in config_warnings(config):
+        lines.append(f"  ! warning: {warning}")
     for problem in simulator.load_problems:
         lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
     for problem in syntax_problems or ():

@@ -250,3 +250,40 @@ def test_every_runtime_lambda_at_edge_supports_loads(tmp_path: Path, runtime: st
     config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
                                f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n'))
     assert config.default_cache_behavior.functions["origin-response"].runtime == runtime  # type: ignore[index]
+
+
+SHADOWED = BASE + """[default_cache_behavior]
+target_origin = "app"
+[[cache_behaviors]]
+path_pattern = "/api/*"
+target_origin = "app"
+[[cache_behaviors]]
+path_pattern = "/api/*"
+target_origin = "app"
+[[cache_behaviors]]
+path_pattern = "/api/data.json"
+target_origin = "app"
+"""
+
+
+def test_behaviors_no_request_can_reach_are_warnings_in_check_and_the_banner(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+    from edgesim.config import config_warnings
+    from edgesim.server import banner
+    from edgesim.simulator import Simulator
+
+    path = write(tmp_path, SHADOWED)
+    config = load_config(path)  # loads: CloudFront is not known to refuse them
+    expected = [f"{path}: cache_behaviors[1].path_pattern: '/api/*' is also cache_behaviors[0]'s pattern",
+                f"{path}: cache_behaviors[2].path_pattern: '/api/data.json' can never match: cache_behaviors[0]"]
+    warnings = config_warnings(config)
+    assert len(warnings) == 2 and all(w.startswith(e) for w, e in zip(warnings, expected)), warnings
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {w}" for w in warnings]
+    shown = banner(Simulator(config), "http://127.0.0.1:8080/")
+    assert [line for line in shown.splitlines() if "warning" in line] == [f"  ! warning: {w}" for w in warnings]
+    assert config_warnings(load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))) == []
