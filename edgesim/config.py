@@ -587,7 +587,7 @@ def config_warnings(config: DistributionConfig) -> list[str]:
     from edgesim.routing import shadowed_behaviors
 
     where = f"{config.source}: " if config.source else ""
-    patterns = [(name, behavior.path_pattern) for name, behavior in _named_behaviors(config)]
+    patterns: list[tuple[str, str]] = [(name, behavior.path_pattern) for name, behavior in _named_behaviors(config)]
     return [where + warning for warning in shadowed_behaviors(patterns)]
 
 
