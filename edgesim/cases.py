@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edgesim.assertions import cache_result, header_story
 from edgesim.config import find_config, read_user_text
+from edgesim.config_errors import did_you_mean, keys_at
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution, trace_of, viewer_headers
@@ -101,7 +102,10 @@ def load_cases(path: Path) -> tuple[CaseFile, list[int]]:
             where = ".".join(str(p) for p in loc)
             if len(loc) > 1 and loc[0] == "cases" and isinstance(loc[1], int) and loc[1] < len(lines):
                 where = f"line {lines[loc[1]]}: {where}"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"])
+            msg = str(err["msg"])
+            if err["type"] == "extra_forbidden":
+                meant = did_you_mean(str(loc[-1]), keys_at(CaseFile, loc[:-1]))
+                msg = f"unknown key; did you mean {meant!r}?" if meant else "unknown key"
             problems.append(f"{path}: {where}: {msg}")
         raise ConfigError.many(problems) from None
 

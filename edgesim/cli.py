@@ -11,7 +11,7 @@ from typing import TextIO
 
 import click
 
-from edgesim.config import find_config, load_config
+from edgesim.config import config_warnings, find_config, load_config
 from edgesim.errors import ConfigError, UserError
 
 
@@ -96,6 +96,8 @@ def check(config_path: Path | None) -> None:
     problems = check_functions(config)
     for problem in problems:
         click.echo(f"error: {problem}", err=True)
+    for warning in config_warnings(config):
+        click.echo(f"warning: {warning}", err=True)
     if problems:
         raise SystemExit(1)
     count = sum(1 for _ in config.function_associations())

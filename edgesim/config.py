@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from edgesim.config_errors import explain
+from edgesim.edge_runtimes import lambda_edge_runtime_problem
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.policies import (
@@ -278,6 +280,15 @@ class LambdaFunctionAssociation(_Frozen):
     path: Path = Path()
     function: str = ""
 
+    @field_validator("runtime")
+    @classmethod
+    def _edge_runtime(cls, v: str) -> str:
+        # A field check, so that the problem names `.runtime`; "" is inferred from the file below.
+        problem = lambda_edge_runtime_problem(v) if v else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
         path, function = _locate_handler(self.handler, _base_dir(info))
@@ -285,8 +296,6 @@ class LambdaFunctionAssociation(_Frozen):
         object.__setattr__(self, "function", function)
         if not self.runtime:
             object.__setattr__(self, "runtime", "nodejs20.x" if path.suffix in _NODE_EXT else "python3.12")
-        if not re.fullmatch(r"python3\.\d+|nodejs\d+\.x", self.runtime):
-            raise ValueError(f"runtime {self.runtime!r} is not a Lambda@Edge runtime; use e.g. 'python3.12' or 'nodejs20.x'")
         if self.runtime.startswith("python") != (path.suffix == ".py"):
             raise ValueError(f"runtime {self.runtime!r} does not match handler file {path.name}")
         if not self.name:
@@ -517,17 +526,18 @@ def load_config(path: Path | str) -> DistributionConfig:
     return parse_config(data, base_dir=path.resolve().parent, source=path)
 
 
-def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None) -> DistributionConfig:
-    """Validate a config dict (from TOML or written in a test) and run CloudFront's deploy checks."""
-    file = str(source) if source else "<config>"
+def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None,
+                 label: str | None = None) -> DistributionConfig:
+    """Validate a config dict (from TOML or written in a test) and run CloudFront's deploy checks.
+
+    `label` says where a dict with no file came from (a test's marker, say), in place of a file name
+    at the head of each problem line."""
+    file = str(source) if source else (label or "<config>")
     try:
         config = DistributionConfig.model_validate({**data, "source": source}, context={"base_dir": base_dir})
     except ValidationError as exc:
-        errors = exc.errors()
-        # A list whose only item failed is also "too short" after validation: noise beside the item's problem.
-        errors = [err for err in errors if err["type"] != "too_short" or not any(
-            len(other["loc"]) > len(err["loc"]) and other["loc"][:len(err["loc"])] == err["loc"] for other in errors)]
-        problems = [f"{file}: {_loc(err['loc'])}: {_msg(err)}" for err in errors]
+        errors: list[dict[str, Any]] = [dict(err) for err in exc.errors()]
+        problems = [f"{file}: {_loc(loc)}: {msg}" for loc, msg in explain(errors, DistributionConfig)]
         raise ConfigError.many(problems) from None
     problems = [f"{file}: {p}" for p in deploy_problems(config)]
     if problems:
@@ -544,15 +554,6 @@ def _loc(loc: tuple[Any, ...]) -> str:
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _msg(err: Any) -> str:
-    msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        return "unknown key (check its spelling; edgesim refuses keys it does not know)"
-    if err["type"] == "missing":
-        return "required field is missing"
-    return msg
 
 
 def deploy_problems(config: DistributionConfig) -> list[str]:
@@ -578,6 +579,16 @@ def deploy_problems(config: DistributionConfig) -> list[str]:
         problems.extend(f"{where}.trusted_key_groups: unknown key group id {g!r}; known: {sorted(group_ids)}"
                         for g in behavior.trusted_key_groups if g not in group_ids)
     return problems
+
+
+def config_warnings(config: DistributionConfig) -> list[str]:
+    """What CloudFront is not known to refuse but is surely a mistake: a behavior no request can
+    reach (`edgesim check` and the `serve` banner print these; loading goes on)."""
+    from edgesim.routing import shadowed_behaviors
+
+    where = f"{config.source}: " if config.source else ""
+    patterns: list[tuple[str, str]] = [(name, behavior.path_pattern) for name, behavior in _named_behaviors(config)]
+    return [where + warning for warning in shadowed_behaviors(patterns)]
 
 
 def _named_behaviors(config: DistributionConfig) -> Iterator[tuple[str, DefaultCacheBehavior]]:

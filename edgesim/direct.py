@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 class FunctionTestResult(dict[str, Any]):
     """What `aws cloudfront test-function` prints (`result["TestResult"]["FunctionOutput"]`...), with
-    the parts a test reads: `.output` (FunctionOutput parsed), `.error`, `.logs`, `.compute_utilization`.
+    the parts a test reads: `.output` (FunctionOutput's JSON as a plain dict: `output["request"]["uri"]`),
+    `.error`, `.logs`, `.compute_utilization`.
 
     `.output` of a function that failed raises an AssertionError with its error and logs: FunctionOutput
     is then `{}`, and `output["request"]` would be a KeyError that hides why.

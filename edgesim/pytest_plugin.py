@@ -147,8 +147,10 @@ def edgesim_config(request: pytest.FixtureRequest,
     configs, _ = _edgesim_session
     test_file = Path(str(request.node.path))
     chosen = _marker_kwargs(request).get("config")
-    if isinstance(chosen, (Mapping, DistributionConfig)):
+    if isinstance(chosen, DistributionConfig):
         return chosen
+    if isinstance(chosen, Mapping):
+        return _parse_dict(chosen, test_file.parent, f"@pytest.mark.edgesim(config={{...}}) of {request.node.nodeid}")
     rootdir = Path(str(request.config.rootpath))
     path = (test_file.parent / chosen if chosen is not None
             else find_test_config(test_file, rootdir, str(request.config.getini("edgesim_config"))))
@@ -160,6 +162,19 @@ def edgesim_config(request: pytest.FixtureRequest,
     # summary names it; failed outside the `except` so pytest does not print the ConfigError, then
     # "During handling of the above exception", then the same lines again.
     pytest.fail("edgesim config: " + "\n".join(problems), pytrace=False)
+
+
+def _parse_dict(data: Mapping[str, Any], base_dir: Path, where: str) -> DistributionConfig:
+    """A config written as a dict, parsed here rather than inside the distribution: a mistake in it
+    fails the test in one line per problem naming `where` the dict came from, as a bad file does."""
+    from edgesim.config import parse_config
+    from edgesim.errors import ConfigError
+
+    try:
+        return parse_config(dict(data), base_dir=base_dir, label=where)
+    except ConfigError as exc:
+        problems = exc.problems
+    pytest.fail("edgesim config: " + "\n".join(problems), pytrace=False)  # outside `except`: said once
 
 
 @pytest.fixture
@@ -181,6 +196,8 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
     socket = bool(marker.get("socket") or request.config.getoption("--edgesim-socket"))
     origins = {**edgesim_origins, **(marker.get("origins") or {})}
     base_dir = Path(str(request.node.path)).parent
+    if isinstance(edgesim_config, Mapping):  # an overridden edgesim_config fixture built it in code
+        edgesim_config = _parse_dict(edgesim_config, base_dir, f"the edgesim_config fixture of {request.node.nodeid}")
     time_limit = float(request.config.getini("edgesim_function_time_limit_ms"))
     distribution = SyncDistribution(edgesim_config, origins=origins, base_dir=base_dir,
                                     runtimes=edgesim_runtimes, socket=socket, workdir=_edgesim_session[1],

@@ -23,7 +23,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
-from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig
+from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, config_warnings
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.lambda_edge.workers import interpreter_note
 from edgesim.reload import watch_and_reload
@@ -304,6 +304,8 @@ def behaviors_text(config: DistributionConfig) -> str:
                        if not isinstance(assoc, CloudFrontFunctionAssociation)})
     for note in filter(None, map(interpreter_note, runtimes)):
         lines.append(f"  note: {note}")
+    for warning in config_warnings(config):
+        lines.append(f"  ! warning: {warning}")
     return "\n".join(lines)
 
 

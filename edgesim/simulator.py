@@ -90,20 +90,23 @@ def check_functions(config: DistributionConfig) -> list[str]:
     """Load-time problems of every function the config names, for `edgesim check`."""
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()
-    for pattern, event_type, assoc in config.function_associations():
-        where = assoc.cloudfront_function if isinstance(assoc, CloudFrontFunctionAssociation) else assoc.handler
-        key = (str(where), assoc.kind)
-        if key in seen:
-            continue
-        seen.add(key)
-        if isinstance(assoc, CloudFrontFunctionAssociation):
-            from edgesim.cloudfront_functions import check_cloudfront_function
+    behaviors = [*((f"cache_behaviors[{i}]", b) for i, b in enumerate(config.cache_behaviors)),
+                 ("default_cache_behavior", config.default_cache_behavior)]
+    for name, behavior in behaviors:
+        for event_type, assoc in behavior.functions.items():
+            where = assoc.cloudfront_function if isinstance(assoc, CloudFrontFunctionAssociation) else assoc.handler
+            key = (str(where), assoc.kind)
+            if key in seen:
+                continue
+            seen.add(key)
+            if isinstance(assoc, CloudFrontFunctionAssociation):
+                from edgesim.cloudfront_functions import check_cloudfront_function
 
-            problems.extend(check_cloudfront_function(assoc))
-        else:
-            from edgesim.lambda_edge import check_lambda
+                problems.extend(check_cloudfront_function(assoc))
+            else:
+                from edgesim.lambda_edge import check_lambda
 
-            problems.extend(check_lambda(assoc))
+                problems.extend(check_lambda(assoc, f"{name}.functions.{event_type.value}.lambda"))
     return problems
 
 

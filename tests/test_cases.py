@@ -128,7 +128,11 @@ def test_bad_cases_name_the_line_and_field(tmp_path: Path) -> None:
     path.write_text("cases:\n  - name: ok\n  - name: typo\n    expect: {staus: 200}\n")
     with pytest.raises(ConfigError) as err:
         load_cases(path)
-    assert err.value.problems == [f"{path}: line 3: cases.1.expect.staus: unknown key"]
+    assert err.value.problems == [f"{path}: line 3: cases.1.expect.staus: unknown key; did you mean 'status'?"]
+    path.write_text("cases:\n  - name: ok\n    expect: {zzz: 200}\n")
+    with pytest.raises(ConfigError) as err:
+        load_cases(path)
+    assert err.value.problems == [f"{path}: line 2: cases.0.expect.zzz: unknown key"]  # nothing close: no guess
     path.write_text("cases: [\n")
     result = CliRunner().invoke(main, ["test", str(path)])
     assert result.exit_code == 2 and "not valid YAML" in result.output

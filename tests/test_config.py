@@ -172,3 +172,118 @@ def test_an_origin_or_function_problem_is_told_once_for_its_kind(tmp_path: Path,
     assert len(problems) == len(expected), problems
     for problem, want in zip(problems, expected):
         assert want in problem, problems
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\ncache_polcy = "CachingDisabled"\n',
+         ["default_cache_behavior.cache_polcy: unknown key; did you mean 'cache_policy'?"]),
+        # One mistake, one line: not also "origins: required field is missing".
+        ('[[origin]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n[default_cache_behavior]\ntarget_origin = "app"\n',
+         ["origin: unknown key; did you mean 'origins'? (that field is required and missing)"]),
+        (BASE + '[default_cache_behavior]\ntargt_origin = "app"\n',
+         ["default_cache_behavior.targt_origin: unknown key; did you mean 'target_origin'? (that field is required and missing)"]),
+        ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\nconect_timeout = 2\n[default_cache_behavior]\ntarget_origin = "app"\n',
+         ["origins[0].conect_timeout: unknown key; did you mean 'connect_timeout'?"]),
+        ('[[origins]]\nid = "app"\nurll = "http://127.0.0.1:3000"\n[default_cache_behavior]\ntarget_origin = "app"\n',
+         ["origins[0]: an origin needs `url` (a custom origin) or `directory` (a local folder served as an S3 "
+          "origin); `urll` is not a key it takes: did you mean `url`?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer-request = { cloudfront_funtion = "fns/a.js" }\n',
+         ["default_cache_behavior.functions.viewer-request: a function association needs `cloudfront_function` "
+          "(a CloudFront Function) or `lambda` (a Lambda@Edge handler); `cloudfront_funtion` is not a key it takes: "
+          "did you mean `cloudfront_function`?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { function = "fns/h.py:handler" }\n',
+         ["default_cache_behavior.functions.origin-request: a function association needs `cloudfront_function` "
+          "(a CloudFront Function) or `lambda` (a Lambda@Edge handler); it has `function`"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.origin-request = { lambda = "fns/h.py:handler", timout = 3 }\n',
+         ["default_cache_behavior.functions.origin-request.timout: unknown key; did you mean 'timeout'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'functions.viewer_request = { cloudfront_function = "fns/a.js" }\n',
+         ["default_cache_behavior.functions.viewer_request: Input should be 'viewer-request', 'origin-request', "
+          "'origin-response' or 'viewer-response'; did you mean 'viewer-request'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'cache_policy = { min_ttl = 0, query_string = { behavior = "all" } }\n',
+         ["default_cache_behavior.cache_policy.query_string: unknown key; did you mean 'query_strings'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         'origin_request_policy = { cookies = { behaviour = "all" } }\n',
+         ["default_cache_behavior.origin_request_policy.cookies.behaviour: unknown key; did you mean 'behavior'?"]),
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n[[cache_behaviors]]\npath_pattern = "/a"\n'
+         'target_origin = "app"\nresponse_headers_policy = { cors = { allow_origin = ["*"] } }\n',
+         ["cache_behaviors[0].response_headers_policy.cors.allow_origin: unknown key; did you mean 'allow_origins'?"]),
+        ('[distributon]\nid = "E1"\n[viewer]\ncuntry = "FR"\n' + BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+         '[[custom_error_responses]]\nerror_cod = 404\n',
+         ["custom_error_responses[0].error_cod: unknown key; did you mean 'error_code'? (that field is required and missing)",
+          "viewer.cuntry: unknown key; did you mean 'country'?",
+          "distributon: unknown key; did you mean 'distribution'?"]),
+        # Nothing close: no guess, the old advice.
+        (BASE + '[default_cache_behavior]\ntarget_origin = "app"\nzzz = 1\n',
+         ["default_cache_behavior.zzz: unknown key (check its spelling; edgesim refuses keys it does not know)"]),
+    ],
+)
+def test_an_unknown_key_names_the_key_probably_meant(tmp_path: Path, toml: str, expected: list[str]) -> None:
+    problems = problems_of(tmp_path, toml)
+    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+
+
+@pytest.mark.parametrize("runtime", ["python3.99", "python3.6", "python2.7", "nodejs19.x", "nodejs8.10", "java21"])
+def test_a_runtime_lambda_at_edge_does_not_have_is_refused_naming_the_field(tmp_path: Path, runtime: str) -> None:
+    handler = "fns/h.py:handler" if runtime.startswith("python") else "fns/a.js:handler"
+    problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                           f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n')
+    assert len(problems) == 1, problems
+    assert problems[0].removeprefix(f"{tmp_path / 'edgesim.toml'}: ").startswith(
+        f"default_cache_behavior.functions.origin-response.runtime: {runtime!r} is not a runtime Lambda@Edge "
+        "supports (spec §2.1); use one of: "), problems
+    listed = "python3.14, python3.13, python3.12, python3.11, python3.10, python3.9, python3.8, python3.7"
+    # The same language's runtimes; every one for a language Lambda@Edge does not run at all.
+    assert (listed in problems[0]) == (not runtime.startswith("node")), problems
+    assert ("nodejs24.x, nodejs22.x, nodejs20.x" in problems[0]) == (not runtime.startswith("python")), problems
+
+
+@pytest.mark.parametrize("runtime", ["python3.14", "python3.7", "nodejs24.x", "nodejs10.x"])
+def test_every_runtime_lambda_at_edge_supports_loads(tmp_path: Path, runtime: str) -> None:
+    handler = "fns/h.py:handler" if runtime.startswith("python") else "fns/a.js:handler"
+    config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                               f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n'))
+    assert config.default_cache_behavior.functions["origin-response"].runtime == runtime  # type: ignore[index]
+
+
+SHADOWED = BASE + """[default_cache_behavior]
+target_origin = "app"
+[[cache_behaviors]]
+path_pattern = "/api/*"
+target_origin = "app"
+[[cache_behaviors]]
+path_pattern = "/api/*"
+target_origin = "app"
+[[cache_behaviors]]
+path_pattern = "/api/data.json"
+target_origin = "app"
+"""
+
+
+def test_behaviors_no_request_can_reach_are_warnings_in_check_and_the_banner(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+    from edgesim.config import config_warnings
+    from edgesim.server import banner
+    from edgesim.simulator import Simulator
+
+    path = write(tmp_path, SHADOWED)
+    config = load_config(path)  # loads: CloudFront is not known to refuse them
+    expected = [f"{path}: cache_behaviors[1].path_pattern: '/api/*' is also cache_behaviors[0]'s pattern",
+                f"{path}: cache_behaviors[2].path_pattern: '/api/data.json' can never match: cache_behaviors[0]"]
+    warnings = config_warnings(config)
+    assert len(warnings) == 2 and all(w.startswith(e) for w, e in zip(warnings, expected)), warnings
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("warning: ")] == [
+        f"warning: {w}" for w in warnings]
+    shown = banner(Simulator(config), "http://127.0.0.1:8080/")
+    assert [line for line in shown.splitlines() if "warning" in line] == [f"  ! warning: {w}" for w in warnings]
+    assert config_warnings(load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))) == []

@@ -76,3 +76,16 @@ def test_edge_functions_fixture_runs_them_from_sync_tests(pytester: pytest.Pytes
             assert edge_functions.cloudfront_function("fn.js", EVENT).output["request"]["uri"] == "/a"
     """)
     pytester.runpytest().assert_outcomes(passed=2)
+
+
+async def test_the_readme_says_what_output_is_and_its_example_works(tmp_path: Path) -> None:
+    import re
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `edge_functions` |"))
+    shown = re.search(r"`\.output` \(the `FunctionOutput` JSON as a plain dict: `(r\.output[^`]*)`", row)
+    assert shown is not None, row
+    (tmp_path / "fn.js").write_text("function handler(event) { event.request.uri = '/b'; return event.request; }\n")
+    r = await run_cloudfront_function("fn.js", EVENT, base_dir=tmp_path)
+    assert type(r.output) is dict and not hasattr(r.output, "request")
+    assert eval(shown.group(1), {"r": r}) == "/b"  # the README's own example

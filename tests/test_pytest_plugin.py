@@ -288,6 +288,47 @@ def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None
     assert failure_report(result).count("bogus: unknown key (check") == 1
 
 
+def test_a_bad_config_dict_fails_in_one_line_naming_the_marker(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_dict="""
+        import pytest
+
+        @pytest.mark.edgesim(config={"origins": [{"id": "app", "url": "http://x"}],
+                                     "default_cache_behavior": {"target_origin": "app", "cache_polcy": "CachingDisabled"}})
+        def test_marker(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "edgesim config: @pytest.mark.edgesim(config={...}) of test_scratch_dict.py::test_marker: "
+        "default_cache_behavior.cache_polcy: unknown key*",
+        "ERROR test_scratch_dict.py::test_marker - Failed: edgesim config: @pytest.*"])
+    # One line about the user's dict, not a traceback through the plugin, testing.py and pydantic.
+    result.stdout.no_fnmatch_line("*Traceback*")
+    result.stdout.no_fnmatch_line("*testing.py*")
+    result.stdout.no_fnmatch_line("*<config>*")
+    assert failure_report(result).count("cache_polcy: unknown key") == 1
+
+
+def test_a_bad_config_dict_from_the_fixture_names_the_fixture(project: pytest.Pytester) -> None:
+    project.makepyfile(test_scratch_fixture="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_config():
+            return {"origins": [{"id": "app", "url": "http://x"}], "default_cache_behavior": {"target_origin": "nope"}}
+
+        def test_fixture(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "edgesim config: the edgesim_config fixture of test_scratch_fixture.py::test_fixture: "
+        "default_cache_behavior.target_origin: unknown origin id 'nope'*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
 def test_an_origin_stub_for_an_unknown_origin_says_where_it_came_from(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_typo="""
         import pytest

@@ -52,6 +52,17 @@ def _prelude() -> str:
 _PRELUDE = _prelude()
 
 
+FACTORY_HEAD = 'globalThis.__cf_factory = function () {"use strict";'
+
+
+def factory_source(code: str, file: str) -> str:
+    """The user's code inside a factory, so each invocation gets a fresh top level (see prelude.js).
+    It starts on the factory's first line, so V8's line numbers are the file's (and its columns,
+    past FACTORY_HEAD on line 1). Strict mode is always on in CloudFront Functions (spec §1.5)."""
+    return (FACTORY_HEAD + code + '\n;return typeof handler === "function" ? handler : undefined;\n};\n'
+            + f"//# sourceURL={file}\n")
+
+
 class Isolate:
     """One V8 isolate bound to the event loop that started it. Use `start()` then `call()`."""
 
@@ -117,14 +128,7 @@ class Isolate:
         await self._calibrate()
 
     def _factory_source(self) -> str:
-        # The user's code sits inside a factory so each invocation gets a fresh top level (see
-        # prelude.js). It starts on the factory's first line, so V8's line numbers are the file's.
-        # Strict mode is always on in CloudFront Functions (spec §1.5).
-        return (
-            'globalThis.__cf_factory = function () {"use strict";' + self._code
-            + '\n;return typeof handler === "function" ? handler : undefined;\n};\n'
-            + f"//# sourceURL={self._file}\n"
-        )
+        return factory_source(self._code, self._file)
 
     async def _calibrate(self) -> None:
         """Measure the baseline heap and the bare cost of a call into the isolate."""

@@ -296,7 +296,7 @@ def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]
                         f"{MAX_CODE_BYTES} bytes (spec §1.6); move data into a KeyValueStore or shorten the code")
     analysis = analyse(raw.decode("utf-8", errors="replace"), assoc.runtime)
     if analysis.syntax_error_line is not None:
-        problems.append(f"{file}:{analysis.syntax_error_line}: syntax error; fix the JavaScript near this line")
+        problems.append(_syntax_problem(analysis.source, file, analysis.syntax_error_line))
     problems.extend(v.problem(file, assoc.runtime) for v in analysis.violations)
     if not analysis.has_handler and analysis.syntax_error_line is None:  # else the syntax error may hide it
         problems.append(f"{file}: {NO_HANDLER}")
@@ -308,6 +308,18 @@ def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]
         except FunctionCodeError as exc:
             problems.append(str(exc))
     return problems
+
+
+def _syntax_problem(source: str, file: str, parse_error_line: int) -> str:
+    """A syntax error in V8's words (what `serve` says), at its line and column."""
+    from edgesim.cloudfront_functions.syntax import syntax_problem
+
+    found = syntax_problem(source, file)
+    if found is None:  # V8 compiles what the parse refused: say where the parse stopped
+        return f"{file}:{parse_error_line}: syntax error; fix the JavaScript near this line"
+    exc = _in_the_file(FunctionCodeError(found.message, file=file, line=found.line), source, parse_error_line)
+    column = f":{found.column}" if found.column is not None and exc.line == found.line else ""
+    return f"{file}:{exc.line}{column}: {exc.reason}" if exc.line is not None else f"{file}: {exc.reason}"
 
 
 # cf.logCustomData's value is URL-encoded into the access log and cut at 800 bytes (spec §1.7,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from edgesim import errors
 from edgesim.config import LambdaFunctionAssociation, lambda_limits
 from edgesim.lambda_edge import validation
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
 from edgesim.lambda_edge.runtime import WorkerPool, raise_for_outcome, trigger_limits, worker_spec
 from edgesim.lambda_edge.workers import Worker, WorkerInitError
 from edgesim.messages import EventType
@@ -91,7 +93,7 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     limit = timeout or default_timeout
     notes = [note] if note else []
     notes += _over_quota(trigger, timeout, memory)
-    pool = WorkerPool(spec, 1)
+    pool = WorkerPool(spec, 1, source=f"the handler {json.dumps(handler)}")
     try:
         execution = await pool.execute(event, limit)
     except errors.ViewerError as exc:  # the module failed to import
@@ -147,8 +149,9 @@ def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, resu
         out.viewer_status = int(out.result["status"])
 
 
-def check_lambda(assoc: LambdaFunctionAssociation) -> list[str]:
-    """Problems `edgesim check` reports: a missing file, or a module that fails to import."""
+def check_lambda(assoc: LambdaFunctionAssociation, named_by: str = "") -> list[str]:
+    """Problems `edgesim check` reports: a missing file, or a module that fails to import. `named_by`
+    is the config field that names the handler (`default_cache_behavior.functions.origin-response.lambda`)."""
     if not assoc.path.is_file():
         return [f"{assoc.path}: handler file not found"]
 
@@ -157,7 +160,9 @@ def check_lambda(assoc: LambdaFunctionAssociation) -> list[str]:
         try:
             await worker.start()
         except WorkerInitError as exc:
-            return [f"{assoc.path}: {exc.error['errorType']}: {exc.error['errorMessage']}"]
+            hint = handler_not_found_hint(assoc.path, assoc.function, config_source(named_by, assoc.handler)) if (
+                named_by and exc.error["errorType"] == "Runtime.HandlerNotFound") else ""
+            return [f"{assoc.path}: {exc.error['errorType']}: {exc.error['errorMessage']}{hint}"]
         finally:
             await worker.kill()
         return []

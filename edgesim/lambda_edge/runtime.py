@@ -19,6 +19,7 @@ from typing import Any
 
 from edgesim import errors
 from edgesim.config import DistributionSettings, LambdaFunctionAssociation, lambda_limits
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
 from edgesim.lambda_edge import event as cf_event
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.protocol import InvokeContext
@@ -65,8 +66,10 @@ class Execution:
 class WorkerPool:
     """Warm workers for one WorkerSpec: reuse an idle one, else start one, up to max_concurrency."""
 
-    def __init__(self, spec: WorkerSpec, max_concurrency: int) -> None:
+    def __init__(self, spec: WorkerSpec, max_concurrency: int, *, source: str = "") -> None:
         self.spec = spec
+        # What named the handler (a config field and its value), for a HandlerNotFound (handler_hint.py).
+        self.source = source
         # Slots free, and the invocations queued for one (a semaphore that hands a freed slot
         # straight to the next in line; asyncio.Semaphore's two coroutines per acquire and its
         # wake-ups were a measurable share of an invocation under load, issue 6).
@@ -152,7 +155,7 @@ class WorkerPool:
                     try:
                         worker = await self._start()
                     except WorkerInitError as exc:
-                        raise _init_error(self.spec, exc, request_id) from None
+                        raise _init_error(self.spec, exc, request_id, self.source) from None
                 try:
                     outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
                 finally:  # back to the idle list if it lived through it (cancellation kills it)
@@ -215,12 +218,14 @@ def cloudwatch_log(spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, ti
     return lines
 
 
-def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str) -> errors.LambdaExecutionError:
+def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str, source: str = "") -> errors.LambdaExecutionError:
     info = exc.error
     lines = [*exc.lines, f"INIT_REPORT Phase: init\tStatus: error\tError Type: {info['errorType']}",
              f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}"]
+    hint = handler_not_found_hint(spec.path, spec.function, source) if (
+        source and info["errorType"] == "Runtime.HandlerNotFound") else ""
     return errors.LambdaExecutionError(
-        f"{spec.name} ({spec.path}): {info['errorType']}: {info['errorMessage']}", logs=lines)
+        f"{spec.name} ({spec.path}): {info['errorType']}: {info['errorMessage']}{hint}", logs=lines)
 
 
 def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) -> None:
@@ -257,7 +262,7 @@ class LambdaEdgeFunction:
         try:
             await self._pool.warm()
         except WorkerInitError as exc:
-            raise _init_error(self._pool.spec, exc, "warm") from None
+            raise _init_error(self._pool.spec, exc, "warm", self._pool.source) from None
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
         cf = cf_event.build_cf(call, include_body=self.assoc.include_body)
@@ -312,7 +317,8 @@ class LambdaEdgeRuntime:
         spec = worker_spec(assoc, memory)
         pool = self._pools.get(spec)
         if pool is None:
-            pool = self._pools[spec] = WorkerPool(spec, self.max_concurrency)
+            source = config_source(f"functions.{event_type.value}.lambda", assoc.handler) + " in the config"
+            pool = self._pools[spec] = WorkerPool(spec, self.max_concurrency, source=source)
         return LambdaEdgeFunction(assoc, event_type, pool, timeout)
 
     async def aclose(self) -> None:

@@ -91,6 +91,22 @@ def _fail(what: str) -> LambdaValidationError:
     return LambdaValidationError(f"The Lambda function returned an invalid {what}")
 
 
+def _got(value: Any) -> str:
+    """What a handler returned instead, short: its type and a cut repr, or a dict's keys (the whole
+    event, say, whose only key is 'Records')."""
+    if isinstance(value, dict):
+        keys = sorted(map(str, value))
+        shown = repr(keys[:8])[:-1] + (", ...]" if len(keys) > 8 else "]")
+        return f"got an object with keys {shown}" if keys else "got an empty object"
+    if value is None:
+        return "got null (Python's None: nothing returned)"
+    # The result arrives as JSON from either language: named in words that fit both.
+    kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "an array"}.get(
+        type(value), type(value).__name__)
+    text = repr(value)
+    return f"got {kind}: {text if len(text) <= 60 else text[:57] + '...'}"
+
+
 def unreadable(why: str) -> LambdaValidationError:
     """A result CloudFront cannot parse: a 502 (spec §2.8, "unparsable JSON"), in its own words."""
     return LambdaValidationError(f"The Lambda function returned invalid JSON: {why}.")
@@ -176,7 +192,7 @@ def check_header_rules(event_type: EventType, before: dict[str, Any], after: dic
 def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> None:
     """A request returned by viewer-request or origin-request (spec §2.2–§2.4, §1.4)."""
     if not isinstance(after, dict):
-        raise _fail("request or response: the function must return the request or a response object.")
+        raise _fail(f"request or response: the function must return the request or a response object; {_got(after)}.")
     if "headers" not in after or "uri" not in after:
         raise _fail("request or response: the returned object has no 'headers' and 'uri' "
                     "(return event.Records[0].cf.request, not the whole event).")
@@ -359,7 +375,7 @@ def _check_response_body(event_type: EventType, out: dict[str, Any], headers: di
 def check_response(event_type: EventType, before: dict[str, Any], after: Any) -> None:
     """A response returned by origin-response or viewer-response (spec §2.5, §2.6)."""
     if not isinstance(after, dict) or "status" not in after:
-        raise _fail("response: the function must return event.Records[0].cf.response with its 'status'.")
+        raise _fail(f"response: the function must return event.Records[0].cf.response with its 'status'; {_got(after)}.")
     code = parse_status(after["status"])
     # Spec §2.5: viewer-response cannot change the status. UNCERTAIN whether CloudFront ignores the
     # change or fails; we fail (502) so the developer learns of it rather than wondering.

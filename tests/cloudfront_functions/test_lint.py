@@ -142,3 +142,42 @@ def test_edgesim_check_lists_each_problem(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"{tmp_path / 'bad.js'}:1: const/let is not supported in cloudfront-js-1.0" in result.output
     assert f"{tmp_path / 'bad.js'}:3: optional chaining (?.)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("code", "where", "message"),
+    [
+        ("function handler(event) {\n  var request = event.request;\n  request.headers['x'] = { value: ; };\n"
+         "  return request;\n}\n", "3:35", "SyntaxError: Unexpected token ';'"),
+        ("  var x = ;\nfunction handler(e) { return e.request; }\n", "1:11", "SyntaxError: Unexpected token ';'"),
+        ("function handler(e) {\n  return e.request\n  var a = 1 +* 2;\n}\n", "3:14", "SyntaxError: Unexpected token '*'"),
+        # Wrapped in edgesim's factory, an unbalanced brace fails past the file: said in the file, no column.
+        ("function handler(e) { return e.request;\n", "1", "SyntaxError: Unexpected end of input"),
+        ("function handler(e) { return e.request; }}\n", "1", "SyntaxError: Unexpected token '}'"),
+    ],
+)
+async def test_check_says_what_serve_says_for_a_syntax_error_with_its_column(
+        tmp_path: Path, load, code: str, where: str, message: str) -> None:  # noqa: F811
+    path = tmp_path / "vr.js"
+    path.write_text(code)
+    # Called inside a running loop here (as from an async test); `edgesim check` calls it outside one.
+    problems = check_cloudfront_function(CloudFrontFunctionAssociation(cloudfront_function=path))
+    assert problems == [f"{path}:{where}: {message}"]
+    with pytest.raises(FunctionCodeError) as info:  # what serve says: the same words, on the same line
+        await load(path=path)
+    assert str(info.value) == f"{path}:{where.split(':')[0]}: {message}"
+
+
+def test_edgesim_check_names_v8s_message_for_a_syntax_error(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    (tmp_path / "vr.js").write_text("function handler(event) {\n  var r = event.request;\n  r.headers['x'] = { value: ; };\n"
+                                    "  return r;\n}\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'functions.viewer-request = { cloudfront_function = "vr.js" }\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(tmp_path / "edgesim.toml")])
+    assert result.exit_code == 1
+    assert result.output == f"error: {tmp_path / 'vr.js'}:3:29: SyntaxError: Unexpected token ';'\n"

@@ -57,7 +57,10 @@ async def test_a_missing_module_is_import_module_error_in_lambdas_words(
 
 async def test_a_missing_function_is_handler_not_found(runtime: LambdaEdgeRuntime, tmp_path: Path) -> None:
     err = await failure(runtime, tmp_path, "def other(event, context):\n    return None\n")
-    assert err.reason.endswith("Runtime.HandlerNotFound: Handler 'handler' missing on module 'app'")
+    # Lambda's words, then edgesim's: which config field named it (no function of the module is close).
+    assert err.reason.endswith("Runtime.HandlerNotFound: Handler 'handler' missing on module 'app' "
+                               "(edgesim: 'handler' is set by functions.viewer-request.lambda = \"app.py:handler\" in the config)")
+    assert "[ERROR] Runtime.HandlerNotFound: Handler 'handler' missing on module 'app'" in error_lines(err)
 
 
 async def test_any_other_error_at_import_is_itself_with_its_traceback(

@@ -59,6 +59,14 @@ def _custom(**extra: Any) -> dict[str, Any]:
 
 
 INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
+    # What came back instead, said short: its type and value, or an object's keys.
+    ("a string at origin-response", OS, {"return": "garbage"},
+     "must return event.Records[0].cf.response with its 'status'; got a string: 'garbage'."),
+    ("a long string at viewer-response", VS, {"return": "x" * 100}, "; got a string: '" + "x" * 56 + "...."),
+    ("the whole event at origin-response", OS, {"event": True}, "with its 'status'; got an object with keys ['Records']."),
+    ("a number at viewer-request", VR, {"return": 42},
+     "must return the request or a response object; got a number: 42."),
+    ("an array at origin-request", OQ, {"return": [1, 2]}, "response object; got an array: [1, 2]."),
     ("status over 599", VR, {"return": {"status": "600"}}, "200 to 599"),
     ("status under 200", OQ, {"return": {"status": 199}}, "200 to 599"),
     ("status not a number", VR, {"return": {"status": "ok"}}, "200 to 599"),

@@ -1,0 +1,146 @@
+"""pydantic's validation errors as config problems in the user's terms: a location as written in the
+TOML, a message naming the rule, and for a misspelt key the key that was probably meant.
+
+pydantic says only that a key is "not permitted". The table it was refused from is found by walking
+the error's location (field names, list indexes, union tags) down the models' annotations, so the
+suggestion comes from the keys that very table takes (difflib's close matches).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+UNKNOWN_KEY = "unknown key (check its spelling; edgesim refuses keys it does not know)"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to `word`, when one is close enough to be a misspelling of it."""
+    match = difflib.get_close_matches(word, sorted(set(choices)), n=1)
+    return match[0] if match else None
+
+
+def model_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a table of this model takes: each field's name and its alias (`lambda`)."""
+    keys: list[str] = []
+    for name, field in model.model_fields.items():
+        if field.exclude:  # set by edgesim (DistributionConfig.source), never written by the user
+            continue
+        keys.append(name)
+        if field.alias:
+            keys.append(field.alias)
+    return keys
+
+
+def _members(tp: Any) -> list[Any]:
+    """The types a value of `tp` may be: Annotated unwrapped, a union's members, None left out."""
+    if get_origin(tp) is Annotated:
+        return _members(get_args(tp)[0])
+    if get_origin(tp) in (Union, types.UnionType):
+        return [m for arg in get_args(tp) for m in _members(arg) if m is not type(None)]
+    return [tp]
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    """The type one step of a pydantic location further down from `tp`; None when it cannot tell."""
+    members = _members(tp)
+    for member in members:  # a union's tag names its member (config's tags are the classes' names)
+        if isinstance(part, str) and isinstance(member, type) and member.__name__ == part:
+            return member
+    for member in members:
+        if isinstance(member, type) and issubclass(member, BaseModel) and isinstance(part, str):
+            for name, field in member.model_fields.items():
+                if part in (name, field.alias):
+                    return field.annotation
+        origin = get_origin(member)
+        if origin in (tuple, list) and isinstance(part, int):
+            return get_args(member)[0]
+        if origin is dict and isinstance(part, str):
+            return get_args(member)[1]
+    return None
+
+
+def keys_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The keys the table at `loc` takes ([] when the location leads to no model)."""
+    tp: Any = model
+    for part in loc:
+        tp = _step(tp, part)
+        if tp is None:
+            return []
+    tables = [m for m in _members(tp) if isinstance(m, type) and issubclass(m, BaseModel)]
+    return [key for table in tables for key in model_keys(table)]
+
+
+def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str:
+    """What to say about the unknown key at the end of `loc`."""
+    meant = did_you_mean(str(loc[-1]), keys_at(model, loc[:-1]))
+    return f"unknown key; did you mean {meant!r}?" if meant else UNKNOWN_KEY
+
+
+def _kind_message(err: dict[str, Any], wanted: Sequence[str]) -> str:
+    """A table that names none of the keys that say what it is (`cloudfront_function` or `lambda`):
+    name the key the user wrote when it is a misspelling of one of them."""
+    msg = str(err["msg"])
+    given = err.get("input")
+    if not isinstance(given, dict):
+        return msg
+    hints = [f"`{key}` is not a key it takes: did you mean `{meant}`?" for key in given
+             if isinstance(key, str) and (meant := did_you_mean(key, wanted))]
+    if hints:
+        return f"{msg}; {' '.join(hints)}"
+    return f"{msg}; it has {', '.join(f'`{key}`' for key in given)}" if given else msg
+
+
+# Tables that must name one key to say what they are (config's discriminated unions).
+_KIND_KEYS = {"function_kind": ("cloudfront_function", "lambda", "handler"), "origin_kind": ("url", "directory")}
+
+
+def message(err: dict[str, Any], model: type[BaseModel]) -> str:
+    """One pydantic error's message in the user's terms."""
+    if err["type"] == "extra_forbidden":
+        return unknown_key_message(model, err["loc"])
+    if err["type"] == "missing":
+        return "required field is missing"
+    if err["type"] in _KIND_KEYS:
+        return _kind_message(err, _KIND_KEYS[err["type"]])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "enum" and err["loc"][-1:] == ("[key]",) and isinstance(err.get("input"), str):
+        # A dict key out of a fixed set (a trigger name, `viewer_request`): the member probably meant.
+        meant = did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", ""))))
+        if meant:
+            msg += f"; did you mean {meant!r}?"
+    return msg
+
+
+def explain(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[tuple[tuple[str | int, ...], str]]:
+    """(location, message) for each error worth telling, in pydantic's order."""
+    # A list whose only item failed is also "too short" after validation: noise beside the item's problem.
+    errors = [err for err in errors if err["type"] != "too_short" or not any(
+        len(other["loc"]) > len(err["loc"]) and other["loc"][:len(err["loc"])] == err["loc"] for other in errors)]
+    # `[[origin]]` for `[[origins]]` is one mistake, not a missing field and an unknown key: the
+    # unknown key says which required field it probably is, and the missing one is not told apart.
+    missing = {tuple(err["loc"]) for err in errors if err["type"] == "missing"}
+    meant_for: dict[tuple[str | int, ...], str] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            siblings = [loc[:-1] + (key,) for key in keys_at(model, loc[:-1])]
+            meant = did_you_mean(str(loc[-1]), [str(s[-1]) for s in siblings if s in missing])
+            if meant is not None:
+                meant_for[loc] = meant
+    covered = {loc[:-1] + (meant,) for loc, meant in meant_for.items()}
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "missing" and loc in covered:
+            continue
+        if loc in meant_for:
+            out.append((loc, f"unknown key; did you mean {meant_for[loc]!r}? (that field is required and missing)"))
+        else:
+            out.append((loc, message(err, model)))
+    return out

@@ -1,0 +1,52 @@
+"""edgesim's own words after Lambda's `Runtime.HandlerNotFound`: where the missing name was set and
+which function of the module was probably meant.
+
+Lambda's line stays as Lambda words it ("Handler 'handlr' missing on module 'tag'"); this is added
+after it. The module's functions are read from its source, never by importing it: Python's
+top-level `def`s (ast), a Node module's exports as written (`exports.x =`, `module.exports.x =`,
+`export function x`, `export const x`, `module.exports = { x, y }`).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import re
+from pathlib import Path
+
+_NODE_EXPORTS = re.compile(
+    r"(?:\bmodule\.)?\bexports\.([A-Za-z_$][\w$]*)\s*="
+    r"|\bexport\s+(?:async\s+)?(?:function\s*\*?\s*|const\s+|let\s+|var\s+)([A-Za-z_$][\w$]*)")
+_NODE_EXPORT_OBJECT = re.compile(r"\bmodule\.exports\s*=\s*\{([^}]*)\}")
+
+
+def module_functions(path: Path) -> list[str]:
+    """The functions a handler module defines at its top level, as far as its source says."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    if path.suffix == ".py":
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            return []
+        return [node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    names = [a or b for a, b in _NODE_EXPORTS.findall(text)]
+    for body in _NODE_EXPORT_OBJECT.findall(text):
+        names += [m.group(1) for part in body.split(",") if (m := re.match(r"\s*([A-Za-z_$][\w$]*)", part))]
+    return list(dict.fromkeys(names))
+
+
+def handler_not_found_hint(path: Path, function: str, source: str) -> str:
+    """What edgesim adds to Lambda's HandlerNotFound: `source` names what set `function` (the
+    config field and the value written there), then the module's closest function, if any."""
+    hint = f" (edgesim: {function!r} is set by {source}"
+    meant = difflib.get_close_matches(function, module_functions(path), n=1)
+    return hint + (f"; did you mean {meant[0]!r}, which the module defines?)" if meant else ")")
+
+
+def config_source(field: str, handler: str) -> str:
+    """`field = "value"` as the user wrote it in TOML."""
+    return f"{field} = {json.dumps(handler)}"
