@@ -1,8 +1,9 @@
 """Well-formed CloudFront Functions test events, as `edgesim generate-event --cloudfront-function` prints them.
 
-Built with the codec the runtime uses (event.py `build_event`), so a generated event is exactly what
-a function would get from `edgesim serve` for that request (spec §1.2), and what TestFunction takes
-as its EventObject (spec §1.10).
+Built with the codec the runtime uses (event.py `build_event`), so a generated event is shaped as
+what a function gets from `edgesim serve` for that request (spec §1.2), and is what TestFunction takes
+as its EventObject (spec §1.10). The viewer-response's response is an origin's as the Lambda@Edge
+events have it: under serve it also carries CloudFront's Via.
 """
 
 from __future__ import annotations
