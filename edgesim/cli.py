@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 import click
 
@@ -249,30 +249,69 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
         raise SystemExit(1)
 
 
+def _header_pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for header in values:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{header!r}: write 'Name: value'", param_hint=option)
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _refuse(message: str) -> NoReturn:
+    # One line, as test-function says what it cannot run: a usage banner would bury it.
+    click.echo(f"error: {message}", err=True)
+    raise SystemExit(2)
+
+
 @main.command("generate-event")
 @click.argument("trigger", type=_TRIGGERS)
+@click.option("--cloudfront-function", "cff", is_flag=True,
+              help="A CloudFront Functions event (viewer triggers only), for test-function. Default: Lambda@Edge.")
 @click.option("--uri", default="/", show_default=True)
 @click.option("--method", default="GET", show_default=True)
 @click.option("--querystring", default="", help="Raw, without '?'.")
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Repeatable.")
-@click.option("--body", default=None, help="Request body (text); included as with include_body.")
-def generate_event(trigger: str, uri: str, method: str, querystring: str, headers: tuple[str, ...],
-                   body: str | None) -> None:
-    """Print a well-formed Lambda@Edge event for TRIGGER."""
+@click.option("--body", default=None, help="Request body (text); included as with include_body. Lambda@Edge only.")
+@click.option("--status", type=click.IntRange(200, 599), default=None,
+              help="viewer-response with --cloudfront-function: the response's status.  [default: 200]")
+@click.option("--response-header", "response_headers", multiple=True, metavar="'NAME: VALUE'",
+              help="viewer-response with --cloudfront-function: a response header. Repeatable.")
+def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: str, headers: tuple[str, ...],
+                   body: str | None, status: int | None, response_headers: tuple[str, ...]) -> None:
+    """Print a well-formed Lambda@Edge event for TRIGGER, or with --cloudfront-function a CloudFront Functions one."""
     import json
 
-    from edgesim.lambda_edge import generate_event as generate
     from edgesim.messages import EventType
 
-    pairs = []
-    for header in headers:
-        name, sep, value = header.partition(":")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{header!r}: write 'Name: value'", param_hint="--header")
-        pairs.append((name.strip(), value.strip()))
-    event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
-                     body=body.encode() if body is not None else None)
-    click.echo(json.dumps(event, indent=2))
+    pairs = _header_pairs(headers, "--header")
+    if status is not None or response_headers:
+        if not cff or trigger != "viewer-response":
+            _refuse("--status and --response-header go with viewer-response --cloudfront-function")
+    if not cff:
+        from edgesim.lambda_edge import generate_event as generate
+
+        event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
+                         body=body.encode() if body is not None else None)
+        click.echo(json.dumps(event, indent=2))
+        return
+    from edgesim.cloudfront_functions.generate import generate_event as generate_cff, left_out
+
+    if body is not None:
+        _refuse("--body: a CloudFront Function never sees the request body (spec §1.2)")
+    answer = _header_pairs(response_headers, "--response-header")
+    try:
+        cff_event = generate_cff(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
+                                 status=200 if status is None else status, response_headers=answer)
+    except UserError as exc:
+        _refuse(str(exc))
+    for name in left_out(pairs + answer):
+        click.echo(f"note: {name} is never shown to a CloudFront Function (spec §1.4); left out", err=True)
+    if status is not None and status >= 400:
+        click.echo(f"note: CloudFront does not run viewer-response when the origin answered {status} "
+                   "(400 or more, spec §3.1); TestFunction runs it anyway", err=True)
+    click.echo(json.dumps(cff_event, indent=2))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,9 +23,10 @@ WARM_RUNS = 10
 def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str, Any], EventType]:
     """Fill in what hand-written test events (aws-samples style) leave out, as CloudFront does."""
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
-        raise UserError('this is a Lambda@Edge event (Records[0].cf); a CloudFront Functions test event is '
-                        '{"version": "1.0", "context": {...}, "viewer": {...}, "request": {...}} (spec §1.2). '
-                        "Run Lambda@Edge events with `edgesim invoke`")
+        trigger = _lambda_edge_trigger(event)
+        raise UserError(f"this is a Lambda@Edge event (Records[0].cf), not a CloudFront Functions one (spec §1.2): "
+                        f"make one with `edgesim generate-event {trigger} --cloudfront-function`, "
+                        "or run this one on a Lambda@Edge handler with `edgesim invoke`")
     if not isinstance(event, dict) or not isinstance(event.get("request"), dict):
         raise UserError('a test event is an object with at least a "request" (spec §1.2)')
     context = dict(event.get("context") or {})
@@ -52,6 +53,16 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
         response.setdefault("cookies", {})
         out["response"] = response
     return out, event_type
+
+
+def _lambda_edge_trigger(event: dict[str, Any]) -> str:
+    """The Lambda@Edge event's own viewer trigger, for the command that makes its CloudFront Functions
+    counterpart; viewer-request for an origin trigger, which CloudFront Functions do not have (spec §1.1)."""
+    try:
+        kind = event["Records"][0]["cf"]["config"]["eventType"]
+    except (LookupError, TypeError):
+        kind = None
+    return kind if kind == EventType.VIEWER_RESPONSE.value else EventType.VIEWER_REQUEST.value
 
 
 def _raw_query(querystring: Any) -> str | None:

@@ -120,6 +120,16 @@ def test_cli_names_a_lambda_edge_event_for_what_it_is() -> None:
     result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-"], input=event)
     assert result.exit_code == 2
     assert "Lambda@Edge event (Records[0].cf)" in result.output and "edgesim invoke" in result.output
+    assert "`edgesim generate-event viewer-request --cloudfront-function`" in result.output
+    assert result.output.count("\n") == 1
+
+
+def test_cli_points_a_lambda_edge_viewer_response_event_to_its_cloudfront_functions_counterpart() -> None:
+    event = (Path(__file__).resolve().parents[2] / "samples" / "events" / "viewer-response.json").read_text()
+    result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "security-headers.js"), "--event", "-"],
+                                input=event)
+    assert result.exit_code == 2
+    assert "`edgesim generate-event viewer-response --cloudfront-function`" in result.output
 
 
 def test_cli_refuses_oversized_code(tmp_path: Path) -> None:
