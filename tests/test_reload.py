@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from edgesim.config import DistributionConfig, load_config
 from edgesim.reload import CHECK_INTERVAL_S, MAX_HANDLER_FOLDERS, watch_and_reload, watched_directories
@@ -69,14 +72,24 @@ class _Simulator:
         self.reloaded.set()
 
 
+@contextlib.asynccontextmanager
+async def _watching(simulator: Any) -> AsyncIterator[list[str]]:
+    """watch_and_reload running on `simulator`, its watch set up; yields what it reports."""
+    stop = asyncio.Event()
+    reports: list[str] = []
+    watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))
+    try:
+        await asyncio.sleep(0.5)  # the watch is set up
+        yield reports
+    finally:
+        stop.set()
+        await asyncio.wait_for(watcher, 10)
+
+
 async def test_editing_a_module_under_the_handler_reloads_and_editing_served_content_does_not(tmp_path: Path) -> None:
     config = load_config(_project(tmp_path))
     simulator = _Simulator(config)
-    stop = asyncio.Event()
-    reports: list[str] = []
-    watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))  # type: ignore[arg-type]
-    try:
-        await asyncio.sleep(0.5)  # the watch is set up
+    async with _watching(simulator) as reports:
         (tmp_path / "site" / "data.json").write_text('{"a": 1}')  # a .json under the served folder: content
         (tmp_path / "site" / "assets" / "app.js").write_text("x()")
         await asyncio.sleep(0.6)  # more than the debounce and a step
@@ -85,9 +98,6 @@ async def test_editing_a_module_under_the_handler_reloads_and_editing_served_con
         await asyncio.wait_for(simulator.reloaded.wait(), 10)
         assert simulator.reloads == 1
         assert any("util.py" in r for r in reports), reports
-    finally:
-        stop.set()
-        await asyncio.wait_for(watcher, 10)
 
 
 def _versioned(root: Path, version: str) -> None:
@@ -104,49 +114,37 @@ async def test_an_edit_takes_effect_on_the_very_next_request_and_is_reloaded_onc
         '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
         'cache_policy = "CachingDisabled"\n'
         'functions.viewer-request = { cloudfront_function = "fn/vr.js", runtime = "cloudfront-js-2.0" }\n')
-    reports: list[str] = []
-    stop = asyncio.Event()
 
     async def body() -> bytes:
         response, _ = await simulator.handle(Request("GET", "/", headers=Headers([("Host", "d.example")])))
         return response.body
 
-    async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator:
-        watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))
-        try:
-            await asyncio.sleep(0.3)  # the watch is set up
-            assert await body() == b"v1"
-            for version in ("v2", "v3"):
-                await asyncio.sleep(CHECK_INTERVAL_S)  # a request checks at most this often
-                _versioned(tmp_path, version)
-                assert await body() == version.encode()  # no wait: the request's own check reloads
-            await asyncio.sleep(0.5)  # the watcher wakes for the same edits, and sees them applied
-            assert reports == ["reloaded vr.js", "reloaded vr.js"]
-            # A broken config: the last good version goes on serving, and the failure is said once.
-            await asyncio.sleep(CHECK_INTERVAL_S)
-            config = (tmp_path / "edgesim.toml").read_text()
-            (tmp_path / "edgesim.toml").write_text(config + "bogus = \n")
-            assert await body() == b"v3"
-            await asyncio.sleep(0.5)
-            assert await body() == b"v3"
-            assert len(reports) == 3 and reports[2].startswith("reload failed, still serving the last good version")
-            (tmp_path / "edgesim.toml").write_text(config)
-            await asyncio.sleep(CHECK_INTERVAL_S)
-            _versioned(tmp_path, "v4")
-            assert await body() == b"v4"
-        finally:
-            stop.set()
-            await asyncio.wait_for(watcher, 10)
+    async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator, _watching(simulator) as reports:
+        assert await body() == b"v1"
+        for version in ("v2", "v3"):
+            await asyncio.sleep(CHECK_INTERVAL_S)  # a request checks at most this often
+            _versioned(tmp_path, version)
+            assert await body() == version.encode()  # no wait: the request's own check reloads
+        await asyncio.sleep(0.5)  # the watcher wakes for the same edits, and sees them applied
+        assert reports == ["reloaded vr.js", "reloaded vr.js"]
+        # A broken config: the last good version goes on serving, and the failure is said once.
+        await asyncio.sleep(CHECK_INTERVAL_S)
+        config = (tmp_path / "edgesim.toml").read_text()
+        (tmp_path / "edgesim.toml").write_text(config + "bogus = \n")
+        assert await body() == b"v3"
+        await asyncio.sleep(0.5)
+        assert await body() == b"v3"
+        assert len(reports) == 3 and reports[2].startswith("reload failed, still serving the last good version")
+        (tmp_path / "edgesim.toml").write_text(config)
+        await asyncio.sleep(CHECK_INTERVAL_S)
+        _versioned(tmp_path, "v4")
+        assert await body() == b"v4"
 
 
 async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: Path) -> None:
     config = load_config(_project(tmp_path))
     simulator = _Simulator(config)
-    stop = asyncio.Event()
-    reports: list[str] = []
-    watcher = asyncio.create_task(watch_and_reload(simulator, reports.append, stop))  # type: ignore[arg-type]
-    try:
-        await asyncio.sleep(0.5)  # the watch is set up
+    async with _watching(simulator) as reports:
         lib = tmp_path / "lambda" / "lib"
         # As `sed -i` does: a temporary file without a suffix renamed over the module; and a
         # temporary .py an editor writes and removes.
@@ -156,6 +154,3 @@ async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: 
         (lib / ".util.py.swp.py").unlink()
         await asyncio.wait_for(simulator.reloaded.wait(), 10)
         assert reports == ["reloaded util.py"]
-    finally:
-        stop.set()
-        await asyncio.wait_for(watcher, 10)
