@@ -236,6 +236,7 @@ class _Connection(asyncio.Protocol):
                 assert self._parser is not None
                 self.keep_alive = self._parser.should_keep_alive()
                 self._end_exchange()
+                self.resume_reading()  # paused for a slow viewer, it must not go back to the pool so
                 streaming.end()
             return
         waiter = self._waiter
@@ -363,7 +364,10 @@ class OriginClient:
             if isinstance(response.stream, _OriginBody):
                 body, done = response.stream, connection
                 body.describe_error = lambda exc: _origin_error(origin, exc)
-                body.on_end = lambda: self._settle(key, done)
+                if body.ended:  # it ended before this task resumed: nothing left to wait for
+                    self._settle(key, done)
+                else:
+                    body.on_end = lambda: self._settle(key, done)
             else:
                 self._settle(key, connection)
             return response

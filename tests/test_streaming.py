@@ -344,3 +344,33 @@ async def test_a_viewer_slower_than_the_origin_pauses_reading_without_tripping_t
     server.close()
     assert held_back < size
     assert received == size
+
+
+async def test_a_connection_whose_body_was_streamed_goes_back_to_the_pool_and_answers_the_next_request() -> None:
+    size = 3 << 20
+    connections = 0
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:  # one request after another on this connection (the first head is read already)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+            await writer.drain()
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return
+
+    server, url = await _origin(keep_alive)
+    origin = CustomOrigin(id="app", url=url).model_copy(update={"read_timeout": 2.0})
+    async with OriginFetcher() as fetcher:
+        for _ in range(2):
+            response = await fetcher.fetch(Request("GET", "/big"), origin, stream=True)
+            assert response.stream is not None
+            received = 0
+            async for chunk in response.stream:  # slowly enough that reading pauses above the high mark
+                received += len(chunk)
+                await asyncio.sleep(0.001)
+            assert received == size
+    server.close()
+    assert connections == 1  # the second request reused the first's connection, and was answered
