@@ -522,8 +522,22 @@ def load_config(path: Path | str) -> DistributionConfig:
         hint = ""
         if "Cannot overwrite a value" in str(exc):
             hint = " - a key is set twice; a cache behavior takes at most one function per event type (spec §3.2)"
-        raise ConfigError(f"not valid TOML: {exc}{hint}", file=str(path)) from None
+        elif str(exc).startswith("Illegal character '\\n'"):
+            hint = " - is a string's closing quote missing?"
+        raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=str(path)) from None
     return parse_config(data, base_dir=path.resolve().parent, source=path)
+
+
+def _excerpt(text: str, message: str) -> str:
+    """The line tomllib's message points at, with a caret under the column: tomllib gives the place
+    only in its message's text ("(at line 6, column 21)")."""
+    found = re.search(r"\(at line (\d+), column (\d+)\)", message)
+    lines = text.splitlines()
+    if found is None or not 1 <= int(found[1]) <= len(lines):
+        return ""
+    number, column = int(found[1]), int(found[2])
+    gutter = f"{number} | "
+    return f"\n    {gutter}{lines[number - 1]}\n    {' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
 
 
 def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None,

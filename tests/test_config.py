@@ -95,6 +95,14 @@ def test_two_functions_on_one_event_is_a_toml_error_with_line(tmp_path: Path) ->
     assert "at most one function per event type" in problems[0]
 
 
+def test_a_toml_error_shows_its_line_with_a_caret_under_the_column(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:8931\n')
+    assert problems[0].endswith("not valid TOML: Illegal character '\\n' (at line 3, column 29) - is a string's "
+                                "closing quote missing?\n"
+                                '    3 | url = "http://127.0.0.1:8931\n'
+                                "      |                             ^")
+
+
 def test_flat_quotas_allow_longer_viewer_timeouts(tmp_path: Path) -> None:
     text = ('[distribution]\nlambda_quotas = "flat"\n' + BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
             'functions.viewer-request = { lambda = "fns/h.py:handler", timeout = 10 }\n')
