@@ -25,6 +25,9 @@ def _load(config_path: Path | None):  # type: ignore[no-untyped-def]
         raise SystemExit(1) from None
 
 
+DEFAULT_PORT = 8080
+PORTS_TRIED = 20  # without --port: 8080, else the next free one of these
+
 config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
     help="Distribution config (TOML). Default: ./edgesim.toml if present, else the embedded default.",
@@ -40,11 +43,14 @@ def main() -> None:
 @main.command()
 @config_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; 0.0.0.0 exposes it to your network.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="0: any free port.")
+@click.option("--port", type=click.IntRange(0, 65535),
+              help=f"0: any free port. Without it: {DEFAULT_PORT}, or the next free one up to "
+                   f"{DEFAULT_PORT + PORTS_TRIED - 1} when it is taken.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-reload", is_flag=True, help="Do not watch the config and function files.")
 @click.option("--no-cache", is_flag=True, help="Turn the edge cache off: every request goes to the origin.")
-def serve(config_path: Path | None, host: str, port: int, log_format: str, no_reload: bool, no_cache: bool) -> None:
+def serve(config_path: Path | None, host: str, port: int | None, log_format: str, no_reload: bool,
+          no_cache: bool) -> None:
     """Serve a distribution as a local reverse proxy."""
     from edgesim.request_log import printer
     from edgesim.event_loop import run_event_loop
@@ -52,6 +58,11 @@ def serve(config_path: Path | None, host: str, port: int, log_format: str, no_re
     from edgesim.server import serve as run_server
     from edgesim.simulator import Simulator
 
+    if port is None:  # as Vite does: a second project's serve next to the first needs no flag
+        candidates = range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED)
+        port = next((p for p in candidates if bind_problem(host, p) is None), DEFAULT_PORT)
+        if port != DEFAULT_PORT:
+            click.echo(f"port {DEFAULT_PORT} is in use; serving on {port}", err=True)
     problem = bind_problem(host, port)
     if problem is not None:
         click.echo(f"error: {problem}", err=True)

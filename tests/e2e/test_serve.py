@@ -222,3 +222,35 @@ def test_a_lambda_handler_that_does_not_compile_is_named_at_start_and_on_reload(
     fixed, _, broken_again = after.partition("reloaded")
     assert "does not compile" not in fixed
     assert f"{handler}:1: SyntaxError: expected ':'" in broken_again
+
+
+def test_without_port_a_taken_8080_moves_serve_to_the_next_free_port(site_config: Path) -> None:
+    import socket
+
+    from edgesim.cli import DEFAULT_PORT, PORTS_TRIED
+    from edgesim.server import bind_problem
+
+    candidates = [p for p in range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED) if bind_problem("127.0.0.1", p) is None]
+    if len(candidates) < 2:
+        pytest.skip("this machine's ports 8080-8099 are taken")
+    with socket.socket() as taken:  # the first free one of them taken, as by another edgesim serve
+        taken.bind(("127.0.0.1", candidates[0]))
+        taken.listen()
+        proc = subprocess.Popen([sys.executable, "-m", "edgesim", "serve"], cwd=site_config.parent,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                     "PYTHONPATH": str(Path(edgesim.__file__).resolve().parent.parent)})
+        try:
+            base = f"http://127.0.0.1:{candidates[1]}"
+            deadline = time.monotonic() + 30
+            answer = None
+            while time.monotonic() < deadline and answer is None and proc.poll() is None:
+                try:
+                    answer = httpx.get(base + "/hello.txt", timeout=1)
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            assert answer is not None and answer.text == "hello from the site"
+        finally:
+            out = stop(proc)
+    assert f"port {DEFAULT_PORT} is in use; serving on {candidates[1]}" in out
+    assert f"  {base}/" in out
