@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from edgesim.error_page import render_error
+from edgesim.docs_links import cite
 from edgesim.errors import (BadRequest, BodyBrokenOff, GetWithBody, HttpVersionNotSupported, RequestTooLarge,
                             ViewerError)
 from edgesim.forwarding import via_host
@@ -183,7 +184,7 @@ def to_request(scope: Scope, body: bytes) -> Request:
         # repeated one; our reading: 400, as RFC 9112 §3.2 asks of every HTTP/1.1 server).
         raise BadRequest(f"{hosts} Host headers; an HTTP/1.1 request has exactly one (RFC 9112 §3.2)")
     if body and scope["method"] == "GET":
-        raise GetWithBody("a GET request with a body (AD/RequestAndResponseBehaviorCustomOrigin)")
+        raise GetWithBody(f"a GET request with a body ({cite('RequestAndResponseBehaviorCustomOrigin')})")
     client = scope.get("client") or ("127.0.0.1", 0)
     return Request(
         method=scope["method"],

@@ -12,6 +12,7 @@ from typing import NoReturn, TextIO
 import click
 
 from edgesim.config import config_warnings, find_config, load_config
+from edgesim.docs_links import cite
 from edgesim.errors import ConfigError, UserError
 
 
@@ -310,7 +311,7 @@ def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: 
     from edgesim.cloudfront_functions.generate import generate_event as generate_cff, left_out
 
     if body is not None:
-        _refuse("--body: a CloudFront Function never sees the request body (spec §1.2)")
+        _refuse(f"--body: a CloudFront Function never sees the request body ({cite('cloudfront-function-restrictions')})")
     answer = _header_pairs(response_headers, "--response-header")
     try:
         cff_event = generate_cff(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
@@ -318,10 +319,11 @@ def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: 
     except UserError as exc:
         _refuse(str(exc))
     for name in left_out(pairs + answer):
-        click.echo(f"note: {name} is never shown to a CloudFront Function (spec §1.4); left out", err=True)
+        click.echo(f"note: {name} is never shown to a CloudFront Function ({cite('edge-function-restrictions-all')}); "
+                   "left out", err=True)
     if status is not None and status >= 400:
         click.echo(f"note: CloudFront does not run viewer-response when the origin answered {status} "
-                   "(400 or more, spec §3.1); TestFunction runs it anyway", err=True)
+                   f"(400 or more; {cite('edge-function-restrictions-all')}); TestFunction runs it anyway", err=True)
     click.echo(json.dumps(cff_event, indent=2))
 
 

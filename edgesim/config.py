@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from edgesim.config_errors import explain
+from edgesim.docs_links import cite
 from edgesim.edge_runtimes import lambda_edge_runtime_problem
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
@@ -254,7 +255,7 @@ class CloudFrontFunctionAssociation(_Frozen):
     @model_validator(mode="after")
     def _checks(self) -> CloudFrontFunctionAssociation:
         if self.kvs is not None and self.runtime != "cloudfront-js-2.0":
-            raise ValueError("a KeyValueStore needs runtime 'cloudfront-js-2.0' (spec §1.8)")
+            raise ValueError(f"a KeyValueStore needs runtime 'cloudfront-js-2.0' ({cite('kvs-with-functions')})")
         if not self.name:
             object.__setattr__(self, "name", self.cloudfront_function.stem)
         return self
@@ -521,7 +522,8 @@ def load_config(path: Path | str) -> DistributionConfig:
     except tomllib.TOMLDecodeError as exc:
         hint = ""
         if "Cannot overwrite a value" in str(exc):
-            hint = " - a key is set twice; a cache behavior takes at most one function per event type (spec §3.2)"
+            hint = (" - a key is set twice; a cache behavior takes at most one function per event type "
+                    f"({cite('edge-function-restrictions-all')})")
         elif str(exc).startswith("Illegal character '\\n'"):
             hint = " - is a string's closing quote missing?"
         raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=str(path)) from None
@@ -626,7 +628,7 @@ def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSet
             assert isinstance(assoc, CloudFrontFunctionAssociation)
             if not event_type.is_viewer:
                 yield (f"{field}: a CloudFront Function can only run on viewer-request or viewer-response; "
-                       "use a Lambda@Edge function for origin events (spec §1.1)")
+                       "use a Lambda@Edge function for origin events")
             if not assoc.cloudfront_function.is_file():
                 yield f"{field}: function file not found: {assoc.cloudfront_function}"
             if assoc.kvs is not None and not assoc.kvs.is_file():
@@ -635,15 +637,17 @@ def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSet
         assert isinstance(assoc, LambdaFunctionAssociation)
         if event_type.is_viewer and has_cff:
             yield (f"{field}: a behavior with a CloudFront Function cannot also have a Lambda@Edge function "
-                   "on a viewer event (spec §3.2); move one of them or use an origin event for the Lambda")
+                   f"on a viewer event ({cite('edge-function-restrictions-all')}); "
+                   "move one of them or use an origin event for the Lambda")
         if not assoc.path.is_file():
             yield f"{field}: handler file not found: {assoc.path}"
         max_timeout, max_memory = lambda_limits(event_type, settings.lambda_quotas)
         if assoc.timeout is not None and assoc.timeout > max_timeout:
             yield (f"{field}.timeout: {assoc.timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {event_type} "
-                   f"(spec §2.7; distribution.lambda_quotas = {settings.lambda_quotas!r})")
+                   f"({cite('cloudfront-limits')}; distribution.lambda_quotas = {settings.lambda_quotas!r})")
         if assoc.memory is not None and assoc.memory > max_memory:
             yield (f"{field}.memory: {assoc.memory} MB is over Lambda@Edge's {max_memory} MB for {event_type} "
-                   f"(spec §2.7; distribution.lambda_quotas = {settings.lambda_quotas!r})")
+                   f"({cite('cloudfront-limits')}; distribution.lambda_quotas = {settings.lambda_quotas!r})")
         if assoc.include_body and not event_type.is_request:
-            yield f"{field}.include_body: only viewer-request and origin-request can include the body (spec §2.4)"
+            yield (f"{field}.include_body: only viewer-request and origin-request can include the body "
+                   f"({cite('lambda-include-body-access')})")

@@ -14,6 +14,8 @@ runtimes, so nothing else (`java21`, `ruby3.3`, `python2.7`, `nodejs19.x`) can b
 
 from __future__ import annotations
 
+from edgesim.docs_links import cite
+
 # Newest first: the order an error message lists them in.
 LAMBDA_EDGE_RUNTIMES = (
     "python3.14", "python3.13", "python3.12", "python3.11", "python3.10", "python3.9", "python3.8", "python3.7",
@@ -27,4 +29,5 @@ def lambda_edge_runtime_problem(runtime: str) -> str | None:
         return None
     language = "python" if runtime.startswith("python") else "nodejs" if runtime.startswith("node") else ""
     same = [r for r in LAMBDA_EDGE_RUNTIMES if r.startswith(language)] if language else list(LAMBDA_EDGE_RUNTIMES)
-    return f"{runtime!r} is not a runtime Lambda@Edge supports (spec §2.1); use one of: {', '.join(same)}"
+    return (f"{runtime!r} is not a runtime Lambda@Edge supports ({cite('lambda-at-edge-function-restrictions')}); "
+            f"use one of: {', '.join(same)}")

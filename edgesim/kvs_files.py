@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
 
+from edgesim.docs_links import cite
+
 
 class KvsFile(MutableMapping[str, str]):
     """A KeyValueStore file as a dict; every change is written through at once."""
@@ -46,7 +48,8 @@ class KvsFile(MutableMapping[str, str]):
         items = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(items, list):
             raise ValueError(f"{self.path}: not a KeyValueStore file; expected "
-                             '{"data": [{"key": ..., "value": ...}]} (spec §1.8)')
+                             '{"data": [{"key": ..., "value": ...}]} '
+                             f"({cite('kvs-with-functions-create-s3-kvp')})")
         return {str(item["key"]): str(item["value"]) for item in items}
 
     def _save(self, data: Mapping[str, str]) -> None:
@@ -68,7 +71,7 @@ class KvsFile(MutableMapping[str, str]):
 
     def __setitem__(self, key: str, value: str) -> None:
         if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError("KeyValueStore keys and values are strings (spec §1.8)")
+            raise TypeError(f"KeyValueStore keys and values are strings ({cite('kvs-with-functions-create-s3-kvp')})")
         data = self._load()
         data[key] = value
         self._save(data)

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgesim.docs_links import cite
+
 Behavior = Literal["none", "whitelist", "allExcept", "all"]
 _ORIGIN_REQUEST_POLICY_ONLY = frozenset({
     "cloudfront-viewer-address", "cloudfront-viewer-asn", "cloudfront-viewer-ja3-fingerprint", "cloudfront-viewer-tls",
@@ -76,7 +78,7 @@ class CachePolicy(_Frozen):
         bad = [h for h in self.headers.items if h.lower() in _ORIGIN_REQUEST_POLICY_ONLY]
         if bad:
             raise ValueError(f"headers {bad} can be forwarded by an origin request policy but not put in "
-                             "a cache key (spec §2.6)")
+                             f"a cache key ({cite('adding-cloudfront-headers')})")
         return self
 
     @property

@@ -65,6 +65,6 @@ def test_an_invalidation_empties_the_cache(edge, edge_client):
 
 def test_an_expired_object_is_revalidated_with_the_origin(edge, edge_client):
     edge_client.get("/docs/")
-    edge.advance(86400 + 1)  # CachingOptimized's default TTL is one day (spec §4.3)
+    edge.advance(86400 + 1)  # CachingOptimized's default TTL is one day
     response = edge_client.get("/docs/")
     assert_cache(response, "RefreshHit")  # the S3 origin answered 304 to the ETag

@@ -59,7 +59,7 @@ def test_minimal_config_loads_with_cloudfront_defaults(tmp_path: Path) -> None:
         ('[default_cache_behavior]\ntarget_origin = "app"\n'
          'functions.viewer-request = { cloudfront_function = "fns/a.js" }\n'
          'functions.viewer-response = { lambda = "fns/h.py:handler" }\n',
-         "default_cache_behavior.functions.viewer-response: a behavior with a CloudFront Function cannot also have a Lambda@Edge function on a viewer event (spec §3.2)"),
+         "default_cache_behavior.functions.viewer-response: a behavior with a CloudFront Function cannot also have a Lambda@Edge function on a viewer event (CloudFront docs: \"Restrictions on all edge functions\")"),
         ('[default_cache_behavior]\ntarget_origin = "app"\n'
          'functions.viewer-request = { cloudfront_function = "fns/missing.js" }\n',
          "default_cache_behavior.functions.viewer-request: function file not found"),
@@ -245,7 +245,7 @@ def test_a_runtime_lambda_at_edge_does_not_have_is_refused_naming_the_field(tmp_
     assert len(problems) == 1, problems
     assert problems[0].removeprefix(f"{tmp_path / 'edgesim.toml'}: ").startswith(
         f"default_cache_behavior.functions.origin-response.runtime: {runtime!r} is not a runtime Lambda@Edge "
-        "supports (spec §2.1); use one of: "), problems
+        "supports (CloudFront docs: \"Restrictions on Lambda@Edge\"); use one of: "), problems
     listed = "python3.14, python3.13, python3.12, python3.11, python3.10, python3.9, python3.8, python3.7"
     # The same language's runtimes; every one for a language Lambda@Edge does not run at all.
     assert (listed in problems[0]) == (not runtime.startswith("node")), problems

@@ -45,8 +45,8 @@ def generate_event(trigger: EventType, *, uri: str = "/", method: str = "GET",
     header as `response.cookies`, the query string as value/multiValue maps: build_event's work.
     """
     if not trigger.is_viewer:  # spec §1.1: CloudFront refuses a CloudFront Function on an origin trigger
-        raise UserError(f"CloudFront Functions run only on viewer-request and viewer-response, not {trigger.value} "
-                        "(spec §1.1): leave out --cloudfront-function for a Lambda@Edge event")
+        raise UserError(f"CloudFront Functions run only on viewer-request and viewer-response, not {trigger.value}: "
+                        "leave out --cloudfront-function for a Lambda@Edge event")
     settings = DistributionSettings()
     viewer_headers = (("Host", settings.domain_name), ("User-Agent", _USER_AGENT), ("Accept", "*/*"))
     request = Request(method=method.upper(), uri=uri, querystring=querystring,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from edgesim.docs_links import cite
 from edgesim.errors import FunctionCodeError
 
 MAX_KEY_BYTES = 512  # spec §1.8 (the docs are stricter than the API's 1024)
@@ -69,7 +70,8 @@ def load_store(path: Path) -> dict[str, str]:
         raise FunctionCodeError(f"KeyValueStore is not valid JSON: {exc}", file=file) from None
     items = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(items, list):
-        raise FunctionCodeError('a KeyValueStore file must be {"data": [{"key": ..., "value": ...}, ...]} (spec §1.8)', file=file)
+        raise FunctionCodeError('a KeyValueStore file must be {"data": [{"key": ..., "value": ...}, ...]} '
+                               f"({cite('kvs-with-functions-create-s3-kvp')})", file=file)
     data: dict[str, str] = {}
     total = 0
     for i, item in enumerate(items):
@@ -79,11 +81,14 @@ def load_store(path: Path) -> dict[str, str]:
         key, value = item["key"], item["value"]
         key_bytes, value_bytes = len(key.encode("utf-8")), len(value.encode("utf-8"))
         if not 1 <= key_bytes <= MAX_KEY_BYTES:
-            raise FunctionCodeError(f"{where}: key is {key_bytes} bytes; keys are 1 to {MAX_KEY_BYTES} bytes (spec §1.8)", file=file)
+            raise FunctionCodeError(f"{where}: key is {key_bytes} bytes; keys are 1 to {MAX_KEY_BYTES} bytes "
+                                    f"({cite('cloudfront-limits')})", file=file)
         if value_bytes > MAX_VALUE_BYTES:
-            raise FunctionCodeError(f"{where} ({key!r}): value is {value_bytes} bytes; values are at most 1 KB (spec §1.8)", file=file)
+            raise FunctionCodeError(f"{where} ({key!r}): value is {value_bytes} bytes; values are at most 1 KB "
+                                    f"({cite('cloudfront-limits')})", file=file)
         total += key_bytes + value_bytes
         data[key] = value
     if total > MAX_STORE_BYTES:
-        raise FunctionCodeError(f"store holds {total} bytes of keys and values; a KeyValueStore holds at most 5 MB (spec §1.8)", file=file)
+        raise FunctionCodeError(f"store holds {total} bytes of keys and values; a KeyValueStore holds at most 5 MB "
+                                f"({cite('cloudfront-limits')})", file=file)
     return data

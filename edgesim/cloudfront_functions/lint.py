@@ -16,11 +16,13 @@ import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
 from edgesim.cloudfront_functions.mutation import ANY, written_builtin
+from edgesim.docs_links import cite
 
 Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
 # The modules a CloudFront Function can load (spec §1.7); `cloudfront` is 2.0 only.
 MODULES = {"cloudfront-js-1.0": ("crypto", "querystring"), "cloudfront-js-2.0": ("cloudfront", "crypto", "querystring")}
+_RUNTIME_DOCS = cite("functions-javascript-runtime-features")  # the page listing what each runtime supports
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Violation:
 
     def problem(self, file: str, runtime: str) -> str:
         """One `edgesim check` line: file:line: construct and the fix."""
-        return f"{file}:{self.line}: {self.construct} is not supported in {runtime} (spec §1.5); {self.fix}"
+        return f"{file}:{self.line}: {self.construct} is not supported in {runtime} ({_RUNTIME_DOCS}); {self.fix}"
 
     def engine_message(self) -> str:
         """The error CloudFront's engine gives at run time (spec §1.10: njs's wording)."""
@@ -204,7 +206,7 @@ def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | N
     module = source.text.decode("utf-8")[1:-1] if source is not None and source.text else ""
     if module not in MODULES[runtime]:
         return "", Violation(line, f"module {module!r}", "import",
-                             f"CloudFront Functions can load only {', '.join(MODULES[runtime])} (spec §1.7)")
+                             f"CloudFront Functions can load only {', '.join(MODULES[runtime])}")
     req = f"require({module!r})"
     clause = next((c for c in node.children if c.type == "import_clause"), None)
     if clause is None:

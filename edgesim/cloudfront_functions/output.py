@@ -17,12 +17,16 @@ from typing import Any
 from urllib.parse import quote
 
 from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, is_disallowed
+from edgesim.docs_links import cite
 from edgesim.encoding import clean, restore
 from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
 
 MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
 _BAD_QUERY = re.compile(r"[\x00-\x20\x7f#]")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")  # would split or end the header line
+# The pages InvalidOutput messages name: the event object's shape, and the header / query string rules.
+_EVENT_DOCS = cite("functions-event-structure")
+_RESTRICTIONS_DOCS = cite("edge-function-restrictions-all")
 
 
 # Both run for every header of every invocation, on a handful of distinct names: memoised.
@@ -65,7 +69,7 @@ def _entries(value: Any, where: str, *, cookies_with_attributes: bool = False, l
             out[name] = {"value": entry["value"]}
             continue
         if lowercase and name != name.lower():
-            raise InvalidOutput(f"header name {name!r} must be lowercase: write {name.lower()!r} (spec §1.2)")
+            raise InvalidOutput(f"header name {name!r} must be lowercase: write {name.lower()!r} ({_EVENT_DOCS})")
         if not isinstance(entry, dict):
             raise InvalidOutput(f"{where}.{name} must be an object like {{\"value\": \"...\"}}")
         clean: Entry = {}
@@ -104,14 +108,15 @@ def normalize_request(output: Any, event_request: dict[str, Any], *, controls: b
         raise InvalidOutput("the function must return event.request or a response object")
     method = output.get("method", event_request.get("method"))
     if method != event_request.get("method"):
-        raise InvalidOutput("request.method is read-only (spec §1.3)")
+        raise InvalidOutput(f"request.method is read-only ({_EVENT_DOCS})")
     uri = output.get("uri", event_request.get("uri"))
     if not isinstance(uri, str) or not uri.startswith("/"):
-        raise InvalidOutput(f"request.uri must be a string starting with '/', got {uri!r} (spec §1.3)")
+        raise InvalidOutput(f"request.uri must be a string starting with '/', got {uri!r} ({_EVENT_DOCS})")
     qs = output.get("querystring")
     querystring: Any = qs.lstrip("?") if isinstance(qs, str) else _entries(qs, "request.querystring")
     if isinstance(querystring, str) and _BAD_QUERY.search(querystring):
-        raise InvalidOutput("request.querystring may not contain spaces, control characters or '#' (spec §1.4)")
+        raise InvalidOutput("request.querystring may not contain spaces, control characters or '#' "
+                            f"({_RESTRICTIONS_DOCS})")
     return {
         "method": method,
         "uri": uri,
@@ -126,7 +131,7 @@ def normalize_response(output: Any, event_response: dict[str, Any] | None, *, co
         raise InvalidOutput("the function must return event.response")
     status = output.get("statusCode", (event_response or {}).get("statusCode"))
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise InvalidOutput(f"response.statusCode must be an integer HTTP status, got {status!r} (spec §1.3)")
+        raise InvalidOutput(f"response.statusCode must be an integer HTTP status, got {status!r} ({_EVENT_DOCS})")
     out: dict[str, Any] = {"statusCode": status}
     if "statusDescription" in output:
         if not isinstance(output["statusDescription"], str):
@@ -144,15 +149,16 @@ def _body(body: Any) -> dict[str, str]:
     if isinstance(body, str):
         return {"encoding": "text", "data": body}
     if not isinstance(body, dict) or not isinstance(body.get("data"), str):
-        raise InvalidOutput("response.body must be a string or {encoding: 'text'|'base64', data: string} (spec §1.3)")
+        raise InvalidOutput("response.body must be a string or {encoding: 'text'|'base64', data: string} "
+                            f"({_EVENT_DOCS})")
     encoding = body.get("encoding", "text")
     if encoding not in ("text", "base64"):
-        raise InvalidOutput(f"response.body.encoding must be 'text' or 'base64', got {encoding!r} (spec §1.3)")
+        raise InvalidOutput(f"response.body.encoding must be 'text' or 'base64', got {encoding!r} ({_EVENT_DOCS})")
     if encoding == "base64":
         try:
             base64.b64decode(body["data"], validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidOutput("response.body.data is not valid base64 (spec §1.3)") from None
+            raise InvalidOutput(f"response.body.data is not valid base64 ({_EVENT_DOCS})") from None
     return {"encoding": encoding, "data": body["data"]}
 
 
@@ -178,7 +184,7 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
     for name in out:
         # A name the event showed is never disallowed (event.py leaves those out).
         if name not in before and _disallowed(name):
-            raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it (spec §1.4)")
+            raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it ({_RESTRICTIONS_DOCS})")
     for name in READ_ONLY_HEADERS[event_type]:
         entry, entry_before = out.get(name), before.get(name)
         if entry == entry_before:  # unchanged, or absent from both: the same values (event.py entries)
@@ -186,7 +192,7 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
         old = _values(entry_before, None) if entry_before is not None else []
         new = _values(entry, entry_before) if entry is not None else []
         if old != new:
-            raise InvalidOutput(f"header {name!r} is read-only in {event_type} (spec §1.4)")
+            raise InvalidOutput(f"header {name!r} is read-only in {event_type} ({_RESTRICTIONS_DOCS})")
 
 
 def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> Headers:
@@ -283,7 +289,8 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     request.uri = uri if uri.isascii() else restore(uri, (original.uri,))
     request.querystring = _querystring(out["querystring"], event_request["querystring"], original.querystring)
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
-        raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters (spec §1.4)")
+        raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters "
+                            f"({_RESTRICTIONS_DOCS})")
     request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")
     if out["cookies"] == event_request["cookies"]:
         for line in original.headers.get_all("cookie"):

@@ -30,6 +30,7 @@ from edgesim.cloudfront_functions.output import (
     normalize_response,
 )
 from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
+from edgesim.docs_links import cite
 from edgesim.encoding import shown
 from edgesim.errors import FunctionCodeError, FunctionExecutionError, FunctionValidationError, ViewerError
 from edgesim.messages import EventType
@@ -136,15 +137,17 @@ class CloudFrontFunction:
         if outcome.never_settled:
             return Run(outcome, None, FunctionExecutionError(
                 f"{self.name}: the handler's promise never settles (CloudFront Functions have no timers or I/O "
-                "to settle it), so CloudFront stops it at its time limit (spec §1.5)", logs=logs), 100)
+                f"to settle it), so CloudFront stops it at its time limit ({cite('functions-javascript-runtime-features')})",
+                logs=logs), 100)
         if outcome.timed_out:
             limit = self.settings.function_time_limit_ms
             return Run(outcome, None, FunctionExecutionError(
-                f"{self.name} ran longer than {limit:g} ms and was stopped (distribution.function_time_limit_ms; spec §1.6)",
+                f"{self.name} ran longer than {limit:g} ms and was stopped (distribution.function_time_limit_ms)",
                 logs=logs), 100)
         if outcome.out_of_memory:
             return Run(outcome, None, FunctionExecutionError(
-                f"{self.name} allocated more than CloudFront's {MEMORY_LIMIT_BYTES // 2**20} MB function memory (spec §1.6)",
+                f"{self.name} allocated more than CloudFront's {MEMORY_LIMIT_BYTES // 2**20} MB function memory "
+                f"({cite('cloudfront-limits')})",
                 logs=logs), utilization)
         if outcome.invalid:
             return Run(outcome, None, FunctionValidationError(outcome.error, logs=logs), utilization)
@@ -164,7 +167,8 @@ class CloudFrontFunction:
     @staticmethod
     def _normalize(output: Any, event: dict[str, Any], event_type: EventType, controls: bool = True) -> dict[str, Any]:
         if output is None:
-            raise InvalidOutput("the function returned nothing; return event.request or a response object (spec §1.3)")
+            raise InvalidOutput("the function returned nothing; return event.request or a response object "
+                                f"({cite('function-code-choose-purpose')})")
         if event_type is EventType.VIEWER_RESPONSE:
             return {"response": normalize_response(output, event["response"], controls=controls)}
         if is_response(output):
@@ -240,7 +244,8 @@ async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, setting
         raise FunctionCodeError(f"cannot read function: {exc.strerror}", file=file) from None
     if len(raw) > MAX_CODE_BYTES:
         raise FunctionCodeError(
-            f"function code is {len(raw)} bytes; CloudFront Functions take at most {MAX_CODE_BYTES} bytes (10 KB, spec §1.6)",
+            f"function code is {len(raw)} bytes; CloudFront Functions take at most {MAX_CODE_BYTES} bytes "
+            f"(10 KB; {cite('cloudfront-limits')})",
             file=file, code="FunctionSizeLimitExceeded")
     try:
         code = raw.decode("utf-8")
@@ -267,7 +272,8 @@ async def load_cloudfront_function(assoc: CloudFrontFunctionAssociation, setting
     return function
 
 
-NO_HANDLER = "no top-level `function handler(event)`; CloudFront calls that function (spec §1.1)"
+NO_HANDLER = ("no top-level `function handler(event)`; CloudFront calls that function "
+              f"({cite('function-code-choose-purpose')})")
 
 
 def _in_the_file(exc: FunctionCodeError, source: str, parse_error_line: int | None) -> FunctionCodeError:
@@ -293,7 +299,7 @@ def check_cloudfront_function(assoc: CloudFrontFunctionAssociation) -> list[str]
     problems: list[str] = []
     if len(raw) > MAX_CODE_BYTES:
         problems.append(f"{file}: FunctionSizeLimitExceeded: {len(raw)} bytes; CloudFront Functions take at most "
-                        f"{MAX_CODE_BYTES} bytes (spec §1.6); move data into a KeyValueStore or shorten the code")
+                        f"{MAX_CODE_BYTES} bytes ({cite('cloudfront-limits')}); move data into a KeyValueStore or shorten the code")
     analysis = analyse(raw.decode("utf-8", errors="replace"), assoc.runtime)
     if analysis.syntax_error_line is not None:
         problems.append(_syntax_problem(analysis.source, file, analysis.syntax_error_line))

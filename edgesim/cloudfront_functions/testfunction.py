@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from edgesim.cloudfront_functions.edge_location import edge_location
 from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, load_cloudfront_function
 from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
+from edgesim.docs_links import cite
 from edgesim.errors import FunctionExecutionError, FunctionValidationError, UserError
 from edgesim.messages import EventType
 
@@ -24,11 +25,12 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
     """Fill in what hand-written test events (aws-samples style) leave out, as CloudFront does."""
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
         trigger = _lambda_edge_trigger(event)
-        raise UserError(f"this is a Lambda@Edge event (Records[0].cf), not a CloudFront Functions one (spec §1.2): "
+        raise UserError("this is a Lambda@Edge event (Records[0].cf), not a CloudFront Functions one "
+                        f"({cite('functions-event-structure')}): "
                         f"make one with `edgesim generate-event {trigger} --cloudfront-function`, "
                         "or run this one on a Lambda@Edge handler with `edgesim invoke`")
     if not isinstance(event, dict) or not isinstance(event.get("request"), dict):
-        raise UserError('a test event is an object with at least a "request" (spec §1.2)')
+        raise UserError(f'a test event is an object with at least a "request" ({cite("functions-event-structure")})')
     context = dict(event.get("context") or {})
     kind = context.get("eventType") or ("viewer-response" if "response" in event else "viewer-request")
     try:
@@ -108,7 +110,7 @@ async def test_function(path: Path, event: dict[str, Any], *, runtime: str, kvs:
     """
     settings = settings or DistributionSettings()
     if len(json.dumps(event).encode("utf-8")) > MAX_EVENT_BYTES:
-        raise UserError(f"the test event is over {MAX_EVENT_BYTES} bytes, TestFunction's limit (spec §1.10)")
+        raise UserError(f"the test event is over {MAX_EVENT_BYTES} bytes, TestFunction's limit")
     full_event, event_type = complete_event(event, settings)
     try:
         assoc = CloudFrontFunctionAssociation(cloudfront_function=path, runtime=runtime, kvs=kvs)  # type: ignore[arg-type]

@@ -1,5 +1,6 @@
-// Redirects driven by a KeyValueStore: key = path, value = target URL (spec §1.8). Edit the
-// store and the next request sees the change. viewer-request, cloudfront-js-2.0.
+// Redirects driven by a KeyValueStore: key = path, value = target URL. Edit the store and the
+// next request sees the change (CloudFront docs: "Amazon CloudFront KeyValueStore").
+// viewer-request, cloudfront-js-2.0.
 import cf from 'cloudfront';
 
 const kvs = cf.kvs();

@@ -1,5 +1,5 @@
 // Query-string normalisation for a better cache hit ratio: lowercase names, drop tracking
-// parameters, sort, and write the query string back as a string (spec §1.2).
+// parameters, sort, and write the query string back as a string.
 // viewer-request, cloudfront-js-1.0 and 2.0.
 var DROP = { utm_source: true, utm_medium: true, utm_campaign: true, fbclid: true, gclid: true };
 

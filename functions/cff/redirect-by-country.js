@@ -1,5 +1,6 @@
 // Send viewers to a country site with a 302. Needs CloudFront-Viewer-Country in the cache policy
-// or origin request policy (spec §1.2). viewer-request, cloudfront-js-1.0 and 2.0.
+// or origin request policy (CloudFront docs: "Add CloudFront request headers").
+// viewer-request, cloudfront-js-1.0 and 2.0.
 var SITES = { DE: '/de', FR: '/fr', JP: '/ja' };
 
 function handler(event) {

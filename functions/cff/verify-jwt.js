@@ -1,5 +1,5 @@
 // Verify an HS256 JSON Web Token from the `token` query parameter or the Authorization header,
-// with crypto.createHmac (spec §1.7). Expired or badly signed tokens get 401.
+// with crypto.createHmac. Expired or badly signed tokens get 401.
 // viewer-request, cloudfront-js-2.0. Replace SECRET with your own key.
 import crypto from 'crypto';
 

@@ -70,12 +70,12 @@ def test_response_status_headers_and_set_cookie() -> None:
 
 @pytest.mark.parametrize("trigger", [EventType.ORIGIN_REQUEST, EventType.ORIGIN_RESPONSE])
 def test_origin_triggers_are_refused(trigger: EventType) -> None:
-    with pytest.raises(UserError, match=r"only on viewer-request and viewer-response.*spec §1\.1"):
+    with pytest.raises(UserError, match=r"only on viewer-request and viewer-response, not origin-.*: leave out --cloudfront-function"):
         generate_event(trigger)
     result = CliRunner().invoke(main, ["generate-event", trigger.value, "--cloudfront-function"])
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr == (f"error: CloudFront Functions run only on viewer-request and viewer-response, not "
-                             f"{trigger.value} (spec §1.1): leave out --cloudfront-function for a Lambda@Edge event\n")
+                             f"{trigger.value}: leave out --cloudfront-function for a Lambda@Edge event\n")
 
 
 @pytest.mark.parametrize(("args", "words"), [
@@ -96,9 +96,9 @@ def test_headers_a_function_never_sees_are_left_out_with_a_note() -> None:
     event = json.loads(result.stdout)
     assert "x-forwarded-proto" not in event["request"]["headers"] and "x-cache" not in event["response"]["headers"]
     assert result.stderr.splitlines() == [
-        "note: X-Forwarded-Proto is never shown to a CloudFront Function (spec §1.4); left out",
-        "note: X-Cache is never shown to a CloudFront Function (spec §1.4); left out",
-        "note: CloudFront does not run viewer-response when the origin answered 503 (400 or more, spec §3.1); "
+        "note: X-Forwarded-Proto is never shown to a CloudFront Function (CloudFront docs: \"Restrictions on all edge functions\"); left out",
+        "note: X-Cache is never shown to a CloudFront Function (CloudFront docs: \"Restrictions on all edge functions\"); left out",
+        "note: CloudFront does not run viewer-response when the origin answered 503 (400 or more; CloudFront docs: \"Restrictions on all edge functions\"); "
         "TestFunction runs it anyway",
     ]
 

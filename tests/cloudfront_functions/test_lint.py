@@ -121,9 +121,9 @@ def test_check_reports_every_problem_with_file_line_and_fix(tmp_path: Path) -> N
     path.write_text("const a = 1;\nfunction handler(e) {\n  for (var k of a) {}\n  return e?.request;\n}\n")
     problems = check_cloudfront_function(CloudFrontFunctionAssociation(cloudfront_function=path, runtime="cloudfront-js-1.0"))
     assert problems == [
-        f"{path}:1: const/let is not supported in cloudfront-js-1.0 (spec §1.5); use var, or runtime cloudfront-js-2.0",
-        f"{path}:3: a for…of loop is not supported in cloudfront-js-1.0 (spec §1.5); loop with an index: for (var i = 0; i < a.length; i++)",
-        f"{path}:4: optional chaining (?.) is not supported in cloudfront-js-1.0 (spec §1.5); test each step: a && a.b",
+        f"{path}:1: const/let is not supported in cloudfront-js-1.0 (CloudFront docs: \"JavaScript runtime features for CloudFront Functions\"); use var, or runtime cloudfront-js-2.0",
+        f"{path}:3: a for…of loop is not supported in cloudfront-js-1.0 (CloudFront docs: \"JavaScript runtime features for CloudFront Functions\"); loop with an index: for (var i = 0; i < a.length; i++)",
+        f"{path}:4: optional chaining (?.) is not supported in cloudfront-js-1.0 (CloudFront docs: \"JavaScript runtime features for CloudFront Functions\"); test each step: a && a.b",
     ]
     assert check_cloudfront_function(CloudFrontFunctionAssociation(
         cloudfront_function=Path(__file__).parents[2] / "functions" / "cff" / "add-index.js")) == []

@@ -178,7 +178,7 @@ def test_cli_a_store_needs_runtime_2_0_and_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-", "--kvs",
                                        str(store), "--runtime", "cloudfront-js-1.0"], input=json.dumps(SAMPLE_EVENT))
     assert result.exit_code == 2, result.output
-    assert "a KeyValueStore needs runtime 'cloudfront-js-2.0' (spec §1.8)" in result.output
+    assert "a KeyValueStore needs runtime 'cloudfront-js-2.0' (CloudFront docs: \"Amazon CloudFront KeyValueStore\")" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)  # no traceback
 
 
