@@ -50,8 +50,13 @@ def main() -> None:
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--no-reload", is_flag=True, help="Do not watch the config and function files.")
 @click.option("--no-cache", is_flag=True, help="Turn the edge cache off: every request goes to the origin.")
+@click.option("--inspect", is_flag=True,
+              help="Start each Lambda@Edge handler's worker with a debugger port on 127.0.0.1 (Node inspector; "
+                   "debugpy for Python, if installed); lifts their time limits.")
+@click.option("--inspect-port", type=click.IntRange(1024, 65535), default=None,
+              help="With --inspect: the first handler's port; the others take the next free ones.  [default: 9229]")
 def serve(config_path: Path | None, host: str, port: int | None, log_format: str, no_reload: bool,
-          no_cache: bool) -> None:
+          no_cache: bool, inspect: bool, inspect_port: int | None) -> None:
     """Serve a distribution as a local reverse proxy."""
     from edgesim.request_log import printer
     from edgesim.event_loop import run_event_loop
@@ -59,6 +64,8 @@ def serve(config_path: Path | None, host: str, port: int | None, log_format: str
     from edgesim.server import serve as run_server
     from edgesim.simulator import Simulator
 
+    if inspect_port is not None and not inspect:
+        raise click.UsageError("--inspect-port goes with --inspect")
     if port is None:  # as Vite does: a second project's serve next to the first needs no flag
         candidates = range(DEFAULT_PORT, DEFAULT_PORT + PORTS_TRIED)
         port = next((p for p in candidates if bind_problem(host, p) is None), DEFAULT_PORT)
@@ -76,8 +83,14 @@ def serve(config_path: Path | None, host: str, port: int | None, log_format: str
             from edgesim.reload import wait_for_valid_config
 
             config = wait_for_valid_config(path, lambda line: click.echo(line, err=True))
-        simulator = Simulator(config, cache=not no_cache)
-        run_event_loop(run_server(simulator, host, port, on_trace=printer(log_format), reload=not no_reload))
+        inspector = None
+        if inspect:
+            from edgesim.lambda_edge.inspector import DEFAULT_BASE_PORT, Inspector
+
+            inspector = Inspector(DEFAULT_BASE_PORT if inspect_port is None else inspect_port)
+        simulator = Simulator(config, cache=not no_cache, inspector=inspector)
+        run_event_loop(run_server(simulator, host, port, on_trace=printer(log_format, inspecting=inspect),
+                                  reload=not no_reload))
     except KeyboardInterrupt:
         pass
 

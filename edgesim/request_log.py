@@ -24,6 +24,11 @@ def _shown(t: TriggerTrace) -> list[str]:
     return [line for line in t.logs if not line.startswith(_LAMBDA_FRAME)]
 
 
+# `serve --inspect` lifts Lambda@Edge's time limits (lambda_edge/inspector.py): each request a
+# Lambda@Edge function ran for says so, as it is a departure from CloudFront.
+TIME_LIMITS_OFF = "time limits off while inspecting"
+
+
 def _trigger_step(t: TriggerTrace) -> str:
     extra = f" cu={t.compute_utilization}" if t.compute_utilization is not None else ""
     cold = " cold" if t.cold_start else ""
@@ -31,7 +36,7 @@ def _trigger_step(t: TriggerTrace) -> str:
     return f"{t.event_type.value}:{t.function} {t.duration_ms:.2f}ms{extra}{cold}{failed}"
 
 
-def text_line(trace: Trace, *, seen_notes: set[str] | None = None) -> str:
+def text_line(trace: Trace, *, seen_notes: set[str] | None = None, inspecting: bool = False) -> str:
     """The request in CloudFront's order: viewer-request, cache, origin-request, origin,
     origin-response, viewer-response, the result. Notes already in `seen_notes` are not repeated."""
     steps = [f"{trace.method} {trace.uri}", f"[{trace.behavior or '-'}]"]
@@ -46,6 +51,8 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None) -> str:
         steps.append(f"origin={trace.origin_status}")
     steps.extend(_trigger_step(by_type[e]) for e in (EventType.ORIGIN_RESPONSE, EventType.VIEWER_RESPONSE) if e in by_type)
     steps.append(f"-> {trace.status} ({trace.x_cache}) {trace.duration_ms:.1f}ms")
+    if inspecting and any(t.kind == "lambda" for t in trace.triggers):
+        steps.append(f"[Lambda@Edge {TIME_LIMITS_OFF}]")
     lines = [" ".join(steps)]
     for t in trace.triggers:
         lines.extend(f"    {t.event_type.value} | {line}" for line in _shown(t))
@@ -61,7 +68,9 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def json_line(trace: Trace) -> str:
+def json_line(trace: Trace, *, inspecting: bool = False) -> str:
+    extra = {"lambdaTimeLimits": TIME_LIMITS_OFF} if inspecting and any(
+        t.kind == "lambda" for t in trace.triggers) else {}
     return json.dumps({
         "requestId": trace.request_id,
         "method": trace.method,
@@ -81,11 +90,13 @@ def json_line(trace: Trace) -> str:
         "durationMs": round(trace.duration_ms, 3),
         "error": trace.error,
         "notes": trace.notes,
+        **extra,
     })
 
 
-def printer(fmt: str = "text", stream: TextIO | None = None) -> Callable[[Trace], None]:
-    """A callback that writes each finished request to `stream` (stderr by default).
+def printer(fmt: str = "text", stream: TextIO | None = None, *, inspecting: bool = False) -> Callable[[Trace], None]:
+    """A callback that writes each finished request to `stream` (stderr by default); `inspecting`
+    (`serve --inspect`) marks each request a Lambda@Edge function ran for: its time limits are off.
 
     Lines are gathered and written once per event-loop turn: one write and flush per request was
     ~6% of a pass-through request's CPU under load (benchmarks/, issue 6)."""
@@ -100,7 +111,8 @@ def printer(fmt: str = "text", stream: TextIO | None = None) -> Callable[[Trace]
         out.flush()
 
     def write(trace: Trace) -> None:
-        pending.append((json_line(trace) if fmt == "json" else text_line(trace, seen_notes=seen_notes)) + "\n")
+        pending.append((json_line(trace, inspecting=inspecting) if fmt == "json"
+                        else text_line(trace, seen_notes=seen_notes, inspecting=inspecting)) + "\n")
         if len(pending) > 1:
             return  # a flush is already scheduled
         try:

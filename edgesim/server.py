@@ -279,10 +279,12 @@ def _config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None) -> str:
+def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None,
+           inspecting: list[str] | None = None) -> str:
+    """`inspecting`: the `--inspect` lines (Inspector.banner_lines), after the behaviors."""
     config = simulator.config
     lines = [f"edgesim serving distribution {config.distribution.id} ({config.source or 'config in code'})",
-             f"  {url}", behaviors_text(config)]
+             f"  {url}", behaviors_text(config), *(inspecting or ())]
     for problem in simulator.load_problems:
         lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
     for problem in syntax_problems or ():
@@ -327,7 +329,12 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
             await asyncio.sleep(0.02)
         bound = server.servers[0].sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        say(banner(simulator, f"http://{shown_host}:{bound[1]}/", await syntax))
+        inspecting = None
+        if simulator.inspector is not None:
+            python = any(not isinstance(a, CloudFrontFunctionAssociation) and a.language == "python"
+                         for _, _, a in simulator.config.function_associations())
+            inspecting = await simulator.inspector.banner_lines(python)
+        say(banner(simulator, f"http://{shown_host}:{bound[1]}/", await syntax, inspecting))
 
     tasks = [asyncio.create_task(announce())]
     if reload:

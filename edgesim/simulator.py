@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -42,6 +43,9 @@ from edgesim.pipeline import Behavior, Pipeline
 from edgesim.runtime import EdgeFunction, FunctionKind, TriggerCall, TriggerResult
 from edgesim.trace import Trace
 
+if TYPE_CHECKING:
+    from edgesim.lambda_edge.inspector import Inspector
+
 Association = CloudFrontFunctionAssociation | LambdaFunctionAssociation
 log = logging.getLogger("edgesim")
 
@@ -57,8 +61,9 @@ class FunctionLoader(Protocol):
 class RuntimeLoader:
     """The real runtimes: CloudFront Functions in V8, Lambda@Edge in warm subprocesses."""
 
-    def __init__(self) -> None:
+    def __init__(self, inspector: Inspector | None = None) -> None:
         self._lambda: object | None = None
+        self._inspector = inspector  # `serve --inspect`: Lambda@Edge workers a debugger attaches to
 
     async def load(self, assoc: Association, event_type: EventType, settings: DistributionSettings) -> EdgeFunction:
         if isinstance(assoc, CloudFrontFunctionAssociation):
@@ -68,7 +73,7 @@ class RuntimeLoader:
         from edgesim.lambda_edge import LambdaEdgeRuntime
 
         if self._lambda is None:
-            self._lambda = LambdaEdgeRuntime(settings)
+            self._lambda = LambdaEdgeRuntime(settings, inspector=self._inspector)
         assert isinstance(self._lambda, LambdaEdgeRuntime)
         return self._lambda.function(assoc, event_type)
 
@@ -169,6 +174,16 @@ class _Live:
         await self.loader.aclose()
 
 
+async def _warm(function: EdgeFunction) -> None:
+    """Start a Lambda@Edge function's worker; one that cannot start fails its requests as usual."""
+    warm = getattr(function, "warm", None)
+    if function.kind == "lambda" and warm is not None:
+        try:
+            await warm()
+        except ViewerError:
+            pass
+
+
 def new_request_id() -> str:
     """An id shaped like CloudFront's X-Amz-Cf-Id: 56 characters of base64url ending in `==`."""
     return base64.urlsafe_b64encode(os.urandom(40)).decode()
@@ -185,9 +200,15 @@ class Simulator:
         loader_factory: Callable[[], FunctionLoader] = RuntimeLoader,
         clock: Callable[[], float] = time.time,
         cache: bool | EdgeCache = True,
+        inspector: Inspector | None = None,
     ) -> None:
-        """`cache=False` turns the edge cache off (`serve --no-cache`); an EdgeCache instance is used as is."""
+        """`cache=False` turns the edge cache off (`serve --no-cache`); an EdgeCache instance is used as is.
+        `inspector` (`serve --inspect`, lambda_edge/inspector.py) starts every Lambda@Edge worker
+        with a debugger port, kept across reloads, and lifts their time limits."""
         self._initial = config
+        self.inspector = inspector
+        if inspector is not None and loader_factory is RuntimeLoader:
+            loader_factory = functools.partial(RuntimeLoader, inspector)
         self._loader_factory = loader_factory
         self.clock = clock
         # The cache outlives reloads (CloudFront keeps its cache across a deployment) unless
@@ -280,6 +301,10 @@ class Simulator:
                     problems.append(str(exc))
                     functions[event_type] = BrokenFunction(assoc.name, assoc.kind, getattr(exc, "reason", str(exc)))
             behaviors.append(Behavior(behavior, functions))
+        if self.inspector is not None:
+            # Started now, not at their first request: a debugger can attach before any request, and
+            # after a reload the new workers take their ports over from the old ones.
+            await asyncio.gather(*(_warm(f) for f in live_functions))
         pipeline = Pipeline(config, behaviors, self.fetcher, clock=self.clock, cache=self.cache)
         return _Live(config, pipeline, loader, live_functions, problems)
 

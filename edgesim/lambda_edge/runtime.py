@@ -15,7 +15,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgesim import errors
 from edgesim.config import DistributionSettings, LambdaFunctionAssociation, lambda_limits
@@ -26,6 +26,9 @@ from edgesim.lambda_edge.protocol import InvokeContext
 from edgesim.lambda_edge.workers import ACCOUNT, REGION, InvokeOutcome, Worker, WorkerInitError, WorkerSpec
 from edgesim.messages import EventType
 from edgesim.runtime import FunctionKind, TriggerCall, TriggerResult
+
+if TYPE_CHECKING:
+    from edgesim.lambda_edge.inspector import Inspector
 
 DEFAULT_MEMORY_MB = 128  # Lambda's default; origin triggers may ask for up to 10,240 (spec §2.7)
 # The version (4) and variant (10xx) bits of a random UUID, and the bits they replace.
@@ -66,8 +69,12 @@ class Execution:
 class WorkerPool:
     """Warm workers for one WorkerSpec: reuse an idle one, else start one, up to max_concurrency."""
 
-    def __init__(self, spec: WorkerSpec, max_concurrency: int, *, source: str = "") -> None:
+    def __init__(self, spec: WorkerSpec, max_concurrency: int, *, source: str = "",
+                 inspector: Inspector | None = None) -> None:
         self.spec = spec
+        # Under `serve --inspect`: the handler's debugger port (inspector.py), and no time limit.
+        self._inspector = inspector
+        self.inspect_port = inspector.port_for(spec) if inspector is not None else None
         # What named the handler (a config field and its value), for a HandlerNotFound (handler_hint.py).
         self.source = source
         # Slots free, and the invocations queued for one (a semaphore that hands a freed slot
@@ -127,7 +134,7 @@ class WorkerPool:
         if self._closed:  # a request still arriving while the distribution shuts down
             raise WorkerInitError({"errorType": "Runtime.Closed", "stackTrace": [],
                                    "errorMessage": "edgesim is shutting this function down"}, [])
-        worker = Worker(self.spec)
+        worker = Worker(self.spec, self._inspector, self.inspect_port)
         self._all.add(worker)
         try:
             await worker.start()
@@ -156,8 +163,10 @@ class WorkerPool:
                         worker = await self._start()
                     except WorkerInitError as exc:
                         raise _init_error(self.spec, exc, request_id, self.source) from None
+                # The handler's context keeps the trigger's deadline; only the kill is lifted.
+                kill_after = timeout if self._inspector is None else _no_time_limit()
                 try:
-                    outcome = await worker.invoke(event, self._context(worker, request_id, timeout), timeout)
+                    outcome = await worker.invoke(event, self._context(worker, request_id, timeout), kill_after)
                 finally:  # back to the idle list if it lived through it (cancellation kills it)
                     if worker.alive:
                         self._idle.append(worker)
@@ -184,6 +193,12 @@ class WorkerPool:
         self._closed = True
         workers, self._all, self._idle = list(self._all), set(), []
         await asyncio.gather(*(w.kill() for w in workers))
+
+
+def _no_time_limit() -> float:
+    from edgesim.lambda_edge.inspector import NO_TIME_LIMIT_S
+
+    return NO_TIME_LIMIT_S
 
 
 def report_memory(spec: WorkerSpec) -> str:
@@ -307,9 +322,13 @@ class LambdaEdgeRuntime:
     # (benchmark stack, origin-request + origin-response): 2 per handler served as many requests
     # at 16 and fewer at 64, where requests queue for a worker; more processes than cores costs
     # less than queueing, since each worker sleeps between its short invocations.
-    def __init__(self, settings: DistributionSettings, *, max_concurrency: int = 4) -> None:
+    def __init__(self, settings: DistributionSettings, *, max_concurrency: int = 4,
+                 inspector: Inspector | None = None) -> None:
         self.settings = settings
-        self.max_concurrency = max_concurrency
+        # Inspecting, one warm worker per handler: every request reaches the process the debugger
+        # is attached to (concurrent ones queue for it).
+        self.max_concurrency = 1 if inspector is not None else max_concurrency
+        self.inspector = inspector
         self._pools: dict[WorkerSpec, WorkerPool] = {}
 
     def function(self, assoc: LambdaFunctionAssociation, event_type: EventType) -> LambdaEdgeFunction:
@@ -318,7 +337,8 @@ class LambdaEdgeRuntime:
         pool = self._pools.get(spec)
         if pool is None:
             source = config_source(f"functions.{event_type.value}.lambda", assoc.handler) + " in the config"
-            pool = self._pools[spec] = WorkerPool(spec, self.max_concurrency, source=source)
+            pool = self._pools[spec] = WorkerPool(spec, self.max_concurrency, source=source,
+                                                  inspector=self.inspector)
         return LambdaEdgeFunction(assoc, event_type, pool, timeout)
 
     async def aclose(self) -> None:

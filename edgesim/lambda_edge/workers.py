@@ -26,12 +26,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from edgesim.lambda_edge import protocol
 from edgesim.lambda_edge.lifeline import LIFELINE, kill_strays
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
 from edgesim.lambda_edge.watchdog import MEMORY_POLL_S, MemoryProbe, Watchdog, watchdog
+
+if TYPE_CHECKING:
+    from edgesim.lambda_edge.inspector import Inspector
 
 SHIMS = Path(__file__).resolve().parent / "shims"
 REGION = "us-east-1"
@@ -158,8 +161,11 @@ def interpreter_argv(spec: WorkerSpec) -> list[str]:
 class Worker:
     """A warm child process for one WorkerSpec. One invocation at a time; owned by a pool."""
 
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, inspector: Inspector | None = None, inspect_port: int | None = None) -> None:
         self.spec = spec
+        # `serve --inspect` (inspector.py): the debugger's port, and no time limit on init.
+        self._inspector = inspector
+        self.inspect_port = inspect_port
         self.log_stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[1]{uuid.uuid4().hex}"
         self.init_ms: float | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -189,6 +195,14 @@ class Worker:
         """Spawn the child and wait for its ready frame; returns the init duration in ms."""
         loop = self._loop = asyncio.get_running_loop()
         argv = interpreter_argv(self.spec)
+        init_timeout = INIT_TIMEOUT_S
+        if self._inspector is not None:
+            from edgesim.lambda_edge.inspector import NO_TIME_LIMIT_S, debugger_argv
+
+            init_timeout = NO_TIME_LIMIT_S  # a breakpoint in the module's top level pauses its init
+            if self.inspect_port is not None:
+                argv[-1:-1] = debugger_argv(self.spec, self.inspect_port)  # before the shim's path
+                await self._inspector.claim(self.inspect_port, self)
         in_r, self._ctl_in = os.pipe()
         self._ctl_out, out_w = os.pipe()
         self._log, log_w = os.pipe()
@@ -214,7 +228,7 @@ class Worker:
         self._dog = watchdog(loop)
         # Memory is checked at the init deadline only; a handler that imports big and finishes
         # in time is caught by its first invocation's check.
-        frame = await self._wait(INIT_TIMEOUT_S, poll_memory=False)
+        frame = await self._wait(init_timeout, poll_memory=False)
         if frame is None or frame["type"] != "ready":
             lines = self.take_lines()
             await self.kill()
