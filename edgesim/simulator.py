@@ -174,16 +174,6 @@ class _Live:
         await self.loader.aclose()
 
 
-async def _warm(function: EdgeFunction) -> None:
-    """Start a Lambda@Edge function's worker; one that cannot start fails its requests as usual."""
-    warm = getattr(function, "warm", None)
-    if function.kind == "lambda" and warm is not None:
-        try:
-            await warm()
-        except ViewerError:
-            pass
-
-
 def new_request_id() -> str:
     """An id shaped like CloudFront's X-Amz-Cf-Id: 56 characters of base64url ending in `==`."""
     return base64.urlsafe_b64encode(os.urandom(40)).decode()
@@ -304,7 +294,7 @@ class Simulator:
         if self.inspector is not None:
             # Started now, not at their first request: a debugger can attach before any request, and
             # after a reload the new workers take their ports over from the old ones.
-            await asyncio.gather(*(_warm(f) for f in live_functions))
+            await self.inspector.warm(live_functions)
         pipeline = Pipeline(config, behaviors, self.fetcher, clock=self.clock, cache=self.cache)
         return _Live(config, pipeline, loader, live_functions, problems)
 

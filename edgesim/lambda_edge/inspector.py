@@ -21,13 +21,17 @@ import socket
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgesim.errors import ViewerError
+from edgesim.lambda_edge.runtime import LambdaEdgeFunction
 from edgesim.request_log import TIME_LIMITS_OFF
 
 if TYPE_CHECKING:
     from edgesim.lambda_edge.workers import Worker, WorkerSpec
+    from edgesim.runtime import EdgeFunction
 
 INSPECT_HOST = "127.0.0.1"  # never another interface: secure by default
 DEFAULT_BASE_PORT = 9229  # Node's own default inspector port
@@ -91,6 +95,13 @@ class Inspector:
             self._next += 1
         return port
 
+    async def warm(self, functions: Iterable[EdgeFunction]) -> None:
+        """Start the Lambda@Edge functions' workers: Node.js ones first, so that they get the first
+        ports (9229 is Node's own), then Python ones. One that cannot start fails its requests as usual."""
+        lambdas = [f for f in functions if isinstance(f, LambdaEdgeFunction)]
+        for language in ("node", "python"):
+            await asyncio.gather(*(_warm(f) for f in lambdas if f.assoc.language == language))
+
     async def claim(self, port: int, worker: Worker) -> None:
         """Make `worker` the port's listener: the worker that held it (an older version's, after a
         reload, or one that died) is ended first, so the new one can bind it."""
@@ -112,16 +123,35 @@ class Inspector:
         if self.skipped:
             lines.append(f"    ports {', '.join(map(str, self.skipped))} were in use: skipped")
         for port, (language, where) in self._names.items():
+            lines.append(f"    {where}  {await _address(language, port)}")
             if language == "node":
-                ws = await asyncio.to_thread(node_inspector_url, port)
-                lines.append(f"    {where}  node inspector {ws or f'not answering on {INSPECT_HOST}:{port}'}")
                 lines.append(f"      open chrome://inspect or attach VS Code to {INSPECT_HOST}:{port}")
             else:
-                lines.append(f"    {where}  debugpy on {INSPECT_HOST}:{port}")
                 lines.append(f"      attach VS Code (Python Debugger: Remote Attach) to {INSPECT_HOST}:{port}")
         if python_handlers and not debugpy_available():
             lines.append(f"    {DEBUGPY_HINT}")
         return lines
+
+    async def reload_lines(self) -> list[str]:
+        """After a reload: each handler's new worker, back on its port (a Node worker's ws:// URL is
+        new, a debugger attached by port reattaches)."""
+        return [f"  {where}: debugger back on {await _address(language, port)}"
+                for port, (language, where) in self._names.items()
+                if (holder := self._holders.get(port)) is not None and holder.alive]  # not a handler now gone
+
+
+async def _warm(function: LambdaEdgeFunction) -> None:
+    try:
+        await function.warm()
+    except ViewerError:
+        pass
+
+
+async def _address(language: str, port: int) -> str:
+    if language != "node":
+        return f"debugpy on {INSPECT_HOST}:{port}"
+    ws = await asyncio.to_thread(node_inspector_url, port)
+    return f"node inspector {ws}" if ws else f"node inspector not answering on {INSPECT_HOST}:{port}"
 
 
 def node_inspector_url(port: int, timeout: float = 2.0) -> str | None:

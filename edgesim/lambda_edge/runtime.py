@@ -74,7 +74,7 @@ class WorkerPool:
         self.spec = spec
         # Under `serve --inspect`: the handler's debugger port (inspector.py), and no time limit.
         self._inspector = inspector
-        self.inspect_port = inspector.port_for(spec) if inspector is not None else None
+        self.inspect_port: int | None = None  # assigned at its first worker's start (Inspector.warm's order)
         # What named the handler (a config field and its value), for a HandlerNotFound (handler_hint.py).
         self.source = source
         # Slots free, and the invocations queued for one (a semaphore that hands a freed slot
@@ -134,6 +134,8 @@ class WorkerPool:
         if self._closed:  # a request still arriving while the distribution shuts down
             raise WorkerInitError({"errorType": "Runtime.Closed", "stackTrace": [],
                                    "errorMessage": "edgesim is shutting this function down"}, [])
+        if self._inspector is not None and self.inspect_port is None:
+            self.inspect_port = self._inspector.port_for(self.spec)
         worker = Worker(self.spec, self._inspector, self.inspect_port)
         self._all.add(worker)
         try:
