@@ -160,6 +160,21 @@ async def test_without_debugpy_python_handlers_get_no_port_and_the_banner_says_h
     assert DEBUGPY_HINT == "pip install debugpy to debug Python handlers under --inspect"
 
 
+async def test_with_debugpy_python_handlers_listen_for_a_debugger(inspected: Simulator, inspector: Inspector,
+                                                                   lang: str) -> None:
+    if lang != "python" or not inspector_module.debugpy_available():
+        pytest.skip("debugpy is not installed (pip install debugpy)")
+    [(port, (language, where))] = inspector.ports.items()
+    assert language == "python" and where.endswith("slow.py:handler")
+    _, writer = await asyncio.open_connection("127.0.0.1", port)  # debugpy's adapter answers there
+    writer.close()
+    response, _ = await inspected.handle(get("/slow"))
+    assert response.status == 200
+    lines = await inspector.banner_lines(python_handlers=True)
+    assert lines[2:] == [f"    {where}  debugpy on 127.0.0.1:{port}",
+                         f"      attach VS Code (Python Debugger: Remote Attach) to 127.0.0.1:{port}"]
+
+
 def test_debugpy_is_asked_of_a_worker_like_child() -> None:
     try:
         import debugpy  # noqa: F401
@@ -184,3 +199,35 @@ def test_a_port_in_use_is_skipped() -> None:
         port = inspector.port_for(spec)
         assert port is not None and port > busy and inspector.skipped[0] == busy
         assert inspector.port_for(spec) == port  # kept for the handler
+
+
+async def test_a_handler_paused_at_a_breakpoint_is_not_killed(inspected: Simulator, inspector: Inspector,
+                                                              lang: str) -> None:
+    """A debugger (the Chrome DevTools protocol, as chrome://inspect and VS Code speak it) sets a
+    breakpoint in the handler, holds it there past its 1 s limit, and resumes: the viewer gets 200."""
+    if lang != "node":
+        pytest.skip("the Node inspector")
+    import aiohttp
+
+    port = next(iter(inspector.ports))
+    ws_url = node_inspector_url(port)
+    assert ws_url is not None
+    async with aiohttp.ClientSession() as session, session.ws_connect(ws_url) as ws:
+        ids = iter(range(1, 1000))
+
+        async def call(method: str, **params: Any) -> None:
+            await ws.send_json({"id": next(ids), "method": method, "params": params})
+
+        await call("Debugger.enable")
+        # Line 3 (0-based 2) of slow.js: `if (request.uri === '/slow') ...`
+        await call("Debugger.setBreakpointByUrl", lineNumber=2, urlRegex=r"slow\.js$")
+        request = asyncio.create_task(inspected.handle(get("/page")))
+        async for message in ws:
+            if json.loads(message.data).get("method") == "Debugger.paused":
+                break
+        await asyncio.sleep(1.5)  # paused, past the handler's 1 s timeout
+        assert not request.done()
+        await call("Debugger.resume")
+        response, trace = await asyncio.wait_for(request, 10)
+    assert response.status == 200, trace.render()
+    assert trace.triggers[0].duration_ms >= 1500
