@@ -126,8 +126,9 @@ class Reloader:
             self._report(self._describe(self.simulator.config))
         for problem in self.simulator.load_problems:
             self._report(f"  function failed to load (its requests get CloudFront's 503): {problem}")
-        if self.simulator.inspector is not None:  # `serve --inspect`: the new workers' addresses
-            for line in await self.simulator.inspector.reload_lines():
+        inspector = getattr(self.simulator, "inspector", None)  # (a test's stand-in may have none)
+        if inspector is not None:  # `serve --inspect`: the new workers' addresses
+            for line in await inspector.reload_lines():
                 self._report(line)
         for problem in await lambda_syntax_problems(self.simulator.config):
             self._report(f"  {SYNTAX_NOTE}: {problem}")

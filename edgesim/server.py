@@ -329,11 +329,11 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
             await asyncio.sleep(0.02)
         bound = server.servers[0].sockets[0].getsockname()
         shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-        inspecting = None
-        if simulator.inspector is not None:
+        inspecting, inspector = None, getattr(simulator, "inspector", None)  # (a test's stand-in may have none)
+        if inspector is not None:
             python = any(not isinstance(a, CloudFrontFunctionAssociation) and a.language == "python"
                          for _, _, a in simulator.config.function_associations())
-            inspecting = await simulator.inspector.banner_lines(python)
+            inspecting = await inspector.banner_lines(python)
         say(banner(simulator, f"http://{shown_host}:{bound[1]}/", await syntax, inspecting))
 
     tasks = [asyncio.create_task(announce())]
