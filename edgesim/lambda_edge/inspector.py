@@ -86,10 +86,12 @@ class Inspector:
         key = (spec.language, spec.path, spec.function, spec.memory)
         port = self._ports.get(key)
         if port is None:
-            while self._next in self._names or not _port_free(self._next):
+            while self._next <= 65535 and (self._next in self._names or not _port_free(self._next)):
                 if self._next not in self._names:
                     self.skipped.append(self._next)
                 self._next += 1
+            if self._next > 65535:
+                return None  # no port left above --inspect-port: this handler runs undebugged
             port = self._ports[key] = self._next
             self._names[port] = (spec.language, f"{spec.path}:{spec.function}")
             self._next += 1
