@@ -21,7 +21,9 @@ response; `keepalive_timeout` as how long an idle connection is kept for reuse.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import cast
@@ -261,6 +263,11 @@ class _Connection(asyncio.Protocol):
         self._fail(exc)
         self.closed = True
         if self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            try:  # linger 0: the close is a TCP reset, not an orderly end the origin might take for the body's
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except (AttributeError, OSError):
+                pass  # no socket to set (a test transport): abort still drops the connection
             self.transport.abort()
 
     def pause_writing(self) -> None:
