@@ -381,7 +381,8 @@ async def test_a_stale_keep_alive_connection_is_retried_with_what_was_kept_of_th
             sent += size
             return {"type": "http.request", "body": second.expected()[sent - size:sent], "more_body": sent < second.total}
 
-        await asyncio.wait_for(d.app(second.scope, receive, second.send), 10)
+        app: Any = d.app
+        await asyncio.wait_for(app(second.scope, receive, second.send), 10)
     server.close()
     assert first.status == 204 and second.status == 204
     assert served == 2 and bodies == [first.expected(), second.expected()]
