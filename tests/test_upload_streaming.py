@@ -386,3 +386,29 @@ async def test_a_stale_keep_alive_connection_is_retried_with_what_was_kept_of_th
     server.close()
     assert first.status == 204 and second.status == 204
     assert served == 2 and bodies == [first.expected(), second.expected()]
+
+
+async def test_an_origin_that_answers_before_the_body_ends_gets_no_more_of_it() -> None:
+    # An origin refusing an upload early (413) and reading on to the end of its connection: its
+    # answer goes to the viewer once the viewer's body was read (and dropped), and the connection,
+    # left mid-request, is not reused.
+    read_after_answer = 0
+    answered = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal read_after_answer
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n\r\nbig")
+        await writer.drain()
+        answered.set()
+        while data := await reader.read(PIECE):
+            read_after_answer += len(data)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    viewer = Uploader(32 * 1024 * 1024, method="POST")
+    async with Distribution(_config(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")) as d:
+        await asyncio.wait_for(await _run(d.app, viewer), 30)
+    server.close()
+    assert viewer.status == 413 and viewer.pulled == viewer.total
+    assert read_after_answer < 16 * 1024 * 1024  # the upload stopped at the answer, not at 32 MB
