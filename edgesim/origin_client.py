@@ -13,6 +13,9 @@ the first read that completed its head, its body as a BodyStream, so an origin's
 large download reaches the viewer without waiting for the end. A body that came with its head in one
 read (most do) is returned whole as before. The origin is read no faster than the viewer takes it.
 
+A viewer's body still arriving (`Request.body_stream`) is sent after the head as it comes, no
+faster than the origin takes it (origin_upload.py).
+
 CloudFront's origin settings it honours (spec §2.3, §1.7 origin timeouts): `connect_timeout` per attempt
 and `connection_attempts` attempts; `read_timeout` as the longest wait for the next bytes of the
 response; `keepalive_timeout` as how long an idle connection is kept for reuse.
@@ -229,7 +232,10 @@ class _Connection(asyncio.Protocol):
         if not streaming and (self._waiter is None or self._waiter.done()):
             return
         now = self._loop.time()
-        if self._paused or (self._sender is not None and not self._upload_sent and self._writable is None):
+        uploading = self._sender is not None and not self._upload_sent
+        if uploading and self._writable is not None:
+            pass  # the origin is not taking the body: its wait counts, whatever else waits on it
+        elif self._paused or uploading:
             # Not the origin's wait: edgesim stopped reading for a slow viewer, or the viewer's
             # body is still arriving (the origin's answer is due once it has all of it).
             self._last_data = now

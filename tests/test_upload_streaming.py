@@ -85,17 +85,16 @@ class Origin:
         self.ended: list[str] = []  # per request: "complete", "reset" or "eof"
         self._gate = read_gate  # once `read_first` bytes are in, reading waits for it
         self._read_first = read_first
+        self._served = Served(self._handle)
         self.url = ""
-        self._server: asyncio.Server | None = None
 
     async def __aenter__(self) -> Origin:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        await self._served.__aenter__()
+        self.url = self._served.url
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
+        await self._served.__aexit__()
 
     async def _read(self, reader: asyncio.StreamReader, n: int) -> bytes:
         if self._gate is not None and self.received >= self._read_first:
@@ -108,44 +107,75 @@ class Origin:
         return data
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(head)
+        lines = {k.lower(): v for k, _, v in (line.partition(b": ") for line in head.split(b"\r\n")[1:])}
+        parts: list[bytes] = []
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            self.heads.append(head)
-            lines = {k.lower(): v for k, _, v in (line.partition(b": ") for line in head.split(b"\r\n")[1:])}
-            parts: list[bytes] = []
-            try:
-                if b"content-length" in lines:
-                    left = int(lines[b"content-length"])
+            if b"content-length" in lines:
+                left = int(lines[b"content-length"])
+                while left:
+                    data = await self._read(reader, left)
+                    parts.append(data)
+                    left -= len(data)
+            else:
+                while True:
+                    size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+                    left = size
                     while left:
                         data = await self._read(reader, left)
                         parts.append(data)
                         left -= len(data)
-                else:
-                    while True:
-                        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-                        left = size
-                        while left:
-                            data = await self._read(reader, left)
-                            parts.append(data)
-                            left -= len(data)
-                        await reader.readexactly(2)
-                        if not size:
-                            break
-            except ConnectionResetError:
-                self.ended.append("reset")
-                return
-            except asyncio.IncompleteReadError:
-                self.ended.append("eof")
-                return
-            self.ended.append("complete")
-            body = b"".join(parts)
-            self.bodies.append(body)
-            answer = json.dumps({"length": len(body)}).encode()
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                         % (len(answer), answer))
-            await writer.drain()
+                    await reader.readexactly(2)
+                    if not size:
+                        break
+        except ConnectionResetError:
+            self.ended.append("reset")
+            return
+        except asyncio.IncompleteReadError:
+            self.ended.append("eof")
+            return
+        self.ended.append("complete")
+        body = b"".join(parts)
+        self.bodies.append(body)
+        answer = json.dumps({"length": len(body)}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                     % (len(answer), answer))
+        await writer.drain()
+
+
+class Served:
+    """An asyncio server whose connections all end with the test: each handler is waited for and
+    its socket closed, so none is left for the garbage collector (a ResourceWarning in a later test)."""
+
+    def __init__(self, handler: Any) -> None:
+        self._handler = handler
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._server: asyncio.Server | None = None
+        self.url = ""
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
         finally:
             writer.close()
+
+    async def __aenter__(self) -> Served:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
 
 
 async def _run(app: Any, viewer: Uploader) -> asyncio.Task[None]:
@@ -350,24 +380,17 @@ async def test_a_stale_keep_alive_connection_is_retried_with_what_was_kept_of_th
         nonlocal served
         served += 1
         first_connection = served == 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                if first_connection and heads:
-                    return  # stale: closed without an answer
-                heads.append(head)
-                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-                bodies.append(await reader.readexactly(length))
-                writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
-                await writer.drain()
-        except asyncio.IncompleteReadError:
-            return
-        finally:
-            writer.close()
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if first_connection and heads:
+                return  # stale: closed without an answer
+            heads.append(head)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            bodies.append(await reader.readexactly(length))
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            await writer.drain()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-    async with Distribution(_config(url)) as d:
+    async with Served(handle) as served_origin, Distribution(_config(served_origin.url)) as d:
         first = Uploader(10, method="PUT")
         await asyncio.wait_for(await _run(d.app, first), 10)
         second = Uploader(PIECE // 2 + 7, method="PUT")
@@ -383,7 +406,6 @@ async def test_a_stale_keep_alive_connection_is_retried_with_what_was_kept_of_th
 
         app: Any = d.app
         await asyncio.wait_for(app(second.scope, receive, second.send), 10)
-    server.close()
     assert first.status == 204 and second.status == 204
     assert served == 2 and bodies == [first.expected(), second.expected()]
 
@@ -393,22 +415,17 @@ async def test_an_origin_that_answers_before_the_body_ends_gets_no_more_of_it() 
     # answer goes to the viewer once the viewer's body was read (and dropped), and the connection,
     # left mid-request, is not reused.
     read_after_answer = 0
-    answered = asyncio.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal read_after_answer
         await reader.readuntil(b"\r\n\r\n")
         writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n\r\nbig")
         await writer.drain()
-        answered.set()
         while data := await reader.read(PIECE):
             read_after_answer += len(data)
-        writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
     viewer = Uploader(32 * 1024 * 1024, method="POST")
-    async with Distribution(_config(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")) as d:
+    async with Served(handle) as origin, Distribution(_config(origin.url)) as d:
         await asyncio.wait_for(await _run(d.app, viewer), 30)
-    server.close()
     assert viewer.status == 413 and viewer.pulled == viewer.total
     assert read_after_answer < 16 * 1024 * 1024  # the upload stopped at the answer, not at 32 MB
