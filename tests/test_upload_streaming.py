@@ -429,3 +429,19 @@ async def test_an_origin_that_answers_before_the_body_ends_gets_no_more_of_it() 
         await asyncio.wait_for(await _run(d.app, viewer), 30)
     assert viewer.status == 413 and viewer.pulled == viewer.total
     assert read_after_answer < 16 * 1024 * 1024  # the upload stopped at the answer, not at 32 MB
+
+
+async def test_a_slow_viewer_upload_is_not_the_origins_response_timeout() -> None:
+    # read_timeout is how long the origin may take to answer once it has the request (spec §2.3):
+    # a viewer taking longer than that to send its body is not the origin's delay.
+    viewer = Uploader(4 * PIECE, hold_at=2)
+    async with Origin() as origin:
+        config = _config(origin.url)
+        config["origins"][0]["read_timeout"] = 1
+        async with Distribution(config) as d:
+            task = await _run(d.app, viewer)
+            await asyncio.wait_for(viewer.held.wait(), 10)
+            await asyncio.sleep(1.5)  # the viewer pauses mid-body, longer than read_timeout
+            viewer.resume.set()
+            await asyncio.wait_for(task, 10)
+    assert viewer.status == 200 and origin.bodies == [viewer.expected()]
