@@ -24,9 +24,10 @@ from edgesim.docs_links import cite
 from edgesim.errors import (BadRequest, BodyBrokenOff, GetWithBody, HttpVersionNotSupported, RequestTooLarge,
                             ViewerError)
 from edgesim.forwarding import via_host
-from edgesim.messages import BodyStream, Headers, Request, Response
+from edgesim.messages import BodyStream, Headers, Request, Response, ViewerLeft
 from edgesim.simulator import Simulator, new_request_id
 from edgesim.trace import Trace
+from edgesim.viewer_body import ViewerBody
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -39,6 +40,10 @@ MAX_URI_AND_QUERY = 8192
 # UNCERTAIN against a 32 KB reading, we take the smaller, documented value).
 MAX_HEADER_BYTES = 20480
 LOOPBACK = ("127.", "::1", "localhost")
+# A body on these is read whole before the pipeline, as an origin group may send the request again
+# to its secondary (FAILOVER_METHODS in pipeline.py, less GET, which is refused with any body):
+# a streamed body could not be replayed. Other methods' bodies go to the origin as they arrive.
+_REPLAYED_METHODS = frozenset({"HEAD", "OPTIONS"})
 log = logging.getLogger("edgesim")
 
 
@@ -64,16 +69,45 @@ class EdgeApp:
             await self._lifespan(receive, send)
 
     async def _viewer(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = await _read_body(receive)
-        if body is None:  # the viewer left before its body arrived whole: no one to answer, nothing to forward
+        message = await receive()
+        if message["type"] != "http.request":  # the viewer left before its body arrived whole
             return
+        body: bytes = message.get("body", b"")
+        upload: ViewerBody | None = None
+        if message.get("more_body", False):  # else the whole body came at once (every body-less request)
+            method = scope["method"]
+            if method == "GET":
+                # Refused if it has a byte (GetWithBody below): one is enough to know, the rest is
+                # read and dropped, never held.
+                probe = ViewerBody(receive, body, None)
+                body = await probe.peek(1)
+                if not await probe.finish():
+                    return
+            elif method in _REPLAYED_METHODS:
+                whole = await _read_body(receive, body)
+                if whole is None:
+                    return
+                body = whole
+            else:
+                upload = ViewerBody(receive, body, _declared_length(scope))
+                body = b""
         try:
             request = to_request(scope, body)
         except ViewerError as err:
             response = self.refuse(err, method=scope.get("method", ""), uri=scope.get("path", ""))
+            if upload is not None and not await upload.finish():
+                return
             await _send(send, response, head=scope["method"] == "HEAD")
             return
-        response, trace = await self.simulator.handle(request)
+        request.body_stream = upload
+        try:
+            response, trace = await self.simulator.handle(request)
+        except ViewerLeft:  # mid-upload: the origin's connection was aborted (origin_upload.py)
+            return
+        if upload is not None and not await upload.finish():
+            if response.stream is not None:
+                await response.stream.aclose()
+            return
         if response.stream is None:
             await _send(send, response, head=scope["method"] == "HEAD")
             if self.on_trace is not None:
@@ -198,12 +232,13 @@ def to_request(scope: Scope, body: bytes) -> Request:
     )
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body, or None when the viewer disconnected before sending all of it.
+async def _read_body(receive: Receive, first: bytes) -> bytes | None:
+    """The whole request body, `first` the start of it, or None when the viewer disconnected
+    before sending all of it.
 
     A body cut short is never forwarded as if complete: a PUT whose upload broke would otherwise
     store a truncated object at the origin."""
-    chunks: list[bytes] = []
+    chunks: list[bytes] = [first]
     while True:
         message = await receive()
         if message["type"] != "http.request":
@@ -211,6 +246,17 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    """The viewer's Content-Length (uvicorn has checked it), None for a chunked body."""
+    length: int | None = None
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding":
+            return None
+        if name == b"content-length":
+            length = int(value)
+    return length
 
 
 class _HttpDate:

@@ -37,7 +37,7 @@ def page_request(viewer_request: Request, rule: CustomErrorResponse) -> Request:
     page.method = "GET"
     page.uri = rule.response_page_path
     page.querystring = ""
-    page.body = b""
+    page.body, page.body_stream = b"", None  # a GET: the viewer's body, if still arriving, is not the page's
     page.origin = None  # routed afresh: the behavior matching the page path decides (AD/HTTPStatusCodes)
     return page
 

@@ -6,6 +6,7 @@ The pipeline works on these; each runtime translates them to and from its own ev
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -166,6 +167,10 @@ class Request:
     # The Host header the origin gets whatever the policies say: a CloudFront Function's
     # `hostHeader` to updateRequestOrigin / selectRequestOriginById (spec §1.7).
     origin_host_header: str | None = None
+    # A viewer's body still arriving (app.py), forwarded to a custom origin as it comes; `body` is
+    # then b"" and this holds the whole of it. Whoever replaces the body (a Lambda@Edge `replace`)
+    # drops it: the viewer's bytes then go nowhere (app.py reads and discards them).
+    body_stream: RequestBody | None = None
 
     def copy(self) -> Request:
         return Request(
@@ -179,11 +184,42 @@ class Request:
             http_version=self.http_version,
             scheme=self.scheme,
             origin_host_header=self.origin_host_header,
+            body_stream=self.body_stream,
         )
 
     @property
     def url_path_and_query(self) -> str:
         return self.uri + ("?" + self.querystring if self.querystring else "")
+
+
+class ViewerLeft(Exception):
+    """The viewer disconnected before the last byte of its request body: nobody is left to answer,
+    and what reached the origin of the body must not pass for all of it (app.py, origin_upload.py)."""
+
+
+def include_body_limit(event_type: EventType) -> int:
+    """How much of the request body a Lambda@Edge include_body sees: 40 KB at viewer-request, 1 MB
+    at origin-request, the rest cut off with inputTruncated (spec §2.4)."""
+    return 40 * 1024 if event_type.is_viewer else 1024 * 1024
+
+
+class RequestBody:
+    """A viewer's request body still arriving, read once, no faster than it is forwarded (app.py
+    makes them). `length` is the viewer's Content-Length, None for a chunked body. Iterating gives
+    the body from its first byte; `peek` reads and keeps its first bytes for a Lambda@Edge
+    include_body before that. Both raise ViewerLeft when the viewer disconnects mid-body."""
+
+    length: int | None = None
+    # The task forwarding it to an origin (origin_upload.py), for the app to wait for before it
+    # reads and drops whatever that task left unread.
+    sender: asyncio.Future[None] | None = None
+
+    async def peek(self, size: int) -> bytes:
+        """The first `size` bytes (all of them when the body is shorter), kept for iteration."""
+        raise NotImplementedError
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        raise NotImplementedError
 
 
 class BodyStream:

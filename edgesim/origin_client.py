@@ -13,6 +13,9 @@ the first read that completed its head, its body as a BodyStream, so an origin's
 large download reaches the viewer without waiting for the end. A body that came with its head in one
 read (most do) is returned whole as before. The origin is read no faster than the viewer takes it.
 
+A viewer's body still arriving (`Request.body_stream`) is sent after the head as it comes, no
+faster than the origin takes it (origin_upload.py).
+
 CloudFront's origin settings it honours (spec §2.3, §1.7 origin timeouts): `connect_timeout` per attempt
 and `connection_attempts` attempts; `read_timeout` as the longest wait for the next bytes of the
 response; `keepalive_timeout` as how long an idle connection is kept for reuse.
@@ -21,7 +24,9 @@ response; `keepalive_timeout` as how long an idle connection is kept for reuse.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
+import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import cast
@@ -32,6 +37,7 @@ from edgesim.config import CustomOrigin
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import BodyStream, Headers, Request, Response
+from edgesim.origin_upload import Upload
 
 # Methods whose request carries a body by definition: they get a Content-Length even when empty.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -74,6 +80,11 @@ class _Connection(asyncio.Protocol):
         self._streaming: _OriginBody | None = None  # the body being handed on, once the head is out
         self._paused = False
         self.keep_alive = False
+        # A viewer's body being sent as it arrives (origin_upload.py): its task, whether all of it
+        # is written, and a future the task waits on while the origin is not reading.
+        self._sender: asyncio.Task[None] | None = None
+        self._upload_sent = True
+        self._writable: asyncio.Future[None] | None = None
 
     # --- asyncio.Protocol --------------------------------------------------------------------
 
@@ -155,7 +166,8 @@ class _Connection(asyncio.Protocol):
 
     # --- the exchange ------------------------------------------------------------------------
 
-    async def exchange(self, data: bytes, *, head: bool, read_timeout: float, stream: bool = False) -> Response:
+    async def exchange(self, data: bytes, *, head: bool, read_timeout: float, stream: bool = False,
+                       upload: Upload | None = None) -> Response:
         """Send one request and read its response; raises _Stale, ConnectionError or TimeoutError.
 
         With `stream`, a body still arriving after the head comes as the response's stream; the
@@ -173,6 +185,9 @@ class _Connection(asyncio.Protocol):
         self._last_data = self._loop.time()
         self._timer = self._loop.call_at(self._last_data + read_timeout, self._check_idle, read_timeout)
         self.transport.write(data)
+        if upload is not None:
+            self._upload_sent = False
+            self._sender = upload.start(self)
         try:
             response = await waiter
         except BaseException:
@@ -185,6 +200,14 @@ class _Connection(asyncio.Protocol):
         return response
 
     def _end_exchange(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None and not sender.done():
+            # The answer is complete before the body was (the origin answered early): the rest
+            # is not sent, and the connection, left mid-request, is not reused.
+            sender.cancel()
+            if not self._upload_sent:
+                self.keep_alive = False
+                self.close()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -209,7 +232,12 @@ class _Connection(asyncio.Protocol):
         if not streaming and (self._waiter is None or self._waiter.done()):
             return
         now = self._loop.time()
-        if self._paused:
+        uploading = self._sender is not None and not self._upload_sent
+        if uploading and self._writable is not None:
+            pass  # the origin is not taking the body: its wait counts, whatever else waits on it
+        elif self._paused or uploading:
+            # Not the origin's wait: edgesim stopped reading for a slow viewer, or the viewer's
+            # body is still arriving (the origin's answer is due once it has all of it).
             self._last_data = now
         idle_until = self._last_data + read_timeout
         if now < idle_until:
@@ -217,6 +245,45 @@ class _Connection(asyncio.Protocol):
             return
         self._fail(TimeoutError(f"no response bytes for {read_timeout:g} s"))
         self.close()
+
+    # --- a streamed request body (origin_upload.py) ------------------------------------------
+
+    def write_body(self, data: bytes) -> None:
+        if self.closed or self.transport is None:
+            raise ConnectionError("the origin's connection closed")
+        self.transport.write(data)
+
+    async def drained(self) -> None:
+        """Back once the origin took what was written (asyncio's write-buffer high-water mark)."""
+        if self._writable is not None:
+            await self._writable
+        if self.closed:
+            raise ConnectionError("the origin's connection closed")
+        self._last_data = self._loop.time()
+
+    def upload_sent(self) -> None:
+        self._upload_sent = True
+
+    def abort(self, exc: BaseException) -> None:
+        """The viewer broke off its body: the origin gets a reset, never a short body as if whole."""
+        self._fail(exc)
+        self.closed = True
+        if self.transport is not None:
+            sock = self.transport.get_extra_info("socket")
+            try:  # linger 0: the close is a TCP reset, not an orderly end the origin might take for the body's
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except (AttributeError, OSError):
+                pass  # no socket to set (a test transport): abort still drops the connection
+            self.transport.abort()
+
+    def pause_writing(self) -> None:
+        if self._writable is None:
+            self._writable = self._loop.create_future()
+
+    def resume_writing(self) -> None:
+        writable, self._writable = self._writable, None
+        if writable is not None and not writable.done():
+            writable.set_result(None)
 
     def pause_reading(self) -> None:
         if not self._paused and self.transport is not None:
@@ -261,6 +328,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self.resume_writing()  # a sender waiting to write finds the connection closed
         if self.transport is not None:
             self.transport.close()
 
@@ -346,13 +414,16 @@ class OriginClient:
         data = self._serialize(request, origin)
         key = (origin.protocol, origin.domain_name, origin.port)
         head = request.method == "HEAD"
+        # A viewer's body still arriving is sent as it comes, after `data` (the head).
+        upload = Upload(request.body_stream) if request.body_stream is not None else None
         connection, reused = await self._connection(key, origin)
         while True:
             try:
-                response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout, stream=stream)
+                response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout, stream=stream,
+                                                     upload=upload)
             except _Stale:
                 connection.close()
-                if reused and request.method in _IDEMPOTENT:
+                if reused and request.method in _IDEMPOTENT and (upload is None or upload.rewind()):
                     # The origin had closed it while idle, so the request never arrived: send it
                     # again, on a new connection (another idle one may be just as stale).
                     connection, reused = await self._connect(origin), False
@@ -402,7 +473,10 @@ class OriginClient:
             default_port = 443 if origin.protocol == "https" else 80
             lines.append(f"Host: {origin.domain_name}" + ("" if origin.port == default_port else f":{origin.port}"))
         body = request.body
-        if body or request.method in _BODY_METHODS:
+        if request.body_stream is not None:  # sent after the head as it arrives (origin_upload.py)
+            length = request.body_stream.length
+            lines.append("Transfer-Encoding: chunked" if length is None else f"Content-Length: {length}")
+        elif body or request.method in _BODY_METHODS:
             lines.append(f"Content-Length: {len(body)}")
         text = "\r\n".join(lines)
         if text.count("\n") != len(lines) - 1 or text.count("\r") != len(lines) - 1:

@@ -21,7 +21,7 @@ from edgesim.compression import compress_at_edge, would_compress
 from edgesim.config import CustomErrorResponse, DefaultCacheBehavior, DistributionConfig, Origin, OriginGroup
 from edgesim.error_responses import custom_error_answer, error_caching_min_ttl, find_rule, page_request
 from edgesim.errors import MethodNotAllowed, OriginConnectionError, OriginTimeout, ViewerError
-from edgesim.messages import BodyStream, EventType, Request, Response, StoredWhenComplete
+from edgesim.messages import BodyStream, EventType, Request, Response, StoredWhenComplete, include_body_limit
 from edgesim.origin import OriginFetcher
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache, vary_for_viewer
 from edgesim.ranges import edge_range
@@ -486,9 +486,17 @@ class Pipeline:
         function = ex.behavior.functions.get(event_type)
         if function is None:
             return None
+        call_request = (request or ex.request).copy()
+        upload = call_request.body_stream
+        if upload is not None and event_type.is_request and getattr(ex.behavior.config.functions.get(event_type),
+                                                                    "include_body", False):
+            # A Lambda@Edge include_body sees at most 40 KB / 1 MB of the body (spec §2.4): that much,
+            # and a byte more to tell inputTruncated, is read now and kept to go to the origin first;
+            # the rest is forwarded as it arrives, whole, unless the function replaces the body.
+            call_request.body = await upload.peek(include_body_limit(event_type) + 1)
         call = TriggerCall(
             event_type=event_type,
-            request=(request or ex.request).copy(),
+            request=call_request,
             request_id=ex.request_id,
             distribution=self.settings,
             behavior=ex.behavior.config,  # type: ignore[arg-type]
@@ -513,6 +521,8 @@ class Pipeline:
         record.log_data = result.log_data
         record.event, record.output = result.event, result.output
         record.generated = result.generated
+        if upload is not None and result.request is not None and result.request.body_stream is upload:
+            result.request.body = b""  # not replaced: the stream still holds all of it, the part read included
         return result
 
     def _kind(self, ex: Exchange, event_type: EventType) -> str:

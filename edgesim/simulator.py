@@ -37,7 +37,7 @@ from edgesim.errors import (
     UserError,
     ViewerError,
 )
-from edgesim.messages import EventType, Request, Response
+from edgesim.messages import EventType, Request, Response, ViewerLeft
 from edgesim.origin import OriginFetcher
 from edgesim.pipeline import Behavior, Pipeline
 from edgesim.runtime import EdgeFunction, FunctionKind, TriggerCall, TriggerResult
@@ -315,6 +315,8 @@ class Simulator:
             response = await live.pipeline.handle(request, request_id, trace)
         except ViewerError as err:
             response = self._error_response(err, request_id, live, trace)
+        except ViewerLeft:  # mid-upload (app.py): nobody to answer
+            raise
         except Exception as exc:  # noqa: BLE001 - a bug in edgesim must not cost the viewer an answer
             log.exception("edgesim failed on %s %s", request.method, request.uri)
             failure = SimulatorError(f"edgesim failed: {type(exc).__name__}: {exc}")

@@ -15,8 +15,8 @@ from typing import Any, TypedDict
 
 from edgesim.config import CustomOrigin, Origin, OriginGroup, S3Origin
 from edgesim.encoding import restore, shown
-from edgesim.lambda_edge.validation import KB, MB, decode_base64, is_disallowed
-from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
+from edgesim.lambda_edge.validation import decode_base64, is_disallowed
+from edgesim.messages import EventType, Headers, Request, Response, capitalize_header, include_body_limit
 from edgesim.runtime import TriggerCall
 
 HeaderMap = dict[str, list[dict[str, str]]]
@@ -181,7 +181,7 @@ def origin_from_event(obj: dict[str, Any], origins: Mapping[str, Origin | Origin
 
 def body_to_event(body: bytes, event_type: EventType) -> dict[str, Any]:
     """Base64, truncated at 40 KB (viewer) / 1 MB (origin) with inputTruncated (spec §2.4)."""
-    limit = 40 * KB if event_type.is_viewer else MB
+    limit = include_body_limit(event_type)
     return {"inputTruncated": len(body) > limit, "action": "read-only", "encoding": "base64",
             "data": base64.b64encode(body[:limit]).decode()}
 
@@ -251,6 +251,7 @@ def apply_request(call: TriggerCall, cf: Cf, out: dict[str, Any]) -> Request:
     if isinstance(body, dict) and body.get("action") == "replace":
         data = body.get("data", "")
         request.body = data.encode() if body.get("encoding") == "text" else decode_base64(data, "request body")
+        request.body_stream = None  # the viewer's own body, if still arriving, goes nowhere (app.py drops it)
         _fix_length(request.headers, request.body)
     if call.event_type is EventType.ORIGIN_REQUEST and "origin" in out and out["origin"] != cf["request"].get("origin"):
         request.origin = origin_from_event(out["origin"], call.origins)
