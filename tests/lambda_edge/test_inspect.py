@@ -96,10 +96,9 @@ async def test_under_inspect_a_slow_handler_runs_to_its_end(inspected: Simulator
     assert "time limits off" not in text_line(trace)
 
 
+@pytest.mark.parametrize("lang", ["node"], indirect=True)  # the Node inspector
 async def test_the_node_inspector_answers_on_the_handler_port(inspected: Simulator, inspector: Inspector,
                                                               lang: str) -> None:
-    if lang != "node":
-        pytest.skip("the Node inspector")
     [(port, (language, where))] = inspector.ports.items()
     assert port >= inspector.base_port and language == "node" and where.endswith("slow.js:handler")
     # Started with the distribution, before any request: a debugger attaches first.
@@ -115,10 +114,9 @@ async def test_the_node_inspector_answers_on_the_handler_port(inspected: Simulat
                          f"      open chrome://inspect or attach VS Code to 127.0.0.1:{port}"]
 
 
+@pytest.mark.parametrize("lang", ["node"], indirect=True)  # the Node inspector
 async def test_one_worker_per_handler_and_concurrent_requests_queue(inspected: Simulator, inspector: Inspector,
                                                                     lang: str) -> None:
-    if lang != "node":
-        pytest.skip("the inspector's target list is Node's")
     port = next(iter(inspector.ports))
     first = json_list(port)[0]["id"]
     results = await asyncio.gather(*(inspected.handle(get(f"/p{i}")) for i in range(4)))
@@ -126,10 +124,9 @@ async def test_one_worker_per_handler_and_concurrent_requests_queue(inspected: S
     assert [t["id"] for t in json_list(port)] == [first]  # the same one process served them all
 
 
+@pytest.mark.parametrize("lang", ["node"], indirect=True)  # the Node inspector
 async def test_a_reload_brings_the_worker_back_on_the_same_port(handlers: Handlers, tmp_path: Path,
                                                                 inspector: Inspector, lang: str) -> None:
-    if lang != "node":
-        pytest.skip("the Node inspector")
     config = config_for(handlers, tmp_path)
     transports = {"app": httpx.ASGITransport(app=origin_app())}
     async with Simulator(config, transports=transports, inspector=inspector) as sim:
@@ -145,10 +142,9 @@ async def test_a_reload_brings_the_worker_back_on_the_same_port(handlers: Handle
             f"  {tmp_path / 'slow.js'}:handler: debugger back on node inspector {after}"]
 
 
+@pytest.mark.parametrize("lang", ["python"], indirect=True)  # debugpy
 async def test_without_debugpy_python_handlers_get_no_port_and_the_banner_says_how(
         handlers: Handlers, tmp_path: Path, inspector: Inspector, lang: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    if lang != "python":
-        pytest.skip("debugpy")
     monkeypatch.setattr(inspector_module, "debugpy_available", lambda: False)
     transports = {"app": httpx.ASGITransport(app=origin_app())}
     async with Simulator(config_for(handlers, tmp_path), transports=transports, inspector=inspector) as sim:
@@ -160,9 +156,10 @@ async def test_without_debugpy_python_handlers_get_no_port_and_the_banner_says_h
     assert DEBUGPY_HINT == "pip install debugpy to debug Python handlers under --inspect"
 
 
+@pytest.mark.parametrize("lang", ["python"], indirect=True)  # debugpy
 async def test_with_debugpy_python_handlers_listen_for_a_debugger(inspected: Simulator, inspector: Inspector,
                                                                    lang: str) -> None:
-    if lang != "python" or not inspector_module.debugpy_available():
+    if not inspector_module.debugpy_available():
         pytest.skip("debugpy is not installed (pip install debugpy)")
     [(port, (language, where))] = inspector.ports.items()
     assert language == "python" and where.endswith("slow.py:handler")
@@ -201,12 +198,11 @@ def test_a_port_in_use_is_skipped() -> None:
         assert inspector.port_for(spec) == port  # kept for the handler
 
 
+@pytest.mark.parametrize("lang", ["node"], indirect=True)  # the Node inspector
 async def test_a_handler_paused_at_a_breakpoint_is_not_killed(inspected: Simulator, inspector: Inspector,
                                                               lang: str) -> None:
     """A debugger (the Chrome DevTools protocol, as chrome://inspect and VS Code speak it) sets a
     breakpoint in the handler, holds it there past its 1 s limit, and resumes: the viewer gets 200."""
-    if lang != "node":
-        pytest.skip("the Node inspector")
     import aiohttp
 
     port = next(iter(inspector.ports))
