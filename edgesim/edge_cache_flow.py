@@ -143,23 +143,12 @@ class EdgeCacheFlow:
                 return await self.error_pages.for_unreachable_origin(ex, err)
             # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
             response, x_cache, origin_status, unreachable = stale.response, "", err.status, err
-        rules = self.rules
         policy = ex.behavior.config.cache_policy
         if stale is not None and not stale.is_error and origin_status is not None and origin_status >= 500:
-            # An expired object is served rather than an origin's 5xx, and keeps being served from
-            # the cache for the error caching minimum TTL before the origin is asked again
-            # (AD/HTTPStatusCodes); with the origin's stale-if-error, only within its window
-            # (DG/Expiration, stale-if-error; stale.py).
-            now = cache.clock.now()
-            until = stale_rules.windows(stale, policy.max_ttl).if_error_until
-            if until is None or now < until:
-                hold = float(error_caching_min_ttl(rules, origin_status))
-                cache.extend(stale, hold if until is None else min(hold, until - now))
-                ex.trace.cache = "Hit"
-                ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object"
-                                      + ("" if until is None else " (stale-if-error)"))
-                return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
-            ex.trace.notes.append(f"origin answered {origin_status}: past the object's stale-if-error window")
+            # The expired object rather than the origin's 5xx, while the rules allow (AD/HTTPStatusCodes).
+            held = self._hold_through_error(ex, cache, stale, origin_status, wanted)
+            if held is not None:
+                return held
             if unreachable is not None:
                 return await self.error_pages.for_unreachable_origin(ex, unreachable)
         if stale is not None and conditional and origin_status == 304 and response.status == 304:
@@ -170,33 +159,60 @@ class EdgeCacheFlow:
             return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront", wanted)
         ex.trace.cache = "Miss"
         ttl = compute_ttl(response, policy, now=ex.now,
-                          error_caching_min_ttl=error_caching_min_ttl(rules, origin_status or response.status))
+                          error_caching_min_ttl=error_caching_min_ttl(self.rules, origin_status or response.status))
         response = await self.error_pages.for_origin_status(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
+        self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status)
+        return response, x_cache, origin_status
+
+    def _hold_through_error(self, ex: Exchange, cache: EdgeCache, stale: CacheEntry, origin_status: int,
+                            wanted: str | None) -> tuple[Response, str, int | None] | None:
+        """The expired object instead of the origin's 5xx, or None when past its stale-if-error window.
+
+        An expired object is served rather than an origin's 5xx, and keeps being served from the
+        cache for the error caching minimum TTL before the origin is asked again
+        (AD/HTTPStatusCodes); with the origin's stale-if-error, only within its window
+        (DG/Expiration, stale-if-error; stale.py)."""
+        now = cache.clock.now()
+        until = stale_rules.windows(stale, ex.behavior.config.cache_policy.max_ttl).if_error_until
+        if until is None or now < until:
+            hold = float(error_caching_min_ttl(self.rules, origin_status))
+            cache.extend(stale, hold if until is None else min(hold, until - now))
+            ex.trace.cache = "Hit"
+            ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object"
+                                  + ("" if until is None else " (stale-if-error)"))
+            return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
+        ex.trace.notes.append(f"origin answered {origin_status}: past the object's stale-if-error window")
+        return None
+
+    def _store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None, response: Response,
+               to_cache: Response, ttl: float, origin_status: int | None) -> None:
+        """Store the origin's answer (`to_cache`, the one the viewer gets being `response`), a
+        streamed one once it has arrived whole."""
         # A HEAD answer has no body to serve a later GET from, so only other methods store. The
         # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
         # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
         store_key: CacheKey | None = key
         if to_cache.status in (206, 416) or origin_status in (206, 416):
             store_key = range_key(key, wanted) if wanted is not None else None
-        if ex.request.method != "HEAD" and store_key is not None:
-            path = ex.request.url_path_and_query
-            if to_cache.stream is not None and ttl > 0:
-                # Sent on as it arrives and stored once whole, as CloudFront caches an object while
-                # serving it (`close_streams` reads it whole if the viewer does not get it). The
-                # head is taken now: the viewer's copy goes on to be edited.
-                head = to_cache.copy()
+        if ex.request.method == "HEAD" or store_key is None:
+            return
+        path = ex.request.url_path_and_query
+        if to_cache.stream is not None and ttl > 0:
+            # Sent on as it arrives and stored once whole, as CloudFront caches an object while
+            # serving it (`close_streams` reads it whole if the viewer does not get it). The
+            # head is taken now: the viewer's copy goes on to be edited.
+            head = to_cache.copy()
 
-                def store(body: bytes, key: CacheKey = store_key) -> None:
-                    cache.store(key, replace(head, body=body, stream=None), ttl, path=path,
-                                origin_status=origin_status)
+            def store(body: bytes, key: CacheKey = store_key) -> None:
+                cache.store(key, replace(head, body=body, stream=None), ttl, path=path,
+                            origin_status=origin_status)
 
-                assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
-                response.stream = ex.track(to_cache.stream, StoredWhenComplete(to_cache.stream, store))
-            else:
-                cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status)
-        return response, x_cache, origin_status
+            assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
+            response.stream = ex.track(to_cache.stream, StoredWhenComplete(to_cache.stream, store))
+        else:
+            cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status)
 
     async def aclose(self) -> None:
         """Stop the background refreshes still running."""
