@@ -41,7 +41,7 @@ MAX_URI_AND_QUERY = 8192
 MAX_HEADER_BYTES = 20480
 LOOPBACK = ("127.", "::1", "localhost")
 # A body on these is read whole before the pipeline, as an origin group may send the request again
-# to its secondary (FAILOVER_METHODS in pipeline.py, less GET, which is refused with any body):
+# to its secondary (FAILOVER_METHODS in origin_side.py, less GET, which is refused with any body):
 # a streamed body could not be replayed. Other methods' bodies go to the origin as they arrive.
 _REPLAYED_METHODS = frozenset({"HEAD", "OPTIONS"})
 log = logging.getLogger("edgesim")

@@ -121,7 +121,7 @@ def decide(request: Request, response: Response, behavior: DefaultCacheBehavior)
     if (not response.body and response.stream is None) or request.method.upper() == "HEAD":
         # "There is nothing for CloudFront to compress" [SCF conditions]. A HEAD answer has no body
         # even where a stub origin sent one. UNCERTAIN: the docs say nothing of HEAD; a HEAD that
-        # hits a compressed copy a GET stored gets that copy's headers (pipeline.py, cache.py).
+        # hits a compressed copy a GET stored gets that copy's headers (edge_cache_flow.py, cache.py).
         return Decision(None, "the response has no body")
     return Decision(coding)
 

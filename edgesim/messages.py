@@ -290,7 +290,8 @@ class Response:
     body: bytes = b""
     status_description: str | None = None
     # An origin's body that goes to the viewer as it arrives, `body` then being b"": set only where
-    # nothing at the edge needs the body whole (pipeline.py). Whoever replaces the body drops it.
+    # nothing at the edge needs the body whole (pipeline.py, origin_side.py). Whoever replaces the
+    # body drops it.
     stream: BodyStream | None = None
 
     def copy(self) -> Response:

@@ -2,7 +2,7 @@
 Range GET from a cached object (DG/RangeGETs).
 
 S3's narrower rules (one range only, its 416 InvalidRange) are in origin.py; which key a part of an
-object is cached under is in cache_key.py; when the edge looks at a range is in pipeline.py.
+object is cached under is in cache_key.py; when the edge looks at a range is in edge_cache_flow.py.
 
 Not modelled (DG/RangeGETs): CloudFront "may request a larger range" than the viewer's, and sends
 the whole object when the origin's answer is `Transfer-Encoding: chunked`; edgesim forwards the

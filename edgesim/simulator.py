@@ -265,7 +265,7 @@ class Simulator:
 
     async def wait_for_refreshes(self) -> None:
         """Until the background origin fetches that stale-while-revalidate started have finished
-        (pipeline.py, stale.py): a test awaits this to see the refreshed object."""
+        (edge_cache_flow.py, stale.py): a test awaits this to see the refreshed object."""
         if self._live is not None:
             await self._live.pipeline.refreshes.wait()
 

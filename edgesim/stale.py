@@ -7,8 +7,8 @@ control directives"; DG/Expiration, "Using stale-while-revalidate and stale-if-e
   object at once while CloudFront asks the origin in the background;
 - `stale-if-error=N`: for N seconds after it expires, an origin 5xx or an unreachable origin gets the
   viewer the expired object instead of the error.
-Past both windows the ordinary rules apply (pipeline.py `_miss`). This module holds the windows and
-the background refreshes; the pipeline decides when to use them.
+Past both windows the ordinary rules apply (edge_cache_flow.py `_miss`). This module holds the windows
+and the background refreshes; edge_cache_flow.py decides when to use them.
 """
 
 from __future__ import annotations

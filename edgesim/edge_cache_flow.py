@@ -1,0 +1,224 @@
+"""The edge cache's part of the request flow: Hit, RefreshHit, Miss, and what is stored.
+
+Between viewer-request and the response headers policy (spec §3.1): a CORS preflight answered at
+the edge, the bypass when caching is off for the behavior or the method, the lookup on the cache
+key, a stored object served (with its Age, a 304 for a conditional GET, a byte range of it:
+DG/RangeGETs), an expired object served within stale-while-revalidate while the origin is asked in
+the background, revalidated with a conditional request (a 304 makes a RefreshHit), or held through
+an origin's 5xx (stale-if-error, the error caching minimum TTL), and on a miss the origin side
+(origin_side.py) then the store, streamed objects stored once whole (spec §4, stale.py). cache.py
+is the store itself; this module decides when to look up and what to store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from edgesim import stale as stale_rules
+from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
+from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
+from edgesim.config import CustomErrorResponse
+from edgesim.custom_error_pages import CustomErrorPages
+from edgesim.error_responses import error_caching_min_ttl
+from edgesim.errors import OriginConnectionError, OriginTimeout
+from edgesim.exchange import Exchange
+from edgesim.messages import Response, StoredWhenComplete
+from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
+from edgesim.origin_side import OriginSide
+from edgesim.ranges import edge_range
+from edgesim.response_headers import preflight_response
+from edgesim.trace import Trace
+
+
+class EdgeCacheFlow:
+    """The edge cache's part of one loaded distribution's request flow."""
+
+    def __init__(self, cache: EdgeCache | None, origin_side: OriginSide, error_pages: CustomErrorPages,
+                 rules: tuple[CustomErrorResponse, ...], clock: Callable[[], float]) -> None:
+        # None turns the edge cache off (`serve --no-cache`): every request goes to the origin.
+        self.cache = cache
+        self.origin_side = origin_side
+        self.error_pages = error_pages
+        self.rules = rules  # the custom error responses, for their error caching minimum TTL
+        self.clock = clock
+        # Origin fetches for objects served within stale-while-revalidate (stale.py); closed with the pipeline.
+        self.refreshes = stale_rules.BackgroundRefreshes()
+
+    async def run(self, ex: Exchange) -> tuple[Response, str, int | None]:
+        """Cache lookup, then on a miss the origin side, storing what may be stored (spec §3.1, §4).
+
+        Returns the response, its X-Cache value and the origin's status (None when no origin answered)."""
+        config = ex.behavior.config
+        preflight = preflight_response(ex.request, config.response_headers_policy)
+        if preflight is not None:  # a CORS preflight the response headers policy answers at the edge
+            ex.trace.notes.append("CORS preflight answered at the edge by the response headers policy")
+            return preflight, "Miss from cloudfront", None
+        policy = config.cache_policy
+        cache = self.cache
+        if cache is None or policy.caching_disabled or not is_cached_method(ex.request.method, config.cached_methods):
+            ex.trace.cache = "bypass"
+            try:
+                response, x_cache, origin_status = await self.origin_side.run(ex)
+            except (OriginConnectionError, OriginTimeout) as err:
+                return await self.error_pages.for_unreachable_origin(ex, err)
+            response, _ = set_cookies_for_viewer_and_cache(response, ex.request, policy, config.origin_request_policy)
+            return await self.error_pages.for_origin_status(ex, response, origin_status), x_cache, origin_status
+        key = cache_key(ex.request, policy)
+        # A Range GET (DG/RangeGETs, ranges.py): the one lookup a request without Range pays.
+        wanted = ex.request.headers.get("range")
+        found = cache.lookup(key)
+        if found.kind is LookupKind.HIT and found.entry is not None:
+            ex.trace.cache = "Hit"
+            return self._serve(ex, cache, found.entry, "Hit from cloudfront", wanted)
+        if wanted is not None:  # a part the origin sent for the same Range, stored apart (cache_key.py)
+            part = cache.lookup(range_key(key, wanted))
+            if part.kind is LookupKind.HIT and part.entry is not None:
+                ex.trace.cache = "Hit"
+                return self._serve(ex, cache, part.entry, "Hit from cloudfront")
+        expired = found.entry
+        if (expired is not None and not expired.is_error
+                and cache.clock.now() < stale_rules.windows(expired, policy.max_ttl).revalidate_until):
+            return self._while_revalidate(ex, cache, key, expired, wanted)
+        return await self._miss(ex, cache, key, expired, wanted)
+
+    def _while_revalidate(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry,
+                          wanted: str | None) -> tuple[Response, str, int | None]:
+        """Within the origin's stale-while-revalidate window: the expired object now, the origin asked
+        in the background (DG/Expiration, stale-while-revalidate; stale.py)."""
+        # The refresh's own copy of the request, taken now: the viewer's goes on to viewer-response.
+        refresh = self._refresh_exchange(ex)
+        started = self.refreshes.start(key, lambda: self._refresh(refresh, cache, key, expired))
+        ex.trace.cache = "RefreshHit"
+        ex.trace.notes.append("stale-while-revalidate: served the expired object; "
+                              + ("origin asked in the background" if started else "a background refresh is running"))
+        return self._serve(ex, cache, expired, stale_rules.STALE_WHILE_REVALIDATE_X_CACHE, wanted)
+
+    def _refresh_exchange(self, viewer: Exchange) -> Exchange:
+        """The background fetch's own exchange and trace: `_miss` on it runs origin-request, the
+        origin, origin-response and the store as for any expired object (a 304 refreshes it, a 5xx
+        keeps it within the rules of `_miss`)."""
+        request = viewer.request.copy()
+        # The whole object, whatever part the viewer asked for: a part would not refresh it (DG/RangeGETs).
+        request.headers.remove("range")
+        if request.method == "HEAD":
+            # UNCERTAIN: a HEAD's answer has no body to store, so the refresh asks with GET.
+            request.method = "GET"
+        trace = Trace(viewer.request_id, method=request.method, uri=request.url_path_and_query)
+        return Exchange(request, viewer.request_id, viewer.behavior, trace, self.clock())
+
+    async def _refresh(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry) -> None:
+        try:
+            await self._miss(ex, cache, key, expired)
+        finally:
+            await ex.close_streams()  # no viewer takes the refresh's answer: what is stored was read whole
+
+    def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str,
+               wanted: str | None = None) -> tuple[Response, str, int | None]:
+        """A stored object with its Age; a 304 when it satisfies the viewer's conditional GET; the
+        range `wanted` of it, a 206 or 416, when it is the whole object (DG/RangeGETs)."""
+        served = cache.serve(entry)
+        served = viewer_not_modified(ex.request, served) or served
+        if wanted is not None:
+            part = edge_range(ex.request, served, wanted)
+            if part is not None and part.status == 416:
+                # UNCERTAIN: an error, so Error from cloudfront and no viewer-response (spec §3.1).
+                ex.trace.notes.append(f"Range {wanted}: 416, not satisfiable from the cached object")
+                return part, "Error from cloudfront", 416
+            if part is not None:
+                ex.trace.notes.append(f"Range {wanted}: {part.status} from the cached object")
+                served = part
+        return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
+
+    async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey, stale: CacheEntry | None,
+                    wanted: str | None = None) -> tuple[Response, str, int | None]:
+        """The origin side for a miss or an expired object, then the store (spec §4.3)."""
+        # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
+        conditional = stale.conditional_headers() if stale is not None else []
+        unreachable: OriginConnectionError | OriginTimeout | None = None
+        try:
+            response, x_cache, origin_status = await self.origin_side.run(ex, conditional)
+        except (OriginConnectionError, OriginTimeout) as err:
+            if stale is None:
+                return await self.error_pages.for_unreachable_origin(ex, err)
+            # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
+            response, x_cache, origin_status, unreachable = stale.response, "", err.status, err
+        policy = ex.behavior.config.cache_policy
+        if stale is not None and not stale.is_error and origin_status is not None and origin_status >= 500:
+            # The expired object rather than the origin's 5xx, while the rules allow (AD/HTTPStatusCodes).
+            held = self._hold_through_error(ex, cache, stale, origin_status, wanted)
+            if held is not None:
+                return held
+            if unreachable is not None:
+                return await self.error_pages.for_unreachable_origin(ex, unreachable)
+        if stale is not None and conditional and origin_status == 304 and response.status == 304:
+            merged = merge_not_modified(stale.response, response)
+            stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,
+                                 origin_status=stale.origin_status)
+            ex.trace.cache = "RefreshHit"
+            return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront", wanted)
+        ex.trace.cache = "Miss"
+        ttl = compute_ttl(response, policy, now=ex.now,
+                          error_caching_min_ttl=error_caching_min_ttl(self.rules, origin_status or response.status))
+        response = await self.error_pages.for_origin_status(ex, response, origin_status)
+        response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
+                                                              ex.behavior.config.origin_request_policy)
+        self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status)
+        return response, x_cache, origin_status
+
+    def _hold_through_error(self, ex: Exchange, cache: EdgeCache, stale: CacheEntry, origin_status: int,
+                            wanted: str | None) -> tuple[Response, str, int | None] | None:
+        """The expired object instead of the origin's 5xx, or None when past its stale-if-error window.
+
+        An expired object is served rather than an origin's 5xx, and keeps being served from the
+        cache for the error caching minimum TTL before the origin is asked again
+        (AD/HTTPStatusCodes); with the origin's stale-if-error, only within its window
+        (DG/Expiration, stale-if-error; stale.py)."""
+        now = cache.clock.now()
+        until = stale_rules.windows(stale, ex.behavior.config.cache_policy.max_ttl).if_error_until
+        if until is None or now < until:
+            hold = float(error_caching_min_ttl(self.rules, origin_status))
+            cache.extend(stale, hold if until is None else min(hold, until - now))
+            ex.trace.cache = "Hit"
+            ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object"
+                                  + ("" if until is None else " (stale-if-error)"))
+            return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
+        ex.trace.notes.append(f"origin answered {origin_status}: past the object's stale-if-error window")
+        return None
+
+    def _store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None, response: Response,
+               to_cache: Response, ttl: float, origin_status: int | None) -> None:
+        """Store the origin's answer (`to_cache`, the one the viewer gets being `response`), a
+        streamed one once it has arrived whole."""
+        # A HEAD answer has no body to serve a later GET from, so only other methods store. The
+        # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
+        # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
+        store_key: CacheKey | None = key
+        if to_cache.status in (206, 416) or origin_status in (206, 416):
+            store_key = range_key(key, wanted) if wanted is not None else None
+        if ex.request.method == "HEAD" or store_key is None:
+            return
+        path = ex.request.url_path_and_query
+        if to_cache.stream is not None and ttl > 0:
+            # Sent on as it arrives and stored once whole, as CloudFront caches an object while
+            # serving it (`close_streams` reads it whole if the viewer does not get it). The
+            # head is taken now: the viewer's copy goes on to be edited.
+            head = to_cache.copy()
+
+            def store(body: bytes, key: CacheKey = store_key) -> None:
+                cache.store(key, replace(head, body=body, stream=None), ttl, path=path,
+                            origin_status=origin_status)
+
+            assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
+            response.stream = ex.track(to_cache.stream, StoredWhenComplete(to_cache.stream, store))
+        else:
+            cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status)
+
+    async def aclose(self) -> None:
+        """Stop the background refreshes still running."""
+        await self.refreshes.aclose()
+
+
+def _x_cache_hit(origin_status: int | None, hit: str) -> str:
+    """An error served from the cache still says Error (spec §4.3)."""
+    return "Error from cloudfront" if origin_status is not None and origin_status >= 400 else hit
