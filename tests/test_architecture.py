@@ -20,3 +20,18 @@ def test_importing_the_pipeline_loads_no_runtime_and_no_framework() -> None:
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_the_pipelines_parts_import_downward_only() -> None:
+    """pipeline.py composes the edge cache's flow, the origin side and the custom error pages; none of
+    them imports the pipeline back (no cycle), and each loads on its own."""
+    import ast
+    from pathlib import Path
+
+    package = Path(edgesim.__file__).parent
+    for part in ("edge_cache_flow", "origin_side", "custom_error_pages", "exchange"):
+        tree = ast.parse((package / f"{part}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert "edgesim.pipeline" not in imported, part
+        subprocess.run([sys.executable, "-c", f"import edgesim.{part}"], check=True)
