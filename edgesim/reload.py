@@ -116,6 +116,11 @@ class Reloader:
         except UserError as exc:
             self._report(f"reload failed, still serving the last good version:\n{_indent(str(exc))}")
             return
+        except Exception as exc:  # noqa: BLE001 - edgesim's own failure: the request that found the edit still gets its answer
+            log.exception("reload of %s failed", config.source)
+            self._report(f"reload failed (an edgesim error: {type(exc).__name__}: {exc}), "
+                         "still serving the last good version")
+            return
         self._remember()
         # Named: the files the config names, else the changed code files that still exist (an
         # editor's temporary file, written and renamed away, is not one).

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from edgesim.config import DistributionConfig, load_config
 from edgesim.reload import CHECK_INTERVAL_S, MAX_HANDLER_FOLDERS, watch_and_reload, watched_directories
 
@@ -154,3 +156,25 @@ async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: 
         (lib / ".util.py.swp.py").unlink()
         await asyncio.wait_for(simulator.reloaded.wait(), 10)
         assert reports == ["reloaded util.py"]
+
+
+async def test_an_edgesim_failure_in_a_reload_keeps_the_last_good_version_serving(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edgesim.messages import Headers, Request
+    from edgesim.simulator import Simulator
+
+    _versioned(tmp_path, "v1")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'functions.viewer-request = { cloudfront_function = "fn/vr.js", runtime = "cloudfront-js-2.0" }\n')
+    async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator, _watching(simulator) as reports:
+        async def broken_build(config: Any) -> Any:
+            raise RuntimeError("a bug in edgesim")
+
+        monkeypatch.setattr(simulator, "_build", broken_build)
+        await asyncio.sleep(CHECK_INTERVAL_S)
+        _versioned(tmp_path, "v2")
+        response, _ = await simulator.handle(Request("GET", "/", headers=Headers([("Host", "d.example")])))
+        assert response.body == b"v1"  # the request that found the edit is answered, by the last good version
+        assert reports[0] == ("reload failed (an edgesim error: RuntimeError: a bug in edgesim), "
+                              "still serving the last good version")
