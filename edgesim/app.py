@@ -296,7 +296,8 @@ async def _send(send: Send, response: Response, *, head: bool = False) -> None:
 async def _send_stream(send: Send, receive: Receive, stream: BodyStream) -> None:
     """The rest of a response whose head `_send` sent: the origin's body as it arrives. The viewer
     leaving stops the origin's; the origin breaking off cuts the viewer's connection (BodyBrokenOff),
-    as CloudFront can do nothing else once the response has begun."""
+    as CloudFront can do nothing else once the response has begun (UNCERTAIN: the spec is silent on
+    a body broken off mid-way; §2.8's 502 needs a status line not yet sent)."""
 
     async def stop_when_viewer_leaves() -> None:
         while (await receive())["type"] != "http.disconnect":

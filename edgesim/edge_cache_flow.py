@@ -200,9 +200,10 @@ class EdgeCacheFlow:
             return
         path = ex.request.url_path_and_query
         if to_cache.stream is not None and ttl > 0:
-            # Sent on as it arrives and stored once whole, as CloudFront caches an object while
-            # serving it (`close_streams` reads it whole if the viewer does not get it). The
-            # head is taken now: the viewer's copy goes on to be edited.
+            # Sent on as it arrives and stored once whole (`close_streams` reads it whole if the
+            # viewer does not get it). UNCERTAIN: the spec (§4.3) says what is stored, not when;
+            # our reading is that CloudFront caches an object while serving it, and keeps it only
+            # whole. The head is taken now: the viewer's copy goes on to be edited.
             head = to_cache.copy()
 
             def store(body: bytes, key: CacheKey = store_key) -> None:

@@ -8,7 +8,8 @@ per connection, the whole response read before it moves on (it caches it), redir
 through, nothing decoded. That is all this module does. Origins given an httpx transport (tests:
 MockTransport, ASGITransport) still go through httpx in origin.py.
 
-A body can also be handed on as it arrives (`stream=True`): the response is returned at the end of
+A body can also be handed on as it arrives (`stream=True`; the spec is silent on streaming, and this is
+our reading of how an edge proxies a body it does not need whole): the response is returned at the end of
 the first read that completed its head, its body as a BodyStream, so an origin's event stream or
 large download reaches the viewer without waiting for the end. A body that came with its head in one
 read (most do) is returned whole as before. The origin is read no faster than the viewer takes it.
