@@ -458,6 +458,40 @@ class CustomErrorResponse(_Frozen):
         return self
 
 
+class GeoRestriction(_Frozen):
+    """Geographic restrictions (DG/georestrictions): viewers from the listed countries are the only
+    ones served ("whitelist"), or the ones refused ("blacklist"), by the whole distribution.
+
+    The values are CloudFront's API's (and CloudFormation's, Terraform's); the console's words
+    "allowlist" and "blocklist" are taken too. Locations are ISO 3166-1 alpha-2 country codes."""
+
+    restriction_type: Literal["none", "whitelist", "blacklist"] = "none"
+    locations: tuple[str, ...] = ()
+
+    @field_validator("restriction_type", mode="before")
+    @classmethod
+    def _console_words(cls, v: Any) -> Any:
+        return {"allowlist": "whitelist", "blocklist": "blacklist"}.get(v, v) if isinstance(v, str) else v
+
+    @field_validator("locations")
+    @classmethod
+    def _country_codes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [code for code in v if not (len(code) == 2 and code.isascii() and code.isalpha())]
+        if bad:
+            raise ValueError(f"{bad} are not ISO 3166-1 alpha-2 country codes; write e.g. ['US', 'CA']")
+        return tuple(code.upper() for code in v)
+
+    @model_validator(mode="after")
+    def _locations_match_type(self) -> GeoRestriction:
+        # CloudFront's Quantity rule: countries with a whitelist or blacklist, none without one.
+        if self.restriction_type == "none" and self.locations:
+            raise ValueError('locations are given but restriction_type is "none"; '
+                             'set restriction_type = "whitelist" or "blacklist"')
+        if self.restriction_type != "none" and not self.locations:
+            raise ValueError(f'a {self.restriction_type} needs at least one country in locations, e.g. ["US"]')
+        return self
+
+
 class DistributionConfig(_Frozen):
     """The whole distribution. `source` is the file it came from (None for config built in code)."""
 
@@ -468,6 +502,7 @@ class DistributionConfig(_Frozen):
     cache_behaviors: tuple[CacheBehavior, ...] = ()
     custom_error_responses: tuple[CustomErrorResponse, ...] = ()
     key_groups: tuple[KeyGroup, ...] = ()
+    geo_restriction: GeoRestriction = GeoRestriction()
     viewer: ViewerProfile = ViewerProfile()
     source: Path | None = Field(default=None, exclude=True)
 

@@ -37,6 +37,12 @@ class CustomErrorPages:
     async def for_unreachable_origin(self, ex: Exchange, err: ViewerError) -> tuple[Response, str, int | None]:
         """A custom error page for CloudFront's own 502 / 504 when the origin could not be reached;
         re-raises `err` (CloudFront's error page) when no rule with a page covers its status."""
+        return await self.for_cloudfront_error(ex, err)
+
+    async def for_cloudfront_error(self, ex: Exchange, err: ViewerError) -> tuple[Response, str, int | None]:
+        """A custom error page in place of an error CloudFront itself answers (an unreachable
+        origin's 502 / 504, the geographic restrictions' 403); re-raises `err` when no rule with a
+        page covers its status."""
         rule = find_rule(self.rules, err.status)
         if rule is None or rule.response_page_path is None:
             raise err

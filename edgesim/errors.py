@@ -12,6 +12,7 @@
         ├── MethodNotAllowed                403  method not in the behavior's allowed methods
         ├── HttpsRequired                   403  viewer protocol policy https-only over http
         ├── AccessDenied                    403  a signed URL or signed cookie missing or not valid (XML body)
+        ├── GeoBlocked                      403  the viewer's country is refused by the geographic restrictions
         ├── FunctionValidationError         502  a CloudFront Function returned something invalid
         ├── FunctionExecutionError          503  a CloudFront Function threw, rejected, ran too long
         ├── LambdaValidationError           502  a Lambda@Edge handler returned something invalid
@@ -149,6 +150,14 @@ class AccessDenied(ViewerError):
     def __init__(self, reason: str = "", *, code: str = "AccessDenied") -> None:
         super().__init__(reason)
         self.code = code
+
+
+class GeoBlocked(ViewerError):
+    """The distribution's geographic restrictions refuse the viewer's country (geo_restriction.py).
+    `reason` says which country and which list, for the log; the page carries CloudFront's words."""
+
+    status = 403
+    page_reason = "The Amazon CloudFront distribution is configured to block access from your country."
 
 
 class FunctionValidationError(ViewerError):

@@ -21,7 +21,7 @@ from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers
 from edgesim.config import DistributionConfig, Origin, OriginGroup
 from edgesim.custom_error_pages import CustomErrorPages
 from edgesim.edge_cache_flow import EdgeCacheFlow
-from edgesim.errors import MethodNotAllowed, ViewerError
+from edgesim.errors import GeoBlocked, MethodNotAllowed, ViewerError
 from edgesim.exchange import GENERATED_X_CACHE, Behavior, Exchange
 from edgesim.messages import EventType, Request, Response, include_body_limit
 from edgesim.origin import OriginFetcher
@@ -29,6 +29,7 @@ from edgesim.origin_side import OriginSide
 from edgesim.response_headers import apply_response_headers_policy
 from edgesim.routing import compile_pattern
 from edgesim.runtime import TriggerCall, TriggerResult
+from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.stale import BackgroundRefreshes
 from edgesim.trace import Trace, TriggerTrace
@@ -71,7 +72,8 @@ class Pipeline:
         # pipeline; the calls per request are the same as when they were methods here. A `cache`
         # of None turns the edge cache off (`serve --no-cache`): every request goes to the origin.
         self.origin_side = OriginSide(self.settings, self.origins, fetcher, self._cloudfront_headers, self._trigger)
-        error_pages = CustomErrorPages(config.custom_error_responses, self.settings, self.origins,
+        self._geo = config.geo_restriction if config.geo_restriction.restriction_type != "none" else None
+        self._error_pages = error_pages = CustomErrorPages(config.custom_error_responses, self.settings, self.origins,
                                        self.behavior_for, cache, self.origin_side.fetch)
         self.edge_cache = EdgeCacheFlow(cache, self.origin_side, error_pages, config.custom_error_responses, clock)
         # Origin fetches for objects served within stale-while-revalidate (stale.py), run by the
@@ -108,6 +110,15 @@ class Pipeline:
         viewer.origin = self.origins[behavior.config.target_origin]
         # The developer's X-Edgesim-Viewer-* override is read and removed before anything sees it.
         profile = take_viewer_override(viewer, self.config.viewer)
+
+        # Geographic restrictions hold for the whole distribution: checked first, before anything a
+        # behavior does (UNCERTAIN: the docs place them only as the edge "looks up your
+        # distribution"; we take it that the viewer protocol policy, signed URLs and every function
+        # come after). A custom error response for 403 may answer in place of CloudFront's page.
+        if self._geo is not None and (why := geo_refusal(self._geo, profile.country)) is not None:
+            page, x_cache, _ = await self._error_pages.for_cloudfront_error(ex, GeoBlocked(why))
+            trace.notes.append(f"geo restriction: {why}")
+            return self._finish(ex, page, x_cache, generated=False)
 
         redirect = apply_viewer_protocol_policy(behavior.config.viewer_protocol_policy, viewer, self.settings,
                                                 trace.notes)

@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import (
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, config_warnings
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
+from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.lambda_edge.workers import interpreter_note
 from edgesim.reload import watch_and_reload
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
@@ -302,6 +303,13 @@ def behaviors_text(config: DistributionConfig) -> str:
             where = (str(assoc.cloudfront_function) if isinstance(assoc, CloudFrontFunctionAssociation)
                      else f"{assoc.path}:{assoc.function}")
             lines.append(f"        {event_type.value:<16} {assoc.kind:<19} {assoc.name}  [{assoc.runtime}] {where}")
+    geo = config.geo_restriction
+    if geo.restriction_type != "none":
+        # The simulated viewer is in the US by default: say so when the list refuses it.
+        served = geo_refusal(geo, config.viewer.country) is None
+        lines.append(f"  geo restriction: {geo.restriction_type} {', '.join(geo.locations)}; the viewer "
+                     f"([viewer] country {config.viewer.country}) is {'served' if served else 'refused (403)'}, "
+                     "X-Edgesim-Viewer-Country: XX places one request elsewhere")
     runtimes = sorted({assoc.runtime for _, _, assoc in config.function_associations()
                        if not isinstance(assoc, CloudFrontFunctionAssociation)})
     for note in filter(None, map(interpreter_note, runtimes)):
