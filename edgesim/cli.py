@@ -150,6 +150,23 @@ def init(folder: Path) -> None:
     click.echo(f"next: {go}edgesim serve    (then pytest, or edgesim test cases.yaml)")
 
 
+@main.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write it to this file (default: print it).")
+def schema(output: Path | None) -> None:
+    """The config's JSON Schema, for editors: put `#:schema ./edgesim.schema.json` atop edgesim.toml."""
+    import json
+
+    from edgesim.config_schema import config_schema
+
+    text = json.dumps(config_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}; start edgesim.toml with the line  #:schema ./{output.name}", err=True)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

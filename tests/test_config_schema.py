@@ -1,0 +1,75 @@
+"""`edgesim schema`: the config's JSON Schema for editors (config_schema.py). It must accept every
+config edgesim accepts (else an editor flags a good file) and flag what edgesim refuses."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from edgesim.cli import main
+from edgesim.config import parse_config
+from edgesim.config_schema import config_schema
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def problems(data: dict[str, Any]) -> list[str]:
+    validator = jsonschema.Draft202012Validator(config_schema())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)]
+
+
+def readme_configs() -> list[str]:
+    return re.findall(r"```toml[^\n]*\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+
+
+def test_the_schema_is_valid_json_schema() -> None:
+    jsonschema.Draft202012Validator.check_schema(config_schema())
+
+
+@pytest.mark.parametrize("text", [*readme_configs(), *(p.read_text(encoding="utf-8")
+                                                         for p in sorted((REPO / "samples").rglob("edgesim.toml")))])
+def test_every_config_in_the_readme_and_samples_passes(text: str) -> None:
+    assert problems(tomllib.loads(text)) == []
+
+
+MINIMAL: dict[str, Any] = {"origins": [{"id": "app", "url": "http://127.0.0.1:3000"}],
+                           "default_cache_behavior": {"target_origin": "app"}}
+
+
+@pytest.mark.parametrize("policy", ["CachingDisabled", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+                                    {"min_ttl": 0, "default_ttl": 60, "max_ttl": 300}])
+def test_a_managed_policy_by_name_or_id_or_an_inline_one_passes(policy: Any) -> None:
+    data = {**MINIMAL, "default_cache_behavior": {"target_origin": "app", "cache_policy": policy}}
+    parse_config(data, base_dir=REPO)  # edgesim takes it ...
+    assert problems(data) == []  # ... and so does the schema
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    ({**MINIMAL, "default_cache_behavior": {"target_origin": "app", "cache_polcy": "CachingDisabled"}},
+     "cache_polcy"),
+    ({**MINIMAL, "distribution": {"pop": "SFO53-P7", "colour": "blue"}}, "colour"),
+    ({**MINIMAL, "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingSometimes"}},
+     "CachingSometimes"),
+    ({**MINIMAL, "default_cache_behavior": {"target_origin": "app", "viewer_protocol_policy": "https"}}, "https"),
+    ({"default_cache_behavior": {"target_origin": "app"}}, "origins"),
+])
+def test_what_edgesim_refuses_is_flagged(data: dict[str, Any], where: str) -> None:
+    found = problems(data)
+    assert found and any(where in p for p in found), found
+
+
+def test_the_command_writes_the_schema(tmp_path: Path) -> None:
+    out = tmp_path / "edgesim.schema.json"
+    result = CliRunner().invoke(main, ["schema", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["title"].startswith("edgesim distribution config")
+    assert "#:schema ./edgesim.schema.json" in result.output
+    printed = CliRunner().invoke(main, ["schema"])
+    assert json.loads(printed.output) == json.loads(out.read_text())
