@@ -8,6 +8,7 @@ more than a schema can say (files that must exist, CloudFront's deploy-time rule
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from edgesim.config import DistributionConfig
@@ -20,7 +21,7 @@ from edgesim.policies import (
 # What the models take before validation and their schema cannot show: a managed policy by name or
 # ID where the field's type is the policy itself (config.py's "before" validators), and the
 # console's words for a geographic restriction's type.
-_MANAGED = {
+_MANAGED: dict[str, Sequence[object]] = {
     "cache_policy": MANAGED_CACHE_POLICIES,
     "origin_request_policy": MANAGED_ORIGIN_REQUEST_POLICIES,
     "response_headers_policy": MANAGED_RESPONSE_HEADERS_POLICIES,
@@ -38,7 +39,7 @@ def config_schema() -> dict[str, Any]:
     for behavior in ("DefaultCacheBehavior", "CacheBehavior"):
         properties = defs[behavior]["properties"]
         for field, managed in _MANAGED.items():
-            keys = sorted({key for policy in managed for key in (policy.name, policy.id)})
+            keys = sorted({str(getattr(policy, key)) for policy in managed for key in ("name", "id")})
             by_name = {"type": "string", "enum": keys, "description": "a managed policy, by name or ID"}
             properties[field] = {"anyOf": [by_name, properties[field]]}
     geo = defs["GeoRestriction"]["properties"]["restriction_type"]
