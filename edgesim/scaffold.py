@@ -9,6 +9,7 @@ in the copied config and tests rewritten to the copies, so that `edgesim serve`,
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from edgesim.config import (
     default_config_path,
     load_config,
 )
+from edgesim.config_schema import config_schema
 from edgesim.errors import UserError
 
 # Beside the default's config: what a project starts with besides the config and its functions.
@@ -28,6 +30,9 @@ from edgesim.errors import UserError
 COMPANIONS = ("cases.yaml", "test_default_distribution.py", "test_functions_directly.py", "events")
 _TEXT_SUFFIXES = (".toml", ".py", ".yaml", ".yml")
 FUNCTIONS_FOLDER = "functions"
+# The config's JSON Schema beside it, named on the config's first line, so an editor completes and
+# checks edgesim.toml as it is written (config_schema.py).
+SCHEMA_FILENAME = "edgesim.schema.json"
 
 
 class ScaffoldError(UserError):
@@ -62,13 +67,14 @@ def scaffold(target: Path, source: Path | None = None) -> Created:
     top = [Path(CONFIG_FILENAME), *served, *(Path(name) for name in COMPANIONS if (home / name).exists())]
     if copies:
         top.append(Path(FUNCTIONS_FOLDER))
+    top.append(Path(SCHEMA_FILENAME))
     clashes = [str(target / entry) for entry in top if (target / entry).exists()]
     if clashes:
         raise ScaffoldError(f"{', '.join(clashes)} already exist{'s' if len(clashes) == 1 else ''}; "
                             "edgesim init never overwrites: pick an empty folder, e.g. `edgesim init my-edge`")
     target.mkdir(parents=True, exist_ok=True)
     for entry in top:
-        if entry == Path(FUNCTIONS_FOLDER):
+        if entry in (Path(FUNCTIONS_FOLDER), Path(SCHEMA_FILENAME)):
             continue
         origin, copy = home / entry, target / entry
         if origin.is_dir():
@@ -78,7 +84,11 @@ def scaffold(target: Path, source: Path | None = None) -> Created:
     for path, new in copies.items():
         (target / new).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target / new)
-    load_config(target / CONFIG_FILENAME)  # the copy stands on its own: a mistake here is edgesim's
+    (target / SCHEMA_FILENAME).write_text(json.dumps(config_schema(), indent=2) + "\n", encoding="utf-8")
+    config_copy = target / CONFIG_FILENAME
+    config_copy.write_text(f"#:schema ./{SCHEMA_FILENAME}\n" + config_copy.read_text(encoding="utf-8"),
+                           encoding="utf-8")
+    load_config(config_copy)  # the copy stands on its own: a mistake here is edgesim's
     return Created(target, top, functions)
 
 

@@ -67,3 +67,16 @@ def test_the_command_lists_what_it_made_and_what_to_run_next(tmp_path: Path) -> 
     assert f"next: cd {target} && edgesim serve" in result.output
     again = runner.invoke(main, ["init", str(target)])
     assert again.exit_code == 1 and "never overwrites" in again.output
+
+
+def test_the_config_names_its_schema_for_editors(tmp_path: Path) -> None:
+    import json
+    import tomllib
+
+    import jsonschema
+
+    scaffold(tmp_path / "p")
+    config_text = (tmp_path / "p" / "edgesim.toml").read_text()
+    assert config_text.startswith("#:schema ./edgesim.schema.json\n")
+    schema = json.loads((tmp_path / "p" / "edgesim.schema.json").read_text())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(tomllib.loads(config_text))) == []
