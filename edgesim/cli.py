@@ -254,8 +254,10 @@ _TRIGGERS = click.Choice(["viewer-request", "origin-request", "origin-response",
 @click.option("--validate", is_flag=True, help="Also apply CloudFront's validation; say what the viewer would get.")
 @click.option("--timeout", type=float, help="Seconds. Default: the trigger's limit (5 s viewer, 30 s origin).")
 @click.option("--memory", type=int, help="MB. Default: 128.")
+@click.option("--aws-credentials", is_flag=True,
+              help="Give the handler this shell's AWS credentials (AWS_* variables), for SDK calls.")
 def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # type: ignore[no-untyped-def]
-           timeout: float | None, memory: int | None) -> None:
+           timeout: float | None, memory: int | None, aws_credentials: bool) -> None:
     """Run one event through a Lambda@Edge HANDLER (path/file.py:handler, file.js:handler) without a server.
 
     Prints the handler's result as JSON on stdout and its log on stderr; exits 1 when it fails.
@@ -272,7 +274,8 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
         raise click.UsageError(f"--event {event_file.name}: not valid JSON: {exc}") from None
     try:
         result = asyncio.run(invoke_handler(handler, event, validate=validate, timeout=timeout, memory=memory,
-                                            event_type=EventType(event_type) if event_type else None))
+                                            event_type=EventType(event_type) if event_type else None,
+                                            aws_credentials=aws_credentials))
     except UserError as exc:
         raise click.UsageError(str(exc)) from None
     for line in [*result.notes, *result.logs]:

@@ -74,6 +74,10 @@ class DistributionSettings(_Frozen):
     # Wall-clock kill for a runaway CloudFront Function (an endless loop) in ms. Separate from the
     # compute budget above, and generous, so a slow laptop never fails a healthy function.
     function_time_limit_ms: float = Field(default=50.0, gt=0)
+    # Lambda@Edge handlers get the AWS credentials of edgesim's environment (AWS_ACCESS_KEY_ID...,
+    # AWS_PROFILE, AWS_ENDPOINT_URL...), standing in for the execution role's, so that SDK calls work
+    # locally. Off by default: a handler then finds no credentials at all, not even ~/.aws's.
+    lambda_aws_credentials: bool = False
     # Clear the edge cache when the config is reloaded.
     clear_cache_on_reload: bool = True
     default_root_object: str = ""

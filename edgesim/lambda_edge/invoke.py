@@ -81,7 +81,7 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
 
 async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: EventType | None = None,
                          validate: bool = False, base_dir: Path | None = None, timeout: float | None = None,
-                         memory: int | None = None) -> InvokeResult:
+                         memory: int | None = None, aws_credentials: bool = False) -> InvokeResult:
     """Run `event` through `handler` in a fresh worker; never raises for what the handler does."""
     assoc = load_handler(handler, base_dir or Path.cwd())
     note = None
@@ -89,7 +89,7 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     if trigger is None:
         trigger, note = event_type_of(event)
     default_timeout, default_memory = trigger_limits(assoc, trigger, "per-trigger")
-    spec = worker_spec(assoc, memory or default_memory)
+    spec = worker_spec(assoc, memory or default_memory, aws_credentials=aws_credentials)
     limit = timeout or default_timeout
     notes = [note] if note else []
     notes += _over_quota(trigger, timeout, memory)

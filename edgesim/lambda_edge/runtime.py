@@ -43,9 +43,9 @@ def new_request_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def worker_spec(assoc: LambdaFunctionAssociation, memory: int) -> WorkerSpec:
+def worker_spec(assoc: LambdaFunctionAssociation, memory: int, *, aws_credentials: bool = False) -> WorkerSpec:
     return WorkerSpec(language=assoc.language, path=assoc.path, function=assoc.function,
-                      runtime=assoc.runtime, name=assoc.name, memory=memory)
+                      runtime=assoc.runtime, name=assoc.name, memory=memory, aws_credentials=aws_credentials)
 
 
 def trigger_limits(assoc: LambdaFunctionAssociation, event_type: EventType, quotas: str) -> tuple[float, int]:
@@ -335,7 +335,7 @@ class LambdaEdgeRuntime:
 
     def function(self, assoc: LambdaFunctionAssociation, event_type: EventType) -> LambdaEdgeFunction:
         timeout, memory = trigger_limits(assoc, event_type, self.settings.lambda_quotas)
-        spec = worker_spec(assoc, memory)
+        spec = worker_spec(assoc, memory, aws_credentials=self.settings.lambda_aws_credentials)
         pool = self._pools.get(spec)
         if pool is None:
             source = config_source(f"functions.{event_type.value}.lambda", assoc.handler) + " in the config"

@@ -55,6 +55,8 @@ class WorkerSpec:
     runtime: str
     name: str
     memory: int
+    # The developer's AWS credentials reach the handler ([distribution] lambda_aws_credentials).
+    aws_credentials: bool = False
 
     @property
     def function_name(self) -> str:
@@ -94,15 +96,34 @@ class WorkerInitError(Exception):
         super().__init__(f"{error['errorType']}: {error['errorMessage']}")
 
 
+# What the AWS SDKs would otherwise find on their own with no credentials in the environment: the
+# shared files under the home directory (found through the password database even without HOME)
+# and, on an EC2 or container host, its instance role.
+_NO_AWS_CREDENTIALS = {
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
 def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
     """Lambda's reserved variables only (spec §2.1): nothing of the user's shell leaks in.
 
     Besides the AWS_* ones we pass what Lambda itself sets and programs rely on: PATH (so a handler
     can spawn tools), LANG (UTF-8 text I/O), TZ (Lambda runs in UTC) and LAMBDA_TASK_ROOT. AWS
-    credentials are deliberately absent: Lambda's would be the execution role's, and passing the
-    developer's own would be exactly the leak this guards against.
+    credentials are absent unless the developer asks for them (`spec.aws_credentials`): Lambda's
+    would be the execution role's, and the developer's own are theirs to give. Asked, every AWS_*
+    variable of edgesim's environment goes to the handler (keys, session token, profile, endpoint
+    URLs for a local stack, web identity) except those Lambda sets itself; without them the SDKs'
+    default chain finds the developer's shared files as it would from the shell.
     """
+    if spec.aws_credentials:
+        given = {k: v for k, v in os.environ.items() if k.startswith("AWS_") and not k.startswith("AWS_LAMBDA_")
+                 and k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV")}
+    else:
+        given = dict(_NO_AWS_CREDENTIALS)
     return {
+        **given,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
