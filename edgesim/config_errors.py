@@ -76,9 +76,33 @@ def keys_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     return [key for table in tables for key in model_keys(table)]
 
 
+# CloudFront's own names (its API's and CloudFormation's, in snake_case) for what edgesim's config
+# says otherwise: (the key edgesim's table takes instead, how to write it there). A hint is given only
+# where that table has the key, so `min_ttl` is pointed to the cache policy on a behavior alone.
+_CLOUDFRONT_NAMES: dict[str, tuple[str, str]] = {
+    "function_associations": ("functions", 'functions.viewer-request = { cloudfront_function = "file.js" }'),
+    "lambda_function_associations": ("functions", 'functions.origin-request = { lambda = "file.py:handler" }'),
+    "cache_policy_id": ("cache_policy", 'cache_policy = "<managed policy name or ID>" or an inline table'),
+    "origin_request_policy_id": ("origin_request_policy", 'origin_request_policy = "<managed name or ID>"'),
+    "response_headers_policy_id": ("response_headers_policy", 'response_headers_policy = "<managed name or ID>"'),
+    "target_origin_id": ("target_origin", 'target_origin = "<origin id>"'),
+    "forwarded_values": ("cache_policy", "an inline cache_policy = { query_strings = ..., headers = ..., cookies = ... }"),
+    "min_ttl": ("cache_policy", "cache_policy = { min_ttl = 0, default_ttl = 86400, max_ttl = 31536000 }"),
+    "default_ttl": ("cache_policy", "cache_policy = { min_ttl = 0, default_ttl = 86400, max_ttl = 31536000 }"),
+    "max_ttl": ("cache_policy", "cache_policy = { min_ttl = 0, default_ttl = 86400, max_ttl = 31536000 }"),
+    "custom_origin_config": ("url", 'url = "http://127.0.0.1:3000" (protocol, host, port and origin path in one)'),
+    "origin_path": ("url", 'the path at the end of url, e.g. url = "http://127.0.0.1:3000/v1"'),
+    "restrictions": ("geo_restriction", '[geo_restriction] restriction_type = "whitelist", locations = ["US"]'),
+}
+
+
 def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str:
     """What to say about the unknown key at the end of `loc`."""
-    meant = did_you_mean(str(loc[-1]), keys_at(model, loc[:-1]))
+    keys = keys_at(model, loc[:-1])
+    cloudfront = _CLOUDFRONT_NAMES.get(str(loc[-1]))
+    if cloudfront is not None and cloudfront[0] in keys:
+        return f"unknown key; CloudFront's {loc[-1]} is written here as {cloudfront[1]} (see the README's config)"
+    meant = did_you_mean(str(loc[-1]), keys)
     return f"unknown key; did you mean {meant!r}?" if meant else UNKNOWN_KEY
 
 

@@ -39,7 +39,10 @@ def config_schema() -> dict[str, Any]:
     for behavior in ("DefaultCacheBehavior", "CacheBehavior"):
         properties = defs[behavior]["properties"]
         for field, managed in _MANAGED.items():
-            keys = sorted({str(getattr(policy, key)) for policy in managed for key in ("name", "id")})
+            names = [str(getattr(policy, "name")) for policy in managed]
+            ids = [str(getattr(policy, "id")) for policy in managed]
+            # CloudFront's own names carry a "Managed-" prefix (policies.py takes both).
+            keys = sorted({*names, *(f"Managed-{name}" for name in names), *ids})
             by_name = {"type": "string", "enum": keys, "description": "a managed policy, by name or ID"}
             properties[field] = {"anyOf": [by_name, properties[field]]}
     geo = defs["GeoRestriction"]["properties"]["restriction_type"]

@@ -248,6 +248,9 @@ MANAGED_RESPONSE_HEADERS_POLICIES: tuple[ResponseHeadersPolicy, ...] = (
 
 
 def _lookup(table: tuple[_Frozen, ...], key: str, kind: str) -> _Frozen:
+    # CloudFront's API and console name managed policies "Managed-CachingOptimized"; edgesim's short
+    # names leave the prefix out, and both are taken.
+    key = key.removeprefix("Managed-")
     for policy in table:
         if key in (getattr(policy, "name"), getattr(policy, "id")):
             return policy

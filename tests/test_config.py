@@ -295,3 +295,38 @@ def test_behaviors_no_request_can_reach_are_warnings_in_check_and_the_banner(tmp
     shown = banner(Simulator(config), "http://127.0.0.1:8080/")
     assert [line for line in shown.splitlines() if "warning" in line] == [f"  ! warning: {w}" for w in warnings]
     assert config_warnings(load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))) == []
+
+
+@pytest.mark.parametrize(("line", "table", "written"), [
+    ('lambda_function_associations = []', "default_cache_behavior", 'functions.origin-request = { lambda ='),
+    ('function_associations = []', "default_cache_behavior", 'functions.viewer-request = { cloudfront_function ='),
+    ('min_ttl = 0', "default_cache_behavior", "cache_policy = { min_ttl = 0"),
+    ('target_origin_id = "app"', "default_cache_behavior", 'target_origin = "<origin id>"'),
+    ('cache_policy_id = "658327ea-f89d-4fab-a63d-7e88639e58f6"', "default_cache_behavior", "cache_policy ="),
+])
+def test_cloudfront_api_names_point_to_edgesims(tmp_path: Path, line: str, table: str, written: str) -> None:
+    """A key in CloudFront's API words (its DistributionConfig, CloudFormation) is told how edgesim's
+    config writes it, not just that it is unknown."""
+    problems = problems_of(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n{line}\n')
+    key = line.split(" ", 1)[0]
+    assert len(problems) == 1 and f"{table}.{key}: unknown key; CloudFront's {key} is written here as {written}" \
+        in problems[0], problems
+
+
+def test_an_origin_path_points_to_the_url(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\norigin_path = "/v1"\n'
+                                     '[default_cache_behavior]\ntarget_origin = "app"\n')
+    assert problems and 'url = "http://127.0.0.1:3000/v1"' in problems[0], problems
+
+
+def test_managed_policies_by_cloudfronts_own_names(tmp_path: Path) -> None:
+    """CloudFront's API and console call them Managed-CachingOptimized, Managed-AllViewer..."""
+    config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                                'cache_policy = "Managed-CachingDisabled"\n'
+                                                'origin_request_policy = "Managed-AllViewer"\n'
+                                                'response_headers_policy = "Managed-SecurityHeadersPolicy"\n'))
+    behavior = config.default_cache_behavior
+    assert behavior.cache_policy.name == "CachingDisabled"
+    assert behavior.origin_request_policy is not None and behavior.origin_request_policy.name == "AllViewer"
+    assert behavior.response_headers_policy is not None
+    assert behavior.response_headers_policy.name == "SecurityHeadersPolicy"

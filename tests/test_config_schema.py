@@ -43,7 +43,7 @@ MINIMAL: dict[str, Any] = {"origins": [{"id": "app", "url": "http://127.0.0.1:30
                            "default_cache_behavior": {"target_origin": "app"}}
 
 
-@pytest.mark.parametrize("policy", ["CachingDisabled", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+@pytest.mark.parametrize("policy", ["CachingDisabled", "Managed-CachingDisabled", "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
                                     {"min_ttl": 0, "default_ttl": 60, "max_ttl": 300}])
 def test_a_managed_policy_by_name_or_id_or_an_inline_one_passes(policy: Any) -> None:
     data = {**MINIMAL, "default_cache_behavior": {"target_origin": "app", "cache_policy": policy}}
