@@ -56,6 +56,14 @@ async def test_async_and_import_need_2_0(load) -> None:  # noqa: F811
         await load("async function handler(e) { f(await g()); return e.request; }")
 
 
+async def test_await_in_arguments_fails_in_cloudfronts_words(load) -> None:  # noqa: F811
+    # What TestFunction answers for `parseFloat(await kvs.get('weight'))` and `JSON.parse(await kvs.get(k))`.
+    code = "async function handler(e) {\n  var n = parseFloat(await Promise.resolve('1'));\n  return e.request;\n}"
+    fn = await load(code, defer_errors=True)
+    with pytest.raises(FunctionExecutionError, match="SyntaxError: await in arguments not supported in 2"):
+        await fn.invoke(call())
+
+
 async def test_deferred_subset_violation_fails_each_run_with_503(load) -> None:  # noqa: F811
     fn = await load("function handler(e) {\n  for (var x of []) {}\n  return e.request;\n}", defer_errors=True)
     with pytest.raises(FunctionExecutionError, match='SyntaxError: Token "of" not supported in this version in 2'):
