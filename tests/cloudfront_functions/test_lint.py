@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cff_support import RUNTIMES, call, load  # noqa: F401
+from cff_support import RUNTIMES, call, load, request  # noqa: F401
 from edgesim.cloudfront_functions import check_cloudfront_function
 from edgesim.config import CloudFrontFunctionAssociation
 from edgesim.errors import FunctionCodeError, FunctionExecutionError
@@ -19,10 +19,10 @@ BOTH = [
     ("var a = e?.request;", "optional chaining", "optional"),
     ("try { x(); } catch { }", "optional catch binding", "catch"),
     ("function* g() { yield 1; }", "generator", "generator"),
-    ("var a = e.x ?? 1;", "nullish coalescing", "??"),
-    ("var a; a ??= 1;", "nullish coalescing", "??="),
+    ("var a; a ??= 1;", "nullish assignment", "??="),
 ]
 ONLY_1_0 = [
+    ("var a = e.x ?? 1;", "nullish coalescing", 'Token "?"'),
     ("const a = 1;", "const/let", 'Token "const"'),
     ("let a = 1;", "const/let", 'Token "let"'),
 ]
@@ -54,6 +54,14 @@ async def test_async_and_import_need_2_0(load) -> None:  # noqa: F811
         await load("import fs from 'fs';\nfunction handler(e) { return e.request; }")
     with pytest.raises(FunctionCodeError, match="await inside call arguments"):
         await load("async function handler(e) { f(await g()); return e.request; }")
+
+
+async def test_await_in_arguments_fails_in_cloudfronts_words(load) -> None:  # noqa: F811
+    # What TestFunction answers for `parseFloat(await kvs.get('weight'))` and `JSON.parse(await kvs.get(k))`.
+    code = "async function handler(e) {\n  var n = parseFloat(await Promise.resolve('1'));\n  return e.request;\n}"
+    fn = await load(code, defer_errors=True)
+    with pytest.raises(FunctionExecutionError, match="SyntaxError: await in arguments not supported in 2"):
+        await fn.invoke(call())
 
 
 async def test_deferred_subset_violation_fails_each_run_with_503(load) -> None:  # noqa: F811
@@ -96,16 +104,27 @@ async def test_top_level_async_arrow_runs_but_async_arguments_and_closures_are_r
         assert info.value.line == 2
 
 
-async def test_export_clause_of_the_handler_runs_on_2_0_only(load) -> None:  # noqa: F811
-    # A file shared with a Node test runner, pushed to cloudfront-js-2.0 as it is.
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_any_export_is_an_illegal_export_statement(load, runtime: str) -> None:  # noqa: F811
+    # CloudFront's TestFunction on a file ending in `export { handler };` (a file shared with a Node
+    # test runner): "SyntaxError: Illegal export statement in <line>", and 503 on every request.
     code = "function handler(e) { e.request.uri = '/exported'; return e.request; }\nexport { handler };"
-    fn = await load(code)
-    assert (await fn.invoke(call())).request.uri == "/exported"
     with pytest.raises(FunctionCodeError, match="export") as info:
-        await load(code, runtime="cloudfront-js-1.0", name="v1")
+        await load(code, runtime=runtime)
     assert info.value.line == 2
     with pytest.raises(FunctionCodeError, match="export"):
-        await load("export function handler(e) { return e.request; }", name="declared")
+        await load("export function handler(e) { return e.request; }", runtime=runtime, name="declared")
+    fn = await load(code, runtime=runtime, name="deferred", defer_errors=True)
+    with pytest.raises(FunctionExecutionError, match="SyntaxError: Illegal export statement in 2"):
+        await fn.invoke(call())
+
+
+async def test_nullish_coalescing_runs_on_2_0(load) -> None:  # noqa: F811
+    # SST's Router function (cloudfront-js-2.0) defaults its origin override with `override ?? {}`.
+    fn = await load("function handler(e) {\n  var o = e.request.querystring.o ?? {value: '/d'};\n"
+                    "  e.request.uri = o.value;\n  return e.request;\n}")
+    assert (await fn.invoke(call())).request.uri == "/d"
+    assert (await fn.invoke(call(request(query="o=/q")))).request.uri == "/q"
 
 
 async def test_size_limit(load) -> None:  # noqa: F811
