@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,15 @@ def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str]:
             time.sleep(0.1)
     proc.kill()
     raise AssertionError("edgesim serve did not start in 30 s")
+
+
+def _read_until(proc: subprocess.Popen[str], lines: list[str], marker: str) -> None:
+    """Read the server's output line by line into `lines` until a line holds `marker` (or it ends)."""
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, ""):
+        lines.append(line)
+        if marker in line:
+            return
 
 
 def stop(proc: subprocess.Popen[str]) -> str:
@@ -126,8 +136,16 @@ def test_a_config_broken_at_start_is_waited_on_until_an_edit_fixes_it(site_confi
            "PYTHONPATH": str(Path(edgesim.__file__).resolve().parent.parent)}
     proc = subprocess.Popen([sys.executable, "-m", "edgesim", "serve", "--port", str(port)], cwd=site_config.parent,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    seen: list[str] = []
     try:
-        time.sleep(1.5)
+        # The edit must come after the server has read the broken config: under load its start
+        # alone can take longer than any fixed sleep, so wait for its words.
+        assert proc.stdout is not None
+        reader = threading.Thread(target=_read_until, args=(proc, seen, "waiting for edgesim.toml to be fixed"),
+                                  daemon=True)
+        reader.start()
+        reader.join(60)
+        assert any("waiting for edgesim.toml to be fixed" in line for line in seen), seen
         assert proc.poll() is None  # waiting, not exited
         site_config.write_text(good)
         deadline = time.monotonic() + 30
@@ -139,7 +157,7 @@ def test_a_config_broken_at_start_is_waited_on_until_an_edit_fixes_it(site_confi
                 time.sleep(0.1)
         assert answer is not None and answer.text == "hello from the site"
     finally:
-        out = stop(proc)
+        out = "".join(seen) + stop(proc)
     assert "unknown origin id 'nowhere'" in out
     assert "waiting for edgesim.toml to be fixed (Ctrl+C to stop)" in out
     # Without reload there is nothing to wait for: the error, and exit 1.
