@@ -169,14 +169,19 @@ def wait_for_valid_config(path: Path, report: Callable[[str], None]) -> Distribu
     """`edgesim serve` on a config that does not load: say why, then wait for an edit that fixes it
     (as `wrangler dev` waits on a broken build) instead of exiting. Ctrl+C stops the wait."""
     while True:
+        # The file as it was read: an edit made before the watch below starts is seen by its
+        # changed signature (the watch alone missed it, and then waited for ever).
+        read = _modified({path})[path]
         try:
             return load_config(path)
         except ConfigError as exc:
             for problem in exc.problems:
                 report(f"error: {problem}")
         report(f"waiting for {path.name} to be fixed (Ctrl+C to stop)")
-        for changes in watch(path.parent, debounce=100, step=50, recursive=False):
-            if any(Path(changed).resolve() == path.resolve() for _, changed in changes):
+        for changes in watch(path.parent, debounce=100, step=50, recursive=False, rust_timeout=500,
+                             yield_on_timeout=True):
+            if (any(Path(changed).resolve() == path.resolve() for _, changed in changes)
+                    or _modified({path})[path] != read):
                 break
 
 

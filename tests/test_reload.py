@@ -178,3 +178,26 @@ async def test_an_edgesim_failure_in_a_reload_keeps_the_last_good_version_servin
         assert response.body == b"v1"  # the request that found the edit is answered, by the last good version
         assert reports[0] == ("reload failed (an edgesim error: RuntimeError: a bug in edgesim), "
                               "still serving the last good version")
+
+
+def test_a_fix_saved_as_the_wait_begins_is_not_missed(tmp_path: Path) -> None:
+    """The edit lands between the failed load and the start of the file watch (the report of the
+    wait itself makes it here): the wait must still end, not wait for another edit."""
+    import threading
+
+    from edgesim.reload import wait_for_valid_config
+
+    (tmp_path / "site").mkdir()
+    good = '[[origins]]\nid = "site"\ndirectory = "site"\n[default_cache_behavior]\ntarget_origin = "site"\n'
+    config = tmp_path / "edgesim.toml"
+    config.write_text(good.replace('target_origin = "site"', 'target_origin = "nowhere"'))
+
+    def report(line: str) -> None:
+        if line.startswith("waiting for"):
+            config.write_text(good)
+
+    loaded = []
+    waiter = threading.Thread(target=lambda: loaded.append(wait_for_valid_config(config, report)), daemon=True)
+    waiter.start()
+    waiter.join(15)
+    assert loaded and loaded[0].default_cache_behavior.target_origin == "site"
