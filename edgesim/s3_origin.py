@@ -4,22 +4,28 @@ S3 without ListBucket: 403 AccessDenied for a missing key, ETag (the MD5 of the 
 single-part upload), Last-Modified, a 304 for a conditional GET, one byte range per request
 (`_s3_range`). Nothing outside the directory is ever read (`_safe_path`).
 
-A file is never held whole in memory because it is large: one up to WHOLE_FILE_LIMIT is read in
-one pread (what a streamed answer would cost more than it saves), a larger one, when the caller
-takes a stream (`stream=True`, the viewer's own fetch), goes out as a `FileBody` read CHUNK bytes
-at a time as the viewer takes them (app.py `_send_stream`: uvicorn's send waits while the socket
-is full, so the reads keep the viewer's pace). A HEAD or a 304 reads no body byte; a Range reads
-only its bytes. The reads stay on the event loop: a 256 KiB pread of a file in the page cache takes
-~40 µs here, less than handing it to a thread would cost. The MD5 of a file over
-HASH_INLINE_LIMIT is computed in a thread (~440 MB/s here: a 2 GB video would hold the loop ~5 s),
-once per (path, mtime, size), however many requests wait for it.
+No file is held whole in memory for being large. One up to WHOLE_FILE_LIMIT is read in one pread;
+a larger one, when the caller takes a stream (`stream=True`: the viewer's own fetch, not a custom
+error page's), goes out as a `FileBody`, read CHUNK bytes at a time as the viewer takes them
+(app.py `_send_stream`: uvicorn's send waits while the socket is full, so the reads keep the
+viewer's pace). A HEAD or a 304 reads no body byte; a Range reads only its bytes. The MD5 of a file
+over HASH_INLINE_LIMIT is computed in a thread (~440 MB/s here: a 2 GB video would hold the loop
+~5 s), once per (path, mtime, size), however many requests wait for it.
+
+The reads themselves stay on the event loop. Measured here: a 256 KiB pread takes ~40 µs from the
+page cache and about as much at the median from disk (the kernel's readahead), with a tail of
+0.2-8 ms at p99; handing each chunk to a thread costs 3-5x the CPU of the read (~60-90 µs on the
+loop, ~130-190 µs in all). UNCERTAIN whether a slow disk's tail deserves that price; preadv's
+RWF_NOWAIT (read inline what is cached, the rest in a thread) would remove the tail if it does.
 
 A file that changes while it is read (an editor saving it in place: its size or mtime moves) is
 never served as a mix of two versions with the first one's ETag and length: a whole read starts
 again from the new file; a stream already under way breaks off (OriginConnectionError, which cuts
 the viewer's connection, app.py `BodyBrokenOff`) rather than send bytes its Content-Length did not
-announce. A file deleted or replaced by a rename while it streams goes on from the open file: the
-version the viewer started, whole and as announced, as S3 serves a GET begun before an overwrite.
+announce. UNCERTAIN: S3 would finish the version the GET began with; edgesim keeps no copy of it,
+so it breaks off as an origin that fails mid-body does. A file deleted or replaced by a rename
+while it streams goes on from the open file: the version the viewer started, whole and as
+announced, as S3 serves a GET begun before an overwrite.
 """
 
 from __future__ import annotations
@@ -42,8 +48,10 @@ from edgesim.errors import OriginConnectionError
 from edgesim.messages import BodyStream, Headers, Request, Response
 from edgesim.ranges import ByteRange, content_range, if_range_matches, parse_range, resolve
 
-# Measured (bench in the commit message): a directory-origin GET of a 1 MiB file read whole costs
-# ~0.2 ms of the loop; above that a stream, so memory per request stays at about one CHUNK.
+# Measured through the ASGI app (cache off, CPU per GET): streamed rather than read whole, a 64-256
+# KiB file costs ~60-110 µs more (the stream's own machinery), a 1 MiB one ~8% more, while a 1 MiB
+# pread holds the loop ~0.1 ms: above 1 MiB a stream, whose memory is one CHUNK. 256 KiB chunks
+# cost ~40% less CPU than 64 KiB ones on a 16 MiB file, and 1 MiB ones no less than 256 KiB.
 WHOLE_FILE_LIMIT = 1 << 20
 CHUNK = 256 << 10
 HASH_INLINE_LIMIT = 1 << 20
