@@ -392,3 +392,30 @@ async def test_a_large_custom_error_page_from_a_directory_origin_is_served_whole
         missing = await d.get("/nope.html")
     assert (missing.status_code, missing.content) == (404, page)
     assert missing.headers["content-length"] == str(len(page))
+
+
+# --- security -----------------------------------------------------------------------------------
+
+
+async def test_a_fifo_is_refused_without_hanging_and_a_link_swapped_in_after_the_check_is_not_followed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "secret.txt").write_text("TOP SECRET")
+    root = tmp_path / "site"
+    root.mkdir()
+    os.mkfifo(root / "pipe")
+    (root / "page.html").write_text("page")
+    fetcher, origin = OriginFetcher(), s3(root)
+    fifo = await asyncio.wait_for(fetcher.fetch(Request("GET", "/pipe"), origin, stream=True), 5)
+    # The check passes for page.html, then a link to outside the root takes its place before the open.
+    checked = s3_origin._safe_path
+
+    def then_swapped(root_dir: Path, uri: str) -> str | None:
+        found = checked(root_dir, uri)
+        (root / "page.html").unlink()
+        os.symlink(tmp_path / "secret.txt", root / "page.html")
+        return found
+
+    monkeypatch.setattr(s3_origin, "_safe_path", then_swapped)
+    swapped = await fetcher.fetch(Request("GET", "/page.html"), origin, stream=True)
+    assert fifo.status == 403 and b"AccessDenied" in fifo.body
+    assert swapped.status == 403 and b"TOP SECRET" not in swapped.body
