@@ -1,7 +1,7 @@
 """Byte ranges: the Range header (RFC 9110 §14), If-Range, and what CloudFront's edge serves for a
 Range GET from a cached object (DG/RangeGETs).
 
-S3's narrower rules (one range only, its 416 InvalidRange) are in origin.py; which key a part of an
+S3's narrower rules (one range only, its 416 InvalidRange) are in s3_origin.py; which key a part of an
 object is cached under is in cache_key.py; when the edge looks at a range is in edge_cache_flow.py.
 
 Not modelled (DG/RangeGETs): CloudFront "may request a larger range" than the viewer's, and sends
