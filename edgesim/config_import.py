@@ -37,6 +37,7 @@ _DISTRIBUTION_NOT_SIMULATED = {
     "PriceClass": "the price class; edgesim is one edge location",
     "HttpVersion": "the HTTP versions; edgesim serves HTTP/1.1",
     "IsIPV6Enabled": "IPv6",
+    "IPV6Enabled": "IPv6",
     "ContinuousDeploymentPolicyId": "continuous deployment",
     "Staging": "a staging distribution",
     "AnycastIpListId": "an Anycast static IP list",
@@ -83,8 +84,7 @@ def _empty(value: Any) -> bool:
     if value is None or value is False or value in ("", [], {}) or (isinstance(value, str) and value.lower() == "false"):
         return True
     if isinstance(value, Mapping):
-        rest = {k: v for k, v in value.items() if k not in ("Quantity", "Items", "Enabled")}
-        return not items(value) and not rest and not flag(value.get("Enabled"))
+        return all(_empty(v) for k, v in value.items() if k != "Quantity")
     return False
 
 
@@ -154,9 +154,15 @@ class _Importer:
             return literal
         bucket = self.source.template.referenced(value, S3_BUCKET)
         if bucket is not None:
-            name = text(bucket.properties.get("BucketName")) or bucket.logical_id.lower()
-            self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {bucket.logical_id}; "
-                              f"imported as {name}.s3.amazonaws.com")
+            name = text(bucket.properties.get("BucketName"))
+            if name:
+                self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {name}; "
+                                  f"imported as {name}.s3.amazonaws.com")
+            else:
+                name = bucket.logical_id.lower()
+                self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket "
+                                  f"{bucket.logical_id}, which CloudFormation names at deploy: {name}.s3.amazonaws.com "
+                                  "is a guess, write the bucket's real domain")
             return f"{name}.s3.amazonaws.com"
         host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
         self.notes.append(f"{where}: DomainName {describe(value)} cannot be evaluated here; the url is a placeholder "
