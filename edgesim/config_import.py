@@ -1,7 +1,7 @@
 """`edgesim import`: a CloudFront distribution (the API's or CloudFormation's) as an edgesim config.
 
 What edgesim models is mapped field by field (origins, origin groups, cache behaviors with their
-policies and function associations, custom error responses, the default root object); everything
+policies and function associations, custom error responses, geographic restrictions, the default root object); everything
 else becomes a note, printed by the command and written as comments at the top of the TOML, so that
 nothing is dropped silently. A value the input does not give (a policy defined elsewhere, a
 function's code, an origin's domain behind `!GetAtt`) gets a placeholder marked as one. The TOML is
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgesim.config import DistributionConfig, parse_config
+from edgesim.config import parse_config
 from edgesim.distribution_source import Source, describe, find_distribution, flag, items, load_document, number, text
 from edgesim.errors import ConfigError
 from edgesim.function_import import FunctionFile, Functions
@@ -300,10 +300,6 @@ class _Importer:
         kind = text(geo.get("RestrictionType")) or "none"
         locations = [c for c in map(text, items(geo.get("Locations")) or items(geo)) if c]
         if kind == "none":
-            return None
-        if "geo_restriction" not in DistributionConfig.model_fields:
-            self.notes.append(f"not simulated: Restrictions.GeoRestriction ({kind} {locations}): this edgesim "
-                              "has no geographic restrictions")
             return None
         return {"restriction_type": kind, "locations": locations}
 

@@ -26,7 +26,6 @@ from edgesim.messages import EventType
 from edgesim.testing import Distribution
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
-GEO_MODELLED = "geo_restriction" in DistributionConfig.model_fields
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -121,22 +120,22 @@ def test_what_edgesim_does_not_model_becomes_notes_and_header_comments(tmp_path:
         assert expected in notes, expected
     # Empty settings ({"Quantity": 0}, "", false) are not noise.
     assert "WebACLId" not in notes and "SmoothStreaming" not in notes and "FieldLevelEncryptionId" not in notes
-    if GEO_MODELLED:
-        assert "GeoRestriction" not in notes
-    else:
-        assert "not simulated: Restrictions.GeoRestriction (whitelist ['US', 'CA'])" in notes
+    assert "GeoRestriction" not in notes  # mapped
     header = result.toml.split("\n[", 1)[0]
     assert "# not simulated: DistributionConfig.PriceClass" in header
     assert 'cache_policy = "CachingOptimized"  # PLACEHOLDER for cache policy 0f1b2c3d' in result.toml
     assert '# trusted_key_groups = ["2d8b5b0e-6a41-4fd0-9e62-EXAMPLE11111"]' in result.toml
 
 
-@pytest.mark.skipif(not GEO_MODELLED, reason="this edgesim has no geo_restriction (branch geo)")
-def test_geo_restriction_is_mapped_when_edgesim_models_it(tmp_path: Path, functions: Path) -> None:
+def test_geo_restriction_is_mapped_from_either_form(tmp_path: Path, functions: Path) -> None:
     output = tmp_path / "edgesim.toml"
-    result = import_file(FIXTURES / "get-distribution-config.json", output=output, functions_dir=functions)
-    geo = write(result.toml, output).geo_restriction  # type: ignore[attr-defined]
+    api = import_file(FIXTURES / "get-distribution-config.json", output=output, functions_dir=functions)
+    geo = write(api.toml, output).geo_restriction  # {"RestrictionType", "Quantity", "Items"}
     assert (geo.restriction_type, geo.locations) == ("whitelist", ("US", "CA"))
+    template = import_file(FIXTURES / "cloudformation-two-distributions.json", output=output, functions_dir=functions,
+                           resource="WebsiteDistribution")
+    geo = write(template.toml, output).geo_restriction  # {"RestrictionType", "Locations"}
+    assert (geo.restriction_type, geo.locations) == ("whitelist", ("AQ", "CV"))
 
 
 def test_a_bare_distribution_config_imports_as_the_cli_output_does(tmp_path: Path, functions: Path) -> None:
@@ -249,8 +248,6 @@ def test_a_template_with_several_distributions_needs_resource(tmp_path: Path) ->
     assert policy.cookies.behavior == "all" and policy.query_strings.behavior == "none"
     error, = config.custom_error_responses
     assert (error.error_code, error.response_code, error.error_caching_min_ttl) == (404, 200, 30)
-    if not GEO_MODELLED:
-        assert "Restrictions.GeoRestriction (whitelist ['AQ', 'CV'])" in "\n".join(result.notes)
 
     downloads = import_file(template, output=output, functions_dir=tmp_path, resource="DownloadsDistribution")
     policy = write(downloads.toml, output).default_cache_behavior.cache_policy
@@ -285,6 +282,53 @@ def test_bad_input_is_named_with_what_is_wrong(tmp_path: Path, name: str, conten
     (tmp_path / name).write_text(content)
     with pytest.raises(ConfigError, match=message):
         import_file(tmp_path / name, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+
+
+def test_every_short_form_tag_loads_and_literal_joins_are_evaluated(tmp_path: Path) -> None:
+    template = tmp_path / "stack.yaml"
+    template.write_text("""\
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Resources:
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Condition: IsProd
+    Properties:
+      DistributionConfig:
+        Enabled: !If [IsProd, true, false]
+        Comment: !Join ["-", [!Select [0, !Split [",", "a,b"]], !FindInMap [Names, !Ref Stage, site]]]
+        Origins:
+          - Id: app
+            DomainName: !Join [".", [app, example, com]]
+            OriginPath: !Sub /v1
+            CustomOriginConfig: {OriginProtocolPolicy: https-only}
+            OriginCustomHeaders: !Base64 secret
+        DefaultCacheBehavior:
+          TargetOriginId: app
+          ViewerProtocolPolicy: !Sub redirect-to-https
+          CachePolicyId: !ImportValue shared-cache-policy
+""")
+    output = tmp_path / "edgesim.toml"
+    result = import_file(template, output=output, functions_dir=tmp_path)
+    config = write(result.toml, output)
+    origin, = config.origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://app.example.com/v1"
+    assert config.default_cache_behavior.viewer_protocol_policy == "redirect-to-https"
+    assert config.default_cache_behavior.cache_policy.name == "CachingOptimized"  # the placeholder
+    notes = "\n".join(result.notes)
+    assert "cache policy !ImportValue shared-cache-policy is neither a managed policy" in notes
+    assert "distribution comment: !Join" in notes
+    assert "origin app.OriginCustomHeaders = !Base64 secret" in notes
+
+
+def test_an_input_cloudfront_would_refuse_is_an_error_not_a_broken_config(tmp_path: Path) -> None:
+    source = tmp_path / "dist.json"
+    source.write_text(json.dumps({"Origins": {"Quantity": 1, "Items": [{"Id": "a", "DomainName": "a.example.com"}]},
+                                  "DefaultCacheBehavior": {"TargetOriginId": "b", "ViewerProtocolPolicy": "allow-all"}}))
+    with pytest.raises(ConfigError) as caught:
+        import_file(source, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+    assert caught.value.problems[0] == "the imported config would not load:"
+    assert "default_cache_behavior.target_origin: unknown origin id 'b'; known: ['a']" in caught.value.problems[1]
 
 
 # --- the command ----------------------------------------------------------------------------------
