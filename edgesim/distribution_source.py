@@ -161,8 +161,8 @@ class Template:
         name: Any = None
         if isinstance(value, Mapping) and len(value) == 1:
             (fn, arg), = value.items()
-            if fn == "Ref":
-                name = arg
+            if fn == "Ref":  # SAM's `!Ref Fn.Version` names the function Fn
+                name = arg.split(".", 1)[0] if isinstance(arg, str) else arg
             elif fn == "Fn::GetAtt" and isinstance(arg, list) and arg:
                 name = arg[0]
             elif fn == "Fn::Sub" and isinstance(arg, str) and arg.startswith("${"):

@@ -25,6 +25,7 @@ from edgesim.toml_writer import Remark, TomlValue
 CLOUDFRONT_FUNCTION = "AWS::CloudFront::Function"
 LAMBDA_VERSION = "AWS::Lambda::Version"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
+SAM_FUNCTION = "AWS::Serverless::Function"  # AWS SAM: InlineCode in place of Code.ZipFile
 _CFF_RUNTIMES = ("cloudfront-js-1.0", "cloudfront-js-2.0")
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
 # Where a Lambda function's code is looked for under <functions>/<name>/, with its handler's name:
@@ -112,7 +113,8 @@ class Functions:
             runtime = text(function.properties.get("Runtime"))
             handler = text(function.properties.get("Handler"))
             inline = function.properties.get("Code")
-            code = text(inline.get("ZipFile")) if isinstance(inline, Mapping) else None
+            code = text(inline.get("ZipFile")) if isinstance(inline, Mapping) \
+                else text(function.properties.get("InlineCode"))
         else:
             literal = text(arn)
             parts = literal.split(":") if literal else []
@@ -138,7 +140,7 @@ class Functions:
         version = template.referenced(arn, LAMBDA_VERSION)
         if version is not None:
             return template.referenced(version.properties.get("FunctionName"), LAMBDA_FUNCTION)
-        return template.referenced(arn, LAMBDA_FUNCTION)
+        return template.referenced(arn, LAMBDA_FUNCTION, SAM_FUNCTION)
 
     def _lambda_entry(self, name: str, runtime: str | None, handler: str | None) -> tuple[Path, str]:
         """(the handler's file, its function): the template's Handler, else the first usual entry

@@ -321,6 +321,36 @@ Resources:
     assert "origin app.OriginCustomHeaders = !Base64 secret" in notes
 
 
+def test_a_sam_functions_version_names_the_function(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text("""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  EdgeHeaders:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: app.handler
+      AutoPublishAlias: live
+      InlineCode: "exports.handler = async (event) => event.Records[0].cf.response;"
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Origins: [{Id: app, DomainName: app.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+        DefaultCacheBehavior:
+          TargetOriginId: app
+          ViewerProtocolPolicy: allow-all
+          LambdaFunctionAssociations:
+            - {EventType: origin-response, LambdaFunctionARN: !Ref EdgeHeaders.Version}
+""")
+    result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    function, = result.to_write
+    assert function.path == tmp_path / "functions" / "EdgeHeaders" / "app.js"
+    assert 'functions.origin-response = { lambda = "functions/EdgeHeaders/app.js:handler", runtime = "nodejs20.x" }' \
+        in result.toml
+
+
 def test_an_input_cloudfront_would_refuse_is_an_error_not_a_broken_config(tmp_path: Path) -> None:
     source = tmp_path / "dist.json"
     source.write_text(json.dumps({"Origins": {"Quantity": 1, "Items": [{"Id": "a", "DomainName": "a.example.com"}]},
