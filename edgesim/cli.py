@@ -192,13 +192,10 @@ def import_command(file: Path, output: Path, functions_dir: Path | None, resourc
         raise SystemExit(1) from None
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(result.toml, encoding="utf-8")
+    written = result.write(output)
     click.echo(f"wrote {output} from {file} ({result.shape}, {_count(len(result.notes), 'note')})")
-    for function in result.to_write:
-        function.path.parent.mkdir(parents=True, exist_ok=True)
-        function.path.write_text(function.code, encoding="utf-8")
-        click.echo(f"wrote {_shown(function.path)} (the template's code)")
+    for path in written:
+        click.echo(f"wrote {_shown(path)} (the template's code)")
     if result.missing:
         click.echo("create these function files before serving (`edgesim check` names any still missing):")
         for path in result.missing:

@@ -72,6 +72,15 @@ class ImportResult:
     missing: list[Path]  # function files the config names that the user must provide
     shape: str
 
+    def write(self, output: Path) -> list[Path]:
+        """Write the config at `output` and the template's function code; the function files written."""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(self.toml, encoding="utf-8")
+        for function in self.to_write:  # never one the user has: Functions leaves those out
+            function.path.parent.mkdir(parents=True, exist_ok=True)
+            function.path.write_text(function.code, encoding="utf-8")
+        return [f.path for f in self.to_write]
+
 
 def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str | None = None) -> ImportResult:
     """Read the distribution definition at `path` and import it as the config `output` will hold."""
@@ -124,7 +133,8 @@ class _Importer:
                 self.notes.append(f"{where}: OriginProtocolPolicy match-viewer; edgesim sends every request over "
                                   "https (one protocol per origin)")
         default_port = 80 if scheme == "http" else 443
-        url = f"{scheme}://{domain}{'' if port == default_port else f':{port}'}{text(origin.get('OriginPath')) or ''}"
+        host = f"[{domain}]" if ":" in domain else domain  # an IPv6 address
+        url = f"{scheme}://{host}{'' if port == default_port else f':{port}'}{text(origin.get('OriginPath')) or ''}"
         out: dict[str, TomlValue] = {"id": origin_id, "url": url}
         if domain.endswith(".invalid"):
             out["url"] = Remark(url, "PLACEHOLDER: the input does not give this origin's domain")
