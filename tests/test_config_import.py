@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -265,6 +266,21 @@ def test_a_cdk_synthesized_template_is_a_template(tmp_path: Path) -> None:
     config = write(result.toml, output)
     assert config.default_cache_behavior.functions[EventType.VIEWER_RESPONSE].name == "HeadersFunction9A5B2E3C"
     assert "which CloudFormation names at deploy" in "\n".join(result.notes)
+
+
+@pytest.mark.parametrize(("fixture", "resource"), [
+    ("get-distribution-config.json", None), ("get-distribution.json", None), ("cloudformation.yaml", None),
+    ("cloudformation-two-distributions.json", "WebsiteDistribution"),
+    ("cloudformation-two-distributions.json", "DownloadsDistribution"), ("cdk-synth.template.json", None),
+])
+def test_every_imported_config_passes_the_editors_schema(tmp_path: Path, fixture: str, resource: str | None) -> None:
+    import jsonschema
+
+    from edgesim.config_schema import config_schema
+
+    result = import_file(FIXTURES / fixture, output=tmp_path / "edgesim.toml", functions_dir=tmp_path, resource=resource)
+    validator = jsonschema.Draft202012Validator(config_schema())
+    assert [e.message for e in validator.iter_errors(tomllib.loads(result.toml))] == []
 
 
 # --- bad input -------------------------------------------------------------------------------------
