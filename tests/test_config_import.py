@@ -367,6 +367,22 @@ Resources:
         in result.toml
 
 
+def test_match_viewer_and_a_raised_timeout_are_said(tmp_path: Path) -> None:
+    source = tmp_path / "dist.json"
+    source.write_text(json.dumps({
+        "Origins": [{"Id": "app", "DomainName": "app.example.com", "ConnectionTimeout": 10,
+                     "CustomOriginConfig": {"OriginProtocolPolicy": "match-viewer", "HTTPSPort": 443,
+                                            "OriginReadTimeout": 180}}],
+        "DefaultCacheBehavior": {"TargetOriginId": "app", "ViewerProtocolPolicy": "allow-all"}}))
+    output = tmp_path / "edgesim.toml"
+    result = import_file(source, output=output, functions_dir=tmp_path)
+    origin, = write(result.toml, output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://app.example.com" and origin.read_timeout == 120
+    notes = "\n".join(result.notes)
+    assert "origin app: OriginProtocolPolicy match-viewer; edgesim sends every request over https" in notes
+    assert "origin app: read_timeout 180 is outside edgesim's 1-120; set to 120" in notes
+
+
 def test_an_input_cloudfront_would_refuse_is_an_error_not_a_broken_config(tmp_path: Path) -> None:
     source = tmp_path / "dist.json"
     source.write_text(json.dumps({"Origins": {"Quantity": 1, "Items": [{"Id": "a", "DomainName": "a.example.com"}]},
