@@ -167,6 +167,48 @@ def schema(output: Path | None) -> None:
     click.echo(f"wrote {output}; start edgesim.toml with the line  #:schema ./{output.name}", err=True)
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("edgesim.toml"),
+              show_default=True, help="The edgesim config to write.")
+@click.option("--functions", "functions_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Where the functions' code is (and goes, from a template).  [default: functions/ beside the output]")
+@click.option("--resource", metavar="LOGICAL_ID", help="The distribution to import, when a template has several.")
+@click.option("--force", is_flag=True, help="Overwrite the output if it exists.")
+def import_command(file: Path, output: Path, functions_dir: Path | None, resource: str | None, force: bool) -> None:
+    """Write an edgesim config from a CloudFront distribution: `aws cloudfront get-distribution-config`
+    output, a DistributionConfig, or a CloudFormation / CDK template (JSON or YAML)."""
+    from edgesim.config_import import import_file
+
+    if output.exists() and not force:
+        click.echo(f"error: {output} exists; choose another --output or add --force", err=True)
+        raise SystemExit(1)
+    folder = functions_dir if functions_dir is not None else output.parent / "functions"
+    try:
+        result = import_file(file, output=output, functions_dir=folder, resource=resource)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        raise SystemExit(1) from None
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    written = result.write(output)
+    click.echo(f"wrote {output} from {file} ({result.shape}, {_count(len(result.notes), 'note')})")
+    for path in written:
+        click.echo(f"wrote {_shown(path)} (the template's code)")
+    if result.missing:
+        click.echo("create these function files before serving (`edgesim check` names any still missing):")
+        for path in result.missing:
+            click.echo(f"  {_shown(path)}")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

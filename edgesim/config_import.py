@@ -1,0 +1,383 @@
+"""`edgesim import`: a CloudFront distribution (the API's or CloudFormation's) as an edgesim config.
+
+What edgesim models is mapped field by field (origins, origin groups, cache behaviors with their
+policies and function associations, custom error responses, geographic restrictions, the default root object); everything
+else becomes a note, printed by the command and written as comments at the top of the TOML, so that
+nothing is dropped silently. A value the input does not give (a policy defined elsewhere, a
+function's code, an origin's domain behind `!GetAtt`) gets a placeholder marked as one. The TOML is
+read back through edgesim's own parse_config before it is returned: the import never writes a
+config edgesim refuses, apart from the function files it names for the user to create.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgesim.config import parse_config
+from edgesim.distribution_source import Source, describe, find_distribution, flag, items, load_document, number, text
+from edgesim.errors import ConfigError
+from edgesim.function_import import FunctionFile, Functions
+from edgesim.policy_import import cache_policy, legacy_cache_settings, origin_request_policy, response_headers_policy
+from edgesim.toml_writer import CommentedOut, Remark, Table, TomlValue, render
+
+S3_BUCKET = "AWS::S3::Bucket"
+_EVENT_TYPES = ("viewer-request", "origin-request", "origin-response", "viewer-response")
+
+# What edgesim does not simulate, by DistributionConfig key, with what it is.
+_DISTRIBUTION_NOT_SIMULATED = {
+    "Logging": "standard access logs",
+    "WebACLId": "the AWS WAF web ACL",
+    "ViewerCertificate": "the viewer certificate and TLS settings; edgesim serves plain http locally",
+    "PriceClass": "the price class; edgesim is one edge location",
+    "HttpVersion": "the HTTP versions; edgesim serves HTTP/1.1",
+    "IsIPV6Enabled": "IPv6",
+    "IPV6Enabled": "IPv6",
+    "ContinuousDeploymentPolicyId": "continuous deployment",
+    "Staging": "a staging distribution",
+    "AnycastIpListId": "an Anycast static IP list",
+    "CNAMEs": "alternate domain names",
+}
+_BEHAVIOR_NOT_SIMULATED = {
+    "FieldLevelEncryptionId": "field-level encryption",
+    "RealtimeLogConfigArn": "real-time logs",
+    "SmoothStreaming": "Microsoft Smooth Streaming",
+    "TrustedSigners": "trusted signers (AWS accounts' CloudFront key pairs); edgesim checks key groups only",
+    "GrpcConfig": "gRPC",
+}
+_ORIGIN_NOT_SIMULATED = {
+    "OriginShield": "Origin Shield",
+    "OriginAccessControlId": "origin access control; edgesim signs no request to the origin",
+    "VpcOriginConfig": "a VPC origin",
+    "ResponseCompletionTimeout": "the response completion timeout",
+}
+_BEHAVIOR_MAPPED = {"PathPattern", "TargetOriginId", "ViewerProtocolPolicy", "AllowedMethods", "CachedMethods",
+                    "CachePolicyId", "OriginRequestPolicyId", "ResponseHeadersPolicyId", "Compress",
+                    "FunctionAssociations", "LambdaFunctionAssociations", "TrustedKeyGroups", "ForwardedValues",
+                    "MinTTL", "DefaultTTL", "MaxTTL"}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """An imported config: its TOML, the notes on what did not map, and the function files."""
+
+    toml: str
+    notes: list[str]
+    to_write: list[FunctionFile]  # code from the template, for the command to write
+    missing: list[Path]  # function files the config names that the user must provide
+    shape: str
+
+    def write(self, output: Path) -> list[Path]:
+        """Write the config at `output` and the template's function code; the function files written."""
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(self.toml, encoding="utf-8")
+        for function in self.to_write:  # never one the user has: Functions leaves those out
+            function.path.parent.mkdir(parents=True, exist_ok=True)
+            function.path.write_text(function.code, encoding="utf-8")
+        return [f.path for f in self.to_write]
+
+
+def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str | None = None) -> ImportResult:
+    """Read the distribution definition at `path` and import it as the config `output` will hold."""
+    source = find_distribution(load_document(path), str(path), resource)
+    return import_distribution(source, output=output, functions_dir=functions_dir, label=path.name)
+
+
+def _empty(value: Any) -> bool:
+    """A setting left at nothing: absent, "", false, no items (`{"Quantity": 0}`, `{"Enabled": false}`)."""
+    if value is None or value is False or value in ("", [], {}) or (isinstance(value, str) and value.lower() == "false"):
+        return True
+    if isinstance(value, Mapping):
+        return all(_empty(v) for k, v in value.items() if k != "Quantity")
+    return False
+
+
+def _unmapped(body: Mapping[str, Any], where: str, mapped: set[str], known: Mapping[str, str],
+              notes: list[str]) -> None:
+    for name, value in body.items():
+        if name in mapped or _empty(value):
+            continue
+        what = f": {known[name]}" if name in known else ""
+        notes.append(f"not simulated: {where}.{name} = {describe(value)}{what}")
+
+
+@dataclass
+class _Importer:
+    source: Source
+    functions: Functions
+    notes: list[str]
+
+    # --- origins -----------------------------------------------------------------------------
+
+    def origin(self, origin: Mapping[str, Any], where: str) -> dict[str, TomlValue]:
+        origin_id = text(origin.get("Id")) or where
+        where = f"origin {origin_id}"
+        custom = origin.get("CustomOriginConfig")
+        custom = custom if isinstance(custom, Mapping) else None
+        domain = self._domain(origin.get("DomainName"), origin_id, where)
+        s3 = custom is None and ("S3OriginConfig" in origin or ".s3." in domain or domain.startswith("s3."))
+        scheme, port = "https", 443
+        if custom is not None:
+            policy = text(custom.get("OriginProtocolPolicy")) or "https-only"
+            if policy == "http-only":
+                scheme, port = "http", number(custom.get("HTTPPort")) or 80
+            else:
+                port = number(custom.get("HTTPSPort")) or 443
+            if policy == "match-viewer":
+                # UNCERTAIN: edgesim sends one protocol per origin; https, as CloudFront's viewers mostly arrive.
+                self.notes.append(f"{where}: OriginProtocolPolicy match-viewer; edgesim sends every request over "
+                                  "https (one protocol per origin)")
+        default_port = 80 if scheme == "http" else 443
+        host = f"[{domain}]" if ":" in domain else domain  # an IPv6 address
+        url = f"{scheme}://{host}{'' if port == default_port else f':{port}'}{text(origin.get('OriginPath')) or ''}"
+        out: dict[str, TomlValue] = {"id": origin_id, "url": url}
+        if domain.endswith(".invalid"):
+            out["url"] = Remark(url, "PLACEHOLDER: the input does not give this origin's domain")
+        headers = {text(h.get("HeaderName")) or "": text(h.get("HeaderValue")) or ""
+                   for h in items(origin.get("CustomHeaders")) if isinstance(h, Mapping)}
+        if headers:
+            out["custom_headers"] = headers
+        out.update(self._timeouts(origin, custom or {}, where))
+        if custom is not None and (protocols := [p for p in map(text, items(custom.get("OriginSSLProtocols") or custom.get("OriginSslProtocols"))) if p]):
+            out["ssl_protocols"] = protocols
+        if s3:
+            self._s3_note(origin, origin_id, domain)
+        mapped = {"Id", "DomainName", "OriginPath", "CustomOriginConfig", "CustomHeaders", "ConnectionAttempts",
+                  "ConnectionTimeout", "S3OriginConfig"}
+        if s3:  # the S3 note says it
+            mapped.add("OriginAccessControlId")
+        _unmapped(origin, where, mapped, _ORIGIN_NOT_SIMULATED, self.notes)
+        if custom is not None:
+            _unmapped(custom, f"{where}.CustomOriginConfig", {"HTTPPort", "HTTPSPort", "OriginProtocolPolicy",
+                      "OriginReadTimeout", "OriginKeepaliveTimeout", "OriginSSLProtocols",
+                      "OriginSslProtocols"}, {}, self.notes)
+        return out
+
+    def _domain(self, value: Any, origin_id: str, where: str) -> str:
+        literal = text(value)
+        if literal:
+            return literal
+        bucket = self.source.template.referenced(value, S3_BUCKET)
+        if bucket is not None:
+            name = text(bucket.properties.get("BucketName"))
+            if name:
+                self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {name}; "
+                                  f"imported as {name}.s3.amazonaws.com")
+            else:
+                name = bucket.logical_id.lower()
+                self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket "
+                                  f"{bucket.logical_id}, which CloudFormation names at deploy: {name}.s3.amazonaws.com "
+                                  "is a guess, write the bucket's real domain")
+            return f"{name}.s3.amazonaws.com"
+        host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
+        self.notes.append(f"{where}: DomainName {describe(value)} cannot be evaluated here; the url is a placeholder "
+                          f"({host}.invalid): write your origin's URL")
+        return f"{host}.invalid"
+
+    def _timeouts(self, origin: Mapping[str, Any], custom: Mapping[str, Any], where: str) -> dict[str, TomlValue]:
+        out: dict[str, TomlValue] = {}
+        # edgesim's ranges are CloudFront's defaults' (config.CustomOrigin); a raised quota is clamped.
+        for ours, value, low, high in (("connect_timeout", origin.get("ConnectionTimeout"), 1, 10),
+                                       ("connection_attempts", origin.get("ConnectionAttempts"), 1, 3),
+                                       ("read_timeout", custom.get("OriginReadTimeout"), 1, 120),
+                                       ("keepalive_timeout", custom.get("OriginKeepaliveTimeout"), 1, 120)):
+            seconds = number(value)
+            if seconds is None:
+                continue
+            if not low <= seconds <= high:
+                self.notes.append(f"{where}: {ours} {seconds} is outside edgesim's {low}-{high}; "
+                                  f"set to {min(max(seconds, low), high)}")
+                seconds = min(max(seconds, low), high)
+            out[ours] = seconds
+        return out
+
+    def _s3_note(self, origin: Mapping[str, Any], origin_id: str, domain: str) -> None:
+        s3 = origin.get("S3OriginConfig")
+        identity = text(s3.get("OriginAccessIdentity")) if isinstance(s3, Mapping) else None
+        private = bool(identity) or not _empty(origin.get("OriginAccessControlId"))
+        self.notes.append(
+            f"origin {origin_id}: an S3 bucket, imported as a custom origin on https://{domain}"
+            + (" (its origin access identity or control is not simulated: the bucket will refuse edgesim's "
+               "unsigned requests)" if private else "")
+            + f"; to serve a local copy instead, replace its url with `directory = \"path/to/files\"` "
+              f"(and `domain_name = \"{domain}\"` to keep the name functions see)")
+
+    def origin_group(self, group: Mapping[str, Any]) -> dict[str, TomlValue] | None:
+        group_id = text(group.get("Id")) or "group"
+        members = [text(m.get("OriginId")) for m in items(group.get("Members")) if isinstance(m, Mapping)]
+        if len(members) != 2 or not all(members):
+            self.notes.append(f"origin group {group_id}: needs two member origins, has {describe(group.get('Members'))}; "
+                              "left out")
+            return None
+        criteria = group.get("FailoverCriteria")
+        codes = [c for c in (number(s) for s in items(criteria.get("StatusCodes") if isinstance(criteria, Mapping)
+                                                      else None)) if c is not None]
+        out: dict[str, TomlValue] = {"id": group_id, "primary": members[0] or "", "secondary": members[1] or ""}
+        if codes:
+            out["failover_status_codes"] = codes
+        _unmapped(group, f"origin group {group_id}", {"Id", "Members", "FailoverCriteria"},
+                  {"SelectionCriteria": "media-quality-based selection"}, self.notes)
+        return out
+
+    # --- behaviors ---------------------------------------------------------------------------
+
+    def behavior(self, behavior: Mapping[str, Any], where: str, default: bool) -> dict[str, TomlValue]:
+        out: dict[str, TomlValue] = {}
+        if not default:
+            out["path_pattern"] = text(behavior.get("PathPattern")) or "*"
+        out["target_origin"] = text(behavior.get("TargetOriginId")) or ""
+        if (policy := text(behavior.get("ViewerProtocolPolicy"))) is not None:
+            out["viewer_protocol_policy"] = policy
+        allowed = behavior.get("AllowedMethods")
+        cached = behavior.get("CachedMethods")
+        if cached is None and isinstance(allowed, Mapping):  # the API nests CachedMethods in AllowedMethods
+            cached = allowed.get("CachedMethods")
+        for name, methods in (("allowed_methods", allowed), ("cached_methods", cached)):
+            listed = [m for m in map(text, items(methods)) if m]
+            if listed:
+                out[name] = listed
+        self._policies(behavior, where, out)
+        if flag(behavior.get("Compress")):
+            out["compress"] = True
+        functions: dict[str, TomlValue] = {}
+        for kind, key in (("cff", "FunctionAssociations"), ("lambda", "LambdaFunctionAssociations")):
+            for association in items(behavior.get(key)):
+                if isinstance(association, Mapping):
+                    self._function(association, kind, where, functions)
+        if functions:
+            out["functions"] = functions
+        groups = [g for g in (text(g) or describe(g) for g in items(behavior.get("TrustedKeyGroups")))]
+        if groups:
+            out["trusted_key_groups"] = CommentedOut(groups, "add [[key_groups]] with their public keys' PEM files")
+            self.notes.append(f"{where}: trusted key groups {groups}: signed URLs are checked once you add each group "
+                              "as [[key_groups]] (id, public_keys = [{ id, pem }]) and uncomment trusted_key_groups")
+        _unmapped(behavior, where, _BEHAVIOR_MAPPED, _BEHAVIOR_NOT_SIMULATED, self.notes)
+        return out
+
+    def _policies(self, behavior: Mapping[str, Any], where: str, out: dict[str, TomlValue]) -> None:
+        origin_request: TomlValue | None = None
+        if not _empty(behavior.get("CachePolicyId")):
+            policy = cache_policy(behavior["CachePolicyId"], self.source, where, self.notes)
+            if policy is not None:
+                out["cache_policy"] = policy
+        elif "ForwardedValues" in behavior:
+            out["cache_policy"], origin_request = legacy_cache_settings(behavior, where, self.notes)
+        if not _empty(behavior.get("OriginRequestPolicyId")):
+            origin_request = origin_request_policy(behavior["OriginRequestPolicyId"], self.source, where, self.notes)
+        if origin_request is not None:
+            out["origin_request_policy"] = origin_request
+        if not _empty(behavior.get("ResponseHeadersPolicyId")):
+            headers = response_headers_policy(behavior["ResponseHeadersPolicyId"], self.source, where, self.notes)
+            if headers is not None:
+                out["response_headers_policy"] = headers
+
+    def _function(self, association: Mapping[str, Any], kind: str, where: str,
+                  functions: dict[str, TomlValue]) -> None:
+        event_type = text(association.get("EventType")) or ""
+        if event_type not in _EVENT_TYPES:
+            self.notes.append(f"{where}: function association with event type {event_type!r} left out")
+            return
+        functions[event_type] = (self.functions.cloudfront_function(association, f"{where}.{event_type}")
+                                 if kind == "cff" else
+                                 self.functions.lambda_function(association, f"{where}.{event_type}"))
+
+    # --- the rest ----------------------------------------------------------------------------
+
+    def error_response(self, response: Mapping[str, Any]) -> dict[str, TomlValue] | None:
+        code = number(response.get("ErrorCode"))
+        if code is None:
+            return None
+        out: dict[str, TomlValue] = {"error_code": code}
+        page, status = text(response.get("ResponsePagePath")) or "", number(response.get("ResponseCode"))
+        if page and status is not None:
+            out.update(response_code=status, response_page_path=page)
+        elif page or status is not None:
+            self.notes.append(f"custom error response {code}: a response page and a response code go together "
+                              "in edgesim; only the error caching minimum TTL was imported")
+        if (ttl := number(response.get("ErrorCachingMinTTL"))) is not None:
+            out["error_caching_min_ttl"] = ttl
+        return out
+
+    def geo_restriction(self, restrictions: Any) -> dict[str, TomlValue] | None:
+        geo = restrictions.get("GeoRestriction") if isinstance(restrictions, Mapping) else None
+        if not isinstance(geo, Mapping):
+            return None
+        kind = text(geo.get("RestrictionType")) or "none"
+        locations = [c for c in map(text, items(geo.get("Locations")) or items(geo)) if c]
+        if kind == "none":
+            return None
+        return {"restriction_type": kind, "locations": locations}
+
+
+_DISTRIBUTION_MAPPED = {"Origins", "OriginGroups", "DefaultCacheBehavior", "CacheBehaviors", "CustomErrorResponses",
+                        "DefaultRootObject", "Restrictions", "Comment", "Aliases", "Enabled", "CallerReference"}
+
+
+def import_distribution(source: Source, *, output: Path, functions_dir: Path, label: str = "") -> ImportResult:
+    """The edgesim config for `source`, to be written at `output`, its function files under
+    `functions_dir`; a ConfigError when the result would not load (the input's own mistakes)."""
+    notes: list[str] = []
+    config_dir = output.resolve().parent
+    functions = Functions(source, config_dir, functions_dir.resolve(), notes)
+    importer = _Importer(source, functions, notes)
+    dist = source.config
+    document: dict[str, Table | list[Table]] = {}
+    settings: dict[str, TomlValue] = {}
+    if source.distribution_id:
+        settings["id"] = source.distribution_id
+    if source.domain_name:
+        settings["domain_name"] = source.domain_name
+    if root := text(dist.get("DefaultRootObject")):
+        settings["default_root_object"] = root
+    document["distribution"] = settings
+    document["origins"] = [importer.origin(o, f"origins[{i}]") for i, o in enumerate(items(dist.get("Origins")))
+                           if isinstance(o, Mapping)]
+    groups = [importer.origin_group(g) for g in items(dist.get("OriginGroups")) if isinstance(g, Mapping)]
+    document["origin_groups"] = [g for g in groups if g is not None]
+    default = dist.get("DefaultCacheBehavior")
+    document["default_cache_behavior"] = importer.behavior(default if isinstance(default, Mapping) else {},
+                                                           "default_cache_behavior", True)
+    document["cache_behaviors"] = [importer.behavior(b, f"cache_behaviors[{i}]", False)
+                                   for i, b in enumerate(items(dist.get("CacheBehaviors"))) if isinstance(b, Mapping)]
+    errors = [importer.error_response(r) for r in items(dist.get("CustomErrorResponses")) if isinstance(r, Mapping)]
+    document["custom_error_responses"] = [e for e in errors if e is not None]
+    if (geo := importer.geo_restriction(dist.get("Restrictions"))) is not None:
+        document["geo_restriction"] = geo
+    notes[:0] = _distribution_notes(dist)
+    header = [f"edgesim config imported by `edgesim import` from {label or 'a distribution'} ({source.shape}).",
+              "Check it with `edgesim check`, serve it with `edgesim serve`.", ""]
+    for note in notes:
+        header.extend(textwrap.wrap(note, 100, subsequent_indent="  ", break_on_hyphens=False))
+    toml = render(document, header)
+    _check(toml, output, functions)
+    return ImportResult(toml, notes, functions.to_write, functions.missing, source.shape)
+
+
+def _distribution_notes(dist: Mapping[str, Any]) -> list[str]:
+    notes: list[str] = []
+    if not _empty(dist.get("Comment")):
+        notes.append(f"distribution comment: {text(dist['Comment']) or describe(dist['Comment'])}")
+    aliases = [text(a) or describe(a) for a in items(dist.get("Aliases"))]
+    if aliases:
+        notes.append(f"not simulated: Aliases {aliases}: edgesim answers whatever the Host header says "
+                     "(send `Host: <alias>` to see what your functions do with it)")
+    if "Enabled" in dist and not flag(dist.get("Enabled"), default=True):
+        notes.append("the distribution is disabled on CloudFront (Enabled = false); edgesim serves it anyway")
+    _unmapped(dist, "DistributionConfig", _DISTRIBUTION_MAPPED, _DISTRIBUTION_NOT_SIMULATED, notes)
+    return notes
+
+
+def _check(toml: str, output: Path, functions: Functions) -> None:
+    """Load the TOML as `edgesim check` would; only the function files still to come may be missing."""
+    pending = [str(p) for p in (*functions.missing, *(f.path for f in functions.to_write))]
+    try:
+        parse_config(tomllib.loads(toml), base_dir=output.resolve().parent, source=output)
+    except ConfigError as exc:
+        problems = [p for p in exc.problems if not (" file not found: " in p and p.endswith(tuple(pending)))]
+        if problems:
+            raise ConfigError.many(["the imported config would not load:", *problems]) from None

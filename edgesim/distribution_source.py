@@ -1,0 +1,243 @@
+"""Read a CloudFront distribution definition: its file, its shape, and the readers of its values.
+
+Accepted shapes (`edgesim import` finds which): the AWS CLI's `get-distribution-config` output
+({"ETag", "DistributionConfig"}), `get-distribution` / `create-distribution` output
+({"Distribution": {"Id", "DomainName", "DistributionConfig"}}), a bare DistributionConfig, and a
+CloudFormation template (JSON or YAML; CDK's synthesized templates are templates) with
+AWS::CloudFront::Distribution resources. The API wraps lists as {"Quantity": n, "Items": [...]},
+CloudFormation mostly writes plain lists and often writes booleans and numbers as strings ("true",
+"80"): the readers here take every form, so the mapping in config_import.py is written once.
+
+CloudFormation's intrinsic functions (`!Ref X`, `{"Fn::GetAtt": [X, "Arn"]}`) are loaded as their
+JSON form, a one-key mapping; `Template` resolves the ones that name a resource of the template.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+
+from edgesim.config import read_user_text
+from edgesim.errors import ConfigError
+
+DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation's short-form tags (`!Ref`, `!GetAtt`, `!Sub`, ...) as
+    the long form's one-key mappings, so a YAML template reads like its JSON twin."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        assert isinstance(node, yaml.MappingNode)
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "GetAtt" and isinstance(value, str):  # !GetAtt Resource.Attribute
+        value = value.split(".", 1)
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
+
+
+_TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_document(path: Path) -> Any:
+    """The file's content as JSON, else as YAML; a ConfigError naming the file when it is neither."""
+    text = read_user_text(path, "distribution definition")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        json_problem = f"not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})" \
+            if isinstance(exc, json.JSONDecodeError) else f"not JSON ({exc})"
+    try:
+        return yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            raise ConfigError(json_problem, file=str(path)) from None
+        yaml_problem = f"not YAML{where}: {problem}"
+        message = yaml_problem if suffix in (".yaml", ".yml", ".template") else f"{json_problem}, and {yaml_problem}"
+        raise ConfigError(message, file=str(path)) from None
+
+
+# --- value readers --------------------------------------------------------------------------
+
+
+def items(value: Any) -> list[Any]:
+    """A list in either form: plain (CloudFormation) or {"Quantity": n, "Items": [...]} (the API)."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, Mapping):
+        inner = value.get("Items")
+        return list(inner) if isinstance(inner, list) else []
+    return []
+
+
+def flag(value: Any, default: bool = False) -> bool:
+    """A boolean, also when CloudFormation writes it as "true" / "false"."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return default
+
+
+def number(value: Any) -> int | None:
+    """An integer, also when written as a string ("80"); None when absent or not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def text(value: Any) -> str | None:
+    """A literal string, or None for an intrinsic function edgesim cannot evaluate. A `Fn::Sub`
+    without variables and a `Fn::Join` of literals are literals."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, Mapping) and len(value) == 1:
+        (name, arg), = value.items()
+        if name == "Fn::Sub" and isinstance(arg, str) and "${" not in arg:
+            return arg
+        if name == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            parts = [text(p) for p in arg[1]]
+            if isinstance(arg[0], str) and all(p is not None for p in parts):
+                return arg[0].join(p for p in parts if p is not None)
+    return None
+
+
+def describe(value: Any) -> str:
+    """A short rendering of a value for a note (an intrinsic function as `!Ref X`)."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        (name, arg), = value.items()
+        if isinstance(name, str) and (name == "Ref" or name.startswith("Fn::")):
+            shown = ".".join(map(str, arg)) if name == "Fn::GetAtt" and isinstance(arg, list) else json.dumps(arg)
+            return f"!{name.removeprefix('Fn::')} {shown.strip(chr(34))}"
+    rendered = json.dumps(value, default=str)
+    return rendered if len(rendered) <= 80 else rendered[:77] + "..."
+
+
+# --- the template and the shapes -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resource:
+    logical_id: str
+    type: str
+    properties: Mapping[str, Any]
+
+
+@dataclass
+class Template:
+    """A CloudFormation template's resources, to resolve the references a distribution makes."""
+
+    resources: dict[str, Resource] = field(default_factory=dict)
+
+    def referenced(self, value: Any, *types: str) -> Resource | None:
+        """The resource of one of `types` that `value` (`!Ref X`, `!GetAtt X.Attr`, or `!Sub
+        "${X.Arn}:1"`) names, if any."""
+        name: Any = None
+        if isinstance(value, Mapping) and len(value) == 1:
+            (fn, arg), = value.items()
+            if fn == "Ref":  # SAM's `!Ref Fn.Version` names the function Fn
+                name = arg.split(".", 1)[0] if isinstance(arg, str) else arg
+            elif fn == "Fn::GetAtt" and isinstance(arg, list) and arg:
+                name = arg[0]
+            elif fn == "Fn::Sub" and isinstance(arg, str) and arg.startswith("${"):
+                name = arg[2:].split("}", 1)[0].split(".", 1)[0]
+        resource = self.resources.get(name) if isinstance(name, str) else None
+        return resource if resource is not None and (not types or resource.type in types) else None
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources.values() if r.type == type_]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A distribution found in a document: its DistributionConfig and what came with it."""
+
+    config: Mapping[str, Any]
+    shape: str  # said in the config's header and in notes
+    template: Template
+    distribution_id: str | None = None
+    domain_name: str | None = None
+
+
+def find_distribution(document: Any, file: str, resource: str | None = None) -> Source:
+    """The distribution in `document`, whatever its shape; a ConfigError naming `file` otherwise."""
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"no CloudFront distribution found: the file holds a {type(document).__name__}, "
+                          "not an object", file=file)
+    if "Resources" in document:
+        return _from_template(document, file, resource)
+    if resource is not None:
+        raise ConfigError("--resource names a resource of a CloudFormation template, and this file is not one",
+                          file=file)
+    outer = document.get("Distribution")
+    if isinstance(outer, Mapping) and isinstance(outer.get("DistributionConfig"), Mapping):
+        return Source(outer["DistributionConfig"], "get-distribution output", Template(),
+                      text(outer.get("Id")), text(outer.get("DomainName")))
+    inner = document.get("DistributionConfig")
+    if isinstance(inner, Mapping):
+        return Source(inner, "get-distribution-config output", Template())
+    if "Origins" in document and "DefaultCacheBehavior" in document:
+        return Source(document, "DistributionConfig", Template())
+    raise ConfigError(
+        "no CloudFront distribution found: expected `aws cloudfront get-distribution-config` output "
+        '({"ETag", "DistributionConfig"}), `get-distribution` output, a DistributionConfig, or a CloudFormation '
+        f"template with an {DISTRIBUTION_TYPE} resource; the top-level keys are {sorted(map(str, document))}",
+        file=file)
+
+
+def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -> Source:
+    raw = document.get("Resources")
+    template = Template()
+    if isinstance(raw, Mapping):
+        for logical_id, body in raw.items():
+            if isinstance(body, Mapping) and isinstance(body.get("Type"), str):
+                properties = body.get("Properties")
+                template.resources[str(logical_id)] = Resource(
+                    str(logical_id), body["Type"], properties if isinstance(properties, Mapping) else {})
+    found = template.of_type(DISTRIBUTION_TYPE)
+    names = [r.logical_id for r in found]
+    if not found:
+        kinds = sorted({r.type for r in template.resources.values()})
+        raise ConfigError(f"no {DISTRIBUTION_TYPE} resource in this CloudFormation template "
+                          f"(its resources are of type: {', '.join(kinds) or 'none'})", file=file)
+    if wanted is not None:
+        chosen = template.resources.get(wanted)
+        if chosen is None or chosen.type != DISTRIBUTION_TYPE:
+            raise ConfigError(f"--resource {wanted}: no {DISTRIBUTION_TYPE} of that logical id; "
+                              f"the template has {', '.join(names)}", file=file)
+    elif len(found) > 1:
+        raise ConfigError(f"the template has {len(found)} distributions ({', '.join(names)}); "
+                          "choose one with --resource LOGICAL_ID", file=file)
+    else:
+        chosen = found[0]
+    config = chosen.properties.get("DistributionConfig")
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{chosen.logical_id}: Properties.DistributionConfig is missing or not an object "
+                          f"({describe(config)})", file=file)
+    return Source(config, f"CloudFormation resource {chosen.logical_id}", template)

@@ -1,0 +1,483 @@
+"""`edgesim import`: real CloudFront distribution definitions in, configs edgesim loads out.
+
+The fixtures under tests/fixtures/import/ are built from the fields the CloudFront API reference
+(DistributionConfig, GetDistributionConfig) and the CloudFormation AWS::CloudFront::* reference and
+template snippets document: the AWS CLI's get-distribution-config and get-distribution output, a
+YAML template with short-form tags and the template's own policies and functions, a JSON template
+with two distributions in CloudFormation's string-typed style, and a CDK-synthesized template.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import tomllib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgesim.cli import main
+from edgesim.config import CloudFrontFunctionAssociation, CustomOrigin, DistributionConfig, load_config
+from edgesim.config_import import import_file
+from edgesim.errors import ConfigError
+from edgesim.messages import EventType
+from edgesim.testing import Distribution
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["import", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(result_toml: str, path: Path) -> DistributionConfig:
+    path.write_text(result_toml)
+    return load_config(path)
+
+
+# --- the AWS CLI's shapes -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def functions(tmp_path: Path) -> Path:
+    """The project's function code, as a team that already has it keeps it."""
+    folder = tmp_path / "functions"
+    (folder / "auth-check").mkdir(parents=True)
+    (folder / "add-index.js").write_text("function handler(event) { return event.request; }\n")
+    (folder / "auth-check" / "index.js").write_text("exports.handler = async (event) => event.Records[0].cf.request;\n")
+    return folder
+
+
+def test_get_distribution_config_output_maps_what_edgesim_models(tmp_path: Path, functions: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "get-distribution-config.json", output=output, functions_dir=functions)
+    assert result.shape == "get-distribution-config output" and result.missing == [] and result.to_write == []
+    config = write(result.toml, output)
+
+    assert config.distribution.default_root_object == "index.html"
+    bucket, api = config.origins
+    assert isinstance(bucket, CustomOrigin) and bucket.url == "https://example-site-assets.s3.us-east-1.amazonaws.com"
+    assert isinstance(api, CustomOrigin) and api.url == "https://api.example.com:8443/v2"
+    assert api.custom_headers == {"X-Origin-Secret": "s3cr3t-value"}
+    assert (api.connect_timeout, api.connection_attempts, api.read_timeout, api.keepalive_timeout) == (5, 2, 45, 10)
+    group, = config.origin_groups
+    assert (group.id, group.primary, group.secondary, group.failover_status_codes) == \
+        ("api-failover", "api", "site-bucket", (502, 503, 504))
+
+    default = config.default_cache_behavior
+    assert (default.target_origin, default.viewer_protocol_policy, default.compress) == \
+        ("site-bucket", "redirect-to-https", True)
+    assert default.cache_policy.name == "CachingOptimized"
+    assert default.response_headers_policy is not None and default.response_headers_policy.name == "SecurityHeadersPolicy"
+    add_index = default.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(add_index, CloudFrontFunctionAssociation)
+    assert add_index.cloudfront_function == functions / "add-index.js" and add_index.runtime == "cloudfront-js-2.0"
+
+    api_behavior, legacy, private, live = config.cache_behaviors
+    assert (api_behavior.path_pattern, api_behavior.target_origin) == ("/api/*", "api-failover")
+    assert set(api_behavior.allowed_methods) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
+    assert api_behavior.cache_policy.name == "CachingDisabled"
+    assert api_behavior.origin_request_policy is not None
+    assert api_behavior.origin_request_policy.name == "AllViewerExceptHostHeader"
+    auth = api_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert auth.kind == "lambda" and auth.path == functions / "auth-check" / "index.js"  # type: ignore[union-attr]
+    assert auth.include_body is True  # type: ignore[union-attr]
+
+    # ForwardedValues + TTLs -> the equal inline cache policy; legacy compression is gzip only.
+    policy = legacy.cache_policy
+    assert (policy.min_ttl, policy.default_ttl, policy.max_ttl) == (0, 3600, 86400)
+    assert (policy.query_strings.behavior, policy.query_strings.items) == ("whitelist", ("v",))
+    assert (policy.cookies.behavior, policy.cookies.items) == ("whitelist", ("session",))
+    assert (policy.headers.behavior, policy.headers.items) == ("whitelist", ("Accept-Language",))
+    assert policy.enable_accept_encoding_gzip and not policy.enable_accept_encoding_brotli
+    # Forwarding every header ("*") caches nothing on CloudFront.
+    assert live.cache_policy.caching_disabled
+    assert live.origin_request_policy is not None and live.origin_request_policy.header_behavior == "allViewer"
+
+    assert private.cache_policy.name == "CachingOptimized"  # the placeholder for an unknown policy id
+    assert private.trusted_key_groups == ()  # commented out: edgesim needs the keys' PEM files
+
+    not_found, unavailable = config.custom_error_responses
+    assert (not_found.error_code, not_found.response_code, not_found.response_page_path,
+            not_found.error_caching_min_ttl) == (404, 404, "/errors/404.html", 60)
+    assert (unavailable.error_code, unavailable.response_code, unavailable.error_caching_min_ttl) == (503, None, 5)
+
+
+def test_what_edgesim_does_not_model_becomes_notes_and_header_comments(tmp_path: Path, functions: Path) -> None:
+    result = import_file(FIXTURES / "get-distribution-config.json", output=tmp_path / "edgesim.toml",
+                         functions_dir=functions)
+    notes = "\n".join(result.notes)
+    for expected in ("DistributionConfig.Logging", "DistributionConfig.PriceClass", "DistributionConfig.ViewerCertificate",
+                     "DistributionConfig.HttpVersion", "DistributionConfig.IsIPV6Enabled", "origin api.OriginShield",
+                     "Aliases ['www.example.com', 'example.com']", "cache_behaviors[3].RealtimeLogConfigArn",
+                     "cache policy 0f1b2c3d-4e5f-4a6b-8c7d-EXAMPLE22222 is neither a managed policy",
+                     "trusted key groups ['2d8b5b0e-6a41-4fd0-9e62-EXAMPLE11111']",
+                     "origin site-bucket: an S3 bucket", 'directory = "path/to/files"',
+                     "runtime cloudfront-js-2.0 assumed", "forward all headers"):
+        assert expected in notes, expected
+    # Empty settings ({"Quantity": 0}, "", false) are not noise.
+    assert "WebACLId" not in notes and "SmoothStreaming" not in notes and "FieldLevelEncryptionId" not in notes
+    assert "GeoRestriction" not in notes  # mapped
+    header = result.toml.split("\n[", 1)[0]
+    assert "# not simulated: DistributionConfig.PriceClass" in header
+    assert 'cache_policy = "CachingOptimized"  # PLACEHOLDER for cache policy 0f1b2c3d' in result.toml
+    assert '# trusted_key_groups = ["2d8b5b0e-6a41-4fd0-9e62-EXAMPLE11111"]' in result.toml
+
+
+def test_geo_restriction_is_mapped_from_either_form(tmp_path: Path, functions: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    api = import_file(FIXTURES / "get-distribution-config.json", output=output, functions_dir=functions)
+    geo = write(api.toml, output).geo_restriction  # {"RestrictionType", "Quantity", "Items"}
+    assert (geo.restriction_type, geo.locations) == ("whitelist", ("US", "CA"))
+    template = import_file(FIXTURES / "cloudformation-two-distributions.json", output=output, functions_dir=functions,
+                           resource="WebsiteDistribution")
+    geo = write(template.toml, output).geo_restriction  # {"RestrictionType", "Locations"}
+    assert (geo.restriction_type, geo.locations) == ("whitelist", ("AQ", "CV"))
+
+
+def test_a_bare_distribution_config_imports_as_the_cli_output_does(tmp_path: Path, functions: Path) -> None:
+    bare = tmp_path / "config.json"
+    bare.write_text(json.dumps(json.loads((FIXTURES / "get-distribution-config.json").read_text())["DistributionConfig"]))
+    wrapped = import_file(FIXTURES / "get-distribution-config.json", output=tmp_path / "a.toml", functions_dir=functions)
+    plain = import_file(bare, output=tmp_path / "b.toml", functions_dir=functions)
+    assert plain.shape == "DistributionConfig"
+    assert plain.toml.split("\n[", 1)[1] == wrapped.toml.split("\n[", 1)[1]
+
+
+def test_get_distribution_output_gives_the_distributions_id_and_domain(tmp_path: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "get-distribution.json", output=output, functions_dir=tmp_path / "functions")
+    config = write(result.toml, output)
+    assert (config.distribution.id, config.distribution.domain_name) == ("E1U5RQF7T870K0", "d1abcdef8example.cloudfront.net")
+    origin, = config.origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "http://app.example.net:8080"
+    assert config.default_cache_behavior.cache_policy.name == "CachingDisabled"
+    assert "the distribution is disabled on CloudFront" in "\n".join(result.notes)
+    assert not any("Logging" in note for note in result.notes)  # {"Enabled": false, "Bucket": ""...} is off
+
+
+def test_missing_function_files_are_named_and_the_config_still_parses(tmp_path: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "get-distribution-config.json", output=output, functions_dir=tmp_path / "functions")
+    assert result.missing == [tmp_path / "functions" / "add-index.js", tmp_path / "functions" / "auth-check" / "index.js"]
+    notes = "\n".join(result.notes)
+    assert "create functions/add-index.js (`aws cloudfront get-function --name add-index" in notes
+    assert "arn:aws:lambda:us-east-1:111122223333:function:auth-check:4 --query Code.Location" in notes
+    output.write_text(result.toml)
+    with pytest.raises(ConfigError) as caught:
+        load_config(output)
+    assert all("file not found" in problem for problem in caught.value.problems)  # nothing else is wrong
+
+
+def test_a_lambda_handler_is_found_where_the_lambda_console_puts_it(tmp_path: Path) -> None:
+    folder = tmp_path / "functions"
+    (folder / "auth-check").mkdir(parents=True)
+    (folder / "auth-check" / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return None\n")
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "get-distribution-config.json", output=output, functions_dir=folder)
+    assert 'lambda = "functions/auth-check/lambda_function.py:lambda_handler"' in result.toml
+    assert result.missing == [folder / "add-index.js"]
+
+
+# --- CloudFormation and CDK -----------------------------------------------------------------------
+
+
+def test_a_yaml_template_with_short_form_tags_brings_its_policies_and_functions(tmp_path: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    folder = tmp_path / "functions"
+    result = import_file(FIXTURES / "cloudformation.yaml", output=output, functions_dir=folder)
+    assert result.shape == "CloudFormation resource Distribution" and result.missing == []
+    written = {f.path: f.code for f in result.to_write}
+    assert set(written) == {folder / "rewrite-index.js", folder / "edge-auth" / "index.py"}
+    assert "request.uri += 'index.html'" in written[folder / "rewrite-index.js"]
+    for path, code in written.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code)
+    config = write(result.toml, output)
+
+    site, api = config.origins
+    assert isinstance(site, CustomOrigin) and site.url == "https://example-site-content.s3.amazonaws.com"
+    assert isinstance(api, CustomOrigin) and api.url == "https://api.invalid/prod" and api.read_timeout == 60
+    rewrite = config.default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation) and rewrite.runtime == "cloudfront-js-1.0"
+
+    behavior, = config.cache_behaviors
+    cache = behavior.cache_policy
+    assert (cache.name, cache.min_ttl, cache.default_ttl, cache.max_ttl) == ("api-short-cache", 0, 60, 300)
+    assert cache.headers.items == ("Authorization",) and cache.query_strings.items == ("page", "limit")
+    assert cache.enable_accept_encoding_gzip and not cache.enable_accept_encoding_brotli
+    forward = behavior.origin_request_policy
+    assert forward is not None and (forward.name, forward.header_behavior, forward.cookies.behavior) == \
+        ("api-forward", "whitelist", "all")
+    headers = behavior.response_headers_policy
+    assert headers is not None and headers.cors is not None and headers.security_headers is not None
+    assert headers.cors.allow_origins == ("https://www.example.com",) and headers.cors.max_age_sec == 600
+    assert headers.security_headers.strict_transport_security == "max-age=63072000; includeSubDomains; preload"
+    assert headers.security_headers.frame_options == "DENY"
+    assert [(h.header, h.value) for h in headers.custom_headers] == [("X-Served-By", "edge")]
+    assert headers.remove_headers == ("X-Powered-By",)
+    auth = behavior.functions[EventType.ORIGIN_REQUEST]
+    assert auth.kind == "lambda" and auth.runtime == "python3.12"  # type: ignore[union-attr]
+    assert (auth.path, auth.function) == (folder / "edge-auth" / "index.py", "handler")  # type: ignore[union-attr]
+
+    notes = "\n".join(result.notes)
+    assert "DomainName !ImportValue shared-api-domain cannot be evaluated here" in notes
+    assert "url = \"https://api.invalid/prod\"  # PLACEHOLDER" in result.toml
+    assert "DistributionConfig.WebACLId = !GetAtt SiteWebAcl.Arn" in notes
+    assert "Aliases ['!Ref DomainAlias']" in notes
+    assert "distribution comment: !Sub ${AWS::StackName} site" in notes
+
+
+def test_a_template_with_several_distributions_needs_resource(tmp_path: Path) -> None:
+    template = FIXTURES / "cloudformation-two-distributions.json"
+    with pytest.raises(ConfigError, match=r"has 2 distributions \(WebsiteDistribution, DownloadsDistribution\); "
+                                          r"choose one with --resource"):
+        import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"--resource Nope: .* the template has WebsiteDistribution, DownloadsDistribution"):
+        import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path, resource="Nope")
+
+    output = tmp_path / "edgesim.toml"
+    result = import_file(template, output=output, functions_dir=tmp_path, resource="WebsiteDistribution")
+    config = write(result.toml, output)
+    origin, = config.origins  # "80" and "http-only", as CloudFormation's snippets write them
+    assert isinstance(origin, CustomOrigin) and origin.url == "http://www.example.com"
+    policy = config.default_cache_behavior.cache_policy  # legacy: all cookies, no query string
+    assert policy.cookies.behavior == "all" and policy.query_strings.behavior == "none"
+    error, = config.custom_error_responses
+    assert (error.error_code, error.response_code, error.error_caching_min_ttl) == (404, 200, 30)
+
+    downloads = import_file(template, output=output, functions_dir=tmp_path, resource="DownloadsDistribution")
+    policy = write(downloads.toml, output).default_cache_behavior.cache_policy
+    assert (policy.min_ttl, policy.default_ttl, policy.max_ttl) == (60, 600, 3600)
+    assert "default_cache_behavior.TrustedSigners" in "\n".join(downloads.notes)
+
+
+def test_a_cdk_synthesized_template_is_a_template(tmp_path: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "cdk-synth.template.json", output=output, functions_dir=tmp_path / "functions")
+    function, = result.to_write  # its name is a Fn::Join on the region: the logical id names the file
+    assert function.path == tmp_path / "functions" / "HeadersFunction9A5B2E3C.js"
+    function.path.parent.mkdir()
+    function.path.write_text(function.code)
+    config = write(result.toml, output)
+    assert config.default_cache_behavior.functions[EventType.VIEWER_RESPONSE].name == "HeadersFunction9A5B2E3C"
+    assert "which CloudFormation names at deploy" in "\n".join(result.notes)
+
+
+@pytest.mark.parametrize(("fixture", "resource"), [
+    ("get-distribution-config.json", None), ("get-distribution.json", None), ("cloudformation.yaml", None),
+    ("cloudformation-two-distributions.json", "WebsiteDistribution"),
+    ("cloudformation-two-distributions.json", "DownloadsDistribution"), ("cdk-synth.template.json", None),
+])
+def test_every_imported_config_passes_the_editors_schema(tmp_path: Path, fixture: str, resource: str | None) -> None:
+    import jsonschema
+
+    from edgesim.config_schema import config_schema
+
+    result = import_file(FIXTURES / fixture, output=tmp_path / "edgesim.toml", functions_dir=tmp_path, resource=resource)
+    validator = jsonschema.Draft202012Validator(config_schema())
+    assert [e.message for e in validator.iter_errors(tomllib.loads(result.toml))] == []
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("dist.json", '{"DistributionConfig": ', r"dist\.json: not JSON \(line 1, column 24"),
+    ("template.yaml", "Resources: [unclosed\n", r"template\.yaml: not YAML \(line 2"),
+    ("dist.txt", "{[", r"dist\.txt: not JSON .*, and not YAML"),
+    ("other.json", '{"Buckets": []}', r"other\.json: no CloudFront distribution found: .* top-level keys are \['Buckets'\]"),
+    ("stack.yaml", "Resources:\n  B:\n    Type: AWS::S3::Bucket\n",
+     r"stack\.yaml: no AWS::CloudFront::Distribution resource .* AWS::S3::Bucket"),
+])
+def test_bad_input_is_named_with_what_is_wrong(tmp_path: Path, name: str, content: str, message: str) -> None:
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        import_file(tmp_path / name, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+
+
+def test_every_short_form_tag_loads_and_literal_joins_are_evaluated(tmp_path: Path) -> None:
+    template = tmp_path / "stack.yaml"
+    template.write_text("""\
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Resources:
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Condition: IsProd
+    Properties:
+      DistributionConfig:
+        Enabled: !If [IsProd, true, false]
+        Comment: !Join ["-", [!Select [0, !Split [",", "a,b"]], !FindInMap [Names, !Ref Stage, site]]]
+        Origins:
+          - Id: app
+            DomainName: !Join [".", [app, example, com]]
+            OriginPath: !Sub /v1
+            CustomOriginConfig: {OriginProtocolPolicy: https-only}
+            OriginCustomHeaders: !Base64 secret
+        DefaultCacheBehavior:
+          TargetOriginId: app
+          ViewerProtocolPolicy: !Sub redirect-to-https
+          CachePolicyId: !ImportValue shared-cache-policy
+""")
+    output = tmp_path / "edgesim.toml"
+    result = import_file(template, output=output, functions_dir=tmp_path)
+    config = write(result.toml, output)
+    origin, = config.origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://app.example.com/v1"
+    assert config.default_cache_behavior.viewer_protocol_policy == "redirect-to-https"
+    assert config.default_cache_behavior.cache_policy.name == "CachingOptimized"  # the placeholder
+    notes = "\n".join(result.notes)
+    assert "cache policy !ImportValue shared-cache-policy is neither a managed policy" in notes
+    assert "distribution comment: !Join" in notes
+    assert "origin app.OriginCustomHeaders = !Base64 secret" in notes
+
+
+def test_a_sam_functions_version_names_the_function(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text("""\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  EdgeHeaders:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: nodejs20.x
+      Handler: app.handler
+      AutoPublishAlias: live
+      InlineCode: "exports.handler = async (event) => event.Records[0].cf.response;"
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Origins: [{Id: app, DomainName: app.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+        DefaultCacheBehavior:
+          TargetOriginId: app
+          ViewerProtocolPolicy: allow-all
+          LambdaFunctionAssociations:
+            - {EventType: origin-response, LambdaFunctionARN: !Ref EdgeHeaders.Version}
+""")
+    result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    function, = result.to_write
+    assert function.path == tmp_path / "functions" / "EdgeHeaders" / "app.js"
+    assert 'functions.origin-response = { lambda = "functions/EdgeHeaders/app.js:handler", runtime = "nodejs20.x" }' \
+        in result.toml
+
+
+def test_match_viewer_and_a_raised_timeout_are_said(tmp_path: Path) -> None:
+    source = tmp_path / "dist.json"
+    source.write_text(json.dumps({
+        "Origins": [{"Id": "app", "DomainName": "app.example.com", "ConnectionTimeout": 10,
+                     "CustomOriginConfig": {"OriginProtocolPolicy": "match-viewer", "HTTPSPort": 443,
+                                            "OriginReadTimeout": 180}}],
+        "DefaultCacheBehavior": {"TargetOriginId": "app", "ViewerProtocolPolicy": "allow-all"}}))
+    output = tmp_path / "edgesim.toml"
+    result = import_file(source, output=output, functions_dir=tmp_path)
+    origin, = write(result.toml, output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://app.example.com" and origin.read_timeout == 120
+    notes = "\n".join(result.notes)
+    assert "origin app: OriginProtocolPolicy match-viewer; edgesim sends every request over https" in notes
+    assert "origin app: read_timeout 180 is outside edgesim's 1-120; set to 120" in notes
+
+
+def test_an_input_cloudfront_would_refuse_is_an_error_not_a_broken_config(tmp_path: Path) -> None:
+    source = tmp_path / "dist.json"
+    source.write_text(json.dumps({"Origins": {"Quantity": 1, "Items": [{"Id": "a", "DomainName": "a.example.com"}]},
+                                  "DefaultCacheBehavior": {"TargetOriginId": "b", "ViewerProtocolPolicy": "allow-all"}}))
+    with pytest.raises(ConfigError) as caught:
+        import_file(source, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+    assert caught.value.problems[0] == "the imported config would not load:"
+    assert "default_cache_behavior.target_origin: unknown origin id 'b'; known: ['a']" in caught.value.problems[1]
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+def test_the_command_writes_the_config_and_the_templates_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(str(FIXTURES / "cloudformation.yaml"))
+    assert code == 0, err
+    assert "note: not simulated: DistributionConfig.PriceClass" in err
+    assert "wrote functions/rewrite-index.js (the template's code)" in out
+    assert (tmp_path / "functions" / "edge-auth" / "index.py").is_file()
+    check = CliRunner().invoke(main, ["check"])
+    assert check.exit_code == 0, check.output
+    assert "2 behaviors, 2 origins, 2 function associations" in check.output
+
+    code, _, err = run(str(FIXTURES / "cloudformation.yaml"))
+    assert code == 1 and "edgesim.toml exists; choose another --output or add --force" in err
+    assert run(str(FIXTURES / "cloudformation.yaml"), "--force")[0] == 0
+
+
+def test_the_command_says_which_function_files_to_create(tmp_path: Path) -> None:
+    output = tmp_path / "site" / "edgesim.toml"
+    code, out, err = run(str(FIXTURES / "get-distribution-config.json"), "-o", str(output),
+                         "--functions", str(tmp_path / "code"))
+    assert code == 0, err
+    assert "create these function files before serving" in out and str(tmp_path / "code" / "add-index.js") in out
+    assert 'cloudfront_function = "../code/add-index.js"' in output.read_text()
+    code, _, err = run(str(FIXTURES / "cloudformation-two-distributions.json"), "-o", str(tmp_path / "x.toml"))
+    assert code == 1 and err.startswith(f"error: {FIXTURES / 'cloudformation-two-distributions.json'}: the template has 2")
+
+
+# --- end to end: an imported distribution serves -------------------------------------------------
+
+
+class _Origin(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        body = f"origin saw {self.path} x-edge={self.headers.get('x-edge')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=60")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def origin_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_an_imported_distribution_serves_through_edgesim(tmp_path: Path, origin_port: int) -> None:
+    template = {"Resources": {
+        "AddHeader": {"Type": "AWS::CloudFront::Function", "Properties": {
+            "Name": "add-header", "FunctionConfig": {"Runtime": "cloudfront-js-2.0"},
+            "FunctionCode": "function handler(event) {\n  event.request.headers['x-edge'] = {value: 'yes'};\n"
+                            "  return event.request;\n}\n"}},
+        "Site": {"Type": "AWS::CloudFront::Distribution", "Properties": {"DistributionConfig": {
+            "Enabled": True,
+            "Origins": [{"Id": "local", "DomainName": "127.0.0.1", "OriginPath": "/app",
+                         "CustomOriginConfig": {"HTTPPort": origin_port, "OriginProtocolPolicy": "http-only"}}],
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "local", "ViewerProtocolPolicy": "allow-all",
+                "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+                "OriginRequestPolicyId": "216adef6-5c7f-47e4-b989-5492eafa07d3",  # AllViewer: x-edge goes on
+                "FunctionAssociations": [{"EventType": "viewer-request",
+                                          "FunctionARN": {"Fn::GetAtt": ["AddHeader", "FunctionARN"]}}]}}}}}}
+    source = tmp_path / "template.json"
+    source.write_text(json.dumps(template))
+    output = tmp_path / "edgesim.toml"
+    result = CliRunner().invoke(main, ["import", str(source), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+
+    async with Distribution(output) as dist, dist.client() as client:
+        first = await client.get("/hello.txt")
+        again = await client.get("/hello.txt")
+    assert first.status_code == 200
+    assert first.text == "origin saw /app/hello.txt x-edge=yes"
+    assert first.headers["x-cache"] == "Miss from cloudfront"
+    assert again.headers["x-cache"] == "Hit from cloudfront"
