@@ -303,7 +303,9 @@ class LambdaEdgeFunction:
         try:
             generated = validation.check_output(self.event_type, dict(cf), out)
         except errors.LambdaValidationError as exc:
-            raise errors.LambdaValidationError(f"{self.name}: {exc.reason}", logs=execution.logs) from None
+            err = errors.LambdaValidationError(f"{self.name}: {exc.reason}", logs=execution.logs)
+            err.page_reason = exc.page_reason  # CloudFront's own sentence for the rule, when it has one
+            raise err from None
         if generated:
             result.response, result.generated = cf_event.generated_response(out), True
         elif self.event_type.is_request:
