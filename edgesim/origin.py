@@ -27,7 +27,7 @@ from edgesim.encoding import decode, encode
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import Headers, Request, Response
-from edgesim.origin_client import OriginClient
+from edgesim.origin_client import OriginClient, transfer_encoding
 from edgesim.ranges import content_range, if_range_matches, parse_range, resolve
 
 
@@ -98,7 +98,8 @@ class OriginFetcher:
         )
         reason = http_response.extensions.get("reason_phrase", b"")
         return Response(http_response.status_code, headers, body,
-                        reason.decode("latin-1") if isinstance(reason, bytes) and reason else None)
+                        reason.decode("latin-1") if isinstance(reason, bytes) and reason else None,
+                        origin_transfer_encoding=transfer_encoding(http_response.headers.raw))
 
     def _fetch_directory(self, request: Request, origin: S3Origin) -> Response:
         """Answer as S3 does for a bucket without ListBucket: GET/HEAD of objects (a byte range of

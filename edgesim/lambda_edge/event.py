@@ -201,11 +201,20 @@ def request_to_event(request: Request, event_type: EventType, *, include_body: b
     return out
 
 
-def response_to_event(response: Response) -> dict[str, Any]:
-    """Status as a string, no body: response triggers never see it (spec §2.2)."""
+def response_to_event(response: Response, event_type: EventType = EventType.VIEWER_RESPONSE) -> dict[str, Any]:
+    """Status as a string, no body: response triggers never see it (spec §2.2).
+
+    Origin-response also sees the origin's Transfer-Encoding, read-only there (spec §2.6): CloudFront
+    shows it, and refuses a result without it ("the function tried to delete read-only header,
+    headerName : Transfer-Encoding", CodeGenieApp/serverless-express#369). UNCERTAIN whether
+    viewer-response sees it too; it does not here (edgesim frames the viewer's response itself)."""
+    headers = headers_to_event(response.headers)
+    te = response.origin_transfer_encoding
+    if te is not None and event_type is EventType.ORIGIN_RESPONSE:
+        headers["transfer-encoding"] = [{"key": te[0], "value": te[1]}]
     return {"status": str(response.status),
             "statusDescription": response.status_description or _phrase(response.status),
-            "headers": headers_to_event(response.headers)}
+            "headers": headers}
 
 
 _PHRASES: dict[int, str] = {}  # an HTTPStatus lookup per response was a measurable cost
@@ -234,7 +243,7 @@ def build_cf(call: TriggerCall, *, include_body: bool) -> Cf:
     }
     if not event_type.is_request:
         assert call.response is not None, f"{call.event_type} needs the response"
-        cf["response"] = response_to_event(call.response)
+        cf["response"] = response_to_event(call.response, event_type)
     return cf
 
 
@@ -275,6 +284,8 @@ def apply_response(response: Response, out: dict[str, Any]) -> Response:
     edited.status = int(out["status"])
     edited.status_description = out.get("statusDescription", response.status_description)
     edited.headers = headers_from_event(out.get("headers", {}), hidden=response.headers)
+    if response.origin_transfer_encoding is not None:
+        edited.headers.remove("transfer-encoding")  # shown, unchanged (read-only), but framing is edgesim's
     if "body" in out:
         edited.body, edited.stream = _body(out), None  # the origin's body, if still arriving, is dropped
         _fix_length(edited.headers, edited.body)
