@@ -280,6 +280,9 @@ class LambdaFunctionAssociation(_Frozen):
     # resolved at load
     path: Path = Path()
     function: str = ""
+    # A Python handler named by its dotted module path (`app.edge.viewer.handler`, `app.edge.viewer:fn`):
+    # Lambda imports that module from the task root (`path` then lies under it), not the file alone.
+    module: str = ""
 
     @field_validator("runtime")
     @classmethod
@@ -292,9 +295,10 @@ class LambdaFunctionAssociation(_Frozen):
 
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
-        path, function = _locate_handler(self.handler, _base_dir(info))
+        path, function, module = _locate_handler(self.handler, _base_dir(info))
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "function", function)
+        object.__setattr__(self, "module", module)
         if not self.runtime:
             object.__setattr__(self, "runtime", "nodejs20.x" if path.suffix in _NODE_EXT else "python3.12")
         if self.runtime.startswith("python") != (path.suffix == ".py"):
@@ -312,22 +316,30 @@ class LambdaFunctionAssociation(_Frozen):
         return "python" if self.runtime.startswith("python") else "node"
 
 
-def _locate_handler(spec: str, base: Path) -> tuple[Path, str]:
+def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
+    """(file, function, dotted module or "") of a handler string, relative to `base`.
+
+    Lambda's Python runtime reads `Handler: app.edge.viewer.lambda_handler` as module
+    `app.edge.viewer` (split at the last dot) imported from the task root, so that module's package
+    is importable (`from app.edge import helpers`); here that root is `base`. Node.js has no such
+    form (its runtime splits at the first dot), so a dotted module is Python's only."""
     if ":" in spec:
         file, function = spec.rsplit(":", 1)
-        candidates = [file]
+        candidates = [(file, "")]
         if Path(file).suffix not in (".py", *_NODE_EXT):  # a dotted module path, pkg.module:fn
-            candidates.append(file.replace(".", "/") + ".py")
+            candidates.append((file.replace(".", "/") + ".py", file if "." in file else ""))
     else:
         if "." not in spec:
             raise ValueError(f"handler {spec!r} names no function; write 'path/file.py:handler'")
         stem, function = spec.rsplit(".", 1)
-        candidates = [stem + ext for ext in (".py", *_NODE_EXT)]
-    for candidate in candidates:
+        candidates = [(stem + ext, "") for ext in (".py", *_NODE_EXT)]
+        if "." in stem and "/" not in stem and "\\" not in stem:
+            candidates.append((stem.replace(".", "/") + ".py", stem))
+    for candidate, module in candidates:
         path = (base / candidate).resolve()
         if path.is_file():
-            return path, function
-    return (base / candidates[0]).resolve(), function
+            return path, function, module
+    return (base / candidates[0][0]).resolve(), function, ""
 
 
 def _function_kind(value: Any) -> str | None:

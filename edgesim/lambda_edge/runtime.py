@@ -45,7 +45,7 @@ def new_request_id() -> str:
 
 def worker_spec(assoc: LambdaFunctionAssociation, memory: int) -> WorkerSpec:
     return WorkerSpec(language=assoc.language, path=assoc.path, function=assoc.function,
-                      runtime=assoc.runtime, name=assoc.name, memory=memory)
+                      runtime=assoc.runtime, name=assoc.name, memory=memory, module=assoc.module)
 
 
 def trigger_limits(assoc: LambdaFunctionAssociation, event_type: EventType, quotas: str) -> tuple[float, int]:
