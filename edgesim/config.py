@@ -339,6 +339,15 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
         path = (base / candidate).resolve()
         if path.is_file():
             return path, function, module
+    folder, _, name = spec.rpartition("/")
+    if ":" not in spec and name.count(".") > 1:
+        # Node.js splits at the first dot: `index.handlers.viewer` is index.js's handlers.viewer
+        # (aws-lambda-nodejs-runtime-interface-client, UserFunction.js).
+        file, nested = name.split(".", 1)
+        for ext in _NODE_EXT:
+            path = (base / folder / (file + ext)).resolve()
+            if path.is_file():
+                return path, nested, ""
     return (base / candidates[0][0]).resolve(), function, ""
 
 
