@@ -198,6 +198,14 @@ def request_to_event(request: Request, event_type: EventType, *, include_body: b
         origin = resolve_origin(request.origin, origins)
         if origin is not None:
             out["origin"] = origin_to_event(origin)
+            if origin.custom_headers:
+                # The origin's custom headers are the origin object's (spec §2.3): they go to the origin
+                # as `customHeaders` say after the function, and "a header with the same name can't be
+                # present in request.headers" (AD/lambda-event-structure). UNCERTAIN for origin-response,
+                # whose request is "the request CloudFront forwarded": shown the same way here.
+                headers = out["headers"]
+                for name in origin.custom_headers:
+                    headers.pop(name.lower(), None)
     return out
 
 
@@ -262,8 +270,15 @@ def apply_request(call: TriggerCall, cf: Cf, out: dict[str, Any]) -> Request:
         request.body = data.encode() if body.get("encoding") == "text" else decode_base64(data, "request body")
         request.body_stream = None  # the viewer's own body, if still arriving, goes nowhere (app.py drops it)
         _fix_length(request.headers, request.body)
-    if call.event_type is EventType.ORIGIN_REQUEST and "origin" in out and out["origin"] != cf["request"].get("origin"):
-        request.origin = origin_from_event(out["origin"], call.origins)
+    if call.event_type is EventType.ORIGIN_REQUEST:
+        if "origin" in out and out["origin"] != cf["request"].get("origin"):
+            request.origin = origin_from_event(out["origin"], call.origins)
+        # The (edited, or switched-to) origin's custom headers, as it will send them (spec §2.3): not
+        # in the event's headers, so not in those just applied.
+        origin = resolve_origin(request.origin, call.origins)
+        if origin is not None:
+            for name, value in origin.custom_headers.items():
+                request.headers.set(name, value)
     return request
 
 

@@ -245,8 +245,24 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
         raise _fail("request: the URI and query string must be shorter than 8,192 characters.")
     if "body" in after and after["body"] is not None:
         check_body(event_type, after["body"])
-    if event_type is EventType.ORIGIN_REQUEST and after.get("origin") != before.get("origin"):
-        check_origin(after.get("origin"), before.get("origin"))
+    if event_type is EventType.ORIGIN_REQUEST:
+        origin = after.get("origin")
+        if origin != before.get("origin"):
+            check_origin(origin, before.get("origin"))
+        if isinstance(origin, dict):
+            _check_custom_header_names(origin, after["headers"])
+
+
+def _check_custom_header_names(origin: dict[str, Any], headers: dict[str, Any]) -> None:
+    """Spec §2.3: "a header with the same name can't be present in request.headers or in
+    request.origin.custom.customHeaders" (AD/lambda-event-structure)."""
+    for o in origin.values():
+        custom = o.get("customHeaders") if isinstance(o, dict) else None
+        if isinstance(custom, dict):
+            for name in custom:
+                if name in headers:
+                    raise _fail(f"origin: {name!r} is both in request.headers and in the origin's customHeaders; "
+                                "a header can be in only one of them.")
 
 
 def check_body(event_type: EventType, body: Any) -> None:
