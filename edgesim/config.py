@@ -338,6 +338,8 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
     for candidate, module in candidates:
         path = (base / candidate).resolve()
         if path.is_file():
+            if not module and ":" not in spec and path.suffix == ".py" and "/" in stem:
+                module = _package_module(stem, base)
             return path, function, module
     folder, _, name = spec.rpartition("/")
     if ":" not in spec and name.count(".") > 1:
@@ -349,6 +351,24 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
             if path.is_file():
                 return path, nested, ""
     return (base / candidates[0][0]).resolve(), function, ""
+
+
+def _package_module(stem: str, base: Path) -> str:
+    """`app/edge/viewer` as module `app.edge.viewer` when app/ and app/edge/ are packages.
+
+    Lambda imports `Handler: app/edge/viewer.lambda_handler` as `app.edge.viewer` from the task root
+    (awslambdaric: the module name with '/' made '.'). Folders that are packages say the config's
+    folder is that root; without __init__.py (functions/lambda/robots_txt.handler) the handler's
+    own folder stays the root, the zip being that folder (our reading)."""
+    parts = stem.split("/")
+    if any(not p.isidentifier() for p in parts):
+        return ""
+    folder = base
+    for part in parts[:-1]:
+        folder = folder / part
+        if not (folder / "__init__.py").is_file():
+            return ""
+    return ".".join(parts)
 
 
 def _function_kind(value: Any) -> str | None:

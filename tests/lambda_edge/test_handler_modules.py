@@ -42,7 +42,8 @@ def root(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("handler", ["app.edge.viewer.lambda_handler", "app.edge.viewer:lambda_handler"])
+@pytest.mark.parametrize("handler", ["app.edge.viewer.lambda_handler", "app.edge.viewer:lambda_handler",
+                                     "app/edge/viewer.lambda_handler"])
 async def test_a_dotted_module_imports_from_the_task_root(root: Path, handler: str) -> None:
     result = await invoke_handler(handler, generate_event(EventType.VIEWER_REQUEST), base_dir=root)
     assert result.ok, result.error
@@ -68,6 +69,22 @@ async def test_a_distribution_runs_a_dotted_module(root: Path) -> None:
     assert trace.triggers and trace.triggers[0].error is None
     out = trace.triggers[0].output
     assert out["headers"]["x-from"][0]["value"] == "helpers sibling app.edge.viewer"
+
+
+async def test_a_handler_in_plain_folders_keeps_its_folder_as_the_task_root(tmp_path: Path) -> None:
+    """Folders without __init__.py are no package: the handler's own folder is the zip's root, as in
+    edgesim's own layout (functions/lambda/robots_txt.handler), and its siblings import by name."""
+    folder = tmp_path / "functions" / "lambda"
+    folder.mkdir(parents=True)
+    (folder / "util.py").write_text("NAME = 'util'\n")
+    (folder / "edge.py").write_text(
+        "import util\ndef handler(event, context):\n"
+        "    r = event['Records'][0]['cf']['request']\n"
+        "    r['headers']['x-from'] = [{'key': 'X-From', 'value': util.NAME}]\n    return r\n")
+    result = await invoke_handler("functions/lambda/edge.handler", generate_event(EventType.VIEWER_REQUEST),
+                                  base_dir=tmp_path)
+    assert result.ok, result.error
+    assert result.result["headers"]["x-from"][0]["value"] == "util"
 
 
 def test_a_file_handler_keeps_its_folder_as_the_task_root(tmp_path: Path) -> None:
