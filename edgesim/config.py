@@ -284,6 +284,9 @@ class LambdaFunctionAssociation(_Frozen):
     # resolved at load
     path: Path = Path()
     function: str = ""
+    # A Python handler named by its dotted module path (`app.edge.viewer.handler`, `app.edge.viewer:fn`):
+    # Lambda imports that module from the task root (`path` then lies under it), not the file alone.
+    module: str = ""
 
     @field_validator("runtime")
     @classmethod
@@ -296,9 +299,10 @@ class LambdaFunctionAssociation(_Frozen):
 
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
-        path, function = _locate_handler(self.handler, _base_dir(info))
+        path, function, module = _locate_handler(self.handler, _base_dir(info))
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "function", function)
+        object.__setattr__(self, "module", module)
         if not self.runtime:
             object.__setattr__(self, "runtime", "nodejs20.x" if path.suffix in _NODE_EXT else "python3.12")
         if self.runtime.startswith("python") != (path.suffix == ".py"):
@@ -316,22 +320,59 @@ class LambdaFunctionAssociation(_Frozen):
         return "python" if self.runtime.startswith("python") else "node"
 
 
-def _locate_handler(spec: str, base: Path) -> tuple[Path, str]:
+def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
+    """(file, function, dotted module or "") of a handler string, relative to `base`.
+
+    Lambda's Python runtime reads `Handler: app.edge.viewer.lambda_handler` as module
+    `app.edge.viewer` (split at the last dot) imported from the task root, so that module's package
+    is importable (`from app.edge import helpers`); here that root is `base`. Node.js has no such
+    form (its runtime splits at the first dot), so a dotted module is Python's only."""
     if ":" in spec:
         file, function = spec.rsplit(":", 1)
-        candidates = [file]
+        candidates = [(file, "")]
         if Path(file).suffix not in (".py", *_NODE_EXT):  # a dotted module path, pkg.module:fn
-            candidates.append(file.replace(".", "/") + ".py")
+            candidates.append((file.replace(".", "/") + ".py", file if "." in file else ""))
     else:
         if "." not in spec:
             raise ValueError(f"handler {spec!r} names no function; write 'path/file.py:handler'")
         stem, function = spec.rsplit(".", 1)
-        candidates = [stem + ext for ext in (".py", *_NODE_EXT)]
-    for candidate in candidates:
+        candidates = [(stem + ext, "") for ext in (".py", *_NODE_EXT)]
+        if "." in stem and "/" not in stem and "\\" not in stem:
+            candidates.append((stem.replace(".", "/") + ".py", stem))
+    for candidate, module in candidates:
         path = (base / candidate).resolve()
         if path.is_file():
-            return path, function
-    return (base / candidates[0]).resolve(), function
+            if not module and ":" not in spec and path.suffix == ".py" and "/" in stem:
+                module = _package_module(stem, base)
+            return path, function, module
+    folder, _, name = spec.rpartition("/")
+    if ":" not in spec and name.count(".") > 1:
+        # Node.js splits at the first dot: `index.handlers.viewer` is index.js's handlers.viewer
+        # (aws-lambda-nodejs-runtime-interface-client, UserFunction.js).
+        file, nested = name.split(".", 1)
+        for ext in _NODE_EXT:
+            path = (base / folder / (file + ext)).resolve()
+            if path.is_file():
+                return path, nested, ""
+    return (base / candidates[0][0]).resolve(), function, ""
+
+
+def _package_module(stem: str, base: Path) -> str:
+    """`app/edge/viewer` as module `app.edge.viewer` when app/ and app/edge/ are packages.
+
+    Lambda imports `Handler: app/edge/viewer.lambda_handler` as `app.edge.viewer` from the task root
+    (awslambdaric: the module name with '/' made '.'). Folders that are packages say the config's
+    folder is that root; without __init__.py (functions/lambda/robots_txt.handler) the handler's
+    own folder stays the root, the zip being that folder (our reading)."""
+    parts = stem.split("/")
+    if any(not p.isidentifier() for p in parts):
+        return ""
+    folder = base
+    for part in parts[:-1]:
+        folder = folder / part
+        if not (folder / "__init__.py").is_file():
+            return ""
+    return ".".join(parts)
 
 
 def _function_kind(value: Any) -> str | None:

@@ -293,9 +293,13 @@ class Response:
     # nothing at the edge needs the body whole (pipeline.py, origin_side.py). Whoever replaces the
     # body drops it.
     stream: BodyStream | None = None
+    # The origin's own Transfer-Encoding line (key, value): framing is edgesim's, so it is not in
+    # `headers`, but an origin-response function sees it as on CloudFront (event.py, spec §2.6).
+    origin_transfer_encoding: tuple[str, str] | None = None
 
     def copy(self) -> Response:
-        return Response(self.status, self.headers.copy(), self.body, self.status_description, self.stream)
+        return Response(self.status, self.headers.copy(), self.body, self.status_description, self.stream,
+                        self.origin_transfer_encoding)
 
     async def read_whole(self) -> None:
         """Receive a streamed body whole into `body`: for the cache, compression, an error page."""

@@ -19,7 +19,7 @@ from edgesim.encoding import decode, encode
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import Headers, Request, Response
-from edgesim.origin_client import OriginClient
+from edgesim.origin_client import OriginClient, transfer_encoding
 from edgesim.s3_origin import S3Directory
 
 
@@ -91,7 +91,8 @@ class OriginFetcher:
         )
         reason = http_response.extensions.get("reason_phrase", b"")
         return Response(http_response.status_code, headers, body,
-                        reason.decode("latin-1") if isinstance(reason, bytes) and reason else None)
+                        reason.decode("latin-1") if isinstance(reason, bytes) and reason else None,
+                        origin_transfer_encoding=transfer_encoding(http_response.headers.raw))
 
 
 def _url_safe(target: str) -> str:

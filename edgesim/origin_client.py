@@ -53,6 +53,14 @@ _STREAM_HIGH_WATER = 1 << 20
 _STREAM_LOW_WATER = 256 << 10
 
 
+
+def transfer_encoding(raw: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
+    """The origin's Transfer-Encoding line, for origin-response functions (messages.Response)."""
+    for name, value in raw:
+        if len(name) == 17 and name.lower() == b"transfer-encoding":
+            return name.decode("latin-1"), value.decode("latin-1")
+    return None
+
 class _Stale(Exception):
     """A reused keep-alive connection closed before any byte of the answer: try a fresh one."""
 
@@ -318,7 +326,8 @@ class _Connection(asyncio.Protocol):
         # Values kept as received (encoding.decode, inlined: it runs per header line of every fetch).
         headers = Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in self._headers
                           if k.decode("latin-1").lower() not in HOP_BY_HOP)
-        return Response(self._status, headers, body, self._reason.decode("latin-1") or None, stream)
+        return Response(self._status, headers, body, self._reason.decode("latin-1") or None, stream,
+                        transfer_encoding(self._headers))
 
     def _fail(self, exc: BaseException) -> None:
         if self._streaming is not None and not self._streaming.ended:

@@ -198,14 +198,31 @@ def request_to_event(request: Request, event_type: EventType, *, include_body: b
         origin = resolve_origin(request.origin, origins)
         if origin is not None:
             out["origin"] = origin_to_event(origin)
+            if origin.custom_headers:
+                # The origin's custom headers are the origin object's (spec §2.3): they go to the origin
+                # as `customHeaders` say after the function, and "a header with the same name can't be
+                # present in request.headers" (AD/lambda-event-structure). UNCERTAIN for origin-response,
+                # whose request is "the request CloudFront forwarded": shown the same way here.
+                headers = out["headers"]
+                for name in origin.custom_headers:
+                    headers.pop(name.lower(), None)
     return out
 
 
-def response_to_event(response: Response) -> dict[str, Any]:
-    """Status as a string, no body: response triggers never see it (spec §2.2)."""
+def response_to_event(response: Response, event_type: EventType = EventType.VIEWER_RESPONSE) -> dict[str, Any]:
+    """Status as a string, no body: response triggers never see it (spec §2.2).
+
+    Origin-response also sees the origin's Transfer-Encoding, read-only there (spec §2.6): CloudFront
+    shows it, and refuses a result without it ("the function tried to delete read-only header,
+    headerName : Transfer-Encoding", CodeGenieApp/serverless-express#369). UNCERTAIN whether
+    viewer-response sees it too; it does not here (edgesim frames the viewer's response itself)."""
+    headers = headers_to_event(response.headers)
+    te = response.origin_transfer_encoding
+    if te is not None and event_type is EventType.ORIGIN_RESPONSE:
+        headers["transfer-encoding"] = [{"key": te[0], "value": te[1]}]
     return {"status": str(response.status),
             "statusDescription": response.status_description or _phrase(response.status),
-            "headers": headers_to_event(response.headers)}
+            "headers": headers}
 
 
 _PHRASES: dict[int, str] = {}  # an HTTPStatus lookup per response was a measurable cost
@@ -234,7 +251,7 @@ def build_cf(call: TriggerCall, *, include_body: bool) -> Cf:
     }
     if not event_type.is_request:
         assert call.response is not None, f"{call.event_type} needs the response"
-        cf["response"] = response_to_event(call.response)
+        cf["response"] = response_to_event(call.response, event_type)
     return cf
 
 
@@ -253,8 +270,15 @@ def apply_request(call: TriggerCall, cf: Cf, out: dict[str, Any]) -> Request:
         request.body = data.encode() if body.get("encoding") == "text" else decode_base64(data, "request body")
         request.body_stream = None  # the viewer's own body, if still arriving, goes nowhere (app.py drops it)
         _fix_length(request.headers, request.body)
-    if call.event_type is EventType.ORIGIN_REQUEST and "origin" in out and out["origin"] != cf["request"].get("origin"):
-        request.origin = origin_from_event(out["origin"], call.origins)
+    if call.event_type is EventType.ORIGIN_REQUEST:
+        if "origin" in out and out["origin"] != cf["request"].get("origin"):
+            request.origin = origin_from_event(out["origin"], call.origins)
+        # The (edited, or switched-to) origin's custom headers, as it will send them (spec §2.3): not
+        # in the event's headers, so not in those just applied.
+        origin = resolve_origin(request.origin, call.origins)
+        if origin is not None:
+            for name, value in origin.custom_headers.items():
+                request.headers.set(name, value)
     return request
 
 
@@ -275,6 +299,8 @@ def apply_response(response: Response, out: dict[str, Any]) -> Response:
     edited.status = int(out["status"])
     edited.status_description = out.get("statusDescription", response.status_description)
     edited.headers = headers_from_event(out.get("headers", {}), hidden=response.headers)
+    if response.origin_transfer_encoding is not None:
+        edited.headers.remove("transfer-encoding")  # shown, unchanged (read-only), but framing is edgesim's
     if "body" in out:
         edited.body, edited.stream = _body(out), None  # the origin's body, if still arriving, is dropped
         _fix_length(edited.headers, edited.body)

@@ -45,7 +45,8 @@ def new_request_id() -> str:
 
 def worker_spec(assoc: LambdaFunctionAssociation, memory: int, *, aws_credentials: bool = False) -> WorkerSpec:
     return WorkerSpec(language=assoc.language, path=assoc.path, function=assoc.function,
-                      runtime=assoc.runtime, name=assoc.name, memory=memory, aws_credentials=aws_credentials)
+                      runtime=assoc.runtime, name=assoc.name, memory=memory, module=assoc.module,
+                      aws_credentials=aws_credentials)
 
 
 def trigger_limits(assoc: LambdaFunctionAssociation, event_type: EventType, quotas: str) -> tuple[float, int]:
@@ -303,7 +304,9 @@ class LambdaEdgeFunction:
         try:
             generated = validation.check_output(self.event_type, dict(cf), out)
         except errors.LambdaValidationError as exc:
-            raise errors.LambdaValidationError(f"{self.name}: {exc.reason}", logs=execution.logs) from None
+            err = errors.LambdaValidationError(f"{self.name}: {exc.reason}", logs=execution.logs)
+            err.page_reason = exc.page_reason  # CloudFront's own sentence for the rule, when it has one
+            raise err from None
         if generated:
             result.response, result.generated = cf_event.generated_response(out), True
         elif self.event_type.is_request:

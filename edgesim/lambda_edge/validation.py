@@ -91,6 +91,43 @@ def _fail(what: str) -> LambdaValidationError:
     return LambdaValidationError(f"The Lambda function returned an invalid {what}")
 
 
+# CloudFront's own words for a header rule broken, on the viewer's 502 page and in the
+# /aws/cloudfront/LambdaEdge log (spec §2.8; OBS: opennextjs/opennextjs-aws#392 and #427,
+# CodeGenieApp/serverless-express#369, Kludex/mangum#262). The page names no header; the log line
+# does ("..., the function tried to delete read-only header, headerName : Transfer-Encoding.").
+_READ_ONLY_PAGE = ("The Lambda function result failed validation: The function tried to add, delete, or change a "
+                   "read-only header.")
+_BLACKLISTED_PAGE = "The Lambda function result failed validation: The function tried to add a blacklisted header."
+
+
+def _header_failure(log: str, page: str) -> LambdaValidationError:
+    err = LambdaValidationError(f"Lambda function result failed validation, {log}")
+    err.page_reason = page
+    return err
+
+
+def _key(name: str, *headers: dict[str, Any]) -> str:
+    """The header as CloudFront's log names it: the entry's own `key`, else Title-Case."""
+    for h in headers:
+        entries = h.get(name)
+        if entries and isinstance(entries[0], dict) and isinstance(entries[0].get("key"), str):
+            return str(entries[0]["key"])
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def read_only_failure(event_type: EventType, name: str, before: dict[str, Any],
+                      after: dict[str, Any]) -> LambdaValidationError:
+    verb = "add" if name not in before else "delete" if name not in after else "change"
+    return _header_failure(f"the function tried to {verb} read-only header, headerName : "
+                           f"{_key(name, after, before)} (read-only for {event_type}).", _READ_ONLY_PAGE)
+
+
+def blacklisted_failure(event_type: EventType, name: str, headers: dict[str, Any]) -> LambdaValidationError:
+    # UNCERTAIN: the log line's wording is inferred from the read-only one; the page's is CloudFront's.
+    return _header_failure(f"the function tried to add a blacklisted header, headerName : {_key(name, headers)} "
+                           f"(disallowed for {event_type}).", _BLACKLISTED_PAGE)
+
+
 def _got(value: Any) -> str:
     """What a handler returned instead, short: its type and a cut repr, or a dict's keys (the whole
     event, say, whose only key is 'Records')."""
@@ -180,13 +217,13 @@ def check_header_rules(event_type: EventType, before: dict[str, Any], after: dic
     `changed` is `_changed(after, before)` when the caller has it already."""
     for name, entries in _changed(after, before) if changed is None else changed:
         if is_disallowed(name) and _values(after, name) != _values(before, name):
-            raise _fail(f"entry in the headers object: the header {name!r} is disallowed for {event_type}.")
+            raise blacklisted_failure(event_type, name, after)
         if event_type is _VIEWER_REQUEST and name.startswith(_CLOUDFRONT_ADDED) and name not in before:
             raise _fail(f"entry in the headers object: {name!r} is added by CloudFront after viewer-request; "
                         "a viewer-request function cannot add it.")
     for name in READ_ONLY[event_type]:
         if after.get(name) != before.get(name) and _values(after, name) != _values(before, name):
-            raise _fail(f"entry in the headers object: the header {name!r} is read-only for {event_type}.")
+            raise read_only_failure(event_type, name, before, after)
 
 
 def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> None:
@@ -208,8 +245,24 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
         raise _fail("request: the URI and query string must be shorter than 8,192 characters.")
     if "body" in after and after["body"] is not None:
         check_body(event_type, after["body"])
-    if event_type is EventType.ORIGIN_REQUEST and after.get("origin") != before.get("origin"):
-        check_origin(after.get("origin"), before.get("origin"))
+    if event_type is EventType.ORIGIN_REQUEST:
+        origin = after.get("origin")
+        if origin != before.get("origin"):
+            check_origin(origin, before.get("origin"))
+        if isinstance(origin, dict):
+            _check_custom_header_names(origin, after["headers"])
+
+
+def _check_custom_header_names(origin: dict[str, Any], headers: dict[str, Any]) -> None:
+    """Spec §2.3: "a header with the same name can't be present in request.headers or in
+    request.origin.custom.customHeaders" (AD/lambda-event-structure)."""
+    for o in origin.values():
+        custom = o.get("customHeaders") if isinstance(o, dict) else None
+        if isinstance(custom, dict):
+            for name in custom:
+                if name in headers:
+                    raise _fail(f"origin: {name!r} is both in request.headers and in the origin's customHeaders; "
+                                "a header can be in only one of them.")
 
 
 def check_body(event_type: EventType, body: Any) -> None:
@@ -342,14 +395,18 @@ def check_generated(event_type: EventType, out: dict[str, Any]) -> None:
     check_headers(headers)
     for name in headers:
         if is_disallowed(name):
-            raise _fail(f"entry in the headers object: the header {name!r} is disallowed.")
-    # Spec §1.4, §2.6: Transfer-Encoding is read-only in all four Lambda@Edge events, and a
-    # generated response had none to keep, so one there is added. CloudFront frames the body the
-    # function returned whole (it sets Content-Length, pipeline._finish), so `chunked` next to that
-    # would make a message RFC 9112 §6.2 forbids. That the read-only rule covers a generated
-    # response is our reading (no source names it); refusing matches "adds a read-only header".
-    if "transfer-encoding" in headers:
-        raise _fail(f"entry in the headers object: the header 'transfer-encoding' is read-only for {event_type}.")
+            raise blacklisted_failure(event_type, name, headers)
+    # Spec §2.6: the trigger's read-only headers may not be added, and a generated response had none
+    # to keep, so one there is added: CloudFront answers 502 "tried to add, delete, or change a
+    # read-only header" for a Content-Length in a response generated at origin-request
+    # (Kludex/mangum#262, opennextjs/opennextjs-aws#427; aws-samples/amazon-cloudfront-cache-graphql
+    # strips the whole origin-request list from the responses it generates). It sets Content-Length
+    # itself (pipeline._finish), and `chunked` next to that would make a message RFC 9112 §6.2
+    # forbids. That the viewer-request list (Host, Via, ...) applies alike is our reading of the
+    # same rule (UNCERTAIN: no source shows a viewer-request generated response with one).
+    for name in READ_ONLY[event_type]:
+        if name in headers:
+            raise read_only_failure(event_type, name, {}, headers)
     _check_response_body(event_type, out, headers, code)
 
 

@@ -55,8 +55,14 @@ class WorkerSpec:
     runtime: str
     name: str
     memory: int
+    module: str = ""  # a Python handler's dotted module, imported from task_root (config.py)
     # The developer's AWS credentials reach the handler ([distribution] lambda_aws_credentials).
     aws_credentials: bool = False
+
+    @property
+    def task_root(self) -> Path:
+        """Lambda's /var/task: the handler's folder, or the root its dotted module path starts from."""
+        return self.path.parents[self.module.count(".")] if self.module else self.path.parent
 
     @property
     def function_name(self) -> str:
@@ -133,7 +139,7 @@ def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "LAMBDA_TASK_ROOT": str(spec.path.parent),
+        "LAMBDA_TASK_ROOT": str(spec.task_root),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "TZ": "UTC",
@@ -228,11 +234,13 @@ class Worker:
         self._ctl_out, out_w = os.pipe()
         self._log, log_w = os.pipe()
         argv += [str(in_r), str(out_w), str(self.spec.path), self.spec.function]
+        if self.spec.module:
+            argv += [self.spec.module, str(self.spec.task_root)]
         started = time.perf_counter()
         try:
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log_w, stderr=log_w, pass_fds=(in_r, out_w),
-                env=child_environment(self.spec, self.log_stream), cwd=self.spec.path.parent,
+                env=child_environment(self.spec, self.log_stream), cwd=self.spec.task_root,
                 # Its own process group, so a kill reaches what the handler spawned; the same
                 # session (not start_new_session), so it shares the scheduler's autogroup with us.
                 process_group=0,

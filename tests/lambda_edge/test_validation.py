@@ -80,14 +80,24 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("status a fraction at origin-response", OS, {"fields": {"status": 404.5}}, "whole number"),
     ("status with a sign at origin-response", OS, {"fields": {"status": "+200"}}, "string of digits"),
     ("status of 5,000 digits", OQ, {"return": {"status": "0" * 5000 + "200"}}, "string of digits"),
-    # Spec §1.4, §2.6: Transfer-Encoding is read-only; CloudFront frames a generated body itself.
+    # Spec §1.4, §2.6: the trigger's read-only headers cannot be added, a generated response's
+    # included: CloudFront sets Content-Length and frames the body itself (Kludex/mangum#262,
+    # opennextjs/opennextjs-aws#427: a Content-Length there is a 502).
     ("generated transfer-encoding with content-length", VR,
      {"return": {"status": "200", "body": "hi", "headers": {
          "transfer-encoding": h("Transfer-Encoding", "chunked"), "content-length": h("Content-Length", "2")}}},
-     "'transfer-encoding' is read-only"),
+     "tried to add read-only header"),
     ("generated transfer-encoding at origin-request", OQ,
      {"return": {"status": 200, "headers": {"transfer-encoding": h("Transfer-Encoding", "chunked")}}},
-     "'transfer-encoding' is read-only"),
+     "tried to add read-only header, headerName : Transfer-Encoding"),
+    ("generated content-length at origin-request", OQ,
+     {"return": {"status": "200", "body": "hi", "headers": {"content-length": h("Content-Length", "2")}}},
+     "tried to add read-only header, headerName : Content-Length (read-only for origin-request)"),
+    ("generated content-length at viewer-request", VR,
+     {"return": {"status": "200", "body": "hi", "headers": {"content-length": [{"value": "2"}]}}},
+     "tried to add read-only header, headerName : Content-Length (read-only for viewer-request)"),
+    ("generated via at origin-request", OQ,
+     {"return": {"status": "302", "headers": {"via": h("Via", "1.1 app")}}}, "headerName : Via"),
     ("headers not arrays", VR, {"headers": {"x-a": {"key": "X-A", "value": "1"}}}, "must be an array"),
     ("header key mismatch", OQ, {"headers": {"x-a": h("X-B", "1")}}, "does not match"),
     ("header value not a string", VR, {"headers": {"x-a": [{"key": "X-A", "value": 1}]}}, "string 'value'"),
@@ -148,8 +158,8 @@ VALID: list[tuple[str, EventType, dict[str, Any]]] = [
     ("status as number at origin-response", OS, {"fields": {"status": 404}}),
     ("status with a leading zero", VR, {"return": {"status": "0200"}}),
     ("status a whole float", VR, {"return": {"status": 302.0}}),  # Python's json writes 302.0
-    ("generated content-length", OQ,
-     {"return": {"status": "200", "body": "hi", "headers": {"content-length": h("Content-Length", "2")}}}),
+    ("generated content-type and cache-control", OQ, {"return": {"status": "200", "body": "hi", "headers": {
+        "content-type": h("Content-Type", "text/plain"), "cache-control": h("Cache-Control", "max-age=60")}}}),
     ("header without key", VR, {"headers": {"x-new": [{"value": "1"}]}}),
     ("generated response just under 40 KB", VR, {"return": {"status": "200", "body": "x" * 40_000}}),
     ("generated response of 500 KB at origin-request", OQ, {"return": {"status": "200", "body": "x" * 500_000}}),
@@ -183,7 +193,9 @@ async def test_invalid_output_is_a_502(runtime: LambdaEdgeRuntime, handlers: Han
         await _run(runtime, handlers, event_type, patch)
     err = caught.value
     assert err.status == 502 and err.x_cache == "LambdaValidationError from cloudfront"
-    assert "The Lambda function returned an invalid" in err.reason and words in err.reason
+    assert ("The Lambda function returned an invalid" in err.reason
+            or "Lambda function result failed validation, the function tried to" in err.reason)
+    assert words in err.reason
     assert err.logs and err.logs[-1].startswith("REPORT")
 
 
@@ -221,3 +233,39 @@ def test_origin_values_a_handler_sets_are_checked(field: str, value: Any) -> Non
     out["origin"]["custom"][field] = value
     with pytest.raises(errors.LambdaValidationError):
         validation.check_request(OQ, sent, out)
+
+
+READ_ONLY_PAGE = ("The Lambda function result failed validation: The function tried to add, delete, or change a "
+                  "read-only header.")
+BLACKLISTED_PAGE = "The Lambda function result failed validation: The function tried to add a blacklisted header."
+
+
+@pytest.mark.parametrize("event_type, before, after, log, page", [
+    (OS, {"transfer-encoding": h("Transfer-Encoding", "chunked")}, {},
+     "the function tried to delete read-only header, headerName : Transfer-Encoding", READ_ONLY_PAGE),
+    (VR, {"host": h("Host", "a.example")}, {"host": h("Host", "b.example")},
+     "the function tried to change read-only header, headerName : Host", READ_ONLY_PAGE),
+    (VS, {}, {"content-length": [{"value": "3"}]},
+     "the function tried to add read-only header, headerName : Content-Length", READ_ONLY_PAGE),
+    (OQ, {}, {"keep-alive": h("Keep-Alive", "timeout=5")},
+     "the function tried to add a blacklisted header, headerName : Keep-Alive", BLACKLISTED_PAGE),
+])
+def test_header_rules_fail_in_cloudfronts_words(event_type: EventType, before: dict[str, Any],
+                                                after: dict[str, Any], log: str, page: str) -> None:
+    """CloudFront's log says which header and what was tried ("Lambda function result failed
+    validation, the function tried to delete read-only header, headerName : Transfer-Encoding.",
+    CodeGenieApp/serverless-express#369); its 502 page says the rule (opennextjs-aws#392, #427)."""
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        validation.check_header_rules(event_type, before, after)
+    assert caught.value.reason.startswith(f"Lambda function result failed validation, {log} (")
+    assert caught.value.page_reason == page
+
+
+async def test_the_502_page_of_a_read_only_header_says_cloudfronts_rule(runtime: LambdaEdgeRuntime,
+                                                                       handlers: Handlers) -> None:
+    """The page reason survives the runtime's re-raise (which adds the function's name to the reason)."""
+    patch = {"return": {"status": "200", "body": "hi", "headers": {"content-length": h("Content-Length", "2")}}}
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await _run(runtime, handlers, OQ, patch)
+    assert caught.value.page_reason == READ_ONLY_PAGE
+    assert "headerName : Content-Length" in caught.value.reason

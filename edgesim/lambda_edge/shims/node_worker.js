@@ -140,21 +140,28 @@ function formatted(err) {
 }
 
 async function load() {
+  // As Lambda's Node.js runtime loads a handler (aws-lambda-nodejs-runtime-interface-client,
+  // UserFunction.js): .mjs by import(), .js and .cjs by require() unless the file is an ES module
+  // (.js under "type": "module"), then by import(). An ES module with top-level await must go
+  // through import(): require() refuses it (ERR_REQUIRE_ASYNC_MODULE, where Node can require ES
+  // modules at all), and Lambda runs such handlers.
   let mod;
-  try {
-    mod = require(handlerFile);
-  } catch (e) {
-    // ES modules (.mjs, or .js under "type": "module") cannot be required in Node 20.
-    if (e && e.code === 'ERR_REQUIRE_ESM') {
-      mod = await import(pathToFileURL(handlerFile).href);
-    } else {
-      throw e;
+  if (handlerFile.endsWith('.mjs')) {
+    mod = await import(pathToFileURL(handlerFile).href);
+  } else {
+    try {
+      mod = require(handlerFile);
+    } catch (e) {
+      if (e && (e.code === 'ERR_REQUIRE_ESM' || e.code === 'ERR_REQUIRE_ASYNC_MODULE')) {
+        mod = await import(pathToFileURL(handlerFile).href);
+      } else {
+        throw e;
+      }
     }
   }
-  let handler = mod[functionName];
-  if (typeof handler !== 'function' && mod.default && typeof mod.default[functionName] === 'function') {
-    handler = mod.default[functionName];
-  }
+  // A nested path ('handlers.viewer') as the runtime resolves one; an ES module's default export is
+  // not looked into, as the runtime does not (`export default { handler }` is HandlerNotFound).
+  const handler = functionName.split('.').reduce((nested, key) => nested && nested[key], mod);
   if (typeof handler !== 'function') {
     const err = new Error(`${handlerFile} is undefined or not exported: ${functionName}`);
     err.name = 'Runtime.HandlerNotFound';

@@ -4,7 +4,9 @@ Runs inside the child; standard library only, never imports edgesim. Frames arri
 control-in fd and go out on the control-out fd (see edgesim/lambda_edge/protocol.py); the
 handler's stdout and stderr (fds 1 and 2) are its log, read by the parent.
 
-    python python_worker.py CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION
+    python python_worker.py CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION [MODULE TASK_ROOT]
+
+MODULE: a dotted module path (`app.edge.viewer`), imported from TASK_ROOT as Lambda's runtime does.
 """
 
 from __future__ import annotations
@@ -233,11 +235,17 @@ def _failure(exc: BaseException, error_type: str | None) -> bytes:
     return (_dumps({"type": "result", "ok": False, "error": info}) + "\n").encode()
 
 
-def _load(path: str, function: str) -> Callable[[Any, LambdaContext], Any]:
-    # The handler's folder is the task root: its siblings import as on Lambda.
-    folder, filename = os.path.split(path)
-    sys.path.insert(0, folder)
-    module = importlib.import_module(os.path.splitext(filename)[0])
+def _load(path: str, function: str, dotted: str = "", root: str = "") -> Callable[[Any, LambdaContext], Any]:
+    if dotted:
+        # Named by its module path: imported from the task root, its package and all (awslambdaric's
+        # bootstrap: importlib.import_module of the handler string up to its last dot).
+        sys.path.insert(0, root)
+        module = importlib.import_module(dotted)
+    else:
+        # The handler's folder is the task root: its siblings import as on Lambda.
+        folder, filename = os.path.split(path)
+        sys.path.insert(0, folder)
+        module = importlib.import_module(os.path.splitext(filename)[0])
     handler = getattr(module, function, None)
     if not callable(handler):
         raise _HandlerMissing(f"Handler '{function}' missing on module '{module.__name__}'")
@@ -248,11 +256,11 @@ class _HandlerMissing(Exception):
     """The module imported but has no such function (not any AttributeError its own code raised)."""
 
 
-def _init_error(exc: BaseException, path: str) -> dict[str, Any]:
+def _init_error(exc: BaseException, path: str, dotted: str = "") -> dict[str, Any]:
     """A handler that cannot load, as Lambda's Python runtime reports it (awslambdaric's bootstrap
     _get_handler): a syntax error and a failed import each have their runtime error type and
     message; anything else the module raised at import is reported as itself, with its traceback."""
-    module = os.path.splitext(os.path.basename(path))[0]
+    module = dotted or os.path.splitext(os.path.basename(path))[0]
     if isinstance(exc, _HandlerMissing):
         return {"errorType": "Runtime.HandlerNotFound", "errorMessage": _message(exc), "stackTrace": []}
     if isinstance(exc, SyntaxError):  # IndentationError and TabError too
@@ -290,14 +298,15 @@ def main() -> int:
     sys.stdout = _FdWriter(1)
     sys.stderr = _RUNTIME_LOG
     path, function = sys.argv[3], sys.argv[4]
+    dotted, root = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else ("", "")
     if "logging" in sys.modules:  # pragma: no cover - the worker itself never imports it
         _setup_logging(sys.modules["logging"])
     else:
         sys.meta_path.insert(0, _OnLoggingImport)  # type: ignore[arg-type]
     try:
-        handler = _load(path, function)
+        handler = _load(path, function, dotted, root)
     except BaseException as exc:  # noqa: BLE001 - any import failure is the user's to see
-        info = _init_error(exc, path)
+        info = _init_error(exc, path, dotted)
         _log_error(info)
         _write_frame(ctl_out, {"type": "initError", "error": info})
         return 1
