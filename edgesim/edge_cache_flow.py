@@ -98,13 +98,13 @@ class EdgeCacheFlow:
         (DG/RequestAndResponseBehaviorCustomOrigin, request collapsing; request_collapsing.py)."""
         # A Range is fetched and stored apart (DG/RangeGETs), so it collapses only with the same Range.
         flight_key = key if wanted is None else range_key(key, wanted)
-        flight = flights.get(flight_key)
-        if flight is not None:
+        flight, leads = flights.board(flight_key, ex.trace)
+        if not leads:
             return await self._after_flight(ex, cache, key, wanted, flight)
         if ex.request.method == "HEAD":
             # A HEAD's answer is not stored (`_store`): it would leave the requests it held nothing.
+            flights.land(flight)
             return await self._miss(ex, cache, key, expired, wanted)
-        flight = flights.start(flight_key, ex.trace)
         try:
             return await self._miss(ex, cache, key, expired, wanted, flight)
         finally:

@@ -87,13 +87,13 @@ class Flights:
     def __len__(self) -> int:
         return len(self._by_key)
 
-    def get(self, key: CacheKey) -> Flight | None:
-        return self._by_key.get(key)
+    def board(self, key: CacheKey, trace: Trace) -> tuple[Flight, bool]:
+        """The flight for `key`: the one under way (False), else a new one this request leads (True).
 
-    def start(self, key: CacheKey, leader: Trace) -> Flight:
-        flight = Flight(key, leader)
-        self._by_key[key] = flight
-        return flight
+        One dict operation, as this is every miss's cost when nothing is under way."""
+        new = Flight(key, trace)
+        flight = self._by_key.setdefault(key, new)
+        return flight, flight is new
 
     def land(self, flight: Flight) -> None:
         """The leader is done with the origin (whatever came of it): wake its waiters. Requests that
@@ -101,8 +101,8 @@ class Flights:
         if flight._landed:
             return
         flight._landed = True
-        if self._by_key.get(flight.key) is flight:
-            del self._by_key[flight.key]
+        # Only its own land removes a flight, and a key has one at a time: this pops this one.
+        self._by_key.pop(flight.key, None)
         if flight._event is not None:
             flight._event.set()
         if flight.waiting:
