@@ -129,6 +129,29 @@ async def test_simultaneous_misses_for_one_object_reach_the_origin_once() -> Non
         assert origin.targets == ["/spike"]
 
 
+async def test_an_expired_object_is_revalidated_once_for_simultaneous_requests() -> None:
+    async def validated(index: int, target: str) -> bytes:
+        if index == 0:
+            return http(b"version 1", headers='Cache-Control: max-age=10\r\nETag: "v1"\r\n')
+        return b'HTTP/1.1 304 Not Modified\r\nCache-Control: max-age=10\r\nETag: "v1"\r\n\r\n'
+
+    origin = HeldOrigin(validated)
+    origin.release.set()
+    async with origin as url, Distribution(_config(url)) as d:
+        assert (await d.get("/doc")).headers["x-cache"] == "Miss from cloudfront"
+        d.advance(20)  # expired ("either the object isn't in the cache or it has expired")
+        origin.release.clear()
+        async with d.client() as client:
+            sent = [asyncio.ensure_future(client.get("/doc")) for _ in range(3)]
+            await _until(lambda: (len(origin.targets) == 2 and _waiting(d) == 2) or len(origin.targets) == 4)
+            origin.release.set()
+            responses = await asyncio.wait_for(asyncio.gather(*sent), 20)
+        assert origin.targets == ["/doc"] * 2  # the first fill, then one conditional request
+        assert {r.text for r in responses} == {"version 1"}
+        assert sorted(r.headers["x-cache"] for r in responses) == ["Hit from cloudfront"] * 2 + [
+            "RefreshHit from cloudfront"]
+
+
 async def test_only_requests_with_the_same_cache_key_collapse() -> None:
     origin = HeldOrigin()
     policy = {"default_ttl": 60, "query_strings": {"behavior": "whitelist", "items": ["v"]}}
