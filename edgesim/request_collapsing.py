@@ -6,8 +6,13 @@ the additional requests to the origin [...] CloudFront sends the response from t
 to all the requests that it received while it was paused" (DG/RequestAndResponseBehaviorCustomOrigin
 and DG/RequestAndResponseBehaviorS3Origin, "Simultaneous requests for the same object (request
 collapsing)"). Requests whose cache keys differ (a header, cookie or query string in the key) are not
-collapsed; nor is anything when caching is off for the behavior (CachingDisabled), as those requests
-never reach the cache lookup (edge_cache_flow.py).
+collapsed ("if you configured CloudFront to cache based on request headers or cookies, CloudFront
+forwards all of the unique requests to your origin", in the guide's older wording); nor is anything
+when caching is off for the behavior (CachingDisabled: TTL 0, no cache to collapse into), as those
+requests never reach the cache lookup (edge_cache_flow.py). What
+an origin request policy alone forwards (cookies, an Authorization header) is not in the key: such
+requests do collapse, and get the first one's answer when it is cached. The docs name no other
+exception: a Lambda@Edge function on the behavior does not prevent it.
 
 How edgesim models it: one `Flight` per cache key with an origin fetch under way. The first
 request (the leader) runs the miss as usual, origin-request / origin-response Lambda@Edge
@@ -22,10 +27,11 @@ viewer-request and viewer-response, never the origin triggers). Once it lands, e
 
 UNCERTAIN, three readings taken:
 - An answer that is not cacheable (TTL 0: `no-store` / `no-cache` / `private` / `max-age=0` with
-  MinTTL 0, or Vary: *) is not shared: the waiters then go to the origin themselves. The Developer
-  Guide says those headers with MinTTL 0 "prevent request collapsing for specific objects" and "introduce
-  additional latency for the simultaneous requests that are paused while CloudFront waits for the
-  response to the first request", which is this reading. A re:Post answer (QUe8vbIDvNTiy8ZSYDv85iTQ)
+  MinTTL 0, or Vary: *) is not shared: the waiters, paused until it came, then go to the origin
+  themselves. The Developer Guide: "If you would like to prevent request collapsing for specific
+  objects, you can set the minimum TTL for the cache behavior to 0 and configure the origin to send
+  Cache-Control: private, [...] no-store, [...] no-cache, [...] max-age=0, or [...] s-maxage=0";
+  CloudFront cannot know that before the answer comes, hence the pause. A re:Post answer (QUe8vbIDvNTiy8ZSYDv85iTQ)
   says CloudFront collapses such answers too and logs them as "NonS3CollapsedHit", and the older
   standard-log page classed a collapsed `no-cache` answer as a Hit; we follow the current guide.
 - A waiter's X-Cache is "Hit from cloudfront" ("Error from cloudfront" for a cached error, as any
@@ -36,7 +42,12 @@ UNCERTAIN, three readings taken:
   and runs the origin triggers on its own request.
 
 A streamed object is shared once whole, not byte by byte as it arrives (the simple reading; the
-docs say nothing of how): waiters of a large object get it after the leader has read all of it.
+docs say nothing of how): waiters of a large object get it after the leader has read all of it, at
+the pace its viewer takes it (a viewer that stalls without leaving holds them; one that leaves frees
+them). Sharing the bytes as they arrive (read-while-write) would serve large objects sooner, but
+needs a reader of the origin that outlives the first viewer and a buffer each waiter reads at its
+own pace, on the path every streamed miss takes; an answer that is not cacheable, an event stream
+say, is known from its head and frees the waiters at once.
 """
 
 from __future__ import annotations
