@@ -116,7 +116,13 @@ class EdgeApp:
         # A streamed body may go on for minutes (an event stream): the request is logged as it starts.
         if self.on_trace is not None:
             self.on_trace(trace)
-        await _send(send, response)
+        try:
+            await _send(send, response)
+        except BaseException:
+            # Closed whatever happens: requests collapsed into this one's origin fetch wait for its
+            # end (request_collapsing.py), and the origin's connection must not be left open.
+            await response.stream.aclose()
+            raise
         try:
             await _send_stream(send, receive, response.stream)
         except BodyBrokenOff as err:

@@ -80,6 +80,9 @@ class DistributionSettings(_Frozen):
     lambda_aws_credentials: bool = False
     # Clear the edge cache when the config is reloaded.
     clear_cache_on_reload: bool = True
+    # Request collapsing: simultaneous misses for one cache key share the first one's origin fetch
+    # (request_collapsing.py). false sends each to the origin, as edgesim did before.
+    request_collapsing: bool = True
     default_root_object: str = ""
 
 

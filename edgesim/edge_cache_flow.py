@@ -6,12 +6,14 @@ key, a stored object served (with its Age, a 304 for a conditional GET, a byte r
 DG/RangeGETs), an expired object served within stale-while-revalidate while the origin is asked in
 the background, revalidated with a conditional request (a 304 makes a RefreshHit), or held through
 an origin's 5xx (stale-if-error, the error caching minimum TTL), and on a miss the origin side
-(origin_side.py) then the store, streamed objects stored once whole (spec §4, stale.py). cache.py
-is the store itself; this module decides when to look up and what to store.
+(origin_side.py) then the store, streamed objects stored once whole (spec §4, stale.py); a miss
+for a key whose origin fetch is under way waits for it (request collapsing: request_collapsing.py).
+cache.py is the store itself; this module decides when to look up and what to store.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -27,6 +29,7 @@ from edgesim.messages import Response, StoredWhenComplete
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
 from edgesim.origin_side import OriginSide
 from edgesim.ranges import edge_range
+from edgesim.request_collapsing import Flight, Flights
 from edgesim.response_headers import preflight_response
 from edgesim.trace import Trace
 
@@ -35,7 +38,8 @@ class EdgeCacheFlow:
     """The edge cache's part of one loaded distribution's request flow."""
 
     def __init__(self, cache: EdgeCache | None, origin_side: OriginSide, error_pages: CustomErrorPages,
-                 rules: tuple[CustomErrorResponse, ...], clock: Callable[[], float]) -> None:
+                 rules: tuple[CustomErrorResponse, ...], clock: Callable[[], float], *,
+                 request_collapsing: bool = True) -> None:
         # None turns the edge cache off (`serve --no-cache`): every request goes to the origin.
         self.cache = cache
         self.origin_side = origin_side
@@ -44,6 +48,9 @@ class EdgeCacheFlow:
         self.clock = clock
         # Origin fetches for objects served within stale-while-revalidate (stale.py); closed with the pipeline.
         self.refreshes = stale_rules.BackgroundRefreshes()
+        # The origin fetches under way by cache key, for request collapsing (request_collapsing.py);
+        # None when the distribution turns it off.
+        self.flights: Flights | None = Flights() if request_collapsing else None
 
     async def run(self, ex: Exchange) -> tuple[Response, str, int | None]:
         """Cache lookup, then on a miss the origin side, storing what may be stored (spec §3.1, §4).
@@ -80,7 +87,57 @@ class EdgeCacheFlow:
         if (expired is not None and not expired.is_error
                 and cache.clock.now() < stale_rules.windows(expired, policy.max_ttl).revalidate_until):
             return self._while_revalidate(ex, cache, key, expired, wanted)
-        return await self._miss(ex, cache, key, expired, wanted)
+        flights = self.flights
+        if flights is None:
+            return await self._miss(ex, cache, key, expired, wanted)
+        return await self._collapsing_miss(ex, cache, flights, key, expired, wanted)
+
+    async def _collapsing_miss(self, ex: Exchange, cache: EdgeCache, flights: Flights, key: CacheKey,
+                               expired: CacheEntry | None, wanted: str | None) -> tuple[Response, str, int | None]:
+        """A miss, collapsed into the origin fetch for the same key already under way if there is one
+        (DG/RequestAndResponseBehaviorCustomOrigin, request collapsing; request_collapsing.py)."""
+        # A Range is fetched and stored apart (DG/RangeGETs), so it collapses only with the same Range.
+        flight_key = key if wanted is None else range_key(key, wanted)
+        flight, leads = flights.board(flight_key, ex.trace)
+        if not leads:
+            return await self._after_flight(ex, cache, key, wanted, flight)
+        if ex.request.method == "HEAD":
+            # A HEAD's answer is not stored (`_store`): it would leave the requests it held nothing.
+            flights.land(flight)
+            return await self._miss(ex, cache, key, expired, wanted)
+        try:
+            return await self._miss(ex, cache, key, expired, wanted, flight)
+        finally:
+            if not flight.streaming:  # else it lands when the streamed object ends (`_store`)
+                flights.land(flight)
+
+    async def _after_flight(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None,
+                            flight: Flight) -> tuple[Response, str, int | None]:
+        """A request collapsed into another's origin fetch: once that lands, the object it stored (a
+        Hit), its unreachable origin's error, or else an origin fetch of this request's own
+        (request_collapsing.py). It runs no origin trigger unless it fetches."""
+        leader = flight.leader.request_id
+        await flight.wait()
+        if flight.unreachable is not None:
+            ex.trace.collapsed_into = leader
+            ex.trace.notes.append(f"request collapsing: waited for request {leader}, which could not reach the origin")
+            err = flight.unreachable
+            return await self.error_pages.for_unreachable_origin(ex, type(err)(err.reason))
+        found = cache.lookup(key)
+        if found.kind is LookupKind.HIT and found.entry is not None:
+            served = self._serve(ex, cache, found.entry, "Hit from cloudfront", wanted)
+        elif wanted is not None and (part := cache.lookup(range_key(key, wanted))).kind is LookupKind.HIT \
+                and part.entry is not None:
+            served = self._serve(ex, cache, part.entry, "Hit from cloudfront")
+        else:
+            ex.trace.notes.append(f"request collapsing: waited for request {leader}, whose answer was not stored; "
+                                  "asked the origin itself")
+            return await self._miss(ex, cache, key, found.entry, wanted)
+        # UNCERTAIN: a collapsed request's X-Cache is a Hit (request_collapsing.py).
+        ex.trace.cache = "Hit"
+        ex.trace.collapsed_into = leader
+        ex.trace.notes.append(f"request collapsing: served the answer to request {leader}'s origin fetch")
+        return served
 
     def _while_revalidate(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry,
                           wanted: str | None) -> tuple[Response, str, int | None]:
@@ -131,8 +188,9 @@ class EdgeCacheFlow:
         return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
 
     async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey, stale: CacheEntry | None,
-                    wanted: str | None = None) -> tuple[Response, str, int | None]:
-        """The origin side for a miss or an expired object, then the store (spec §4.3)."""
+                    wanted: str | None = None, flight: Flight | None = None) -> tuple[Response, str, int | None]:
+        """The origin side for a miss or an expired object, then the store (spec §4.3). `flight`, the
+        fetch other requests may be waiting for (request collapsing), learns what its waiters get."""
         # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
         conditional = stale.conditional_headers() if stale is not None else []
         unreachable: OriginConnectionError | OriginTimeout | None = None
@@ -140,6 +198,8 @@ class EdgeCacheFlow:
             response, x_cache, origin_status = await self.origin_side.run(ex, conditional)
         except (OriginConnectionError, OriginTimeout) as err:
             if stale is None:
+                if flight is not None:
+                    flight.unreachable = err
                 return await self.error_pages.for_unreachable_origin(ex, err)
             # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
             response, x_cache, origin_status, unreachable = stale.response, "", err.status, err
@@ -150,6 +210,8 @@ class EdgeCacheFlow:
             if held is not None:
                 return held
             if unreachable is not None:
+                if flight is not None:
+                    flight.unreachable = unreachable
                 return await self.error_pages.for_unreachable_origin(ex, unreachable)
         if stale is not None and conditional and origin_status == 304 and response.status == 304:
             merged = merge_not_modified(stale.response, response)
@@ -163,7 +225,7 @@ class EdgeCacheFlow:
         response = await self.error_pages.for_origin_status(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
-        self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status)
+        self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status, flight)
         return response, x_cache, origin_status
 
     def _hold_through_error(self, ex: Exchange, cache: EdgeCache, stale: CacheEntry, origin_status: int,
@@ -187,9 +249,9 @@ class EdgeCacheFlow:
         return None
 
     def _store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None, response: Response,
-               to_cache: Response, ttl: float, origin_status: int | None) -> None:
+               to_cache: Response, ttl: float, origin_status: int | None, flight: Flight | None = None) -> None:
         """Store the origin's answer (`to_cache`, the one the viewer gets being `response`), a
-        streamed one once it has arrived whole."""
+        streamed one once it has arrived whole: only then does `flight` land."""
         # A HEAD answer has no body to serve a later GET from, so only other methods store. The
         # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
         # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
@@ -211,7 +273,11 @@ class EdgeCacheFlow:
                             origin_status=origin_status)
 
             assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
-            response.stream = ex.track(to_cache.stream, StoredWhenComplete(to_cache.stream, store))
+            on_end = None
+            if flight is not None and self.flights is not None:
+                # The requests collapsed into this fetch wait for the whole object (request_collapsing.py).
+                flight.streaming, on_end = True, functools.partial(self.flights.land, flight)
+            response.stream = ex.track(to_cache.stream, StoredWhenComplete(to_cache.stream, store, on_end))
         else:
             cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status)
 

@@ -246,13 +246,18 @@ class BodyStream:
 class StoredWhenComplete(BodyStream):
     """A streamed body that is also kept: `on_complete` gets the whole body once the last chunk
     has been read. Given up half-read (`aclose`: the viewer left), nothing is kept; done with
-    unsent (`settle`: a function replaced the body the viewer gets), the rest is read and kept."""
+    unsent (`settle`: a function replaced the body the viewer gets), the rest is read and kept.
+    `on_end`, if given, is called once when the body ends in any of these ways or the origin breaks
+    off (after `on_complete` when it was kept): the requests collapsed into this fetch wait for it
+    (request_collapsing.py)."""
 
-    def __init__(self, inner: BodyStream, on_complete: Callable[[bytes], object]) -> None:
+    def __init__(self, inner: BodyStream, on_complete: Callable[[bytes], object],
+                 on_end: Callable[[], object] | None = None) -> None:
         self._inner = inner.__aiter__()
         self._closer = inner
         self._parts: list[bytes] = []
         self._on_complete: Callable[[bytes], object] | None = on_complete
+        self._on_end = on_end
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -264,13 +269,26 @@ class StoredWhenComplete(BodyStream):
             if self._on_complete is not None:
                 complete, self._on_complete = self._on_complete, None
                 complete(b"".join(self._parts))
+            self._end()
+            raise
+        except Exception:  # the origin broke off: nothing whole to keep (a cancellation is followed by aclose)
+            self._on_complete = None
+            self._end()
             raise
         self._parts.append(chunk)
         return chunk
 
+    def _end(self) -> None:
+        if self._on_end is not None:
+            end, self._on_end = self._on_end, None
+            end()
+
     async def aclose(self) -> None:
         self._on_complete = None
-        await self._closer.aclose()
+        try:
+            await self._closer.aclose()
+        finally:
+            self._end()
 
     async def settle(self) -> None:
         try:

@@ -75,7 +75,8 @@ class Pipeline:
         self._geo = config.geo_restriction if config.geo_restriction.restriction_type != "none" else None
         self._error_pages = error_pages = CustomErrorPages(config.custom_error_responses, self.settings, self.origins,
                                        self.behavior_for, cache, self.origin_side.fetch)
-        self.edge_cache = EdgeCacheFlow(cache, self.origin_side, error_pages, config.custom_error_responses, clock)
+        self.edge_cache = EdgeCacheFlow(cache, self.origin_side, error_pages, config.custom_error_responses, clock,
+                                        request_collapsing=self.settings.request_collapsing)
         # Origin fetches for objects served within stale-while-revalidate (stale.py), run by the
         # edge cache's part and closed with the pipeline (`aclose`); the simulator waits on them.
         self.refreshes: BackgroundRefreshes = self.edge_cache.refreshes

@@ -44,7 +44,8 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None, inspecting: b
     if EventType.VIEWER_REQUEST in by_type:
         steps.append(_trigger_step(by_type[EventType.VIEWER_REQUEST]))
     if trace.cache:
-        steps.append(f"cache={trace.cache}")
+        # A collapsed request got another's origin fetch: the note names which (request_collapsing.py).
+        steps.append(f"cache={trace.cache}" + (" collapsed" if trace.collapsed_into else ""))
     if EventType.ORIGIN_REQUEST in by_type:
         steps.append(_trigger_step(by_type[EventType.ORIGIN_REQUEST]))
     if trace.origin_status is not None:
@@ -84,6 +85,7 @@ def json_line(trace: Trace, *, inspecting: bool = False) -> str:
             for t in trace.triggers
         ],
         "cache": trace.cache,
+        "collapsedInto": trace.collapsed_into or None,
         "originStatus": trace.origin_status,
         "status": trace.status,
         "xCache": trace.x_cache,

@@ -46,6 +46,9 @@ class Trace:
     behavior: str = ""  # the matched path pattern; "*" for the default behavior
     triggers: list[TriggerTrace] = field(default_factory=list)
     cache: str = ""  # Hit / Miss / RefreshHit / bypass; "" when the cache was not consulted
+    # The request id of the request whose origin fetch this one was collapsed into (request
+    # collapsing: it got that fetch's answer, and the origin saw no request of its own); "" if none.
+    collapsed_into: str = ""
     origin_requests: list[OriginTrace] = field(default_factory=list)
     status: int = 0
     x_cache: str = ""
@@ -78,7 +81,8 @@ class Trace:
             if details:
                 lines.extend(_details(t))
         if self.cache:
-            lines.append(f"  cache: {self.cache}")
+            collapsed = f" (collapsed into request {self.collapsed_into})" if self.collapsed_into else ""
+            lines.append(f"  cache: {self.cache}{collapsed}")
         for o in self.origin_requests:
             lines.append(f"  origin {o.origin_id}: {o.method} {o.url} -> {o.status if o.status else o.error}")
         lines.extend(f"  note: {n}" for n in self.notes)

@@ -29,7 +29,7 @@ def test_the_pipelines_parts_import_downward_only() -> None:
     from pathlib import Path
 
     package = Path(edgesim.__file__).parent
-    for part in ("edge_cache_flow", "origin_side", "custom_error_pages", "exchange"):
+    for part in ("edge_cache_flow", "origin_side", "custom_error_pages", "exchange", "request_collapsing"):
         tree = ast.parse((package / f"{part}.py").read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
