@@ -153,18 +153,34 @@ def init(folder: Path) -> None:
 @main.command()
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Write it to this file (default: print it).")
-def schema(output: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Overwrite the output file even when it is not a schema edgesim wrote.")
+def schema(output: Path | None, force: bool) -> None:
     """The config's JSON Schema, for editors: put `#:schema ./edgesim.schema.json` atop edgesim.toml."""
     import json
+    import os
 
-    from edgesim.config_schema import config_schema
+    from edgesim.config_schema import config_schema, is_edgesim_schema
 
     text = json.dumps(config_schema(), indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {output}; start edgesim.toml with the line  #:schema ./{output.name}", err=True)
+    # `-o edgesim.toml` (the config, not its schema) must not cost the user their config: an existing
+    # file is replaced only when it is an earlier `edgesim schema`, as `init` and `import` never
+    # overwrite either.
+    if output.exists() and not force and not is_edgesim_schema(output):
+        click.echo(f"error: {output} exists and is not a schema edgesim wrote; write the schema to "
+                   "edgesim.schema.json (or add --force)", err=True)
+        raise SystemExit(1)
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror}", err=True)
+        raise SystemExit(1) from None
+    # Editors resolve `#:schema` from the config's folder: the path from ./edgesim.toml to the schema.
+    relative = Path(os.path.relpath(output.resolve(), Path.cwd().resolve())).as_posix()
+    relative = relative if relative.startswith("../") else f"./{relative}"
+    click.echo(f"wrote {output}; start ./edgesim.toml with the line  #:schema {relative}", err=True)
 
 
 @main.command("import")

@@ -65,7 +65,8 @@ def test_what_edgesim_refuses_is_flagged(data: dict[str, Any], where: str) -> No
     assert found and any(where in p for p in found), found
 
 
-def test_the_command_writes_the_schema(tmp_path: Path) -> None:
+def test_the_command_writes_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the #:schema line is the path from ./edgesim.toml
     out = tmp_path / "edgesim.schema.json"
     result = CliRunner().invoke(main, ["schema", "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -73,3 +74,31 @@ def test_the_command_writes_the_schema(tmp_path: Path) -> None:
     assert "#:schema ./edgesim.schema.json" in result.output
     printed = CliRunner().invoke(main, ["schema"])
     assert json.loads(printed.output) == json.loads(out.read_text())
+
+
+def test_the_command_never_overwrites_a_file_that_is_not_a_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `edgesim schema -o edgesim.toml` (the config for its schema) once replaced the user's config.
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "edgesim.toml"
+    config.write_text('[[origins]]\nid = "app"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["schema", "-o", "edgesim.toml"])
+    assert result.exit_code == 1
+    assert "edgesim.toml exists and is not a schema edgesim wrote" in result.output
+    assert config.read_text(encoding="utf-8") == '[[origins]]\nid = "app"\n'
+    # An earlier schema is replaced, and --force replaces anything.
+    assert CliRunner().invoke(main, ["schema", "-o", "edgesim.schema.json"]).exit_code == 0
+    assert CliRunner().invoke(main, ["schema", "-o", "edgesim.schema.json"]).exit_code == 0
+    assert CliRunner().invoke(main, ["schema", "-o", "edgesim.toml", "--force"]).exit_code == 0
+    assert json.loads(config.read_text(encoding="utf-8"))["title"].startswith("edgesim distribution config")
+
+
+def test_the_command_says_what_went_wrong_and_where_the_line_points(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    missing = CliRunner().invoke(main, ["schema", "-o", str(tmp_path / "no-such-folder" / "s.json")])
+    assert missing.exit_code == 1 and "cannot write" in missing.output  # was a FileNotFoundError traceback
+    elsewhere = CliRunner().invoke(main, ["schema", "-o", "../shared.schema.json"])
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert "#:schema ../shared.schema.json" in elsewhere.output  # was ./shared.schema.json
