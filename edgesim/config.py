@@ -644,12 +644,17 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = 
     return config
 
 
+# The tags of config's tagged unions (Tag(...) above): pydantic puts the member it tried in the
+# location, a name the user never wrote. Any other capitalised part is a key the user wrote
+# (`TargetOriginId`, copied from CloudFront's JSON) and is named.
+_UNION_TAGS = frozenset({"CustomOrigin", "S3Origin", "CloudFrontFunctionAssociation", "LambdaFunctionAssociation"})
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
-        # pydantic names the union member it tried; the user never wrote that name.
         # "[key]": pydantic's mark for a bad dict key, which the location already names.
-        if isinstance(part, str) and (part[:1].isupper() or part.startswith("function-") or part == "[key]"):
+        if isinstance(part, str) and (part in _UNION_TAGS or part.startswith("function-") or part == "[key]"):
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out

@@ -93,16 +93,29 @@ _CLOUDFRONT_NAMES: dict[str, tuple[str, str]] = {
     "custom_origin_config": ("url", 'url = "http://127.0.0.1:3000" (protocol, host, port and origin path in one)'),
     "origin_path": ("url", 'the path at the end of url, e.g. url = "http://127.0.0.1:3000/v1"'),
     "restrictions": ("geo_restriction", '[geo_restriction] restriction_type = "whitelist", locations = ["US"]'),
+    "items": ("locations", 'locations = ["US", "CA"]'),
+    "quantity": ("locations", 'locations = ["US", "CA"] alone (edgesim counts them)'),
 }
+
+
+def snake_case(key: str) -> str:
+    """CloudFront's JSON / CloudFormation key in edgesim's words: `TargetOriginId` -> `target_origin_id`,
+    `DefaultTTL` -> `default_ttl`."""
+    key = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", key)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower()
 
 
 def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str:
     """What to say about the unknown key at the end of `loc`."""
     keys = keys_at(model, loc[:-1])
-    cloudfront = _CLOUDFRONT_NAMES.get(str(loc[-1]))
+    written = str(loc[-1])
+    snake = snake_case(written)  # a key copied from CloudFront's JSON is in PascalCase
+    cloudfront = _CLOUDFRONT_NAMES.get(snake)
     if cloudfront is not None and cloudfront[0] in keys:
-        return f"unknown key; CloudFront's {loc[-1]} is written here as {cloudfront[1]} (see the README's config)"
-    meant = did_you_mean(str(loc[-1]), keys)
+        return f"unknown key; CloudFront's {written} is written here as {cloudfront[1]} (see the README's config)"
+    if snake != written and snake in keys:
+        return f"unknown key; edgesim's keys are snake_case: write {snake!r}"
+    meant = did_you_mean(snake, keys)
     return f"unknown key; did you mean {meant!r}?" if meant else UNKNOWN_KEY
 
 
@@ -154,7 +167,10 @@ def explain(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[tuple[
         loc = tuple(err["loc"])
         if err["type"] == "extra_forbidden":
             siblings = [loc[:-1] + (key,) for key in keys_at(model, loc[:-1])]
-            meant = did_you_mean(str(loc[-1]), [str(s[-1]) for s in siblings if s in missing])
+            absent = [str(s[-1]) for s in siblings if s in missing]
+            snake = snake_case(str(loc[-1]))
+            cloudfront = _CLOUDFRONT_NAMES.get(snake, ("",))[0]
+            meant = cloudfront if cloudfront in absent else did_you_mean(snake, absent)
             if meant is not None:
                 meant_for[loc] = meant
     covered = {loc[:-1] + (meant,) for loc, meant in meant_for.items()}
@@ -164,7 +180,9 @@ def explain(errors: list[dict[str, Any]], model: type[BaseModel]) -> list[tuple[
         if err["type"] == "missing" and loc in covered:
             continue
         if loc in meant_for:
-            out.append((loc, f"unknown key; did you mean {meant_for[loc]!r}? (that field is required and missing)"))
+            said = unknown_key_message(model, loc)  # CloudFront's name or PascalCase, said as such
+            said = said if "did you mean" not in said else f"unknown key; did you mean {meant_for[loc]!r}?"
+            out.append((loc, f"{said} (that field is required and missing)"))
         else:
             out.append((loc, message(err, model)))
     return out

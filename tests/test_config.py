@@ -313,6 +313,31 @@ def test_cloudfront_api_names_point_to_edgesims(tmp_path: Path, line: str, table
         in problems[0], problems
 
 
+@pytest.mark.parametrize(("toml", "expected"), [
+    # Keys copied from CloudFront's JSON (get-distribution-config, CloudFormation) are PascalCase:
+    # the location names the key (it was left out), and the message says how edgesim writes it.
+    (BASE + '[default_cache_behavior]\nTargetOriginId = "app"\n',
+     ["default_cache_behavior.TargetOriginId: unknown key; CloudFront's TargetOriginId is written here as "
+      'target_origin = "<origin id>" (see the README\'s config) (that field is required and missing)']),
+    (BASE + '[default_cache_behavior]\ntarget_origin = "app"\nViewerProtocolPolicy = "allow-all"\n',
+     ["default_cache_behavior.ViewerProtocolPolicy: unknown key; edgesim's keys are snake_case: "
+      "write 'viewer_protocol_policy'"]),
+    (BASE + '[default_cache_behavior]\ntarget_origin = "app"\ncache_policy = { DefaultTTL = 60 }\n',
+     ["default_cache_behavior.cache_policy.DefaultTTL: unknown key; edgesim's keys are snake_case: write 'default_ttl'"]),
+    (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+            '[geo_restriction]\nRestrictionType = "whitelist"\nQuantity = 1\nItems = ["US"]\n',
+     ["geo_restriction.RestrictionType: unknown key; edgesim's keys are snake_case: write 'restriction_type'",
+      "geo_restriction.Quantity: unknown key; CloudFront's Quantity is written here as "
+      'locations = ["US", "CA"] alone (edgesim counts them) (see the README\'s config)',
+      "geo_restriction.Items: unknown key; CloudFront's Items is written here as "
+      'locations = ["US", "CA"] (see the README\'s config)']),
+])
+def test_keys_in_cloudfronts_json_case_are_named_and_told_how_to_write(tmp_path: Path, toml: str,
+                                                                        expected: list[str]) -> None:
+    problems = problems_of(tmp_path, toml)
+    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+
+
 def test_an_origin_path_points_to_the_url(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\norigin_path = "/v1"\n'
                                      '[default_cache_behavior]\ntarget_origin = "app"\n')
