@@ -49,6 +49,9 @@ class CustomErrorPages:
         page = custom_error_answer(rule, await self._page(ex, rule))
         if page is None:
             raise err
+        # The error stays the request's, as when CloudFront's own page answers: the log says why on
+        # every such request (a note is said once per server), the custom page as a note.
+        ex.trace.error = f"{type(err).__name__}: {err.reason}"
         ex.trace.notes.append(f"{type(err).__name__}: custom error page {rule.response_page_path} as {page.status}")
         return page, "Error from cloudfront", err.status
 

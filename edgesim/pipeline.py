@@ -118,7 +118,6 @@ class Pipeline:
         # come after). A custom error response for 403 may answer in place of CloudFront's page.
         if self._geo is not None and (why := geo_refusal(self._geo, profile.country)) is not None:
             page, x_cache, _ = await self._error_pages.for_cloudfront_error(ex, GeoBlocked(why))
-            trace.notes.append(f"geo restriction: {why}")
             return self._finish(ex, page, x_cache, generated=False)
 
         redirect = apply_viewer_protocol_policy(behavior.config.viewer_protocol_policy, viewer, self.settings,

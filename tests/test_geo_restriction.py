@@ -4,12 +4,15 @@ before any function runs (geo_restriction.py, pipeline.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from edgesim.errors import ConfigError
+from edgesim.request_log import printer
 from edgesim.server import behaviors_text
 from edgesim.testing import Distribution, resolve_config, viewer_headers
 
@@ -89,7 +92,26 @@ async def test_a_custom_error_response_for_403_answers_instead(tmp_path: Path) -
     trace = dist.traces[-1]
     assert [o.url.rsplit("/", 1)[-1] for o in trace.origin_requests] == ["blocked.html"]
     assert trace.triggers == []
-    assert any("geo restriction: viewer country FR" in note for note in trace.notes)
+    assert "GeoBlocked: viewer country FR" in (trace.error or "")
+
+
+async def test_the_log_says_why_on_every_refused_request(tmp_path: Path) -> None:
+    """With a custom error response for 403, the refusal was a note, said once per server: the
+    second refused request's log line had no reason at all."""
+    geo = {"restriction_type": "whitelist", "locations": ["DE"]}
+    rules = [{"error_code": 403, "response_code": 403, "response_page_path": "/blocked.html"}]
+    log = io.StringIO()
+    write = printer("text", log)
+    async with Distribution(config(tmp_path, geo, custom_error_responses=rules), base_dir=tmp_path,
+                            origins={"app": origin}) as dist:
+        async with dist.client() as client:
+            for _ in range(2):
+                assert (await client.get("/a")).status_code == 403
+    for trace in dist.traces:
+        write(trace)
+    await asyncio.sleep(0)  # the printer writes once per event-loop turn
+    assert log.getvalue().count("GeoBlocked: viewer country US is not in geo_restriction.locations") == 2, \
+        log.getvalue()
 
 
 @pytest.mark.parametrize(("geo", "message"), [
