@@ -5,10 +5,12 @@ Managed policies are looked up by name or by ID, as CloudFront accepts either (s
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from edgesim.config_errors import did_you_mean
 from edgesim.docs_links import cite
 
 Behavior = Literal["none", "whitelist", "allExcept", "all"]
@@ -250,12 +252,16 @@ MANAGED_RESPONSE_HEADERS_POLICIES: tuple[ResponseHeadersPolicy, ...] = (
 def _lookup(table: tuple[_Frozen, ...], key: str, kind: str) -> _Frozen:
     # CloudFront's API and console name managed policies "Managed-CachingOptimized"; edgesim's short
     # names leave the prefix out, and both are taken.
-    key = key.removeprefix("Managed-")
+    written, key = key, key.removeprefix("Managed-")
     for policy in table:
         if key in (getattr(policy, "name"), getattr(policy, "id")):
             return policy
-    names = ", ".join(getattr(p, "name") for p in table)
-    raise ValueError(f"unknown managed {kind} {key!r}; use one of: {names}, or an inline table")
+    names = [str(getattr(p, "name")) for p in table]
+    # Names are matched as CloudFront spells them; a wrong case or a misspelling is told the name.
+    bare = re.sub(r"(?i)^managed-", "", key)
+    meant = next((name for name in names if name.lower() == bare.lower()), None) or did_you_mean(bare, names)
+    hint = f"did you mean {meant!r}? " if meant else ""
+    raise ValueError(f"unknown managed {kind} {written!r}; {hint}use one of: {', '.join(names)}, or an inline table")
 
 
 def managed_cache_policy(key: str) -> CachePolicy:

@@ -355,3 +355,15 @@ def test_managed_policies_by_cloudfronts_own_names(tmp_path: Path) -> None:
     assert behavior.origin_request_policy is not None and behavior.origin_request_policy.name == "AllViewer"
     assert behavior.response_headers_policy is not None
     assert behavior.response_headers_policy.name == "SecurityHeadersPolicy"
+
+
+@pytest.mark.parametrize(("written", "meant"), [
+    ("CachingOptimised", "CachingOptimized"),
+    ("managed-cachingoptimized", "CachingOptimized"),
+    ("Managed-CachingDisabeld", "CachingDisabled"),
+    ("cachingdisabled", "CachingDisabled"),
+])
+def test_a_misspelt_managed_policy_is_told_the_name_meant(tmp_path: Path, written: str, meant: str) -> None:
+    problems = problems_of(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\ncache_policy = "{written}"\n')
+    assert len(problems) == 1 and f"unknown managed cache policy {written!r}; did you mean {meant!r}?" in problems[0], \
+        problems
