@@ -9,6 +9,7 @@ suggestion comes from the keys that very table takes (difflib's close matches).
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import types
 from collections.abc import Iterable, Sequence
@@ -146,11 +147,17 @@ def message(err: dict[str, Any], model: type[BaseModel]) -> str:
     if err["type"] in _KIND_KEYS:
         return _kind_message(err, _KIND_KEYS[err["type"]])
     msg = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "enum" and err["loc"][-1:] == ("[key]",) and isinstance(err.get("input"), str):
-        # A dict key out of a fixed set (a trigger name, `viewer_request`): the member probably meant.
-        meant = did_you_mean(err["input"], re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", ""))))
+    given = err.get("input")
+    if err["type"] in ("enum", "literal_error") and isinstance(given, str):
+        # A value (or a dict key: a trigger name, `viewer_request`) out of a fixed set: the member
+        # probably meant, the same in another case first (`Whitelist`, `Redirect-To-HTTPS`).
+        choices = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        meant = next((c for c in choices if c.lower() == given.lower()), None) or did_you_mean(given, choices)
         if meant:
             msg += f"; did you mean {meant!r}?"
+    if err["type"] in ("tuple_type", "list_type") and isinstance(given, (str, int, float)):
+        # TOML's list: one value alone is the common slip (`locations = "US"`).
+        msg = f"should be a list; write [{json.dumps(given)}]"
     return msg
 
 

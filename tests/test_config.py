@@ -367,3 +367,21 @@ def test_a_misspelt_managed_policy_is_told_the_name_meant(tmp_path: Path, writte
     problems = problems_of(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\ncache_policy = "{written}"\n')
     assert len(problems) == 1 and f"unknown managed cache policy {written!r}; did you mean {meant!r}?" in problems[0], \
         problems
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ('[geo_restriction]\nrestriction_type = "Whitelist"\nlocations = ["US"]\n',
+     "geo_restriction.restriction_type: Input should be 'none', 'whitelist' or 'blacklist'; did you mean 'whitelist'?"),
+    ('[geo_restriction]\nrestriction_type = "whitelist"\nlocations = "US"\n',
+     'geo_restriction.locations: should be a list; write ["US"]'),
+    ('[default_cache_behavior]\ntarget_origin = "app"\nviewer_protocol_policy = "Redirect-To-HTTPS"\n',
+     "default_cache_behavior.viewer_protocol_policy: Input should be 'allow-all', 'redirect-to-https' or "
+     "'https-only'; did you mean 'redirect-to-https'?"),
+    ('[default_cache_behavior]\ntarget_origin = "app"\ncached_methods = "GET"\n',
+     'default_cache_behavior.cached_methods: should be a list; write ["GET"]'),
+])
+def test_a_value_in_the_wrong_case_or_not_a_list_is_told_what_to_write(tmp_path: Path, table: str,
+                                                                         expected: str) -> None:
+    toml = BASE + table if table.startswith("[default") else BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + table
+    problems = problems_of(tmp_path, toml)
+    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
