@@ -26,7 +26,7 @@ from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, config_warnings
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
 from edgesim.geo_restriction import refusal as geo_refusal
-from edgesim.lambda_edge.workers import interpreter_note
+from edgesim.lambda_edge.workers import interpreter_note, shared_aws_variables
 from edgesim.reload import watch_and_reload
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
@@ -312,6 +312,12 @@ def behaviors_text(config: DistributionConfig) -> str:
                      "X-Edgesim-Viewer-Country: XX places one request elsewhere")
     runtimes = sorted({assoc.runtime for _, _, assoc in config.function_associations()
                        if not isinstance(assoc, CloudFrontFunctionAssociation)})
+    if runtimes and config.distribution.lambda_aws_credentials:
+        # A handler's SDK calls reach real AWS with the developer's own credentials: said, with the
+        # variables' names (never their values), so a missing AWS_PROFILE is seen before a request.
+        names = sorted(shared_aws_variables())
+        lines.append("  note: Lambda@Edge handlers get this shell's AWS credentials (lambda_aws_credentials = true): "
+                     + (", ".join(names) if names else "no AWS_* variables set, so the SDKs' files in ~/.aws"))
     for note in filter(None, map(interpreter_note, runtimes)):
         lines.append(f"  note: {note}")
     for warning in config_warnings(config):

@@ -112,6 +112,13 @@ _NO_AWS_CREDENTIALS = {
 }
 
 
+def shared_aws_variables() -> dict[str, str]:
+    """The AWS_* variables of edgesim's environment a handler gets with `lambda_aws_credentials`:
+    all but those Lambda sets itself."""
+    return {k: v for k, v in os.environ.items() if k.startswith("AWS_") and not k.startswith("AWS_LAMBDA_")
+            and k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV")}
+
+
 def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
     """Lambda's reserved variables only (spec §2.1): nothing of the user's shell leaks in.
 
@@ -124,8 +131,7 @@ def child_environment(spec: WorkerSpec, log_stream: str) -> dict[str, str]:
     default chain finds the developer's shared files as it would from the shell.
     """
     if spec.aws_credentials:
-        given = {k: v for k, v in os.environ.items() if k.startswith("AWS_") and not k.startswith("AWS_LAMBDA_")
-                 and k not in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV")}
+        given = shared_aws_variables()
     else:
         given = dict(_NO_AWS_CREDENTIALS)
     return {

@@ -88,3 +88,22 @@ def test_invoke_passes_them_only_when_asked(tmp_path: Path, flag: list[str]) -> 
     assert result.exit_code == 0, result.output
     body = json.loads(json.loads(result.stdout)["body"])
     assert ("AWS_ACCESS_KEY_ID" in body) == bool(flag)
+
+
+@pytest.mark.usefixtures("shell")
+def test_the_banner_says_handlers_get_the_shells_credentials(tmp_path: Path) -> None:
+    """Real AWS calls with the developer's own credentials are said at start, with the variables'
+    names (never their values); a config without the setting says nothing."""
+    from edgesim.server import behaviors_text
+    from edgesim.testing import resolve_config
+
+    (tmp_path / "env.py").write_text(ENV_PY)
+    data = {"origins": [{"id": "app", "url": "http://127.0.0.1:3000"}],
+            "default_cache_behavior": {"target_origin": "app",
+                                       "functions": {"origin-request": {"lambda": "env.py:handler"}}}}
+    quiet = behaviors_text(resolve_config(data, tmp_path))
+    assert "credentials" not in quiet
+    said = behaviors_text(resolve_config({**data, "distribution": {"lambda_aws_credentials": True}}, tmp_path))
+    line = next(line for line in said.splitlines() if "credentials" in line)
+    assert "lambda_aws_credentials = true" in line and "AWS_PROFILE" in line and "AWS_ACCESS_KEY_ID" in line
+    assert SHELL["AWS_SECRET_ACCESS_KEY"] not in said and "AWS_REGION" not in line
