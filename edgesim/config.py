@@ -527,6 +527,10 @@ class GeoRestriction(_Frozen):
         bad = [code for code in v if not (len(code) == 2 and code.isascii() and code.isalpha())]
         if bad:
             raise ValueError(f"{bad} are not ISO 3166-1 alpha-2 country codes; write e.g. ['US', 'CA']")
+        # "UK" is only reserved in ISO 3166-1, the United Kingdom is "GB": CloudFront refuses it
+        # (aws/aws-cdk#19022), and a viewer's country is never "UK", so it would match no one.
+        if any(code.upper() == "UK" for code in v):
+            raise ValueError("'UK' is not an ISO 3166-1 alpha-2 country code: the United Kingdom is 'GB'")
         return tuple(code.upper() for code in v)
 
     @model_validator(mode="after")

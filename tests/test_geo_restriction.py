@@ -119,6 +119,7 @@ async def test_the_log_says_why_on_every_refused_request(tmp_path: Path) -> None
     ({"restriction_type": "whitelist"}, "needs at least one country"),
     ({"restriction_type": "blacklist", "locations": ["USA"]}, "not ISO 3166-1 alpha-2"),
     ({"restriction_type": "denylist", "locations": ["US"]}, "restriction_type"),
+    ({"restriction_type": "whitelist", "locations": ["US", "uk"]}, "the United Kingdom is 'GB'"),
 ])
 def test_a_list_cloudfront_would_refuse_is_a_config_error(tmp_path: Path, geo: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match="geo_restriction") as caught:
