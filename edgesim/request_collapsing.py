@@ -117,5 +117,7 @@ class Flights:
         if flight._event is not None:
             flight._event.set()
         if flight.waiting:
+            # Its id is named: the waiters' notes name the request they got the answer of, and the
+            # text log shows no request ids otherwise.
             flight.leader.notes.append(f"request collapsing: {flight.waiting} simultaneous request(s) for this "
-                                       "object waited for this request's origin fetch")
+                                       f"object waited for this request's origin fetch ({flight.leader.request_id})")

@@ -117,6 +117,8 @@ async def test_simultaneous_misses_for_one_object_reach_the_origin_once() -> Non
             if r is leader:
                 assert trace.collapsed_into == "" and len(trace.origin_requests) == 1
                 assert any("4 simultaneous request(s)" in note for note in trace.notes)
+                # The id the waiters' lines name is on the leader's line too, to match them up.
+                assert leader.headers["x-amz-cf-id"] in text_line(trace)
             else:
                 # Who fetched for it: in the trace, the text log line and the JSON one.
                 assert trace.collapsed_into == leader.headers["x-amz-cf-id"] and not trace.origin_requests
