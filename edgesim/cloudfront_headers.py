@@ -18,7 +18,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 
-from edgesim.config import LOCATION_FIELDS, ViewerProfile
+from edgesim.config import LOCATION_FIELDS, ViewerProfile, country_code_problem
 from edgesim.errors import ViewerOverrideError
 from edgesim.messages import Request
 from edgesim.policies import _ORIGIN_REQUEST_POLICY_ONLY, CachePolicy, OriginRequestPolicy
@@ -91,6 +91,9 @@ def take_viewer_override(request: Request, profile: ViewerProfile) -> ViewerProf
             request.headers.remove(name)
     if not overrides:
         return profile
+    # The profile's own fields were checked at load; an override is checked here, as it comes.
+    if overrides.get("country") and (problem := country_code_problem(overrides["country"])):
+        raise ViewerOverrideError(f"X-Edgesim-Viewer-Country: {problem}")
     if "country" in overrides and overrides["country"].upper() != profile.country.upper():
         # Placed in another country: the profile's location fields are not this viewer's.
         for name in LOCATION_FIELDS:

@@ -91,6 +91,17 @@ LOCATION_FIELDS = ("country_name", "country_region", "country_region_name", "cit
                    "latitude", "longitude", "metro_code")
 
 
+def country_code_problem(code: str) -> str | None:
+    """Why `code` is not a country as CloudFront names one (ISO 3166-1 alpha-2, DG/georestrictions);
+    None when it is one. "UK" is only reserved there, the United Kingdom is "GB": CloudFront refuses
+    it in a geo restriction (aws/aws-cdk#19022) and never sends it as a viewer's country."""
+    if code.upper() == "UK":
+        return "'UK' is not an ISO 3166-1 alpha-2 country code: the United Kingdom is 'GB'"
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        return f"{code!r} is not an ISO 3166-1 alpha-2 country code; write e.g. 'US' or 'FR'"
+    return None
+
+
 class ViewerProfile(_Frozen):
     """Who the simulated viewer is: feeds CloudFront-Viewer-* headers when a policy asks (spec §2.6)."""
 
@@ -124,6 +135,14 @@ class ViewerProfile(_Frozen):
                 if name not in self.model_fields_set:
                     object.__setattr__(self, name, "")
         return self
+
+    @field_validator("country")
+    @classmethod
+    def _a_country_code(cls, value: str) -> str:
+        # "" is a viewer CloudFront cannot locate (served by any geo restriction).
+        if value and (problem := country_code_problem(value)):
+            raise ValueError(problem)
+        return value
 
     @field_validator("ip")
     @classmethod
@@ -527,10 +546,9 @@ class GeoRestriction(_Frozen):
         bad = [code for code in v if not (len(code) == 2 and code.isascii() and code.isalpha())]
         if bad:
             raise ValueError(f"{bad} are not ISO 3166-1 alpha-2 country codes; write e.g. ['US', 'CA']")
-        # "UK" is only reserved in ISO 3166-1, the United Kingdom is "GB": CloudFront refuses it
-        # (aws/aws-cdk#19022), and a viewer's country is never "UK", so it would match no one.
-        if any(code.upper() == "UK" for code in v):
-            raise ValueError("'UK' is not an ISO 3166-1 alpha-2 country code: the United Kingdom is 'GB'")
+        for code in v:  # "UK" (country_code_problem)
+            if problem := country_code_problem(code):
+                raise ValueError(problem)
         return tuple(code.upper() for code in v)
 
     @model_validator(mode="after")

@@ -172,3 +172,20 @@ async def test_a_misspelt_override_header_says_what_is_wrong_on_the_page_itself(
     assert response.status_code == 400
     assert ("edgesim: unknown viewer override header &#x27;x-edgesim-viewer-contry&#x27;; "
             "did you mean X-Edgesim-Viewer-Country? (known: X-Edgesim-Viewer-Ip, ") in response.text
+
+
+@pytest.mark.parametrize(("country", "said"), [
+    ("France", "'France' is not an ISO 3166-1 alpha-2 country code; write e.g. 'US' or 'FR'"),
+    ("uk", "the United Kingdom is 'GB'"),
+])
+def test_a_viewer_country_that_is_not_a_country_code_is_refused(country: str, said: str) -> None:
+    """It was taken as is: the geo restriction checked 'FRANCE', functions saw CloudFront-Viewer-Country:
+    France. In the config it is a load error, in the override header a 400 saying why."""
+    with pytest.raises(ValueError, match=said):
+        ViewerProfile(country=country)
+    request = Request("GET", "/", headers=Headers([("X-Edgesim-Viewer-Country", country)]))
+    with pytest.raises(BadRequest, match=f"X-Edgesim-Viewer-Country: .*{said}"):
+        take_viewer_override(request, ViewerProfile())
+    assert ViewerProfile(country="").country == ""  # a viewer CloudFront cannot locate
+    assert take_viewer_override(Request("GET", "/", headers=Headers([("X-Edgesim-Viewer-Country", "fr")])),
+                                ViewerProfile()).country == "fr"
