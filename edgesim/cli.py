@@ -123,6 +123,10 @@ def check(config_path: Path | None) -> None:
         click.echo(f"error: {problem}", err=True)
     for warning in config_warnings(config):
         click.echo(f"warning: {warning}", err=True)
+    from edgesim.config_schema import schema_line_warning  # here: `serve` need not build the schema
+
+    if (stale := schema_line_warning(path)) is not None:
+        click.echo(f"warning: {stale}", err=True)
     if problems:
         raise SystemExit(1)
     count = sum(1 for _ in config.function_associations())

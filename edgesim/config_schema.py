@@ -62,3 +62,30 @@ def config_schema() -> dict[str, Any]:
     geo = defs["GeoRestriction"]["properties"]["restriction_type"]
     geo["enum"] = [*geo["enum"], *_GEO_WORDS]
     return schema
+
+
+def schema_line_warning(config_path: Path) -> str | None:
+    """What is wrong with the schema a config's `#:schema` first line names, for `edgesim check`:
+    a file that is not there, or one an older (or newer) edgesim wrote, which makes editors flag keys
+    this edgesim takes (a project `edgesim init` made before `request_collapsing` existed). None
+    when it is current, when the line names a URL or someone else's schema, or when there is none."""
+    try:
+        with config_path.open(encoding="utf-8") as file:
+            first = file.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not first.startswith("#:schema "):
+        return None
+    named = first.removeprefix("#:schema ").strip()
+    if "://" in named:
+        return None
+    schema_path = config_path.parent / named
+    renew = f"`edgesim schema -o {schema_path}` writes it"
+    if not schema_path.exists():
+        return f"{config_path}: line 1 names the schema {named}, which does not exist: {renew}"
+    if not is_edgesim_schema(schema_path):
+        return None
+    if json.loads(schema_path.read_text(encoding="utf-8")) != json.loads(json.dumps(config_schema())):
+        return (f"{schema_path}: the schema is not this edgesim's, so editors may flag keys it takes or miss "
+                f"mistakes: {renew} anew")
+    return None

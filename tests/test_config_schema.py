@@ -102,3 +102,26 @@ def test_the_command_says_what_went_wrong_and_where_the_line_points(tmp_path: Pa
     elsewhere = CliRunner().invoke(main, ["schema", "-o", "../shared.schema.json"])
     assert elsewhere.exit_code == 0, elsewhere.output
     assert "#:schema ../shared.schema.json" in elsewhere.output  # was ./shared.schema.json
+
+
+def test_check_says_when_the_schema_the_config_names_is_missing_or_from_another_edgesim(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project `edgesim init` made before today's keys has a schema that flags them
+    (request_collapsing, geo_restriction...) in the editor: check says so and how to renew it."""
+    monkeypatch.chdir(tmp_path)
+    assert CliRunner().invoke(main, ["init", "."]).exit_code == 0
+    schema_file = tmp_path / "edgesim.schema.json"
+
+    def warnings() -> list[str]:
+        result = CliRunner().invoke(main, ["check"])
+        assert result.exit_code == 0, result.output
+        return [line for line in result.output.splitlines() if "schema" in line]
+
+    assert warnings() == []  # as init wrote it
+    older = json.loads(schema_file.read_text(encoding="utf-8"))
+    del older["$defs"]["DistributionSettings"]["properties"]["request_collapsing"]
+    schema_file.write_text(json.dumps(older), encoding="utf-8")
+    assert len(found := warnings()) == 1 and "not this edgesim's" in found[0]
+    assert f"edgesim schema -o {schema_file}" in found[0]
+    schema_file.unlink()
+    assert len(found := warnings()) == 1 and "names the schema ./edgesim.schema.json, which does not exist" in found[0]
