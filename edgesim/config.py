@@ -714,7 +714,15 @@ def config_warnings(config: DistributionConfig) -> list[str]:
 
     where = f"{config.source}: " if config.source else ""
     patterns: list[tuple[str, str]] = [(name, behavior.path_pattern) for name, behavior in _named_behaviors(config)]
-    return [where + warning for warning in shadowed_behaviors(patterns)]
+    warnings = shadowed_behaviors(patterns)
+    # A directory origin's folder may come later (a build's output), so it is no load error; but a
+    # misspelt one answered every request with S3's 403 and nothing said why.
+    for i, origin in enumerate(config.origins):
+        if isinstance(origin, S3Origin) and not origin.directory.is_dir():
+            what = "is a file, not a folder" if origin.directory.exists() else "does not exist"
+            warnings.append(f"origins[{i}].directory: {origin.directory} {what}: every request to origin "
+                            f"{origin.id!r} gets S3's 403 AccessDenied until it is a folder")
+    return [where + warning for warning in warnings]
 
 
 def _named_behaviors(config: DistributionConfig) -> Iterator[tuple[str, DefaultCacheBehavior]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edgesim.config import default_config_path, load_config
+from edgesim.config import config_warnings, default_config_path, load_config
 from edgesim.errors import ConfigError
 
 
@@ -295,6 +295,28 @@ def test_behaviors_no_request_can_reach_are_warnings_in_check_and_the_banner(tmp
     shown = banner(Simulator(config), "http://127.0.0.1:8080/")
     assert [line for line in shown.splitlines() if "warning" in line] == [f"  ! warning: {w}" for w in warnings]
     assert config_warnings(load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))) == []
+
+
+@pytest.mark.parametrize(("directory", "said"), [("sites", "does not exist"), ("site/index.html", "is a file, not a folder")])
+def test_a_directory_origin_without_its_folder_is_a_warning_in_check_and_the_banner(tmp_path: Path, directory: str,
+                                                                                   said: str) -> None:
+    """It loads (the folder may be a build's output, made later) but every request got S3's 403
+    with nothing saying why."""
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+    from edgesim.server import behaviors_text
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("hi", encoding="utf-8")
+    text = f'[[origins]]\nid = "site"\ndirectory = "{directory}"\n[default_cache_behavior]\ntarget_origin = "site"\n'
+    path = write(tmp_path, text)
+    expected = (f"warning: {path}: origins[0].directory: {(tmp_path / directory).resolve()} {said}: every request "
+                "to origin 'site' gets S3's 403 AccessDenied until it is a folder")
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 0 and expected in result.output.splitlines(), result.output
+    assert expected.removeprefix("warning: ") in behaviors_text(load_config(path))
+    assert config_warnings(load_config(write(tmp_path, text.replace(directory, "site")))) == []
 
 
 @pytest.mark.parametrize(("line", "table", "written"), [
