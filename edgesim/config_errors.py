@@ -9,6 +9,7 @@ suggestion comes from the keys that very table takes (difflib's close matches).
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 import types
@@ -106,6 +107,22 @@ def snake_case(key: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower()
 
 
+@functools.lru_cache(maxsize=4)
+def _homes(model: type[BaseModel]) -> dict[str, tuple[str, ...]]:
+    """Each key of the config's tables -> the tables that take it, as the TOML heads them
+    (`[distribution]`, `[[origins]]`)."""
+    homes: dict[str, tuple[str, ...]] = {}
+    for name, field in model.model_fields.items():
+        if field.exclude:
+            continue
+        keys, head = keys_at(model, (name,)), f"[{name}]"
+        if not keys:  # a list of tables
+            keys, head = keys_at(model, (name, 0)), f"[[{name}]]"
+        for key in dict.fromkeys(keys):
+            homes[key] = (*homes.get(key, ()), head)
+    return homes
+
+
 def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str:
     """What to say about the unknown key at the end of `loc`."""
     keys = keys_at(model, loc[:-1])
@@ -116,6 +133,11 @@ def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str
         return f"unknown key; CloudFront's {written} is written here as {cloudfront[1]} (see the README's config)"
     if snake != written and snake in keys:
         return f"unknown key; edgesim's keys are snake_case: write {snake!r}"
+    # A key of another table, written in this one (`request_collapsing` in a behavior, a table's
+    # key above every table): where it goes.
+    homes = [head for head in _homes(model).get(snake, ()) if not loc[:-1] or head.strip("[]") != loc[0]]
+    if homes:
+        return f"unknown key here; {snake} goes under {' or '.join(homes)}"
     meant = did_you_mean(snake, keys)
     return f"unknown key; did you mean {meant!r}?" if meant else UNKNOWN_KEY
 

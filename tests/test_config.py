@@ -360,6 +360,22 @@ def test_keys_in_cloudfronts_json_case_are_named_and_told_how_to_write(tmp_path:
     assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
 
 
+@pytest.mark.parametrize(("toml", "expected"), [
+    ('lambda_aws_credentials = true\n' + BASE + '[default_cache_behavior]\ntarget_origin = "app"\n',
+     "lambda_aws_credentials: unknown key here; lambda_aws_credentials goes under [distribution]"),
+    (BASE + '[default_cache_behavior]\ntarget_origin = "app"\nrequest_collapsing = false\n',
+     "default_cache_behavior.request_collapsing: unknown key here; request_collapsing goes under [distribution]"),
+    ('[distribution]\ncountry = "FR"\n' + BASE + '[default_cache_behavior]\ntarget_origin = "app"\n',
+     "distribution.country: unknown key here; country goes under [viewer]"),
+    (BASE + '[default_cache_behavior]\ntarget_origin = "app"\n[viewer]\nrestriction_type = "whitelist"\n',
+     "viewer.restriction_type: unknown key here; restriction_type goes under [geo_restriction]"),
+])
+def test_a_key_of_another_table_is_told_where_it_goes(tmp_path: Path, toml: str, expected: str) -> None:
+    """It was "unknown key (check its spelling...)": spelt right, in the wrong table."""
+    problems = problems_of(tmp_path, toml)
+    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+
+
 def test_an_origin_path_points_to_the_url(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\norigin_path = "/v1"\n'
                                      '[default_cache_behavior]\ntarget_origin = "app"\n')
