@@ -59,6 +59,8 @@ def test_a_managed_policy_by_name_or_id_or_an_inline_one_passes(policy: Any) -> 
      "CachingSometimes"),
     ({**MINIMAL, "default_cache_behavior": {"target_origin": "app", "viewer_protocol_policy": "https"}}, "https"),
     ({"default_cache_behavior": {"target_origin": "app"}}, "origins"),
+    ({**MINIMAL, "geo_restriction": {"restriction_type": "whitelist", "locations": ["USA"]}}, "USA"),
+    ({**MINIMAL, "viewer": {"country": "France"}}, "France"),
 ])
 def test_what_edgesim_refuses_is_flagged(data: dict[str, Any], where: str) -> None:
     found = problems(data)
