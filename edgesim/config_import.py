@@ -156,9 +156,11 @@ class _Importer:
         if domain.endswith(".invalid"):
             out["url"] = Remark(url, "PLACEHOLDER: the input does not give this origin's domain")
         # The API says CustomHeaders, CloudFormation OriginCustomHeaders.
+        key = "CustomHeaders" if "CustomHeaders" in origin else "OriginCustomHeaders"
+        if unevaluated(origin.get(key)):
+            self.notes.append(f"{where}.{key} = {describe(origin[key])} cannot be evaluated here; left out")
         headers = {text(h.get("HeaderName")) or "": text(h.get("HeaderValue")) or ""
-                   for h in items(origin.get("CustomHeaders") or origin.get("OriginCustomHeaders"))
-                   if isinstance(h, Mapping)}
+                   for h in items(origin.get(key)) if isinstance(h, Mapping)}
         if headers:
             out["custom_headers"] = headers
         out.update(self._timeouts(origin, custom or {}, where))
@@ -188,9 +190,12 @@ class _Importer:
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {name}; "
                                   f"imported as {name}.s3.amazonaws.com")
             else:
-                name = bucket.logical_id.lower()
+                named = bucket.properties.get("BucketName")
+                how = (f"whose BucketName {describe(named)} is evaluated at deploy" if named is not None
+                       else "which CloudFormation names at deploy")
+                name = re.sub(r"[^a-z0-9-]+", "-", bucket.logical_id.lower()).strip("-") or "bucket"
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket "
-                                  f"{bucket.logical_id}, which CloudFormation names at deploy: {name}.s3.amazonaws.com "
+                                  f"{bucket.logical_id}, {how}: {name}.s3.amazonaws.com "
                                   "is a guess, write the bucket's real domain")
             return f"{name}.s3.amazonaws.com"
         host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
