@@ -163,7 +163,10 @@ class _Importer:
                    for h in items(origin.get(key)) if isinstance(h, Mapping)}
         if headers:
             out["custom_headers"] = headers
-        out.update(self._timeouts(origin, custom or {}, where))
+        s3_config = origin.get("S3OriginConfig")
+        s3_config = s3_config if isinstance(s3_config, Mapping) else {}
+        # An S3 origin's read timeout is in its S3OriginConfig (API 2020-05-31, added in 2024).
+        out.update(self._timeouts(origin, custom if custom is not None else s3_config, where))
         if custom is not None and (protocols := [p for p in map(text, items(custom.get("OriginSSLProtocols") or custom.get("OriginSslProtocols"))) if p]):
             out["ssl_protocols"] = protocols
         if s3:
@@ -173,6 +176,7 @@ class _Importer:
         if s3:  # the S3 note says it
             mapped.add("OriginAccessControlId")
         _unmapped(origin, where, mapped, _ORIGIN_NOT_SIMULATED, self.notes)
+        _unmapped(s3_config, f"{where}.S3OriginConfig", {"OriginAccessIdentity", "OriginReadTimeout"}, {}, self.notes)
         if custom is not None:
             _unmapped(custom, f"{where}.CustomOriginConfig", {"HTTPPort", "HTTPSPort", "OriginProtocolPolicy",
                       "OriginReadTimeout", "OriginKeepaliveTimeout", "OriginSSLProtocols",
@@ -304,6 +308,11 @@ class _Importer:
             policy = cache_policy(behavior["CachePolicyId"], self.source, where, self.notes)
             if policy is not None:
                 out["cache_policy"] = policy
+            legacy = [k for k in ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL") if k in behavior]
+            if legacy:
+                # CloudFront refuses a behavior with both (InvalidArgument); the policy is what it would keep.
+                self.notes.append(f"{where}: legacy {', '.join(legacy)} ignored: the behavior has a cache policy, "
+                                  "and CloudFront takes one or the other")
         elif "ForwardedValues" in behavior:
             out["cache_policy"], origin_request = legacy_cache_settings(behavior, where, self.notes)
         if not _empty(behavior.get("OriginRequestPolicyId")):

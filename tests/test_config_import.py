@@ -415,6 +415,20 @@ Resources:
         import_file(template, output=output, functions_dir=tmp_path)
 
 
+def test_an_s3_origins_read_timeout_and_legacy_settings_beside_a_cache_policy_are_not_lost(tmp_path: Path) -> None:
+    """Seen in a real get-distribution-config dump: the S3 read timeout lives in S3OriginConfig,
+    and ForwardedValues / TTLs written beside a CachePolicyId (which CloudFront refuses)."""
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "s3-read-timeout-and-mixed-legacy.json", output=output, functions_dir=tmp_path)
+    config = write(result.toml, output)
+    origin, = config.origins
+    assert isinstance(origin, CustomOrigin) and origin.read_timeout == 45
+    assert config.default_cache_behavior.cache_policy.name == "CachingOptimized"
+    notes = "\n".join(result.notes)
+    assert "legacy ForwardedValues, MinTTL, DefaultTTL, MaxTTL ignored: the behavior has a cache policy" in notes
+    assert 'origin site-bucket.S3OriginConfig.FutureSetting = "x"' in notes
+
+
 def test_a_sam_functions_version_names_the_function(tmp_path: Path) -> None:
     template = tmp_path / "template.yaml"
     template.write_text("""\
