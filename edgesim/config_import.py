@@ -15,12 +15,13 @@ import re
 import textwrap
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from edgesim.config import parse_config
-from edgesim.distribution_source import Source, describe, find_distribution, flag, items, load_document, number, text
+from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
+                                         number, text, unevaluated)
 from edgesim.errors import ConfigError
 from edgesim.function_import import FunctionFile, Functions
 from edgesim.policy_import import cache_policy, legacy_cache_settings, origin_request_policy, response_headers_policy
@@ -56,6 +57,9 @@ _ORIGIN_NOT_SIMULATED = {
     "VpcOriginConfig": "a VPC origin",
     "ResponseCompletionTimeout": "the response completion timeout",
 }
+# A DNS name or an IP address: what an origin's DomainName must be once evaluated (a Serverless
+# Framework `${sls:stage}` or a stray space is not one).
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?)$")
 _BEHAVIOR_MAPPED = {"PathPattern", "TargetOriginId", "ViewerProtocolPolicy", "AllowedMethods", "CachedMethods",
                     "CachePolicyId", "OriginRequestPolicyId", "ResponseHeadersPolicyId", "Compress",
                     "FunctionAssociations", "LambdaFunctionAssociations", "TrustedKeyGroups", "ForwardedValues",
@@ -111,11 +115,24 @@ class _Importer:
     source: Source
     functions: Functions
     notes: list[str]
+    origin_ids: list[str] = field(default_factory=list)  # origins and origin groups, once imported
+    ids_noted: set[str] = field(default_factory=set)
 
     # --- origins -----------------------------------------------------------------------------
 
+    def _id(self, value: Any, where: str) -> str | None:
+        """An id written as an expression keeps the expression's text (see `identifier`), said once."""
+        found = identifier(value)
+        if found is not None and text(value) is None and found not in self.ids_noted:
+            self.ids_noted.add(found)
+            self.notes.append(f"{where}: the id {describe(value)} cannot be evaluated here; written as {found!r} "
+                              "wherever the input uses it")
+        return found
+
     def origin(self, origin: Mapping[str, Any], where: str) -> dict[str, TomlValue]:
-        origin_id = text(origin.get("Id")) or where
+        origin_id = self._id(origin.get("Id"), where) or where
+        if origin.get("Id") is None:
+            self.notes.append(f"{where}: the origin has no Id (CloudFront requires one); imported as {where!r}")
         where = f"origin {origin_id}"
         custom = origin.get("CustomOriginConfig")
         custom = custom if isinstance(custom, Mapping) else None
@@ -138,20 +155,28 @@ class _Importer:
         out: dict[str, TomlValue] = {"id": origin_id, "url": url}
         if domain.endswith(".invalid"):
             out["url"] = Remark(url, "PLACEHOLDER: the input does not give this origin's domain")
+        # The API says CustomHeaders, CloudFormation OriginCustomHeaders.
+        key = "CustomHeaders" if "CustomHeaders" in origin else "OriginCustomHeaders"
+        if unevaluated(origin.get(key)):
+            self.notes.append(f"{where}.{key} = {describe(origin[key])} cannot be evaluated here; left out")
         headers = {text(h.get("HeaderName")) or "": text(h.get("HeaderValue")) or ""
-                   for h in items(origin.get("CustomHeaders")) if isinstance(h, Mapping)}
+                   for h in items(origin.get(key)) if isinstance(h, Mapping)}
         if headers:
             out["custom_headers"] = headers
-        out.update(self._timeouts(origin, custom or {}, where))
+        s3_config = origin.get("S3OriginConfig")
+        s3_config = s3_config if isinstance(s3_config, Mapping) else {}
+        # An S3 origin's read timeout is in its S3OriginConfig (API 2020-05-31, added in 2024).
+        out.update(self._timeouts(origin, custom if custom is not None else s3_config, where))
         if custom is not None and (protocols := [p for p in map(text, items(custom.get("OriginSSLProtocols") or custom.get("OriginSslProtocols"))) if p]):
             out["ssl_protocols"] = protocols
         if s3:
             self._s3_note(origin, origin_id, domain)
-        mapped = {"Id", "DomainName", "OriginPath", "CustomOriginConfig", "CustomHeaders", "ConnectionAttempts",
-                  "ConnectionTimeout", "S3OriginConfig"}
+        mapped = {"Id", "DomainName", "OriginPath", "CustomOriginConfig", "CustomHeaders", "OriginCustomHeaders",
+                  "ConnectionAttempts", "ConnectionTimeout", "S3OriginConfig"}
         if s3:  # the S3 note says it
             mapped.add("OriginAccessControlId")
         _unmapped(origin, where, mapped, _ORIGIN_NOT_SIMULATED, self.notes)
+        _unmapped(s3_config, f"{where}.S3OriginConfig", {"OriginAccessIdentity", "OriginReadTimeout"}, {}, self.notes)
         if custom is not None:
             _unmapped(custom, f"{where}.CustomOriginConfig", {"HTTPPort", "HTTPSPort", "OriginProtocolPolicy",
                       "OriginReadTimeout", "OriginKeepaliveTimeout", "OriginSSLProtocols",
@@ -160,22 +185,26 @@ class _Importer:
 
     def _domain(self, value: Any, origin_id: str, where: str) -> str:
         literal = text(value)
-        if literal:
+        if literal and _HOST.match(literal):
             return literal
         bucket = self.source.template.referenced(value, S3_BUCKET)
         if bucket is not None:
             name = text(bucket.properties.get("BucketName"))
-            if name:
+            if name and _HOST.match(name):
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {name}; "
                                   f"imported as {name}.s3.amazonaws.com")
             else:
-                name = bucket.logical_id.lower()
+                named = bucket.properties.get("BucketName")
+                how = (f"whose BucketName {describe(named)} is evaluated at deploy" if named is not None
+                       else "which CloudFormation names at deploy")
+                name = re.sub(r"[^a-z0-9-]+", "-", bucket.logical_id.lower()).strip("-") or "bucket"
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket "
-                                  f"{bucket.logical_id}, which CloudFormation names at deploy: {name}.s3.amazonaws.com "
+                                  f"{bucket.logical_id}, {how}: {name}.s3.amazonaws.com "
                                   "is a guess, write the bucket's real domain")
             return f"{name}.s3.amazonaws.com"
         host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
-        self.notes.append(f"{where}: DomainName {describe(value)} cannot be evaluated here; the url is a placeholder "
+        why = f"is not a host name ({literal!r})" if literal else "cannot be evaluated here"
+        self.notes.append(f"{where}: DomainName {describe(value)} {why}; the url is a placeholder "
                           f"({host}.invalid): write your origin's URL")
         return f"{host}.invalid"
 
@@ -208,8 +237,9 @@ class _Importer:
               f"(and `domain_name = \"{domain}\"` to keep the name functions see)")
 
     def origin_group(self, group: Mapping[str, Any]) -> dict[str, TomlValue] | None:
-        group_id = text(group.get("Id")) or "group"
-        members = [text(m.get("OriginId")) for m in items(group.get("Members")) if isinstance(m, Mapping)]
+        group_id = self._id(group.get("Id"), "origin group") or "group"
+        members = [self._id(m.get("OriginId"), f"origin group {group_id}")
+                   for m in items(group.get("Members")) if isinstance(m, Mapping)]
         if len(members) != 2 or not all(members):
             self.notes.append(f"origin group {group_id}: needs two member origins, has {describe(group.get('Members'))}; "
                               "left out")
@@ -230,7 +260,7 @@ class _Importer:
         out: dict[str, TomlValue] = {}
         if not default:
             out["path_pattern"] = text(behavior.get("PathPattern")) or "*"
-        out["target_origin"] = text(behavior.get("TargetOriginId")) or ""
+        out["target_origin"] = self._target(behavior.get("TargetOriginId"), where)
         if (policy := text(behavior.get("ViewerProtocolPolicy"))) is not None:
             out["viewer_protocol_policy"] = policy
         allowed = behavior.get("AllowedMethods")
@@ -259,12 +289,30 @@ class _Importer:
         _unmapped(behavior, where, _BEHAVIOR_MAPPED, _BEHAVIOR_NOT_SIMULATED, self.notes)
         return out
 
+    def _target(self, value: Any, where: str) -> str:
+        target = self._id(value, where)
+        if target:
+            return target
+        if len(self.origin_ids) == 1:
+            # A template's fragment, or one CloudFront would refuse: with one origin there is no doubt.
+            self.notes.append(f"{where}: TargetOriginId is missing (CloudFront requires it); the only origin, "
+                              f"{self.origin_ids[0]}, was taken")
+            return self.origin_ids[0]
+        raise ConfigError(f"{where}: TargetOriginId is missing (CloudFront requires it) and the distribution has "
+                          f"{len(self.origin_ids)} origins ({', '.join(self.origin_ids) or 'none'}); "
+                          "set it in the input")
+
     def _policies(self, behavior: Mapping[str, Any], where: str, out: dict[str, TomlValue]) -> None:
         origin_request: TomlValue | None = None
         if not _empty(behavior.get("CachePolicyId")):
             policy = cache_policy(behavior["CachePolicyId"], self.source, where, self.notes)
             if policy is not None:
                 out["cache_policy"] = policy
+            legacy = [k for k in ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL") if k in behavior]
+            if legacy:
+                # CloudFront refuses a behavior with both (InvalidArgument); the policy is what it would keep.
+                self.notes.append(f"{where}: legacy {', '.join(legacy)} ignored: the behavior has a cache policy, "
+                                  "and CloudFront takes one or the other")
         elif "ForwardedValues" in behavior:
             out["cache_policy"], origin_request = legacy_cache_settings(behavior, where, self.notes)
         if not _empty(behavior.get("OriginRequestPolicyId")):
@@ -339,6 +387,7 @@ def import_distribution(source: Source, *, output: Path, functions_dir: Path, la
                            if isinstance(o, Mapping)]
     groups = [importer.origin_group(g) for g in items(dist.get("OriginGroups")) if isinstance(g, Mapping)]
     document["origin_groups"] = [g for g in groups if g is not None]
+    importer.origin_ids = [str(t["id"]) for t in (*document["origins"], *document["origin_groups"])]
     default = dist.get("DefaultCacheBehavior")
     document["default_cache_behavior"] = importer.behavior(default if isinstance(default, Mapping) else {},
                                                            "default_cache_behavior", True)
@@ -348,7 +397,7 @@ def import_distribution(source: Source, *, output: Path, functions_dir: Path, la
     document["custom_error_responses"] = [e for e in errors if e is not None]
     if (geo := importer.geo_restriction(dist.get("Restrictions"))) is not None:
         document["geo_restriction"] = geo
-    notes[:0] = _distribution_notes(dist)
+    notes[:0] = [*source.notes, *_distribution_notes(dist)]
     header = [f"edgesim config imported by `edgesim import` from {label or 'a distribution'} ({source.shape}).",
               "Check it with `edgesim check`, serve it with `edgesim serve`.", ""]
     for note in notes:
@@ -368,6 +417,9 @@ def _distribution_notes(dist: Mapping[str, Any]) -> list[str]:
                      "(send `Host: <alias>` to see what your functions do with it)")
     if "Enabled" in dist and not flag(dist.get("Enabled"), default=True):
         notes.append("the distribution is disabled on CloudFront (Enabled = false); edgesim serves it anyway")
+    for key in ("Origins", "OriginGroups", "CacheBehaviors", "CustomErrorResponses", "Aliases"):
+        if unevaluated(dist.get(key)):
+            notes.append(f"DistributionConfig.{key} = {describe(dist[key])} cannot be evaluated here; none imported")
     _unmapped(dist, "DistributionConfig", _DISTRIBUTION_MAPPED, _DISTRIBUTION_NOT_SIMULATED, notes)
     return notes
 

@@ -24,6 +24,7 @@ import yaml  # type: ignore[import-untyped]
 
 from edgesim.config import read_user_text
 from edgesim.errors import ConfigError
+from edgesim.template_values import TemplateValues
 
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
 
@@ -76,13 +77,25 @@ def load_document(path: Path) -> Any:
 
 
 def items(value: Any) -> list[Any]:
-    """A list in either form: plain (CloudFormation) or {"Quantity": n, "Items": [...]} (the API)."""
+    """A list in either form: plain (CloudFormation) or {"Quantity": n, "Items": [...]} (the API).
+    A lone object where a list belongs (`CustomErrorResponses: {ErrorCode: 404, ...}`) is that one
+    item; an expression edgesim cannot evaluate is no item (`unevaluated` says so)."""
     if isinstance(value, list):
         return value
     if isinstance(value, Mapping):
-        inner = value.get("Items")
-        return list(inner) if isinstance(inner, list) else []
+        if "Items" in value or "Quantity" in value:
+            inner = value.get("Items")
+            return list(inner) if isinstance(inner, list) else []
+        return [] if unevaluated(value) or not value else [value]
     return []
+
+
+def unevaluated(value: Any) -> bool:
+    """An intrinsic function left for the deployment to evaluate (`!Ref`, `!GetAtt`, ...)."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        (name, _), = value.items()
+        return isinstance(name, str) and (name == "Ref" or name.startswith("Fn::"))
+    return False
 
 
 def flag(value: Any, default: bool = False) -> bool:
@@ -108,6 +121,18 @@ def number(value: Any) -> int | None:
         except ValueError:
             return None
     return None
+
+
+def identifier(value: Any) -> str | None:
+    """An id (an origin's, a behavior's target): the literal, else the expression's own text, the
+    same wherever the template repeats it (`!Sub "s3-${Bucket}"` as the origin's Id and as the
+    behaviors' TargetOriginId), so that what refers to it still finds it."""
+    literal = text(value)
+    if literal is not None or value is None:
+        return literal
+    if isinstance(value, Mapping) and isinstance(value.get("Fn::Sub"), str):
+        return str(value["Fn::Sub"])
+    return describe(value)
 
 
 def text(value: Any) -> str | None:
@@ -167,6 +192,9 @@ class Template:
                 name = arg[0]
             elif fn == "Fn::Sub" and isinstance(arg, str) and arg.startswith("${"):
                 name = arg[2:].split("}", 1)[0].split(".", 1)[0]
+            elif fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+                # CDK's `!Join ["", [!GetAtt Fn.Arn, ":$LATEST"]]`: the first part that names one
+                return next((r for r in map(lambda p: self.referenced(p, *types), arg[1]) if r is not None), None)
         resource = self.resources.get(name) if isinstance(name, str) else None
         return resource if resource is not None and (not types or resource.type in types) else None
 
@@ -183,6 +211,7 @@ class Source:
     template: Template
     distribution_id: str | None = None
     domain_name: str | None = None
+    notes: tuple[str, ...] = ()  # what evaluating the template's expressions assumed
 
 
 def find_distribution(document: Any, file: str, resource: str | None = None) -> Source:
@@ -214,10 +243,13 @@ def find_distribution(document: Any, file: str, resource: str | None = None) -> 
 def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -> Source:
     raw = document.get("Resources")
     template = Template()
+    # The other resources' values (a bucket's name, a function's code) are evaluated as the
+    # distribution's are; what they assumed is said where the distribution uses them.
+    others = TemplateValues.of(document)
     if isinstance(raw, Mapping):
         for logical_id, body in raw.items():
             if isinstance(body, Mapping) and isinstance(body.get("Type"), str):
-                properties = body.get("Properties")
+                properties = others.resolve(body.get("Properties"))
                 template.resources[str(logical_id)] = Resource(
                     str(logical_id), body["Type"], properties if isinstance(properties, Mapping) else {})
     found = template.of_type(DISTRIBUTION_TYPE)
@@ -236,8 +268,11 @@ def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -
                           "choose one with --resource LOGICAL_ID", file=file)
     else:
         chosen = found[0]
-    config = chosen.properties.get("DistributionConfig")
+    values = TemplateValues.of(document)
+    body = raw.get(chosen.logical_id) if isinstance(raw, Mapping) else None
+    properties = body.get("Properties") if isinstance(body, Mapping) else None
+    config = values.resolve(properties.get("DistributionConfig")) if isinstance(properties, Mapping) else None
     if not isinstance(config, Mapping):
         raise ConfigError(f"{chosen.logical_id}: Properties.DistributionConfig is missing or not an object "
                           f"({describe(config)})", file=file)
-    return Source(config, f"CloudFormation resource {chosen.logical_id}", template)
+    return Source(config, f"CloudFormation resource {chosen.logical_id}", template, notes=tuple(values.notes))

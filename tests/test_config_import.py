@@ -228,7 +228,8 @@ def test_a_yaml_template_with_short_form_tags_brings_its_policies_and_functions(
     assert "DomainName !ImportValue shared-api-domain cannot be evaluated here" in notes
     assert "url = \"https://api.invalid/prod\"  # PLACEHOLDER" in result.toml
     assert "DistributionConfig.WebACLId = !GetAtt SiteWebAcl.Arn" in notes
-    assert "Aliases ['!Ref DomainAlias']" in notes
+    assert "Aliases ['www.example.com']" in notes  # the parameter's Default, said as one
+    assert 'parameter DomainAlias: its Default "www.example.com" is used' in notes
     assert "distribution comment: !Sub ${AWS::StackName} site" in notes
 
 
@@ -272,6 +273,8 @@ def test_a_cdk_synthesized_template_is_a_template(tmp_path: Path) -> None:
     ("get-distribution-config.json", None), ("get-distribution.json", None), ("cloudformation.yaml", None),
     ("cloudformation-two-distributions.json", "WebsiteDistribution"),
     ("cloudformation-two-distributions.json", "DownloadsDistribution"), ("cdk-synth.template.json", None),
+    ("parameters-and-conditions.yaml", None), ("expressions-and-cfn-spellings.yaml", None),
+    ("s3-read-timeout-and-mixed-legacy.json", None),
 ])
 def test_every_imported_config_passes_the_editors_schema(tmp_path: Path, fixture: str, resource: str | None) -> None:
     import jsonschema
@@ -335,6 +338,97 @@ Resources:
     assert "cache policy !ImportValue shared-cache-policy is neither a managed policy" in notes
     assert "distribution comment: !Join" in notes
     assert "origin app.OriginCustomHeaders = !Base64 secret" in notes
+
+
+def test_parameters_defaults_conditions_and_mappings_decide_what_is_imported(tmp_path: Path) -> None:
+    """Public templates write a distribution through Parameters, Conditions, Mappings and
+    AWS::NoValue: what the template decides is imported, and each Default it relied on is said."""
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "parameters-and-conditions.yaml", output=output, functions_dir=tmp_path)
+    config = write(result.toml, output)
+    origins = {o.id: o for o in config.origins}
+    assert set(origins) == {"assets", "api"}  # ApiInProd is false at the defaults: no prod-only origin
+    assets = origins["assets"]
+    # the bucket's !Sub name from the Stage default, AWS::URLSuffix, and OriginPath from its Default
+    assert isinstance(assets, CustomOrigin) and assets.url == "https://assets-staging.s3.amazonaws.com/current"
+    assert isinstance(origins["api"], CustomOrigin) and origins["api"].url == "https://api.example.net"
+    behavior, = config.cache_behaviors  # the !If list with its condition true
+    assert behavior.path_pattern == "/api/*" and behavior.target_origin == "api"
+    assert behavior.compress is False  # ByPipeline depends on a parameter without Default: its true branch
+    error, = config.custom_error_responses
+    assert error.response_page_path == "/staging-error.html"  # !FindInMap on the Stage default
+    notes = "\n".join(result.notes)
+    assert 'parameter ContentPrefix: its Default "/current" is used' in notes
+    assert "Aliases ['a.example.net', 'b.example.net']" in notes  # a CommaDelimitedList's Default
+    assert "distribution comment: site (staging)" in notes
+    assert "WebACLId" not in notes  # !If to AWS::NoValue: no web ACL
+    assert "condition ByPipeline depends on the deployment; where the distribution uses it (Fn::If), " \
+           "its true branch was imported" in notes
+    assert not [line for line in result.toml.splitlines() if "Fn::" in line and not line.startswith("#")]
+
+
+def test_expression_ids_cloudformation_spellings_and_lone_objects_import(tmp_path: Path) -> None:
+    """Shapes seen in Serverless Framework and CDK v1 templates, each of which used to give a config
+    edgesim refuses or to lose a setting silently."""
+    output = tmp_path / "edgesim.toml"
+    folder = tmp_path / "functions"
+    result = import_file(FIXTURES / "expressions-and-cfn-spellings.yaml", output=output, functions_dir=folder)
+    for function in result.to_write:
+        function.path.parent.mkdir(parents=True, exist_ok=True)
+        function.path.write_text(function.code)
+    config = write(result.toml, output)
+    files, app = config.origins
+    # an Id written as !Sub keeps its text, which the behavior's identical TargetOriginId finds
+    assert files.id == config.default_cache_behavior.target_origin == "files-${Files}"
+    # a Serverless `${sls:stage}` bucket name is no host: the guess for an unnamed bucket, not a broken url
+    assert isinstance(files, CustomOrigin) and files.url == "https://files.s3.amazonaws.com"
+    assert isinstance(app, CustomOrigin) and app.custom_headers == {"X-From-Edge": "1"}  # OriginCustomHeaders
+    error, = config.custom_error_responses  # one object where a list belongs
+    assert (error.error_code, error.response_code, error.response_page_path) == (403, 200, "/index.html")
+    # CDK's Join of the function's Arn and ":$LATEST" names the template's function and its code
+    assert [f.path for f in result.to_write] == [folder / "EdgeAuth" / "index.js"]
+    notes = "\n".join(result.notes)
+    assert "the id !Sub files-${Files} cannot be evaluated here" in notes
+    assert "bucket Files, whose BucketName \"files-${sls:stage}\" is evaluated at deploy: " \
+           "files.s3.amazonaws.com is a guess" in notes
+    assert "OriginCustomHeaders" not in notes
+
+
+def test_a_missing_target_origin_is_the_only_origin_or_an_error(tmp_path: Path) -> None:
+    template = tmp_path / "stack.yaml"
+    body = """\
+Resources:
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Origins:
+          - {Id: one, DomainName: one.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}
+%s        DefaultCacheBehavior:
+          ViewerProtocolPolicy: allow-all
+"""
+    template.write_text(body % "")
+    output = tmp_path / "edgesim.toml"
+    result = import_file(template, output=output, functions_dir=tmp_path)
+    assert write(result.toml, output).default_cache_behavior.target_origin == "one"
+    assert "TargetOriginId is missing (CloudFront requires it); the only origin, one, was taken" in result.notes[-1]
+    template.write_text(body % "          - {Id: two, DomainName: two.example.com, S3OriginConfig: {}}\n")
+    with pytest.raises(ConfigError, match="TargetOriginId is missing .* has 2 origins \\(one, two\\)"):
+        import_file(template, output=output, functions_dir=tmp_path)
+
+
+def test_an_s3_origins_read_timeout_and_legacy_settings_beside_a_cache_policy_are_not_lost(tmp_path: Path) -> None:
+    """Seen in a real get-distribution-config dump: the S3 read timeout lives in S3OriginConfig,
+    and ForwardedValues / TTLs written beside a CachePolicyId (which CloudFront refuses)."""
+    output = tmp_path / "edgesim.toml"
+    result = import_file(FIXTURES / "s3-read-timeout-and-mixed-legacy.json", output=output, functions_dir=tmp_path)
+    config = write(result.toml, output)
+    origin, = config.origins
+    assert isinstance(origin, CustomOrigin) and origin.read_timeout == 45
+    assert config.default_cache_behavior.cache_policy.name == "CachingOptimized"
+    notes = "\n".join(result.notes)
+    assert "legacy ForwardedValues, MinTTL, DefaultTTL, MaxTTL ignored: the behavior has a cache policy" in notes
+    assert 'origin site-bucket.S3OriginConfig.FutureSetting = "x"' in notes
 
 
 def test_a_sam_functions_version_names_the_function(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from edgesim.messages import Headers, Request
 from edgesim.origin import OriginFetcher
 from edgesim.server import free_port
 from edgesim.testing import Distribution
+
+from asgi_viewer import Viewer
 
 MB = 1 << 20
 
@@ -75,44 +77,6 @@ def descriptors_on(path: Path) -> int:
         except OSError:
             pass
     return count
-
-
-class Viewer:
-    """One GET driven through the ASGI app by hand; `on_body` runs after each body message is sent."""
-
-    def __init__(self, path: str, on_body: Any = None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                      "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-                      "headers": [(b"host", b"d111111abcdef8.cloudfront.net"), *(headers or [])],
-                      "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080)}
-        self.messages: list[MutableMapping[str, Any]] = []
-        self.on_body = on_body
-        self.leave = asyncio.Event()
-        self._asked = False
-
-    async def receive(self) -> dict[str, Any]:
-        if not self._asked:
-            self._asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await self.leave.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: MutableMapping[str, Any]) -> None:
-        self.messages.append(message)
-        if message["type"] == "http.response.body" and message.get("body") and self.on_body is not None:
-            self.on_body(len(self.chunks))
-
-    async def run(self, app: Any) -> Viewer:
-        await asyncio.wait_for(app(self.scope, self.receive, self.send), 20)
-        return self
-
-    @property
-    def chunks(self) -> list[bytes]:
-        return [m["body"] for m in self.messages if m["type"] == "http.response.body" and m.get("body")]
-
-    @property
-    def headers(self) -> dict[bytes, bytes]:
-        return {k.lower(): v for k, v in self.messages[0]["headers"]}
 
 
 # --- through `edgesim serve`: memory ------------------------------------------------------------

@@ -8,7 +8,7 @@ test releases it, so that the viewers' requests overlap as a traffic spike's do.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ import pytest
 from edgesim.messages import EventType
 from edgesim.request_log import json_line, text_line
 from edgesim.testing import Distribution, trace_of
+
+from asgi_viewer import Viewer
 
 Answer = Callable[[int, str], Awaitable[bytes]]  # (index of the request at the origin, target) -> bytes
 
@@ -271,30 +273,6 @@ async def test_origin_triggers_run_once_for_the_fetch_and_viewer_triggers_for_ev
             assert [r.status_code for r in broken] == [503] * 3
             assert {r.headers["x-cache"] for r in broken} == {"LambdaExecutionError from cloudfront"}
             assert sum(trace_of(r).ran(EventType.ORIGIN_REQUEST) for r in broken) == 3
-
-
-class Viewer:
-    """One request driven through the ASGI app by hand, to leave in the middle of its body."""
-
-    def __init__(self, path: str) -> None:
-        self.scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                      "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-                      "headers": [(b"host", b"d111111abcdef8.cloudfront.net")],
-                      "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080)}
-        self.got_body = asyncio.Event()
-        self.leave = asyncio.Event()
-        self._asked = False
-
-    async def receive(self) -> dict[str, Any]:
-        if not self._asked:
-            self._asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await self.leave.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.body" and message.get("body"):
-            self.got_body.set()
 
 
 @pytest.mark.parametrize("first_viewer", ["reads it all", "leaves mid-body"])

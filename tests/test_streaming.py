@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,8 @@ from edgesim.errors import BodyBrokenOff
 from edgesim.messages import Request
 from edgesim.origin import OriginFetcher
 from edgesim.testing import Distribution
+
+from asgi_viewer import Viewer
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -67,50 +69,6 @@ def _in_two_parts(pause: Callable[[], Awaitable[object]], fetches: list[int] | N
         await writer.drain()
 
     return handler
-
-
-class Viewer:
-    """One request driven through the ASGI app by hand: what has been sent, and when it leaves."""
-
-    def __init__(self, path: str = "/events", headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                      "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-                      "headers": [(b"host", b"d111111abcdef8.cloudfront.net"), *(headers or [])],
-                      "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080)}
-        self.messages: list[MutableMapping[str, Any]] = []
-        self.got_body = asyncio.Event()
-        self.leave = asyncio.Event()
-        self._asked = False
-
-    async def receive(self) -> dict[str, Any]:
-        if not self._asked:
-            self._asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await self.leave.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(self, message: MutableMapping[str, Any]) -> None:
-        self.messages.append(message)
-        if message["type"] == "http.response.body" and message.get("body"):
-            self.got_body.set()
-
-    async def start(self, app: Any) -> asyncio.Task[None]:
-        """The request running, once its first body bytes have been sent."""
-        task = asyncio.create_task(app(self.scope, self.receive, self.send))
-        await asyncio.wait_for(self.got_body.wait(), 30)
-        return task
-
-    async def run(self, app: Any) -> Viewer:
-        await asyncio.wait_for(app(self.scope, self.receive, self.send), 10)
-        return self
-
-    @property
-    def body(self) -> bytes:
-        return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.response.body")
-
-    @property
-    def headers(self) -> dict[bytes, bytes]:
-        return {k.lower(): v for k, v in self.messages[0]["headers"]}
 
 
 async def test_an_event_stream_reaches_the_viewer_before_the_origin_ends_it() -> None:
