@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgesim.config import parse_config
+from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
                                          number, text, unevaluated)
 from edgesim.errors import ConfigError
@@ -79,7 +80,9 @@ class ImportResult:
     def write(self, output: Path) -> list[Path]:
         """Write the config at `output` and the template's function code; the function files written."""
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(self.toml, encoding="utf-8")
+        # As `edgesim init` does: the schema beside the config and named on its first line, for editors.
+        named = write_schema_beside(output)
+        output.write_text((SCHEMA_LINE if named else "") + self.toml, encoding="utf-8")
         for function in self.to_write:  # never one the user has: Functions leaves those out
             function.path.parent.mkdir(parents=True, exist_ok=True)
             function.path.write_text(function.code, encoding="utf-8")

@@ -32,6 +32,19 @@ _GEO_WORDS = ["allowlist", "blocklist"]
 
 
 _TITLE = "edgesim distribution config (edgesim.toml)"
+# The schema's file beside a config that `init` and `import` write, named on the config's first line.
+SCHEMA_FILENAME = "edgesim.schema.json"
+SCHEMA_LINE = f"#:schema ./{SCHEMA_FILENAME}\n"
+
+
+def write_schema_beside(config_path: Path) -> bool:
+    """Write the schema beside `config_path` unless a file of another kind is there already (it is
+    never overwritten; an earlier edgesim schema is renewed). True when the config may name it."""
+    target = config_path.parent / SCHEMA_FILENAME
+    if target.exists() and not is_edgesim_schema(target):
+        return False
+    target.write_text(json.dumps(config_schema(), indent=2) + "\n", encoding="utf-8")
+    return True
 
 
 def is_edgesim_schema(path: Path) -> bool:

@@ -9,7 +9,6 @@ in the copied config and tests rewritten to the copies, so that `edgesim serve`,
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from edgesim.config import (
     default_config_path,
     load_config,
 )
-from edgesim.config_schema import config_schema
+from edgesim.config_schema import SCHEMA_FILENAME, SCHEMA_LINE, write_schema_beside
 from edgesim.errors import UserError
 
 # Beside the default's config: what a project starts with besides the config and its functions.
@@ -30,9 +29,6 @@ from edgesim.errors import UserError
 COMPANIONS = ("cases.yaml", "test_default_distribution.py", "test_functions_directly.py", "events")
 _TEXT_SUFFIXES = (".toml", ".py", ".yaml", ".yml")
 FUNCTIONS_FOLDER = "functions"
-# The config's JSON Schema beside it, named on the config's first line, so an editor completes and
-# checks edgesim.toml as it is written (config_schema.py).
-SCHEMA_FILENAME = "edgesim.schema.json"
 
 
 class ScaffoldError(UserError):
@@ -84,10 +80,11 @@ def scaffold(target: Path, source: Path | None = None) -> Created:
     for path, new in copies.items():
         (target / new).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target / new)
-    (target / SCHEMA_FILENAME).write_text(json.dumps(config_schema(), indent=2) + "\n", encoding="utf-8")
+    # The config's JSON Schema beside it, named on its first line, so an editor completes and checks
+    # edgesim.toml as it is written (config_schema.py).
     config_copy = target / CONFIG_FILENAME
-    config_copy.write_text(f"#:schema ./{SCHEMA_FILENAME}\n" + config_copy.read_text(encoding="utf-8"),
-                           encoding="utf-8")
+    if write_schema_beside(config_copy):
+        config_copy.write_text(SCHEMA_LINE + config_copy.read_text(encoding="utf-8"), encoding="utf-8")
     load_config(config_copy)  # the copy stands on its own: a mistake here is edgesim's
     return Created(target, top, functions)
 

@@ -575,3 +575,26 @@ async def test_an_imported_distribution_serves_through_edgesim(tmp_path: Path, o
     assert first.text == "origin saw /app/hello.txt x-edge=yes"
     assert first.headers["x-cache"] == "Miss from cloudfront"
     assert again.headers["x-cache"] == "Hit from cloudfront"
+
+
+def test_the_imported_config_names_its_schema_for_editors(tmp_path: Path) -> None:
+    """As `edgesim init` does: the schema beside the config and a `#:schema` first line; a file of
+    that name that is not edgesim's schema is kept, and then the config names none."""
+    import json
+    import tomllib
+
+    import jsonschema
+
+    output = tmp_path / "a" / "edgesim.toml"
+    assert run(str(FIXTURES / "get-distribution-config.json"), "-o", str(output))[0] == 0
+    text = output.read_text()
+    assert text.startswith("#:schema ./edgesim.schema.json\n")
+    schema = json.loads((output.parent / "edgesim.schema.json").read_text())
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(tomllib.loads(text))) == []
+
+    theirs = tmp_path / "b" / "edgesim.schema.json"
+    theirs.parent.mkdir()
+    theirs.write_text('{"title": "not edgesim\'s"}')
+    assert run(str(FIXTURES / "get-distribution-config.json"), "-o", str(theirs.parent / "edgesim.toml"))[0] == 0
+    assert theirs.read_text() == '{"title": "not edgesim\'s"}'
+    assert not (theirs.parent / "edgesim.toml").read_text().startswith("#:schema")
