@@ -23,13 +23,13 @@ from edgesim.custom_error_pages import CustomErrorPages
 from edgesim.edge_cache_flow import EdgeCacheFlow
 from edgesim.errors import GeoBlocked, MethodNotAllowed, ViewerError
 from edgesim.exchange import GENERATED_X_CACHE, Behavior, Exchange
+from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.messages import EventType, Request, Response, include_body_limit
 from edgesim.origin import OriginFetcher
 from edgesim.origin_side import OriginSide
 from edgesim.response_headers import apply_response_headers_policy
 from edgesim.routing import compile_pattern
 from edgesim.runtime import TriggerCall, TriggerResult
-from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.stale import BackgroundRefreshes
 from edgesim.trace import Trace, TriggerTrace
@@ -73,8 +73,9 @@ class Pipeline:
         # of None turns the edge cache off (`serve --no-cache`): every request goes to the origin.
         self.origin_side = OriginSide(self.settings, self.origins, fetcher, self._cloudfront_headers, self._trigger)
         self._geo = config.geo_restriction if config.geo_restriction.restriction_type != "none" else None
-        self._error_pages = error_pages = CustomErrorPages(config.custom_error_responses, self.settings, self.origins,
-                                       self.behavior_for, cache, self.origin_side.fetch)
+        self._error_pages = error_pages = CustomErrorPages(config.custom_error_responses, self.settings,
+                                                           self.origins, self.behavior_for, cache,
+                                                           self.origin_side.fetch)
         self.edge_cache = EdgeCacheFlow(cache, self.origin_side, error_pages, config.custom_error_responses, clock,
                                         request_collapsing=self.settings.request_collapsing)
         # Origin fetches for objects served within stale-while-revalidate (stale.py), run by the
