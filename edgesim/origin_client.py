@@ -53,13 +53,13 @@ _STREAM_HIGH_WATER = 1 << 20
 _STREAM_LOW_WATER = 256 << 10
 
 
-
 def transfer_encoding(raw: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
     """The origin's Transfer-Encoding line, for origin-response functions (messages.Response)."""
     for name, value in raw:
         if len(name) == 17 and name.lower() == b"transfer-encoding":
             return name.decode("latin-1"), value.decode("latin-1")
     return None
+
 
 class _Stale(Exception):
     """A reused keep-alive connection closed before any byte of the answer: try a fresh one."""
