@@ -314,6 +314,9 @@ class Response:
     # The origin's own Transfer-Encoding line (key, value): framing is edgesim's, so it is not in
     # `headers`, but an origin-response function sees it as on CloudFront (event.py, spec §2.6).
     origin_transfer_encoding: tuple[str, str] | None = None
+    # What edgesim can tell the developer about this answer beyond what CloudFront shows (a local
+    # folder's missing file behind S3's 403): the origin side puts it in the trace's notes.
+    origin_note: str | None = None
 
     def copy(self) -> Response:
         return Response(self.status, self.headers.copy(), self.body, self.status_description, self.stream,

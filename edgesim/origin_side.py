@@ -127,6 +127,8 @@ class OriginSide:
             record.error = err.reason
             raise
         record.status = response.status
+        if response.origin_note is not None:
+            ex.trace.notes.append(response.origin_note)
         if response.stream is not None:
             ex.streams.append(response.stream)
         return response

@@ -92,7 +92,10 @@ class S3Directory:
             fd = _open(path) if path is not None else None
             if fd is None:
                 # S3 answers 403, not 404, when the caller may not list the bucket.
-                return _s3_error(403, "AccessDenied", "Access Denied")
+                denied = _s3_error(403, "AccessDenied", "Access Denied")
+                denied.origin_note = (f"directory origin {origin.id!r}: no file for {origin.path + request.uri} in "
+                                      f"{origin.directory} (S3 answers 403 AccessDenied for a key it lacks)")
+                return denied
             assert path is not None
             handed_on = False
             try:
@@ -111,7 +114,9 @@ class S3Directory:
     async def _answer(self, request: Request, origin: S3Origin, path: str, fd: int, stream: bool) -> Response:
         stat = os.fstat(fd)
         if not stat_mode.S_ISREG(stat.st_mode):
-            return _s3_error(403, "AccessDenied", "Access Denied")
+            denied = _s3_error(403, "AccessDenied", "Access Denied")
+            denied.origin_note = f"directory origin {origin.id!r}: {path} is not a file (S3 answers 403 AccessDenied)"
+            return denied
         meta = await self._meta(path, fd, stat)
         headers = Headers([
             ("Last-Modified", meta.last_modified),

@@ -158,3 +158,23 @@ async def test_origin_group_fails_over_on_status_and_connection_error(harness_fa
     assert (r.status_code, r.text) == (404, "a 404")  # 404 is not a failover status here
     assert (await h.client.get("/dead/x")).text == "origin /dead/x"
     assert len(a_seen) == 2
+
+
+@pytest.mark.parametrize(("uri", "said"), [("/nope.html", "no file for /nope.html in"), ("/css", "css is not a file"),
+                                           ("/css/b.css", "no file for /css/b.css in")])
+async def test_the_trace_and_log_say_which_local_file_an_s3_403_is_about(site: Path, uri: str, said: str) -> None:
+    """A directory origin answers a missing key as S3 does (403 AccessDenied, nothing more), and the
+    developer is told which file in which folder was not there."""
+    from edgesim.request_log import text_line
+    from edgesim.testing import Distribution
+
+    config = {"origins": [{"id": "site", "directory": str(site)}],
+              "default_cache_behavior": {"target_origin": "site", "cache_policy": "CachingDisabled"}}
+    async with Distribution(config, base_dir=site.parent) as dist:
+        async with dist.client() as client:
+            response = await client.get(uri)
+    assert response.status_code == 403 and b"<Code>AccessDenied</Code>" in response.content
+    assert str(site) not in response.text  # the viewer sees S3's answer only
+    notes = [n for n in dist.last_trace.notes if n.startswith("directory origin 'site':")]
+    assert len(notes) == 1 and said in notes[0], dist.last_trace.notes
+    assert said in text_line(dist.last_trace)
