@@ -56,6 +56,56 @@ def is_edgesim_schema(path: Path) -> bool:
     return isinstance(found, dict) and found.get("title") == _TITLE
 
 
+# What an editor shows on hover, in the README's words ("The config"): the keys a new config is
+# written with. A test checks that every entry names a key the schema has.
+DESCRIPTIONS: dict[tuple[str, str], str] = {
+    ("DistributionConfig", "distribution"): "Distribution-wide settings: ids, the POP, quotas, local-development switches.",
+    ("DistributionConfig", "origins"): "Custom origins (`url`) and local folders served as S3 origins (`directory`).",
+    ("DistributionConfig", "origin_groups"): "Failover pairs: a primary and a secondary origin.",
+    ("DistributionConfig", "default_cache_behavior"): "The behavior for every path no cache behavior matches.",
+    ("DistributionConfig", "cache_behaviors"): "Matched in order on the original path; the default behavior last.",
+    ("DistributionConfig", "custom_error_responses"): "Error pages and response codes in place of the origin's errors.",
+    ("DistributionConfig", "key_groups"): "Public keys that may sign URLs and cookies for `trusted_key_groups`.",
+    ("DistributionConfig", "geo_restriction"): "A whitelist or blacklist of the viewer countries the distribution serves.",
+    ("DistributionConfig", "viewer"): "The simulated viewer: its address and location, for CloudFront-Viewer-* headers.",
+    ("DistributionSettings", "id"): "The distributionId functions see.",
+    ("DistributionSettings", "pop"): "X-Amz-Cf-Pop and cf.edgeLocation (name and region).",
+    ("DistributionSettings", "lambda_quotas"): '"per-trigger" (5 s / 128 MB on viewer triggers) or "flat" (30 s everywhere).',
+    ("DistributionSettings", "enforce_viewer_protocol_policy"):
+        "true: plain-http viewers get CloudFront's 301 / 403 instead of being treated as https.",
+    ("DistributionSettings", "function_compute_budget_ms"): "What 100% compute utilization means for a CloudFront Function.",
+    ("DistributionSettings", "function_time_limit_ms"): "A CloudFront Function running longer is stopped (503).",
+    ("DistributionSettings", "lambda_aws_credentials"):
+        "true: Lambda@Edge handlers get this shell's AWS credentials (AWS_* variables); false: none at all.",
+    ("DistributionSettings", "clear_cache_on_reload"): "Empty the edge cache when the config or a function is reloaded.",
+    ("DistributionSettings", "request_collapsing"):
+        "Simultaneous misses for one cache key share the first one's origin fetch, as on CloudFront.",
+    ("DistributionSettings", "default_root_object"): "The object served for a request of the root URL, e.g. index.html.",
+    ("CustomOrigin", "url"): "Protocol, host, port and origin path, e.g. http://127.0.0.1:3000/v1.",
+    ("CustomOrigin", "connect_timeout"): "Seconds per connection attempt, 1-10.",
+    ("CustomOrigin", "connection_attempts"): "1-3.",
+    ("CustomOrigin", "read_timeout"): "Seconds: the longest wait for the origin's next bytes, 1-120.",
+    ("CustomOrigin", "keepalive_timeout"): "Seconds an idle connection to the origin is kept, 1-120.",
+    ("S3Origin", "directory"): "A local folder served as S3 serves a bucket without ListBucket (relative to the config).",
+    ("DefaultCacheBehavior", "target_origin"): "An origin or an origin group id.",
+    ("DefaultCacheBehavior", "cache_policy"): "A managed policy by name or ID, or an inline table.",
+    ("DefaultCacheBehavior", "functions"):
+        'By event type: { cloudfront_function = "file.js" } (viewer events) or { lambda = "file.py:handler" }.',
+    ("DefaultCacheBehavior", "trusted_key_groups"): "Key group ids: only signed URLs or signed cookies are served.",
+    ("CacheBehavior", "path_pattern"): "CloudFront's pattern: * crosses /, ? is one character, case-sensitive.",
+    ("GeoRestriction", "restriction_type"): '"whitelist" (only these countries) or "blacklist" (not these), or "none".',
+    ("GeoRestriction", "locations"): "ISO 3166-1 alpha-2 country codes, e.g. [\"US\", \"CA\"].",
+    ("ViewerProfile", "country"): "Two-letter country code; X-Edgesim-Viewer-Country places one request elsewhere.",
+    ("LambdaFunctionAssociation", "include_body"): "The function sees the request body (40 KB viewer, 1 MB origin).",
+}
+
+
+def _describe(schema: dict[str, Any]) -> None:
+    for (model, field), text in DESCRIPTIONS.items():
+        table = schema if model == "DistributionConfig" else schema["$defs"][model]
+        table["properties"][field]["description"] = text
+
+
 def config_schema() -> dict[str, Any]:
     schema = DistributionConfig.model_json_schema(mode="validation")
     schema["properties"].pop("source", None)  # where the config came from: set by edgesim, not written
@@ -79,6 +129,7 @@ def config_schema() -> dict[str, Any]:
     geo["locations"]["items"] = {"type": "string", "pattern": "^[A-Za-z]{2}$",
                                  "description": "ISO 3166-1 alpha-2 (the United Kingdom is GB)"}
     defs["ViewerProfile"]["properties"]["country"]["pattern"] = "^([A-Za-z]{2})?$"
+    _describe(schema)
     return schema
 
 

@@ -127,3 +127,13 @@ def test_check_says_when_the_schema_the_config_names_is_missing_or_from_another_
     assert f"edgesim schema -o {schema_file}" in found[0]
     schema_file.unlink()
     assert len(found := warnings()) == 1 and "names the schema ./edgesim.schema.json, which does not exist" in found[0]
+
+
+def test_editors_get_the_readmes_words_on_hover() -> None:
+    from edgesim.config_schema import DESCRIPTIONS
+
+    schema = config_schema()
+    for (model, field), text in DESCRIPTIONS.items():
+        table = schema if model == "DistributionConfig" else schema["$defs"][model]
+        assert table["properties"][field]["description"] == text
+    assert "origin fetch" in schema["$defs"]["DistributionSettings"]["properties"]["request_collapsing"]["description"]
