@@ -15,7 +15,7 @@ import re
 import textwrap
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +91,7 @@ class ImportResult:
 
 def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str | None = None) -> ImportResult:
     """Read the distribution definition at `path` and import it as the config `output` will hold."""
-    source = find_distribution(load_document(path), str(path), resource)
+    source = replace(find_distribution(load_document(path), str(path), resource), folder=path.resolve().parent)
     return import_distribution(source, output=output, functions_dir=functions_dir, label=path.name)
 
 
