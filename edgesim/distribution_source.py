@@ -259,7 +259,7 @@ def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -
     template = Template()
     # The other resources' values (a bucket's name, a function's code) are evaluated as the
     # distribution's are; what they assumed is said where the distribution uses them.
-    others = TemplateValues.of(document)
+    others = TemplateValues.of(document, pseudo=False)
     sam_globals = _sam_function_globals(document)
     if isinstance(raw, Mapping):
         for logical_id, body in raw.items():
