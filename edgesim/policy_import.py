@@ -179,9 +179,12 @@ def _policy(reference: Any, source: Source, fetched: FetchedPolicies, where: str
     shown = literal if literal is not None else describe(reference)
     instead = f'"{placeholder}" stands in for it' if placeholder else "the behavior has none in its place"
     command = fetch_command(kind, literal)
-    notes.append(f"{where}: {kind} {shown} is neither a managed policy nor defined in the input; {instead} - "
-                 f"run `{command}` and import again with `--policy {command.rsplit(' ', 1)[-1]}` "
+    if literal is not None:
+        fetch = (f"run `{command}` and import again with `--policy {command.rsplit(' ', 1)[-1]}` "
                  "(or copy its settings into an inline table)")
+    else:  # another stack's policy: its ID is not here to fetch it by
+        fetch = f"copy its settings into an inline table (`{command.split(' >', 1)[0]}` lists yours)"
+    notes.append(f"{where}: {kind} {shown} is neither a managed policy nor defined in the input; {instead} - {fetch}")
     if placeholder is None:
         return None
     return Remark(placeholder, f"PLACEHOLDER for {kind} {shown}, not in the input")

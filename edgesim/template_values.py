@@ -39,6 +39,7 @@ _PSEUDO = {
     "AWS::Partition": ("aws", "the partition (aws-cn in China, aws-us-gov in GovCloud)"),
     "AWS::URLSuffix": ("amazonaws.com", "the domain suffix (amazonaws.com.cn in China)"),
 }
+_PARTITION_WIDE = ("AWS::Partition", "AWS::URLSuffix")
 BUCKET = "AWS::S3::Bucket"
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules, in short
 _LIST_TYPES = ("CommaDelimitedList", "List<")
@@ -130,6 +131,8 @@ class TemplateValues:
             return {"Ref": name}
         if name == "AWS::NoValue":
             return NO_VALUE
+        if name in _PARTITION_WIDE and not self.pseudo:
+            return _PSEUDO[name][0]  # the same in every commercial account and region: no placeholder
         if name in _PSEUDO and self.pseudo:
             if pseudo_used is not None:
                 pseudo_used.append(name)

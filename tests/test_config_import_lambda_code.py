@@ -210,3 +210,30 @@ def test_a_typescript_handler_is_said_to_need_building(tmp_path: Path) -> None:
     note = "\n".join(result.notes)
     assert "its CodeUri src has no src/app.js (there is app.ts: edgesim runs JavaScript, so build it first" in note
     assert ".aws-sam/build/template.yaml" in note
+
+
+def test_a_cloudformation_functions_local_code_path_and_an_image(tmp_path: Path) -> None:
+    """`Code: ./edge` (before `aws cloudformation package` uploads it) is a local folder like
+    CodeUri; a container image is a placeholder, as Lambda@Edge runs none."""
+    (tmp_path / "edge").mkdir()
+    (tmp_path / "edge" / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return None\n")
+    template = _template(tmp_path, """\
+  Edge:
+    Type: AWS::Lambda::Function
+    Properties: {Code: ./edge, Handler: lambda_function.lambda_handler, Runtime: python3.13}
+  EdgeVersion:
+    Type: AWS::Lambda::Version
+    Properties: {FunctionName: !Ref Edge}
+""", "!Ref EdgeVersion")
+    result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    assert 'lambda = "edge/lambda_function.py:lambda_handler", runtime = "python3.13"' in result.toml
+    assert result.missing == []
+    template = _template(tmp_path, """\
+  Edge:
+    Type: AWS::Lambda::Function
+    Properties: {PackageType: Image, Code: {ImageUri: 111122223333.dkr.ecr.us-east-1.amazonaws.com/edge:1}}
+""", "!GetAtt Edge.Arn")
+    result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    assert "# PLACEHOLDER: functions/Edge/index.js is still to create" in result.toml
+    assert "its code is a container image (111122223333.dkr.ecr.us-east-1.amazonaws.com/edge:1); Lambda@Edge " \
+           "runs no container images" in "\n".join(result.notes)
