@@ -157,8 +157,12 @@ class Functions:
                     f"so neither does edgesim: write the handler as {relative} (`{entry}`), or point `lambda` at it")
         where = "the template does not define it (another stack's or account's function)" \
             if self.source.template.resources else "a distribution names it only by ARN"
+        shown = text(arn) or name
+        if isinstance(arn, Mapping) and isinstance(arn.get("Ref"), str) and len(arn) == 1:
+            # A Ref that names no resource is a parameter without a Default: the ARN comes at deploy.
+            where, shown = f"the template takes its ARN as the parameter {arn['Ref']}", "<that ARN>"
         return (f"{where}: create {relative} with a `{entry}` handler, or point `lambda` at your handler "
-                f"(`aws lambda get-function --function-name {text(arn) or name} --query Code.Location` "
+                f"(`aws lambda get-function --function-name {shown} --query Code.Location` "
                 "gives a link to its code)")
 
     def _missing(self, path: Path) -> None:

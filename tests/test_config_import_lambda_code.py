@@ -195,6 +195,12 @@ def test_a_function_of_another_stack_is_a_placeholder_saying_so(tmp_path: Path) 
     result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
     assert "# PLACEHOLDER: functions/other-stack-fn/index.js is still to create" in result.toml
     assert f"`aws lambda get-function --function-name {arn} --query Code.Location`" in "\n".join(result.notes)
+    template = _template(tmp_path, "", "!Ref EdgeFunctionVersionArn",
+                         head="Parameters:\n  EdgeFunctionVersionArn: {Type: String}\n")
+    result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    assert "# PLACEHOLDER: functions/EdgeFunctionVersionArn/index.js is still to create" in result.toml
+    assert "the template takes its ARN as the parameter EdgeFunctionVersionArn: create " \
+           "functions/EdgeFunctionVersionArn/index.js" in "\n".join(result.notes)
 
 
 def test_a_typescript_handler_is_said_to_need_building(tmp_path: Path) -> None:
