@@ -194,8 +194,12 @@ def schema(output: Path | None, force: bool) -> None:
 @click.option("--functions", "functions_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where the functions' code is (and goes, from a template).  [default: functions/ beside the output]")
 @click.option("--resource", metavar="LOGICAL_ID", help="The distribution to import, when a template has several.")
+@click.option("--policy", "policy_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              metavar="FILE", help="A custom policy the distribution names by ID: `aws cloudfront get-cache-policy` "
+              "(get-origin-request-policy, get-response-headers-policy, or a list-... command) output. Repeatable.")
 @click.option("--force", is_flag=True, help="Overwrite the output if it exists.")
-def import_command(file: Path, output: Path, functions_dir: Path | None, resource: str | None, force: bool) -> None:
+def import_command(file: Path, output: Path, functions_dir: Path | None, resource: str | None,
+                   policy_files: tuple[Path, ...], force: bool) -> None:
     """Write an edgesim config from a CloudFront distribution: `aws cloudfront get-distribution-config`
     output, a DistributionConfig, or a CloudFormation / CDK template (JSON or YAML)."""
     from edgesim.config_import import import_file
@@ -205,7 +209,8 @@ def import_command(file: Path, output: Path, functions_dir: Path | None, resourc
         raise SystemExit(1)
     folder = functions_dir if functions_dir is not None else output.parent / "functions"
     try:
-        result = import_file(file, output=output, functions_dir=folder, resource=resource)
+        result = import_file(file, output=output, functions_dir=folder, resource=resource,
+                             policy_files=policy_files)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import textwrap
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from edgesim.distribution_source import (Source, describe, find_distribution, fl
                                          number, text, unevaluated)
 from edgesim.errors import ConfigError
 from edgesim.function_import import FunctionFile, Functions
+from edgesim.policy_files import FetchedPolicies, load_policy_files
 from edgesim.policy_import import cache_policy, legacy_cache_settings, origin_request_policy, response_headers_policy
 from edgesim.toml_writer import CommentedOut, Remark, Table, TomlValue, render
 
@@ -89,10 +90,13 @@ class ImportResult:
         return [f.path for f in self.to_write]
 
 
-def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str | None = None) -> ImportResult:
-    """Read the distribution definition at `path` and import it as the config `output` will hold."""
-    source = find_distribution(load_document(path), str(path), resource)
-    return import_distribution(source, output=output, functions_dir=functions_dir, label=path.name)
+def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str | None = None,
+                policy_files: Sequence[Path] = ()) -> ImportResult:
+    """Read the distribution definition at `path` and import it as the config `output` will hold;
+    `policy_files` hold custom policies the distribution names by ID (policy_files.py)."""
+    source = replace(find_distribution(load_document(path), str(path), resource), folder=path.resolve().parent)
+    return import_distribution(source, output=output, functions_dir=functions_dir, label=path.name,
+                               policies=load_policy_files(policy_files))
 
 
 def _empty(value: Any) -> bool:
@@ -118,6 +122,7 @@ class _Importer:
     source: Source
     functions: Functions
     notes: list[str]
+    fetched: FetchedPolicies = field(default_factory=FetchedPolicies)  # `--policy` files' policies
     origin_ids: list[str] = field(default_factory=list)  # origins and origin groups, once imported
     ids_noted: set[str] = field(default_factory=set)
 
@@ -308,7 +313,7 @@ class _Importer:
     def _policies(self, behavior: Mapping[str, Any], where: str, out: dict[str, TomlValue]) -> None:
         origin_request: TomlValue | None = None
         if not _empty(behavior.get("CachePolicyId")):
-            policy = cache_policy(behavior["CachePolicyId"], self.source, where, self.notes)
+            policy = cache_policy(behavior["CachePolicyId"], self.source, self.fetched, where, self.notes)
             if policy is not None:
                 out["cache_policy"] = policy
             legacy = [k for k in ("ForwardedValues", "MinTTL", "DefaultTTL", "MaxTTL") if k in behavior]
@@ -319,11 +324,13 @@ class _Importer:
         elif "ForwardedValues" in behavior:
             out["cache_policy"], origin_request = legacy_cache_settings(behavior, where, self.notes)
         if not _empty(behavior.get("OriginRequestPolicyId")):
-            origin_request = origin_request_policy(behavior["OriginRequestPolicyId"], self.source, where, self.notes)
+            origin_request = origin_request_policy(behavior["OriginRequestPolicyId"], self.source, self.fetched, where,
+                                                   self.notes)
         if origin_request is not None:
             out["origin_request_policy"] = origin_request
         if not _empty(behavior.get("ResponseHeadersPolicyId")):
-            headers = response_headers_policy(behavior["ResponseHeadersPolicyId"], self.source, where, self.notes)
+            headers = response_headers_policy(behavior["ResponseHeadersPolicyId"], self.source, self.fetched, where,
+                                              self.notes)
             if headers is not None:
                 out["response_headers_policy"] = headers
 
@@ -369,13 +376,14 @@ _DISTRIBUTION_MAPPED = {"Origins", "OriginGroups", "DefaultCacheBehavior", "Cach
                         "DefaultRootObject", "Restrictions", "Comment", "Aliases", "Enabled", "CallerReference"}
 
 
-def import_distribution(source: Source, *, output: Path, functions_dir: Path, label: str = "") -> ImportResult:
+def import_distribution(source: Source, *, output: Path, functions_dir: Path, label: str = "",
+                        policies: FetchedPolicies | None = None) -> ImportResult:
     """The edgesim config for `source`, to be written at `output`, its function files under
     `functions_dir`; a ConfigError when the result would not load (the input's own mistakes)."""
     notes: list[str] = []
     config_dir = output.resolve().parent
     functions = Functions(source, config_dir, functions_dir.resolve(), notes)
-    importer = _Importer(source, functions, notes)
+    importer = _Importer(source, functions, notes, policies or FetchedPolicies())
     dist = source.config
     document: dict[str, Table | list[Table]] = {}
     settings: dict[str, TomlValue] = {}

@@ -27,6 +27,7 @@ from edgesim.errors import ConfigError
 from edgesim.template_values import TemplateValues
 
 DISTRIBUTION_TYPE = "AWS::CloudFront::Distribution"
+SAM_FUNCTION = "AWS::Serverless::Function"
 
 
 class _TemplateLoader(yaml.SafeLoader):
@@ -172,6 +173,9 @@ class Resource:
     logical_id: str
     type: str
     properties: Mapping[str, Any]
+    # The resource's Metadata: CDK names a Lambda function's local code folder there
+    # (`aws:asset:path`, as `sam local` reads it).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -212,6 +216,7 @@ class Source:
     distribution_id: str | None = None
     domain_name: str | None = None
     notes: tuple[str, ...] = ()  # what evaluating the template's expressions assumed
+    folder: Path | None = None  # the input file's folder: a template's CodeUri is relative to it
 
 
 def find_distribution(document: Any, file: str, resource: str | None = None) -> Source:
@@ -240,18 +245,33 @@ def find_distribution(document: Any, file: str, resource: str | None = None) -> 
         file=file)
 
 
+def _sam_function_globals(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A SAM template's `Globals: Function:` (Runtime, Handler, CodeUri...), which every
+    AWS::Serverless::Function takes unless it sets its own (SAM's "Globals section": a
+    resource's own scalar wins; the maps and lists SAM merges are not read here)."""
+    sections = document.get("Globals")
+    function = sections.get("Function") if isinstance(sections, Mapping) else None
+    return function if isinstance(function, Mapping) else {}
+
+
 def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -> Source:
     raw = document.get("Resources")
     template = Template()
     # The other resources' values (a bucket's name, a function's code) are evaluated as the
     # distribution's are; what they assumed is said where the distribution uses them.
-    others = TemplateValues.of(document)
+    others = TemplateValues.of(document, pseudo=False)
+    sam_globals = _sam_function_globals(document)
     if isinstance(raw, Mapping):
         for logical_id, body in raw.items():
             if isinstance(body, Mapping) and isinstance(body.get("Type"), str):
-                properties = others.resolve(body.get("Properties"))
+                properties = body.get("Properties")
+                if body["Type"] == SAM_FUNCTION and sam_globals:
+                    properties = {**sam_globals, **(properties if isinstance(properties, Mapping) else {})}
+                properties = others.resolve(properties)
+                metadata = body.get("Metadata")
                 template.resources[str(logical_id)] = Resource(
-                    str(logical_id), body["Type"], properties if isinstance(properties, Mapping) else {})
+                    str(logical_id), body["Type"], properties if isinstance(properties, Mapping) else {},
+                    metadata if isinstance(metadata, Mapping) else {})
     found = template.of_type(DISTRIBUTION_TYPE)
     names = [r.logical_id for r in found]
     if not found:

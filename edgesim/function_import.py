@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgesim.distribution_source import Resource, Source, describe, flag, text
+from edgesim.distribution_source import SAM_FUNCTION, Resource, Source, describe, flag, text
 from edgesim.edge_runtimes import lambda_edge_runtime_problem
+from edgesim.lambda_code import LambdaCode, lambda_code
 from edgesim.toml_writer import Remark, TomlValue
 
 CLOUDFRONT_FUNCTION = "AWS::CloudFront::Function"
 LAMBDA_VERSION = "AWS::Lambda::Version"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
-SAM_FUNCTION = "AWS::Serverless::Function"  # AWS SAM: InlineCode in place of Code.ZipFile
 _CFF_RUNTIMES = ("cloudfront-js-1.0", "cloudfront-js-2.0")
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
 # Where a Lambda function's code is looked for under <functions>/<name>/, with its handler's name:
@@ -67,8 +67,7 @@ class Functions:
             return True
         if path.is_file():
             return True
-        if path not in self.missing:
-            self.missing.append(path)
+        self._missing(path)
         return False
 
     def cloudfront_function(self, association: Mapping[str, Any], where: str) -> TomlValue:
@@ -102,65 +101,119 @@ class Functions:
                               f"does not name it; `aws cloudfront describe-function --name {name}` does)")
         if _file_name(name) != name:
             out["name"] = name
-        return out
+        return out if found else Remark(out, f"PLACEHOLDER: {self._relative(path)} is still to create")
 
     def lambda_function(self, association: Mapping[str, Any], where: str) -> TomlValue:
         arn = association.get("LambdaFunctionARN")
         function = self._lambda_resource(arn)
-        runtime = handler = code = None
+        runtime = handler = None
+        code = LambdaCode()
         if function is not None:
             name = text(function.properties.get("FunctionName")) or function.logical_id
             runtime = text(function.properties.get("Runtime"))
             handler = text(function.properties.get("Handler"))
-            inline = function.properties.get("Code")
-            code = text(inline.get("ZipFile")) if isinstance(inline, Mapping) \
-                else text(function.properties.get("InlineCode"))
+            code = lambda_code(function, self.source.folder)
         else:
             literal = text(arn)
             parts = literal.split(":") if literal else []
             name = parts[6] if len(parts) > 6 and parts[5] == "function" else _name_of(arn)
-        path, entry = self._lambda_entry(_file_name(name), runtime, handler)
-        if not self._code_at(path, code, where):
-            self.notes.append(f"{where}: Lambda@Edge function {name}: create {self._relative(path)} with a `{entry}` "
-                              "handler, or point `lambda` at your handler (`aws lambda get-function --function-name "
-                              f"{text(arn) or name} --query Code.Location` gives a link to its code)")
-        out: dict[str, TomlValue] = {"lambda": f"{self._relative(path)}:{entry}"}
+        if code.folder is not None:  # the template's own folder: the config points into it
+            path, entry = self._lambda_entry(code.folder, runtime, handler)
+            found = path.is_file()
+            if not found:
+                self._missing(path)
+                self.notes.append(f"{where}: Lambda@Edge function {name}: its {code.said} has no "
+                                  f"{self._relative(path)}{_built_hint(path)}")
+        else:
+            path, entry = self._lambda_entry(self.folder / _file_name(name), runtime, handler, flat=True)
+            found = self._code_at(path, code.inline, where)
+            if not found:
+                self.notes.append(f"{where}: Lambda@Edge function {name}: " + self._elsewhere(code, arn, name, path,
+                                                                                                 entry))
+        association_out: dict[str, TomlValue] = {"lambda": f"{self._relative(path)}:{entry}"}
         if runtime and lambda_edge_runtime_problem(runtime) is None \
                 and runtime.startswith("python") == (path.suffix == ".py"):
-            out["runtime"] = runtime
+            association_out["runtime"] = runtime
         if flag(association.get("IncludeBody")):
-            out["include_body"] = True
+            association_out["include_body"] = True
         if _file_name(name) != name:
-            out["name"] = name
-        return out
+            association_out["name"] = name
+        if found:
+            return association_out
+        return Remark(association_out, f"PLACEHOLDER: {self._relative(path)} is still to create")
+
+    def _elsewhere(self, code: LambdaCode, arn: Any, name: str, path: Path, entry: str) -> str:
+        """What to do for a function whose code is not here: where it is, the command that fetches it."""
+        relative, home = self._relative(path), self._relative(path.parent)
+        if code.s3 is not None:
+            return (f"its code is a zip in S3 ({code.said}: {code.s3}), which edgesim does not fetch: "
+                    f"`aws s3 cp {code.s3.split('?', 1)[0]} {_file_name(name)}.zip` and unzip it into {home}/ "
+                    f"(the config expects {relative} with a `{entry}` handler), or point `lambda` at your source")
+        if code.archive is not None:
+            return (f"its code is the zip {self._relative(code.archive)} ({code.said}): unzip it into {home}/ "
+                    f"(the config expects {relative} with a `{entry}` handler), or point `lambda` at your source")
+        if code.image is not None:
+            return (f"its code is a container image ({code.image}); Lambda@Edge runs no container images, "
+                    f"so neither does edgesim: write the handler as {relative} (`{entry}`), or point `lambda` at it")
+        where = "the template does not define it (another stack's or account's function)" \
+            if self.source.template.resources else "a distribution names it only by ARN"
+        shown = text(arn) or name
+        if isinstance(arn, Mapping) and isinstance(arn.get("Ref"), str) and len(arn) == 1:
+            # A Ref that names no resource is a parameter without a Default: the ARN comes at deploy.
+            where, shown = f"the template takes its ARN as the parameter {arn['Ref']}", "<that ARN>"
+        return (f"{where}: create {relative} with a `{entry}` handler, or point `lambda` at your handler "
+                f"(`aws lambda get-function --function-name {shown} --query Code.Location` "
+                "gives a link to its code)")
+
+    def _missing(self, path: Path) -> None:
+        if path not in self.missing:
+            self.missing.append(path)
 
     def _lambda_resource(self, arn: Any) -> Resource | None:
-        """The AWS::Lambda::Function behind a version (`!Ref Version`) or named directly."""
+        """The AWS::Lambda::Function (or SAM function) behind a version (`!Ref Version`) or named directly."""
         template = self.source.template
         version = template.referenced(arn, LAMBDA_VERSION)
         if version is not None:
-            return template.referenced(version.properties.get("FunctionName"), LAMBDA_FUNCTION)
+            return template.referenced(version.properties.get("FunctionName"), LAMBDA_FUNCTION, SAM_FUNCTION)
         return template.referenced(arn, LAMBDA_FUNCTION, SAM_FUNCTION)
 
-    def _lambda_entry(self, name: str, runtime: str | None, handler: str | None) -> tuple[Path, str]:
-        """(the handler's file, its function): the template's Handler, else the first usual entry
-        present, else the usual entry for the runtime (a placeholder the user is told to create)."""
+    def _lambda_entry(self, home: Path, runtime: str | None, handler: str | None,
+                      flat: bool = False) -> tuple[Path, str]:
+        """(the handler's file, its function) under `home`: the template's Handler, else the first
+        usual entry present, else the usual entry for the runtime (a placeholder the user is told to
+        create). `flat`: `<functions>/NAME.py` (or .js) beside the folder counts too."""
         python = bool(runtime and runtime.startswith("python"))
-        home = self.folder / name
+        node = bool(runtime and runtime.startswith("node"))
         if handler and "." in handler:
+            # The function is after the Handler's last dot; Python's module may be a dotted path
+            # (`pkg.mod.fn` is pkg/mod.py under the code's folder, Lambda's task root).
             module, function = handler.rsplit(".", 1)
-            suffixes = (".py",) if python else _NODE_SUFFIXES
-            for suffix in suffixes:
-                if (home / f"{module}{suffix}").is_file():
-                    return home / f"{module}{suffix}", function
-            return home / f"{module}{suffixes[0]}", function
+            if python:
+                candidates = [f"{module.replace('.', '/')}.py"]
+            else:
+                candidates = [f"{module}{suffix}" for suffix in _NODE_SUFFIXES]
+                candidates += [] if node else [f"{module.replace('.', '/')}.py"]
+            for candidate in candidates:
+                if (home / candidate).is_file():
+                    return home / candidate, function
+            return home / candidates[0], function
         for entry, function in _LAMBDA_ENTRIES:
             if (home / entry).is_file() and (runtime is None or python == entry.endswith(".py")):
                 return home / entry, function
-        for suffix in (".py", *_NODE_SUFFIXES):
-            if (self.folder / f"{name}{suffix}").is_file() and (runtime is None or python == (suffix == ".py")):
-                return self.folder / f"{name}{suffix}", "lambda_handler" if suffix == ".py" else "handler"
+        for suffix in (".py", *_NODE_SUFFIXES) if flat else ():
+            beside = home.parent / f"{home.name}{suffix}"
+            if beside.is_file() and (runtime is None or python == (suffix == ".py")):
+                return beside, "lambda_handler" if suffix == ".py" else "handler"
         return (home / "lambda_function.py", "lambda_handler") if python else (home / "index.js", "handler")
+
+
+def _built_hint(path: Path) -> str:
+    """A TypeScript source where the handler's .js belongs is built first (`sam build` with esbuild)."""
+    for source in (path.with_suffix(".ts"), path.with_suffix(".mts")):
+        if source.is_file():
+            return (f" (there is {source.name}: edgesim runs JavaScript, so build it first - `sam build` - "
+                    "and import the built template, .aws-sam/build/template.yaml)")
+    return ""
 
 
 def _file_name(name: str) -> str:

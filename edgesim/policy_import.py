@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from edgesim.distribution_source import Source, describe, flag, items, number, text
+from edgesim.policy_files import POLICY_KINDS, FetchedPolicies, fetch_command
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
 from edgesim.toml_writer import Remark, TomlValue
 
@@ -155,11 +156,13 @@ def _security_headers(security: Mapping[str, Any], where: str, notes: list[str])
 # --- a behavior's policy references -----------------------------------------------------------
 
 
-def _policy(reference: Any, source: Source, where: str, notes: list[str], *, kind: str, resource_type: str,
-            config_key: str, managed: Callable[[str], Any],
+def _policy(reference: Any, source: Source, fetched: FetchedPolicies, where: str, notes: list[str], *, kind: str,
+            resource_type: str, managed: Callable[[str], Any],
             inline: Callable[[Mapping[str, Any]], dict[str, TomlValue]],
             placeholder: str | None) -> TomlValue | None:
-    """A behavior's `<kind>Id`: a managed policy's name, the template's policy inline, or a placeholder."""
+    """A behavior's `<kind>Id`: a managed policy's name, the template's or a `--policy` file's
+    policy inline, or a placeholder."""
+    config_key = POLICY_KINDS[kind][2]
     resource = source.template.referenced(reference, resource_type)
     if resource is not None:
         body = resource.properties.get(config_key)
@@ -171,35 +174,43 @@ def _policy(reference: Any, source: Source, where: str, notes: list[str], *, kin
             return str(managed(literal).name)
         except ValueError:
             pass
+        if (config := fetched.config(kind, literal)) is not None:
+            return inline(config)
     shown = literal if literal is not None else describe(reference)
     instead = f'"{placeholder}" stands in for it' if placeholder else "the behavior has none in its place"
-    notes.append(f"{where}: {kind} {shown} is neither a managed policy nor defined in the input; {instead} - "
-                 f"copy its settings from `aws cloudfront get-{kind.replace(' ', '-')} --id {shown}` "
-                 "into an inline table")
+    command = fetch_command(kind, literal)
+    if literal is not None:
+        fetch = (f"run `{command}` and import again with `--policy {command.rsplit(' ', 1)[-1]}` "
+                 "(or copy its settings into an inline table)")
+    else:  # another stack's policy: its ID is not here to fetch it by
+        fetch = f"copy its settings into an inline table (`{command.split(' >', 1)[0]}` lists yours)"
+    notes.append(f"{where}: {kind} {shown} is neither a managed policy nor defined in the input; {instead} - {fetch}")
     if placeholder is None:
         return None
     return Remark(placeholder, f"PLACEHOLDER for {kind} {shown}, not in the input")
 
 
-def cache_policy(reference: Any, source: Source, where: str, notes: list[str]) -> TomlValue | None:
-    return _policy(reference, source, where, notes, kind="cache policy", resource_type=CACHE_POLICY,
-                   config_key="CachePolicyConfig", managed=managed_cache_policy, inline=inline_cache_policy,
-                   placeholder="CachingOptimized")
+def cache_policy(reference: Any, source: Source, fetched: FetchedPolicies, where: str,
+                 notes: list[str]) -> TomlValue | None:
+    return _policy(reference, source, fetched, where, notes, kind="cache policy", resource_type=CACHE_POLICY,
+                   managed=managed_cache_policy, inline=inline_cache_policy, placeholder="CachingOptimized")
 
 
-def origin_request_policy(reference: Any, source: Source, where: str, notes: list[str]) -> TomlValue | None:
-    return _policy(reference, source, where, notes, kind="origin request policy",
-                   resource_type=ORIGIN_REQUEST_POLICY, config_key="OriginRequestPolicyConfig",
-                   managed=managed_origin_request_policy, inline=inline_origin_request_policy, placeholder=None)
+def origin_request_policy(reference: Any, source: Source, fetched: FetchedPolicies, where: str,
+                          notes: list[str]) -> TomlValue | None:
+    return _policy(reference, source, fetched, where, notes, kind="origin request policy",
+                   resource_type=ORIGIN_REQUEST_POLICY, managed=managed_origin_request_policy,
+                   inline=inline_origin_request_policy, placeholder=None)
 
 
-def response_headers_policy(reference: Any, source: Source, where: str, notes: list[str]) -> TomlValue | None:
+def response_headers_policy(reference: Any, source: Source, fetched: FetchedPolicies, where: str,
+                            notes: list[str]) -> TomlValue | None:
     def inline(body: Mapping[str, Any]) -> dict[str, TomlValue]:
         return inline_response_headers_policy(body, where, notes)
 
-    return _policy(reference, source, where, notes, kind="response headers policy",
-                   resource_type=RESPONSE_HEADERS_POLICY, config_key="ResponseHeadersPolicyConfig",
-                   managed=managed_response_headers_policy, inline=inline, placeholder=None)
+    return _policy(reference, source, fetched, where, notes, kind="response headers policy",
+                   resource_type=RESPONSE_HEADERS_POLICY, managed=managed_response_headers_policy, inline=inline,
+                   placeholder=None)
 
 
 def legacy_cache_settings(behavior: Mapping[str, Any], where: str,

@@ -5,23 +5,43 @@ Real templates write much of a distribution through `Parameters`, `Conditions` a
 `!FindInMap [Env, !Ref Stage, Origin]`. Before the distribution is mapped, `TemplateValues.resolve`
 replaces each such expression by its value when the template gives it: a parameter's `Default`
 (said in a note, as the stack may be deployed with another value), a condition on those values,
-`AWS::URLSuffix` / `AWS::Partition` (the commercial partition's), a `Fn::Join` / `Fn::Sub` /
-`Fn::Select` / `Fn::Split` / `Fn::FindInMap` of known values; `AWS::NoValue` removes its key or list
-item, as CloudFormation does. What depends on the deployment (a resource's name or attribute, a
-parameter without a default, `AWS::Region`, `AWS::AccountId`) is left as the expression, for the
-importer to follow to a resource of the template or to replace by a marked placeholder.
+a `Fn::Join` / `Fn::Sub` / `Fn::Select` / `Fn::Split` / `Fn::FindInMap` of known values;
+`AWS::NoValue` removes its key or list item, as CloudFormation does.
+
+In the distribution itself, the pseudo parameters get documented placeholder values, each said once
+in a note (`_PSEUDO`): an origin's `!Sub "api.${AWS::Region}.example.com"` becomes a host to edit
+rather than no origin. A template's S3 bucket built into a longer value (`!Sub
+"${Bucket}.s3.${AWS::Region}.amazonaws.com"`, `!Select [1, !Split ["://", !GetAtt Bucket.WebsiteURL]]`)
+gets its name (its BucketName, else its logical id in lower case, said) and the attribute S3 gives
+it. What else depends on the deployment (another resource's name or attribute, a parameter without
+a default) is left as the expression, for the importer to follow to a resource of the template or
+to replace by a marked placeholder. The other resources' properties (a function's Name, a bucket's
+BucketName read on its own) keep their pseudo parameters: a placeholder would name them wrongly
+where the logical id names them well.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Pseudo parameters whose value does not depend on the account or region (the commercial
-# partition's; GovCloud and China differ, which a note cannot know either).
-_PSEUDO = {"AWS::URLSuffix": "amazonaws.com", "AWS::Partition": "aws"}
+# Pseudo parameters: (the placeholder, what it stands for). UNCERTAIN which region to assume:
+# us-east-1, where Lambda@Edge functions and a distribution's ACM certificate must be; the
+# account is the AWS documentation's example one; the partition's and URL suffix are the
+# commercial partition's (GovCloud and China differ).
+_PSEUDO = {
+    "AWS::Region": ("us-east-1", "the stack's region"),
+    "AWS::AccountId": ("123456789012", "your account's ID"),
+    "AWS::StackName": ("my-stack", "the stack's name"),
+    "AWS::Partition": ("aws", "the partition (aws-cn in China, aws-us-gov in GovCloud)"),
+    "AWS::URLSuffix": ("amazonaws.com", "the domain suffix (amazonaws.com.cn in China)"),
+}
+_PARTITION_WIDE = ("AWS::Partition", "AWS::URLSuffix")
+BUCKET = "AWS::S3::Bucket"
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules, in short
 _LIST_TYPES = ("CommaDelimitedList", "List<")
 
 
@@ -55,16 +75,18 @@ class TemplateValues:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     conditions: Mapping[str, Any] = field(default_factory=dict)
     mappings: Mapping[str, Any] = field(default_factory=dict)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    pseudo: bool = True  # give the pseudo parameters their placeholders (see the module's docstring)
     notes: list[str] = field(default_factory=list)
     _decided: dict[str, bool | None] = field(default_factory=dict)
     _noted: set[str] = field(default_factory=set)
 
     @classmethod
-    def of(cls, document: Mapping[str, Any]) -> TemplateValues:
+    def of(cls, document: Mapping[str, Any], *, pseudo: bool = True) -> TemplateValues:
         def section(name: str) -> Mapping[str, Any]:
             value = document.get(name)
             return value if isinstance(value, Mapping) else {}
-        return cls(section("Parameters"), section("Conditions"), section("Mappings"))
+        return cls(section("Parameters"), section("Conditions"), section("Mappings"), section("Resources"), pseudo)
 
     def _note(self, key: str, note: str) -> None:
         if key not in self._noted:
@@ -102,13 +124,23 @@ class TemplateValues:
         literal = self._evaluate(name, resolved)
         return literal if literal is not None else {name: resolved}
 
-    def _ref(self, name: Any) -> Any:
+    def _ref(self, name: Any, pseudo_used: list[str] | None = None) -> Any:
+        """The value of `!Ref name`; a pseudo parameter's placeholder is said at once, or added to
+        `pseudo_used` for the caller to say once its whole value is known."""
         if not isinstance(name, str):
             return {"Ref": name}
         if name == "AWS::NoValue":
             return NO_VALUE
-        if name in _PSEUDO:
-            return _PSEUDO[name]
+        if name in _PARTITION_WIDE and not self.pseudo:
+            return _PSEUDO[name][0]  # the same in every commercial account and region: no placeholder
+        if name in _PSEUDO and self.pseudo:
+            if pseudo_used is not None:
+                pseudo_used.append(name)
+                return _PSEUDO[name][0]
+            value, meaning = _PSEUDO[name]
+            self._note(f"pseudo:{name}", f"{name} is {meaning}, known at deploy: {value!r} stands in for it "
+                                         f"(a placeholder: write yours wherever the config shows {value!r})")
+            return value
         declaration = self.parameters.get(name)
         if isinstance(declaration, Mapping) and "Default" in declaration:
             default = declaration["Default"]
@@ -123,7 +155,7 @@ class TemplateValues:
     def _evaluate(self, name: str, arg: Any) -> Any:
         """The value of Fn::`name` on resolved arguments, or None when it depends on the deployment."""
         if name == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
-            parts = [_scalar(p) for p in arg[1]]
+            parts = [self._part(p) for p in arg[1]]
             if isinstance(arg[0], str) and all(p is not None for p in parts):
                 return arg[0].join(p for p in parts if p is not None)
         elif name == "Fn::Sub":
@@ -135,8 +167,9 @@ class TemplateValues:
             if index is not None and index.isdigit() and int(index) < len(arg[1]):
                 return arg[1][int(index)]
         elif name == "Fn::Split" and isinstance(arg, list) and len(arg) == 2:
-            if isinstance(arg[0], str) and arg[0] and isinstance(arg[1], str):
-                return arg[1].split(arg[0])
+            source = self._part(arg[1])
+            if isinstance(arg[0], str) and arg[0] and source is not None:
+                return source.split(arg[0])
         elif name == "Fn::FindInMap" and isinstance(arg, list) and len(arg) >= 3:
             keys = [_scalar(k) for k in arg[:3]]
             table = self.mappings.get(keys[0] or "")
@@ -147,6 +180,7 @@ class TemplateValues:
 
     def _sub(self, template: str, variables: Mapping[str, Any]) -> str | None:
         out: list[str] = []
+        pseudo_used: list[str] = []
         rest = template
         while "${" in rest:
             before, _, after = rest.partition("${")
@@ -157,12 +191,61 @@ class TemplateValues:
             if name.startswith("!"):  # ${!Literal} is written as ${Literal}
                 out.append("${" + name[1:] + "}")
                 continue
-            value = variables[name] if name in variables else self._ref(name)
-            literal = _scalar(value)
+            if name in variables:
+                literal = self._part(variables[name])
+            else:
+                resource, _, attribute = name.partition(".")
+                literal = self._part({"Fn::GetAtt": [resource, attribute]} if attribute
+                                     else self._ref(name, pseudo_used))
             if literal is None:
                 return None
             out.append(literal)
+        for name in pseudo_used:  # said now that the placeholder is in a value
+            self._ref(name)
         return "".join(out) + rest
+
+    # --- a template's bucket, inside a longer value -----------------------------------------------
+
+    def _part(self, value: Any) -> str | None:
+        """A part of a longer value (a Join's, a Sub's, a Split's source): a literal, or a template
+        bucket's name or attribute."""
+        literal = _scalar(value)
+        if literal is not None or not self.pseudo:
+            return literal
+        call = _intrinsic(value)
+        if call is None:
+            return None
+        name, arg = call
+        if name == "Ref" and isinstance(arg, str):
+            return self._bucket(arg, "")
+        if name == "Fn::GetAtt" and isinstance(arg, list) and len(arg) == 2 and all(isinstance(a, str) for a in arg):
+            return self._bucket(arg[0], arg[1])
+        return None
+
+    def _bucket(self, logical_id: str, attribute: str) -> str | None:
+        """An AWS::S3::Bucket's Ref (its name) or attribute (AWS::S3::Bucket's "Return values";
+        the website endpoint in us-east-1's dash form, S3's "Website endpoints")."""
+        body = self.resources.get(logical_id)
+        if not isinstance(body, Mapping) or body.get("Type") != BUCKET:
+            return None
+        properties = body.get("Properties")
+        named = _scalar(self.resolve(properties.get("BucketName"))) if isinstance(properties, Mapping) else None
+        if named is None or not _BUCKET_NAME.fullmatch(named):
+            if not attribute:
+                # The name alone (an origin Id's `!Sub "s3-${Bucket}"`) stays the expression: a
+                # guessed name would only relabel it; a domain built on it is worth a guess.
+                return None
+            named = "".join(c if c.isalnum() or c == "-" else "-" for c in logical_id.lower()).strip("-") or "bucket"
+            self._note(f"bucket:{logical_id}", f"bucket {logical_id} is named by CloudFormation at deploy: "
+                                               f"{named!r} stands in for its name (a placeholder: write your bucket's "
+                                               "name wherever the config shows it)")
+        region = _scalar(self._ref("AWS::Region")) or "us-east-1"
+        suffix = _scalar(self._ref("AWS::URLSuffix")) or "amazonaws.com"
+        values = {"": named, "Arn": f"arn:aws:s3:::{named}", "DomainName": f"{named}.s3.{suffix}",
+                  "RegionalDomainName": f"{named}.s3.{region}.{suffix}",
+                  "DualStackDomainName": f"{named}.s3.dualstack.{region}.{suffix}",
+                  "WebsiteURL": f"http://{named}.s3-website-{region}.{suffix}"}
+        return values.get(attribute)
 
     # --- conditions ----------------------------------------------------------------------------
 

@@ -58,8 +58,10 @@ def scalar(value: TomlValue) -> str:
 
 
 def _spread(value: TomlValue) -> bool:
-    """A table value holding tables (a policy, `functions`) is written as dotted keys, one a line."""
-    return isinstance(value, Mapping) and bool(value) and any(isinstance(v, Mapping) for v in value.values())
+    """A table value holding tables (a policy, `functions`) is written as dotted keys, one a line
+    (so that a table marked with a Remark keeps its comment on its own line)."""
+    return isinstance(value, Mapping) and bool(value) and any(
+        isinstance(v, Mapping) or (isinstance(v, Remark) and isinstance(v.value, Mapping)) for v in value.values())
 
 
 def _lines(table: Table, prefix: str = "") -> list[str]:

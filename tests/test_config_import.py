@@ -230,7 +230,8 @@ def test_a_yaml_template_with_short_form_tags_brings_its_policies_and_functions(
     assert "DistributionConfig.WebACLId = !GetAtt SiteWebAcl.Arn" in notes
     assert "Aliases ['www.example.com']" in notes  # the parameter's Default, said as one
     assert 'parameter DomainAlias: its Default "www.example.com" is used' in notes
-    assert "distribution comment: !Sub ${AWS::StackName} site" in notes
+    assert "distribution comment: my-stack site" in notes  # AWS::StackName's placeholder, said:
+    assert "AWS::StackName is the stack's name, known at deploy: 'my-stack' stands in for it" in notes
 
 
 def test_a_template_with_several_distributions_needs_resource(tmp_path: Path) -> None:
