@@ -211,8 +211,31 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
             problem += f" (this test's origin stubs come from {_origins_source(marker, edgesim_origins)})"
     if problem is not None:  # the user's mistake in one line, not a traceback through edgesim's loop
         pytest.fail(f"edgesim: {problem}", pytrace=False)
-    yield distribution
-    distribution.close()
+    try:
+        yield distribution
+        _warn_unstubbed(request, distribution)
+    finally:
+        distribution.close()
+
+
+def _warn_unstubbed(request: pytest.FixtureRequest, distribution: SyncDistribution) -> None:
+    """Warn, at the test's own line, for each origin its requests reached over the internet unstubbed."""
+    import warnings
+
+    from edgesim.unstubbed_origins import UnstubbedOriginWarning
+
+    path, line, _ = request.node.location
+    for origin in distribution.unstubbed_origins():
+        if origin.local:
+            continue
+        escalated: str | None = None
+        try:
+            warnings.warn_explicit(UnstubbedOriginWarning(origin.warning()), UnstubbedOriginWarning,
+                                   str(request.config.rootpath / path), (line or 0) + 1)
+        except UnstubbedOriginWarning as exc:  # `filterwarnings = error`
+            escalated = f"{type(exc).__name__}: {exc}"
+        if escalated is not None:  # failed outside `except`: one line, not this frame and the warning's
+            pytest.fail(escalated, pytrace=False)
 
 
 def _origins_source(marker: Mapping[str, Any], fixture: Mapping[str, Any]) -> str:

@@ -22,6 +22,7 @@ from edgesim.kvs_files import KvsFile
 from edgesim.stubs import OriginStub
 from edgesim.testing import Distribution, attach_trace
 from edgesim.trace import Trace
+from edgesim.unstubbed_origins import UnstubbedOrigin
 
 if TYPE_CHECKING:
     from edgesim.direct import FunctionTestResult
@@ -218,6 +219,9 @@ class SyncDistribution:
 
     def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
         return self.distribution.render_traces(limit, shown)
+
+    def unstubbed_origins(self) -> list[UnstubbedOrigin]:
+        return self.distribution.unstubbed_origins()
 
     def advance(self, seconds: float) -> None:
         self.distribution.advance(seconds)
