@@ -4,9 +4,20 @@ read as the user reads it (the message, the report's sections, the warnings summ
 from __future__ import annotations
 
 import socket
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from edgesim.assertions import (
+    assert_generated_by,
+    assert_header,
+    assert_header_set_by,
+    assert_origin_called,
+    assert_origin_not_called,
+)
+from edgesim.testing import Distribution
 from test_pytest_plugin import INI, failure_report
 
 # Warnings stay warnings here, so that the summary shows them; INI (filterwarnings = error) is the
@@ -106,3 +117,80 @@ def test_an_unstubbed_origin_that_does_not_answer_is_named_in_the_failure(pytest
     ])
     assert "UnstubbedOriginWarning" not in result.stdout.str()
     assert failure_report(result).count("is not stubbed") == 1
+
+
+# --- assertion messages: what was there instead ------------------------------------------------
+
+SECURITY_HEADERS = """function handler(event) {
+    event.response.headers['strict-transport-security'] = { value: 'max-age=63072000' };
+    event.response.headers['x-frame-options'] = { value: 'DENY' };
+    return event.response;
+}"""
+ROBOTS = """function handler(event) {
+    if (event.request.uri === '/robots.txt') {
+        return { statusCode: 200, statusDescription: 'OK', body: 'User-agent: *' };
+    }
+    return event.request;
+}"""
+
+
+@pytest.fixture
+def edge_site(tmp_path: Path) -> dict[str, Any]:
+    (tmp_path / "security.js").write_text(SECURITY_HEADERS)
+    (tmp_path / "robots.js").write_text(ROBOTS)
+    functions = {"viewer-request": {"cloudfront_function": str(tmp_path / "robots.js")},
+                 "viewer-response": {"cloudfront_function": str(tmp_path / "security.js")}}
+    return {"origins": [{"id": "web", "url": "http://web.example.com"}, {"id": "api", "url": "http://api.example.com"}],
+            "default_cache_behavior": {"target_origin": "web", "functions": functions},
+            "cache_behaviors": [{"path_pattern": "/api/*", "target_origin": "api", "cache_policy": "CachingDisabled"}]}
+
+
+async def responses(config: dict[str, Any], *paths: str) -> list[httpx.Response]:
+    async with Distribution(config, origins={"web": {"/": "home"}, "api": {"/api/x": "x"}}) as dist, \
+            dist.client() as client:
+        return [await client.get(path) for path in paths]
+
+
+def message(check: Any) -> str:
+    with pytest.raises(AssertionError) as info:
+        check()
+    return str(info.value).split("\n\nedgesim trace:")[0]
+
+
+async def test_a_misspelt_header_name_gets_the_close_one_with_its_value(edge_site: dict[str, Any]) -> None:
+    (home,) = await responses(edge_site, "/")
+    assert message(lambda: assert_header(home, "strict-transport-securty", "max-age=63072000")) == (
+        "expected header strict-transport-securty: 'max-age=63072000', got absent; no function set, changed or "
+        "removed it; did you mean 'strict-transport-security' (it is 'max-age=63072000')?")
+    # A header that is simply not there gets no guess.
+    assert message(lambda: assert_header(home, "x-powered-by", "edgesim")).endswith("removed it")
+
+
+async def test_a_header_set_by_another_trigger_names_that_trigger(edge_site: dict[str, Any]) -> None:
+    (home,) = await responses(edge_site, "/")
+    assert message(lambda: assert_header_set_by(home, "x-frame-options", "origin-response", "DENY")) == (
+        "expected origin-response to set 'x-frame-options', but origin-response did not run "
+        "(ran: viewer-request, viewer-response); instead: viewer-response (security) set it to 'DENY'")
+
+
+async def test_a_response_generated_elsewhere_says_where_it_came_from(edge_site: dict[str, Any]) -> None:
+    robots, home = await responses(edge_site, "/robots.txt", "/")
+    assert message(lambda: assert_generated_by(robots, "origin-request")) == (
+        "expected origin-request to generate the response; viewer-request (robots) generated it")
+    assert message(lambda: assert_generated_by(home, "viewer-request")) == (
+        "expected viewer-request to generate the response; it came from the origin (web: GET / -> 200)")
+
+
+async def test_origin_assertions_take_an_origin_id(edge_site: dict[str, Any]) -> None:
+    home, api = await responses(edge_site, "/", "/api/x")
+    assert_origin_called(api, origin="api")
+    assert_origin_called(home, 1, origin="web")
+    assert_origin_not_called(home, origin="api")
+    assert message(lambda: assert_origin_called(home, origin="api")) == (
+        "expected origin 'api' to be called at least once; it was called 0 time(s) (web: GET / -> 200)")
+    assert message(lambda: assert_origin_not_called(api, origin="api")) == (
+        "expected no request to origin 'api'; got 1 (api: GET /api/x -> 200)")
+    # The id written where the count goes is not compared to a count.
+    with pytest.raises(TypeError, match=r"times is a number of origin requests, not 'api'; to check which "
+                                        r"origin, write assert_origin_called\(response, origin='api'\)"):
+        assert_origin_called(api, "api")  # type: ignore[arg-type]
