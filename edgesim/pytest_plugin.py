@@ -189,7 +189,7 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
          edgesim_config: DistributionConfig | Mapping[str, Any], edgesim_origins: Mapping[str, OriginSpec],
          _edgesim_session: tuple[_Configs, Path]) -> Iterator[SyncDistribution]:
     """This test's distribution: fresh cache, KeyValueStores and stubs; controls and traces."""
-    from edgesim.errors import ConfigError, UserError
+    from edgesim.errors import ConfigError, StubError, UserError
     from edgesim.testing_sync import SyncDistribution
 
     marker = _marker_kwargs(request)
@@ -207,7 +207,7 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
         distribution.start()
     except UserError as exc:
         problem = str(exc)
-        if isinstance(exc, ConfigError) and exc.field == "origins":
+        if isinstance(exc, StubError) or (isinstance(exc, ConfigError) and exc.field == "origins"):
             problem += f" (this test's origin stubs come from {_origins_source(marker, edgesim_origins)})"
     if problem is not None:  # the user's mistake in one line, not a traceback through edgesim's loop
         pytest.fail(f"edgesim: {problem}", pytrace=False)

@@ -36,7 +36,7 @@ from edgesim.runtime_pool import RuntimePool
 # Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
 from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
-from edgesim.stubs import OriginSpec, OriginStub, make_stub
+from edgesim.stubs import OriginSpec, StubbedOrigins, make_stub
 from edgesim.trace import Trace
 from edgesim.unstubbed_origins import UnstubbedOrigin, unstubbed_origins
 
@@ -180,7 +180,7 @@ class Distribution:
         self._origin_specs = dict(origins or {})
         self._workdir = workdir
         self._own_workdir: Path | None = None
-        self.origins: dict[str, OriginStub] = {}
+        self.origins = StubbedOrigins()
         self.kvs: dict[str, KvsFile] = {}
         self.config = self.source_config
         self.simulator: Simulator | None = None
@@ -244,6 +244,7 @@ class Distribution:
 
     def _with_origins(self, config: DistributionConfig) -> DistributionConfig:
         known = {o.id for o in config.origins}
+        self.origins.configured = sorted(known)
         unknown = sorted(set(self._origin_specs) - known)
         if unknown:
             close = {name: match[0] for name in unknown if (match := difflib.get_close_matches(name, known, n=1))}

@@ -25,8 +25,7 @@ from edgesim.trace import Trace
 from edgesim.unstubbed_origins import UnstubbedOrigin
 
 if TYPE_CHECKING:
-    from edgesim.direct import FunctionTestResult
-    from edgesim.lambda_edge.invoke import InvokeResult
+    from edgesim.direct import FunctionTestResult, LambdaTestResult
 
 T = TypeVar("T")
 
@@ -258,7 +257,7 @@ class FunctionRunner:
 
         return self.loop.run(run_cloudfront_function(path, event, base_dir=self.base_dir, **kwargs))
 
-    def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> InvokeResult:
+    def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> LambdaTestResult:
         """The handler's result, logs and validation outcome (see direct.invoke_lambda)."""
         __tracebackhide__ = True
         from edgesim.direct import invoke_lambda

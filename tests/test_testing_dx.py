@@ -194,3 +194,58 @@ async def test_origin_assertions_take_an_origin_id(edge_site: dict[str, Any]) ->
     with pytest.raises(TypeError, match=r"times is a number of origin requests, not 'api'; to check which "
                                         r"origin, write assert_origin_called\(response, origin='api'\)"):
         assert_origin_called(api, "api")  # type: ignore[arg-type]
+
+
+# --- stubs and direct runs ------------------------------------------------------------------------
+
+async def test_an_origin_not_stubbed_is_named_when_its_records_are_asked_for(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": {"/": "home"}}) as dist:
+        with pytest.raises(KeyError) as unstubbed:
+            dist.origins["api"]
+        with pytest.raises(KeyError) as typo:
+            dist.origins["wbe"]
+        assert dist.origins["web"].count == 0
+    assert unstubbed.value.args[0] == (
+        "origin 'api' is not stubbed in this test, so no requests are recorded for it (they go to the origin "
+        "the config names); stubbed origins: ['web']")
+    assert typo.value.args[0] == (
+        "no origin 'wbe' in the config (its origins: ['api', 'web']); did you mean 'web'?; stubbed origins: ['web']")
+
+
+def test_a_canned_value_that_is_no_response_fails_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_canned="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"web": {"/": 200}})
+        def test_home(edge_client):
+            edge_client.get("/")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*_ ERROR at setup of test_home _*",
+        "edgesim: origin 'web' route '/': 200 is not a response; give a body (str/bytes), (status, body), *"
+        "(this test's origin stubs come from @pytest.mark.edgesim(origins=...))",
+        "*= short test summary info =*",
+    ])
+    # Not a traceback through the plugin, pytest-asyncio and edgesim.stubs.
+    result.stdout.no_fnmatch_line("*edgesim/stubs.py*")
+
+
+async def test_the_result_of_a_handler_that_threw_says_why_there_is_none(tmp_path: Path) -> None:
+    from edgesim.direct import invoke_lambda
+
+    (tmp_path / "fn.py").write_text("def handler(event, context):\n    print('checking')\n"
+                                    "    raise ValueError('no config for ' + event['Records'][0]['cf']['request']['uri'])\n")
+    event = {"Records": [{"cf": {"config": {"eventType": "origin-request"}, "request": {
+        "uri": "/a", "method": "GET", "headers": {}, "querystring": "", "clientIp": "198.51.100.7"}}}]}
+    failed = await invoke_lambda("fn.py:handler", event, base_dir=tmp_path)
+    assert not failed.ok and failed.error is not None and "ValueError: no config for /a" in failed.error
+    with pytest.raises(AssertionError) as why:
+        failed.result["uri"]
+    text = str(why.value)
+    assert text.startswith(f"fn.py:handler failed, so it has no result: {failed.error}\nits logs:\n")
+    assert "  | checking" in text and "ValueError: no config for /a" in text.split("its logs:")[1]
+    assert "fn.py:handler" in repr(failed)
