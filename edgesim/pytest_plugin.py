@@ -56,6 +56,9 @@ def pytest_runtest_makereport(item: pytest.Item,
     """A failing test that used the distribution shows what its requests did."""
     report = yield
     edge = getattr(item, "funcargs", {}).get("edge")
+    if report.when == "call" and report.failed and _async_test_not_run(item, report):
+        report.sections.append(("edgesim", _async_hint(item.config)))
+        return report  # its distribution got no request: no traces to show
     if report.when == "call" and report.failed and edge is not None and hasattr(edge, "render_traces"):
         # An edgesim assertion already printed its request's trace in its message: not twice.
         from edgesim.trace import Trace
@@ -66,6 +69,26 @@ def pytest_runtest_makereport(item: pytest.Item,
         if rendered:
             report.sections.append(("edgesim traces", rendered))
     return report
+
+
+def _async_test_not_run(item: pytest.Item, report: pytest.TestReport) -> bool:
+    """An `async def` test of edgesim's that no async plugin ran: pytest fails it with a list of
+    plugins to install, when the one a team has (pytest-asyncio, anyio) only wanted a marker."""
+    import inspect
+
+    function = getattr(item, "obj", None)
+    uses_edgesim = any(name.startswith(("edge", "edgesim")) for name in getattr(item, "fixturenames", ()))
+    return (uses_edgesim and inspect.iscoroutinefunction(function)
+            and "async def functions are not natively supported" in report.longreprtext)
+
+
+def _async_hint(config: pytest.Config) -> str:
+    plugins = [how for name, how in (
+        ("asyncio", "@pytest.mark.asyncio (pytest-asyncio is installed; or asyncio_mode = auto in the pytest ini)"),
+        ("anyio", "@pytest.mark.anyio (anyio's plugin is installed)"),
+    ) if config.pluginmanager.hasplugin(name)]
+    how = " or ".join(plugins) if plugins else "pytest-asyncio or anyio installed, and its marker"
+    return f"this async test did not run: it needs {how}; edge.async_client() works under either"
 
 
 class _Configs:

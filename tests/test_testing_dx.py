@@ -249,3 +249,30 @@ async def test_the_result_of_a_handler_that_threw_says_why_there_is_none(tmp_pat
     assert text.startswith(f"fn.py:handler failed, so it has no result: {failed.error}\nits logs:\n")
     assert "  | checking" in text and "ValueError: no config for /a" in text.split("its logs:")[1]
     assert "fn.py:handler" in repr(failed)
+
+
+def test_an_async_test_no_plugin_ran_is_told_the_marker_it_lacks(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)  # pytest-asyncio in strict mode, as installed by default
+    pytester.makepyfile(test_scratch_unmarked="""
+        async def test_home(edge):
+            async with edge.async_client() as client:
+                await client.get("/")
+
+        async def test_not_edgesim():
+            pass
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*_ test_home _*",
+        "async def functions are not natively supported.",
+        "*- edgesim -*",
+        "this async test did not run: it needs @pytest.mark.asyncio (pytest-asyncio is installed; or "
+        "asyncio_mode = auto in the pytest ini) or @pytest.mark.anyio (anyio's plugin is installed); "
+        "edge.async_client() works under either",
+        "*_ test_not_edgesim _*",
+    ])
+    # Not an empty "edgesim traces" section, and nothing said for a test that uses no edgesim fixture.
+    assert "edgesim traces" not in result.stdout.str()
+    assert failure_report(result).count("this async test did not run") == 1
