@@ -216,6 +216,12 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
     from edgesim.testing_sync import SyncDistribution
 
     marker = _marker_kwargs(request)
+    if not edgesim_origins and not marker.get("origins"):
+        misnamed = _misnamed_origins_fixture(request)
+        if misnamed is not None:
+            pytest.fail(f"edgesim: this test stubs no origin, and a fixture {misnamed!r} is defined for it: "
+                        "did you mean edgesim_origins? (edgesim_origins gives the stubs; edge_origins is what "
+                        "they got)", pytrace=False)
     socket = bool(marker.get("socket") or request.config.getoption("--edgesim-socket"))
     origins = {**edgesim_origins, **(marker.get("origins") or {})}
     base_dir = Path(str(request.node.path)).parent
@@ -259,6 +265,24 @@ def _warn_unstubbed(request: pytest.FixtureRequest, distribution: SyncDistributi
             escalated = f"{type(exc).__name__}: {exc}"
         if escalated is not None:  # failed outside `except`: one line, not this frame and the warning's
             pytest.fail(escalated, pytrace=False)
+
+
+def _misnamed_origins_fixture(request: pytest.FixtureRequest) -> str | None:
+    """A fixture this test sees whose name is close to edgesim_origins (edgesim_origin, edge_origins
+    overridden...): stubs written there are silently never used. pytest lists a node's visible fixtures
+    only through its FixtureManager (not public API): when that changes, this check says nothing."""
+    import difflib
+
+    try:
+        manager = request._fixturemanager
+        names = [name for name in manager._arg2fixturedefs if name != "edgesim_origins"]
+        for name in difflib.get_close_matches("edgesim_origins", names, n=3, cutoff=0.8):
+            defs = manager.getfixturedefs(name, request.node)
+            if defs and getattr(defs[-1].func, "__module__", __name__) != __name__:
+                return name
+    except (AttributeError, TypeError):
+        return None
+    return None
 
 
 def _origins_source(marker: Mapping[str, Any], fixture: Mapping[str, Any]) -> str:

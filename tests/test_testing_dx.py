@@ -276,3 +276,40 @@ def test_an_async_test_no_plugin_ran_is_told_the_marker_it_lacks(pytester: pytes
     # Not an empty "edgesim traces" section, and nothing said for a test that uses no edgesim fixture.
     assert "edgesim traces" not in result.stdout.str()
     assert failure_report(result).count("this async test did not run") == 1
+
+
+def test_stubs_written_in_a_misnamed_fixture_are_not_silently_ignored(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_misnamed="""
+        import pytest
+
+        @pytest.fixture
+        def edge_origins():  # meant: edgesim_origins
+            return {"web": {"/": "home"}}
+
+        def test_home(edge_client):
+            assert edge_client.get("/").text == "home"
+    """)
+    pytester.makepyfile(test_scratch_typo="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origin():
+            return {"web": {"/": "home"}}
+
+        def test_home(edge_client):
+            assert edge_client.get("/").text == "home"
+
+        @pytest.mark.edgesim(origins={"web": {"/": "home"}})
+        def test_stubbed_by_the_marker(edge_client):
+            assert edge_client.get("/").text == "home"
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines([
+        "*_ ERROR at setup of test_home _*",
+        "edgesim: this test stubs no origin, and a fixture 'edge_origins' is defined for it: did you mean "
+        "edgesim_origins? (edgesim_origins gives the stubs; edge_origins is what they got)",
+    ])
+    result.stdout.fnmatch_lines(["edgesim: this test stubs no origin, and a fixture 'edgesim_origin' is defined *"])
