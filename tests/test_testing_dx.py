@@ -18,6 +18,7 @@ from edgesim.assertions import (
     assert_origin_not_called,
 )
 from edgesim.testing import Distribution
+from edgesim.unstubbed_origins import is_local_host
 from test_pytest_plugin import INI, failure_report
 
 # Warnings stay warnings here, so that the summary shows them; INI (filterwarnings = error) is the
@@ -313,3 +314,13 @@ def test_stubs_written_in_a_misnamed_fixture_are_not_silently_ignored(pytester: 
         "edgesim_origins? (edgesim_origins gives the stubs; edge_origins is what they got)",
     ])
     result.stdout.fnmatch_lines(["edgesim: this test stubs no origin, and a fixture 'edgesim_origin' is defined *"])
+
+
+@pytest.mark.parametrize(("host", "local"), [
+    ("localhost", True), ("127.0.0.1", True), ("::1", True), ("[::1]", True), ("10.1.2.3", True),
+    ("192.168.0.4", True), ("api", True), ("web.test", True), ("app.localhost", True), ("db.internal", True),
+    ("api.example.com", False), ("8.8.8.8", False), ("staging.example.net", False), ("2606:4700::1111", False),
+])
+def test_what_counts_as_the_internet(host: str, local: bool) -> None:
+    # The README's words: this machine, a private address, a name such as `localhost`, `api` or `*.test`.
+    assert is_local_host(host) is local
