@@ -28,8 +28,8 @@ _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".test", ".invalid", ".e
 # The id edgesim.lambda_edge.event.origin_from_event gives an origin a Lambda@Edge function chose that
 # matches no configured one.
 _LAMBDA_ORIGIN_PREFIX = "lambda-"
-_HOW_TO_STUB = ("stub it with canned responses, a function or an ASGI app (the edgesim_origins fixture or "
-                "@pytest.mark.edgesim(origins=...)), or give its URL there to mean it")
+HOW_TO_STUB = ("stub it with canned responses, a function or an ASGI app (the edgesim_origins fixture or "
+               "@pytest.mark.edgesim(origins=...)), or give its URL there to mean it")
 
 
 class UnstubbedOriginWarning(UserWarning):
@@ -46,20 +46,20 @@ class UnstubbedOrigin:
     failures: int  # requests that got no answer: connection refused, unknown host, timeout
     local: bool  # this machine or a private network, not the internet
 
-    def warning(self) -> str:
+    def warning(self, how: str = HOW_TO_STUB) -> str:
         """The warning, without the test's name, so pytest's summary groups the tests it names."""
         return (f"edgesim: origin {self.origin_id!r} is not stubbed, so this test's requests to it went over the "
-                f"internet to {self.url}; {_HOW_TO_STUB}")
+                f"internet to {self.url}; {how}")
 
-    def hint(self) -> str | None:
+    def hint(self, how: str = HOW_TO_STUB) -> str | None:
         """A line for a failing test's report, or None for a local origin that answered (a dev server
-        the test may mean to use)."""
+        the test may mean to use). `how` says how to stub it where the test is written."""
         if self.failures:
             return (f"origin {self.origin_id!r} is not stubbed in this test, and nothing answered at {self.url} "
-                    f"({self.failures} of {self.requests} request(s) failed): {_HOW_TO_STUB}")
+                    f"({self.failures} of {self.requests} request(s) failed): {how}")
         if not self.local:
             return (f"origin {self.origin_id!r} is not stubbed in this test: its {self.requests} request(s) went "
-                    f"over the internet to {self.url}; {_HOW_TO_STUB}")
+                    f"over the internet to {self.url}; {how}")
         return None
 
 

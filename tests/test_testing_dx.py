@@ -324,3 +324,48 @@ def test_stubs_written_in_a_misnamed_fixture_are_not_silently_ignored(pytester: 
 def test_what_counts_as_the_internet(host: str, local: bool) -> None:
     # The README's words: this machine, a private address, a name such as `localhost`, `api` or `*.test`.
     assert is_local_host(host) is local
+
+
+def test_edgesim_test_says_which_cases_reached_an_unstubbed_origin(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    port = closed_port()
+    (tmp_path / "edgesim.toml").write_text(config_with("http://api.example.com") + f"""
+[[origins]]
+id = "local"
+url = "http://127.0.0.1:{port}"
+connection_attempts = 1
+
+[[cache_behaviors]]
+path_pattern = "/local/*"
+target_origin = "local"
+""")
+    (tmp_path / "cases.yaml").write_text("""
+config: edgesim.toml
+origins:
+  web: {"/": home}
+cases:
+  - name: home
+    request: {path: /}
+    expect: {status: 200}
+  - name: the api, unstubbed
+    request: {path: /api/users}
+    expect: {status: 502}
+  - name: a local origin, down
+    request: {path: /local/x}
+    expect: {status: 200}
+""")
+    result = CliRunner().invoke(main, ["test", str(tmp_path / "cases.yaml")])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "PASS  home" and lines[1].startswith("PASS  the api, unstubbed")
+    # Passed, but only while the network answers as it did: said all the same.
+    assert lines[2] == ("        note: origin 'api' is not stubbed in this test, and nothing answered at "
+                        "http://api.example.com (1 of 1 request(s) failed): stub it under `origins:` in the "
+                        "cases file (path -> response)") or lines[2].startswith(
+                        "        note: origin 'api' is not stubbed in this test: its 1 request(s) went over the internet")
+    assert f"        note: origin 'local' is not stubbed in this test, and nothing answered at http://127.0.0.1:{port} " \
+           "(1 of 1 request(s) failed): stub it under `origins:` in the cases file (path -> response)" in lines
+    assert sum("note:" in line for line in lines) == 2
