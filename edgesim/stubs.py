@@ -51,6 +51,7 @@ class OriginStub(httpx.AsyncBaseTransport):
 
     @property
     def last(self) -> Request:
+        __tracebackhide__ = True  # pytest: reported at the test's line, not in here
         if not self.requests:
             raise AssertionError(f"origin {self.origin_id!r} got no request")
         return self.requests[-1]

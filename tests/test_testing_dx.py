@@ -369,3 +369,32 @@ cases:
     assert f"        note: origin 'local' is not stubbed in this test, and nothing answered at http://127.0.0.1:{port} " \
            "(1 of 1 request(s) failed): stub it under `origins:` in the cases file (path -> response)" in lines
     assert sum("note:" in line for line in lines) == 2
+
+
+async def test_a_cloudfront_functions_event_given_to_a_handler_is_named_as_one(tmp_path: Path) -> None:
+    from edgesim.direct import invoke_lambda
+    from edgesim.errors import UserError
+
+    (tmp_path / "fn.py").write_text("def handler(event, context):\n    return event\n")
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"},
+             "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
+    with pytest.raises(UserError, match=r"^this is a CloudFront Functions event \(request at the top\), not a "
+                                        r"Lambda@Edge one \(Records\[0\]\.cf\): make one with `edgesim "
+                                        r"generate-event TRIGGER`, or run this one on a CloudFront Function"):
+        await invoke_lambda("fn.py:handler", event, base_dir=tmp_path)
+
+
+def test_the_last_request_of_an_origin_that_got_none_fails_at_the_test_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_last="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"web": {"/": "home"}})
+        def test_last(edge_origins):
+            assert edge_origins["web"].last.uri == "/"
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E       AssertionError: origin 'web' got no request", "test_scratch_last.py:5: AssertionError"])
+    result.stdout.no_fnmatch_line("*edgesim/stubs.py*")
