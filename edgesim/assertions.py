@@ -6,6 +6,7 @@ test shows the behavior chosen, every trigger with its logs, the cache result an
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,7 +14,7 @@ import httpx
 
 from edgesim.messages import EventType
 from edgesim.testing import trace_of
-from edgesim.trace import Trace, TriggerTrace
+from edgesim.trace import OriginTrace, Trace, TriggerTrace
 
 EventLike = EventType | str
 
@@ -100,20 +101,43 @@ def assert_cache(response: httpx.Response, result: str) -> None:
         raise fail(f"expected X-Cache {result!r}, got {actual!r} ({response.headers.get('x-cache')!r}){why}", trace)
 
 
-def assert_origin_called(response: httpx.Response, times: int | None = None) -> None:
+def assert_origin_called(response: httpx.Response, times: int | None = None, *, origin: str | None = None) -> None:
+    """An origin was asked for this response: at least once, or exactly `times`; only `origin`'s
+    requests count when it is given (an origin id, as in the config)."""
     __tracebackhide__ = True
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int)):
+        # `assert_origin_called(r, "app")` reads naturally, and would otherwise compare a count to "app".
+        hint = f"; to check which origin, write assert_origin_called(response, origin={times!r})" \
+            if isinstance(times, str) else ""
+        raise TypeError(f"times is a number of origin requests, not {times!r}{hint}")
     trace = trace_of(response)
-    count = len(trace.origin_requests)
+    count = len(_origin_requests(trace, origin))
     if (times is None and count == 0) or (times is not None and count != times):
         want = "at least once" if times is None else f"{times} time(s)"
-        raise fail(f"expected the origin to be called {want}; it was called {count} time(s)", trace)
+        who = "the origin" if origin is None else f"origin {origin!r}"
+        raise fail(f"expected {who} to be called {want}; it was called {count} time(s){_origin_calls(trace)}", trace)
 
 
-def assert_origin_not_called(response: httpx.Response) -> None:
+def assert_origin_not_called(response: httpx.Response, *, origin: str | None = None) -> None:
+    """No origin (or not `origin`) was asked: the response came from a function or the cache."""
     __tracebackhide__ = True
     trace = trace_of(response)
-    if trace.origin_requests:
-        raise fail(f"expected no origin request; got {len(trace.origin_requests)}", trace)
+    calls = _origin_requests(trace, origin)
+    if calls:
+        who = "origin request" if origin is None else f"request to origin {origin!r}"
+        raise fail(f"expected no {who}; got {len(calls)}{_origin_calls(trace)}", trace)
+
+
+def _origin_requests(trace: Trace, origin: str | None) -> list[OriginTrace]:
+    return [o for o in trace.origin_requests if origin is None or o.origin_id == origin]
+
+
+def _origin_calls(trace: Trace) -> str:
+    """The origin requests as the trace shows them, for a message about how many there were."""
+    if not trace.origin_requests:
+        return ""
+    return " (" + "; ".join(f"{o.origin_id}: {o.method} {o.url} -> {o.status or o.error}"
+                            for o in trace.origin_requests) + ")"
 
 
 def assert_generated_by(response: httpx.Response, event_type: EventLike) -> None:
@@ -122,7 +146,22 @@ def assert_generated_by(response: httpx.Response, event_type: EventLike) -> None
     trace = trace_of(response)
     record = trace.trigger(_event(event_type))
     if record is None or not record.generated:
-        raise fail(f"expected {_event(event_type).value} to generate the response", trace)
+        raise fail(f"expected {_event(event_type).value} to generate the response; {_source(trace)}", trace)
+
+
+def _source(trace: Trace) -> str:
+    """Where a response came from instead, in the words of the trace."""
+    generated = next((t for t in trace.triggers if t.generated), None)
+    if generated is not None:
+        return f"{generated.event_type.value} ({generated.function}) generated it"
+    failed = next((t for t in trace.triggers if t.error), None)
+    if failed is not None:
+        return f"{failed.event_type.value} ({failed.function}) failed: {failed.error}"
+    if trace.origin_requests:
+        return f"it came from the origin{_origin_calls(trace)}"
+    if trace.cache and trace.cache != "bypass":
+        return f"it came from the edge cache ({trace.cache})"
+    return f"CloudFront answered it itself ({trace.error or trace.x_cache or trace.status})"
 
 
 def assert_header_set_by(response: httpx.Response, name: str, event_type: EventLike,
@@ -137,7 +176,8 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
     event = _event(event_type)
     record = trace.trigger(event)
     if record is None:
-        raise fail(f"expected {event.value} to set {name!r}, but {event.value} did not run", trace)
+        raise fail(f"expected {event.value} to set {name!r}, but {event.value} did not run (ran: {_ran(trace)})"
+                   f"{_who_did(trace, name)}", trace)
     if record.output is None:
         raise fail(f"{event.value} ({record.function}) recorded no output, so who set {name!r} is unknown", trace)
     side = "request" if event.is_request and not record.generated else "response"
@@ -145,7 +185,7 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
     after = _headers(record.output, side).get(name.lower())
     if after is None:
         raise fail(f"expected {event.value} ({record.function}) to set {side} header {name!r}; "
-                   f"its output has no such header", trace)
+                   f"its output has no such header{_who_did(trace, name) if side == 'response' else ''}", trace)
     if value is not None and value not in after:
         raise fail(f"expected {event.value} ({record.function}) to set {name!r} to {value!r}; "
                    f"it set it to {_values(after)}", trace)
@@ -167,7 +207,23 @@ def assert_header(response: httpx.Response, name: str, value: str | None) -> Non
     trace = trace_of(response)
     want = "absent" if value is None else repr(value)
     actual = "absent" if got is None else repr(got)
-    raise fail(f"expected header {name}: {want}, got {actual}; {header_story(trace, name)}", trace)
+    raise fail(f"expected header {name}: {want}, got {actual}; {header_story(trace, name)}"
+               f"{_similar_header(response, name) if got is None else ''}", trace)
+
+
+def _similar_header(response: httpx.Response, name: str) -> str:
+    """"; did you mean ...?" for a misspelt header name the response has one close to."""
+    names = sorted({key.lower() for key in response.headers.keys()})
+    close = difflib.get_close_matches(name.lower(), names, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    return f"; did you mean {close[0]!r} (it is {response.headers[close[0]]!r})?"
+
+
+def _who_did(trace: Trace, name: str) -> str:
+    """"; instead: ..." naming the functions that did set, change or remove response header `name`."""
+    story = header_story(trace, name)
+    return "" if story.startswith("no function") else f"; instead: {story}"
 
 
 def header_story(trace: Trace, name: str) -> str:

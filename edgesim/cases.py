@@ -35,6 +35,7 @@ from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution, trace_of, viewer_headers
 from edgesim.trace import Trace
+from edgesim.unstubbed_origins import unstubbed_origins
 
 
 class _Strict(BaseModel):
@@ -78,6 +79,7 @@ class CaseResult:
     failures: list[str] = field(default_factory=list)
     trace: str = ""
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # shown passed or failed: an origin reached unstubbed
 
     @property
     def passed(self) -> bool:
@@ -180,9 +182,19 @@ async def run_cases(path: Path, config_path: Path | None = None) -> list[CaseRes
             result.failures = check(case, response.status_code, response.headers, response.text,
                                     cache_result(response), triggers, trace)
             result.trace = trace.render(details=True)
+            result.notes = _unstubbed_notes(trace, dist, failed=not result.passed)
             result.seconds = time.perf_counter() - started
             results.append(result)
     return results
+
+
+def _unstubbed_notes(trace: Trace, dist: Distribution, *, failed: bool) -> list[str]:
+    """A case's requests to an origin the cases file does not stub: always said when they went over
+    the internet (a case that passes only while the network is up), and when one got no answer in a
+    case that failed (the 502 it explains)."""
+    how = "stub it under `origins:` in the cases file (path -> response)"
+    found = unstubbed_origins([trace], dist.config, dist.origins, ())
+    return [hint for o in found if (not o.local or failed) and (hint := o.hint(how)) is not None]
 
 
 def summary(results: list[CaseResult], path: Path) -> str:
@@ -190,9 +202,11 @@ def summary(results: list[CaseResult], path: Path) -> str:
     for result in results:
         if result.passed:
             lines.append(f"PASS  {result.name}")
+            lines.extend(f"        note: {note}" for note in result.notes)
             continue
         lines.append(f"FAIL  {result.name}  ({path}:{result.line})")
         lines.extend(f"        - {failure}" for failure in result.failures)
+        lines.extend(f"        note: {note}" for note in result.notes)
         lines.extend(f"        {row}" for row in result.trace.splitlines())
     failed = sum(1 for r in results if not r.passed)
     lines.append(f"{len(results) - failed} passed, {failed} failed")

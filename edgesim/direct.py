@@ -9,14 +9,13 @@ result, its log lines and, by default, how CloudFront would take the result (val
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from edgesim.lambda_edge.invoke import InvokeResult
 from edgesim.messages import EventType
-
-if TYPE_CHECKING:
-    from edgesim.lambda_edge.invoke import InvokeResult
 
 
 class FunctionTestResult(dict[str, Any]):
@@ -75,12 +74,42 @@ async def run_cloudfront_function(path: str | Path, event: dict[str, Any], *, ru
 run_cloudfront_function.__test__ = False  # type: ignore[attr-defined]
 
 
+class LambdaTestResult(InvokeResult):
+    """`edgesim invoke`'s result for a test: `.result` (what the handler returned), `.logs`, `.error`,
+    `.validation_error`, `.viewer_status`, `.ok`.
+
+    `.result` of a handler that failed (threw, timed out, did not load) raises an AssertionError with
+    its error and logs, as FunctionTestResult.output does: it is None then, and `result["uri"]` would
+    be a TypeError that hides why. A result CloudFront would refuse is still there to read.
+    """
+
+    handler: str = ""
+
+    @property  # type: ignore[override]  # InvokeResult's field, read through this check
+    def result(self) -> Any:
+        __tracebackhide__ = True  # pytest: a failed handler is reported at the test's line
+        if self.error is not None:
+            logs = "".join(f"\n  | {line}" for line in self.logs) or " none"
+            raise AssertionError(f"{self.handler} failed, so it has no result: {self.error}\nits logs:{logs}")
+        return self.__dict__.get("result")
+
+    @result.setter
+    def result(self, value: Any) -> None:
+        self.__dict__["result"] = value
+
+    def __repr__(self) -> str:  # the dataclass's would read `.result`, and raise for a failed handler
+        return f"<LambdaTestResult {self.handler} ok={self.ok} error={self.error!r}>"
+
+
 async def invoke_lambda(handler: str, event: dict[str, Any], *, event_type: EventType | str | None = None,
                         validate: bool = True, base_dir: Path | None = None, timeout: float | None = None,
-                        memory: int | None = None) -> InvokeResult:
+                        memory: int | None = None) -> LambdaTestResult:
     """Run a Lambda@Edge handler (`path/file.py:handler`) on `event` in a fresh worker."""
     from edgesim.lambda_edge import invoke_handler
 
     trigger = EventType(event_type) if event_type is not None else None
-    return await invoke_handler(handler, event, event_type=trigger, validate=validate, base_dir=base_dir,
-                                timeout=timeout, memory=memory)
+    out = await invoke_handler(handler, event, event_type=trigger, validate=validate, base_dir=base_dir,
+                               timeout=timeout, memory=memory)
+    result = LambdaTestResult(**{f.name: out.__dict__[f.name] for f in fields(out)})
+    result.handler = handler
+    return result

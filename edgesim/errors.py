@@ -3,7 +3,8 @@
     EdgesimError
     ├── UserError                   your config or code is wrong; shown as one clear line
     │   ├── ConfigError             a distribution config that CloudFront would refuse at deploy
-    │   └── FunctionCodeError       a function that cannot load (size, syntax, runtime subset, import)
+    │   ├── FunctionCodeError       a function that cannot load (size, syntax, runtime subset, import)
+    │   └── StubError               a test's origin stub that is not one (also a TypeError)
     └── ViewerError                 becomes the HTTP response the viewer gets (app.py renders it)
         ├── BadRequest                      400  malformed request
         │   ├── GetWithBody                 403  a GET that carries a body
@@ -67,6 +68,12 @@ class FunctionCodeError(UserError):
         if line is not None:
             where = f"{where}:{line}"
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class StubError(UserError, TypeError):
+    """A test's origin stub that is not one: a canned value that is no response, an object that is no
+    origin. A TypeError as well, as it was before it was a UserError; as a UserError, the pytest plugin
+    reports it in one line naming the origin and the route instead of a traceback through edgesim."""
 
 
 class BodyBrokenOff(EdgesimError):

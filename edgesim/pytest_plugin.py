@@ -56,6 +56,9 @@ def pytest_runtest_makereport(item: pytest.Item,
     """A failing test that used the distribution shows what its requests did."""
     report = yield
     edge = getattr(item, "funcargs", {}).get("edge")
+    if report.when == "call" and report.failed and _async_test_not_run(item, report):
+        report.sections.append(("edgesim", _async_hint(item.config)))
+        return report  # its distribution got no request: no traces to show
     if report.when == "call" and report.failed and edge is not None and hasattr(edge, "render_traces"):
         # An edgesim assertion already printed its request's trace in its message: not twice.
         from edgesim.trace import Trace
@@ -66,6 +69,26 @@ def pytest_runtest_makereport(item: pytest.Item,
         if rendered:
             report.sections.append(("edgesim traces", rendered))
     return report
+
+
+def _async_test_not_run(item: pytest.Item, report: pytest.TestReport) -> bool:
+    """An `async def` test of edgesim's that no async plugin ran: pytest fails it with a list of
+    plugins to install, when the one a team has (pytest-asyncio, anyio) only wanted a marker."""
+    import inspect
+
+    function = getattr(item, "obj", None)
+    uses_edgesim = any(name.startswith(("edge", "edgesim")) for name in getattr(item, "fixturenames", ()))
+    return (uses_edgesim and inspect.iscoroutinefunction(function)
+            and "async def functions are not natively supported" in report.longreprtext)
+
+
+def _async_hint(config: pytest.Config) -> str:
+    plugins = [how for name, how in (
+        ("asyncio", "@pytest.mark.asyncio (pytest-asyncio is installed; or asyncio_mode = auto in the pytest ini)"),
+        ("anyio", "@pytest.mark.anyio (anyio's plugin is installed)"),
+    ) if config.pluginmanager.hasplugin(name)]
+    how = " or ".join(plugins) if plugins else "pytest-asyncio or anyio installed, and its marker"
+    return f"this async test did not run: it needs {how}; edge.async_client() works under either"
 
 
 class _Configs:
@@ -189,10 +212,16 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
          edgesim_config: DistributionConfig | Mapping[str, Any], edgesim_origins: Mapping[str, OriginSpec],
          _edgesim_session: tuple[_Configs, Path]) -> Iterator[SyncDistribution]:
     """This test's distribution: fresh cache, KeyValueStores and stubs; controls and traces."""
-    from edgesim.errors import ConfigError, UserError
+    from edgesim.errors import ConfigError, StubError, UserError
     from edgesim.testing_sync import SyncDistribution
 
     marker = _marker_kwargs(request)
+    if not edgesim_origins and not marker.get("origins"):
+        misnamed = _misnamed_origins_fixture(request)
+        if misnamed is not None:
+            pytest.fail(f"edgesim: this test stubs no origin, and a fixture {misnamed!r} is defined for it: "
+                        "did you mean edgesim_origins? (edgesim_origins gives the stubs; edge_origins is what "
+                        "they got)", pytrace=False)
     socket = bool(marker.get("socket") or request.config.getoption("--edgesim-socket"))
     origins = {**edgesim_origins, **(marker.get("origins") or {})}
     base_dir = Path(str(request.node.path)).parent
@@ -207,12 +236,53 @@ def edge(request: pytest.FixtureRequest, edgesim_loop: EdgeLoop, edgesim_runtime
         distribution.start()
     except UserError as exc:
         problem = str(exc)
-        if isinstance(exc, ConfigError) and exc.field == "origins":
+        if isinstance(exc, StubError) or (isinstance(exc, ConfigError) and exc.field == "origins"):
             problem += f" (this test's origin stubs come from {_origins_source(marker, edgesim_origins)})"
     if problem is not None:  # the user's mistake in one line, not a traceback through edgesim's loop
         pytest.fail(f"edgesim: {problem}", pytrace=False)
-    yield distribution
-    distribution.close()
+    try:
+        yield distribution
+        _warn_unstubbed(request, distribution)
+    finally:
+        distribution.close()
+
+
+def _warn_unstubbed(request: pytest.FixtureRequest, distribution: SyncDistribution) -> None:
+    """Warn, at the test's own line, for each origin its requests reached over the internet unstubbed."""
+    import warnings
+
+    from edgesim.unstubbed_origins import UnstubbedOriginWarning
+
+    path, line, _ = request.node.location
+    for origin in distribution.unstubbed_origins():
+        if origin.local:
+            continue
+        escalated: str | None = None
+        try:
+            warnings.warn_explicit(UnstubbedOriginWarning(origin.warning()), UnstubbedOriginWarning,
+                                   str(request.config.rootpath / path), (line or 0) + 1)
+        except UnstubbedOriginWarning as exc:  # `filterwarnings = error`
+            escalated = f"{type(exc).__name__}: {exc}"
+        if escalated is not None:  # failed outside `except`: one line, not this frame and the warning's
+            pytest.fail(escalated, pytrace=False)
+
+
+def _misnamed_origins_fixture(request: pytest.FixtureRequest) -> str | None:
+    """A fixture this test sees whose name is close to edgesim_origins (edgesim_origin, edge_origins
+    overridden...): stubs written there are silently never used. pytest lists a node's visible fixtures
+    only through its FixtureManager (not public API): when that changes, this check says nothing."""
+    import difflib
+
+    try:
+        manager = request._fixturemanager
+        names = [name for name in manager._arg2fixturedefs if name != "edgesim_origins"]
+        for name in difflib.get_close_matches("edgesim_origins", names, n=3, cutoff=0.8):
+            defs = manager.getfixturedefs(name, request.node)
+            if defs and getattr(defs[-1].func, "__module__", __name__) != __name__:
+                return name
+    except (AttributeError, TypeError):
+        return None
+    return None
 
 
 def _origins_source(marker: Mapping[str, Any], fixture: Mapping[str, Any]) -> str:

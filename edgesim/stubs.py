@@ -7,6 +7,7 @@ seen from the origin's side (after origin-request, with the headers CloudFront f
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,6 +16,7 @@ from typing import Any, Union
 import httpx
 
 from edgesim.encoding import decode, encode
+from edgesim.errors import StubError
 from edgesim.messages import Headers, Request, Response
 
 # What a stub function or a canned entry may give back: a Response, a body, (status, body),
@@ -49,6 +51,7 @@ class OriginStub(httpx.AsyncBaseTransport):
 
     @property
     def last(self) -> Request:
+        __tracebackhide__ = True  # pytest: reported at the test's line, not in here
         if not self.requests:
             raise AssertionError(f"origin {self.origin_id!r} got no request")
         return self.requests[-1]
@@ -84,7 +87,7 @@ async def origin_view(request: httpx.Request) -> Request:
 
 
 def to_response(value: Canned, where: str) -> Response:
-    """A canned value as a Response; a clear TypeError names `where` when it is not one."""
+    """A canned value as a Response; a StubError (a TypeError) names `where` when it is not one."""
     if isinstance(value, Response):
         return value
     if isinstance(value, (str, bytes)):
@@ -94,7 +97,7 @@ def to_response(value: Canned, where: str) -> Response:
         return _response(status, headers, body)
     if isinstance(value, Mapping) and set(value) <= _RESPONSE_KEYS and value:
         return _response(int(value.get("status", 200)), value.get("headers") or {}, value.get("body", b""))
-    raise TypeError(f"{where}: {value!r} is not a response; give a body (str/bytes), (status, body), "
+    raise StubError(f"{where}: {value!r} is not a response; give a body (str/bytes), (status, body), "
                     "(status, headers, body), {'status': ..., 'headers': ..., 'body': ...} or an "
                     "edgesim.messages.Response")
 
@@ -141,6 +144,27 @@ def stub_from_routes(origin_id: str, routes: Mapping[str, Canned]) -> OriginStub
     return stub
 
 
+class StubbedOrigins(dict[str, OriginStub]):
+    """A test's origin stubs by origin id; asked for one that is not stubbed, it says which are, and
+    whether the id is one of the config's origins left unstubbed, or a typo."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.configured: list[str] = []  # every origin id in the config
+
+    def __missing__(self, origin_id: str) -> OriginStub:
+        __tracebackhide__ = True
+        stubbed = sorted(self)
+        if origin_id in self.configured:
+            why = (f"origin {origin_id!r} is not stubbed in this test, so no requests are recorded for it "
+                   f"(they go to the origin the config names)")
+        else:
+            close = difflib.get_close_matches(str(origin_id), self.configured, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            why = f"no origin {origin_id!r} in the config (its origins: {self.configured}){hint}"
+        raise KeyError(f"{why}; stubbed origins: {stubbed or 'none'}")
+
+
 class RecordingTransport(OriginStub):
     """Any httpx transport (an ASGI app's included), recording what it is sent."""
 
@@ -183,5 +207,5 @@ def make_stub(origin_id: str, spec: OriginSpec) -> OriginStub:
         if _is_asgi(spec):
             return RecordingTransport(origin_id, httpx.ASGITransport(app=spec))  # type: ignore[arg-type]
         return stub_from_function(origin_id, spec)  # type: ignore[arg-type]
-    raise TypeError(f"origin {origin_id!r}: {spec!r} is not an origin; give a URL, an ASGI app, a function "
+    raise StubError(f"origin {origin_id!r}: {spec!r} is not an origin; give a URL, an ASGI app, a function "
                     "Request -> response, a dict of canned responses by path, or an httpx transport")

@@ -36,8 +36,9 @@ from edgesim.runtime_pool import RuntimePool
 # Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
 from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
-from edgesim.stubs import OriginSpec, OriginStub, make_stub
+from edgesim.stubs import OriginSpec, StubbedOrigins, make_stub
 from edgesim.trace import Trace
+from edgesim.unstubbed_origins import UnstubbedOrigin, unstubbed_origins
 
 TRACE_KEY = "edgesim.trace"
 # The per-request viewer override headers the pipeline reads and strips before any function
@@ -179,7 +180,7 @@ class Distribution:
         self._origin_specs = dict(origins or {})
         self._workdir = workdir
         self._own_workdir: Path | None = None
-        self.origins: dict[str, OriginStub] = {}
+        self.origins = StubbedOrigins()
         self.kvs: dict[str, KvsFile] = {}
         self.config = self.source_config
         self.simulator: Simulator | None = None
@@ -243,6 +244,7 @@ class Distribution:
 
     def _with_origins(self, config: DistributionConfig) -> DistributionConfig:
         known = {o.id for o in config.origins}
+        self.origins.configured = sorted(known)
         unknown = sorted(set(self._origin_specs) - known)
         if unknown:
             close = {name: match[0] for name in unknown if (match := difflib.get_close_matches(name, known, n=1))}
@@ -335,6 +337,7 @@ class Distribution:
         problems = [f"function failed to load (its requests get CloudFront's error): {p}"
                     for p in (self.simulator.load_problems if self.simulator is not None else [])]
         problems += [line for stub in self.origins.values() for line in stub.unrouted]
+        problems += [hint for origin in self.unstubbed_origins() if (hint := origin.hint()) is not None]
         if not self.book.traces:
             return "\n".join(problems + ["(no requests reached the distribution)"])
         traces = self.book.traces[-limit:]
@@ -344,6 +347,12 @@ class Distribution:
                 return ""
             rendered.append(f"({len(traces) - len(rendered)} more request(s) in the failure message above)")
         return "\n".join(problems + rendered)
+
+    def unstubbed_origins(self) -> list[UnstubbedOrigin]:
+        """The origins this distribution's requests reached for real though the test neither stubbed
+        them nor gave their URL: a test that depends on the network without saying so."""
+        meant = [origin_id for origin_id, spec in self._origin_specs.items() if isinstance(spec, str)]
+        return unstubbed_origins(list(self.book.traces), self.config, self.origins, meant)
 
     # --- controls ----------------------------------------------------------------------------
 

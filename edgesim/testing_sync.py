@@ -22,10 +22,10 @@ from edgesim.kvs_files import KvsFile
 from edgesim.stubs import OriginStub
 from edgesim.testing import Distribution, attach_trace
 from edgesim.trace import Trace
+from edgesim.unstubbed_origins import UnstubbedOrigin
 
 if TYPE_CHECKING:
-    from edgesim.direct import FunctionTestResult
-    from edgesim.lambda_edge.invoke import InvokeResult
+    from edgesim.direct import FunctionTestResult, LambdaTestResult
 
 T = TypeVar("T")
 
@@ -219,6 +219,9 @@ class SyncDistribution:
     def render_traces(self, limit: int = 20, shown: Collection[Trace] = ()) -> str:
         return self.distribution.render_traces(limit, shown)
 
+    def unstubbed_origins(self) -> list[UnstubbedOrigin]:
+        return self.distribution.unstubbed_origins()
+
     def advance(self, seconds: float) -> None:
         self.distribution.advance(seconds)
 
@@ -254,7 +257,7 @@ class FunctionRunner:
 
         return self.loop.run(run_cloudfront_function(path, event, base_dir=self.base_dir, **kwargs))
 
-    def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> InvokeResult:
+    def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> LambdaTestResult:
         """The handler's result, logs and validation outcome (see direct.invoke_lambda)."""
         __tracebackhide__ = True
         from edgesim.direct import invoke_lambda

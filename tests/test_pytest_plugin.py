@@ -12,6 +12,16 @@ from conftest import API_CONFIG as CONFIG
 
 INI = "[pytest]\nfilterwarnings = error\naddopts = -p no:cacheprovider -p no:benchmark\nasyncio_default_fixture_loop_scope = function\n"
 
+# The scratch config's origin, stubbed: an unstubbed one would be reached over the internet (a warning,
+# an error under `filterwarnings = error`).
+STUB_API = """
+    import pytest
+
+    @pytest.fixture
+    def edgesim_origins():
+        return {"api": {"/": "hello"}}
+"""
+
 
 def failure_report(result: pytest.RunResult) -> str:
     """The run's output up to its short test summary, whose lines are as long as the terminal is wide
@@ -166,6 +176,7 @@ def test_a_misused_control_fails_at_the_test_line(project: pytest.Pytester) -> N
 
 
 def test_a_misspelt_trigger_points_at_the_test_line(project: pytest.Pytester) -> None:
+    project.makeconftest(STUB_API)
     project.makepyfile(test_scratch_trigger="""
         from edgesim.assertions import assert_ran, assert_triggers
 
@@ -349,6 +360,7 @@ def test_an_origin_stub_for_an_unknown_origin_says_where_it_came_from(project: p
 
 def test_async_tests_use_the_async_client(project: pytest.Pytester) -> None:
     project.makeini(INI + "asyncio_mode = auto\n")
+    project.makeconftest(STUB_API)
     project.makepyfile(test_scratch_async="""
         from edgesim.testing import trace_of
 

@@ -66,6 +66,12 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
     try:
         cf = event["Records"][0]["cf"]
     except (KeyError, IndexError, TypeError):
+        if isinstance(event, dict) and isinstance(event.get("request"), dict):
+            # The other way round from cloudfront_functions.testfunction's check: the two shapes get mixed up.
+            raise errors.UserError("this is a CloudFront Functions event (request at the top), not a Lambda@Edge "
+                                   "one (Records[0].cf): make one with `edgesim generate-event TRIGGER`, or run "
+                                   "this one on a CloudFront Function (`edgesim test-function`, "
+                                   "edge_functions.cloudfront_function)") from None
         raise errors.UserError("not a Lambda@Edge event: it has no Records[0].cf "
                                "(make one with `edgesim generate-event TRIGGER`)") from None
     declared = cf.get("config", {}).get("eventType") if isinstance(cf, dict) else None

@@ -1,0 +1,400 @@
+"""What a test writer sees when a test goes wrong: scratch projects run with pytester, each failure
+read as the user reads it (the message, the report's sections, the warnings summary)."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from edgesim.assertions import (
+    assert_generated_by,
+    assert_header,
+    assert_header_set_by,
+    assert_origin_called,
+    assert_origin_not_called,
+)
+from edgesim.testing import Distribution
+from edgesim.unstubbed_origins import is_local_host
+from test_pytest_plugin import INI, failure_report
+
+# Warnings stay warnings here, so that the summary shows them; INI (filterwarnings = error) is the
+# escalation a team sets.
+INI_WARN = INI.replace("filterwarnings = error\n", "filterwarnings =\n    error\n"
+                       "    default::edgesim.unstubbed_origins.UnstubbedOriginWarning\n")
+
+
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def config_with(url: str) -> str:
+    return f"""
+[[origins]]
+id = "web"
+url = "http://127.0.0.1:1"
+
+[[origins]]
+id = "api"
+url = "{url}"
+connect_timeout = 1
+connection_attempts = 1
+
+[default_cache_behavior]
+target_origin = "web"
+
+[[cache_behaviors]]
+path_pattern = "/api/*"
+target_origin = "api"
+"""
+
+
+def test_an_unstubbed_internet_origin_is_a_warning_naming_it(pytester: pytest.Pytester) -> None:
+    # api.example.com: no address, or nothing worth reaching (RFC 2606); connect_timeout 1 s bounds it.
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI_WARN)
+    pytester.makepyfile(test_scratch_net="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"web": {"/": "home"}}
+
+        def test_forgot_the_api_stub(edge_client):
+            edge_client.get("/api/users")
+
+        def test_only_the_stubbed_origin(edge_client):
+            assert edge_client.get("/").text == "home"
+
+        @pytest.mark.edgesim(origins={"api": "http://api.example.com"})
+        def test_the_api_meant_for_real(edge_client):
+            edge_client.get("/api/users")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3, warnings=1)
+    result.stdout.fnmatch_lines([
+        "*test_scratch_net.py::test_forgot_the_api_stub",
+        "*test_scratch_net.py:7: UnstubbedOriginWarning: edgesim: origin 'api' is not stubbed, so this test's "
+        "requests to it went over the internet to http://api.example.com; stub it with canned responses*",
+    ])
+    # The project's own escalation makes it a failure, at the test that did it.
+    pytester.makeini(INI)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*_ ERROR at teardown of test_forgot_the_api_stub _*",
+                                 "UnstubbedOriginWarning: edgesim: origin 'api' is not stubbed, so *",
+                                 "*= short test summary info =*"])  # one line, no traceback through edgesim
+
+
+def test_an_unstubbed_origin_that_does_not_answer_is_named_in_the_failure(pytester: pytest.Pytester) -> None:
+    port = closed_port()
+    pytester.makefile(".toml", edgesim=config_with(f"http://127.0.0.1:{port}"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_local="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"web": {"/": "home"}}
+
+        def test_api(edge_client):
+            assert edge_client.get("/api/users").status_code == 200
+    """)
+    result = pytester.runpytest()
+    # A local origin is no warning (a dev server may be meant); that nothing answered is said.
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*- edgesim traces -*",
+        f"origin 'api' is not stubbed in this test, and nothing answered at http://127.0.0.1:{port} "
+        "(1 of 1 request(s) failed): stub it with canned responses, a function or an ASGI app*",
+        "GET /api/users -> behavior '/api/*' -> 502 (Error from cloudfront)",
+    ])
+    assert "UnstubbedOriginWarning" not in result.stdout.str()
+    assert failure_report(result).count("is not stubbed") == 1
+
+
+# --- assertion messages: what was there instead ------------------------------------------------
+
+SECURITY_HEADERS = """function handler(event) {
+    event.response.headers['strict-transport-security'] = { value: 'max-age=63072000' };
+    event.response.headers['x-frame-options'] = { value: 'DENY' };
+    return event.response;
+}"""
+ROBOTS = """function handler(event) {
+    if (event.request.uri === '/robots.txt') {
+        return { statusCode: 200, statusDescription: 'OK', body: 'User-agent: *' };
+    }
+    return event.request;
+}"""
+
+
+@pytest.fixture
+def edge_site(tmp_path: Path) -> dict[str, Any]:
+    (tmp_path / "security.js").write_text(SECURITY_HEADERS)
+    (tmp_path / "robots.js").write_text(ROBOTS)
+    functions = {"viewer-request": {"cloudfront_function": str(tmp_path / "robots.js")},
+                 "viewer-response": {"cloudfront_function": str(tmp_path / "security.js")}}
+    return {"origins": [{"id": "web", "url": "http://web.example.com"}, {"id": "api", "url": "http://api.example.com"}],
+            "default_cache_behavior": {"target_origin": "web", "functions": functions},
+            "cache_behaviors": [{"path_pattern": "/api/*", "target_origin": "api", "cache_policy": "CachingDisabled"}]}
+
+
+async def responses(config: dict[str, Any], *paths: str) -> list[httpx.Response]:
+    async with Distribution(config, origins={"web": {"/": "home"}, "api": {"/api/x": "x"}}) as dist, \
+            dist.client() as client:
+        return [await client.get(path) for path in paths]
+
+
+def message(check: Any) -> str:
+    with pytest.raises(AssertionError) as info:
+        check()
+    return str(info.value).split("\n\nedgesim trace:")[0]
+
+
+async def test_a_misspelt_header_name_gets_the_close_one_with_its_value(edge_site: dict[str, Any]) -> None:
+    (home,) = await responses(edge_site, "/")
+    assert message(lambda: assert_header(home, "strict-transport-securty", "max-age=63072000")) == (
+        "expected header strict-transport-securty: 'max-age=63072000', got absent; no function set, changed or "
+        "removed it; did you mean 'strict-transport-security' (it is 'max-age=63072000')?")
+    # A header that is simply not there gets no guess.
+    assert message(lambda: assert_header(home, "x-powered-by", "edgesim")).endswith("removed it")
+
+
+async def test_a_header_set_by_another_trigger_names_that_trigger(edge_site: dict[str, Any]) -> None:
+    (home,) = await responses(edge_site, "/")
+    assert message(lambda: assert_header_set_by(home, "x-frame-options", "origin-response", "DENY")) == (
+        "expected origin-response to set 'x-frame-options', but origin-response did not run "
+        "(ran: viewer-request, viewer-response); instead: viewer-response (security) set it to 'DENY'")
+
+
+async def test_a_response_generated_elsewhere_says_where_it_came_from(edge_site: dict[str, Any]) -> None:
+    robots, home = await responses(edge_site, "/robots.txt", "/")
+    assert message(lambda: assert_generated_by(robots, "origin-request")) == (
+        "expected origin-request to generate the response; viewer-request (robots) generated it")
+    assert message(lambda: assert_generated_by(home, "viewer-request")) == (
+        "expected viewer-request to generate the response; it came from the origin (web: GET / -> 200)")
+
+
+async def test_origin_assertions_take_an_origin_id(edge_site: dict[str, Any]) -> None:
+    home, api = await responses(edge_site, "/", "/api/x")
+    assert_origin_called(api, origin="api")
+    assert_origin_called(home, 1, origin="web")
+    assert_origin_not_called(home, origin="api")
+    assert message(lambda: assert_origin_called(home, origin="api")) == (
+        "expected origin 'api' to be called at least once; it was called 0 time(s) (web: GET / -> 200)")
+    assert message(lambda: assert_origin_not_called(api, origin="api")) == (
+        "expected no request to origin 'api'; got 1 (api: GET /api/x -> 200)")
+    # The id written where the count goes is not compared to a count.
+    with pytest.raises(TypeError, match=r"times is a number of origin requests, not 'api'; to check which "
+                                        r"origin, write assert_origin_called\(response, origin='api'\)"):
+        assert_origin_called(api, "api")  # type: ignore[arg-type]
+
+
+# --- stubs and direct runs ------------------------------------------------------------------------
+
+async def test_an_origin_not_stubbed_is_named_when_its_records_are_asked_for(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": {"/": "home"}}) as dist:
+        with pytest.raises(KeyError) as unstubbed:
+            dist.origins["api"]
+        with pytest.raises(KeyError) as typo:
+            dist.origins["wbe"]
+        assert dist.origins["web"].count == 0
+    assert unstubbed.value.args[0] == (
+        "origin 'api' is not stubbed in this test, so no requests are recorded for it (they go to the origin "
+        "the config names); stubbed origins: ['web']")
+    assert typo.value.args[0] == (
+        "no origin 'wbe' in the config (its origins: ['api', 'web']); did you mean 'web'?; stubbed origins: ['web']")
+
+
+def test_a_canned_value_that_is_no_response_fails_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_canned="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"web": {"/": 200}})
+        def test_home(edge_client):
+            edge_client.get("/")
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "*_ ERROR at setup of test_home _*",
+        "edgesim: origin 'web' route '/': 200 is not a response; give a body (str/bytes), (status, body), *"
+        "(this test's origin stubs come from @pytest.mark.edgesim(origins=...))",
+        "*= short test summary info =*",
+    ])
+    # Not a traceback through the plugin, pytest-asyncio and edgesim.stubs.
+    result.stdout.no_fnmatch_line("*edgesim/stubs.py*")
+
+
+async def test_the_result_of_a_handler_that_threw_says_why_there_is_none(tmp_path: Path) -> None:
+    from edgesim.direct import invoke_lambda
+
+    (tmp_path / "fn.py").write_text("def handler(event, context):\n    print('checking')\n"
+                                    "    raise ValueError('no config for ' + event['Records'][0]['cf']['request']['uri'])\n")
+    event = {"Records": [{"cf": {"config": {"eventType": "origin-request"}, "request": {
+        "uri": "/a", "method": "GET", "headers": {}, "querystring": "", "clientIp": "198.51.100.7"}}}]}
+    failed = await invoke_lambda("fn.py:handler", event, base_dir=tmp_path)
+    assert not failed.ok and failed.error is not None and "ValueError: no config for /a" in failed.error
+    with pytest.raises(AssertionError) as why:
+        failed.result["uri"]
+    text = str(why.value)
+    assert text.startswith(f"fn.py:handler failed, so it has no result: {failed.error}\nits logs:\n")
+    assert "  | checking" in text and "ValueError: no config for /a" in text.split("its logs:")[1]
+    assert "fn.py:handler" in repr(failed)
+
+
+def test_an_async_test_no_plugin_ran_is_told_the_marker_it_lacks(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)  # pytest-asyncio in strict mode, as installed by default
+    pytester.makepyfile(test_scratch_unmarked="""
+        async def test_home(edge):
+            async with edge.async_client() as client:
+                await client.get("/")
+
+        async def test_not_edgesim():
+            pass
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines([
+        "*_ test_home _*",
+        "async def functions are not natively supported.",
+        "*- edgesim -*",
+        "this async test did not run: it needs @pytest.mark.asyncio (pytest-asyncio is installed; or "
+        "asyncio_mode = auto in the pytest ini) or @pytest.mark.anyio (anyio's plugin is installed); "
+        "edge.async_client() works under either",
+        "*_ test_not_edgesim _*",
+    ])
+    # Not an empty "edgesim traces" section, and nothing said for a test that uses no edgesim fixture.
+    assert "edgesim traces" not in result.stdout.str()
+    assert failure_report(result).count("this async test did not run") == 1
+
+
+def test_stubs_written_in_a_misnamed_fixture_are_not_silently_ignored(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_misnamed="""
+        import pytest
+
+        @pytest.fixture
+        def edge_origins():  # meant: edgesim_origins
+            return {"web": {"/": "home"}}
+
+        def test_home(edge_client):
+            assert edge_client.get("/").text == "home"
+    """)
+    pytester.makepyfile(test_scratch_typo="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origin():
+            return {"web": {"/": "home"}}
+
+        def test_home(edge_client):
+            assert edge_client.get("/").text == "home"
+
+        @pytest.mark.edgesim(origins={"web": {"/": "home"}})
+        def test_stubbed_by_the_marker(edge_client):
+            assert edge_client.get("/").text == "home"
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines([
+        "*_ ERROR at setup of test_home _*",
+        "edgesim: this test stubs no origin, and a fixture 'edge_origins' is defined for it: did you mean "
+        "edgesim_origins? (edgesim_origins gives the stubs; edge_origins is what they got)",
+    ])
+    result.stdout.fnmatch_lines(["edgesim: this test stubs no origin, and a fixture 'edgesim_origin' is defined *"])
+
+
+@pytest.mark.parametrize(("host", "local"), [
+    ("localhost", True), ("127.0.0.1", True), ("::1", True), ("[::1]", True), ("10.1.2.3", True),
+    ("192.168.0.4", True), ("api", True), ("web.test", True), ("app.localhost", True), ("db.internal", True),
+    ("api.example.com", False), ("8.8.8.8", False), ("staging.example.net", False), ("2606:4700::1111", False),
+])
+def test_what_counts_as_the_internet(host: str, local: bool) -> None:
+    # The README's words: this machine, a private address, a name such as `localhost`, `api` or `*.test`.
+    assert is_local_host(host) is local
+
+
+def test_edgesim_test_says_which_cases_reached_an_unstubbed_origin(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    port = closed_port()
+    (tmp_path / "edgesim.toml").write_text(config_with("http://api.example.com") + f"""
+[[origins]]
+id = "local"
+url = "http://127.0.0.1:{port}"
+connection_attempts = 1
+
+[[cache_behaviors]]
+path_pattern = "/local/*"
+target_origin = "local"
+""")
+    (tmp_path / "cases.yaml").write_text("""
+config: edgesim.toml
+origins:
+  web: {"/": home}
+cases:
+  - name: home
+    request: {path: /}
+    expect: {status: 200}
+  - name: the api, unstubbed
+    request: {path: /api/users}
+    expect: {status: 502}
+  - name: a local origin, down
+    request: {path: /local/x}
+    expect: {status: 200}
+""")
+    result = CliRunner().invoke(main, ["test", str(tmp_path / "cases.yaml")])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "PASS  home" and lines[1].startswith("PASS  the api, unstubbed")
+    # Passed, but only while the network answers as it did: said all the same.
+    assert lines[2] == ("        note: origin 'api' is not stubbed in this test, and nothing answered at "
+                        "http://api.example.com (1 of 1 request(s) failed): stub it under `origins:` in the "
+                        "cases file (path -> response)") or lines[2].startswith(
+                        "        note: origin 'api' is not stubbed in this test: its 1 request(s) went over the internet")
+    assert f"        note: origin 'local' is not stubbed in this test, and nothing answered at http://127.0.0.1:{port} " \
+           "(1 of 1 request(s) failed): stub it under `origins:` in the cases file (path -> response)" in lines
+    assert sum("note:" in line for line in lines) == 2
+
+
+async def test_a_cloudfront_functions_event_given_to_a_handler_is_named_as_one(tmp_path: Path) -> None:
+    from edgesim.direct import invoke_lambda
+    from edgesim.errors import UserError
+
+    (tmp_path / "fn.py").write_text("def handler(event, context):\n    return event\n")
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"},
+             "request": {"method": "GET", "uri": "/", "querystring": {}, "headers": {}, "cookies": {}}}
+    with pytest.raises(UserError, match=r"^this is a CloudFront Functions event \(request at the top\), not a "
+                                        r"Lambda@Edge one \(Records\[0\]\.cf\): make one with `edgesim "
+                                        r"generate-event TRIGGER`, or run this one on a CloudFront Function"):
+        await invoke_lambda("fn.py:handler", event, base_dir=tmp_path)
+
+
+def test_the_last_request_of_an_origin_that_got_none_fails_at_the_test_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", edgesim=config_with("http://api.example.com"))
+    pytester.makeini(INI)
+    pytester.makepyfile(test_scratch_last="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"web": {"/": "home"}})
+        def test_last(edge_origins):
+            assert edge_origins["web"].last.uri == "/"
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["E       AssertionError: origin 'web' got no request", "test_scratch_last.py:5: AssertionError"])
+    result.stdout.no_fnmatch_line("*edgesim/stubs.py*")
