@@ -98,6 +98,12 @@ def assert_cache(response: httpx.Response, result: str) -> None:
             why = (f"; the request bypassed the edge cache, so it is never a {result}: behavior "
                    f"{trace.behavior!r} has a cache policy with caching disabled (MaxTTL 0), does not cache "
                    f"{trace.method}, or the cache is off")
+        elif trace.cache == "Miss" and "hit" in result.lower():
+            # The commonest slip: asserting Hit on the request that filled the cache.
+            why = ("; the first request for a cache key is always a Miss (it fetches the object and stores "
+                   "it): send the same request again and assert Hit on the second response. If that one is "
+                   "a Miss too, the object was not stored: see the origin's Cache-Control / Expires and the "
+                   "cache policy's min / default / max TTL (a TTL of 0 stores nothing)")
         raise fail(f"expected X-Cache {result!r}, got {actual!r} ({response.headers.get('x-cache')!r}){why}", trace)
 
 

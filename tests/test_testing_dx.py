@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from edgesim.assertions import (
+    assert_cache,
     assert_generated_by,
     assert_header,
     assert_header_set_by,
@@ -180,6 +181,16 @@ async def test_a_response_generated_elsewhere_says_where_it_came_from(edge_site:
         "expected origin-request to generate the response; viewer-request (robots) generated it")
     assert message(lambda: assert_generated_by(home, "viewer-request")) == (
         "expected viewer-request to generate the response; it came from the origin (web: GET / -> 200)")
+
+
+async def test_hit_asserted_on_the_request_that_filled_the_cache_says_to_ask_twice(edge_site: dict[str, Any]) -> None:
+    first, second = await responses(edge_site, "/", "/")
+    assert_cache(second, "Hit")
+    assert message(lambda: assert_cache(first, "Hit")).startswith(
+        "expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront'); the first request for a cache key is always "
+        "a Miss (it fetches the object and stores it): send the same request again and assert Hit on the second")
+    # Expecting a Miss and getting a Hit needs no such hint.
+    assert "first request" not in message(lambda: assert_cache(second, "Miss"))
 
 
 async def test_origin_assertions_take_an_origin_id(edge_site: dict[str, Any]) -> None:
