@@ -1,38 +1,34 @@
 """Frozen pydantic models of a distribution, and load_config(); every error names file and field.
 
 The TOML mirrors CloudFront's DistributionConfig in snake_case. Loading starts nothing: the
-Simulator materialises runtimes, origins and the cache from these values.
+Simulator materialises runtimes, origins and the cache from these values. The origins
+(origin_config.py) have a module of their own; their public names are imported here too, where
+they were first, so `from edgesim.config import ...` still finds them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cached_property
 import tomllib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Discriminator, Field, Tag, ValidationError, ValidationInfo, field_validator, model_validator
 
+from edgesim.config_base import Frozen, base_dir
 from edgesim.config_errors import explain
 from edgesim.docs_links import cite
 from edgesim.edge_runtimes import lambda_edge_runtime_problem
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
+from edgesim.origin_config import CustomOrigin as CustomOrigin
+from edgesim.origin_config import Origin as Origin
+from edgesim.origin_config import OriginGroup as OriginGroup
+from edgesim.origin_config import S3Origin as S3Origin
+from edgesim.origin_config import TaggedOrigin
 from edgesim.policies import (
     CachePolicy,
     OriginRequestPolicy,
@@ -42,22 +38,17 @@ from edgesim.policies import (
     managed_response_headers_policy,
 )
 
+# The names these had here before config_base.py held them.
+_Frozen = Frozen
+_base_dir = base_dir
+
 CONFIG_FILENAME = "edgesim.toml"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-def _base_dir(info: ValidationInfo) -> Path:
-    ctx = info.context or {}
-    return Path(ctx.get("base_dir", "."))
 
 
 # --- distribution-wide settings ---------------------------------------------------------------
 
 
-class DistributionSettings(_Frozen):
+class DistributionSettings(Frozen):
     id: str = "EDFDVBD6EXAMPLE"
     domain_name: str = "d111111abcdef8.cloudfront.net"
     # The point of presence reported in X-Amz-Cf-Pop and cf.edgeLocation.
@@ -102,7 +93,7 @@ def country_code_problem(code: str) -> str | None:
     return None
 
 
-class ViewerProfile(_Frozen):
+class ViewerProfile(Frozen):
     """Who the simulated viewer is: feeds CloudFront-Viewer-* headers when a policy asks (spec §2.6)."""
 
     # The viewer's address everywhere CloudFront shows one (a function's viewer.ip / clientIp,
@@ -156,118 +147,10 @@ class ViewerProfile(_Frozen):
         return value
 
 
-# --- origins ----------------------------------------------------------------------------------
-
-
-class CustomOrigin(_Frozen):
-    """An HTTP origin (CustomOriginConfig): protocol, host, port and origin path from `url`."""
-
-    id: str
-    url: str
-    custom_headers: dict[str, str] = {}
-    # CloudFront's ranges (spec §1.7, an origin's timeouts): connection 1–10 s, response 1–120 s. A
-    # shorter one would pass here and fail at deploy; tests that need one use model_copy.
-    connect_timeout: float = Field(default=10, ge=1, le=10)
-    read_timeout: float = Field(default=30, ge=1, le=120)
-    keepalive_timeout: float = Field(default=5, ge=1, le=120)
-    connection_attempts: int = Field(default=3, ge=1, le=3)
-    ssl_protocols: tuple[str, ...] = ("TLSv1.2",)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{v!r} is not an http(s) URL; write e.g. 'http://127.0.0.1:3000'")
-        if parts.query or parts.fragment:
-            raise ValueError("an origin URL takes no query string or fragment")
-        return v.rstrip("/") if parts.path not in ("", "/") else f"{parts.scheme}://{parts.netloc}"
-
-    @cached_property  # parsed once: the pipeline reads these on every request
-    def protocol(self) -> str:
-        return urlsplit(self.url).scheme
-
-    @cached_property
-    def domain_name(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @cached_property
-    def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or (443 if parts.scheme == "https" else 80)
-
-    @cached_property
-    def path(self) -> str:
-        """The origin path, no trailing `/` (spec §2.3)."""
-        return urlsplit(self.url).path.rstrip("/")
-
-
-class S3Origin(_Frozen):
-    """An S3-style origin served from a local directory, answering as S3 would."""
-
-    id: str
-    directory: Path
-    domain_name: str = ""
-    custom_headers: dict[str, str] = {}
-    region: str = "us-east-1"
-    path: str = ""
-
-    @field_validator("directory")
-    @classmethod
-    def _resolve(cls, v: Path, info: ValidationInfo) -> Path:
-        return (_base_dir(info) / v).resolve()
-
-    @model_validator(mode="after")
-    def _default_domain(self) -> S3Origin:
-        if not self.domain_name:
-            bucket = re.sub(r"[^a-z0-9.-]", "-", self.id.lower())
-            object.__setattr__(self, "domain_name", f"{bucket}.s3.amazonaws.com")
-        return self
-
-
-Origin = Union[CustomOrigin, S3Origin]
-
-
-def _origin_kind(value: Any) -> str | None:
-    """Which origin a table is, from its key (`url` or `directory`), so that a problem in one is
-    told once, in that kind's terms, not also as the other kind's missing and unknown keys."""
-    if isinstance(value, dict):
-        return "CustomOrigin" if "url" in value else "S3Origin" if "directory" in value else None
-    return type(value).__name__
-
-
-# The tags are the classes' names: config._loc leaves capitalised names out of a problem's location.
-_TaggedOrigin = Annotated[
-    Union[Annotated[CustomOrigin, Tag("CustomOrigin")], Annotated[S3Origin, Tag("S3Origin")]],
-    Discriminator(_origin_kind, custom_error_type="origin_kind",
-                  custom_error_message="an origin needs `url` (a custom origin) or `directory` "
-                                       "(a local folder served as an S3 origin)"),
-]
-
-
-class OriginGroup(_Frozen):
-    """Origin failover: the secondary is tried on these statuses, a connection error or a timeout,
-    for GET, HEAD and OPTIONS requests only (DG/RequestAndResponseBehaviorOriginGroups)."""
-
-    id: str
-    primary: str
-    secondary: str
-    failover_status_codes: tuple[int, ...] = (500, 502, 503, 504)
-
-    @field_validator("failover_status_codes")
-    @classmethod
-    def _codes(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        allowed = {400, 403, 404, 416, 500, 502, 503, 504}
-        bad = sorted(set(v) - allowed)
-        if bad:
-            raise ValueError(f"CloudFront fails over only on {sorted(allowed)}, not {bad}")
-        return v
-
-
 # --- function associations --------------------------------------------------------------------
 
 
-class CloudFrontFunctionAssociation(_Frozen):
+class CloudFrontFunctionAssociation(Frozen):
     cloudfront_function: Path
     runtime: Literal["cloudfront-js-1.0", "cloudfront-js-2.0"] = "cloudfront-js-2.0"
     kvs: Path | None = None  # a KeyValueStore in CloudFront's import JSON (runtime 2.0 only)
@@ -276,7 +159,7 @@ class CloudFrontFunctionAssociation(_Frozen):
     @field_validator("cloudfront_function", "kvs")
     @classmethod
     def _resolve(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else (_base_dir(info) / v).resolve()
+        return None if v is None else (base_dir(info) / v).resolve()
 
     @model_validator(mode="after")
     def _checks(self) -> CloudFrontFunctionAssociation:
@@ -294,7 +177,7 @@ class CloudFrontFunctionAssociation(_Frozen):
 _NODE_EXT = (".js", ".mjs", ".cjs")
 
 
-class LambdaFunctionAssociation(_Frozen):
+class LambdaFunctionAssociation(Frozen):
     """A Lambda@Edge handler: `path/file.py:function`, `path/file.handler` (Lambda style) or `pkg.module:fn`."""
 
     handler: str = Field(alias="lambda")
@@ -321,7 +204,7 @@ class LambdaFunctionAssociation(_Frozen):
 
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
-        path, function, module = _locate_handler(self.handler, _base_dir(info))
+        path, function, module = _locate_handler(self.handler, base_dir(info))
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "function", function)
         object.__setattr__(self, "module", module)
@@ -398,7 +281,7 @@ def _package_module(stem: str, base: Path) -> str:
 
 
 def _function_kind(value: Any) -> str | None:
-    """Which association a table is, from its key, for the same reason as _origin_kind."""
+    """Which association a table is, from its key, for the same reason as origin_config._origin_kind."""
     if isinstance(value, dict):
         if "cloudfront_function" in value:
             return "CloudFrontFunctionAssociation"
@@ -425,7 +308,7 @@ _METHOD_SETS = (
 _PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}")
 
 
-class PublicKey(_Frozen):
+class PublicKey(Frozen):
     """A CloudFront public key: its id (what a signed URL's Key-Pair-Id names) and its PEM file."""
 
     id: str = Field(min_length=1)
@@ -434,21 +317,21 @@ class PublicKey(_Frozen):
     @field_validator("pem")
     @classmethod
     def _rsa_public_key(cls, v: Path, info: ValidationInfo) -> Path:
-        path = (_base_dir(info) / v).resolve()
+        path = (base_dir(info) / v).resolve()
         # Checked once at load, so a bad key is a config error, never a request's 500.
         from edgesim.signed_access import load_public_key
         load_public_key(path)
         return path
 
 
-class KeyGroup(_Frozen):
+class KeyGroup(Frozen):
     """A trusted key group (DG/private-content-trusted-signers): the public keys a behavior trusts."""
 
     id: str = Field(min_length=1)
     public_keys: tuple[PublicKey, ...] = Field(min_length=1)
 
 
-class DefaultCacheBehavior(_Frozen):
+class DefaultCacheBehavior(Frozen):
     # The default behavior's pattern is fixed at `*` and matches last (spec §4.1).
     path_pattern: Literal["*"] = "*"
     target_origin: str
@@ -510,7 +393,7 @@ class CacheBehavior(DefaultCacheBehavior):
         return v
 
 
-class CustomErrorResponse(_Frozen):
+class CustomErrorResponse(Frozen):
     error_code: int = Field(ge=400, le=599)
     response_code: int | None = None
     response_page_path: str | None = None
@@ -525,7 +408,7 @@ class CustomErrorResponse(_Frozen):
         return self
 
 
-class GeoRestriction(_Frozen):
+class GeoRestriction(Frozen):
     """Geographic restrictions (DG/georestrictions): viewers from the listed countries are the only
     ones served ("whitelist"), or the ones refused ("blacklist"), by the whole distribution.
 
@@ -562,11 +445,11 @@ class GeoRestriction(_Frozen):
         return self
 
 
-class DistributionConfig(_Frozen):
+class DistributionConfig(Frozen):
     """The whole distribution. `source` is the file it came from (None for config built in code)."""
 
     distribution: DistributionSettings = DistributionSettings()
-    origins: tuple[_TaggedOrigin, ...] = Field(min_length=1)
+    origins: tuple[TaggedOrigin, ...] = Field(min_length=1)
     origin_groups: tuple[OriginGroup, ...] = ()
     default_cache_behavior: DefaultCacheBehavior
     cache_behaviors: tuple[CacheBehavior, ...] = ()
