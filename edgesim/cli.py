@@ -11,7 +11,8 @@ from typing import NoReturn, TextIO
 
 import click
 
-from edgesim.config import config_warnings, find_config, load_config
+from edgesim.config import find_config, load_config
+from edgesim.config_checks import config_warnings
 from edgesim.docs_links import cite
 from edgesim.errors import ConfigError, UserError
 

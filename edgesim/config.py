@@ -1,38 +1,40 @@
 """Frozen pydantic models of a distribution, and load_config(); every error names file and field.
 
 The TOML mirrors CloudFront's DistributionConfig in snake_case. Loading starts nothing: the
-Simulator materialises runtimes, origins and the cache from these values.
+Simulator materialises runtimes, origins and the cache from these values. The origins
+(origin_config.py), the function associations (function_associations.py) and the checks run once a
+config has loaded (config_checks.py) have modules of their own; their public names are imported
+here too, where they were first, so `from edgesim.config import ...` still finds them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from functools import cached_property
 import tomllib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from edgesim.config_base import Frozen, base_dir
+from edgesim.config_checks import config_warnings as config_warnings
+from edgesim.config_checks import deploy_problems as deploy_problems
+from edgesim.config_checks import lambda_limits as lambda_limits
 from edgesim.config_errors import explain
 from edgesim.docs_links import cite
-from edgesim.edge_runtimes import lambda_edge_runtime_problem
 from edgesim.errors import ConfigError
+from edgesim.function_associations import CloudFrontFunctionAssociation as CloudFrontFunctionAssociation
+from edgesim.function_associations import FunctionAssociation as FunctionAssociation
+from edgesim.function_associations import LambdaFunctionAssociation as LambdaFunctionAssociation
 from edgesim.messages import EventType
+from edgesim.origin_config import CustomOrigin as CustomOrigin
+from edgesim.origin_config import Origin as Origin
+from edgesim.origin_config import OriginGroup as OriginGroup
+from edgesim.origin_config import S3Origin as S3Origin
+from edgesim.origin_config import TaggedOrigin
 from edgesim.policies import (
     CachePolicy,
     OriginRequestPolicy,
@@ -42,22 +44,17 @@ from edgesim.policies import (
     managed_response_headers_policy,
 )
 
+# The names these had here before config_base.py held them.
+_Frozen = Frozen
+_base_dir = base_dir
+
 CONFIG_FILENAME = "edgesim.toml"
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
-
-def _base_dir(info: ValidationInfo) -> Path:
-    ctx = info.context or {}
-    return Path(ctx.get("base_dir", "."))
 
 
 # --- distribution-wide settings ---------------------------------------------------------------
 
 
-class DistributionSettings(_Frozen):
+class DistributionSettings(Frozen):
     id: str = "EDFDVBD6EXAMPLE"
     domain_name: str = "d111111abcdef8.cloudfront.net"
     # The point of presence reported in X-Amz-Cf-Pop and cf.edgeLocation.
@@ -102,7 +99,7 @@ def country_code_problem(code: str) -> str | None:
     return None
 
 
-class ViewerProfile(_Frozen):
+class ViewerProfile(Frozen):
     """Who the simulated viewer is: feeds CloudFront-Viewer-* headers when a policy asks (spec §2.6)."""
 
     # The viewer's address everywhere CloudFront shows one (a function's viewer.ip / clientIp,
@@ -156,265 +153,6 @@ class ViewerProfile(_Frozen):
         return value
 
 
-# --- origins ----------------------------------------------------------------------------------
-
-
-class CustomOrigin(_Frozen):
-    """An HTTP origin (CustomOriginConfig): protocol, host, port and origin path from `url`."""
-
-    id: str
-    url: str
-    custom_headers: dict[str, str] = {}
-    # CloudFront's ranges (spec §1.7, an origin's timeouts): connection 1–10 s, response 1–120 s. A
-    # shorter one would pass here and fail at deploy; tests that need one use model_copy.
-    connect_timeout: float = Field(default=10, ge=1, le=10)
-    read_timeout: float = Field(default=30, ge=1, le=120)
-    keepalive_timeout: float = Field(default=5, ge=1, le=120)
-    connection_attempts: int = Field(default=3, ge=1, le=3)
-    ssl_protocols: tuple[str, ...] = ("TLSv1.2",)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        parts = urlsplit(v)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{v!r} is not an http(s) URL; write e.g. 'http://127.0.0.1:3000'")
-        if parts.query or parts.fragment:
-            raise ValueError("an origin URL takes no query string or fragment")
-        return v.rstrip("/") if parts.path not in ("", "/") else f"{parts.scheme}://{parts.netloc}"
-
-    @cached_property  # parsed once: the pipeline reads these on every request
-    def protocol(self) -> str:
-        return urlsplit(self.url).scheme
-
-    @cached_property
-    def domain_name(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @cached_property
-    def port(self) -> int:
-        parts = urlsplit(self.url)
-        return parts.port or (443 if parts.scheme == "https" else 80)
-
-    @cached_property
-    def path(self) -> str:
-        """The origin path, no trailing `/` (spec §2.3)."""
-        return urlsplit(self.url).path.rstrip("/")
-
-
-class S3Origin(_Frozen):
-    """An S3-style origin served from a local directory, answering as S3 would."""
-
-    id: str
-    directory: Path
-    domain_name: str = ""
-    custom_headers: dict[str, str] = {}
-    region: str = "us-east-1"
-    path: str = ""
-
-    @field_validator("directory")
-    @classmethod
-    def _resolve(cls, v: Path, info: ValidationInfo) -> Path:
-        return (_base_dir(info) / v).resolve()
-
-    @model_validator(mode="after")
-    def _default_domain(self) -> S3Origin:
-        if not self.domain_name:
-            bucket = re.sub(r"[^a-z0-9.-]", "-", self.id.lower())
-            object.__setattr__(self, "domain_name", f"{bucket}.s3.amazonaws.com")
-        return self
-
-
-Origin = Union[CustomOrigin, S3Origin]
-
-
-def _origin_kind(value: Any) -> str | None:
-    """Which origin a table is, from its key (`url` or `directory`), so that a problem in one is
-    told once, in that kind's terms, not also as the other kind's missing and unknown keys."""
-    if isinstance(value, dict):
-        return "CustomOrigin" if "url" in value else "S3Origin" if "directory" in value else None
-    return type(value).__name__
-
-
-# The tags are the classes' names: config._loc leaves capitalised names out of a problem's location.
-_TaggedOrigin = Annotated[
-    Union[Annotated[CustomOrigin, Tag("CustomOrigin")], Annotated[S3Origin, Tag("S3Origin")]],
-    Discriminator(_origin_kind, custom_error_type="origin_kind",
-                  custom_error_message="an origin needs `url` (a custom origin) or `directory` "
-                                       "(a local folder served as an S3 origin)"),
-]
-
-
-class OriginGroup(_Frozen):
-    """Origin failover: the secondary is tried on these statuses, a connection error or a timeout,
-    for GET, HEAD and OPTIONS requests only (DG/RequestAndResponseBehaviorOriginGroups)."""
-
-    id: str
-    primary: str
-    secondary: str
-    failover_status_codes: tuple[int, ...] = (500, 502, 503, 504)
-
-    @field_validator("failover_status_codes")
-    @classmethod
-    def _codes(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        allowed = {400, 403, 404, 416, 500, 502, 503, 504}
-        bad = sorted(set(v) - allowed)
-        if bad:
-            raise ValueError(f"CloudFront fails over only on {sorted(allowed)}, not {bad}")
-        return v
-
-
-# --- function associations --------------------------------------------------------------------
-
-
-class CloudFrontFunctionAssociation(_Frozen):
-    cloudfront_function: Path
-    runtime: Literal["cloudfront-js-1.0", "cloudfront-js-2.0"] = "cloudfront-js-2.0"
-    kvs: Path | None = None  # a KeyValueStore in CloudFront's import JSON (runtime 2.0 only)
-    name: str = ""
-
-    @field_validator("cloudfront_function", "kvs")
-    @classmethod
-    def _resolve(cls, v: Path | None, info: ValidationInfo) -> Path | None:
-        return None if v is None else (_base_dir(info) / v).resolve()
-
-    @model_validator(mode="after")
-    def _checks(self) -> CloudFrontFunctionAssociation:
-        if self.kvs is not None and self.runtime != "cloudfront-js-2.0":
-            raise ValueError(f"a KeyValueStore needs runtime 'cloudfront-js-2.0' ({cite('kvs-with-functions')})")
-        if not self.name:
-            object.__setattr__(self, "name", self.cloudfront_function.stem)
-        return self
-
-    @property
-    def kind(self) -> Literal["cloudfront-function"]:
-        return "cloudfront-function"
-
-
-_NODE_EXT = (".js", ".mjs", ".cjs")
-
-
-class LambdaFunctionAssociation(_Frozen):
-    """A Lambda@Edge handler: `path/file.py:function`, `path/file.handler` (Lambda style) or `pkg.module:fn`."""
-
-    handler: str = Field(alias="lambda")
-    runtime: str = ""  # python3.x or nodejs<N>.x; inferred from the file when empty
-    include_body: bool = False
-    timeout: float | None = Field(default=None, gt=0)
-    memory: int | None = Field(default=None, ge=128, le=10240)
-    name: str = ""
-    # resolved at load
-    path: Path = Path()
-    function: str = ""
-    # A Python handler named by its dotted module path (`app.edge.viewer.handler`, `app.edge.viewer:fn`):
-    # Lambda imports that module from the task root (`path` then lies under it), not the file alone.
-    module: str = ""
-
-    @field_validator("runtime")
-    @classmethod
-    def _edge_runtime(cls, v: str) -> str:
-        # A field check, so that the problem names `.runtime`; "" is inferred from the file below.
-        problem = lambda_edge_runtime_problem(v) if v else None
-        if problem:
-            raise ValueError(problem)
-        return v
-
-    @model_validator(mode="after")
-    def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
-        path, function, module = _locate_handler(self.handler, _base_dir(info))
-        object.__setattr__(self, "path", path)
-        object.__setattr__(self, "function", function)
-        object.__setattr__(self, "module", module)
-        if not self.runtime:
-            object.__setattr__(self, "runtime", "nodejs20.x" if path.suffix in _NODE_EXT else "python3.12")
-        if self.runtime.startswith("python") != (path.suffix == ".py"):
-            raise ValueError(f"runtime {self.runtime!r} does not match handler file {path.name}")
-        if not self.name:
-            object.__setattr__(self, "name", path.stem)
-        return self
-
-    @property
-    def kind(self) -> Literal["lambda"]:
-        return "lambda"
-
-    @property
-    def language(self) -> Literal["python", "node"]:
-        return "python" if self.runtime.startswith("python") else "node"
-
-
-def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
-    """(file, function, dotted module or "") of a handler string, relative to `base`.
-
-    Lambda's Python runtime reads `Handler: app.edge.viewer.lambda_handler` as module
-    `app.edge.viewer` (split at the last dot) imported from the task root, so that module's package
-    is importable (`from app.edge import helpers`); here that root is `base`. Node.js has no such
-    form (its runtime splits at the first dot), so a dotted module is Python's only."""
-    if ":" in spec:
-        file, function = spec.rsplit(":", 1)
-        candidates = [(file, "")]
-        if Path(file).suffix not in (".py", *_NODE_EXT):  # a dotted module path, pkg.module:fn
-            candidates.append((file.replace(".", "/") + ".py", file if "." in file else ""))
-    else:
-        if "." not in spec:
-            raise ValueError(f"handler {spec!r} names no function; write 'path/file.py:handler'")
-        stem, function = spec.rsplit(".", 1)
-        candidates = [(stem + ext, "") for ext in (".py", *_NODE_EXT)]
-        if "." in stem and "/" not in stem and "\\" not in stem:
-            candidates.append((stem.replace(".", "/") + ".py", stem))
-    for candidate, module in candidates:
-        path = (base / candidate).resolve()
-        if path.is_file():
-            if not module and ":" not in spec and path.suffix == ".py" and "/" in stem:
-                module = _package_module(stem, base)
-            return path, function, module
-    folder, _, name = spec.rpartition("/")
-    if ":" not in spec and name.count(".") > 1:
-        # Node.js splits at the first dot: `index.handlers.viewer` is index.js's handlers.viewer
-        # (aws-lambda-nodejs-runtime-interface-client, UserFunction.js).
-        file, nested = name.split(".", 1)
-        for ext in _NODE_EXT:
-            path = (base / folder / (file + ext)).resolve()
-            if path.is_file():
-                return path, nested, ""
-    return (base / candidates[0][0]).resolve(), function, ""
-
-
-def _package_module(stem: str, base: Path) -> str:
-    """`app/edge/viewer` as module `app.edge.viewer` when app/ and app/edge/ are packages.
-
-    Lambda imports `Handler: app/edge/viewer.lambda_handler` as `app.edge.viewer` from the task root
-    (awslambdaric: the module name with '/' made '.'). Folders that are packages say the config's
-    folder is that root; without __init__.py (functions/lambda/robots_txt.handler) the handler's
-    own folder stays the root, the zip being that folder (our reading)."""
-    parts = stem.split("/")
-    if any(not p.isidentifier() for p in parts):
-        return ""
-    folder = base
-    for part in parts[:-1]:
-        folder = folder / part
-        if not (folder / "__init__.py").is_file():
-            return ""
-    return ".".join(parts)
-
-
-def _function_kind(value: Any) -> str | None:
-    """Which association a table is, from its key, for the same reason as _origin_kind."""
-    if isinstance(value, dict):
-        if "cloudfront_function" in value:
-            return "CloudFrontFunctionAssociation"
-        return "LambdaFunctionAssociation" if "lambda" in value or "handler" in value else None
-    return type(value).__name__
-
-
-FunctionAssociation = Annotated[
-    Union[Annotated[CloudFrontFunctionAssociation, Tag("CloudFrontFunctionAssociation")],
-          Annotated[LambdaFunctionAssociation, Tag("LambdaFunctionAssociation")]],
-    Discriminator(_function_kind, custom_error_type="function_kind",
-                  custom_error_message="a function association needs `cloudfront_function` (a CloudFront "
-                                       "Function) or `lambda` (a Lambda@Edge handler)"),
-]
-
-
 # --- cache behaviors --------------------------------------------------------------------------
 
 _METHOD_SETS = (
@@ -425,7 +163,7 @@ _METHOD_SETS = (
 _PATH_PATTERN = re.compile(r"[A-Za-z0-9_\-.*$/~\"'@:+&?]{1,255}")
 
 
-class PublicKey(_Frozen):
+class PublicKey(Frozen):
     """A CloudFront public key: its id (what a signed URL's Key-Pair-Id names) and its PEM file."""
 
     id: str = Field(min_length=1)
@@ -434,21 +172,21 @@ class PublicKey(_Frozen):
     @field_validator("pem")
     @classmethod
     def _rsa_public_key(cls, v: Path, info: ValidationInfo) -> Path:
-        path = (_base_dir(info) / v).resolve()
+        path = (base_dir(info) / v).resolve()
         # Checked once at load, so a bad key is a config error, never a request's 500.
         from edgesim.signed_access import load_public_key
         load_public_key(path)
         return path
 
 
-class KeyGroup(_Frozen):
+class KeyGroup(Frozen):
     """A trusted key group (DG/private-content-trusted-signers): the public keys a behavior trusts."""
 
     id: str = Field(min_length=1)
     public_keys: tuple[PublicKey, ...] = Field(min_length=1)
 
 
-class DefaultCacheBehavior(_Frozen):
+class DefaultCacheBehavior(Frozen):
     # The default behavior's pattern is fixed at `*` and matches last (spec §4.1).
     path_pattern: Literal["*"] = "*"
     target_origin: str
@@ -510,7 +248,7 @@ class CacheBehavior(DefaultCacheBehavior):
         return v
 
 
-class CustomErrorResponse(_Frozen):
+class CustomErrorResponse(Frozen):
     error_code: int = Field(ge=400, le=599)
     response_code: int | None = None
     response_page_path: str | None = None
@@ -525,7 +263,7 @@ class CustomErrorResponse(_Frozen):
         return self
 
 
-class GeoRestriction(_Frozen):
+class GeoRestriction(Frozen):
     """Geographic restrictions (DG/georestrictions): viewers from the listed countries are the only
     ones served ("whitelist"), or the ones refused ("blacklist"), by the whole distribution.
 
@@ -562,11 +300,11 @@ class GeoRestriction(_Frozen):
         return self
 
 
-class DistributionConfig(_Frozen):
+class DistributionConfig(Frozen):
     """The whole distribution. `source` is the file it came from (None for config built in code)."""
 
     distribution: DistributionSettings = DistributionSettings()
-    origins: tuple[_TaggedOrigin, ...] = Field(min_length=1)
+    origins: tuple[TaggedOrigin, ...] = Field(min_length=1)
     origin_groups: tuple[OriginGroup, ...] = ()
     default_cache_behavior: DefaultCacheBehavior
     cache_behaviors: tuple[CacheBehavior, ...] = ()
@@ -590,7 +328,7 @@ class DistributionConfig(_Frozen):
                 yield behavior.path_pattern, event_type, assoc
 
 
-# --- loading and the deploy-time checks -------------------------------------------------------
+# --- loading ----------------------------------------------------------------------------------
 
 
 def default_config_path() -> Path:
@@ -680,92 +418,3 @@ def _loc(loc: tuple[Any, ...]) -> str:
             continue
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def deploy_problems(config: DistributionConfig) -> list[str]:
-    """What CloudFront refuses at deploy time (spec §3.2, §2.7), one message per problem."""
-    problems: list[str] = []
-    ids = [o.id for o in (*config.origins, *config.origin_groups)]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        problems.append(f"origins: duplicate origin id(s) {dupes}")
-    origin_ids = {o.id for o in config.origins}
-    group_list = [g.id for g in config.key_groups]
-    group_ids = set(group_list)
-    if len(group_ids) < len(group_list):
-        problems.append(f"key_groups: duplicate key group id(s) {sorted({g for g in group_list if group_list.count(g) > 1})}")
-    for i, group in enumerate(config.origin_groups):
-        for member in (group.primary, group.secondary):
-            if member not in origin_ids:
-                problems.append(f"origin_groups[{i}]: unknown origin id {member!r}; known: {sorted(origin_ids)}")
-    for where, behavior in _named_behaviors(config):
-        if behavior.target_origin not in ids:
-            problems.append(f"{where}.target_origin: unknown origin id {behavior.target_origin!r}; known: {sorted(ids)}")
-        problems.extend(f"{where}.{p}" for p in _function_problems(behavior, config.distribution))
-        problems.extend(f"{where}.trusted_key_groups: unknown key group id {g!r}; known: {sorted(group_ids)}"
-                        for g in behavior.trusted_key_groups if g not in group_ids)
-    return problems
-
-
-def config_warnings(config: DistributionConfig) -> list[str]:
-    """What CloudFront is not known to refuse but is surely a mistake: a behavior no request can
-    reach (`edgesim check` and the `serve` banner print these; loading goes on)."""
-    from edgesim.routing import shadowed_behaviors
-
-    where = f"{config.source}: " if config.source else ""
-    patterns: list[tuple[str, str]] = [(name, behavior.path_pattern) for name, behavior in _named_behaviors(config)]
-    warnings = shadowed_behaviors(patterns)
-    # A directory origin's folder may come later (a build's output), so it is no load error; but a
-    # misspelt one answered every request with S3's 403 and nothing said why.
-    for i, origin in enumerate(config.origins):
-        if isinstance(origin, S3Origin) and not origin.directory.is_dir():
-            what = "is a file, not a folder" if origin.directory.exists() else "does not exist"
-            warnings.append(f"origins[{i}].directory: {origin.directory} {what}: every request to origin "
-                            f"{origin.id!r} gets S3's 403 AccessDenied until it is a folder")
-    return [where + warning for warning in warnings]
-
-
-def _named_behaviors(config: DistributionConfig) -> Iterator[tuple[str, DefaultCacheBehavior]]:
-    for i, behavior in enumerate(config.cache_behaviors):
-        yield f"cache_behaviors[{i}]", behavior
-    yield "default_cache_behavior", config.default_cache_behavior
-
-
-def lambda_limits(event_type: EventType, quotas: str) -> tuple[float, int]:
-    """(max timeout s, max memory MB) for a Lambda@Edge trigger (spec §2.7)."""
-    if quotas == "per-trigger" and event_type.is_viewer:
-        return 5.0, 128
-    return 30.0, 10240
-
-
-def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSettings) -> Iterator[str]:
-    has_cff = any(a.kind == "cloudfront-function" for a in behavior.functions.values())
-    for event_type, assoc in behavior.functions.items():
-        field = f"functions.{event_type.value}"
-        if assoc.kind == "cloudfront-function":
-            assert isinstance(assoc, CloudFrontFunctionAssociation)
-            if not event_type.is_viewer:
-                yield (f"{field}: a CloudFront Function can only run on viewer-request or viewer-response; "
-                       "use a Lambda@Edge function for origin events")
-            if not assoc.cloudfront_function.is_file():
-                yield f"{field}: function file not found: {assoc.cloudfront_function}"
-            if assoc.kvs is not None and not assoc.kvs.is_file():
-                yield f"{field}.kvs: KeyValueStore file not found: {assoc.kvs}"
-            continue
-        assert isinstance(assoc, LambdaFunctionAssociation)
-        if event_type.is_viewer and has_cff:
-            yield (f"{field}: a behavior with a CloudFront Function cannot also have a Lambda@Edge function "
-                   f"on a viewer event ({cite('edge-function-restrictions-all')}); "
-                   "move one of them or use an origin event for the Lambda")
-        if not assoc.path.is_file():
-            yield f"{field}: handler file not found: {assoc.path}"
-        max_timeout, max_memory = lambda_limits(event_type, settings.lambda_quotas)
-        if assoc.timeout is not None and assoc.timeout > max_timeout:
-            yield (f"{field}.timeout: {assoc.timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {event_type} "
-                   f"({cite('cloudfront-limits')}; distribution.lambda_quotas = {settings.lambda_quotas!r})")
-        if assoc.memory is not None and assoc.memory > max_memory:
-            yield (f"{field}.memory: {assoc.memory} MB is over Lambda@Edge's {max_memory} MB for {event_type} "
-                   f"({cite('cloudfront-limits')}; distribution.lambda_quotas = {settings.lambda_quotas!r})")
-        if assoc.include_body and not event_type.is_request:
-            yield (f"{field}.include_body: only viewer-request and origin-request can include the body "
-                   f"({cite('lambda-include-body-access')})")

@@ -14,11 +14,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from edgesim import forwarding
 from edgesim.cache import EdgeCache, LookupKind, compute_ttl
 from edgesim.cache_key import cache_key
-from edgesim.config import CustomErrorResponse, DistributionSettings, Origin, OriginGroup
+from edgesim.config import CustomErrorResponse, DistributionSettings
 from edgesim.error_responses import custom_error_answer, find_rule, page_request
 from edgesim.errors import ViewerError
 from edgesim.exchange import Behavior, Exchange
 from edgesim.messages import Request, Response
+from edgesim.origin_config import Origin, OriginGroup
 
 
 class CustomErrorPages:

@@ -1,5 +1,5 @@
 """The runtimes Lambda@Edge accepts for edge functions, as config names them. (A CloudFront
-Function's, `cloudfront-js-1.0` and `cloudfront-js-2.0`, are a Literal in config.py: BC
+Function's, `cloudfront-js-1.0` and `cloudfront-js-2.0`, are a Literal in function_associations.py: BC
 FunctionConfig/FunctionRuntime, spec §1.5.)
 
 Lambda@Edge (spec §2.1): CloudFront's "Restrictions on Lambda@Edge" page (DG/lambda-at-edge-function-

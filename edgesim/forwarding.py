@@ -8,8 +8,9 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from edgesim.config import CustomOrigin, DistributionSettings, Origin, OriginGroup, S3Origin
+from edgesim.config import DistributionSettings
 from edgesim.messages import Headers, Request
+from edgesim.origin_config import CustomOrigin, Origin, OriginGroup, S3Origin
 from edgesim.origin_request_policy import apply_origin_request_policy
 from edgesim.policies import CachePolicy, OriginRequestPolicy
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from edgesim.config import Origin, OriginGroup
+    from edgesim.origin_config import Origin, OriginGroup
 
 
 class EventType(str, enum.Enum):

@@ -14,12 +14,12 @@ from collections.abc import Mapping
 
 import httpx
 
-from edgesim.config import CustomOrigin, S3Origin
 from edgesim.encoding import decode, encode
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import Headers, Request, Response
 from edgesim.origin_client import OriginClient, transfer_encoding
+from edgesim.origin_config import CustomOrigin, S3Origin
 from edgesim.s3_origin import S3Directory
 
 

@@ -34,10 +34,10 @@ from typing import cast
 
 import httptools
 
-from edgesim.config import CustomOrigin
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import BodyStream, Headers, Request, Response
+from edgesim.origin_config import CustomOrigin
 from edgesim.origin_upload import Upload
 
 # Methods whose request carries a body by definition: they get a Content-Length even when empty.

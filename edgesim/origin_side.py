@@ -15,11 +15,12 @@ from typing import Protocol
 
 from edgesim import forwarding
 from edgesim.compression import compress_at_edge, would_compress
-from edgesim.config import DistributionSettings, Origin, OriginGroup
+from edgesim.config import DistributionSettings
 from edgesim.errors import OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.exchange import GENERATED_X_CACHE, Exchange
 from edgesim.messages import EventType, Request, Response
 from edgesim.origin import OriginFetcher
+from edgesim.origin_config import Origin, OriginGroup
 from edgesim.origin_request_policy import vary_for_viewer
 from edgesim.runtime import TriggerResult
 from edgesim.trace import OriginTrace

@@ -18,7 +18,7 @@ from email.utils import formatdate
 from edgesim import forwarding
 from edgesim.cache import EdgeCache
 from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers, take_viewer_override
-from edgesim.config import DistributionConfig, Origin, OriginGroup
+from edgesim.config import DistributionConfig
 from edgesim.custom_error_pages import CustomErrorPages
 from edgesim.edge_cache_flow import EdgeCacheFlow
 from edgesim.errors import GeoBlocked, MethodNotAllowed, ViewerError
@@ -26,6 +26,7 @@ from edgesim.exchange import GENERATED_X_CACHE, Behavior, Exchange
 from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.messages import EventType, Request, Response, include_body_limit
 from edgesim.origin import OriginFetcher
+from edgesim.origin_config import Origin, OriginGroup
 from edgesim.origin_side import OriginSide
 from edgesim.response_headers import apply_response_headers_policy
 from edgesim.routing import compile_pattern

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from watchfiles import awatch, watch
 
-from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, S3Origin, load_config
+from edgesim.config import DistributionConfig, load_config
 from edgesim.errors import ConfigError, UserError
+from edgesim.function_associations import CloudFrontFunctionAssociation
+from edgesim.origin_config import S3Origin
 from edgesim.simulator import SYNTAX_NOTE, Simulator, lambda_syntax_problems
 
 log = logging.getLogger("edgesim")

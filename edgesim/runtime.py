@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, Union
 from edgesim.messages import EventType, Request, Response
 
 if TYPE_CHECKING:
-    from edgesim.config import CacheBehavior, DistributionSettings, Origin, OriginGroup
+    from edgesim.config import CacheBehavior, DistributionSettings
+    from edgesim.origin_config import Origin, OriginGroup
 
 JSON = Union[dict[str, "JSON"], list["JSON"], str, int, float, bool, None]
 

@@ -20,7 +20,8 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 
-from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings, LambdaFunctionAssociation
+from edgesim.config import DistributionSettings
+from edgesim.function_associations import CloudFrontFunctionAssociation, LambdaFunctionAssociation
 from edgesim.messages import EventType
 from edgesim.runtime import EdgeFunction, FunctionKind, TriggerCall, TriggerResult
 from edgesim.simulator import FunctionLoader, RuntimeLoader

@@ -43,9 +43,9 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from edgesim.cache import viewer_not_modified
-from edgesim.config import S3Origin
 from edgesim.errors import OriginConnectionError
 from edgesim.messages import BodyStream, Headers, Request, Response
+from edgesim.origin_config import S3Origin
 from edgesim.ranges import ByteRange, content_range, if_range_matches, parse_range, resolve
 
 # Measured through the ASGI app (cache off, CPU per GET): streamed rather than read whole, a 64-256

@@ -14,15 +14,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgesim.config import (
-    CONFIG_FILENAME,
-    CloudFrontFunctionAssociation,
-    S3Origin,
-    default_config_path,
-    load_config,
-)
+from edgesim.config import CONFIG_FILENAME, default_config_path, load_config
 from edgesim.config_schema import SCHEMA_FILENAME, SCHEMA_LINE, write_schema_beside
 from edgesim.errors import UserError
+from edgesim.function_associations import CloudFrontFunctionAssociation
+from edgesim.origin_config import S3Origin
 
 # Beside the default's config: what a project starts with besides the config and its functions.
 # Text files among them get the same path rewriting as the config.

@@ -23,8 +23,10 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
-from edgesim.config import CloudFrontFunctionAssociation, DistributionConfig, config_warnings
+from edgesim.config import DistributionConfig
+from edgesim.config_checks import config_warnings
 from edgesim.errors import BadRequest, BodyBrokenOff, HttpVersionNotSupported, RequestTooLarge, ViewerError
+from edgesim.function_associations import CloudFrontFunctionAssociation
 from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.lambda_edge.workers import interpreter_note, shared_aws_variables
 from edgesim.reload import watch_and_reload

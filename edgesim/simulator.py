@@ -22,13 +22,7 @@ import httpx
 
 from edgesim import forwarding
 from edgesim.cache import EdgeCache
-from edgesim.config import (
-    CloudFrontFunctionAssociation,
-    DistributionConfig,
-    DistributionSettings,
-    LambdaFunctionAssociation,
-    load_config,
-)
+from edgesim.config import DistributionConfig, DistributionSettings, load_config
 from edgesim.error_page import render_error
 from edgesim.errors import (
     FunctionExecutionError,
@@ -37,6 +31,7 @@ from edgesim.errors import (
     UserError,
     ViewerError,
 )
+from edgesim.function_associations import CloudFrontFunctionAssociation, LambdaFunctionAssociation
 from edgesim.messages import EventType, Request, Response, ViewerLeft
 from edgesim.origin import OriginFetcher
 from edgesim.pipeline import Behavior, Pipeline

@@ -22,16 +22,11 @@ import httpx
 
 from edgesim.app import EdgeApp
 from edgesim.cache import ManualClock
-from edgesim.config import (
-    CloudFrontFunctionAssociation,
-    CustomOrigin,
-    DistributionConfig,
-    ViewerProfile,
-    load_config,
-    parse_config,
-)
+from edgesim.config import DistributionConfig, ViewerProfile, load_config, parse_config
 from edgesim.errors import ConfigError
+from edgesim.function_associations import CloudFrontFunctionAssociation
 from edgesim.kvs_files import KvsFile
+from edgesim.origin_config import CustomOrigin
 from edgesim.runtime_pool import RuntimePool
 # Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from edgesim.config import CustomOrigin, DistributionConfig, S3Origin
+from edgesim.config import DistributionConfig
 from edgesim.messages import EventType
+from edgesim.origin_config import CustomOrigin, S3Origin
 from edgesim.trace import Trace
 
 # Names that never leave this machine or its private network: RFC 6761's special-use names, and the

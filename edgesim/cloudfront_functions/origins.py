@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from edgesim.cloudfront_functions.output import InvalidOutput
-from edgesim.config import CustomOrigin, Origin, OriginGroup, S3Origin
 from edgesim.messages import Request
+from edgesim.origin_config import CustomOrigin, Origin, OriginGroup, S3Origin
 
 
 def apply_origin_change(request: Request, change: dict[str, Any], origins: Mapping[str, Origin | OriginGroup]) -> None:

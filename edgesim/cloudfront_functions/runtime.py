@@ -29,10 +29,11 @@ from edgesim.cloudfront_functions.output import (
     normalize_request,
     normalize_response,
 )
-from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
+from edgesim.config import DistributionSettings
 from edgesim.docs_links import cite
 from edgesim.encoding import shown
 from edgesim.errors import FunctionCodeError, FunctionExecutionError, FunctionValidationError, ViewerError
+from edgesim.function_associations import CloudFrontFunctionAssociation
 from edgesim.messages import EventType
 from edgesim.runtime import TriggerCall, TriggerResult
 

@@ -11,9 +11,10 @@ from pydantic import ValidationError
 
 from edgesim.cloudfront_functions.edge_location import edge_location
 from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, load_cloudfront_function
-from edgesim.config import CloudFrontFunctionAssociation, DistributionSettings
+from edgesim.config import DistributionSettings
 from edgesim.docs_links import cite
 from edgesim.errors import FunctionExecutionError, FunctionValidationError, UserError
+from edgesim.function_associations import CloudFrontFunctionAssociation
 from edgesim.messages import EventType
 
 MAX_EVENT_BYTES = 40_960  # spec §1.10: TestFunction's EventObject blob

@@ -13,10 +13,10 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypedDict
 
-from edgesim.config import CustomOrigin, Origin, OriginGroup, S3Origin
 from edgesim.encoding import restore, shown
 from edgesim.lambda_edge.validation import decode_base64, is_disallowed
 from edgesim.messages import EventType, Headers, Request, Response, capitalize_header, include_body_limit
+from edgesim.origin_config import CustomOrigin, Origin, OriginGroup, S3Origin
 from edgesim.runtime import TriggerCall
 
 HeaderMap = dict[str, list[dict[str, str]]]

@@ -11,9 +11,10 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from edgesim.config import CustomOrigin, DefaultCacheBehavior, DistributionSettings
+from edgesim.config import DefaultCacheBehavior, DistributionSettings
 from edgesim.lambda_edge.event import build_cf
 from edgesim.messages import EventType, Headers, Request, Response
+from edgesim.origin_config import CustomOrigin
 from edgesim.runtime import TriggerCall
 
 _CLIENT_IP = "203.0.113.178"

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from edgesim import errors
-from edgesim.config import LambdaFunctionAssociation, lambda_limits
+from edgesim.config_checks import lambda_limits
+from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
 from edgesim.lambda_edge.runtime import WorkerPool, raise_for_outcome, trigger_limits, worker_spec

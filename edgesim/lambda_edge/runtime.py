@@ -18,7 +18,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from edgesim import errors
-from edgesim.config import DistributionSettings, LambdaFunctionAssociation, lambda_limits
+from edgesim.config import DistributionSettings
+from edgesim.config_checks import lambda_limits
+from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
 from edgesim.lambda_edge import event as cf_event
 from edgesim.lambda_edge import validation

@@ -16,7 +16,7 @@ import re
 import shutil
 from pathlib import Path
 
-from edgesim.config import LambdaFunctionAssociation
+from edgesim.function_associations import LambdaFunctionAssociation
 
 # `node --check` is quick (about 40 ms); a machine that stalls it longer gets no answer rather than
 # a late start.

@@ -55,7 +55,7 @@ class WorkerSpec:
     runtime: str
     name: str
     memory: int
-    module: str = ""  # a Python handler's dotted module, imported from task_root (config.py)
+    module: str = ""  # a Python handler's dotted module, imported from task_root (function_associations.py)
     # The developer's AWS credentials reach the handler ([distribution] lambda_aws_credentials).
     aws_credentials: bool = False
 
