@@ -72,7 +72,8 @@ def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> N
     ])
     # A domain assertion says what was expected and shows the trace in its own message.
     result.stdout.fnmatch_lines([
-        "E       AssertionError: expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront')",
+        "E       AssertionError: expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront'); the first request "
+        "for a cache key is always a Miss*",
         "E       edgesim trace:",
         "E       GET / -> behavior '*' -> 200 (Miss from cloudfront)",
     ])
