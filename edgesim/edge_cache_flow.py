@@ -177,9 +177,8 @@ class EdgeCacheFlow:
         """A stored object with its Age; a 304 when it satisfies the viewer's conditional GET; the
         range `wanted` of it, a 206 or 416, when it is the whole object (DG/RangeGETs)."""
         served = cache.serve(entry)
-        whole = served.stream  # a body in a file (cache_files.py): closed with the exchange unless sent
-        if whole is not None:
-            ex.streams.append(whole)
+        if served.stream is not None:  # its body in a file (cache_files.py)
+            return self._serve_file(ex, entry, served, x_cache, wanted)
         served = viewer_not_modified(ex.request, served) or served
         if wanted is not None:
             part = edge_range(ex.request, served, wanted)
@@ -189,10 +188,32 @@ class EdgeCacheFlow:
                 return part, "Error from cloudfront", 416
             if part is not None:
                 ex.trace.notes.append(f"Range {wanted}: {part.status} from the cached object")
-                if whole is not None and part.stream is not None:
+                served = part
+        return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
+
+    def _serve_file(self, ex: Exchange, entry: CacheEntry, served: Response, x_cache: str,
+                    wanted: str | None) -> tuple[Response, str, int | None]:
+        """`_serve` for an object kept in a file, `served` streaming it: the same answers, the
+        stream closed with the exchange unless the viewer gets it (a 304, a 416, a HEAD, a function
+        replacing the body), a range reading only its own bytes. Apart, so that a hit on an object
+        in memory pays one test for it."""
+        whole = served.stream
+        assert whole is not None
+        ex.streams.append(whole)
+        not_modified = viewer_not_modified(ex.request, served)
+        if not_modified is not None:
+            return not_modified, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
+        if wanted is not None:
+            part = edge_range(ex.request, served, wanted)
+            if part is not None and part.status == 416:
+                ex.trace.notes.append(f"Range {wanted}: 416, not satisfiable from the cached object")
+                return part, "Error from cloudfront", 416
+            if part is not None:
+                ex.trace.notes.append(f"Range {wanted}: {part.status} from the cached object")
+                if part.stream is not None:
                     ex.track(whole, part.stream)  # the part's stream took over the file
                 served = part
-        if whole is not None and ex.request.method == "HEAD":
+        if ex.request.method == "HEAD":
             served.stream = None  # its Content-Length says the size; no byte is read
         return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
 
