@@ -441,18 +441,26 @@ class EdgeCache:
         if seconds > 0 and self._entries.get(entry.key) is entry:
             entry.ttl = max(entry.ttl, self.clock.now() + seconds - entry.stored_at)
 
-    def serve(self, entry: CacheEntry, *, whole: bool = False) -> Response:
-        """A copy of the stored response with its `Age` (spec §4.3). A body in a file comes as a
-        stream read from it (a RangeableBody) with its Content-Length, or read `whole`."""
+    def serve(self, entry: CacheEntry) -> Response:
+        """A copy of the stored response with its `Age` (spec §4.3), its body in memory; one kept in
+        a file is served by `serve_file` or `serve_whole` (edge_cache_flow.py tells them apart)."""
         response = entry.response.copy()
         response.headers.set("Age", str(entry.age(self.clock.now())))
-        body_file = entry.body_file
-        if body_file is not None:
-            if whole:
-                response.body = body_file.read()
-            else:
-                response.stream = body_file.open()
-                response.headers.set("Content-Length", str(body_file.size))
+        return response
+
+    def serve_file(self, entry: CacheEntry, body_file: CachedFile) -> Response:
+        """`serve` for a body kept in a file: a stream read from it (a RangeableBody), with its
+        Content-Length."""
+        response = self.serve(entry)
+        response.stream = body_file.open()
+        response.headers.set("Content-Length", str(body_file.size))
+        return response
+
+    def serve_whole(self, entry: CacheEntry) -> Response:
+        """`serve`, a body in a file read whole (a custom error page's, which is used whole)."""
+        response = self.serve(entry)
+        if entry.body_file is not None:
+            response.body = entry.body_file.read()
         return response
 
     def invalidate(self, paths: Iterable[str]) -> int:

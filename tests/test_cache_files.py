@@ -91,7 +91,7 @@ def test_a_body_over_the_threshold_or_the_budget_goes_to_a_file_and_eviction_rem
     entry = cache.store(CacheKey("h", "GET", "/big"), big, 60)
     assert entry is not None and entry.body_file is not None and entry.response.body == b""
     assert cache.memory_used == 0 and [p.stat().st_size for p in bodies_in(cache_tmp)] == [2 * MB]
-    assert cache.serve(entry, whole=True).body == big.body  # a custom error page's way: whole
+    assert cache.serve_whole(entry).body == big.body  # a custom error page's way: whole
     cache.store(CacheKey("h", "GET", "/1"), Response(200, body=b"1"), 60)
     cache.store(CacheKey("h", "GET", "/2"), Response(200, body=b"2"), 60)  # past 2 entries: /big goes
     assert bodies_in(cache_tmp) == [] and cache.memory_used == 2
