@@ -1,8 +1,9 @@
 """The edge cache: TTL rules, hit/stale/miss, revalidation, invalidation, an injectable clock.
 
-Pure and synchronous: the pipeline decides when to look up and store (spec §3.1); this module knows
+Synchronous: the pipeline decides when to look up and store (spec §3.1); this module knows
 how long a response may live (spec §4.3) and which entries an invalidation removes. The key itself
-comes from cache_key.py.
+comes from cache_key.py. Bodies are kept in memory up to a byte budget, large ones in files
+(cache_files.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol
 
+from edgesim.cache_files import FILE_THRESHOLD, BodySpool, CachedFile, CacheFiles
 from edgesim.cache_key import CacheKey
 from edgesim.messages import Headers, Request, Response
 from edgesim.policies import CachePolicy
@@ -195,6 +197,10 @@ class CacheEntry:
     origin_status: int | None = None
     # Its stale-while-revalidate / stale-if-error windows, worked out when first found expired (stale.py).
     stale_windows: StaleWindows | None = None
+    # A large body is kept in a file (cache_files.py), `response.body` then being b"".
+    body_file: CachedFile | None = None
+    # Bytes of body held in memory: what counts against the cache's memory budget.
+    size: int = 0
 
     def expires_at(self) -> float:
         return self.stored_at + self.ttl
@@ -320,10 +326,19 @@ def invalidation_matcher(path: str) -> tuple[str, bool]:
     return path, False
 
 
-class EdgeCache:
-    """One edge location's cache: LRU-bounded, keyed by CacheKey, reading time from a Clock."""
+DEFAULT_MEMORY_LIMIT = 256 << 20
 
-    def __init__(self, clock: Clock | Callable[[], float] | None = None, *, max_entries: int = 10_000) -> None:
+
+class EdgeCache:
+    """One edge location's cache: keyed by CacheKey, reading time from a Clock, bounded by entry
+    count and by the bytes of body it holds in memory (least recently used out first for both), a
+    body over FILE_THRESHOLD or over the whole budget kept in a file instead (cache_files.py).
+
+    UNCERTAIN: CloudFront evicts "less popular" objects when an edge needs room (DG/Expiration,
+    spec §4 is silent on how); least recently used is our reading."""
+
+    def __init__(self, clock: Clock | Callable[[], float] | None = None, *, max_entries: int = 10_000,
+                 max_memory: int = DEFAULT_MEMORY_LIMIT) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         if clock is None:
@@ -331,6 +346,20 @@ class EdgeCache:
         self.clock: Clock = clock if hasattr(clock, "now") else _CallableClock(clock)  # type: ignore[arg-type]
         self.max_entries = max_entries
         self._entries: OrderedDict[CacheKey, CacheEntry] = OrderedDict()
+        self._files = CacheFiles()
+        self.memory_used = 0  # bytes of body held in memory, over every entry
+        self.max_memory = max_memory
+        self._file_above = FILE_THRESHOLD
+        self.limit_memory(max_memory)
+
+    def limit_memory(self, max_memory: int) -> None:
+        """Hold at most `max_memory` bytes of body in memory from now on (a reloaded config's budget)."""
+        if max_memory < 1:
+            raise ValueError("max_memory must be at least 1 byte")
+        self.max_memory = max_memory
+        # A body larger than the whole budget is not held in memory either: it goes to a file.
+        self._file_above = min(FILE_THRESHOLD, max_memory)
+        self._evict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -345,17 +374,66 @@ class EdgeCache:
         return Lookup(LookupKind.STALE, entry)
 
     def store(self, key: CacheKey, response: Response, ttl: float, *, path: str | None = None,
-              origin_status: int | None = None) -> CacheEntry | None:
-        """Keep `response` for `ttl` seconds; a ttl of 0 stores nothing and drops any older copy."""
+              origin_status: int | None = None, body_file: CachedFile | None = None) -> CacheEntry | None:
+        """Keep `response` for `ttl` seconds; a ttl of 0 stores nothing and drops any older copy.
+        Its body is `body_file` when given (a streamed body spooled to a file, or a refreshed
+        object's), else `response.body`, moved to a file of its own when large."""
         if ttl <= 0:
-            self._entries.pop(key, None)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._forget(old)
             return None
-        entry = CacheEntry(key, response.copy(), self.clock.now(), ttl, path or key.uri, origin_status)
+        stored = response.copy()
+        if body_file is None and len(stored.body) > self._file_above:
+            try:
+                body_file = self._files.write(stored.body)
+            except OSError:  # a full disk: not cached, as a body the cache could not take
+                return self.store(key, response, 0)
+        if body_file is not None:
+            if not body_file.present:
+                return self.store(key, response, 0)  # cannot happen: `_miss` pins what it refreshes
+            body_file.adopt()
+            stored.body, stored.stream = b"", None
+        entry = CacheEntry(key, stored, self.clock.now(), ttl, path or key.uri, origin_status,
+                           body_file=body_file, size=len(stored.body))
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._forget(old, keep=body_file)
         self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self.memory_used += entry.size
+        self._evict()
         return entry
+
+    def spool(self, on_complete: Callable[[bytes | CachedFile], object]) -> BodySpool:
+        """Where a streamed body goes as it arrives, to be stored by `on_complete` once whole: in
+        memory while it is small, else in a file (cache_files.py)."""
+        return self._files.spool(self._file_above, on_complete)
+
+    def _evict(self) -> None:
+        """Least recently used first, until within the entry count and the memory budget."""
+        entries = self._entries
+        while len(entries) > self.max_entries:
+            self._forget(entries.popitem(last=False)[1])
+        excess = self.memory_used - self.max_memory
+        if excess <= 0:
+            return
+        doomed = []
+        for key, entry in entries.items():  # oldest first; a file-backed entry frees no memory
+            if entry.size:
+                doomed.append(key)
+                excess -= entry.size
+                if excess <= 0:
+                    break
+        for key in doomed:
+            self._forget(entries.pop(key))
+
+    def _forget(self, entry: CacheEntry, keep: CachedFile | None = None) -> None:
+        """`entry` has left the cache: its memory is freed, its file removed unless its successor
+        `keep`s it (a 304 refreshing a file-backed object)."""
+        self.memory_used -= entry.size
+        if entry.body_file is not None and entry.body_file is not keep:
+            entry.body_file.release()
+
 
     def extend(self, entry: CacheEntry, seconds: float) -> None:
         """Keep an expired `entry` fresh for `seconds` more, its Age still counted from its fetch:
@@ -364,9 +442,25 @@ class EdgeCache:
             entry.ttl = max(entry.ttl, self.clock.now() + seconds - entry.stored_at)
 
     def serve(self, entry: CacheEntry) -> Response:
-        """A copy of the stored response with its `Age` (spec §4.3)."""
+        """A copy of the stored response with its `Age` (spec §4.3), its body in memory; one kept in
+        a file is served by `serve_file` or `serve_whole` (edge_cache_flow.py tells them apart)."""
         response = entry.response.copy()
         response.headers.set("Age", str(entry.age(self.clock.now())))
+        return response
+
+    def serve_file(self, entry: CacheEntry, body_file: CachedFile) -> Response:
+        """`serve` for a body kept in a file: a stream read from it (a RangeableBody), with its
+        Content-Length."""
+        response = self.serve(entry)
+        response.stream = body_file.open()
+        response.headers.set("Content-Length", str(body_file.size))
+        return response
+
+    def serve_whole(self, entry: CacheEntry) -> Response:
+        """`serve`, a body in a file read whole (a custom error page's, which is used whole)."""
+        response = self.serve(entry)
+        if entry.body_file is not None:
+            response.body = entry.body_file.read()
         return response
 
     def invalidate(self, paths: Iterable[str]) -> int:
@@ -378,13 +472,20 @@ class EdgeCache:
         matchers = [invalidation_matcher(p) for p in paths]
         doomed = [key for key, entry in self._entries.items() if any(_matches(entry, m) for m in matchers)]
         for key in doomed:
-            del self._entries[key]
+            self._forget(self._entries.pop(key))
         return len(doomed)
 
     def clear(self) -> int:
         count = len(self._entries)
+        for entry in self._entries.values():
+            self._forget(entry)
         self._entries.clear()
         return count
+
+    def close(self) -> None:
+        """Empty the cache and remove its files' directory."""
+        self.clear()
+        self._files.close()
 
 
 def _matches(entry: CacheEntry, matcher: tuple[str, bool]) -> bool:

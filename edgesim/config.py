@@ -80,6 +80,9 @@ class DistributionSettings(Frozen):
     # Request collapsing: simultaneous misses for one cache key share the first one's origin fetch
     # (request_collapsing.py). false sends each to the origin, as edgesim did before.
     request_collapsing: bool = True
+    # MiB of cached bodies the edge cache holds in memory, least recently used evicted first; a body
+    # over 8 MiB (or over this whole budget) is kept in a temp file instead (cache_files.py).
+    cache_memory_limit_mb: int = Field(default=256, ge=1, le=1 << 20)
     default_root_object: str = ""
 
 

@@ -85,7 +85,7 @@ class CustomErrorPages:
         if cache is not None:
             found = cache.lookup(key)
             if found.kind is LookupKind.HIT and found.entry is not None:
-                return cache.serve(found.entry)
+                return cache.serve_whole(found.entry)
         origin = forwarding.primary(request.origin, self.origins)
         sent = forwarding.origin_request(request, origin, self.settings, ex.request_id,
                                          cache_policy=config.cache_policy, cached_methods=config.cached_methods,

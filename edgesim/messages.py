@@ -243,20 +243,46 @@ class BodyStream:
         await self.aclose()
 
 
+class RangeableBody(BodyStream):
+    """A body whose bytes can be read in any order (a cached object kept in a file, cache_files.py):
+    a Range is cut from it without reading the rest (ranges.py `edge_range`)."""
+
+    # Its length in bytes.
+    size: int = 0
+
+    def pieces(self, pieces: list[bytes | tuple[int, int]]) -> BodyStream:
+        """A body of `pieces` in order: literal bytes, or (first, last) bytes of this one, both
+        inclusive. Takes over what this body holds open: this one then yields nothing."""
+        raise NotImplementedError
+
+
+class BodyKeeper:
+    """Where a streamed body being stored goes as it arrives (the edge cache's: cache_files.py)."""
+
+    def add(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def complete(self) -> None:
+        """The last chunk has arrived: keep the body."""
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """The body will not arrive whole: keep nothing, free what was held."""
+        raise NotImplementedError
+
+
 class StoredWhenComplete(BodyStream):
-    """A streamed body that is also kept: `on_complete` gets the whole body once the last chunk
-    has been read. Given up half-read (`aclose`: the viewer left), nothing is kept; done with
-    unsent (`settle`: a function replaced the body the viewer gets), the rest is read and kept.
+    """A streamed body that is also kept: `keeper` gets each chunk as it is read and keeps the body
+    once the last one has been. Given up half-read (`aclose`: the viewer left), nothing is kept; done
+    with unsent (`settle`: a function replaced the body the viewer gets), the rest is read and kept.
     `on_end`, if given, is called once when the body ends in any of these ways or the origin breaks
-    off (after `on_complete` when it was kept): the requests collapsed into this fetch wait for it
+    off (after the keeper kept it when it did): the requests collapsed into this fetch wait for it
     (request_collapsing.py)."""
 
-    def __init__(self, inner: BodyStream, on_complete: Callable[[bytes], object],
-                 on_end: Callable[[], object] | None = None) -> None:
+    def __init__(self, inner: BodyStream, keeper: BodyKeeper, on_end: Callable[[], object] | None = None) -> None:
         self._inner = inner.__aiter__()
         self._closer = inner
-        self._parts: list[bytes] = []
-        self._on_complete: Callable[[bytes], object] | None = on_complete
+        self._keeper: BodyKeeper | None = keeper
         self._on_end = on_end
 
     def __aiter__(self) -> AsyncIterator[bytes]:
@@ -266,17 +292,23 @@ class StoredWhenComplete(BodyStream):
         try:
             chunk = await self._inner.__anext__()
         except StopAsyncIteration:
-            if self._on_complete is not None:
-                complete, self._on_complete = self._on_complete, None
-                complete(b"".join(self._parts))
+            if self._keeper is not None:
+                keeper, self._keeper = self._keeper, None
+                keeper.complete()
             self._end()
             raise
         except Exception:  # the origin broke off: nothing whole to keep (a cancellation is followed by aclose)
-            self._on_complete = None
+            self._drop()
             self._end()
             raise
-        self._parts.append(chunk)
+        if self._keeper is not None:
+            self._keeper.add(chunk)
         return chunk
+
+    def _drop(self) -> None:
+        if self._keeper is not None:
+            keeper, self._keeper = self._keeper, None
+            keeper.discard()
 
     def _end(self) -> None:
         if self._on_end is not None:
@@ -284,7 +316,7 @@ class StoredWhenComplete(BodyStream):
             end()
 
     async def aclose(self) -> None:
-        self._on_complete = None
+        self._drop()
         try:
             await self._closer.aclose()
         finally:

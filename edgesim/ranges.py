@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from email.utils import parsedate_to_datetime
 
-from edgesim.messages import Headers, Request, Response
+from edgesim.messages import Headers, RangeableBody, Request, Response
 
 # A byte-range-spec as written: (first, last) with last None for `a-`, or (None, n) for a suffix `-n`.
 RangeSpec = tuple[int | None, int | None]
@@ -104,6 +104,9 @@ def edge_range(request: Request, response: Response, value: str) -> Response | N
     UNCERTAIN: the 416 (no range of a set satisfiable) is RFC 9110 §15.5.17's, with `Content-Range:
     bytes */length` and no body; the docs do not show CloudFront's. Several satisfiable ranges go
     out as multipart/byteranges (RFC 9110 §14.6) with a boundary of our own.
+
+    A cached object kept in a file (its body a RangeableBody, cache_files.py) is cut the same way,
+    the part a stream of only the range's bytes; any other streamed body is sent whole.
     """
     # A Range on any other method is ignored (RFC 9110 §14.2); HEAD gets the GET's headers.
     if response.status != 200 or request.method not in ("GET", "HEAD") or not if_range_matches(request, response):
@@ -111,7 +114,10 @@ def edge_range(request: Request, response: Response, value: str) -> Response | N
     specs = parse_range(value)
     if specs is None:
         return None
-    body, length = response.body, len(response.body)
+    stream = response.stream
+    if stream is not None and not isinstance(stream, RangeableBody):
+        return None
+    length = len(response.body) if stream is None else stream.size
     chosen = [r for r in (resolve(s, length) for s in specs) if r is not None]
     if not chosen:
         headers = Headers([("Content-Range", f"bytes */{length}"), ("Server", "CloudFront")])
@@ -119,26 +125,32 @@ def edge_range(request: Request, response: Response, value: str) -> Response | N
     if any(later[0] <= earlier[1] for earlier, later in zip(chosen, chosen[1:])):
         return None  # out of order or overlapping: the whole object (DG/RangeGETs)
     headers = response.headers.copy()
+    pieces: list[bytes | ByteRange]
     if len(chosen) == 1:
-        first, last = chosen[0]
-        part = body[first:last + 1]
+        pieces = [chosen[0]]
         headers.set("Content-Range", content_range(chosen[0], length))
     else:
         boundary = secrets.token_hex(12)
-        part = _multipart(chosen, body, response.headers.get("content-type"), boundary)
+        pieces = _multipart(chosen, length, response.headers.get("content-type"), boundary)
         headers.set("Content-Type", f"multipart/byteranges; boundary={boundary}")
     # Set here as well as by the pipeline, since a HEAD keeps the Content-Length it is given.
-    headers.set("Content-Length", str(len(part)))
+    size = sum(len(p) if isinstance(p, bytes) else p[1] + 1 - p[0] for p in pieces)
+    headers.set("Content-Length", str(size))
+    if stream is not None:
+        return Response(206, headers, b"", "Partial Content", stream.pieces(pieces))
+    body = response.body
+    part = b"".join(p if isinstance(p, bytes) else body[p[0]:p[1] + 1] for p in pieces)
     return Response(206, headers, part, "Partial Content")
 
 
-def _multipart(chosen: list[ByteRange], body: bytes, content_type: str | None, boundary: str) -> bytes:
-    out = bytearray()
-    for selected in chosen:
-        out += f"--{boundary}\r\n".encode()
+def _multipart(chosen: list[ByteRange], length: int, content_type: str | None, boundary: str) -> list[bytes | ByteRange]:
+    """The multipart/byteranges body: its delimiter and header lines, and the ranges between them."""
+    out: list[bytes | ByteRange] = []
+    for i, selected in enumerate(chosen):
+        head = f"--{boundary}\r\n".encode()
         if content_type:
-            out += f"Content-Type: {content_type}\r\n".encode("latin-1", "replace")
-        out += f"Content-Range: {content_range(selected, len(body))}\r\n\r\n".encode()
-        out += body[selected[0]:selected[1] + 1] + b"\r\n"
-    out += f"--{boundary}--\r\n".encode()
-    return bytes(out)
+            head += f"Content-Type: {content_type}\r\n".encode("latin-1", "replace")
+        head += f"Content-Range: {content_range(selected, length)}\r\n\r\n".encode()
+        out += [head if i == 0 else b"\r\n" + head, selected]
+    out.append(f"\r\n--{boundary}--\r\n".encode())
+    return out

@@ -199,8 +199,11 @@ class Simulator:
         # The cache outlives reloads (CloudFront keeps its cache across a deployment) unless
         # distribution.clear_cache_on_reload says otherwise.
         self.cache: EdgeCache | None = (
-            cache if isinstance(cache, EdgeCache) else EdgeCache(clock) if cache else None
+            cache if isinstance(cache, EdgeCache)
+            else EdgeCache(clock, max_memory=config.distribution.cache_memory_limit_mb << 20) if cache else None
         )
+        # A cache made here is closed here (its files' directory removed); one given is the giver's.
+        self._owns_cache = cache is True
         self.fetcher = OriginFetcher(transports)
         self._live: _Live | None = None
         self._retiring: set[asyncio.Task[None]] = set()
@@ -228,6 +231,8 @@ class Simulator:
             await self._live.aclose()
             self._live = None
         await self.fetcher.aclose()
+        if self._owns_cache and self.cache is not None:
+            self.cache.close()
 
     @property
     def config(self) -> DistributionConfig:
@@ -252,6 +257,8 @@ class Simulator:
         old, self._live = self._live, live
         if self.cache is not None and live.config.distribution.clear_cache_on_reload:
             self.cache.clear()
+        if self._owns_cache and self.cache is not None:
+            self.cache.limit_memory(live.config.distribution.cache_memory_limit_mb << 20)
         if old is not None:
             # Requests already running finish on the version they started with.
             task = asyncio.create_task(old.retire())
