@@ -195,7 +195,9 @@ class Isolate:
         """The arguments of __cf.invoke as one JSON array: the `this` of __cf.call (prelude.js).
         JSON.parse makes a "__proto__" key an ordinary property."""
         query = b"null" if raw_query is None else json.dumps(raw_query).encode()
-        return b"".join((b"[", orjson.dumps(event), b",", repr(now_ms).encode(), b',"', event_type.encode(),
+        # orjson writes a float, as repr() does, in the fewest digits that read back as the same
+        # number (JSON.parse gets the same double), at a fifth of repr's cost (CPython's dtoa).
+        return b"".join((b"[", orjson.dumps(event), b",", orjson.dumps(now_ms), b',"', event_type.encode(),
                          b'",', edge_json.encode(), b",", query, b",", self._file_json_b, b"]"))
 
     async def _renew(self) -> None:
