@@ -28,6 +28,7 @@ import select
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import count
@@ -130,7 +131,15 @@ class V8:
         dll = init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
         self._dll = dll
         self._loop = loop
-        self._lock = asyncio.Lock()  # one task in flight (see the module's docstring)
+        # One task in flight (see the module's docstring): a lock taken without a coroutine of its
+        # own when it is free, as it nearly always is (isolate.py runs one invocation at a time).
+        self._held = False
+        self._waiters: deque[asyncio.Future[None]] = deque()  # tasks waiting for the lock, in order
+        # The time limit's watch over the running task (_watch_time): (its future, V8's CPU clock
+        # and perf_counter at its start, its limit, the loop's time when the limit is due). One
+        # timer serves task after task, instead of a timer made and cancelled per task.
+        self._watched: tuple[asyncio.Future[Any], float, float, float, float] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
         self._owed = 0  # answers V8 still owes: 1 while a task runs or a stopped one has not answered
         if native is None:
             native = _NATIVE is not None
@@ -230,12 +239,42 @@ class V8:
         """Run one mini-racer task `method(ctx, *args, callback_id)` and wait for its raw answer on the
         loop, which serves other requests meanwhile: (answer, V8's thread's CPU clock at the start).
         Raises _TimeUp once V8's thread has spent `limit_s` of CPU on it; it is then stopped."""
-        async with self._lock:
+        if self._held or self._waiters:
+            await self._wait_for_lock()
+        else:
+            self._held = True
+        try:
             if self._owed:
                 await self._drain()
             if self._cancelled:
                 await self._absorb_termination()
             return await self._run_locked(method, args, limit_s)
+        finally:
+            self._unlock()
+
+    async def _wait_for_lock(self) -> None:
+        """Wait for the lock, first come first served; the task releasing it hands it over."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:  # cancelled: out of the line, or, when already handed the lock, on with it
+            if waiter.done() and not waiter.cancelled():
+                self._unlock()
+            else:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            raise
+
+    def _unlock(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the lock passes to it, still held
+                return
+        self._held = False
 
     async def _run_locked(self, method: Any, args: tuple[Any, ...], limit_s: float | None) -> tuple[Any, float]:
         """`_task`'s run, holding the lock."""
@@ -245,16 +284,18 @@ class V8:
         cpu0 = self.cpu()  # after the lock: another task's run is not this one's
         task_id = method(self._ctx, *args, self._callback_id)
         self._owed += 1
-        timer = None if limit_s is None else loop.call_later(
-            limit_s, self._check_time, future, cpu0, time.perf_counter(), limit_s)
+        if limit_s is not None:
+            due = loop.time() + limit_s
+            self._watched = (future, cpu0, time.perf_counter(), limit_s, due)
+            if self._watchdog is None:
+                self._watchdog = loop.call_at(due, self._watch_time)
         try:
             raw = await future
         except BaseException:  # the caller was cancelled
             self._abandon(future, task_id)
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._watched = None
         if raw is None:
             self._abandon(future, task_id)
             raise _TimeUp(self.cpu() - cpu0)
@@ -269,6 +310,19 @@ class V8:
             self._cancelled = True
         elif future.done() and not future.cancelled() and future.result() is not None:
             self._dll.mr_free_value(self._ctx, future.result())
+
+    def _watch_time(self) -> None:
+        """The watchdog's timer: the running task's limit is due (_check_time), or, for a task that
+        started after the timer was set, the timer is set again for when that task's limit is due."""
+        self._watchdog = None
+        watched = self._watched
+        if watched is None:  # no task with a limit runs: the next one sets the timer
+            return
+        future, cpu0, t0, limit_s, due = watched
+        if due > self._loop.time():
+            self._watchdog = self._loop.call_at(due, self._watch_time)
+        else:
+            self._check_time(future, cpu0, t0, limit_s)
 
     def _check_time(self, future: asyncio.Future[Any], cpu0: float, t0: float, limit_s: float) -> None:
         """The time limit may have passed: stop waiting, unless V8's thread has not yet spent
@@ -378,6 +432,9 @@ class V8:
         self._dll.mr_low_memory_notification(self._ctx)
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._keep.clear()  # free the handles before their context
         # A task still running answers while the context is freed: the descriptors stay open until then.
         self._dll.mr_free_context(self._ctx)
