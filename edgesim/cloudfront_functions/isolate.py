@@ -301,7 +301,17 @@ class Isolate:
         v8 = self._v8
         assert v8 is not None
         for attempt in (1, 2):
-            value, failure, elapsed, trips = await self._attempt(payload)
+            # The trip into V8 is awaited here, not in a coroutine of its own (one frame less to
+            # resume per invocation); what follows an async handler's first trip is _settle's.
+            try:
+                value, took = await v8.run(self._call_fn, self._time_limit_s, payload)
+            except JSEvalException as exc:
+                value, failure, elapsed, trips = self._thrown(exc, 0.0, 1)
+            else:
+                if value is V8.TIMED_OUT or value == "pending":
+                    value, failure, elapsed, trips = await self._settle(value, took)
+                else:
+                    failure, elapsed, trips = None, took * 1000, 1
             if failure is None:
                 break
             if failure == "timeout":
@@ -335,30 +345,33 @@ class Isolate:
         self._stale = self._stale or outcome.stale
         return outcome
 
-    async def _attempt(self, payload: bytes) -> tuple[object, str | None, float, int]:
-        """(result, None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's
-        message, ms, trips)."""
+    async def _settle(self, value: object, took: float) -> tuple[object, str | None, float, int]:
+        """After a first trip that timed out or left an async handler's promise pending: (result,
+        None, ms, trips into V8), or (None, "timeout" | "memory" | "never-settled" | V8's message,
+        ms, trips)."""
         v8 = self._v8
         assert v8 is not None
-        trips = 1
-        took = 0.0
+        if value is V8.TIMED_OUT:
+            return None, "timeout", took * 1000, 1
+        # an async handler (2.0); see __cf.settled in prelude.js
         try:
-            value, took = await v8.run(self._call_fn, self._time_limit_s, payload)
-            if value is V8.TIMED_OUT:
-                return None, "timeout", took * 1000, trips
-            if value == "pending":  # an async handler (2.0); see __cf.settled in prelude.js
-                trips = 2
-                value, more = await v8.run(self._settled_fn, self._time_limit_s - took)
-                took += more
-                if value is V8.TIMED_OUT:
-                    return None, "timeout", took * 1000, trips
-                if value == "pending":
-                    return None, "never-settled", took * 1000, trips
-            return value, None, took * 1000, trips
+            value, more = await v8.run(self._settled_fn, self._time_limit_s - took)
         except JSEvalException as exc:
-            if v8.was_hard_memory_limit_reached():
-                return None, "memory", took * 1000, trips
-            return None, str(exc).strip().splitlines()[-1], took * 1000, trips
+            return self._thrown(exc, took, 2)
+        took += more
+        if value is V8.TIMED_OUT:
+            return None, "timeout", took * 1000, 2
+        if value == "pending":
+            return None, "never-settled", took * 1000, 2
+        return value, None, took * 1000, 2
+
+    def _thrown(self, exc: JSEvalException, took: float, trips: int) -> tuple[object, str | None, float, int]:
+        """What V8 threw out of a trip (not the user's code, whose errors prelude.js answers):
+        the memory limit, or V8's message."""
+        assert self._v8 is not None
+        if self._v8.was_hard_memory_limit_reached():
+            return None, "memory", took * 1000, trips
+        return None, str(exc).strip().splitlines()[-1], took * 1000, trips
 
     async def _after_kill(self, elapsed: float, *, timed_out: bool = False, out_of_memory: bool = False) -> Outcome:
         """V8 stopped the run: recover the log lines so far and leave the isolate ready for the next request."""
