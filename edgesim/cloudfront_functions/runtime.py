@@ -49,7 +49,7 @@ INVOCATION_UTILIZATION = 5
 EXECUTION_PREFIX = FunctionExecutionError.page_reason + " "
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One handler run with CloudFront's rules applied to its output (shared by invoke and test-function)."""
 
