@@ -49,6 +49,7 @@ __all__ = ["V8", "V8_FLAGS", "JSEvalException"]
 # mini-racer's value types (its _objects._MiniRacerTypes) that run() converts itself.
 _INTEGER = 3
 _STR_UTF8 = 5
+_STR_UTF8_ARG = ctypes.c_uint8(_STR_UTF8)  # as an argument: see V8._ctx_arg
 
 # eval() and new Function() throw in CloudFront (spec §1.5); V8 refuses them itself with this flag.
 # --allow-natives-syntax lets the prelude run the microtask checkpoint inside its own, cancelable
@@ -164,6 +165,10 @@ class V8:
         threads = _threads()
         self._ctx = ContextType(dll.mr_init_context(self._callback))
         self.context = Context(dll, self._ctx, loop, ObjectFactoryImpl(), count(1))
+        # The context and callback id as ctypes values, for the calls made on every trip: ctypes
+        # converts a Python int argument into a new one on each call (a third of a small call's cost).
+        self._ctx_arg = ctypes.c_uint64(self._ctx)  # type: ignore[arg-type]  # an int (mr_init_context's c_uint64)
+        self._callback_arg = ctypes.c_uint64(self._callback_id)
         self._keep: list[Any] = []  # handles freed before the context (close())
         _pin_utc(lambda: dll.mr_free_value(self._ctx, self._blocking(dll.mr_eval, self._handle("new Date(0).getHours()"))))
         self.cpu: Callable[[], float] = self._find_clock(_threads() - threads)
@@ -233,7 +238,7 @@ class V8:
         if future is not None and not future.done():
             future.set_result(raw)
         else:
-            self._dll.mr_free_value(self._ctx, raw)
+            self._dll.mr_free_value(self._ctx_arg, raw)
 
     async def _task(self, method: Any, args: tuple[Any, ...], limit_s: float | None) -> tuple[Any, float]:
         """Run one mini-racer task `method(ctx, *args, callback_id)` and wait for its raw answer on the
@@ -282,7 +287,7 @@ class V8:
         future: asyncio.Future[Any] = loop.create_future()
         self._answer = future
         cpu0 = self.cpu()  # after the lock: another task's run is not this one's
-        task_id = method(self._ctx, *args, self._callback_id)
+        task_id = method(self._ctx_arg, *args, self._callback_arg)
         self._owed += 1
         if limit_s is not None:
             due = loop.time() + limit_s
@@ -378,13 +383,13 @@ class V8:
         CPU seconds V8's thread spent on it), or (TIMED_OUT, seconds) once it has spent `limit_s`.
         Raises JSEvalException (and subclasses) for what V8 threw.
         """
-        dll, ctx = self._dll, self._ctx
+        dll, ctx = self._dll, self._ctx_arg
         if this is None:
             target = self._undefined.raw
         else:
             # `this` travels as a string value: V8 makes its string from the UTF-8 at once, where
             # decoding text from a buffer in JavaScript cost several times more.
-            target = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8)
+            target = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8_ARG)
         try:
             raw, cpu0 = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s)
         except _TimeUp as stopped:
@@ -406,7 +411,7 @@ class V8:
             value = contents.value.int_val
         else:
             return self.context._value_handle_to_python(self.context._wrap_raw_handle(raw))
-        self._dll.mr_free_value(self._ctx, raw)
+        self._dll.mr_free_value(self._ctx_arg, raw)
         return value
 
     # --- the heap -------------------------------------------------------------------------------
