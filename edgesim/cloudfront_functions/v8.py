@@ -391,7 +391,14 @@ class V8:
             # decoding text from a buffer in JavaScript cost several times more.
             target = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8_ARG)
         try:
-            raw, cpu0 = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s)
+            if self._held or self._owed or self._cancelled:
+                raw, cpu0 = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s)
+            else:  # _task's common case, without its coroutine: the lock free, nothing to drain
+                self._held = True
+                try:
+                    raw, cpu0 = await self._run_locked(dll.mr_call_function, (function, target, self._no_args), limit_s)
+                finally:
+                    self._unlock()
         except _TimeUp as stopped:
             return self.TIMED_OUT, stopped.spent
         finally:
