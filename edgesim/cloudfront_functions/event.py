@@ -21,6 +21,8 @@ DISALLOWED_HEADERS = frozenset({
     "x-amzn-requestid", "x-cache", "x-forwarded-proto", "x-real-ip",
 })
 DISALLOWED_PREFIXES = ("x-amz-cf-", "x-edge-")
+# Each starts with "x-": a name that does not is not looked at further (most names, every request).
+assert all(prefix.startswith("x-") for prefix in DISALLOWED_PREFIXES)
 
 # Spec §1.4: visible, but a function may not add, change or delete them.
 READ_ONLY_HEADERS = {
@@ -77,15 +79,21 @@ def parse_querystring(raw: str) -> EntryMap:
 def headers_json(headers: Headers, *, skip: str) -> EntryMap:
     """Lowercase names; Cookie / Set-Cookie (`skip`) and disallowed headers left out (spec §1.2, §1.4).
     Values as functions see them (encoding.shown; ASCII, nearly all, as it is)."""
-    pairs = [(lower, value if value.isascii() else shown(value))
-             for lower, (_, value) in zip(headers.lower_names(), headers)
-             if lower != skip and lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES)]
     out: EntryMap = {}
-    for lower, value in pairs:
+    for lower, (_, value) in zip(headers.lower_names(), headers):
+        if lower == skip or lower in DISALLOWED_HEADERS or (lower[:2] == "x-" and lower.startswith(DISALLOWED_PREFIXES)):
+            continue
         if lower in out:  # a repeated name: multiValue entries
-            return _entry_map(pairs)
-        out[lower] = {"value": value}
+            return _entry_map(_shown_pairs(headers, skip))
+        out[lower] = {"value": value if value.isascii() else shown(value)}
     return out  # each name once, the common case
+
+
+def _shown_pairs(headers: Headers, skip: str) -> list[tuple[str, str]]:
+    """headers_json's (name, value) pairs, for a map with repeated names."""
+    return [(lower, value if value.isascii() else shown(value))
+            for lower, (_, value) in zip(headers.lower_names(), headers)
+            if lower != skip and not is_disallowed(lower)]
 
 
 def request_cookies(headers: Headers) -> EntryMap:
@@ -123,20 +131,26 @@ def response_cookies(headers: Headers) -> EntryMap:
 
 def request_json(request: Request) -> dict[str, Any]:
     # One pass over the headers: this runs on every request.
-    pairs: list[tuple[str, str]] = []
+    headers: EntryMap = {}
     cookie_lines: list[str] = []
     for lower, (_, value) in zip(request.headers.lower_names(), request.headers):
         if lower == "cookie":
             cookie_lines.append(value)
-        elif lower not in DISALLOWED_HEADERS and not lower.startswith(DISALLOWED_PREFIXES):
+        elif lower in DISALLOWED_HEADERS or (lower[:2] == "x-" and lower.startswith(DISALLOWED_PREFIXES)):
+            continue
+        elif lower in headers:  # a repeated name: multiValue entries
+            headers = _entry_map(_shown_pairs(request.headers, "cookie"))
+            cookie_lines = request.headers.get_all("cookie")  # the loop stops here: all of them
+            break
+        else:
             # Values, the URI and the query string as functions see them (spec §1.4, encoding.py).
-            pairs.append((lower, value if value.isascii() else shown(value)))
+            headers[lower] = {"value": value if value.isascii() else shown(value)}
     uri, query = request.uri, request.querystring
     return {
         "method": request.method,
         "uri": uri if uri.isascii() else shown(uri),
         "querystring": parse_querystring(query if query.isascii() else shown(query)) if query else {},
-        "headers": _entry_map(pairs),
+        "headers": headers,
         "cookies": _cookie_map(cookie_lines) if cookie_lines else {},
     }
 

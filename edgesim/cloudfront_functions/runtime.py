@@ -49,7 +49,7 @@ INVOCATION_UTILIZATION = 5
 EXECUTION_PREFIX = FunctionExecutionError.page_reason + " "
 
 
-@dataclass
+@dataclass(slots=True)
 class Run:
     """One handler run with CloudFront's rules applied to its output (shared by invoke and test-function)."""
 
@@ -121,6 +121,11 @@ class CloudFrontFunction:
             await isolate.load_kvs(snap.version, snap.data_json, snap.meta_json)
         outcome = await isolate.call(event, now_ms=now * 1000, event_type=event_type.value,
                                      edge_json=_edge_json(edge), raw_query=raw_query)
+        return self._finish(isolate, outcome, event, event_type, header_rules, original)
+
+    def _finish(self, isolate: Isolate, outcome: Outcome, event: dict[str, Any], event_type: EventType,
+                header_rules: bool, original: TriggerCall | None) -> Run:
+        """The run's compute utilization, then CloudFront's rules on its output (_check)."""
         budget = self.settings.function_compute_budget_ms
         # The share of the budget the function itself used: the bare cost of each trip into V8 is
         # edgesim's, not the function's (spec §1.6; a pseudo value, V8 is not CloudFront's engine).
@@ -200,8 +205,16 @@ class CloudFrontFunction:
         raw_query = call.request.querystring if call.request.querystring else None
         if raw_query is not None and not raw_query.isascii():
             raw_query = shown(raw_query)  # rawQueryString() is as the event's query string (spec §1.4)
-        run = await self.run(event, event_type=call.event_type, now=now, edge=edge, raw_query=raw_query,
-                             header_rules=True, original=call)
+        isolate = self._isolate
+        if (self._load_error is None and self._kvs is None and isolate is not None
+                and isolate.loop is asyncio.get_running_loop()):
+            # run()'s common case, without its coroutine: a warm isolate, no KeyValueStore to refresh.
+            outcome = await isolate.call(event, now_ms=now * 1000, event_type=call.event_type.value,
+                                         edge_json=_edge_json(edge), raw_query=raw_query)
+            run = self._finish(isolate, outcome, event, call.event_type, True, call)
+        else:
+            run = await self.run(event, event_type=call.event_type, now=now, edge=edge, raw_query=raw_query,
+                                 header_rules=True, original=call)
         if run.error is not None:
             raise run.error
         result = run.result

@@ -28,6 +28,7 @@ import select
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import count
@@ -48,6 +49,7 @@ __all__ = ["V8", "V8_FLAGS", "JSEvalException"]
 # mini-racer's value types (its _objects._MiniRacerTypes) that run() converts itself.
 _INTEGER = 3
 _STR_UTF8 = 5
+_STR_UTF8_ARG = ctypes.c_uint8(_STR_UTF8)  # as an argument: see V8._ctx_arg
 
 # eval() and new Function() throw in CloudFront (spec §1.5); V8 refuses them itself with this flag.
 # --allow-natives-syntax lets the prelude run the microtask checkpoint inside its own, cancelable
@@ -130,7 +132,15 @@ class V8:
         dll = init_mini_racer(flags=V8_FLAGS, ignore_duplicate_init=True)
         self._dll = dll
         self._loop = loop
-        self._lock = asyncio.Lock()  # one task in flight (see the module's docstring)
+        # One task in flight (see the module's docstring): a lock taken without a coroutine of its
+        # own when it is free, as it nearly always is (isolate.py runs one invocation at a time).
+        self._held = False
+        self._waiters: deque[asyncio.Future[None]] = deque()  # tasks waiting for the lock, in order
+        # The time limit's watch over the running task (_watch_time): (its future, V8's CPU clock
+        # and perf_counter at its start, its limit, the loop's time when the limit is due). One
+        # timer serves task after task, instead of a timer made and cancelled per task.
+        self._watched: tuple[asyncio.Future[Any], float, float, float, float] | None = None
+        self._watchdog: asyncio.TimerHandle | None = None
         self._owed = 0  # answers V8 still owes: 1 while a task runs or a stopped one has not answered
         if native is None:
             native = _NATIVE is not None
@@ -155,6 +165,10 @@ class V8:
         threads = _threads()
         self._ctx = ContextType(dll.mr_init_context(self._callback))
         self.context = Context(dll, self._ctx, loop, ObjectFactoryImpl(), count(1))
+        # The context and callback id as ctypes values, for the calls made on every trip: ctypes
+        # converts a Python int argument into a new one on each call (a third of a small call's cost).
+        self._ctx_arg = ctypes.c_uint64(self._ctx)  # type: ignore[arg-type]  # an int (mr_init_context's c_uint64)
+        self._callback_arg = ctypes.c_uint64(self._callback_id)
         self._keep: list[Any] = []  # handles freed before the context (close())
         _pin_utc(lambda: dll.mr_free_value(self._ctx, self._blocking(dll.mr_eval, self._handle("new Date(0).getHours()"))))
         self.cpu: Callable[[], float] = self._find_clock(_threads() - threads)
@@ -209,7 +223,9 @@ class V8:
             data = os.read(self._read_fd, 8)
         except BlockingIOError:
             return None
-        return ctypes.cast(int.from_bytes(data, sys.byteorder), RawValueHandle)
+        # The 8 bytes are the handle's address in this machine's byte order: the pointer itself
+        # (a quarter of what int.from_bytes and ctypes.cast cost, on every answer).
+        return RawValueHandle.from_buffer_copy(data)
 
     def _on_answer(self) -> None:
         """The event loop's reader: V8 answered. The answer goes to the task waiting for it, or,
@@ -222,18 +238,48 @@ class V8:
         if future is not None and not future.done():
             future.set_result(raw)
         else:
-            self._dll.mr_free_value(self._ctx, raw)
+            self._dll.mr_free_value(self._ctx_arg, raw)
 
     async def _task(self, method: Any, args: tuple[Any, ...], limit_s: float | None) -> tuple[Any, float]:
         """Run one mini-racer task `method(ctx, *args, callback_id)` and wait for its raw answer on the
         loop, which serves other requests meanwhile: (answer, V8's thread's CPU clock at the start).
         Raises _TimeUp once V8's thread has spent `limit_s` of CPU on it; it is then stopped."""
-        async with self._lock:
+        if self._held or self._waiters:
+            await self._wait_for_lock()
+        else:
+            self._held = True
+        try:
             if self._owed:
                 await self._drain()
             if self._cancelled:
                 await self._absorb_termination()
             return await self._run_locked(method, args, limit_s)
+        finally:
+            self._unlock()
+
+    async def _wait_for_lock(self) -> None:
+        """Wait for the lock, first come first served; the task releasing it hands it over."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except BaseException:  # cancelled: out of the line, or, when already handed the lock, on with it
+            if waiter.done() and not waiter.cancelled():
+                self._unlock()
+            else:
+                try:
+                    self._waiters.remove(waiter)
+                except ValueError:
+                    pass
+            raise
+
+    def _unlock(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the lock passes to it, still held
+                return
+        self._held = False
 
     async def _run_locked(self, method: Any, args: tuple[Any, ...], limit_s: float | None) -> tuple[Any, float]:
         """`_task`'s run, holding the lock."""
@@ -241,18 +287,20 @@ class V8:
         future: asyncio.Future[Any] = loop.create_future()
         self._answer = future
         cpu0 = self.cpu()  # after the lock: another task's run is not this one's
-        task_id = method(self._ctx, *args, self._callback_id)
+        task_id = method(self._ctx_arg, *args, self._callback_arg)
         self._owed += 1
-        timer = None if limit_s is None else loop.call_later(
-            limit_s, self._check_time, future, cpu0, time.perf_counter(), limit_s)
+        if limit_s is not None:
+            due = loop.time() + limit_s
+            self._watched = (future, cpu0, time.perf_counter(), limit_s, due)
+            if self._watchdog is None:
+                self._watchdog = loop.call_at(due, self._watch_time)
         try:
             raw = await future
         except BaseException:  # the caller was cancelled
             self._abandon(future, task_id)
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
+            self._watched = None
         if raw is None:
             self._abandon(future, task_id)
             raise _TimeUp(self.cpu() - cpu0)
@@ -267,6 +315,19 @@ class V8:
             self._cancelled = True
         elif future.done() and not future.cancelled() and future.result() is not None:
             self._dll.mr_free_value(self._ctx, future.result())
+
+    def _watch_time(self) -> None:
+        """The watchdog's timer: the running task's limit is due (_check_time), or, for a task that
+        started after the timer was set, the timer is set again for when that task's limit is due."""
+        self._watchdog = None
+        watched = self._watched
+        if watched is None:  # no task with a limit runs: the next one sets the timer
+            return
+        future, cpu0, t0, limit_s, due = watched
+        if due > self._loop.time():
+            self._watchdog = self._loop.call_at(due, self._watch_time)
+        else:
+            self._check_time(future, cpu0, t0, limit_s)
 
     def _check_time(self, future: asyncio.Future[Any], cpu0: float, t0: float, limit_s: float) -> None:
         """The time limit may have passed: stop waiting, unless V8's thread has not yet spent
@@ -322,15 +383,22 @@ class V8:
         CPU seconds V8's thread spent on it), or (TIMED_OUT, seconds) once it has spent `limit_s`.
         Raises JSEvalException (and subclasses) for what V8 threw.
         """
-        dll, ctx = self._dll, self._ctx
+        dll, ctx = self._dll, self._ctx_arg
         if this is None:
             target = self._undefined.raw
         else:
             # `this` travels as a string value: V8 makes its string from the UTF-8 at once, where
             # decoding text from a buffer in JavaScript cost several times more.
-            target = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8)
+            target = dll.mr_alloc_string_val(ctx, this, len(this), _STR_UTF8_ARG)
         try:
-            raw, cpu0 = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s)
+            if self._held or self._owed or self._cancelled:
+                raw, cpu0 = await self._task(dll.mr_call_function, (function, target, self._no_args), limit_s)
+            else:  # _task's common case, without its coroutine: the lock free, nothing to drain
+                self._held = True
+                try:
+                    raw, cpu0 = await self._run_locked(dll.mr_call_function, (function, target, self._no_args), limit_s)
+                finally:
+                    self._unlock()
         except _TimeUp as stopped:
             return self.TIMED_OUT, stopped.spent
         finally:
@@ -350,7 +418,7 @@ class V8:
             value = contents.value.int_val
         else:
             return self.context._value_handle_to_python(self.context._wrap_raw_handle(raw))
-        self._dll.mr_free_value(self._ctx, raw)
+        self._dll.mr_free_value(self._ctx_arg, raw)
         return value
 
     # --- the heap -------------------------------------------------------------------------------
@@ -376,6 +444,9 @@ class V8:
         self._dll.mr_low_memory_notification(self._ctx)
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         self._keep.clear()  # free the handles before their context
         # A task still running answers while the context is freed: the descriptors stay open until then.
         self._dll.mr_free_context(self._ctx)
