@@ -181,13 +181,11 @@ class EdgeCacheFlow:
         served = cache.serve(entry)
         served = viewer_not_modified(ex.request, served) or served
         if wanted is not None:
-            part = edge_range(ex.request, served, wanted)
+            part = _cached_range(ex, served, wanted)
             if part is not None and part.status == 416:
                 # UNCERTAIN: an error, so Error from cloudfront and no viewer-response (spec §3.1).
-                ex.trace.notes.append(f"Range {wanted}: 416, not satisfiable from the cached object")
                 return part, "Error from cloudfront", 416
             if part is not None:
-                ex.trace.notes.append(f"Range {wanted}: {part.status} from the cached object")
                 served = part
         return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
 
@@ -206,12 +204,10 @@ class EdgeCacheFlow:
         if not_modified is not None:
             return not_modified, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
         if wanted is not None:
-            part = edge_range(ex.request, served, wanted)
+            part = _cached_range(ex, served, wanted)
             if part is not None and part.status == 416:
-                ex.trace.notes.append(f"Range {wanted}: 416, not satisfiable from the cached object")
                 return part, "Error from cloudfront", 416
             if part is not None:
-                ex.trace.notes.append(f"Range {wanted}: {part.status} from the cached object")
                 if part.stream is not None:
                     ex.track(whole, part.stream)  # the part's stream took over the file
                 served = part
@@ -335,6 +331,15 @@ class EdgeCacheFlow:
     async def aclose(self) -> None:
         """Stop the background refreshes still running."""
         await self.refreshes.aclose()
+
+
+def _cached_range(ex: Exchange, served: Response, wanted: str) -> Response | None:
+    """The 206 or 416 a Range asks of a cached object, said in the trace; None for the whole object."""
+    part = edge_range(ex.request, served, wanted)
+    if part is not None:
+        what = "416, not satisfiable" if part.status == 416 else str(part.status)
+        ex.trace.notes.append(f"Range {wanted}: {what} from the cached object")
+    return part
 
 
 def _x_cache_hit(origin_status: int | None, hit: str) -> str:
