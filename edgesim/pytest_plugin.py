@@ -275,7 +275,9 @@ def _misnamed_origins_fixture(request: pytest.FixtureRequest) -> str | None:
 
     try:
         manager = request._fixturemanager
-        names = [name for name in manager._arg2fixturedefs if name != "edgesim_origins"]
+        # Every fixture name pytest knows: _arg2fixturedefs up to pytest 9.1, _arg2node2fixturedefs since.
+        known = getattr(manager, "_arg2fixturedefs", None) or getattr(manager, "_arg2node2fixturedefs", {})
+        names = [name for name in known if name != "edgesim_origins"]
         for name in difflib.get_close_matches("edgesim_origins", names, n=3, cutoff=0.8):
             defs = manager.getfixturedefs(name, request.node)
             if defs and getattr(defs[-1].func, "__module__", __name__) != __name__:
