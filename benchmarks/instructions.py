@@ -2,7 +2,7 @@
 
 CPU time on this kind of shared machine moves ±25-35% between identical runs, which hides the
 5-10% a change to the request path makes. An instruction count does not move (repeat runs agree
-within 0.1%). This counts, under callgrind, the instructions of the event loop's thread only (V8's
+within 0.2%). This counts, under callgrind, the instructions of the event loop's thread only (V8's
 threads and Lambda@Edge workers, which run beside it, apart) while it serves one scenario of
 benchmarks/edgesim_configs.py, --concurrency requests at a time:
 
