@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable
 
 from edgesim.errors import SimulatorError
-from edgesim.messages import BodyKeeper, BodyStream, RangeableBody
+from edgesim.messages import BodyKeeper, BodyStream, FileDescriptorBody, RangeableBody
 
 # A body larger than this is kept in a file. Large enough that the pages, scripts, styles and images
 # a developer's requests are mostly made of stay in memory, served without a system call (the hit
@@ -201,7 +201,7 @@ class BodySpool(BodyKeeper):
             os.unlink(self._path)
 
 
-class CachedFileBody(RangeableBody):
+class CachedFileBody(RangeableBody, FileDescriptorBody):
     """Pieces of a cached file (the whole of it, or a Range's parts with their multipart lines), read
     CHUNK bytes at a time as the viewer takes them. Owns its descriptor: closed at the end, on
     `aclose`, or when the body is dropped."""
@@ -243,14 +243,3 @@ class CachedFileBody(RangeableBody):
             return chunk
         self._close()
         raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def __del__(self) -> None:
-        self._close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -241,6 +242,24 @@ class BodyStream:
     async def settle(self) -> None:
         """Done with by whoever holds it without sending it on: by default stopped, as `aclose`."""
         await self.aclose()
+
+
+class FileDescriptorBody(BodyStream):
+    """A body read from an open file descriptor it owns (s3_origin.py's FileBody, cache_files.py's
+    CachedFileBody): closed once, at its end, on `aclose`, or when the body is dropped."""
+
+    _fd: int | None = None
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self._close()
 
 
 class RangeableBody(BodyStream):

@@ -44,7 +44,7 @@ from xml.sax.saxutils import escape
 
 from edgesim.cache import viewer_not_modified
 from edgesim.errors import OriginConnectionError
-from edgesim.messages import BodyStream, Headers, Request, Response
+from edgesim.messages import FileDescriptorBody, Headers, Request, Response
 from edgesim.origin_config import S3Origin
 from edgesim.ranges import ByteRange, content_range, if_range_matches, parse_range, resolve
 
@@ -174,7 +174,7 @@ class S3Directory:
             done.exception()  # retrieved: every waiter may have left before it ended
 
 
-class FileBody(BodyStream):
+class FileBody(FileDescriptorBody):
     """`size` bytes of an open file from `start`, read CHUNK at a time as they are taken. Owns the
     descriptor: closed at the end, on `aclose`, or when the body is dropped."""
 
@@ -210,16 +210,6 @@ class FileBody(BodyStream):
         await asyncio.sleep(0)
         return chunk
 
-    async def aclose(self) -> None:
-        self._close()
-
-    def _close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def __del__(self) -> None:
-        self._close()
 
 
 def _open(path: str) -> int | None:

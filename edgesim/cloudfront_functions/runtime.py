@@ -201,7 +201,6 @@ class CloudFrontFunction:
                             "eventType": call.event_type.value, "requestId": call.request_id}
         event = build_event(call.event_type, call.request, response=call.response, context=context)
         now = call.now if call.now is not None else time.time()
-        edge = edge_location(settings.pop)
         raw_query = call.request.querystring if call.request.querystring else None
         if raw_query is not None and not raw_query.isascii():
             raw_query = shown(raw_query)  # rawQueryString() is as the event's query string (spec §1.4)
@@ -210,11 +209,11 @@ class CloudFrontFunction:
                 and isolate.loop is asyncio.get_running_loop()):
             # run()'s common case, without its coroutine: a warm isolate, no KeyValueStore to refresh.
             outcome = await isolate.call(event, now_ms=now * 1000, event_type=call.event_type.value,
-                                         edge_json=_edge_json(edge), raw_query=raw_query)
+                                         edge_json=_pop_edge_json(settings.pop), raw_query=raw_query)
             run = self._finish(isolate, outcome, event, call.event_type, True, call)
         else:
-            run = await self.run(event, event_type=call.event_type, now=now, edge=edge, raw_query=raw_query,
-                                 header_rules=True, original=call)
+            run = await self.run(event, event_type=call.event_type, now=now, edge=edge_location(settings.pop),
+                                 raw_query=raw_query, header_rules=True, original=call)
         if run.error is not None:
             raise run.error
         result = run.result
@@ -236,6 +235,12 @@ class CloudFrontFunction:
 
 def _edge_json(edge: dict[str, str]) -> str:
     return _edge_text(edge["name"], edge["serverIp"], edge["region"])
+
+
+@lru_cache(maxsize=64)
+def _pop_edge_json(pop: str) -> str:
+    """cf.edgeLocation of the configured point of presence as JSON: made once per pop, not per call."""
+    return _edge_json(edge_location(pop))
 
 
 @lru_cache(maxsize=64)
