@@ -281,7 +281,7 @@ def terraform_source(path: Path, resource: str | None) -> Source:
     if not found:
         kinds = sorted({a.split(".")[0] for a in module.resources})
         where = "this file" if path.is_file() else f"these files ({', '.join(f.name for f in module.files)})"
-        modules = [f"{name} (source {text(strip_meta(body).get('source', '')) or '?'})"
+        modules = [f"{name} (source {str(strip_meta(body).get('source', '?')).strip(chr(34))})"
                    for name, body in module.modules.items()]
         hint = f"; it may be in a module: {', '.join(modules)} - import that module's folder" if modules else ""
         raise ConfigError(f"no {DISTRIBUTION} resource in {where} (resources: {', '.join(kinds) or 'none'}){hint}",
