@@ -104,6 +104,9 @@ def read_source(path: Path, resource: str | None = None) -> Source:
     a folder of them) or `terraform show -json` output, else the API's or CloudFormation's shapes."""
     if path.is_dir() or path.suffix == ".tf":
         return terraform_import.terraform_source(path, resource)
+    if path.name.endswith(".tf.json"):
+        raise ConfigError("Terraform's JSON syntax (.tf.json) is not read; import the .tf files, or the output "
+                          "of `terraform show -json` after `terraform apply`", file=str(path))
     document = load_document(path)
     if terraform_import.is_show_json(document):
         return terraform_import.show_json_source(document, path, resource)

@@ -25,8 +25,8 @@ from typing import Any
 from edgesim.distribution_source import Resource, Source, Template, text
 from edgesim.errors import ConfigError
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
-from edgesim.terraform_hcl import (Evaluator, FileText, Module, TemplateParts, Unknown, known, load_module,
-                                   strip_meta)
+from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown, known
+from edgesim.terraform_hcl import load_module, strip_meta
 
 DISTRIBUTION = "aws_cloudfront_distribution"
 # Terraform's repeated blocks -> the list CloudFormation writes.
@@ -222,7 +222,8 @@ def _body(raw: Mapping[str, Any], ev: Evaluator, scope: Mapping[str, Any], where
             spec = strip_meta(spec) if isinstance(spec, Mapping) else {}
             items = ev.value(spec.get("for_each"), scope)
             content = spec.get("content")
-            iterator = ev.value(spec.get("iterator")) if "iterator" in spec else label
+            named = spec.get("iterator")  # `iterator = item`: a bare name, which python-hcl2 writes as "${item}"
+            iterator = named[2:-1] if isinstance(named, str) and named.startswith("${") else named or label
             if not isinstance(items, (list, Mapping)) or not known(items) or not _blocks(content):
                 ev.note(f"dynamic:{where}.{label}", f"{where}: dynamic \"{label}\" block's for_each "
                         f"({getattr(items, 'text', items)}) cannot be evaluated here; its blocks are not imported: "
@@ -292,12 +293,20 @@ def terraform_source(path: Path, resource: str | None) -> Source:
     for meta in ("count", "for_each"):
         if meta in values:
             ev.note(f"meta:{chosen}", f"{chosen} has {meta}; imported as one distribution")
+    # A Lambda function's `filename` written as the same path an archive_file's output_path is.
+    archives: dict[str, Path] = {}
+    for address, body in module.data.items():
+        if address.startswith("data.archive_file."):
+            output = ev.value(body.get("output_path"))
+            archive = _archive_source({k: ev.value(body.get(k)) for k in ("source_dir", "source_file")}, module.folder)
+            if isinstance(output, str) and archive is not None:
+                archives[str((module.folder / output).resolve())] = archive
     template = Template()
     for address, body in module.resources.items():
         kind = address.split(".")[0]
         if kind in (*_POLICIES, "aws_cloudfront_function", "aws_lambda_function", "aws_s3_bucket"):
             resource_values = _body(body, ev, {}, address)
-            converted = _resource(address, kind, resource_values, module.folder, {})
+            converted = _resource(address, kind, resource_values, module.folder, archives)
             if converted is not None:
                 template.resources[address] = converted
                 _code_note(address, kind, resource_values, ev)
@@ -357,6 +366,39 @@ def _relinked(value: Any, references: Mapping[str, Any]) -> Any:
     return value
 
 
+def _configuration_expressions(document: Mapping[str, Any], address: str) -> Mapping[str, Any]:
+    """The plan's `configuration` expressions of the resource at `address` (root module's)."""
+    configuration = document.get("configuration")
+    root = configuration.get("root_module") if isinstance(configuration, Mapping) else None
+    for resource in (root.get("resources") or []) if isinstance(root, Mapping) else []:
+        if isinstance(resource, Mapping) and resource.get("address") == address:
+            expressions = resource.get("expressions")
+            return expressions if isinstance(expressions, Mapping) else {}
+    return {}
+
+
+def _planned_references(values: Any, expressions: Any) -> None:
+    """A plan's value not known until apply (`function_arn` of a function still to create) is null;
+    the configuration's expression says which resource it refers to, which is followed instead."""
+    if isinstance(values, list) and isinstance(expressions, list):
+        for value, expression in zip(values, expressions):
+            _planned_references(value, expression)
+        return
+    if not (isinstance(values, dict) and isinstance(expressions, Mapping)):
+        return
+    for key, expression in expressions.items():
+        references = expression.get("references") if isinstance(expression, Mapping) else None
+        if isinstance(references, list) and values.get(key) in (None, ""):
+            for reference in map(str, references):
+                parts = reference.split(".")
+                size = 3 if parts[0] == "data" else 2
+                if len(parts) > size and parts[0] not in ("var", "local", "module"):
+                    values[key] = {"Fn::GetAtt": [".".join(parts[:size]), parts[size]]}
+                    break
+        else:
+            _planned_references(values.get(key), expression)
+
+
 def show_json_source(document: Mapping[str, Any], path: Path, resource: str | None) -> Source:
     """The distribution in `terraform show -json` output (state, or a plan's planned values)."""
     plan = "planned_values" in document and "values" not in document
@@ -391,6 +433,9 @@ def show_json_source(document: Mapping[str, Any], path: Path, resource: str | No
     if plan:
         notes.append("a plan's values not known until apply (an ARN of a resource still to create) are "
                      "placeholders: import the state's `terraform show -json` after apply, or the .tf files")
-    config = distribution_config(_relinked(dict(values), _references(resources)))
+    relinked = _relinked(dict(values), _references(resources))
+    if plan:
+        _planned_references(relinked, _configuration_expressions(document, chosen))
+    config = distribution_config(relinked)
     return Source(config, f"{shape}, {chosen}", template, text(values.get("id")), text(values.get("domain_name")),
                   notes=tuple(notes), folder=folder)

@@ -112,6 +112,33 @@ def test_terraform_show_json_links_resolved_arns_back_to_the_resources(tmp_path:
     assert "HttpVersion" in "\n".join(notes) and "PLACEHOLDER" not in toml
 
 
+def test_a_plans_unknown_arns_are_followed_through_its_configurations_references(tmp_path: Path) -> None:
+    """`terraform show -json plan.out` before the first apply: an ARN is unknown (null, and absent
+    from the function's own values); the plan's configuration says which resource it refers to."""
+    state = json.loads((SITE / "show-state.json").read_text())
+    resources = state["values"]["root_module"]["resources"]
+    function = next(r for r in resources if r["type"] == "aws_cloudfront_function")
+    del function["values"]["arn"]
+    distribution = next(r for r in resources if r["type"] == "aws_cloudfront_distribution")
+    distribution["values"]["default_cache_behavior"][0]["function_association"][0]["function_arn"] = None
+    plan = {"format_version": "1.2", "terraform_version": "1.9.8", "planned_values": state["values"],
+            "configuration": {"root_module": {"resources": [{
+                "address": "aws_cloudfront_distribution.site", "mode": "managed",
+                "type": "aws_cloudfront_distribution", "name": "site", "expressions": {
+                    "default_cache_behavior": [{"function_association": [{
+                        "event_type": {"constant_value": "viewer-request"},
+                        "function_arn": {"references": ["aws_cloudfront_function.rewrite.arn",
+                                                        "aws_cloudfront_function.rewrite"]}}]}]}}]}}}
+    project = tmp_path / "infra"  # `terraform show -json` is run in the project: its paths are relative to it
+    shutil.copytree(SITE, project)
+    (project / "plan.json").write_text(json.dumps(plan))
+    toml, notes, output = _import(project / "plan.json", tmp_path)
+    rewrite = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    assert rewrite.cloudfront_function.read_text() == (SITE / "functions" / "rewrite.js").read_text()
+    assert "terraform show -json plan" in toml and "a plan's values not known until apply" in "\n".join(notes)
+
+
 def test_the_command_takes_a_folder_and_names_terraform_in_its_summary(tmp_path: Path) -> None:
     output = tmp_path / "edgesim.toml"
     result = CliRunner().invoke(main, ["import", str(SITE), "-o", str(output)])
@@ -134,9 +161,13 @@ locals {
   extra = ["a", "b"]
   port  = var.use_api ? 8443 : 443
 }
+resource "aws_cloudfront_key_value_store" "flags" {
+  name = "flags"
+}
 resource "aws_cloudfront_function" "inline" {
   name    = "inline"
   runtime = "cloudfront-js-1.0"
+  key_value_store_associations = [aws_cloudfront_key_value_store.flags.arn]
   code    = <<-EOT
     function handler(event) {
       return event.request; // "quoted" \\ and $${not_interpolated}
@@ -161,9 +192,10 @@ resource "aws_cloudfront_distribution" "d" {
   }
   dynamic "origin" {
     for_each = local.extra
+    iterator = extra
     content {
-      domain_name = "${origin.value}.example.com"
-      origin_id   = "extra-${origin.key}"
+      domain_name = "${extra.value}.example.com"
+      origin_id   = "extra-${extra.key}"
     }
   }
   dynamic "custom_error_response" {
@@ -209,6 +241,7 @@ data "aws_cloudfront_cache_policy" "custom" {
     written = (output.parent / "functions" / "inline.js").read_text()
     assert 'return event.request; // "quoted" \\ and ${not_interpolated}' in written
     assert 'runtime = "cloudfront-js-1.0"' in toml
+    assert "inline uses a KeyValueStore; add `kvs = \"store.json\"`" in said
     # templatefile() is left to Terraform: the function's file is to create, and the note says why.
     assert "aws_cloudfront_function.templated: its code (templatefile(" in said
     assert "functions/templated.js is still to create" in toml
@@ -218,6 +251,10 @@ data "aws_cloudfront_cache_policy" "custom" {
 
 
 def test_lambda_code_in_s3_or_a_prebuilt_zip_is_said(tmp_path: Path) -> None:
+    """A zip in S3 or one built elsewhere is said with what to do; a `filename` that is the path an
+    archive_file writes is that archive's source."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "viewer.py").write_text("def handler(event, context):\n    return None\n")
     (tmp_path / "edge.tf").write_text("""
 resource "aws_lambda_function" "from_s3" {
   function_name = "from-s3"
@@ -225,6 +262,17 @@ resource "aws_lambda_function" "from_s3" {
   s3_key        = "edge/from-s3.zip"
   handler       = "index.handler"
   runtime       = "nodejs20.x"
+}
+data "archive_file" "viewer" {
+  type        = "zip"
+  source_file = "${path.module}/src/viewer.py"
+  output_path = "${path.module}/build/viewer.zip"
+}
+resource "aws_lambda_function" "viewer" {
+  function_name = "viewer"
+  filename      = "build/viewer.zip"
+  handler       = "viewer.handler"
+  runtime       = "python3.12"
 }
 resource "aws_lambda_function" "zipped" {
   function_name = "zipped"
@@ -256,6 +304,10 @@ resource "aws_cloudfront_distribution" "d" {
       event_type = "origin-request"
       lambda_arn = aws_lambda_function.zipped[0].qualified_arn
     }
+    lambda_function_association {
+      event_type = "viewer-response"
+      lambda_arn = aws_lambda_function.viewer.qualified_arn
+    }
   }
 }
 """)
@@ -266,6 +318,7 @@ resource "aws_cloudfront_distribution" "d" {
     assert "an instance of a resource with count or for_each" in said
     assert 'lambda = "functions/from-s3/index.js:handler"' in toml
     assert 'lambda = "functions/zipped/app.py:handler"' in toml and 'runtime = "python3.12"' in toml
+    assert 'lambda = "../src/viewer.py:handler"' in toml
 
 
 # --- bad input -----------------------------------------------------------------------------------------
@@ -286,6 +339,12 @@ def test_no_distribution_is_an_error_naming_the_file_and_what_it_has(tmp_path: P
     with pytest.raises(ConfigError, match=r"state\.json: no aws_cloudfront_distribution resource in this "
                                           r"terraform show -json state output"):
         import_file(state, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+
+
+def test_terraform_json_syntax_is_named_as_not_read(tmp_path: Path) -> None:
+    (tmp_path / "main.tf.json").write_text('{"resource": {"aws_cloudfront_distribution": {"d": {}}}}')
+    with pytest.raises(ConfigError, match=r"main\.tf\.json: Terraform's JSON syntax \(\.tf\.json\) is not read"):
+        import_file(tmp_path / "main.tf.json", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
 
 
 def test_an_hcl_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
