@@ -1,4 +1,4 @@
-"""`edgesim import`: a CloudFront distribution (the API's or CloudFormation's) as an edgesim config.
+"""`edgesim import`: a CloudFront distribution (the API's, CloudFormation's or Terraform's) as an edgesim config.
 
 What edgesim models is mapped field by field (origins, origin groups, cache behaviors with their
 policies and function associations, custom error responses, geographic restrictions, the default root object); everything
@@ -19,12 +19,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from edgesim import terraform_import
 from edgesim.config import parse_config
 from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
                                          number, text, unevaluated)
 from edgesim.errors import ConfigError
-from edgesim import terraform_import
 from edgesim.function_import import FunctionFile, Functions
 from edgesim.policy_files import FetchedPolicies, load_policy_files
 from edgesim.policy_import import cache_policy, legacy_cache_settings, origin_request_policy, response_headers_policy

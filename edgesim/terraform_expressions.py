@@ -153,7 +153,9 @@ class _Parser:
 
     def _take(self, expected: str | None = None) -> tuple[str, str]:
         match = _TOKEN.match(self.text, self.pos)
-        if match is None or match.lastgroup is None or (expected is not None and match.group(match.lastgroup) != expected):
+        if match is None or match.lastgroup is None:
+            raise _Unparsed
+        if expected is not None and match.group(match.lastgroup) != expected:
             raise _Unparsed
         self.pos = match.end()
         return match.lastgroup, match.group(match.lastgroup)

@@ -230,6 +230,8 @@ def _body(raw: Mapping[str, Any], ev: Evaluator, scope: Mapping[str, Any], where
                         f"write them out as {label} blocks, or as the config's tables")
                 continue
             pairs = items.items() if isinstance(items, Mapping) else enumerate(items)
+            # UNCERTAIN: python-hcl2 gives no source order between static and dynamic blocks of one
+            # name; the dynamic ones are put after (said, as behaviors' order decides the match).
             if label in out and label == "ordered_cache_behavior":
                 ev.note(f"order:{where}", f"{where}: the dynamic ordered_cache_behavior blocks are put after the "
                                           "static ones; check the order of [[cache_behaviors]]")
@@ -411,6 +413,9 @@ def show_json_source(document: Mapping[str, Any], path: Path, resource: str | No
         raise ConfigError(f"no {DISTRIBUTION} resource in this {shape} output (resources: "
                           f"{', '.join(kinds) or 'none'})", file=str(path))
     chosen = _choose(found, resource, str(path), f"this {shape} output")
+    # UNCERTAIN: the output does not say where Terraform ran; relative paths (a Lambda's filename,
+    # an archive_file's source_dir) are read from the output's folder, as `terraform show -json >
+    # FILE` is run in the configuration's folder.
     folder = path.resolve().parent
     archives = {}
     for r in resources:
