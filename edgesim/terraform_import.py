@@ -271,6 +271,14 @@ def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
     if kind == "aws_s3_bucket" and attribute in ("bucket", "id"):
         bucket = ev.value(body.get("bucket"))
         return bucket if isinstance(bucket, str) else reference
+    if (kind, attribute) in (("aws_s3_bucket_website_configuration", "website_endpoint"),
+                             ("aws_s3_bucket", "website_endpoint")):
+        # A static website's origin (S3's "Website endpoints", the dash form); the region is assumed.
+        bucket = ev.value(body.get("bucket"))
+        if isinstance(bucket, str):
+            ev.note(f"region:{address}", f"{address}.{attribute}: the bucket's region is known at deploy; "
+                                         f"{_REGION} is assumed (a placeholder: edit the origin's url)")
+            return f"{bucket}.s3-website-{_REGION}.amazonaws.com"
     if attribute in body and attribute not in ("id", "arn"):  # an argument of its own, not computed
         return ev.value(body[attribute])
     return reference

@@ -198,6 +198,16 @@ resource "aws_cloudfront_distribution" "d" {
       origin_id   = "extra-${extra.key}"
     }
   }
+  origin {
+    domain_name = aws_s3_bucket_website_configuration.www.website_endpoint
+    origin_id   = "website"
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "http-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
   dynamic "custom_error_response" {
     for_each = var.errors
     content {
@@ -225,6 +235,12 @@ resource "aws_cloudfront_distribution" "d" {
     }
   }
 }
+resource "aws_s3_bucket" "www" {
+  bucket = "www-example"
+}
+resource "aws_s3_bucket_website_configuration" "www" {
+  bucket = aws_s3_bucket.www.id
+}
 data "aws_cloudfront_cache_policy" "custom" {
   name = "team-shared-policy"
 }
@@ -236,6 +252,8 @@ data "aws_cloudfront_cache_policy" "custom" {
     assert "DomainName ${var.origin_host} cannot be evaluated here" in said
     # `dynamic "origin"` over a local list is expanded; over an unknown one it is said, not dropped.
     assert 'id = "extra-0"' in toml and 'url = "https://b.example.com"' in toml
+    # A static website bucket's endpoint, from the bucket the website configuration names.
+    assert 'url = "http://www-example.s3-website-us-east-1.amazonaws.com"' in toml
     assert 'dynamic "custom_error_response" block\'s for_each (var.errors) cannot be evaluated' in said
     # A heredoc's code is written as the function's file, escapes as Terraform reads them.
     written = (output.parent / "functions" / "inline.js").read_text()
