@@ -189,12 +189,13 @@ def schema(output: Path | None, force: bool) -> None:
 
 
 @main.command("import")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(path_type=Path, exists=True))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("edgesim.toml"),
               show_default=True, help="The edgesim config to write.")
 @click.option("--functions", "functions_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Where the functions' code is (and goes, from a template).  [default: functions/ beside the output]")
-@click.option("--resource", metavar="LOGICAL_ID", help="The distribution to import, when a template has several.")
+@click.option("--resource", metavar="LOGICAL_ID", help="The distribution to import, when a template has several "
+              "(a Terraform resource's name or address).")
 @click.option("--policy", "policy_files", multiple=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               metavar="FILE", help="A custom policy the distribution names by ID: `aws cloudfront get-cache-policy` "
               "(get-origin-request-policy, get-response-headers-policy, or a list-... command) output. Repeatable.")
@@ -202,7 +203,8 @@ def schema(output: Path | None, force: bool) -> None:
 def import_command(file: Path, output: Path, functions_dir: Path | None, resource: str | None,
                    policy_files: tuple[Path, ...], force: bool) -> None:
     """Write an edgesim config from a CloudFront distribution: `aws cloudfront get-distribution-config`
-    output, a DistributionConfig, or a CloudFormation / CDK template (JSON or YAML)."""
+    output, a DistributionConfig, a CloudFormation / CDK template (JSON or YAML), or Terraform (a .tf
+    file, a folder of them, or `terraform show -json` output)."""
     from edgesim.config_import import import_file
 
     if output.exists() and not force:

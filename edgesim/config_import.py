@@ -1,4 +1,4 @@
-"""`edgesim import`: a CloudFront distribution (the API's or CloudFormation's) as an edgesim config.
+"""`edgesim import`: a CloudFront distribution (the API's, CloudFormation's or Terraform's) as an edgesim config.
 
 What edgesim models is mapped field by field (origins, origin groups, cache behaviors with their
 policies and function associations, custom error responses, geographic restrictions, the default root object); everything
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from edgesim import terraform_import
 from edgesim.config import parse_config
 from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
@@ -94,9 +95,22 @@ def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str 
                 policy_files: Sequence[Path] = ()) -> ImportResult:
     """Read the distribution definition at `path` and import it as the config `output` will hold;
     `policy_files` hold custom policies the distribution names by ID (policy_files.py)."""
-    source = replace(find_distribution(load_document(path), str(path), resource), folder=path.resolve().parent)
-    return import_distribution(source, output=output, functions_dir=functions_dir, label=path.name,
-                               policies=load_policy_files(policy_files))
+    return import_distribution(read_source(path, resource), output=output, functions_dir=functions_dir,
+                               label=path.name, policies=load_policy_files(policy_files))
+
+
+def read_source(path: Path, resource: str | None = None) -> Source:
+    """The distribution defined at `path`, whichever shape it has: Terraform's `.tf` files (a file or
+    a folder of them) or `terraform show -json` output, else the API's or CloudFormation's shapes."""
+    if path.is_dir() or path.suffix == ".tf":
+        return terraform_import.terraform_source(path, resource)
+    if path.name.endswith(".tf.json"):
+        raise ConfigError("Terraform's JSON syntax (.tf.json) is not read; import the .tf files, or the output "
+                          "of `terraform show -json` after `terraform apply`", file=str(path))
+    document = load_document(path)
+    if terraform_import.is_show_json(document):
+        return terraform_import.show_json_source(document, path, resource)
+    return replace(find_distribution(document, str(path), resource), folder=path.resolve().parent)
 
 
 def _empty(value: Any) -> bool:

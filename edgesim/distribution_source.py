@@ -158,11 +158,31 @@ def describe(value: Any) -> str:
     """A short rendering of a value for a note (an intrinsic function as `!Ref X`)."""
     if isinstance(value, Mapping) and len(value) == 1:
         (name, arg), = value.items()
+        # Terraform's expressions (terraform_import.py): `${var.x}`, `${aws_lambda_function.edge.arn}`;
+        # a CloudFormation logical id has no dot, a Terraform address always has one.
+        if name == "Fn::Terraform":
+            return "${" + str(arg) + "}"
+        if name == "Fn::GetAtt" and isinstance(arg, list) and arg and "." in str(arg[0]):
+            return "${" + ".".join(map(str, arg)) + "}"
         if isinstance(name, str) and (name == "Ref" or name.startswith("Fn::")):
             shown = ".".join(map(str, arg)) if name == "Fn::GetAtt" and isinstance(arg, list) else json.dumps(arg)
             return f"!{name.removeprefix('Fn::')} {shown.strip(chr(34))}"
-    rendered = json.dumps(value, default=str)
+    rendered = json.dumps(_terraform_shown(value), default=str)
     return rendered if len(rendered) <= 80 else rendered[:77] + "..."
+
+
+def _terraform_shown(value: Any) -> Any:
+    """`value` with Terraform's expressions inside it as their `${...}` text (see `describe`)."""
+    if isinstance(value, list):
+        return [_terraform_shown(v) for v in value]
+    if isinstance(value, Mapping):
+        if len(value) == 1:
+            (name, arg), = value.items()
+            if name == "Fn::Terraform" or (name == "Fn::GetAtt" and isinstance(arg, list) and arg
+                                           and "." in str(arg[0])):
+                return describe(value)
+        return {k: _terraform_shown(v) for k, v in value.items()}
+    return value
 
 
 # --- the template and the shapes -------------------------------------------------------------

@@ -74,19 +74,24 @@ class Functions:
         arn = association.get("FunctionARN")
         resource = self.source.template.referenced(arn, CLOUDFRONT_FUNCTION)
         code = runtime = None
+        path: Path | None = None
         if resource is not None:
             name = text(resource.properties.get("Name")) or resource.logical_id
             code = text(resource.properties.get("FunctionCode"))
             config = resource.properties.get("FunctionConfig")
             config = config if isinstance(config, Mapping) else {}
             runtime = text(config.get("Runtime"))
+            # Terraform's `code = file("fn.js")` (terraform_import.py): served from that file, not a copy.
+            code_file = text(resource.metadata.get("edgesim:code-file"))
+            if code_file and Path(code_file).is_file():
+                code, path = None, Path(code_file)
             if config.get("KeyValueStoreAssociations"):
                 self.notes.append(f"{where}: {name} uses a KeyValueStore; add `kvs = \"store.json\"` (CloudFront's "
                                   "import format) to its association to give it data")
         else:
             literal = text(arn)
             name = literal.rsplit("/", 1)[-1] if literal else _name_of(arn)
-        path = self.folder / f"{_file_name(name)}.js"
+        path = path or self.folder / f"{_file_name(name)}.js"
         found = self._code_at(path, code, where)
         if not found:
             self.notes.append(f"{where}: CloudFront Function {name}: create {self._relative(path)} "
@@ -99,7 +104,7 @@ class Functions:
             out["runtime"] = Remark("cloudfront-js-2.0", "assumed: the distribution does not say")
             self.notes.append(f"{where}: CloudFront Function {name}: runtime cloudfront-js-2.0 assumed (a distribution "
                               f"does not name it; `aws cloudfront describe-function --name {name}` does)")
-        if _file_name(name) != name:
+        if path.stem != name:
             out["name"] = name
         return out if found else Remark(out, f"PLACEHOLDER: {self._relative(path)} is still to create")
 

@@ -275,7 +275,7 @@ def test_a_cdk_synthesized_template_is_a_template(tmp_path: Path) -> None:
     ("cloudformation-two-distributions.json", "WebsiteDistribution"),
     ("cloudformation-two-distributions.json", "DownloadsDistribution"), ("cdk-synth.template.json", None),
     ("parameters-and-conditions.yaml", None), ("expressions-and-cfn-spellings.yaml", None),
-    ("s3-read-timeout-and-mixed-legacy.json", None),
+    ("s3-read-timeout-and-mixed-legacy.json", None), ("terraform/site", None), ("terraform/site/show-state.json", None),
 ])
 def test_every_imported_config_passes_the_editors_schema(tmp_path: Path, fixture: str, resource: str | None) -> None:
     import jsonschema

@@ -1,0 +1,445 @@
+"""Evaluate what a Terraform configuration alone decides (the expressions terraform_hcl.py reads).
+
+`Evaluator` evaluates python-hcl2's expression text: literals, string templates, `var.x` (a
+variable's default, or a terraform.tfvars / *.auto.tfvars value, each said in a note), `local.x`,
+`path.module`, `file(...)` read relative to the module's folder, conditionals and comparisons of
+known values, and a few pure functions. A reference to a resource or data source goes to the
+importer's `attribute` hook (terraform_import.py), which follows the ones it knows. What depends on
+the deployment (another resource's attribute, a variable without a default, `count.index`, a for
+expression) stays an `Unknown` holding the expression's text, for the importer to mark as a placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgesim.config import read_user_text
+from edgesim.terraform_hcl import Module, strip_meta
+
+_TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
+                    r"|(?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|[-+*/%<>!?:.,()\[\]{}=])|(?P<quote>\"))")
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An expression the configuration alone does not decide; `reference` is (address, attribute)
+    when it names a resource's or data source's attribute (`aws_lambda_function.edge`, `qualified_arn`)."""
+
+    text: str
+    reference: tuple[str, str] | None = None
+
+
+class FileText(str):
+    """A file's content read by `file()`, which remembers the file (a CloudFront Function's code is
+    then served from it rather than copied)."""
+
+    path: Path
+
+    def __new__(cls, content: str, path: Path) -> FileText:
+        made = super().__new__(cls, content)
+        made.path = path
+        return made
+
+
+@dataclass(frozen=True)
+class TemplateParts:
+    """A string template with unknown parts (`"${aws_lambda_function.edge.arn}:${...version}"`)."""
+
+    parts: tuple[Any, ...]
+    text: str
+
+
+Hook = Callable[[str, str, "Evaluator"], Any]
+
+
+@dataclass
+class Evaluator:
+    """Evaluates a module's expressions; `attribute(address, attribute, evaluator)` answers a
+    reference to a resource or data source (an Unknown when it cannot)."""
+
+    module: Module
+    attribute: Hook
+    notes: list[str] = field(default_factory=list)
+    _noted: set[str] = field(default_factory=set)
+    _locals: dict[str, Any] = field(default_factory=dict)
+
+    def note(self, key: str, text: str) -> None:
+        if key not in self._noted:
+            self._noted.add(key)
+            self.notes.append(text)
+
+    def value(self, raw: Any, scope: Mapping[str, Any] | None = None) -> Any:
+        """A raw python-hcl2 value evaluated; blocks stay lists of bodies, without their markers."""
+        scope = scope or {}
+        if isinstance(raw, str):
+            if raw.startswith("${") and raw.endswith("}"):
+                return _Parser(raw[2:-1], self, scope).whole()
+            if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+                return _Parser(raw, self, scope).whole()
+            return raw  # a bare keyword (a variable's `type = string`)
+        if isinstance(raw, list):
+            return [self.value(v, scope) for v in raw]
+        if isinstance(raw, Mapping):
+            return {k: self.value(v, scope) for k, v in strip_meta(raw).items()}
+        return raw
+
+    def variable(self, name: str) -> Any:
+        if name in self.module.tfvars:
+            raw, file = self.module.tfvars[name]
+            value = self.value(raw)
+            self.note(f"var:{name}", f"variable {name}: {file} sets it to {_shown(value)}")
+            return value
+        declaration = self.module.variables.get(name)
+        if declaration is None or "default" not in declaration:
+            return Unknown(f"var.{name}")
+        value = self.value(declaration["default"])
+        self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may be "
+                                 "given another value)")
+        return value
+
+    def local(self, name: str) -> Any:
+        if name not in self._locals:
+            if name not in self.module.locals:
+                return Unknown(f"local.{name}")
+            self._locals[name] = Unknown(f"local.{name}")  # a cycle stays unknown
+            self._locals[name] = self.value(self.module.locals[name])
+        return self._locals[name]
+
+
+def _shown(value: Any) -> str:
+    rendered = json.dumps(value, default=str)
+    return rendered if len(rendered) <= 80 else rendered[:77] + "..."
+
+
+def _string(value: Any) -> str | None:
+    """A known value as a template inserts it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (str, int)):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    return None
+
+
+def known(value: Any) -> bool:
+    if isinstance(value, (Unknown, TemplateParts)):
+        return False
+    if isinstance(value, list):
+        return all(map(known, value))
+    if isinstance(value, Mapping):
+        return all(map(known, value.values()))
+    return True
+
+
+class _Parser:
+    """A recursive-descent parser of HCL's expression syntax that evaluates as it goes."""
+
+    def __init__(self, text: str, evaluator: Evaluator, scope: Mapping[str, Any]) -> None:
+        self.text, self.pos, self.ev, self.scope = text, 0, evaluator, scope
+
+    # --- tokens ----------------------------------------------------------------------------------
+
+    def _peek(self) -> tuple[str, str] | None:
+        match = _TOKEN.match(self.text, self.pos)
+        if match is None or match.lastgroup is None:
+            return None
+        return match.lastgroup, match.group(match.lastgroup)
+
+    def _take(self, expected: str | None = None) -> tuple[str, str]:
+        match = _TOKEN.match(self.text, self.pos)
+        if match is None or match.lastgroup is None:
+            raise _Unparsed
+        if expected is not None and match.group(match.lastgroup) != expected:
+            raise _Unparsed
+        self.pos = match.end()
+        return match.lastgroup, match.group(match.lastgroup)
+
+    def _at(self, *ops: str) -> bool:
+        token = self._peek()
+        return token is not None and token[0] in ("op", "name") and token[1] in ops
+
+    def whole(self) -> Any:
+        try:
+            value = self._expression()
+            if self.text[self.pos:].strip():
+                raise _Unparsed
+            return value
+        except (_Unparsed, RecursionError):
+            return Unknown(self.text.strip().strip('"') if self.text.startswith('"') else self.text.strip())
+
+    # --- the grammar, evaluated ------------------------------------------------------------------
+
+    def _expression(self) -> Any:
+        start = self.pos
+        condition = self._binary(0)
+        if not self._at("?"):
+            return condition
+        self._take("?")
+        yes = self._expression()
+        self._take(":")
+        no = self._expression()
+        if isinstance(condition, bool):
+            return yes if condition else no
+        return Unknown(self.text[start:self.pos].strip())
+
+    _LEVELS = (("||",), ("&&",), ("==", "!="), ("<", ">", "<=", ">="), ("+", "-"), ("*", "/", "%"))
+
+    def _binary(self, level: int) -> Any:
+        if level == len(self._LEVELS):
+            return self._unary()
+        start = self.pos
+        left = self._binary(level + 1)
+        while self._at(*self._LEVELS[level]):
+            op = self._take()[1]
+            right = self._binary(level + 1)
+            left = _operate(op, left, right, self.text[start:self.pos].strip())
+        return left
+
+    def _unary(self) -> Any:
+        start = self.pos
+        if self._at("!", "-"):
+            op = self._take()[1]
+            value = self._unary()
+            if op == "!" and isinstance(value, bool):
+                return not value
+            if op == "-" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                return -value
+            return Unknown(self.text[start:self.pos].strip())
+        return self._postfix()
+
+    def _postfix(self) -> Any:
+        start = self.pos
+        value = self._primary()
+        while self._at(".", "["):
+            if self._take()[1] == ".":
+                kind, name = self._take()
+                if kind != "name" and not name.isdigit() and name != "*":
+                    raise _Unparsed
+                value = _get(value, name, self.text[start:self.pos].strip())
+            else:
+                index = self._expression() if not self._at("*") else self._take()[1]
+                self._take("]")
+                value = _get(value, index, self.text[start:self.pos].strip())
+        return value
+
+    def _primary(self) -> Any:
+        start = self.pos
+        kind, token = self._take()
+        if kind == "number":
+            return float(token) if any(c in token for c in ".eE") else int(token)
+        if kind == "quote":
+            return self._template()
+        if kind == "name":
+            if token in ("true", "false"):
+                return token == "true"
+            if token == "null":
+                return None
+            if self._at("("):
+                return self._call(token, start)
+            if token == "for":
+                raise _Unparsed
+            return self._reference(token, start)
+        if token == "(":
+            value = self._expression()
+            self._take(")")
+            return value
+        if token == "[":
+            if self._at("for"):
+                raise _Unparsed  # a for expression: left to the deployment's Terraform
+            items: list[Any] = []
+            while not self._at("]"):
+                items.append(self._expression())
+                if not self._at("]"):
+                    self._take(",")
+            self._take("]")
+            return items
+        if token == "{":
+            entries: dict[str, Any] = {}
+            while not self._at("}"):
+                ahead = self._peek()
+                key = self._take()[1] if ahead is not None and ahead[0] == "name" else self._expression()
+                if not self._at("=", ":"):
+                    raise _Unparsed
+                self._take()
+                entries[str(key)] = self._expression()
+                if self._at(","):
+                    self._take(",")
+            self._take("}")
+            return entries
+        raise _Unparsed
+
+    def _template(self) -> Any:
+        """A quoted string (its opening quote taken): escapes, `$${`, and `${...}` interpolations."""
+        parts: list[Any] = []
+        literal: list[str] = []
+        start = self.pos
+        while True:
+            if self.pos >= len(self.text):
+                raise _Unparsed
+            char = self.text[self.pos]
+            if char == '"':
+                self.pos += 1
+                break
+            if char == "\\" and self.pos + 1 < len(self.text):
+                escape = self.text[self.pos + 1]
+                if escape in "uU":
+                    width = 4 if escape == "u" else 8
+                    literal.append(chr(int(self.text[self.pos + 2:self.pos + 2 + width], 16)))
+                    self.pos += 2 + width
+                    continue
+                literal.append({"n": "\n", "r": "\r", "t": "\t"}.get(escape, escape))
+                self.pos += 2
+                continue
+            if self.text.startswith(("$${", "%%{"), self.pos):
+                literal.append(self.text[self.pos + 1:self.pos + 3])
+                self.pos += 3
+                continue
+            if self.text.startswith("%{", self.pos):
+                raise _Unparsed  # a template directive (%{ if }, %{ for })
+            if self.text.startswith("${", self.pos):
+                parts.append("".join(literal))
+                literal = []
+                self.pos += 2
+                if self.text.startswith("~", self.pos):
+                    self.pos += 1
+                parts.append(self._expression())
+                if self._at("~"):
+                    self._take("~")
+                self._take("}")
+                continue
+            literal.append(char)
+            self.pos += 1
+        parts.append("".join(literal))
+        strings = [_string(p) for p in parts]
+        if all(s is not None for s in strings):
+            return "".join(s for s in strings if s is not None)
+        return TemplateParts(tuple(p for p in parts if p != ""), self.text[start:self.pos - 1])
+
+    def _call(self, name: str, start: int) -> Any:
+        self._take("(")
+        args: list[Any] = []
+        while not self._at(")"):
+            args.append(self._expression())
+            if self._at("..."):
+                raise _Unparsed
+            if not self._at(")"):
+                self._take(",")
+        self._take(")")
+        text = self.text[start:self.pos].strip()
+        if not all(known(a) for a in args):
+            return Unknown(text)
+        try:
+            return _function(name, args, self.ev, text)
+        except (TypeError, ValueError, IndexError, KeyError):
+            return Unknown(text)
+
+    def _reference(self, root: str, start: int) -> Any:
+        if root in self.scope:
+            return self.scope[root]
+        names: list[str] = []
+        while self._at(".") and len(names) < (3 if root == "data" else 2):
+            save = self.pos
+            self._take(".")
+            kind, name = self._take()
+            if kind != "name":
+                self.pos = save
+                break
+            names.append(name)
+        if root not in ("var", "local", "path") and self._at("[") and len(names) == (2 if root == "data" else 1):
+            # `aws_lambda_function.edge[0].arn`, `...["a"].arn`: a resource with count or for_each,
+            # taken as the one resource its block describes.
+            self._take("[")
+            self._expression()
+            self._take("]")
+            if self._at("."):
+                self._take(".")
+                names.append(self._take()[1])
+            self.ev.note(f"instance:{root}.{names[0]}", f"{self.text[start:self.pos].strip()}: an instance of a "
+                                                        "resource with count or for_each; its block is imported as "
+                                                        "the one instance")
+        text = self.text[start:self.pos].strip()
+        if root == "var" and names:
+            return _rest(self.ev.variable(names[0]), names[1:], text)
+        if root == "local" and names:
+            return _rest(self.ev.local(names[0]), names[1:], text)
+        if root == "path" and names:
+            return str(self.ev.module.folder) if names[0] in ("module", "root", "cwd") else Unknown(text)
+        if root == "data" and len(names) == 3:
+            return self.ev.attribute(f"data.{names[0]}.{names[1]}", names[2], self.ev)
+        if root not in ("data", "module", "each", "count", "self", "terraform") and len(names) == 2:
+            return self.ev.attribute(f"{root}.{names[0]}", names[1], self.ev)
+        return Unknown(text)
+
+
+class _Unparsed(Exception):
+    """What this evaluator does not read (a for expression, a splat, a template directive)."""
+
+
+def _rest(value: Any, names: list[str], text: str) -> Any:
+    for name in names:
+        value = _get(value, name, text)
+    return value
+
+
+def _get(value: Any, key: Any, text: str) -> Any:
+    if isinstance(value, Unknown):
+        return Unknown(text, value.reference)
+    try:
+        if isinstance(value, list) and isinstance(key, (int, str)) and str(key).isdigit():
+            return value[int(key)]
+        if isinstance(value, Mapping) and isinstance(key, str):
+            return value[key]
+    except (IndexError, KeyError):
+        pass
+    return Unknown(text)
+
+
+def _operate(op: str, left: Any, right: Any, text: str) -> Any:
+    if not (known(left) and known(right)):
+        return Unknown(text)
+    if op in ("==", "!="):
+        return (left == right) == (op == "==")
+    if op in ("&&", "||") and isinstance(left, bool) and isinstance(right, bool):
+        return (left and right) if op == "&&" else (left or right)
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+    if numbers:
+        if op in ("<", ">", "<=", ">="):
+            return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+        if op == "/" and right == 0:
+            return Unknown(text)
+        return {"+": left + right, "-": left - right, "*": left * right, "/": left / right,
+                "%": left % right if right else 0}.get(op, Unknown(text))
+    return Unknown(text)
+
+
+def _function(name: str, args: list[Any], ev: Evaluator, text: str) -> Any:
+    """The pure functions Terraform configurations use around a distribution's values."""
+    if name == "file":
+        path = Path(str(args[0]))
+        path = path if path.is_absolute() else ev.module.folder / path
+        if not path.is_file():
+            ev.note(f"file:{path}", f"{text}: no file {path}")
+            return Unknown(text)
+        return FileText(read_user_text(path, "file() in a Terraform file"), path)
+    simple: dict[str, Callable[..., Any]] = {
+        "abspath": lambda p: str((ev.module.folder / p).resolve()), "basename": lambda p: Path(p).name,
+        "dirname": lambda p: str(Path(p).parent), "lower": str.lower, "upper": str.upper, "trimspace": str.strip,
+        "join": lambda sep, items: sep.join(map(_string, items)), "tostring": _string, "tonumber": float,
+        "tolist": list, "toset": list, "tomap": dict, "length": len, "concat": lambda *lists: sum(lists, []),
+        "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
+        "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],
+        "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": json.dumps,
+        "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else None,
+        "format": lambda f, *v: (f.replace("%%", "\0") % tuple(v)).replace("\0", "%") if re.fullmatch(
+            r"([^%]|%%|%s|%d)*", f) else None,
+    }
+    if name not in simple:
+        return Unknown(text)
+    result = simple[name](*args)
+    return Unknown(text) if result is None else result

@@ -1,0 +1,443 @@
+"""`edgesim import` of Terraform: `.tf` files (a file or a folder) and `terraform show -json` output.
+
+tests/fixtures/import/terraform/site/ is a Terraform project as a team writes one, split over files:
+an S3 origin and a custom origin, a CloudFront Function whose code is `file()`d from the project, a
+Lambda@Edge function zipped by `data.archive_file`, a custom cache policy and response headers
+policy, managed policies by data source, ordered behaviors (one with legacy forwarded_values), custom
+error responses, a geographic restriction, and what edgesim does not simulate (aliases, the viewer
+certificate, price class). Its show-state.json is that project's `terraform show -json` after apply.
+Block and attribute names follow the AWS provider's docs (aws_cloudfront_distribution,
+aws_cloudfront_cache_policy, aws_cloudfront_response_headers_policy, aws_cloudfront_function,
+aws_lambda_function) and Terraform's JSON output format (values.root_module.resources[]).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgesim.cli import main
+from edgesim.config import CloudFrontFunctionAssociation, CustomOrigin, LambdaFunctionAssociation, load_config
+from edgesim.config_import import import_file
+from edgesim.errors import ConfigError
+from edgesim.messages import EventType
+from edgesim.testing import Distribution
+
+SITE = Path(__file__).parent / "fixtures" / "import" / "terraform" / "site"
+
+
+def _import(path: Path, tmp_path: Path, resource: str | None = None) -> tuple[str, list[str], Path]:
+    output = tmp_path / "out" / "edgesim.toml"
+    output.parent.mkdir(exist_ok=True)
+    result = import_file(path, output=output, functions_dir=output.parent / "functions", resource=resource)
+    result.write(output)
+    return result.toml, result.notes, output
+
+
+def test_a_terraform_project_folder_maps_what_edgesim_models(tmp_path: Path) -> None:
+    toml, notes, output = _import(SITE, tmp_path)
+    config = load_config(output)
+
+    s3, api = config.origins
+    assert isinstance(s3, CustomOrigin) and isinstance(api, CustomOrigin)
+    # local.s3_origin_id = "s3-${var.environment}-site"; the bucket's name from its `bucket`.
+    assert (s3.id, s3.url) == ("s3-prod-site", "https://example-prod-site.s3.amazonaws.com")
+    assert (api.id, api.url) == ("api", "https://api.example.com/v1")
+    assert api.custom_headers == {"X-Origin-Verify": "from-cloudfront-prod"} and api.read_timeout == 30
+
+    default = config.default_cache_behavior
+    assert default.target_origin == "s3-prod-site" and default.compress
+    assert default.cache_policy.name == "CachingOptimized"  # data "aws_cloudfront_cache_policy" by name
+    rewrite = default.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    # The project's own file, not a copy; the function keeps its Terraform name.
+    assert rewrite.cloudfront_function == SITE.resolve() / "functions" / "rewrite.js"
+    assert rewrite.name == "rewrite-prod" and rewrite.runtime == "cloudfront-js-2.0"
+
+    api_behavior, legacy = config.cache_behaviors  # ordered as written
+    assert (api_behavior.path_pattern, legacy.path_pattern) == ("/api/*", "/legacy/*")
+    assert api_behavior.cache_policy.name == "api-prod" and api_behavior.cache_policy.default_ttl == 5
+    assert api_behavior.cache_policy.headers.items == ("Authorization", "X-Api-Version") \
+        or list(api_behavior.cache_policy.headers.items) == ["Authorization", "X-Api-Version"]
+    assert api_behavior.origin_request_policy is not None
+    assert api_behavior.origin_request_policy.name == "AllViewerExceptHostHeader"
+    assert api_behavior.response_headers_policy is not None
+    assert api_behavior.response_headers_policy.name == "security-prod"
+    auth = api_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(auth, LambdaFunctionAssociation)
+    # data.archive_file's source_dir, with the function's handler and runtime.
+    assert auth.path == SITE.resolve() / "lambda" / "auth" / "index.js" and auth.function == "handler"
+    assert auth.runtime == "nodejs20.x"
+    assert legacy.cache_policy.default_ttl == 300 and legacy.cache_policy.max_ttl == 3600
+
+    assert [(e.error_code, e.response_page_path) for e in config.custom_error_responses] == \
+        [(404, "/errors/404.html"), (503, None)]
+    assert config.geo_restriction is not None and list(config.geo_restriction.locations) == ["KP", "IR"]
+    assert config.distribution.default_root_object == "index.html"
+
+    said = "\n".join(notes)
+    assert 'variable environment: its default "prod" is used' in said
+    assert "Aliases ['www.example.com']" in said and "PriceClass" in said and "ViewerCertificate" in said
+    assert "${var.certificate_arn}" in said  # a variable without a default stays its expression
+    assert "PLACEHOLDER" not in toml and "Terraform resource aws_cloudfront_distribution.site" in toml
+
+
+def test_terraform_show_json_links_resolved_arns_back_to_the_resources(tmp_path: Path) -> None:
+    """State JSON has ARNs and IDs, not references: the function, policy and Lambda behind each are
+    found by them; the CloudFront Function's code is in the state, the Lambda's zip is traced to the
+    archive_file that built it."""
+    toml, notes, output = _import(SITE / "show-state.json", tmp_path)
+    config = load_config(output)
+    assert (config.distribution.id, config.distribution.domain_name) == ("E2QWRUHEXAMPLE",
+                                                                         "d111111abcdef8.cloudfront.net")
+    rewrite = config.default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    assert rewrite.cloudfront_function == output.parent / "functions" / "rewrite-prod.js"
+    assert rewrite.cloudfront_function.read_text() == (SITE / "functions" / "rewrite.js").read_text()
+    api_behavior, legacy = config.cache_behaviors
+    assert api_behavior.cache_policy.name == "api-prod"  # the custom policy's ID, followed
+    auth = api_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(auth, LambdaFunctionAssociation)
+    assert auth.path == SITE.resolve() / "lambda" / "auth" / "index.js"
+    # show -json's unset values (0 TTLs beside a cache policy, response_code 0, "" ids) are not imported
+    assert [(e.error_code, e.response_code) for e in config.custom_error_responses] == [(404, 404), (503, None)]
+    assert not any("MinTTL" in n or "legacy" in n for n in notes)
+    assert "HttpVersion" in "\n".join(notes) and "PLACEHOLDER" not in toml
+
+
+def test_a_plans_unknown_arns_are_followed_through_its_configurations_references(tmp_path: Path) -> None:
+    """`terraform show -json plan.out` before the first apply: an ARN is unknown (null, and absent
+    from the function's own values); the plan's configuration says which resource it refers to."""
+    state = json.loads((SITE / "show-state.json").read_text())
+    resources = state["values"]["root_module"]["resources"]
+    function = next(r for r in resources if r["type"] == "aws_cloudfront_function")
+    del function["values"]["arn"]
+    distribution = next(r for r in resources if r["type"] == "aws_cloudfront_distribution")
+    distribution["values"]["default_cache_behavior"][0]["function_association"][0]["function_arn"] = None
+    plan = {"format_version": "1.2", "terraform_version": "1.9.8", "planned_values": state["values"],
+            "configuration": {"root_module": {"resources": [{
+                "address": "aws_cloudfront_distribution.site", "mode": "managed",
+                "type": "aws_cloudfront_distribution", "name": "site", "expressions": {
+                    "default_cache_behavior": [{"function_association": [{
+                        "event_type": {"constant_value": "viewer-request"},
+                        "function_arn": {"references": ["aws_cloudfront_function.rewrite.arn",
+                                                        "aws_cloudfront_function.rewrite"]}}]}]}}]}}}
+    project = tmp_path / "infra"  # `terraform show -json` is run in the project: its paths are relative to it
+    shutil.copytree(SITE, project)
+    (project / "plan.json").write_text(json.dumps(plan))
+    toml, notes, output = _import(project / "plan.json", tmp_path)
+    rewrite = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    assert rewrite.cloudfront_function.read_text() == (SITE / "functions" / "rewrite.js").read_text()
+    assert "terraform show -json plan" in toml and "a plan's values not known until apply" in "\n".join(notes)
+
+
+def test_the_command_takes_a_folder_and_names_terraform_in_its_summary(tmp_path: Path) -> None:
+    output = tmp_path / "edgesim.toml"
+    result = CliRunner().invoke(main, ["import", str(SITE), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "(Terraform resource aws_cloudfront_distribution.site" in result.stdout
+    assert "note: variable api_domain" in result.stderr
+    assert CliRunner().invoke(main, ["check", "--config", str(output)]).exit_code == 0
+
+
+# --- what the configuration alone does not decide ----------------------------------------------------
+
+
+def test_expressions_variables_dynamic_blocks_and_placeholders(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""
+variable "origin_host" {}
+variable "use_api" {
+  default = true
+}
+locals {
+  extra = ["a", "b"]
+  port  = var.use_api ? 8443 : 443
+}
+resource "aws_cloudfront_key_value_store" "flags" {
+  name = "flags"
+}
+resource "aws_cloudfront_function" "inline" {
+  name    = "inline"
+  runtime = "cloudfront-js-1.0"
+  key_value_store_associations = [aws_cloudfront_key_value_store.flags.arn]
+  code    = <<-EOT
+    function handler(event) {
+      return event.request; // "quoted" \\ and $${not_interpolated}
+    }
+  EOT
+}
+resource "aws_cloudfront_function" "templated" {
+  name = "templated"
+  code = templatefile("${path.module}/fn.tpl", { greeting = "hi" })
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  origin {
+    domain_name = var.origin_host
+    origin_id   = "main"
+    custom_origin_config {
+      http_port              = 80
+      https_port             = local.port
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+  dynamic "origin" {
+    for_each = local.extra
+    iterator = extra
+    content {
+      domain_name = "${extra.value}.example.com"
+      origin_id   = "extra-${extra.key}"
+    }
+  }
+  origin {
+    domain_name = aws_s3_bucket_website_configuration.www.website_endpoint
+    origin_id   = "website"
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "http-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+  dynamic "custom_error_response" {
+    for_each = var.errors
+    content {
+      error_code = custom_error_response.value
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "main"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = data.aws_cloudfront_cache_policy.custom.id
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.inline.arn
+    }
+    function_association {
+      event_type   = "viewer-response"
+      function_arn = aws_cloudfront_function.templated.arn
+    }
+  }
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+}
+resource "aws_s3_bucket" "www" {
+  bucket = "www-example"
+}
+resource "aws_s3_bucket_website_configuration" "www" {
+  bucket = aws_s3_bucket.www.id
+}
+data "aws_cloudfront_cache_policy" "custom" {
+  name = "team-shared-policy"
+}
+""")
+    toml, notes, output = _import(tmp_path / "main.tf", tmp_path)
+    said = "\n".join(notes)
+    # A variable without a default: a marked placeholder origin, its expression named.
+    assert 'url = "https://main.invalid:8443"  # PLACEHOLDER' in toml
+    assert "DomainName ${var.origin_host} cannot be evaluated here" in said
+    # `dynamic "origin"` over a local list is expanded; over an unknown one it is said, not dropped.
+    assert 'id = "extra-0"' in toml and 'url = "https://b.example.com"' in toml
+    # A static website bucket's endpoint, from the bucket the website configuration names.
+    assert 'url = "http://www-example.s3-website-us-east-1.amazonaws.com"' in toml
+    assert 'dynamic "custom_error_response" block\'s for_each (var.errors) cannot be evaluated' in said
+    # A heredoc's code is written as the function's file, escapes as Terraform reads them.
+    written = (output.parent / "functions" / "inline.js").read_text()
+    assert 'return event.request; // "quoted" \\ and ${not_interpolated}' in written
+    assert 'runtime = "cloudfront-js-1.0"' in toml
+    assert "inline uses a KeyValueStore; add `kvs = \"store.json\"`" in said
+    # templatefile() is left to Terraform: the function's file is to create, and the note says why.
+    assert "aws_cloudfront_function.templated: its code (templatefile(" in said
+    assert "functions/templated.js is still to create" in toml
+    # A cache policy by a name that is not a managed one: CachingOptimized stands in, said.
+    assert "${data.aws_cloudfront_cache_policy.custom.id} is neither a managed policy" in said
+    assert "PLACEHOLDER for cache policy" in toml
+
+
+def test_lambda_code_in_s3_or_a_prebuilt_zip_is_said(tmp_path: Path) -> None:
+    """A zip in S3 or one built elsewhere is said with what to do; a `filename` that is the path an
+    archive_file writes is that archive's source."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "viewer.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "edge.tf").write_text("""
+resource "aws_lambda_function" "from_s3" {
+  function_name = "from-s3"
+  s3_bucket     = "artifacts"
+  s3_key        = "edge/from-s3.zip"
+  handler       = "index.handler"
+  runtime       = "nodejs20.x"
+}
+data "archive_file" "viewer" {
+  type        = "zip"
+  source_file = "${path.module}/src/viewer.py"
+  output_path = "${path.module}/build/viewer.zip"
+}
+resource "aws_lambda_function" "viewer" {
+  function_name = "viewer"
+  filename      = "build/viewer.zip"
+  handler       = "viewer.handler"
+  runtime       = "python3.12"
+}
+resource "aws_lambda_function" "zipped" {
+  function_name = "zipped"
+  filename      = "build/zipped.zip"
+  handler       = "app.handler"
+  runtime       = "python3.12"
+}
+resource "aws_cloudfront_distribution" "d" {
+  origin {
+    domain_name = "app.example.com"
+    origin_id   = "app"
+    custom_origin_config {
+      http_port = 80
+      https_port = 443
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols = ["TLSv1.2"]
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "app"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    lambda_function_association {
+      event_type = "viewer-request"
+      lambda_arn = "${aws_lambda_function.from_s3.arn}:${aws_lambda_function.from_s3.version}"
+    }
+    lambda_function_association {
+      event_type = "origin-request"
+      lambda_arn = aws_lambda_function.zipped[0].qualified_arn
+    }
+    lambda_function_association {
+      event_type = "viewer-response"
+      lambda_arn = aws_lambda_function.viewer.qualified_arn
+    }
+  }
+}
+""")
+    toml, notes, _ = _import(tmp_path / "edge.tf", tmp_path)
+    said = "\n".join(notes)
+    assert "`aws s3 cp s3://artifacts/edge/from-s3.zip from-s3.zip`" in said
+    assert "its code is the zip" in said and "zipped.zip" in said
+    assert "an instance of a resource with count or for_each" in said
+    assert 'lambda = "functions/from-s3/index.js:handler"' in toml
+    assert 'lambda = "functions/zipped/app.py:handler"' in toml and 'runtime = "python3.12"' in toml
+    assert 'lambda = "../src/viewer.py:handler"' in toml
+
+
+# --- bad input -----------------------------------------------------------------------------------------
+
+
+def test_no_distribution_is_an_error_naming_the_file_and_what_it_has(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text('resource "aws_s3_bucket" "b" {\n  bucket = "x"\n}\n')
+    with pytest.raises(ConfigError, match=r"main\.tf: no aws_cloudfront_distribution resource in this file "
+                                          r"\(resources: aws_s3_bucket\)"):
+        import_file(tmp_path / "main.tf", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+    (tmp_path / "cdn.tf").write_text('module "cdn" {\n  source = "./modules/cdn"\n}\n')
+    with pytest.raises(ConfigError, match=r"in these files \(cdn\.tf, main\.tf\).*it may be in a module: "
+                                          r"cdn \(source \./modules/cdn\)"):
+        import_file(tmp_path, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"format_version": "1.0", "values": {"root_module": {"resources": [
+        {"address": "aws_s3_bucket.b", "mode": "managed", "type": "aws_s3_bucket", "values": {}}]}}}))
+    with pytest.raises(ConfigError, match=r"state\.json: no aws_cloudfront_distribution resource in this "
+                                          r"terraform show -json state output"):
+        import_file(state, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+
+
+def test_terraform_json_syntax_is_named_as_not_read(tmp_path: Path) -> None:
+    (tmp_path / "main.tf.json").write_text('{"resource": {"aws_cloudfront_distribution": {"d": {}}}}')
+    with pytest.raises(ConfigError, match=r"main\.tf\.json: Terraform's JSON syntax \(\.tf\.json\) is not read"):
+        import_file(tmp_path / "main.tf.json", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+
+
+def test_an_hcl_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "ok.tf").write_text('locals {\n  a = 1\n}\n')
+    (tmp_path / "broken.tf").write_text('resource "aws_cloudfront_distribution" "d" {\n  enabled = true\n'
+                                        '  origin {\n    domain_name = \n  }\n}\n')
+    with pytest.raises(ConfigError, match=r"broken\.tf: not valid HCL \(line 4, column \d+\): domain_name ="):
+        import_file(tmp_path, output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+
+
+def test_several_distributions_need_resource(tmp_path: Path) -> None:
+    body = ('origin {\n domain_name = "a.example.com"\n origin_id = "a"\n}\n'
+            'default_cache_behavior {\n target_origin_id = "a"\n viewer_protocol_policy = "allow-all"\n'
+            ' allowed_methods = ["GET", "HEAD"]\n cached_methods = ["GET", "HEAD"]\n}\n')
+    (tmp_path / "main.tf").write_text(f'resource "aws_cloudfront_distribution" "www" {{\n{body}}}\n'
+                                      f'resource "aws_cloudfront_distribution" "assets" {{\n{body}}}\n')
+    with pytest.raises(ConfigError, match=r"2 distributions \(aws_cloudfront_distribution\.www, "
+                                          r"aws_cloudfront_distribution\.assets\); choose one with --resource"):
+        import_file(tmp_path / "main.tf", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
+    toml, _, _ = _import(tmp_path / "main.tf", tmp_path, resource="assets")
+    assert "Terraform resource aws_cloudfront_distribution.assets" in toml
+
+
+# --- end to end: the imported project serves ---------------------------------------------------------
+
+
+class _Origin(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        seen = {h: self.headers.get(h) for h in ("x-edge", "x-auth", "x-origin-verify")}
+        body = json.dumps({"path": self.path, **seen}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=30")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def origin_port() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_an_imported_terraform_project_serves_through_edgesim(tmp_path: Path, origin_port: int) -> None:
+    """The project's terraform.tfvars points the API origin at a local server; /api/* runs the
+    CloudFront Function (viewer request), the Lambda@Edge function (origin request), the custom
+    cache policy and the response headers policy, as Terraform configured them."""
+    project = tmp_path / "infra"
+    shutil.copytree(SITE, project, ignore=shutil.ignore_patterns("*.json"))
+    (project / "terraform.tfvars").write_text(
+        f'api_domain   = "127.0.0.1"\napi_port     = {origin_port}\napi_protocol = "http-only"\n')
+    output = tmp_path / "edgesim.toml"
+    result = CliRunner().invoke(main, ["import", str(project), "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    assert f"note: variable api_port: terraform.tfvars sets it to {origin_port}" in result.stderr
+
+    async with Distribution(output) as dist, dist.client() as client:
+        refused = await client.get("/api/items")
+        first = await client.get("/api/items", headers={"Authorization": "Bearer t"})
+        again = await client.get("/api/items", headers={"Authorization": "Bearer t"})
+    assert (refused.status_code, refused.text) == (401, "no token")
+    assert first.status_code == 200
+    assert first.json() == {"path": "/v1/api/items", "x-edge": "rewrite", "x-auth": "checked",
+                            "x-origin-verify": "from-cloudfront-prod"}
+    assert first.headers["x-served-by"] == "edge" and first.headers["x-frame-options"] == "DENY"
+    assert first.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+    assert first.headers["x-cache"] == "Miss from cloudfront"
+    assert again.headers["x-cache"] == "Hit from cloudfront"
