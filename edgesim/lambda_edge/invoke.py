@@ -62,7 +62,7 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
     """The event's own config.eventType; else a guess, with a note saying so.
 
     `sam local generate-event cloudfront` writes events whose config holds only distributionId;
-    they run unchanged as viewer-request (no response) or viewer-response (with one).
+    they run unchanged, as the trigger their content points to (_guess_trigger).
     """
     try:
         cf = event["Records"][0]["cf"]
@@ -82,8 +82,30 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
         except ValueError:
             raise errors.UserError(f"Records[0].cf.config.eventType {declared!r} is not one of "
                                    f"{[e.value for e in EventType]}") from None
-    guess = EventType.VIEWER_RESPONSE if "response" in cf else EventType.VIEWER_REQUEST
-    return guess, f"the event has no config.eventType; running it as {guess} (set --event-type to choose)"
+    guess, why = _guess_trigger(cf)
+    return guess, f"the event has no config.eventType; running it as {guess} ({why}; set --event-type to choose)"
+
+
+def _guess_trigger(cf: Any) -> tuple[EventType, str]:
+    """The trigger a config-less event most likely comes from, and the clue (spec §2.2 table):
+    `response` only in response events, `request.origin` only in origin events, and the headers
+    CloudFront adds from a policy (CloudFront-Viewer-Country, CloudFront-Is-Mobile-Viewer...) only
+    from origin-request on (spec §2.6), as in the `sam local generate-event cloudfront
+    redirect-on-viewer-country` / `serve-object-on-viewer-device` events, whose blueprints run there."""
+    request = cf.get("request") if isinstance(cf, dict) else None
+    request = request if isinstance(request, dict) else {}
+    response = isinstance(cf, dict) and "response" in cf
+    if "origin" in request:
+        trigger = EventType.ORIGIN_RESPONSE if response else EventType.ORIGIN_REQUEST
+        return trigger, "it has request.origin" + (" and a response" if response else "")
+    if response:
+        return EventType.VIEWER_RESPONSE, "it has a response and no request.origin"
+    headers = request.get("headers")
+    added = sorted(name for name in headers if isinstance(name, str) and name.lower().startswith(
+        validation.CLOUDFRONT_ADDED)) if isinstance(headers, dict) else []
+    if added:
+        return EventType.ORIGIN_REQUEST, f"its request has {added[0]}, which CloudFront adds after viewer-request"
+    return EventType.VIEWER_REQUEST, "it has no response, no request.origin and no header CloudFront adds"
 
 
 async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: EventType | None = None,
