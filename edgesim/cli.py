@@ -404,9 +404,16 @@ def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: 
             _refuse("--status and --response-header go with viewer-response --cloudfront-function")
     if not cff:
         from edgesim.lambda_edge import generate_event as generate
+        from edgesim.lambda_edge.generate import left_out as left_out_lambda
 
-        event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
-                         body=body.encode() if body is not None else None)
+        try:
+            event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
+                             body=body.encode() if body is not None else None)
+        except UserError as exc:
+            _refuse(str(exc))
+        for name in left_out_lambda(pairs):
+            click.echo(f"note: {name} is never shown to a Lambda@Edge function "
+                       f"({cite('edge-function-restrictions-all')}); left out", err=True)
         click.echo(json.dumps(event, indent=2))
         return
     from edgesim.cloudfront_functions.generate import generate_event as generate_cff, left_out

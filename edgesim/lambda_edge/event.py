@@ -24,7 +24,7 @@ HeaderMap = dict[str, list[dict[str, str]]]
 _ORIGIN_REQUEST = EventType.ORIGIN_REQUEST
 _ORIGIN_RESPONSE = EventType.ORIGIN_RESPONSE
 # Spec §2.4: the body is exposed for methods that carry one.
-_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class CfConfig(TypedDict):
@@ -198,7 +198,7 @@ def request_to_event(request: Request, event_type: EventType, *, include_body: b
     out: dict[str, Any] = {"clientIp": request.client_ip, "headers": headers_to_event(request.headers),
                            "method": request.method, "querystring": query if query.isascii() else shown(query),
                            "uri": uri if uri.isascii() else shown(uri)}
-    if include_body and event_type.is_request and request.method.upper() in _BODY_METHODS:
+    if include_body and event_type.is_request and request.method.upper() in BODY_METHODS:
         out["body"] = body_to_event(request.body, event_type)
     if not event_type.is_viewer:
         origin = request.origin

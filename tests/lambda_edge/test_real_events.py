@@ -56,3 +56,36 @@ def test_config_less_events_run_as_the_trigger_their_content_shows(event: dict[s
     guessed, note = event_type_of(event)
     assert guessed is trigger
     assert note is not None and f"running it as {trigger.value}" in note and "--event-type" in note
+
+
+def test_generated_event_keeps_a_repeated_header_as_two_entries() -> None:
+    """Spec §2.2: one array element per header line, as CloudFront's events have a repeated Accept."""
+    event = generate_event(EventType.VIEWER_REQUEST, headers=[("Accept", "text/html"), ("Accept", "*/*"),
+                                                              ("Cookie", "a=1"), ("Cookie", "b=2")])
+    headers = event["Records"][0]["cf"]["request"]["headers"]
+    assert headers["accept"] == [{"key": "Accept", "value": "text/html"}, {"key": "Accept", "value": "*/*"}]
+    assert [e["value"] for e in headers["cookie"]] == ["a=1", "b=2"]
+
+
+@pytest.mark.parametrize("trigger", [EventType.VIEWER_REQUEST, EventType.ORIGIN_REQUEST])
+def test_generated_event_with_a_body_carries_its_content_length(trigger: EventType) -> None:
+    """Events captured from CloudFront for a PUT or POST show the request's Content-Length."""
+    cf = generate_event(trigger, method="PUT", body=b"hello")["Records"][0]["cf"]
+    assert cf["request"]["headers"]["content-length"] == [{"key": "Content-Length", "value": "5"}]
+    assert cf["request"]["body"]["data"] == "aGVsbG8="
+
+
+@pytest.mark.parametrize("args, words", [
+    (["viewer-request", "--body", "x"], "not GET"),  # a GET with a body never reaches a function
+    (["origin-response", "--method", "POST", "--body", "x"], "never sees the request body"),
+])
+def test_generate_event_refuses_a_body_no_function_would_see(args: list[str], words: str) -> None:
+    result = CliRunner().invoke(main, ["generate-event", *args])
+    assert result.exit_code == 2 and words in result.stderr and result.stdout == ""
+
+
+def test_generate_event_says_which_headers_it_left_out() -> None:
+    result = CliRunner().invoke(main, ["generate-event", "viewer-request", "--header", "X-Edge-Location: x"])
+    assert result.exit_code == 0
+    assert "note: X-Edge-Location is never shown" in result.stderr
+    assert "x-edge-location" not in json.loads(result.stdout)["Records"][0]["cf"]["request"]["headers"]
