@@ -46,6 +46,7 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
         request.setdefault(key, {})  # handlers read these without checks; CloudFront sends them (spec §1.10)
     request.setdefault("method", "GET")
     request.setdefault("uri", "/")
+    _check_maps("request", request)
     out = {**event, "version": event.get("version", "1.0"), "context": context,
            "viewer": event.get("viewer") or {"ip": "1.2.3.4"}, "request": request}
     if event_type is EventType.VIEWER_RESPONSE:
@@ -54,8 +55,51 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
         response.setdefault("statusDescription", "OK")
         response.setdefault("headers", {})
         response.setdefault("cookies", {})
+        _check_maps("response", response)
         out["response"] = response
     return out, event_type
+
+
+def _check_maps(where: str, part: dict[str, Any]) -> None:
+    """The event's own headers, cookies and query string, checked before the function runs, so a
+    hand-written event's slip is reported as the event's, not as the function's invalid result when
+    the function passes it on (its output would be refused for the same thing, spec §1.4).
+
+    Spec §1.2: each name maps to `{value}` with an optional `multiValue` list of `{value}`, values
+    strings; header names are lowercase in every event CloudFront passes, as the test-event docs
+    ask of hand-written ones (query string and cookie names keep their case). UNCERTAIN: what
+    TestFunction answers for such an event is not recorded; edgesim refuses it as an event that is
+    not one (exit 2), rather than guess."""
+    for key in ("headers", "cookies") if where == "response" else ("headers", "querystring", "cookies"):
+        value = part.get(key)
+        if key == "querystring" and isinstance(value, str):
+            continue  # a query string written as a string is passed on as it is (as a function may return it)
+        if not isinstance(value, dict):
+            raise UserError(f"the test event's {where}.{key} must be an object of {{\"value\": ...}} entries, "
+                            f"got {type(value).__name__} ({cite('functions-event-structure')})")
+        for name, entry in value.items():
+            if key == "headers" and name != name.lower():
+                raise UserError(f"the test event's {where}.headers has {name!r}: header names in CloudFront "
+                                f"Functions events are lowercase ({cite('functions-event-structure')}); write "
+                                f"{name.lower()!r}")
+            if not _entry_ok(entry):
+                raise UserError(f"the test event's {where}.{key}[{name!r}] must be {{\"value\": \"...\"}} "
+                                f"with a string value (and a multiValue array of those), got "
+                                f"{json.dumps(entry)[:80]} ({cite('functions-event-structure')})")
+
+
+def _entry_ok(entry: Any) -> bool:
+    """`{value}` and / or a non-empty `multiValue` of `{value}`, every value (and attributes) a string."""
+    if not isinstance(entry, dict):
+        return False
+    items = [entry] if "value" in entry else []
+    multi = entry.get("multiValue")
+    if multi is not None:
+        if not isinstance(multi, list) or not multi:
+            return False
+        items += multi
+    return bool(items) and all(isinstance(item, dict) and isinstance(item.get("value"), str)
+                               and isinstance(item.get("attributes", ""), str) for item in items)
 
 
 def _lambda_edge_trigger(event: dict[str, Any]) -> str:

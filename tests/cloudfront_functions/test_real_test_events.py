@@ -1,0 +1,76 @@
+"""CloudFront Functions test events as real users paste them (the AWS docs' event structure and
+test-function pages, aws-samples/amazon-cloudfront-functions' test objects, the console's JSON tab),
+through `edgesim test-function`. The fixtures are small hand-written equivalents of those shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from edgesim.cli import main
+
+PASS_THROUGH = "function handler(event) { return event.response ? event.response : event.request; }\n"
+
+
+def _event(request: dict[str, Any], response: dict[str, Any] | None = None) -> dict[str, Any]:
+    """As the test-function docs write one: context with the eventType only, a viewer ip."""
+    event: dict[str, Any] = {"version": "1.0", "viewer": {"ip": "198.51.100.11"},
+                             "context": {"eventType": "viewer-response" if response else "viewer-request"},
+                             "request": {"method": "GET", "uri": "/example.png", **request}}
+    if response is not None:
+        event["response"] = {"statusCode": 200, **response}
+    return event
+
+
+def _run(tmp_path: Path, event: dict[str, Any]) -> tuple[int, str, str]:
+    function = tmp_path / "pass.js"
+    function.write_text(PASS_THROUGH)
+    result = CliRunner().invoke(main, ["test-function", str(function), "--event", "-"], input=json.dumps(event))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("event, words", [
+    # Hand-written events in CloudFront's HTTP spelling: the docs ask for lowercase header names,
+    # and every event CloudFront passes has them (spec §1.2).
+    (_event({"headers": {"Host": {"value": "example.org"}}}), "request.headers has 'Host'"),
+    (_event({"headers": {}}, {"headers": {"Content-Type": {"value": "text/html"}}}),
+     "response.headers has 'Content-Type'"),
+    # A number where CloudFront's events have strings.
+    (_event({"querystring": {"page": {"value": 2}}}), "request.querystring['page']"),
+    (_event({"headers": {"accept": {"value": "a", "multiValue": [{"value": "a"}, "b"]}}}),
+     "request.headers['accept']"),
+    (_event({"headers": {"accept": "text/html"}}), "request.headers['accept']"),
+])
+def test_a_malformed_test_event_is_refused_as_the_event_s_fault(tmp_path: Path, event: dict[str, Any],
+                                                                 words: str) -> None:
+    """Before, the function that passed it on was blamed: FunctionErrorMessage "The CloudFront
+    function returned an invalid value", FunctionOutput "{}"."""
+    code, stdout, stderr = _run(tmp_path, event)
+    assert code == 2 and stdout == ""
+    assert f"the test event's {words}" in stderr and "CloudFront Functions event structure" in stderr
+
+
+@pytest.mark.parametrize("event", [
+    # The docs' test-function CLI example: no querystring, no cookies.
+    _event({"headers": {"host": {"value": "example.org"}}}),
+    # aws-samples' test objects: the misspelt `multivalue`, mixed-case query and cookie names.
+    _event({"headers": {"accept": {"value": "text/html", "multivalue": [{"value": "text/html"}]}},
+            "querystring": {"ID": {"value": "42"}, "NoValue": {"value": ""}},
+            "cookies": {"Cookie1": {"value": "v", "multiValue": [{"value": "v"}, {"value": "w"}]}}}),
+    # The docs' full viewer-response event: response cookies with attributes and multiValue.
+    _event({"headers": {}}, {"statusDescription": "OK", "headers": {"server": {"value": "gunicorn"}},
+                             "cookies": {"ID": {"value": "a", "attributes": "Path=/",
+                                                "multiValue": [{"value": "a", "attributes": "Path=/"},
+                                                               {"value": "b", "attributes": "Path=/cat"}]}}}),
+])
+def test_real_test_events_run(tmp_path: Path, event: dict[str, Any]) -> None:
+    code, stdout, stderr = _run(tmp_path, event)
+    assert code == 0, stderr
+    test = json.loads(stdout)["TestResult"]
+    assert test["FunctionErrorMessage"] == ""
+    output = json.loads(test["FunctionOutput"])
+    assert set(output) == {"response" if "response" in event else "request"}
