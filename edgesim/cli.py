@@ -352,7 +352,9 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
         click.echo(json.dumps(result.result, indent=2))
     else:
         click.echo(f"error: {result.error}", err=True)
-    if validate:
+    if validate and result.validation_error is not None and result.viewer_status is None:
+        click.echo(f"validation: {result.validation_error}", err=True)  # the event, not the handler, stopped it
+    elif validate:
         outcome = "ok" if result.validation_error is None and result.error is None else "failed"
         then = (f"the viewer gets {result.viewer_status}" if result.viewer_status is not None
                 else "the request continues")

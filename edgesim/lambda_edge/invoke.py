@@ -162,15 +162,36 @@ def _over_quota(trigger: EventType, timeout: float | None, memory: int | None) -
     return notes
 
 
+def _event_gap(trigger: EventType, cf: Any) -> str | None:
+    """What CloudFront's checks compare the result with, missing from a hand-written event: they
+    would then blame the handler for the event's gap (a request handed back without the 'headers'
+    the event lacked, every header it has counted as added). CloudFront's events always carry these
+    (spec §2.2)."""
+    part = "request" if trigger.is_request else "response"
+    fields = (("headers", dict), ("uri", str), ("method", str)) if trigger.is_request else (("headers", dict),)
+    obj = cf.get(part) if isinstance(cf, dict) else None
+    if not isinstance(obj, dict):
+        return f"the event has no Records[0].cf.{part}, which every {trigger.value} event carries"
+    for name, kind in fields:
+        if not isinstance(obj.get(name), kind):
+            return (f"the event's Records[0].cf.{part} has no {name!r}, which every {trigger.value} event carries "
+                    "(add it to the event)")
+    return None
+
+
 def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, result: Any) -> None:
     try:
         cf = event["Records"][0]["cf"]
+        gap = _event_gap(trigger, cf)
+        if gap is not None:
+            out.validation_error = f"cannot validate: {gap}"
+            return
         generated = validation.check_output(trigger, cf, result)
     except errors.LambdaValidationError as exc:
         out.validation_error, out.viewer_status = exc.reason, exc.status
         return
     except (KeyError, IndexError, TypeError) as exc:
-        out.validation_error = f"the event is not a Lambda@Edge event ({exc!r} missing); cannot validate"
+        out.validation_error = f"cannot validate: the event is not a Lambda@Edge event ({exc!r} missing)"
         return
     if generated:
         out.viewer_status = int(out.result["status"])

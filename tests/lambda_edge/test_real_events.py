@@ -89,3 +89,28 @@ def test_generate_event_says_which_headers_it_left_out() -> None:
     assert result.exit_code == 0
     assert "note: X-Edge-Location is never shown" in result.stderr
     assert "x-edge-location" not in json.loads(result.stdout)["Records"][0]["cf"]["request"]["headers"]
+
+
+def test_a_hand_written_event_without_headers_is_not_blamed_on_the_handler(handlers: Handlers) -> None:
+    """Minimal events as tests in public repos write them (a uri and little else): the pass-through
+    handler hands back what it got, and validation says the event lacks what CloudFront always sends."""
+    path = handlers.write("identity", py=IDENTITY_PY, js=IDENTITY_JS)
+    event = {"Records": [{"cf": {"config": {"eventType": "viewer-request"},
+                                 "request": {"uri": "/resize/300x300/cover.jpg", "method": "GET"}}}]}
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-", "--validate"],
+                                input=json.dumps(event))
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == event["Records"][0]["cf"]["request"]
+    assert ("validation: cannot validate: the event's Records[0].cf.request has no 'headers', which every "
+            "viewer-request event carries") in result.stderr
+    assert "returned an invalid" not in result.stderr
+
+
+async def test_validation_cannot_run_on_a_response_event_without_response_headers(handlers: Handlers) -> None:
+    path = handlers.write("identity", py=IDENTITY_PY, js=IDENTITY_JS)
+    event = {"Records": [{"cf": {"config": {"eventType": "origin-response"}, "request": {"uri": "/x"},
+                                 "response": {"status": "404", "statusDescription": "Not Found"}}}]}
+    result = await invoke_handler(f"{path}:handler", event, validate=True)
+    assert result.error is None and result.viewer_status is None
+    assert result.validation_error == ("cannot validate: the event's Records[0].cf.response has no 'headers', "
+                                       "which every origin-response event carries (add it to the event)")
