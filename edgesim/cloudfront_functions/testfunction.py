@@ -123,8 +123,10 @@ def _raw_query(querystring: Any) -> str | None:
 
 
 def _iso(ts: float) -> str:
-    # As the AWS CLI prints TestResult's timestamps: 2021-04-09T22:02:12.937000+00:00
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # As the AWS CLI prints TestResult's timestamps: 2021-04-09T22:02:12.937000+00:00. CloudFront
+    # keeps milliseconds (the docs' and aws-samples' outputs all end in 000), a file's time has more.
+    when = datetime.fromtimestamp(ts, timezone.utc)
+    return when.replace(microsecond=when.microsecond // 1000 * 1000).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def _summary(path: Path, runtime: str, kvs: Path | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ through `edgesim test-function`. The fixtures are small hand-written equivalents
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +75,12 @@ def test_real_test_events_run(tmp_path: Path, event: dict[str, Any]) -> None:
     assert test["FunctionErrorMessage"] == ""
     output = json.loads(test["FunctionOutput"])
     assert set(output) == {"response" if "response" in event else "request"}
+
+
+def test_function_summary_times_have_cloudfront_s_millisecond_precision(tmp_path: Path) -> None:
+    """The docs' and aws-samples' TestResult outputs: `2021-04-08T23:37:50.825000+00:00`."""
+    code, stdout, stderr = _run(tmp_path, _event({"headers": {"host": {"value": "example.org"}}}))
+    assert code == 0, stderr
+    metadata = json.loads(stdout)["TestResult"]["FunctionSummary"]["FunctionMetadata"]
+    for key in ("CreatedTime", "LastModifiedTime"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000\+00:00", metadata[key]), metadata[key]
