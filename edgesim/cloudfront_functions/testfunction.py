@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,20 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
         request.setdefault(key, {})  # handlers read these without checks; CloudFront sends them (spec §1.10)
     request.setdefault("method", "GET")
     request.setdefault("uri", "/")
+    if not isinstance(request["method"], str) or not isinstance(request["uri"], str) or not request["uri"].startswith("/"):
+        raise UserError(f"the test event's request needs a method and a uri starting with '/', got "
+                        f"{request['method']!r} {request['uri']!r} ({cite('functions-event-structure')})")
     _check_maps("request", request)
     out = {**event, "version": event.get("version", "1.0"), "context": context,
            "viewer": event.get("viewer") or {"ip": "1.2.3.4"}, "request": request}
     if event_type is EventType.VIEWER_RESPONSE:
         response = dict(event.get("response") or {})
-        response.setdefault("statusCode", 200)
-        response.setdefault("statusDescription", "OK")
+        status = response.setdefault("statusCode", 200)
+        if type(status) is not int:  # spec §1.3: "an integer, not a string", in events as in results
+            raise UserError(f"the test event's response.statusCode must be an integer, got {status!r} "
+                            f"({cite('functions-event-structure')})")
+        # The status's own reason phrase, as build_event gives one (a 404 was given "OK").
+        response.setdefault("statusDescription", _phrase(status))
         response.setdefault("headers", {})
         response.setdefault("cookies", {})
         _check_maps("response", response)
@@ -100,6 +108,13 @@ def _entry_ok(entry: Any) -> bool:
         items += multi
     return bool(items) and all(isinstance(item, dict) and isinstance(item.get("value"), str)
                                and isinstance(item.get("attributes", ""), str) for item in items)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _lambda_edge_trigger(event: dict[str, Any]) -> str:

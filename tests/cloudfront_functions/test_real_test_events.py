@@ -45,6 +45,9 @@ def _run(tmp_path: Path, event: dict[str, Any]) -> tuple[int, str, str]:
     (_event({"headers": {"accept": {"value": "a", "multiValue": [{"value": "a"}, "b"]}}}),
      "request.headers['accept']"),
     (_event({"headers": {"accept": "text/html"}}), "request.headers['accept']"),
+    # The status as the Lambda@Edge events write it, a string; CloudFront Functions' is an integer.
+    (_event({"headers": {}}, {"statusCode": "200", "headers": {}}), "response.statusCode must be an integer"),
+    (_event({"headers": {}, "uri": "example.png"}), "request needs a method and a uri starting with '/'"),
 ])
 def test_a_malformed_test_event_is_refused_as_the_event_s_fault(tmp_path: Path, event: dict[str, Any],
                                                                  words: str) -> None:
@@ -84,3 +87,10 @@ def test_function_summary_times_have_cloudfront_s_millisecond_precision(tmp_path
     metadata = json.loads(stdout)["TestResult"]["FunctionSummary"]["FunctionMetadata"]
     for key in ("CreatedTime", "LastModifiedTime"):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}000\+00:00", metadata[key]), metadata[key]
+
+
+def test_a_response_without_status_description_gets_its_status_s_phrase(tmp_path: Path) -> None:
+    code, stdout, stderr = _run(tmp_path, _event({"headers": {}}, {"statusCode": 404, "headers": {}}))
+    assert code == 0, stderr
+    output = json.loads(json.loads(stdout)["TestResult"]["FunctionOutput"])
+    assert output["response"]["statusDescription"] == "Not Found"  # it was "OK"
