@@ -176,6 +176,12 @@ def _event_gap(trigger: EventType, cf: Any) -> str | None:
         if not isinstance(obj.get(name), kind):
             return (f"the event's Records[0].cf.{part} has no {name!r}, which every {trigger.value} event carries "
                     "(add it to the event)")
+    if not trigger.is_request:
+        try:
+            validation.parse_status(obj.get("status"))
+        except errors.LambdaValidationError:
+            return (f"the event's Records[0].cf.response.status is {obj.get('status')!r}; CloudFront's events carry "
+                    "the status as a string of digits, 200 to 599 (\"404\")")
     return None
 
 

@@ -114,3 +114,26 @@ async def test_validation_cannot_run_on_a_response_event_without_response_header
     assert result.error is None and result.viewer_status is None
     assert result.validation_error == ("cannot validate: the event's Records[0].cf.response has no 'headers', "
                                        "which every origin-response event carries (add it to the event)")
+
+
+async def test_a_viewer_response_event_with_a_status_no_event_has_is_the_event_s_fault(handlers: Handlers) -> None:
+    """A response-trigger event whose own status is not one (a reason phrase where the code goes):
+    the handler that sets a good status was met with a traceback."""
+    path = handlers.write("fixer", py="""
+        def handler(event, context):
+            response = event["Records"][0]["cf"]["response"]
+            response["status"] = "200"
+            return response
+        """, js="""
+        exports.handler = async (event) => {
+          const response = event.Records[0].cf.response;
+          response.status = '200';
+          return response;
+        };
+        """)
+    event = {"Records": [{"cf": {"config": {"eventType": "viewer-response"}, "request": {"uri": "/x"},
+                                 "response": {"status": "OK", "headers": {}}}}]}
+    result = await invoke_handler(f"{path}:handler", event, validate=True)
+    assert result.error is None and result.result["status"] == "200"
+    assert result.validation_error is not None
+    assert result.validation_error.startswith("cannot validate: the event's Records[0].cf.response.status is 'OK'")
