@@ -142,9 +142,13 @@ def _build_origin_event(origin: Origin) -> dict[str, Any]:
             "keepaliveTimeout": int(origin.keepalive_timeout), "path": origin.path, "port": origin.port,
             "protocol": origin.protocol, "readTimeout": int(origin.read_timeout),
             "sslProtocols": list(origin.ssl_protocols)}}
-    # A local directory has no origin access identity: authMethod "none".
+    # A local directory has no origin access identity: authMethod "none", and then no `region`: the
+    # docs require it only with origin-access-identity (AD/lambda-event-structure), and events
+    # captured from CloudFront for an S3 origin without one have none (OBS: an origin-request
+    # fixture of tomas-nobile/imageResizerServerless; DefinitelyTyped/DefinitelyTyped#68849 made
+    # `region` absent for "none" in @types/aws-lambda after users met it). Spec §2.3.
     return {"s3": {"authMethod": "none", "customHeaders": custom_headers, "domainName": origin.domain_name,
-                   "path": origin.path, "region": origin.region}}
+                   "path": origin.path}}
 
 
 def resolve_origin(origin: Origin | OriginGroup | None, origins: Mapping[str, Origin | OriginGroup]) -> Origin | None:
