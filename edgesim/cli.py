@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import BinaryIO, NoReturn
 
 import click
 
@@ -15,6 +15,7 @@ from edgesim.config import find_config, load_config
 from edgesim.config_checks import config_warnings
 from edgesim.docs_links import cite
 from edgesim.errors import ConfigError, UserError
+from edgesim.event_files import load_event
 
 
 def _load(config_path: Path | None):  # type: ignore[no-untyped-def]
@@ -281,7 +282,7 @@ class _IsoTime(click.ParamType):
 
 @main.command("test-function")
 @click.argument("function", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--event", "event_file", required=True, type=click.File("r"),
+@click.option("--event", "event_file", required=True, type=click.File("rb"),
               help="The test event JSON (CloudFront's event structure); '-' reads stdin.")
 @click.option("--runtime", type=click.Choice(["cloudfront-js-1.0", "cloudfront-js-2.0"]), default="cloudfront-js-2.0",
               show_default=True)
@@ -290,16 +291,16 @@ class _IsoTime(click.ParamType):
 @click.option("--now", type=_IsoTime(),
               help="Pin the invocation's clock (ISO 8601, e.g. 2025-01-01T00:00:00Z; no zone is UTC); default now.")
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 when the function fails (the AWS CLI exits 0).")
-def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs: Path | None, now: datetime | None,
+def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kvs: Path | None, now: datetime | None,
                           fail_on_error: bool) -> None:
     """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
     from edgesim.cloudfront_functions import test_function
     from edgesim.errors import UserError
 
     try:
-        event = json.load(event_file)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--event") from None
+        event = load_event(event_file.read(), "")
+    except UserError as exc:
+        raise click.BadParameter(str(exc).removeprefix(": "), param_hint="--event") from None
     try:
         result = asyncio.run(test_function(function.resolve(), event, runtime=runtime,
                                            kvs=kvs.resolve() if kvs else None, now=now))
@@ -316,7 +317,7 @@ _TRIGGERS = click.Choice(["viewer-request", "origin-request", "origin-response",
 
 @main.command()
 @click.argument("handler")
-@click.option("--event", "event_file", required=True, type=click.File("r"),
+@click.option("--event", "event_file", required=True, type=click.File("rb"),
               help="Event JSON (AWS or `sam local generate-event cloudfront` format); '-' reads stdin.")
 @click.option("--event-type", type=_TRIGGERS, help="Default: the event's own Records[0].cf.config.eventType.")
 @click.option("--validate", is_flag=True, help="Also apply CloudFront's validation; say what the viewer would get.")
@@ -337,9 +338,9 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
     from edgesim.messages import EventType
 
     try:
-        event = json.load(event_file)
-    except ValueError as exc:
-        raise click.UsageError(f"--event {event_file.name}: not valid JSON: {exc}") from None
+        event = load_event(event_file.read(), f"--event {getattr(event_file, 'name', '-')}")
+    except UserError as exc:
+        raise click.UsageError(str(exc)) from None
     try:
         result = asyncio.run(invoke_handler(handler, event, validate=validate, timeout=timeout, memory=memory,
                                             event_type=EventType(event_type) if event_type else None,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edgesim.errors import UserError
+from edgesim.event_files import load_event
 from edgesim.lambda_edge.invoke import InvokeResult
 from edgesim.messages import EventType
 
@@ -32,11 +33,10 @@ def _event(event: Event, base: Path) -> dict[str, Any]:
                         f"got {type(event).__name__}")
     path = base / event
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"event file {path}: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise UserError(f"event file {path}: not valid JSON: {exc}") from None
+    loaded = load_event(data, f"event file {path}")
     if not isinstance(loaded, dict):
         raise UserError(f"event file {path}: an event is a JSON object, got {type(loaded).__name__}")
     return loaded

@@ -94,3 +94,13 @@ def test_a_response_without_status_description_gets_its_status_s_phrase(tmp_path
     assert code == 0, stderr
     output = json.loads(json.loads(stdout)["TestResult"]["FunctionOutput"])
     assert output["response"]["statusDescription"] == "Not Found"  # it was "OK"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_test_function_reads_events_saved_by_windows_tools(tmp_path: Path, encoding: str) -> None:
+    (tmp_path / "pass.js").write_text(PASS_THROUGH)
+    event_file = tmp_path / "event.json"
+    event_file.write_bytes(json.dumps(_event({"headers": {"host": {"value": "example.org"}}})).encode(encoding))
+    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "pass.js"), "--event", str(event_file)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(json.loads(result.stdout)["TestResult"]["FunctionOutput"])["request"]["uri"] == "/example.png"

@@ -5,6 +5,7 @@ events captured from CloudFront in public repos' fixtures), through `edgesim inv
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +138,15 @@ async def test_a_viewer_response_event_with_a_status_no_event_has_is_the_event_s
     assert result.error is None and result.result["status"] == "200"
     assert result.validation_error is not None
     assert result.validation_error.startswith("cannot validate: the event's Records[0].cf.response.status is 'OK'")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_invoke_reads_events_saved_by_windows_tools(handlers: Handlers, tmp_path: Path, encoding: str) -> None:
+    """`sam local generate-event cloudfront ... > event.json` in Windows PowerShell 5 writes UTF-16
+    with a byte order mark, Notepad UTF-8 with one: both were "not valid JSON"."""
+    path = handlers.write("identity", py=IDENTITY_PY, js=IDENTITY_JS)
+    event_file = tmp_path / "event.json"
+    event_file.write_bytes(json.dumps(_sam_event({})).encode(encoding))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", str(event_file)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["uri"] == "/test"
