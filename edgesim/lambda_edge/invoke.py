@@ -176,6 +176,13 @@ def _event_gap(trigger: EventType, cf: Any) -> str | None:
         if not isinstance(obj.get(name), kind):
             return (f"the event's Records[0].cf.{part} has no {name!r}, which every {trigger.value} event carries "
                     "(add it to the event)")
+    for name, entries in obj["headers"].items():
+        # Spec §2.2: `{lowercase-name: [{key, value}, ...]}`; the checks compare entries by name, so a
+        # name CloudFront never writes (`Host`) would be the handler's fault once it touched it.
+        if name != name.lower() or not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("value"), str) for e in entries):
+            return (f"the event's Records[0].cf.{part}.headers has {name!r}: {json.dumps(entries)[:60]}; CloudFront's "
+                    "events name each header in lowercase, with an array of {\"key\", \"value\"} objects")
     if not trigger.is_request:
         try:
             validation.parse_status(obj.get("status"))

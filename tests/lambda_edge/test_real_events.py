@@ -150,3 +150,27 @@ def test_invoke_reads_events_saved_by_windows_tools(handlers: Handlers, tmp_path
     result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", str(event_file)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["uri"] == "/test"
+
+
+async def test_an_event_header_named_as_http_writes_it_is_the_event_s_fault(handlers: Handlers) -> None:
+    """`"Host": [...]` where CloudFront's events have `"host"`: a handler that edits the entry it was
+    given was blamed ("header name 'Host' must be lowercase")."""
+    path = handlers.write("edit", py="""
+        def handler(event, context):
+            request = event["Records"][0]["cf"]["request"]
+            request["headers"]["Host"][0]["value"] = "example.com"
+            return request
+        """, js="""
+        exports.handler = async (event) => {
+          const request = event.Records[0].cf.request;
+          request.headers.Host[0].value = 'example.com';
+          return request;
+        };
+        """)
+    event = {"Records": [{"cf": {"config": {"eventType": "origin-request"},
+                                 "request": {"uri": "/", "method": "GET", "querystring": "", "clientIp": "203.0.113.9",
+                                             "headers": {"Host": [{"key": "Host", "value": "example.org"}]}}}}]}
+    result = await invoke_handler(f"{path}:handler", event, validate=True)
+    assert result.error is None and result.viewer_status is None
+    assert result.validation_error is not None
+    assert result.validation_error.startswith("cannot validate: the event's Records[0].cf.request.headers has 'Host'")
