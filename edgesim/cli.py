@@ -295,12 +295,15 @@ def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kv
                           fail_on_error: bool) -> None:
     """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
     from edgesim.cloudfront_functions import test_function
+    from edgesim.cloudfront_functions.testfunction import event_notes
     from edgesim.errors import UserError
 
     try:
         event = load_event(event_file.read(), "")
     except UserError as exc:
         raise click.BadParameter(str(exc).removeprefix(": "), param_hint="--event") from None
+    for note in event_notes(event):
+        click.echo(f"note: {note}; run as given", err=True)
     try:
         result = asyncio.run(test_function(function.resolve(), event, runtime=runtime,
                                            kvs=kvs.resolve() if kvs else None, now=now))

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from edgesim.cloudfront_functions.edge_location import edge_location
+from edgesim.cloudfront_functions.event import is_disallowed
 from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, load_cloudfront_function
 from edgesim.config import DistributionSettings
 from edgesim.docs_links import cite
@@ -94,6 +95,24 @@ def _check_maps(where: str, part: dict[str, Any]) -> None:
                 raise UserError(f"the test event's {where}.{key}[{name!r}] must be {{\"value\": \"...\"}} "
                                 f"with a string value (and a multiValue array of those), got "
                                 f"{json.dumps(entry)[:80]} ({cite('functions-event-structure')})")
+
+
+def event_notes(event: Any) -> list[str]:
+    """What a test event holds that CloudFront never passes a function, said but run as given
+    (TestFunction runs the event it gets): a `cookie` header (CloudFront moves it to
+    request.cookies), a `set-cookie` one (response.cookies) and the headers never shown (spec §1.2, §1.4)."""
+    notes = []
+    for part, moved in (("request", "cookie"), ("response", "set-cookie")):
+        headers = event.get(part, {}).get("headers") if isinstance(event, dict) and isinstance(
+            event.get(part), dict) else None
+        for name in headers if isinstance(headers, dict) else ():
+            if name == moved:
+                notes.append(f"the test event's {part}.headers has {name}: CloudFront passes it as {part}.cookies, "
+                             f"never as a header ({cite('functions-event-structure')})")
+            elif is_disallowed(name):
+                notes.append(f"the test event's {part}.headers has {name}, which CloudFront never shows a function "
+                             f"({cite('edge-function-restrictions-all')})")
+    return notes
 
 
 def _entry_ok(entry: Any) -> bool:

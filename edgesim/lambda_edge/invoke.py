@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from edgesim import errors
 from edgesim.config_checks import lambda_limits
+from edgesim.docs_links import cite
 from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
@@ -122,6 +123,7 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     limit = timeout or default_timeout
     notes = [note] if note else []
     notes += _over_quota(trigger, timeout, memory)
+    notes += unseen_headers(event)
     pool = WorkerPool(spec, 1, source=f"the handler {json.dumps(handler)}")
     try:
         execution = await pool.execute(event, limit)
@@ -159,6 +161,25 @@ def _over_quota(trigger: EventType, timeout: float | None, memory: int | None) -
         notes.append(f"--timeout {timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {trigger.value}; {tail}")
     if memory is not None and memory > max_memory:
         notes.append(f"--memory {memory} MB is over Lambda@Edge's {max_memory} MB for {trigger.value}; {tail}")
+    return notes
+
+
+def unseen_headers(event: Any) -> list[str]:
+    """Notes for headers in a pasted event that CloudFront never shows a function (spec §1.4), such
+    as the X-Cache in `sam local generate-event cloudfront access-request-in-response`'s response:
+    the handler gets them here only because the event has them."""
+    try:
+        cf = event["Records"][0]["cf"]
+    except (LookupError, TypeError):
+        return []
+    notes = []
+    for part in ("request", "response"):
+        headers = cf.get(part, {}).get("headers") if isinstance(cf.get(part), dict) else None
+        for name in headers if isinstance(headers, dict) else ():
+            if isinstance(name, str) and validation.is_disallowed(name):
+                notes.append(f"the event's {part}.headers has {name}, which CloudFront never shows a function "
+                             f"({cite('edge-function-restrictions-all')}); the handler sees it only because the "
+                             "event has it")
     return notes
 
 

@@ -104,3 +104,19 @@ def test_test_function_reads_events_saved_by_windows_tools(tmp_path: Path, encod
     result = CliRunner().invoke(main, ["test-function", str(tmp_path / "pass.js"), "--event", str(event_file)])
     assert result.exit_code == 0, result.stderr
     assert json.loads(json.loads(result.stdout)["TestResult"]["FunctionOutput"])["request"]["uri"] == "/example.png"
+
+
+@pytest.mark.parametrize("event, words", [
+    # Headers copied from a browser's devtools: CloudFront passes these as cookies, never as headers.
+    (_event({"headers": {"cookie": {"value": "a=1; b=2"}}}), "request.headers has cookie: CloudFront passes it as "
+                                                             "request.cookies"),
+    (_event({"headers": {}}, {"headers": {"set-cookie": {"value": "a=1; Path=/"}}}),
+     "response.headers has set-cookie: CloudFront passes it as response.cookies"),
+    (_event({"headers": {"x-amz-cf-id": {"value": "abc"}}}), "request.headers has x-amz-cf-id, which CloudFront "
+                                                             "never shows a function"),
+])
+def test_test_event_parts_cloudfront_never_passes_are_noted_and_run(tmp_path: Path, event: dict[str, Any],
+                                                                    words: str) -> None:
+    code, stdout, stderr = _run(tmp_path, event)
+    assert code == 0 and json.loads(stdout)["TestResult"]["FunctionErrorMessage"] == ""
+    assert f"note: the test event's {words}" in stderr

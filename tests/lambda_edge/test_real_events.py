@@ -174,3 +174,14 @@ async def test_an_event_header_named_as_http_writes_it_is_the_event_s_fault(hand
     assert result.error is None and result.viewer_status is None
     assert result.validation_error is not None
     assert result.validation_error.startswith("cannot validate: the event's Records[0].cf.request.headers has 'Host'")
+
+
+async def test_headers_cloudfront_never_shows_in_a_pasted_event_are_noted(handlers: Handlers) -> None:
+    """sam's access-request-in-response event has an X-Cache response header, which no function is shown."""
+    path = handlers.write("identity", py=IDENTITY_PY, js=IDENTITY_JS)
+    event = _sam_event({}, response={"status": "200", "statusDescription": "OK",
+                                     "headers": {"x-cache": _h("X-Cache", "Hello from Cloudfront")}})
+    result = await invoke_handler(f"{path}:handler", event, validate=True)
+    assert result.ok and result.result == event["Records"][0]["cf"]["response"]
+    assert any(note.startswith("the event's response.headers has x-cache, which CloudFront never shows a function")
+               for note in result.notes)
