@@ -7,7 +7,7 @@ import json
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import BinaryIO, NoReturn
 
 import click
 
@@ -15,6 +15,7 @@ from edgesim.config import find_config, load_config
 from edgesim.config_checks import config_warnings
 from edgesim.docs_links import cite
 from edgesim.errors import ConfigError, UserError
+from edgesim.event_files import load_event
 
 
 def _load(config_path: Path | None):  # type: ignore[no-untyped-def]
@@ -283,7 +284,7 @@ class _IsoTime(click.ParamType):
 
 @main.command("test-function")
 @click.argument("function", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--event", "event_file", required=True, type=click.File("r"),
+@click.option("--event", "event_file", required=True, type=click.File("rb"),
               help="The test event JSON (CloudFront's event structure); '-' reads stdin.")
 @click.option("--runtime", type=click.Choice(["cloudfront-js-1.0", "cloudfront-js-2.0"]), default="cloudfront-js-2.0",
               show_default=True)
@@ -292,16 +293,19 @@ class _IsoTime(click.ParamType):
 @click.option("--now", type=_IsoTime(),
               help="Pin the invocation's clock (ISO 8601, e.g. 2025-01-01T00:00:00Z; no zone is UTC); default now.")
 @click.option("--fail-on-error", is_flag=True, help="Exit 1 when the function fails (the AWS CLI exits 0).")
-def test_function_command(function: Path, event_file: TextIO, runtime: str, kvs: Path | None, now: datetime | None,
+def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kvs: Path | None, now: datetime | None,
                           fail_on_error: bool) -> None:
     """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
     from edgesim.cloudfront_functions import test_function
+    from edgesim.cloudfront_functions.testfunction import event_notes
     from edgesim.errors import UserError
 
     try:
-        event = json.load(event_file)
-    except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="--event") from None
+        event = load_event(event_file.read(), "")
+    except UserError as exc:
+        raise click.BadParameter(str(exc).removeprefix(": "), param_hint="--event") from None
+    for note in event_notes(event):
+        click.echo(f"note: {note}; run as given", err=True)
     try:
         result = asyncio.run(test_function(function.resolve(), event, runtime=runtime,
                                            kvs=kvs.resolve() if kvs else None, now=now))
@@ -318,7 +322,7 @@ _TRIGGERS = click.Choice(["viewer-request", "origin-request", "origin-response",
 
 @main.command()
 @click.argument("handler")
-@click.option("--event", "event_file", required=True, type=click.File("r"),
+@click.option("--event", "event_file", required=True, type=click.File("rb"),
               help="Event JSON (AWS or `sam local generate-event cloudfront` format); '-' reads stdin.")
 @click.option("--event-type", type=_TRIGGERS, help="Default: the event's own Records[0].cf.config.eventType.")
 @click.option("--validate", is_flag=True, help="Also apply CloudFront's validation; say what the viewer would get.")
@@ -339,9 +343,9 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
     from edgesim.messages import EventType
 
     try:
-        event = json.load(event_file)
-    except ValueError as exc:
-        raise click.UsageError(f"--event {event_file.name}: not valid JSON: {exc}") from None
+        event = load_event(event_file.read(), f"--event {getattr(event_file, 'name', '-')}")
+    except UserError as exc:
+        raise click.UsageError(str(exc)) from None
     try:
         result = asyncio.run(invoke_handler(handler, event, validate=validate, timeout=timeout, memory=memory,
                                             event_type=EventType(event_type) if event_type else None,
@@ -354,7 +358,9 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
         click.echo(json.dumps(result.result, indent=2))
     else:
         click.echo(f"error: {result.error}", err=True)
-    if validate:
+    if validate and result.validation_error is not None and result.viewer_status is None:
+        click.echo(f"validation: {result.validation_error}", err=True)  # the event, not the handler, stopped it
+    elif validate:
         outcome = "ok" if result.validation_error is None and result.error is None else "failed"
         then = (f"the viewer gets {result.viewer_status}" if result.viewer_status is not None
                 else "the request continues")
@@ -406,9 +412,16 @@ def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: 
             _refuse("--status and --response-header go with viewer-response --cloudfront-function")
     if not cff:
         from edgesim.lambda_edge import generate_event as generate
+        from edgesim.lambda_edge.generate import left_out as left_out_lambda
 
-        event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
-                         body=body.encode() if body is not None else None)
+        try:
+            event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
+                             body=body.encode() if body is not None else None)
+        except UserError as exc:
+            _refuse(str(exc))
+        for name in left_out_lambda(pairs):
+            click.echo(f"note: {name} is never shown to a Lambda@Edge function "
+                       f"({cite('edge-function-restrictions-all')}); left out", err=True)
         click.echo(json.dumps(event, indent=2))
         return
     from edgesim.cloudfront_functions.generate import generate_event as generate_cff, left_out

@@ -14,8 +14,32 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from edgesim.errors import UserError
+from edgesim.event_files import load_event
 from edgesim.lambda_edge.invoke import InvokeResult
 from edgesim.messages import EventType
+
+Event = dict[str, Any] | str | Path  # the event, or a JSON file holding it (as `--event FILE`)
+
+
+def _event(event: Event, base: Path) -> dict[str, Any]:
+    """An event given as a file is read as the CLI's `--event` reads it: events saved from
+    `sam local generate-event cloudfront ... > event.json`, the docs or aws-samples' test objects
+    are files, and a path handed on as the event itself was reported as "not a Lambda@Edge event"."""
+    if isinstance(event, dict):
+        return event
+    if not isinstance(event, (str, Path)):
+        raise UserError(f"the event must be a dict (the event's JSON, parsed) or a JSON file's path, "
+                        f"got {type(event).__name__}")
+    path = base / event
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"event file {path}: {exc.strerror or exc}") from None
+    loaded = load_event(data, f"event file {path}")
+    if not isinstance(loaded, dict):
+        raise UserError(f"event file {path}: an event is a JSON object, got {type(loaded).__name__}")
+    return loaded
 
 
 class FunctionTestResult(dict[str, Any]):
@@ -60,14 +84,14 @@ class FunctionTestResult(dict[str, Any]):
         return output
 
 
-async def run_cloudfront_function(path: str | Path, event: dict[str, Any], *, runtime: str = "cloudfront-js-2.0",
+async def run_cloudfront_function(path: str | Path, event: Event, *, runtime: str = "cloudfront-js-2.0",
                                   kvs: str | Path | None = None, now: datetime | None = None,
                                   base_dir: Path | None = None) -> FunctionTestResult:
     """The TestResult of `aws cloudfront test-function` for `event` (the same JSON structure)."""
     from edgesim.cloudfront_functions import test_function
 
     base = base_dir or Path.cwd()
-    return FunctionTestResult(await test_function((base / path).resolve(), event, runtime=runtime,
+    return FunctionTestResult(await test_function((base / path).resolve(), _event(event, base), runtime=runtime,
                                                   kvs=(base / kvs).resolve() if kvs is not None else None, now=now))
 
 
@@ -101,14 +125,14 @@ class LambdaTestResult(InvokeResult):
         return f"<LambdaTestResult {self.handler} ok={self.ok} error={self.error!r}>"
 
 
-async def invoke_lambda(handler: str, event: dict[str, Any], *, event_type: EventType | str | None = None,
+async def invoke_lambda(handler: str, event: Event, *, event_type: EventType | str | None = None,
                         validate: bool = True, base_dir: Path | None = None, timeout: float | None = None,
                         memory: int | None = None) -> LambdaTestResult:
     """Run a Lambda@Edge handler (`path/file.py:handler`) on `event` in a fresh worker."""
     from edgesim.lambda_edge import invoke_handler
 
     trigger = EventType(event_type) if event_type is not None else None
-    out = await invoke_handler(handler, event, event_type=trigger, validate=validate, base_dir=base_dir,
+    out = await invoke_handler(handler, _event(event, base_dir or Path.cwd()), event_type=trigger, validate=validate, base_dir=base_dir,
                                timeout=timeout, memory=memory)
     result = LambdaTestResult(**{f.name: out.__dict__[f.name] for f in fields(out)})
     result.handler = handler

@@ -249,7 +249,8 @@ class FunctionRunner:
         self.loop = loop
         self.base_dir = base_dir
 
-    def cloudfront_function(self, path: str | Path, event: dict[str, Any], **kwargs: Any) -> FunctionTestResult:
+    def cloudfront_function(self, path: str | Path, event: dict[str, Any] | str | Path,
+                            **kwargs: Any) -> FunctionTestResult:
         """What `aws cloudfront test-function` prints, as a dict with `.output`, `.error`, `.logs`
         (see direct.run_cloudfront_function)."""
         __tracebackhide__ = True
@@ -257,7 +258,7 @@ class FunctionRunner:
 
         return self.loop.run(run_cloudfront_function(path, event, base_dir=self.base_dir, **kwargs))
 
-    def lambda_handler(self, handler: str, event: dict[str, Any], **kwargs: Any) -> LambdaTestResult:
+    def lambda_handler(self, handler: str, event: dict[str, Any] | str | Path, **kwargs: Any) -> LambdaTestResult:
         """The handler's result, logs and validation outcome (see direct.invoke_lambda)."""
         __tracebackhide__ = True
         from edgesim.direct import invoke_lambda

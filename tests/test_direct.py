@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from edgesim.direct import invoke_lambda, run_cloudfront_function
+from edgesim.errors import UserError
 
 EVENT = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "198.51.100.7"},
          "request": {"method": "GET", "uri": "/a", "querystring": {}, "headers": {}, "cookies": {}}}
@@ -89,3 +90,22 @@ async def test_the_readme_says_what_output_is_and_its_example_works(tmp_path: Pa
     r = await run_cloudfront_function("fn.js", EVENT, base_dir=tmp_path)
     assert type(r.output) is dict and not hasattr(r.output, "request")
     assert eval(shown.group(1), {"r": r}) == "/b"  # the README's own example
+
+
+async def test_events_saved_as_files_are_read_as_the_cli_reads_them(tmp_path: Path) -> None:
+    """`sam local generate-event cloudfront ... > event.json`, aws-samples' test objects: files, whose
+    path handed on as the event was reported as "not a Lambda@Edge event"."""
+    (tmp_path / "events").mkdir()
+    (tmp_path / "events" / "cff.json").write_text(json.dumps(EVENT))
+    (tmp_path / "events" / "sam.json").write_text(json.dumps(
+        {"Records": [{"cf": {"config": {"distributionId": "EXAMPLE"},
+                             "request": {"uri": "/test", "method": "GET", "clientIp": "2001:cdba::3257:9652",
+                                         "headers": {"host": [{"key": "Host", "value": "d123.cf.net"}]}}}}]}))
+    (tmp_path / "ok.js").write_text("function handler(event) { return event.request; }\n")
+    (tmp_path / "ok.py").write_text("def handler(event, context):\n    return event['Records'][0]['cf']['request']\n")
+    cff = await run_cloudfront_function("ok.js", "events/cff.json", base_dir=tmp_path)
+    assert cff.output["request"]["uri"] == "/a"
+    lam = await invoke_lambda("ok.py:handler", tmp_path / "events" / "sam.json", base_dir=tmp_path)
+    assert lam.ok and lam.result["uri"] == "/test"
+    with pytest.raises(UserError, match=r"event file .*missing\.json"):
+        await invoke_lambda("ok.py:handler", "missing.json", base_dir=tmp_path)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from edgesim.cloudfront_functions.edge_location import edge_location
+from edgesim.cloudfront_functions.event import is_disallowed
 from edgesim.cloudfront_functions.runtime import EXECUTION_PREFIX, load_cloudfront_function
 from edgesim.config import DistributionSettings
 from edgesim.docs_links import cite
@@ -46,16 +48,92 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
         request.setdefault(key, {})  # handlers read these without checks; CloudFront sends them (spec §1.10)
     request.setdefault("method", "GET")
     request.setdefault("uri", "/")
+    if not isinstance(request["method"], str) or not isinstance(request["uri"], str) or not request["uri"].startswith("/"):
+        raise UserError(f"the test event's request needs a method and a uri starting with '/', got "
+                        f"{request['method']!r} {request['uri']!r} ({cite('functions-event-structure')})")
+    _check_maps("request", request)
     out = {**event, "version": event.get("version", "1.0"), "context": context,
            "viewer": event.get("viewer") or {"ip": "1.2.3.4"}, "request": request}
     if event_type is EventType.VIEWER_RESPONSE:
         response = dict(event.get("response") or {})
-        response.setdefault("statusCode", 200)
-        response.setdefault("statusDescription", "OK")
+        status = response.setdefault("statusCode", 200)
+        if type(status) is not int:  # spec §1.3: "an integer, not a string", in events as in results
+            raise UserError(f"the test event's response.statusCode must be an integer, got {status!r} "
+                            f"({cite('functions-event-structure')})")
+        # The status's own reason phrase, as build_event gives one (a 404 was given "OK").
+        response.setdefault("statusDescription", _phrase(status))
         response.setdefault("headers", {})
         response.setdefault("cookies", {})
+        _check_maps("response", response)
         out["response"] = response
     return out, event_type
+
+
+def _check_maps(where: str, part: dict[str, Any]) -> None:
+    """The event's own headers, cookies and query string, checked before the function runs, so a
+    hand-written event's slip is reported as the event's, not as the function's invalid result when
+    the function passes it on (its output would be refused for the same thing, spec §1.4).
+
+    Spec §1.2: each name maps to `{value}` with an optional `multiValue` list of `{value}`, values
+    strings; header names are lowercase in every event CloudFront passes, as the test-event docs
+    ask of hand-written ones (query string and cookie names keep their case). UNCERTAIN: what
+    TestFunction answers for such an event is not recorded; edgesim refuses it as an event that is
+    not one (exit 2), rather than guess."""
+    for key in ("headers", "cookies") if where == "response" else ("headers", "querystring", "cookies"):
+        value = part.get(key)
+        if key == "querystring" and isinstance(value, str):
+            continue  # a query string written as a string is passed on as it is (as a function may return it)
+        if not isinstance(value, dict):
+            raise UserError(f"the test event's {where}.{key} must be an object of {{\"value\": ...}} entries, "
+                            f"got {type(value).__name__} ({cite('functions-event-structure')})")
+        for name, entry in value.items():
+            if key == "headers" and name != name.lower():
+                raise UserError(f"the test event's {where}.headers has {name!r}: header names in CloudFront "
+                                f"Functions events are lowercase ({cite('functions-event-structure')}); write "
+                                f"{name.lower()!r}")
+            if not _entry_ok(entry):
+                raise UserError(f"the test event's {where}.{key}[{name!r}] must be {{\"value\": \"...\"}} "
+                                f"with a string value (and a multiValue array of those), got "
+                                f"{json.dumps(entry)[:80]} ({cite('functions-event-structure')})")
+
+
+def event_notes(event: Any) -> list[str]:
+    """What a test event holds that CloudFront never passes a function, said but run as given
+    (TestFunction runs the event it gets): a `cookie` header (CloudFront moves it to
+    request.cookies), a `set-cookie` one (response.cookies) and the headers never shown (spec §1.2, §1.4)."""
+    notes = []
+    for part, moved in (("request", "cookie"), ("response", "set-cookie")):
+        headers = event.get(part, {}).get("headers") if isinstance(event, dict) and isinstance(
+            event.get(part), dict) else None
+        for name in headers if isinstance(headers, dict) else ():
+            if name == moved:
+                notes.append(f"the test event's {part}.headers has {name}: CloudFront passes it as {part}.cookies, "
+                             f"never as a header ({cite('functions-event-structure')})")
+            elif is_disallowed(name):
+                notes.append(f"the test event's {part}.headers has {name}, which CloudFront never shows a function "
+                             f"({cite('edge-function-restrictions-all')})")
+    return notes
+
+
+def _entry_ok(entry: Any) -> bool:
+    """`{value}` and / or a non-empty `multiValue` of `{value}`, every value (and attributes) a string."""
+    if not isinstance(entry, dict):
+        return False
+    items = [entry] if "value" in entry else []
+    multi = entry.get("multiValue")
+    if multi is not None:
+        if not isinstance(multi, list) or not multi:
+            return False
+        items += multi
+    return bool(items) and all(isinstance(item, dict) and isinstance(item.get("value"), str)
+                               and isinstance(item.get("attributes", ""), str) for item in items)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _lambda_edge_trigger(event: dict[str, Any]) -> str:
@@ -79,8 +157,10 @@ def _raw_query(querystring: Any) -> str | None:
 
 
 def _iso(ts: float) -> str:
-    # As the AWS CLI prints TestResult's timestamps: 2021-04-09T22:02:12.937000+00:00
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # As the AWS CLI prints TestResult's timestamps: 2021-04-09T22:02:12.937000+00:00. CloudFront
+    # keeps milliseconds (the docs' and aws-samples' outputs all end in 000), a file's time has more.
+    when = datetime.fromtimestamp(ts, timezone.utc)
+    return when.replace(microsecond=when.microsecond // 1000 * 1000).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def _summary(path: Path, runtime: str, kvs: Path | None) -> dict[str, Any]:

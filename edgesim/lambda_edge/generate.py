@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgesim.config import DefaultCacheBehavior, DistributionSettings
-from edgesim.lambda_edge.event import build_cf
+from edgesim.errors import UserError
+from edgesim.lambda_edge.event import BODY_METHODS, build_cf
+from edgesim.lambda_edge.validation import is_disallowed
 from edgesim.messages import EventType, Headers, Request, Response
 from edgesim.origin_config import CustomOrigin
 from edgesim.runtime import TriggerCall
@@ -21,27 +23,55 @@ _CLIENT_IP = "203.0.113.178"
 _ORIGIN = CustomOrigin(id="origin", url="https://example.org")
 
 
-def _request_headers(trigger: EventType, settings: DistributionSettings, extra: Sequence[tuple[str, str]]) -> Headers:
+def _request_headers(trigger: EventType, settings: DistributionSettings, extra: Sequence[tuple[str, str]],
+                     body: bytes | None) -> Headers:
     if trigger.is_viewer:
         # What the viewer sent (spec §2.2 viewer-request example).
-        headers = Headers([("Host", settings.domain_name), ("User-Agent", "curl/8.4.0"), ("Accept", "*/*")])
+        defaults = [("Host", settings.domain_name), ("User-Agent", "curl/8.4.0"), ("Accept", "*/*")]
     else:
         # What CloudFront sends to the origin (spec §2.2 origin-request example).
-        headers = Headers([("X-Forwarded-For", _CLIENT_IP), ("User-Agent", "Amazon CloudFront"),
-                           ("Via", "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"),
-                           ("Host", _ORIGIN.domain_name)])
+        defaults = [("X-Forwarded-For", _CLIENT_IP), ("User-Agent", "Amazon CloudFront"),
+                    ("Via", "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"),
+                    ("Host", _ORIGIN.domain_name)]
+    if body is not None:
+        # A request with a body carries its length, and CloudFront shows it (read-only; spec §1.4,
+        # §2.6): events captured from CloudFront for a PUT or POST have `content-length`.
+        defaults.append(("Content-Length", str(len(body))))
+    # A header given replaces a default of that name; one given twice is two lines, two entries
+    # in its array (spec §2.2: one element per header line).
+    given = {name.lower() for name, _ in extra}
+    headers = Headers([(name, value) for name, value in defaults if name.lower() not in given])
     for name, value in extra:
-        headers.set(name, value)
+        headers.add(name, value)
     return headers
+
+
+def _check_body(trigger: EventType, method: str) -> None:
+    """A body CloudFront would never show the function is refused, not dropped from the event unsaid."""
+    if not trigger.is_request:
+        raise UserError(f"--body: {trigger.value} never sees the request body, only request triggers do "
+                        "(with include_body)")
+    if method not in BODY_METHODS:
+        # README "What CloudFront does": a GET with a body is refused (403) before any function runs.
+        raise UserError(f"--body: CloudFront shows a request body to functions for {', '.join(sorted(BODY_METHODS))} "
+                        f"only, not {method} (add --method POST)")
+
+
+def left_out(headers: Sequence[tuple[str, str]]) -> list[str]:
+    """The names among `headers` that CloudFront never shows a function (spec §1.4), so the event leaves out."""
+    return [name for name, _ in headers if is_disallowed(name)]
 
 
 def generate_event(trigger: EventType, *, uri: str = "/", method: str = "GET",
                    headers: Sequence[tuple[str, str]] = (), querystring: str = "",
                    body: bytes | None = None) -> dict[str, Any]:
     """`{"Records": [{"cf": ...}]}` for `trigger`; a body is included (IncludeBody) when given."""
+    method = method.upper()
+    if body is not None:
+        _check_body(trigger, method)
     settings = DistributionSettings()
-    request = Request(method=method.upper(), uri=uri, querystring=querystring,
-                      headers=_request_headers(trigger, settings, headers), body=body or b"",
+    request = Request(method=method, uri=uri, querystring=querystring,
+                      headers=_request_headers(trigger, settings, headers, body), body=body or b"",
                       client_ip=_CLIENT_IP, origin=_ORIGIN)
     response = None
     if not trigger.is_request:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from edgesim import errors
 from edgesim.config_checks import lambda_limits
+from edgesim.docs_links import cite
 from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
@@ -62,7 +63,7 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
     """The event's own config.eventType; else a guess, with a note saying so.
 
     `sam local generate-event cloudfront` writes events whose config holds only distributionId;
-    they run unchanged as viewer-request (no response) or viewer-response (with one).
+    they run unchanged, as the trigger their content points to (_guess_trigger).
     """
     try:
         cf = event["Records"][0]["cf"]
@@ -82,8 +83,30 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
         except ValueError:
             raise errors.UserError(f"Records[0].cf.config.eventType {declared!r} is not one of "
                                    f"{[e.value for e in EventType]}") from None
-    guess = EventType.VIEWER_RESPONSE if "response" in cf else EventType.VIEWER_REQUEST
-    return guess, f"the event has no config.eventType; running it as {guess} (set --event-type to choose)"
+    guess, why = _guess_trigger(cf)
+    return guess, f"the event has no config.eventType; running it as {guess} ({why}; set --event-type to choose)"
+
+
+def _guess_trigger(cf: Any) -> tuple[EventType, str]:
+    """The trigger a config-less event most likely comes from, and the clue (spec §2.2 table):
+    `response` only in response events, `request.origin` only in origin events, and the headers
+    CloudFront adds from a policy (CloudFront-Viewer-Country, CloudFront-Is-Mobile-Viewer...) only
+    from origin-request on (spec §2.6), as in the `sam local generate-event cloudfront
+    redirect-on-viewer-country` / `serve-object-on-viewer-device` events, whose blueprints run there."""
+    request = cf.get("request") if isinstance(cf, dict) else None
+    request = request if isinstance(request, dict) else {}
+    response = isinstance(cf, dict) and "response" in cf
+    if "origin" in request:
+        trigger = EventType.ORIGIN_RESPONSE if response else EventType.ORIGIN_REQUEST
+        return trigger, "it has request.origin" + (" and a response" if response else "")
+    if response:
+        return EventType.VIEWER_RESPONSE, "it has a response and no request.origin"
+    headers = request.get("headers")
+    added = sorted(name for name in headers if isinstance(name, str) and name.lower().startswith(
+        validation.CLOUDFRONT_ADDED)) if isinstance(headers, dict) else []
+    if added:
+        return EventType.ORIGIN_REQUEST, f"its request has {added[0]}, which CloudFront adds after viewer-request"
+    return EventType.VIEWER_REQUEST, "it has no response, no request.origin and no header CloudFront adds"
 
 
 async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: EventType | None = None,
@@ -100,6 +123,7 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
     limit = timeout or default_timeout
     notes = [note] if note else []
     notes += _over_quota(trigger, timeout, memory)
+    notes += unseen_headers(event)
     pool = WorkerPool(spec, 1, source=f"the handler {json.dumps(handler)}")
     try:
         execution = await pool.execute(event, limit)
@@ -140,15 +164,68 @@ def _over_quota(trigger: EventType, timeout: float | None, memory: int | None) -
     return notes
 
 
+def unseen_headers(event: Any) -> list[str]:
+    """Notes for headers in a pasted event that CloudFront never shows a function (spec §1.4), such
+    as the X-Cache in `sam local generate-event cloudfront access-request-in-response`'s response:
+    the handler gets them here only because the event has them."""
+    try:
+        cf = event["Records"][0]["cf"]
+    except (LookupError, TypeError):
+        return []
+    notes = []
+    for part in ("request", "response"):
+        headers = cf.get(part, {}).get("headers") if isinstance(cf.get(part), dict) else None
+        for name in headers if isinstance(headers, dict) else ():
+            if isinstance(name, str) and validation.is_disallowed(name):
+                notes.append(f"the event's {part}.headers has {name}, which CloudFront never shows a function "
+                             f"({cite('edge-function-restrictions-all')}); the handler sees it only because the "
+                             "event has it")
+    return notes
+
+
+def _event_gap(trigger: EventType, cf: Any) -> str | None:
+    """What CloudFront's checks compare the result with, missing from a hand-written event: they
+    would then blame the handler for the event's gap (a request handed back without the 'headers'
+    the event lacked, every header it has counted as added). CloudFront's events always carry these
+    (spec §2.2)."""
+    part = "request" if trigger.is_request else "response"
+    fields = (("headers", dict), ("uri", str), ("method", str)) if trigger.is_request else (("headers", dict),)
+    obj = cf.get(part) if isinstance(cf, dict) else None
+    if not isinstance(obj, dict):
+        return f"the event has no Records[0].cf.{part}, which every {trigger.value} event carries"
+    for name, kind in fields:
+        if not isinstance(obj.get(name), kind):
+            return (f"the event's Records[0].cf.{part} has no {name!r}, which every {trigger.value} event carries "
+                    "(add it to the event)")
+    for name, entries in obj["headers"].items():
+        # Spec §2.2: `{lowercase-name: [{key, value}, ...]}`; the checks compare entries by name, so a
+        # name CloudFront never writes (`Host`) would be the handler's fault once it touched it.
+        if name != name.lower() or not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("value"), str) for e in entries):
+            return (f"the event's Records[0].cf.{part}.headers has {name!r}: {json.dumps(entries)[:60]}; CloudFront's "
+                    "events name each header in lowercase, with an array of {\"key\", \"value\"} objects")
+    if not trigger.is_request:
+        try:
+            validation.parse_status(obj.get("status"))
+        except errors.LambdaValidationError:
+            return (f"the event's Records[0].cf.response.status is {obj.get('status')!r}; CloudFront's events carry "
+                    "the status as a string of digits, 200 to 599 (\"404\")")
+    return None
+
+
 def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, result: Any) -> None:
     try:
         cf = event["Records"][0]["cf"]
+        gap = _event_gap(trigger, cf)
+        if gap is not None:
+            out.validation_error = f"cannot validate: {gap}"
+            return
         generated = validation.check_output(trigger, cf, result)
     except errors.LambdaValidationError as exc:
         out.validation_error, out.viewer_status = exc.reason, exc.status
         return
     except (KeyError, IndexError, TypeError) as exc:
-        out.validation_error = f"the event is not a Lambda@Edge event ({exc!r} missing); cannot validate"
+        out.validation_error = f"cannot validate: the event is not a Lambda@Edge event ({exc!r} missing)"
         return
     if generated:
         out.viewer_status = int(out.result["status"])

@@ -48,7 +48,7 @@ _ORIGIN_REQUEST = EventType.ORIGIN_REQUEST
 _VIEWER_RESPONSE = EventType.VIEWER_RESPONSE
 
 # Spec §2.6: headers CloudFront adds after viewer-request; a viewer-request handler may not add them.
-_CLOUDFRONT_ADDED = ("cloudfront-viewer-", "cloudfront-is-", "cloudfront-forwarded-proto")
+CLOUDFRONT_ADDED = ("cloudfront-viewer-", "cloudfront-is-", "cloudfront-forwarded-proto")
 
 # Spec §2.3: the origin-custom-header deny-list.
 _ORIGIN_HEADER_DENY = frozenset({
@@ -227,7 +227,7 @@ def check_header_rules(event_type: EventType, before: dict[str, Any], after: dic
             disallowed = is_disallowed(name)
         if disallowed and _values(after, name) != _values(before, name):
             raise blacklisted_failure(event_type, name, after)
-        if event_type is _VIEWER_REQUEST and name.startswith(_CLOUDFRONT_ADDED) and name not in before:
+        if event_type is _VIEWER_REQUEST and name.startswith(CLOUDFRONT_ADDED) and name not in before:
             raise _fail(f"entry in the headers object: {name!r} is added by CloudFront after viewer-request; "
                         "a viewer-request function cannot add it.")
     for name in READ_ONLY[event_type]:

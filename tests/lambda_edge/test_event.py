@@ -71,12 +71,13 @@ async def test_viewer_request_event(runtime: LambdaEdgeRuntime, handlers: Handle
      {"custom": {"customHeaders": {"x-secret": [{"key": "X-Secret", "value": "s"}]}, "domainName": "api.example.com",
                  "keepaliveTimeout": 5, "path": "/v1", "port": 8080, "protocol": "http", "readTimeout": 30,
                  "sslProtocols": ["TLSv1.2"]}}),
+    # No `region` with authMethod "none", as in events captured from CloudFront (spec §2.3).
     (BUCKET, {"s3": {"authMethod": "none", "customHeaders": {}, "domainName": "bucket.s3.amazonaws.com",
-                     "path": "", "region": "us-east-1"}}),
+                     "path": ""}}),
     # An origin group shows its primary.
     (OriginGroup(id="g", primary="bucket", secondary="site"),
      {"s3": {"authMethod": "none", "customHeaders": {}, "domainName": "bucket.s3.amazonaws.com",
-             "path": "", "region": "us-east-1"}}),
+             "path": ""}}),
 ])
 async def test_origin_request_event_has_the_origin(runtime: LambdaEdgeRuntime, handlers: Handlers,
                                                    origin: Any, expected: dict[str, Any]) -> None:
