@@ -1,0 +1,240 @@
+"""The Serverless Framework's variables in a `serverless.yml`, as far as the file decides them.
+
+`${self:custom.domain}`, `${opt:stage, 'dev'}`, `${env:API_HOST, 'api.example.com'}`,
+`${sls:stage}`, `${aws:region}`, `${param:origin}`: the Framework's "Variables" docs (v3 and v4)
+write a variable as `${source:address, fallback, ...}`, fallbacks tried in order, nestable. An
+import has no CLI options and no AWS account: `opt:` takes its fallback (the stage and region the
+Framework's defaults, `dev` and `us-east-1`), `env:` the environment, else its fallback; what
+only the deployment knows (`ssm:`, `cf:`, `s3:`, `file(...)`, an `env:` variable that is not set
+and has no fallback) is left as `{"Fn::Serverless": "<the text>"}`, which distribution_source
+shows as the text and config_import replaces by a marked placeholder; each is said in a note.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+UNRESOLVED = "Fn::Serverless"
+# UNCERTAIN: the account an ARN is built with; AWS's documentation example account, as elsewhere.
+_ACCOUNT = "123456789012"
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+class _Missing:
+    """A source that gives no value: the next fallback is tried."""
+
+
+_MISSING = _Missing()
+
+
+def _split_top(text: str) -> list[str]:
+    """`a, ${b, c}, 'd,e'` -> ["a", "${b, c}", "'d,e'"]: the commas outside nesting and quotes."""
+    parts, depth, quote, start = [], 0, "", 0
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif text.startswith("${", i):
+            depth += 1
+            i += 1
+        elif char == "}" and depth:
+            depth -= 1
+        elif char == "," and not depth:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _close(text: str, start: int) -> int:
+    """The index of the `}` closing the `${` at `start`, or -1."""
+    depth, i = 0, start
+    while i < len(text):
+        if text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+@dataclass
+class Variables:
+    """Resolves a serverless.yml's variables against the file itself (see the module's docstring)."""
+
+    document: Mapping[str, Any]
+    notes: list[str] = field(default_factory=list)
+    _noted: set[str] = field(default_factory=set)
+    _depth: int = 0
+
+    def _note(self, key: str, note: str) -> None:
+        if key not in self._noted:
+            self._noted.add(key)
+            self.notes.append(note)
+
+    # --- the stage and region the Framework would deploy to -----------------------------------
+
+    def stage(self) -> str:
+        provider = self.document.get("provider")
+        configured = self.resolve(provider.get("stage"), "provider.stage") if isinstance(provider, Mapping) else None
+        if isinstance(configured, str) and configured:
+            return configured
+        self._note("stage", "stage: none given (an import has no --stage), so the Framework's default 'dev' "
+                            "is taken wherever the file uses the stage")
+        return "dev"
+
+    def region(self) -> str:
+        provider = self.document.get("provider")
+        configured = self.resolve(provider.get("region"), "provider.region") if isinstance(provider, Mapping) else None
+        if isinstance(configured, str) and configured:
+            return configured
+        return "us-east-1"  # the Framework's default, and Lambda@Edge's only region
+
+    def service(self) -> str:
+        service = self.document.get("service")
+        if isinstance(service, Mapping):  # the v1 form, `service: {name: x}`
+            service = service.get("name")
+        value = self.resolve(service, "service")
+        return value if isinstance(value, str) and value else "service"
+
+    # --- resolution ---------------------------------------------------------------------------
+
+    def resolve(self, value: Any, where: str) -> Any:
+        """`value` with its variables resolved; unresolved strings become `{"Fn::Serverless": text}`."""
+        if isinstance(value, str):
+            return self._string(value, where)
+        if isinstance(value, list):
+            return [self.resolve(v, f"{where}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, Mapping):
+            return {k: self.resolve(v, f"{where}.{k}") for k, v in value.items()}
+        return value
+
+    def _string(self, text: str, where: str) -> Any:
+        if "${" not in text:
+            return text
+        start = text.find("${")
+        end = _close(text, start)
+        if end < 0:
+            return text
+        if start == 0 and end == len(text) - 1:  # the whole value: it may be a number, a list, an object
+            value = self._variable(text[2:-1], where)
+            return {UNRESOLVED: text} if value is _MISSING else value
+        parts: list[str] = []
+        position, unresolved = 0, False
+        while start >= 0 and end >= 0:
+            parts.append(text[position:start])
+            value = self._variable(text[start + 2:end], where)
+            if value is _MISSING or not isinstance(value, (str, int, float)):
+                unresolved = True
+                parts.append(text[start:end + 1])
+            else:
+                parts.append(str(value).lower() if isinstance(value, bool) else str(value))
+            position = end + 1
+            start = text.find("${", position)
+            end = _close(text, start) if start >= 0 else -1
+        parts.append(text[position:])
+        joined = "".join(parts)
+        return {UNRESOLVED: joined} if unresolved else joined
+
+    def _variable(self, inner: str, where: str) -> Any:
+        """The value of `${inner}`: its sources in order, the first that gives one."""
+        sources = _split_top(inner)
+        for index, source in enumerate(sources):
+            value = self._source(source, where, alone=len(sources) == 1)
+            if value is _MISSING:
+                continue
+            if index > 0 and not sources[0].startswith("self:"):
+                why = "is not set" if sources[0].startswith("env:") else "is not known to an import"
+                shown = source if source[:1] in "'\"" or _NUMBER.match(source) else f"{source} ({value!r})"
+                self._note(f"fallback:{inner}", f"{where}: ${{{inner}}} - {sources[0]} {why}; its fallback "
+                                                f"{shown} is used")
+            return value
+        self._note(f"unresolved:{inner}", f"{where}: ${{{inner}}} cannot be resolved here (only the deployment "
+                                          "knows it); the value is a placeholder: write yours in the config")
+        return _MISSING
+
+    def _source(self, source: str, where: str, alone: bool = False) -> Any:
+        if len(source) >= 2 and source[0] == source[-1] and source[0] in "'\"":
+            return source[1:-1]
+        if _NUMBER.match(source):
+            return float(source) if "." in source else int(source)
+        if source in ("true", "false"):
+            return source == "true"
+        if source == "null":
+            return _MISSING
+        if source.startswith("${"):
+            value = self._string(source, where)
+            return _MISSING if isinstance(value, Mapping) and UNRESOLVED in value else value
+        kind, _, address = source.partition(":")
+        kind, address = kind.strip(), address.strip()
+        if kind == "self":
+            return self._self(address, where)
+        if kind in ("opt", "sls"):
+            # No CLI options in an import: `opt:` goes to its fallback; `${opt:stage}` without one,
+            # and `${sls:stage}`, are the stage (the Framework's "CLI options" and "sls" sources).
+            return self.stage() if address == "stage" and (kind == "sls" or alone) else _MISSING
+        if kind == "aws":
+            if address == "region":
+                return self.region()
+            if address == "accountId":
+                self._note("account", f"${{aws:accountId}} is your account's ID; {_ACCOUNT} stands in for it")
+                return _ACCOUNT
+            return _MISSING
+        if kind == "env":
+            name = address or ""
+            if name in os.environ:
+                self._note(f"env:{name}", f"{where}: ${{env:{name}}} taken from the environment "
+                                          f"({os.environ[name]!r})")
+                return os.environ[name]
+            return _MISSING
+        if kind == "param":
+            return self._param(address)
+        return _MISSING
+
+    def _self(self, address: str, where: str) -> Any:
+        if address == "provider.stage":
+            return self.stage()
+        if address == "provider.region":
+            return self.region()
+        if address in ("service", "service.name"):
+            return self.service()
+        node: Any = self.document
+        for key in address.split(".") if address else ():
+            if isinstance(node, Mapping) and key in node:
+                node = node[key]
+            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            else:
+                return _MISSING
+        if self._depth > 20:  # a self-reference cycle
+            return _MISSING
+        self._depth += 1
+        try:
+            value = self.resolve(node, where)
+        finally:
+            self._depth -= 1
+        return _MISSING if isinstance(value, Mapping) and set(value) == {UNRESOLVED} else value
+
+    def _param(self, name: str) -> Any:
+        """`${param:x}`: the stage's params, else the defaults (v3's `params:`, v4's `stages:`)."""
+        stage = self.stage()
+        for section, inner in (("params", None), ("stages", "params")):
+            block = self.document.get(section)
+            for key in (stage, "default"):
+                scope = block.get(key) if isinstance(block, Mapping) else None
+                scope = scope.get(inner) if inner and isinstance(scope, Mapping) else scope
+                if isinstance(scope, Mapping) and name in scope:
+                    return self.resolve(scope[name], f"{section}.{key}.{name}")
+        return _MISSING
