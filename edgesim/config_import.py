@@ -114,6 +114,8 @@ def read_source(path: Path, resource: str | None = None) -> Source:
     document = load_document(path)
     if terraform_import.is_show_json(document):
         return terraform_import.show_json_source(document, path, resource)
+    if serverless_import.looks_like_service(document):
+        return serverless_import.serverless_source(path, resource, document)
     return replace(find_distribution(document, str(path), resource), folder=path.resolve().parent)
 
 

@@ -37,6 +37,7 @@ from edgesim.errors import ConfigError
 from edgesim.serverless_variables import Variables
 
 SERVICE_FILES = ("serverless.yml", "serverless.yaml", "serverless.json")
+PROGRAM_FILES = ("serverless.ts", "serverless.js", "serverless.cjs", "serverless.mjs")
 DISTRIBUTION = "CloudFrontDistribution"  # the Framework's naming.getCloudFrontDistributionLogicalId()
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the Framework's default cache policy
 _FUNCTION_KEYS = ("name", "handler", "runtime", "memorySize", "timeout", "events", "lambdaAtEdge", "image")
@@ -54,13 +55,13 @@ _OFFLINE_SETTINGS = {
 def is_service(path: Path) -> bool:
     """A Serverless Framework service file, or a folder holding one."""
     if path.is_dir():
-        return any((path / name).is_file() for name in SERVICE_FILES)
-    return path.name in SERVICE_FILES
+        return any((path / name).is_file() for name in (*SERVICE_FILES, *PROGRAM_FILES))
+    return path.name in (*SERVICE_FILES, *PROGRAM_FILES)
 
 
 def _service_file(path: Path) -> Path:
     if path.is_dir():
-        return next(path / name for name in SERVICE_FILES if (path / name).is_file())
+        return next(path / name for name in (*SERVICE_FILES, *PROGRAM_FILES) if (path / name).is_file())
     return path
 
 
@@ -108,7 +109,7 @@ class _Service:
 
     def __init__(self, file: Path, document: Mapping[str, Any]) -> None:
         self.file, self.document = file, document
-        self.variables = Variables(document)
+        self.variables = Variables(document, folder=file.resolve().parent)
         self.notes: list[str] = []
         self.resources: dict[str, Any] = {}
         self.project = file.resolve().parent
@@ -382,10 +383,20 @@ class _Service:
                 behavior["LambdaFunctionAssociations"] = [*existing, association]
 
 
-def serverless_source(path: Path, resource: str | None) -> Source:
+def looks_like_service(document: Any) -> bool:
+    """A service's content under another file name (`serverless print > resolved.yml`)."""
+    return isinstance(document, Mapping) and "service" in document and "Resources" not in document and (
+        "functions" in document or "provider" in document)
+
+
+def serverless_source(path: Path, resource: str | None, document: Any = None) -> Source:
     """The distribution a Serverless Framework service defines (see the module's docstring)."""
     file = _service_file(path)
-    document = load_document(file)
+    if file.name in PROGRAM_FILES:
+        raise ConfigError("a service file in JavaScript or TypeScript is a program edgesim does not run: import "
+                          "the configuration the Framework resolves from it, `serverless print > resolved.yml`",
+                          file=str(file))
+    document = load_document(file) if document is None else document
     if not isinstance(document, Mapping):
         raise ConfigError(f"not a Serverless Framework service: the file holds a {type(document).__name__}",
                           file=str(file))

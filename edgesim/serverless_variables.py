@@ -16,7 +16,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from edgesim.distribution_source import load_document
+from edgesim.errors import ConfigError
 
 UNRESOLVED = "Fn::Serverless"
 # UNCERTAIN: the account an ARN is built with; AWS's documentation example account, as elsewhere.
@@ -77,6 +81,7 @@ class Variables:
     document: Mapping[str, Any]
     notes: list[str] = field(default_factory=list)
     _noted: set[str] = field(default_factory=set)
+    folder: Path | None = None  # the service file's, for `${file(...)}`
     _depth: int = 0
 
     def _note(self, key: str, note: str) -> None:
@@ -162,7 +167,8 @@ class Variables:
                                                 f"{shown} is used")
             return value
         self._note(f"unresolved:{inner}", f"{where}: ${{{inner}}} cannot be resolved here (only the deployment "
-                                          "knows it); the value is a placeholder: write yours in the config")
+                                          "knows it); the value is a placeholder: write yours in the config, or "
+                                          "import `serverless print > resolved.yml` output, where it is resolved")
         return _MISSING
 
     def _source(self, source: str, where: str, alone: bool = False) -> Any:
@@ -177,6 +183,8 @@ class Variables:
         if source.startswith("${"):
             value = self._string(source, where)
             return _MISSING if isinstance(value, Mapping) and UNRESOLVED in value else value
+        if source.startswith("file(") and ")" in source:
+            return self._file(source, where)
         kind, _, address = source.partition(":")
         kind, address = kind.strip(), address.strip()
         if kind == "self":
@@ -212,6 +220,12 @@ class Variables:
             return self.service()
         node: Any = self.document
         for key in address.split(".") if address else ():
+            if isinstance(node, str) and "${" in node and self._depth <= 20:  # `custom: ${file(...)}`
+                self._depth += 1
+                try:
+                    node = self.resolve(node, where)
+                finally:
+                    self._depth -= 1
             if isinstance(node, Mapping) and key in node:
                 node = node[key]
             elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
@@ -226,6 +240,26 @@ class Variables:
         finally:
             self._depth -= 1
         return _MISSING if isinstance(value, Mapping) and set(value) == {UNRESOLVED} else value
+
+    def _file(self, source: str, where: str) -> Any:
+        """`${file(./config/dev.yml):origin.host}`: a YAML or JSON file beside the service file, or one
+        of its values (the Framework's "Reference Variables in Other Files"); a .js/.ts file is code
+        that only the Framework runs."""
+        inner, _, address = source[len("file("):].partition(")")
+        name = self._string(inner.strip().strip("'\""), where)
+        if self.folder is None or not isinstance(name, str) or Path(name).suffix not in (".yml", ".yaml", ".json"):
+            return _MISSING
+        path = (self.folder / name).resolve()
+        try:
+            document = load_document(path)
+        except (ConfigError, OSError):
+            return _MISSING
+        node: Any = document
+        for key in address.lstrip(":").strip().split(".") if address.lstrip(":").strip() else ():
+            node = node.get(key) if isinstance(node, Mapping) else None
+        if node is None:
+            return _MISSING
+        return self.resolve(node, where)  # `self:` in that file is still the service's (the Framework's reading)
 
     def _param(self, name: str) -> Any:
         """`${param:x}`: the stage's params, else the defaults (v3's `params:`, v4's `stages:`)."""

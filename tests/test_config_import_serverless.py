@@ -248,6 +248,44 @@ def test_every_event_with_a_path_pattern_gives_the_default_behavior_the_framewor
     assert EventType.ORIGIN_REQUEST in config.cache_behaviors[0].functions
 
 
+def test_file_variables_and_serverless_print_output_are_read(tmp_path: Path) -> None:
+    """`${file(./config/dev.yml):origin}` reads a file of the project (its own variables too); the
+    output of `serverless print`, variables resolved, is a service under another name."""
+    file = _service(tmp_path, """\
+        service: filed
+        provider: {name: aws, runtime: nodejs20.x}
+        custom: ${file(./config/${sls:stage}.yml)}
+        functions:
+          edge:
+            handler: src/edge.handler
+            events:
+              - cloudFront:
+                  eventType: viewer-request
+                  origin: https://${self:custom.origin.host}${file(./config/dev.yml):origin.path}
+        """)
+    (file.parent / "config").mkdir()
+    (file.parent / "config" / "dev.yml").write_text("origin:\n  host: ${self:custom.origin.name}.example.com\n"
+                                                    "  name: www\n  path: /v2\n")
+    _, notes, output = _import(file, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://www.example.com/v2"
+
+    printed = file.parent / "resolved.yml"  # what `serverless print` writes: no variables left
+    printed.write_text(file.read_text().replace("${file(./config/${sls:stage}.yml)}", "{}").replace(
+        "${self:custom.origin.host}${file(./config/dev.yml):origin.path}", "api.example.com/v3"))
+    toml, _, output = _import(printed, tmp_path)
+    assert "Serverless Framework service filed" in toml
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://api.example.com/v3"
+
+
+def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
+    file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
+    with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "
+                                          r"Framework resolves from it, `serverless print > resolved.yml`"):
+        _import(file.parent, tmp_path)
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ("service: plain\nprovider: {name: aws}\nfunctions:\n  api: {handler: src/edge.handler, events: [{http: GET /}]}\n",
      r"no CloudFront distribution in this Serverless Framework service: no function has a cloudFront event "
