@@ -41,6 +41,7 @@ PROGRAM_FILES = ("serverless.ts", "serverless.js", "serverless.cjs", "serverless
 DISTRIBUTION = "CloudFrontDistribution"  # the Framework's naming.getCloudFrontDistributionLogicalId()
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the Framework's default cache policy
 _FUNCTION_KEYS = ("name", "handler", "runtime", "memorySize", "timeout", "events", "lambdaAtEdge", "image")
+_USED_TYPES = ("AWS::CloudFront::", "AWS::S3::Bucket", "AWS::Lambda::")
 # serverless-offline-edge-lambda's settings and options, with what stands for them in edgesim.
 _OFFLINE_SETTINGS = {
     "port": "the port is `edgesim serve --port PORT`",
@@ -120,10 +121,21 @@ class _Service:
         if isinstance(functions, list):  # the Framework also takes a list of {name: function} objects
             functions = {k: v for entry in functions if isinstance(entry, Mapping) for k, v in entry.items()}
         self.functions: dict[str, Mapping[str, Any]] = {
-            str(k): {key: self.variables.resolve(v[key], f"functions.{k}.{key}") for key in _FUNCTION_KEYS if key in v}
+            str(k): self._function(str(k), v)
             for k, v in (functions.items() if isinstance(functions, Mapping) else ()) if isinstance(v, Mapping)}
         provider = document.get("provider")
         self.provider: Mapping[str, Any] = provider if isinstance(provider, Mapping) else {}
+
+    def _function(self, key: str, function: Mapping[str, Any]) -> dict[str, Any]:
+        """What the distribution needs of a function, its variables resolved; of its events only the
+        cloudFront ones (an `http` event's `${ssm:...}` is no concern of the distribution's)."""
+        out = {name: self.variables.resolve(function[name], f"functions.{key}.{name}")
+               for name in _FUNCTION_KEYS if name in function and name != "events"}
+        events = function.get("events")
+        out["events"] = [self.variables.resolve(e, f"functions.{key}.events[{i}]")
+                         if isinstance(e, Mapping) and "cloudFront" in e else None
+                         for i, e in enumerate(events if isinstance(events, list) else [])]
+        return out
 
     def _provider(self, key: str) -> Any:
         return self.variables.resolve(self.provider.get(key), f"provider.{key}")
@@ -158,9 +170,13 @@ class _Service:
                                           "Handler": function.get("handler")}
             if function.get("runtime") or runtime:
                 properties["Runtime"] = function.get("runtime") or runtime
-            # Lambda@Edge's own limits apply; the Framework sets 128 MB and 5 s when unset.
-            properties["MemorySize"] = function.get("memorySize") or self._provider("memorySize") or 128
-            properties["Timeout"] = function.get("timeout") or self._provider("timeout") or 5
+            # A function with cloudFront events gets 128 MB and 5 s when it sets none itself (the
+            # compiler's prepareFunctions, before the provider's apply); another takes the provider's.
+            edge = any(isinstance(e, Mapping) and "cloudFront" in e for e in function.get("events") or [])
+            for ours, theirs, default in (("MemorySize", "memorySize", 128), ("Timeout", "timeout", 5)):
+                value = function.get(theirs) or (default if edge else self._provider(theirs))
+                if value is not None:
+                    properties[ours] = value
             metadata: dict[str, Any] = {"edgesim:code-folder": str(folder), "edgesim:code-said": said,
                                         "edgesim:limits": True}
             if function.get("image") is not None:
@@ -307,7 +323,12 @@ class _Service:
         """`resources` merged into the template as the Framework merges it; the template's other sections."""
         section = self.document.get("resources")
         section = section if isinstance(section, Mapping) else {}
-        own = self.variables.resolve(section.get("Resources"), "resources.Resources")
+        raw = section.get("Resources")
+        # Only what a distribution uses is resolved (and its unresolved variables said): an IAM
+        # role's or a table's `${ssm:...}` is no concern of the import's.
+        own = {name: self.variables.resolve(body, f"resources.Resources.{name}")
+               if isinstance(body, Mapping) and str(body.get("Type", "")).startswith(_USED_TYPES) else body
+               for name, body in raw.items()} if isinstance(raw, Mapping) else None
         if isinstance(own, Mapping):
             own = self._versions(own)
             if DISTRIBUTION in self.resources and isinstance(own.get(DISTRIBUTION), Mapping):

@@ -131,8 +131,13 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
               includeBody: true
           headers:
             handler: edge.handler
+            events:
+              - http: {path: '${ssm:/static-site/http-path}', method: get}
         resources:
           Resources:
+            Table:
+              Type: AWS::DynamoDB::Table
+              Properties: {TableName: '${ssm:/static-site/table}'}
             WebsiteBucket:
               Type: AWS::S3::Bucket
               Properties: {BucketName: '${self:service}-${self:provider.stage}'}
@@ -171,6 +176,7 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
     assert isinstance(api, CustomOrigin) and api.url.endswith(".invalid")
     assert "PLACEHOLDER" in toml
     assert any("${ssm:/static-site/api-domain} cannot be resolved here" in n for n in notes)
+    assert not any("/static-site/table" in n or "/static-site/http-path" in n for n in notes)  # not the distribution's
     default = config.default_cache_behavior
     viewer = _lambda(default.functions[EventType.VIEWER_REQUEST])
     # custom.offlineEdgeLambda.path: handlers read from there, as the plugin reads them.
