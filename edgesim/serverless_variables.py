@@ -26,6 +26,8 @@ UNRESOLVED = "Fn::Serverless"
 # UNCERTAIN: the account an ARN is built with; AWS's documentation example account, as elsewhere.
 _ACCOUNT = "123456789012"
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# A Framework variable's inside: `source:address` (one colon: `AWS::Region` is CloudFormation's) or `file(...)`.
+_VARIABLE = re.compile(r"^\s*(file\(|strToBool\(|[A-Za-z][A-Za-z0-9]*:(?!:))")
 
 
 class _Missing:
@@ -129,26 +131,33 @@ class Variables:
     def _string(self, text: str, where: str) -> Any:
         if "${" not in text:
             return text
-        start = text.find("${")
-        end = _close(text, start)
-        if end < 0:
+        # The Framework's variables, each (the text before it, its inside, its whole text); a
+        # `${AWS::Region}` or `${Bucket}` is CloudFormation's (`!Sub`), not the Framework's, and stays.
+        found: list[tuple[str, str, str]] = []
+        position, start = 0, text.find("${")
+        while start >= 0:
+            end = _close(text, start)
+            if end < 0:
+                break
+            if _VARIABLE.match(text[start + 2:end]):
+                found.append((text[position:start], text[start + 2:end], text[start:end + 1]))
+                position = end + 1
+            start = text.find("${", end + 1)
+        if not found:
             return text
-        if start == 0 and end == len(text) - 1:  # the whole value: it may be a number, a list, an object
-            value = self._variable(text[2:-1], where)
+        if len(found) == 1 and found[0][2] == text:  # the whole value: it may be a number, a list, an object
+            value = self._variable(found[0][1], where)
             return {UNRESOLVED: text} if value is _MISSING else value
         parts: list[str] = []
-        position, unresolved = 0, False
-        while start >= 0 and end >= 0:
-            parts.append(text[position:start])
-            value = self._variable(text[start + 2:end], where)
+        unresolved = False
+        for before, inner, whole in found:
+            parts.append(before)
+            value = self._variable(inner, where)
             if value is _MISSING or not isinstance(value, (str, int, float)):
                 unresolved = True
-                parts.append(text[start:end + 1])
+                parts.append(whole)
             else:
                 parts.append(str(value).lower() if isinstance(value, bool) else str(value))
-            position = end + 1
-            start = text.find("${", position)
-            end = _close(text, start) if start >= 0 else -1
         parts.append(text[position:])
         joined = "".join(parts)
         return {UNRESOLVED: joined} if unresolved else joined

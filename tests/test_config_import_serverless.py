@@ -285,6 +285,28 @@ def test_file_variables_and_serverless_print_output_are_read(tmp_path: Path) -> 
     assert isinstance(origin, CustomOrigin) and origin.url == "https://api.example.com/v3"
 
 
+def test_cloudformations_own_sub_variables_are_left_to_cloudformation(tmp_path: Path) -> None:
+    """`!Sub "${self:service}.${AWS::Region}.example.com"`: the Framework resolves its own variable,
+    and leaves `${AWS::Region}` to CloudFormation (which the import evaluates as for a template)."""
+    file = _service(tmp_path, """\
+        service: subbed
+        provider: {name: aws, runtime: nodejs20.x}
+        functions:
+          edge:
+            handler: src/edge.handler
+            events:
+              - cloudFront:
+                  eventType: viewer-request
+                  origin:
+                    DomainName: !Sub '${self:service}.${AWS::Region}.example.com'
+                    CustomOriginConfig: {OriginProtocolPolicy: https-only}
+        """)
+    _, notes, output = _import(file, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://subbed.us-east-1.example.com"
+    assert not any("cannot be resolved" in n for n in notes)
+
+
 def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
     file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
     with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "
