@@ -166,6 +166,9 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
                       TargetOriginId: api
                       ViewerProtocolPolicy: https-only
                       CachePolicyId: 4135ea2d-6df8-44a3-9df3-4b5a84be39ad
+                      LambdaFunctionAssociations:
+                        - EventType: origin-response
+                          LambdaFunctionARN: !GetAtt HeadersLambdaFunction.Arn
         """)
     toml, notes, output = _import(file, tmp_path)
     config = load_config(output)
@@ -187,6 +190,8 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
     (api_behavior,) = config.cache_behaviors
     origin_request = _lambda(api_behavior.functions[EventType.ORIGIN_REQUEST])
     assert origin_request.include_body and origin_request.path == project / "src" / "edge.js"
+    # lambdaAtEdge adds to the associations the behavior has (`!GetAtt HeadersLambdaFunction.Arn`).
+    assert _lambda(api_behavior.functions[EventType.ORIGIN_RESPONSE]).path == project / "src" / "edge.js"
     assert "Serverless Framework service static-site, resource WebsiteDistribution" in toml
     assert any("PriceClass" in n for n in notes)
     assert any("custom.offlineEdgeLambda.path 'src'" in n for n in notes)
@@ -315,7 +320,8 @@ def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ("service: plain\nprovider: {name: aws}\nfunctions:\n  api: {handler: src/edge.handler, events: [{http: GET /}]}\n",
+    ('{"service": "plain", "provider": {"name": "aws"}, "functions": {"api": {"handler": "src/edge.handler", '
+     '"events": [{"http": "GET /"}]}}}',  # serverless.json
      r"no CloudFront distribution in this Serverless Framework service: no function has a cloudFront event "
      r"\(or lambdaAtEdge\), and resources.Resources has no AWS::CloudFront::Distribution \(functions: api\)"),
     ("service: s\nfunctions:\n  e:\n    handler: src/edge.handler\n    events:\n      - cloudFront: "
