@@ -35,6 +35,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+_SAID = _Missing()  # a `self:` reference to a value whose own variable could not be resolved, said there
 
 
 def _split_top(text: str) -> list[str]:
@@ -98,8 +99,8 @@ class Variables:
         configured = self.resolve(provider.get("stage"), "provider.stage") if isinstance(provider, Mapping) else None
         if isinstance(configured, str) and configured:
             return configured
-        self._note("stage", "stage: none given (an import has no --stage), so the Framework's default 'dev' "
-                            "is taken wherever the file uses the stage")
+        self._note("stage", "the stage is not known to an import (no --stage, and provider.stage gives none "
+                            "here): the Framework's default 'dev' is taken where the file uses it")
         return "dev"
 
     def region(self) -> str:
@@ -165,9 +166,11 @@ class Variables:
     def _variable(self, inner: str, where: str) -> Any:
         """The value of `${inner}`: its sources in order, the first that gives one."""
         sources = _split_top(inner)
+        said = False
         for index, source in enumerate(sources):
             value = self._source(source, where, alone=len(sources) == 1)
-            if value is _MISSING:
+            if isinstance(value, _Missing):
+                said = said or value is _SAID
                 continue
             if index > 0 and not sources[0].startswith("self:"):
                 why = "is not set" if sources[0].startswith("env:") else "is not known to an import"
@@ -175,6 +178,8 @@ class Variables:
                 self._note(f"fallback:{inner}", f"{where}: ${{{inner}}} - {sources[0]} {why}; its fallback "
                                                 f"{shown} is used")
             return value
+        if said:
+            return _MISSING
         self._note(f"unresolved:{inner}", f"{where}: ${{{inner}}} cannot be resolved here (only the deployment "
                                           "knows it); the value is a placeholder: write yours in the config, or "
                                           "import `serverless print > resolved.yml` output, where it is resolved")
@@ -191,7 +196,7 @@ class Variables:
             return _MISSING
         if source.startswith("${"):
             value = self._string(source, where)
-            return _MISSING if isinstance(value, Mapping) and UNRESOLVED in value else value
+            return _SAID if isinstance(value, Mapping) and UNRESOLVED in value else value
         if source.startswith("file(") and ")" in source:
             return self._file(source, where)
         kind, _, address = source.partition(":")
@@ -248,7 +253,7 @@ class Variables:
             value = self.resolve(node, where)
         finally:
             self._depth -= 1
-        return _MISSING if isinstance(value, Mapping) and set(value) == {UNRESOLVED} else value
+        return _SAID if isinstance(value, Mapping) and set(value) == {UNRESOLVED} else value
 
     def _file(self, source: str, where: str) -> Any:
         """`${file(./config/dev.yml):origin.host}`: a YAML or JSON file beside the service file, or one

@@ -312,6 +312,27 @@ def test_cloudformations_own_sub_variables_are_left_to_cloudformation(tmp_path: 
     assert not any("cannot be resolved" in n for n in notes)
 
 
+def test_an_unresolvable_variable_is_said_once_where_it_is_not_at_each_reference(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDGESIM_UNSET_DEPLOYER", raising=False)
+    file = _service(tmp_path, """\
+        service: chained
+        custom:
+          stage: ${opt:stage, env:EDGESIM_UNSET_DEPLOYER}
+          prefix: ${self:service}-${self:custom.stage}
+        provider: {name: aws, runtime: nodejs20.x, stage: '${self:custom.stage}'}
+        functions:
+          edge:
+            handler: src/edge.handler
+            events:
+              - cloudFront: {eventType: viewer-request, origin: 'https://${self:custom.prefix}.example.com'}
+        """)
+    toml, notes, _ = _import(file, tmp_path)
+    unresolved = [n for n in notes if "cannot be resolved" in n]
+    assert len(unresolved) == 1 and "${opt:stage, env:EDGESIM_UNSET_DEPLOYER}" in unresolved[0]
+    assert "PLACEHOLDER" in toml  # the origin's host depends on it
+
+
 def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
     file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
     with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "
