@@ -134,8 +134,10 @@ class Functions:
             found = path.is_file()
             if not found:
                 self._missing(path)
+                # A Serverless function's TypeScript is said by serverless_import, in the Framework's terms.
+                hint = "" if function is not None and function.metadata.get("edgesim:code-folder") else _built_hint(path)
                 self.notes.append(f"{where}: Lambda@Edge function {name}: its {code.said} has no "
-                                  f"{self._relative(path)}{_built_hint(path)}")
+                                  f"{self._relative(path)}{hint}")
         else:
             path, entry = self._lambda_entry(self.folder / _file_name(name), runtime, handler, flat=True)
             found = self._code_at(path, code.inline, where)

@@ -11,8 +11,10 @@ CloudFront settings (ViewerProtocolPolicy allow-all unless said), `cachePolicy: 
 without a pathPattern is the default one, and when every event has one, the default is a copy of
 the first without its functions, on the `isDefaultOrigin` origin. That distribution is the
 resource `CloudFrontDistribution` of the compiled template, and `resources.Resources` is merged
-into the template by logical id (lodash merge, merge-custom-provider-resources.js): a resource of
-that id extends it, a distribution of another id is a second one (`--resource` chooses).
+into the template by logical id (the docs' "AWS Infrastructure Resources", "Override AWS
+CloudFormation Resource"; lodash merge in merge-custom-provider-resources.js; `resources.extensions`
+replaces Properties' keys): a resource of that id extends it, a distribution of another id is a
+second one (`--resource` chooses).
 
 Users of serverless-offline-edge-lambda (and serverless-plugin-cloudfront-lambda-edge) write the
 distribution in `resources` and attach a function with `lambdaAtEdge: {distribution, eventType,
@@ -187,7 +189,8 @@ class _Service:
                                                        "Metadata": metadata}
             self.resources[f"{name}LambdaVersion"] = {"Type": "AWS::Lambda::Version",
                                                       "Properties": {"FunctionName": {"Ref": f"{name}LambdaFunction"}}}
-            self._typescript_note(key, folder, text(function.get("handler")))
+            if edge or function.get("lambdaAtEdge"):
+                self._typescript_note(key, folder, text(function.get("handler")))
 
     def _typescript_note(self, key: str, folder: Path, handler: str | None) -> None:
         module = handler.rsplit(".", 1)[0] if handler and "." in handler else None
@@ -214,6 +217,10 @@ class _Service:
     def _origin(self, value: Any, where: str) -> dict[str, Any]:
         if isinstance(value, str):
             parts = urlsplit(value)
+            try:
+                port = parts.port
+            except ValueError:  # not a number: the URL is not one CloudFront takes
+                port = None
             origin: dict[str, Any] = {"DomainName": parts.hostname or value}
             if len(parts.path) > 1:
                 origin["OriginPath"] = parts.path
@@ -221,9 +228,9 @@ class _Service:
                 origin["S3OriginConfig"] = {}
             else:
                 origin["CustomOriginConfig"] = {"OriginProtocolPolicy": "match-viewer"}
-            if parts.port is not None:
+            if port is not None:
                 self.notes.append(f"{where}.origin {value!r}: the Framework keeps the host name only, so the port "
-                                  f"{parts.port} is dropped, as on CloudFront; to reach that port, write the origin as "
+                                  f"{port} is dropped, as on CloudFront; to reach that port, write the origin as "
                                   "an object with CustomOriginConfig (HTTPPort / HTTPSPort)")
         elif isinstance(value, Mapping) and ("DomainName" in value or "S3OriginConfig" in value
                                              or "CustomOriginConfig" in value):

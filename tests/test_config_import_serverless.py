@@ -333,6 +333,25 @@ def test_an_unresolvable_variable_is_said_once_where_it_is_not_at_each_reference
     assert "PLACEHOLDER" in toml  # the origin's host depends on it
 
 
+def test_a_typescript_handler_is_said_to_need_its_build(tmp_path: Path) -> None:
+    file = _service(tmp_path, """\
+        service: typed
+        plugins: [serverless-esbuild]
+        provider: {name: aws, runtime: nodejs20.x}
+        functions:
+          edge:
+            handler: src/typed.handler
+            events:
+              - cloudFront: {eventType: viewer-request, origin: 'https://www.example.com'}
+        """)
+    (file.parent / "src" / "typed.ts").write_text("export const handler = async (event: any) => event;\n")
+    result = import_file(file, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    assert result.missing == [file.parent.resolve() / "src" / "typed.js"]
+    said = [n for n in result.notes if "typed" in n]
+    assert any("src/typed.ts is TypeScript; edgesim runs JavaScript: build it" in n for n in said)
+    assert not any("sam build" in n for n in said)
+
+
 def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
     file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
     with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "
