@@ -1,4 +1,5 @@
-"""`edgesim import`: a CloudFront distribution (the API's, CloudFormation's or Terraform's) as an edgesim config.
+"""`edgesim import`: a CloudFront distribution (the API's, CloudFormation's, Terraform's or the Serverless
+Framework's) as an edgesim config.
 
 What edgesim models is mapped field by field (origins, origin groups, cache behaviors with their
 policies and function associations, custom error responses, geographic restrictions, the default root object); everything
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edgesim import terraform_import
+from edgesim import serverless_import, terraform_import
 from edgesim.config import parse_config
 from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
@@ -100,8 +101,11 @@ def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str 
 
 
 def read_source(path: Path, resource: str | None = None) -> Source:
-    """The distribution defined at `path`, whichever shape it has: Terraform's `.tf` files (a file or
-    a folder of them) or `terraform show -json` output, else the API's or CloudFormation's shapes."""
+    """The distribution defined at `path`, whichever shape it has: a Serverless Framework service
+    (serverless.yml, or its folder), Terraform's `.tf` files (a file or a folder of them) or
+    `terraform show -json` output, else the API's or CloudFormation's shapes."""
+    if serverless_import.is_service(path):
+        return serverless_import.serverless_source(path, resource)
     if path.is_dir() or path.suffix == ".tf":
         return terraform_import.terraform_source(path, resource)
     if path.name.endswith(".tf.json"):
@@ -110,6 +114,8 @@ def read_source(path: Path, resource: str | None = None) -> Source:
     document = load_document(path)
     if terraform_import.is_show_json(document):
         return terraform_import.show_json_source(document, path, resource)
+    if serverless_import.looks_like_service(document):
+        return serverless_import.serverless_source(path, resource, document)
     return replace(find_distribution(document, str(path), resource), folder=path.resolve().parent)
 
 

@@ -162,6 +162,8 @@ def describe(value: Any) -> str:
         # a CloudFormation logical id has no dot, a Terraform address always has one.
         if name == "Fn::Terraform":
             return "${" + str(arg) + "}"
+        if name == "Fn::Serverless":  # a Serverless Framework variable (serverless_variables.py), as written
+            return str(arg)
         if name == "Fn::GetAtt" and isinstance(arg, list) and arg and "." in str(arg[0]):
             return "${" + ".".join(map(str, arg)) + "}"
         if isinstance(name, str) and (name == "Ref" or name.startswith("Fn::")):
@@ -178,7 +180,7 @@ def _terraform_shown(value: Any) -> Any:
     if isinstance(value, Mapping):
         if len(value) == 1:
             (name, arg), = value.items()
-            if name == "Fn::Terraform" or (name == "Fn::GetAtt" and isinstance(arg, list) and arg
+            if name in ("Fn::Terraform", "Fn::Serverless") or (name == "Fn::GetAtt" and isinstance(arg, list) and arg
                                            and "." in str(arg[0])):
                 return describe(value)
         return {k: _terraform_shown(v) for k, v in value.items()}

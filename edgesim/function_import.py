@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgesim.distribution_source import SAM_FUNCTION, Resource, Source, describe, flag, text
+from edgesim.distribution_source import SAM_FUNCTION, Resource, Source, describe, flag, number, text
 from edgesim.edge_runtimes import lambda_edge_runtime_problem
 from edgesim.lambda_code import LambdaCode, lambda_code
 from edgesim.toml_writer import Remark, TomlValue
@@ -113,11 +113,18 @@ class Functions:
         function = self._lambda_resource(arn)
         runtime = handler = None
         code = LambdaCode()
+        limits: dict[str, TomlValue] = {}
         if function is not None:
             name = text(function.properties.get("FunctionName")) or function.logical_id
             runtime = text(function.properties.get("Runtime"))
             handler = text(function.properties.get("Handler"))
             code = lambda_code(function, self.source.folder)
+            # A Serverless function's memorySize / timeout (serverless_import.py), run as Lambda runs it
+            # (edgesim check warns above Lambda@Edge's limits for the trigger).
+            for ours, key, low, high in (("timeout", "Timeout", 1, 900), ("memory", "MemorySize", 128, 10240)):
+                value = number(function.properties.get(key)) if function.metadata.get("edgesim:limits") else None
+                if value is not None and low <= value <= high:
+                    limits[ours] = value
         else:
             literal = text(arn)
             parts = literal.split(":") if literal else []
@@ -127,8 +134,10 @@ class Functions:
             found = path.is_file()
             if not found:
                 self._missing(path)
+                # A Serverless function's TypeScript is said by serverless_import, in the Framework's terms.
+                hint = "" if function is not None and function.metadata.get("edgesim:code-folder") else _built_hint(path)
                 self.notes.append(f"{where}: Lambda@Edge function {name}: its {code.said} has no "
-                                  f"{self._relative(path)}{_built_hint(path)}")
+                                  f"{self._relative(path)}{hint}")
         else:
             path, entry = self._lambda_entry(self.folder / _file_name(name), runtime, handler, flat=True)
             found = self._code_at(path, code.inline, where)
@@ -141,6 +150,7 @@ class Functions:
             association_out["runtime"] = runtime
         if flag(association.get("IncludeBody")):
             association_out["include_body"] = True
+        association_out.update(limits)
         if _file_name(name) != name:
             association_out["name"] = name
         if found:

@@ -64,6 +64,10 @@ def lambda_code(function: Resource, template_folder: Path | None) -> LambdaCode:
     asset = text(function.metadata.get("aws:asset:path"))
     if asset and text(function.metadata.get("aws:asset:property")) in (None, "Code"):
         return _local(asset, template_folder, f"CDK asset {asset}")
+    # A Serverless Framework function (serverless_import.py): the project's folder, as `serverless package` zips it.
+    folder = text(function.metadata.get("edgesim:code-folder"))
+    if folder:
+        return LambdaCode(folder=Path(folder), said=text(function.metadata.get("edgesim:code-said")) or folder)
     uri = properties.get("CodeUri")
     if isinstance(uri, str):
         return LambdaCode(s3=uri, said=f"CodeUri {uri}") if uri.startswith("s3://") \
