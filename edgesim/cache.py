@@ -423,6 +423,18 @@ class EdgeCache:
         self._evict()
         return entry
 
+    def to_file(self, size: int) -> bool:
+        """Whether a whole body of `size` bytes would be kept in a file (within the disk cap)."""
+        return self._file_above < size <= self.max_disk
+
+    async def write_file(self, body: bytes) -> CachedFile | None:
+        """A file holding `body`, written off the event loop (cache_files.py), for `store`'s
+        `body_file`; None when the disk would not take it."""
+        try:
+            return await self._files.write_off_loop(body)
+        except OSError:
+            return None
+
     def fits(self, size: int) -> bool:
         """Whether a body of `size` bytes may be cached: in memory, or in a file within the disk cap."""
         return size <= self._file_above or size <= self.max_disk

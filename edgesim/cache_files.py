@@ -20,9 +20,11 @@ to the origin as a miss, as CloudFront refetches an object an edge lost. One cut
 reads it breaks that viewer's body off (it has had all there was) and drops the object too. A
 removed directory is made again for the next file.
 
-The writes and reads stay on the event loop, as s3_origin.py's reads do: a 256 KiB write to or
-pread from the page cache takes some tens of µs, while handing each to a thread costs several times
-that in CPU (measured in s3_origin.py).
+The writes of a streamed body and the reads stay on the event loop, as s3_origin.py's reads do: a
+256 KiB write to or pread from the page cache takes some tens of µs, while handing each to a thread
+costs several times that in CPU (measured in s3_origin.py). A large body already whole in memory (a
+stub origin's, one a function replaced) is written by a worker thread in one hand-off
+(`write_off_loop`): all of it at once would hold the loop for some ms per 10 MB.
 """
 
 from __future__ import annotations
@@ -178,15 +180,23 @@ class CacheFiles:
     def write(self, body: bytes) -> CachedFile:
         """`body`, already whole in memory, kept in a file (the memory goes with the response)."""
         fd, path = self._new()
+        _write_all(fd, path, body)
+        return CachedFile(path, len(body))
+
+    async def write_off_loop(self, body: bytes) -> CachedFile:
+        """`write`, the bytes written by a worker thread: a body over FILE_THRESHOLD takes some ms
+        per 10 MB to write (more on a slow disk), time the loop would otherwise not serve in. The
+        file is made on the loop, so only one thread ever makes the directory."""
+        fd, path = self._new()
         try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view[:CHUNK]):]
-        except BaseException:
-            os.close(fd)
-            os.unlink(path)
+            await asyncio.to_thread(_write_all, fd, path, body)
+        except asyncio.CancelledError:
+            # The thread finishes on its own and closes the file; nothing keeps it.
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
             raise
-        os.close(fd)
         return CachedFile(path, len(body))
 
     def spool(self, limit: int, on_complete: Callable[[bytes | CachedFile], object], *, disk_limit: int,
@@ -198,6 +208,19 @@ class CacheFiles:
         if directory is not None:
             _LIVE_DIRECTORIES.discard(directory)
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _write_all(fd: int, path: str, body: bytes) -> None:
+    """All of `body` into the new file `fd` at `path`, closed after; removed if it could not be."""
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view[:CHUNK]):]
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)
+        raise
+    os.close(fd)
 
 
 class BodySpool(BodyKeeper):

@@ -15,8 +15,9 @@ cache.py is the store itself; this module decides when to look up and what to st
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from typing import Any
 
 from edgesim import stale as stale_rules
 from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
@@ -307,7 +308,9 @@ class EdgeCacheFlow:
         response = await self.error_pages.for_origin_status(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
-        self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status, flight, watch)
+        pending = self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status, flight, watch)
+        if pending is not None:  # a large body written to its file off the loop
+            await pending
         return response, x_cache, origin_status
 
     def _hold_through_error(self, ex: Exchange, cache: EdgeCache, stale: CacheEntry, origin_status: int,
@@ -337,9 +340,10 @@ class EdgeCacheFlow:
 
     def _store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None, response: Response,
                to_cache: Response, ttl: float, origin_status: int | None, flight: Flight | None = None,
-               watch: InvalidationWatch | None = None) -> None:
+               watch: InvalidationWatch | None = None) -> Coroutine[Any, Any, None] | None:
         """Store the origin's answer (`to_cache`, the one the viewer gets being `response`), a
-        streamed one once it has arrived whole: only then does `flight` land."""
+        streamed one once it has arrived whole: only then does `flight` land. A large one already
+        whole is stored by the coroutine returned, which writes its file off the loop."""
         # A HEAD answer has no body to serve a later GET from, so only other methods store. The
         # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
         # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
@@ -347,7 +351,7 @@ class EdgeCacheFlow:
         if to_cache.status in (206, 416) or origin_status in (206, 416):
             store_key = range_key(key, wanted) if wanted is not None else None
         if ex.request.method == "HEAD" or store_key is None:
-            return
+            return None
         path = ex.request.url_path_and_query
         if to_cache.stream is not None and ttl > 0:
             length = to_cache.headers.get("content-length")
@@ -356,7 +360,7 @@ class EdgeCacheFlow:
                 # and said before the request's log line is (it is written as a stream starts).
                 ex.trace.notes.append(over_disk_limit(cache.max_disk))
                 cache.store(store_key, to_cache, 0)  # as any object not cached: no older copy kept
-                return
+                return None
             # Sent on as it arrives and stored once whole (`close_streams` reads it whole if the
             # viewer does not get it), spooled chunk by chunk as it goes: a large body into a file,
             # never whole in memory (cache_files.py). UNCERTAIN: the spec (§4.3) says what is
@@ -380,9 +384,23 @@ class EdgeCacheFlow:
                 flight.streaming, on_end = True, functools.partial(self.flights.land, flight)
             response.stream = ex.track(to_cache.stream,
                                        StoredWhenComplete(to_cache.stream, cache.spool(store, notes), on_end))
+        elif ttl > 0 and cache.to_file(len(to_cache.body)):
+            return self._store_in_file(ex, cache, store_key, to_cache, ttl, path, origin_status, watch)
         else:
             cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status, watch=watch,
                         notes=ex.trace.notes)
+        return None
+
+    async def _store_in_file(self, ex: Exchange, cache: EdgeCache, key: CacheKey, to_cache: Response, ttl: float,
+                             path: str, origin_status: int | None, watch: InvalidationWatch | None) -> None:
+        """`_store` for a large body already whole in memory (a stub origin's, one a function
+        replaced): its file written by a worker thread, so the loop serves other requests meanwhile."""
+        body_file = await cache.write_file(to_cache.body)
+        if body_file is None:  # a full disk: not cached, as a body the cache could not take
+            cache.store(key, to_cache, 0)
+            return
+        cache.store(key, to_cache, ttl, path=path, origin_status=origin_status, body_file=body_file, watch=watch,
+                    notes=ex.trace.notes)
 
     async def aclose(self) -> None:
         """Stop the background refreshes still running."""
