@@ -20,8 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from edgesim import stale as stale_rules
-from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl
-from edgesim.not_modified import merge_not_modified, viewer_not_modified
+from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
 from edgesim.cache_files import CachedFile, over_disk_limit
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
 from edgesim.config import CustomErrorResponse
