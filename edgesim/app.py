@@ -21,8 +21,8 @@ from starlette.routing import Route
 
 from edgesim.error_page import render_error
 from edgesim.docs_links import cite
-from edgesim.errors import (BadRequest, BodyBrokenOff, GetWithBody, HttpVersionNotSupported, RequestTooLarge,
-                            ViewerError)
+from edgesim.errors import (BadRequest, BodyBrokenOff, CachedObjectLost, GetWithBody, HttpVersionNotSupported,
+                            RequestTooLarge, ViewerError)
 from edgesim.forwarding import via_host
 from edgesim.messages import BodyStream, Headers, Request, Response, ViewerLeft
 from edgesim.simulator import Simulator, new_request_id
@@ -318,7 +318,8 @@ async def _send_stream(send: Send, receive: Receive, stream: BodyStream) -> None
             sent += len(chunk)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
     except ViewerError as err:
-        raise BodyBrokenOff(f"the origin broke off the body after {sent:,} bytes ({err.reason}); "
+        who = "the edge cache" if isinstance(err, CachedObjectLost) else "the origin"
+        raise BodyBrokenOff(f"{who} broke off the body after {sent:,} bytes ({err.reason}); "
                             "the viewer's connection was cut") from None
     finally:
         watcher.cancel()

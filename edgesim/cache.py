@@ -1,14 +1,16 @@
-"""The edge cache: TTL rules, hit/stale/miss, revalidation, invalidation, an injectable clock.
+"""The edge cache: TTL rules, hit/stale/miss, invalidation, an injectable clock.
 
-Synchronous: the pipeline decides when to look up and store (spec §3.1); this module knows
-how long a response may live (spec §4.3) and which entries an invalidation removes. The key itself
-comes from cache_key.py. Bodies are kept in memory up to a byte budget, large ones in files
-(cache_files.py).
+Synchronous (but for writing a large body's file off the loop): the pipeline decides when to look
+up and store (spec §3.1); this module knows how long a response may live (spec §4.3) and which
+entries an invalidation removes (its paths: invalidation.py). The key itself comes from
+cache_key.py, the 304s of revalidation from not_modified.py. Bodies are kept in memory up to a byte
+budget, large ones in files up to a disk cap (cache_files.py).
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -16,9 +18,16 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Protocol
 
-from edgesim.cache_files import FILE_THRESHOLD, BodySpool, CachedFile, CacheFiles
+from edgesim.cache_files import FILE_THRESHOLD, BodySpool, CachedFile, CacheFiles, over_disk_limit
 from edgesim.cache_key import CacheKey
-from edgesim.messages import Headers, Request, Response
+from edgesim.errors import CachedObjectLost
+# InvalidationPathError is imported from here too, where it was before invalidation.py.
+from edgesim.invalidation import InvalidationPathError as InvalidationPathError
+from edgesim.invalidation import InvalidationWatch, covers, invalidation_matcher
+from edgesim.messages import Headers, Response
+# Imported from here too, where they were before not_modified.py.
+from edgesim.not_modified import merge_not_modified as merge_not_modified
+from edgesim.not_modified import viewer_not_modified as viewer_not_modified
 from edgesim.policies import CachePolicy
 
 if TYPE_CHECKING:
@@ -251,94 +260,21 @@ class Lookup:
     entry: CacheEntry | None = None
 
 
-# Headers a 304 may update on the stored response (RFC 9111 §4.3.4).
-_REFRESHED = ("cache-control", "expires", "etag", "last-modified", "date", "vary")
-
-
-def merge_not_modified(cached: Response, not_modified: Response) -> Response:
-    """The stored response with the validators and freshness headers of the origin's 304."""
-    merged = cached.copy()
-    stored_etag = cached.headers.get("etag") or ""
-    for name in _REFRESHED:
-        values = not_modified.headers.get_all(name)
-        if name == "etag" and stored_etag.startswith("W/") and values == [stored_etag[2:]]:
-            # The origin's strong "x" for a copy CloudFront compressed and tagged W/"x": the copy is
-            # still the compressed one, so it keeps its weak ETag (DG/ServingCompressedFiles).
-            continue
-        if values:
-            merged.headers.remove(name)
-            for value in values:
-                merged.headers.add(name, value)
-    return merged
-
-
-# What a 304 to the viewer keeps of the cached response (RFC 9110 §15.4.5).
-_NOT_MODIFIED_KEEPS = ("etag", "last-modified", "cache-control", "expires", "date", "vary", "content-location", "age")
-
-
-def viewer_not_modified(request: Request, response: Response) -> Response | None:
-    """A 304 for a viewer's conditional GET that the cached object satisfies, else None.
-
-    CloudFront answers If-None-Match / If-Modified-Since from the cache when the object's ETag or
-    Last-Modified matches (AD/RequestAndResponseBehaviorCustomOrigin, conditional GETs)."""
-    if response.status != 200 or request.method.upper() not in ("GET", "HEAD"):
-        return None
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        etag = response.headers.get("etag")
-        if etag is None:
-            return None
-        tags = {_weak(t.strip()) for t in if_none_match.split(",")}
-        if "*" not in tags and _weak(etag) not in tags:
-            return None
-    else:
-        since, modified = request.headers.get("if-modified-since"), response.headers.get("last-modified")
-        if since is None or modified is None:
-            return None
-        try:
-            if parsedate_to_datetime(modified) > parsedate_to_datetime(since):
-                return None
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    kept = Headers((k, v) for k, v in response.headers if k.lower() in _NOT_MODIFIED_KEEPS)
-    return Response(304, kept, b"", "Not Modified")
-
-
-def _weak(tag: str) -> str:
-    return tag[2:] if tag.startswith("W/") else tag
-
-
-class InvalidationPathError(ValueError):
-    """An invalidation path CloudFront would refuse."""
-
-
-def invalidation_matcher(path: str) -> tuple[str, bool]:
-    """(normalised path, is_prefix). `*` only at the end; `/*` is everything (AD/Invalidation)."""
-    path = path.strip()
-    if not path:
-        raise InvalidationPathError("an invalidation path cannot be empty; use '/*' for everything")
-    if not path.startswith("/"):
-        path = "/" + path  # CloudFront accepts `images/a.jpg` as `/images/a.jpg`
-    if "*" in path[:-1]:
-        raise InvalidationPathError(f"{path!r}: '*' is allowed only as the last character of the path")
-    if path.endswith("*"):
-        return path[:-1], True
-    return path, False
-
-
 DEFAULT_MEMORY_LIMIT = 256 << 20
+DEFAULT_DISK_LIMIT = 2048 << 20
 
 
 class EdgeCache:
     """One edge location's cache: keyed by CacheKey, reading time from a Clock, bounded by entry
-    count and by the bytes of body it holds in memory (least recently used out first for both), a
-    body over FILE_THRESHOLD or over the whole budget kept in a file instead (cache_files.py).
+    count, by the bytes of body it holds in memory and by those in files (least recently used out
+    first for each), a body over FILE_THRESHOLD or over the whole memory budget kept in a file
+    instead (cache_files.py), one over the whole disk cap served but not cached.
 
     UNCERTAIN: CloudFront evicts "less popular" objects when an edge needs room (DG/Expiration,
     spec §4 is silent on how); least recently used is our reading."""
 
     def __init__(self, clock: Clock | Callable[[], float] | None = None, *, max_entries: int = 10_000,
-                 max_memory: int = DEFAULT_MEMORY_LIMIT) -> None:
+                 max_memory: int = DEFAULT_MEMORY_LIMIT, max_disk: int = DEFAULT_DISK_LIMIT) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
         if clock is None:
@@ -350,7 +286,12 @@ class EdgeCache:
         self.memory_used = 0  # bytes of body held in memory, over every entry
         self.max_memory = max_memory
         self._file_above = FILE_THRESHOLD
+        self.disk_used = 0  # bytes of body in files, over every entry
+        self.max_disk = max_disk
+        # The background refreshes under way, which an invalidation covering them marks (invalidation.py).
+        self._watches: set[InvalidationWatch] = set()
         self.limit_memory(max_memory)
+        self.limit_disk(max_disk)
 
     def limit_memory(self, max_memory: int) -> None:
         """Hold at most `max_memory` bytes of body in memory from now on (a reloaded config's budget)."""
@@ -359,6 +300,13 @@ class EdgeCache:
         self.max_memory = max_memory
         # A body larger than the whole budget is not held in memory either: it goes to a file.
         self._file_above = min(FILE_THRESHOLD, max_memory)
+        self._evict()
+
+    def limit_disk(self, max_disk: int) -> None:
+        """Keep at most `max_disk` bytes of body in files from now on (a reloaded config's cap)."""
+        if max_disk < 1:
+            raise ValueError("max_disk must be at least 1 byte")
+        self.max_disk = max_disk
         self._evict()
 
     def __len__(self) -> int:
@@ -374,16 +322,32 @@ class EdgeCache:
         return Lookup(LookupKind.STALE, entry)
 
     def store(self, key: CacheKey, response: Response, ttl: float, *, path: str | None = None,
-              origin_status: int | None = None, body_file: CachedFile | None = None) -> CacheEntry | None:
+              origin_status: int | None = None, body_file: CachedFile | None = None,
+              watch: InvalidationWatch | None = None, notes: list[str] | None = None) -> CacheEntry | None:
         """Keep `response` for `ttl` seconds; a ttl of 0 stores nothing and drops any older copy.
         Its body is `body_file` when given (a streamed body spooled to a file, or a refreshed
-        object's), else `response.body`, moved to a file of its own when large."""
+        object's), else `response.body`, moved to a file of its own when large. Nothing is stored
+        (nor dropped) for a fetch `watch`ed by an invalidation that covered it (invalidation.py); an
+        object larger than the disk cap is not stored. `notes` (a trace's) hears why not."""
+        if watch is not None and watch.invalidated:
+            if notes is not None:
+                notes.append("not cached: invalidated while its origin fetch was under way")
+            if body_file is not None and body_file.pins == 0:
+                body_file.release()  # a spooled file no entry has (a pinned one is its unpinner's)
+            return None
         if ttl <= 0:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._forget(old)
             return None
         stored = response.copy()
+        size_on_disk = body_file.size if body_file is not None else len(stored.body)
+        if (body_file is not None or size_on_disk > self._file_above) and size_on_disk > self.max_disk:
+            if notes is not None:
+                notes.append(over_disk_limit(self.max_disk))
+            if body_file is not None and body_file.pins == 0:
+                body_file.release()
+            return self.store(key, response, 0)
         if body_file is None and len(stored.body) > self._file_above:
             try:
                 body_file = self._files.write(stored.body)
@@ -401,27 +365,51 @@ class EdgeCache:
             self._forget(old, keep=body_file)
         self._entries[key] = entry
         self.memory_used += entry.size
+        if body_file is not None:
+            self.disk_used += body_file.size
         self._evict()
         return entry
 
-    def spool(self, on_complete: Callable[[bytes | CachedFile], object]) -> BodySpool:
+    def to_file(self, size: int) -> bool:
+        """Whether a whole body of `size` bytes would be kept in a file (within the disk cap)."""
+        return self._file_above < size <= self.max_disk
+
+    async def write_file(self, body: bytes) -> CachedFile | None:
+        """A file holding `body`, written off the event loop (cache_files.py), for `store`'s
+        `body_file`; None when the disk would not take it."""
+        try:
+            return await self._files.write_off_loop(body)
+        except OSError:
+            return None
+
+    def fits(self, size: int) -> bool:
+        """Whether a body of `size` bytes may be cached: in memory, or in a file within the disk cap."""
+        return size <= self._file_above or size <= self.max_disk
+
+    def spool(self, on_complete: Callable[[bytes | CachedFile], object], notes: list[str] | None = None) -> BodySpool:
         """Where a streamed body goes as it arrives, to be stored by `on_complete` once whole: in
-        memory while it is small, else in a file (cache_files.py)."""
-        return self._files.spool(self._file_above, on_complete)
+        memory while it is small, else in a file (cache_files.py); given up once past the disk cap."""
+        return self._files.spool(self._file_above, on_complete, disk_limit=self.max_disk, notes=notes)
 
     def _evict(self) -> None:
-        """Least recently used first, until within the entry count and the memory budget."""
+        """Least recently used first, until within the entry count, the memory budget and the disk cap."""
         entries = self._entries
         while len(entries) > self.max_entries:
             self._forget(entries.popitem(last=False)[1])
-        excess = self.memory_used - self.max_memory
-        if excess <= 0:
-            return
+        if self.memory_used > self.max_memory:
+            self._evict_bodies(self.memory_used - self.max_memory, on_disk=False)
+        if self.disk_used > self.max_disk:
+            self._evict_bodies(self.disk_used - self.max_disk, on_disk=True)
+
+    def _evict_bodies(self, excess: int, *, on_disk: bool) -> None:
+        """The least recently used entries whose bodies (in memory, or in files) free `excess` bytes."""
+        entries = self._entries
         doomed = []
-        for key, entry in entries.items():  # oldest first; a file-backed entry frees no memory
-            if entry.size:
+        for key, entry in entries.items():  # oldest first; only bodies where room is wanted count
+            freed = (entry.body_file.size if entry.body_file is not None else 0) if on_disk else entry.size
+            if freed:
                 doomed.append(key)
-                excess -= entry.size
+                excess -= freed
                 if excess <= 0:
                     break
         for key in doomed:
@@ -431,8 +419,25 @@ class EdgeCache:
         """`entry` has left the cache: its memory is freed, its file removed unless its successor
         `keep`s it (a 304 refreshing a file-backed object)."""
         self.memory_used -= entry.size
-        if entry.body_file is not None and entry.body_file is not keep:
-            entry.body_file.release()
+        if entry.body_file is not None:
+            self.disk_used -= entry.body_file.size
+            if entry.body_file is not keep:
+                entry.body_file.release()
+
+    def drop(self, entry: CacheEntry) -> None:
+        """Remove `entry` if it is still the cache's object for its key: its file was lost."""
+        if self._entries.get(entry.key) is entry:
+            self._forget(self._entries.pop(entry.key))
+
+    def watch(self, key: CacheKey, path: str) -> InvalidationWatch:
+        """Watch an origin fetch for the object at `path` until `unwatch`: an invalidation covering
+        it meanwhile marks it, and `store` then keeps nothing it brings back (invalidation.py)."""
+        watch = InvalidationWatch(path, key.uri)
+        self._watches.add(watch)
+        return watch
+
+    def unwatch(self, watch: InvalidationWatch) -> None:
+        self._watches.discard(watch)
 
 
     def extend(self, entry: CacheEntry, seconds: float) -> None:
@@ -450,17 +455,29 @@ class EdgeCache:
 
     def serve_file(self, entry: CacheEntry, body_file: CachedFile) -> Response:
         """`serve` for a body kept in a file: a stream read from it (a RangeableBody), with its
-        Content-Length."""
+        Content-Length.
+        Raises CachedObjectLost, having dropped `entry`, when its file was removed or cut short
+        from outside; one cut short while read drops it then (cache_files.py)."""
+        try:
+            stream = body_file.open(functools.partial(self.drop, entry))
+        except CachedObjectLost:
+            self.drop(entry)
+            raise
         response = self.serve(entry)
-        response.stream = body_file.open()
+        response.stream = stream
         response.headers.set("Content-Length", str(body_file.size))
         return response
 
-    def serve_whole(self, entry: CacheEntry) -> Response:
-        """`serve`, a body in a file read whole (a custom error page's, which is used whole)."""
+    def serve_whole(self, entry: CacheEntry) -> Response | None:
+        """`serve`, a body in a file read whole (a custom error page's, which is used whole); None,
+        having dropped `entry`, when its file was lost (removed or cut short from outside)."""
         response = self.serve(entry)
         if entry.body_file is not None:
-            response.body = entry.body_file.read()
+            try:
+                response.body = entry.body_file.read()
+            except CachedObjectLost:
+                self.drop(entry)
+                return None
         return response
 
     def invalidate(self, paths: Iterable[str]) -> int:
@@ -470,12 +487,18 @@ class EdgeCache:
         key) unless it names a query string itself; `/images/*` removes everything under /images/.
         """
         matchers = [invalidation_matcher(p) for p in paths]
-        doomed = [key for key, entry in self._entries.items() if any(_matches(entry, m) for m in matchers)]
+        doomed = [key for key, entry in self._entries.items()
+                  if any(covers(m, entry.path, key.uri) for m in matchers)]
         for key in doomed:
             self._forget(self._entries.pop(key))
+        for watch in self._watches:
+            watch.see(matchers)
         return len(doomed)
 
     def clear(self) -> int:
+        """Remove every object (a reload's fresh start), background refreshes under way included."""
+        for watch in self._watches:
+            watch.invalidated = True
         count = len(self._entries)
         for entry in self._entries.values():
             self._forget(entry)
@@ -487,11 +510,3 @@ class EdgeCache:
         self.clear()
         self._files.close()
 
-
-def _matches(entry: CacheEntry, matcher: tuple[str, bool]) -> bool:
-    path, is_prefix = matcher
-    if is_prefix:
-        return entry.path.startswith(path)
-    if "?" in path:
-        return entry.path == path
-    return entry.key.uri == path

@@ -10,12 +10,21 @@ viewer takes them, a Range reading only its own bytes.
 
 The directory is created on first need and removed by `CacheFiles.close` (the cache's `close`) and,
 for whatever is still there, at interpreter exit. Each file is removed when its entry leaves the
-cache (eviction, invalidation, clear, replacement). A viewer being sent one at that moment goes on
-from its own open descriptor: the kernel frees the bytes when it is done.
+cache (eviction, invalidation, clear, replacement, the disk cap `distribution.cache_disk_limit_mb`).
+A viewer being sent one at that moment goes on from its own open descriptor: the kernel frees the
+bytes when it is done.
 
-The writes and reads stay on the event loop, as s3_origin.py's reads do: a 256 KiB write to or
-pread from the page cache takes some tens of µs, while handing each to a thread costs several times
-that in CPU (measured in s3_origin.py).
+A file removed or cut short by someone else (a temp cleaner, the user) is found on the hit that
+opens it (one fstat) and raises CachedObjectLost: the cache drops the object and the request goes
+to the origin as a miss, as CloudFront refetches an object an edge lost. One cut short while a hit
+reads it breaks that viewer's body off (it has had all there was) and drops the object too. A
+removed directory is made again for the next file.
+
+The writes of a streamed body and the reads stay on the event loop, as s3_origin.py's reads do: a
+256 KiB write to or pread from the page cache takes some tens of µs, while handing each to a thread
+costs several times that in CPU (measured in s3_origin.py). A large body already whole in memory (a
+stub origin's, one a function replaced) is written by a worker thread in one hand-off
+(`write_off_loop`): all of it at once would hold the loop for some ms per 10 MB.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 
-from edgesim.errors import SimulatorError
+from edgesim.errors import CachedObjectLost
 from edgesim.messages import BodyKeeper, BodyStream, FileDescriptorBody, RangeableBody
 
 # A body larger than this is kept in a file. Large enough that the pages, scripts, styles and images
@@ -38,6 +47,12 @@ FILE_THRESHOLD = 8 << 20
 # Read size when serving a file-backed object: s3_origin.py's CHUNK, measured there (256 KiB chunks
 # cost ~40% less CPU than 64 KiB ones, 1 MiB ones no less).
 CHUNK = 256 << 10
+
+
+def over_disk_limit(limit: int) -> str:
+    """The trace's note for an object served but not cached: larger than the whole disk cap."""
+    return f"not cached: the object is larger than cache_disk_limit_mb ({limit >> 20} MiB)"
+
 
 # Every cache directory still present, removed at exit if no `close` removed it first.
 _LIVE_DIRECTORIES: set[str] = set()
@@ -95,14 +110,49 @@ class CachedFile:
         except FileNotFoundError:
             pass
 
-    def open(self) -> CachedFileBody:
-        """The whole body, as a stream with its own descriptor (it outlives a `release`)."""
-        return CachedFileBody(os.open(self.path, os.O_RDONLY | os.O_CLOEXEC), self.size, [(0, self.size - 1)])
+    def intact(self) -> bool:
+        """Whether the file is still there with all its bytes (no one removed or cut it short)."""
+        try:
+            return os.stat(self.path).st_size == self.size
+        except OSError:
+            return False
+
+    def open(self, lost: Callable[[], object] | None = None) -> CachedFileBody:
+        """The whole body, as a stream with its own descriptor (it outlives a `release`). Raises
+        CachedObjectLost when the file was removed or is not its size (cut short from outside);
+        `lost` is called if it goes short while read."""
+        fd = self._open()
+        return CachedFileBody(fd, self.size, [(0, self.size - 1)], lost)
 
     def read(self) -> bytes:
-        """The whole body at once (a custom error page's, which is used whole)."""
-        with open(self.path, "rb") as f:
-            return f.read()
+        """The whole body at once (a custom error page's, which is used whole); CachedObjectLost as `open`."""
+        fd = self._open()
+        try:
+            with open(fd, "rb", closefd=False) as f:
+                data = f.read()
+        except OSError as err:
+            raise self._lost(f"could not be read ({err.strerror})") from None
+        finally:
+            os.close(fd)
+        if len(data) != self.size:
+            raise self._lost(f"has {len(data):,} bytes of its {self.size:,}")
+        return data
+
+    def _open(self) -> int:
+        # One fstat a hit, beside the open: a file cut short would otherwise be served with the
+        # Content-Length of the whole and broken off mid-body (or answer a HEAD with a wrong size).
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as err:
+            raise self._lost(f"could not be opened ({err.strerror})") from None
+        size = os.fstat(fd).st_size
+        if size != self.size:
+            os.close(fd)
+            raise self._lost(f"has {size:,} bytes of its {self.size:,}")
+        return fd
+
+    def _lost(self, what: str) -> CachedObjectLost:
+        return CachedObjectLost(f"the cached object's file {self.path} {what}: removed or cut short from outside")
 
 
 class CacheFiles:
@@ -118,24 +168,40 @@ class CacheFiles:
         return self._directory
 
     def _new(self) -> tuple[int, str]:
-        return tempfile.mkstemp(dir=self._dir(), suffix=".body")
+        directory = self._dir()
+        try:
+            return tempfile.mkstemp(dir=directory, suffix=".body")
+        except FileNotFoundError:
+            # The directory was removed from outside (a temp cleaner, the user): made again, so
+            # large objects are cached again rather than every miss failing to spool.
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            return tempfile.mkstemp(dir=directory, suffix=".body")
 
     def write(self, body: bytes) -> CachedFile:
         """`body`, already whole in memory, kept in a file (the memory goes with the response)."""
         fd, path = self._new()
-        try:
-            view = memoryview(body)
-            while view:
-                view = view[os.write(fd, view[:CHUNK]):]
-        except BaseException:
-            os.close(fd)
-            os.unlink(path)
-            raise
-        os.close(fd)
+        _write_all(fd, path, body)
         return CachedFile(path, len(body))
 
-    def spool(self, limit: int, on_complete: Callable[[bytes | CachedFile], object]) -> BodySpool:
-        return BodySpool(self, limit, on_complete)
+    async def write_off_loop(self, body: bytes) -> CachedFile:
+        """`write`, the bytes written by a worker thread: a body over FILE_THRESHOLD takes some ms
+        per 10 MB to write (more on a slow disk), time the loop would otherwise not serve in. The
+        file is made on the loop, so only one thread ever makes the directory."""
+        fd, path = self._new()
+        try:
+            await asyncio.to_thread(_write_all, fd, path, body)
+        except asyncio.CancelledError:
+            # The thread finishes on its own and closes the file; nothing keeps it.
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            raise
+        return CachedFile(path, len(body))
+
+    def spool(self, limit: int, on_complete: Callable[[bytes | CachedFile], object], *, disk_limit: int,
+              notes: list[str] | None = None) -> BodySpool:
+        return BodySpool(self, limit, on_complete, disk_limit, notes)
 
     def close(self) -> None:
         directory, self._directory = self._directory, None
@@ -144,14 +210,32 @@ class CacheFiles:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+def _write_all(fd: int, path: str, body: bytes) -> None:
+    """All of `body` into the new file `fd` at `path`, closed after; removed if it could not be."""
+    try:
+        view = memoryview(body)
+        while view:
+            view = view[os.write(fd, view[:CHUNK]):]
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)
+        raise
+    os.close(fd)
+
+
 class BodySpool(BodyKeeper):
     """A streamed body on its way into the cache: chunks in memory up to `limit` bytes, then all of
-    it in a file. `on_complete` gets the whole body, bytes or the CachedFile it is in."""
+    it in a file. `on_complete` gets the whole body, bytes or the CachedFile it is in. A body past
+    `disk_limit` (the cache's whole disk cap) is given up as soon as it passes it, said in `notes`."""
 
-    def __init__(self, files: CacheFiles, limit: int, on_complete: Callable[[bytes | CachedFile], object]) -> None:
+    def __init__(self, files: CacheFiles, limit: int, on_complete: Callable[[bytes | CachedFile], object],
+                 disk_limit: int, notes: list[str] | None = None) -> None:
         self._files = files
         self._limit = limit
         self._on_complete = on_complete
+        # A body kept in memory is not bounded by the disk cap: only one bound for a file counts.
+        self._disk_limit = max(disk_limit, limit)
+        self._notes = notes
         self._parts: list[bytes] = []
         self._size = 0
         self._fd: int | None = None
@@ -162,22 +246,31 @@ class BodySpool(BodyKeeper):
             return
         self._size += len(chunk)
         fd = self._fd
+        if self._size > self._disk_limit:
+            # Larger than the whole disk cap: served, not cached, and not written any further.
+            self.discard()
+            self._failed = True
+            if self._notes is not None:
+                self._notes.append(over_disk_limit(self._disk_limit))
+            return
         if fd is None:
             self._parts.append(chunk)
             if self._size <= self._limit:
                 return
-            fd, self._path = self._files._new()
-            self._fd = fd
             chunks, self._parts = self._parts, []
         else:
             chunks = [chunk]
         try:
+            if fd is None:
+                fd, self._path = self._files._new()
+                self._fd = fd
             for part in chunks:
                 view = memoryview(part)
                 while view:
                     view = view[os.write(fd, view):]
         except OSError:
-            self.discard()  # a full disk: this object is not kept, the viewer still gets it
+            # A full disk, a directory that cannot be made: not kept, the viewer still gets it.
+            self.discard()
             self._failed = True
 
     _failed = False
@@ -198,25 +291,31 @@ class BodySpool(BodyKeeper):
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
-            os.unlink(self._path)
+            try:
+                os.unlink(self._path)
+            except FileNotFoundError:  # removed from outside already
+                pass
 
 
 class CachedFileBody(RangeableBody, FileDescriptorBody):
     """Pieces of a cached file (the whole of it, or a Range's parts with their multipart lines), read
     CHUNK bytes at a time as the viewer takes them. Owns its descriptor: closed at the end, on
-    `aclose`, or when the body is dropped."""
+    `aclose`, or when the body is dropped. A file cut short from outside while read calls `lost`
+    (the cache drops the object, so the next request refetches it) and breaks the body off."""
 
-    def __init__(self, fd: int, size: int, pieces: list[bytes | tuple[int, int]]) -> None:
+    def __init__(self, fd: int, size: int, pieces: list[bytes | tuple[int, int]],
+                 lost: Callable[[], object] | None = None) -> None:
         self._fd: int | None = fd
         self.size = size
         self._pieces = pieces
         self._index = 0
         self._offset = -1  # within the current (first, last) piece; -1 before it starts
+        self._lost = lost
 
     def pieces(self, pieces: list[bytes | tuple[int, int]]) -> BodyStream:
         fd, self._fd = self._fd, None
         assert fd is not None, "a cached file's body is cut once, before it is read"
-        return CachedFileBody(fd, self.size, pieces)
+        return CachedFileBody(fd, self.size, pieces, self._lost)
 
     def __aiter__(self) -> CachedFileBody:
         return self
@@ -233,13 +332,22 @@ class CachedFileBody(RangeableBody, FileDescriptorBody):
             if offset > last:
                 self._index, self._offset = self._index + 1, -1
                 continue
-            chunk = os.pread(fd, min(CHUNK, last + 1 - offset), offset)
-            if not chunk:  # a file the cache wrote and nobody else writes cannot be shorter than it was
-                self._close()
-                raise SimulatorError(f"the cached object's file {fd} ended before its {self.size:,} bytes")
+            try:
+                chunk = os.pread(fd, min(CHUNK, last + 1 - offset), offset)
+            except OSError as err:
+                raise self._broken(f"could not be read at byte {offset:,} ({err.strerror})") from None
+            if not chunk:  # cut short by someone else (the cache never writes a file it serves)
+                raise self._broken(f"ended at byte {offset:,} of its {self.size:,}")
             self._offset = offset + len(chunk)
             # Let the loop's other work in between chunks, as s3_origin.py's FileBody does.
             await asyncio.sleep(0)
             return chunk
         self._close()
         raise StopAsyncIteration
+
+    def _broken(self, what: str) -> CachedObjectLost:
+        self._close()
+        if self._lost is not None:
+            lost, self._lost = self._lost, None
+            lost()
+        return CachedObjectLost(f"the cached object's file {what}: cut short from outside")

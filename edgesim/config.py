@@ -83,6 +83,9 @@ class DistributionSettings(Frozen):
     # MiB of cached bodies the edge cache holds in memory, least recently used evicted first; a body
     # over 8 MiB (or over this whole budget) is kept in a temp file instead (cache_files.py).
     cache_memory_limit_mb: int = Field(default=256, ge=1, le=1 << 20)
+    # MiB of cached bodies the edge cache keeps in those temp files, least recently used evicted
+    # first; an object larger than this is served but not cached.
+    cache_disk_limit_mb: int = Field(default=2048, ge=1, le=1 << 30)
     default_root_object: str = ""
 
 

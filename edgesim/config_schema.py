@@ -82,6 +82,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
         "Simultaneous misses for one cache key share the first one's origin fetch, as on CloudFront.",
     ("DistributionSettings", "cache_memory_limit_mb"):
         "MiB of cached bodies held in memory (LRU); a body over 8 MiB or over this budget is kept in a temp file.",
+    ("DistributionSettings", "cache_disk_limit_mb"):
+        "MiB of cached bodies kept in temp files (LRU); an object larger than this is served but not cached.",
     ("DistributionSettings", "default_root_object"): "The object served for a request of the root URL, e.g. index.html.",
     ("CustomOrigin", "url"): "Protocol, host, port and origin path, e.g. http://127.0.0.1:3000/v1.",
     ("CustomOrigin", "connect_timeout"): "Seconds per connection attempt, 1-10.",

@@ -85,7 +85,9 @@ class CustomErrorPages:
         if cache is not None:
             found = cache.lookup(key)
             if found.kind is LookupKind.HIT and found.entry is not None:
-                return cache.serve_whole(found.entry)
+                whole = cache.serve_whole(found.entry)
+                if whole is not None:  # else its file was lost: fetched again
+                    return whole
         origin = forwarding.primary(request.origin, self.origins)
         sent = forwarding.origin_request(request, origin, self.settings, ex.request_id,
                                          cache_policy=config.cache_policy, cached_methods=config.cached_methods,

@@ -15,18 +15,20 @@ cache.py is the store itself; this module decides when to look up and what to st
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from typing import Any
 
 from edgesim import stale as stale_rules
 from edgesim.cache import CacheEntry, EdgeCache, LookupKind, compute_ttl, merge_not_modified, viewer_not_modified
-from edgesim.cache_files import CachedFile
+from edgesim.cache_files import CachedFile, over_disk_limit
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
 from edgesim.config import CustomErrorResponse
 from edgesim.custom_error_pages import CustomErrorPages
 from edgesim.error_responses import error_caching_min_ttl
-from edgesim.errors import OriginConnectionError, OriginTimeout
+from edgesim.errors import CachedObjectLost, OriginConnectionError, OriginTimeout
 from edgesim.exchange import Exchange
+from edgesim.invalidation import InvalidationWatch
 from edgesim.messages import Response, StoredWhenComplete
 from edgesim.origin_request_policy import set_cookies_for_viewer_and_cache
 from edgesim.origin_side import OriginSide
@@ -77,18 +79,25 @@ class EdgeCacheFlow:
         # A Range GET (DG/RangeGETs, ranges.py): the one lookup a request without Range pays.
         wanted = ex.request.headers.get("range")
         found = cache.lookup(key)
-        if found.kind is LookupKind.HIT and found.entry is not None:
+        expired = found.entry
+        if found.kind is LookupKind.HIT and expired is not None:
             ex.trace.cache = "Hit"
-            return self._serve(ex, cache, found.entry, "Hit from cloudfront", wanted)
+            try:
+                return self._serve(ex, cache, expired, "Hit from cloudfront", wanted)
+            except CachedObjectLost as lost:
+                _lost(ex, lost)
+                expired = None
         if wanted is not None:  # a part the origin sent for the same Range, stored apart (cache_key.py)
             part = cache.lookup(range_key(key, wanted))
             if part.kind is LookupKind.HIT and part.entry is not None:
                 ex.trace.cache = "Hit"
-                return self._serve(ex, cache, part.entry, "Hit from cloudfront")
-        expired = found.entry
+                try:
+                    return self._serve(ex, cache, part.entry, "Hit from cloudfront")
+                except CachedObjectLost as lost:
+                    _lost(ex, lost)
         if (expired is not None and not expired.is_error
                 and cache.clock.now() < stale_rules.windows(expired, policy.max_ttl).revalidate_until):
-            return self._while_revalidate(ex, cache, key, expired, wanted)
+            return await self._while_revalidate(ex, cache, key, expired, wanted)
         flights = self.flights
         if flights is None:
             return await self._miss(ex, cache, key, expired, wanted)
@@ -126,32 +135,43 @@ class EdgeCacheFlow:
             err = flight.unreachable
             return await self.error_pages.for_unreachable_origin(ex, type(err)(err.reason))
         found = cache.lookup(key)
-        if found.kind is LookupKind.HIT and found.entry is not None:
-            served = self._serve(ex, cache, found.entry, "Hit from cloudfront", wanted)
-        elif wanted is not None and (part := cache.lookup(range_key(key, wanted))).kind is LookupKind.HIT \
-                and part.entry is not None:
-            served = self._serve(ex, cache, part.entry, "Hit from cloudfront")
-        else:
+        stale = found.entry
+        served = None
+        try:
+            if found.kind is LookupKind.HIT and found.entry is not None:
+                served = self._serve(ex, cache, found.entry, "Hit from cloudfront", wanted)
+            elif wanted is not None and (part := cache.lookup(range_key(key, wanted))).kind is LookupKind.HIT \
+                    and part.entry is not None:
+                served = self._serve(ex, cache, part.entry, "Hit from cloudfront")
+        except CachedObjectLost as lost:
+            _lost(ex, lost)
+            stale = None
+        if served is None:
             ex.trace.notes.append(f"request collapsing: waited for request {leader}, whose answer was not stored; "
                                   "asked the origin itself")
-            return await self._miss(ex, cache, key, found.entry, wanted)
+            return await self._miss(ex, cache, key, stale, wanted)
         # UNCERTAIN: a collapsed request's X-Cache is a Hit (request_collapsing.py).
         ex.trace.cache = "Hit"
         ex.trace.collapsed_into = leader
         ex.trace.notes.append(f"request collapsing: served the answer to request {leader}'s origin fetch")
         return served
 
-    def _while_revalidate(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry,
+    async def _while_revalidate(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry,
                           wanted: str | None) -> tuple[Response, str, int | None]:
         """Within the origin's stale-while-revalidate window: the expired object now, the origin asked
         in the background (DG/Expiration, stale-while-revalidate; stale.py)."""
+        try:
+            served = self._serve(ex, cache, expired, stale_rules.STALE_WHILE_REVALIDATE_X_CACHE, wanted)
+        except CachedObjectLost as lost:
+            _lost(ex, lost)
+            return await self._miss(ex, cache, key, None, wanted)
         # The refresh's own copy of the request, taken now: the viewer's goes on to viewer-response.
         refresh = self._refresh_exchange(ex)
         started = self.refreshes.start(key, lambda: self._refresh(refresh, cache, key, expired))
         ex.trace.cache = "RefreshHit"
         ex.trace.notes.append("stale-while-revalidate: served the expired object; "
                               + ("origin asked in the background" if started else "a background refresh is running"))
-        return self._serve(ex, cache, expired, stale_rules.STALE_WHILE_REVALIDATE_X_CACHE, wanted)
+        return served
 
     def _refresh_exchange(self, viewer: Exchange) -> Exchange:
         """The background fetch's own exchange and trace: `_miss` on it runs origin-request, the
@@ -167,10 +187,16 @@ class EdgeCacheFlow:
         return Exchange(request, viewer.request_id, viewer.behavior, trace, self.clock())
 
     async def _refresh(self, ex: Exchange, cache: EdgeCache, key: CacheKey, expired: CacheEntry) -> None:
+        # Watched from before its origin request to after its answer is stored: an invalidation
+        # meanwhile means nothing it brings back is stored (invalidation.py says which reading).
+        watch = cache.watch(key, expired.path)
         try:
-            await self._miss(ex, cache, key, expired)
+            await self._miss(ex, cache, key, expired, watch=watch)
         finally:
-            await ex.close_streams()  # no viewer takes the refresh's answer: what is stored was read whole
+            try:
+                await ex.close_streams()  # no viewer takes the refresh's answer: what is stored was read whole
+            finally:
+                cache.unwatch(watch)
 
     def _serve(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, x_cache: str,
                wanted: str | None = None) -> tuple[Response, str, int | None]:
@@ -216,22 +242,33 @@ class EdgeCacheFlow:
         return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
 
     async def _miss(self, ex: Exchange, cache: EdgeCache, key: CacheKey, stale: CacheEntry | None,
-                    wanted: str | None = None, flight: Flight | None = None) -> tuple[Response, str, int | None]:
+                    wanted: str | None = None, flight: Flight | None = None,
+                    watch: InvalidationWatch | None = None) -> tuple[Response, str, int | None]:
         """The origin side for a miss or an expired object, then the store (spec §4.3). `flight`, the
-        fetch other requests may be waiting for (request collapsing), learns what its waiters get."""
+        fetch other requests may be waiting for (request collapsing), learns what its waiters get;
+        `watch`, a background refresh's, keeps what an invalidation covered from being stored."""
         body_file = stale.body_file if stale is not None else None
         if body_file is None:
-            return await self._origin_then_store(ex, cache, key, stale, wanted, flight)
+            return await self._origin_then_store(ex, cache, key, stale, wanted, flight, watch)
+        if not body_file.intact():
+            # Its file was removed or cut short from outside: nothing to revalidate or to hold
+            # through an error, so a plain miss (CloudFront refetches an object an edge lost).
+            assert stale is not None
+            cache.drop(stale)
+            ex.trace.notes.append("the expired cached object's file was removed or cut short from outside; "
+                                  "fetched anew")
+            return await self._origin_then_store(ex, cache, key, None, wanted, flight, watch)
         # An expired object kept in a file stays there while the origin is asked, as one in memory
         # stays with its entry, whatever an invalidation or eviction does meanwhile (cache_files.py).
         body_file.pin()
         try:
-            return await self._origin_then_store(ex, cache, key, stale, wanted, flight)
+            return await self._origin_then_store(ex, cache, key, stale, wanted, flight, watch)
         finally:
             body_file.unpin()
 
     async def _origin_then_store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, stale: CacheEntry | None,
-                                 wanted: str | None, flight: Flight | None) -> tuple[Response, str, int | None]:
+                                 wanted: str | None, flight: Flight | None,
+                                 watch: InvalidationWatch | None) -> tuple[Response, str, int | None]:
         # An expired object with an ETag or Last-Modified is revalidated: a 304 makes it a RefreshHit.
         conditional = stale.conditional_headers() if stale is not None else []
         unreachable: OriginConnectionError | OriginTimeout | None = None
@@ -257,16 +294,23 @@ class EdgeCacheFlow:
         if stale is not None and conditional and origin_status == 304 and response.status == 304:
             merged = merge_not_modified(stale.response, response)
             stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,
-                                 origin_status=stale.origin_status, body_file=stale.body_file)
+                                 origin_status=stale.origin_status, body_file=stale.body_file, watch=watch,
+                                 notes=ex.trace.notes)
             ex.trace.cache = "RefreshHit"
-            return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront", wanted)
+            try:
+                return self._serve(ex, cache, stored or stale, "RefreshHit from cloudfront", wanted)
+            except CachedObjectLost as lost:  # its file went while the origin answered: asked again, whole
+                _lost(ex, lost)
+                return await self._origin_then_store(ex, cache, key, None, wanted, flight, watch)
         ex.trace.cache = "Miss"
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(self.rules, origin_status or response.status))
         response = await self.error_pages.for_origin_status(ex, response, origin_status)
         response, to_cache = set_cookies_for_viewer_and_cache(response, ex.request, policy,
                                                               ex.behavior.config.origin_request_policy)
-        self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status, flight)
+        pending = self._store(ex, cache, key, wanted, response, to_cache, ttl, origin_status, flight, watch)
+        if pending is not None:  # a large body written to its file off the loop
+            await pending
         return response, x_cache, origin_status
 
     def _hold_through_error(self, ex: Exchange, cache: EdgeCache, stale: CacheEntry, origin_status: int,
@@ -282,17 +326,24 @@ class EdgeCacheFlow:
         if until is None or now < until:
             hold = float(error_caching_min_ttl(self.rules, origin_status))
             cache.extend(stale, hold if until is None else min(hold, until - now))
+            try:
+                served = self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
+            except CachedObjectLost as lost:
+                _lost(ex, lost)
+                return None
             ex.trace.cache = "Hit"
             ex.trace.notes.append(f"origin answered {origin_status}: served the expired cached object"
                                   + ("" if until is None else " (stale-if-error)"))
-            return self._serve(ex, cache, stale, "Hit from cloudfront", wanted)
+            return served
         ex.trace.notes.append(f"origin answered {origin_status}: past the object's stale-if-error window")
         return None
 
     def _store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None, response: Response,
-               to_cache: Response, ttl: float, origin_status: int | None, flight: Flight | None = None) -> None:
+               to_cache: Response, ttl: float, origin_status: int | None, flight: Flight | None = None,
+               watch: InvalidationWatch | None = None) -> Coroutine[Any, Any, None] | None:
         """Store the origin's answer (`to_cache`, the one the viewer gets being `response`), a
-        streamed one once it has arrived whole: only then does `flight` land."""
+        streamed one once it has arrived whole: only then does `flight` land. A large one already
+        whole is stored by the coroutine returned, which writes its file off the loop."""
         # A HEAD answer has no body to serve a later GET from, so only other methods store. The
         # origin's answer to a Range (its 206 or 416) is a part, kept apart from the object
         # (DG/RangeGETs), a custom error page for its 416 too; one no Range asked for is not kept.
@@ -300,23 +351,31 @@ class EdgeCacheFlow:
         if to_cache.status in (206, 416) or origin_status in (206, 416):
             store_key = range_key(key, wanted) if wanted is not None else None
         if ex.request.method == "HEAD" or store_key is None:
-            return
+            return None
         path = ex.request.url_path_and_query
         if to_cache.stream is not None and ttl > 0:
+            length = to_cache.headers.get("content-length")
+            if length is not None and length.isdigit() and not cache.fits(int(length)):
+                # Known too large for the disk cap before a byte is written: not spooled at all,
+                # and said before the request's log line is (it is written as a stream starts).
+                ex.trace.notes.append(over_disk_limit(cache.max_disk))
+                cache.store(store_key, to_cache, 0)  # as any object not cached: no older copy kept
+                return None
             # Sent on as it arrives and stored once whole (`close_streams` reads it whole if the
             # viewer does not get it), spooled chunk by chunk as it goes: a large body into a file,
             # never whole in memory (cache_files.py). UNCERTAIN: the spec (§4.3) says what is
             # stored, not when; our reading is that CloudFront caches an object while serving it,
             # and keeps it only whole. The head is taken now: the viewer's copy goes on to be edited.
             head = to_cache.copy()
+            notes = ex.trace.notes  # a note made once the body has ended still reaches the trace kept
 
             def store(body: bytes | CachedFile, key: CacheKey = store_key) -> None:
                 if isinstance(body, bytes):
                     cache.store(key, replace(head, body=body, stream=None), ttl, path=path,
-                                origin_status=origin_status)
+                                origin_status=origin_status, watch=watch, notes=notes)
                 else:
                     cache.store(key, replace(head, body=b"", stream=None), ttl, path=path,
-                                origin_status=origin_status, body_file=body)
+                                origin_status=origin_status, body_file=body, watch=watch, notes=notes)
 
             assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
             on_end = None
@@ -324,9 +383,24 @@ class EdgeCacheFlow:
                 # The requests collapsed into this fetch wait for the whole object (request_collapsing.py).
                 flight.streaming, on_end = True, functools.partial(self.flights.land, flight)
             response.stream = ex.track(to_cache.stream,
-                                       StoredWhenComplete(to_cache.stream, cache.spool(store), on_end))
+                                       StoredWhenComplete(to_cache.stream, cache.spool(store, notes), on_end))
+        elif ttl > 0 and cache.to_file(len(to_cache.body)):
+            return self._store_in_file(ex, cache, store_key, to_cache, ttl, path, origin_status, watch)
         else:
-            cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status)
+            cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status, watch=watch,
+                        notes=ex.trace.notes)
+        return None
+
+    async def _store_in_file(self, ex: Exchange, cache: EdgeCache, key: CacheKey, to_cache: Response, ttl: float,
+                             path: str, origin_status: int | None, watch: InvalidationWatch | None) -> None:
+        """`_store` for a large body already whole in memory (a stub origin's, one a function
+        replaced): its file written by a worker thread, so the loop serves other requests meanwhile."""
+        body_file = await cache.write_file(to_cache.body)
+        if body_file is None:  # a full disk: not cached, as a body the cache could not take
+            cache.store(key, to_cache, 0)
+            return
+        cache.store(key, to_cache, ttl, path=path, origin_status=origin_status, body_file=body_file, watch=watch,
+                    notes=ex.trace.notes)
 
     async def aclose(self) -> None:
         """Stop the background refreshes still running."""
@@ -340,6 +414,11 @@ def _cached_range(ex: Exchange, served: Response, wanted: str) -> Response | Non
         what = "416, not satisfiable" if part.status == 416 else str(part.status)
         ex.trace.notes.append(f"Range {wanted}: {what} from the cached object")
     return part
+
+
+def _lost(ex: Exchange, lost: CachedObjectLost) -> None:
+    """A cached object whose file was lost (the cache has dropped it): said in the trace, then a miss."""
+    ex.trace.notes.append(f"{lost}; fetched from the origin again")
 
 
 def _x_cache_hit(origin_status: int | None, hit: str) -> str:

@@ -21,6 +21,7 @@
         ├── LambdaLimitExceeded             503  a Lambda@Edge handler timed out or ran out of memory
         ├── OriginConnectionError           502  the origin refused or could not be resolved
         ├── OriginTimeout                   504  the origin did not answer in time
+        ├── CachedObjectLost                502  a cached object's file removed or cut short from outside
         └── SimulatorError                  500  edgesim itself broke (a bug: please report it)
 
 Spec §1.9 and §2.8 give the statuses and X-Cache names.
@@ -205,6 +206,16 @@ class OriginConnectionError(ViewerError):
 class OriginTimeout(ViewerError):
     status = 504
     page_reason = "We can't connect to the server for this app or website at this time."
+
+
+class CachedObjectLost(ViewerError):
+    """A cached object's file (cache_files.py) was removed or cut short by someone else (a temp
+    cleaner, the user). The edge cache's flow takes it for a miss and asks the origin, as CloudFront
+    refetches an object an edge lost; a viewer sees it only when the file goes short mid-body, too
+    late for anything but cutting its connection (app.py)."""
+
+    status = 502
+    page_reason = "The cached object could not be read."
 
 
 class SimulatorError(ViewerError):

@@ -42,7 +42,7 @@ from typing import NamedTuple
 from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
-from edgesim.cache import viewer_not_modified
+from edgesim.not_modified import viewer_not_modified
 from edgesim.errors import OriginConnectionError
 from edgesim.messages import FileDescriptorBody, Headers, Request, Response
 from edgesim.origin_config import S3Origin

@@ -200,7 +200,8 @@ class Simulator:
         # distribution.clear_cache_on_reload says otherwise.
         self.cache: EdgeCache | None = (
             cache if isinstance(cache, EdgeCache)
-            else EdgeCache(clock, max_memory=config.distribution.cache_memory_limit_mb << 20) if cache else None
+            else EdgeCache(clock, max_memory=config.distribution.cache_memory_limit_mb << 20,
+                           max_disk=config.distribution.cache_disk_limit_mb << 20) if cache else None
         )
         # A cache made here is closed here (its files' directory removed); one given is the giver's.
         self._owns_cache = cache is True
@@ -259,6 +260,7 @@ class Simulator:
             self.cache.clear()
         if self._owns_cache and self.cache is not None:
             self.cache.limit_memory(live.config.distribution.cache_memory_limit_mb << 20)
+            self.cache.limit_disk(live.config.distribution.cache_disk_limit_mb << 20)
         if old is not None:
             # Requests already running finish on the version they started with.
             task = asyncio.create_task(old.retire())

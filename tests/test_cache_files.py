@@ -338,3 +338,37 @@ def test_edgesim_serve_caches_a_200_mb_object_on_disk_and_serves_it_again_withou
         f.seek(150000000)
         assert (part.headers["x-cache"], part.content) == ("Hit from cloudfront", f.read(10))
     assert list((tmp_path / "tmp").iterdir()) == []  # the cache's directory went with the server
+
+
+# --- a large body already whole in memory: written to its file off the event loop ----------------
+
+
+async def test_a_large_whole_body_is_written_to_its_file_while_the_loop_serves_other_requests(
+        cache_tmp: Path) -> None:
+    body = b"w" * (64 * MB)  # a stub origin's body, whole in memory: not spooled as it streams
+
+    def origin(request: Request) -> Response:
+        return Response(200, Headers([("Cache-Control", "max-age=60")]), body if request.uri == "/big" else b"small")
+
+    config = {"origins": [{"id": "app", "url": "http://app.invalid"}],
+              "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingOptimized"}}
+    async with Distribution(config, origins={"app": origin}) as d:
+        await d.get("/small")
+        big = asyncio.create_task(d.get("/big"))
+        hit_while_writing = None
+        while not big.done():
+            await asyncio.sleep(0)
+            sizes = []
+            for file in bodies_in(cache_tmp):
+                try:
+                    sizes.append(file.stat().st_size)
+                except FileNotFoundError:
+                    pass
+            if hit_while_writing is None and sizes and sizes[0] < len(body):  # its file part written
+                hit_while_writing = await d.get("/small")
+        miss = await big
+        hit = await d.get("/big")
+    assert hit_while_writing is not None, "the loop did not run while the large body was written"
+    assert hit_while_writing.headers["x-cache"] == "Hit from cloudfront"
+    assert (miss.headers["x-cache"], len(miss.content)) == ("Miss from cloudfront", len(body))
+    assert (hit.headers["x-cache"], hit.content == body) == ("Hit from cloudfront", True)

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest import FakeFunction, FakeLoader
 from edgesim.messages import Request
 from edgesim.testing import Distribution
+
+from test_cache_files import bodies_in, cache_tmp  # noqa: F401 - cache_tmp is a fixture
 
 # CachingOptimized: MinTTL 1, MaxTTL one year, so the origin's max-age decides.
 API = {"origins": [{"id": "api", "url": "http://api.example.com"}],
@@ -197,3 +200,112 @@ async def test_a_head_within_swr_refreshes_the_object() -> None:
         await dist.wait_for_refreshes()
         assert origin.requests[-1].method == "GET"
         assert (await dist.get("/a")).text == "v2"
+
+
+# --- a background refresh that an invalidation overtakes (invalidation.py) -----------------------
+
+
+class GatedOrigin:
+    """An origin whose answer to the background refresh (its second request) waits for `release`,
+    `asked` set once that request has arrived: the race with an invalidation made deterministic.
+    With `not_modified`, a conditional request gets a 304; `body` is what a 200 carries."""
+
+    def __init__(self, body: bytes, *, not_modified: bool) -> None:
+        self.body = body
+        self.not_modified = not_modified
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+        self.requests: list[Request] = []
+
+    async def __call__(self, request: Request) -> Any:
+        self.requests.append(request)
+        body = self.body  # what the origin has when the request arrives
+        if len(self.requests) == 2:
+            self.asked.set()
+            await self.release.wait()
+        headers = {"cache-control": "max-age=10, stale-while-revalidate=60", "etag": '"v1"'}
+        if self.not_modified and request.headers.get("if-none-match") == '"v1"':
+            return (304, headers, b"")
+        if not self.not_modified:
+            headers["etag"] = f'"{len(self.requests)}"'
+        return (200, headers, body)
+
+
+async def _refresh_overtaken(origin: GatedOrigin, dist: Distribution) -> None:
+    """/a cached, expired within its window; a viewer's stale hit starts the refresh, /a is
+    invalidated while the origin holds its answer, then answered with `origin.body`."""
+    first = await dist.get("/a")
+    assert first.headers["x-cache"] == "Miss from cloudfront"
+    dist.advance(15)
+    origin.body = b"v2" * (len(origin.body) // 2)  # the deploy the invalidation is made for
+    stale = await dist.get("/a")
+    assert stale.headers["x-cache"] == "RefreshHit from cloudfront"
+    await origin.asked.wait()
+    assert dist.invalidate("/a") == 1
+    origin.release.set()
+    await dist.wait_for_refreshes()
+
+
+@pytest.mark.parametrize("size", [2, 9 << 20], ids=["in memory", "in a file"])
+@pytest.mark.parametrize("not_modified", [True, False], ids=["304", "200"])
+async def test_a_refresh_overtaken_by_an_invalidation_stores_nothing(
+        cache_tmp: Path, not_modified: bool, size: int) -> None:  # noqa: F811
+    origin = GatedOrigin(b"v1" * (size // 2), not_modified=not_modified)
+    async with Distribution(API, origins={"api": origin}) as dist:
+        await _refresh_overtaken(origin, dist)
+        files_after_refresh = bodies_in(cache_tmp)
+        after = await dist.get("/a")
+    # Neither the invalidated object (a 304 would refresh it) nor the refresh's 200 (asked for before
+    # the invalidation) is stored: the next request asks the origin after the invalidation.
+    assert files_after_refresh == []
+    assert (after.headers["x-cache"], after.content[:2]) == ("Miss from cloudfront", b"v2")
+    assert len(origin.requests) == 3 and "if-none-match" not in origin.requests[2].headers
+
+
+@pytest.mark.parametrize("not_modified", [True, False], ids=["304", "200"])
+async def test_a_refresh_overtaken_by_an_invalidation_leaves_the_object_fetched_since(not_modified: bool) -> None:
+    origin = GatedOrigin(b"v1", not_modified=not_modified)
+    async with Distribution(API, origins={"api": origin}) as dist:
+        await dist.get("/a")
+        dist.advance(15)
+        await dist.get("/a")  # the refresh starts
+        await origin.asked.wait()
+        dist.invalidate("/*")
+        origin.body = b"v3"
+        fetched_since = await dist.get("/a")  # a Miss, after the invalidation
+        origin.release.set()
+        await dist.wait_for_refreshes()
+        after = await dist.get("/a")
+    assert (fetched_since.headers["x-cache"], fetched_since.content) == ("Miss from cloudfront", b"v3")
+    assert (after.headers["x-cache"], after.content) == ("Hit from cloudfront", b"v3")
+
+
+async def test_an_invalidation_stops_only_the_refreshes_it_covers() -> None:
+    released = asyncio.Event()
+    waiting: list[str] = []
+    both_asked = asyncio.Event()
+    bodies = {"/a": b"a1", "/b": b"b1"}
+
+    async def origin(request: Request) -> Any:
+        body = bodies[request.uri]
+        if body.endswith(b"2"):  # a refresh: held until both are under way and /b is invalidated
+            waiting.append(request.uri)
+            if len(waiting) == 2:
+                both_asked.set()
+            await released.wait()
+        return (200, {"cache-control": "max-age=10, stale-while-revalidate=60"}, body)
+
+    async with Distribution(API, origins={"api": origin}) as dist:
+        for path in ("/a", "/b"):
+            await dist.get(path)
+        dist.advance(15)
+        bodies.update({"/a": b"a2", "/b": b"b2"})
+        for path in ("/a", "/b"):
+            assert (await dist.get(path)).headers["x-cache"] == "RefreshHit from cloudfront"
+        await both_asked.wait()
+        assert dist.invalidate("/b*") == 1
+        released.set()
+        await dist.wait_for_refreshes()
+        a, b = await dist.get("/a"), await dist.get("/b")
+    assert (a.headers["x-cache"], a.content) == ("Hit from cloudfront", b"a2")  # /a's refresh stored
+    assert (b.headers["x-cache"], b.content) == ("Miss from cloudfront", b"b2")  # /b's did not
