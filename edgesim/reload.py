@@ -11,6 +11,7 @@ from pathlib import Path
 
 from watchfiles import awatch, watch
 
+from edgesim import heap
 from edgesim.config import DistributionConfig, load_config
 from edgesim.errors import ConfigError, UserError
 from edgesim.function_associations import CloudFrontFunctionAssociation
@@ -124,6 +125,8 @@ class Reloader:
                          "still serving the last good version")
             return
         self._remember()
+        if heap.is_frozen():  # serving: the old distribution is collected, the new one frozen (heap.py)
+            heap.freeze()
         # Named: the files the config names, else the changed code files that still exist (an
         # editor's temporary file, written and renamed away, is not one).
         named = changed & self.paths or {p for p in changed if p.suffix in _CODE and p.exists()}

@@ -22,6 +22,7 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
+from edgesim import heap
 from edgesim.app import MAX_URI_AND_QUERY, EdgeApp
 from edgesim.config import DistributionConfig
 from edgesim.config_checks import config_warnings
@@ -351,6 +352,7 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
                          for _, _, a in simulator.config.function_associations())
             inspecting = await inspector.banner_lines(python)
         say(banner(simulator, f"http://{shown_host}:{bound[1]}/", await syntax, inspecting))
+        heap.freeze()  # start-up is over: what it built stays out of the collector's full passes
 
     tasks = [asyncio.create_task(announce())]
     if reload:
@@ -358,6 +360,7 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
     try:
         await server.serve()
     finally:
+        heap.thaw()
         stop.set()
         for task in tasks:
             task.cancel()
