@@ -211,6 +211,18 @@ class _Importer:
                       "OriginSslProtocols"}, {}, self.notes)
         return out
 
+    def placeholder_origin(self, default: Any) -> dict[str, TomlValue]:
+        """The origin of a distribution whose input gives none that can be read (a module's origins
+        given by its caller, a service's `DistributionConfig: {}`): a marked placeholder, under the id
+        the default behavior targets, so that the rest of the distribution still imports."""
+        target = default.get("TargetOriginId") if isinstance(default, Mapping) else None
+        origin_id = self._id(target, "default_cache_behavior") or "origin"
+        host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
+        self.notes.append(f"the input gives no origin that can be read here; origin {origin_id} is a placeholder "
+                          f"({host}.invalid): write your origin's URL")
+        return {"id": origin_id, "url": Remark(f"https://{host}.invalid",
+                                               "PLACEHOLDER: the input does not give this origin")}
+
     def _domain(self, value: Any, origin_id: str, where: str) -> str:
         literal = text(value)
         if literal and _HOST.match(literal):
@@ -418,8 +430,10 @@ def import_distribution(source: Source, *, output: Path, functions_dir: Path, la
                            if isinstance(o, Mapping)]
     groups = [importer.origin_group(g) for g in items(dist.get("OriginGroups")) if isinstance(g, Mapping)]
     document["origin_groups"] = [g for g in groups if g is not None]
-    importer.origin_ids = [str(t["id"]) for t in (*document["origins"], *document["origin_groups"])]
     default = dist.get("DefaultCacheBehavior")
+    if not document["origins"]:
+        document["origins"] = [importer.placeholder_origin(default)]
+    importer.origin_ids = [str(t["id"]) for t in (*document["origins"], *document["origin_groups"])]
     document["default_cache_behavior"] = importer.behavior(default if isinstance(default, Mapping) else {},
                                                            "default_cache_behavior", True)
     document["cache_behaviors"] = [importer.behavior(b, f"cache_behaviors[{i}]", False)

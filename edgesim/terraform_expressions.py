@@ -65,12 +65,16 @@ class Evaluator:
     module: Module
     attribute: Hook
     notes: list[str] = field(default_factory=list)
-    _noted: set[str] = field(default_factory=set)
+    noted: set[str] = field(default_factory=set)
+    # A child module's: its variables' values, the module block's arguments evaluated in the caller
+    # (terraform_modules.py), and the prefix its resources' addresses take (`module.cdn.`).
+    inputs: dict[str, Any] | None = None
+    prefix: str = ""
     _locals: dict[str, Any] = field(default_factory=dict)
 
     def note(self, key: str, text: str) -> None:
-        if key not in self._noted:
-            self._noted.add(key)
+        if key not in self.noted:
+            self.noted.add(key)
             self.notes.append(text)
 
     def value(self, raw: Any, scope: Mapping[str, Any] | None = None) -> Any:
@@ -89,6 +93,8 @@ class Evaluator:
         return raw
 
     def variable(self, name: str) -> Any:
+        if self.inputs is not None and name in self.inputs:
+            return self.inputs[name]
         if name in self.module.tfvars:
             raw, file = self.module.tfvars[name]
             value = self.value(raw)
@@ -316,6 +322,11 @@ class _Parser:
             literal.append(char)
             self.pos += 1
         parts.append("".join(literal))
+        if len(parts) == 3 and parts[0] == parts[2] == "":
+            # `"${aws_lambda_function.edge.qualified_arn}"` (Terraform 0.11's way to write any
+            # expression): a template of one interpolation and nothing else is that value itself,
+            # a list or a reference included, as Terraform evaluates it.
+            return parts[1]
         strings = [_string(p) for p in parts]
         if all(s is not None for s in strings):
             return "".join(s for s in strings if s is not None)
@@ -332,7 +343,11 @@ class _Parser:
                 self._take(",")
         self._take(")")
         text = self.text[start:self.pos].strip()
-        if not all(known(a) for a in args):
+        # A function that only looks at a container's shape (lookup, keys, merge...) answers when
+        # the container is known though some of its values are not (`lookup(var.behavior, "x", null)`
+        # with a module input whose other values are references); the rest need every value known.
+        whole = name not in _STRUCTURAL or (name == "lookup" and len(args) > 1 and not known(args[1]))
+        if any(isinstance(a, (Unknown, TemplateParts)) for a in args) or (whole and not all(map(known, args))):
             return Unknown(text)
         try:
             return _function(name, args, self.ev, text)
@@ -418,6 +433,10 @@ def _operate(op: str, left: Any, right: Any, text: str) -> Any:
     return Unknown(text)
 
 
+_STRUCTURAL = frozenset({"lookup", "keys", "values", "length", "merge", "concat", "element", "tolist", "toset",
+                         "tomap", "coalesce", "flatten", "compact", "try"})
+
+
 def _function(name: str, args: list[Any], ev: Evaluator, text: str) -> Any:
     """The pure functions Terraform configurations use around a distribution's values."""
     if name == "file":
@@ -435,11 +454,25 @@ def _function(name: str, args: list[Any], ev: Evaluator, text: str) -> Any:
         "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
         "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],
         "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": json.dumps,
-        "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else None,
+        "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else _unsupported(),
+        "keys": lambda m: sorted(m), "values": lambda m: [m[k] for k in sorted(m)],
+        "contains": lambda items, v: v in items, "compact": lambda items: [i for i in items if i not in (None, "")],
+        "flatten": _flatten, "distinct": lambda items: [v for i, v in enumerate(items) if v not in items[:i]],
+        "split": lambda sep, s: s.split(sep), "trimprefix": lambda s, p: s.removeprefix(p),
+        "trimsuffix": lambda s, p: s.removesuffix(p), "startswith": str.startswith, "endswith": str.endswith,
+        "min": min, "max": max, "try": lambda *v: v[0],
         "format": lambda f, *v: (f.replace("%%", "\0") % tuple(v)).replace("\0", "%") if re.fullmatch(
-            r"([^%]|%%|%s|%d)*", f) else None,
+            r"([^%]|%%|%s|%d)*", f) else _unsupported(),
     }
     if name not in simple:
         return Unknown(text)
-    result = simple[name](*args)
-    return Unknown(text) if result is None else result
+    return simple[name](*args)  # None is a value: `lookup(m, "k", null)` of a map without "k"
+
+
+def _flatten(items: list[Any]) -> list[Any]:
+    return [v for i in items for v in (_flatten(i) if isinstance(i, list) else [i])]
+
+
+def _unsupported() -> Any:
+    """A function's form this evaluator does not compute (a regex `replace`, a `format` verb)."""
+    raise ValueError("not evaluated here")

@@ -25,8 +25,9 @@ from typing import Any
 from edgesim.distribution_source import Resource, Source, Template, text
 from edgesim.errors import ConfigError
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
-from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown, known
-from edgesim.terraform_hcl import load_module, strip_meta
+from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown
+from edgesim.terraform_hcl import Module, load_module, strip_meta
+from edgesim.terraform_modules import module_calls
 
 DISTRIBUTION = "aws_cloudfront_distribution"
 # Terraform's repeated blocks -> the list CloudFormation writes.
@@ -224,10 +225,16 @@ def _body(raw: Mapping[str, Any], ev: Evaluator, scope: Mapping[str, Any], where
             content = spec.get("content")
             named = spec.get("iterator")  # `iterator = item`: a bare name, which python-hcl2 writes as "${item}"
             iterator = named[2:-1] if isinstance(named, str) and named.startswith("${") else named or label
-            if not isinstance(items, (list, Mapping)) or not known(items) or not _blocks(content):
-                ev.note(f"dynamic:{where}.{label}", f"{where}: dynamic \"{label}\" block's for_each "
-                        f"({getattr(items, 'text', items)}) cannot be evaluated here; its blocks are not imported: "
-                        f"write them out as {label} blocks, or as the config's tables")
+            # A known list or map makes the blocks, though some of its values are not known (a module
+            # input's references): those stay placeholders in the blocks made.
+            if not isinstance(items, (list, Mapping)) or not _blocks(content):
+                given = spec.get("for_each")
+                shown = given[2:-1] if isinstance(given, str) and given.startswith("${") else given
+                why = ("is null here (a module input the module's caller gives)" if items is None
+                       else "cannot be evaluated here")
+                ev.note(f"dynamic:{where}.{label}", f"{where}: dynamic \"{label}\" block's for_each ({shown}) "
+                        f"{why}; its blocks are not imported: write them out as {label} blocks, or as the "
+                        "config's tables")
                 continue
             pairs = items.items() if isinstance(items, Mapping) else enumerate(items)
             # UNCERTAIN: python-hcl2 gives no source order between static and dynamic blocks of one
@@ -245,7 +252,7 @@ def _body(raw: Mapping[str, Any], ev: Evaluator, scope: Mapping[str, Any], where
 def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
     """A reference to a resource's or data source's attribute, as far as the configuration decides it."""
     module = ev.module
-    reference = Unknown(f"{address}.{attribute}", (address, attribute))
+    reference = Unknown(f"{address}.{attribute}", (ev.prefix + address, attribute))
     kind = address.split(".")[1] if address.startswith("data.") else address.split(".")[0]
     body = module.data.get(address) if address.startswith("data.") else module.resources.get(address)
     if body is None:
@@ -285,10 +292,17 @@ def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
 
 
 def terraform_source(path: Path, resource: str | None) -> Source:
-    """The distribution in the Terraform file (or folder of files) at `path`."""
+    """The distribution in the Terraform file (or folder of files) at `path`, or in a local module
+    it calls (terraform_modules.py)."""
     module = load_module(path)
     shown = str(path)
-    found = [a for a in module.resources if a.startswith(DISTRIBUTION + ".")]
+    ev = Evaluator(module, _attribute)
+    # address -> (the module defining it, its evaluator, its address there)
+    found = {a: (module, ev, a) for a in module.resources if a.startswith(DISTRIBUTION + ".")}
+    calls = [] if found else list(module_calls(module, ev))
+    for call in calls:
+        found.update({f"{call.name}.{a}": (call.module, call.evaluator, a)
+                      for a in call.module.resources if a.startswith(DISTRIBUTION + ".")})
     if not found:
         kinds = sorted({a.split(".")[0] for a in module.resources})
         where = "this file" if path.is_file() else f"these files ({', '.join(f.name for f in module.files)})"
@@ -297,12 +311,35 @@ def terraform_source(path: Path, resource: str | None) -> Source:
         hint = f"; it may be in a module: {', '.join(modules)} - import that module's folder" if modules else ""
         raise ConfigError(f"no {DISTRIBUTION} resource in {where} (resources: {', '.join(kinds) or 'none'}){hint}",
                           file=shown)
-    chosen = _choose(found, resource, shown, "the configuration")
-    ev = Evaluator(module, _attribute)
-    values = _body(module.resources[chosen], ev, {}, chosen)
+    candidates = list(found)
+    if resource is None:
+        # `count = var.cdn ? 1 : 0` on two distributions, one for each setting: the one the
+        # configuration's values leave at no instance is not one to choose between.
+        live = [a for a in candidates if _instances(found[a][0].resources[found[a][2]], found[a][1]) != 0]
+        for address in (a for a in candidates if a not in live and live):
+            ev.note(f"none:{address}", f"{address}: its count or for_each gives no instance with these values; "
+                                       "not imported (--resource imports it)")
+        candidates = live or candidates
+    chosen = _choose(candidates, resource, shown, "the configuration")
+    home, home_ev, local = found[chosen]
+    if home is not module:
+        call = next(c for c in calls if c.module is home)
+        ev.note(f"module:{call.name}", f"{chosen} is defined by {call.name} (source {call.source}), imported with "
+                                       "the module block's arguments as its variables")
+    values = _body(home.resources[local], home_ev, {}, chosen)
     for meta in ("count", "for_each"):
         if meta in values:
             ev.note(f"meta:{chosen}", f"{chosen} has {meta}; imported as one distribution")
+    template = Template()
+    _add_resources(template, module, ev)
+    if home is not module:
+        _add_resources(template, home, home_ev)
+    config = distribution_config(values)
+    return Source(config, f"Terraform resource {chosen}", template, notes=tuple(ev.notes), folder=module.folder)
+
+
+def _add_resources(template: Template, module: Module, ev: Evaluator) -> None:
+    """The resources of `module` a distribution refers to, by their addresses (`ev.prefix` before)."""
     # A Lambda function's `filename` written as the same path an archive_file's output_path is.
     archives: dict[str, Path] = {}
     for address, body in module.data.items():
@@ -311,17 +348,25 @@ def terraform_source(path: Path, resource: str | None) -> Source:
             archive = _archive_source({k: ev.value(body.get(k)) for k in ("source_dir", "source_file")}, module.folder)
             if isinstance(output, str) and archive is not None:
                 archives[str((module.folder / output).resolve())] = archive
-    template = Template()
     for address, body in module.resources.items():
         kind = address.split(".")[0]
         if kind in (*_POLICIES, "aws_cloudfront_function", "aws_lambda_function", "aws_s3_bucket"):
-            resource_values = _body(body, ev, {}, address)
-            converted = _resource(address, kind, resource_values, module.folder, archives)
+            resource_values = _body(body, ev, {}, ev.prefix + address)
+            converted = _resource(ev.prefix + address, kind, resource_values, module.folder, archives)
             if converted is not None:
-                template.resources[address] = converted
-                _code_note(address, kind, resource_values, ev)
-    config = distribution_config(values)
-    return Source(config, f"Terraform resource {chosen}", template, notes=tuple(ev.notes), folder=module.folder)
+                template.resources[ev.prefix + address] = converted
+                _code_note(ev.prefix + address, kind, resource_values, ev)
+
+
+def _instances(body: Mapping[str, Any], ev: Evaluator) -> int | None:
+    """How many instances a resource's count or for_each makes, when the configuration decides it."""
+    if "count" in body:
+        count = ev.value(body["count"])
+        return int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+    if "for_each" in body:
+        each = ev.value(body["for_each"])
+        return len(each) if isinstance(each, (list, Mapping)) else None
+    return 1
 
 
 def _code_note(address: str, kind: str, values: Mapping[str, Any], ev: Evaluator) -> None:

@@ -339,6 +339,180 @@ resource "aws_cloudfront_distribution" "d" {
     assert 'lambda = "../src/viewer.py:handler"' in toml
 
 
+# --- what real projects write (found by running the import on public configurations) ---------------------
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(body)
+
+
+_EDGE_LAMBDA = ('data "archive_file" "edge" {\n type = "zip"\n source_dir = "lambda/edge"\n output_path = "edge.zip"\n}\n'
+                'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n handler = "index.handler"\n'
+                ' runtime = "nodejs20.x"\n filename = data.archive_file.edge.output_path\n publish = true\n}\n')
+
+
+def test_a_quoted_template_of_one_interpolation_is_that_value(tmp_path: Path) -> None:
+    """Terraform 0.11's `"${...}"` around every expression: a reference still names its resource
+    (the Lambda function's code is followed) and a list stays a list."""
+    _write(tmp_path, {"lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+                      "main.tf": _EDGE_LAMBDA + (
+                          'variable "methods" {\n default = ["GET", "HEAD", "OPTIONS"]\n}\n'
+                          'resource "aws_cloudfront_distribution" "d" {\n enabled = "true"\n'
+                          ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                          ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                          '  allowed_methods = "${var.methods}"\n  cached_methods = ["GET", "HEAD"]\n'
+                          '  lambda_function_association {\n   event_type = "origin-request"\n'
+                          '   lambda_arn = "${aws_lambda_function.edge.qualified_arn}"\n  }\n }\n}\n')})
+    _, notes, output = _import(tmp_path, tmp_path)
+    default = load_config(output).default_cache_behavior
+    edge = default.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert edge.path == tmp_path.resolve() / "lambda" / "edge" / "index.js" and edge.runtime == "nodejs20.x"
+    assert list(default.allowed_methods) == ["GET", "HEAD", "OPTIONS"]
+
+
+def test_a_distribution_its_count_leaves_without_instance_is_not_a_choice(tmp_path: Path) -> None:
+    body = ('origin {\n domain_name = "a.example.com"\n origin_id = "a"\n}\n'
+            'default_cache_behavior {\n target_origin_id = "a"\n viewer_protocol_policy = "allow-all"\n'
+            ' allowed_methods = ["GET", "HEAD"]\n cached_methods = ["GET", "HEAD"]\n}\n')
+    _write(tmp_path, {"main.tf": 'variable "with_function" {\n type = bool\n default = false\n}\n'
+                                 'resource "aws_cloudfront_distribution" "with" {\n count = var.with_function ? 1 : 0\n'
+                                 f'{body}}}\n'
+                                 'resource "aws_cloudfront_distribution" "without" {\n'
+                                 f' count = var.with_function == false ? 1 : 0\n{body}}}\n'})
+    toml, notes, _ = _import(tmp_path, tmp_path)
+    assert "Terraform resource aws_cloudfront_distribution.without" in toml
+    assert any("aws_cloudfront_distribution.with: its count or for_each gives no instance" in n for n in notes)
+
+
+_MODULE = """
+variable "origins" {
+  type = any
+}
+variable "default_behavior" {
+  type = any
+}
+variable "logging" {
+  type    = any
+  default = {}
+}
+resource "aws_cloudfront_distribution" "this" {
+  enabled = true
+  dynamic "logging_config" {
+    for_each = length(keys(var.logging)) == 0 ? [] : [var.logging]
+    content {
+      bucket = logging_config.value["bucket"]
+    }
+  }
+  dynamic "origin" {
+    for_each = var.origins
+    content {
+      domain_name = origin.value.domain_name
+      origin_id   = lookup(origin.value, "origin_id", origin.key)
+      origin_path = lookup(origin.value, "origin_path", "")
+    }
+  }
+  dynamic "default_cache_behavior" {
+    for_each = [var.default_behavior]
+    iterator = i
+    content {
+      target_origin_id       = i.value["target_origin_id"]
+      viewer_protocol_policy = i.value["viewer_protocol_policy"]
+      allowed_methods        = lookup(i.value, "allowed_methods", ["GET", "HEAD"])
+      cached_methods         = ["GET", "HEAD"]
+      cache_policy_id        = lookup(i.value, "cache_policy_id", null)
+      default_ttl            = lookup(i.value, "default_ttl", null)
+      forwarded_values {
+        query_string = false
+        cookies {
+          forward = "none"
+        }
+      }
+      dynamic "function_association" {
+        for_each = lookup(i.value, "function_association", {})
+        iterator = f
+        content {
+          event_type   = f.key
+          function_arn = f.value.function_arn
+        }
+      }
+    }
+  }
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}
+"""
+
+_CALLER = """
+resource "aws_cloudfront_function" "rewrite" {
+  name    = "rewrite"
+  runtime = "cloudfront-js-2.0"
+  code    = file("${path.module}/rewrite.js")
+}
+module "cdn" {
+  source = "./modules/cdn"
+  origins = {
+    api = { domain_name = "api.example.com", origin_path = "/v1" }
+    assets = { domain_name = module.assets.bucket_regional_domain_name }
+  }
+  default_behavior = {
+    target_origin_id       = "api"
+    viewer_protocol_policy = "redirect-to-https"
+    default_ttl            = 60
+    function_association = {
+      viewer-request = { function_arn = aws_cloudfront_function.rewrite.arn }
+    }
+  }
+}
+module "assets" {
+  source = "terraform-aws-modules/s3-bucket/aws"
+}
+"""
+
+
+def test_a_local_module_call_is_followed_with_its_arguments_as_the_modules_variables(tmp_path: Path) -> None:
+    """A root configuration defining its distribution through `module "cdn" { source = "./modules/cdn" }`:
+    the module's dynamic blocks are made from the call's maps, some of whose values only the
+    deployment knows (placeholders), and the caller's CloudFront Function is followed."""
+    _write(tmp_path, {"modules/cdn/main.tf": _MODULE, "main.tf": _CALLER,
+                      "rewrite.js": "function handler(event) { return event.request; }\n"})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    api, assets = config.origins
+    assert isinstance(api, CustomOrigin) and api.url == "https://api.example.com/v1"
+    assert isinstance(assets, CustomOrigin) and assets.id == "assets" and assets.url.endswith(".invalid")
+    default = config.default_cache_behavior
+    assert default.target_origin == "api" and default.viewer_protocol_policy == "redirect-to-https"
+    assert default.cache_policy.default_ttl == 60  # lookup(..., null) of a key not given: no cache policy
+    rewrite = default.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    assert rewrite.cloudfront_function == tmp_path.resolve() / "rewrite.js" and rewrite.name == "rewrite"
+    assert "Terraform resource module.cdn.aws_cloudfront_distribution.this" in toml
+    assert any("is defined by module.cdn (source ./modules/cdn)" in n for n in notes)
+    assert not any("logging_config" in n for n in notes)  # keys({}) is known: no blocks, nothing to say
+
+
+def test_a_module_folder_imported_alone_gets_placeholders_for_its_callers_inputs(tmp_path: Path) -> None:
+    """The module's own folder: its inputs have no value here (null defaults), so its dynamic blocks
+    make nothing; the distribution still imports, its origin a marked placeholder, all of it said."""
+    _write(tmp_path, {"main.tf": _MODULE.replace('variable "origins" {\n  type = any\n}',
+                                                 'variable "origins" {\n  type = any\n  default = null\n}')})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url.endswith(".invalid") and "PLACEHOLDER" in toml
+    said = "\n".join(notes)
+    assert 'dynamic "origin" block\'s for_each (var.origins) is null here' in said
+    assert "the input gives no origin that can be read here" in said
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 

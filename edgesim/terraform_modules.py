@@ -1,0 +1,58 @@
+"""A Terraform configuration's local module calls, followed to the distribution a module defines.
+
+A root configuration often defines its distribution through a module (`module "cdn" { source =
+"./modules/cdn" ... }`, or a registry module's example calling `source = "../../"`). A module whose
+source is a local folder is read as Terraform reads it: its `.tf` files, its variables given the
+module block's arguments (evaluated in the caller), its resources addressed `module.cdn.<address>`.
+A registry or git source is not fetched: such a call is only named, for the user to import its folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from edgesim.terraform_expressions import Evaluator
+from edgesim.terraform_hcl import Module, load_module, strip_meta
+
+# A module block's meta-arguments, which are not the module's variables.
+_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
+# Module calls followed below the root (a module calling its own submodules).
+_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """A local module the configuration calls: its files, and the evaluator of its expressions."""
+
+    name: str  # `module.cdn` (`module.site.module.cdn` when nested)
+    source: str
+    module: Module
+    evaluator: Evaluator
+
+
+def local_source(raw: object, ev: Evaluator) -> str | None:
+    """A module block's `source` when it is a local folder (Terraform's `./` or `../` prefix)."""
+    source = ev.value(raw)
+    return source if isinstance(source, str) and source.startswith(("./", "../")) else None
+
+
+def module_calls(module: Module, ev: Evaluator, depth: int = 0) -> Iterator[ModuleCall]:
+    """The local modules `module` calls (and the ones they call), each with an evaluator whose
+    variables are the call's arguments and whose notes are the caller's."""
+    if depth >= _DEPTH:
+        return
+    for name, body in module.modules.items():
+        source = local_source(body.get("source"), ev)
+        folder = (module.folder / source).resolve() if source is not None else None
+        if folder is None or not folder.is_dir() or not any(folder.glob("*.tf")):
+            continue
+        child = load_module(folder)
+        child.tfvars.clear()  # a module's variables come from its caller, not from tfvars beside it
+        inputs = {key: ev.value(raw) for key, raw in strip_meta(body).items() if key not in _META}
+        address = f"{ev.prefix}module.{name}"
+        child_ev = Evaluator(child, ev.attribute, notes=ev.notes, noted=ev.noted, inputs=inputs,
+                             prefix=address + ".")
+        call = ModuleCall(address, source or "", child, child_ev)
+        yield call
+        yield from module_calls(child, child_ev, depth + 1)
