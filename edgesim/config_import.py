@@ -229,19 +229,25 @@ class _Importer:
             return literal
         bucket = self.source.template.referenced(value, S3_BUCKET)
         if bucket is not None:
+            # Terraform's `aws_s3_bucket.x.website_endpoint`: the bucket's static website endpoint (S3's
+            # "Website endpoints", dash form), not its REST one; UNCERTAIN: the region is assumed.
+            website = isinstance(value, Mapping) and value.get("Fn::GetAtt", [None, None])[1:] == ["website_endpoint"]
+            suffix = "s3-website-us-east-1.amazonaws.com" if website else "s3.amazonaws.com"
             name = text(bucket.properties.get("BucketName"))
             if name and _HOST.match(name):
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {name}; "
-                                  f"imported as {name}.s3.amazonaws.com")
+                                  f"imported as {name}.{suffix}")
             else:
                 named = bucket.properties.get("BucketName")
+                # A Terraform address has a dot, a CloudFormation logical id none.
+                namer = "Terraform" if "." in bucket.logical_id else "CloudFormation"
                 how = (f"whose BucketName {describe(named)} is evaluated at deploy" if named is not None
-                       else "which CloudFormation names at deploy")
+                       else f"which {namer} names at deploy")
                 name = re.sub(r"[^a-z0-9-]+", "-", bucket.logical_id.lower()).strip("-") or "bucket"
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket "
-                                  f"{bucket.logical_id}, {how}: {name}.s3.amazonaws.com "
+                                  f"{bucket.logical_id}, {how}: {name}.{suffix} "
                                   "is a guess, write the bucket's real domain")
-            return f"{name}.s3.amazonaws.com"
+            return f"{name}.{suffix}"
         host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
         why = f"is not a host name ({literal!r})" if literal else "cannot be evaluated here"
         self.notes.append(f"{where}: DomainName {describe(value)} {why}; the url is a placeholder "

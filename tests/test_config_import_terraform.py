@@ -513,6 +513,21 @@ def test_a_module_folder_imported_alone_gets_placeholders_for_its_callers_inputs
     assert "the input gives no origin that can be read here" in said
 
 
+def test_a_website_endpoint_of_a_bucket_terraform_names_is_guessed_as_a_website_endpoint(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "site" {\n website {\n  index_document = "index.html"\n }\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = aws_s3_bucket.site.website_endpoint\n  origin_id = "s3"\n'
+                                 '  custom_origin_config {\n   origin_protocol_policy = "http-only"\n   http_port = 80\n'
+                                 '   https_port = 443\n   origin_ssl_protocols = ["TLSv1.2"]\n  }\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "s3"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin)
+    assert origin.url == "http://aws-s3-bucket-site.s3-website-us-east-1.amazonaws.com"
+    assert any("aws_s3_bucket.site, which Terraform names at deploy" in n for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
