@@ -308,7 +308,8 @@ def terraform_source(path: Path, resource: str | None) -> Source:
         where = "this file" if path.is_file() else f"these files ({', '.join(f.name for f in module.files)})"
         modules = [f"{name} (source {str(strip_meta(body).get('source', '?')).strip(chr(34))})"
                    for name, body in module.modules.items()]
-        hint = f"; it may be in a module: {', '.join(modules)} - import that module's folder" if modules else ""
+        hint = (f"; it may be in a module: {', '.join(modules)} - import that module's folder, or run `terraform "
+                "init` here (edgesim reads the modules it installs) and import again" if modules else "")
         raise ConfigError(f"no {DISTRIBUTION} resource in {where} (resources: {', '.join(kinds) or 'none'}){hint}",
                           file=shown)
     candidates = list(found)

@@ -4,13 +4,16 @@ A root configuration often defines its distribution through a module (`module "c
 "./modules/cdn" ... }`, or a registry module's example calling `source = "../../"`). A module whose
 source is a local folder is read as Terraform reads it: its `.tf` files, its variables given the
 module block's arguments (evaluated in the caller), its resources addressed `module.cdn.<address>`.
-A registry or git source is not fetched: such a call is only named, for the user to import its folder.
+A registry or git source is not fetched: it is read where `terraform init` put it (the
+`.terraform/modules/modules.json` manifest names each call's folder), else only named in the error.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from edgesim.terraform_expressions import Evaluator
 from edgesim.terraform_hcl import Module, load_module, strip_meta
@@ -37,14 +40,32 @@ def local_source(raw: object, ev: Evaluator) -> str | None:
     return source if isinstance(source, str) and source.startswith(("./", "../")) else None
 
 
-def module_calls(module: Module, ev: Evaluator, depth: int = 0) -> Iterator[ModuleCall]:
-    """The local modules `module` calls (and the ones they call), each with an evaluator whose
-    variables are the call's arguments and whose notes are the caller's."""
+def _installed(root: Path) -> dict[str, tuple[str, Path]]:
+    """`terraform init`'s manifest of the modules it installed: call key ("cdn", "cdn.edge") ->
+    (source, folder)."""
+    manifest = root / ".terraform" / "modules" / "modules.json"
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8")).get("Modules") or []
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(e["Key"]): (str(e.get("Source", "")), (root / str(e["Dir"])).resolve())
+            for e in entries if isinstance(e, dict) and e.get("Key") and e.get("Dir")}
+
+
+def module_calls(module: Module, ev: Evaluator, depth: int = 0, root: Path | None = None,
+                 key: str = "") -> Iterator[ModuleCall]:
+    """The modules `module` calls (and the ones they call) whose files are here - a local source, or
+    one `terraform init` installed -, each with an evaluator whose variables are the call's
+    arguments and whose notes are the caller's."""
     if depth >= _DEPTH:
         return
+    root = root or module.folder
+    installed = _installed(root)
     for name, body in module.modules.items():
         source = local_source(body.get("source"), ev)
         folder = (module.folder / source).resolve() if source is not None else None
+        if folder is None and f"{key}{name}" in installed:
+            source, folder = installed[f"{key}{name}"]
         if folder is None or not folder.is_dir() or not any(folder.glob("*.tf")):
             continue
         child = load_module(folder)
@@ -55,4 +76,4 @@ def module_calls(module: Module, ev: Evaluator, depth: int = 0) -> Iterator[Modu
                              prefix=address + ".")
         call = ModuleCall(address, source or "", child, child_ev)
         yield call
-        yield from module_calls(child, child_ev, depth + 1)
+        yield from module_calls(child, child_ev, depth + 1, root, f"{key}{name}.")

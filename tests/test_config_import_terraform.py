@@ -528,6 +528,23 @@ def test_a_website_endpoint_of_a_bucket_terraform_names_is_guessed_as_a_website_
     assert any("aws_s3_bucket.site, which Terraform names at deploy" in n for n in notes)
 
 
+def test_a_registry_module_is_read_where_terraform_init_installed_it(tmp_path: Path) -> None:
+    manifest = {"Modules": [{"Key": "", "Source": "", "Dir": "."},
+                            {"Key": "cdn", "Source": "registry.terraform.io/acme/cdn/aws", "Version": "1.2.0",
+                             "Dir": ".terraform/modules/cdn"}]}
+    _write(tmp_path, {".terraform/modules/cdn/main.tf": _MODULE,
+                      ".terraform/modules/modules.json": json.dumps(manifest),
+                      "main.tf": 'module "cdn" {\n source = "acme/cdn/aws"\n version = "1.2.0"\n'
+                                 ' origins = { web = { domain_name = "www.example.com" } }\n'
+                                 ' default_behavior = { target_origin_id = "web", viewer_protocol_policy = "allow-all" }\n'
+                                 '}\n'})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and (origin.id, origin.url) == ("web", "https://www.example.com")
+    assert "Terraform resource module.cdn.aws_cloudfront_distribution.this" in toml
+    assert any("defined by module.cdn (source registry.terraform.io/acme/cdn/aws)" in n for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
