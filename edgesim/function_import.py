@@ -142,8 +142,8 @@ class Functions:
             path, entry = self._lambda_entry(self.folder / _file_name(name), runtime, handler, flat=True)
             found = self._code_at(path, code.inline, where)
             if not found:
-                self.notes.append(f"{where}: Lambda@Edge function {name}: " + self._elsewhere(code, arn, name, path,
-                                                                                                 entry))
+                elsewhere = self._elsewhere(code, arn, name, path, entry, function is not None)
+                self.notes.append(f"{where}: Lambda@Edge function {name}: {elsewhere}")
         association_out: dict[str, TomlValue] = {"lambda": f"{self._relative(path)}:{entry}"}
         if runtime and lambda_edge_runtime_problem(runtime) is None \
                 and runtime.startswith("python") == (path.suffix == ".py"):
@@ -157,7 +157,7 @@ class Functions:
             return association_out
         return Remark(association_out, f"PLACEHOLDER: {self._relative(path)} is still to create")
 
-    def _elsewhere(self, code: LambdaCode, arn: Any, name: str, path: Path, entry: str) -> str:
+    def _elsewhere(self, code: LambdaCode, arn: Any, name: str, path: Path, entry: str, defined: bool) -> str:
         """What to do for a function whose code is not here: where it is, the command that fetches it."""
         relative, home = self._relative(path), self._relative(path.parent)
         if code.s3 is not None:
@@ -172,6 +172,8 @@ class Functions:
                     f"so neither does edgesim: write the handler as {relative} (`{entry}`), or point `lambda` at it")
         where = "the template does not define it (another stack's or account's function)" \
             if self.source.template.resources else "a distribution names it only by ARN"
+        if defined:
+            where = "the input defines it but not in a way that says where its code is here"
         shown = text(arn) or name
         if isinstance(arn, Mapping) and isinstance(arn.get("Ref"), str) and len(arn) == 1:
             # A Ref that names no resource is a parameter without a Default: the ARN comes at deploy.

@@ -180,13 +180,18 @@ def _lambda_code(values: Mapping[str, Any], folder: Path, archives: Mapping[str,
 
 
 def _archive_source(values: Mapping[str, Any], folder: Path) -> Path | None:
-    """The folder a data.archive_file zips (its source_dir, else its source_file's folder)."""
+    """The folder a data.archive_file zips (its source_dir, else its source_file's folder, else the
+    folder of the files its `source { content = file(...) }` blocks copy under their own names)."""
     for key, as_folder in (("source_dir", True), ("source_file", False)):
         value = values.get(key)
         if isinstance(value, str) and value:
             path = (folder / value).resolve()
             return path if as_folder else path.parent
-    return None
+    blocks = [b for b in values.get("source") or [] if isinstance(b, Mapping)]
+    folders = {b["content"].path.parent for b in blocks
+               if isinstance(b.get("content"), FileText) and b["content"].path.name == b.get("filename")}
+    return folders.pop() if blocks and len(folders) == 1 and len(blocks) == len(
+        [b for b in blocks if isinstance(b.get("content"), FileText)]) else None
 
 
 def _choose(found: list[str], wanted: str | None, file: str, what: str) -> str:
@@ -271,7 +276,7 @@ def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
         if kind == "aws_lambda_function" and attribute in ("arn", "qualified_arn") and isinstance(function, str):
             return f"arn:aws:lambda:{_REGION}:{_ACCOUNT}:function:{function}"
         if kind == "archive_file" and attribute == "output_path":
-            values = {k: ev.value(body.get(k)) for k in ("output_path", "source_dir", "source_file")}
+            values = {k: ev.value(body.get(k)) for k in ("output_path", "source_dir", "source_file", "source")}
             source = _archive_source(values, module.folder)
             output = values["output_path"]
             return ArchivePath(output if isinstance(output, str) else "", source) if source else reference
@@ -346,7 +351,8 @@ def _add_resources(template: Template, module: Module, ev: Evaluator) -> None:
     for address, body in module.data.items():
         if address.startswith("data.archive_file."):
             output = ev.value(body.get("output_path"))
-            archive = _archive_source({k: ev.value(body.get(k)) for k in ("source_dir", "source_file")}, module.folder)
+            archive = _archive_source({k: ev.value(body.get(k)) for k in ("source_dir", "source_file", "source")},
+                                      module.folder)
             if isinstance(output, str) and archive is not None:
                 archives[str((module.folder / output).resolve())] = archive
     for address, body in module.resources.items():

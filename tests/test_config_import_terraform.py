@@ -545,6 +545,37 @@ def test_a_registry_module_is_read_where_terraform_init_installed_it(tmp_path: P
     assert any("defined by module.cdn (source registry.terraform.io/acme/cdn/aws)" in n for n in notes)
 
 
+def test_an_archive_files_source_blocks_copying_files_are_followed(tmp_path: Path) -> None:
+    """`data "archive_file"` zipping `source { content = file(...), filename }` blocks, not a folder."""
+    behavior = ('default_cache_behavior {\n target_origin_id = "a"\n viewer_protocol_policy = "allow-all"\n'
+                ' allowed_methods = ["GET", "HEAD"]\n cached_methods = ["GET", "HEAD"]\n'
+                ' lambda_function_association {\n  event_type = "origin-request"\n'
+                '  lambda_arn = aws_lambda_function.edge.qualified_arn\n }\n}\n')
+    _write(tmp_path, {"code/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+                      "infra/main.tf": 'data "archive_file" "edge" {\n type = "zip"\n output_path = "edge.zip"\n'
+                                       ' source {\n  content = file("../code/index.js")\n  filename = "index.js"\n }\n}\n'
+                                       'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n'
+                                       ' handler = "index.handler"\n runtime = "nodejs20.x"\n'
+                                       ' filename = data.archive_file.edge.output_path\n}\n'
+                                       'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                       f' origin {{\n  domain_name = "a.example.com"\n  origin_id = "a"\n }}\n{behavior}}}\n',
+                      "other/main.tf": 'variable "package" {}\n'
+                                       'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n'
+                                       ' handler = "index.handler"\n runtime = "nodejs20.x"\n filename = var.package\n}\n'
+                                       'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                       f' origin {{\n  domain_name = "a.example.com"\n  origin_id = "a"\n }}\n{behavior}}}\n'})
+    _, _, output = _import(tmp_path / "infra", tmp_path)
+    edge = load_config(output).default_cache_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert edge.path == tmp_path.resolve() / "code" / "index.js"
+    # A function the input defines, its code given by what only the deployment knows: said as such,
+    # not as another stack's function.
+    _, notes, _ = _import(tmp_path / "other", tmp_path)
+    said = "\n".join(notes)
+    assert "Lambda@Edge function edge: the input defines it but not in a way that says where its code is" in said
+    assert "another stack's" not in said
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
