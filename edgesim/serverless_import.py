@@ -137,7 +137,7 @@ class _Service:
                for name in _FUNCTION_KEYS if name in function and name != "events"}
         events = function.get("events")
         out["events"] = [self.variables.resolve(e, f"functions.{key}.events[{i}]")
-                         if isinstance(e, Mapping) and "cloudFront" in e else None
+                         if isinstance(e, Mapping) and ("cloudFront" in e or "preExistingCloudFront" in e) else None
                          for i, e in enumerate(events if isinstance(events, list) else [])]
         return out
 
@@ -453,6 +453,13 @@ def serverless_source(path: Path, resource: str | None, document: Any = None) ->
     sections = service.merge_resources()
     service.attach_lambda_at_edge()
     found = [k for k, r in service.resources.items() if isinstance(r, Mapping) and r.get("Type") == DISTRIBUTION_TYPE]
+    for key, function in service.functions.items():  # serverless-lambda-edge-pre-existing-cloudfront's events
+        for index, event in enumerate(function.get("events") or []):
+            spec = event.get("preExistingCloudFront") if isinstance(event, Mapping) else None
+            if isinstance(spec, Mapping):
+                service.existing.append(f"functions.{key}.events[{index}].preExistingCloudFront: distributionId "
+                                        f"{describe(spec.get('distributionId'))} (functions.{key}, handler "
+                                        f"{text(function.get('handler')) or '?'})")
     if not found and service.existing:
         raise ConfigError("the service's Lambda@Edge functions attach to a distribution deployed elsewhere, which it "
                           f"does not define ({'; '.join(service.existing)}): import that distribution (`aws cloudfront "

@@ -401,6 +401,22 @@ def test_lambda_at_edge_on_an_existing_distribution_by_id_says_to_import_that_on
         _import(file, tmp_path)
 
 
+def test_pre_existing_cloudfront_events_say_to_import_that_distribution(tmp_path: Path) -> None:
+    """serverless-lambda-edge-pre-existing-cloudfront's `preExistingCloudFront` events: a distribution
+    deployed elsewhere, named as such (not 'no function has a cloudFront event')."""
+    file = _service(tmp_path, """\
+        service: resize
+        functions:
+          resize:
+            handler: src/edge.handler
+            events:
+              - preExistingCloudFront: {distributionId: E2EXAMPLE, eventType: origin-response, pathPattern: '*'}
+        """)
+    with pytest.raises(ConfigError, match=r"attach to a distribution deployed elsewhere.*preExistingCloudFront: "
+                                          r"distributionId \"E2EXAMPLE\" \(functions\.resize, handler src/edge\.handler"):
+        _import(file, tmp_path)
+
+
 def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
     file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
     with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "
