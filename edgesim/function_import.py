@@ -149,7 +149,13 @@ class Functions:
                 and runtime.startswith("python") == (path.suffix == ".py"):
             association_out["runtime"] = runtime
         if flag(association.get("IncludeBody")):
-            association_out["include_body"] = True
+            if str(association.get("EventType")).endswith("-response"):
+                # CloudFront gives the body to request events only (spec 2.4, Request body); the
+                # Framework's own docs show `includeBody` on a viewer-response event, which deploys nothing more.
+                self.notes.append(f"{where}: IncludeBody on a response event left out (CloudFront exposes the "
+                                  "request body to viewer-request and origin-request functions only)")
+            else:
+                association_out["include_body"] = True
         association_out.update(limits)
         if _file_name(name) != name:
             association_out["name"] = name

@@ -417,6 +417,24 @@ def test_pre_existing_cloudfront_events_say_to_import_that_distribution(tmp_path
         _import(file, tmp_path)
 
 
+def test_include_body_on_a_response_event_is_left_out_and_said(tmp_path: Path) -> None:
+    """The Framework's docs write `includeBody: true` on a viewer-response event; CloudFront gives
+    the body to request events only, so the import leaves it out (said) rather than refusing."""
+    file = _service(tmp_path, """\
+        service: docs
+        provider: {name: aws, runtime: nodejs20.x}
+        functions:
+          edge:
+            handler: src/edge.handler
+            events:
+              - cloudFront: {eventType: viewer-response, includeBody: true, origin: 'https://a.example.com'}
+        """)
+    _, notes, output = _import(file, tmp_path)
+    association = _lambda(load_config(output).default_cache_behavior.functions[EventType.VIEWER_RESPONSE])
+    assert not association.include_body
+    assert any("IncludeBody on a response event left out" in n for n in notes)
+
+
 def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
     file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
     with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "
