@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edgesim import serverless_import, terraform_import
+from edgesim import serverless_import, terraform_import, terraform_show
 from edgesim.config import parse_config
 from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
@@ -112,8 +112,8 @@ def read_source(path: Path, resource: str | None = None) -> Source:
         raise ConfigError("Terraform's JSON syntax (.tf.json) is not read; import the .tf files, or the output "
                           "of `terraform show -json` after `terraform apply`", file=str(path))
     document = load_document(path)
-    if terraform_import.is_show_json(document):
-        return terraform_import.show_json_source(document, path, resource)
+    if terraform_show.is_show_json(document):
+        return terraform_show.show_json_source(document, path, resource)
     if serverless_import.looks_like_service(document):
         return serverless_import.serverless_source(path, resource, document)
     return replace(find_distribution(document, str(path), resource), folder=path.resolve().parent)

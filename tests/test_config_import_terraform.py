@@ -576,6 +576,19 @@ def test_an_archive_files_source_blocks_copying_files_are_followed(tmp_path: Pat
     assert "another stack's" not in said
 
 
+def test_an_existing_bucket_looked_up_by_name_is_the_origins_domain(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": 'data "aws_s3_bucket" "site" {\n bucket = "site-assets"\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = data.aws_s3_bucket.site.bucket_regional_domain_name\n'
+                                 '  origin_id = "s3"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "s3"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    toml, _, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://site-assets.s3.amazonaws.com"
+    assert "PLACEHOLDER" not in toml
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
