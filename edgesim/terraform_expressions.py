@@ -3,10 +3,11 @@
 `Evaluator` evaluates python-hcl2's expression text: literals, string templates, `var.x` (a
 variable's default, or a terraform.tfvars / *.auto.tfvars value, each said in a note), `local.x`,
 `path.module`, `file(...)` read relative to the module's folder, conditionals and comparisons of
-known values, and a few pure functions. A reference to a resource or data source goes to the
-importer's `attribute` hook (terraform_import.py), which follows the ones it knows. What depends on
-the deployment (another resource's attribute, a variable without a default, `count.index`, a for
-expression) stays an `Unknown` holding the expression's text, for the importer to mark as a placeholder.
+known values, for expressions over known collections, and a few pure functions. A reference to a
+resource or data source goes to the importer's `attribute` hook (terraform_import.py), which follows
+the ones it knows. What depends on the deployment (another resource's attribute, a variable without
+a default, `count.index`) stays an `Unknown` holding the expression's text, for the importer to mark
+as a placeholder.
 """
 
 from __future__ import annotations
@@ -248,8 +249,6 @@ class _Parser:
                 return None
             if self._at("("):
                 return self._call(token, start)
-            if token == "for":
-                raise _Unparsed
             return self._reference(token, start)
         if token == "(":
             value = self._expression()
@@ -257,7 +256,7 @@ class _Parser:
             return value
         if token == "[":
             if self._at("for"):
-                raise _Unparsed  # a for expression: left to the deployment's Terraform
+                return self._for("]", start)
             items: list[Any] = []
             while not self._at("]"):
                 items.append(self._expression())
@@ -266,6 +265,8 @@ class _Parser:
             self._take("]")
             return items
         if token == "{":
+            if self._at("for"):
+                return self._for("}", start)
             entries: dict[str, Any] = {}
             while not self._at("}"):
                 ahead = self._peek()
@@ -279,6 +280,59 @@ class _Parser:
             self._take("}")
             return entries
         raise _Unparsed
+
+    def _for(self, close: str, start: int) -> Any:
+        """A for expression (`[for o in var.origins : o.id if o.enabled]`, `{for k, v in m : k => v}`),
+        its opening bracket taken: the body is evaluated once per element, in a scope naming it."""
+        self._take("for")
+        names = [self._take()[1]]
+        if self._at(","):
+            self._take(",")
+            names.append(self._take()[1])
+        self._take("in")
+        collection = self._expression()
+        self._take(":")
+        body = self.pos
+        pairs = list(collection.items() if isinstance(collection, Mapping) else enumerate(collection)) \
+            if isinstance(collection, (list, Mapping)) else None
+        # Read the body once with unknown elements: where it ends, whatever the collection.
+        self.pos = self._for_body(body, close, {n: Unknown(n) for n in names})[3]
+        self._take(close)
+        text = self.text[start:self.pos].strip()
+        if pairs is None:
+            return Unknown(text)
+        items: list[Any] = []
+        entries: dict[str, Any] = {}
+        for key, value in pairs:
+            scope = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
+            out_key, out_value, keep, _ = self._for_body(body, close, scope)
+            if not isinstance(keep, bool):
+                return Unknown(text)
+            if not keep:
+                continue
+            if close == "]":
+                items.append(out_value)
+            elif isinstance(out_key, (str, int, float)) and not isinstance(out_key, bool):
+                entries[_string(out_key) or str(out_key)] = out_value
+            else:
+                return Unknown(text)
+        return items if close == "]" else entries
+
+    def _for_body(self, at: int, close: str, names: Mapping[str, Any]) -> tuple[Any, Any, Any, int]:
+        """(key, value, whether the `if` keeps it, where the body ends) of a for expression's body at `at`."""
+        parser = _Parser(self.text, self.ev, {**self.scope, **names})
+        parser.pos = at
+        key = parser._expression() if close == "}" else None
+        if close == "}":
+            parser._take("=>")
+        value = parser._expression()
+        if parser._at("..."):
+            raise _Unparsed  # grouping mode: left to Terraform
+        keep: Any = True
+        if parser._at("if"):
+            parser._take("if")
+            keep = parser._expression()
+        return key, value, keep, parser.pos
 
     def _template(self) -> Any:
         """A quoted string (its opening quote taken): escapes, `$${`, and `${...}` interpolations."""

@@ -589,6 +589,54 @@ def test_an_existing_bucket_looked_up_by_name_is_the_origins_domain(tmp_path: Pa
     assert "PLACEHOLDER" not in toml
 
 
+def test_for_expressions_make_a_dynamic_blocks_collection(tmp_path: Path) -> None:
+    """`for_each = { for o in var.origins : o.id => o if o.enabled }`, as modules write it."""
+    _write(tmp_path, {"main.tf": '''
+variable "origins" {
+  default = [
+    { id = "api", domain = "api.example.com", enabled = true },
+    { id = "old", domain = "old.example.com", enabled = false },
+    { id = "web", domain = "www.example.com", enabled = true },
+  ]
+}
+locals {
+  paths = [for o in var.origins : "/${o.id}/*" if o.enabled && o.id != "web"]
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  dynamic "origin" {
+    for_each = { for o in var.origins : o.id => o if o.enabled }
+    content {
+      domain_name = origin.value.domain
+      origin_id   = origin.key
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "web"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = local.paths
+    content {
+      path_pattern           = ordered_cache_behavior.value
+      target_origin_id       = "api"
+      viewer_protocol_policy = "https-only"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+}
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    assert [(o.id, o.url) for o in config.origins if isinstance(o, CustomOrigin)] == \
+        [("api", "https://api.example.com"), ("web", "https://www.example.com")]
+    assert [b.path_pattern for b in config.cache_behaviors] == ["/api/*"]
+    assert not any("cannot be evaluated" in n for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
