@@ -71,6 +71,8 @@ class Evaluator:
     # (terraform_modules.py), and the prefix its resources' addresses take (`module.cdn.`).
     inputs: dict[str, Any] | None = None
     prefix: str = ""
+    # `module.cdn.domain`: the called module's output, when its files are here (terraform_modules.py).
+    outputs: Callable[[str, str, Evaluator], Any] | None = None
     _locals: dict[str, Any] = field(default_factory=dict)
 
     def note(self, key: str, text: str) -> None:
@@ -441,6 +443,9 @@ class _Parser:
             return str(self.ev.module.folder) if names[0] in ("module", "root", "cwd") else Unknown(text)
         if root == "data" and len(names) == 3:
             return self.ev.attribute(f"data.{names[0]}.{names[1]}", names[2], self.ev)
+        if root == "module" and len(names) == 2 and self.ev.outputs is not None:
+            found = self.ev.outputs(names[0], names[1], self.ev)
+            return Unknown(text) if isinstance(found, Unknown) and found.reference is None else found
         if root not in ("data", "module", "each", "count", "self", "terraform") and len(names) == 2:
             return self.ev.attribute(f"{root}.{names[0]}", names[1], self.ev)
         return Unknown(text)

@@ -26,7 +26,7 @@ from edgesim.errors import ConfigError
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
 from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown
 from edgesim.terraform_hcl import Module, load_module, strip_meta
-from edgesim.terraform_modules import module_calls
+from edgesim.terraform_modules import module_calls, output_reader
 
 DISTRIBUTION = "aws_cloudfront_distribution"
 # Terraform's repeated blocks -> the list CloudFormation writes.
@@ -305,11 +305,11 @@ def terraform_source(path: Path, resource: str | None) -> Source:
     it calls (terraform_modules.py)."""
     module = load_module(path)
     shown = str(path)
-    ev = Evaluator(module, _attribute)
+    ev = Evaluator(module, _attribute, outputs=output_reader(module.folder))
     # address -> (the module defining it, its evaluator, its address there)
     found = {a: (module, ev, a) for a in module.resources if a.startswith(DISTRIBUTION + ".")}
-    calls = [] if found else list(module_calls(module, ev))
-    for call in calls:
+    calls = list(module_calls(module, ev))
+    for call in calls if not found else ():
         found.update({f"{call.name}.{a}": (call.module, call.evaluator, a)
                       for a in call.module.resources if a.startswith(DISTRIBUTION + ".")})
     if not found:
@@ -342,8 +342,8 @@ def terraform_source(path: Path, resource: str | None) -> Source:
             ev.note(f"meta:{chosen}", f"{chosen} has {meta}; imported as one distribution")
     template = Template()
     _add_resources(template, module, ev)
-    if home is not module:
-        _add_resources(template, home, home_ev)
+    for call in calls:  # what the called modules define, by their `module.NAME.` addresses
+        _add_resources(template, call.module, call.evaluator)
     config = distribution_config(values)
     return Source(config, f"Terraform resource {chosen}", template, notes=tuple(ev.notes), folder=module.folder)
 

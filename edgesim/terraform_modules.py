@@ -11,11 +11,12 @@ A registry or git source is not fetched: it is read where `terraform init` put i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from edgesim.terraform_expressions import Evaluator
+from edgesim.terraform_expressions import Evaluator, Unknown
 from edgesim.terraform_hcl import Module, load_module, strip_meta
 
 # A module block's meta-arguments, which are not the module's variables.
@@ -52,28 +53,55 @@ def _installed(root: Path) -> dict[str, tuple[str, Path]]:
             for e in entries if isinstance(e, dict) and e.get("Key") and e.get("Dir")}
 
 
-def module_calls(module: Module, ev: Evaluator, depth: int = 0, root: Path | None = None,
-                 key: str = "") -> Iterator[ModuleCall]:
-    """The modules `module` calls (and the ones they call) whose files are here - a local source, or
-    one `terraform init` installed -, each with an evaluator whose variables are the call's
-    arguments and whose notes are the caller's."""
+def _call(module: Module, ev: Evaluator, name: str, root: Path) -> ModuleCall | None:
+    """The module `module` calls as `name`, when its files are here (a local source, or one
+    `terraform init` installed), with an evaluator whose variables are the call's arguments."""
+    body = module.modules.get(name)
+    if body is None:
+        return None
+    key = ev.prefix.replace("module.", "")  # `module.site.module.cdn.` -> the manifest's "site.cdn."
+    source = local_source(body.get("source"), ev)
+    folder = (module.folder / source).resolve() if source is not None else None
+    installed = _installed(root) if folder is None else {}
+    if folder is None and f"{key}{name}" in installed:
+        source, folder = installed[f"{key}{name}"]
+    if folder is None or not folder.is_dir() or not any(folder.glob("*.tf")):
+        return None
+    child = load_module(folder)
+    child.tfvars.clear()  # a module's variables come from its caller, not from tfvars beside it
+    inputs = {arg: ev.value(raw) for arg, raw in strip_meta(body).items() if arg not in _META}
+    address = f"{ev.prefix}module.{name}"
+    child_ev = Evaluator(child, ev.attribute, notes=ev.notes, noted=ev.noted, inputs=inputs, prefix=address + ".",
+                         outputs=ev.outputs)
+    return ModuleCall(address, source or "", child, child_ev)
+
+
+def module_calls(module: Module, ev: Evaluator, depth: int = 0, root: Path | None = None) -> Iterator[ModuleCall]:
+    """The modules `module` calls (and the ones they call) whose files are here, each with an
+    evaluator whose variables are the call's arguments and whose notes are the caller's."""
     if depth >= _DEPTH:
         return
     root = root or module.folder
-    installed = _installed(root)
-    for name, body in module.modules.items():
-        source = local_source(body.get("source"), ev)
-        folder = (module.folder / source).resolve() if source is not None else None
-        if folder is None and f"{key}{name}" in installed:
-            source, folder = installed[f"{key}{name}"]
-        if folder is None or not folder.is_dir() or not any(folder.glob("*.tf")):
-            continue
-        child = load_module(folder)
-        child.tfvars.clear()  # a module's variables come from its caller, not from tfvars beside it
-        inputs = {key: ev.value(raw) for key, raw in strip_meta(body).items() if key not in _META}
-        address = f"{ev.prefix}module.{name}"
-        child_ev = Evaluator(child, ev.attribute, notes=ev.notes, noted=ev.noted, inputs=inputs,
-                             prefix=address + ".")
-        call = ModuleCall(address, source or "", child, child_ev)
-        yield call
-        yield from module_calls(child, child_ev, depth + 1, root, f"{key}{name}.")
+    for name in module.modules:
+        call = _call(module, ev, name, root)
+        if call is not None:
+            yield call
+            yield from module_calls(call.module, call.evaluator, depth + 1, root)
+
+
+def output_reader(root: Path) -> Callable[[str, str, Evaluator], Any]:
+    """The hook that answers `module.NAME.OUTPUT` with the output's value, evaluated in the called
+    module (a reference to one of its resources follows that resource); an Unknown when not here."""
+    calls: dict[tuple[str, str], ModuleCall | None] = {}
+
+    def read(name: str, output: str, ev: Evaluator) -> Any:
+        if (ev.prefix, name) not in calls:
+            calls[(ev.prefix, name)] = None  # a module reading its own caller's output stays unknown
+            calls[(ev.prefix, name)] = _call(ev.module, ev, name, root)
+        call = calls[(ev.prefix, name)]
+        declared = call.module.outputs.get(output) if call is not None else None
+        if call is None or declared is None or "value" not in declared:
+            return Unknown(f"module.{name}.{output}")
+        return call.evaluator.value(declared["value"])
+
+    return read

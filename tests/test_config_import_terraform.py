@@ -637,6 +637,33 @@ resource "aws_cloudfront_distribution" "d" {
     assert not any("cannot be evaluated" in n for n in notes)
 
 
+def test_a_module_output_naming_its_lambda_function_is_followed_to_the_code(tmp_path: Path) -> None:
+    """`lambda_arn = module.edge.qualified_arn`, the module's output being its function's qualified
+    ARN (the usual Lambda@Edge module): the function's code and runtime come from the module."""
+    _write(tmp_path, {
+        "modules/edge/main.tf": 'variable "name" {}\nvariable "source_dir" {}\n'
+                                'data "archive_file" "this" {\n type = "zip"\n source_dir = var.source_dir\n'
+                                ' output_path = "${path.module}/edge.zip"\n}\n'
+                                'resource "aws_lambda_function" "this" {\n function_name = var.name\n'
+                                ' handler = "index.handler"\n runtime = "nodejs20.x"\n'
+                                ' filename = data.archive_file.this.output_path\n publish = true\n}\n'
+                                'output "qualified_arn" {\n value = aws_lambda_function.this.qualified_arn\n}\n',
+        "edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+        "main.tf": 'module "edge" {\n source = "./modules/edge"\n name = "auth"\n'
+                   ' source_dir = "${path.module}/edge"\n}\n'
+                   'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                   ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                   ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                   '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                   '  lambda_function_association {\n   event_type = "viewer-request"\n'
+                   '   lambda_arn = module.edge.qualified_arn\n  }\n }\n}\n'})
+    toml, _, output = _import(tmp_path, tmp_path)
+    edge = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert edge.path == tmp_path.resolve() / "edge" / "index.js" and edge.runtime == "nodejs20.x"
+    assert "PLACEHOLDER" not in toml
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
