@@ -273,8 +273,10 @@ class _Importer:
 
     def _s3_note(self, origin: Mapping[str, Any], origin_id: str, domain: str) -> None:
         s3 = origin.get("S3OriginConfig")
-        identity = text(s3.get("OriginAccessIdentity")) if isinstance(s3, Mapping) else None
-        private = bool(identity) or not _empty(origin.get("OriginAccessControlId"))
+        # An identity written as an expression (`!Sub origin-access-identity/cloudfront/${OAI}`, a
+        # Terraform reference to the OAI) is one all the same.
+        identity = s3.get("OriginAccessIdentity") if isinstance(s3, Mapping) else None
+        private = not _empty(identity) or not _empty(origin.get("OriginAccessControlId"))
         self.notes.append(
             f"origin {origin_id}: an S3 bucket, imported as a custom origin on https://{domain}"
             + (" (its origin access identity or control is not simulated: the bucket will refuse edgesim's "

@@ -664,6 +664,18 @@ def test_a_module_output_naming_its_lambda_function_is_followed_to_the_code(tmp_
     assert "PLACEHOLDER" not in toml
 
 
+def test_an_origin_access_identity_given_by_reference_is_said_as_one(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": 'resource "aws_cloudfront_origin_access_identity" "oai" {}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "assets.s3.amazonaws.com"\n  origin_id = "s3"\n'
+                                 '  s3_origin_config {\n   origin_access_identity = '
+                                 'aws_cloudfront_origin_access_identity.oai.cloudfront_access_identity_path\n  }\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "s3"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, _ = _import(tmp_path, tmp_path)
+    assert any("its origin access identity or control is not simulated" in n for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
