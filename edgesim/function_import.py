@@ -184,6 +184,14 @@ class Functions:
         if isinstance(arn, Mapping) and isinstance(arn.get("Ref"), str) and len(arn) == 1:
             # A Ref that names no resource is a parameter without a Default: the ARN comes at deploy.
             where, shown = f"the template takes its ARN as the parameter {arn['Ref']}", "<that ARN>"
+        expression = arn.get("Fn::Terraform") if isinstance(arn, Mapping) and len(arn) == 1 else None
+        if isinstance(expression, str) and expression.startswith("var."):
+            # Terraform's: a variable without a default, given at `terraform apply`.
+            where, shown = f"the configuration takes its ARN as the variable {expression[4:]}", "<that ARN>"
+        elif isinstance(expression, str) and expression.startswith("module."):
+            where = (f"its ARN is {expression}, an output of a module whose files are not here (`terraform init` "
+                     "installs a registry module where edgesim reads it)")
+            shown = "<that ARN>"
         return (f"{where}: create {relative} with a `{entry}` handler, or point `lambda` at your handler "
                 f"(`aws lambda get-function --function-name {shown} --query Code.Location` "
                 "gives a link to its code)")

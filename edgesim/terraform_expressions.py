@@ -107,8 +107,9 @@ class Evaluator:
         if declaration is None or "default" not in declaration:
             return Unknown(f"var.{name}")
         value = self.value(declaration["default"])
-        self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may be "
-                                 "given another value)")
+        if value is not None:  # a null default leaves the argument unset: nothing taken to say
+            self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may "
+                                     "be given another value)")
         return value
 
     def local(self, name: str) -> Any:

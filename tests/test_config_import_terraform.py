@@ -676,6 +676,27 @@ def test_an_origin_access_identity_given_by_reference_is_said_as_one(tmp_path: P
     assert any("its origin access identity or control is not simulated" in n for n in notes)
 
 
+def test_a_lambda_arn_given_as_a_variable_or_an_absent_modules_output_is_said_so(tmp_path: Path) -> None:
+    def distribution(arn: str) -> str:
+        return ('resource "aws_cloudfront_distribution" "d" {\n enabled = true\n web_acl_id = var.waf\n'
+                ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                f'  lambda_function_association {{\n   event_type = "viewer-request"\n   lambda_arn = {arn}\n  }}\n'
+                ' }\n}\n')
+    _write(tmp_path, {"var/main.tf": 'variable "edge_arn" {}\nvariable "waf" {\n default = null\n}\n'
+                                     + distribution("var.edge_arn"),
+                      "mod/main.tf": 'variable "waf" {\n default = null\n}\nmodule "edge" {\n'
+                                     ' source = "acme/edge/aws"\n}\n' + distribution("module.edge.qualified_arn")})
+    _, notes, _ = _import(tmp_path / "var", tmp_path)
+    said = "\n".join(notes)
+    assert "the configuration takes its ARN as the variable edge_arn" in said and "another stack's" not in said
+    assert "variable waf" not in said  # a null default leaves web_acl_id unset: nothing to say
+    _, notes, _ = _import(tmp_path / "mod", tmp_path)
+    assert any("its ARN is module.edge.qualified_arn, an output of a module whose files are not here" in n
+               for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
