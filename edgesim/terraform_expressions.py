@@ -126,7 +126,7 @@ def _shown(value: Any) -> str:
     return rendered if len(rendered) <= 80 else rendered[:77] + "..."
 
 
-def _string(value: Any) -> str | None:
+def string_of(value: Any) -> str | None:
     """A known value as a template inserts it."""
     if isinstance(value, bool):
         return str(value).lower()
@@ -316,7 +316,7 @@ class _Parser:
             if close == "]":
                 items.append(out_value)
             elif isinstance(out_key, (str, int, float)) and not isinstance(out_key, bool):
-                entries[_string(out_key) or str(out_key)] = out_value
+                entries[string_of(out_key) or str(out_key)] = out_value
             else:
                 return Unknown(text)
         return items if close == "]" else entries
@@ -384,7 +384,7 @@ class _Parser:
             # expression): a template of one interpolation and nothing else is that value itself,
             # a list or a reference included, as Terraform evaluates it.
             return parts[1]
-        strings = [_string(p) for p in parts]
+        strings = [string_of(p) for p in parts]
         if all(s is not None for s in strings):
             return "".join(s for s in strings if s is not None)
         return TemplateParts(tuple(p for p in parts if p != ""), self.text[start:self.pos - 1])
@@ -509,7 +509,7 @@ def _function(name: str, args: list[Any], ev: Evaluator, text: str) -> Any:
     simple: dict[str, Callable[..., Any]] = {
         "abspath": lambda p: str((ev.module.folder / p).resolve()), "basename": lambda p: Path(p).name,
         "dirname": lambda p: str(Path(p).parent), "lower": str.lower, "upper": str.upper, "trimspace": str.strip,
-        "join": lambda sep, items: sep.join(map(_string, items)), "tostring": _string, "tonumber": float,
+        "join": lambda sep, items: sep.join(map(string_of, items)), "tostring": string_of, "tonumber": float,
         "tolist": list, "toset": list, "tomap": dict, "length": len, "concat": lambda *lists: sum(lists, []),
         "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
         "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],

@@ -24,7 +24,7 @@ from typing import Any
 from edgesim.distribution_source import Resource, Source, Template
 from edgesim.errors import ConfigError
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
-from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown
+from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown, string_of
 from edgesim.terraform_hcl import Module, load_module, strip_meta
 from edgesim.terraform_modules import module_calls, output_reader
 
@@ -336,10 +336,7 @@ def terraform_source(path: Path, resource: str | None) -> Source:
         call = next(c for c in calls if c.module is home)
         ev.note(f"module:{call.name}", f"{chosen} is defined by {call.name} (source {call.source}), imported with "
                                        "the module block's arguments as its variables")
-    values = _body(home.resources[local], home_ev, {}, chosen)
-    for meta in ("count", "for_each"):
-        if meta in values:
-            ev.note(f"meta:{chosen}", f"{chosen} has {meta}; imported as one distribution")
+    values = _body(home.resources[local], home_ev, _first_instance(home.resources[local], home_ev, chosen), chosen)
     template = Template()
     _add_resources(template, module, ev)
     for call in calls:  # what the called modules define, by their `module.NAME.` addresses
@@ -367,6 +364,26 @@ def _add_resources(template: Template, module: Module, ev: Evaluator) -> None:
             if converted is not None:
                 template.resources[ev.prefix + address] = converted
                 _code_note(ev.prefix + address, kind, resource_values, ev)
+
+
+def _first_instance(body: Mapping[str, Any], ev: Evaluator, address: str) -> dict[str, Any]:
+    """`count.index` and `each.key` / `each.value` of the one instance imported: the first, when the
+    configuration decides the collection (else they stay unknown), said either way."""
+    if "count" in body:
+        ev.note(f"meta:{address}", f"{address} has count; imported as one distribution, count.index = 0")
+        return {"count": {"index": 0}}
+    if "for_each" in body:
+        each = ev.value(body["for_each"])
+        pairs = list(each.items() if isinstance(each, Mapping) else ((v, v) for v in each)) \
+            if isinstance(each, (list, Mapping)) else []
+        if pairs:
+            key, value = pairs[0]
+            ev.note(f"meta:{address}", f"{address} has for_each; imported as one distribution, its instance "
+                                       f"[{string_of(key) or repr(key)}] ({len(pairs)} in all)")
+            return {"each": {"key": key, "value": value}}
+        ev.note(f"meta:{address}", f"{address} has for_each; imported as one distribution (each.key and "
+                                   "each.value cannot be evaluated here)")
+    return {}
 
 
 def _instances(body: Mapping[str, Any], ev: Evaluator) -> int | None:

@@ -697,6 +697,38 @@ def test_a_lambda_arn_given_as_a_variable_or_an_absent_modules_output_is_said_so
                for n in notes)
 
 
+def test_a_distribution_with_for_each_imports_its_first_instance_with_each_bound(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": '''
+variable "sites" {
+  default = {
+    blog = { domain = "blog.example.com", root = "index.html" }
+    shop = { domain = "shop.example.com", root = "shop.html" }
+  }
+}
+resource "aws_cloudfront_distribution" "site" {
+  for_each            = var.sites
+  enabled             = true
+  default_root_object = each.value.root
+  origin {
+    domain_name = each.value.domain
+    origin_id   = each.key
+  }
+  default_cache_behavior {
+    target_origin_id       = each.key
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+  }
+}
+'''})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    (origin,) = config.origins
+    assert isinstance(origin, CustomOrigin) and (origin.id, origin.url) == ("blog", "https://blog.example.com")
+    assert config.distribution.default_root_object == "index.html" and "PLACEHOLDER" not in toml
+    assert any("has for_each; imported as one distribution, its instance [blog] (2 in all)" in n for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
