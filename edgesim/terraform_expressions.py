@@ -16,43 +16,14 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from edgesim.config import read_user_text
+from edgesim.terraform_functions import STRUCTURAL, call_function
 from edgesim.terraform_hcl import Module, strip_meta
+from edgesim.terraform_values import TemplateParts, Unknown, known, string_of
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
                     r"|(?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|[-+*/%<>!?:.,()\[\]{}=])|(?P<quote>\"))")
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """An expression the configuration alone does not decide; `reference` is (address, attribute)
-    when it names a resource's or data source's attribute (`aws_lambda_function.edge`, `qualified_arn`)."""
-
-    text: str
-    reference: tuple[str, str] | None = None
-
-
-class FileText(str):
-    """A file's content read by `file()`, which remembers the file (a CloudFront Function's code is
-    then served from it rather than copied)."""
-
-    path: Path
-
-    def __new__(cls, content: str, path: Path) -> FileText:
-        made = super().__new__(cls, content)
-        made.path = path
-        return made
-
-
-@dataclass(frozen=True)
-class TemplateParts:
-    """A string template with unknown parts (`"${aws_lambda_function.edge.arn}:${...version}"`)."""
-
-    parts: tuple[Any, ...]
-    text: str
 
 
 Hook = Callable[[str, str, "Evaluator"], Any]
@@ -124,27 +95,6 @@ class Evaluator:
 def _shown(value: Any) -> str:
     rendered = json.dumps(value, default=str)
     return rendered if len(rendered) <= 80 else rendered[:77] + "..."
-
-
-def string_of(value: Any) -> str | None:
-    """A known value as a template inserts it."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (str, int)):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    return None
-
-
-def known(value: Any) -> bool:
-    if isinstance(value, (Unknown, TemplateParts)):
-        return False
-    if isinstance(value, list):
-        return all(map(known, value))
-    if isinstance(value, Mapping):
-        return all(map(known, value.values()))
-    return True
 
 
 class _Parser:
@@ -403,11 +353,11 @@ class _Parser:
         # A function that only looks at a container's shape (lookup, keys, merge...) answers when
         # the container is known though some of its values are not (`lookup(var.behavior, "x", null)`
         # with a module input whose other values are references); the rest need every value known.
-        whole = name not in _STRUCTURAL or (name == "lookup" and len(args) > 1 and not known(args[1]))
+        whole = name not in STRUCTURAL or (name == "lookup" and len(args) > 1 and not known(args[1]))
         if any(isinstance(a, (Unknown, TemplateParts)) for a in args) or (whole and not all(map(known, args))):
             return Unknown(text)
         try:
-            return _function(name, args, self.ev, text)
+            return call_function(name, args, self.ev.module.folder, self.ev.note, text)
         except (TypeError, ValueError, IndexError, KeyError):
             return Unknown(text)
 
@@ -491,48 +441,3 @@ def _operate(op: str, left: Any, right: Any, text: str) -> Any:
         return {"+": left + right, "-": left - right, "*": left * right, "/": left / right,
                 "%": left % right if right else 0}.get(op, Unknown(text))
     return Unknown(text)
-
-
-_STRUCTURAL = frozenset({"lookup", "keys", "values", "length", "merge", "concat", "element", "tolist", "toset",
-                         "tomap", "coalesce", "flatten", "compact", "try"})
-
-
-def _function(name: str, args: list[Any], ev: Evaluator, text: str) -> Any:
-    """The pure functions Terraform configurations use around a distribution's values."""
-    if name == "file":
-        path = Path(str(args[0]))
-        path = path if path.is_absolute() else ev.module.folder / path
-        if not path.is_file():
-            ev.note(f"file:{path}", f"{text}: no file {path}")
-            return Unknown(text)
-        return FileText(read_user_text(path, "file() in a Terraform file"), path)
-    simple: dict[str, Callable[..., Any]] = {
-        "abspath": lambda p: str((ev.module.folder / p).resolve()), "basename": lambda p: Path(p).name,
-        "dirname": lambda p: str(Path(p).parent), "lower": str.lower, "upper": str.upper, "trimspace": str.strip,
-        "join": lambda sep, items: sep.join(map(string_of, items)), "tostring": string_of, "tonumber": float,
-        "tolist": list, "toset": list, "tomap": dict, "length": len, "concat": lambda *lists: sum(lists, []),
-        "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
-        "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],
-        "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": json.dumps,
-        "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else _unsupported(),
-        "keys": lambda m: sorted(m), "values": lambda m: [m[k] for k in sorted(m)],
-        "contains": lambda items, v: v in items, "compact": lambda items: [i for i in items if i not in (None, "")],
-        "flatten": _flatten, "distinct": lambda items: [v for i, v in enumerate(items) if v not in items[:i]],
-        "split": lambda sep, s: s.split(sep), "trimprefix": lambda s, p: s.removeprefix(p),
-        "trimsuffix": lambda s, p: s.removesuffix(p), "startswith": str.startswith, "endswith": str.endswith,
-        "min": min, "max": max, "try": lambda *v: v[0],
-        "format": lambda f, *v: (f.replace("%%", "\0") % tuple(v)).replace("\0", "%") if re.fullmatch(
-            r"([^%]|%%|%s|%d)*", f) else _unsupported(),
-    }
-    if name not in simple:
-        return Unknown(text)
-    return simple[name](*args)  # None is a value: `lookup(m, "k", null)` of a map without "k"
-
-
-def _flatten(items: list[Any]) -> list[Any]:
-    return [v for i in items for v in (_flatten(i) if isinstance(i, list) else [i])]
-
-
-def _unsupported() -> Any:
-    """A function's form this evaluator does not compute (a regex `replace`, a `format` verb)."""
-    raise ValueError("not evaluated here")

@@ -24,9 +24,10 @@ from typing import Any
 from edgesim.distribution_source import Resource, Source, Template
 from edgesim.errors import ConfigError
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
-from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown, string_of
+from edgesim.terraform_expressions import Evaluator
 from edgesim.terraform_hcl import Module, load_module, strip_meta
 from edgesim.terraform_modules import module_calls, output_reader
+from edgesim.terraform_values import FileText, TemplateParts, Unknown, string_of
 
 DISTRIBUTION = "aws_cloudfront_distribution"
 # Terraform's repeated blocks -> the list CloudFormation writes.

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgesim.terraform_expressions import Evaluator, Unknown
+from edgesim.terraform_expressions import Evaluator
 from edgesim.terraform_hcl import Module, load_module, strip_meta
+from edgesim.terraform_values import Unknown
 
 # A module block's meta-arguments, which are not the module's variables.
 _META = {"source", "version", "count", "for_each", "providers", "depends_on"}
