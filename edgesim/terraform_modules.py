@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgesim.errors import ConfigError
 from edgesim.terraform_expressions import Evaluator
 from edgesim.terraform_hcl import Module, load_module, strip_meta
 from edgesim.terraform_values import Unknown
@@ -68,7 +69,11 @@ def _call(module: Module, ev: Evaluator, name: str, root: Path) -> ModuleCall | 
         source, folder = installed[f"{key}{name}"]
     if folder is None or not folder.is_dir() or not any(folder.glob("*.tf")):
         return None
-    child = load_module(folder)
+    try:
+        child = load_module(folder)
+    except ConfigError as exc:  # a module the distribution may not need: said, not fatal
+        ev.note(f"module-error:{folder}", f"module {name} (source {source}) is not read: {exc}")
+        return None
     child.tfvars.clear()  # a module's variables come from its caller, not from tfvars beside it
     inputs = {arg: ev.value(raw) for arg, raw in strip_meta(body).items() if arg not in _META}
     address = f"{ev.prefix}module.{name}"

@@ -729,6 +729,20 @@ resource "aws_cloudfront_distribution" "site" {
     assert any("has for_each; imported as one distribution, its instance [blog] (2 in all)" in n for n in notes)
 
 
+def test_a_called_module_that_does_not_parse_is_said_not_fatal(tmp_path: Path) -> None:
+    """Local modules are read for their outputs and resources; one with a syntax error that the root's
+    distribution does not need is named in a note rather than stopping the import."""
+    _write(tmp_path, {"modules/broken/main.tf": 'resource "x" "y" {\n a = \n}\n',
+                      "main.tf": 'module "b" {\n source = "./modules/broken"\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, output = _import(tmp_path, tmp_path)
+    assert load_config(output).origins[0].id == "a"
+    assert any("module b (source ./modules/broken) is not read" in n and "not valid HCL" in n for n in notes)
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
