@@ -357,9 +357,35 @@ class _Parser:
         if any(isinstance(a, (Unknown, TemplateParts)) for a in args) or (whole and not all(map(known, args))):
             return Unknown(text)
         try:
+            if name == "templatefile":
+                return self._template_file(args[0], args[1], text)
             return call_function(name, args, self.ev.module.folder, self.ev.note, text)
         except (TypeError, ValueError, IndexError, KeyError):
             return Unknown(text)
+
+    def _template_file(self, file: Any, variables: Any, text: str) -> Any:
+        """`templatefile(path, vars)`: the file's `${...}` evaluated with `vars` as its only names
+        (`$${` a literal); a template directive (`%{ if }`) is left to Terraform."""
+        content = call_function("file", [file], self.ev.module.folder, self.ev.note, text)
+        if not isinstance(content, str) or not isinstance(variables, Mapping) or "%{" in content.replace("%%{", ""):
+            return Unknown(text)
+        out: list[str] = []
+        at = 0
+        while (found := content.find("${", at)) >= 0:
+            if found > 0 and content[found - 1] == "$":  # `$${`: a literal `${`
+                out.append(content[at:found - 1] + "${")
+                at = found + 2
+                continue
+            parser = _Parser(content, self.ev, dict(variables))
+            parser.pos = found + 2
+            value = parser._expression()
+            parser._take("}")
+            shown = string_of(value)
+            if shown is None:
+                return Unknown(text)
+            out.append(content[at:found] + shown)
+            at = parser.pos
+        return "".join(out) + content[at:]
 
     def _reference(self, root: str, start: int) -> Any:
         if root in self.scope:

@@ -743,6 +743,29 @@ def test_a_called_module_that_does_not_parse_is_said_not_fatal(tmp_path: Path) -
     assert any("module b (source ./modules/broken) is not read" in n and "not valid HCL" in n for n in notes)
 
 
+def test_templatefile_renders_a_cloudfront_functions_code(tmp_path: Path) -> None:
+    """`code = templatefile("fn.js.tftpl", {...})`, as CloudFront Functions with a baked-in value are
+    written: the rendered code is the function's (`$${` stays a literal `${`)."""
+    _write(tmp_path, {"fn.js.tftpl": "function handler(event) {\n  var host = '${host}';\n"
+                                     "  var note = `$${host}`;\n  event.request.headers['x-host'] = { value: host };\n"
+                                     "  return event.request;\n}\n",
+                      "main.tf": 'variable "host" {\n default = "www.example.com"\n}\n'
+                                 'resource "aws_cloudfront_function" "f" {\n name = "rewrite"\n'
+                                 ' runtime = "cloudfront-js-2.0"\n'
+                                 ' code = templatefile("${path.module}/fn.js.tftpl", { host = var.host })\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                                 '  function_association {\n   event_type = "viewer-request"\n'
+                                 '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n'})
+    _, _, output = _import(tmp_path, tmp_path)
+    rewrite = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    code = rewrite.cloudfront_function.read_text()
+    assert "var host = 'www.example.com';" in code and "var note = `${host}`;" in code
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
