@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from edgesim import serverless_import, terraform_import
+from edgesim import serverless_import, terraform_import, terraform_show
 from edgesim.config import parse_config
 from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
@@ -112,8 +112,8 @@ def read_source(path: Path, resource: str | None = None) -> Source:
         raise ConfigError("Terraform's JSON syntax (.tf.json) is not read; import the .tf files, or the output "
                           "of `terraform show -json` after `terraform apply`", file=str(path))
     document = load_document(path)
-    if terraform_import.is_show_json(document):
-        return terraform_import.show_json_source(document, path, resource)
+    if terraform_show.is_show_json(document):
+        return terraform_show.show_json_source(document, path, resource)
     if serverless_import.looks_like_service(document):
         return serverless_import.serverless_source(path, resource, document)
     return replace(find_distribution(document, str(path), resource), folder=path.resolve().parent)
@@ -211,25 +211,43 @@ class _Importer:
                       "OriginSslProtocols"}, {}, self.notes)
         return out
 
+    def placeholder_origin(self, default: Any) -> dict[str, TomlValue]:
+        """The origin of a distribution whose input gives none that can be read (a module's origins
+        given by its caller, a service's `DistributionConfig: {}`): a marked placeholder, under the id
+        the default behavior targets, so that the rest of the distribution still imports."""
+        target = default.get("TargetOriginId") if isinstance(default, Mapping) else None
+        origin_id = self._id(target, "default_cache_behavior") or "origin"
+        host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
+        self.notes.append(f"the input gives no origin that can be read here; origin {origin_id} is a placeholder "
+                          f"({host}.invalid): write your origin's URL")
+        return {"id": origin_id, "url": Remark(f"https://{host}.invalid",
+                                               "PLACEHOLDER: the input does not give this origin")}
+
     def _domain(self, value: Any, origin_id: str, where: str) -> str:
         literal = text(value)
         if literal and _HOST.match(literal):
             return literal
         bucket = self.source.template.referenced(value, S3_BUCKET)
         if bucket is not None:
+            # Terraform's `aws_s3_bucket.x.website_endpoint`: the bucket's static website endpoint (S3's
+            # "Website endpoints", dash form), not its REST one; UNCERTAIN: the region is assumed.
+            website = isinstance(value, Mapping) and value.get("Fn::GetAtt", [None, None])[1:] == ["website_endpoint"]
+            suffix = "s3-website-us-east-1.amazonaws.com" if website else "s3.amazonaws.com"
             name = text(bucket.properties.get("BucketName"))
             if name and _HOST.match(name):
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket {name}; "
-                                  f"imported as {name}.s3.amazonaws.com")
+                                  f"imported as {name}.{suffix}")
             else:
                 named = bucket.properties.get("BucketName")
+                # A Terraform address has a dot, a CloudFormation logical id none.
+                namer = "Terraform" if "." in bucket.logical_id else "CloudFormation"
                 how = (f"whose BucketName {describe(named)} is evaluated at deploy" if named is not None
-                       else "which CloudFormation names at deploy")
+                       else f"which {namer} names at deploy")
                 name = re.sub(r"[^a-z0-9-]+", "-", bucket.logical_id.lower()).strip("-") or "bucket"
                 self.notes.append(f"{where}: DomainName {describe(value)} is the template's bucket "
-                                  f"{bucket.logical_id}, {how}: {name}.s3.amazonaws.com "
+                                  f"{bucket.logical_id}, {how}: {name}.{suffix} "
                                   "is a guess, write the bucket's real domain")
-            return f"{name}.s3.amazonaws.com"
+            return f"{name}.{suffix}"
         host = re.sub(r"[^a-z0-9-]+", "-", origin_id.lower()).strip("-") or "origin"
         why = f"is not a host name ({literal!r})" if literal else "cannot be evaluated here"
         self.notes.append(f"{where}: DomainName {describe(value)} {why}; the url is a placeholder "
@@ -255,8 +273,10 @@ class _Importer:
 
     def _s3_note(self, origin: Mapping[str, Any], origin_id: str, domain: str) -> None:
         s3 = origin.get("S3OriginConfig")
-        identity = text(s3.get("OriginAccessIdentity")) if isinstance(s3, Mapping) else None
-        private = bool(identity) or not _empty(origin.get("OriginAccessControlId"))
+        # An identity written as an expression (`!Sub origin-access-identity/cloudfront/${OAI}`, a
+        # Terraform reference to the OAI) is one all the same.
+        identity = s3.get("OriginAccessIdentity") if isinstance(s3, Mapping) else None
+        private = not _empty(identity) or not _empty(origin.get("OriginAccessControlId"))
         self.notes.append(
             f"origin {origin_id}: an S3 bucket, imported as a custom origin on https://{domain}"
             + (" (its origin access identity or control is not simulated: the bucket will refuse edgesim's "
@@ -418,8 +438,10 @@ def import_distribution(source: Source, *, output: Path, functions_dir: Path, la
                            if isinstance(o, Mapping)]
     groups = [importer.origin_group(g) for g in items(dist.get("OriginGroups")) if isinstance(g, Mapping)]
     document["origin_groups"] = [g for g in groups if g is not None]
-    importer.origin_ids = [str(t["id"]) for t in (*document["origins"], *document["origin_groups"])]
     default = dist.get("DefaultCacheBehavior")
+    if not document["origins"]:
+        document["origins"] = [importer.placeholder_origin(default)]
+    importer.origin_ids = [str(t["id"]) for t in (*document["origins"], *document["origin_groups"])]
     document["default_cache_behavior"] = importer.behavior(default if isinstance(default, Mapping) else {},
                                                            "default_cache_behavior", True)
     document["cache_behaviors"] = [importer.behavior(b, f"cache_behaviors[{i}]", False)

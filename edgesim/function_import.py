@@ -142,14 +142,20 @@ class Functions:
             path, entry = self._lambda_entry(self.folder / _file_name(name), runtime, handler, flat=True)
             found = self._code_at(path, code.inline, where)
             if not found:
-                self.notes.append(f"{where}: Lambda@Edge function {name}: " + self._elsewhere(code, arn, name, path,
-                                                                                                 entry))
+                elsewhere = self._elsewhere(code, arn, name, path, entry, function is not None)
+                self.notes.append(f"{where}: Lambda@Edge function {name}: {elsewhere}")
         association_out: dict[str, TomlValue] = {"lambda": f"{self._relative(path)}:{entry}"}
         if runtime and lambda_edge_runtime_problem(runtime) is None \
                 and runtime.startswith("python") == (path.suffix == ".py"):
             association_out["runtime"] = runtime
         if flag(association.get("IncludeBody")):
-            association_out["include_body"] = True
+            if str(association.get("EventType")).endswith("-response"):
+                # CloudFront gives the body to request events only (spec 2.4, Request body); the
+                # Framework's own docs show `includeBody` on a viewer-response event, which deploys nothing more.
+                self.notes.append(f"{where}: IncludeBody on a response event left out (CloudFront exposes the "
+                                  "request body to viewer-request and origin-request functions only)")
+            else:
+                association_out["include_body"] = True
         association_out.update(limits)
         if _file_name(name) != name:
             association_out["name"] = name
@@ -157,7 +163,7 @@ class Functions:
             return association_out
         return Remark(association_out, f"PLACEHOLDER: {self._relative(path)} is still to create")
 
-    def _elsewhere(self, code: LambdaCode, arn: Any, name: str, path: Path, entry: str) -> str:
+    def _elsewhere(self, code: LambdaCode, arn: Any, name: str, path: Path, entry: str, defined: bool) -> str:
         """What to do for a function whose code is not here: where it is, the command that fetches it."""
         relative, home = self._relative(path), self._relative(path.parent)
         if code.s3 is not None:
@@ -172,10 +178,20 @@ class Functions:
                     f"so neither does edgesim: write the handler as {relative} (`{entry}`), or point `lambda` at it")
         where = "the template does not define it (another stack's or account's function)" \
             if self.source.template.resources else "a distribution names it only by ARN"
+        if defined:
+            where = "the input defines it but not in a way that says where its code is here"
         shown = text(arn) or name
         if isinstance(arn, Mapping) and isinstance(arn.get("Ref"), str) and len(arn) == 1:
             # A Ref that names no resource is a parameter without a Default: the ARN comes at deploy.
             where, shown = f"the template takes its ARN as the parameter {arn['Ref']}", "<that ARN>"
+        expression = arn.get("Fn::Terraform") if isinstance(arn, Mapping) and len(arn) == 1 else None
+        if isinstance(expression, str) and expression.startswith("var."):
+            # Terraform's: a variable without a default, given at `terraform apply`.
+            where, shown = f"the configuration takes its ARN as the variable {expression[4:]}", "<that ARN>"
+        elif isinstance(expression, str) and expression.startswith("module."):
+            where = (f"its ARN is {expression}, an output of a module whose files are not here (`terraform init` "
+                     "installs a registry module where edgesim reads it)")
+            shown = "<that ARN>"
         return (f"{where}: create {relative} with a `{entry}` handler, or point `lambda` at your handler "
                 f"(`aws lambda get-function --function-name {shown} --query Code.Location` "
                 "gives a link to its code)")

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from edgesim.distribution_source import DISTRIBUTION_TYPE, Source, find_distribution, flag, items, load_document, text
+from edgesim.distribution_source import (DISTRIBUTION_TYPE, Source, describe, find_distribution, flag, items,
+                                         load_document, text)
 from edgesim.errors import ConfigError
 from edgesim.serverless_variables import Variables
 
@@ -118,6 +119,7 @@ class _Service:
         self.project = file.resolve().parent
         self.from_events = False
         self.origin_map: list[Mapping[str, Any]] = []  # serverless-offline-edge-lambda's local origins
+        self.existing: list[str] = []  # lambdaAtEdge.distributionID: functions for a distribution deployed elsewhere
         self.service, self.stage = self.variables.service(), self.variables.stage()
         functions = document.get("functions")
         if isinstance(functions, list):  # the Framework also takes a list of {name: function} objects
@@ -135,7 +137,7 @@ class _Service:
                for name in _FUNCTION_KEYS if name in function and name != "events"}
         events = function.get("events")
         out["events"] = [self.variables.resolve(e, f"functions.{key}.events[{i}]")
-                         if isinstance(e, Mapping) and "cloudFront" in e else None
+                         if isinstance(e, Mapping) and ("cloudFront" in e or "preExistingCloudFront" in e) else None
                          for i, e in enumerate(events if isinstance(events, list) else [])]
         return out
 
@@ -150,10 +152,10 @@ class _Service:
         custom = self.document.get("custom")
         offline = custom.get("offlineEdgeLambda") if isinstance(custom, Mapping) else None
         offline = self.variables.resolve(offline, "custom.offlineEdgeLambda") if isinstance(offline, Mapping) else {}
-        folder, said = self.project, f"the Serverless project's folder ({self.file.name})"
+        folder, said = self.project, f"project folder (beside {self.file.name})"
         for key, value in offline.items():
             if key == "path" and isinstance(value, str) and value:
-                folder, said = (self.project / value).resolve(), f"custom.offlineEdgeLambda.path {value}"
+                folder, said = (self.project / value).resolve(), f"build folder {value} (custom.offlineEdgeLambda.path)"
                 self.notes.append(f"custom.offlineEdgeLambda.path {value!r}: handlers are read from {value}, as "
                                   "serverless-offline-edge-lambda reads them (build it first)")
             elif key == "originMap":
@@ -382,9 +384,16 @@ class _Service:
         name = text(spec.get("distribution"))
         target = self.resources.get(name or "")
         if not isinstance(target, Mapping) or target.get("Type") != DISTRIBUTION_TYPE:
+            if spec.get("distributionID") is not None:
+                # serverless-plugin-cloudfront-lambda-edge's `distributionID`: a distribution deployed
+                # elsewhere, which this service does not define.
+                self.existing.append(f"{where}: distributionID {describe(spec['distributionID'])} (functions.{key}, "
+                                     f"handler {text(self.functions[key].get('handler')) or '?'})")
+                return
             found = [k for k, r in self.resources.items() if isinstance(r, Mapping) and r.get("Type") == DISTRIBUTION_TYPE]
-            raise ConfigError(f"{where}.distribution {name!r}: no {DISTRIBUTION_TYPE} of that logical id in "
-                              f"resources.Resources (it has: {', '.join(found) or 'none'})", file=str(self.file))
+            raise ConfigError(f"{where}.distribution {repr(name) if name is not None else describe(spec.get('distribution'))}: no {DISTRIBUTION_TYPE} of "
+                              f"that logical id in resources.Resources (it has: {', '.join(found) or 'none'})",
+                              file=str(self.file))
         config = target.get("Properties", {}).get("DistributionConfig")
         if not isinstance(config, dict):
             return
@@ -398,8 +407,18 @@ class _Service:
             behaviors = [b for b in items(config.get("CacheBehaviors")) if isinstance(b, Mapping)
                          and text(b.get("PathPattern")) in (pattern, pattern.lstrip("/"), "/" + pattern.lstrip("/"))]
             if not behaviors:
-                self.notes.append(f"{where}: {name} has no cache behavior with PathPattern {pattern!r}; the function "
-                                  "is not attached (add the behavior to the distribution)")
+                # serverless-offline-edge-lambda routes each pathPattern to its functions whatever the
+                # distribution's behaviors are (its BehaviorRouter); the behavior it ran is added, with
+                # the default behavior's settings (the default's origin, as the plugin's without one).
+                default = config.get("DefaultCacheBehavior")
+                added = {k: v for k, v in (default.items() if isinstance(default, Mapping) else ())
+                         if k not in ("LambdaFunctionAssociations", "FunctionAssociations")}
+                added["PathPattern"] = pattern
+                config["CacheBehaviors"] = [*items(config.get("CacheBehaviors")), added]
+                behaviors = [added]
+                self.notes.append(f"{where}: {name} has no cache behavior with PathPattern {pattern!r}; one is added "
+                                  "after the others, with the default behavior's settings, as serverless-offline-"
+                                  "edge-lambda runs the function for that pattern")
         association: dict[str, Any] = {"EventType": spec.get("eventType"),
                                        "LambdaFunctionARN": {"Ref": f"{normalized(key)}LambdaVersion"}}
         if spec.get("includeBody") is not None:
@@ -434,6 +453,18 @@ def serverless_source(path: Path, resource: str | None, document: Any = None) ->
     sections = service.merge_resources()
     service.attach_lambda_at_edge()
     found = [k for k, r in service.resources.items() if isinstance(r, Mapping) and r.get("Type") == DISTRIBUTION_TYPE]
+    for key, function in service.functions.items():  # serverless-lambda-edge-pre-existing-cloudfront's events
+        for index, event in enumerate(function.get("events") or []):
+            spec = event.get("preExistingCloudFront") if isinstance(event, Mapping) else None
+            if isinstance(spec, Mapping):
+                service.existing.append(f"functions.{key}.events[{index}].preExistingCloudFront: distributionId "
+                                        f"{describe(spec.get('distributionId'))} (functions.{key}, handler "
+                                        f"{text(function.get('handler')) or '?'})")
+    if not found and service.existing:
+        raise ConfigError("the service's Lambda@Edge functions attach to a distribution deployed elsewhere, which it "
+                          f"does not define ({'; '.join(service.existing)}): import that distribution (`aws cloudfront "
+                          "get-distribution-config --id ID > distribution.json`, then `edgesim import "
+                          "distribution.json`) and point its association's `lambda` at the handler", file=str(file))
     if not found:
         names = ", ".join(service.functions) or "none"
         raise ConfigError(f"no CloudFront distribution in this Serverless Framework service: no function has a "

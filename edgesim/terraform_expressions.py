@@ -3,10 +3,11 @@
 `Evaluator` evaluates python-hcl2's expression text: literals, string templates, `var.x` (a
 variable's default, or a terraform.tfvars / *.auto.tfvars value, each said in a note), `local.x`,
 `path.module`, `file(...)` read relative to the module's folder, conditionals and comparisons of
-known values, and a few pure functions. A reference to a resource or data source goes to the
-importer's `attribute` hook (terraform_import.py), which follows the ones it knows. What depends on
-the deployment (another resource's attribute, a variable without a default, `count.index`, a for
-expression) stays an `Unknown` holding the expression's text, for the importer to mark as a placeholder.
+known values, for expressions over known collections, and a few pure functions. A reference to a
+resource or data source goes to the importer's `attribute` hook (terraform_import.py), which follows
+the ones it knows. What depends on the deployment (another resource's attribute, a variable without
+a default, `count.index`) stays an `Unknown` holding the expression's text, for the importer to mark
+as a placeholder.
 """
 
 from __future__ import annotations
@@ -15,43 +16,14 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from edgesim.config import read_user_text
+from edgesim.terraform_functions import STRUCTURAL, call_function
 from edgesim.terraform_hcl import Module, strip_meta
+from edgesim.terraform_values import TemplateParts, Unknown, known, string_of
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
                     r"|(?P<op>==|!=|<=|>=|&&|\|\||=>|\.\.\.|[-+*/%<>!?:.,()\[\]{}=])|(?P<quote>\"))")
-
-
-@dataclass(frozen=True)
-class Unknown:
-    """An expression the configuration alone does not decide; `reference` is (address, attribute)
-    when it names a resource's or data source's attribute (`aws_lambda_function.edge`, `qualified_arn`)."""
-
-    text: str
-    reference: tuple[str, str] | None = None
-
-
-class FileText(str):
-    """A file's content read by `file()`, which remembers the file (a CloudFront Function's code is
-    then served from it rather than copied)."""
-
-    path: Path
-
-    def __new__(cls, content: str, path: Path) -> FileText:
-        made = super().__new__(cls, content)
-        made.path = path
-        return made
-
-
-@dataclass(frozen=True)
-class TemplateParts:
-    """A string template with unknown parts (`"${aws_lambda_function.edge.arn}:${...version}"`)."""
-
-    parts: tuple[Any, ...]
-    text: str
 
 
 Hook = Callable[[str, str, "Evaluator"], Any]
@@ -65,12 +37,18 @@ class Evaluator:
     module: Module
     attribute: Hook
     notes: list[str] = field(default_factory=list)
-    _noted: set[str] = field(default_factory=set)
+    noted: set[str] = field(default_factory=set)
+    # A child module's: its variables' values, the module block's arguments evaluated in the caller
+    # (terraform_modules.py), and the prefix its resources' addresses take (`module.cdn.`).
+    inputs: dict[str, Any] | None = None
+    prefix: str = ""
+    # `module.cdn.domain`: the called module's output, when its files are here (terraform_modules.py).
+    outputs: Callable[[str, str, Evaluator], Any] | None = None
     _locals: dict[str, Any] = field(default_factory=dict)
 
     def note(self, key: str, text: str) -> None:
-        if key not in self._noted:
-            self._noted.add(key)
+        if key not in self.noted:
+            self.noted.add(key)
             self.notes.append(text)
 
     def value(self, raw: Any, scope: Mapping[str, Any] | None = None) -> Any:
@@ -89,6 +67,8 @@ class Evaluator:
         return raw
 
     def variable(self, name: str) -> Any:
+        if self.inputs is not None and name in self.inputs:
+            return self.inputs[name]
         if name in self.module.tfvars:
             raw, file = self.module.tfvars[name]
             value = self.value(raw)
@@ -98,8 +78,9 @@ class Evaluator:
         if declaration is None or "default" not in declaration:
             return Unknown(f"var.{name}")
         value = self.value(declaration["default"])
-        self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may be "
-                                 "given another value)")
+        if value is not None:  # a null default leaves the argument unset: nothing taken to say
+            self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may "
+                                     "be given another value)")
         return value
 
     def local(self, name: str) -> Any:
@@ -114,27 +95,6 @@ class Evaluator:
 def _shown(value: Any) -> str:
     rendered = json.dumps(value, default=str)
     return rendered if len(rendered) <= 80 else rendered[:77] + "..."
-
-
-def _string(value: Any) -> str | None:
-    """A known value as a template inserts it."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (str, int)):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else str(value)
-    return None
-
-
-def known(value: Any) -> bool:
-    if isinstance(value, (Unknown, TemplateParts)):
-        return False
-    if isinstance(value, list):
-        return all(map(known, value))
-    if isinstance(value, Mapping):
-        return all(map(known, value.values()))
-    return True
 
 
 class _Parser:
@@ -242,8 +202,6 @@ class _Parser:
                 return None
             if self._at("("):
                 return self._call(token, start)
-            if token == "for":
-                raise _Unparsed
             return self._reference(token, start)
         if token == "(":
             value = self._expression()
@@ -251,7 +209,7 @@ class _Parser:
             return value
         if token == "[":
             if self._at("for"):
-                raise _Unparsed  # a for expression: left to the deployment's Terraform
+                return self._for("]", start)
             items: list[Any] = []
             while not self._at("]"):
                 items.append(self._expression())
@@ -260,6 +218,8 @@ class _Parser:
             self._take("]")
             return items
         if token == "{":
+            if self._at("for"):
+                return self._for("}", start)
             entries: dict[str, Any] = {}
             while not self._at("}"):
                 ahead = self._peek()
@@ -273,6 +233,59 @@ class _Parser:
             self._take("}")
             return entries
         raise _Unparsed
+
+    def _for(self, close: str, start: int) -> Any:
+        """A for expression (`[for o in var.origins : o.id if o.enabled]`, `{for k, v in m : k => v}`),
+        its opening bracket taken: the body is evaluated once per element, in a scope naming it."""
+        self._take("for")
+        names = [self._take()[1]]
+        if self._at(","):
+            self._take(",")
+            names.append(self._take()[1])
+        self._take("in")
+        collection = self._expression()
+        self._take(":")
+        body = self.pos
+        pairs = list(collection.items() if isinstance(collection, Mapping) else enumerate(collection)) \
+            if isinstance(collection, (list, Mapping)) else None
+        # Read the body once with unknown elements: where it ends, whatever the collection.
+        self.pos = self._for_body(body, close, {n: Unknown(n) for n in names})[3]
+        self._take(close)
+        text = self.text[start:self.pos].strip()
+        if pairs is None:
+            return Unknown(text)
+        items: list[Any] = []
+        entries: dict[str, Any] = {}
+        for key, value in pairs:
+            scope = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
+            out_key, out_value, keep, _ = self._for_body(body, close, scope)
+            if not isinstance(keep, bool):
+                return Unknown(text)
+            if not keep:
+                continue
+            if close == "]":
+                items.append(out_value)
+            elif isinstance(out_key, (str, int, float)) and not isinstance(out_key, bool):
+                entries[string_of(out_key) or str(out_key)] = out_value
+            else:
+                return Unknown(text)
+        return items if close == "]" else entries
+
+    def _for_body(self, at: int, close: str, names: Mapping[str, Any]) -> tuple[Any, Any, Any, int]:
+        """(key, value, whether the `if` keeps it, where the body ends) of a for expression's body at `at`."""
+        parser = _Parser(self.text, self.ev, {**self.scope, **names})
+        parser.pos = at
+        key = parser._expression() if close == "}" else None
+        if close == "}":
+            parser._take("=>")
+        value = parser._expression()
+        if parser._at("..."):
+            raise _Unparsed  # grouping mode: left to Terraform
+        keep: Any = True
+        if parser._at("if"):
+            parser._take("if")
+            keep = parser._expression()
+        return key, value, keep, parser.pos
 
     def _template(self) -> Any:
         """A quoted string (its opening quote taken): escapes, `$${`, and `${...}` interpolations."""
@@ -316,7 +329,12 @@ class _Parser:
             literal.append(char)
             self.pos += 1
         parts.append("".join(literal))
-        strings = [_string(p) for p in parts]
+        if len(parts) == 3 and parts[0] == parts[2] == "":
+            # `"${aws_lambda_function.edge.qualified_arn}"` (Terraform 0.11's way to write any
+            # expression): a template of one interpolation and nothing else is that value itself,
+            # a list or a reference included, as Terraform evaluates it.
+            return parts[1]
+        strings = [string_of(p) for p in parts]
         if all(s is not None for s in strings):
             return "".join(s for s in strings if s is not None)
         return TemplateParts(tuple(p for p in parts if p != ""), self.text[start:self.pos - 1])
@@ -332,12 +350,42 @@ class _Parser:
                 self._take(",")
         self._take(")")
         text = self.text[start:self.pos].strip()
-        if not all(known(a) for a in args):
+        # A function that only looks at a container's shape (lookup, keys, merge...) answers when
+        # the container is known though some of its values are not (`lookup(var.behavior, "x", null)`
+        # with a module input whose other values are references); the rest need every value known.
+        whole = name not in STRUCTURAL or (name == "lookup" and len(args) > 1 and not known(args[1]))
+        if any(isinstance(a, (Unknown, TemplateParts)) for a in args) or (whole and not all(map(known, args))):
             return Unknown(text)
         try:
-            return _function(name, args, self.ev, text)
+            if name == "templatefile":
+                return self._template_file(args[0], args[1], text)
+            return call_function(name, args, self.ev.module.folder, self.ev.note, text)
         except (TypeError, ValueError, IndexError, KeyError):
             return Unknown(text)
+
+    def _template_file(self, file: Any, variables: Any, text: str) -> Any:
+        """`templatefile(path, vars)`: the file's `${...}` evaluated with `vars` as its only names
+        (`$${` a literal); a template directive (`%{ if }`) is left to Terraform."""
+        content = call_function("file", [file], self.ev.module.folder, self.ev.note, text)
+        if not isinstance(content, str) or not isinstance(variables, Mapping) or "%{" in content.replace("%%{", ""):
+            return Unknown(text)
+        out: list[str] = []
+        at = 0
+        while (found := content.find("${", at)) >= 0:
+            if found > 0 and content[found - 1] == "$":  # `$${`: a literal `${`
+                out.append(content[at:found - 1] + "${")
+                at = found + 2
+                continue
+            parser = _Parser(content, self.ev, dict(variables))
+            parser.pos = found + 2
+            value = parser._expression()
+            parser._take("}")
+            shown = string_of(value)
+            if shown is None:
+                return Unknown(text)
+            out.append(content[at:found] + shown)
+            at = parser.pos
+        return "".join(out) + content[at:]
 
     def _reference(self, root: str, start: int) -> Any:
         if root in self.scope:
@@ -372,6 +420,9 @@ class _Parser:
             return str(self.ev.module.folder) if names[0] in ("module", "root", "cwd") else Unknown(text)
         if root == "data" and len(names) == 3:
             return self.ev.attribute(f"data.{names[0]}.{names[1]}", names[2], self.ev)
+        if root == "module" and len(names) == 2 and self.ev.outputs is not None:
+            found = self.ev.outputs(names[0], names[1], self.ev)
+            return Unknown(text) if isinstance(found, Unknown) and found.reference is None else found
         if root not in ("data", "module", "each", "count", "self", "terraform") and len(names) == 2:
             return self.ev.attribute(f"{root}.{names[0]}", names[1], self.ev)
         return Unknown(text)
@@ -416,30 +467,3 @@ def _operate(op: str, left: Any, right: Any, text: str) -> Any:
         return {"+": left + right, "-": left - right, "*": left * right, "/": left / right,
                 "%": left % right if right else 0}.get(op, Unknown(text))
     return Unknown(text)
-
-
-def _function(name: str, args: list[Any], ev: Evaluator, text: str) -> Any:
-    """The pure functions Terraform configurations use around a distribution's values."""
-    if name == "file":
-        path = Path(str(args[0]))
-        path = path if path.is_absolute() else ev.module.folder / path
-        if not path.is_file():
-            ev.note(f"file:{path}", f"{text}: no file {path}")
-            return Unknown(text)
-        return FileText(read_user_text(path, "file() in a Terraform file"), path)
-    simple: dict[str, Callable[..., Any]] = {
-        "abspath": lambda p: str((ev.module.folder / p).resolve()), "basename": lambda p: Path(p).name,
-        "dirname": lambda p: str(Path(p).parent), "lower": str.lower, "upper": str.upper, "trimspace": str.strip,
-        "join": lambda sep, items: sep.join(map(_string, items)), "tostring": _string, "tonumber": float,
-        "tolist": list, "toset": list, "tomap": dict, "length": len, "concat": lambda *lists: sum(lists, []),
-        "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
-        "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],
-        "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": json.dumps,
-        "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else None,
-        "format": lambda f, *v: (f.replace("%%", "\0") % tuple(v)).replace("\0", "%") if re.fullmatch(
-            r"([^%]|%%|%s|%d)*", f) else None,
-    }
-    if name not in simple:
-        return Unknown(text)
-    result = simple[name](*args)
-    return Unknown(text) if result is None else result

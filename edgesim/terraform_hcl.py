@@ -37,6 +37,7 @@ class Module:
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
     locals: dict[str, Any] = field(default_factory=dict)
     modules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     tfvars: dict[str, tuple[Any, str]] = field(default_factory=dict)  # name -> (raw value, file name)
 
 
@@ -96,6 +97,8 @@ def load_module(path: Path) -> Module:
             module.variables[labels[0]] = body
         for labels, body in _labelled(document.get("module"), 1):
             module.modules[labels[0]] = body
+        for labels, body in _labelled(document.get("output"), 1):
+            module.outputs[labels[0]] = body
         for block in document.get("locals") or []:
             if isinstance(block, Mapping):
                 module.locals.update(strip_meta(block))

@@ -12,8 +12,7 @@ Terraform address. A reference (`aws_cloudfront_function.rewrite.arn`) is the `F
 names that resource; what nothing here decides is a `Fn::Terraform` expression, shown as `${...}`
 in notes and imported as a marked placeholder.
 
-`terraform show -json` (state or plan) has every value resolved: an ARN or ID that a resource of the
-same output has is taken back to that resource, so its code and settings are imported too.
+`terraform show -json` output (state or plan) is read by terraform_show.py with these mappings.
 """
 
 from __future__ import annotations
@@ -22,11 +21,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from edgesim.distribution_source import Resource, Source, Template, text
+from edgesim.distribution_source import Resource, Source, Template
 from edgesim.errors import ConfigError
 from edgesim.policies import managed_cache_policy, managed_origin_request_policy, managed_response_headers_policy
-from edgesim.terraform_expressions import Evaluator, FileText, TemplateParts, Unknown, known
-from edgesim.terraform_hcl import load_module, strip_meta
+from edgesim.terraform_expressions import Evaluator
+from edgesim.terraform_hcl import Module, load_module, strip_meta
+from edgesim.terraform_modules import module_calls, output_reader
+from edgesim.terraform_values import FileText, TemplateParts, Unknown, string_of
 
 DISTRIBUTION = "aws_cloudfront_distribution"
 # Terraform's repeated blocks -> the list CloudFormation writes.
@@ -46,7 +47,7 @@ _NOT_CONFIG = {"arn", "caller_reference", "domain_name", "etag", "hosted_zone_id
                "in_progress_validation_batches", "status", "tags", "tags_all", "trusted_key_groups",
                "trusted_signers", "retain_on_delete", "wait_for_deployment", "provider", "depends_on", "lifecycle",
                "count", "for_each", "region"}
-_POLICIES = {  # resource type -> (CloudFormation type, its config's key, the managed policies' lookup)
+POLICIES = {  # resource type -> (CloudFormation type, its config's key, the managed policies' lookup)
     "aws_cloudfront_cache_policy": ("AWS::CloudFront::CachePolicy", "CachePolicyConfig", managed_cache_policy),
     "aws_cloudfront_origin_request_policy": ("AWS::CloudFront::OriginRequestPolicy", "OriginRequestPolicyConfig",
                                              managed_origin_request_policy),
@@ -132,11 +133,11 @@ def distribution_config(values: Mapping[str, Any]) -> dict[str, Any]:
     return converted if isinstance(converted, dict) else {}
 
 
-def _resource(address: str, kind: str, values: Mapping[str, Any], folder: Path,
+def template_resource(address: str, kind: str, values: Mapping[str, Any], folder: Path,
               archives: Mapping[str, Path]) -> Resource | None:
     """A resource a distribution refers to, as the CloudFormation resource config_import follows."""
-    if kind in _POLICIES:
-        cfn_type, config_key, _ = _POLICIES[kind]
+    if kind in POLICIES:
+        cfn_type, config_key, _ = POLICIES[kind]
         body = {k: v for k, v in values.items() if k not in ("id", "etag", "arn")}
         return Resource(address, cfn_type, {config_key: cloudformation(body)})
     if kind == "aws_cloudfront_function":
@@ -178,17 +179,22 @@ def _lambda_code(values: Mapping[str, Any], folder: Path, archives: Mapping[str,
     return None
 
 
-def _archive_source(values: Mapping[str, Any], folder: Path) -> Path | None:
-    """The folder a data.archive_file zips (its source_dir, else its source_file's folder)."""
+def archive_source(values: Mapping[str, Any], folder: Path) -> Path | None:
+    """The folder a data.archive_file zips (its source_dir, else its source_file's folder, else the
+    folder of the files its `source { content = file(...) }` blocks copy under their own names)."""
     for key, as_folder in (("source_dir", True), ("source_file", False)):
         value = values.get(key)
         if isinstance(value, str) and value:
             path = (folder / value).resolve()
             return path if as_folder else path.parent
-    return None
+    blocks = [b for b in values.get("source") or [] if isinstance(b, Mapping)]
+    folders = {b["content"].path.parent for b in blocks
+               if isinstance(b.get("content"), FileText) and b["content"].path.name == b.get("filename")}
+    return folders.pop() if blocks and len(folders) == 1 and len(blocks) == len(
+        [b for b in blocks if isinstance(b.get("content"), FileText)]) else None
 
 
-def _choose(found: list[str], wanted: str | None, file: str, what: str) -> str:
+def choose(found: list[str], wanted: str | None, file: str, what: str) -> str:
     if wanted is not None:
         for address in found:
             if wanted in (address, address.split(".", 1)[-1], address.rsplit(".", 1)[-1]):
@@ -224,10 +230,16 @@ def _body(raw: Mapping[str, Any], ev: Evaluator, scope: Mapping[str, Any], where
             content = spec.get("content")
             named = spec.get("iterator")  # `iterator = item`: a bare name, which python-hcl2 writes as "${item}"
             iterator = named[2:-1] if isinstance(named, str) and named.startswith("${") else named or label
-            if not isinstance(items, (list, Mapping)) or not known(items) or not _blocks(content):
-                ev.note(f"dynamic:{where}.{label}", f"{where}: dynamic \"{label}\" block's for_each "
-                        f"({getattr(items, 'text', items)}) cannot be evaluated here; its blocks are not imported: "
-                        f"write them out as {label} blocks, or as the config's tables")
+            # A known list or map makes the blocks, though some of its values are not known (a module
+            # input's references): those stay placeholders in the blocks made.
+            if not isinstance(items, (list, Mapping)) or not _blocks(content):
+                given = spec.get("for_each")
+                shown = given[2:-1] if isinstance(given, str) and given.startswith("${") else given
+                why = ("is null here (a module input the module's caller gives)" if items is None
+                       else "cannot be evaluated here")
+                ev.note(f"dynamic:{where}.{label}", f"{where}: dynamic \"{label}\" block's for_each ({shown}) "
+                        f"{why}; its blocks are not imported: write them out as {label} blocks, or as the "
+                        "config's tables")
                 continue
             pairs = items.items() if isinstance(items, Mapping) else enumerate(items)
             # UNCERTAIN: python-hcl2 gives no source order between static and dynamic blocks of one
@@ -245,17 +257,17 @@ def _body(raw: Mapping[str, Any], ev: Evaluator, scope: Mapping[str, Any], where
 def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
     """A reference to a resource's or data source's attribute, as far as the configuration decides it."""
     module = ev.module
-    reference = Unknown(f"{address}.{attribute}", (address, attribute))
+    reference = Unknown(f"{address}.{attribute}", (ev.prefix + address, attribute))
     kind = address.split(".")[1] if address.startswith("data.") else address.split(".")[0]
     body = module.data.get(address) if address.startswith("data.") else module.resources.get(address)
     if body is None:
         return reference
     if address.startswith("data."):
         name = ev.value(body.get("name"))
-        if kind in _POLICIES and attribute == "id":
+        if kind in POLICIES and attribute == "id":
             # A managed policy looked up by name ("Managed-CachingOptimized"): the config names it so.
             try:
-                return name if isinstance(name, str) and _POLICIES[kind][2](name) else reference
+                return name if isinstance(name, str) and POLICIES[kind][2](name) else reference
             except ValueError:
                 return reference
         if kind == "aws_cloudfront_function" and attribute == "arn" and isinstance(name, str):
@@ -264,13 +276,18 @@ def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
         if kind == "aws_lambda_function" and attribute in ("arn", "qualified_arn") and isinstance(function, str):
             return f"arn:aws:lambda:{_REGION}:{_ACCOUNT}:function:{function}"
         if kind == "archive_file" and attribute == "output_path":
-            values = {k: ev.value(body.get(k)) for k in ("output_path", "source_dir", "source_file")}
-            source = _archive_source(values, module.folder)
+            values = {k: ev.value(body.get(k)) for k in ("output_path", "source_dir", "source_file", "source")}
+            source = archive_source(values, module.folder)
             output = values["output_path"]
             return ArchivePath(output if isinstance(output, str) else "", source) if source else reference
     if kind == "aws_s3_bucket" and attribute in ("bucket", "id"):
         bucket = ev.value(body.get("bucket"))
         return bucket if isinstance(bucket, str) else reference
+    if address.startswith("data.aws_s3_bucket.") and attribute in ("bucket_domain_name", "bucket_regional_domain_name"):
+        # An existing bucket looked up by name: its REST endpoint, as a template's bucket is imported
+        # (UNCERTAIN: the region-less form; S3 redirects it for a bucket outside us-east-1).
+        bucket = ev.value(body.get("bucket"))
+        return f"{bucket}.s3.amazonaws.com" if isinstance(bucket, str) else reference
     if (kind, attribute) in (("aws_s3_bucket_website_configuration", "website_endpoint"),
                              ("aws_s3_bucket", "website_endpoint")):
         # A static website's origin (S3's "Website endpoints", the dash form); the region is assumed.
@@ -285,43 +302,100 @@ def _attribute(address: str, attribute: str, ev: Evaluator) -> Any:
 
 
 def terraform_source(path: Path, resource: str | None) -> Source:
-    """The distribution in the Terraform file (or folder of files) at `path`."""
+    """The distribution in the Terraform file (or folder of files) at `path`, or in a local module
+    it calls (terraform_modules.py)."""
     module = load_module(path)
     shown = str(path)
-    found = [a for a in module.resources if a.startswith(DISTRIBUTION + ".")]
+    ev = Evaluator(module, _attribute, outputs=output_reader(module.folder))
+    # address -> (the module defining it, its evaluator, its address there)
+    found = {a: (module, ev, a) for a in module.resources if a.startswith(DISTRIBUTION + ".")}
+    calls = list(module_calls(module, ev))
+    for call in calls if not found else ():
+        found.update({f"{call.name}.{a}": (call.module, call.evaluator, a)
+                      for a in call.module.resources if a.startswith(DISTRIBUTION + ".")})
     if not found:
         kinds = sorted({a.split(".")[0] for a in module.resources})
         where = "this file" if path.is_file() else f"these files ({', '.join(f.name for f in module.files)})"
         modules = [f"{name} (source {str(strip_meta(body).get('source', '?')).strip(chr(34))})"
                    for name, body in module.modules.items()]
-        hint = f"; it may be in a module: {', '.join(modules)} - import that module's folder" if modules else ""
+        hint = (f"; it may be in a module: {', '.join(modules)} - import that module's folder, or run `terraform "
+                "init` here (edgesim reads the modules it installs) and import again" if modules else "")
         raise ConfigError(f"no {DISTRIBUTION} resource in {where} (resources: {', '.join(kinds) or 'none'}){hint}",
                           file=shown)
-    chosen = _choose(found, resource, shown, "the configuration")
-    ev = Evaluator(module, _attribute)
-    values = _body(module.resources[chosen], ev, {}, chosen)
-    for meta in ("count", "for_each"):
-        if meta in values:
-            ev.note(f"meta:{chosen}", f"{chosen} has {meta}; imported as one distribution")
+    candidates = list(found)
+    if resource is None:
+        # `count = var.cdn ? 1 : 0` on two distributions, one for each setting: the one the
+        # configuration's values leave at no instance is not one to choose between.
+        live = [a for a in candidates if _instances(found[a][0].resources[found[a][2]], found[a][1]) != 0]
+        for address in (a for a in candidates if a not in live and live):
+            ev.note(f"none:{address}", f"{address}: its count or for_each gives no instance with these values; "
+                                       "not imported (--resource imports it)")
+        candidates = live or candidates
+    chosen = choose(candidates, resource, shown, "the configuration")
+    home, home_ev, local = found[chosen]
+    if home is not module:
+        call = next(c for c in calls if c.module is home)
+        ev.note(f"module:{call.name}", f"{chosen} is defined by {call.name} (source {call.source}), imported with "
+                                       "the module block's arguments as its variables")
+    values = _body(home.resources[local], home_ev, _first_instance(home.resources[local], home_ev, chosen), chosen)
+    template = Template()
+    _add_resources(template, module, ev)
+    for call in calls:  # what the called modules define, by their `module.NAME.` addresses
+        _add_resources(template, call.module, call.evaluator)
+    config = distribution_config(values)
+    return Source(config, f"Terraform resource {chosen}", template, notes=tuple(ev.notes), folder=module.folder)
+
+
+def _add_resources(template: Template, module: Module, ev: Evaluator) -> None:
+    """The resources of `module` a distribution refers to, by their addresses (`ev.prefix` before)."""
     # A Lambda function's `filename` written as the same path an archive_file's output_path is.
     archives: dict[str, Path] = {}
     for address, body in module.data.items():
         if address.startswith("data.archive_file."):
             output = ev.value(body.get("output_path"))
-            archive = _archive_source({k: ev.value(body.get(k)) for k in ("source_dir", "source_file")}, module.folder)
+            archive = archive_source({k: ev.value(body.get(k)) for k in ("source_dir", "source_file", "source")},
+                                      module.folder)
             if isinstance(output, str) and archive is not None:
                 archives[str((module.folder / output).resolve())] = archive
-    template = Template()
     for address, body in module.resources.items():
         kind = address.split(".")[0]
-        if kind in (*_POLICIES, "aws_cloudfront_function", "aws_lambda_function", "aws_s3_bucket"):
-            resource_values = _body(body, ev, {}, address)
-            converted = _resource(address, kind, resource_values, module.folder, archives)
+        if kind in (*POLICIES, "aws_cloudfront_function", "aws_lambda_function", "aws_s3_bucket"):
+            resource_values = _body(body, ev, {}, ev.prefix + address)
+            converted = template_resource(ev.prefix + address, kind, resource_values, module.folder, archives)
             if converted is not None:
-                template.resources[address] = converted
-                _code_note(address, kind, resource_values, ev)
-    config = distribution_config(values)
-    return Source(config, f"Terraform resource {chosen}", template, notes=tuple(ev.notes), folder=module.folder)
+                template.resources[ev.prefix + address] = converted
+                _code_note(ev.prefix + address, kind, resource_values, ev)
+
+
+def _first_instance(body: Mapping[str, Any], ev: Evaluator, address: str) -> dict[str, Any]:
+    """`count.index` and `each.key` / `each.value` of the one instance imported: the first, when the
+    configuration decides the collection (else they stay unknown), said either way."""
+    if "count" in body:
+        ev.note(f"meta:{address}", f"{address} has count; imported as one distribution, count.index = 0")
+        return {"count": {"index": 0}}
+    if "for_each" in body:
+        each = ev.value(body["for_each"])
+        pairs = list(each.items() if isinstance(each, Mapping) else ((v, v) for v in each)) \
+            if isinstance(each, (list, Mapping)) else []
+        if pairs:
+            key, value = pairs[0]
+            ev.note(f"meta:{address}", f"{address} has for_each; imported as one distribution, its instance "
+                                       f"[{string_of(key) or repr(key)}] ({len(pairs)} in all)")
+            return {"each": {"key": key, "value": value}}
+        ev.note(f"meta:{address}", f"{address} has for_each; imported as one distribution (each.key and "
+                                   "each.value cannot be evaluated here)")
+    return {}
+
+
+def _instances(body: Mapping[str, Any], ev: Evaluator) -> int | None:
+    """How many instances a resource's count or for_each makes, when the configuration decides it."""
+    if "count" in body:
+        count = ev.value(body["count"])
+        return int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else None
+    if "for_each" in body:
+        each = ev.value(body["for_each"])
+        return len(each) if isinstance(each, (list, Mapping)) else None
+    return 1
 
 
 def _code_note(address: str, kind: str, values: Mapping[str, Any], ev: Evaluator) -> None:
@@ -329,126 +403,3 @@ def _code_note(address: str, kind: str, values: Mapping[str, Any], ev: Evaluator
     if kind == "aws_cloudfront_function" and code is not None and not isinstance(code, str):
         ev.note(f"code:{address}", f"{address}: its code ({getattr(code, 'text', code)}) cannot be evaluated here; "
                                    "the function's file is looked for under the functions folder")
-
-
-# --- terraform show -json ------------------------------------------------------------------------
-
-
-def is_show_json(document: Any) -> bool:
-    return isinstance(document, Mapping) and "format_version" in document and (
-        "values" in document or "planned_values" in document)
-
-
-def _module_resources(module: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(module, Mapping):
-        return []
-    found = [r for r in module.get("resources") or [] if isinstance(r, Mapping)]
-    for child in module.get("child_modules") or []:
-        found.extend(_module_resources(child))
-    return found
-
-
-def _references(resources: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Each resolved ARN or ID a resource of the output has -> the reference to that resource."""
-    found: dict[str, dict[str, Any]] = {}
-    for resource in resources:
-        values, address = resource.get("values") or {}, str(resource.get("address"))
-        kind = resource.get("type")
-        if resource.get("mode") == "data" or not isinstance(values, Mapping):
-            continue
-        keys = {"aws_cloudfront_function": ("arn",), "aws_lambda_function": ("qualified_arn", "arn")}.get(
-            str(kind), ("id",) if kind in _POLICIES else ())
-        for key in keys:
-            if isinstance(values.get(key), str) and values[key]:
-                found[values[key]] = {"Fn::GetAtt": [address, key]}
-        if kind == "aws_lambda_function" and values.get("arn") and values.get("version"):
-            found[f"{values['arn']}:{values['version']}"] = {"Fn::GetAtt": [address, "qualified_arn"]}
-    return found
-
-
-def _relinked(value: Any, references: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        return references.get(value, value)
-    if isinstance(value, list):
-        return [_relinked(v, references) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _relinked(v, references) for k, v in value.items()}
-    return value
-
-
-def _configuration_expressions(document: Mapping[str, Any], address: str) -> Mapping[str, Any]:
-    """The plan's `configuration` expressions of the resource at `address` (root module's)."""
-    configuration = document.get("configuration")
-    root = configuration.get("root_module") if isinstance(configuration, Mapping) else None
-    for resource in (root.get("resources") or []) if isinstance(root, Mapping) else []:
-        if isinstance(resource, Mapping) and resource.get("address") == address:
-            expressions = resource.get("expressions")
-            return expressions if isinstance(expressions, Mapping) else {}
-    return {}
-
-
-def _planned_references(values: Any, expressions: Any) -> None:
-    """A plan's value not known until apply (`function_arn` of a function still to create) is null;
-    the configuration's expression says which resource it refers to, which is followed instead."""
-    if isinstance(values, list) and isinstance(expressions, list):
-        for value, expression in zip(values, expressions):
-            _planned_references(value, expression)
-        return
-    if not (isinstance(values, dict) and isinstance(expressions, Mapping)):
-        return
-    for key, expression in expressions.items():
-        references = expression.get("references") if isinstance(expression, Mapping) else None
-        if isinstance(references, list) and values.get(key) in (None, ""):
-            for reference in map(str, references):
-                parts = reference.split(".")
-                size = 3 if parts[0] == "data" else 2
-                if len(parts) > size and parts[0] not in ("var", "local", "module"):
-                    values[key] = {"Fn::GetAtt": [".".join(parts[:size]), parts[size]]}
-                    break
-        else:
-            _planned_references(values.get(key), expression)
-
-
-def show_json_source(document: Mapping[str, Any], path: Path, resource: str | None) -> Source:
-    """The distribution in `terraform show -json` output (state, or a plan's planned values)."""
-    plan = "planned_values" in document and "values" not in document
-    values_root = document.get("planned_values" if plan else "values")
-    resources = _module_resources(values_root.get("root_module") if isinstance(values_root, Mapping) else None)
-    shape = "terraform show -json " + ("plan" if plan else "state")
-    found = [str(r.get("address")) for r in resources if r.get("type") == DISTRIBUTION and r.get("mode") != "data"]
-    if not found:
-        kinds = sorted({str(r.get("type")) for r in resources})
-        raise ConfigError(f"no {DISTRIBUTION} resource in this {shape} output (resources: "
-                          f"{', '.join(kinds) or 'none'})", file=str(path))
-    chosen = _choose(found, resource, str(path), f"this {shape} output")
-    # UNCERTAIN: the output does not say where Terraform ran; relative paths (a Lambda's filename,
-    # an archive_file's source_dir) are read from the output's folder, as `terraform show -json >
-    # FILE` is run in the configuration's folder.
-    folder = path.resolve().parent
-    archives = {}
-    for r in resources:
-        if r.get("type") == "archive_file" and isinstance(r.get("values"), Mapping):
-            source = _archive_source(r["values"], folder)
-            if source is not None and isinstance(r["values"].get("output_path"), str):
-                archives[str((folder / r["values"]["output_path"]).resolve())] = source
-    template = Template()
-    for r in resources:
-        address, kind, own = str(r.get("address")), str(r.get("type")), r.get("values")
-        if r.get("mode") != "data" and isinstance(own, Mapping):
-            converted = _resource(address, kind, own, folder, archives)
-            if converted is not None:
-                template.resources[address] = converted
-    body = next(r for r in resources if str(r.get("address")) == chosen)
-    values: Mapping[str, Any] = body["values"] if isinstance(body.get("values"), Mapping) else {}
-    notes = ["paths in the output (a Lambda function's filename) are read relative to the output's folder, "
-             "as `terraform show` was run in the configuration's"] if any(
-        r.get("type") == "aws_lambda_function" for r in resources) else []
-    if plan:
-        notes.append("a plan's values not known until apply (an ARN of a resource still to create) are "
-                     "placeholders: import the state's `terraform show -json` after apply, or the .tf files")
-    relinked = _relinked(dict(values), _references(resources))
-    if plan:
-        _planned_references(relinked, _configuration_expressions(document, chosen))
-    config = distribution_config(relinked)
-    return Source(config, f"{shape}, {chosen}", template, text(values.get("id")), text(values.get("domain_name")),
-                  notes=tuple(notes), folder=folder)

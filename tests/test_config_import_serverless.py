@@ -352,6 +352,89 @@ def test_a_typescript_handler_is_said_to_need_its_build(tmp_path: Path) -> None:
     assert not any("sam build" in n for n in said)
 
 
+def test_lambda_at_edge_on_a_path_pattern_the_distribution_lacks_gets_that_behavior(tmp_path: Path) -> None:
+    """serverless-offline-edge-lambda routes a function's pathPattern whatever behaviors the
+    distribution has (its own example's distribution is `DistributionConfig: {}`): the behavior is
+    added, and a distribution giving no origin gets a marked placeholder one, not an error."""
+    file = _service(tmp_path, """\
+        service: edge
+        provider: {name: aws, runtime: nodejs20.x}
+        functions:
+          check:
+            handler: src/edge.handler
+            lambdaAtEdge: {distribution: Site, eventType: viewer-request, pathPattern: /lambda}
+        resources:
+          Resources:
+            Site:
+              Type: AWS::CloudFront::Distribution
+              Properties:
+                DistributionConfig: {}
+        """)
+    toml, notes, output = _import(file, tmp_path)
+    config = load_config(output)
+    (behavior,) = config.cache_behaviors
+    assert behavior.path_pattern == "/lambda"
+    assert _lambda(behavior.functions[EventType.VIEWER_REQUEST]).path == file.parent.resolve() / "src" / "edge.js"
+    assert not config.default_cache_behavior.functions
+    (origin,) = config.origins
+    assert isinstance(origin, CustomOrigin) and origin.url.endswith(".invalid") and "PLACEHOLDER" in toml
+    assert any("no cache behavior with PathPattern '/lambda'; one is added" in n for n in notes)
+
+
+def test_lambda_at_edge_on_an_existing_distribution_by_id_says_to_import_that_one(tmp_path: Path) -> None:
+    """serverless-plugin-cloudfront-lambda-edge's `distributionID`: the distribution is deployed
+    elsewhere; the error says so and how to import it, rather than `distribution None`."""
+    file = _service(tmp_path, """\
+        service: edge
+        custom:
+          distributionID: ${opt:distribution-id, env:EDGESIM_TEST_UNSET_DIST_ID}
+        functions:
+          headers:
+            handler: src/edge.handler
+            lambdaAtEdge:
+              distributionID: ${self:custom.distributionID}
+              distribution: 'S3-${opt:stage, env:EDGESIM_TEST_UNSET_STAGE}'
+              eventType: origin-response
+        """)
+    with pytest.raises(ConfigError, match=r"attach to a distribution deployed elsewhere.*functions\.headers, "
+                                          r"handler src/edge\.handler.*aws cloudfront get-distribution-config"):
+        _import(file, tmp_path)
+
+
+def test_pre_existing_cloudfront_events_say_to_import_that_distribution(tmp_path: Path) -> None:
+    """serverless-lambda-edge-pre-existing-cloudfront's `preExistingCloudFront` events: a distribution
+    deployed elsewhere, named as such (not 'no function has a cloudFront event')."""
+    file = _service(tmp_path, """\
+        service: resize
+        functions:
+          resize:
+            handler: src/edge.handler
+            events:
+              - preExistingCloudFront: {distributionId: E2EXAMPLE, eventType: origin-response, pathPattern: '*'}
+        """)
+    with pytest.raises(ConfigError, match=r"attach to a distribution deployed elsewhere.*preExistingCloudFront: "
+                                          r"distributionId \"E2EXAMPLE\" \(functions\.resize, handler src/edge\.handler"):
+        _import(file, tmp_path)
+
+
+def test_include_body_on_a_response_event_is_left_out_and_said(tmp_path: Path) -> None:
+    """The Framework's docs write `includeBody: true` on a viewer-response event; CloudFront gives
+    the body to request events only, so the import leaves it out (said) rather than refusing."""
+    file = _service(tmp_path, """\
+        service: docs
+        provider: {name: aws, runtime: nodejs20.x}
+        functions:
+          edge:
+            handler: src/edge.handler
+            events:
+              - cloudFront: {eventType: viewer-response, includeBody: true, origin: 'https://a.example.com'}
+        """)
+    _, notes, output = _import(file, tmp_path)
+    association = _lambda(load_config(output).default_cache_behavior.functions[EventType.VIEWER_RESPONSE])
+    assert not association.include_body
+    assert any("IncludeBody on a response event left out" in n for n in notes)
+
+
 def test_a_typescript_service_file_asks_for_serverless_print(tmp_path: Path) -> None:
     file = _service(tmp_path, "export default { service: 'ts' };\n", name="serverless.ts")
     with pytest.raises(ConfigError, match=r"a program edgesim does not run: import the configuration the "

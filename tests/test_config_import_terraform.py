@@ -339,6 +339,433 @@ resource "aws_cloudfront_distribution" "d" {
     assert 'lambda = "../src/viewer.py:handler"' in toml
 
 
+# --- what real projects write (found by running the import on public configurations) ---------------------
+
+
+def _write(folder: Path, files: dict[str, str]) -> None:
+    for name, body in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(body)
+
+
+_EDGE_LAMBDA = ('data "archive_file" "edge" {\n type = "zip"\n source_dir = "lambda/edge"\n output_path = "edge.zip"\n}\n'
+                'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n handler = "index.handler"\n'
+                ' runtime = "nodejs20.x"\n filename = data.archive_file.edge.output_path\n publish = true\n}\n')
+
+
+def test_a_quoted_template_of_one_interpolation_is_that_value(tmp_path: Path) -> None:
+    """Terraform 0.11's `"${...}"` around every expression: a reference still names its resource
+    (the Lambda function's code is followed) and a list stays a list."""
+    _write(tmp_path, {"lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+                      "main.tf": _EDGE_LAMBDA + (
+                          'variable "methods" {\n default = ["GET", "HEAD", "OPTIONS"]\n}\n'
+                          'resource "aws_cloudfront_distribution" "d" {\n enabled = "true"\n'
+                          ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                          ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                          '  allowed_methods = "${var.methods}"\n  cached_methods = ["GET", "HEAD"]\n'
+                          '  lambda_function_association {\n   event_type = "origin-request"\n'
+                          '   lambda_arn = "${aws_lambda_function.edge.qualified_arn}"\n  }\n }\n}\n')})
+    _, notes, output = _import(tmp_path, tmp_path)
+    default = load_config(output).default_cache_behavior
+    edge = default.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert edge.path == tmp_path.resolve() / "lambda" / "edge" / "index.js" and edge.runtime == "nodejs20.x"
+    assert list(default.allowed_methods) == ["GET", "HEAD", "OPTIONS"]
+
+
+def test_a_distribution_its_count_leaves_without_instance_is_not_a_choice(tmp_path: Path) -> None:
+    body = ('origin {\n domain_name = "a.example.com"\n origin_id = "a"\n}\n'
+            'default_cache_behavior {\n target_origin_id = "a"\n viewer_protocol_policy = "allow-all"\n'
+            ' allowed_methods = ["GET", "HEAD"]\n cached_methods = ["GET", "HEAD"]\n}\n')
+    _write(tmp_path, {"main.tf": 'variable "with_function" {\n type = bool\n default = false\n}\n'
+                                 'resource "aws_cloudfront_distribution" "with" {\n count = var.with_function ? 1 : 0\n'
+                                 f'{body}}}\n'
+                                 'resource "aws_cloudfront_distribution" "without" {\n'
+                                 f' count = var.with_function == false ? 1 : 0\n{body}}}\n'})
+    toml, notes, _ = _import(tmp_path, tmp_path)
+    assert "Terraform resource aws_cloudfront_distribution.without" in toml
+    assert any("aws_cloudfront_distribution.with: its count or for_each gives no instance" in n for n in notes)
+
+
+_MODULE = """
+variable "origins" {
+  type = any
+}
+variable "default_behavior" {
+  type = any
+}
+variable "logging" {
+  type    = any
+  default = {}
+}
+resource "aws_cloudfront_distribution" "this" {
+  enabled = true
+  dynamic "logging_config" {
+    for_each = length(keys(var.logging)) == 0 ? [] : [var.logging]
+    content {
+      bucket = logging_config.value["bucket"]
+    }
+  }
+  dynamic "origin" {
+    for_each = var.origins
+    content {
+      domain_name = origin.value.domain_name
+      origin_id   = lookup(origin.value, "origin_id", origin.key)
+      origin_path = lookup(origin.value, "origin_path", "")
+    }
+  }
+  dynamic "default_cache_behavior" {
+    for_each = [var.default_behavior]
+    iterator = i
+    content {
+      target_origin_id       = i.value["target_origin_id"]
+      viewer_protocol_policy = i.value["viewer_protocol_policy"]
+      allowed_methods        = lookup(i.value, "allowed_methods", ["GET", "HEAD"])
+      cached_methods         = ["GET", "HEAD"]
+      cache_policy_id        = lookup(i.value, "cache_policy_id", null)
+      default_ttl            = lookup(i.value, "default_ttl", null)
+      forwarded_values {
+        query_string = false
+        cookies {
+          forward = "none"
+        }
+      }
+      dynamic "function_association" {
+        for_each = lookup(i.value, "function_association", {})
+        iterator = f
+        content {
+          event_type   = f.key
+          function_arn = f.value.function_arn
+        }
+      }
+    }
+  }
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+  viewer_certificate {
+    cloudfront_default_certificate = true
+  }
+}
+"""
+
+_CALLER = """
+resource "aws_cloudfront_function" "rewrite" {
+  name    = "rewrite"
+  runtime = "cloudfront-js-2.0"
+  code    = file("${path.module}/rewrite.js")
+}
+module "cdn" {
+  source = "./modules/cdn"
+  origins = {
+    api = { domain_name = "api.example.com", origin_path = "/v1" }
+    assets = { domain_name = module.assets.bucket_regional_domain_name }
+  }
+  default_behavior = {
+    target_origin_id       = "api"
+    viewer_protocol_policy = "redirect-to-https"
+    default_ttl            = 60
+    function_association = {
+      viewer-request = { function_arn = aws_cloudfront_function.rewrite.arn }
+    }
+  }
+}
+module "assets" {
+  source = "terraform-aws-modules/s3-bucket/aws"
+}
+"""
+
+
+def test_a_local_module_call_is_followed_with_its_arguments_as_the_modules_variables(tmp_path: Path) -> None:
+    """A root configuration defining its distribution through `module "cdn" { source = "./modules/cdn" }`:
+    the module's dynamic blocks are made from the call's maps, some of whose values only the
+    deployment knows (placeholders), and the caller's CloudFront Function is followed."""
+    _write(tmp_path, {"modules/cdn/main.tf": _MODULE, "main.tf": _CALLER,
+                      "rewrite.js": "function handler(event) { return event.request; }\n"})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    api, assets = config.origins
+    assert isinstance(api, CustomOrigin) and api.url == "https://api.example.com/v1"
+    assert isinstance(assets, CustomOrigin) and assets.id == "assets" and assets.url.endswith(".invalid")
+    default = config.default_cache_behavior
+    assert default.target_origin == "api" and default.viewer_protocol_policy == "redirect-to-https"
+    assert default.cache_policy.default_ttl == 60  # lookup(..., null) of a key not given: no cache policy
+    rewrite = default.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    assert rewrite.cloudfront_function == tmp_path.resolve() / "rewrite.js" and rewrite.name == "rewrite"
+    assert "Terraform resource module.cdn.aws_cloudfront_distribution.this" in toml
+    assert any("is defined by module.cdn (source ./modules/cdn)" in n for n in notes)
+    assert not any("logging_config" in n for n in notes)  # keys({}) is known: no blocks, nothing to say
+
+
+def test_a_module_folder_imported_alone_gets_placeholders_for_its_callers_inputs(tmp_path: Path) -> None:
+    """The module's own folder: its inputs have no value here (null defaults), so its dynamic blocks
+    make nothing; the distribution still imports, its origin a marked placeholder, all of it said."""
+    _write(tmp_path, {"main.tf": _MODULE.replace('variable "origins" {\n  type = any\n}',
+                                                 'variable "origins" {\n  type = any\n  default = null\n}')})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url.endswith(".invalid") and "PLACEHOLDER" in toml
+    said = "\n".join(notes)
+    assert 'dynamic "origin" block\'s for_each (var.origins) is null here' in said
+    assert "the input gives no origin that can be read here" in said
+
+
+def test_a_website_endpoint_of_a_bucket_terraform_names_is_guessed_as_a_website_endpoint(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": 'resource "aws_s3_bucket" "site" {\n website {\n  index_document = "index.html"\n }\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = aws_s3_bucket.site.website_endpoint\n  origin_id = "s3"\n'
+                                 '  custom_origin_config {\n   origin_protocol_policy = "http-only"\n   http_port = 80\n'
+                                 '   https_port = 443\n   origin_ssl_protocols = ["TLSv1.2"]\n  }\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "s3"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin)
+    assert origin.url == "http://aws-s3-bucket-site.s3-website-us-east-1.amazonaws.com"
+    assert any("aws_s3_bucket.site, which Terraform names at deploy" in n for n in notes)
+
+
+def test_a_registry_module_is_read_where_terraform_init_installed_it(tmp_path: Path) -> None:
+    manifest = {"Modules": [{"Key": "", "Source": "", "Dir": "."},
+                            {"Key": "cdn", "Source": "registry.terraform.io/acme/cdn/aws", "Version": "1.2.0",
+                             "Dir": ".terraform/modules/cdn"}]}
+    _write(tmp_path, {".terraform/modules/cdn/main.tf": _MODULE,
+                      ".terraform/modules/modules.json": json.dumps(manifest),
+                      "main.tf": 'module "cdn" {\n source = "acme/cdn/aws"\n version = "1.2.0"\n'
+                                 ' origins = { web = { domain_name = "www.example.com" } }\n'
+                                 ' default_behavior = { target_origin_id = "web", viewer_protocol_policy = "allow-all" }\n'
+                                 '}\n'})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and (origin.id, origin.url) == ("web", "https://www.example.com")
+    assert "Terraform resource module.cdn.aws_cloudfront_distribution.this" in toml
+    assert any("defined by module.cdn (source registry.terraform.io/acme/cdn/aws)" in n for n in notes)
+
+
+def test_an_archive_files_source_blocks_copying_files_are_followed(tmp_path: Path) -> None:
+    """`data "archive_file"` zipping `source { content = file(...), filename }` blocks, not a folder."""
+    behavior = ('default_cache_behavior {\n target_origin_id = "a"\n viewer_protocol_policy = "allow-all"\n'
+                ' allowed_methods = ["GET", "HEAD"]\n cached_methods = ["GET", "HEAD"]\n'
+                ' lambda_function_association {\n  event_type = "origin-request"\n'
+                '  lambda_arn = aws_lambda_function.edge.qualified_arn\n }\n}\n')
+    _write(tmp_path, {"code/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+                      "infra/main.tf": 'data "archive_file" "edge" {\n type = "zip"\n output_path = "edge.zip"\n'
+                                       ' source {\n  content = file("../code/index.js")\n  filename = "index.js"\n }\n}\n'
+                                       'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n'
+                                       ' handler = "index.handler"\n runtime = "nodejs20.x"\n'
+                                       ' filename = data.archive_file.edge.output_path\n}\n'
+                                       'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                       f' origin {{\n  domain_name = "a.example.com"\n  origin_id = "a"\n }}\n{behavior}}}\n',
+                      "other/main.tf": 'variable "package" {}\n'
+                                       'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n'
+                                       ' handler = "index.handler"\n runtime = "nodejs20.x"\n filename = var.package\n}\n'
+                                       'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                       f' origin {{\n  domain_name = "a.example.com"\n  origin_id = "a"\n }}\n{behavior}}}\n'})
+    _, _, output = _import(tmp_path / "infra", tmp_path)
+    edge = load_config(output).default_cache_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert edge.path == tmp_path.resolve() / "code" / "index.js"
+    # A function the input defines, its code given by what only the deployment knows: said as such,
+    # not as another stack's function.
+    _, notes, _ = _import(tmp_path / "other", tmp_path)
+    said = "\n".join(notes)
+    assert "Lambda@Edge function edge: the input defines it but not in a way that says where its code is" in said
+    assert "another stack's" not in said
+
+
+def test_an_existing_bucket_looked_up_by_name_is_the_origins_domain(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": 'data "aws_s3_bucket" "site" {\n bucket = "site-assets"\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = data.aws_s3_bucket.site.bucket_regional_domain_name\n'
+                                 '  origin_id = "s3"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "s3"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    toml, _, output = _import(tmp_path, tmp_path)
+    (origin,) = load_config(output).origins
+    assert isinstance(origin, CustomOrigin) and origin.url == "https://site-assets.s3.amazonaws.com"
+    assert "PLACEHOLDER" not in toml
+
+
+def test_for_expressions_make_a_dynamic_blocks_collection(tmp_path: Path) -> None:
+    """`for_each = { for o in var.origins : o.id => o if o.enabled }`, as modules write it."""
+    _write(tmp_path, {"main.tf": '''
+variable "origins" {
+  default = [
+    { id = "api", domain = "api.example.com", enabled = true },
+    { id = "old", domain = "old.example.com", enabled = false },
+    { id = "web", domain = "www.example.com", enabled = true },
+  ]
+}
+locals {
+  paths = [for o in var.origins : "/${o.id}/*" if o.enabled && o.id != "web"]
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  dynamic "origin" {
+    for_each = { for o in var.origins : o.id => o if o.enabled }
+    content {
+      domain_name = origin.value.domain
+      origin_id   = origin.key
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = "web"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = local.paths
+    content {
+      path_pattern           = ordered_cache_behavior.value
+      target_origin_id       = "api"
+      viewer_protocol_policy = "https-only"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+}
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    assert [(o.id, o.url) for o in config.origins if isinstance(o, CustomOrigin)] == \
+        [("api", "https://api.example.com"), ("web", "https://www.example.com")]
+    assert [b.path_pattern for b in config.cache_behaviors] == ["/api/*"]
+    assert not any("cannot be evaluated" in n for n in notes)
+
+
+def test_a_module_output_naming_its_lambda_function_is_followed_to_the_code(tmp_path: Path) -> None:
+    """`lambda_arn = module.edge.qualified_arn`, the module's output being its function's qualified
+    ARN (the usual Lambda@Edge module): the function's code and runtime come from the module."""
+    _write(tmp_path, {
+        "modules/edge/main.tf": 'variable "name" {}\nvariable "source_dir" {}\n'
+                                'data "archive_file" "this" {\n type = "zip"\n source_dir = var.source_dir\n'
+                                ' output_path = "${path.module}/edge.zip"\n}\n'
+                                'resource "aws_lambda_function" "this" {\n function_name = var.name\n'
+                                ' handler = "index.handler"\n runtime = "nodejs20.x"\n'
+                                ' filename = data.archive_file.this.output_path\n publish = true\n}\n'
+                                'output "qualified_arn" {\n value = aws_lambda_function.this.qualified_arn\n}\n',
+        "edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+        "main.tf": 'module "edge" {\n source = "./modules/edge"\n name = "auth"\n'
+                   ' source_dir = "${path.module}/edge"\n}\n'
+                   'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                   ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                   ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                   '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                   '  lambda_function_association {\n   event_type = "viewer-request"\n'
+                   '   lambda_arn = module.edge.qualified_arn\n  }\n }\n}\n'})
+    toml, _, output = _import(tmp_path, tmp_path)
+    edge = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert edge.path == tmp_path.resolve() / "edge" / "index.js" and edge.runtime == "nodejs20.x"
+    assert "PLACEHOLDER" not in toml
+
+
+def test_an_origin_access_identity_given_by_reference_is_said_as_one(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": 'resource "aws_cloudfront_origin_access_identity" "oai" {}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "assets.s3.amazonaws.com"\n  origin_id = "s3"\n'
+                                 '  s3_origin_config {\n   origin_access_identity = '
+                                 'aws_cloudfront_origin_access_identity.oai.cloudfront_access_identity_path\n  }\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "s3"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, _ = _import(tmp_path, tmp_path)
+    assert any("its origin access identity or control is not simulated" in n for n in notes)
+
+
+def test_a_lambda_arn_given_as_a_variable_or_an_absent_modules_output_is_said_so(tmp_path: Path) -> None:
+    def distribution(arn: str) -> str:
+        return ('resource "aws_cloudfront_distribution" "d" {\n enabled = true\n web_acl_id = var.waf\n'
+                ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                f'  lambda_function_association {{\n   event_type = "viewer-request"\n   lambda_arn = {arn}\n  }}\n'
+                ' }\n}\n')
+    _write(tmp_path, {"var/main.tf": 'variable "edge_arn" {}\nvariable "waf" {\n default = null\n}\n'
+                                     + distribution("var.edge_arn"),
+                      "mod/main.tf": 'variable "waf" {\n default = null\n}\nmodule "edge" {\n'
+                                     ' source = "acme/edge/aws"\n}\n' + distribution("module.edge.qualified_arn")})
+    _, notes, _ = _import(tmp_path / "var", tmp_path)
+    said = "\n".join(notes)
+    assert "the configuration takes its ARN as the variable edge_arn" in said and "another stack's" not in said
+    assert "variable waf" not in said  # a null default leaves web_acl_id unset: nothing to say
+    _, notes, _ = _import(tmp_path / "mod", tmp_path)
+    assert any("its ARN is module.edge.qualified_arn, an output of a module whose files are not here" in n
+               for n in notes)
+
+
+def test_a_distribution_with_for_each_imports_its_first_instance_with_each_bound(tmp_path: Path) -> None:
+    _write(tmp_path, {"main.tf": '''
+variable "sites" {
+  default = {
+    blog = { domain = "blog.example.com", root = "index.html" }
+    shop = { domain = "shop.example.com", root = "shop.html" }
+  }
+}
+resource "aws_cloudfront_distribution" "site" {
+  for_each            = var.sites
+  enabled             = true
+  default_root_object = each.value.root
+  origin {
+    domain_name = each.value.domain
+    origin_id   = each.key
+  }
+  default_cache_behavior {
+    target_origin_id       = each.key
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+  }
+}
+'''})
+    toml, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    (origin,) = config.origins
+    assert isinstance(origin, CustomOrigin) and (origin.id, origin.url) == ("blog", "https://blog.example.com")
+    assert config.distribution.default_root_object == "index.html" and "PLACEHOLDER" not in toml
+    assert any("has for_each; imported as one distribution, its instance [blog] (2 in all)" in n for n in notes)
+
+
+def test_a_called_module_that_does_not_parse_is_said_not_fatal(tmp_path: Path) -> None:
+    """Local modules are read for their outputs and resources; one with a syntax error that the root's
+    distribution does not need is named in a note rather than stopping the import."""
+    _write(tmp_path, {"modules/broken/main.tf": 'resource "x" "y" {\n a = \n}\n',
+                      "main.tf": 'module "b" {\n source = "./modules/broken"\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, output = _import(tmp_path, tmp_path)
+    assert load_config(output).origins[0].id == "a"
+    assert any("module b (source ./modules/broken) is not read" in n and "not valid HCL" in n for n in notes)
+
+
+def test_templatefile_renders_a_cloudfront_functions_code(tmp_path: Path) -> None:
+    """`code = templatefile("fn.js.tftpl", {...})`, as CloudFront Functions with a baked-in value are
+    written: the rendered code is the function's (`$${` stays a literal `${`)."""
+    _write(tmp_path, {"fn.js.tftpl": "function handler(event) {\n  var host = '${host}';\n"
+                                     "  var note = `$${host}`;\n  event.request.headers['x-host'] = { value: host };\n"
+                                     "  return event.request;\n}\n",
+                      "main.tf": 'variable "host" {\n default = "www.example.com"\n}\n'
+                                 'resource "aws_cloudfront_function" "f" {\n name = "rewrite"\n'
+                                 ' runtime = "cloudfront-js-2.0"\n'
+                                 ' code = templatefile("${path.module}/fn.js.tftpl", { host = var.host })\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                                 '  function_association {\n   event_type = "viewer-request"\n'
+                                 '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n'})
+    _, _, output = _import(tmp_path, tmp_path)
+    rewrite = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation)
+    code = rewrite.cloudfront_function.read_text()
+    assert "var host = 'www.example.com';" in code and "var note = `${host}`;" in code
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
