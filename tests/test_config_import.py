@@ -10,10 +10,8 @@ with two distributions in CloudFormation's string-typed style, and a CDK-synthes
 from __future__ import annotations
 
 import json
-import threading
 import tomllib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,7 @@ from edgesim.config_import import import_file
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution
+from import_support import OriginHandler, http_origin
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 
@@ -521,30 +520,16 @@ def test_the_command_says_which_function_files_to_create(tmp_path: Path) -> None
 # --- end to end: an imported distribution serves -------------------------------------------------
 
 
-class _Origin(BaseHTTPRequestHandler):
+class _Origin(OriginHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         body = f"origin saw {self.path} x-edge={self.headers.get('x-edge')}".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=60")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.send(body, "text/plain", cache_control="max-age=60")
 
 
 @pytest.fixture
 def origin_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_origin(_Origin) as port:
+        yield port
 
 
 async def test_an_imported_distribution_serves_through_edgesim(tmp_path: Path, origin_port: int) -> None:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -30,16 +28,9 @@ from edgesim.config_import import import_file
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution
+from import_support import OriginHandler, http_origin, import_into as _import
 
 SITE = Path(__file__).parent / "fixtures" / "import" / "serverless" / "site"
-
-
-def _import(path: Path, tmp_path: Path, resource: str | None = None) -> tuple[str, list[str], Path]:
-    output = tmp_path / "out" / "edgesim.toml"
-    output.parent.mkdir(exist_ok=True)
-    result = import_file(path, output=output, functions_dir=output.parent / "functions", resource=resource)
-    result.write(output)
-    return result.toml, result.notes, output
 
 
 def _lambda(association: object) -> LambdaFunctionAssociation:
@@ -466,35 +457,21 @@ def test_a_service_without_a_distribution_is_an_error_naming_the_file(tmp_path: 
 # --- end to end: the imported service serves ---------------------------------------------------------
 
 
-class _Origin(BaseHTTPRequestHandler):
+class _Origin(OriginHandler):
     def _answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         seen = {h: self.headers.get(h) for h in ("x-auth", "x-body-length", "x-origin-verify")}
         payload = json.dumps({"method": self.command, "path": self.path, "body": body.decode(), **seen}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "max-age=30")
-        self.end_headers()
-        self.wfile.write(payload)
+        self.send(payload, "application/json", cache_control="max-age=30")
 
     do_GET = do_POST = _answer  # noqa: N815 - http.server's names
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def origin_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_origin(_Origin) as port:
+        yield port
 
 
 async def test_an_imported_serverless_service_serves_through_edgesim(tmp_path: Path, origin_port: int,

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,16 +27,9 @@ from edgesim.config_import import import_file
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution
+from import_support import OriginHandler, http_origin, import_into as _import
 
 SITE = Path(__file__).parent / "fixtures" / "import" / "terraform" / "site"
-
-
-def _import(path: Path, tmp_path: Path, resource: str | None = None) -> tuple[str, list[str], Path]:
-    output = tmp_path / "out" / "edgesim.toml"
-    output.parent.mkdir(exist_ok=True)
-    result = import_file(path, output=output, functions_dir=output.parent / "functions", resource=resource)
-    result.write(output)
-    return result.toml, result.notes, output
 
 
 def test_a_terraform_project_folder_maps_what_edgesim_models(tmp_path: Path) -> None:
@@ -816,31 +807,17 @@ def test_several_distributions_need_resource(tmp_path: Path) -> None:
 # --- end to end: the imported project serves ---------------------------------------------------------
 
 
-class _Origin(BaseHTTPRequestHandler):
+class _Origin(OriginHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         seen = {h: self.headers.get(h) for h in ("x-edge", "x-auth", "x-origin-verify")}
         body = json.dumps({"path": self.path, **seen}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=30")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        self.send(body, "application/json", cache_control="max-age=30")
 
 
 @pytest.fixture
 def origin_port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_origin(_Origin) as port:
+        yield port
 
 
 async def test_an_imported_terraform_project_serves_through_edgesim(tmp_path: Path, origin_port: int) -> None:
