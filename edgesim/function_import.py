@@ -119,10 +119,11 @@ class Functions:
             runtime = text(function.properties.get("Runtime"))
             handler = text(function.properties.get("Handler"))
             code = lambda_code(function, self.source.folder)
-            # A Serverless function's memorySize / timeout (serverless_import.py), run as Lambda runs it
-            # (edgesim check warns above Lambda@Edge's limits for the trigger).
+            # The function's own Timeout / MemorySize (a template's, SAM's Globals, Terraform's timeout /
+            # memory_size, a Serverless function's), run as Lambda runs it: a handler that times out on
+            # CloudFront times out here (edgesim check warns above Lambda@Edge's limits for the trigger).
             for ours, key, low, high in (("timeout", "Timeout", 1, 900), ("memory", "MemorySize", 128, 10240)):
-                value = number(function.properties.get(key)) if function.metadata.get("edgesim:limits") else None
+                value = number(function.properties.get(key))
                 if value is not None and low <= value <= high:
                     limits[ours] = value
         else:

@@ -181,12 +181,11 @@ class _Service:
                 value = function.get(theirs) or (default if edge else self._provider(theirs))
                 if value is not None:
                     properties[ours] = value
-            metadata: dict[str, Any] = {"edgesim:code-folder": str(folder), "edgesim:code-said": said,
-                                        "edgesim:limits": True}
+            metadata: dict[str, Any] = {"edgesim:code-folder": str(folder), "edgesim:code-said": said}
             if function.get("image") is not None:
                 properties["Code"] = {"ImageUri": function["image"] if isinstance(function["image"], str)
                                       else json.dumps(function["image"])}
-                metadata = {"edgesim:limits": True}
+                metadata = {}
             self.resources[f"{name}LambdaFunction"] = {"Type": "AWS::Lambda::Function", "Properties": properties,
                                                        "Metadata": metadata}
             self.resources[f"{name}LambdaVersion"] = {"Type": "AWS::Lambda::Version",

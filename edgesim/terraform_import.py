@@ -153,6 +153,9 @@ def template_resource(address: str, kind: str, values: Mapping[str, Any], folder
     if kind == "aws_lambda_function":
         properties = {"FunctionName": marker(values.get("function_name")), "Runtime": marker(values.get("runtime")),
                       "Handler": marker(values.get("handler"))}
+        for key, attribute in (("Timeout", "timeout"), ("MemorySize", "memory_size")):
+            if values.get(attribute) is not None:
+                properties[key] = marker(values[attribute])
         code = _lambda_code(values, folder, archives)
         if code is not None:
             properties["Code"] = code

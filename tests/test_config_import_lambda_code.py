@@ -63,11 +63,12 @@ def test_a_sam_functions_code_uri_is_followed_from_the_templates_folder(tmp_path
     output.parent.mkdir()
     result = import_file(template, output=output, functions_dir=output.parent / "functions")
     assert result.missing == [] and result.to_write == []
-    assert 'functions.viewer-request = { lambda = "../sam-app/src/edge/app.js:handler", runtime = "nodejs20.x" }' \
-        in result.toml and "PLACEHOLDER" not in result.toml
+    # Globals' Timeout too: the function's own limit, not the trigger's maximum.
+    assert ('functions.viewer-request = { lambda = "../sam-app/src/edge/app.js:handler", runtime = "nodejs20.x", '
+            'timeout = 5 }') in result.toml and "PLACEHOLDER" not in result.toml
     output.write_text(result.toml)
     association = _viewer_request(output)
-    assert association.path == project / "src" / "edge" / "app.js" and association.runtime == "nodejs20.x"
+    assert association.path == project / "src" / "edge" / "app.js" and association.runtime == "nodejs20.x" and association.timeout == 5
 
 
 def test_a_python_handlers_dotted_module_is_its_file_under_code_uri(tmp_path: Path) -> None:

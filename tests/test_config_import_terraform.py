@@ -655,6 +655,27 @@ def test_a_module_output_naming_its_lambda_function_is_followed_to_the_code(tmp_
     assert "PLACEHOLDER" not in toml
 
 
+def test_a_lambda_functions_timeout_and_memory_size_are_its_associations(tmp_path: Path) -> None:
+    """`timeout` / `memory_size` on the aws_lambda_function: a handler that runs out of its 3 s on
+    CloudFront runs out of them under edgesim too, not of the trigger's 30 s maximum."""
+    _write(tmp_path, {
+        "edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+        "main.tf": 'data "archive_file" "edge" {\n type = "zip"\n source_dir = "edge"\n output_path = "edge.zip"\n}\n'
+                   'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n handler = "index.handler"\n'
+                   ' runtime = "nodejs20.x"\n timeout = 3\n memory_size = 256\n'
+                   ' filename = data.archive_file.edge.output_path\n publish = true\n}\n'
+                   'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                   ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                   ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                   '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                   '  lambda_function_association {\n   event_type = "origin-request"\n'
+                   '   lambda_arn = aws_lambda_function.edge.qualified_arn\n  }\n }\n}\n'})
+    _, _, output = _import(tmp_path, tmp_path)
+    edge = load_config(output).default_cache_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert (edge.timeout, edge.memory) == (3, 256)
+
+
 def test_an_origin_access_identity_given_by_reference_is_said_as_one(tmp_path: Path) -> None:
     _write(tmp_path, {"main.tf": 'resource "aws_cloudfront_origin_access_identity" "oai" {}\n'
                                  'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
