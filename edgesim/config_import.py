@@ -114,6 +114,10 @@ def read_source(path: Path, resource: str | None = None) -> Source:
     document = load_document(path)
     if terraform_show.is_show_json(document):
         return terraform_show.show_json_source(document, path, resource)
+    if isinstance(document, Mapping) and "format_version" in document:
+        # `terraform show -json` with no state yet: its format version and no values
+        raise ConfigError("Terraform's `show -json` output without resources (an empty state: run it after "
+                          "`terraform apply`, or import the configuration's .tf files instead)", file=str(path))
     if serverless_import.looks_like_service(document):
         return serverless_import.serverless_source(path, resource, document)
     return replace(find_distribution(document, str(path), resource), folder=path.resolve().parent)

@@ -85,7 +85,9 @@ def load_module(path: Path) -> Module:
     folder = path if path.is_dir() else path.parent
     files = sorted(folder.glob("*.tf")) if path.is_dir() else [path]
     if not files:
-        raise ConfigError("no Terraform files (*.tf) in this folder", file=str(path))
+        # A folder is read as Terraform unless it holds a Serverless service (config_import.read_source).
+        raise ConfigError("no Terraform files (*.tf) and no serverless.yml in this folder; import the folder "
+                          "that holds them, or a distribution's JSON or template file", file=str(path))
     module = Module(folder.resolve(), files)
     for file in files:
         document = parse_hcl(file)
