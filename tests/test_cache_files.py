@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -23,14 +20,13 @@ import httpx
 import pytest
 import uvicorn
 
-import edgesim
 from edgesim.cache import EdgeCache
 from edgesim.cache_key import CacheKey
 from edgesim.messages import Headers, Request, Response
 from edgesim.server import free_port
 from edgesim.testing import Distribution
 
-from test_directory_streaming import descriptors_on, peak_rss, rchar, write_file
+from test_directory_streaming import descriptors_on, peak_rss, rchar, serve_site, write_file
 
 MB = 1 << 20
 
@@ -289,28 +285,9 @@ def test_edgesim_serve_caches_a_200_mb_object_on_disk_and_serves_it_again_withou
     (tmp_path / "tmp").mkdir()
     md5 = write_file(tmp_path / "site" / "video.mp4", size)
     (tmp_path / "site" / "small.txt").write_text("small")
-    (tmp_path / "edgesim.toml").write_text('[[origins]]\nid = "site"\ndirectory = "site"\n'
-                                           '[default_cache_behavior]\ntarget_origin = "site"\n'
-                                           'cache_policy = "CachingOptimized"\n')
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edgesim", "serve", "--no-reload", "--port", str(port)], cwd=tmp_path,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "TMPDIR": str(tmp_path / "tmp"),
-             "PYTHONPATH": os.pathsep.join([str(Path(edgesim.__file__).resolve().parent.parent),
-                                            os.environ.get("PYTHONPATH", "")])})
-    base = f"http://127.0.0.1:{port}"
     results: list[tuple[str, int, bytes]] = []
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, "edgesim serve did not start"
-            try:
-                httpx.get(base + "/__edgesim/status", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        with httpx.Client(base_url=base, timeout=120) as client:
+    with serve_site(tmp_path, "CachingOptimized", env={"TMPDIR": str(tmp_path / "tmp")}) as (proc, url):
+        with httpx.Client(base_url=url, timeout=120) as client:
             assert client.get("/small.txt").text == "small"  # warm: every module loaded
             before = peak_rss(proc.pid)
             for _ in range(2):
@@ -322,14 +299,7 @@ def test_edgesim_serve_caches_a_200_mb_object_on_disk_and_serves_it_again_withou
                 results.append((response.headers["x-cache"], received, digest.digest()))
             grown = peak_rss(proc.pid) - before
             part = client.get("/video.mp4", headers={"Range": "bytes=150000000-150000009"})
-        on_disk = [p.stat().st_size for p in bodies_in(tmp_path / "tmp")]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        on_disk = [p.stat().st_size for p in bodies_in(tmp_path / "tmp")]  # while the server runs
     assert results == [("Miss from cloudfront", size, md5), ("Hit from cloudfront", size, md5)]
     # Before, the cache held the whole object in memory (and joined it once more): 200-400 MB.
     assert grown < 40 * MB, f"the server's peak RSS grew by {grown / MB:.0f} MB caching a {size // MB} MB object"

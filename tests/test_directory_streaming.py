@@ -21,6 +21,7 @@ import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,34 +89,32 @@ def peak_rss(pid: int) -> int:
         return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
 
-@pytest.fixture
-def served_big_file(tmp_path: Path) -> Iterator[tuple[str, Path, int, bytes]]:
-    """`edgesim serve` as a process over a folder holding a 200 MB file (cache off, so only the
-    request's own reads count)."""
-    size = 200 * MB
-    (tmp_path / "site").mkdir()
-    md5 = write_file(tmp_path / "site" / "video.mp4", size)
-    (tmp_path / "site" / "small.txt").write_text("small")
-    (tmp_path / "edgesim.toml").write_text('[[origins]]\nid = "site"\ndirectory = "site"\n'
-                                           '[default_cache_behavior]\ntarget_origin = "site"\n'
-                                           'cache_policy = "CachingDisabled"\n')
+@contextmanager
+def serve_site(folder: Path, cache_policy: str,
+               env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`edgesim serve` as a process over `folder`/site (a directory origin with `cache_policy`),
+    started and answering: the process and its URL."""
+    (folder / "edgesim.toml").write_text('[[origins]]\nid = "site"\ndirectory = "site"\n'
+                                         '[default_cache_behavior]\ntarget_origin = "site"\n'
+                                         f'cache_policy = "{cache_policy}"\n')
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edgesim", "serve", "--no-reload", "--port", str(port)], cwd=tmp_path,
+        [sys.executable, "-m", "edgesim", "serve", "--no-reload", "--port", str(port)], cwd=folder,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(edgesim.__file__).resolve().parent.parent),
-                                                          os.environ.get("PYTHONPATH", "")])})
-    base = f"http://127.0.0.1:{port}"
+        env={**os.environ, **(env or {}),
+             "PYTHONPATH": os.pathsep.join([str(Path(edgesim.__file__).resolve().parent.parent),
+                                            os.environ.get("PYTHONPATH", "")])})
     try:
         deadline = time.monotonic() + 30
         while True:
             assert proc.poll() is None and time.monotonic() < deadline, "edgesim serve did not start"
             try:
-                httpx.get(base + "/__edgesim/status", timeout=1)
+                httpx.get(url + "/__edgesim/status", timeout=1)
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield base, tmp_path / "site" / "video.mp4", proc.pid, md5
+        yield proc, url
     finally:
         proc.terminate()
         try:
@@ -123,6 +122,17 @@ def served_big_file(tmp_path: Path) -> Iterator[tuple[str, Path, int, bytes]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def served_big_file(tmp_path: Path) -> Iterator[tuple[str, Path, int, bytes]]:
+    """`edgesim serve` as a process over a folder holding a 200 MB file (cache off, so only the
+    request's own reads count)."""
+    (tmp_path / "site").mkdir()
+    md5 = write_file(tmp_path / "site" / "video.mp4", 200 * MB)
+    (tmp_path / "site" / "small.txt").write_text("small")
+    with serve_site(tmp_path, "CachingDisabled") as (proc, url):
+        yield url, tmp_path / "site" / "video.mp4", proc.pid, md5
 
 
 def test_a_200_mb_file_streams_through_edgesim_serve_without_the_server_holding_it(
