@@ -488,5 +488,12 @@ def _check(toml: str, output: Path, functions: Functions) -> None:
         parse_config(tomllib.loads(toml), base_dir=output.resolve().parent, source=output)
     except ConfigError as exc:
         problems = [p for p in exc.problems if not (" file not found: " in p and p.endswith(tuple(pending)))]
+        if any(" is over Lambda@Edge's " in p for p in problems):
+            # The value is the function's own, or its tool's default when it sets none (a Serverless
+            # function's 6 s / 1024 MB): CloudFront refuses that association too (spec §2.7).
+            problems.append("an imported timeout / memory is the function's own, or its tool's default when it sets "
+                            "none (Lambda's 3 s / 128 MB; the Serverless Framework's 6 s / 1024 MB): CloudFront refuses "
+                            "an association over the trigger's limits too; set the function's timeout / memory size "
+                            "within them and import again")
         if problems:
             raise ConfigError.many(["the imported config would not load:", *problems]) from None

@@ -27,6 +27,9 @@ CLOUDFRONT_FUNCTION = "AWS::CloudFront::Function"
 LAMBDA_VERSION = "AWS::Lambda::Version"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 _CFF_RUNTIMES = ("cloudfront-js-1.0", "cloudfront-js-2.0")
+# Lambda's defaults for a function that sets no Timeout / MemorySize (see Functions.lambda_function).
+LAMBDA_DEFAULT_TIMEOUT = 3
+LAMBDA_DEFAULT_MEMORY = 128
 _NODE_SUFFIXES = (".js", ".mjs", ".cjs")
 # Where a Lambda function's code is looked for under <functions>/<name>/, with its handler's name:
 # Node's `index.handler` and the Lambda console's Python `lambda_function.lambda_handler` first.
@@ -114,6 +117,7 @@ class Functions:
         runtime = handler = None
         code = LambdaCode()
         limits: dict[str, TomlValue] = {}
+        defaulted: list[str] = []  # the limits that are Lambda's defaults, said in the config's comment
         if function is not None:
             name = text(function.properties.get("FunctionName")) or function.logical_id
             runtime = text(function.properties.get("Runtime"))
@@ -121,11 +125,22 @@ class Functions:
             code = lambda_code(function, self.source.folder)
             # The function's own Timeout / MemorySize (a template's, SAM's Globals, Terraform's timeout /
             # memory_size, a Serverless function's), run as Lambda runs it: a handler that times out on
-            # CloudFront times out here (edgesim check warns above Lambda@Edge's limits for the trigger).
-            for ours, key, low, high in (("timeout", "Timeout", 1, 900), ("memory", "MemorySize", 128, 10240)):
-                value = number(function.properties.get(key))
+            # CloudFront times out here (edgesim check warns above Lambda@Edge's limits for the trigger,
+            # which CloudFront refuses to associate; the value is kept, and the runtime stops at the limit).
+            # Absent, it is Lambda's own default, not the trigger's maximum: CloudFormation's
+            # AWS::Lambda::Function, SAM's AWS::Serverless::Function and Terraform's aws_lambda_function
+            # all leave it to Lambda, which gives 3 s and 128 MB (Lambda Developer Guide, "Configure
+            # Lambda function timeout"; the Lambda API's CreateFunction Timeout / MemorySize). A value
+            # that is there but not a number here (a parameter without a Default, an unset variable)
+            # says nothing either way: the trigger's maximum stays, as before.
+            for ours, key, low, high, default in (("timeout", "Timeout", 1, 900, LAMBDA_DEFAULT_TIMEOUT),
+                                                  ("memory", "MemorySize", 128, 10240, LAMBDA_DEFAULT_MEMORY)):
+                given = function.properties.get(key)
+                value = default if given is None else number(given)
                 if value is not None and low <= value <= high:
                     limits[ours] = value
+                if given is None:
+                    defaulted.append(f"{ours} {default} {'s' if ours == 'timeout' else 'MB'}")
         else:
             literal = text(arn)
             parts = literal.split(":") if literal else []
@@ -160,9 +175,11 @@ class Functions:
         association_out.update(limits)
         if _file_name(name) != name:
             association_out["name"] = name
+        said = f"{' / '.join(defaulted)}: Lambda's default, not set on {name}" if defaulted else ""
         if found:
-            return association_out
-        return Remark(association_out, f"PLACEHOLDER: {self._relative(path)} is still to create")
+            return Remark(association_out, said) if said else association_out
+        return Remark(association_out, f"PLACEHOLDER: {self._relative(path)} is still to create"
+                      + (f"; {said}" if said else ""))
 
     def _elsewhere(self, code: LambdaCode, arn: Any, name: str, path: Path, entry: str, defined: bool) -> str:
         """What to do for a function whose code is not here: where it is, the command that fetches it."""

@@ -175,12 +175,14 @@ class _Service:
             if function.get("runtime") or runtime:
                 properties["Runtime"] = function.get("runtime") or runtime
             # A function with cloudFront events gets 128 MB and 5 s when it sets none itself (the
-            # compiler's prepareFunctions, before the provider's apply); another takes the provider's.
+            # compiler's prepareFunctions, before the provider's apply); another (attached by lambdaAtEdge
+            # or preExistingCloudFront) takes the provider's, else the Framework's own 1024 MB and 6 s
+            # (serverless.yml reference: provider.memorySize "default is 1024", timeout "default is 6"),
+            # not Lambda's 3 s: over a viewer trigger's 5 s / 128 MB, which edgesim check says.
             edge = any(isinstance(e, Mapping) and "cloudFront" in e for e in function.get("events") or [])
-            for ours, theirs, default in (("MemorySize", "memorySize", 128), ("Timeout", "timeout", 5)):
-                value = function.get(theirs) or (default if edge else self._provider(theirs))
-                if value is not None:
-                    properties[ours] = value
+            for ours, theirs, default, framework in (("MemorySize", "memorySize", 128, 1024), ("Timeout", "timeout", 5, 6)):
+                value = function.get(theirs) or (default if edge else self._provider(theirs) or framework)
+                properties[ours] = value
             metadata: dict[str, Any] = {"edgesim:code-folder": str(folder), "edgesim:code-said": said}
             if function.get("image") is not None:
                 properties["Code"] = {"ImageUri": function["image"] if isinstance(function["image"], str)

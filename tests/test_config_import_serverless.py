@@ -112,6 +112,8 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
         functions:
           viewerRequest:
             handler: edge.handler
+            memorySize: 128
+            timeout: 5
             lambdaAtEdge: {distribution: WebsiteDistribution, eventType: viewer-request}
           api-origin:
             handler: edge.handler
@@ -122,6 +124,8 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
               includeBody: true
           headers:
             handler: edge.handler
+            memorySize: 128
+            timeout: 2
             events:
               - http: {path: '${ssm:/static-site/http-path}', method: get}
         resources:
@@ -181,6 +185,10 @@ def test_a_distribution_in_resources_with_lambda_at_edge_and_version_refs(tmp_pa
     (api_behavior,) = config.cache_behaviors
     origin_request = _lambda(api_behavior.functions[EventType.ORIGIN_REQUEST])
     assert origin_request.include_body and origin_request.path == project / "src" / "edge.js"
+    # Setting none, a function takes the Framework's 6 s / 1024 MB (not Lambda's 3 s, nor the trigger's 30 s);
+    # the viewer functions above set theirs within the viewer triggers' 5 s / 128 MB, as CloudFront requires.
+    assert (origin_request.timeout, origin_request.memory) == (6, 1024)
+    assert (viewer.timeout, viewer.memory, headers.timeout) == (5, 128, 2)
     # lambdaAtEdge adds to the associations the behavior has (`!GetAtt HeadersLambdaFunction.Arn`).
     assert _lambda(api_behavior.functions[EventType.ORIGIN_RESPONSE]).path == project / "src" / "edge.js"
     assert "Serverless Framework service static-site, resource WebsiteDistribution" in toml
@@ -353,6 +361,8 @@ def test_lambda_at_edge_on_a_path_pattern_the_distribution_lacks_gets_that_behav
         functions:
           check:
             handler: src/edge.handler
+            memorySize: 128
+            timeout: 5
             lambdaAtEdge: {distribution: Site, eventType: viewer-request, pathPattern: /lambda}
         resources:
           Resources:
@@ -370,6 +380,36 @@ def test_lambda_at_edge_on_a_path_pattern_the_distribution_lacks_gets_that_behav
     (origin,) = config.origins
     assert isinstance(origin, CustomOrigin) and origin.url.endswith(".invalid") and "PLACEHOLDER" in toml
     assert any("no cache behavior with PathPattern '/lambda'; one is added" in n for n in notes)
+
+
+def test_a_viewer_function_on_the_frameworks_default_limits_is_refused_as_cloudfront_refuses_it(
+        tmp_path: Path) -> None:
+    """A `lambdaAtEdge` function setting no memorySize / timeout (nor the provider) deploys with the
+    Framework's 1024 MB / 6 s, over a viewer trigger's 128 MB / 5 s: CloudFront refuses the
+    association, so the import does, saying where the values came from and what to set. The
+    provider's values are the function's when it sets none."""
+    body = """\
+        service: edge
+        provider: {name: aws, runtime: nodejs20.x%s}
+        functions:
+          check:
+            handler: src/edge.handler
+            lambdaAtEdge: {distribution: Site, eventType: viewer-request}
+        resources:
+          Resources:
+            Site:
+              Type: AWS::CloudFront::Distribution
+              Properties:
+                DistributionConfig:
+                  Origins: [{Id: app, DomainName: app.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+                  DefaultCacheBehavior: {TargetOriginId: app, ViewerProtocolPolicy: allow-all}
+        """
+    with pytest.raises(ConfigError, match=r"(?s)viewer-request\.timeout: 6 s is over Lambda@Edge's 5 s.*"
+                                          r"viewer-request\.memory: 1024 MB is over.*the Serverless Framework's 6 s"):
+        _import(_service(tmp_path / "bare", body % ""), tmp_path / "bare")
+    toml, _, output = _import(_service(tmp_path / "set", body % ", memorySize: 128, timeout: 4"), tmp_path / "set")
+    check = _lambda(load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST])
+    assert (check.timeout, check.memory) == (4, 128)
 
 
 def test_lambda_at_edge_on_an_existing_distribution_by_id_says_to_import_that_one(tmp_path: Path) -> None:

@@ -676,6 +676,33 @@ def test_a_lambda_functions_timeout_and_memory_size_are_its_associations(tmp_pat
     assert (edge.timeout, edge.memory) == (3, 256)
 
 
+async def test_a_lambda_function_without_timeout_runs_out_of_lambdas_3_s_not_the_triggers_30(tmp_path: Path) -> None:
+    """No `timeout` / `memory_size`: the provider leaves them to Lambda, 3 s and 128 MB (the
+    registry's aws_lambda_function "Defaults to 3" / "Defaults to 128"). A handler taking 3.5 s on
+    origin-request times out on CloudFront, and now under edgesim too (503 LambdaLimitExceeded),
+    not at the trigger's 30 s."""
+    _write(tmp_path, {
+        "edge/index.js": "exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 3500)); "
+                         "return {status: '200', body: 'slow'}; };\n",
+        "main.tf": 'data "archive_file" "edge" {\n type = "zip"\n source_dir = "edge"\n output_path = "edge.zip"\n}\n'
+                   'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n handler = "index.handler"\n'
+                   ' runtime = "nodejs20.x"\n filename = data.archive_file.edge.output_path\n publish = true\n}\n'
+                   'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                   ' origin {\n  domain_name = "a.invalid"\n  origin_id = "a"\n }\n'
+                   ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                   '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                   '  lambda_function_association {\n   event_type = "origin-request"\n'
+                   '   lambda_arn = aws_lambda_function.edge.qualified_arn\n  }\n }\n}\n'})
+    toml, _, output = _import(tmp_path, tmp_path)
+    edge = load_config(output).default_cache_behavior.functions[EventType.ORIGIN_REQUEST]
+    assert isinstance(edge, LambdaFunctionAssociation)
+    assert (edge.timeout, edge.memory) == (3, 128)
+    assert "timeout 3 s / memory 128 MB: Lambda's default, not set on edge" in toml
+    async with Distribution(output) as dist, dist.client() as client:
+        response = await client.get("/slow")
+    assert response.status_code == 503 and response.headers["x-cache"] == "LambdaLimitExceeded from cloudfront"
+
+
 def test_an_origin_access_identity_given_by_reference_is_said_as_one(tmp_path: Path) -> None:
     _write(tmp_path, {"main.tf": 'resource "aws_cloudfront_origin_access_identity" "oai" {}\n'
                                  'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
