@@ -288,7 +288,7 @@ class EdgeCache:
         self._file_above = FILE_THRESHOLD
         self.disk_used = 0  # bytes of body in files, over every entry
         self.max_disk = max_disk
-        # The background refreshes under way, which an invalidation covering them marks (invalidation.py).
+        # The origin fetches under way, which an invalidation covering them marks (invalidation.py).
         self._watches: set[InvalidationWatch] = set()
         self.limit_memory(max_memory)
         self.limit_disk(max_disk)
@@ -496,7 +496,7 @@ class EdgeCache:
         return len(doomed)
 
     def clear(self) -> int:
-        """Remove every object (a reload's fresh start), background refreshes under way included."""
+        """Remove every object (a reload's fresh start); the origin fetches under way store nothing."""
         for watch in self._watches:
             watch.invalidated = True
         count = len(self._entries)

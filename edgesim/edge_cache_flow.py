@@ -246,7 +246,17 @@ class EdgeCacheFlow:
                     watch: InvalidationWatch | None = None) -> tuple[Response, str, int | None]:
         """The origin side for a miss or an expired object, then the store (spec §4.3). `flight`, the
         fetch other requests may be waiting for (request collapsing), learns what its waiters get;
-        `watch`, a background refresh's, keeps what an invalidation covered from being stored."""
+        `watch`, a background refresh's, keeps what an invalidation covered from being stored; a
+        viewer's own fetch is watched here, from before its origin request until its answer is
+        stored (a streamed one once whole), and an invalidation meanwhile leaves it served to the
+        viewer but not stored (invalidation.py says which reading)."""
+        if watch is None:
+            watch = cache.watch(key, ex.request.url_path_and_query)
+            try:
+                return await self._miss(ex, cache, key, stale, wanted, flight, watch)
+            finally:
+                if not watch.streaming:  # else once the streamed body ends (`_store`)
+                    cache.unwatch(watch)
         body_file = stale.body_file if stale is not None else None
         if body_file is None:
             return await self._origin_then_store(ex, cache, key, stale, wanted, flight, watch)
@@ -378,10 +388,13 @@ class EdgeCacheFlow:
                                 origin_status=origin_status, body_file=body, watch=watch, notes=notes)
 
             assert response.stream is to_cache.stream  # one origin body, for the viewer and the cache
-            on_end = None
+            on_end: Callable[[], object] | None = None
             if flight is not None and self.flights is not None:
                 # The requests collapsed into this fetch wait for the whole object (request_collapsing.py).
                 flight.streaming, on_end = True, functools.partial(self.flights.land, flight)
+            if watch is not None:
+                # Watched until the body ends: an invalidation while it streams is one during its fetch.
+                watch.streaming, on_end = True, functools.partial(_body_ended, cache, watch, on_end)
             response.stream = ex.track(to_cache.stream,
                                        StoredWhenComplete(to_cache.stream, cache.spool(store, notes), on_end))
         elif ttl > 0 and cache.to_file(len(to_cache.body)):
@@ -414,6 +427,13 @@ def _cached_range(ex: Exchange, served: Response, wanted: str) -> Response | Non
         what = "416, not satisfiable" if part.status == 416 else str(part.status)
         ex.trace.notes.append(f"Range {wanted}: {what} from the cached object")
     return part
+
+
+def _body_ended(cache: EdgeCache, watch: InvalidationWatch, then: Callable[[], object] | None) -> None:
+    """A streamed body stored (or given up): its fetch is no longer watched; then `then` (a flight landing)."""
+    cache.unwatch(watch)
+    if then is not None:
+        then()
 
 
 def _lost(ex: Exchange, lost: CachedObjectLost) -> None:

@@ -1,18 +1,21 @@
 """CloudFront invalidation paths: which cached objects, and which origin fetches under way, one covers.
 
 An invalidation removes the objects it covers from the edge cache (AD/Invalidation; cache.py
-`EdgeCache.invalidate`). A background refresh (stale-while-revalidate, edge_cache_flow.py) whose
-origin request left before the invalidation is watched too (`InvalidationWatch`): what it brings back
-is not stored, so the invalidation is not undone by a fetch that began before it.
+`EdgeCache.invalidate`). Every origin fetch for a cacheable object is watched while it runs
+(`InvalidationWatch`): a viewer's miss or revalidation (edge_cache_flow.py `_miss`, a streamed
+answer until its body ends) and a background refresh (stale-while-revalidate). One that an
+invalidation covered while it ran stores nothing it brings back, so the invalidation is not undone by
+a fetch that began before it; a viewer waiting for it still gets its answer.
 
 UNCERTAIN: the spec (§4) and CloudFront's docs say nothing of fetches in flight during an
 invalidation. The docs say that after one "the next time a viewer requests the file, CloudFront
-returns to the origin to fetch the latest version" (AD/Invalidation). Our reading: a refresh whose
-origin request left before the invalidation may carry an answer from before it (before the deploy
-the invalidation was made for), so neither its 304 (which would bring the invalidated object back)
-nor its 200 is stored; the next request is a Miss that asks the origin after the invalidation. The
-other reading, storing the refresh's 200 as a new object, costs no extra origin request but can put
-back content older than the invalidation.
+returns to the origin to fetch the latest version" (AD/Invalidation). Our reading, the same for a
+viewer's fetch and a background one: a fetch whose origin request left before the invalidation may
+carry an answer from before it (before the deploy the invalidation was made for), so neither its
+304 (which would bring the invalidated object back) nor its 200 is stored; the viewer waiting for it
+is answered with it, and the next request is a Miss that asks the origin after the invalidation. The
+other reading, storing such a 200 as a new object, costs no extra origin request but can put back,
+as a Hit until its TTL ends, content older than the invalidation the user just made.
 """
 
 from __future__ import annotations
@@ -54,12 +57,14 @@ class InvalidationWatch:
     """An origin fetch under way for the object at `path` / `uri`: `invalidated` once an
     invalidation covering it came while it ran (cache.py `watch`), and then its answer is not stored."""
 
-    __slots__ = ("path", "uri", "invalidated")
+    __slots__ = ("path", "uri", "invalidated", "streaming")
 
     def __init__(self, path: str, uri: str) -> None:
         self.path = path
         self.uri = uri
         self.invalidated = False
+        # Its answer streams on to the viewer and is stored once whole: watched until then.
+        self.streaming = False
 
     def see(self, matchers: Iterable[tuple[str, bool]]) -> None:
         if any(covers(m, self.path, self.uri) for m in matchers):

@@ -248,12 +248,19 @@ async def test_a_file_backed_object_is_revalidated_with_a_304_and_served_stale_t
     assert (part.status_code, part.content) == (206, origin.body[5:10])
 
 
-async def test_an_invalidation_during_a_revalidation_leaves_the_304_its_body(cache_tmp: Path) -> None:
+async def test_an_invalidation_during_a_revalidation_serves_the_304_its_body_and_stores_nothing(
+        cache_tmp: Path) -> None:
+    """A viewer's revalidation that an invalidation overtakes: the viewer still gets the object its
+    304 refreshed, from the file kept for it (pinned), but the 304 does not bring the invalidated
+    object back; the next request asks the origin again. UNCERTAIN (invalidation.py): a fetch that
+    left before an invalidation stores nothing, a viewer's as a background refresh's."""
     body = b"z" * (9 * MB)
     holder: list[Distribution] = []
+    asked: list[str | None] = []
 
     def origin(request: Request) -> Response:
         headers = Headers([("ETag", '"v1"'), ("Cache-Control", "max-age=10")])
+        asked.append(request.headers.get("if-none-match"))
         if request.headers.get("if-none-match") == '"v1"':
             holder[0].invalidate("/*")  # the object leaves the cache while its origin answers
             return Response(304, headers)
@@ -271,8 +278,9 @@ async def test_an_invalidation_during_a_revalidation_leaves_the_304_its_body(cac
         hit = await d.get("/o")
     assert len(kept) == 1
     assert (refreshed.headers["x-cache"], refreshed.content) == ("RefreshHit from cloudfront", body)
-    # Refreshed by the 304, it is cached again, still from its file.
-    assert after == kept and (hit.headers["x-cache"], hit.content) == ("Hit from cloudfront", body)
+    # Not stored again: its file went once the viewer had it, and the next request is a Miss.
+    assert after == [] and (hit.headers["x-cache"], hit.content) == ("Miss from cloudfront", body)
+    assert asked == [None, '"v1"', None]
 
 
 # --- `edgesim serve`: a 200 MB object cached and served again without being held --------------
