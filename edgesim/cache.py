@@ -382,6 +382,18 @@ class EdgeCache:
         except OSError:
             return None
 
+    async def store_in_file(self, key: CacheKey, response: Response, ttl: float, *, path: str | None = None,
+                            origin_status: int | None = None, watch: InvalidationWatch | None = None,
+                            notes: list[str] | None = None) -> CacheEntry | None:
+        """`store` for a body already whole in memory that `to_file` says goes to a file (a stub
+        origin's, one a function replaced, a custom error page): the file written by a worker
+        thread, so the loop serves other requests meanwhile; not cached on a full disk."""
+        body_file = await self.write_file(response.body)
+        if body_file is None:
+            return self.store(key, response, 0)
+        return self.store(key, response, ttl, path=path, origin_status=origin_status, body_file=body_file,
+                          watch=watch, notes=notes)
+
     def fits(self, size: int) -> bool:
         """Whether a body of `size` bytes may be cached: in memory, or in a file within the disk cap."""
         return size <= self._file_above or size <= self.max_disk

@@ -23,8 +23,9 @@ removed directory is made again for the next file.
 The writes of a streamed body and the reads stay on the event loop, as s3_origin.py's reads do: a
 256 KiB write to or pread from the page cache takes some tens of µs, while handing each to a thread
 costs several times that in CPU (measured in s3_origin.py). A large body already whole in memory (a
-stub origin's, one a function replaced) is written by a worker thread in one hand-off
-(`write_off_loop`): all of it at once would hold the loop for some ms per 10 MB.
+stub origin's, one a function replaced, a custom error page) is written by a worker thread in one
+hand-off (`write_off_loop`, through the cache's `store_in_file`): all of it at once would hold the
+loop for some ms per 10 MB.
 """
 
 from __future__ import annotations

@@ -97,6 +97,10 @@ class CustomErrorPages:
         except ViewerError:
             return None
         if cache is not None:
-            cache.store(key, page, compute_ttl(page, config.cache_policy, now=ex.now), path=request.uri,
-                        origin_status=page.status)
+            ttl = compute_ttl(page, config.cache_policy, now=ex.now)
+            if ttl > 0 and cache.to_file(len(page.body)):
+                # A large page goes to a file as any large object does, written off the loop (cache_files.py).
+                await cache.store_in_file(key, page, ttl, path=request.uri, origin_status=page.status)
+            else:
+                cache.store(key, page, ttl, path=request.uri, origin_status=page.status)
         return page

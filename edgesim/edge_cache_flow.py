@@ -350,7 +350,7 @@ class EdgeCacheFlow:
 
     def _store(self, ex: Exchange, cache: EdgeCache, key: CacheKey, wanted: str | None, response: Response,
                to_cache: Response, ttl: float, origin_status: int | None, flight: Flight | None = None,
-               watch: InvalidationWatch | None = None) -> Coroutine[Any, Any, None] | None:
+               watch: InvalidationWatch | None = None) -> Coroutine[Any, Any, object] | None:
         """Store the origin's answer (`to_cache`, the one the viewer gets being `response`), a
         streamed one once it has arrived whole: only then does `flight` land. A large one already
         whole is stored by the coroutine returned, which writes its file off the loop."""
@@ -398,22 +398,13 @@ class EdgeCacheFlow:
             response.stream = ex.track(to_cache.stream,
                                        StoredWhenComplete(to_cache.stream, cache.spool(store, notes), on_end))
         elif ttl > 0 and cache.to_file(len(to_cache.body)):
-            return self._store_in_file(ex, cache, store_key, to_cache, ttl, path, origin_status, watch)
+            # A large body already whole (a stub origin's, one a function replaced): its file written off the loop.
+            return cache.store_in_file(store_key, to_cache, ttl, path=path, origin_status=origin_status, watch=watch,
+                                       notes=ex.trace.notes)
         else:
             cache.store(store_key, to_cache, ttl, path=path, origin_status=origin_status, watch=watch,
                         notes=ex.trace.notes)
         return None
-
-    async def _store_in_file(self, ex: Exchange, cache: EdgeCache, key: CacheKey, to_cache: Response, ttl: float,
-                             path: str, origin_status: int | None, watch: InvalidationWatch | None) -> None:
-        """`_store` for a large body already whole in memory (a stub origin's, one a function
-        replaced): its file written by a worker thread, so the loop serves other requests meanwhile."""
-        body_file = await cache.write_file(to_cache.body)
-        if body_file is None:  # a full disk: not cached, as a body the cache could not take
-            cache.store(key, to_cache, 0)
-            return
-        cache.store(key, to_cache, ttl, path=path, origin_status=origin_status, body_file=body_file, watch=watch,
-                    notes=ex.trace.notes)
 
     async def aclose(self) -> None:
         """Stop the background refreshes still running."""

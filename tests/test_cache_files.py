@@ -350,3 +350,48 @@ async def test_a_large_whole_body_is_written_to_its_file_while_the_loop_serves_o
     assert hit_while_writing.headers["x-cache"] == "Hit from cloudfront"
     assert (miss.headers["x-cache"], len(miss.content)) == ("Miss from cloudfront", len(body))
     assert (hit.headers["x-cache"], hit.content == body) == ("Hit from cloudfront", True)
+
+
+async def test_a_large_custom_error_page_is_written_off_the_loop_cached_and_served_again(cache_tmp: Path) -> None:
+    """A custom error page over the same size as any object goes to a file of its own, written while
+    the loop serves other requests (as `test_a_large_whole_body_...` for a normal object), and later
+    errors are answered with it from the cache, the page not fetched again."""
+    page = b"<p>not here</p>" * (4 * MB)  # 60 MiB, whole from a stub origin
+    asked: list[str] = []
+
+    def origin(request: Request) -> Response:
+        asked.append(request.uri)
+        if request.uri == "/404.html":
+            return Response(200, Headers([("Cache-Control", "max-age=60"), ("Content-Type", "text/html")]), page)
+        if request.uri == "/small":
+            return Response(200, Headers([("Cache-Control", "max-age=60")]), b"small")
+        return Response(404, Headers(), b"")
+
+    config = {"origins": [{"id": "app", "url": "http://app.invalid"}],
+              "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingOptimized"},
+              "custom_error_responses": [{"error_code": 404, "response_page_path": "/404.html",
+                                          "response_code": 404}]}
+    async with Distribution(config, origins={"app": origin}) as d:
+        await d.get("/small")
+        missing = asyncio.create_task(d.get("/missing-1"))
+        hit_while_writing = None
+        while not missing.done():
+            await asyncio.sleep(0)
+            sizes = []
+            for file in bodies_in(cache_tmp):
+                try:
+                    sizes.append(file.stat().st_size)
+                except FileNotFoundError:
+                    pass
+            if hit_while_writing is None and sizes and sizes[0] < len(page):  # its file part written
+                hit_while_writing = await d.get("/small")
+        first = await missing
+        sizes_after = [f.stat().st_size for f in bodies_in(cache_tmp)]
+        second = await d.get("/missing-2")
+    assert hit_while_writing is not None, "the loop did not run while the large page was written"
+    assert hit_while_writing.headers["x-cache"] == "Hit from cloudfront"
+    assert (first.status_code, first.content == page) == (404, True)
+    assert (second.status_code, second.content == page) == (404, True)
+    # The page at /404.html, and the error answered with it, cached for /missing-1 (the error caching TTL).
+    assert sizes_after == [len(page)] * 2
+    assert asked == ["/small", "/missing-1", "/404.html", "/missing-2"]  # the page fetched once
