@@ -204,8 +204,8 @@ def schema(output: Path | None, force: bool) -> None:
 def import_command(file: Path, output: Path, functions_dir: Path | None, resource: str | None,
                    policy_files: tuple[Path, ...], force: bool) -> None:
     """Write an edgesim config from a CloudFront distribution: `aws cloudfront get-distribution-config`
-    output, a DistributionConfig, a CloudFormation / CDK template (JSON or YAML), Terraform (a .tf
-    file, a folder of them, or `terraform show -json` output), or a Serverless Framework service
+    output, a DistributionConfig, a CloudFormation / CDK template (JSON or YAML), Terraform (a .tf or
+    .tf.json file, a folder of them, or `terraform show -json` output), or a Serverless Framework service
     (serverless.yml, or its folder)."""
     from edgesim.config_import import import_file
 

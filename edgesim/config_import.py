@@ -29,6 +29,7 @@ from edgesim.errors import ConfigError
 from edgesim.function_import import FunctionFile, Functions
 from edgesim.policy_files import FetchedPolicies, load_policy_files
 from edgesim.policy_import import cache_policy, legacy_cache_settings, origin_request_policy, response_headers_policy
+from edgesim.terraform_hcl import is_terraform_file
 from edgesim.toml_writer import CommentedOut, Remark, Table, TomlValue, render
 
 S3_BUCKET = "AWS::S3::Bucket"
@@ -102,15 +103,12 @@ def import_file(path: Path, *, output: Path, functions_dir: Path, resource: str 
 
 def read_source(path: Path, resource: str | None = None) -> Source:
     """The distribution defined at `path`, whichever shape it has: a Serverless Framework service
-    (serverless.yml, or its folder), Terraform's `.tf` files (a file or a folder of them) or
+    (serverless.yml, or its folder), Terraform's `.tf` / `.tf.json` files (a file or a folder of them) or
     `terraform show -json` output, else the API's or CloudFormation's shapes."""
     if serverless_import.is_service(path):
         return serverless_import.serverless_source(path, resource)
-    if path.is_dir() or path.suffix == ".tf":
+    if path.is_dir() or is_terraform_file(path):
         return terraform_import.terraform_source(path, resource)
-    if path.name.endswith(".tf.json"):
-        raise ConfigError("Terraform's JSON syntax (.tf.json) is not read; import the .tf files, or the output "
-                          "of `terraform show -json` after `terraform apply`", file=str(path))
     document = load_document(path)
     if terraform_show.is_show_json(document):
         return terraform_show.show_json_source(document, path, resource)

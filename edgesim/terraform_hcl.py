@@ -1,5 +1,7 @@
 """Read a Terraform configuration: its `.tf` files (HCL), parsed by python-hcl2, as a `Module`.
 
+Its `.tf.json` files (Terraform's JSON syntax) are read by terraform_json.py into the same shape.
+
 python-hcl2 gives each block as a list of bodies and each attribute's expression as text
 (`"${local.origin_id}"`, a quoted template `"\\"api.${var.domain}\\""`); terraform_expressions.py
 evaluates those. A syntax error is a ConfigError naming the file and the line.
@@ -79,18 +81,36 @@ def _labelled(blocks: Any, depth: int) -> list[tuple[list[str], dict[str, Any]]]
     return found
 
 
+def is_terraform_file(path: Path) -> bool:
+    """A file of Terraform's native syntax (`.tf`) or of its JSON syntax (`.tf.json`)."""
+    return path.suffix == ".tf" or path.name.endswith(".tf.json")
+
+
+def terraform_files(folder: Path) -> list[Path]:
+    """The folder's configuration files, both syntaxes, in the lexical order Terraform reads them."""
+    return sorted([*folder.glob("*.tf"), *folder.glob("*.tf.json")], key=lambda p: p.name)
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    if path.name.endswith(".json"):  # Terraform's JSON syntax, in python-hcl2's shape (terraform_json.py)
+        from edgesim.terraform_json import parse_tf_json, parse_tfvars_json
+
+        return parse_tfvars_json(path) if path.name.endswith(".tfvars.json") else parse_tf_json(path)
+    return parse_hcl(path)
+
+
 def load_module(path: Path) -> Module:
-    """The `.tf` file at `path`, or every `.tf` file of the folder at `path` (one module, as
-    Terraform reads it), with the folder's terraform.tfvars and *.auto.tfvars."""
+    """The `.tf` (or `.tf.json`) file at `path`, or every such file of the folder at `path` (one
+    module, as Terraform reads it), with the folder's terraform.tfvars and *.auto.tfvars (`.json` too)."""
     folder = path if path.is_dir() else path.parent
-    files = sorted(folder.glob("*.tf")) if path.is_dir() else [path]
+    files = terraform_files(folder) if path.is_dir() else [path]
     if not files:
         # A folder is read as Terraform unless it holds a Serverless service (config_import.read_source).
-        raise ConfigError("no Terraform files (*.tf) and no serverless.yml in this folder; import the folder "
-                          "that holds them, or a distribution's JSON or template file", file=str(path))
+        raise ConfigError("no Terraform files (*.tf, *.tf.json) and no serverless.yml in this folder; import the "
+                          "folder that holds them, or a distribution's JSON or template file", file=str(path))
     module = Module(folder.resolve(), files)
     for file in files:
-        document = parse_hcl(file)
+        document = _parse(file)
         for labels, body in _labelled(document.get("resource"), 2):
             module.resources[".".join(labels)] = body
         for labels, body in _labelled(document.get("data"), 2):
@@ -104,8 +124,11 @@ def load_module(path: Path) -> Module:
         for block in document.get("locals") or []:
             if isinstance(block, Mapping):
                 module.locals.update(strip_meta(block))
-    for tfvars in [folder / "terraform.tfvars", *sorted(folder.glob("*.auto.tfvars"))]:
+    # Terraform's order, a later file's value winning: terraform.tfvars, terraform.tfvars.json, then
+    # the *.auto.tfvars and *.auto.tfvars.json files by name.
+    autos = sorted([*folder.glob("*.auto.tfvars"), *folder.glob("*.auto.tfvars.json")], key=lambda p: p.name)
+    for tfvars in [folder / "terraform.tfvars", folder / "terraform.tfvars.json", *autos]:
         if tfvars.is_file():
-            for name, value in strip_meta(parse_hcl(tfvars)).items():
+            for name, value in strip_meta(_parse(tfvars)).items():
                 module.tfvars[name] = (value, tfvars.name)
     return module

@@ -1,4 +1,4 @@
-"""`edgesim import` of a Terraform configuration: `.tf` files, or `terraform show -json` output.
+"""`edgesim import` of a Terraform configuration: `.tf` / `.tf.json` files, or `terraform show -json` output.
 
 Terraform's AWS provider writes a distribution in the API's words, snake_cased, with repeated blocks
 for lists (`origin {}`, `ordered_cache_behavior {}`, `custom_error_response {}`; provider docs,

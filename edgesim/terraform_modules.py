@@ -18,7 +18,7 @@ from typing import Any
 
 from edgesim.errors import ConfigError
 from edgesim.terraform_expressions import Evaluator
-from edgesim.terraform_hcl import Module, load_module, strip_meta
+from edgesim.terraform_hcl import Module, load_module, strip_meta, terraform_files
 from edgesim.terraform_values import Unknown
 
 # A module block's meta-arguments, which are not the module's variables.
@@ -67,7 +67,7 @@ def _call(module: Module, ev: Evaluator, name: str, root: Path) -> ModuleCall | 
     installed = _installed(root) if folder is None else {}
     if folder is None and f"{key}{name}" in installed:
         source, folder = installed[f"{key}{name}"]
-    if folder is None or not folder.is_dir() or not any(folder.glob("*.tf")):
+    if folder is None or not folder.is_dir() or not terraform_files(folder):
         return None
     try:
         child = load_module(folder)

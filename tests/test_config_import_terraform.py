@@ -830,14 +830,8 @@ def test_show_json_without_state_and_a_folder_without_terraform_say_what_to_impo
     with pytest.raises(ConfigError, match=r"show -json` output without resources.*after `terraform apply`"):
         import_file(tmp_path / "show.json", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ConfigError, match=r"no Terraform files \(\*\.tf\) and no serverless\.yml in this folder"):
+    with pytest.raises(ConfigError, match=r"no Terraform files \(\*\.tf, \*\.tf\.json\) and no serverless\.yml"):
         import_file(tmp_path / "empty", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
-
-
-def test_terraform_json_syntax_is_named_as_not_read(tmp_path: Path) -> None:
-    (tmp_path / "main.tf.json").write_text('{"resource": {"aws_cloudfront_distribution": {"d": {}}}}')
-    with pytest.raises(ConfigError, match=r"main\.tf\.json: Terraform's JSON syntax \(\.tf\.json\) is not read"):
-        import_file(tmp_path / "main.tf.json", output=tmp_path / "edgesim.toml", functions_dir=tmp_path)
 
 
 def test_an_hcl_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
