@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -202,10 +203,9 @@ class BigOrigin:
         await send({"type": "http.response.body", "body": b""})
 
 
-@pytest.fixture
-def big_origin() -> Iterator[tuple[str, BigOrigin]]:
-    body = hashlib.sha256(b"x").digest() * (12 * MB // 32)  # over the 8 MiB threshold
-    app = BigOrigin(body)
+@contextmanager
+def asgi_origin(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free port of 127.0.0.1, in a thread of its own: its URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -214,10 +214,18 @@ def big_origin() -> Iterator[tuple[str, BigOrigin]]:
         assert thread.is_alive()
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture
+def big_origin() -> Iterator[tuple[str, BigOrigin]]:
+    body = hashlib.sha256(b"x").digest() * (12 * MB // 32)  # over the 8 MiB threshold
+    app = BigOrigin(body)
+    with asgi_origin(app) as url:
+        yield url, app
 
 
 async def test_a_file_backed_object_is_revalidated_with_a_304_and_served_stale_through_a_5xx(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,8 @@ from edgesim.config_import import import_file
 from edgesim.errors import ConfigError
 from edgesim.messages import EventType
 from edgesim.testing import Distribution
-from import_support import OriginHandler, http_origin, import_into as _import
+from import_support import import_into as _import
+from test_config_import_terraform import origin_port  # noqa: F401 - a fixture: the origin the .tf test serves
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import" / "terraform"
 SITE, SITE_JSON = FIXTURES / "site", FIXTURES / "site-json"
@@ -155,19 +155,7 @@ def test_a_json_syntax_error_names_the_file_and_line(tmp_path: Path) -> None:
 # --- end to end: the imported JSON project serves ------------------------------------------------
 
 
-class _Origin(OriginHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        seen = {h: self.headers.get(h) for h in ("x-edge", "x-auth", "x-origin-verify")}
-        self.send(json.dumps({"path": self.path, **seen}).encode(), "application/json", cache_control="max-age=30")
-
-
-@pytest.fixture
-def origin_port() -> Iterator[int]:
-    with http_origin(_Origin) as port:
-        yield port
-
-
-async def test_an_imported_tf_json_project_serves_through_edgesim(tmp_path: Path, origin_port: int) -> None:
+async def test_an_imported_tf_json_project_serves_through_edgesim(tmp_path: Path, origin_port: int) -> None:  # noqa: F811
     """terraform.tfvars.json points the API origin at a local server; /api/* runs the CloudFront
     Function, the Lambda@Edge function, the cache policy and the response headers policy that
     main.tf.json configures."""

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from edgesim.messages import Request
-from edgesim.server import free_port
 from edgesim.testing import Distribution
-from test_cache_files import MB, bodies_in, cache_tmp  # noqa: F401 - cache_tmp is a fixture
+from test_cache_files import MB, asgi_origin, bodies_in, cache_tmp  # noqa: F401 - cache_tmp is a fixture
 
 APP = {"origins": [{"id": "app", "url": "http://app.example.com"}],
        "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingOptimized"}}
@@ -105,19 +102,11 @@ class StreamingOrigin:
 @pytest.fixture
 def streaming_origin() -> Iterator[tuple[str, StreamingOrigin]]:
     app = StreamingOrigin()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        with asgi_origin(app) as url:
+            yield url, app
     finally:
-        app.release.set()
-        server.should_exit = True
-        thread.join(10)
+        app.release.set()  # a request still held lets the server stop
 
 
 async def test_a_streamed_miss_overtaken_while_its_body_arrives_is_not_stored(
