@@ -1,4 +1,4 @@
-"""The edge cache: TTL rules, hit/stale/miss, invalidation, an injectable clock.
+"""The edge cache: TTL rules, hit/stale/miss, invalidation; time from a Clock (clock.py).
 
 Synchronous (but for writing a large body's file off the loop): the pipeline decides when to look
 up and store (spec §3.1); this module knows how long a response may live (spec §4.3) and which
@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import enum
 import functools
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from edgesim.cache_files import FILE_THRESHOLD, BodySpool, CachedFile, CacheFiles, over_disk_limit
 from edgesim.cache_key import CacheKey
+# ManualClock / SystemClock are imported from here too, where they were before clock.py.
+from edgesim.clock import CallableClock, Clock
+from edgesim.clock import ManualClock as ManualClock
+from edgesim.clock import SystemClock as SystemClock
 from edgesim.errors import CachedObjectLost
 # InvalidationPathError is imported from here too, where it was before invalidation.py.
 from edgesim.invalidation import InvalidationPathError as InvalidationPathError
@@ -32,53 +35,6 @@ from edgesim.policies import CachePolicy
 
 if TYPE_CHECKING:
     from edgesim.stale import StaleWindows
-
-# --- the clock --------------------------------------------------------------------------------
-
-
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-
-class SystemClock:
-    """Wall-clock seconds since the epoch."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def __call__(self) -> float:
-        return time.time()
-
-
-class _CallableClock:
-    """Adapts a plain `() -> float` (the simulator's clock) to Clock."""
-
-    def __init__(self, fn: Callable[[], float]) -> None:
-        self._fn = fn
-
-    def now(self) -> float:
-        return self._fn()
-
-
-class ManualClock:
-    """A clock tests move by hand, so expiry is tested without sleeping."""
-
-    def __init__(self, start: float | None = None) -> None:
-        # Starts at the real time, so an origin's Expires date means what it says; frozen after.
-        self._now = time.time() if start is None else start
-
-    def now(self) -> float:
-        return self._now
-
-    def __call__(self) -> float:
-        """Callable too, so one ManualClock can drive the Simulator, the pipeline and the cache."""
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("a clock only moves forward")
-        self._now += seconds
-
 
 # --- TTL --------------------------------------------------------------------------------------
 
@@ -279,7 +235,7 @@ class EdgeCache:
             raise ValueError("max_entries must be at least 1")
         if clock is None:
             clock = SystemClock()
-        self.clock: Clock = clock if hasattr(clock, "now") else _CallableClock(clock)  # type: ignore[arg-type]
+        self.clock: Clock = clock if hasattr(clock, "now") else CallableClock(clock)  # type: ignore[arg-type]
         self.max_entries = max_entries
         self._entries: OrderedDict[CacheKey, CacheEntry] = OrderedDict()
         self._files = CacheFiles()

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from edgesim.app import EdgeApp
-from edgesim.cache import ManualClock
+from edgesim.clock import ManualClock
 from edgesim.config import DistributionConfig, ViewerProfile, load_config, parse_config
 from edgesim.errors import ConfigError
 from edgesim.function_associations import CloudFrontFunctionAssociation

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FakeFunction, FakeLoader, build_config, origin_app, response_of
 from edgesim.app import EdgeApp
-from edgesim.cache import ManualClock
+from edgesim.clock import ManualClock
 from edgesim.messages import EventType
 from edgesim.runtime import TriggerCall, TriggerResult
 from edgesim.simulator import Simulator
