@@ -45,8 +45,9 @@ Runtime = Literal["cloudfront-js-1.0", "cloudfront-js-2.0"]
 
 def _prelude() -> str:
     # pristine.js first: it takes the helpers it restores with before prelude.js deletes Reflect.
+    # cwt.js before prelude.js too: prelude.js builds the (frozen) cloudfront module with it.
     here = resources.files("edgesim.cloudfront_functions")
-    return "\n".join(here.joinpath(name).read_text(encoding="utf-8") for name in ("pristine.js", "prelude.js"))
+    return "\n".join(here.joinpath(name).read_text(encoding="utf-8") for name in ("pristine.js", "cwt.js", "prelude.js"))
 
 
 _PRELUDE = _prelude()
