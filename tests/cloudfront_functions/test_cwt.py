@@ -165,3 +165,23 @@ async def test_runtime_1_has_no_cloudfront_module(load) -> None:  # noqa: F811
     fn = await load("function handler(e) { console.log(typeof globalThis.__cf_cwt); return e.request; }", runtime="cloudfront-js-1.0")
     assert (await fn.invoke(call())).logs == ["undefined"]
 
+
+
+async def test_the_pages_generate_example_with_its_string_algorithm(load) -> None:  # noqa: F811
+    """The page's example writes the algorithm as "5" (a string): read as HS256 (UNCERTAIN), its token validates."""
+    fn = await load("""import cf from 'cloudfront';
+function handler(event) {
+    const cat = {protected: {1: "5"}, unprotected: {},
+                 payload: {1: "cloudfront-documentation", 4: 1740000000, 401: {1: {2: ".cloudfront.net"}}, 403: ["GET", "HEAD"]}};
+    const token = cf.cwt.generateToken(cat, {cwtTag: true, coseTag: "MAC0", key: "edgesim-cwt-key-0123456789abcdef"});
+    console.log(token.toString('base64url'));
+    console.log(JSON.stringify(cf.cwt.validateToken(token, {key: "edgesim-cwt-key-0123456789abcdef"})));
+    return event.request;
+}""")
+    logs = (await fn.invoke(call())).logs
+    assert json.loads(logs[1]) == {"protectedHeaders": {"1": "5"}, "unprotectedHeaders": {},
+                                   "payload": {"1": "cloudfront-documentation", "4": 1740000000, "401": {"1": {"2": ".cloudfront.net"}},
+                                               "403": ["GET", "HEAD"]}}
+    protected, _, body, tag = uncbor(base64.urlsafe_b64decode(logs[0] + "===")).value.value
+    assert uncbor(protected) == {1: "5"} and len(tag) == 32
+    assert tag == hmac.new(KEY, cbor(["MAC0", protected, b"", body]), hashlib.sha256).digest()
