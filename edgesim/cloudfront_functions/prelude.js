@@ -11,6 +11,8 @@
   // pristine.js's snapshot and restore of the built-ins, driven by __cf.guard and after().
   var pristine = G.__cf_pristine;
   delete G.__cf_pristine;
+  var makeCwt = G.__cf_cwt; // cwt.js: cf.cwt, built with this file's Buffer and HMAC (2.0 only)
+  delete G.__cf_cwt;
 
   // --- Date frozen at the invocation's start (spec §1.5) -------------------------------------
   function FrozenDate(a, b, c, d, e, f, g) {
@@ -600,6 +602,7 @@
     logCustomData: function logCustomData(s) {
       if (st) st.logData = String(s);
     },
+    cwt: makeCwt(Buffer, cryptoModule.createHmac, utf8Encode, utf8Decode),
   }) : null;
 
   var modules = { crypto: cryptoModule, querystring: querystringModule };

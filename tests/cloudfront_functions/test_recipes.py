@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from cff_support import FUNCTIONS, NOW, RUNTIMES, call, load, request, viewer_response  # noqa: F401
+from cwt_support import b64, mac0
 from edgesim.messages import Headers, Response
 
 BOTH_RUNTIME_RECIPES = ["add-index", "spa-rewrite", "security-headers", "redirect-by-country", "basic-auth",
@@ -91,6 +92,26 @@ def jwt(payload: dict[str, object], secret: str = "edgesim-demo-secret") -> str:
 ])
 async def test_verify_jwt(load, token: str, status: int | None) -> None:  # noqa: F811
     fn = await load(path=FUNCTIONS / "verify-jwt.js")
+    result = await fn.invoke(call(request("/private", query=f"token={token}&x=1")))
+    if status is None:
+        assert result.request is not None
+        assert result.request.headers.get("X-User") == "u1" and result.request.querystring == "x=1"
+    else:
+        assert result.response is not None and result.response.status == status
+
+
+DEMO_KEY = b"edgesim-demo-secret"
+
+
+@pytest.mark.parametrize("token, status", [
+    (b64(mac0({2: "u1", 4: int(NOW) + 60}, key=DEMO_KEY)), None),
+    (b64(mac0({2: "u1", 4: int(NOW)}, key=DEMO_KEY)), 401),  # expired at the pinned clock: the recipe checks exp
+    (b64(mac0({2: "u1", 5: int(NOW) + 60}, key=DEMO_KEY)), 401),  # not yet valid (nbf)
+    (b64(mac0({2: "u1"}, key=b"wrong")), 401),
+    ("garbage", 401),
+])
+async def test_verify_cwt(load, token: str, status: int | None) -> None:  # noqa: F811
+    fn = await load(path=FUNCTIONS / "verify-cwt.js")
     result = await fn.invoke(call(request("/private", query=f"token={token}&x=1")))
     if status is None:
         assert result.request is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 
 from cff_support import FUNCTIONS
 from conftest import origin_app
+from cwt_support import b64, mac0
 from edgesim.app import EdgeApp
 from edgesim.config import parse_config
 from edgesim.request_log import json_line, text_line
@@ -48,6 +50,8 @@ async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, list[
              "origin_request_policy": "AllViewer", "functions": {"viewer-request": fn(tmp_path / "pin.js")}},
             {"path_pattern": "/login*", "target_origin": "app", "cache_policy": "CachingDisabled",
              "functions": {"viewer-request": fn(FUNCTIONS / "basic-auth.js", "cloudfront-js-1.0")}},
+            {"path_pattern": "/private/*", "target_origin": "app", "cache_policy": "CachingDisabled",
+             "origin_request_policy": "AllViewer", "functions": {"viewer-request": fn(FUNCTIONS / "verify-cwt.js")}},
         ],
     }, base_dir=tmp_path)
     seen: list[dict[str, Any]] = []
@@ -72,6 +76,22 @@ async def test_generated_response(client: Any) -> None:
     response = await http.get("/login")
     assert response.status_code == 401 and not seen
     assert response.headers["x-cache"] == "FunctionGeneratedResponse from cloudfront"
+
+
+async def test_cwt_protected_path(client: Any) -> None:
+    """functions/cff/verify-cwt.js on /private/*: a token made in Python reaches the origin, stripped."""
+    http, seen = client
+    good = b64(mac0({2: "u1", 4: int(time.time()) + 3600}, key=b"edgesim-demo-secret"))
+    response = await http.get(f"/private/a.txt?token={good}&x=1")
+    assert response.status_code == 200 and response.text == "origin /private/a.txt"
+    assert (seen[-1]["query"], seen[-1]["headers"].get("x-user")) == ("x=1", "u1")
+    header = await http.get("/private/a.txt", headers={"Authorization": f"CWT {good}"})
+    assert header.status_code == 200 and len(seen) == 2
+    expired = b64(mac0({2: "u1", 4: int(time.time()) - 1}, key=b"edgesim-demo-secret"))
+    for bad in (f"?token={expired}", "?token=" + good[:-2], ""):
+        denied = await http.get("/private/a.txt" + bad)
+        assert denied.status_code == 401 and denied.headers["x-cache"] == "FunctionGeneratedResponse from cloudfront"
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize("path, status, x_cache", [
