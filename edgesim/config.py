@@ -75,6 +75,10 @@ class DistributionSettings(Frozen):
     # AWS_PROFILE, AWS_ENDPOINT_URL...), standing in for the execution role's, so that SDK calls work
     # locally. Off by default: a handler then finds no credentials at all, not even ~/.aws's.
     lambda_aws_credentials: bool = False
+    # Lambda@Edge workers per handler at most, each running one invocation at a time: Lambda gives
+    # each concurrent request an execution environment of its own (spec §2.7); on a small machine
+    # more worker processes than cores only cost CPU, so a user may cap them (issue 6).
+    lambda_max_workers: int = Field(default=4, ge=1, le=64)
     # Clear the edge cache when the config is reloaded.
     clear_cache_on_reload: bool = True
     # Request collapsing: simultaneous misses for one cache key share the first one's origin fetch

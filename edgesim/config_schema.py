@@ -77,6 +77,8 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("DistributionSettings", "function_time_limit_ms"): "A CloudFront Function running longer is stopped (503).",
     ("DistributionSettings", "lambda_aws_credentials"):
         "true: Lambda@Edge handlers get this shell's AWS credentials (AWS_* variables); false: none at all.",
+    ("DistributionSettings", "lambda_max_workers"):
+        "Lambda@Edge workers per handler at most, each running one request at a time; more requests queue.",
     ("DistributionSettings", "clear_cache_on_reload"): "Empty the edge cache when the config or a function is reloaded.",
     ("DistributionSettings", "request_collapsing"):
         "Simultaneous misses for one cache key share the first one's origin fetch, as on CloudFront.",

@@ -325,16 +325,18 @@ class LambdaEdgeFunction:
 class LambdaEdgeRuntime:
     """Owns every Lambda@Edge worker of a distribution; an async context manager."""
 
-    # 4 workers per handler by default. Measured on 2 cores under 16 and 64 concurrent requests
-    # (benchmark stack, origin-request + origin-response): 2 per handler served as many requests
-    # at 16 and fewer at 64, where requests queue for a worker; more processes than cores costs
-    # less than queueing, since each worker sleeps between its short invocations.
-    def __init__(self, settings: DistributionSettings, *, max_concurrency: int = 4,
+    # `lambda_max_workers` (4 by default) workers per handler, unless `max_concurrency` says otherwise
+    # (tests, benchmarks). 4: measured on 2 cores under 16 and 64 concurrent requests (benchmark
+    # stack, origin-request + origin-response): 2 per handler served as many requests at 16 and
+    # fewer at 64, where requests queue for a worker; more processes than cores costs less than
+    # queueing, since each worker sleeps between its short invocations.
+    def __init__(self, settings: DistributionSettings, *, max_concurrency: int | None = None,
                  inspector: Inspector | None = None) -> None:
         self.settings = settings
         # Inspecting, one warm worker per handler: every request reaches the process the debugger
         # is attached to (concurrent ones queue for it).
-        self.max_concurrency = 1 if inspector is not None else max_concurrency
+        cap = settings.lambda_max_workers if max_concurrency is None else max_concurrency
+        self.max_concurrency = 1 if inspector is not None else cap
         self.inspector = inspector
         self._pools: dict[WorkerSpec, WorkerPool] = {}
 

@@ -227,6 +227,15 @@ async def test_concurrent_requests_start_workers_up_to_the_limit(handlers: Handl
     assert sum(r.cold_start for r in results) == 2
 
 
+async def test_lambda_max_workers_caps_a_handlers_workers(handlers: Handlers) -> None:
+    assoc = handlers.assoc("capped", **SLOW_PID_HANDLER)
+    async with LambdaEdgeRuntime(DistributionSettings(lambda_max_workers=3)) as runtime:
+        fn = runtime.function(assoc, VR)
+        results = await asyncio.gather(*(fn.invoke(make_call(VR)) for _ in range(6)))
+    assert len({r.response.body for r in results if r.response is not None}) == 3
+    assert sum(r.cold_start for r in results) == 3
+
+
 async def test_memory_over_the_limit_is_caught_while_the_handler_still_runs(
         runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
     assoc = handlers.assoc("hog", timeout=30, py="""
