@@ -329,6 +329,24 @@ def test_edgesim_serve_caches_a_200_mb_object_on_disk_and_serves_it_again_withou
 # --- a large body already whole in memory: written to its file off the event loop ----------------
 
 
+async def small_while_written(d: Distribution, fetch: asyncio.Task[httpx.Response], cache_tmp: Path,
+                               size: int) -> httpx.Response | None:
+    """/small, asked while `fetch`'s body of `size` bytes is part written to its file: None when the
+    loop never ran in that time (the file was written on it)."""
+    answer = None
+    while not fetch.done():
+        await asyncio.sleep(0)
+        sizes = []
+        for file in bodies_in(cache_tmp):
+            try:
+                sizes.append(file.stat().st_size)
+            except FileNotFoundError:
+                pass
+        if answer is None and sizes and sizes[0] < size:  # its file part written
+            answer = await d.get("/small")
+    return answer
+
+
 async def test_a_large_whole_body_is_written_to_its_file_while_the_loop_serves_other_requests(
         cache_tmp: Path) -> None:
     body = b"w" * (64 * MB)  # a stub origin's body, whole in memory: not spooled as it streams
@@ -341,17 +359,7 @@ async def test_a_large_whole_body_is_written_to_its_file_while_the_loop_serves_o
     async with Distribution(config, origins={"app": origin}) as d:
         await d.get("/small")
         big = asyncio.create_task(d.get("/big"))
-        hit_while_writing = None
-        while not big.done():
-            await asyncio.sleep(0)
-            sizes = []
-            for file in bodies_in(cache_tmp):
-                try:
-                    sizes.append(file.stat().st_size)
-                except FileNotFoundError:
-                    pass
-            if hit_while_writing is None and sizes and sizes[0] < len(body):  # its file part written
-                hit_while_writing = await d.get("/small")
+        hit_while_writing = await small_while_written(d, big, cache_tmp, len(body))
         miss = await big
         hit = await d.get("/big")
     assert hit_while_writing is not None, "the loop did not run while the large body was written"
@@ -382,17 +390,7 @@ async def test_a_large_custom_error_page_is_written_off_the_loop_cached_and_serv
     async with Distribution(config, origins={"app": origin}) as d:
         await d.get("/small")
         missing = asyncio.create_task(d.get("/missing-1"))
-        hit_while_writing = None
-        while not missing.done():
-            await asyncio.sleep(0)
-            sizes = []
-            for file in bodies_in(cache_tmp):
-                try:
-                    sizes.append(file.stat().st_size)
-                except FileNotFoundError:
-                    pass
-            if hit_while_writing is None and sizes and sizes[0] < len(page):  # its file part written
-                hit_while_writing = await d.get("/small")
+        hit_while_writing = await small_while_written(d, missing, cache_tmp, len(page))
         first = await missing
         sizes_after = [f.stat().st_size for f in bodies_in(cache_tmp)]
         second = await d.get("/missing-2")

@@ -655,21 +655,28 @@ def test_a_module_output_naming_its_lambda_function_is_followed_to_the_code(tmp_
     assert "PLACEHOLDER" not in toml
 
 
-def test_a_lambda_functions_timeout_and_memory_size_are_its_associations(tmp_path: Path) -> None:
-    """`timeout` / `memory_size` on the aws_lambda_function: a handler that runs out of its 3 s on
-    CloudFront runs out of them under edgesim too, not of the trigger's 30 s maximum."""
+def _write_origin_request_site(tmp_path: Path, handler: str, limits: str) -> None:
+    """A distribution whose origin-request runs `handler` (edge/index.js, zipped by archive_file),
+    the aws_lambda_function given `limits` (HCL lines) or none; its origin an unreachable name."""
     _write(tmp_path, {
-        "edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n",
+        "edge/index.js": handler,
         "main.tf": 'data "archive_file" "edge" {\n type = "zip"\n source_dir = "edge"\n output_path = "edge.zip"\n}\n'
                    'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n handler = "index.handler"\n'
-                   ' runtime = "nodejs20.x"\n timeout = 3\n memory_size = 256\n'
+                   f' runtime = "nodejs20.x"\n{limits}'
                    ' filename = data.archive_file.edge.output_path\n publish = true\n}\n'
                    'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
-                   ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                   ' origin {\n  domain_name = "a.invalid"\n  origin_id = "a"\n }\n'
                    ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
                    '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
                    '  lambda_function_association {\n   event_type = "origin-request"\n'
                    '   lambda_arn = aws_lambda_function.edge.qualified_arn\n  }\n }\n}\n'})
+
+
+def test_a_lambda_functions_timeout_and_memory_size_are_its_associations(tmp_path: Path) -> None:
+    """`timeout` / `memory_size` on the aws_lambda_function: a handler that runs out of its 3 s on
+    CloudFront runs out of them under edgesim too, not of the trigger's 30 s maximum."""
+    _write_origin_request_site(tmp_path, "exports.handler = async (e) => e.Records[0].cf.request;\n",
+                               " timeout = 3\n memory_size = 256\n")
     _, _, output = _import(tmp_path, tmp_path)
     edge = load_config(output).default_cache_behavior.functions[EventType.ORIGIN_REQUEST]
     assert isinstance(edge, LambdaFunctionAssociation)
@@ -681,18 +688,8 @@ async def test_a_lambda_function_without_timeout_runs_out_of_lambdas_3_s_not_the
     registry's aws_lambda_function "Defaults to 3" / "Defaults to 128"). A handler taking 3.5 s on
     origin-request times out on CloudFront, and now under edgesim too (503 LambdaLimitExceeded),
     not at the trigger's 30 s."""
-    _write(tmp_path, {
-        "edge/index.js": "exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 3500)); "
-                         "return {status: '200', body: 'slow'}; };\n",
-        "main.tf": 'data "archive_file" "edge" {\n type = "zip"\n source_dir = "edge"\n output_path = "edge.zip"\n}\n'
-                   'resource "aws_lambda_function" "edge" {\n function_name = "edge"\n handler = "index.handler"\n'
-                   ' runtime = "nodejs20.x"\n filename = data.archive_file.edge.output_path\n publish = true\n}\n'
-                   'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
-                   ' origin {\n  domain_name = "a.invalid"\n  origin_id = "a"\n }\n'
-                   ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
-                   '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
-                   '  lambda_function_association {\n   event_type = "origin-request"\n'
-                   '   lambda_arn = aws_lambda_function.edge.qualified_arn\n  }\n }\n}\n'})
+    _write_origin_request_site(tmp_path, "exports.handler = async (e) => { await new Promise((r) => setTimeout(r, 3500)); "
+                                         "return {status: '200', body: 'slow'}; };\n", "")
     toml, _, output = _import(tmp_path, tmp_path)
     edge = load_config(output).default_cache_behavior.functions[EventType.ORIGIN_REQUEST]
     assert isinstance(edge, LambdaFunctionAssociation)
