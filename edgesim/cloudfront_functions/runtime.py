@@ -205,8 +205,10 @@ class CloudFrontFunction:
 
     async def invoke(self, call: TriggerCall) -> TriggerResult:
         settings = call.distribution
+        # `_value_`, not `.value`: the enum property costs ~1 us a read on Python 3.11 (as lambda_edge/event.py).
+        event_type = call.event_type._value_
         context: Context = {"distributionDomainName": settings.domain_name, "distributionId": settings.id,
-                            "eventType": call.event_type.value, "requestId": call.request_id}
+                            "eventType": event_type, "requestId": call.request_id}
         event = build_event(call.event_type, call.request, response=call.response, context=context)
         now = call.now if call.now is not None else time.time()
         raw_query = call.request.querystring if call.request.querystring else None
@@ -216,7 +218,7 @@ class CloudFrontFunction:
         if (self._load_error is None and self._kvs is None and isolate is not None
                 and isolate.loop is asyncio.get_running_loop()):
             # run()'s common case, without its coroutine: a warm isolate, no KeyValueStore to refresh.
-            outcome = await isolate.call(event, now_ms=now * 1000, event_type=call.event_type.value,
+            outcome = await isolate.call(event, now_ms=now * 1000, event_type=event_type,
                                          edge_json=_pop_edge_json(settings.pop), raw_query=raw_query, changes=True)
             run = self._finish(isolate, outcome, event, call.event_type, True, call)
         else:
