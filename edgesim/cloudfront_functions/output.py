@@ -275,9 +275,10 @@ def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str
         for value, _ in _values(entry, before.get(name)):
             lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
-    # What the function never saw goes through unchanged.
+    # What the function never saw goes through unchanged. A name the event showed is never
+    # disallowed (event.py leaves those out): a dict lookup spares the check for nearly every line.
     for line, line_lower in zip(original, original.lower_names()):
-        if _disallowed(line_lower):
+        if line_lower not in before and _disallowed(line_lower):
             lines.append(line)
             lower.append(line_lower)
     return Headers._of(lines, lower)
@@ -357,8 +358,9 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
                             f"({_RESTRICTIONS_DOCS})")
     request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")
     if out["cookies"] == event_request["cookies"]:
-        for line in original.headers.get_all("cookie"):
-            request.headers.add("Cookie", line)
+        if "cookie" in original.headers.lower_names():  # most requests have none: no get_all loop
+            for line in original.headers.get_all("cookie"):
+                request.headers.add("Cookie", line)
     elif out["cookies"]:
         pairs = [f"{n}={v}" for n, e in out["cookies"].items() for v, _ in _values(e, event_request["cookies"].get(n))]
         line = "; ".join(pairs)
