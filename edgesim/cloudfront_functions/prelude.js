@@ -704,7 +704,7 @@
   // what the whole output would: anything else (another shape, a part other than the headers
   // changed, headers reordered, a toJSON that stringify would call) answers the whole output.
   // Captured now: the function may change the built-ins (pristine.js puts them back after it).
-  var keysOf = Object.keys, isArray = Array.isArray, OP = Object.prototype;
+  var keysOf = Object.keys, isArray = Array.isArray, create = Object.create, OP = Object.prototype;
   var hasOwn = Function.prototype.call.bind(OP.hasOwnProperty);
   var JSON_PROTOS = [OP, Array.prototype, String.prototype, Number.prototype, Boolean.prototype];
   // Whether `a` stringifies as the JSON value `b` does (b from JSON.parse). false is always safe:
@@ -729,7 +729,9 @@
   }
   function changeSet(out, pristine) {
     try {
-      var i, k, parts, names, h = out && out.headers, ph = pristine.headers, changed = {}, removed = [], added = false, last = -1, at;
+      // Objects without a prototype: a header named "__proto__" is then a name like any other.
+      var i, k, parts, names, h = out && out.headers, ph = pristine.headers, changed = create(null), removed = [];
+      var added = false, last = -1, at = create(null);
       if (out === null || typeof out !== "object" || isArray(out) || typeof out.toJSON === "function") return null;
       if (h === null || typeof h !== "object" || isArray(h) || typeof h.toJSON === "function") return null;
       for (i = 0; i < JSON_PROTOS.length; i++) if (JSON_PROTOS[i].toJSON !== undefined) return null;
@@ -743,7 +745,6 @@
       // The event's names keep their order and come before any added one: the order the output
       // would have after output.py's merge (a name deleted and set again moves to the end: whole).
       names = keysOf(ph);
-      at = Object.create(null);
       for (i = 0; i < names.length; i++) at[names[i]] = i;
       parts = keysOf(h);
       for (i = 0; i < parts.length; i++) {
@@ -757,7 +758,8 @@
           changed[k] = h[k];
         }
       }
-      for (i = 0; i < names.length; i++) if (!hasOwn(h, names[i])) removed.push(names[i]);
+      // Not removed.push: the function may have changed Array.prototype (pristine.js restores it after).
+      for (i = 0; i < names.length; i++) if (!hasOwn(h, names[i])) removed[removed.length] = names[i];
       return { headers: changed, removed: removed };
     } catch (e) {
       return null; // a getter threw: the whole output's stringify says so in its own words

@@ -42,6 +42,7 @@ EDITS = {
     "entry without a value": "h['x-none'] = {};",
     "property added to an entry": "h['accept'] && (h['accept'].extra = 1); h['etag'] && (h['etag'].extra = 1);",
     "all headers replaced": "r.headers = { 'x-only': { value: '1' } };",
+    "Array.prototype.push replaced": "Array.prototype.push = function () { return 0; }; delete h['x-multi'];",
 }
 
 
@@ -136,3 +137,12 @@ async def test_a_line_break_already_in_the_event_fails_a_change_set_too(load: Lo
     whole = await _result(load, "request", EDITS["add"], True, "w", headers)
     assert changed == whole
     assert changed[0] == "FunctionValidationError" and "CR, LF or NUL" in changed[1]
+
+
+async def test_a_header_named_proto_is_a_header_like_any_other(load: Loader) -> None:
+    # JSON.parse makes "__proto__" an own property; a change set must not turn it into a prototype.
+    headers = [("Host", "h"), ("__proto__", "x"), ("Accept", "*/*")]
+    for edit in ("h['__proto__'].value = 'y';", "delete h['__proto__'];", "h['accept'].value = 'text/html';"):
+        changed = await _result(load, "request", edit, False, "c", headers)
+        whole = await _result(load, "request", edit, True, "w", headers)
+        assert changed == whole
