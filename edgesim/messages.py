@@ -172,6 +172,10 @@ class Request:
     # then b"" and this holds the whole of it. Whoever replaces the body (a Lambda@Edge `replace`)
     # drops it: the viewer's bytes then go nowhere (app.py reads and discards them).
     body_stream: RequestBody | None = None
+    # The request part of a CloudFront Functions event for this request, left by the function
+    # whose result it is (cloudfront_functions/event.py RequestView): the next function's event
+    # reuses it while the request still is what it describes. Not part of the request's value.
+    function_view: object | None = field(default=None, compare=False, repr=False)
 
     def copy(self) -> Request:
         """Every field kept, the headers a list of their own. The fields' dict copied whole: a

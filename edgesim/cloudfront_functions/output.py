@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, is_disallowed
+from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, RequestView, is_disallowed
 from edgesim.docs_links import cite
 from edgesim.encoding import clean, restore
 from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
@@ -257,21 +257,29 @@ def _check_read_only(out: EntryMap, before: EntryMap, event_type: EventType) -> 
             raise InvalidOutput(f"header {name!r} is read-only in {event_type} ({_RESTRICTIONS_DOCS})")
 
 
-def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> Headers:
+def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> tuple[Headers, bool]:
+    """The headers written, and whether reading them back (event.py) gives `out` again, with the
+    lines of `original` the function never saw: each entry one ASCII line under its own name."""
     if out == before:
         # Unchanged headers are forwarded byte for byte (spec §1.4), original case and order kept.
-        return Headers._of(*_lines_but(original, skip))
+        return Headers._of(*_lines_but(original, skip)), True
     lines: list[tuple[str, str]] = []
     lower: list[str] = []
+    plain = True
     for name, entry in out.items():
         written, written_lower = _capitalized(name)
         if "multiValue" not in entry:  # the common case; _values gives this one line
             value = entry["value"]
             # A value the function left as it saw it goes on as received, a changed one as UTF-8
             # (spec §1.4, encoding.py); ASCII, nearly every value, is the same either way.
-            lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
+            if value.isascii() and written_lower == name:
+                lines.append((written, value))
+            else:
+                plain = False
+                lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
             continue
+        plain = False
         for value, _ in _values(entry, before.get(name)):
             lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
@@ -281,7 +289,7 @@ def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str
         if line_lower not in before and _disallowed(line_lower):
             lines.append(line)
             lower.append(line_lower)
-    return Headers._of(lines, lower)
+    return Headers._of(lines, lower), plain
 
 
 def _lines_but(headers: Headers, skip: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -356,11 +364,19 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
         raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters "
                             f"({_RESTRICTIONS_DOCS})")
-    request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")
-    if out["cookies"] == event_request["cookies"]:
+    request.headers, plain = _write_headers(out["headers"], before_headers, original.headers, "cookie")
+    cookies_kept = out["cookies"] == event_request["cookies"]
+    if cookies_kept:
         if "cookie" in original.headers.lower_names():  # most requests have none: no get_all loop
             for line in original.headers.get_all("cookie"):
                 request.headers.add("Cookie", line)
+        # What the next function's event (viewer-response) would read back from this request is
+        # `out` itself when the request was written from it as it stands (event.py RequestView):
+        # its headers one ASCII line each, the same cookies and query string, an ASCII URI.
+        if (plain and uri.isascii() and isinstance(out["querystring"], dict) and "cookie" not in out["headers"]
+                and out["querystring"] == event_request["querystring"]):
+            request.function_view = RequestView(request.method, request.uri, request.querystring,
+                                                request.headers.items(), out)
     elif out["cookies"]:
         pairs = [f"{n}={v}" for n, e in out["cookies"].items() for v, _ in _values(e, event_request["cookies"].get(n))]
         line = "; ".join(pairs)
@@ -378,7 +394,7 @@ def apply_response(
     before_cookies: EntryMap = (event_response or {}).get("cookies", {})
     if header_rules:
         _check_headers(out["headers"], before_headers, event_type, changes)
-    headers = _write_headers(out["headers"], before_headers, original.headers if original else Headers(), "set-cookie")
+    headers, _ = _write_headers(out["headers"], before_headers, original.headers if original else Headers(), "set-cookie")
     # Each cookie is its own Set-Cookie line, never folded into one (spec §1.2).
     received: list[str] | None = None
     for name, entry in out["cookies"].items():

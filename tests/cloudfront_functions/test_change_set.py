@@ -146,3 +146,38 @@ async def test_a_header_named_proto_is_a_header_like_any_other(load: Loader) -> 
         changed = await _result(load, "request", edit, False, "c", headers)
         whole = await _result(load, "request", edit, True, "w", headers)
         assert changed == whole
+
+
+VIEWER_REQUEST_EDITS = ["", "h['x-new'] = { value: 'v' };", "delete h['accept'];", "h['x-multi'] && (h['x-multi'].value = 'z');",
+                        "h['x-u'] = { value: 'caf\u00e9' };", "r.uri = '/other';", "r.querystring = 'a=1';",
+                        "r.cookies['s'] = { value: '9' };", "h['accept'].value = 'text/html';"]
+
+
+@pytest.mark.parametrize("edit", VIEWER_REQUEST_EDITS)
+@pytest.mark.parametrize("touched", [False, True])
+@pytest.mark.parametrize("multi", [False, True])
+async def test_the_viewer_response_event_sees_the_request_as_it_is(load: Loader, edit: str, touched: bool,
+                                                                   multi: bool) -> None:
+    # output.py leaves viewer-request's view of the request it wrote on it (event.py RequestView),
+    # for the viewer-response event: it must be what reading the request afresh gives, also
+    # after the request was changed in between.
+    from edgesim.cloudfront_functions.event import request_json
+
+    viewer_request = await load(_handler("request", edit, False), name="vreq")
+    viewer_response_fn = await load("function handler(event) { return event.response; }", name="vresp")
+    headers = [("Host", "h"), ("User-Agent", "test"), ("Accept", "*/*"), ("Cookie", "s=1")]
+    if multi:
+        headers += [("X-Multi", "a"), ("X-Multi", "b")]
+    result = await viewer_request.invoke(call(request(query="q=1", headers=headers)))
+    forwarded = result.request
+    assert forwarded is not None
+    if touched:
+        forwarded.headers.set("Accept", "changed/after")
+    fresh = forwarded.copy()
+    fresh.function_view = None
+    answer = await viewer_response_fn.invoke(viewer_response(Response(status=200, headers=Headers([("A", "b")])),
+                                                             forwarded))
+    assert isinstance(answer.event, dict)
+    assert answer.event["request"] == request_json(fresh)
+    if touched:
+        assert answer.event["request"]["headers"]["accept"] == {"value": "changed/after"}
