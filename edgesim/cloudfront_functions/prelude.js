@@ -699,8 +699,8 @@
   // Most handlers return the event's request (response) with a few headers added, changed or
   // removed. Then the answer says only that (changes: {headers: {name: entry}, removed: [name]})
   // and output.py takes the rest from the event it built, instead of reading, normalising and
-  // comparing all of it again. `pristine` is the event's request (response) parsed afresh from
-  // the payload, as the handler received it. The change set is given only when it says exactly
+  // comparing all of it again. `pristine` is a copy of the event's request (response) made
+  // before the handler ran (copyOf), as the handler received it. The change set is given only when it says exactly
   // what the whole output would: anything else (another shape, a part other than the headers
   // changed, headers reordered, a toJSON that stringify would call) answers the whole output.
   // Captured now: the function may change the built-ins (pristine.js puts them back after it).
@@ -726,6 +726,20 @@
       if (!hasOwn(a, k) || !same(a[k], b[k])) return false;
     }
     return true;
+  }
+  // A copy of a JSON value (the event as parsed), without prototypes (see changeSet).
+  function copyOf(v) {
+    var i, keys, out;
+    if (v === null || typeof v !== "object") return v;
+    if (isArray(v)) {
+      out = [];
+      for (i = 0; i < v.length; i++) out[i] = copyOf(v[i]);
+      return out;
+    }
+    out = create(null);
+    keys = keysOf(v);
+    for (i = 0; i < keys.length; i++) out[keys[i]] = copyOf(v[keys[i]]);
+    return out;
   }
   function changeSet(out, pristine) {
     try {
@@ -767,12 +781,13 @@
   }
   // event: the event object; now: epoch ms; edge: cf.edgeLocation; rawQuery: the query string
   // as sent, or null; file: for error lines.
-  function run(event, now, eventType, edge, rawQuery, file, pristine) {
+  // changes: isolate.py asks for a change set (the event is edgesim's own, see changeSet).
+  function run(event, now, eventType, edge, rawQuery, file, changes) {
     resetGlobals();
     byteStrings = Object.create(null);
     seed = (now % 4294967296) | 0;
     st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file,
-      pristine: pristine ? pristine[eventType === "viewer-request" ? "request" : "response"] : null };
+      pristine: changes ? copyOf(event[eventType === "viewer-request" ? "request" : "response"]) : null };
     var handler, out;
     if (V2 && event.request && typeof event.request === "object") {
       var raw = rawQuery;
@@ -817,11 +832,11 @@
   // One invocation, then its after(). The answer notes the restore ("guard", which isolate.py
   // does not bill: it calibrates its cost) and "stale". The answer is made before the restore, as
   // CloudFront reads the function's output from the VM the function left behind.
-  function invoke(event, now, eventType, edge, rawQuery, file, pristine) {
-    if (!watching) return run(event, now, eventType, edge, rawQuery, file, pristine);
+  function invoke(event, now, eventType, edge, rawQuery, file, changes) {
+    if (!watching) return run(event, now, eventType, edge, rawQuery, file, changes);
     if (dirty) after();
     dirty = true;
-    var r = run(event, now, eventType, edge, rawQuery, file, pristine);
+    var r = run(event, now, eventType, edge, rawQuery, file, changes);
     return r === PENDING ? r : settle(r);
   }
   function settle(r) {
@@ -833,20 +848,18 @@
   // a call of the same function every time, which V8 neither compiles nor looks up per request.
   G.__cf = Object.freeze({
     invoke: invoke,
-    // a[6]: isolate.py asks for a change set (the event is edgesim's own, see changeSet); the
-    // pristine copy of the event is the same text parsed once more.
+    // a[6]: isolate.py asks for a change set (see run).
     call: function call() {
       var a = parse(this);
-      return invoke(a[0], a[1], a[2], a[3], a[4], a[5], a[6] ? parse(this)[0] : null);
+      return invoke(a[0], a[1], a[2], a[3], a[4], a[5], a[6] === 1);
     },
     // isolate.py's batches: `this` is a JSON array of call()'s argument arrays, run one after
     // another as separate invocations; the answer is the JSON array of their answers.
     batch: function batch() {
-      var all = parse(this), out = new Array(all.length), copies = null, i, a, r;
+      var all = parse(this), out = new Array(all.length), i, a, r;
       for (i = 0; i < all.length; i++) {
         a = all[i];
-        if (a[6] && copies === null) copies = parse(this);
-        r = invoke(a[0], a[1], a[2], a[3], a[4], a[5], a[6] ? copies[i][0] : null);
+        r = invoke(a[0], a[1], a[2], a[3], a[4], a[5], a[6] === 1);
         out[i] = r === PENDING ? '"' + PENDING + '"' : r;
         // A built-in this one changed is still changed: the rest run again in a new isolate.
         if (stale) { for (i++; i < all.length; i++) out[i] = '"' + RETRY + '"'; }
