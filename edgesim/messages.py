@@ -178,13 +178,22 @@ class Request:
     function_view: object | None = field(default=None, compare=False, repr=False)
 
     def copy(self) -> Request:
-        """Every field kept, the headers a list of their own. The fields' dict copied whole: a
-        third of what the dataclass's __init__ with eleven keywords costs (twice a request with
-        CloudFront Functions, pipeline.py's _trigger)."""
-        request = Request.__new__(Request)
-        request.__dict__ = self.__dict__.copy()
-        request.headers = self.headers.copy()
-        return request
+        # Through __init__, not a copy of __dict__: an instance whose __dict__ was replaced reads
+        # and writes its attributes more slowly for the rest of its life (Python 3.11's inline
+        # values), which cost pass-through more than the copy saved. function_view is not copied.
+        return Request(
+            method=self.method,
+            uri=self.uri,
+            querystring=self.querystring,
+            headers=self.headers.copy(),
+            body=self.body,
+            client_ip=self.client_ip,
+            origin=self.origin,
+            http_version=self.http_version,
+            scheme=self.scheme,
+            origin_host_header=self.origin_host_header,
+            body_stream=self.body_stream,
+        )
 
     @property
     def url_path_and_query(self) -> str:
