@@ -172,21 +172,30 @@ class Request:
     # then b"" and this holds the whole of it. Whoever replaces the body (a Lambda@Edge `replace`)
     # drops it: the viewer's bytes then go nowhere (app.py reads and discards them).
     body_stream: RequestBody | None = None
+    # The request part of a CloudFront Functions event for this request, left by the function
+    # whose result it is (cloudfront_functions/event.py RequestView): the next function's event
+    # reuses it while the request still is what it describes. Not part of the request's value.
+    function_view: object | None = field(default=None, compare=False, repr=False)
 
     def copy(self) -> Request:
-        return Request(
-            method=self.method,
-            uri=self.uri,
-            querystring=self.querystring,
-            headers=self.headers.copy(),
-            body=self.body,
-            client_ip=self.client_ip,
-            origin=self.origin,
-            http_version=self.http_version,
-            scheme=self.scheme,
-            origin_host_header=self.origin_host_header,
-            body_stream=self.body_stream,
-        )
+        # Each field set in __init__'s order, without __init__'s keyword binding (a request copies
+        # its Request several times). Not through __dict__: an instance whose __dict__ was
+        # replaced reads and writes its attributes more slowly for the rest of its life (Python
+        # 3.11's inline values). function_view is not copied (a copy is someone else's to change).
+        request = Request.__new__(Request)
+        request.method = self.method
+        request.uri = self.uri
+        request.querystring = self.querystring
+        request.headers = self.headers.copy()
+        request.body = self.body
+        request.client_ip = self.client_ip
+        request.origin = self.origin
+        request.http_version = self.http_version
+        request.scheme = self.scheme
+        request.origin_host_header = self.origin_host_header
+        request.body_stream = self.body_stream
+        request.function_view = None
+        return request
 
     @property
     def url_path_and_query(self) -> str:

@@ -181,10 +181,15 @@ class Pipeline:
         function = ex.behavior.functions.get(event_type)
         if function is None:
             return None
-        call_request = (request or ex.request).copy()
+        # A CloudFront Function's runtime reads the call's request and response (its event is built
+        # before its first await) and writes its result onto new objects (output.py): it gets this
+        # exchange's own, not copies (two copies a request saved). A Lambda@Edge runtime may hand
+        # them back as its result or fill in the body: it gets copies.
+        shared = function.kind == "cloudfront-function"
+        call_request = (request or ex.request) if shared else (request or ex.request).copy()
         upload = call_request.body_stream
-        if upload is not None and event_type.is_request and getattr(ex.behavior.config.functions.get(event_type),
-                                                                    "include_body", False):
+        if upload is not None and not shared and event_type.is_request and getattr(
+                ex.behavior.config.functions.get(event_type), "include_body", False):
             # A Lambda@Edge include_body sees at most 40 KB / 1 MB of the body (spec §2.4): that much,
             # and a byte more to tell inputTruncated, is read now and kept to go to the origin first;
             # the rest is forwarded as it arrives, whole, unless the function replaces the body.
@@ -196,7 +201,7 @@ class Pipeline:
             distribution=self.settings,
             behavior=ex.behavior.config,  # type: ignore[arg-type]
             origins=self.origins,
-            response=response.copy() if response is not None else None,
+            response=response.copy() if response is not None and not shared else response,
             now=ex.now,
         )
         record = TriggerTrace(event_type, function.name, function.kind)

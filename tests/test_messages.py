@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edgesim.messages import Headers, capitalize_header
+import dataclasses
+
+from edgesim.messages import Headers, Request, capitalize_header
 
 
 def test_headers_lines_lookup_and_edits() -> None:
@@ -39,3 +41,22 @@ def test_headers_read_like_a_mapping() -> None:
 
 def test_capitalize_header() -> None:
     assert capitalize_header("example-header-name") == "Example-Header-Name"
+
+
+def test_request_copy_keeps_every_field_and_its_own_headers() -> None:
+    # Request.copy sets each field itself: a field added to Request must be added there too.
+    values = {"method": "POST", "uri": "/a", "querystring": "q=1", "headers": Headers([("A", "1")]), "body": b"x",
+              "client_ip": "203.0.113.9", "origin": None, "http_version": "2", "scheme": "https",
+              "origin_host_header": "h.example", "body_stream": None, "function_view": object()}
+    assert {f.name for f in dataclasses.fields(Request)} == set(values)
+    original = Request(**values)  # type: ignore[arg-type]
+    copy = original.copy()
+    for name, value in values.items():
+        if name == "function_view":
+            assert copy.function_view is None  # a view of the original, not the copy's to keep
+        elif name == "headers":
+            assert copy.headers == original.headers and copy.headers is not original.headers
+        else:
+            assert getattr(copy, name) == value
+    copy.headers.add("B", "2")
+    assert list(original.headers) == [("A", "1")]

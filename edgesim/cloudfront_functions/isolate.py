@@ -18,7 +18,15 @@ from typing import Any, Literal
 
 import orjson
 
-from edgesim.cloudfront_functions.outcome import CompileError, Outcome, has_controls, outcome_of, read_answer, v8_message_and_line
+from edgesim.cloudfront_functions.outcome import (
+    CompileError,
+    Outcome,
+    has_controls,
+    outcome_of,
+    payload_has_controls,
+    read_answer,
+    v8_message_and_line,
+)
 from edgesim.cloudfront_functions.v8 import V8, JSEvalException
 from edgesim.cloudfront_functions.v8 import V8_FLAGS as V8_FLAGS  # noqa: PLC0414  # testing_sync.py initialises V8 with these
 
@@ -80,6 +88,7 @@ class Isolate:
         self._file = file
         self._file_json = json.dumps(file)
         self._file_tail = b"," + self._file_json.encode() + b"]"  # the payload's end (_payload)
+        self._file_tail_changes = b"," + self._file_json.encode() + b",1]"  # the same, asking for a change set
         # The payload's middle for each (event type, edge location) met: `,"viewer-request",{...},`.
         self._middles: dict[tuple[str, str], bytes] = {}
         self._time_limit_s = time_limit_ms / 1000
@@ -173,14 +182,17 @@ class Isolate:
         await self._calibrate()
 
     async def call(self, event: dict[str, Any], *, now_ms: float, event_type: str, edge_json: str = "{}",
-                   raw_query: str | None = None) -> Outcome:
+                   raw_query: str | None = None, changes: bool = False) -> Outcome:
         """Run the handler once on `event`. Never raises for anything the user's code does.
+
+        `changes`: the event is build_event's, so the answer may be a change set (prelude.js
+        changeSet, Outcome.changes) where the handler returned the event's own part edited.
 
         One invocation runs at a time, so the time limit counts only its own run. Invocations that
         arrive meanwhile queue, and the next trip into V8 runs up to BATCH_MAX of them (_many).
         """
         assert self._v8 is not None and self._loop is not None
-        payload = self._payload(event, now_ms, event_type, edge_json, raw_query)
+        payload = self._payload(event, now_ms, event_type, edge_json, raw_query, changes)
         if self._busy:
             future: asyncio.Future[Outcome] = self._loop.create_future()
             self._queue.append((payload, future))
@@ -197,7 +209,7 @@ class Isolate:
                 self._busy = False
 
     def _payload(self, event: dict[str, Any], now_ms: float, event_type: str, edge_json: str,
-                 raw_query: str | None) -> bytes:
+                 raw_query: str | None, changes: bool = False) -> bytes:
         """The arguments of __cf.invoke as one JSON array: the `this` of __cf.call (prelude.js).
         JSON.parse makes a "__proto__" key an ordinary property."""
         query = b"null" if raw_query is None else json.dumps(raw_query).encode()
@@ -207,7 +219,8 @@ class Isolate:
                 (b',"', event_type.encode(), b'",', edge_json.encode(), b","))
         # orjson writes a float, as repr() does, in the fewest digits that read back as the same
         # number (JSON.parse gets the same double), at a fifth of repr's cost (CPython's dtoa).
-        return b"".join((b"[", orjson.dumps(event), b",", orjson.dumps(now_ms), middle, query, self._file_tail))
+        tail = self._file_tail_changes if changes else self._file_tail
+        return b"".join((b"[", orjson.dumps(event), b",", orjson.dumps(now_ms), middle, query, tail))
 
     async def _renew(self) -> None:
         """A new isolate in place of one whose built-ins could not be restored: changed where no
@@ -303,7 +316,7 @@ class Isolate:
                     await self._renew()
                 outcomes.append(await self._one(payload))
             else:
-                outcomes.append(outcome_of(data, took * 1000 * share, share, controls))
+                outcomes.append(_with_event_controls(outcome_of(data, took * 1000 * share, share, controls), payload))
         return outcomes
 
     async def _one(self, payload: bytes) -> Outcome:
@@ -350,7 +363,7 @@ class Isolate:
             logs = json.loads(str(await v8.eval("__cf.logs()")))
             return Outcome(ok=False, invalid=True, error=f"the returned object cannot be read: {exc}", logs=logs,
                            elapsed_ms=elapsed, trips=trips)
-        outcome = outcome_of(data, elapsed, trips, has_controls(text))
+        outcome = _with_event_controls(outcome_of(data, elapsed, trips, has_controls(text)), payload)
         self._stale = self._stale or outcome.stale
         return outcome
 
@@ -419,3 +432,11 @@ class Isolate:
         if v8 is not None:
             v8.close()  # the running invocation, if any, ends with an error; so do those queued
         self._fail_queue(JSEvalException("the function was unloaded"))
+
+
+def _with_event_controls(outcome: Outcome, payload: bytes) -> Outcome:
+    """A change set's output is the event's part with the changes applied: whether a value in it
+    may hold CR, LF or NUL (Outcome.controls) asks the event as well as the answer."""
+    if outcome.changes is not None and not outcome.controls:
+        outcome.controls = payload_has_controls(payload)
+    return outcome

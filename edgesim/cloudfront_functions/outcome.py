@@ -32,6 +32,9 @@ class Outcome:
     restored: bool = False  # the built-ins were restored after it (pristine.js): Isolate.restore_ms, not billed
     stale: bool = False  # a built-in it changed could not be put back: the isolate is renewed before the next
     controls: bool = True  # False: the answer's JSON text holds no CR, LF or NUL (output.py skips looking)
+    # In place of `output`: what the handler changed in the event's request / response (prelude.js
+    # changeSet), {"headers": {name: entry}, "removed": [name]}. `controls` then counts the event too.
+    changes: dict[str, Any] | None = None
 
 
 def has_controls(text: str) -> bool:
@@ -39,6 +42,11 @@ def has_controls(text: str) -> bool:
     only as these escapes: without them no value has one (a false alarm, such as an escaped
     backslash before an n, only costs output.py a search)."""
     return "\\r" in text or "\\n" in text or "\\u0000" in text
+
+
+def payload_has_controls(payload: bytes) -> bool:
+    """has_controls for the payload isolate.py sent (orjson escapes these as JSON.stringify does)."""
+    return b"\\r" in payload or b"\\n" in payload or b"\\u0000" in payload
 
 
 def read_answer(text: str) -> Any:
@@ -58,10 +66,10 @@ def outcome_of(data: dict[str, Any], elapsed_ms: float, trips: float, controls: 
     get = data.get
     # Positional, in the fields' order (cheaper than keywords, once per invocation): ok, output,
     # error, line, invalid, timed_out, never_settled, out_of_memory, logs, origin, log_data,
-    # elapsed_ms, trips, restored, stale, controls.
+    # elapsed_ms, trips, restored, stale, controls, changes.
     return Outcome(data["ok"], get("output"), get("error", ""), get("line"), get("invalid", False), False, False,
                    False, data["logs"], get("origin"), get("logData"), elapsed_ms, trips, "guard" in data,
-                   "stale" in data, controls)
+                   "stale" in data, controls, get("changes"))
 
 
 class CompileError(Exception):

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
-from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, is_disallowed
+from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, RequestView, is_disallowed
 from edgesim.docs_links import cite
 from edgesim.encoding import clean, restore
 from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
@@ -110,8 +110,7 @@ def normalize_request(output: Any, event_request: dict[str, Any], *, controls: b
     if method != event_request.get("method"):
         raise InvalidOutput(f"request.method is read-only ({_EVENT_DOCS})")
     uri = output.get("uri", event_request.get("uri"))
-    if not isinstance(uri, str) or not uri.startswith("/"):
-        raise InvalidOutput(f"request.uri must be a string starting with '/', got {uri!r} ({_EVENT_DOCS})")
+    _check_uri(uri)
     qs = output.get("querystring")
     querystring: Any = qs.lstrip("?") if isinstance(qs, str) else _entries(qs, "request.querystring")
     if isinstance(querystring, str) and _BAD_QUERY.search(querystring):
@@ -130,8 +129,7 @@ def normalize_response(output: Any, event_response: dict[str, Any] | None, *, co
     if not isinstance(output, dict):
         raise InvalidOutput("the function must return event.response")
     status = output.get("statusCode", (event_response or {}).get("statusCode"))
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise InvalidOutput(f"response.statusCode must be an integer HTTP status, got {status!r} ({_EVENT_DOCS})")
+    _check_status(status)
     out: dict[str, Any] = {"statusCode": status}
     if "statusDescription" in output:
         if not isinstance(output["statusDescription"], str):
@@ -142,6 +140,55 @@ def normalize_response(output: Any, event_response: dict[str, Any] | None, *, co
     if "body" in output:
         out["body"] = _body(output["body"])
     return out
+
+
+def _check_uri(uri: Any) -> None:
+    if not isinstance(uri, str) or not uri.startswith("/"):
+        raise InvalidOutput(f"request.uri must be a string starting with '/', got {uri!r} ({_EVENT_DOCS})")
+
+
+def _check_status(status: Any) -> None:
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise InvalidOutput(f"response.statusCode must be an integer HTTP status, got {status!r} ({_EVENT_DOCS})")
+
+
+# --- a change set (prelude.js changeSet) -------------------------------------------------------
+# The handler returned the event's own request / response with only headers added, changed or
+# removed, and prelude.js answered just those: {"headers": {name: entry}, "removed": [name]}.
+
+
+def normalize_changes(changes: dict[str, Any], event_part: dict[str, Any], side: str, *,
+                      controls: bool) -> dict[str, Any]:
+    """What normalize_request / normalize_response give for `event_part` (the event's request or
+    response, `side`) with `changes` applied, without reading the unchanged rest again: build_event
+    made it, in normalised shape. Checked, in the same order, is what the event itself may carry
+    that CloudFront refuses back (a URI not starting with '/', a status outside 100-599) and the
+    headers (_changed)."""
+    if side == "request":
+        _check_uri(event_part["uri"])
+        headers = _changed(changes, event_part["headers"], "request.headers", controls)
+        return {"method": event_part["method"], "uri": event_part["uri"], "querystring": event_part["querystring"],
+                "headers": headers, "cookies": event_part["cookies"]}
+    _check_status(event_part["statusCode"])
+    headers = _changed(changes, event_part["headers"], "response.headers", controls)
+    return {"statusCode": event_part["statusCode"], "statusDescription": event_part["statusDescription"],
+            "headers": headers, "cookies": event_part["cookies"]}
+
+
+def _changed(changes: dict[str, Any], before: EntryMap, where: str, controls: bool) -> EntryMap:
+    """The headers map the whole output would have had: the event's (`before`), less the names
+    removed, with the entries changed or added, in the order prelude.js checked the output has.
+    Only the changed entries need normalising (the event's are in shape); unless a value may hold
+    CR, LF or NUL (`controls`, which counts the event's values too): then all of them are, to fail
+    on the same entry first as the whole output would."""
+    removed = changes["removed"]
+    if not controls:
+        merged = dict(before) if not removed else {name: e for name, e in before.items() if name not in removed}
+        merged.update(_entries(changes["headers"], where, lowercase=True, controls=False))
+        return merged
+    merged = {name: e for name, e in before.items() if name not in removed}
+    merged.update(changes["headers"])
+    return _entries(merged, where, lowercase=True)
 
 
 def _body(body: Any) -> dict[str, str]:
@@ -178,13 +225,28 @@ def _values(out: Entry, before: Entry | None, *, with_attributes: bool = False) 
     return [pair(out)]
 
 
-def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> None:
+def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType,
+                   changes: dict[str, Any] | None = None) -> None:
+    """`changes`, for a change set: only the names it holds can be added, changed or removed."""
+    if changes is not None:
+        changed, removed = changes["headers"], changes["removed"]
+        for name in changed:
+            if name not in before and _disallowed(name):
+                raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it ({_RESTRICTIONS_DOCS})")
+        if READ_ONLY_HEADERS[event_type].isdisjoint(changed) and (not removed or READ_ONLY_HEADERS[event_type].isdisjoint(removed)):
+            return
+        _check_read_only(out, before, event_type)
+        return
     if out == before:  # nothing added, changed or removed
         return
     for name in out:
         # A name the event showed is never disallowed (event.py leaves those out).
         if name not in before and _disallowed(name):
             raise InvalidOutput(f"header {name!r} is disallowed: a function may not add it ({_RESTRICTIONS_DOCS})")
+    _check_read_only(out, before, event_type)
+
+
+def _check_read_only(out: EntryMap, before: EntryMap, event_type: EventType) -> None:
     for name in READ_ONLY_HEADERS[event_type]:
         entry, entry_before = out.get(name), before.get(name)
         if entry == entry_before:  # unchanged, or absent from both: the same values (event.py entries)
@@ -195,30 +257,39 @@ def _check_headers(out: EntryMap, before: EntryMap, event_type: EventType) -> No
             raise InvalidOutput(f"header {name!r} is read-only in {event_type} ({_RESTRICTIONS_DOCS})")
 
 
-def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> Headers:
+def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> tuple[Headers, bool]:
+    """The headers written, and whether reading them back (event.py) gives `out` again, with the
+    lines of `original` the function never saw: each entry one ASCII line under its own name."""
     if out == before:
         # Unchanged headers are forwarded byte for byte (spec §1.4), original case and order kept.
-        return Headers._of(*_lines_but(original, skip))
+        return Headers._of(*_lines_but(original, skip)), True
     lines: list[tuple[str, str]] = []
     lower: list[str] = []
+    plain = True
     for name, entry in out.items():
         written, written_lower = _capitalized(name)
         if "multiValue" not in entry:  # the common case; _values gives this one line
             value = entry["value"]
             # A value the function left as it saw it goes on as received, a changed one as UTF-8
             # (spec §1.4, encoding.py); ASCII, nearly every value, is the same either way.
-            lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
+            if value.isascii() and written_lower == name:
+                lines.append((written, value))
+            else:
+                plain = False
+                lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
             continue
+        plain = False
         for value, _ in _values(entry, before.get(name)):
             lines.append((written, value if value.isascii() else restore(value, original.get_all(name))))
             lower.append(written_lower)
-    # What the function never saw goes through unchanged.
+    # What the function never saw goes through unchanged. A name the event showed is never
+    # disallowed (event.py leaves those out): a dict lookup spares the check for nearly every line.
     for line, line_lower in zip(original, original.lower_names()):
-        if _disallowed(line_lower):
+        if line_lower not in before and _disallowed(line_lower):
             lines.append(line)
             lower.append(line_lower)
-    return Headers._of(lines, lower)
+    return Headers._of(lines, lower), plain
 
 
 def _lines_but(headers: Headers, skip: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -274,10 +345,12 @@ def _q(text: str) -> str:
     return quote(text if text.isascii() else clean(text), safe=_Q_SAFE)
 
 
-def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: Request, *, header_rules: bool) -> Request:
+def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: Request, *, header_rules: bool,
+                  changes: dict[str, Any] | None = None) -> Request:
+    """`changes`: `out` is a change set's (normalize_changes), for a quicker header check."""
     before_headers: EntryMap = event_request["headers"]
     if header_rules:
-        _check_headers(out["headers"], before_headers, EventType.VIEWER_REQUEST)
+        _check_headers(out["headers"], before_headers, EventType.VIEWER_REQUEST, changes)
     # A new Request with every other field kept (headers are written below): copy.copy's result,
     # without its generic __reduce_ex__ round (the slowest step of the write-back).
     cls = type(original)
@@ -291,10 +364,19 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     if len(request.uri) + len(request.querystring) + 1 >= MAX_URI_AND_QUERY:
         raise InvalidOutput(f"the URI and query string must be under {MAX_URI_AND_QUERY} characters "
                             f"({_RESTRICTIONS_DOCS})")
-    request.headers = _write_headers(out["headers"], before_headers, original.headers, "cookie")
-    if out["cookies"] == event_request["cookies"]:
-        for line in original.headers.get_all("cookie"):
-            request.headers.add("Cookie", line)
+    request.headers, plain = _write_headers(out["headers"], before_headers, original.headers, "cookie")
+    cookies_kept = out["cookies"] == event_request["cookies"]
+    if cookies_kept:
+        if "cookie" in original.headers.lower_names():  # most requests have none: no get_all loop
+            for line in original.headers.get_all("cookie"):
+                request.headers.add("Cookie", line)
+        # What the next function's event (viewer-response) would read back from this request is
+        # `out` itself when the request was written from it as it stands (event.py RequestView):
+        # its headers one ASCII line each, the same cookies and query string, an ASCII URI.
+        if (plain and uri.isascii() and isinstance(out["querystring"], dict) and "cookie" not in out["headers"]
+                and out["querystring"] == event_request["querystring"]):
+            request.function_view = RequestView(request.method, request.uri, request.querystring,
+                                                request.headers.items(), out)
     elif out["cookies"]:
         pairs = [f"{n}={v}" for n, e in out["cookies"].items() for v, _ in _values(e, event_request["cookies"].get(n))]
         line = "; ".join(pairs)
@@ -304,14 +386,15 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
 
 def apply_response(
     out: dict[str, Any], event_response: dict[str, Any] | None, original: Response | None,
-    event_type: EventType, *, header_rules: bool,
+    event_type: EventType, *, header_rules: bool, changes: dict[str, Any] | None = None,
 ) -> Response:
-    """A viewer-response result (original given) or a response generated in viewer-request."""
+    """A viewer-response result (original given) or a response generated in viewer-request.
+    `changes`: `out` is a change set's (normalize_changes), for a quicker header check."""
     before_headers: EntryMap = (event_response or {}).get("headers", {})
     before_cookies: EntryMap = (event_response or {}).get("cookies", {})
     if header_rules:
-        _check_headers(out["headers"], before_headers, event_type)
-    headers = _write_headers(out["headers"], before_headers, original.headers if original else Headers(), "set-cookie")
+        _check_headers(out["headers"], before_headers, event_type, changes)
+    headers, _ = _write_headers(out["headers"], before_headers, original.headers if original else Headers(), "set-cookie")
     # Each cookie is its own Set-Cookie line, never folded into one (spec §1.2).
     received: list[str] | None = None
     for name, entry in out["cookies"].items():

@@ -690,18 +690,112 @@
   }
   function fail(e) { return stringify(result({ ok: false, error: describe(e), line: errorLine(e, st.file) })); }
   function finish(out) {
-    var s;
+    var s, changes = st.pristine ? changeSet(out, st.pristine) : null;
+    if (changes !== null) {
+      try { return stringify(result({ ok: true, changes: changes })); } catch (e) { /* the whole output below says why */ }
+    }
     try { s = stringify(result({ ok: true, output: out === undefined ? null : out })); }
     catch (e) { return stringify(result({ ok: false, invalid: true, error: "the returned object cannot be serialised: " + describe(e) })); }
     return s;
   }
+  // --- the answer as a change set (issue 6) -------------------------------------------------
+  // Most handlers return the event's request (response) with a few headers added, changed or
+  // removed. Then the answer says only that (changes: {headers: {name: entry}, removed: [name]})
+  // and output.py takes the rest from the event it built, instead of reading, normalising and
+  // comparing all of it again. `pristine` is a copy of the event's request (response) made
+  // before the handler ran (copyOf), as the handler received it. The change set is given only when it says exactly
+  // what the whole output would: anything else (another shape, a part other than the headers
+  // changed, headers reordered, a toJSON that stringify would call) answers the whole output.
+  // Captured now: the function may change the built-ins (pristine.js puts them back after it).
+  var keysOf = Object.keys, isArray = Array.isArray, defineProperty = Object.defineProperty, OP = Object.prototype;
+  var hasOwn = Function.prototype.call.bind(OP.hasOwnProperty);
+  var JSON_PROTOS = [OP, Array.prototype, String.prototype, Number.prototype, Boolean.prototype];
+  // Whether `a` stringifies as the JSON value `b` does (b from JSON.parse). false is always safe:
+  // that entry (or the whole output) is then sent as stringify writes it.
+  function same(a, b) {
+    if (a === b) return true;
+    if (typeof a !== "object" || a === null || typeof b !== "object" || b === null || typeof a.toJSON === "function") return false;
+    var i, k, ka, kb;
+    if (isArray(b)) {
+      if (!isArray(a) || a.length !== b.length) return false;
+      for (i = 0; i < b.length; i++) if (!same(a[i], b[i])) return false;
+      return true;
+    }
+    if (isArray(a)) return false;
+    ka = keysOf(a); kb = keysOf(b);
+    if (ka.length !== kb.length) return false;
+    for (i = 0; i < kb.length; i++) {
+      k = kb[i];
+      if (!hasOwn(a, k) || !same(a[k], b[k])) return false;
+    }
+    return true;
+  }
+  // An own property `k` of `o`, also when `k` is "__proto__" (which `o[k] = v` would take for
+  // the prototype). Plain objects, not Object.create(null)'s: V8 reads those several times slower.
+  function put(o, k, v) {
+    if (k === "__proto__") defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+    else o[k] = v;
+  }
+  // A copy of a JSON value (the event as parsed).
+  function copyOf(v) {
+    var i, keys, out;
+    if (v === null || typeof v !== "object") return v;
+    if (isArray(v)) {
+      out = [];
+      for (i = 0; i < v.length; i++) out[i] = copyOf(v[i]);
+      return out;
+    }
+    out = {};
+    keys = keysOf(v);
+    for (i = 0; i < keys.length; i++) put(out, keys[i], copyOf(v[keys[i]]));
+    return out;
+  }
+  function changeSet(out, pristine) {
+    try {
+      var i, j = 0, k, parts, names, h = out && out.headers, ph = pristine.headers, changed = {}, removed = [];
+      var added = false;
+      if (out === null || typeof out !== "object" || isArray(out) || typeof out.toJSON === "function") return null;
+      if (h === null || typeof h !== "object" || isArray(h) || typeof h.toJSON === "function") return null;
+      for (i = 0; i < JSON_PROTOS.length; i++) if (JSON_PROTOS[i].toJSON !== undefined) return null;
+      parts = keysOf(pristine);
+      if (keysOf(out).length !== parts.length) return null;
+      for (i = 0; i < parts.length; i++) {
+        k = parts[i];
+        if (!hasOwn(out, k)) return null;
+        if (k !== "headers" && !same(out[k], pristine[k])) return null;
+      }
+      // The event's names keep their order and come before any added one: the order the output
+      // would have after output.py's merge (a name deleted and set again moves to the end: whole).
+      names = keysOf(ph);
+      parts = keysOf(h);
+      for (i = 0; i < parts.length; i++) {
+        k = parts[i];
+        if (hasOwn(ph, k)) {
+          if (added) return null;
+          while (j < names.length && names[j] !== k) j++; // kept names: a subsequence of the event's
+          if (j++ === names.length) return null;
+          if (!same(h[k], ph[k])) put(changed, k, h[k]);
+        } else {
+          added = true;
+          put(changed, k, h[k]);
+        }
+      }
+      // Not removed.push: the function may have changed Array.prototype (pristine.js restores it after).
+      for (i = 0; i < names.length; i++) if (!hasOwn(h, names[i])) removed[removed.length] = names[i];
+      return { headers: changed, removed: removed };
+    } catch (e) {
+      return null; // a getter threw: the whole output's stringify says so in its own words
+    }
+  }
   // event: the event object; now: epoch ms; edge: cf.edgeLocation; rawQuery: the query string
   // as sent, or null; file: for error lines.
-  function run(event, now, eventType, edge, rawQuery, file) {
+  // changes: isolate.py asks for a change set (the event is edgesim's own, see changeSet).
+  function run(event, now, eventType, edge, rawQuery, file, changes) {
     resetGlobals();
     byteStrings = Object.create(null);
     seed = (now % 4294967296) | 0;
-    st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file };
+    st = { now: now, logs: [], logBytes: 0, origin: null, logData: null, eventType: eventType, edge: edge, file: file,
+      pristine: changes ? copyOf(event[eventType === "viewer-request" ? "request" : "response"]) : null };
     var handler, out;
     if (V2 && event.request && typeof event.request === "object") {
       var raw = rawQuery;
@@ -746,11 +840,11 @@
   // One invocation, then its after(). The answer notes the restore ("guard", which isolate.py
   // does not bill: it calibrates its cost) and "stale". The answer is made before the restore, as
   // CloudFront reads the function's output from the VM the function left behind.
-  function invoke(event, now, eventType, edge, rawQuery, file) {
-    if (!watching) return run(event, now, eventType, edge, rawQuery, file);
+  function invoke(event, now, eventType, edge, rawQuery, file, changes) {
+    if (!watching) return run(event, now, eventType, edge, rawQuery, file, changes);
     if (dirty) after();
     dirty = true;
-    var r = run(event, now, eventType, edge, rawQuery, file);
+    var r = run(event, now, eventType, edge, rawQuery, file, changes);
     return r === PENDING ? r : settle(r);
   }
   function settle(r) {
@@ -762,9 +856,10 @@
   // a call of the same function every time, which V8 neither compiles nor looks up per request.
   G.__cf = Object.freeze({
     invoke: invoke,
+    // a[6]: isolate.py asks for a change set (see run).
     call: function call() {
       var a = parse(this);
-      return invoke(a[0], a[1], a[2], a[3], a[4], a[5]);
+      return invoke(a[0], a[1], a[2], a[3], a[4], a[5], a[6] === 1);
     },
     // isolate.py's batches: `this` is a JSON array of call()'s argument arrays, run one after
     // another as separate invocations; the answer is the JSON array of their answers.
@@ -772,7 +867,7 @@
       var all = parse(this), out = new Array(all.length), i, a, r;
       for (i = 0; i < all.length; i++) {
         a = all[i];
-        r = invoke(a[0], a[1], a[2], a[3], a[4], a[5]);
+        r = invoke(a[0], a[1], a[2], a[3], a[4], a[5], a[6] === 1);
         out[i] = r === PENDING ? '"' + PENDING + '"' : r;
         // A built-in this one changed is still changed: the rest run again in a new isolate.
         if (stale) { for (i++; i < all.length; i++) out[i] = '"' + RETRY + '"'; }
