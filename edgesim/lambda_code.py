@@ -64,7 +64,13 @@ def lambda_code(function: Resource, template_folder: Path | None) -> LambdaCode:
     asset = text(function.metadata.get("aws:asset:path"))
     if asset and text(function.metadata.get("aws:asset:property")) in (None, "Code"):
         return _local(asset, template_folder, f"CDK asset {asset}")
-    # A Serverless Framework function (serverless_import.py): the project's folder, as `serverless package` zips it.
+    # A Serverless Framework function (serverless_import.py): its prebuilt package.artifact, a local
+    # zip or one in S3 ...
+    artifact = text(function.metadata.get("edgesim:code-artifact"))
+    if artifact:
+        said = text(function.metadata.get("edgesim:code-said")) or f"package.artifact {artifact}"
+        return LambdaCode(s3=artifact, said=said) if artifact.startswith("s3://") else _local(artifact, None, said)
+    # ... else the project's folder, as `serverless package` zips it.
     folder = text(function.metadata.get("edgesim:code-folder"))
     if folder:
         return LambdaCode(folder=Path(folder), said=text(function.metadata.get("edgesim:code-said")) or folder)

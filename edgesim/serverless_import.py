@@ -43,7 +43,8 @@ SERVICE_FILES = ("serverless.yml", "serverless.yaml", "serverless.json")
 PROGRAM_FILES = ("serverless.ts", "serverless.js", "serverless.cjs", "serverless.mjs")
 DISTRIBUTION = "CloudFrontDistribution"  # the Framework's naming.getCloudFrontDistributionLogicalId()
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # the Framework's default cache policy
-_FUNCTION_KEYS = ("name", "handler", "runtime", "memorySize", "timeout", "events", "lambdaAtEdge", "image")
+_FUNCTION_KEYS = ("name", "handler", "runtime", "memorySize", "timeout", "events", "lambdaAtEdge", "image",
+                  "package")
 _USED_TYPES = ("AWS::CloudFront::", "AWS::S3::Bucket", "AWS::Lambda::")
 # serverless-offline-edge-lambda's settings and options, with what stands for them in edgesim.
 _OFFLINE_SETTINGS = {
@@ -184,6 +185,9 @@ class _Service:
                 value = function.get(theirs) or (default if edge else self._provider(theirs) or framework)
                 properties[ours] = value
             metadata: dict[str, Any] = {"edgesim:code-folder": str(folder), "edgesim:code-said": said}
+            artifact = self._artifact(key, function, folder)
+            if artifact is not None:
+                metadata = {"edgesim:code-artifact": artifact[0], "edgesim:code-said": f"package.artifact {artifact[1]}"}
             if function.get("image") is not None:
                 properties["Code"] = {"ImageUri": function["image"] if isinstance(function["image"], str)
                                       else json.dumps(function["image"])}
@@ -194,6 +198,28 @@ class _Service:
                                                       "Properties": {"FunctionName": {"Ref": f"{name}LambdaFunction"}}}
             if edge or function.get("lambdaAtEdge"):
                 self._typescript_note(key, folder, text(function.get("handler")))
+
+    def _artifact(self, key: str, function: Mapping[str, Any], folder: Path) -> tuple[str, str] | None:
+        """A prebuilt `package.artifact` (the function's, else the service's): what deploys instead of
+        the zip `serverless package` would make of the project. The code runs from it when the
+        handler's file is not in the project's folder (lambda_code.py: a local .zip or S3); when it
+        is, the source there runs, with a note that the artifact is what deploys. Where it is (an
+        absolute path or an s3:// URI), and as the file says it."""
+        package = function.get("package")
+        artifact = package.get("artifact") if isinstance(package, Mapping) else None
+        if artifact is None:
+            service_package = self.document.get("package")
+            if isinstance(service_package, Mapping) and "artifact" in service_package:
+                artifact = self.variables.resolve(service_package["artifact"], "package.artifact")
+        if not isinstance(artifact, str) or not artifact:
+            return None
+        handler = text(function.get("handler"))
+        module = handler.rsplit(".", 1)[0] if handler and "." in handler else None
+        if module and any((folder / f"{module}{s}").is_file() for s in (".js", ".mjs", ".cjs", ".py")):
+            self.notes.append(f"functions.{key}: package.artifact {artifact} is what deploys; edgesim runs the "
+                              f"source {module} in the project's folder: keep the two in step")
+            return None
+        return (artifact if artifact.startswith("s3://") else str(self.project / artifact)), artifact
 
     def _typescript_note(self, key: str, folder: Path, handler: str | None) -> None:
         module = handler.rsplit(".", 1)[0] if handler and "." in handler else None

@@ -547,3 +547,35 @@ async def test_an_imported_serverless_service_serves_through_edgesim(tmp_path: P
     assert again.headers["x-cache"] == "Hit from cloudfront"
     # includeBody: the origin-request function saw the body CloudFront passes it.
     assert posted.json()["x-body-length"] == "16" and posted.json()["body"] == '{"name": "edge"}'
+
+
+def test_a_prebuilt_package_artifact_is_where_the_code_is_when_the_source_is_not_there(tmp_path: Path) -> None:
+    """`package.artifact` (the function's, else the service's) deploys instead of the project's zip:
+    with no handler file in the project the import says to unzip it (or fetch it from S3); with the
+    source there, the source runs and a note says the artifact is what deploys."""
+    file = _service(tmp_path, """\
+        service: built
+        provider: {name: aws, runtime: nodejs20.x}
+        package: {artifact: dist/service.zip}
+        functions:
+          edge:
+            handler: bundle/edge.handler
+            events:
+              - cloudFront: {eventType: viewer-request, origin: 'https://www.example.com'}
+          other:
+            handler: bundle/other.handler
+            package: {artifact: 's3://builds/other.zip'}
+            events:
+              - cloudFront: {eventType: viewer-response, origin: 'https://www.example.com'}
+          source:
+            handler: src/edge.handler
+            events:
+              - cloudFront: {eventType: origin-request, origin: 'https://www.example.com'}
+        """)
+    toml, notes, _ = _import(file, tmp_path)
+    assert any("its code is the zip ../project/dist/service.zip (package.artifact dist/service.zip)" in n for n in notes)
+    assert any("a zip in S3 (package.artifact s3://builds/other.zip" in n for n in notes)
+    assert any("functions.source: package.artifact dist/service.zip is what deploys; edgesim runs the source "
+               "src/edge in the project's folder" in n for n in notes)
+    # The two built functions are placeholders (the config would not load yet); the source one is not.
+    assert toml.count("PLACEHOLDER") == 2 and "project/src/edge.js" in toml
