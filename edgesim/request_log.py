@@ -33,7 +33,9 @@ def _trigger_step(t: TriggerTrace) -> str:
     extra = f" cu={t.compute_utilization}" if t.compute_utilization is not None else ""
     cold = " cold" if t.cold_start else ""
     failed = " FAILED" if t.error else (" generated" if t.generated else "")
-    return f"{t.event_type.value}:{t.function} {t.duration_ms:.2f}ms{extra}{cold}{failed}"
+    # `_value_`, not `.value`: the enum property costs ~1 us a read on Python 3.11, and this runs
+    # for every function of every request.
+    return f"{t.event_type._value_}:{t.function} {t.duration_ms:.2f}ms{extra}{cold}{failed}"
 
 
 def text_line(trace: Trace, *, seen_notes: set[str] | None = None, inspecting: bool = False) -> str:
@@ -56,9 +58,11 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None, inspecting: b
         steps.append(f"[Lambda@Edge {TIME_LIMITS_OFF}]")
     lines = [" ".join(steps)]
     for t in trace.triggers:
-        lines.extend(f"    {t.event_type.value} | {line}" for line in _shown(t))
+        shown = _shown(t)
+        if shown:
+            lines.extend(f"    {t.event_type._value_} | {line}" for line in shown)
         if t.log_data is not None:
-            lines.append(f"    {t.event_type.value} | log-data: {t.log_data}")
+            lines.append(f"    {t.event_type._value_} | log-data: {t.log_data}")
     if trace.error:
         lines.append(f"    error: {trace.error}")
     for note in trace.notes:

@@ -40,13 +40,17 @@ class Outcome:
 def has_controls(text: str) -> bool:
     """Whether an answer's JSON text may hold CR, LF or NUL in a string. JSON.stringify writes them
     only as these escapes: without them no value has one (a false alarm, such as an escaped
-    backslash before an n, only costs output.py a search)."""
-    return "\\r" in text or "\\n" in text or "\\u0000" in text
+    backslash before an n, only costs output.py a search). Each escape begins with a backslash,
+    which a text seldom holds: one search for that comes first (see payload_has_controls)."""
+    return "\\" in text and ("\\r" in text or "\\n" in text or "\\u0000" in text)
 
 
 def payload_has_controls(payload: bytes) -> bool:
-    """has_controls for the payload isolate.py sent (orjson escapes these as JSON.stringify does)."""
-    return b"\\r" in payload or b"\\n" in payload or b"\\u0000" in payload
+    """has_controls for the payload isolate.py sent (orjson escapes these as JSON.stringify does).
+
+    The backslash is looked for first, one memchr: the three two-character searches on their own
+    took 4.7 us for a benchmark request's 1.4 KB payload, against 0.4 us for it (issue 6)."""
+    return b"\\" in payload and (b"\\r" in payload or b"\\n" in payload or b"\\u0000" in payload)
 
 
 def read_answer(text: str) -> Any:
