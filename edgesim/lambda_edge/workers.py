@@ -41,6 +41,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on a runtime's init phase
 _LOG_CAP = 1 << 20  # keep at most 1 MB of log per invocation; a runaway printer is cut off
+_READ_SIZE = 1 << 16  # what one read of a pipe takes
 
 Failure = Literal["timeout", "memory", "crash"]
 
@@ -207,6 +208,7 @@ class Worker:
         self._frames = protocol.LineBuffer()
         self._log_buf = bytearray()
         self._avail = bytearray(4)  # FIONREAD's int
+        self._log_pending = False  # the log reader's last read was a full one: the pipe may hold more
         self._waiter: asyncio.Future[protocol.ChildFrame | None] | None = None
         self._dead = False
         self._strays_killed = False
@@ -373,8 +375,12 @@ class Worker:
                 self._hard_kill()
                 self._resolve(None)
                 return
-            if frame["type"] == "result":
-                # The log was written before the result; it is in the pipe now, read it all.
+            if frame["type"] == "result" and self._log_pending:
+                # The log was written before the result, so it is in the pipe now. Its reader has
+                # read it in this same turn of the loop (the log pipe was readable when the loop
+                # polled, since it was written first; the invocation's task resumes only after
+                # this turn's callbacks), unless one read of 64 KB could not take it all: then the
+                # rest is read now. Asking the pipe after every invocation was a syscall each (issue 6).
                 self._drain_log()
             self._resolve(frame)
 
@@ -385,10 +391,12 @@ class Worker:
         if not chunk:
             self._remove_reader(self._log)
             return
+        self._log_pending = len(chunk) == _READ_SIZE  # the pipe may hold more than one read took
         if len(self._log_buf) < _LOG_CAP:
             self._log_buf += chunk
 
     def _drain_log(self) -> None:
+        self._log_pending = False  # read until the pipe is empty
         avail = self._avail
         while self._log >= 0:
             # Ask the pipe how much it holds first: a read of an empty non-blocking pipe raises, and
@@ -400,7 +408,7 @@ class Worker:
             if not int.from_bytes(avail, sys.byteorder):
                 return  # empty, or at EOF (which the log reader handles)
             try:
-                chunk = os.read(self._log, 1 << 16)
+                chunk = os.read(self._log, _READ_SIZE)
             except (BlockingIOError, OSError):
                 return
             if not chunk:
@@ -534,7 +542,7 @@ def _read_ready(fd: int) -> bytes | None:
     """What a non-blocking pipe the loop says is readable holds: None when nothing after all,
     b"" at EOF or when it broke (both end the child's side)."""
     try:
-        return os.read(fd, 1 << 16)
+        return os.read(fd, _READ_SIZE)
     except BlockingIOError:
         return None
     except OSError:

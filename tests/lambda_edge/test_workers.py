@@ -16,6 +16,7 @@ import pytest
 
 from edgesim import errors
 from edgesim.config import DistributionSettings, LambdaFunctionAssociation
+from edgesim.event_loop import event_loop_factory
 from edgesim.lambda_edge import LambdaEdgeRuntime, workers
 from edgesim.messages import EventType
 from edgesim.runtime import TriggerResult
@@ -502,3 +503,36 @@ def test_the_banner_says_when_a_handlers_runtime_is_not_the_version_it_runs_on(t
     # The handler by its full path, as a CloudFront Function's is shown; then the runtime's note.
     assert f"[{other}] {tmp_path / 'a.py'}:handler" in text
     assert f"  note: {other} handlers run on edgesim's own Python {platform.python_version()}" in text
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_each_invocation_gets_its_own_log_lines_under_concurrency(handlers: Handlers, loop: str) -> None:
+    # Every line a handler logs reaches its own invocation's log, not the next one's, with the
+    # workers busy: the log pipe is read in the loop turn that reads the result (workers.py,
+    # _on_control), on either event loop edgesim runs on.
+    assoc = handlers.assoc("logs", py="""
+        def handler(event, context):
+            request = event["Records"][0]["cf"]["request"]
+            print("line for " + request["uri"])
+            return request
+        """, js="""
+        exports.handler = async (event) => {
+          const request = event.Records[0].cf.request;
+          console.log('line for ' + request.uri);
+          return request;
+        };
+        """)
+
+    async def invoke_all() -> list[TriggerResult]:
+        async with LambdaEdgeRuntime(DistributionSettings(), max_concurrency=4) as rt:
+            fn = rt.function(assoc, VR)
+            return list(await asyncio.gather(*(fn.invoke(make_call(VR, viewer_request(f"/n{i}"))) for i in range(300))))
+
+    factory = event_loop_factory() if loop == "uvloop" else None
+    if loop == "uvloop" and factory is None:
+        pytest.fail("uvloop is not installed (uvicorn[standard] brings it)")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        results = runner.run(invoke_all())
+    for i, result in enumerate(results):
+        mine = [line for line in result.logs if "line for " in line]
+        assert len(mine) == 1 and mine[0].endswith(f"line for /n{i}"), (i, result.logs)
