@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from edgesim.lambda_edge import protocol
 from edgesim.lambda_edge.lifeline import LIFELINE, kill_strays
+from edgesim.lambda_edge.signal_guard import spawn_guarded
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
 from edgesim.lambda_edge.watchdog import MEMORY_POLL_S, MemoryProbe, Watchdog, watchdog
 
@@ -246,7 +247,8 @@ class Worker:
             argv += [self.spec.module, str(self.spec.task_root)]
         started = time.perf_counter()
         try:
-            self._proc = subprocess.Popen(
+            # From the thread whose seccomp filter keeps the handler's signals off edgesim (signal_guard.py).
+            self._proc = spawn_guarded(
                 argv, stdin=subprocess.DEVNULL, stdout=log_w, stderr=log_w, pass_fds=(in_r, out_w),
                 env=child_environment(self.spec, self.log_stream), cwd=self.spec.task_root,
                 # Its own process group, so a kill reaches what the handler spawned; the same

@@ -79,7 +79,9 @@ def test_a_busy_worker_dies_with_a_sigkilled_edgesim(tmp_path: Path) -> None:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not workers:
             time.sleep(0.2)
-            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            # Workers are started from a thread of their own (signal_guard.py): every thread's children.
+            children = [pid for task in Path(f"/proc/{proc.pid}/task").iterdir()
+                        for pid in _read(task / "children").split()]
             # The spinning worker: the child using CPU right now.
             workers = [int(pid) for pid in children if _cpu_ticks(int(pid)) > 20]
         assert workers, "no worker started spinning"
@@ -110,3 +112,10 @@ def _cpu_ticks(pid: int) -> int:
     except FileNotFoundError:
         return 0
     return int(fields[11]) + int(fields[12])
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # a thread that ended meanwhile
+        return ""
