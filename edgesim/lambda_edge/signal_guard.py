@@ -128,10 +128,15 @@ def _install(program: bytes) -> str | None:
 
 
 class _Spawner:
-    """The one thread workers are started from, with the filter installed on it (once, lazily)."""
+    """The one thread workers are started from, with the filter installed on it (once, lazily).
+
+    Per process: a process forked from one that had started it (`pytest --forked`, multiprocessing's
+    fork) has no such thread, only the executor's record of one, which would take its work and never
+    run it; and the filter must name the new process. So a fork gets a thread of its own."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0  # the process the pool's thread runs in
         self._lock = threading.Lock()
         self.problem: str | None = None  # why workers start unguarded, when they do
 
@@ -147,13 +152,23 @@ class _Spawner:
 
     def pool(self) -> ThreadPoolExecutor:
         with self._lock:
-            if self._pool is None:
+            if self._pool is None or self._pid != os.getpid():
+                self._pid = os.getpid()
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="edgesim-worker-spawner",
                                                 initializer=self._guard)
             return self._pool
 
 
+    def forget(self) -> None:
+        """In a forked child: none of the parent's thread, nor of its lock, which a thread of the
+        parent may have held as it forked."""
+        self._lock = threading.Lock()
+        self._pool, self._pid, self.problem = None, 0, None
+
+
 _SPAWNER = _Spawner()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_SPAWNER.forget)
 
 
 def spawn_guarded(argv: list[str], **popen: Any) -> subprocess.Popen[bytes]:

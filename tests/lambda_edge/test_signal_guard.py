@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
+import signal
+import sys
+import time
 
 import pytest
 
@@ -79,3 +83,28 @@ def test_the_filter_knows_x86_64_and_arm64_only() -> None:
         program = signal_guard.filter_program(machine, 4242, 4240)
         assert program is not None and len(program) % 8 == 0
     assert signal_guard.filter_program("riscv64", 4242, 4240) is None
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="the guard is a Linux seccomp filter")
+def test_a_forked_process_starts_workers_guarded_for_itself() -> None:
+    # The parent's spawner thread is up; a fork (pytest --forked, multiprocessing) has none.
+    signal_guard.spawn_guarded(["true"]).wait()
+    probe = "import os\ntry:\n    os.kill(os.getppid(), 0)\nexcept PermissionError:\n    raise SystemExit(7)\n"
+    pid = os.fork()
+    if pid == 0:  # the child: its worker must start, and must not reach the child itself
+        code = 1
+        try:
+            code = signal_guard.spawn_guarded([sys.executable, "-c", probe]).wait(timeout=20)
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("a forked process hung starting a worker")
+    assert os.waitstatus_to_exitcode(status) == 7  # its worker's kill of it was refused
