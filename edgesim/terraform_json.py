@@ -23,7 +23,7 @@ the import; none of those the import reads has one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -174,24 +174,27 @@ _BODIES = {"resource": _resource, "data": _resource, "variable": _variable, "out
 
 def _expression(value: Any) -> Any:
     """A JSON value where Terraform expects an expression: strings are templates."""
-    if isinstance(value, str):
-        return _template(value)
-    if isinstance(value, list):
-        return [_expression(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _expression(v) for k, v in value.items()}
-    return value
+    return _strings(value, _template)
 
 
 def _literal(value: Any) -> Any:
     """A JSON value taken literally: a string quoted, its `${` and `%{` escaped as `$${` and `%%{`."""
+    return _strings(value, _quoted)
+
+
+def _quoted(text: str) -> str:
+    escaped = "".join(_ESCAPES.get(c, c) for c in text).replace("${", "$${").replace("%{", "%%{")
+    return f'"{escaped}"'
+
+
+def _strings(value: Any, convert: Callable[[str], Any]) -> Any:
+    """`value` with every string in it converted; lists and objects walked, other values kept."""
     if isinstance(value, str):
-        escaped = "".join(_ESCAPES.get(c, c) for c in value).replace("${", "$${").replace("%{", "%%{")
-        return f'"{escaped}"'
+        return convert(value)
     if isinstance(value, list):
-        return [_literal(v) for v in value]
+        return [_strings(v, convert) for v in value]
     if isinstance(value, Mapping):
-        return {str(k): _literal(v) for k, v in value.items()}
+        return {str(k): _strings(v, convert) for k, v in value.items()}
     return value
 
 

@@ -162,8 +162,7 @@ class _Spawner:
     def forget(self) -> None:
         """In a forked child: none of the parent's thread, nor of its lock, which a thread of the
         parent may have held as it forked."""
-        self._lock = threading.Lock()
-        self._pool, self._pid, self.problem = None, 0, None
+        self.__init__()  # type: ignore[misc]
 
 
 _SPAWNER = _Spawner()

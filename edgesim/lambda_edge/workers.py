@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from edgesim.lambda_edge import protocol
 from edgesim.lambda_edge.lifeline import LIFELINE, kill_strays
-from edgesim.lambda_edge.signal_guard import spawn_guarded
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
+from edgesim.lambda_edge.signal_guard import spawn_guarded
 from edgesim.lambda_edge.watchdog import MEMORY_POLL_S, MemoryProbe, Watchdog, watchdog
 
 if TYPE_CHECKING:
