@@ -238,6 +238,13 @@ def _memory_section(results: dict[str, Any]) -> list[str]:
     return out
 
 
+def _warmup(meta: dict[str, Any]) -> str:
+    if not meta.get("warmup_requests"):
+        return ""
+    return (f", after each stack's warm-up of {meta['warmup_requests']:,} requests "
+            f"(at most {meta.get('warmup_max_s', '?')} s)")
+
+
 def render_markdown(results: dict[str, Any], *, micro_table: bool = True) -> str:
     meta = results.get("meta", {})
     head = [
@@ -245,7 +252,7 @@ def render_markdown(results: dict[str, Any], *, micro_table: bool = True) -> str
         "",
         f"`{meta.get('command', 'python -m benchmarks')}` at {meta.get('date', '?')} on {meta.get('machine', '?')}. "
         f"Load generator: {meta.get('load_generator', '?')}; origin: {meta.get('origin', '?')}; "
-        f"best of {meta.get('repeats', 1)} × {meta.get('duration_s', '?')} s per figure; "
+        f"best of {meta.get('repeats', 1)} × {meta.get('duration_s', '?')} s per figure{_warmup(meta)}; "
         f"load average at start {meta.get('load_average', '?')}.",
         "",
         "req/s and latency are the load generator's view; CPU µs/req is the stack's own processes' CPU time "

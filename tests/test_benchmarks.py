@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.load import parse_wrk
+from benchmarks.load import LoadGenerator, parse_wrk
 from benchmarks.report import README_END, evaluate_targets, render_markdown, update_readme, write_report
+from benchmarks.run import Options, _warm
+from benchmarks.stacks import start_origin
 
 
 def run(rps: float, p50: float = 1.0, p99: float = 5.0, cpu: float | None = 100.0) -> dict[str, Any]:
@@ -183,3 +185,25 @@ def test_readme_section_is_replaced_in_place(tmp_path: Path) -> None:
     second = readme.read_text()
     assert second.count("## Performance") == 1 and second.endswith("## After\n\nkept\n")
     assert "| edgesim pass-through (no functions, cache off) | 16 | 3,900 | 0.97 |" in second
+
+
+class _ShortWarmup(Options):
+    @property
+    def warmup(self) -> float:
+        return 0.3
+
+    @property
+    def warmup_requests(self) -> int:
+        return 400
+
+    @property
+    def warmup_max_seconds(self) -> float:
+        return 3.0
+
+
+def test_a_stack_is_warmed_for_its_requests_not_one_fixed_window(tmp_path: Path) -> None:
+    # A real origin under the real load generator: warming goes on, window after window, until the
+    # stack served the warm-up's requests (a JIT needs thousands), and no longer than its cap.
+    origin, _kind = start_origin(tmp_path)
+    with origin:
+        assert _warm(LoadGenerator(), origin, _ShortWarmup()) >= 400
