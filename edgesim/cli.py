@@ -362,11 +362,14 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
     if validate and result.validation_error is not None and result.viewer_status is None:
         click.echo(f"validation: {result.validation_error}", err=True)  # the event, not the handler, stopped it
     elif validate:
-        outcome = "ok" if result.validation_error is None and result.error is None else "failed"
+        # A handler that failed never reached CloudFront's checks: its 503 is not a validation verdict.
+        outcome = ("not reached, the handler failed" if result.error is not None
+                   else "ok" if result.validation_error is None else f"failed: {result.validation_error}")
         then = (f"the viewer gets {result.viewer_status}" if result.viewer_status is not None
                 else "the request continues")
-        click.echo(f"validation: {outcome}{': ' + result.validation_error if result.validation_error else ''}; {then}",
-                   err=True)
+        if result.x_cache:
+            then += f" (X-Cache: {result.x_cache})"
+        click.echo(f"validation: {outcome}; {then}", err=True)
     if not result.ok:
         raise SystemExit(1)
 

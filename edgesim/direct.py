@@ -100,7 +100,7 @@ run_cloudfront_function.__test__ = False  # type: ignore[attr-defined]
 
 class LambdaTestResult(InvokeResult):
     """`edgesim invoke`'s result for a test: `.result` (what the handler returned), `.logs`, `.error`,
-    `.validation_error`, `.viewer_status`, `.ok`.
+    `.validation_error`, `.viewer_status`, `.x_cache`, `.ok`.
 
     `.result` of a handler that failed (threw, timed out, did not load) raises an AssertionError with
     its error and logs, as FunctionTestResult.output does: it is None then, and `result["uri"]` would

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from edgesim import errors
 from edgesim.config_checks import lambda_limits
 from edgesim.docs_links import cite
+from edgesim.exchange import GENERATED_X_CACHE
 from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
@@ -37,6 +38,7 @@ class InvokeResult:
     error_status: int | None = None  # 503 for those
     validation_error: str | None = None  # only with validate=True
     viewer_status: int | None = None  # with validate=True: the status the viewer gets; None = continues
+    x_cache: str | None = None  # with validate=True, when CloudFront answers itself: its X-Cache (spec §2.8)
     cold_start: bool = True
     duration_ms: float = 0.0
     event_type: EventType | None = None  # the trigger it ran as
@@ -129,7 +131,8 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
         execution = await pool.execute(event, limit)
     except errors.ViewerError as exc:  # the module failed to import
         return InvokeResult(logs=exc.logs, error=exc.reason, error_status=exc.status, event_type=trigger,
-                            viewer_status=exc.status if validate else None, notes=notes)
+                            viewer_status=exc.status if validate else None,
+                            x_cache=exc.x_cache if validate else None, notes=notes)
     finally:
         await pool.aclose()
     out = InvokeResult(result=execution.outcome.result, logs=execution.logs, event_type=trigger,
@@ -139,11 +142,12 @@ async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: Eve
         raise_for_outcome(spec, execution, limit)
     except errors.ViewerError as exc:
         out.error, out.error_status = exc.reason, exc.status
-        out.viewer_status = exc.status if validate else None
+        if validate:
+            out.viewer_status, out.x_cache = exc.status, exc.x_cache
         return out
     if validate and execution.outcome.unreadable:
         refused = validation.unreadable(execution.outcome.unreadable)
-        out.validation_error, out.viewer_status = refused.reason, refused.status
+        out.validation_error, out.viewer_status, out.x_cache = refused.reason, refused.status, refused.x_cache
     elif validate:
         utf8 = execution.outcome.utf8_result  # what CloudFront checks: a lone surrogate made U+FFFD
         _validate(trigger, event, out, out.result if utf8 is None else utf8)
@@ -222,13 +226,13 @@ def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, resu
             return
         generated = validation.check_output(trigger, cf, result)
     except errors.LambdaValidationError as exc:
-        out.validation_error, out.viewer_status = exc.reason, exc.status
+        out.validation_error, out.viewer_status, out.x_cache = exc.reason, exc.status, exc.x_cache
         return
     except (KeyError, IndexError, TypeError) as exc:
         out.validation_error = f"cannot validate: the event is not a Lambda@Edge event ({exc!r} missing)"
         return
     if generated:
-        out.viewer_status = int(out.result["status"])
+        out.viewer_status, out.x_cache = int(out.result["status"]), GENERATED_X_CACHE["lambda"]
     elif not trigger.is_request:
         out.viewer_status = int(out.result["status"])
 

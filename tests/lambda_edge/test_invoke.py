@@ -132,7 +132,15 @@ def test_cli_invoke_prints_result_and_log(handlers: Handlers) -> None:
     assert "the viewer gets 302" in result.stderr
 
 
-@pytest.mark.parametrize("uri, code, words", [("/throw", 1, "error:"), ("/bad", 1, "the viewer gets 502")])
+@pytest.mark.parametrize("uri, code, words", [
+    ("/throw", 1, "error:"), ("/bad", 1, "the viewer gets 502"),
+    # The verdict names the X-Cache CloudFront answers with (spec §2.8), and a handler that threw is
+    # not said to have failed validation: CloudFront never got a result to check.
+    ("/throw", 1, "validation: not reached, the handler failed; the viewer gets 503 "
+                  "(X-Cache: LambdaExecutionError from cloudfront)"),
+    ("/bad", 1, "; the viewer gets 502 (X-Cache: LambdaValidationError from cloudfront)"),
+    ("/ok", 0, "validation: ok; the viewer gets 302 (X-Cache: LambdaGeneratedResponse from cloudfront)"),
+])
 def test_cli_invoke_fails_non_zero(handlers: Handlers, tmp_path: Path, uri: str, code: int, words: str) -> None:
     path = handlers.write("failing", py=FAILING_PY, js=FAILING_JS)
     event_file = tmp_path / "event.json"

@@ -172,3 +172,49 @@ async def test_body_replaced_at_viewer_request_reaches_the_origin(lang: str, tmp
         assert seen[-1]["headers"].get("content-length") in (None, "9")
         blocked, _ = await sim.handle(Request("POST", "/form", headers=Headers([("Host", "x")]), body=b"<script>"))
         assert blocked.status == 403 and len(seen) == 1
+
+
+# A viewer-response handler that copies the response's headers but a few it thinks noise, as
+# lemonmade/watch's did in production: CloudFront's own Via is not in its event (spec §2.6).
+STRIP_PY = """
+def handler(event, context):
+    response = event["Records"][0]["cf"]["response"]
+    if event["Records"][0]["cf"]["request"]["uri"] == "/add-via":
+        response["headers"]["via"] = [{"key": "Via", "value": "1.1 mine"}]
+        return response
+    kept = {k: v for k, v in response["headers"].items() if k not in ("via", "server", "x-cache")}
+    kept["x-saw-via"] = [{"key": "X-Saw-Via", "value": str("via" in response["headers"])}]
+    return {**response, "headers": kept}
+"""
+STRIP_JS = """
+exports.handler = (event, context, callback) => {
+  const { request, response } = event.Records[0].cf;
+  if (request.uri === '/add-via') {
+    response.headers.via = [{ key: 'Via', value: '1.1 mine' }];
+    return callback(null, response);
+  }
+  const kept = {};
+  for (const [k, v] of Object.entries(response.headers)) if (!['via', 'server', 'x-cache'].includes(k)) kept[k] = v;
+  kept['x-saw-via'] = [{ key: 'X-Saw-Via', value: String('via' in response.headers) }];
+  callback(null, { ...response, headers: kept });
+};
+"""
+
+
+@pytest.mark.parametrize("cache_policy", ["CachingDisabled", "CachingOptimized"])
+async def test_viewer_response_event_has_no_cloudfront_via(handlers: Handlers, tmp_path: Path, cache_policy: str) -> None:
+    path = handlers.write("strip", py=STRIP_PY, js=STRIP_JS)
+    config = parse_config({
+        "origins": [{"id": "app", "url": "http://app.internal"}],
+        "default_cache_behavior": {"target_origin": "app", "cache_policy": cache_policy,
+                                   "functions": {"viewer-response": {"lambda": f"{path.name}:handler"}}},
+    }, base_dir=tmp_path)
+    async with Simulator(config, transports={"app": httpx.ASGITransport(app=origin_app(None, []))}) as sim:
+        for _ in range(2):  # a miss, then (CachingOptimized) a hit
+            response, trace = await sim.handle(get("/page"))
+            assert response.status == 200, trace.error
+            assert response.headers.get("x-saw-via") in ("False", "false")
+            assert response.headers.get("via", "").endswith(".cloudfront.net (CloudFront)")  # added after it
+        # Adding Via is still adding a read-only header.
+        response, trace = await sim.handle(get("/add-via"))
+        assert response.status == 502 and trace.error is not None and "headerName : Via" in trace.error
