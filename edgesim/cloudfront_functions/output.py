@@ -19,7 +19,7 @@ from urllib.parse import quote
 from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, RequestView, is_disallowed
 from edgesim.docs_links import cite
 from edgesim.encoding import clean, restore
-from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
+from edgesim.messages import EventType, Headers, Request, Response, capitalize_header, uri_problem
 
 MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
 _BAD_QUERY = re.compile(r"[\x00-\x20\x7f#]")
@@ -357,6 +357,12 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     request = cls.__new__(cls)
     request.__dict__.update(original.__dict__)
     uri = out["uri"]
+    if uri != event_request["uri"]:
+        # Checked here, where the request to send is made, not in normalize_request: TestFunction
+        # is not known to refuse such a URI, and shows it in FunctionOutput.
+        problem = uri_problem(uri)
+        if problem is not None:
+            raise InvalidOutput(f"request.uri {problem} ({_EVENT_DOCS})")
     # An unchanged URI goes on as received, a changed one as UTF-8, raw, not percent-encoded (spec
     # §1.4; our reading: "forwards the UTF-8 encoded values", and AWS asks functions to percent-encode).
     request.uri = uri if uri.isascii() else restore(uri, (original.uri,))

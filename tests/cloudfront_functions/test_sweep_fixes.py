@@ -1,0 +1,79 @@
+"""Fixes from a second sweep of real CloudFront Functions (public repositories, each named where it
+is used), run the ways users run them: through a distribution with a real socket origin, through
+`edgesim test-function`, and through the pytest API. The functions here are reductions of the
+real ones to the lines that matter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edgesim.cli import main
+from edgesim.direct import run_cloudfront_function
+from edgesim.testing import Distribution
+from encoding_support import RawOrigin
+
+# NHSDigital/eps-prescription-tracker-ui packages/cloudfrontFunctions/src/genericS3FixedObjectUriRewrite.js
+# (MIT): the KeyValueStore read's `await` forgotten, so the URI is '/[object Promise]'.
+NO_AWAIT = """import cf from "cloudfront"
+const keyValueStore = cf.kvs()
+
+async function handler(event) {
+  const s3object = keyValueStore.get("object")
+  const request = event.request
+  request.uri = `/${s3object}`
+  return request
+}
+"""
+
+
+@pytest.mark.parametrize("code, words", [
+    (NO_AWAIT, "is a Promise made text: await it first"),
+    ("function handler(e) { e.request.uri = '/my file.pdf'; return e.request; }", "percent-encode it (encodeURI"),
+    ("function handler(e) { e.request.uri = '/a\\tb'; return e.request; }", "the control character '\\t'"),
+])
+async def test_a_uri_no_request_line_can_carry_is_a_validation_error(tmp_path: Path, code: str, words: str) -> None:
+    """Before, edgesim sent the origin `GET /[object Promise] HTTP/1.1` (a real origin answered
+    400 Bad Request, which the viewer got with `Error from cloudfront`)."""
+    (tmp_path / "fn.js").write_text(code)
+    (tmp_path / "kvs.json").write_text(json.dumps({"data": [{"key": "object", "value": "jwks.json"}]}))
+    async with RawOrigin() as origin:
+        config = {"origins": [{"id": "app", "url": origin.url}],
+                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
+                                             "functions": {"viewer-request": {
+                                                 "cloudfront_function": "fn.js", "kvs": "kvs.json"}}}}
+        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
+            response = await client.get("/site/x")
+            trace = edge.last_trace
+    assert response.status_code == 502
+    assert response.headers["x-cache"] == "FunctionValidationError from cloudfront"
+    assert words in str(trace.error) and "request.uri" in str(trace.error)
+    assert origin.requests == []
+
+
+async def test_a_uri_the_viewer_sent_is_never_the_function_s_fault(tmp_path: Path) -> None:
+    """Only a URI the function changed is checked: a percent-encoded one passes as it came."""
+    (tmp_path / "fn.js").write_text("function handler(e) { e.request.uri = e.request.uri + 'index.html'; return e.request; }")
+    async with RawOrigin() as origin:
+        config = {"origins": [{"id": "app", "url": origin.url}],
+                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
+                                             "functions": {"viewer-request": {"cloudfront_function": "fn.js"}}}}
+        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
+            response = await client.get("/my%20docs/")
+    assert response.status_code == 200
+    assert origin.requests[0].startswith(b"GET /my%20docs/index.html HTTP/1.1\r\n")
+
+
+def test_test_function_shows_the_uri_as_testfunction_does(tmp_path: Path) -> None:
+    """TestFunction is not known to refuse such a URI: FunctionOutput shows it, as before."""
+    (tmp_path / "fn.js").write_text("function handler(e) { e.request.uri = '/my file.pdf'; return e.request; }")
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
+             "request": {"method": "GET", "uri": "/", "headers": {}}}
+    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-"],
+                                input=json.dumps(event))
+    test = json.loads(result.stdout)["TestResult"]
+    assert test["FunctionErrorMessage"] == ""
+    assert json.loads(test["FunctionOutput"])["request"]["uri"] == "/my file.pdf"
