@@ -77,3 +77,45 @@ def test_test_function_shows_the_uri_as_testfunction_does(tmp_path: Path) -> Non
     test = json.loads(result.stdout)["TestResult"]
     assert test["FunctionErrorMessage"] == ""
     assert json.loads(test["FunctionOutput"])["request"]["uri"] == "/my file.pdf"
+
+
+# aws-samples/amazon-cloudfront-functions redirect_maintain_uri_querystring/index.js (MIT-0), a
+# viewer-response function by its README: it answers a response of its own, without the origin's
+# headers. Reduced to its shape.
+REDIRECT_AT_VIEWER_RESPONSE = """function handler(event) {
+    var uri = event.request.uri;
+    console.log('via: ' + (event.response.headers.via ? 'shown' : 'not shown'));
+    return {
+        statusCode: 302,
+        statusDescription: 'Found',
+        headers: { 'location': { value: 'https://newdomain.com' + uri } }
+    };
+}
+"""
+
+
+@pytest.mark.parametrize("code, status", [
+    (REDIRECT_AT_VIEWER_RESPONSE, 302),
+    # Adding a Via is still refused: read-only at viewer-response (spec §1.4).
+    ("function handler(e) { e.response.headers.via = {value: '1.1 me'}; return e.response; }", 502),
+])
+async def test_cloudfront_s_own_via_is_not_in_the_viewer_response_event(tmp_path: Path, code: str,
+                                                                         status: int) -> None:
+    """Before, the event held the Via edgesim set, and a response without it was a 502 'header
+    'via' is read-only in viewer-response'."""
+    (tmp_path / "fn.js").write_text(code)
+    async with RawOrigin() as origin:
+        config = {"origins": [{"id": "app", "url": origin.url}],
+                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
+                                             "functions": {"viewer-response": {"cloudfront_function": "fn.js",
+                                                                               "runtime": "cloudfront-js-1.0"}}}}
+        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
+            response = await client.get("/media/index.mpd")
+            trace = edge.last_trace
+    assert response.status_code == status, trace.error
+    assert response.headers["via"].endswith(".cloudfront.net (CloudFront)")
+    if status == 302:
+        assert response.headers["location"] == "https://newdomain.com/media/index.mpd"
+        assert trace.triggers[0].logs == ["via: not shown"]
+    else:
+        assert "'via' is read-only" in str(trace.error)
