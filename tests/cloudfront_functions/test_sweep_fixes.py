@@ -119,3 +119,40 @@ async def test_cloudfront_s_own_via_is_not_in_the_viewer_response_event(tmp_path
         assert trace.triggers[0].logs == ["via: not shown"]
     else:
         assert "'via' is read-only" in str(trace.error)
+
+
+# aws-samples/amazon-cloudfront-functions add-cors-header/index.js (MIT-0): `headers` is never
+# declared, so a response without the CORS header throws. Its test object without the header:
+CORS = """function handler(event)  {
+    var request = event.request;
+    var response  = event.response;
+    if (!response.headers['access-control-allow-origin'] && request.headers['origin']) {
+        headers['access-control-allow-origin'] = {value: request.headers['origin'].value};
+    }
+    return response;
+}
+"""
+NO_CORS_EVENT = {"version": "1.0", "context": {"eventType": "viewer-response"}, "viewer": {"ip": "0.0.0.0"},
+                 "request": {"method": "GET", "uri": "/index.html",
+                             "headers": {"host": {"value": "www.example.com"},
+                                         "origin": {"value": "https://www.example.com"}}},
+                 "response": {"statusCode": 200, "statusDescription": "OK",
+                              "headers": {"server": {"value": "CustomOriginServer"}}}}
+
+
+def test_test_function_says_where_the_error_was_thrown(tmp_path: Path) -> None:
+    """FunctionErrorMessage keeps CloudFront's words, which name no line; a note on stderr does.
+    Before, nothing said where."""
+    (tmp_path / "cors.js").write_text(CORS)
+    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "cors.js"), "--event", "-",
+                                       "--runtime", "cloudfront-js-1.0"], input=json.dumps(NO_CORS_EVENT))
+    test = json.loads(result.stdout)["TestResult"]
+    assert test["FunctionErrorMessage"].endswith('ReferenceError: "headers" is not defined')
+    assert f"note: thrown at {tmp_path / 'cors.js'}:5: headers['access-control-allow-origin'] =" in result.stderr
+
+
+async def test_the_pytest_api_says_where_the_error_was_thrown(tmp_path: Path) -> None:
+    (tmp_path / "cors.js").write_text(CORS)
+    result = await run_cloudfront_function("cors.js", NO_CORS_EVENT, runtime="cloudfront-js-1.0", base_dir=tmp_path)
+    with pytest.raises(AssertionError, match=r"thrown at .*cors\.js:5: headers\['access-control-allow-origin'\]"):
+        result.output  # noqa: B018
