@@ -254,7 +254,16 @@ def _check_read_only(out: EntryMap, before: EntryMap, event_type: EventType) -> 
         old = _values(entry_before, None) if entry_before is not None else []
         new = _values(entry, entry_before) if entry is not None else []
         if old != new:
-            raise InvalidOutput(f"header {name!r} is read-only in {event_type} ({_RESTRICTIONS_DOCS})")
+            if not old:
+                how = "the function added it; leave it out"
+            elif not new:
+                how = (f"the function's result no longer has it; keep event.{'request' if event_type.is_request else 'response'}"
+                       f".headers[{name!r}] (a {'request' if event_type.is_request else 'response'} built anew must carry it over)")
+            elif old[0] != new[0]:
+                how = f"the function changed it from {old[0][0]!r} to {new[0][0]!r}; leave it as it came"
+            else:
+                how = "the function changed its values; leave them as they came"
+            raise InvalidOutput(f"header {name!r} is read-only in {event_type}: {how} ({_RESTRICTIONS_DOCS})")
 
 
 def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> tuple[Headers, bool]:

@@ -156,3 +156,29 @@ async def test_the_pytest_api_says_where_the_error_was_thrown(tmp_path: Path) ->
     result = await run_cloudfront_function("cors.js", NO_CORS_EVENT, runtime="cloudfront-js-1.0", base_dir=tmp_path)
     with pytest.raises(AssertionError, match=r"thrown at .*cors\.js:5: headers\['access-control-allow-origin'\]"):
         result.output  # noqa: B018
+
+
+@pytest.mark.parametrize("code, words", [
+    # The sweep's functions copy headers into a new object (SvelteKit adapters copy `host` to
+    # x-forwarded-host, which is fine); one that builds the request's headers anew drops `host`.
+    ("function handler(e) { e.request.headers = {'x-forwarded-host': e.request.headers.host}; return e.request; }",
+     "header 'host' is read-only in viewer-request: the function's result no longer has it; "
+     "keep event.request.headers['host'] (a request built anew must carry it over)"),
+    ("function handler(e) { e.request.headers.host = {value: 'origin.example.com'}; return e.request; }",
+     "header 'host' is read-only in viewer-request: the function changed it from 'd111111abcdef8.cloudfront.net' "
+     "to 'origin.example.com'; leave it as it came"),
+    ("function handler(e) { e.request.headers['cdn-loop'] = {value: 'me'}; return e.request; }",
+     "header 'cdn-loop' is read-only in viewer-request: the function added it; leave it out"),
+])
+async def test_a_read_only_header_s_error_says_what_the_function_did(tmp_path: Path, code: str, words: str) -> None:
+    """Before: "header 'host' is read-only in viewer-request", whatever the function did."""
+    (tmp_path / "fn.js").write_text(code)
+    async with RawOrigin() as origin:
+        config = {"origins": [{"id": "app", "url": origin.url}],
+                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
+                                             "functions": {"viewer-request": {"cloudfront_function": "fn.js"}}}}
+        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
+            response = await client.get("/", headers={"host": "d111111abcdef8.cloudfront.net"})
+            trace = edge.last_trace
+    assert response.status_code == 502 and origin.requests == []
+    assert words in str(trace.error)
