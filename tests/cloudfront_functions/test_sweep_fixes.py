@@ -182,3 +182,35 @@ async def test_a_read_only_header_s_error_says_what_the_function_did(tmp_path: P
             trace = edge.last_trace
     assert response.status_code == 502 and origin.requests == []
     assert words in str(trace.error)
+
+
+@pytest.mark.parametrize("expression, words", [
+    # Basic auth as Lambda@Edge examples write it, ported to a 2.0 function (the sweep found it in
+    # several repositories' Lambda@Edge handlers, the form people copy).
+    ("'Basic ' + new Buffer('demo:demo').toString('base64')", "new Buffer(string) is not supported: use Buffer.from("),
+    ("new Buffer([1, 2]).length", "new Buffer(array) is not supported: use Buffer.from(array)"),
+])
+def test_node_s_deprecated_buffer_constructor_is_refused_not_an_empty_buffer(tmp_path: Path, expression: str,
+                                                                             words: str) -> None:
+    """Before, `new Buffer('demo:demo')` was an empty buffer: the check compared against 'Basic '."""
+    (tmp_path / "fn.js").write_text(f"function handler(e) {{\n  var v = {expression};\n  return e.request;\n}}\n")
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
+             "request": {"method": "GET", "uri": "/", "headers": {}}}
+    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-"],
+                                input=json.dumps(event))
+    assert words in json.loads(result.stdout)["TestResult"]["FunctionErrorMessage"]
+    assert "fn.js:2:" in result.stderr
+
+
+def test_buffer_s_own_ways_of_making_one_still_work(tmp_path: Path) -> None:
+    code = ("function handler(e) {\n  var b = Buffer.from('ab');\n  var parts = [Buffer.alloc(2).length, b.subarray(1).toString(),"
+            " b.slice(0, 1).toString(), Buffer.concat([b, b]).toString('hex'), b.map(function (x) { return x + 1; }).toString(),"
+            " Buffer.from(b.buffer, b.byteOffset, 1).toString()];\n  console.log(parts.join(','));\n  return e.request;\n}\n")
+    (tmp_path / "fn.js").write_text(code)
+    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
+             "request": {"method": "GET", "uri": "/", "headers": {}}}
+    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-"],
+                                input=json.dumps(event))
+    test = json.loads(result.stdout)["TestResult"]
+    assert test["FunctionErrorMessage"] == ""
+    assert test["FunctionExecutionLogs"] == ["2,b,a,61626162,bc,a"]
