@@ -63,7 +63,7 @@ def uri_problem(uri: str) -> str | None:
     if "[object Promise]" in uri:  # `request.uri = '/' + kvsHandle.get(k)`, the await forgotten
         fix = "'[object Promise]' is a Promise made text: await it first (var v = await kvsHandle.get(k))"
     else:
-        fix = "percent-encode it (encodeURI(...))"
+        fix = "percent-encode it (%20 for a space; encodeURI() in JavaScript, urllib.parse.quote() in Python)"
     return f"{uri!r} has {what}, which no request line can carry; {fix}"
 
 

@@ -32,7 +32,7 @@ async function handler(event) {
 
 @pytest.mark.parametrize("code, words", [
     (NO_AWAIT, "is a Promise made text: await it first"),
-    ("function handler(e) { e.request.uri = '/my file.pdf'; return e.request; }", "percent-encode it (encodeURI"),
+    ("function handler(e) { e.request.uri = '/my file.pdf'; return e.request; }", "percent-encode it (%20 for a space; encodeURI() in JavaScript"),
     ("function handler(e) { e.request.uri = '/a\\tb'; return e.request; }", "the control character '\\t'"),
 ])
 async def test_a_uri_no_request_line_can_carry_is_a_validation_error(tmp_path: Path, code: str, words: str) -> None:
