@@ -7,14 +7,48 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from edgesim.cli import main
 from edgesim.direct import run_cloudfront_function
 from edgesim.testing import Distribution
+from edgesim.trace import Trace
 from encoding_support import RawOrigin
+
+
+async def through_edge(tmp_path: Path, code: str, path: str, *, trigger: str = "viewer-request",
+                       runtime: str = "cloudfront-js-2.0", headers: dict[str, str] | None = None,
+                       kvs: dict[str, str] | None = None) -> tuple[httpx.Response, Trace, list[bytes]]:
+    """One GET through a distribution whose default behavior runs `code` on `trigger`, in front of a
+    real socket origin: the viewer's response, its trace, and the request heads the origin got."""
+    (tmp_path / "fn.js").write_text(code)
+    function = {"cloudfront_function": "fn.js", "runtime": runtime}
+    if kvs is not None:
+        (tmp_path / "kvs.json").write_text(json.dumps({"data": [{"key": k, "value": v} for k, v in kvs.items()]}))
+        function["kvs"] = "kvs.json"
+    async with RawOrigin() as origin:
+        config = {"origins": [{"id": "app", "url": origin.url}],
+                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
+                                             "functions": {trigger: function}}}
+        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
+            response = await client.get(path, headers=headers)
+            return response, edge.last_trace, origin.requests
+
+
+def run_test_function(tmp_path: Path, code: str, event: dict[str, Any], *args: str) -> tuple[dict[str, Any], str]:
+    """`edgesim test-function` on `code`: its TestResult and its stderr."""
+    (tmp_path / "fn.js").write_text(code)
+    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-", *args],
+                                input=json.dumps(event))
+    return json.loads(result.stdout)["TestResult"], result.stderr
+
+
+VIEWER_REQUEST = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
+                  "request": {"method": "GET", "uri": "/", "headers": {}}}
 
 # NHSDigital/eps-prescription-tracker-ui packages/cloudfrontFunctions/src/genericS3FixedObjectUriRewrite.js
 # (MIT): the KeyValueStore read's `await` forgotten, so the URI is '/[object Promise]'.
@@ -38,43 +72,25 @@ async function handler(event) {
 async def test_a_uri_no_request_line_can_carry_is_a_validation_error(tmp_path: Path, code: str, words: str) -> None:
     """Before, edgesim sent the origin `GET /[object Promise] HTTP/1.1` (a real origin answered
     400 Bad Request, which the viewer got with `Error from cloudfront`)."""
-    (tmp_path / "fn.js").write_text(code)
-    (tmp_path / "kvs.json").write_text(json.dumps({"data": [{"key": "object", "value": "jwks.json"}]}))
-    async with RawOrigin() as origin:
-        config = {"origins": [{"id": "app", "url": origin.url}],
-                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
-                                             "functions": {"viewer-request": {
-                                                 "cloudfront_function": "fn.js", "kvs": "kvs.json"}}}}
-        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
-            response = await client.get("/site/x")
-            trace = edge.last_trace
+    response, trace, origin_requests = await through_edge(tmp_path, code, "/site/x", kvs={"object": "jwks.json"})
     assert response.status_code == 502
     assert response.headers["x-cache"] == "FunctionValidationError from cloudfront"
     assert words in str(trace.error) and "request.uri" in str(trace.error)
-    assert origin.requests == []
+    assert origin_requests == []
 
 
 async def test_a_uri_the_viewer_sent_is_never_the_function_s_fault(tmp_path: Path) -> None:
     """Only a URI the function changed is checked: a percent-encoded one passes as it came."""
-    (tmp_path / "fn.js").write_text("function handler(e) { e.request.uri = e.request.uri + 'index.html'; return e.request; }")
-    async with RawOrigin() as origin:
-        config = {"origins": [{"id": "app", "url": origin.url}],
-                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
-                                             "functions": {"viewer-request": {"cloudfront_function": "fn.js"}}}}
-        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
-            response = await client.get("/my%20docs/")
+    code = "function handler(e) { e.request.uri = e.request.uri + 'index.html'; return e.request; }"
+    response, _, origin_requests = await through_edge(tmp_path, code, "/my%20docs/")
     assert response.status_code == 200
-    assert origin.requests[0].startswith(b"GET /my%20docs/index.html HTTP/1.1\r\n")
+    assert origin_requests[0].startswith(b"GET /my%20docs/index.html HTTP/1.1\r\n")
 
 
 def test_test_function_shows_the_uri_as_testfunction_does(tmp_path: Path) -> None:
     """TestFunction is not known to refuse such a URI: FunctionOutput shows it, as before."""
-    (tmp_path / "fn.js").write_text("function handler(e) { e.request.uri = '/my file.pdf'; return e.request; }")
-    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
-             "request": {"method": "GET", "uri": "/", "headers": {}}}
-    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-"],
-                                input=json.dumps(event))
-    test = json.loads(result.stdout)["TestResult"]
+    test, _ = run_test_function(tmp_path, "function handler(e) { e.request.uri = '/my file.pdf'; return e.request; }",
+                            VIEWER_REQUEST)
     assert test["FunctionErrorMessage"] == ""
     assert json.loads(test["FunctionOutput"])["request"]["uri"] == "/my file.pdf"
 
@@ -103,15 +119,8 @@ async def test_cloudfront_s_own_via_is_not_in_the_viewer_response_event(tmp_path
                                                                          status: int) -> None:
     """Before, the event held the Via edgesim set, and a response without it was a 502 'header
     'via' is read-only in viewer-response'."""
-    (tmp_path / "fn.js").write_text(code)
-    async with RawOrigin() as origin:
-        config = {"origins": [{"id": "app", "url": origin.url}],
-                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
-                                             "functions": {"viewer-response": {"cloudfront_function": "fn.js",
-                                                                               "runtime": "cloudfront-js-1.0"}}}}
-        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
-            response = await client.get("/media/index.mpd")
-            trace = edge.last_trace
+    response, trace, _ = await through_edge(tmp_path, code, "/media/index.mpd", trigger="viewer-response",
+                                            runtime="cloudfront-js-1.0")
     assert response.status_code == status, trace.error
     assert response.headers["via"].endswith(".cloudfront.net (CloudFront)")
     if status == 302:
@@ -143,12 +152,9 @@ NO_CORS_EVENT = {"version": "1.0", "context": {"eventType": "viewer-response"}, 
 def test_test_function_says_where_the_error_was_thrown(tmp_path: Path) -> None:
     """FunctionErrorMessage keeps CloudFront's words, which name no line; a note on stderr does.
     Before, nothing said where."""
-    (tmp_path / "cors.js").write_text(CORS)
-    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "cors.js"), "--event", "-",
-                                       "--runtime", "cloudfront-js-1.0"], input=json.dumps(NO_CORS_EVENT))
-    test = json.loads(result.stdout)["TestResult"]
+    test, stderr = run_test_function(tmp_path, CORS, NO_CORS_EVENT, "--runtime", "cloudfront-js-1.0")
     assert test["FunctionErrorMessage"].endswith('ReferenceError: "headers" is not defined')
-    assert f"note: thrown at {tmp_path / 'cors.js'}:5: headers['access-control-allow-origin'] =" in result.stderr
+    assert f"note: thrown at {tmp_path / 'fn.js'}:5: headers['access-control-allow-origin'] =" in stderr
 
 
 async def test_the_pytest_api_says_where_the_error_was_thrown(tmp_path: Path) -> None:
@@ -172,15 +178,9 @@ async def test_the_pytest_api_says_where_the_error_was_thrown(tmp_path: Path) ->
 ])
 async def test_a_read_only_header_s_error_says_what_the_function_did(tmp_path: Path, code: str, words: str) -> None:
     """Before: "header 'host' is read-only in viewer-request", whatever the function did."""
-    (tmp_path / "fn.js").write_text(code)
-    async with RawOrigin() as origin:
-        config = {"origins": [{"id": "app", "url": origin.url}],
-                  "default_cache_behavior": {"target_origin": "app", "cache_policy": "CachingDisabled",
-                                             "functions": {"viewer-request": {"cloudfront_function": "fn.js"}}}}
-        async with Distribution(config, base_dir=tmp_path) as edge, edge.client() as client:
-            response = await client.get("/", headers={"host": "d111111abcdef8.cloudfront.net"})
-            trace = edge.last_trace
-    assert response.status_code == 502 and origin.requests == []
+    response, trace, origin_requests = await through_edge(tmp_path, code, "/",
+                                                          headers={"host": "d111111abcdef8.cloudfront.net"})
+    assert response.status_code == 502 and origin_requests == []
     assert words in str(trace.error)
 
 
@@ -193,24 +193,16 @@ async def test_a_read_only_header_s_error_says_what_the_function_did(tmp_path: P
 def test_node_s_deprecated_buffer_constructor_is_refused_not_an_empty_buffer(tmp_path: Path, expression: str,
                                                                              words: str) -> None:
     """Before, `new Buffer('demo:demo')` was an empty buffer: the check compared against 'Basic '."""
-    (tmp_path / "fn.js").write_text(f"function handler(e) {{\n  var v = {expression};\n  return e.request;\n}}\n")
-    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
-             "request": {"method": "GET", "uri": "/", "headers": {}}}
-    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-"],
-                                input=json.dumps(event))
-    assert words in json.loads(result.stdout)["TestResult"]["FunctionErrorMessage"]
-    assert "fn.js:2:" in result.stderr
+    code = f"function handler(e) {{\n  var v = {expression};\n  return e.request;\n}}\n"
+    test, stderr = run_test_function(tmp_path, code, VIEWER_REQUEST)
+    assert words in test["FunctionErrorMessage"]
+    assert "fn.js:2:" in stderr
 
 
 def test_buffer_s_own_ways_of_making_one_still_work(tmp_path: Path) -> None:
     code = ("function handler(e) {\n  var b = Buffer.from('ab');\n  var parts = [Buffer.alloc(2).length, b.subarray(1).toString(),"
             " b.slice(0, 1).toString(), Buffer.concat([b, b]).toString('hex'), b.map(function (x) { return x + 1; }).toString(),"
             " Buffer.from(b.buffer, b.byteOffset, 1).toString()];\n  console.log(parts.join(','));\n  return e.request;\n}\n")
-    (tmp_path / "fn.js").write_text(code)
-    event = {"version": "1.0", "context": {"eventType": "viewer-request"}, "viewer": {"ip": "1.2.3.4"},
-             "request": {"method": "GET", "uri": "/", "headers": {}}}
-    result = CliRunner().invoke(main, ["test-function", str(tmp_path / "fn.js"), "--event", "-"],
-                                input=json.dumps(event))
-    test = json.loads(result.stdout)["TestResult"]
+    test, _ = run_test_function(tmp_path, code, VIEWER_REQUEST)
     assert test["FunctionErrorMessage"] == ""
     assert test["FunctionExecutionLogs"] == ["2,b,a,61626162,bc,a"]
