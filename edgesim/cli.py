@@ -298,7 +298,7 @@ def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kv
                           fail_on_error: bool) -> None:
     """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
     from edgesim.cloudfront_functions import test_function
-    from edgesim.cloudfront_functions.testfunction import event_notes
+    from edgesim.cloudfront_functions.testfunction import event_notes, source_line
     from edgesim.errors import UserError
 
     try:
@@ -314,6 +314,8 @@ def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kv
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     click.echo(json.dumps(result, indent=4))
+    if result.error_line is not None:  # CloudFront's message has no line: say where it was thrown
+        click.echo(f"note: thrown at {source_line(function, result.error_line)}", err=True)
     if fail_on_error and result["TestResult"]["FunctionErrorMessage"]:
         raise SystemExit(1)
 

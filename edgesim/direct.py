@@ -51,6 +51,8 @@ class FunctionTestResult(dict[str, Any]):
     is then `{}`, and `output["request"]` would be a KeyError that hides why.
     """
 
+    where: str | None = None  # `file:line: code` where the error was thrown (CloudFront's message has no line)
+
     @property
     def _test(self) -> dict[str, Any]:
         test: dict[str, Any] = self["TestResult"]
@@ -79,7 +81,8 @@ class FunctionTestResult(dict[str, Any]):
         __tracebackhide__ = True  # pytest: a failed function is reported at the test's line
         if self.error is not None:
             logs = "".join(f"\n  | {line}" for line in self.logs) or " none"
-            raise AssertionError(f"{self.name} failed, so it has no output: {self.error}\nits logs:{logs}")
+            where = f"\nthrown at {self.where}" if self.where else ""
+            raise AssertionError(f"{self.name} failed, so it has no output: {self.error}{where}\nits logs:{logs}")
         output: dict[str, Any] = json.loads(self._test["FunctionOutput"])
         return output
 
@@ -90,9 +93,16 @@ async def run_cloudfront_function(path: str | Path, event: Event, *, runtime: st
     """The TestResult of `aws cloudfront test-function` for `event` (the same JSON structure)."""
     from edgesim.cloudfront_functions import test_function
 
+    from edgesim.cloudfront_functions.testfunction import source_line
+
     base = base_dir or Path.cwd()
-    return FunctionTestResult(await test_function((base / path).resolve(), _event(event, base), runtime=runtime,
-                                                  kvs=(base / kvs).resolve() if kvs is not None else None, now=now))
+    file = (base / path).resolve()
+    test = await test_function(file, _event(event, base), runtime=runtime,
+                               kvs=(base / kvs).resolve() if kvs is not None else None, now=now)
+    result = FunctionTestResult(test)
+    if test.error_line is not None:
+        result.where = source_line(file, test.error_line)
+    return result
 
 
 run_cloudfront_function.__test__ = False  # type: ignore[attr-defined]

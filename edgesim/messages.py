@@ -10,6 +10,7 @@ import asyncio
 import enum
 import functools
 import os
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -43,6 +44,27 @@ class EventType(str, enum.Enum):
 def capitalize_header(name: str) -> str:
     """`example-header-name` -> `Example-Header-Name`, as CloudFront writes headers out (spec §1.2)."""
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
+
+
+# What no HTTP request line can carry. A URI a function changed to hold one is refused (a
+# validation error, 502): Lambda@Edge's "The specified URI is in an invalid format" shows CloudFront
+# checking it (marksteele/edge-rewrite#6); the same for CloudFront Functions is our reading. Without
+# the check edgesim sent the origin a broken request line (`GET /[object Promise] HTTP/1.1`).
+_NOT_IN_A_REQUEST_LINE = re.compile(r"[\x00-\x20\x7f]")
+
+
+def uri_problem(uri: str) -> str | None:
+    """Why a URI a function set cannot be sent (it holds a space or a control character), with
+    what would do instead; None when it can."""
+    found = _NOT_IN_A_REQUEST_LINE.search(uri)
+    if found is None:
+        return None
+    what = "a space" if found.group() == " " else f"the control character {found.group()!r}"
+    if "[object Promise]" in uri:  # `request.uri = '/' + kvsHandle.get(k)`, the await forgotten
+        fix = "'[object Promise]' is a Promise made text: await it first (var v = await kvsHandle.get(k))"
+    else:
+        fix = "percent-encode it (%20 for a space; encodeURI() in JavaScript, urllib.parse.quote() in Python)"
+    return f"{uri!r} has {what}, which no request line can carry; {fix}"
 
 
 class Headers:

@@ -161,13 +161,11 @@ class Pipeline:
         apply_response_headers_policy(response, behavior.config.response_headers_policy, ex.request, now=ex.now)
 
         # viewer-response is skipped when the origin answered 400 or more (spec §3.1). CloudFront's own
-        # Via is shown to a CloudFront Function there (UNCERTAIN), not to Lambda@Edge: a viewer-response
-        # event captured from CloudFront has none (tomas-nobile/imageResizerServerless, nor has the
-        # example in AD/lambda-event-structure), and lemonmade/watch's viewer-response handler dropping
-        # `via` serves on. _finish sets it after the function either way (spec §2.6: read-only there).
-        viewer_response = ex.behavior.functions.get(EventType.VIEWER_RESPONSE)
-        if viewer_response is not None and viewer_response.kind == "cloudfront-function":
-            response.headers.set("Via", self._via)
+        # Via is not in its event: _finish sets it after the function (read-only there, spec §1.4: a
+        # function adding one is refused). A viewer-response event captured from CloudFront has none
+        # (tomas-nobile/imageResizerServerless, Lambda@Edge), and aws-samples/amazon-cloudfront-functions'
+        # redirect_maintain_uri_querystring, a viewer-response function, answers a response of its own
+        # without one (our reading for CloudFront Functions: before, edgesim refused it with a 502).
         if origin_status is None or origin_status < 400:
             result = await self._trigger(ex, EventType.VIEWER_RESPONSE, response)
             if result is not None and result.response is not None:

@@ -45,7 +45,10 @@ async def test_cloudfront_function_result_reads_its_output_logs_and_error(tmp_pa
     # Its FunctionOutput is "{}": reading the output says why there is none, not KeyError: 'request'.
     with pytest.raises(AssertionError) as failure:
         bad.output["request"]
-    assert str(failure.value) == (f"bad failed, so it has no output: {bad.error}\nits logs:\n  | checking")
+    assert str(failure.value) == (f"bad failed, so it has no output: {bad.error}\n"
+                                  f"thrown at {bad.where}\nits logs:\n  | checking")
+    assert bad.where is not None and bad.where.endswith("bad.js:1: function handler(event) { console.log('checking'); "
+                                                        "throw new Error('boom: no key'); }")
 
 
 async def test_lambda_handler_result_logs_and_validation(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from edgesim.cloudfront_functions.event import READ_ONLY_HEADERS, Entry, EntryMap, RequestView, is_disallowed
 from edgesim.docs_links import cite
 from edgesim.encoding import clean, restore
-from edgesim.messages import EventType, Headers, Request, Response, capitalize_header
+from edgesim.messages import EventType, Headers, Request, Response, capitalize_header, uri_problem
 
 MAX_URI_AND_QUERY = 8192  # spec §1.4: URI + query string under 8,192 characters
 _BAD_QUERY = re.compile(r"[\x00-\x20\x7f#]")
@@ -254,7 +254,16 @@ def _check_read_only(out: EntryMap, before: EntryMap, event_type: EventType) -> 
         old = _values(entry_before, None) if entry_before is not None else []
         new = _values(entry, entry_before) if entry is not None else []
         if old != new:
-            raise InvalidOutput(f"header {name!r} is read-only in {event_type} ({_RESTRICTIONS_DOCS})")
+            if not old:
+                how = "the function added it; leave it out"
+            elif not new:
+                how = (f"the function's result no longer has it; keep event.{'request' if event_type.is_request else 'response'}"
+                       f".headers[{name!r}] (a {'request' if event_type.is_request else 'response'} built anew must carry it over)")
+            elif old[0] != new[0]:
+                how = f"the function changed it from {old[0][0]!r} to {new[0][0]!r}; leave it as it came"
+            else:
+                how = "the function changed its values; leave them as they came"
+            raise InvalidOutput(f"header {name!r} is read-only in {event_type}: {how} ({_RESTRICTIONS_DOCS})")
 
 
 def _write_headers(out: EntryMap, before: EntryMap, original: Headers, skip: str) -> tuple[Headers, bool]:
@@ -357,6 +366,12 @@ def apply_request(out: dict[str, Any], event_request: dict[str, Any], original: 
     request = cls.__new__(cls)
     request.__dict__.update(original.__dict__)
     uri = out["uri"]
+    if uri != event_request["uri"]:
+        # Checked here, where the request to send is made, not in normalize_request: TestFunction
+        # is not known to refuse such a URI, and shows it in FunctionOutput.
+        problem = uri_problem(uri)
+        if problem is not None:
+            raise InvalidOutput(f"request.uri {problem} ({_EVENT_DOCS})")
     # An unchanged URI goes on as received, a changed one as UTF-8, raw, not percent-encoded (spec
     # §1.4; our reading: "forwards the UTF-8 encoded values", and AWS asks functions to percent-encode).
     request.uri = uri if uri.isascii() else restore(uri, (original.uri,))

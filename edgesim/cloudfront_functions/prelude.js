@@ -396,6 +396,17 @@
   if (V2) {
     Buffer = (function () {
       class Buffer extends Uint8Array {
+        constructor(a, b, c) {
+          // Node's deprecated `new Buffer(string)` / `new Buffer(array)` are not in 2.0's list (spec
+          // §1.5: Buffer.from, alloc...): refused, in words of our own (UNCERTAIN what CloudFront's
+          // engine says). V8's Uint8Array made an empty buffer of a string without a word, so a Basic
+          // auth check ported from Lambda@Edge ('Basic ' + new Buffer(u + ':' + p).toString('base64'))
+          // compared against 'Basic ' and refused every viewer. A length or an ArrayBuffer (what
+          // alloc, subarray and the typed-array methods pass) is taken as before.
+          if (typeof a === "string" || (a !== null && typeof a === "object" && !(a instanceof ArrayBuffer)))
+            throw new TypeError("new Buffer(" + (typeof a === "string" ? "string" : "array") + ") is not supported: use Buffer.from(" + (typeof a === "string" ? "string[, encoding]" : "array") + ")");
+          super(a, b, c);
+        }
         static from(v, enc, len) {
           if (typeof v === "string") return Buffer._wrap(encodeString(v, enc));
           if (v instanceof ArrayBuffer) return new Buffer(v, enc || 0, len === undefined ? v.byteLength - (enc || 0) : len);

@@ -182,8 +182,25 @@ def _summary(path: Path, runtime: str, kvs: Path | None) -> dict[str, Any]:
     }
 
 
+class TestResult(dict[str, Any]):
+    """What `aws cloudfront test-function` prints, and `error_line`: the line of the function's file
+    where the error in FunctionErrorMessage was thrown, which CloudFront's message does not say."""
+
+    __test__ = False  # a public name pytest must not collect
+    error_line: int | None = None
+
+
+def source_line(path: Path, line: int) -> str:
+    """`path:line: <that line of code>`, for a note naming where a function failed."""
+    try:
+        code = path.read_text(encoding="utf-8").splitlines()[line - 1].strip()
+    except (OSError, UnicodeDecodeError, IndexError):
+        code = ""
+    return f"{path}:{line}: {code}" if code else f"{path}:{line}"
+
+
 async def test_function(path: Path, event: dict[str, Any], *, runtime: str, kvs: Path | None, now: datetime | None,
-                        settings: DistributionSettings | None = None) -> dict[str, Any]:
+                        settings: DistributionSettings | None = None) -> TestResult:
     """Run `path` on `event` and return exactly what `aws cloudfront test-function` prints.
 
     A function that fails still gives a TestResult (FunctionErrorMessage set, FunctionOutput "{}");
@@ -222,13 +239,16 @@ async def test_function(path: Path, event: dict[str, Any], *, runtime: str, kvs:
         message = FunctionValidationError.page_reason + " " + run.error.reason
     else:
         message = ""
-    return {"TestResult": {
+    result = TestResult({"TestResult": {
         "FunctionSummary": _summary(path, runtime, kvs),
         "ComputeUtilization": str(run.compute_utilization),
         "FunctionExecutionLogs": run.outcome.logs,
         "FunctionErrorMessage": message,
         "FunctionOutput": json.dumps(run.output, separators=(",", ":")) if run.output is not None else "{}",
-    }}
+    }})
+    if isinstance(run.error, FunctionExecutionError) and not run.outcome.ok:
+        result.error_line = run.outcome.line
+    return result
 
 
 test_function.__test__ = False  # type: ignore[attr-defined]  # a public name pytest must not collect

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from edgesim.errors import LambdaValidationError
-from edgesim.messages import EventType
+from edgesim.messages import EventType, uri_problem
 
 KB = 1024
 MB = 1024 * 1024
@@ -248,6 +248,10 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
     uri, qs = after["uri"], after.get("querystring", "")
     if not isinstance(uri, str) or not uri.startswith("/"):
         raise _fail(f"request: 'uri' must be a string starting with '/', got {uri!r}.")
+    if uri != before.get("uri"):
+        problem = uri_problem(uri)
+        if problem is not None:
+            raise _fail(f"request: the specified URI is in an invalid format: {problem}.")
     if not isinstance(qs, str) or _BAD_QUERYSTRING.search(qs):
         raise _fail("request: 'querystring' must be a string without spaces, control characters or '#'.")
     if len(uri) + len(qs) >= 8192:  # spec §1.4

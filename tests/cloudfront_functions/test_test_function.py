@@ -110,7 +110,7 @@ def test_cli_exit_codes_and_stdin(tmp_path: Path) -> None:
     event.write_text(json.dumps(SAMPLE_EVENT))
     failed = runner.invoke(main, ["test-function", str(bad), "--event", str(event)])
     assert failed.exit_code == 0  # as the AWS CLI: the test ran
-    assert json.loads(failed.output)["TestResult"]["FunctionErrorMessage"].endswith("Error: x")
+    assert json.loads(failed.stdout)["TestResult"]["FunctionErrorMessage"].endswith("Error: x")
     strict = runner.invoke(main, ["test-function", str(bad), "--event", str(event), "--fail-on-error"])
     assert strict.exit_code == 1
 

@@ -78,6 +78,10 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("status a fraction", VR, {"return": {"status": 200.5}}, "whole number"),
     ("status a boolean", OQ, {"return": {"status": True}}, "whole number"),
     ("status a fraction at origin-response", OS, {"fields": {"status": 404.5}}, "whole number"),
+    # marksteele/edge-rewrite#6: "The Lambda function result failed validation: The specified URI
+    # is in an invalid format." Before, edgesim sent the origin a broken request line.
+    ("uri with a space", OQ, {"fields": {"uri": "/my file.pdf"}}, "the specified URI is in an invalid format"),
+    ("uri with a line feed", VR, {"fields": {"uri": "/a\nb"}}, "the control character '\\n'"),
     ("status with a sign at origin-response", OS, {"fields": {"status": "+200"}}, "string of digits"),
     ("status of 5,000 digits", OQ, {"return": {"status": "0" * 5000 + "200"}}, "string of digits"),
     # Spec §1.4, §2.6: the trigger's read-only headers cannot be added, a generated response's
