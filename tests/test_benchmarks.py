@@ -11,7 +11,8 @@ from typing import Any
 
 from benchmarks.load import LoadGenerator, parse_wrk
 from benchmarks.report import README_END, evaluate_targets, render_markdown, update_readme, write_report
-from benchmarks.run import Options, _warm
+from benchmarks.processes import Service
+from benchmarks.run import Options, _measure_all, _warm
 from benchmarks.stacks import start_origin
 
 
@@ -207,3 +208,38 @@ def test_a_stack_is_warmed_for_its_requests_not_one_fixed_window(tmp_path: Path)
     origin, _kind = start_origin(tmp_path)
     with origin:
         assert _warm(LoadGenerator(), origin, _ShortWarmup()) >= 400
+
+
+class _TwoShortRounds(_ShortWarmup):
+    @property
+    def duration(self) -> float:
+        return 1.0
+
+    @property
+    def repeats(self) -> int:
+        return 2
+
+
+def test_the_reference_is_measured_in_a_fresh_process_each_round(tmp_path: Path) -> None:
+    # serverless-offline-edge-lambda's speed differs from process to process: each round after the
+    # first stops it, starts another, warms it and measures that one.
+    started: list[Service] = []
+
+    def restart(key: str) -> Service:
+        assert key == "sls_reference"
+        running[key].__exit__(None, None, None)
+        service, _kind = start_origin(tmp_path / f"fresh{len(started)}")
+        started.append(service.__enter__())
+        return service
+
+    first, _kind = start_origin(tmp_path / "first")
+    running = {"sls_reference": first.__enter__()}
+    try:
+        result = _measure_all(running, LoadGenerator(), _TwoShortRounds(), restart)
+    finally:
+        for service in (first, *started):
+            service.__exit__(None, None, None)
+    assert len(started) == 1 and running["sls_reference"] is started[0]
+    assert first.proc is None  # the first process was stopped before the second round
+    assert result["sls_reference"]["warmup_requests"] >= 400  # the fresh one was warmed too
+    assert set(result["sls_reference"]["runs"]) == {"16", "64"}
