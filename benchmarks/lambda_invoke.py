@@ -86,8 +86,8 @@ class _Echo:
     def __init__(self, folder: Path, lang: str) -> None:
         name, source = ECHO[lang]
         (folder / name).write_text(source)
-        # Started as edgesim starts its workers (signal_guard.spawn_guarded: the same thread, so the
-        # same scheduling policy): a floor under another policy would measure the policy, not edgesim.
+        # Started as edgesim starts its workers (signal_guard.spawn_guarded: from the same thread,
+        # under the same seccomp filter), so the two differ only in what edgesim does per invocation.
         self.proc = spawn_guarded([*_interpreter(lang), str(folder / name)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, env=BARE_ENV)
         assert self.proc.stdin is not None and self.proc.stdout is not None

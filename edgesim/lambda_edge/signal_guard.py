@@ -18,13 +18,6 @@ sandbox.
 
 Linux on x86-64 and arm64 only (the syscall numbers are per architecture); elsewhere, or where the
 kernel refuses the filter (a container that forbids seccomp), workers start without it.
-
-The same thread runs under Linux's SCHED_BATCH policy, which its children inherit as they inherit
-the filter: a worker woken by an invocation then waits for a free core, or for the event loop to
-pause, instead of preempting the event loop mid-request on the core it shares with it. CPU shares
-are unchanged (nice 0 either way) and edgesim's own threads keep the default policy. Measured with
-`python -m benchmarks.serve_cpu --scenario lambda_node_one --compare` (issue 6): 4-7% more requests/s
-with one Node handler, the event loop preempted about half as often.
 """
 
 from __future__ import annotations
@@ -134,19 +127,6 @@ def _install(program: bytes) -> str | None:
     return None
 
 
-def _batch_policy() -> None:
-    """SCHED_BATCH for the calling thread, and so for every worker it starts (see above). Where the
-    policy does not exist (not Linux) or is refused, workers run under the default one: only
-    throughput under load differs."""
-    batch = getattr(os, "SCHED_BATCH", None)
-    if batch is None:
-        return
-    try:
-        os.sched_setscheduler(0, batch, os.sched_param(0))
-    except OSError:
-        pass
-
-
 class _Spawner:
     """The one thread workers are started from, with the filter installed on it (once, lazily).
 
@@ -161,7 +141,6 @@ class _Spawner:
         self.problem: str | None = None  # why workers start unguarded, when they do
 
     def _guard(self) -> None:
-        _batch_policy()
         if not sys.platform.startswith("linux"):
             self.problem = "seccomp is Linux's"
             return

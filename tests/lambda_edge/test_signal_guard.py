@@ -108,30 +108,3 @@ def test_a_forked_process_starts_workers_guarded_for_itself() -> None:
         os.waitpid(pid, 0)
         pytest.fail("a forked process hung starting a worker")
     assert os.waitstatus_to_exitcode(status) == 7  # its worker's kill of it was refused
-
-
-# The scheduling policy of the handler's own process, from /proc (3 is SCHED_BATCH, 0 SCHED_OTHER).
-POLICY_PY = """
-def handler(event, context):
-    with open("/proc/self/sched") as f:
-        line = next(l for l in f if l.startswith("policy"))
-    return {"status": "200", "body": line.split(":")[1].strip()}
-"""
-
-POLICY_JS = """
-const fs = require('fs');
-exports.handler = async () => {
-  const line = fs.readFileSync('/proc/self/sched', 'utf8').split('\\n').find((l) => l.startsWith('policy'));
-  return { status: '200', body: line.split(':')[1].trim() };
-};
-"""
-
-
-@pytest.mark.skipif(platform.system() != "Linux", reason="SCHED_BATCH is Linux's")
-async def test_workers_run_under_sched_batch_and_edgesim_does_not(runtime: LambdaEdgeRuntime,
-                                                                  handlers: Handlers) -> None:
-    # A woken worker must not preempt the event loop mid-request (signal_guard.py, issue 6).
-    result = await runtime.function(handlers.assoc("policy", py=POLICY_PY, js=POLICY_JS), VR).invoke(make_call(VR))
-    assert result.response is not None
-    assert result.response.body == str(os.SCHED_BATCH).encode()
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the caller's thread keeps the default
