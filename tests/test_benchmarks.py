@@ -243,3 +243,21 @@ def test_the_reference_is_measured_in_a_fresh_process_each_round(tmp_path: Path)
     assert first.proc is None  # the first process was stopped before the second round
     assert result["sls_reference"]["warmup_requests"] >= 400  # the fresh one was warmed too
     assert set(result["sls_reference"]["runs"]) == {"16", "64"}
+
+
+def test_one_core_pins_this_process_and_what_it_starts_then_restores() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from benchmarks.lambda_invoke import _one_core
+
+    before = os.sched_getaffinity(0)
+    with _one_core() as pinned:
+        assert pinned
+        here = os.sched_getaffinity(0)
+        out = subprocess.run([sys.executable, "-c", "import json, os; print(json.dumps(sorted(os.sched_getaffinity(0))))"],
+                             capture_output=True, text=True, check=True).stdout
+    assert len(here) == 1 and set(json.loads(out)) == here
+    assert os.sched_getaffinity(0) == before
