@@ -290,7 +290,7 @@ def readme_section(results: dict[str, Any]) -> str:
         "",
         README_START,
         "",
-        "`python -m benchmarks` (three to four minutes; `--quick` under one) starts a fast origin, reference",
+        "`python -m benchmarks` (about five minutes; `--quick` under one) starts a fast origin, reference",
         "proxies and edgesim on 127.0.0.1, runs bounded loads at 16 and 64 connections, stops everything,",
         "writes `benchmarks/results/latest.json` and `latest.md`, and prints the table. Every figure that",
         "matters is a ratio to a reference measured in the same run. wrk and nginx are used when",
