@@ -92,7 +92,6 @@ async def run_cloudfront_function(path: str | Path, event: Event, *, runtime: st
                                   base_dir: Path | None = None) -> FunctionTestResult:
     """The TestResult of `aws cloudfront test-function` for `event` (the same JSON structure)."""
     from edgesim.cloudfront_functions import test_function
-
     from edgesim.cloudfront_functions.testfunction import source_line
 
     base = base_dir or Path.cwd()
