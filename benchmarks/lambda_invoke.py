@@ -35,10 +35,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from edgesim.lambda_edge.signal_guard import spawn_guarded
 from edgesim.config import CustomOrigin, DefaultCacheBehavior, DistributionSettings, LambdaFunctionAssociation
 from edgesim.lambda_edge import LambdaEdgeRuntime
 from edgesim.lambda_edge.event import build_cf
+from edgesim.lambda_edge.signal_guard import spawn_guarded
 from edgesim.messages import EventType, Headers, Request
 from edgesim.runtime import TriggerCall
 from edgesim.event_loop import event_loop_factory

@@ -160,7 +160,10 @@ def _measure_all(running: dict[str, Service], load: LoadGenerator, options: Opti
                         failed[key] = {"skipped": "failed to start again for another round"}
                         continue
                     running[key] = fresh
-                    warmed[key] = _warm(load, fresh, options)
+                    try:
+                        warmed[key] = _warm(load, fresh, options)
+                    except (RuntimeError, ValueError) as exc:
+                        failed[key] = {"skipped": f"failed under load: {str(exc)[:300]}"}
         for conns in CONCURRENCIES:
             for key, service in running.items():
                 if key in failed:
