@@ -364,28 +364,16 @@ class _Parser:
             return Unknown(text)
 
     def _template_file(self, file: Any, variables: Any, text: str) -> Any:
-        """`templatefile(path, vars)`: the file's `${...}` evaluated with `vars` as its only names
-        (`$${` a literal); a template directive (`%{ if }`) is left to Terraform."""
+        """`templatefile(path, vars)`: the file rendered as Terraform renders a template, with `vars`
+        as its only names: `${...}` interpolations, `%{ if }` / `%{ else }` / `%{ endif }` and
+        `%{ for x in list }` / `%{ endfor }` directives, `~` strip markers, `$${` / `%%{` literals."""
         content = call_function("file", [file], self.ev.module.folder, self.ev.note, text)
-        if not isinstance(content, str) or not isinstance(variables, Mapping) or "%{" in content.replace("%%{", ""):
+        if not isinstance(content, str) or not isinstance(variables, Mapping):
             return Unknown(text)
-        out: list[str] = []
-        at = 0
-        while (found := content.find("${", at)) >= 0:
-            if found > 0 and content[found - 1] == "$":  # `$${`: a literal `${`
-                out.append(content[at:found - 1] + "${")
-                at = found + 2
-                continue
-            parser = _Parser(content, self.ev, dict(variables))
-            parser.pos = found + 2
-            value = parser._expression()
-            parser._take("}")
-            shown = string_of(value)
-            if shown is None:
-                return Unknown(text)
-            out.append(content[at:found] + shown)
-            at = parser.pos
-        return "".join(out) + content[at:]
+        try:
+            return _FileTemplate(content, self.ev).render(dict(variables))
+        except (_Unparsed, RecursionError, TypeError, ValueError):
+            return Unknown(text)
 
     def _reference(self, root: str, start: int) -> Any:
         if root in self.scope:
@@ -430,6 +418,148 @@ class _Parser:
 
 class _Unparsed(Exception):
     """What this evaluator does not read (a for expression, a splat, a template directive)."""
+
+
+# A template's pieces: ("lit", text) | ("expr", start, end) | ("if", start, end, then, else) |
+# ("for", names, start, end, body); start/end delimit an expression in the template's text.
+_Node = tuple[Any, ...]
+_DIRECTIVE = re.compile(r"\s*(?:(?P<kw>if|else|endif|endfor)\b|for\s+(?P<a>[A-Za-z_][\w-]*)\s*"
+                        r"(?:,\s*(?P<b>[A-Za-z_][\w-]*)\s*)?in\b)")
+
+
+class _FileTemplate:
+    """A template file as Terraform's templatefile() renders it (Terraform docs, "String Templates"):
+    what it cannot decide (a name it was not given, a condition that is not a bool) is _Unparsed."""
+
+    def __init__(self, content: str, evaluator: Evaluator) -> None:
+        self.text, self.ev = content, evaluator
+        nodes, at, stop = self._nodes(self._segments(), 0, ())
+        if stop is not None:
+            raise _Unparsed
+        self.nodes = nodes
+
+    def _segments(self) -> list[list[Any]]:
+        """Literal text and the `${...}` / `%{...}` sequences between, strip markers applied."""
+        text, i = self.text, 0
+        segments: list[list[Any]] = []
+        literal: list[str] = []
+        while i < len(text):
+            if text.startswith(("$${", "%%{"), i):
+                literal.append(text[i + 1:i + 3])
+                i += 3
+            elif text.startswith(("${", "%{"), i):
+                end = _closing_brace(text, i + 2)
+                start = i + 2 + (text.startswith("~", i + 2))
+                right = text[start:end].rstrip().endswith("~")
+                body_end = text.rindex("~", start, end) if right else end
+                segments += [["lit", "".join(literal)], [text[i], start, body_end, start > i + 2, right]]
+                literal, i = [], end + 1
+            else:
+                literal.append(text[i])
+                i += 1
+        segments.append(["lit", "".join(literal)])
+        for k, seg in enumerate(segments):  # `~` strips the whitespace (newlines too) on its side
+            if seg[0] != "lit":
+                if seg[3]:
+                    segments[k - 1][1] = segments[k - 1][1].rstrip()
+                if seg[4]:
+                    segments[k + 1][1] = segments[k + 1][1].lstrip()
+        return segments
+
+    def _nodes(self, segments: list[list[Any]], k: int, stops: tuple[str, ...]) -> tuple[list[_Node], int, str | None]:
+        nodes: list[_Node] = []
+        while k < len(segments):
+            seg = segments[k]
+            k += 1
+            if seg[0] == "lit":
+                nodes.append(("lit", seg[1]))
+                continue
+            if seg[0] == "$":
+                nodes.append(("expr", seg[1], seg[2]))
+                continue
+            found = _DIRECTIVE.match(self.text, seg[1], seg[2])
+            if found is None:
+                raise _Unparsed
+            keyword = found.group("kw") or "for"
+            if keyword in stops:
+                if self.text[found.end():seg[2]].strip():
+                    raise _Unparsed
+                return nodes, k, keyword
+            if keyword == "if":
+                then, k, stop = self._nodes(segments, k, ("else", "endif"))
+                otherwise: list[_Node] = []
+                if stop == "else":
+                    otherwise, k, stop = self._nodes(segments, k, ("endif",))
+                if stop != "endif":
+                    raise _Unparsed
+                nodes.append(("if", found.end(), seg[2], then, otherwise))
+            elif keyword == "for":
+                body, k, stop = self._nodes(segments, k, ("endfor",))
+                if stop != "endfor":
+                    raise _Unparsed
+                names = tuple(n for n in (found.group("a"), found.group("b")) if n)
+                nodes.append(("for", names, found.end(), seg[2], body))
+            else:
+                raise _Unparsed  # an else, endif or endfor without its if or for
+        return nodes, k, None
+
+    def _value(self, start: int, end: int, scope: Mapping[str, Any]) -> Any:
+        parser = _Parser(self.text[:end], self.ev, scope)
+        parser.pos = start
+        value = parser._expression()
+        if self.text[parser.pos:end].strip():
+            raise _Unparsed
+        return value
+
+    def render(self, scope: Mapping[str, Any], nodes: list[_Node] | None = None) -> str:
+        out: list[str] = []
+        for node in self.nodes if nodes is None else nodes:
+            if node[0] == "lit":
+                out.append(node[1])
+            elif node[0] == "expr":
+                shown = string_of(self._value(node[1], node[2], scope))
+                if shown is None:
+                    raise _Unparsed
+                out.append(shown)
+            elif node[0] == "if":
+                condition = self._value(node[1], node[2], scope)
+                if not isinstance(condition, bool):
+                    raise _Unparsed
+                out.append(self.render(scope, node[3] if condition else node[4]))
+            else:
+                names, collection = node[1], self._value(node[2], node[3], scope)
+                if isinstance(collection, Mapping):  # a map's elements in its keys' lexical order
+                    pairs: list[tuple[Any, Any]] = sorted(collection.items())
+                elif isinstance(collection, (list, tuple)):
+                    pairs = list(enumerate(collection))
+                else:
+                    raise _Unparsed
+                for key, item in pairs:
+                    bound = {names[0]: item} if len(names) == 1 else {names[0]: key, names[1]: item}
+                    out.append(self.render({**scope, **bound}, node[4]))
+        return "".join(out)
+
+
+def _closing_brace(text: str, i: int) -> int:
+    """Where the `}` closing a `${` / `%{` whose body starts at i is: braces counted, strings skipped."""
+    depth, quoted = 0, False
+    while i < len(text):
+        char = text[i]
+        if quoted:
+            if char == "\\":
+                i += 1
+            elif char == '"':
+                quoted = False
+        elif char == '"':
+            quoted = True
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    raise _Unparsed
 
 
 def _rest(value: Any, names: list[str], text: str) -> Any:
