@@ -34,7 +34,7 @@ def call_function(name: str, args: list[Any], folder: Path, note: Callable[[str,
         "tolist": list, "toset": list, "tomap": dict, "length": len, "concat": lambda *lists: sum(lists, []),
         "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
         "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],
-        "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": json.dumps,
+        "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": _jsonencode,
         "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else _unsupported(),
         "keys": lambda m: sorted(m), "values": lambda m: [m[k] for k in sorted(m)],
         "contains": lambda items, v: v in items, "compact": lambda items: [i for i in items if i not in (None, "")],
@@ -48,6 +48,17 @@ def call_function(name: str, args: list[Any], folder: Path, note: Callable[[str,
     if name not in simple:
         return Unknown(text)
     return simple[name](*args)  # None is a value: `lookup(m, "k", null)` of a map without "k"
+
+
+# What Terraform's jsonencode escapes in strings (its docs: "<, >, &, U+2028 and U+2029").
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _jsonencode(value: Any) -> str:
+    """As Terraform encodes: compact, object keys sorted, non-ASCII as is, a few characters escaped.
+    The text matters when it is baked into a CloudFront Function's code (its size is limited)."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return "".join(_JSON_ESCAPES.get(c, c) for c in text) if any(c in text for c in _JSON_ESCAPES) else text
 
 
 def _flatten(items: list[Any]) -> list[Any]:

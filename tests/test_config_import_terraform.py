@@ -866,6 +866,27 @@ def test_templatefile_with_a_directive_it_cannot_decide_is_left_to_terraform(tmp
     assert "its code (templatefile(" in said
 
 
+def test_a_function_code_from_local_file_content_gets_terraforms_jsonencode(tmp_path: Path) -> None:
+    """A real-world layout: templatefile() into a local_file whose `content` is the function's code,
+    a map baked in with jsonencode (compact, keys sorted, `<>&` escaped, as Terraform writes it)."""
+    _write(tmp_path, {"fn.js.tftpl": "var LOCALES = ${locales};\nfunction handler(event) { return event.request; }\n",
+                      "main.tf": 'locals {\n locales = { fr = "fr-FR", en = "en-US", x = "<&>" }\n}\n'
+                                 'resource "local_file" "fn" {\n'
+                                 ' content = templatefile("${path.module}/fn.js.tftpl", { locales = jsonencode(local.locales) })\n'
+                                 ' filename = "${path.module}/generated/fn.js"\n}\n'
+                                 'resource "aws_cloudfront_function" "f" {\n name = "locales"\n runtime = "cloudfront-js-2.0"\n'
+                                 ' code = local_file.fn.content\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                                 '  function_association {\n   event_type = "viewer-request"\n'
+                                 '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n'})
+    _, _, output = _import(tmp_path, tmp_path)
+    code = (output.parent / "functions" / "locales.js").read_text()
+    assert 'var LOCALES = {"en":"en-US","fr":"fr-FR","x":"\\u003c\\u0026\\u003e"};' in code
+
+
 # --- bad input -----------------------------------------------------------------------------------------
 
 
