@@ -433,7 +433,7 @@ class _FileTemplate:
 
     def __init__(self, content: str, evaluator: Evaluator) -> None:
         self.text, self.ev = content, evaluator
-        nodes, at, stop = self._nodes(self._segments(), 0, ())
+        nodes, _, stop = self._nodes(self._segments(), 0, ())
         if stop is not None:
             raise _Unparsed
         self.nodes = nodes
