@@ -198,6 +198,9 @@ class Resource:
     # The resource's Metadata: CDK names a Lambda function's local code folder there
     # (`aws:asset:path`, as `sam local` reads it).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    # What evaluating its properties assumed (a parameter's Default): said where its code is used,
+    # since a value baked into a function's code is as much the stack's choice as the distribution's.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -280,8 +283,8 @@ def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -
     raw = document.get("Resources")
     template = Template()
     # The other resources' values (a bucket's name, a function's code) are evaluated as the
-    # distribution's are; what they assumed is said where the distribution uses them.
-    others = TemplateValues.of(document, pseudo=False)
+    # distribution's are; what they assumed is said where the distribution uses them (each resource's
+    # own notes: a parameter used by two resources is said for each that is used).
     sam_globals = _sam_function_globals(document)
     if isinstance(raw, Mapping):
         for logical_id, body in raw.items():
@@ -289,11 +292,12 @@ def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -
                 properties = body.get("Properties")
                 if body["Type"] == SAM_FUNCTION and sam_globals:
                     properties = {**sam_globals, **(properties if isinstance(properties, Mapping) else {})}
+                others = TemplateValues.of(document, pseudo=False)
                 properties = others.resolve(properties)
                 metadata = body.get("Metadata")
                 template.resources[str(logical_id)] = Resource(
                     str(logical_id), body["Type"], properties if isinstance(properties, Mapping) else {},
-                    metadata if isinstance(metadata, Mapping) else {})
+                    metadata if isinstance(metadata, Mapping) else {}, tuple(others.notes))
     found = template.of_type(DISTRIBUTION_TYPE)
     names = [r.logical_id for r in found]
     if not found:

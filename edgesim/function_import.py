@@ -73,6 +73,13 @@ class Functions:
         self._missing(path)
         return False
 
+    def _assumed(self, resource: Resource, what: str) -> None:
+        """Say what evaluating the resource assumed (a parameter's Default in its inline code)."""
+        for note in resource.notes:
+            said = f"{what}: {note}"
+            if said not in self.notes:
+                self.notes.append(said)
+
     def cloudfront_function(self, association: Mapping[str, Any], where: str) -> TomlValue:
         arn = association.get("FunctionARN")
         resource = self.source.template.referenced(arn, CLOUDFRONT_FUNCTION)
@@ -81,6 +88,8 @@ class Functions:
         if resource is not None:
             name = text(resource.properties.get("Name")) or resource.logical_id
             code = text(resource.properties.get("FunctionCode"))
+            if code is not None:
+                self._assumed(resource, f"{where}: CloudFront Function {name}'s code")
             config = resource.properties.get("FunctionConfig")
             config = config if isinstance(config, Mapping) else {}
             runtime = text(config.get("Runtime"))
@@ -157,6 +166,8 @@ class Functions:
         else:
             path, entry = self._lambda_entry(self.folder / _file_name(name), runtime, handler, flat=True)
             found = self._code_at(path, code.inline, where)
+            if code.inline is not None and function is not None:
+                self._assumed(function, f"{where}: Lambda@Edge function {name}'s code")
             if not found:
                 elsewhere = self._elsewhere(code, arn, name, path, entry, function is not None)
                 self.notes.append(f"{where}: Lambda@Edge function {name}: {elsewhere}")

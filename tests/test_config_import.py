@@ -586,3 +586,41 @@ def test_the_imported_config_names_its_schema_for_editors(tmp_path: Path) -> Non
     assert run(str(FIXTURES / "get-distribution-config.json"), "-o", str(theirs.parent / "edgesim.toml"))[0] == 0
     assert theirs.read_text() == '{"title": "not edgesim\'s"}'
     assert not (theirs.parent / "edgesim.toml").read_text().startswith("#:schema")
+
+
+def test_a_parameter_default_baked_into_a_functions_inline_code_is_said(tmp_path: Path) -> None:
+    # `FunctionCode: !Sub` with a parameter: the code is imported with the Default in it, and that is
+    # said as for the distribution's own values (the stack may be deployed with another value);
+    # `${!host}` stays JavaScript's own `${host}`.
+    template = tmp_path / "t.yaml"
+    template.write_text("""Parameters:
+  Domain: {Type: String, Default: www.example.com}
+Resources:
+  Fn:
+    Type: AWS::CloudFront::Function
+    Properties:
+      Name: redirect
+      FunctionConfig: {Comment: r, Runtime: cloudfront-js-2.0}
+      FunctionCode: !Sub |
+        function handler(event) {
+          var host = '${Domain}';
+          return { statusCode: 301, statusDescription: 'Moved', headers: { location: { value: `https://${!host}/` } } };
+        }
+  Dist:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins: [{Id: o, DomainName: a.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+        DefaultCacheBehavior:
+          TargetOriginId: o
+          ViewerProtocolPolicy: allow-all
+          CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
+          FunctionAssociations: [{EventType: viewer-request, FunctionARN: !GetAtt Fn.FunctionARN}]
+""")
+    result = import_file(template, output=tmp_path / "edgesim.toml", functions_dir=tmp_path / "functions")
+    result.write(tmp_path / "edgesim.toml")
+    code = (tmp_path / "functions" / "redirect.js").read_text()
+    assert "var host = 'www.example.com';" in code and "`https://${host}/`" in code
+    assert any("CloudFront Function redirect's code: parameter Domain: its Default \"www.example.com\" is used" in n
+               for n in result.notes)
