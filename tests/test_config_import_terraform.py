@@ -781,6 +781,15 @@ def test_a_called_module_that_does_not_parse_is_said_not_fatal(tmp_path: Path) -
     assert any("module b (source ./modules/broken) is not read" in n and "not valid HCL" in n for n in notes)
 
 
+# A distribution whose default behavior runs aws_cloudfront_function.f at viewer-request.
+_DISTRIBUTION_OF_F = ('resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                      ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                      ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                      '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
+                      '  function_association {\n   event_type = "viewer-request"\n'
+                      '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n')
+
+
 def test_templatefile_renders_a_cloudfront_functions_code(tmp_path: Path) -> None:
     """`code = templatefile("fn.js.tftpl", {...})`, as CloudFront Functions with a baked-in value are
     written: the rendered code is the function's (`$${` stays a literal `${`)."""
@@ -791,12 +800,7 @@ def test_templatefile_renders_a_cloudfront_functions_code(tmp_path: Path) -> Non
                                  'resource "aws_cloudfront_function" "f" {\n name = "rewrite"\n'
                                  ' runtime = "cloudfront-js-2.0"\n'
                                  ' code = templatefile("${path.module}/fn.js.tftpl", { host = var.host })\n}\n'
-                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
-                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
-                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
-                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
-                                 '  function_association {\n   event_type = "viewer-request"\n'
-                                 '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n'})
+                                 + _DISTRIBUTION_OF_F})
     _, _, output = _import(tmp_path, tmp_path)
     rewrite = load_config(output).default_cache_behavior.functions[EventType.VIEWER_REQUEST]
     assert isinstance(rewrite, CloudFrontFunctionAssociation)
@@ -830,12 +834,7 @@ def _templated_function_site(tmp_path: Path, template: str, variables: str) -> s
                       "main.tf": 'resource "aws_cloudfront_function" "f" {\n name = "redirects"\n'
                                  ' runtime = "cloudfront-js-2.0"\n'
                                  f' code = templatefile("${{path.module}}/fn.js.tftpl", {variables})\n}}\n'
-                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
-                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
-                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
-                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
-                                 '  function_association {\n   event_type = "viewer-request"\n'
-                                 '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n'})
+                                 + _DISTRIBUTION_OF_F})
     toml, notes, output = _import(tmp_path, tmp_path)
     written = output.parent / "functions" / "redirects.js"
     return written.read_text() if written.exists() else "\n".join([toml, *notes])
@@ -876,12 +875,7 @@ def test_a_function_code_from_local_file_content_gets_terraforms_jsonencode(tmp_
                                  ' filename = "${path.module}/generated/fn.js"\n}\n'
                                  'resource "aws_cloudfront_function" "f" {\n name = "locales"\n runtime = "cloudfront-js-2.0"\n'
                                  ' code = local_file.fn.content\n}\n'
-                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
-                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
-                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
-                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n'
-                                 '  function_association {\n   event_type = "viewer-request"\n'
-                                 '   function_arn = aws_cloudfront_function.f.arn\n  }\n }\n}\n'})
+                                 + _DISTRIBUTION_OF_F})
     _, _, output = _import(tmp_path, tmp_path)
     code = (output.parent / "functions" / "locales.js").read_text()
     assert 'var LOCALES = {"en":"en-US","fr":"fr-FR","x":"\\u003c\\u0026\\u003e"};' in code
