@@ -300,21 +300,15 @@ class _Parser:
                 self.pos += 1
                 break
             if char == "\\" and self.pos + 1 < len(self.text):
-                escape = self.text[self.pos + 1]
-                if escape in "uU":
-                    width = 4 if escape == "u" else 8
-                    literal.append(chr(int(self.text[self.pos + 2:self.pos + 2 + width], 16)))
-                    self.pos += 2 + width
-                    continue
-                literal.append({"n": "\n", "r": "\r", "t": "\t"}.get(escape, escape))
-                self.pos += 2
+                decoded, self.pos = _escape(self.text, self.pos)
+                literal.append(decoded)
                 continue
             if self.text.startswith(("$${", "%%{"), self.pos):
                 literal.append(self.text[self.pos + 1:self.pos + 3])
                 self.pos += 3
                 continue
             if self.text.startswith("%{", self.pos):
-                raise _Unparsed  # a template directive (%{ if }, %{ for })
+                return self._directive_template(start)  # %{ if }, %{ for }: the string as a whole
             if self.text.startswith("${", self.pos):
                 parts.append("".join(literal))
                 literal = []
@@ -338,6 +332,33 @@ class _Parser:
         if all(s is not None for s in strings):
             return "".join(s for s in strings if s is not None)
         return TemplateParts(tuple(p for p in parts if p != ""), self.text[start:self.pos - 1])
+
+    def _directive_template(self, start: int) -> str:
+        """A quoted template with directives (a heredoc's too), its opening quote at start - 1:
+        its escapes decoded outside its sequences, then rendered as a template file is, with this
+        parser's names in scope. What it cannot decide is _Unparsed."""
+        text, i, template = self.text, start, []
+        while True:
+            if i >= len(text):
+                raise _Unparsed
+            char = text[i]
+            if char == '"':
+                break
+            if text.startswith(("$${", "%%{"), i):
+                template.append(text[i:i + 3])
+                i += 3
+            elif text.startswith(("${", "%{"), i):
+                end = _closing_brace(text, i + 2)
+                template.append(text[i:end + 1])
+                i = end + 1
+            elif char == "\\" and i + 1 < len(text):
+                decoded, i = _escape(text, i)
+                template.append(decoded)
+            else:
+                template.append(char)
+                i += 1
+        self.pos = i + 1
+        return _FileTemplate("".join(template), self.ev).render(self.scope)
 
     def _call(self, name: str, start: int) -> Any:
         self._take("(")
@@ -538,6 +559,15 @@ class _FileTemplate:
                     bound = {names[0]: item} if len(names) == 1 else {names[0]: key, names[1]: item}
                     out.append(self.render({**scope, **bound}, node[4]))
         return "".join(out)
+
+
+def _escape(text: str, i: int) -> tuple[str, int]:
+    """The character a quoted string's escape at i (its backslash) stands for, and where it ends."""
+    escape = text[i + 1]
+    if escape in "uU":
+        width = 4 if escape == "u" else 8
+        return chr(int(text[i + 2:i + 2 + width], 16)), i + 2 + width
+    return {"n": "\n", "r": "\r", "t": "\t"}.get(escape, escape), i + 2
 
 
 def _closing_brace(text: str, i: int) -> int:

@@ -865,6 +865,21 @@ def test_templatefile_with_a_directive_it_cannot_decide_is_left_to_terraform(tmp
     assert "its code (templatefile(" in said
 
 
+def test_a_heredocs_directives_are_rendered_with_the_configurations_names(tmp_path: Path) -> None:
+    # An inline template (here a heredoc) with %{ for } and %{ if } over var. and local. names, and
+    # an escaped quote: rendered as Terraform renders it.
+    _write(tmp_path, {"main.tf": 'variable "paths" {\n default = ["/a", "/b"]\n}\nlocals {\n strict = false\n}\n'
+                                 'resource "aws_cloudfront_function" "f" {\n name = "paths"\n runtime = "cloudfront-js-2.0"\n'
+                                 ' code = <<-EOT\n'
+                                 '    var paths = [%{ for p in var.paths }"${p}",%{ endfor }];\n'
+                                 '    var mode = "%{ if local.strict }strict%{ else }lax%{ endif }";\n'
+                                 '    function handler(event) { return event.request; }\n'
+                                 '  EOT\n}\n' + _DISTRIBUTION_OF_F})
+    _, _, output = _import(tmp_path, tmp_path)
+    code = (output.parent / "functions" / "paths.js").read_text()
+    assert code.startswith('var paths = ["/a","/b",];\nvar mode = "lax";\n')
+
+
 def test_a_function_code_from_local_file_content_gets_terraforms_jsonencode(tmp_path: Path) -> None:
     """A real-world layout: templatefile() into a local_file whose `content` is the function's code,
     a map baked in with jsonencode (compact, keys sorted, `<>&` escaped, as Terraform writes it)."""
