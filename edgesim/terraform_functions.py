@@ -3,11 +3,15 @@ evaluated on known arguments (terraform_expressions.py calls them)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 from edgesim.config import read_user_text
 from edgesim.terraform_values import FileText, Unknown, string_of
@@ -34,7 +38,7 @@ def call_function(name: str, args: list[Any], folder: Path, note: Callable[[str,
         "tolist": list, "toset": list, "tomap": dict, "length": len, "concat": lambda *lists: sum(lists, []),
         "merge": lambda *maps: {k: v for m in maps for k, v in m.items()},
         "lookup": lambda m, k, *d: m[k] if k in m or not d else d[0], "element": lambda items, i: items[i % len(items)],
-        "coalesce": lambda *v: next(x for x in v if x not in (None, "")), "jsonencode": _jsonencode,
+        "coalesce": lambda *v: _first([x for x in v if x not in (None, "")]), "jsonencode": _jsonencode,
         "replace": lambda s, old, new: s.replace(old, new) if not old.startswith("/") else _unsupported(),
         "keys": lambda m: sorted(m), "values": lambda m: [m[k] for k in sorted(m)],
         "contains": lambda items, v: v in items, "compact": lambda items: [i for i in items if i not in (None, "")],
@@ -42,12 +46,12 @@ def call_function(name: str, args: list[Any], folder: Path, note: Callable[[str,
         "split": lambda sep, s: s.split(sep), "trimprefix": lambda s, p: s.removeprefix(p),
         "trimsuffix": lambda s, p: s.removesuffix(p), "startswith": str.startswith, "endswith": str.endswith,
         "min": min, "max": max, "try": lambda *v: v[0],
-        "format": lambda f, *v: (f.replace("%%", "\0") % tuple(v)).replace("\0", "%") if re.fullmatch(
-            r"([^%]|%%|%s|%d)*", f) else _unsupported(),
+        "format": call_format,
     }
-    if name not in simple:
+    function = simple.get(name) or _PURE.get(name)
+    if function is None:
         return Unknown(text)
-    return simple[name](*args)  # None is a value: `lookup(m, "k", null)` of a map without "k"
+    return function(*args)  # None is a value: `lookup(m, "k", null)` of a map without "k"
 
 
 # What Terraform's jsonencode escapes in strings (its docs: "<, >, &, U+2028 and U+2029").
@@ -59,6 +63,69 @@ def _jsonencode(value: Any) -> str:
     The text matters when it is baked into a CloudFront Function's code (its size is limited)."""
     text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return "".join(_JSON_ESCAPES.get(c, c) for c in text) if any(c in text for c in _JSON_ESCAPES) else text
+
+
+def _substr(text: str, offset: int, length: int) -> str:
+    start = int(offset) if offset >= 0 else max(0, len(text) + int(offset))
+    return text[start:] if length == -1 else text[start:start + int(length)]
+
+
+def _first(found: list[Any]) -> Any:
+    """The first of what qualified; Terraform fails the call when nothing does."""
+    if not found:
+        raise ValueError("no argument qualifies")
+    return found[0]
+
+
+def _one(items: list[Any]) -> Any:
+    if len(items) > 1:
+        raise ValueError("one() of more than one element")
+    return items[0] if items else None
+
+
+def _range(*args: Any) -> list[Any]:
+    start, limit = (0, args[0]) if len(args) == 1 else (args[0], args[1])
+    step = args[2] if len(args) == 3 else (1 if start <= limit else -1)
+    if step == 0 or len(args) > 3:
+        raise ValueError("range() step of 0")
+    out, value = [], start
+    while (value < limit) if step > 0 else (value > limit):
+        out.append(value)
+        value += step
+    return out
+
+
+def _number(value: float) -> Any:
+    """Terraform has one number type: a whole float shows as an integer."""
+    return int(value) if float(value).is_integer() else value
+
+
+# More of Terraform's pure functions, as its documentation defines them (their examples are tests).
+_PURE: dict[str, Callable[..., Any]] = {
+    "abs": lambda n: _number(abs(n)), "ceil": lambda n: math.ceil(n), "floor": lambda n: math.floor(n),
+    "signum": lambda n: (n > 0) - (n < 0), "sum": lambda items: _number(sum(items)),
+    "base64encode": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64decode": lambda s: base64.b64decode(s, validate=True).decode(),
+    "md5": lambda s: hashlib.md5(s.encode()).hexdigest(), "sha1": lambda s: hashlib.sha1(s.encode()).hexdigest(),
+    "sha256": lambda s: hashlib.sha256(s.encode()).hexdigest(),
+    "chomp": lambda s: re.sub(r"(?:\r\n|\n|\r)+\Z", "", s), "trim": lambda s, chars: s.strip(chars),
+    "title": lambda s: re.sub(r"(?<!\w)(\w)", lambda m: m.group(1).upper(), s),
+    "substr": _substr, "strrev": lambda s: s[::-1], "one": _one,
+    "coalescelist": lambda *lists: _first([items for items in lists if items]), "range": _range,
+    "reverse": lambda items: list(reversed(items)), "slice": lambda items, a, b: items[int(a):int(b)],
+    "sort": lambda items: sorted(map(string_of, items)), "zipmap": lambda keys, values: dict(zip(keys, values)),
+    "jsondecode": json.loads, "tobool": lambda v: v if isinstance(v, bool) else {"true": True, "false": False}[v],
+    "urlencode": lambda s: quote_plus(s, safe=""),
+    "formatlist": lambda f, *lists: [call_format(f, *row) for row in zip(*(
+        v if isinstance(v, list) else [v] * max(len(x) for x in lists if isinstance(x, list)) for v in lists))],
+}
+
+
+def call_format(f: str, *values: Any) -> str:
+    """format() for the verbs %s and %d (and %%); another verb is not evaluated here."""
+    if not re.fullmatch(r"([^%]|%%|%s|%d)*", f):
+        _unsupported()
+    return (f.replace("%%", "\0") % tuple(values)).replace("\0", "%")
 
 
 def _flatten(items: list[Any]) -> list[Any]:

@@ -987,3 +987,16 @@ async def test_an_imported_terraform_project_serves_through_edgesim(tmp_path: Pa
     assert first.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
     assert first.headers["x-cache"] == "Miss from cloudfront"
     assert again.headers["x-cache"] == "Hit from cloudfront"
+
+
+def test_a_function_terraform_would_fail_is_a_note_not_a_traceback(tmp_path: Path) -> None:
+    # coalesce() of a null variable and "" fails in Terraform; here it is an expression left as it is
+    # (before: a StopIteration traceback out of `edgesim import`).
+    _write(tmp_path, {"main.tf": 'variable "alt" {\n default = null\n}\n'
+                                 'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+                                 ' comment = coalesce(var.alt, "")\n'
+                                 ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+                                 ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+                                 '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
+    _, notes, _ = _import(tmp_path, tmp_path)
+    assert 'distribution comment: ${coalesce(var.alt, "")}' in notes
