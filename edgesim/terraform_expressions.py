@@ -381,7 +381,9 @@ class _Parser:
             if name == "templatefile":
                 return self._template_file(args[0], args[1], text)
             return call_function(name, args, self.ev.module.folder, self.ev.note, text)
-        except (TypeError, ValueError, IndexError, KeyError):
+        except (TypeError, ValueError, IndexError, KeyError, AttributeError, ArithmeticError, StopIteration):
+            # Arguments Terraform would refuse (element() of an empty list, md5() of a number): the
+            # expression is left as written, with a note, never a traceback.
             return Unknown(text)
 
     def _template_file(self, file: Any, variables: Any, text: str) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from import_support import import_into
 
 from edgesim.terraform_functions import call_function
 from edgesim.terraform_values import Unknown
@@ -57,3 +58,15 @@ def test_what_terraform_would_refuse_raises_an_error_the_evaluator_turns_into_un
     # KeyError, which terraform_expressions' call turns into an Unknown.
     with pytest.raises((ValueError, KeyError)):
         call(name, *args)
+
+
+@pytest.mark.parametrize("expression", ['element([], 0)', 'md5(5)', 'coalesce(null, "")', 'ceil("x")'])
+def test_an_expression_terraform_would_refuse_is_left_as_written(tmp_path: Path, expression: str) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
+        f' comment = {expression}\n'
+        ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+        ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+        '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n')
+    _, notes, _ = import_into(tmp_path, tmp_path)
+    assert f"distribution comment: ${{{expression}}}" in notes
