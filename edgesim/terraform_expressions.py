@@ -568,7 +568,10 @@ def _escape(text: str, i: int) -> tuple[str, int]:
     escape = text[i + 1]
     if escape in "uU":
         width = 4 if escape == "u" else 8
-        return chr(int(text[i + 2:i + 2 + width], 16)), i + 2 + width
+        digits = text[i + 2:i + 2 + width]
+        if not re.fullmatch(r"[0-9A-Fa-f]+", digits) or len(digits) != width:
+            raise _Unparsed  # `"\u12"`: Terraform refuses the escape; the expression is left as written
+        return chr(int(digits, 16)), i + 2 + width
     return {"n": "\n", "r": "\r", "t": "\t"}.get(escape, escape), i + 2
 
 

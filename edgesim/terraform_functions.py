@@ -70,6 +70,14 @@ def _substr(text: str, offset: int, length: int) -> str:
     return text[start:] if length == -1 else text[start:start + int(length)]
 
 
+def _strings(items: list[Any]) -> list[str]:
+    """Each item as Terraform converts it to a string; a list or map is no string."""
+    out = [string_of(i) for i in items]
+    if any(o is None for o in out):
+        raise TypeError("not a list of strings")
+    return [o for o in out if o is not None]
+
+
 def _first(found: list[Any]) -> Any:
     """The first of what qualified; Terraform fails the call when nothing does."""
     if not found:
@@ -88,8 +96,11 @@ def _range(*args: Any) -> list[Any]:
     step = args[2] if len(args) == 3 else (1 if start <= limit else -1)
     if step == 0 or len(args) > 3:
         raise ValueError("range() step of 0")
-    out, value = [], start
+    out: list[Any] = []
+    value = start
     while (value < limit) if step > 0 else (value > limit):
+        if len(out) == 1024:  # Terraform's own cap on range()
+            raise ValueError("range() of more than 1024 elements")
         out.append(value)
         value += step
     return out
@@ -113,11 +124,12 @@ _PURE: dict[str, Callable[..., Any]] = {
     "substr": _substr, "strrev": lambda s: s[::-1], "one": _one,
     "coalescelist": lambda *lists: _first([items for items in lists if items]), "range": _range,
     "reverse": lambda items: list(reversed(items)), "slice": lambda items, a, b: items[int(a):int(b)],
-    "sort": lambda items: sorted(map(string_of, items)), "zipmap": lambda keys, values: dict(zip(keys, values)),
+    "sort": lambda items: sorted(_strings(items)), "zipmap": lambda keys, values: dict(zip(keys, values, strict=True)),
     "jsondecode": json.loads, "tobool": lambda v: v if isinstance(v, bool) else {"true": True, "false": False}[v],
     "urlencode": lambda s: quote_plus(s, safe=""),
     "formatlist": lambda f, *lists: [call_format(f, *row) for row in zip(*(
-        v if isinstance(v, list) else [v] * max(len(x) for x in lists if isinstance(x, list)) for v in lists))],
+        v if isinstance(v, list) else [v] * max(len(x) for x in lists if isinstance(x, list)) for v in lists),
+        strict=True)],
 }
 
 

@@ -60,7 +60,10 @@ def test_what_terraform_would_refuse_raises_an_error_the_evaluator_turns_into_un
         call(name, *args)
 
 
-@pytest.mark.parametrize("expression", ['element([], 0)', 'md5(5)', 'coalesce(null, "")', 'ceil("x")'])
+# Arguments Terraform refuses: before, element([], 0) and md5(5) were tracebacks, and range(1e9) built
+# a list of a billion numbers (Terraform caps range() at 1,024 elements).
+@pytest.mark.parametrize("expression", ['element([], 0)', 'md5(5)', 'coalesce(null, "")', 'ceil("x")', 'sort([[1]])',
+                                        'zipmap(["a"], [])', 'formatlist("%s %s", ["a"], ["b", "c"])', 'range(1e9)'])
 def test_an_expression_terraform_would_refuse_is_left_as_written(tmp_path: Path, expression: str) -> None:
     (tmp_path / "main.tf").write_text(
         'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n'
@@ -70,3 +73,14 @@ def test_an_expression_terraform_would_refuse_is_left_as_written(tmp_path: Path,
         '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n')
     _, notes, _ = import_into(tmp_path, tmp_path)
     assert f"distribution comment: ${{{expression}}}" in notes
+
+
+def test_a_bad_unicode_escape_is_left_as_written(tmp_path: Path) -> None:
+    # `"\u12"`: a ValueError traceback out of edgesim import before.
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_cloudfront_distribution" "d" {\n enabled = true\n comment = "\\u12"\n'
+        ' origin {\n  domain_name = "a.example.com"\n  origin_id = "a"\n }\n'
+        ' default_cache_behavior {\n  target_origin_id = "a"\n  viewer_protocol_policy = "allow-all"\n'
+        '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n')
+    _, notes, _ = import_into(tmp_path, tmp_path)
+    assert "distribution comment: ${\\u12}" in notes
