@@ -330,7 +330,7 @@ class _Service:
             raise ConfigError(f"cloudFront events: more than one behavior with the pathPattern {', '.join(repeated)} "
                               "(on different origins; the Framework refuses this too)", file=str(self.file))
         for behavior in behaviors:
-            types = [a.get("EventType") for a in behavior["LambdaFunctionAssociations"]]
+            types = [str(a.get("EventType")) for a in behavior["LambdaFunctionAssociations"]]  # a list too
             if len(types) != len(set(types)):
                 raise ConfigError(f"cloudFront events on pathPattern {behavior.get('PathPattern', '(default)')}: "
                                   f"two functions at one event type ({', '.join(map(str, types))}); a behavior has "

@@ -579,3 +579,17 @@ def test_a_prebuilt_package_artifact_is_where_the_code_is_when_the_source_is_not
                "src/edge in the project's folder" in n for n in notes)
     # The two built functions are placeholders (the config would not load yet); the source one is not.
     assert toml.count("PLACEHOLDER") == 2 and "project/src/edge.js" in toml
+
+
+def test_an_event_type_that_is_not_a_string_is_said_not_a_traceback(tmp_path: Path) -> None:
+    # `eventType: [origin-request]` (a YAML list by mistake): before, a TypeError traceback (unhashable
+    # list); now the association is left out with a note naming the value.
+    site = tmp_path / "site"
+    shutil.copytree(SITE, site)
+    text = (site / "serverless.yml").read_text()
+    first = text.index("eventType:")
+    line_end = text.index("\n", first)
+    value = text[first + len("eventType:"):line_end].strip()
+    (site / "serverless.yml").write_text(f"{text[:first]}eventType: [{value}]{text[line_end:]}")
+    _, notes, _ = _import(site / "serverless.yml", tmp_path)
+    assert any("function association with event type" in n and "left out" in n for n in notes)
