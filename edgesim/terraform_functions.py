@@ -46,7 +46,7 @@ def call_function(name: str, args: list[Any], folder: Path, note: Callable[[str,
         "split": lambda sep, s: s.split(sep), "trimprefix": lambda s, p: s.removeprefix(p),
         "trimsuffix": lambda s, p: s.removesuffix(p), "startswith": str.startswith, "endswith": str.endswith,
         "min": min, "max": max, "try": lambda *v: v[0],
-        "format": call_format,
+        "format": _format,
     }
     function = simple.get(name) or _PURE.get(name)
     if function is None:
@@ -127,13 +127,13 @@ _PURE: dict[str, Callable[..., Any]] = {
     "sort": lambda items: sorted(_strings(items)), "zipmap": lambda keys, values: dict(zip(keys, values, strict=True)),
     "jsondecode": json.loads, "tobool": lambda v: v if isinstance(v, bool) else {"true": True, "false": False}[v],
     "urlencode": lambda s: quote_plus(s, safe=""),
-    "formatlist": lambda f, *lists: [call_format(f, *row) for row in zip(*(
+    "formatlist": lambda f, *lists: [_format(f, *row) for row in zip(*(
         v if isinstance(v, list) else [v] * max(len(x) for x in lists if isinstance(x, list)) for v in lists),
         strict=True)],
 }
 
 
-def call_format(f: str, *values: Any) -> str:
+def _format(f: str, *values: Any) -> str:
     """format() for the verbs %s and %d (and %%); another verb is not evaluated here."""
     if not re.fullmatch(r"([^%]|%%|%s|%d)*", f):
         _unsupported()
