@@ -161,9 +161,13 @@ def check_headers(headers: Any, where: str = "headers", sent: dict[str, Any] | N
     _check_entries(headers.items() if sent is None else _changed(headers, sent), where)
 
 
+# Never equal to a header's entries: a name the function added as null differs from one not sent.
+_NOT_SENT = object()
+
+
 def _changed(headers: dict[str, Any], sent: dict[str, Any]) -> list[tuple[str, Any]]:
     """The (name, entries) that differ from what was sent, in the headers' order."""
-    return [(name, entries) for name, entries in headers.items() if entries != sent.get(name)]
+    return [(name, entries) for name, entries in headers.items() if entries != sent.get(name, _NOT_SENT)]
 
 
 def _check_entries(items: Iterable[tuple[str, Any]], where: str) -> None:
@@ -205,7 +209,7 @@ def _check_sent_headers(event_type: EventType, sent: dict[str, Any] | None, head
         check_header_rules(event_type, sent or {}, headers)
         return
     # _changed(headers, sent), written out; no entries changed, none to check.
-    changed = [(name, entries) for name, entries in headers.items() if entries != sent.get(name)]
+    changed = [(name, entries) for name, entries in headers.items() if entries != sent.get(name, _NOT_SENT)]
     if changed:
         _check_entries(changed, "headers")
     check_header_rules(event_type, sent, headers, changed)
@@ -368,7 +372,8 @@ def _check_custom_numbers(o: dict[str, Any], changed: Callable[[str], bool]) -> 
         if changed(key) and (not isinstance(value, (int, float)) or not low <= value <= high):
             raise _fail(f"origin: '{key}' must be {low}-{high}, got {value!r}.")
     protocols = o.get("sslProtocols", ["TLSv1.2"])
-    if changed("sslProtocols") and (not isinstance(protocols, list) or not set(protocols) <= _SSL_PROTOCOLS):
+    if changed("sslProtocols") and (not isinstance(protocols, list) or not all(isinstance(p, str) for p in protocols)
+                                    or not set(protocols) <= _SSL_PROTOCOLS):
         raise _fail(f"origin: 'sslProtocols' must be a list from {sorted(_SSL_PROTOCOLS)}.")
 
 

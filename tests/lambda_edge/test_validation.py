@@ -103,6 +103,8 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("generated via at origin-request", OQ,
      {"return": {"status": "302", "headers": {"via": h("Via", "1.1 app")}}}, "headerName : Via"),
     ("headers not arrays", VR, {"headers": {"x-a": {"key": "X-A", "value": "1"}}}, "must be an array"),
+    # A header added as null equals one not sent to a .get(): it was not checked, and then a TypeError.
+    ("header added as null", OS, {"headers": {"location": None}}, "must be an array"),
     ("header key mismatch", OQ, {"headers": {"x-a": h("X-B", "1")}}, "does not match"),
     ("header value not a string", VR, {"headers": {"x-a": [{"key": "X-A", "value": 1}]}}, "string 'value'"),
     ("CR in a generated header value", VR,
@@ -230,7 +232,7 @@ def test_origin_values_cloudfront_sent_are_not_refused(configured: dict[str, Any
 
 
 @pytest.mark.parametrize("field, value", [("readTimeout", 90), ("keepaliveTimeout", 120), ("domainName", "10.0.0.1"),
-                                          ("port", 81)])
+                                          ("port", 81), ("sslProtocols", [{}])])  # [{}]: a TypeError before
 def test_origin_values_a_handler_sets_are_checked(field: str, value: Any) -> None:
     sent = _sent_origin_request()
     out = json.loads(json.dumps(sent))
