@@ -78,7 +78,8 @@ def event_type_of(event: Any) -> tuple[EventType, str | None]:
                                    "edge_functions.cloudfront_function)") from None
         raise errors.UserError("not a Lambda@Edge event: it has no Records[0].cf "
                                "(make one with `edgesim generate-event TRIGGER`)") from None
-    declared = cf.get("config", {}).get("eventType") if isinstance(cf, dict) else None
+    config = cf.get("config") if isinstance(cf, dict) else None
+    declared = config.get("eventType") if isinstance(config, dict) else None  # `config: null` too
     if declared is not None:
         try:
             return EventType(declared), None
@@ -175,6 +176,8 @@ def unseen_headers(event: Any) -> list[str]:
     try:
         cf = event["Records"][0]["cf"]
     except (LookupError, TypeError):
+        return []
+    if not isinstance(cf, dict):  # `cf: null`: what the event lacks is said elsewhere
         return []
     notes = []
     for part in ("request", "response"):

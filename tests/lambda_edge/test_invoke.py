@@ -102,6 +102,20 @@ async def test_sam_style_event_runs_unchanged(handlers: Handlers) -> None:
     assert result.result["uri"] == "/picture.jpg"
 
 
+async def test_null_config_or_cf_in_an_event_is_no_traceback(handlers: Handlers) -> None:
+    # `config: null` (an AttributeError before) runs as the trigger the content shows, said in a note;
+    # `cf: null` (an AttributeError before) reaches the handler, which fails on it as it would on Lambda.
+    path = handlers.write("identity", py=IDENTITY_PY, js=IDENTITY_JS)
+    event = json.loads((SAMPLE_EVENTS / "sam-viewer-request.json").read_text())
+    event["Records"][0]["cf"]["config"] = None
+    result = await invoke_handler(f"{path}:handler", event, validate=True)
+    assert result.ok and result.event_type is EventType.VIEWER_REQUEST
+    assert any("no config.eventType" in note for note in result.notes)
+    event["Records"][0]["cf"] = None
+    result = await invoke_handler(f"{path}:handler", event, validate=True)
+    assert not result.ok and result.error is not None
+
+
 async def test_missing_handler_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(FunctionCodeError, match="handler file not found"):
         await invoke_handler("nope.py:handler", generate_event(EventType.VIEWER_REQUEST), base_dir=tmp_path)
