@@ -34,6 +34,9 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
                         "or run this one on a Lambda@Edge handler with `edgesim invoke`")
     if not isinstance(event, dict) or not isinstance(event.get("request"), dict):
         raise UserError(f'a test event is an object with at least a "request" ({cite("functions-event-structure")})')
+    if not isinstance(event.get("context") or {}, dict):
+        raise UserError(f"the test event's context must be an object (with its eventType), got {event['context']!r} "
+                        f"({cite('functions-event-structure')})")
     context = dict(event.get("context") or {})
     kind = context.get("eventType") or ("viewer-response" if "response" in event else "viewer-request")
     try:
@@ -55,6 +58,9 @@ def complete_event(event: Any, settings: DistributionSettings) -> tuple[dict[str
     out = {**event, "version": event.get("version", "1.0"), "context": context,
            "viewer": event.get("viewer") or {"ip": "1.2.3.4"}, "request": request}
     if event_type is EventType.VIEWER_RESPONSE:
+        if not isinstance(event.get("response") or {}, dict):
+            raise UserError(f"the test event's response must be an object (statusCode, headers...), got "
+                            f"{event['response']!r} ({cite('functions-event-structure')})")
         response = dict(event.get("response") or {})
         status = response.setdefault("statusCode", 200)
         if type(status) is not int:  # spec §1.3: "an integer, not a string", in events as in results

@@ -220,3 +220,15 @@ def test_cli_an_unbalanced_brace_is_a_syntax_error_in_the_file(tmp_path: Path, c
     result = CliRunner().invoke(main, ["test-function", str(fn), "--event", "-"], input=json.dumps(SAMPLE_EVENT))
     assert result.exit_code == 2
     assert result.output.strip() == f"error: {fn}:{line}: {reason}"
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [("context", "viewer-request", "context must be an object"),
+                                                       ("response", 5, "response must be an object")])
+def test_cli_says_what_a_malformed_event_part_should_be(tmp_path: Path, field: str, value: object, words: str) -> None:
+    # Before: a ValueError / TypeError traceback out of `edgesim test-function`.
+    event = {"context": {"eventType": "viewer-response"}, "request": {"method": "GET", "uri": "/", "headers": {}},
+             "response": {"statusCode": 200}}
+    event[field] = value
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", str(tmp_path / "event.json")])
+    assert result.exit_code == 2 and words in result.output
