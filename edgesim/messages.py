@@ -47,8 +47,9 @@ def capitalize_header(name: str) -> str:
 
 
 # What no HTTP request line can carry. A URI a function changed to hold one is refused (a
-# validation error, 502): Lambda@Edge's "The specified URI is in an invalid format" shows CloudFront
-# checking it (marksteele/edge-rewrite#6); the same for CloudFront Functions is our reading. Without
+# validation error, 502: spec §1.9, §2.8; the spec's event sections, §1.2 and §2.2, state no URI
+# format, so this is UNCERTAIN): Lambda@Edge's "The specified URI is in an invalid format" shows
+# CloudFront checking it (marksteele/edge-rewrite#6); the same for CloudFront Functions is our reading. Without
 # the check edgesim sent the origin a broken request line (`GET /[object Promise] HTTP/1.1`).
 _NOT_IN_A_REQUEST_LINE = re.compile(r"[\x00-\x20\x7f]")
 
