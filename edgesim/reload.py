@@ -52,11 +52,20 @@ def watched_directories(config: DistributionConfig) -> list[Path]:
     under it, once per request, and a project root can hold more folders than the system lets one
     process watch. A local-directory origin's tree is never watched: its files are content, not code.
     """
-    served = [origin.directory.resolve() for origin in config.origins if isinstance(origin, S3Origin)]
     directories = {p.parent for p in watched_paths(config) if p.parent.exists()}
-    handler_roots = {a.path.parent for _, _, a in config.function_associations()
-                     if not isinstance(a, CloudFrontFunctionAssociation) and a.path.parent.exists()}
-    for root in sorted(handler_roots):
+    return sorted(directories | handler_folders(config))
+
+
+def handler_folders(config: DistributionConfig) -> set[Path]:
+    """The folders whose code a Lambda@Edge handler may import: its own and those under it.
+
+    A code file changed elsewhere (an app's own `.py` beside edgesim.toml, another `.js` beside a
+    CloudFront Function, which can import nothing) is not the distribution's code: no reload."""
+    served = [origin.directory.resolve() for origin in config.origins if isinstance(origin, S3Origin)]
+    roots = {a.path.parent for _, _, a in config.function_associations()
+             if not isinstance(a, CloudFrontFunctionAssociation) and a.path.parent.exists()}
+    folders = set(roots)
+    for root in sorted(roots):
         below: list[Path] = []
         for folder, names, _ in os.walk(root):
             names[:] = sorted(n for n in names if not n.startswith(".") and n not in _NOT_WATCHED
@@ -65,8 +74,8 @@ def watched_directories(config: DistributionConfig) -> list[Path]:
             if len(below) > MAX_HANDLER_FOLDERS:
                 below = []  # a project's root, most likely: the handler's own folder only
                 break
-        directories.update(below)
-    return sorted(directories)
+        folders.update(below)
+    return folders
 
 
 class Reloader:
@@ -88,7 +97,13 @@ class Reloader:
 
     def _remember(self) -> None:
         self.paths = watched_paths(self.simulator.config)
+        self.code_folders = {folder.resolve() for folder in handler_folders(self.simulator.config)}
         self._times = _modified(self.paths)
+
+    def concerns(self, path: Path) -> bool:
+        """Whether a change to `path` (resolved) is one to the distribution: a file the config names,
+        or code a Lambda@Edge handler may import (handler_folders)."""
+        return path in self.paths or (path.suffix in _CODE and path.parent in self.code_folders)
 
     def current(self) -> bool:
         """Whether the files are as the version served (or being loaded) last saw them."""
@@ -157,10 +172,9 @@ async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], 
             # Watch directories: editors replace files (write to temp, rename), which a file watch misses.
             directories = [str(d) for d in watched_directories(simulator.config)]
             async for changes in awatch(*directories, stop_event=stop, debounce=100, step=50, recursive=False):
-                # The files the config names, and code beside them: a Lambda@Edge handler's
-                # sibling modules count too, as the handler may import them.
-                changed = {p for _, path in changes
-                           if (p := Path(path).resolve()) in reloader.paths or p.suffix in _CODE}
+                # The files the config names, and a Lambda@Edge handler's sibling modules, as
+                # the handler may import them.
+                changed = {p for _, path in changes if reloader.concerns(p := Path(path).resolve())}
                 if changed and not (changed <= reloader.paths and reloader.current()):
                     break  # (all current: a request's check has reloaded for this edit already)
             else:

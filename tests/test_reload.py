@@ -88,12 +88,16 @@ async def _watching(simulator: Any) -> AsyncIterator[list[str]]:
         await asyncio.wait_for(watcher, 10)
 
 
-async def test_editing_a_module_under_the_handler_reloads_and_editing_served_content_does_not(tmp_path: Path) -> None:
+async def test_editing_a_module_under_the_handler_reloads_and_editing_served_content_or_other_code_does_not(tmp_path: Path) -> None:
     config = load_config(_project(tmp_path))
     simulator = _Simulator(config)
     async with _watching(simulator) as reports:
         (tmp_path / "site" / "data.json").write_text('{"a": 1}')  # a .json under the served folder: content
         (tmp_path / "site" / "assets" / "app.js").write_text("x()")
+        # Code that is not the distribution's: beside the config (no handler there) and beside a
+        # CloudFront Function (which imports nothing).
+        (tmp_path / "app.py").write_text("print('the app')\n")
+        (tmp_path / "cff" / "other.js").write_text("var unused = 1;\n")
         await asyncio.sleep(0.6)  # more than the debounce and a step
         assert simulator.reloads == 0
         (tmp_path / "lambda" / "lib" / "util.py").write_text("X = 2\n")
