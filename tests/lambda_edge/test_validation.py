@@ -241,6 +241,23 @@ def test_origin_values_a_handler_sets_are_checked(field: str, value: Any) -> Non
         validation.check_request(OQ, sent, out)
 
 
+@pytest.mark.parametrize("origin, said", [
+    # sc-mitton/Ledget's router sets the origin to a bucket's domain name, not an object.
+    ("app.ledget.s3.amazonaws.com", "not a string ('app.ledget.s3.amazonaws.com'); a domain name goes in "
+                                    "origin.s3.domainName or origin.custom.domainName"),
+    (None, "not null"),
+    ({"s3": {}, "custom": {}}, "(it has 's3', 'custom')"),
+    ({}, "(it has none)"),
+])
+def test_an_origin_that_is_not_one_says_what_it_is(origin: Any, said: str) -> None:
+    sent = _sent_origin_request()
+    out = json.loads(json.dumps(sent))
+    out["origin"] = origin
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        validation.check_request(OQ, sent, out)
+    assert "exactly one of 'custom' or 's3'" in str(caught.value) and said in str(caught.value)
+
+
 READ_ONLY_PAGE = ("The Lambda function result failed validation: The function tried to add, delete, or change a "
                   "read-only header.")
 BLACKLISTED_PAGE = "The Lambda function result failed validation: The function tried to add a blacklisted header."
