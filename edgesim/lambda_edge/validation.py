@@ -498,6 +498,37 @@ def check_response(event_type: EventType, before: dict[str, Any], after: Any) ->
         _check_response_body(event_type, after, headers, code)
 
 
+def lowercase_header_names(out: Any) -> Any:
+    """`out` with its headers object's names in lowercase: `out` itself when they are (nearly
+    always), else a copy whose `headers` has each name lowercased, the entries of names that differ
+    only in case joined in the object's order.
+
+    The event's names are lowercase (spec §2.2), but CloudFront takes a name a function wrote in
+    another case: AWS's event-structure page says the key it inserts is Title-Case "regardless of
+    how you've formatted the header name", and handlers that write one on every response have run
+    on CloudFront for years (cloud-gov/federalist-proxy-edge's origin-response sets
+    `headers['X-Frame-Options']`; a file-sharing origin-request adds
+    `x-amz-server-side-encryption-customer-key-MD5`). That the entries of two spellings of one name
+    are both kept, as two header lines, is our reading (UNCERTAIN: no source shows CloudFront given
+    both)."""
+    headers = out.get("headers") if out.__class__ is dict else None
+    if headers.__class__ is not dict:
+        return out
+    for name in headers:
+        if name.__class__ is str and name != name.lower():
+            break
+    else:
+        return out
+    merged: dict[Any, Any] = {}
+    for name, entries in headers.items():
+        lower = name.lower() if name.__class__ is str else name
+        if lower in merged and isinstance(merged[lower], list) and isinstance(entries, list):
+            merged[lower] = [*merged[lower], *entries]
+        else:
+            merged[lower] = entries
+    return {**out, "headers": merged}
+
+
 def check_output(event_type: EventType, cf: dict[str, Any], out: Any) -> bool:
     """Validate any trigger's output against the `cf` sent; True when it is a generated response."""
     if event_type.is_request:

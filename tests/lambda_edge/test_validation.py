@@ -115,7 +115,12 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("header name with a space", OS, {"headers": {"x a": h("X A", "1")}}, "not a valid HTTP header name"),
     ("origin custom header value with a CR", OQ,
      {"fields": {"origin": _custom(customHeaders={"x-k": h("X-K", "a\rb")})}}, "invalid character"),
-    ("uppercase header name", VR, {"headers": {"X-A": h("X-A", "1")}}, "lowercase"),
+    # A name in another case is taken as its lowercase form (lowercase_header_names), so the rules
+    # for that name still apply, and a key that matches neither spelling is still refused.
+    ("read-only transfer-encoding written Transfer-Encoding at origin-response", OS,
+     {"headers": {"Transfer-Encoding": h("Transfer-Encoding", "gzip")}}, "read-only"),
+    ("disallowed X-Cache in mixed case", OS, {"headers": {"X-Cache": h("X-Cache", "Hit")}}, "disallowed"),
+    ("mixed-case name with a key of another header", OQ, {"headers": {"X-A": h("X-B", "1")}}, "does not match"),
     ("read-only host at viewer-request", VR, {"headers": {"host": h("Host", "evil.example")}}, "read-only"),
     ("read-only via at origin-request", OQ, {"headers": {"via": h("Via", "1.1 me")}}, "read-only"),
     ("read-only content-length at viewer-response", VS, {"headers": {"content-length": h("Content-Length", "9")}},
@@ -178,6 +183,9 @@ VALID: list[tuple[str, EventType, dict[str, Any]]] = [
     ("origin edits at origin-request", OQ, {"fields": {"origin": _custom(port=8443)}}),
     ("host change at origin-request", OQ, {"headers": {"host": h("Host", "api.example.com")}}),
     ("header value with a tab and UTF-8", VS, {"headers": {"x-a": h("X-A", "a\tb é")}}),
+    # cloud-gov/federalist-proxy-edge's origin-response, on CloudFront for years.
+    ("header name in mixed case at origin-response", OS, {"headers": {"X-Frame-Options": h("X-Frame-Options", "DENY")}}),
+    ("header name in mixed case without a key", OQ, {"headers": {"X-Amz-Meta-MD5": [{"value": "1"}]}}),
 ]
 
 
@@ -210,6 +218,21 @@ async def test_valid_output_is_accepted(runtime: LambdaEdgeRuntime, handlers: Ha
                                         event_type: EventType, patch: dict[str, Any]) -> None:
     result = await _run(runtime, handlers, event_type, patch)
     assert (result.request is None) != (result.response is None)
+
+
+async def test_a_header_name_in_mixed_case_reaches_the_viewer_as_its_lowercase_name(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    """CloudFront takes a name a function writes in another case (cloud-gov/federalist-proxy-edge sets
+    `headers['X-Frame-Options']` at origin-response): it was a 502 "must be lowercase". Its entries
+    join those of the lowercase name; a missing key is Title-Case, as for any name (spec §2.2)."""
+    patch = {"headers": {"X-Frame-Options": h("X-Frame-Options", "DENY"), "X-Trace": [{"value": "b"}],
+                         "x-trace": h("x-trace", "a")}}
+    result = await _run(runtime, handlers, OS, patch)
+    assert result.response is not None
+    lines = result.response.headers
+    assert lines.get_all("x-frame-options") == ["DENY"]
+    assert [(n, v) for n, v in lines if n.lower() == "x-trace"] in ([("x-trace", "a"), ("X-Trace", "b")],
+                                                                   [("X-Trace", "b"), ("x-trace", "a")])
 
 
 def _sent_origin_request(**custom: Any) -> dict[str, Any]:
