@@ -508,9 +508,10 @@ def lowercase_header_names(out: Any) -> Any:
     how you've formatted the header name", and handlers that write one on every response have run
     on CloudFront for years (cloud-gov/federalist-proxy-edge's origin-response sets
     `headers['X-Frame-Options']`; a file-sharing origin-request adds
-    `x-amz-server-side-encryption-customer-key-MD5`). That the entries of two spellings of one name
-    are both kept, as two header lines, is our reading (UNCERTAIN: no source shows CloudFront given
-    both)."""
+    `x-amz-server-side-encryption-customer-key-MD5`). Two spellings of one name keep both entries,
+    as two header lines: from before a header held an array, handlers added a second Set-Cookie
+    "by varying the case" (openstax's viewer-response writes `SeT-CoOkIe`, citing an AWS forum
+    thread), which works only if CloudFront keeps both; no AWS page states it (UNCERTAIN)."""
     headers = out.get("headers") if out.__class__ is dict else None
     if headers.__class__ is not dict:
         return out

@@ -11,7 +11,7 @@ import pytest
 
 from edgesim import errors
 from edgesim.lambda_edge import LambdaEdgeRuntime, validation
-from edgesim.messages import EventType
+from edgesim.messages import EventType, Headers, Response
 
 from .conftest import Handlers, make_call, viewer_request
 
@@ -233,6 +233,19 @@ async def test_a_header_name_in_mixed_case_reaches_the_viewer_as_its_lowercase_n
     assert lines.get_all("x-frame-options") == ["DENY"]
     assert [(n, v) for n, v in lines if n.lower() == "x-trace"] in ([("x-trace", "a"), ("X-Trace", "b")],
                                                                    [("X-Trace", "b"), ("x-trace", "a")])
+
+
+async def test_a_second_set_cookie_written_in_another_case_keeps_the_first(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    """openstax's viewer-response adds `SeT-CoOkIe` so as not to replace the origin's Set-Cookie (the
+    trick an AWS forum thread gave): the viewer gets both."""
+    call = make_call(VS, response=Response(200, Headers([("Set-Cookie", "session=abc")])))
+    patch = {"headers": {"SeT-CoOkIe": h("SeT-CoOkIe", "diversion=no; Path=/")}}
+    text = json.dumps(patch)
+    assoc = handlers.assoc("case_trick", py=PATCH_PY.format(patch=text), js=PATCH_JS.format(patch=text))
+    result = await runtime.function(assoc, VS).invoke(call)
+    assert result.response is not None
+    assert result.response.headers.get_all("set-cookie") == ["session=abc", "diversion=no; Path=/"]
 
 
 def _sent_origin_request(**custom: Any) -> dict[str, Any]:
