@@ -402,9 +402,10 @@ def _refuse(message: str) -> NoReturn:
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Repeatable.")
 @click.option("--body", default=None, help="Request body (text); included as with include_body. Lambda@Edge only.")
 @click.option("--status", type=click.IntRange(200, 599), default=None,
-              help="viewer-response with --cloudfront-function: the response's status.  [default: 200]")
+              help="origin-response or viewer-response: the response's status.  [default: 200]")
 @click.option("--response-header", "response_headers", multiple=True, metavar="'NAME: VALUE'",
-              help="viewer-response with --cloudfront-function: a response header. Repeatable.")
+              help="origin-response or viewer-response: a response header (replacing a sample one of its name). "
+                   "Repeatable.")
 def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: str, headers: tuple[str, ...],
                    body: str | None, status: int | None, response_headers: tuple[str, ...]) -> None:
     """Print a well-formed Lambda@Edge event for TRIGGER, or with --cloudfront-function a CloudFront Functions one."""
@@ -414,27 +415,31 @@ def generate_event(trigger: str, cff: bool, uri: str, method: str, querystring: 
 
     pairs = _header_pairs(headers, "--header")
     if status is not None or response_headers:
-        if not cff or trigger != "viewer-response":
+        if cff and trigger != "viewer-response":
             _refuse("--status and --response-header go with viewer-response --cloudfront-function")
+    answer = _header_pairs(response_headers, "--response-header")
     if not cff:
         from edgesim.lambda_edge import generate_event as generate
         from edgesim.lambda_edge.generate import left_out as left_out_lambda
 
         try:
             event = generate(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
-                             body=body.encode() if body is not None else None)
+                             body=body.encode() if body is not None else None,
+                             status=status, response_headers=answer)
         except UserError as exc:
             _refuse(str(exc))
-        for name in left_out_lambda(pairs):
+        for name in left_out_lambda(pairs + answer):
             click.echo(f"note: {name} is never shown to a Lambda@Edge function "
                        f"({cite('edge-function-restrictions-all')}); left out", err=True)
+        if trigger == "viewer-response" and status is not None and status >= 400:
+            click.echo(f"note: CloudFront does not run viewer-response when the origin answered {status} "
+                       f"(400 or more; {cite('edge-function-restrictions-all')}); invoke runs it anyway", err=True)
         click.echo(json.dumps(event, indent=2))
         return
     from edgesim.cloudfront_functions.generate import generate_event as generate_cff, left_out
 
     if body is not None:
         _refuse(f"--body: a CloudFront Function never sees the request body ({cite('cloudfront-function-restrictions')})")
-    answer = _header_pairs(response_headers, "--response-header")
     try:
         cff_event = generate_cff(EventType(trigger), uri=uri, method=method, headers=pairs, querystring=querystring,
                                  status=200 if status is None else status, response_headers=answer)

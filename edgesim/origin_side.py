@@ -75,6 +75,10 @@ class OriginSide:
             result = await self._trigger(ex, EventType.ORIGIN_REQUEST, request=request)
             if result is not None and result.response is not None:
                 # Generated at origin-request: skips the origin and origin-response (spec §3.1).
+                # CloudFront answered it, not an origin, so it says `Server: CloudFront` as a
+                # viewer-request one does (pipeline._finish); set here, before the cache stores
+                # it, so that a hit on it says so too (spec §2.5).
+                result.response.headers.set("Server", "CloudFront")
                 kind = ex.behavior.functions[EventType.ORIGIN_REQUEST].kind
                 return result.response, GENERATED_X_CACHE[kind], None
             if result is not None and result.request is not None:

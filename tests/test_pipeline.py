@@ -96,6 +96,7 @@ async def test_origin_request_generated_response_skips_origin_and_origin_respons
     r = await h.client.get("/x")
     assert r.text == "from oreq"
     assert r.headers["x-cache"] == "LambdaGeneratedResponse from cloudfront"
+    assert r.headers["server"] == "CloudFront"  # CloudFront answered it, as at viewer-request
     assert seen == []
     assert h.functions["oresp"].calls == []
     assert len(h.functions["vresp"].calls) == 1  # viewer-response still runs

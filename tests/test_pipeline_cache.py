@@ -104,6 +104,7 @@ async def test_origin_request_generated_response_is_cached(rig: Make) -> None:
     assert first.headers["x-cache"] == "LambdaGeneratedResponse from cloudfront"
     second = await r.client.get("/g")
     assert (second.text, second.headers["x-cache"]) == ("made at origin-request", "Hit from cloudfront")
+    assert second.headers["server"] == first.headers["server"] == "CloudFront"  # as stored
     assert r.calls("oreq") == 1 and r.calls("oresp") == 0 and r.seen == []
 
 

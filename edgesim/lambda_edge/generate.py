@@ -62,10 +62,31 @@ def left_out(headers: Sequence[tuple[str, str]]) -> list[str]:
     return [name for name, _ in headers if is_disallowed(name)]
 
 
+def _response_headers(extra: Sequence[tuple[str, str]]) -> Headers:
+    """The origin's response headers: a sample of what an origin sends, a header given replacing a
+    default of its name; one given twice is two entries of its array, as in `_request_headers`."""
+    defaults = [("Content-Type", "text/html"), ("Content-Length", "1024"),
+                ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"), ("Server", "ExampleServer")]
+    given = {name.lower() for name, _ in extra}
+    headers = Headers([(name, value) for name, value in defaults if name.lower() not in given])
+    for name, value in extra:
+        headers.add(name, value)
+    return headers
+
+
 def generate_event(trigger: EventType, *, uri: str = "/", method: str = "GET",
                    headers: Sequence[tuple[str, str]] = (), querystring: str = "",
-                   body: bytes | None = None) -> dict[str, Any]:
-    """`{"Records": [{"cf": ...}]}` for `trigger`; a body is included (IncludeBody) when given."""
+                   body: bytes | None = None, status: int | None = None,
+                   response_headers: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """`{"Records": [{"cf": ...}]}` for `trigger`; a body is included (IncludeBody) when given.
+
+    `status` and `response_headers` make the response of a response trigger's event (an origin's
+    404 for an origin-response handler that rewrites errors); a request trigger has none."""
+    if status is not None and not 200 <= status <= 599:
+        raise UserError(f"status {status}: a response's status is 200 to 599")
+    if trigger.is_request and (status is not None or response_headers):
+        raise UserError(f"--status and --response-header make the response of origin-response or "
+                        f"viewer-response; {trigger.value} has none")
     method = method.upper()
     if body is not None:
         _check_body(trigger, method)
@@ -75,9 +96,8 @@ def generate_event(trigger: EventType, *, uri: str = "/", method: str = "GET",
                       client_ip=_CLIENT_IP, origin=_ORIGIN)
     response = None
     if not trigger.is_request:
-        response = Response(200, Headers([("Content-Type", "text/html"), ("Content-Length", "1024"),
-                                          ("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT"),
-                                          ("Server", "ExampleServer")]), status_description="OK")
+        # No statusDescription of our own: the event gives the status's phrase (404 -> "Not Found").
+        response = Response(200 if status is None else status, _response_headers(response_headers))
     call = TriggerCall(event_type=trigger, request=request,
                        request_id=base64.urlsafe_b64encode(os.urandom(40)).decode(),  # shaped as CloudFront's ids
                        distribution=settings,

@@ -227,7 +227,7 @@ def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, resu
         if gap is not None:
             out.validation_error = f"cannot validate: {gap}"
             return
-        generated = validation.check_output(trigger, cf, result)
+        generated = validation.check_output(trigger, cf, validation.lowercase_header_names(result))
     except errors.LambdaValidationError as exc:
         out.validation_error, out.viewer_status, out.x_cache = exc.reason, exc.status, exc.x_cache
         return

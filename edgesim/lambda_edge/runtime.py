@@ -303,6 +303,7 @@ class LambdaEdgeFunction:
             else:
                 result.response = call.response
             return result
+        out = validation.lowercase_header_names(out)  # CloudFront takes `X-Frame-Options` as `x-frame-options`
         try:
             generated = validation.check_output(self.event_type, dict(cf), out)
         except errors.LambdaValidationError as exc:

@@ -303,6 +303,26 @@ def check_body(event_type: EventType, body: Any) -> None:
         decode_base64(data, "request body")
 
 
+def _json_kind(value: Any) -> str:
+    """The JSON kind of a handler's value, as a developer reads it in a message."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
+
+
+def _excerpt(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def decode_base64(data: str, where: str) -> bytes:
     try:
         return base64.b64decode(data, validate=True)
@@ -316,8 +336,16 @@ def check_origin(origin: Any, sent: Any = None) -> None:
     Fields equal to what CloudFront `sent` are its own and pass: the configured origin may hold
     values the event rules do not list (a read timeout raised past 60 s, a local origin by IP
     address), and CloudFront does not refuse the values it wrote itself."""
-    if not isinstance(origin, dict) or len(origin) != 1 or next(iter(origin)) not in ("custom", "s3"):
-        raise _fail("origin: the origin object must have exactly one of 'custom' or 's3'.")
+    if not isinstance(origin, dict):
+        # A handler that sets `request['origin'] = 'bucket.s3.amazonaws.com'` (a domain name in
+        # place of the object) is refused as any malformed origin is (spec §2.3, §2.8); say what
+        # it gave and where a domain name goes instead.
+        raise _fail(f"origin: the origin must be an object with exactly one of 'custom' or 's3', not "
+                    f"{_json_kind(origin)} ({_excerpt(origin)}); a domain name goes in "
+                    f"origin.s3.domainName or origin.custom.domainName.")
+    if len(origin) != 1 or next(iter(origin)) not in ("custom", "s3"):
+        keys = ", ".join(repr(k) for k in origin) or "none"
+        raise _fail(f"origin: the origin object must have exactly one of 'custom' or 's3' (it has {keys}).")
     kind, o = next(iter(origin.items()))
     if not isinstance(o, dict):
         raise _fail(f"origin: 'origin.{kind}' must be an object.")
@@ -468,6 +496,38 @@ def check_response(event_type: EventType, before: dict[str, Any], after: Any) ->
     _check_sent_headers(event_type, before.get("headers"), headers)
     if after.get("body") is not None:  # _check_response_body returns at once without one
         _check_response_body(event_type, after, headers, code)
+
+
+def lowercase_header_names(out: Any) -> Any:
+    """`out` with its headers object's names in lowercase: `out` itself when they are (nearly
+    always), else a copy whose `headers` has each name lowercased, the entries of names that differ
+    only in case joined in the object's order.
+
+    The event's names are lowercase (spec §2.2), but CloudFront takes a name a function wrote in
+    another case: AWS's event-structure page says the key it inserts is Title-Case "regardless of
+    how you've formatted the header name", and handlers that write one on every response have run
+    on CloudFront for years (cloud-gov/federalist-proxy-edge's origin-response sets
+    `headers['X-Frame-Options']`; a file-sharing origin-request adds
+    `x-amz-server-side-encryption-customer-key-MD5`). Two spellings of one name keep both entries,
+    as two header lines: from before a header held an array, handlers added a second Set-Cookie
+    "by varying the case" (openstax's viewer-response writes `SeT-CoOkIe`, citing an AWS forum
+    thread), which works only if CloudFront keeps both; no AWS page states it (UNCERTAIN)."""
+    headers = out.get("headers") if out.__class__ is dict else None
+    if headers.__class__ is not dict:
+        return out
+    for name in headers:
+        if name.__class__ is str and name != name.lower():
+            break
+    else:
+        return out
+    merged: dict[Any, Any] = {}
+    for name, entries in headers.items():
+        lower = name.lower() if name.__class__ is str else name
+        if lower in merged and isinstance(merged[lower], list) and isinstance(entries, list):
+            merged[lower] = [*merged[lower], *entries]
+        else:
+            merged[lower] = entries
+    return {**out, "headers": merged}
 
 
 def check_output(event_type: EventType, cf: dict[str, Any], out: Any) -> bool:

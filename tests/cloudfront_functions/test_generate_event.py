@@ -81,7 +81,7 @@ def test_origin_triggers_are_refused(trigger: EventType) -> None:
 @pytest.mark.parametrize(("args", "words"), [
     (["viewer-request", "--cloudfront-function", "--body", "x"], "error: --body: a CloudFront Function never sees"),
     (["viewer-request", "--cloudfront-function", "--status", "404"], "go with viewer-response --cloudfront-function"),
-    (["viewer-response", "--response-header", "X-A: b"], "go with viewer-response --cloudfront-function"),
+    (["origin-request", "--response-header", "X-A: b"], "make the response of origin-response or viewer-response"),
 ])
 def test_options_that_do_not_apply_are_refused_in_one_line(args: list[str], words: str) -> None:
     result = CliRunner().invoke(main, ["generate-event", *args])

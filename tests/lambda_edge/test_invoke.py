@@ -175,6 +175,55 @@ def test_cli_generate_event_then_invoke(handlers: Handlers, trigger: str) -> Non
     assert result.exit_code == 0, result.stderr
 
 
+# An origin-response handler that turns an origin's 404 into a redirect, as bahaipedia's
+# lambda-edge-file-redirect does: its event needs the origin's 404, which generate-event gives.
+REDIRECT_404_PY = """
+def handler(event, context):
+    response = event["Records"][0]["cf"]["response"]
+    if int(response["status"]) == 404:
+        response["status"] = 302
+        response["headers"]["location"] = [{"key": "Location", "value": "https://elsewhere.example"}]
+    return response
+"""
+REDIRECT_404_JS = """
+exports.handler = async (event) => {
+  const response = event.Records[0].cf.response;
+  if (Number(response.status) === 404) {
+    response.status = 302;
+    response.headers.location = [{ key: 'Location', value: 'https://elsewhere.example' }];
+  }
+  return response;
+};
+"""
+
+
+@pytest.mark.parametrize("trigger", ["origin-response", "viewer-response"])
+def test_cli_generate_event_response_status_and_headers(handlers: Handlers, trigger: str) -> None:
+    runner = CliRunner()
+    generated = runner.invoke(main, ["generate-event", trigger, "--status", "404",
+                                     "--response-header", "Server: AmazonS3", "--response-header", "X-Amz-Id-2: a",
+                                     "--response-header", "X-Amz-Id-2: b"])
+    assert generated.exit_code == 0, generated.stderr
+    response = json.loads(generated.stdout)["Records"][0]["cf"]["response"]
+    assert (response["status"], response["statusDescription"]) == ("404", "Not Found")
+    assert response["headers"]["server"] == [{"key": "Server", "value": "AmazonS3"}]  # replaces the sample one
+    assert response["headers"]["x-amz-id-2"] == [{"key": "X-Amz-Id-2", "value": "a"}, {"key": "X-Amz-Id-2", "value": "b"}]
+    if trigger == "origin-response":
+        path = handlers.write("redirect_404", py=REDIRECT_404_PY, js=REDIRECT_404_JS)
+        result = runner.invoke(main, ["invoke", f"{path}:handler", "--event", "-", "--validate"], input=generated.stdout)
+        assert result.exit_code == 0, result.stderr
+        assert "the viewer gets 302" in result.stderr
+    else:  # CloudFront would not run it: said, as for a CloudFront Function's event
+        assert "does not run viewer-response when the origin answered 404" in generated.stderr
+
+
+@pytest.mark.parametrize("args", [["viewer-request", "--status", "404"], ["origin-request", "--response-header", "A: b"]])
+def test_cli_generate_event_refuses_a_response_for_a_request_trigger(args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["generate-event", *args])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "make the response of origin-response or viewer-response" in result.stderr
+
+
 def test_cli_invoke_bad_json(tmp_path: Path) -> None:
     event_file = tmp_path / "event.json"
     event_file.write_text("{not json")

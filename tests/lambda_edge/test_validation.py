@@ -11,7 +11,7 @@ import pytest
 
 from edgesim import errors
 from edgesim.lambda_edge import LambdaEdgeRuntime, validation
-from edgesim.messages import EventType
+from edgesim.messages import EventType, Headers, Response
 
 from .conftest import Handlers, make_call, viewer_request
 
@@ -115,7 +115,12 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("header name with a space", OS, {"headers": {"x a": h("X A", "1")}}, "not a valid HTTP header name"),
     ("origin custom header value with a CR", OQ,
      {"fields": {"origin": _custom(customHeaders={"x-k": h("X-K", "a\rb")})}}, "invalid character"),
-    ("uppercase header name", VR, {"headers": {"X-A": h("X-A", "1")}}, "lowercase"),
+    # A name in another case is taken as its lowercase form (lowercase_header_names), so the rules
+    # for that name still apply, and a key that matches neither spelling is still refused.
+    ("read-only transfer-encoding written Transfer-Encoding at origin-response", OS,
+     {"headers": {"Transfer-Encoding": h("Transfer-Encoding", "gzip")}}, "read-only"),
+    ("disallowed X-Cache in mixed case", OS, {"headers": {"X-Cache": h("X-Cache", "Hit")}}, "disallowed"),
+    ("mixed-case name with a key of another header", OQ, {"headers": {"X-A": h("X-B", "1")}}, "does not match"),
     ("read-only host at viewer-request", VR, {"headers": {"host": h("Host", "evil.example")}}, "read-only"),
     ("read-only via at origin-request", OQ, {"headers": {"via": h("Via", "1.1 me")}}, "read-only"),
     ("read-only content-length at viewer-response", VS, {"headers": {"content-length": h("Content-Length", "9")}},
@@ -178,6 +183,9 @@ VALID: list[tuple[str, EventType, dict[str, Any]]] = [
     ("origin edits at origin-request", OQ, {"fields": {"origin": _custom(port=8443)}}),
     ("host change at origin-request", OQ, {"headers": {"host": h("Host", "api.example.com")}}),
     ("header value with a tab and UTF-8", VS, {"headers": {"x-a": h("X-A", "a\tb é")}}),
+    # cloud-gov/federalist-proxy-edge's origin-response, on CloudFront for years.
+    ("header name in mixed case at origin-response", OS, {"headers": {"X-Frame-Options": h("X-Frame-Options", "DENY")}}),
+    ("header name in mixed case without a key", OQ, {"headers": {"X-Amz-Meta-MD5": [{"value": "1"}]}}),
 ]
 
 
@@ -212,6 +220,34 @@ async def test_valid_output_is_accepted(runtime: LambdaEdgeRuntime, handlers: Ha
     assert (result.request is None) != (result.response is None)
 
 
+async def test_a_header_name_in_mixed_case_reaches_the_viewer_as_its_lowercase_name(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    """CloudFront takes a name a function writes in another case (cloud-gov/federalist-proxy-edge sets
+    `headers['X-Frame-Options']` at origin-response): it was a 502 "must be lowercase". Its entries
+    join those of the lowercase name; a missing key is Title-Case, as for any name (spec §2.2)."""
+    patch = {"headers": {"X-Frame-Options": h("X-Frame-Options", "DENY"), "X-Trace": [{"value": "b"}],
+                         "x-trace": h("x-trace", "a")}}
+    result = await _run(runtime, handlers, OS, patch)
+    assert result.response is not None
+    lines = result.response.headers
+    assert lines.get_all("x-frame-options") == ["DENY"]
+    assert [(n, v) for n, v in lines if n.lower() == "x-trace"] in ([("x-trace", "a"), ("X-Trace", "b")],
+                                                                   [("X-Trace", "b"), ("x-trace", "a")])
+
+
+async def test_a_second_set_cookie_written_in_another_case_keeps_the_first(
+        runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
+    """openstax's viewer-response adds `SeT-CoOkIe` so as not to replace the origin's Set-Cookie (the
+    trick an AWS forum thread gave): the viewer gets both."""
+    call = make_call(VS, response=Response(200, Headers([("Set-Cookie", "session=abc")])))
+    patch = {"headers": {"SeT-CoOkIe": h("SeT-CoOkIe", "diversion=no; Path=/")}}
+    text = json.dumps(patch)
+    assoc = handlers.assoc("case_trick", py=PATCH_PY.format(patch=text), js=PATCH_JS.format(patch=text))
+    result = await runtime.function(assoc, VS).invoke(call)
+    assert result.response is not None
+    assert result.response.headers.get_all("set-cookie") == ["session=abc", "diversion=no; Path=/"]
+
+
 def _sent_origin_request(**custom: Any) -> dict[str, Any]:
     """An origin-request `cf.request` whose configured origin holds `custom`'s values."""
     return {"clientIp": "203.0.113.1", "method": "GET", "uri": "/", "querystring": "",
@@ -239,6 +275,23 @@ def test_origin_values_a_handler_sets_are_checked(field: str, value: Any) -> Non
     out["origin"]["custom"][field] = value
     with pytest.raises(errors.LambdaValidationError):
         validation.check_request(OQ, sent, out)
+
+
+@pytest.mark.parametrize("origin, said", [
+    # sc-mitton/Ledget's router sets the origin to a bucket's domain name, not an object.
+    ("app.ledget.s3.amazonaws.com", "not a string ('app.ledget.s3.amazonaws.com'); a domain name goes in "
+                                    "origin.s3.domainName or origin.custom.domainName"),
+    (None, "not null"),
+    ({"s3": {}, "custom": {}}, "(it has 's3', 'custom')"),
+    ({}, "(it has none)"),
+])
+def test_an_origin_that_is_not_one_says_what_it_is(origin: Any, said: str) -> None:
+    sent = _sent_origin_request()
+    out = json.loads(json.dumps(sent))
+    out["origin"] = origin
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        validation.check_request(OQ, sent, out)
+    assert "exactly one of 'custom' or 's3'" in str(caught.value) and said in str(caught.value)
 
 
 READ_ONLY_PAGE = ("The Lambda function result failed validation: The function tried to add, delete, or change a "
