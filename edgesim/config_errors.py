@@ -180,6 +180,14 @@ def message(err: dict[str, Any], model: type[BaseModel]) -> str:
     if err["type"] in ("tuple_type", "list_type") and isinstance(given, (str, int, float)):
         # TOML's list: one value alone is the common slip (`locations = "US"`).
         msg = f"should be a list; write [{json.dumps(given)}]"
+    if err["type"] in ("tuple_type", "list_type") and isinstance(given, dict) and len(err["loc"]) == 1:
+        # `[origins]` for `[[origins]]`: TOML's single brackets make one table, not a list of them.
+        name = err["loc"][0]
+        msg = f"should be a list of tables; head each one [[{name}]] (two brackets), not [{name}]"
+    if err["type"] in ("model_type", "dict_type") and isinstance(given, list) and len(err["loc"]) == 1:
+        # And the reverse, `[[default_cache_behavior]]`: pydantic names the model class, not the table.
+        name = err["loc"][0]
+        msg = f"should be one table; head it [{name}] (one bracket), not [[{name}]]"
     return msg
 
 

@@ -108,6 +108,7 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
         if "." not in spec:
             raise ValueError(f"handler {spec!r} names no function; write 'path/file.py:handler'")
         stem, function = spec.rsplit(".", 1)
+        _refuse_bare_file(spec, base, function)
         candidates = [(stem + ext, "") for ext in (".py", *_NODE_EXT)]
         if "." in stem and "/" not in stem and "\\" not in stem:
             candidates.append((stem.replace(".", "/") + ".py", stem))
@@ -127,6 +128,25 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
             if path.is_file():
                 return path, nested, ""
     return (base / candidates[0][0]).resolve(), function, ""
+
+
+def _refuse_bare_file(spec: str, base: Path, function: str) -> None:
+    """`lambda = "functions/auth.py"` names the file alone: read Lambda's way it is function `py` of
+    module `auth`, which the worker then reports as "Handler 'py' missing", a riddle. Said here as
+    the missing function, with the one the module probably means."""
+    path = (base / spec).resolve()
+    if path.suffix not in (".py", *_NODE_EXT) or not path.is_file():
+        return
+    # Imported here: only a config with this mistake pays for it (config loading loads no runtime).
+    from edgesim.lambda_edge.handler_hint import module_functions
+
+    defined = module_functions(path)
+    if function in defined:  # a function really named `py` or `js`: Lambda's form, meant as written
+        return
+    preferred = [name for name in ("handler", "lambda_handler") if name in defined]
+    meant = (preferred or defined or ["handler"])[0]
+    raise ValueError(f"{spec!r} names the file but not the function Lambda calls; write "
+                     f"{spec + ':' + meant!r}")
 
 
 def _package_module(stem: str, base: Path) -> str:

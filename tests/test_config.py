@@ -423,3 +423,36 @@ def test_a_value_in_the_wrong_case_or_not_a_list_is_told_what_to_write(tmp_path:
     toml = BASE + table if table.startswith("[default") else BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + table
     problems = problems_of(tmp_path, toml)
     assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    (BASE.replace("[[origins]]", "[origins]") + '[default_cache_behavior]\ntarget_origin = "app"\n',
+     "origins: should be a list of tables; head each one [[origins]] (two brackets), not [origins]"),
+    (BASE + '[[default_cache_behavior]]\ntarget_origin = "app"\n',
+     "default_cache_behavior: should be one table; head it [default_cache_behavior] (one bracket), "
+     "not [[default_cache_behavior]]"),
+])
+def test_a_table_with_the_wrong_brackets_is_told_which_to_write(tmp_path: Path, toml: str, expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, toml)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: {expected}"]
+
+
+@pytest.mark.parametrize("handler", ["fns/h.py", "fns/a.js"])
+def test_a_lambda_naming_only_its_file_is_told_to_name_the_function(tmp_path: Path, handler: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "{handler}" }}\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"error: {path}: default_cache_behavior.functions.origin-request: '{handler}' names the file but not "
+        f"the function Lambda calls; write '{handler}:handler'"]
