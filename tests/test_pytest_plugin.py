@@ -322,6 +322,30 @@ def test_a_bad_config_dict_fails_in_one_line_naming_the_marker(project: pytest.P
     assert failure_report(result).count("cache_polcy: unknown key") == 1
 
 
+def test_a_marker_argument_it_does_not_take_fails_naming_the_keyword(project: pytest.Pytester) -> None:
+    """pytest hands a marker whatever it was given: a positional config path or a misspelt keyword was
+    ignored, and the test ran on another config or without its stubs."""
+    project.makepyfile(test_scratch_marker="""
+        import pytest
+
+        @pytest.mark.edgesim("other.toml")
+        def test_positional(edge_client):
+            pass
+
+        @pytest.mark.edgesim(orgins={"app": None})
+        def test_misspelt(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([
+        "edgesim: @pytest.mark.edgesim('other.toml') of test_scratch_marker.py::test_positional: the marker "
+        "takes keywords only; write @pytest.mark.edgesim(config='other.toml')",
+        "edgesim: @pytest.mark.edgesim(orgins=...) of test_scratch_marker.py::test_misspelt: not a keyword it "
+        "takes; did you mean origins=? (it takes config, origins, socket)"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
 def test_a_bad_config_dict_from_the_fixture_names_the_fixture(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_fixture="""
         import pytest
