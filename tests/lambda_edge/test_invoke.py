@@ -199,3 +199,21 @@ async def test_limits_over_the_trigger_s_quota_run_but_say_so(handlers: Handlers
     origin_over = await invoke_handler(f"{path}:handler", generate_event(EventType.ORIGIN_REQUEST), timeout=31)
     assert origin_over.notes == ["--timeout 31 s is over Lambda@Edge's 30 s for origin-request; "
                                  "CloudFront refuses such an association"]
+
+
+def test_cli_invoke_says_where_a_runaway_log_was_cut(handlers: Handlers) -> None:
+    """edgesim keeps 1 MB of an invocation's log; the rest used to go without a word, so a log that
+    stopped mid-loop read as the handler stopping there."""
+    path = handlers.write(
+        "chatty",
+        py='def handler(event, context):\n    for i in range(20000):\n        print("x" * 100, i)\n'
+           '    return event["Records"][0]["cf"]["request"]\n',
+        js='exports.handler = async (event) => {\n  for (let i = 0; i < 20000; i++) console.log("x".repeat(100), i);\n'
+           '  return event.Records[0].cf.request;\n};\n')
+    event = json.dumps(generate_event(EventType.VIEWER_REQUEST, uri="/"))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-"], input=event)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    cut = [line for line in lines if "more bytes of log not shown" in line]
+    assert len(cut) == 1 and cut[0].endswith("at most 1 MB of an invocation's log is kept]"), lines[-4:]
+    assert lines.index(cut[0]) < next(i for i, line in enumerate(lines) if line.startswith("END RequestId"))
