@@ -217,3 +217,16 @@ def test_cli_invoke_says_where_a_runaway_log_was_cut(handlers: Handlers) -> None
     cut = [line for line in lines if "more bytes of log not shown" in line]
     assert len(cut) == 1 and cut[0].endswith("at most 1 MB of an invocation's log is kept]"), lines[-4:]
     assert lines.index(cut[0]) < next(i for i, line in enumerate(lines) if line.startswith("END RequestId"))
+
+
+def test_cli_invoke_names_an_async_def_python_handler(tmp_path: Path) -> None:
+    """Lambda's own words ("Object of type coroutine is not JSON serializable") do not say that the
+    `async` is the mistake; edgesim adds it."""
+    path = tmp_path / "edge.py"
+    path.write_text('async def handler(event, context):\n    return event["Records"][0]["cf"]["request"]\n')
+    event = json.dumps(generate_event(EventType.VIEWER_REQUEST, uri="/"))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-"], input=event)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: edge: Runtime.MarshalError: Object of type coroutine is not JSON serializable (edgesim: handler "
+        "is `async def`; Lambda's Python runtime does not await a handler, so write it as a plain `def`)")
