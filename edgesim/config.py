@@ -357,6 +357,16 @@ def find_config(explicit: Path | None = None) -> Path:
     return local if local.is_file() else default_config_path()
 
 
+def config_above(folder: Path) -> Path | None:
+    """The nearest edgesim.toml in a parent of `folder`: the project a command run from one of its
+    subfolders (functions/) probably meant, where it got the embedded default."""
+    for parent in folder.resolve().parents:
+        candidate = parent / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def read_user_text(path: Path, what: str) -> str:
     """The text of a file the user wrote; a ConfigError naming it when unreadable or not UTF-8."""
     try:

@@ -456,3 +456,21 @@ def test_a_lambda_naming_only_its_file_is_told_to_name_the_function(tmp_path: Pa
     assert result.output.splitlines() == [
         f"error: {path}: default_cache_behavior.functions.origin-request: '{handler}' names the file but not "
         f"the function Lambda calls; write '{handler}:handler'"]
+
+
+def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --config, a command run in functions/ gets the embedded default, and `check` said ok
+    of it: the project's own edgesim.toml, one folder up, is named."""
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n')
+    monkeypatch.chdir(tmp_path / "fns")
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert (f"note: no edgesim.toml in this folder, so this is the embedded default; {path} is a parent "
+            f"folder's: run from {tmp_path} or pass --config {path}") in result.stderr.splitlines()
+    monkeypatch.chdir(tmp_path)  # the config is here: nothing to say
+    assert "note:" not in CliRunner().invoke(main, ["check"]).stderr
