@@ -30,6 +30,12 @@ class CloudFrontFunctionAssociation(Frozen):
 
     @model_validator(mode="after")
     def _checks(self) -> CloudFrontFunctionAssociation:
+        language = _NOT_JAVASCRIPT.get(self.cloudfront_function.suffix)
+        if language is not None:  # else V8's SyntaxError at the first annotation or `def`, a riddle
+            fix = ("for a Lambda@Edge handler write lambda = \"file.py:handler\"" if language == "Python"
+                   else "compile it and point cloudfront_function at the .js")
+            raise ValueError(f"{self.cloudfront_function.name} is {language}; a CloudFront Function is "
+                             f"JavaScript ({cite('function-code-choose-purpose')}): {fix}")
         if self.kvs is not None and self.runtime != "cloudfront-js-2.0":
             raise ValueError(f"a KeyValueStore needs runtime 'cloudfront-js-2.0' ({cite('kvs-with-functions')})")
         if not self.name:
@@ -42,6 +48,8 @@ class CloudFrontFunctionAssociation(Frozen):
 
 
 _NODE_EXT = (".js", ".mjs", ".cjs")
+# Source in a language the runtimes do not run, told as such rather than as a syntax or runtime error.
+_NOT_JAVASCRIPT = {".py": "Python", ".ts": "TypeScript", ".mts": "TypeScript", ".cts": "TypeScript", ".tsx": "TypeScript"}
 
 
 class LambdaFunctionAssociation(Frozen):
@@ -72,6 +80,12 @@ class LambdaFunctionAssociation(Frozen):
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
         path, function, module = _locate_handler(self.handler, base_dir(info))
+        language = _NOT_JAVASCRIPT.get(path.suffix) if path.suffix != ".py" else None
+        if language is not None:
+            # Else the runtime inferred for it (python3.12) was said not to match the file.
+            raise ValueError(f"{path.name} is {language}; Lambda@Edge runs Python (.py) and Node.js (.js, .mjs, "
+                             f".cjs) handlers: point lambda at the compiled JavaScript, e.g. \"dist/{path.stem}.js:"
+                             f"{function or 'handler'}\"")
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "function", function)
         object.__setattr__(self, "module", module)
@@ -127,7 +141,9 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
             path = (base / folder / (file + ext)).resolve()
             if path.is_file():
                 return path, nested, ""
-    return (base / candidates[0][0]).resolve(), function, ""
+    # Not found: name the file the spec most likely means, pkg/mod.py for a dotted `pkg.mod:fn`.
+    dotted = ":" in spec and len(candidates) > 1 and "/" not in spec and "\\" not in spec
+    return (base / candidates[1 if dotted else 0][0]).resolve(), function, ""
 
 
 def _refuse_bare_file(spec: str, base: Path, function: str) -> None:

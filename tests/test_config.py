@@ -474,3 +474,32 @@ def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path
             f"folder's: run from {tmp_path} or pass --config {path}") in result.stderr.splitlines()
     monkeypatch.chdir(tmp_path)  # the config is here: nothing to say
     assert "note:" not in CliRunner().invoke(main, ["check"]).stderr
+
+
+@pytest.mark.parametrize(("association", "files", "expected"), [
+    ('{ cloudfront_function = "fns/h.py" }', {},
+     "h.py is Python; a CloudFront Function is JavaScript (CloudFront docs: \"Determine function purpose\"): "
+     "for a Lambda@Edge handler write lambda = \"file.py:handler\""),
+    ('{ cloudfront_function = "fns/edge.ts" }', {"fns/edge.ts": "function handler(event: any) { return event.request; }\n"},
+     "edge.ts is TypeScript; a CloudFront Function is JavaScript (CloudFront docs: \"Determine function purpose\"): "
+     "compile it and point cloudfront_function at the .js"),
+    ('{ lambda = "fns/edge.ts:handler" }', {"fns/edge.ts": "export const handler = async (e: any) => e;\n"},
+     "edge.ts is TypeScript; Lambda@Edge runs Python (.py) and Node.js (.js, .mjs, .cjs) handlers: point lambda "
+     "at the compiled JavaScript, e.g. \"dist/edge.js:handler\""),
+    # A dotted module that is not there: the file it would be, not "runtime 'python3.12' does not match".
+    ('{ lambda = "pkg.auth:handler" }', {}, "handler file not found: {tmp}/pkg/auth.py"),
+])
+def test_a_function_file_in_the_wrong_language_or_missing_module_is_told_plainly(
+        tmp_path: Path, association: str, files: dict[str, str], expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.viewer-request = {association}\n')
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"error: {path}: default_cache_behavior.functions.viewer-request: {expected.format(tmp=tmp_path)}"]
