@@ -149,6 +149,9 @@ def _kind_message(err: dict[str, Any], wanted: Sequence[str]) -> str:
     given = err.get("input")
     if not isinstance(given, dict):
         return msg
+    present = [key for key in wanted if key in given]
+    if len(present) > 1:
+        return f"{msg}: one of them, not {' and '.join(f'`{key}`' for key in present)}"
     hints = [f"`{key}` is not a key it takes: did you mean `{meant}`?" for key in given
              if isinstance(key, str) and (meant := did_you_mean(key, wanted))]
     if hints:

@@ -187,7 +187,8 @@ def _function_kind(value: Any) -> str | None:
     """Which association a table is, from its key, for the same reason as origin_config._origin_kind."""
     if isinstance(value, dict):
         if "cloudfront_function" in value:
-            return "CloudFrontFunctionAssociation"
+            # Both kinds in one table: told as such (config_errors._kind_message), not as an unknown key.
+            return None if "lambda" in value or "handler" in value else "CloudFrontFunctionAssociation"
         return "LambdaFunctionAssociation" if "lambda" in value or "handler" in value else None
     return type(value).__name__
 

@@ -503,3 +503,30 @@ def test_a_function_file_in_the_wrong_language_or_missing_module_is_told_plainly
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"error: {path}: default_cache_behavior.functions.viewer-request: {expected.format(tmp=tmp_path)}"]
+
+
+@pytest.mark.parametrize(("table", "where", "expected"), [
+    ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\ndirectory = "site"\n', "origins[0]",
+     "an origin needs `url` (a custom origin) or `directory` (a local folder served as an S3 origin): one of "
+     "them, not `url` and `directory`"),
+    ('[[origins]]\nid = "app"\nurl = "s3://my-bucket"\n', "origins[0].url",
+     "'s3://my-bucket' is an S3 bucket, which edgesim serves from a local folder: write "
+     "directory = \"path/to/the/files\" in place of url"),
+    ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n[default_cache_behavior]\ntarget_origin = "app"\n'
+     'functions.viewer-request = { cloudfront_function = "fns/a.js", lambda = "fns/h.py:handler" }\n',
+     "default_cache_behavior.functions.viewer-request",
+     "a function association needs `cloudfront_function` (a CloudFront Function) or `lambda` (a Lambda@Edge "
+     "handler): one of them, not `cloudfront_function` and `lambda`"),
+])
+def test_an_origin_or_function_of_two_kinds_at_once_or_an_s3_url_is_told_which_to_keep(
+        tmp_path: Path, table: str, where: str, expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    if "[default_cache_behavior]" not in table:
+        table += '[default_cache_behavior]\ntarget_origin = "app"\n'
+    path = write(tmp_path, table)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: {where}: {expected}"]
