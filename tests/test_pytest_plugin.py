@@ -365,6 +365,26 @@ def test_a_bad_config_dict_from_the_fixture_names_the_fixture(project: pytest.Py
     result.stdout.no_fnmatch_line("*Traceback*")
 
 
+def test_a_string_stub_that_is_not_a_url_is_told_as_a_stub_mistake(project: pytest.Pytester) -> None:
+    """A string stub is a real origin's URL; `"hello"`, meant as the answer, was pydantic's
+    ValidationError for CustomOrigin raised from inside testing.py."""
+    project.makepyfile(test_scratch_body="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"api": "hello"})
+        def test_body(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "edgesim: origin 'api': 'hello' is not a URL; a string stub is the URL of a real origin (http://...); "
+        "for a canned answer give routes by path, e.g. {'/': 'hello'} "
+        "(this test's origin stubs come from @pytest.mark.edgesim(origins=...))"])
+    result.stdout.no_fnmatch_line("*ValidationError*")
+    result.stdout.no_fnmatch_line("*testing.py*")
+
+
 def test_an_origin_stub_for_an_unknown_origin_says_where_it_came_from(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_typo="""
         import pytest
