@@ -18,6 +18,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from edgesim.docs_links import cite
+
 UNKNOWN_KEY = "unknown key (check its spelling; edgesim refuses keys it does not know)"
 
 
@@ -100,6 +102,24 @@ _CLOUDFRONT_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+# Lambda features Lambda@Edge does not support (spec §2.1, DG/lambda-at-edge-function-restrictions),
+# as a user writes them on a `lambda = ...` association: its key is spelled right, the feature is
+# what is missing, so "check its spelling" would mislead.
+_LAMBDA_EDGE_UNSUPPORTED: dict[str, str] = {
+    "environment": "environment variables; put the values in the code or a file deployed with it",
+    "environment_variables": "environment variables; put the values in the code or a file deployed with it",
+    "env": "environment variables; put the values in the code or a file deployed with it",
+    "layers": "layers; deploy the dependencies in the function's own package",
+    "vpc_config": "VPC access",
+    "vpc": "VPC access",
+    "architecture": "arm64: its functions run on x86_64 only",
+    "architectures": "arm64: its functions run on x86_64 only",
+    "dead_letter_config": "dead-letter queues",
+    "tracing_config": "X-Ray tracing",
+    "tracing": "X-Ray tracing",
+}
+
+
 def snake_case(key: str) -> str:
     """CloudFront's JSON / CloudFormation key in edgesim's words: `TargetOriginId` -> `target_origin_id`,
     `DefaultTTL` -> `default_ttl`."""
@@ -131,6 +151,9 @@ def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str
     cloudfront = _CLOUDFRONT_NAMES.get(snake)
     if cloudfront is not None and cloudfront[0] in keys:
         return f"unknown key; CloudFront's {written} is written here as {cloudfront[1]} (see the README's config)"
+    unsupported = _LAMBDA_EDGE_UNSUPPORTED.get(snake)
+    if unsupported is not None and "lambda" in keys:
+        return f"Lambda@Edge does not support {unsupported} ({cite('lambda-at-edge-function-restrictions')})"
     if snake != written and snake in keys:
         return f"unknown key; edgesim's keys are snake_case: write {snake!r}"
     # A key of another table, written in this one (`request_collapsing` in a behavior, a table's

@@ -530,3 +530,24 @@ def test_an_origin_or_function_of_two_kinds_at_once_or_an_s3_url_is_told_which_t
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [f"error: {path}: {where}: {expected}"]
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("environment = { TABLE = \"t\" }",
+     "environment: Lambda@Edge does not support environment variables; put the values in the code or a file "
+     "deployed with it (CloudFront docs: \"Restrictions on Lambda@Edge\")"),
+    ("layers = [\"arn:aws:lambda:us-east-1:1:layer:x:1\"]",
+     "layers: Lambda@Edge does not support layers; deploy the dependencies in the function's own package "
+     "(CloudFront docs: \"Restrictions on Lambda@Edge\")"),
+])
+def test_a_lambda_feature_lambda_at_edge_lacks_is_named_as_such_not_as_a_misspelling(tmp_path: Path, key: str,
+                                                                                     said: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "fns/h.py:handler", {key} }}\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
