@@ -551,3 +551,23 @@ def test_a_lambda_feature_lambda_at_edge_lacks_is_named_as_such_not_as_a_misspel
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
+
+
+@pytest.mark.parametrize(("name", "code", "line"), [
+    ("h2.py", 'import os\n\nTABLE = os.environ["EDGESIM_TEST_UNSET"]\n\ndef handler(event, context):\n    return event\n', 3),
+    ("h2.js", "const helper = {};\nconst table = helper.config.table;\nexports.handler = async (e) => e;\n", 2),
+])
+def test_a_handler_that_fails_at_import_is_placed_at_its_line(tmp_path: Path, name: str, code: str,
+                                                               line: int) -> None:
+    """Lambda's error names only the exception (KeyError: 'TABLE'); check names the line that raised it."""
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "fns/{name}:handler" }}\n')
+    (tmp_path / "fns" / name).write_text(code)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    (said,) = result.output.splitlines()
+    assert said.startswith(f"error: {tmp_path / 'fns' / name}:{line}: "), said

@@ -22,7 +22,7 @@ from edgesim import errors
 from edgesim.config import DistributionSettings
 from edgesim.config_checks import lambda_limits
 from edgesim.function_associations import LambdaFunctionAssociation
-from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, where_it_failed
 from edgesim.lambda_edge import event as cf_event
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.protocol import InvokeContext
@@ -246,7 +246,8 @@ def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str, source:
     hint = handler_not_found_hint(spec.path, spec.function, source) if (
         source and info["errorType"] == "Runtime.HandlerNotFound") else ""
     return errors.LambdaExecutionError(
-        f"{spec.name} ({spec.path}): {info['errorType']}: {info['errorMessage']}{hint}", logs=lines)
+        f"{spec.name} ({where_it_failed(spec.path, dict(info))}): {info['errorType']}: {info['errorMessage']}{hint}",
+        logs=lines)
 
 
 def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) -> None:
