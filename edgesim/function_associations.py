@@ -32,7 +32,8 @@ class CloudFrontFunctionAssociation(Frozen):
     def _checks(self) -> CloudFrontFunctionAssociation:
         language = _NOT_JAVASCRIPT.get(self.cloudfront_function.suffix)
         if language is not None:  # else V8's SyntaxError at the first annotation or `def`, a riddle
-            fix = ("for a Lambda@Edge handler write lambda = \"file.py:handler\"" if language == "Python"
+            fix = ("a Python handler runs as Lambda@Edge: lambda = \"file.py:handler\" in the config, "
+                   "`edgesim invoke file.py:handler` alone" if language == "Python"
                    else "compile it and point cloudfront_function at the .js")
             raise ValueError(f"{self.cloudfront_function.name} is {language}; a CloudFront Function is "
                              f"JavaScript ({cite('function-code-choose-purpose')}): {fix}")

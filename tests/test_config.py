@@ -479,7 +479,8 @@ def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path
 @pytest.mark.parametrize(("association", "files", "expected"), [
     ('{ cloudfront_function = "fns/h.py" }', {},
      "h.py is Python; a CloudFront Function is JavaScript (CloudFront docs: \"Determine function purpose\"): "
-     "for a Lambda@Edge handler write lambda = \"file.py:handler\""),
+     "a Python handler runs as Lambda@Edge: lambda = \"file.py:handler\" in the config, "
+     "`edgesim invoke file.py:handler` alone"),
     ('{ cloudfront_function = "fns/edge.ts" }', {"fns/edge.ts": "function handler(event: any) { return event.request; }\n"},
      "edge.ts is TypeScript; a CloudFront Function is JavaScript (CloudFront docs: \"Determine function purpose\"): "
      "compile it and point cloudfront_function at the .js"),
