@@ -572,3 +572,26 @@ def test_a_handler_that_fails_at_import_is_placed_at_its_line(tmp_path: Path, na
     assert result.exit_code == 1
     (said,) = result.output.splitlines()
     assert said.startswith(f"error: {tmp_path / 'fns' / name}:{line}: "), said
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("dist.json", '{"DistributionConfig": {"Origins": {"Quantity": 1}}}',
+     "this is JSON; the config is TOML (edgesim.toml): `edgesim import {path}` writes one from a distribution "
+     "config, a CloudFormation / CDK template, Terraform or a serverless.yml"),
+    ("template.yaml", "Resources:\n  Cdn:\n    Type: AWS::CloudFront::Distribution\n",
+     "this is YAML; the config is TOML (edgesim.toml): `edgesim import {path}` writes one from a distribution "
+     "config, a CloudFormation / CDK template, Terraform or a serverless.yml"),
+    ("cases.yaml", "config: edgesim.toml\ncases:\n  - name: home\n",
+     "this is an `edgesim test` cases file, not a config: run it with `edgesim test {path}`"),
+])
+def test_a_config_that_is_another_format_names_the_command_for_it(tmp_path: Path, name: str, text: str,
+                                                                  expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = tmp_path / name
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: {expected.format(path=path)}"]
