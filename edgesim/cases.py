@@ -93,6 +93,9 @@ _OTHER_WORDS = {"url": "path", "uri": "path", "tests": "cases"}
 
 def load_cases(path: Path) -> tuple[CaseFile, list[int]]:
     """Parse and validate a cases file; errors name the file, the case's line and the field."""
+    if path.suffix == ".toml":  # the config, given where its cases go: as YAML it fails on `id = "..."`
+        raise ConfigError(f"this is a config, not a cases file: run `edgesim test CASES.yaml --config {path}`",
+                          file=str(path))
     text = read_user_text(path, "cases")
     try:
         node = yaml.compose(text)

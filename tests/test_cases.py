@@ -179,3 +179,13 @@ cases:
 """, encoding="utf-8")
     (result,) = await run_cases(path)
     assert result.failures == []
+
+
+
+def test_the_config_given_as_the_cases_file_names_the_command_meant(tmp_path: Path) -> None:
+    path = tmp_path / "edgesim.toml"
+    path.write_text(CONFIG)
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"error: {path}: this is a config, not a cases file: run `edgesim test CASES.yaml --config {path}`"]
