@@ -44,8 +44,24 @@ def handler_not_found_hint(path: Path, function: str, source: str) -> str:
     """What edgesim adds to Lambda's HandlerNotFound: `source` names what set `function` (the
     config field and the value written there), then the module's closest function, if any."""
     hint = f" (edgesim: {function!r} is set by {source}"
-    meant = difflib.get_close_matches(function, module_functions(path), n=1)
-    return hint + (f"; did you mean {meant[0]!r}, which the module defines?)" if meant else ")")
+    defined = module_functions(path)
+    meant = difflib.get_close_matches(function, defined, n=1)
+    if meant:
+        return hint + f"; did you mean {meant[0]!r}, which the module defines?)"
+    if not defined and path.suffix != ".py" and _declares(path, function):
+        # `function handler(event) {...}` with no export: a CloudFront Function's shape.
+        return hint + (f"; the file declares {function}() but does not export it: a CloudFront Function? run it "
+                       f"with `edgesim test-function {path.name}`; as a Lambda@Edge handler, add "
+                       f"`exports.{function} = {function};`)")
+    return hint + ")"
+
+
+def _declares(path: Path, function: str) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(rf"^(?:async\s+)?function\s+{re.escape(function)}\s*\(", text, re.MULTILINE) is not None
 
 
 def config_source(field: str, handler: str) -> str:

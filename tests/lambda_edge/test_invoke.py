@@ -230,3 +230,16 @@ def test_cli_invoke_names_an_async_def_python_handler(tmp_path: Path) -> None:
     assert result.stderr.splitlines()[-1] == (
         "error: edge: Runtime.MarshalError: Object of type coroutine is not JSON serializable (edgesim: handler "
         "is `async def`; Lambda's Python runtime does not await a handler, so write it as a plain `def`)")
+
+
+def test_cli_invoke_of_a_cloudfront_function_file_says_what_it_looks_like(tmp_path: Path) -> None:
+    """`function handler(event)` with no export is a CloudFront Function; Lambda's words ("is
+    undefined or not exported") do not say so, nor which command runs it."""
+    path = tmp_path / "add-index.js"
+    path.write_text("function handler(event) {\n  return event.request;\n}\n")
+    event = json.dumps(generate_event(EventType.VIEWER_REQUEST, uri="/"))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-"], input=event)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].endswith(
+        "the file declares handler() but does not export it: a CloudFront Function? run it with "
+        "`edgesim test-function add-index.js`; as a Lambda@Edge handler, add `exports.handler = handler;`)")
