@@ -170,6 +170,12 @@ def _kind_message(err: dict[str, Any], wanted: Sequence[str]) -> str:
     name the key the user wrote when it is a misspelling of one of them."""
     msg = str(err["msg"])
     given = err.get("input")
+    if isinstance(given, str) and "lambda" in wanted:
+        # `functions.viewer-request = "file.js"`: the file alone, where a table says which kind it is.
+        # A .js file on a viewer event is most often a CloudFront Function; origin events take only Lambda@Edge.
+        viewer = str(err["loc"][-1]).startswith("viewer") if err.get("loc") else True
+        key = "cloudfront_function" if viewer and given.endswith(".js") and ":" not in given else "lambda"
+        return f"{msg}; write {{ {key} = {json.dumps(given)} }}"
     if not isinstance(given, dict):
         return msg
     present = [key for key in wanted if key in given]

@@ -595,3 +595,19 @@ def test_a_config_that_is_another_format_names_the_command_for_it(tmp_path: Path
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [f"error: {path}: {expected.format(path=path)}"]
+
+
+@pytest.mark.parametrize(("line", "written"), [
+    ('functions.viewer-request = "fns/a.js"', '{ cloudfront_function = "fns/a.js" }'),
+    ('functions.origin-request = "fns/h.py:handler"', '{ lambda = "fns/h.py:handler" }'),
+])
+def test_a_function_given_as_a_bare_file_is_told_the_table_to_write(tmp_path: Path, line: str, written: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n{line}\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    (said,) = result.output.splitlines()
+    assert said.endswith(f"; write {written}"), said
