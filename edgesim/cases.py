@@ -86,14 +86,29 @@ class CaseResult:
         return not self.failures
 
 
+# Other tools' words for a key, too far from ours for a spelling match: a request's `url` (httpx,
+# requests) is its `path`; pytest's `tests` are our `cases`.
+_OTHER_WORDS = {"url": "path", "uri": "path", "tests": "cases"}
+
+
 def load_cases(path: Path) -> tuple[CaseFile, list[int]]:
     """Parse and validate a cases file; errors name the file, the case's line and the field."""
+    if path.suffix == ".toml":  # the config, given where its cases go: as YAML it fails on `id = "..."`
+        raise ConfigError(f"this is a config, not a cases file: run `edgesim test CASES.yaml --config {path}`",
+                          file=str(path))
     text = read_user_text(path, "cases")
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=str(path)) from None
+    if not isinstance(data, dict):
+        # pydantic would say "Input should be a valid dictionary or instance of CaseFile" at an empty
+        # location: the file's shape, told in its own terms.
+        shape = "empty" if data is None else "a list" if isinstance(data, list) else "not a mapping"
+        fix = "indent the list under `cases:`" if isinstance(data, list) else "write `cases:` and the cases under it"
+        raise ConfigError(f"the file is {shape}; a cases file is a mapping with `cases:`, a list of cases "
+                          f"(`config:` optional): {fix}", file=str(path))
     lines = _case_lines(node)
     try:
         return CaseFile.model_validate(data), lines
@@ -106,7 +121,9 @@ def load_cases(path: Path) -> tuple[CaseFile, list[int]]:
                 where = f"line {lines[loc[1]]}: {where}"
             msg = str(err["msg"])
             if err["type"] == "extra_forbidden":
-                meant = did_you_mean(str(loc[-1]), keys_at(CaseFile, loc[:-1]))
+                keys = keys_at(CaseFile, loc[:-1])
+                meant = did_you_mean(str(loc[-1]), keys) or _OTHER_WORDS.get(str(loc[-1]))
+                meant = meant if meant in keys else None
                 msg = f"unknown key; did you mean {meant!r}?" if meant else "unknown key"
             problems.append(f"{path}: {where}: {msg}")
         raise ConfigError.many(problems) from None

@@ -11,7 +11,7 @@ from typing import BinaryIO, NoReturn
 
 import click
 
-from edgesim.config import find_config, load_config
+from edgesim.config import CONFIG_FILENAME, config_above, default_config_path, find_config, load_config
 from edgesim.config_checks import config_warnings
 from edgesim.docs_links import cite
 from edgesim.errors import ConfigError, UserError
@@ -20,12 +20,24 @@ from edgesim.event_files import load_event
 
 def _load(config_path: Path | None):  # type: ignore[no-untyped-def]
     path = find_config(config_path)
+    _note_config_above(config_path, path)
     try:
         return load_config(path)
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem}", err=True)
         raise SystemExit(1) from None
+
+
+def _note_config_above(config_path: Path | None, path: Path) -> None:
+    """Run from a project's subfolder, a command gets the embedded default: say which config it
+    passed over, lest `check` say ok of a config the user never wrote."""
+    if config_path is not None or path != default_config_path():
+        return
+    above = config_above(Path.cwd())
+    if above is not None and above != path:
+        click.echo(f"note: no {CONFIG_FILENAME} in this folder, so this is the embedded default; {above} "
+                   f"is a parent folder's: run from {above.parent} or pass --config {above}", err=True)
 
 
 DEFAULT_PORT = 8080
@@ -82,6 +94,7 @@ def serve(config_path: Path | None, host: str, port: int | None, log_format: str
         if no_reload or not path.is_file():
             config = _load(config_path)
         else:  # a broken config is waited on, as its later edits are while serving
+            _note_config_above(config_path, path)
             from edgesim.reload import wait_for_valid_config
 
             config = wait_for_valid_config(path, lambda line: click.echo(line, err=True))

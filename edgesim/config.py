@@ -357,6 +357,16 @@ def find_config(explicit: Path | None = None) -> Path:
     return local if local.is_file() else default_config_path()
 
 
+def config_above(folder: Path) -> Path | None:
+    """The nearest edgesim.toml in a parent of `folder`: the project a command run from one of its
+    subfolders (functions/) probably meant, where it got the embedded default."""
+    for parent in folder.resolve().parents:
+        candidate = parent / CONFIG_FILENAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def read_user_text(path: Path, what: str) -> str:
     """The text of a file the user wrote; a ConfigError naming it when unreadable or not UTF-8."""
     try:
@@ -379,8 +389,26 @@ def load_config(path: Path | str) -> DistributionConfig:
                     f"({cite('edge-function-restrictions-all')})")
         elif str(exc).startswith("Illegal character '\\n'"):
             hint = " - is a string's closing quote missing?"
+        other = _other_format(path, text)
+        if other is not None:
+            raise ConfigError(other, file=str(path)) from None
         raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=str(path)) from None
     return parse_config(data, base_dir=path.resolve().parent, source=path)
+
+
+_FORMATS = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML", ".tf": "Terraform"}
+
+
+def _other_format(path: Path, text: str) -> str | None:
+    """A file that is not TOML at all, given as the config: a cases file, or a distribution in a
+    format `edgesim import` reads (where tomllib's first complaint says nothing of that)."""
+    if re.search(r"^cases\s*:", text, re.MULTILINE):
+        return f"this is an `edgesim test` cases file, not a config: run it with `edgesim test {path}`"
+    kind = _FORMATS.get(path.suffix.lower()) or ("JSON" if text.lstrip().startswith("{") else None)
+    if kind is None:
+        return None
+    return (f"this is {kind}; the config is TOML (edgesim.toml): `edgesim import {path}` writes one from a "
+            "distribution config, a CloudFormation / CDK template, Terraform or a serverless.yml")
 
 
 def _excerpt(text: str, message: str) -> str:

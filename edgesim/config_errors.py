@@ -18,6 +18,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from edgesim.docs_links import cite
+
 UNKNOWN_KEY = "unknown key (check its spelling; edgesim refuses keys it does not know)"
 
 
@@ -100,6 +102,24 @@ _CLOUDFRONT_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+# Lambda features Lambda@Edge does not support (spec §2.1, DG/lambda-at-edge-function-restrictions),
+# as a user writes them on a `lambda = ...` association: its key is spelled right, the feature is
+# what is missing, so "check its spelling" would mislead.
+_LAMBDA_EDGE_UNSUPPORTED: dict[str, str] = {
+    "environment": "environment variables; put the values in the code or a file deployed with it",
+    "environment_variables": "environment variables; put the values in the code or a file deployed with it",
+    "env": "environment variables; put the values in the code or a file deployed with it",
+    "layers": "layers; deploy the dependencies in the function's own package",
+    "vpc_config": "VPC access",
+    "vpc": "VPC access",
+    "architecture": "arm64: its functions run on x86_64 only",
+    "architectures": "arm64: its functions run on x86_64 only",
+    "dead_letter_config": "dead-letter queues",
+    "tracing_config": "X-Ray tracing",
+    "tracing": "X-Ray tracing",
+}
+
+
 def snake_case(key: str) -> str:
     """CloudFront's JSON / CloudFormation key in edgesim's words: `TargetOriginId` -> `target_origin_id`,
     `DefaultTTL` -> `default_ttl`."""
@@ -131,6 +151,9 @@ def unknown_key_message(model: type[BaseModel], loc: Sequence[str | int]) -> str
     cloudfront = _CLOUDFRONT_NAMES.get(snake)
     if cloudfront is not None and cloudfront[0] in keys:
         return f"unknown key; CloudFront's {written} is written here as {cloudfront[1]} (see the README's config)"
+    unsupported = _LAMBDA_EDGE_UNSUPPORTED.get(snake)
+    if unsupported is not None and "lambda" in keys:
+        return f"Lambda@Edge does not support {unsupported} ({cite('lambda-at-edge-function-restrictions')})"
     if snake != written and snake in keys:
         return f"unknown key; edgesim's keys are snake_case: write {snake!r}"
     # A key of another table, written in this one (`request_collapsing` in a behavior, a table's
@@ -147,8 +170,17 @@ def _kind_message(err: dict[str, Any], wanted: Sequence[str]) -> str:
     name the key the user wrote when it is a misspelling of one of them."""
     msg = str(err["msg"])
     given = err.get("input")
+    if isinstance(given, str) and "lambda" in wanted:
+        # `functions.viewer-request = "file.js"`: the file alone, where a table says which kind it is.
+        # A .js file on a viewer event is most often a CloudFront Function; origin events take only Lambda@Edge.
+        viewer = str(err["loc"][-1]).startswith("viewer") if err.get("loc") else True
+        key = "cloudfront_function" if viewer and given.endswith(".js") and ":" not in given else "lambda"
+        return f"{msg}; write {{ {key} = {json.dumps(given)} }}"
     if not isinstance(given, dict):
         return msg
+    present = [key for key in wanted if key in given]
+    if len(present) > 1:
+        return f"{msg}: one of them, not {' and '.join(f'`{key}`' for key in present)}"
     hints = [f"`{key}` is not a key it takes: did you mean `{meant}`?" for key in given
              if isinstance(key, str) and (meant := did_you_mean(key, wanted))]
     if hints:
@@ -180,6 +212,14 @@ def message(err: dict[str, Any], model: type[BaseModel]) -> str:
     if err["type"] in ("tuple_type", "list_type") and isinstance(given, (str, int, float)):
         # TOML's list: one value alone is the common slip (`locations = "US"`).
         msg = f"should be a list; write [{json.dumps(given)}]"
+    if err["type"] in ("tuple_type", "list_type") and isinstance(given, dict) and len(err["loc"]) == 1:
+        # `[origins]` for `[[origins]]`: TOML's single brackets make one table, not a list of them.
+        name = err["loc"][0]
+        msg = f"should be a list of tables; head each one [[{name}]] (two brackets), not [{name}]"
+    if err["type"] in ("model_type", "dict_type") and isinstance(given, list) and len(err["loc"]) == 1:
+        # And the reverse, `[[default_cache_behavior]]`: pydantic names the model class, not the table.
+        name = err["loc"][0]
+        msg = f"should be one table; head it [{name}] (one bracket), not [[{name}]]"
     return msg
 
 

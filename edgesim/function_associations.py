@@ -30,6 +30,13 @@ class CloudFrontFunctionAssociation(Frozen):
 
     @model_validator(mode="after")
     def _checks(self) -> CloudFrontFunctionAssociation:
+        language = _NOT_JAVASCRIPT.get(self.cloudfront_function.suffix)
+        if language is not None:  # else V8's SyntaxError at the first annotation or `def`, a riddle
+            fix = ("a Python handler runs as Lambda@Edge: lambda = \"file.py:handler\" in the config, "
+                   "`edgesim invoke file.py:handler` alone" if language == "Python"
+                   else "compile it and point cloudfront_function at the .js")
+            raise ValueError(f"{self.cloudfront_function.name} is {language}; a CloudFront Function is "
+                             f"JavaScript ({cite('function-code-choose-purpose')}): {fix}")
         if self.kvs is not None and self.runtime != "cloudfront-js-2.0":
             raise ValueError(f"a KeyValueStore needs runtime 'cloudfront-js-2.0' ({cite('kvs-with-functions')})")
         if not self.name:
@@ -42,6 +49,8 @@ class CloudFrontFunctionAssociation(Frozen):
 
 
 _NODE_EXT = (".js", ".mjs", ".cjs")
+# Source in a language the runtimes do not run, told as such rather than as a syntax or runtime error.
+_NOT_JAVASCRIPT = {".py": "Python", ".ts": "TypeScript", ".mts": "TypeScript", ".cts": "TypeScript", ".tsx": "TypeScript"}
 
 
 class LambdaFunctionAssociation(Frozen):
@@ -72,6 +81,12 @@ class LambdaFunctionAssociation(Frozen):
     @model_validator(mode="after")
     def _resolve_handler(self, info: ValidationInfo) -> LambdaFunctionAssociation:
         path, function, module = _locate_handler(self.handler, base_dir(info))
+        language = _NOT_JAVASCRIPT.get(path.suffix) if path.suffix != ".py" else None
+        if language is not None:
+            # Else the runtime inferred for it (python3.12) was said not to match the file.
+            raise ValueError(f"{path.name} is {language}; Lambda@Edge runs Python (.py) and Node.js (.js, .mjs, "
+                             f".cjs) handlers: point lambda at the compiled JavaScript, e.g. \"dist/{path.stem}.js:"
+                             f"{function or 'handler'}\"")
         object.__setattr__(self, "path", path)
         object.__setattr__(self, "function", function)
         object.__setattr__(self, "module", module)
@@ -108,6 +123,7 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
         if "." not in spec:
             raise ValueError(f"handler {spec!r} names no function; write 'path/file.py:handler'")
         stem, function = spec.rsplit(".", 1)
+        _refuse_bare_file(spec, base, function)
         candidates = [(stem + ext, "") for ext in (".py", *_NODE_EXT)]
         if "." in stem and "/" not in stem and "\\" not in stem:
             candidates.append((stem.replace(".", "/") + ".py", stem))
@@ -126,7 +142,28 @@ def _locate_handler(spec: str, base: Path) -> tuple[Path, str, str]:
             path = (base / folder / (file + ext)).resolve()
             if path.is_file():
                 return path, nested, ""
-    return (base / candidates[0][0]).resolve(), function, ""
+    # Not found: name the file the spec most likely means, pkg/mod.py for a dotted `pkg.mod:fn`.
+    dotted = ":" in spec and len(candidates) > 1 and "/" not in spec and "\\" not in spec
+    return (base / candidates[1 if dotted else 0][0]).resolve(), function, ""
+
+
+def _refuse_bare_file(spec: str, base: Path, function: str) -> None:
+    """`lambda = "functions/auth.py"` names the file alone: read Lambda's way it is function `py` of
+    module `auth`, which the worker then reports as "Handler 'py' missing", a riddle. Said here as
+    the missing function, with the one the module probably means."""
+    path = (base / spec).resolve()
+    if path.suffix not in (".py", *_NODE_EXT) or not path.is_file():
+        return
+    # Imported here: only a config with this mistake pays for it (config loading loads no runtime).
+    from edgesim.lambda_edge.handler_hint import module_functions
+
+    defined = module_functions(path)
+    if function in defined:  # a function really named `py` or `js`: Lambda's form, meant as written
+        return
+    preferred = [name for name in ("handler", "lambda_handler") if name in defined]
+    meant = (preferred or defined or ["handler"])[0]
+    raise ValueError(f"{spec!r} names the file but not the function Lambda calls; write "
+                     f"{spec + ':' + meant!r}")
 
 
 def _package_module(stem: str, base: Path) -> str:
@@ -151,7 +188,8 @@ def _function_kind(value: Any) -> str | None:
     """Which association a table is, from its key, for the same reason as origin_config._origin_kind."""
     if isinstance(value, dict):
         if "cloudfront_function" in value:
-            return "CloudFrontFunctionAssociation"
+            # Both kinds in one table: told as such (config_errors._kind_message), not as an unknown key.
+            return None if "lambda" in value or "handler" in value else "CloudFrontFunctionAssociation"
         return "LambdaFunctionAssociation" if "lambda" in value or "handler" in value else None
     return type(value).__name__
 

@@ -35,6 +35,9 @@ class CustomOrigin(Frozen):
     @classmethod
     def _http_url(cls, v: str) -> str:
         parts = urlsplit(v)
+        if parts.scheme == "s3":  # an https bucket endpoint is a custom origin like any other: proxied
+            raise ValueError(f"{v!r} is an S3 bucket, which edgesim serves from a local folder: write "
+                             "directory = \"path/to/the/files\" in place of url")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{v!r} is not an http(s) URL; write e.g. 'http://127.0.0.1:3000'")
         if parts.query or parts.fragment:
@@ -90,6 +93,8 @@ def _origin_kind(value: Any) -> str | None:
     """Which origin a table is, from its key (`url` or `directory`), so that a problem in one is
     told once, in that kind's terms, not also as the other kind's missing and unknown keys."""
     if isinstance(value, dict):
+        if "url" in value and "directory" in value:
+            return None  # both: told as such (config_errors._kind_message), not as an unknown key
         return "CustomOrigin" if "url" in value else "S3Origin" if "directory" in value else None
     return type(value).__name__
 

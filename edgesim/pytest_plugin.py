@@ -135,9 +135,29 @@ def _edgesim_session(tmp_path_factory: pytest.TempPathFactory) -> tuple[_Configs
     return _Configs(), tmp_path_factory.mktemp("edgesim-kvs")
 
 
+# The marker's keywords. pytest passes a marker whatever it was given, so one it does not take
+# (`edgesim("edgesim.toml")`, `edgesim(orgins=...)`) would be ignored without a word and the test run
+# on the default config or without its stubs.
+_MARKER_KEYWORDS = ("config", "origins", "socket")
+
+
 def _marker_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    from edgesim.config_errors import did_you_mean
+
     kwargs: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers(MARKER))):  # closest marker wins
+        if marker.args:
+            pytest.fail(f"edgesim: @pytest.mark.{MARKER}({marker.args[0]!r}) of {request.node.nodeid}: the marker "
+                        f"takes keywords only; write @pytest.mark.{MARKER}(config={marker.args[0]!r})"
+                        if len(marker.args) == 1 else
+                        f"edgesim: @pytest.mark.{MARKER} of {request.node.nodeid} takes keywords only "
+                        f"({', '.join(_MARKER_KEYWORDS)}), not positional arguments", pytrace=False)
+        for key in marker.kwargs:
+            if key not in _MARKER_KEYWORDS:
+                meant = did_you_mean(key, _MARKER_KEYWORDS)
+                pytest.fail(f"edgesim: @pytest.mark.{MARKER}({key}=...) of {request.node.nodeid}: not a keyword "
+                            f"it takes" + (f"; did you mean {meant}=?" if meant else "") +
+                            f" (it takes {', '.join(_MARKER_KEYWORDS)})", pytrace=False)
         kwargs.update(marker.kwargs)
     return kwargs
 

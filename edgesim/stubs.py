@@ -12,6 +12,7 @@ import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Union
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -193,6 +194,16 @@ def _is_asgi(obj: Callable[..., Any]) -> bool:
         return False
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) == 3
+
+
+def check_url_spec(origin_id: str, spec: str) -> str:
+    """A string stub is a real origin's URL: one that is not (`"hello"`, meant as the answer's body)
+    is told as a stub mistake, where it was pydantic's ValidationError from inside the distribution."""
+    parts = urlsplit(spec)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StubError(f"origin {origin_id!r}: {spec!r} is not a URL; a string stub is the URL of a real origin "
+                        f"(http://...); for a canned answer give routes by path, e.g. {{'/': {spec!r}}}")
+    return spec
 
 
 def make_stub(origin_id: str, spec: OriginSpec) -> OriginStub:

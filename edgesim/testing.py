@@ -31,7 +31,7 @@ from edgesim.runtime_pool import RuntimePool
 # Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
 from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
-from edgesim.stubs import OriginSpec, StubbedOrigins, make_stub
+from edgesim.stubs import OriginSpec, StubbedOrigins, check_url_spec, make_stub
 from edgesim.trace import Trace
 from edgesim.unstubbed_origins import UnstubbedOrigin, unstubbed_origins
 
@@ -254,7 +254,8 @@ class Distribution:
             if spec is None:
                 replaced.append(origin)
             elif isinstance(spec, str):  # a real HTTP origin at this URL
-                replaced.append(CustomOrigin(id=origin.id, url=spec, custom_headers=origin.custom_headers))
+                replaced.append(CustomOrigin(id=origin.id, url=check_url_spec(origin.id, spec),
+                                             custom_headers=origin.custom_headers))
             else:
                 self.origins[origin.id] = make_stub(origin.id, spec)
                 # A stubbed origin is reached as a custom (HTTP) origin whatever it was configured as.

@@ -141,6 +141,23 @@ def test_bad_cases_name_the_line_and_field(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "line 2: cases.0.expect.triggers.0" in result.output
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- name: home\n  request: {path: /}\n",
+     "the file is a list; a cases file is a mapping with `cases:`, a list of cases (`config:` optional): "
+     "indent the list under `cases:`"),
+    ("", "the file is empty; a cases file is a mapping with `cases:`, a list of cases (`config:` optional): "
+         "write `cases:` and the cases under it"),
+    ("cases:\n  - name: home\n    request: {url: /}\n", "line 2: cases.0.request.url: unknown key; did you mean 'path'?"),
+])
+def test_a_cases_file_of_the_wrong_shape_or_words_is_told_what_to_write(tmp_path: Path, text: str,
+                                                                         expected: str) -> None:
+    path = tmp_path / "cases.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"error: {path}: {expected}"]
+
+
 async def test_the_sample_cases_pass_against_the_default_distribution() -> None:
     samples = Path(__file__).resolve().parent.parent / "samples" / "cases.yaml"
     results = await run_cases(samples)
@@ -162,3 +179,13 @@ cases:
 """, encoding="utf-8")
     (result,) = await run_cases(path)
     assert result.failures == []
+
+
+
+def test_the_config_given_as_the_cases_file_names_the_command_meant(tmp_path: Path) -> None:
+    path = tmp_path / "edgesim.toml"
+    path.write_text(CONFIG)
+    result = CliRunner().invoke(main, ["test", str(path)])
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"error: {path}: this is a config, not a cases file: run `edgesim test CASES.yaml --config {path}`"]

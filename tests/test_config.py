@@ -423,3 +423,191 @@ def test_a_value_in_the_wrong_case_or_not_a_list_is_told_what_to_write(tmp_path:
     toml = BASE + table if table.startswith("[default") else BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + table
     problems = problems_of(tmp_path, toml)
     assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+
+
+@pytest.mark.parametrize(("toml", "expected"), [
+    (BASE.replace("[[origins]]", "[origins]") + '[default_cache_behavior]\ntarget_origin = "app"\n',
+     "origins: should be a list of tables; head each one [[origins]] (two brackets), not [origins]"),
+    (BASE + '[[default_cache_behavior]]\ntarget_origin = "app"\n',
+     "default_cache_behavior: should be one table; head it [default_cache_behavior] (one bracket), "
+     "not [[default_cache_behavior]]"),
+])
+def test_a_table_with_the_wrong_brackets_is_told_which_to_write(tmp_path: Path, toml: str, expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, toml)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: {expected}"]
+
+
+@pytest.mark.parametrize("handler", ["fns/h.py", "fns/a.js"])
+def test_a_lambda_naming_only_its_file_is_told_to_name_the_function(tmp_path: Path, handler: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "{handler}" }}\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"error: {path}: default_cache_behavior.functions.origin-request: '{handler}' names the file but not "
+        f"the function Lambda calls; write '{handler}:handler'"]
+
+
+def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --config, a command run in functions/ gets the embedded default, and `check` said ok
+    of it: the project's own edgesim.toml, one folder up, is named."""
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n')
+    monkeypatch.chdir(tmp_path / "fns")
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert (f"note: no edgesim.toml in this folder, so this is the embedded default; {path} is a parent "
+            f"folder's: run from {tmp_path} or pass --config {path}") in result.stderr.splitlines()
+    monkeypatch.chdir(tmp_path)  # the config is here: nothing to say
+    assert "note:" not in CliRunner().invoke(main, ["check"]).stderr
+
+
+@pytest.mark.parametrize(("association", "files", "expected"), [
+    ('{ cloudfront_function = "fns/h.py" }', {},
+     "h.py is Python; a CloudFront Function is JavaScript (CloudFront docs: \"Determine function purpose\"): "
+     "a Python handler runs as Lambda@Edge: lambda = \"file.py:handler\" in the config, "
+     "`edgesim invoke file.py:handler` alone"),
+    ('{ cloudfront_function = "fns/edge.ts" }', {"fns/edge.ts": "function handler(event: any) { return event.request; }\n"},
+     "edge.ts is TypeScript; a CloudFront Function is JavaScript (CloudFront docs: \"Determine function purpose\"): "
+     "compile it and point cloudfront_function at the .js"),
+    ('{ lambda = "fns/edge.ts:handler" }', {"fns/edge.ts": "export const handler = async (e: any) => e;\n"},
+     "edge.ts is TypeScript; Lambda@Edge runs Python (.py) and Node.js (.js, .mjs, .cjs) handlers: point lambda "
+     "at the compiled JavaScript, e.g. \"dist/edge.js:handler\""),
+    # A dotted module that is not there: the file it would be, not "runtime 'python3.12' does not match".
+    ('{ lambda = "pkg.auth:handler" }', {}, "handler file not found: {tmp}/pkg/auth.py"),
+])
+def test_a_function_file_in_the_wrong_language_or_missing_module_is_told_plainly(
+        tmp_path: Path, association: str, files: dict[str, str], expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.viewer-request = {association}\n')
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"error: {path}: default_cache_behavior.functions.viewer-request: {expected.format(tmp=tmp_path)}"]
+
+
+@pytest.mark.parametrize(("table", "where", "expected"), [
+    ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\ndirectory = "site"\n', "origins[0]",
+     "an origin needs `url` (a custom origin) or `directory` (a local folder served as an S3 origin): one of "
+     "them, not `url` and `directory`"),
+    ('[[origins]]\nid = "app"\nurl = "s3://my-bucket"\n', "origins[0].url",
+     "'s3://my-bucket' is an S3 bucket, which edgesim serves from a local folder: write "
+     "directory = \"path/to/the/files\" in place of url"),
+    ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:3000"\n[default_cache_behavior]\ntarget_origin = "app"\n'
+     'functions.viewer-request = { cloudfront_function = "fns/a.js", lambda = "fns/h.py:handler" }\n',
+     "default_cache_behavior.functions.viewer-request",
+     "a function association needs `cloudfront_function` (a CloudFront Function) or `lambda` (a Lambda@Edge "
+     "handler): one of them, not `cloudfront_function` and `lambda`"),
+])
+def test_an_origin_or_function_of_two_kinds_at_once_or_an_s3_url_is_told_which_to_keep(
+        tmp_path: Path, table: str, where: str, expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    if "[default_cache_behavior]" not in table:
+        table += '[default_cache_behavior]\ntarget_origin = "app"\n'
+    path = write(tmp_path, table)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: {where}: {expected}"]
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("environment = { TABLE = \"t\" }",
+     "environment: Lambda@Edge does not support environment variables; put the values in the code or a file "
+     "deployed with it (CloudFront docs: \"Restrictions on Lambda@Edge\")"),
+    ("layers = [\"arn:aws:lambda:us-east-1:1:layer:x:1\"]",
+     "layers: Lambda@Edge does not support layers; deploy the dependencies in the function's own package "
+     "(CloudFront docs: \"Restrictions on Lambda@Edge\")"),
+])
+def test_a_lambda_feature_lambda_at_edge_lacks_is_named_as_such_not_as_a_misspelling(tmp_path: Path, key: str,
+                                                                                     said: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "fns/h.py:handler", {key} }}\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
+
+
+@pytest.mark.parametrize(("name", "code", "line"), [
+    ("h2.py", 'import os\n\nTABLE = os.environ["EDGESIM_TEST_UNSET"]\n\ndef handler(event, context):\n    return event\n', 3),
+    ("h2.js", "const helper = {};\nconst table = helper.config.table;\nexports.handler = async (e) => e;\n", 2),
+])
+def test_a_handler_that_fails_at_import_is_placed_at_its_line(tmp_path: Path, name: str, code: str,
+                                                               line: int) -> None:
+    """Lambda's error names only the exception (KeyError: 'TABLE'); check names the line that raised it."""
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "fns/{name}:handler" }}\n')
+    (tmp_path / "fns" / name).write_text(code)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    (said,) = result.output.splitlines()
+    assert said.startswith(f"error: {tmp_path / 'fns' / name}:{line}: "), said
+
+
+@pytest.mark.parametrize(("name", "text", "expected"), [
+    ("dist.json", '{"DistributionConfig": {"Origins": {"Quantity": 1}}}',
+     "this is JSON; the config is TOML (edgesim.toml): `edgesim import {path}` writes one from a distribution "
+     "config, a CloudFormation / CDK template, Terraform or a serverless.yml"),
+    ("template.yaml", "Resources:\n  Cdn:\n    Type: AWS::CloudFront::Distribution\n",
+     "this is YAML; the config is TOML (edgesim.toml): `edgesim import {path}` writes one from a distribution "
+     "config, a CloudFormation / CDK template, Terraform or a serverless.yml"),
+    ("cases.yaml", "config: edgesim.toml\ncases:\n  - name: home\n",
+     "this is an `edgesim test` cases file, not a config: run it with `edgesim test {path}`"),
+])
+def test_a_config_that_is_another_format_names_the_command_for_it(tmp_path: Path, name: str, text: str,
+                                                                  expected: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = tmp_path / name
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"error: {path}: {expected.format(path=path)}"]
+
+
+@pytest.mark.parametrize(("line", "written"), [
+    ('functions.viewer-request = "fns/a.js"', '{ cloudfront_function = "fns/a.js" }'),
+    ('functions.origin-request = "fns/h.py:handler"', '{ lambda = "fns/h.py:handler" }'),
+])
+def test_a_function_given_as_a_bare_file_is_told_the_table_to_write(tmp_path: Path, line: str, written: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n{line}\n')
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    (said,) = result.output.splitlines()
+    assert said.endswith(f"; write {written}"), said

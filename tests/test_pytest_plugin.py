@@ -322,6 +322,30 @@ def test_a_bad_config_dict_fails_in_one_line_naming_the_marker(project: pytest.P
     assert failure_report(result).count("cache_polcy: unknown key") == 1
 
 
+def test_a_marker_argument_it_does_not_take_fails_naming_the_keyword(project: pytest.Pytester) -> None:
+    """pytest hands a marker whatever it was given: a positional config path or a misspelt keyword was
+    ignored, and the test ran on another config or without its stubs."""
+    project.makepyfile(test_scratch_marker="""
+        import pytest
+
+        @pytest.mark.edgesim("other.toml")
+        def test_positional(edge_client):
+            pass
+
+        @pytest.mark.edgesim(orgins={"app": None})
+        def test_misspelt(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines([
+        "edgesim: @pytest.mark.edgesim('other.toml') of test_scratch_marker.py::test_positional: the marker "
+        "takes keywords only; write @pytest.mark.edgesim(config='other.toml')",
+        "edgesim: @pytest.mark.edgesim(orgins=...) of test_scratch_marker.py::test_misspelt: not a keyword it "
+        "takes; did you mean origins=? (it takes config, origins, socket)"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+
+
 def test_a_bad_config_dict_from_the_fixture_names_the_fixture(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_fixture="""
         import pytest
@@ -339,6 +363,26 @@ def test_a_bad_config_dict_from_the_fixture_names_the_fixture(project: pytest.Py
         "edgesim config: the edgesim_config fixture of test_scratch_fixture.py::test_fixture: "
         "default_cache_behavior.target_origin: unknown origin id 'nope'*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_string_stub_that_is_not_a_url_is_told_as_a_stub_mistake(project: pytest.Pytester) -> None:
+    """A string stub is a real origin's URL; `"hello"`, meant as the answer, was pydantic's
+    ValidationError for CustomOrigin raised from inside testing.py."""
+    project.makepyfile(test_scratch_body="""
+        import pytest
+
+        @pytest.mark.edgesim(origins={"api": "hello"})
+        def test_body(edge_client):
+            pass
+    """)
+    result = project.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([
+        "edgesim: origin 'api': 'hello' is not a URL; a string stub is the URL of a real origin (http://...); "
+        "for a canned answer give routes by path, e.g. {'/': 'hello'} "
+        "(this test's origin stubs come from @pytest.mark.edgesim(origins=...))"])
+    result.stdout.no_fnmatch_line("*ValidationError*")
+    result.stdout.no_fnmatch_line("*testing.py*")
 
 
 def test_an_origin_stub_for_an_unknown_origin_says_where_it_came_from(project: pytest.Pytester) -> None:

@@ -106,6 +106,20 @@ def _item(item: Any, where: str, with_attributes: bool) -> Entry:
 def normalize_request(output: Any, event_request: dict[str, Any], *, controls: bool = True) -> dict[str, Any]:
     if not isinstance(output, dict):
         raise InvalidOutput("the function must return event.request or a response object")
+    try:
+        return _normalize_request(output, event_request, controls)
+    except InvalidOutput as exc:
+        if "status" in output and "statusCode" not in output:
+            # A response in Lambda@Edge's shape is taken for a request (it has no statusCode), and
+            # its header arrays then fail as request headers: say which shape was meant.
+            raise InvalidOutput(f"{exc}; the object has `status` but no `statusCode`, so it was read as the "
+                                "request: a CloudFront Function's response is { statusCode: 302, headers: "
+                                "{ location: { value: '/x' } } } (`status` and [{key, value}] header arrays are "
+                                f"Lambda@Edge's) ({_EVENT_DOCS})") from None
+        raise
+
+
+def _normalize_request(output: dict[str, Any], event_request: dict[str, Any], controls: bool) -> dict[str, Any]:
     method = output.get("method", event_request.get("method"))
     if method != event_request.get("method"):
         raise InvalidOutput(f"request.method is read-only ({_EVENT_DOCS})")

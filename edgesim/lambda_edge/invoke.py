@@ -22,7 +22,7 @@ from edgesim.docs_links import cite
 from edgesim.exchange import GENERATED_X_CACHE
 from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge import validation
-from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, where_it_failed
 from edgesim.lambda_edge.runtime import WorkerPool, raise_for_outcome, trigger_limits, worker_spec
 from edgesim.lambda_edge.workers import Worker, WorkerInitError
 from edgesim.messages import EventType
@@ -253,7 +253,8 @@ def check_lambda(assoc: LambdaFunctionAssociation, named_by: str = "") -> list[s
         except WorkerInitError as exc:
             hint = handler_not_found_hint(assoc.path, assoc.function, config_source(named_by, assoc.handler)) if (
                 named_by and exc.error["errorType"] == "Runtime.HandlerNotFound") else ""
-            return [f"{assoc.path}: {exc.error['errorType']}: {exc.error['errorMessage']}{hint}"]
+            where = where_it_failed(assoc.path, dict(exc.error))
+            return [f"{where}: {exc.error['errorType']}: {exc.error['errorMessage']}{hint}"]
         finally:
             await worker.kill()
         return []

@@ -13,6 +13,7 @@ import math
 import random
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from edgesim import errors
 from edgesim.config import DistributionSettings
 from edgesim.config_checks import lambda_limits
 from edgesim.function_associations import LambdaFunctionAssociation
-from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, where_it_failed
 from edgesim.lambda_edge import event as cf_event
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.protocol import InvokeContext
@@ -245,7 +246,8 @@ def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str, source:
     hint = handler_not_found_hint(spec.path, spec.function, source) if (
         source and info["errorType"] == "Runtime.HandlerNotFound") else ""
     return errors.LambdaExecutionError(
-        f"{spec.name} ({spec.path}): {info['errorType']}: {info['errorMessage']}{hint}", logs=lines)
+        f"{spec.name} ({where_it_failed(spec.path, dict(info))}): {info['errorType']}: {info['errorMessage']}{hint}",
+        logs=lines)
 
 
 def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) -> None:
@@ -262,7 +264,17 @@ def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) ->
         raise errors.LambdaExecutionError(f"{spec.name}: {outcome.detail or 'Runtime exited'}", logs=logs)
     if not outcome.ok:
         info = outcome.error or {"errorType": "Error", "errorMessage": "unknown error", "stackTrace": []}
-        raise errors.LambdaExecutionError(f"{spec.name}: {info['errorType']}: {info['errorMessage']}", logs=logs)
+        raise errors.LambdaExecutionError(
+            f"{spec.name}: {info['errorType']}: {info['errorMessage']}{_async_def_hint(spec, info)}", logs=logs)
+
+
+def _async_def_hint(spec: WorkerSpec, info: Mapping[str, Any]) -> str:
+    """Lambda's words for an `async def` handler name a coroutine, not the `async`: Lambda's Python
+    runtime calls the handler and marshals what it returns without awaiting it."""
+    if info.get("errorType") == "Runtime.MarshalError" and "type coroutine" in str(info.get("errorMessage")):
+        return (f" (edgesim: {spec.function} is `async def`; Lambda's Python runtime does not await a handler, "
+                "so write it as a plain `def`)")
+    return ""
 
 
 class LambdaEdgeFunction:

@@ -208,6 +208,7 @@ class Worker:
         self._ctl_in = self._ctl_out = self._log = -1
         self._frames = protocol.LineBuffer()
         self._log_buf = bytearray()
+        self._log_cut = 0  # bytes of this invocation's log past _LOG_CAP, said after its lines
         self._avail = bytearray(4)  # FIONREAD's int
         self._log_pending = False  # the log reader's last read was a full one: the pipe may hold more
         self._waiter: asyncio.Future[protocol.ChildFrame | None] | None = None
@@ -289,6 +290,7 @@ class Worker:
             return InvokeOutcome(ok=False, failure="crash", detail="worker is not running", started=False)
         if self._log_buf:
             self._log_buf.clear()
+            self._log_cut = 0
         data = protocol.encode({"type": "invoke", "event": event, "context": context})
         started = time.perf_counter()
         sent = self._write(data)
@@ -396,6 +398,8 @@ class Worker:
         self._log_pending = len(chunk) == _READ_SIZE  # the pipe may hold more than one read took
         if len(self._log_buf) < _LOG_CAP:
             self._log_buf += chunk
+        else:
+            self._log_cut += len(chunk)
 
     def _drain_log(self) -> None:
         self._log_pending = False  # read until the pipe is empty
@@ -417,13 +421,21 @@ class Worker:
                 return
             if len(self._log_buf) < _LOG_CAP:
                 self._log_buf += chunk
+            else:
+                self._log_cut += len(chunk)
 
     def take_lines(self) -> list[str]:
         if not self._log_buf:  # a handler that logged nothing: the common case
             return []
         text = self._log_buf.decode("utf-8", "replace")
         self._log_buf.clear()
-        return text.splitlines()
+        lines = text.splitlines()
+        if self._log_cut:
+            # Said, so that a log that stops mid-loop is not taken for the handler stopping there.
+            lines.append(f"[edgesim: {self._log_cut:,} more bytes of log not shown; at most "
+                         f"{_LOG_CAP >> 20} MB of an invocation's log is kept]")
+            self._log_cut = 0
+        return lines
 
     def check(self, now: float) -> bool:
         """The watchdog's tick during a wait: False when the child was killed for a limit."""

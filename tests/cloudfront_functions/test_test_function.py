@@ -232,3 +232,19 @@ def test_cli_says_what_a_malformed_event_part_should_be(tmp_path: Path, field: s
     (tmp_path / "event.json").write_text(json.dumps(event))
     result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", str(tmp_path / "event.json")])
     assert result.exit_code == 2 and words in result.output
+
+
+def test_cli_says_a_response_in_lambda_edge_s_shape_was_read_as_the_request(tmp_path: Path) -> None:
+    """`status` and [{key, value}] headers (Lambda@Edge's response) have no statusCode, so the object
+    is read as the request and its Location array failed as a request header, with no word of why."""
+    fn = tmp_path / "redirect.js"
+    fn.write_text("function handler(e) { return { status: '302', headers: "
+                  "{ location: [{ key: 'Location', value: '/x' }] } }; }")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(SAMPLE_EVENT))
+    result = CliRunner().invoke(main, ["test-function", str(fn), "--event", str(event), "--fail-on-error"])
+    assert result.exit_code == 1
+    message = json.loads(result.stdout)["TestResult"]["FunctionErrorMessage"]
+    assert "request.headers.location must be an object like" in message
+    assert ("the object has `status` but no `statusCode`, so it was read as the request: a CloudFront Function's "
+            "response is { statusCode: 302, headers: { location: { value: '/x' } } }") in message

@@ -248,3 +248,47 @@ async def test_limits_over_the_trigger_s_quota_run_but_say_so(handlers: Handlers
     origin_over = await invoke_handler(f"{path}:handler", generate_event(EventType.ORIGIN_REQUEST), timeout=31)
     assert origin_over.notes == ["--timeout 31 s is over Lambda@Edge's 30 s for origin-request; "
                                  "CloudFront refuses such an association"]
+
+
+def test_cli_invoke_says_where_a_runaway_log_was_cut(handlers: Handlers) -> None:
+    """edgesim keeps 1 MB of an invocation's log; the rest used to go without a word, so a log that
+    stopped mid-loop read as the handler stopping there."""
+    path = handlers.write(
+        "chatty",
+        py='def handler(event, context):\n    for i in range(20000):\n        print("x" * 100, i)\n'
+           '    return event["Records"][0]["cf"]["request"]\n',
+        js='exports.handler = async (event) => {\n  for (let i = 0; i < 20000; i++) console.log("x".repeat(100), i);\n'
+           '  return event.Records[0].cf.request;\n};\n')
+    event = json.dumps(generate_event(EventType.VIEWER_REQUEST, uri="/"))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-"], input=event)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    cut = [line for line in lines if "more bytes of log not shown" in line]
+    assert len(cut) == 1 and cut[0].endswith("at most 1 MB of an invocation's log is kept]"), lines[-4:]
+    assert lines.index(cut[0]) < next(i for i, line in enumerate(lines) if line.startswith("END RequestId"))
+
+
+def test_cli_invoke_names_an_async_def_python_handler(tmp_path: Path) -> None:
+    """Lambda's own words ("Object of type coroutine is not JSON serializable") do not say that the
+    `async` is the mistake; edgesim adds it."""
+    path = tmp_path / "edge.py"
+    path.write_text('async def handler(event, context):\n    return event["Records"][0]["cf"]["request"]\n')
+    event = json.dumps(generate_event(EventType.VIEWER_REQUEST, uri="/"))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-"], input=event)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: edge: Runtime.MarshalError: Object of type coroutine is not JSON serializable (edgesim: handler "
+        "is `async def`; Lambda's Python runtime does not await a handler, so write it as a plain `def`)")
+
+
+def test_cli_invoke_of_a_cloudfront_function_file_says_what_it_looks_like(tmp_path: Path) -> None:
+    """`function handler(event)` with no export is a CloudFront Function; Lambda's words ("is
+    undefined or not exported") do not say so, nor which command runs it."""
+    path = tmp_path / "add-index.js"
+    path.write_text("function handler(event) {\n  return event.request;\n}\n")
+    event = json.dumps(generate_event(EventType.VIEWER_REQUEST, uri="/"))
+    result = CliRunner().invoke(main, ["invoke", f"{path}:handler", "--event", "-"], input=event)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].endswith(
+        "the file declares handler() but does not export it: a CloudFront Function? run it with "
+        "`edgesim test-function add-index.js`; as a Lambda@Edge handler, add `exports.handler = handler;`)")
