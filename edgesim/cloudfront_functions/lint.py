@@ -255,8 +255,12 @@ def _has_handler(root: Node) -> bool:
 
     A bundler's output declares `var handler;` and assigns the function later (AWS's TypeScript
     sample bundles with webpack's `library: {type: "var"}`), so a var declaration counts too.
+    An exported one (`export function handler(event)`) is still the handler: the export is the
+    problem, reported on its own (_export_problem), as CloudFront's error names only the export.
     """
     for child in root.children:
+        if child.type == "export_statement":
+            child = child.child_by_field_name("declaration") or child
         if child.type == "function_declaration":
             name = child.child_by_field_name("name")
             if name is not None and name.text == b"handler":

@@ -200,3 +200,15 @@ def test_edgesim_check_names_v8s_message_for_a_syntax_error(tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["check", "--config", str(tmp_path / "edgesim.toml")])
     assert result.exit_code == 1
     assert result.output == f"error: {tmp_path / 'vr.js'}:3:29: SyntaxError: Unexpected token ';'\n"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_an_exported_handler_is_reported_once_as_the_export(tmp_path: Path, runtime: str) -> None:
+    # `export function handler(event)` (a basic-auth function shared on GitHub): the handler is
+    # there, the export is what CloudFront refuses. check said so, then also said there was no
+    # top-level handler, which sent the reader looking for a function that is plainly in the file.
+    path = tmp_path / "exported.js"
+    path.write_text("var USER = 'u';\n\nexport function handler(event)\n{\n  return event.request;\n}\n")
+    problems = check_cloudfront_function(CloudFrontFunctionAssociation(cloudfront_function=path, runtime=runtime))
+    assert len(problems) == 1, problems
+    assert f"{path}:3: export is not supported" in problems[0]
