@@ -311,6 +311,7 @@ def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kv
                           fail_on_error: bool) -> None:
     """Run a CloudFront Function on an event and print what `aws cloudfront test-function` prints."""
     from edgesim.cloudfront_functions import test_function
+    from edgesim.cloudfront_functions.hints import runtime_hint
     from edgesim.cloudfront_functions.testfunction import event_notes, source_line
     from edgesim.errors import UserError
 
@@ -329,6 +330,9 @@ def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kv
     click.echo(json.dumps(result, indent=4))
     if result.error_line is not None:  # CloudFront's message has no line: say where it was thrown
         click.echo(f"note: thrown at {source_line(function, result.error_line)}", err=True)
+        hint = runtime_hint(result["TestResult"]["FunctionErrorMessage"], runtime)
+        if hint:
+            click.echo(f"note: {hint}", err=True)
     if fail_on_error and result["TestResult"]["FunctionErrorMessage"]:
         raise SystemExit(1)
 

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from edgesim.cloudfront_functions.edge_location import edge_location
 from edgesim.cloudfront_functions.event import Context, build_event
+from edgesim.cloudfront_functions.hints import runtime_hint
 from edgesim.cloudfront_functions.isolate import MEMORY_LIMIT_BYTES, CompileError, Isolate, Outcome
 from edgesim.cloudfront_functions.kvs import KeyValueStore
 from edgesim.cloudfront_functions.lint import Violation, analyse
@@ -161,6 +162,8 @@ class CloudFrontFunction:
             return Run(outcome, None, FunctionValidationError(outcome.error, logs=logs), utilization)
         if not outcome.ok:
             where = f" ({self.file}:{outcome.line})" if outcome.line else ""
+            hint = runtime_hint(outcome.error, self.assoc.runtime)
+            where += f"; {hint}" if hint else ""
             return Run(outcome, None, FunctionExecutionError(outcome.error + where, logs=logs), utilization)
         try:
             if outcome.changes is not None:  # the event's own request / response, headers edited
