@@ -72,7 +72,9 @@ def text_line(trace: Trace, *, seen_notes: set[str] | None = None, inspecting: b
     for t in trace.triggers:
         shown = _shown(t)
         if shown:
-            lines.extend(f"    {t.event_type._value_} | {line}" for line in shown)
+            # A log entry of several lines (console.log(JSON.stringify(x, null, 2))) keeps each
+            # under its trigger, never at the margin where edgesim's own lines are.
+            lines.extend(f"    {t.event_type._value_} | {line}" for entry in shown for line in entry.split("\n"))
         if t.log_data is not None:
             lines.append(f"    {t.event_type._value_} | log-data: {t.log_data}")
     if trace.error:

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from test_sweep_fixes import VIEWER_REQUEST, through_edge
 
 from edgesim.cli import main
+from edgesim.request_log import text_line
 
 # A basic-auth function shared as a gist and copied into repositories: written with `let` (so it
 # needs cloudfront-js-2.0) and decoding the credentials with String.bytesFrom, which 2.0 removed.
@@ -58,3 +59,19 @@ async def test_a_1_0_function_using_bytes_from_gets_no_hint(tmp_path: Path) -> N
     other = "function handler(event) { return event.request.uri.nope(); }"
     response, trace, _ = await through_edge(tmp_path, other, "/")
     assert response.status_code == 503 and "removed" not in str(trace.error)
+
+
+async def test_each_line_of_a_multi_line_log_is_under_its_trigger_in_the_serve_log(tmp_path: Path) -> None:
+    # zootella/cold3 net23/screen.cjs logs its decisions as console.log(JSON.stringify(log, null, 2)):
+    # one log entry of several lines. The serve log put only the first under "viewer-request |",
+    # the rest at the left margin, where they read as lines of edgesim's own.
+    code = ("function handler(event) {\n  var log = ['checked origin', 'access granted'];\n"
+            "  console.log(JSON.stringify(log, null, 2));\n  return event.request;\n}\n")
+    response, trace, _ = await through_edge(tmp_path, code, "/")
+    assert response.status_code == 200
+    assert text_line(trace).splitlines()[1:] == [
+        "    viewer-request | [",
+        '    viewer-request |   "checked origin",',
+        '    viewer-request |   "access granted"',
+        "    viewer-request | ]",
+    ]
