@@ -193,6 +193,15 @@ class EdgeApp:
                 return
 
 
+# The keys CloudFront gives Host and User-Agent in Lambda@Edge events whatever case the viewer wrote
+# them in; every other header keeps the viewer's (spec §2.2). Events logged from CloudFront for HTTP/2
+# viewers, whose names are lowercase on the wire, show `Host` and `User-Agent` beside `accept`,
+# `sec-fetch-mode`, `te`: the viewer-request event in the README of
+# serverless-plugin-cloudfront-lambda-edge-playground (Chrome), a Firefox one in a Python test module,
+# the AWS docs' viewer-response example (curl). uvicorn hands every name over lowercase, as HTTP/2 does.
+_VIEWER_KEYS = {b"host": "Host", b"user-agent": "User-Agent"}
+
+
 def to_request(scope: Scope, body: bytes) -> Request:
     """An ASGI scope as a viewer Request, refusing what CloudFront refuses (spec §1.4, §1.6)."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -230,7 +239,8 @@ def to_request(scope: Scope, body: bytes) -> Request:
         method=scope["method"],
         uri=path,
         querystring=query.decode("utf-8", "surrogateescape"),
-        headers=Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw_headers),
+        headers=Headers((_VIEWER_KEYS.get(k) or k.decode("latin-1"), v.decode("utf-8", "surrogateescape"))
+                        for k, v in raw_headers),
         body=body,
         client_ip=client[0],
         http_version=http_version,

@@ -15,6 +15,7 @@ from edgesim.cli import main
 from edgesim.lambda_edge import generate_event, invoke_handler
 from edgesim.lambda_edge.invoke import event_type_of
 from edgesim.messages import EventType
+from edgesim.testing import Distribution
 
 from .conftest import IDENTITY_JS, IDENTITY_PY, Handlers
 
@@ -185,3 +186,47 @@ async def test_headers_cloudfront_never_shows_in_a_pasted_event_are_noted(handle
     assert result.ok and result.result == event["Records"][0]["cf"]["response"]
     assert any(note.startswith("the event's response.headers has x-cache, which CloudFront never shows a function")
                for note in result.notes)
+
+
+# Echoes the event it received, as JSON: the viewer-request one in a generated response, a response
+# trigger's in the response body it returns.
+_ECHO_PY = """
+import json
+def handler(event, context):
+    cf = event["Records"][0]["cf"]
+    if "response" in cf:
+        cf["response"]["body"] = json.dumps(event)
+        return cf["response"]
+    return {"status": "200", "body": json.dumps(event)}
+"""
+_ECHO_JS = """
+exports.handler = async (event) => {
+  const cf = event.Records[0].cf;
+  if (cf.response) { cf.response.body = JSON.stringify(event); return cf.response; }
+  return { status: '200', body: JSON.stringify(event) };
+};
+"""
+
+
+async def test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfront_does(
+        handlers: Handlers, tmp_path: Path) -> None:
+    """Events logged from CloudFront for HTTP/2 viewers (whose header names are lowercase on the wire)
+    key `Host` and `User-Agent` so, and every other header as the viewer sent it: the viewer-request
+    event in serverless-plugin-cloudfront-lambda-edge-playground's README (Chrome: `Host`,
+    `User-Agent`, `accept`, `sec-fetch-mode`), a Firefox one in a Python test module (`Host`,
+    `User-Agent`, `accept`, `te`), the AWS docs' viewer-response example (curl 7.66: `Host`,
+    `User-Agent`, `accept`). edgesim's server gets every name lowercase (uvicorn), as from HTTP/2."""
+    path = handlers.write("echo", py=_ECHO_PY, js=_ECHO_JS)
+    config = {"origins": [{"id": "site", "directory": "site"}],
+              "default_cache_behavior": {"target_origin": "site",
+                                         "functions": {"viewer-request": {"lambda": f"{path.name}:handler"}}}}
+    async with Distribution(config, base_dir=tmp_path) as dist:
+        response = await dist.get("/", headers={"User-Agent": "curl/8.4.0", "Accept": "*/*",
+                                                "Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 200, response.text
+    headers = json.loads(response.content)["Records"][0]["cf"]["request"]["headers"]
+    assert [e["key"] for e in headers["host"]] == ["Host"]
+    assert headers["user-agent"] == [{"key": "User-Agent", "value": "curl/8.4.0"}]
+    assert headers["accept"] == [{"key": "accept", "value": "*/*"}]
+    assert headers["sec-fetch-mode"] == [{"key": "sec-fetch-mode", "value": "navigate"}]
+
