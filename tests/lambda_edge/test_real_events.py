@@ -4,6 +4,7 @@ events captured from CloudFront in public repos' fixtures), through `edgesim inv
 
 from __future__ import annotations
 
+import email.utils
 import json
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,37 @@ async def test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfr
     assert headers["accept"] == [{"key": "accept", "value": "*/*"}]
     assert headers["sec-fetch-mode"] == [{"key": "sec-fetch-mode", "value": "navigate"}]
 
+
+# Reads the origin's Date, as a handler written against S3's responses can.
+_READS_DATE_PY = """
+def handler(event, context):
+    response = event["Records"][0]["cf"]["response"]
+    response["headers"]["x-origin-date"] = [{"key": "X-Origin-Date", "value": response["headers"]["date"][0]["value"]}]
+    return response
+"""
+_READS_DATE_JS = """
+exports.handler = async (event) => {
+  const response = event.Records[0].cf.response;
+  response.headers['x-origin-date'] = [{ key: 'X-Origin-Date', value: response.headers.date[0].value }];
+  return response;
+};
+"""
+
+
+@pytest.mark.parametrize("uri, status", [("/index.html", 200), ("/missing.html", 403)])
+async def test_an_s3_origin_response_event_has_the_date_s3_sends(handlers: Handlers, tmp_path: Path,
+                                                                   uri: str, status: int) -> None:
+    """S3 answers every request with a Date, and origin-response events captured from CloudFront in
+    front of S3 show it: a 404 in li0nel/terraform-aws-cloudfront-image-compression
+    (lambda/code/origin_response/event.js), a 200 to a PUT in tomas-nobile/imageResizerServerless
+    (functions/response/event/event.js), 404s in an image-recovery test and a blog's test data."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("hi")
+    path = handlers.write("reads_date", py=_READS_DATE_PY, js=_READS_DATE_JS)
+    config = {"origins": [{"id": "site", "directory": "site"}],
+              "default_cache_behavior": {"target_origin": "site",
+                                         "functions": {"origin-response": {"lambda": f"{path.name}:handler"}}}}
+    async with Distribution(config, base_dir=tmp_path) as dist:
+        response = await dist.get(uri)
+    assert response.status_code == status, response.text
+    assert email.utils.parsedate_to_datetime(response.headers["x-origin-date"]).tzinfo is not None
