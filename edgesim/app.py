@@ -24,7 +24,7 @@ from edgesim.docs_links import cite
 from edgesim.errors import (BadRequest, BodyBrokenOff, CachedObjectLost, GetWithBody, HttpVersionNotSupported,
                             RequestTooLarge, ViewerError)
 from edgesim.forwarding import via_host
-from edgesim.messages import BodyStream, Headers, Request, Response, ViewerLeft
+from edgesim.messages import VIEWER_KEYS, BodyStream, Headers, Request, Response, ViewerLeft
 from edgesim.simulator import Simulator, new_request_id
 from edgesim.trace import Trace
 from edgesim.viewer_body import ViewerBody
@@ -193,13 +193,8 @@ class EdgeApp:
                 return
 
 
-# The keys CloudFront gives Host and User-Agent in Lambda@Edge events whatever case the viewer wrote
-# them in; every other header keeps the viewer's (spec §2.2). Events logged from CloudFront for HTTP/2
-# viewers, whose names are lowercase on the wire, show `Host` and `User-Agent` beside `accept`,
-# `sec-fetch-mode`, `te`: the viewer-request event in the README of
-# serverless-plugin-cloudfront-lambda-edge-playground (Chrome), a Firefox one in a Python test module,
-# the AWS docs' viewer-response example (curl). uvicorn hands every name over lowercase, as HTTP/2 does.
-_VIEWER_KEYS = {b"host": "Host", b"user-agent": "User-Agent"}
+# uvicorn hands every name over lowercase, as HTTP/2 does: Host and User-Agent get CloudFront's keys.
+_VIEWER_KEYS = {name.encode("latin-1"): key for name, key in VIEWER_KEYS.items()}
 
 
 def to_request(scope: Scope, body: bytes) -> Request:

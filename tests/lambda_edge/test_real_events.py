@@ -70,6 +70,18 @@ def test_generated_event_keeps_a_repeated_header_as_two_entries() -> None:
     assert [e["value"] for e in headers["cookie"]] == ["a=1", "b=2"]
 
 
+@pytest.mark.parametrize("trigger", [EventType.VIEWER_REQUEST, EventType.VIEWER_RESPONSE])
+def test_a_generated_viewer_event_keys_host_and_user_agent_as_a_served_one(trigger: EventType) -> None:
+    """As `edgesim serve` gives them (test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfront_does),
+    whatever case the header was given in; other headers keep theirs."""
+    event = generate_event(trigger, headers=[("host", "www.example.com"), ("user-agent", "Mozilla/5.0"),
+                                             ("sec-fetch-mode", "navigate")])
+    headers = event["Records"][0]["cf"]["request"]["headers"]
+    assert headers["host"] == [{"key": "Host", "value": "www.example.com"}]
+    assert headers["user-agent"] == [{"key": "User-Agent", "value": "Mozilla/5.0"}]
+    assert headers["sec-fetch-mode"] == [{"key": "sec-fetch-mode", "value": "navigate"}]
+
+
 @pytest.mark.parametrize("trigger", [EventType.VIEWER_REQUEST, EventType.ORIGIN_REQUEST])
 def test_generated_event_with_a_body_carries_its_content_length(trigger: EventType) -> None:
     """Events captured from CloudFront for a PUT or POST show the request's Content-Length."""
