@@ -24,7 +24,7 @@ from edgesim.docs_links import cite
 from edgesim.errors import (BadRequest, BodyBrokenOff, CachedObjectLost, GetWithBody, HttpVersionNotSupported,
                             RequestTooLarge, ViewerError)
 from edgesim.forwarding import via_host
-from edgesim.messages import BodyStream, Headers, Request, Response, ViewerLeft
+from edgesim.messages import VIEWER_KEYS, BodyStream, Headers, Request, Response, ViewerLeft
 from edgesim.simulator import Simulator, new_request_id
 from edgesim.trace import Trace
 from edgesim.viewer_body import ViewerBody
@@ -193,6 +193,10 @@ class EdgeApp:
                 return
 
 
+# uvicorn hands every name over lowercase, as HTTP/2 does: Host and User-Agent get CloudFront's keys.
+_VIEWER_KEYS = {name.encode("latin-1"): key for name, key in VIEWER_KEYS.items()}
+
+
 def to_request(scope: Scope, body: bytes) -> Request:
     """An ASGI scope as a viewer Request, refusing what CloudFront refuses (spec §1.4, §1.6)."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -230,7 +234,8 @@ def to_request(scope: Scope, body: bytes) -> Request:
         method=scope["method"],
         uri=path,
         querystring=query.decode("utf-8", "surrogateescape"),
-        headers=Headers((k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw_headers),
+        headers=Headers((_VIEWER_KEYS.get(k) or k.decode("latin-1"), v.decode("utf-8", "surrogateescape"))
+                        for k, v in raw_headers),
         body=body,
         client_ip=client[0],
         http_version=http_version,

@@ -26,7 +26,10 @@ from edgesim.policies import _ORIGIN_REQUEST_POLICY_ONLY, CachePolicy, OriginReq
 OVERRIDE_PREFIX = "x-edgesim-viewer-"
 RESERVED_PREFIX = "x-edgesim-"
 
-# Lowercase name -> the case CloudFront writes it in (AD/adding-cloudfront-headers).
+# Lowercase name -> the case CloudFront writes it in (AD/adding-cloudfront-headers). The docs spell
+# `CloudFront-Viewer-Http-Version`; CloudFront writes `CloudFront-Viewer-HTTP-Version` in every capture
+# found (the key in two origin-request events logged from CloudFront, one a Python test module's
+# CLOUDFRONT_EVENT; the name an API Gateway origin received, in a mangum wrapper's docstring), so that.
 DISPLAY_NAMES: dict[str, str] = {n.lower(): n for n in (
     "CloudFront-Is-Android-Viewer", "CloudFront-Is-Desktop-Viewer", "CloudFront-Is-IOS-Viewer",
     "CloudFront-Is-Mobile-Viewer", "CloudFront-Is-SmartTV-Viewer", "CloudFront-Is-Tablet-Viewer",
@@ -34,7 +37,7 @@ DISPLAY_NAMES: dict[str, str] = {n.lower(): n for n in (
     "CloudFront-Viewer-Country-Name", "CloudFront-Viewer-Country-Region", "CloudFront-Viewer-Country-Region-Name",
     "CloudFront-Viewer-Latitude", "CloudFront-Viewer-Longitude", "CloudFront-Viewer-Metro-Code",
     "CloudFront-Viewer-Postal-Code", "CloudFront-Viewer-Time-Zone", "CloudFront-Viewer-Header-Order",
-    "CloudFront-Viewer-Header-Count", "CloudFront-Forwarded-Proto", "CloudFront-Viewer-Http-Version",
+    "CloudFront-Viewer-Header-Count", "CloudFront-Forwarded-Proto", "CloudFront-Viewer-HTTP-Version",
     "CloudFront-Viewer-JA3-Fingerprint", "CloudFront-Viewer-TLS",
 )}
 CLOUDFRONT_HEADERS = frozenset(DISPLAY_NAMES)

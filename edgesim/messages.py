@@ -46,6 +46,15 @@ def capitalize_header(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
+# The keys CloudFront gives Host and User-Agent in Lambda@Edge events whatever case the viewer wrote
+# them in; every other header keeps the viewer's (spec §2.2). Events logged from CloudFront for HTTP/2
+# viewers, whose names are lowercase on the wire, show `Host` and `User-Agent` beside `accept`,
+# `sec-fetch-mode`, `te`: the viewer-request event in the README of
+# serverless-plugin-cloudfront-lambda-edge-playground (Chrome), a Firefox one in a Python test module,
+# the AWS docs' viewer-response example (curl).
+VIEWER_KEYS: dict[str, str] = {"host": "Host", "user-agent": "User-Agent"}
+
+
 # What no HTTP request line can carry. A URI a function changed to hold one is refused (a
 # validation error, 502: spec §1.9, §2.8; the spec's event sections, §1.2 and §2.2, state no URI
 # format, so this is UNCERTAIN): Lambda@Edge's "The specified URI is in an invalid format" shows

@@ -37,6 +37,7 @@ import hashlib
 import mimetypes
 import os
 import stat as stat_mode
+import time
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import unquote
@@ -119,6 +120,7 @@ class S3Directory:
             return denied
         meta = await self._meta(path, fd, stat)
         headers = Headers([
+            ("Date", _date()),
             ("Last-Modified", meta.last_modified),
             ("ETag", meta.etag),
             ("Accept-Ranges", "bytes"),
@@ -311,11 +313,34 @@ def _s3_range(request: Request, wanted: str, headers: Headers, length: int) -> B
     return selected
 
 
+class _Date:
+    """S3's Date header, on every answer as S3 sends it: origin-response events captured from CloudFront
+    in front of S3 all show one (li0nel/terraform-aws-cloudfront-image-compression
+    lambda/code/origin_response/event.js, a 404; tomas-nobile/imageResizerServerless
+    functions/response/event/event.js, a 200), so a handler may read it (spec §2.2: the origin's
+    response headers). Formatted once a second, not per request."""
+
+    __slots__ = ("_second", "_value")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._value = ""
+
+    def __call__(self) -> str:
+        now = int(time.time())
+        if now != self._second:
+            self._second, self._value = now, email.utils.formatdate(now, usegmt=True)
+        return self._value
+
+
+_date = _Date()
+
+
 def _s3_error(status: int, code: str, message: str, details: str = "") -> Response:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{code}</Code><Message>{message}</Message>{details}"
         f"<RequestId>{hashlib.md5(code.encode(), usedforsecurity=False).hexdigest()[:16].upper()}</RequestId></Error>"
     ).encode()
-    return Response(status, Headers([("Content-Type", "application/xml"), ("Server", "AmazonS3"),
+    return Response(status, Headers([("Date", _date()), ("Content-Type", "application/xml"), ("Server", "AmazonS3"),
                                      ("Content-Length", str(len(body)))]), body)

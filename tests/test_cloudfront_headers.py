@@ -80,6 +80,26 @@ def test_added_headers_from_profile_overwrite_viewer_values() -> None:
     assert request.headers.get("cloudfront-viewer-city") is None  # not asked for
 
 
+# The keys of the CloudFront-added headers in an origin-request event captured from CloudFront
+# (a Python test module's CLOUDFRONT_EVENT: an S3 origin, a Firefox viewer in Wales), as CloudFront wrote them.
+CAPTURED_KEYS = [
+    "CloudFront-Is-Mobile-Viewer", "CloudFront-Is-Tablet-Viewer", "CloudFront-Is-SmartTV-Viewer",
+    "CloudFront-Is-Desktop-Viewer", "CloudFront-Is-IOS-Viewer", "CloudFront-Is-Android-Viewer",
+    "CloudFront-Forwarded-Proto", "CloudFront-Viewer-HTTP-Version", "CloudFront-Viewer-Country",
+    "CloudFront-Viewer-Country-Name", "CloudFront-Viewer-Country-Region", "CloudFront-Viewer-Country-Region-Name",
+    "CloudFront-Viewer-City", "CloudFront-Viewer-Postal-Code", "CloudFront-Viewer-Time-Zone",
+    "CloudFront-Viewer-Latitude", "CloudFront-Viewer-Longitude", "CloudFront-Viewer-Address",
+    "CloudFront-Viewer-TLS", "CloudFront-Viewer-ASN",
+]
+
+
+def test_added_headers_are_named_as_in_an_event_captured_from_cloudfront() -> None:
+    request = Request("GET", "/", headers=Headers([("User-Agent", DESKTOP)]), scheme="https", client_ip="203.0.113.10")
+    add_cloudfront_headers(request, {k.lower() for k in CAPTURED_KEYS}, ViewerProfile())
+    added = {name for name, _ in request.headers} - {"User-Agent"}
+    assert added == set(CAPTURED_KEYS)
+
+
 def test_ja3_fingerprint_comes_from_the_profile_and_can_be_left_out() -> None:
     request = Request("GET", "/", scheme="https")
     add_cloudfront_headers(request, {"cloudfront-viewer-ja3-fingerprint"}, ViewerProfile(ja3_fingerprint="abc123"))

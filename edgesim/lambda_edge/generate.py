@@ -15,7 +15,7 @@ from edgesim.config import DefaultCacheBehavior, DistributionSettings
 from edgesim.errors import UserError
 from edgesim.lambda_edge.event import BODY_METHODS, build_cf
 from edgesim.lambda_edge.validation import is_disallowed
-from edgesim.messages import EventType, Headers, Request, Response
+from edgesim.messages import VIEWER_KEYS, EventType, Headers, Request, Response
 from edgesim.origin_config import CustomOrigin
 from edgesim.runtime import TriggerCall
 
@@ -42,6 +42,9 @@ def _request_headers(trigger: EventType, settings: DistributionSettings, extra: 
     given = {name.lower() for name, _ in extra}
     headers = Headers([(name, value) for name, value in defaults if name.lower() not in given])
     for name, value in extra:
+        if trigger.is_viewer:
+            # Keyed as `edgesim serve` and CloudFront key the viewer's Host and User-Agent (messages.py).
+            name = VIEWER_KEYS.get(name.lower(), name)
         headers.add(name, value)
     return headers
 

@@ -4,6 +4,7 @@ events captured from CloudFront in public repos' fixtures), through `edgesim inv
 
 from __future__ import annotations
 
+import email.utils
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from edgesim.cli import main
 from edgesim.lambda_edge import generate_event, invoke_handler
 from edgesim.lambda_edge.invoke import event_type_of
 from edgesim.messages import EventType
+from edgesim.testing import Distribution
 
 from .conftest import IDENTITY_JS, IDENTITY_PY, Handlers
 
@@ -66,6 +68,18 @@ def test_generated_event_keeps_a_repeated_header_as_two_entries() -> None:
     headers = event["Records"][0]["cf"]["request"]["headers"]
     assert headers["accept"] == [{"key": "Accept", "value": "text/html"}, {"key": "Accept", "value": "*/*"}]
     assert [e["value"] for e in headers["cookie"]] == ["a=1", "b=2"]
+
+
+@pytest.mark.parametrize("trigger", [EventType.VIEWER_REQUEST, EventType.VIEWER_RESPONSE])
+def test_a_generated_viewer_event_keys_host_and_user_agent_as_a_served_one(trigger: EventType) -> None:
+    """As `edgesim serve` gives them (test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfront_does),
+    whatever case the header was given in; other headers keep theirs."""
+    event = generate_event(trigger, headers=[("host", "www.example.com"), ("user-agent", "Mozilla/5.0"),
+                                             ("sec-fetch-mode", "navigate")])
+    headers = event["Records"][0]["cf"]["request"]["headers"]
+    assert headers["host"] == [{"key": "Host", "value": "www.example.com"}]
+    assert headers["user-agent"] == [{"key": "User-Agent", "value": "Mozilla/5.0"}]
+    assert headers["sec-fetch-mode"] == [{"key": "sec-fetch-mode", "value": "navigate"}]
 
 
 @pytest.mark.parametrize("trigger", [EventType.VIEWER_REQUEST, EventType.ORIGIN_REQUEST])
@@ -185,3 +199,81 @@ async def test_headers_cloudfront_never_shows_in_a_pasted_event_are_noted(handle
     assert result.ok and result.result == event["Records"][0]["cf"]["response"]
     assert any(note.startswith("the event's response.headers has x-cache, which CloudFront never shows a function")
                for note in result.notes)
+
+
+# Echoes the event it received, as JSON: the viewer-request one in a generated response, a response
+# trigger's in the response body it returns.
+_ECHO_PY = """
+import json
+def handler(event, context):
+    cf = event["Records"][0]["cf"]
+    if "response" in cf:
+        cf["response"]["body"] = json.dumps(event)
+        return cf["response"]
+    return {"status": "200", "body": json.dumps(event)}
+"""
+_ECHO_JS = """
+exports.handler = async (event) => {
+  const cf = event.Records[0].cf;
+  if (cf.response) { cf.response.body = JSON.stringify(event); return cf.response; }
+  return { status: '200', body: JSON.stringify(event) };
+};
+"""
+
+
+async def test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfront_does(
+        handlers: Handlers, tmp_path: Path) -> None:
+    """Events logged from CloudFront for HTTP/2 viewers (whose header names are lowercase on the wire)
+    key `Host` and `User-Agent` so, and every other header as the viewer sent it: the viewer-request
+    event in serverless-plugin-cloudfront-lambda-edge-playground's README (Chrome: `Host`,
+    `User-Agent`, `accept`, `sec-fetch-mode`), a Firefox one in a Python test module (`Host`,
+    `User-Agent`, `accept`, `te`), the AWS docs' viewer-response example (curl 7.66: `Host`,
+    `User-Agent`, `accept`). edgesim's server gets every name lowercase (uvicorn), as from HTTP/2."""
+    path = handlers.write("echo", py=_ECHO_PY, js=_ECHO_JS)
+    config = {"origins": [{"id": "site", "directory": "site"}],
+              "default_cache_behavior": {"target_origin": "site",
+                                         "functions": {"viewer-request": {"lambda": f"{path.name}:handler"}}}}
+    async with Distribution(config, base_dir=tmp_path) as dist:
+        response = await dist.get("/", headers={"User-Agent": "curl/8.4.0", "Accept": "*/*",
+                                                "Sec-Fetch-Mode": "navigate"})
+    assert response.status_code == 200, response.text
+    headers = json.loads(response.content)["Records"][0]["cf"]["request"]["headers"]
+    assert [e["key"] for e in headers["host"]] == ["Host"]
+    assert headers["user-agent"] == [{"key": "User-Agent", "value": "curl/8.4.0"}]
+    assert headers["accept"] == [{"key": "accept", "value": "*/*"}]
+    assert headers["sec-fetch-mode"] == [{"key": "sec-fetch-mode", "value": "navigate"}]
+
+
+# Reads the origin's Date, as a handler written against S3's responses can.
+_READS_DATE_PY = """
+def handler(event, context):
+    response = event["Records"][0]["cf"]["response"]
+    response["headers"]["x-origin-date"] = [{"key": "X-Origin-Date", "value": response["headers"]["date"][0]["value"]}]
+    return response
+"""
+_READS_DATE_JS = """
+exports.handler = async (event) => {
+  const response = event.Records[0].cf.response;
+  response.headers['x-origin-date'] = [{ key: 'X-Origin-Date', value: response.headers.date[0].value }];
+  return response;
+};
+"""
+
+
+@pytest.mark.parametrize("uri, status", [("/index.html", 200), ("/missing.html", 403)])
+async def test_an_s3_origin_response_event_has_the_date_s3_sends(handlers: Handlers, tmp_path: Path,
+                                                                   uri: str, status: int) -> None:
+    """S3 answers every request with a Date, and origin-response events captured from CloudFront in
+    front of S3 show it: a 404 in li0nel/terraform-aws-cloudfront-image-compression
+    (lambda/code/origin_response/event.js), a 200 to a PUT in tomas-nobile/imageResizerServerless
+    (functions/response/event/event.js), 404s in an image-recovery test and a blog's test data."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("hi")
+    path = handlers.write("reads_date", py=_READS_DATE_PY, js=_READS_DATE_JS)
+    config = {"origins": [{"id": "site", "directory": "site"}],
+              "default_cache_behavior": {"target_origin": "site",
+                                         "functions": {"origin-response": {"lambda": f"{path.name}:handler"}}}}
+    async with Distribution(config, base_dir=tmp_path) as dist:
+        response = await dist.get(uri)
+    assert response.status_code == status, response.text
+    assert email.utils.parsedate_to_datetime(response.headers["x-origin-date"]).tzinfo is not None
