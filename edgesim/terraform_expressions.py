@@ -28,6 +28,9 @@ _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>
 
 Hook = Callable[[str, str, "Evaluator"], Any]
 
+# A splat operator next: `[*]` (full) or `.*` (attribute-only).
+_SPLAT = re.compile(r"\s*(\[\s*\*\s*\]|\.\s*\*)")
+
 
 @dataclass
 class Evaluator:
@@ -177,16 +180,40 @@ class _Parser:
         start = self.pos
         value = self._primary()
         while self._at(".", "["):
-            if self._take()[1] == ".":
-                kind, name = self._take()
-                if kind != "name" and not name.isdigit() and name != "*":
-                    raise _Unparsed
-                value = _get(value, name, self.text[start:self.pos].strip())
+            splat = _SPLAT.match(self.text, self.pos)
+            if splat is not None:
+                self.pos = splat.end()
+                value = self._splatted(value, full=splat.group(1).startswith("["), start=start)
+            elif self._take()[1] == ".":
+                value = _get(value, self._attribute_name(), self.text[start:self.pos].strip())
             else:
-                index = self._expression() if not self._at("*") else self._take()[1]
+                index = self._expression()
                 self._take("]")
                 value = _get(value, index, self.text[start:self.pos].strip())
         return value
+
+    def _attribute_name(self) -> str:
+        kind, name = self._take()
+        if kind != "name" and not name.isdigit():
+            raise _Unparsed
+        return name
+
+    def _splatted(self, value: Any, *, full: bool, start: int) -> Any:
+        """A splat, its operator taken (HCL's spec, "Splat Operators"): a list is itself, null no
+        element and any other value a list of that one; the traversals after it (`.id`, and `[0]`
+        after a full splat `[*]`, not after the attribute-only `.*`) apply to each element."""
+        steps: list[Any] = []
+        while (self._at(".") or (full and self._at("["))) and _SPLAT.match(self.text, self.pos) is None:
+            if self._take()[1] == ".":
+                steps.append(self._attribute_name())
+            else:
+                steps.append(self._expression())
+                self._take("]")
+        text = self.text[start:self.pos].strip()
+        if isinstance(value, Unknown):
+            return Unknown(text, value.reference)
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        return [_rest(item, steps, text) for item in items]
 
     def _primary(self) -> Any:
         start = self.pos
@@ -440,7 +467,7 @@ class _Parser:
 
 
 class _Unparsed(Exception):
-    """What this evaluator does not read (a for expression, a splat, a template directive)."""
+    """What this evaluator does not read."""
 
 
 # A template's pieces: ("lit", text) | ("expr", start, end) | ("if", start, end, then, else) |

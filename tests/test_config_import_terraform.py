@@ -1000,3 +1000,64 @@ def test_a_function_terraform_would_fail_is_a_note_not_a_traceback(tmp_path: Pat
                                  '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
     _, notes, _ = _import(tmp_path, tmp_path)
     assert 'distribution comment: ${coalesce(var.alt, "")}' in notes
+
+
+def test_splat_expressions_make_a_dynamic_blocks_collection(tmp_path: Path) -> None:
+    """`for_each = var.behavior[*]` (an object as a list of one, null as none), and `var.list[*].id`,
+    as modules write an optional block: Terraform's splat expressions."""
+    _write(tmp_path, {"main.tf": '''
+variable "default_behavior" {
+  default = { target = "web", policy = "redirect-to-https", functions = [{ type = "viewer-request", arn = "a" }] }
+}
+variable "logging" { default = null }
+variable "origins" {
+  default = [{ id = "api", domain = "api.example.com" }, { id = "web", domain = "www.example.com" }]
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  comment = join(",", var.origins[*].id)
+  dynamic "origin" {
+    for_each = var.origins
+    content {
+      domain_name = origin.value.domain
+      origin_id   = origin.value.id
+    }
+  }
+  dynamic "default_cache_behavior" {
+    for_each = var.default_behavior[*]
+    content {
+      target_origin_id       = default_cache_behavior.value.target
+      viewer_protocol_policy = default_cache_behavior.value.policy
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = var.logging[*]
+    content {
+      path_pattern           = "/logs/*"
+      target_origin_id       = "api"
+      viewer_protocol_policy = "allow-all"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = [for id in var.origins.*.id : id if id != "web"]
+    content {
+      path_pattern           = "/${ordered_cache_behavior.value}/*"
+      target_origin_id       = ordered_cache_behavior.value
+      viewer_protocol_policy = "https-only"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+}
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    default = config.default_cache_behavior
+    assert (default.target_origin, default.viewer_protocol_policy) == ("web", "redirect-to-https")
+    # null[*] is no block; var.origins.*.id (the legacy splat) is every origin's id.
+    assert [(b.path_pattern, b.target_origin) for b in config.cache_behaviors] == [("/api/*", "api")]
+    assert not any("cannot be evaluated" in n for n in notes), notes
