@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -1061,3 +1062,34 @@ resource "aws_cloudfront_distribution" "d" {
     # null[*] is no block; var.origins.*.id (the legacy splat) is every origin's id.
     assert [(b.path_pattern, b.target_origin) for b in config.cache_behaviors] == [("/api/*", "api")]
     assert not any("cannot be evaluated" in n for n in notes), notes
+
+
+def test_a_lambda_arn_of_an_undeclared_resource_is_said_as_terraform_would(tmp_path: Path) -> None:
+    """`lambda_arn = aws_lambda_function.edge_stage.qualified_arn` where the configuration declares
+    `aws_lambda_function.edge` only (a renamed resource): Terraform refuses the reference; the note
+    says so, and the function's folder takes the resource's name, not the expression's text."""
+    _write(tmp_path, {"main.tf": _EDGE_LAMBDA + '''
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  origin {
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }
+  default_cache_behavior {
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    lambda_function_association {
+      event_type = "origin-request"
+      lambda_arn = "${aws_lambda_function.edge_stage.qualified_arn}"
+    }
+  }
+}
+''', "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
+    toml, notes, _ = _import(tmp_path, tmp_path)
+    association = tomllib.loads(toml)["default_cache_behavior"]["functions"]["origin-request"]
+    assert association["lambda"] == "functions/edge_stage/index.js:handler"
+    said = "\n".join(notes)
+    assert "no file of the configuration declares aws_lambda_function.edge_stage" in said
+    assert "another stack's" not in said
