@@ -456,6 +456,12 @@ class _Parser:
             return _rest(self.ev.local(names[0]), names[1:], text)
         if root == "path" and names:
             return str(self.ev.module.folder) if names[0] in ("module", "root", "cwd") else Unknown(text)
+        if root == "terraform" and names == ["workspace"]:
+            # The workspace `terraform apply` runs in: "default" unless one is selected (Terraform
+            # docs, "Workspaces"); names built from it are then the default workspace's.
+            self.ev.note("terraform.workspace", 'terraform.workspace: "default" is used (the workspace '
+                                                "`terraform workspace select` chose may be another)")
+            return "default"
         if root == "data" and len(names) == 3:
             return self.ev.attribute(f"data.{names[0]}.{names[1]}", names[2], self.ev)
         if root == "module" and len(names) == 2 and self.ev.outputs is not None:

@@ -1093,3 +1093,57 @@ resource "aws_cloudfront_distribution" "d" {
     said = "\n".join(notes)
     assert "no file of the configuration declares aws_lambda_function.edge_stage" in said
     assert "another stack's" not in said
+
+
+def test_terraform_workspace_is_the_default_workspace_said_in_a_note(tmp_path: Path) -> None:
+    """Names built from `terraform.workspace` (a policy's, a function's) are the default workspace's,
+    as `terraform apply` without `terraform workspace select` makes them."""
+    _write(tmp_path, {"fn.js": "function handler(event) { return event.request; }\n", "main.tf": '''
+resource "aws_cloudfront_function" "rewrite" {
+  name    = "rewrite-${terraform.workspace}"
+  runtime = "cloudfront-js-2.0"
+  code    = file("${path.module}/fn.js")
+}
+resource "aws_cloudfront_cache_policy" "api" {
+  name        = "api-${terraform.workspace}"
+  min_ttl     = 1
+  default_ttl = 30
+  max_ttl     = 60
+  parameters_in_cache_key_and_forwarded_to_origin {
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "all"
+    }
+  }
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  comment = "site-${terraform.workspace}"
+  origin {
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }
+  default_cache_behavior {
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = aws_cloudfront_cache_policy.api.id
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.rewrite.arn
+    }
+  }
+}
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    default = load_config(output).default_cache_behavior
+    rewrite = default.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation) and rewrite.name == "rewrite-default"
+    assert default.cache_policy.name == "api-default"
+    assert any('terraform.workspace: "default" is used' in n for n in notes), notes
