@@ -20,6 +20,7 @@ from typing import Any
 
 from edgesim.terraform_functions import STRUCTURAL, call_function
 from edgesim.terraform_hcl import Module, strip_meta
+from edgesim.terraform_types import parse_type, with_defaults
 from edgesim.terraform_values import TemplateParts, Unknown, known, string_of
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
@@ -70,21 +71,27 @@ class Evaluator:
         return raw
 
     def variable(self, name: str) -> Any:
+        declaration = self.module.variables.get(name)
         if self.inputs is not None and name in self.inputs:
-            return self.inputs[name]
+            return self._typed(declaration, self.inputs[name])
         if name in self.module.tfvars:
             raw, file = self.module.tfvars[name]
             value = self.value(raw)
             self.note(f"var:{name}", f"variable {name}: {file} sets it to {_shown(value)}")
-            return value
-        declaration = self.module.variables.get(name)
+            return self._typed(declaration, value)
         if declaration is None or "default" not in declaration:
             return Unknown(f"var.{name}")
         value = self.value(declaration["default"])
         if value is not None:  # a null default leaves the argument unset: nothing taken to say
             self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may "
                                      "be given another value)")
-        return value
+        return self._typed(declaration, value)
+
+    def _typed(self, declaration: Mapping[str, Any] | None, value: Any) -> Any:
+        """The value as the variable's type constraint makes it: its objects' optional attributes
+        that the value leaves out take their defaults (terraform_types.py)."""
+        type_ = parse_type(declaration.get("type")) if declaration is not None else None
+        return with_defaults(type_, value, lambda text: self.value("${" + text + "}"))
 
     def local(self, name: str) -> Any:
         if name not in self._locals:

@@ -1147,3 +1147,84 @@ resource "aws_cloudfront_distribution" "d" {
     assert isinstance(rewrite, CloudFrontFunctionAssociation) and rewrite.name == "rewrite-default"
     assert default.cache_policy.name == "api-default"
     assert any('terraform.workspace: "default" is used' in n for n in notes), notes
+
+
+def test_optional_object_attributes_take_their_type_defaults(tmp_path: Path) -> None:
+    """A module's `list(object({..., is_default = optional(bool, false)}))` variable, given values
+    that leave those attributes out: Terraform's conversion gives them their defaults (or null), so
+    the filters and settings built on them are decided."""
+    _write(tmp_path, {"main.tf": '''
+variable "origins" {
+  type = list(object({
+    id              = string
+    domain_name     = string
+    origin_path     = optional(string)
+    protocol_policy = optional(string, "https-only")
+  }))
+}
+variable "behaviors" {
+  type = list(object({
+    path_pattern    = string
+    origin_id       = string
+    compress        = optional(bool, true)
+    functions       = optional(list(object({ event_type = string, arn = string })), [])
+    is_default      = optional(bool, false)
+  }))
+  default = [
+    { path_pattern = "*", origin_id = "web", is_default = true },
+    { path_pattern = "/api/*", origin_id = "api", compress = false },
+    { path_pattern = "/static/*", origin_id = "web", is_default = null },
+  ]
+}
+locals {
+  default_behavior = one([for b in var.behaviors : b if b.is_default])
+  ordered          = [for b in var.behaviors : b if !b.is_default]
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  dynamic "origin" {
+    for_each = var.origins
+    content {
+      origin_id   = origin.value.id
+      domain_name = origin.value.domain_name
+      origin_path = origin.value.origin_path
+      custom_origin_config {
+        http_port              = 80
+        https_port             = 443
+        origin_protocol_policy = origin.value.protocol_policy
+        origin_ssl_protocols   = ["TLSv1.2"]
+      }
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = local.default_behavior.origin_id
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    compress               = local.default_behavior.compress
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = local.ordered
+    content {
+      path_pattern           = ordered_cache_behavior.value.path_pattern
+      target_origin_id       = ordered_cache_behavior.value.origin_id
+      viewer_protocol_policy = "allow-all"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+      compress               = ordered_cache_behavior.value.compress
+    }
+  }
+}
+''', "terraform.tfvars": '''
+origins = [
+  { id = "web", domain_name = "www.example.com" },
+  { id = "api", domain_name = "api.example.com", origin_path = "/v1", protocol_policy = "http-only" },
+]
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    assert [(o.id, o.url) for o in config.origins if isinstance(o, CustomOrigin)] == \
+        [("web", "https://www.example.com"), ("api", "http://api.example.com/v1")]
+    assert (config.default_cache_behavior.target_origin, config.default_cache_behavior.compress) == ("web", True)
+    # is_default = null takes the default (false) as well, as Terraform gives it.
+    assert [(b.path_pattern, b.compress) for b in config.cache_behaviors] == [("/api/*", False), ("/static/*", True)]
