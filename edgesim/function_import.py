@@ -174,9 +174,14 @@ class Functions:
                 elsewhere = self._elsewhere(code, arn, name, path, entry, function is not None)
                 self.notes.append(f"{where}: Lambda@Edge function {name}: {elsewhere}")
         association_out: dict[str, TomlValue] = {"lambda": f"{self._relative(path)}:{entry}"}
-        if runtime and lambda_edge_runtime_problem(runtime) is None \
-                and runtime.startswith("python") == (path.suffix == ".py"):
+        problem = lambda_edge_runtime_problem(runtime) if runtime else None
+        if runtime and problem is None and runtime.startswith("python") == (path.suffix == ".py"):
             association_out["runtime"] = runtime
+        elif problem is not None:
+            # A runtime retired before Lambda@Edge's current list (nodejs6.10): the handler still
+            # runs here, on edgesim's default for its language, which is not what the input says.
+            self.notes.append(f"{where}: Lambda@Edge function {name}: {problem}; the config leaves `runtime` "
+                              "out, so edgesim runs the handler on its default runtime for the language")
         if flag(association.get("IncludeBody")):
             if str(association.get("EventType")).endswith("-response"):
                 # CloudFront gives the body to request events only (spec 2.4, Request body); the

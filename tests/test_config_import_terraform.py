@@ -1228,3 +1228,33 @@ origins = [
     assert (config.default_cache_behavior.target_origin, config.default_cache_behavior.compress) == ("web", True)
     # is_default = null takes the default (false) as well, as Terraform gives it.
     assert [(b.path_pattern, b.compress) for b in config.cache_behaviors] == [("/api/*", False), ("/static/*", True)]
+
+
+def test_a_lambda_runtime_lambda_edge_no_longer_runs_is_said_not_dropped_silently(tmp_path: Path) -> None:
+    """`runtime = "nodejs8.10"` (a retired identifier, in old projects): the config cannot name it,
+    and the note says so and which runtimes Lambda@Edge takes, rather than leaving it out unsaid."""
+    _write(tmp_path, {"main.tf": _EDGE_LAMBDA.replace("nodejs20.x", "nodejs8.10") + '''
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  origin {
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }
+  default_cache_behavior {
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    lambda_function_association {
+      event_type = "origin-request"
+      lambda_arn = aws_lambda_function.edge.qualified_arn
+    }
+  }
+}
+''', "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
+    toml, notes, _ = _import(tmp_path, tmp_path)
+    association = tomllib.loads(toml)["default_cache_behavior"]["functions"]["origin-request"]
+    assert "runtime" not in association
+    said = "\n".join(notes)
+    assert "Lambda@Edge function edge: 'nodejs8.10' is not a runtime Lambda@Edge supports" in said
+    assert "runs the handler on its default runtime" in said
