@@ -279,6 +279,12 @@ def _sam_function_globals(document: Mapping[str, Any]) -> Mapping[str, Any]:
     return function if isinstance(function, Mapping) else {}
 
 
+def _resource_condition(resources: Any, logical_id: str) -> str | None:
+    body = resources.get(logical_id) if isinstance(resources, Mapping) else None
+    condition = body.get("Condition") if isinstance(body, Mapping) else None
+    return condition if isinstance(condition, str) else None
+
+
 def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -> Source:
     raw = document.get("Resources")
     template = Template()
@@ -304,17 +310,33 @@ def _from_template(document: Mapping[str, Any], file: str, wanted: str | None) -
         kinds = sorted({r.type for r in template.resources.values()})
         raise ConfigError(f"no {DISTRIBUTION_TYPE} resource in this CloudFormation template "
                           f"(its resources are of type: {', '.join(kinds) or 'none'})", file=file)
+    values = TemplateValues.of(document)
+    # A resource whose `Condition` is false is not created (CloudFormation's "Conditions" section):
+    # at the parameters' defaults, such a distribution is not one the stack has.
+    left_out = {r.logical_id: condition for r in found
+                if (condition := _resource_condition(raw, r.logical_id)) is not None
+                and values.condition(condition) is False}
     if wanted is not None:
         chosen = template.resources.get(wanted)
         if chosen is None or chosen.type != DISTRIBUTION_TYPE:
             raise ConfigError(f"--resource {wanted}: no {DISTRIBUTION_TYPE} of that logical id; "
                               f"the template has {', '.join(names)}", file=file)
-    elif len(found) > 1:
-        raise ConfigError(f"the template has {len(found)} distributions ({', '.join(names)}); "
-                          "choose one with --resource LOGICAL_ID", file=file)
+        if wanted in left_out:
+            values.notes.append(f"{wanted}: its Condition {left_out[wanted]} is false at the parameters' defaults "
+                                "(the stack creates it only when deployed with other values); imported as "
+                                "--resource names it")
     else:
-        chosen = found[0]
-    values = TemplateValues.of(document)
+        created = [r for r in found if r.logical_id not in left_out] or found
+        if len(created) > 1:
+            shown = [r.logical_id for r in created]
+            raise ConfigError(f"the template has {len(created)} distributions ({', '.join(shown)}); "
+                              "choose one with --resource LOGICAL_ID", file=file)
+        chosen = created[0]
+        for logical_id, condition in left_out.items():
+            if logical_id != chosen.logical_id:
+                values.notes.append(f"{logical_id}: its Condition {condition} is false at the parameters' defaults, "
+                                    "so the stack does not create it; not imported (--resource "
+                                    f"{logical_id} imports it)")
     body = raw.get(chosen.logical_id) if isinstance(raw, Mapping) else None
     properties = body.get("Properties") if isinstance(body, Mapping) else None
     config = values.resolve(properties.get("DistributionConfig")) if isinstance(properties, Mapping) else None

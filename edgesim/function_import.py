@@ -153,7 +153,9 @@ class Functions:
         else:
             literal = text(arn)
             parts = literal.split(":") if literal else []
-            name = parts[6] if len(parts) > 6 and parts[5] == "function" else _name_of(arn)
+            address = self._undeclared(arn)
+            name = parts[6] if len(parts) > 6 and parts[5] == "function" \
+                else address.rsplit(".", 1)[-1] if address else _name_of(arn)
         if code.folder is not None:  # the template's own folder: the config points into it
             path, entry = self._lambda_entry(code.folder, runtime, handler)
             found = path.is_file()
@@ -172,9 +174,14 @@ class Functions:
                 elsewhere = self._elsewhere(code, arn, name, path, entry, function is not None)
                 self.notes.append(f"{where}: Lambda@Edge function {name}: {elsewhere}")
         association_out: dict[str, TomlValue] = {"lambda": f"{self._relative(path)}:{entry}"}
-        if runtime and lambda_edge_runtime_problem(runtime) is None \
-                and runtime.startswith("python") == (path.suffix == ".py"):
+        problem = lambda_edge_runtime_problem(runtime) if runtime else None
+        if runtime and problem is None and runtime.startswith("python") == (path.suffix == ".py"):
             association_out["runtime"] = runtime
+        elif problem is not None:
+            # A runtime retired before Lambda@Edge's current list (nodejs6.10): the handler still
+            # runs here, on edgesim's default for its language, which is not what the input says.
+            self.notes.append(f"{where}: Lambda@Edge function {name}: {problem}; the config leaves `runtime` "
+                              "out, so edgesim runs the handler on its default runtime for the language")
         if flag(association.get("IncludeBody")):
             if str(association.get("EventType")).endswith("-response"):
                 # CloudFront gives the body to request events only (spec 2.4, Request body); the
@@ -209,6 +216,12 @@ class Functions:
             if self.source.template.resources else "a distribution names it only by ARN"
         if defined:
             where = "the input defines it but not in a way that says where its code is here"
+        address = self._undeclared(arn)
+        if address is not None:
+            # Terraform refuses a reference to a resource no file declares ("Reference to undeclared
+            # resource"): a renamed or deleted resource, not a function deployed elsewhere.
+            where = (f"its ARN is {address}.{arn['Fn::GetAtt'][1]}, and no file of the configuration declares "
+                     f"{address} (`terraform plan` would refuse the reference: fix its name)")
         shown = text(arn) or name
         if isinstance(arn, Mapping) and isinstance(arn.get("Ref"), str) and len(arn) == 1:
             # A Ref that names no resource is a parameter without a Default: the ARN comes at deploy.
@@ -224,6 +237,20 @@ class Functions:
         return (f"{where}: create {relative} with a `{entry}` handler, or point `lambda` at your handler "
                 f"(`aws lambda get-function --function-name {shown} --query Code.Location` "
                 "gives a link to its code)")
+
+    def _undeclared(self, arn: Any) -> str | None:
+        """The address of the Terraform resource an ARN references when the configuration declares
+        none of that address (`aws_lambda_function.edge_stage.qualified_arn`, its resource renamed)."""
+        if not self.source.shape.startswith("Terraform") or not isinstance(arn, Mapping) or len(arn) != 1:
+            return None
+        reference = arn.get("Fn::GetAtt")
+        if not (isinstance(reference, list) and len(reference) == 2 and isinstance(reference[0], str)):
+            return None
+        address = reference[0]
+        kind = address.split(".")[-2] if address.count(".") >= 1 else ""
+        if kind != "aws_lambda_function" or address.startswith("data.") or address in self.source.template.resources:
+            return None
+        return address
 
     def _missing(self, path: Path) -> None:
         if path not in self.missing:

@@ -20,6 +20,7 @@ from typing import Any
 
 from edgesim.terraform_functions import STRUCTURAL, call_function
 from edgesim.terraform_hcl import Module, strip_meta
+from edgesim.terraform_types import parse_type, with_defaults
 from edgesim.terraform_values import TemplateParts, Unknown, known, string_of
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
@@ -27,6 +28,9 @@ _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>
 
 
 Hook = Callable[[str, str, "Evaluator"], Any]
+
+# A splat operator next: `[*]` (full) or `.*` (attribute-only).
+_SPLAT = re.compile(r"\s*(\[\s*\*\s*\]|\.\s*\*)")
 
 
 @dataclass
@@ -67,21 +71,27 @@ class Evaluator:
         return raw
 
     def variable(self, name: str) -> Any:
+        declaration = self.module.variables.get(name)
         if self.inputs is not None and name in self.inputs:
-            return self.inputs[name]
+            return self._typed(declaration, self.inputs[name])
         if name in self.module.tfvars:
             raw, file = self.module.tfvars[name]
             value = self.value(raw)
             self.note(f"var:{name}", f"variable {name}: {file} sets it to {_shown(value)}")
-            return value
-        declaration = self.module.variables.get(name)
+            return self._typed(declaration, value)
         if declaration is None or "default" not in declaration:
             return Unknown(f"var.{name}")
         value = self.value(declaration["default"])
         if value is not None:  # a null default leaves the argument unset: nothing taken to say
             self.note(f"var:{name}", f"variable {name}: its default {_shown(value)} is used (`terraform apply` may "
                                      "be given another value)")
-        return value
+        return self._typed(declaration, value)
+
+    def _typed(self, declaration: Mapping[str, Any] | None, value: Any) -> Any:
+        """The value as the variable's type constraint makes it: its objects' optional attributes
+        that the value leaves out take their defaults (terraform_types.py)."""
+        type_ = parse_type(declaration.get("type")) if declaration is not None else None
+        return with_defaults(type_, value, lambda text: self.value("${" + text + "}"))
 
     def local(self, name: str) -> Any:
         if name not in self._locals:
@@ -177,16 +187,40 @@ class _Parser:
         start = self.pos
         value = self._primary()
         while self._at(".", "["):
-            if self._take()[1] == ".":
-                kind, name = self._take()
-                if kind != "name" and not name.isdigit() and name != "*":
-                    raise _Unparsed
-                value = _get(value, name, self.text[start:self.pos].strip())
+            splat = _SPLAT.match(self.text, self.pos)
+            if splat is not None:
+                self.pos = splat.end()
+                value = self._splatted(value, full=splat.group(1).startswith("["), start=start)
+            elif self._take()[1] == ".":
+                value = _get(value, self._attribute_name(), self.text[start:self.pos].strip())
             else:
-                index = self._expression() if not self._at("*") else self._take()[1]
+                index = self._expression()
                 self._take("]")
                 value = _get(value, index, self.text[start:self.pos].strip())
         return value
+
+    def _attribute_name(self) -> str:
+        kind, name = self._take()
+        if kind != "name" and not name.isdigit():
+            raise _Unparsed
+        return name
+
+    def _splatted(self, value: Any, *, full: bool, start: int) -> Any:
+        """A splat, its operator taken (HCL's spec, "Splat Operators"): a list is itself, null no
+        element and any other value a list of that one; the traversals after it (`.id`, and `[0]`
+        after a full splat `[*]`, not after the attribute-only `.*`) apply to each element."""
+        steps: list[Any] = []
+        while (self._at(".") or (full and self._at("["))) and _SPLAT.match(self.text, self.pos) is None:
+            if self._take()[1] == ".":
+                steps.append(self._attribute_name())
+            else:
+                steps.append(self._expression())
+                self._take("]")
+        text = self.text[start:self.pos].strip()
+        if isinstance(value, Unknown):
+            return Unknown(text, value.reference)
+        items = value if isinstance(value, list) else [] if value is None else [value]
+        return [_rest(item, steps, text) for item in items]
 
     def _primary(self) -> Any:
         start = self.pos
@@ -429,6 +463,12 @@ class _Parser:
             return _rest(self.ev.local(names[0]), names[1:], text)
         if root == "path" and names:
             return str(self.ev.module.folder) if names[0] in ("module", "root", "cwd") else Unknown(text)
+        if root == "terraform" and names == ["workspace"]:
+            # The workspace `terraform apply` runs in: "default" unless one is selected (Terraform
+            # docs, "Workspaces"); names built from it are then the default workspace's.
+            self.ev.note("terraform.workspace", 'terraform.workspace: "default" is used (the workspace '
+                                                "`terraform workspace select` chose may be another)")
+            return "default"
         if root == "data" and len(names) == 3:
             return self.ev.attribute(f"data.{names[0]}.{names[1]}", names[2], self.ev)
         if root == "module" and len(names) == 2 and self.ev.outputs is not None:
@@ -440,7 +480,7 @@ class _Parser:
 
 
 class _Unparsed(Exception):
-    """What this evaluator does not read (a for expression, a splat, a template directive)."""
+    """What this evaluator does not read."""
 
 
 # A template's pieces: ("lit", text) | ("expr", start, end) | ("if", start, end, then, else) |

@@ -624,3 +624,50 @@ Resources:
     assert "var host = 'www.example.com';" in code and "`https://${host}/`" in code
     assert any("CloudFront Function redirect's code: parameter Domain: its Default \"www.example.com\" is used" in n
                for n in result.notes)
+
+
+def test_a_distribution_its_condition_leaves_out_is_not_a_choice(tmp_path: Path) -> None:
+    """A template with a distribution per environment, each under a `Condition:` on a parameter:
+    the ones whose condition is false at the parameters' defaults are not created by the stack, so
+    not among those to choose from (said); --resource may still name one, with a note."""
+    template = tmp_path / "template.yaml"
+    template.write_text('''
+Parameters:
+  TestDomain: {Type: String, AllowedValues: ["true", "false"], Default: "false"}
+  Staging: {Type: String}
+Conditions:
+  CreateTestInfra: !Equals [!Ref TestDomain, "true"]
+  CreateStaging: !Equals [!Ref Staging, "yes"]
+Resources:
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins: [{Id: web, DomainName: www.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+        DefaultCacheBehavior: {TargetOriginId: web, ViewerProtocolPolicy: allow-all, CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6}
+  TestSite:
+    Condition: CreateTestInfra
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Origins: [{Id: test, DomainName: test.example.com, CustomOriginConfig: {OriginProtocolPolicy: https-only}}]
+        DefaultCacheBehavior: {TargetOriginId: test, ViewerProtocolPolicy: allow-all, CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6}
+''')
+    output = tmp_path / "edgesim.toml"
+    result = import_file(template, output=output, functions_dir=tmp_path)
+    origin, = write(result.toml, output).origins
+    assert origin.id == "web"
+    assert any("TestSite: its Condition CreateTestInfra is false" in n for n in result.notes), result.notes
+
+    chosen = import_file(template, output=output, functions_dir=tmp_path, resource="TestSite")
+    origin, = write(chosen.toml, output).origins
+    assert origin.id == "test"
+    assert any("TestSite: its Condition CreateTestInfra is false" in n and "imported as --resource names it" in n
+               for n in chosen.notes), chosen.notes
+
+    # A condition the deployment decides (a parameter without Default) keeps the distribution a choice.
+    template.write_text(template.read_text().replace("Condition: CreateTestInfra", "Condition: CreateStaging"))
+    with pytest.raises(ConfigError, match=r"has 2 distributions \(Site, TestSite\)"):
+        import_file(template, output=output, functions_dir=tmp_path)

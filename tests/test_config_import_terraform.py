@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -1000,3 +1001,260 @@ def test_a_function_terraform_would_fail_is_a_note_not_a_traceback(tmp_path: Pat
                                  '  allowed_methods = ["GET", "HEAD"]\n  cached_methods = ["GET", "HEAD"]\n }\n}\n'})
     _, notes, _ = _import(tmp_path, tmp_path)
     assert 'distribution comment: ${coalesce(var.alt, "")}' in notes
+
+
+def test_splat_expressions_make_a_dynamic_blocks_collection(tmp_path: Path) -> None:
+    """`for_each = var.behavior[*]` (an object as a list of one, null as none), and `var.list[*].id`,
+    as modules write an optional block: Terraform's splat expressions."""
+    _write(tmp_path, {"main.tf": '''
+variable "default_behavior" {
+  default = { target = "web", policy = "redirect-to-https", functions = [{ type = "viewer-request", arn = "a" }] }
+}
+variable "logging" { default = null }
+variable "origins" {
+  default = [{ id = "api", domain = "api.example.com" }, { id = "web", domain = "www.example.com" }]
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  comment = join(",", var.origins[*].id)
+  dynamic "origin" {
+    for_each = var.origins
+    content {
+      domain_name = origin.value.domain
+      origin_id   = origin.value.id
+    }
+  }
+  dynamic "default_cache_behavior" {
+    for_each = var.default_behavior[*]
+    content {
+      target_origin_id       = default_cache_behavior.value.target
+      viewer_protocol_policy = default_cache_behavior.value.policy
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = var.logging[*]
+    content {
+      path_pattern           = "/logs/*"
+      target_origin_id       = "api"
+      viewer_protocol_policy = "allow-all"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = [for id in var.origins.*.id : id if id != "web"]
+    content {
+      path_pattern           = "/${ordered_cache_behavior.value}/*"
+      target_origin_id       = ordered_cache_behavior.value
+      viewer_protocol_policy = "https-only"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+    }
+  }
+}
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    default = config.default_cache_behavior
+    assert (default.target_origin, default.viewer_protocol_policy) == ("web", "redirect-to-https")
+    # null[*] is no block; var.origins.*.id (the legacy splat) is every origin's id.
+    assert [(b.path_pattern, b.target_origin) for b in config.cache_behaviors] == [("/api/*", "api")]
+    assert not any("cannot be evaluated" in n for n in notes), notes
+
+
+def test_a_lambda_arn_of_an_undeclared_resource_is_said_as_terraform_would(tmp_path: Path) -> None:
+    """`lambda_arn = aws_lambda_function.edge_stage.qualified_arn` where the configuration declares
+    `aws_lambda_function.edge` only (a renamed resource): Terraform refuses the reference; the note
+    says so, and the function's folder takes the resource's name, not the expression's text."""
+    _write(tmp_path, {"main.tf": _EDGE_LAMBDA + '''
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  origin {
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }
+  default_cache_behavior {
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    lambda_function_association {
+      event_type = "origin-request"
+      lambda_arn = "${aws_lambda_function.edge_stage.qualified_arn}"
+    }
+  }
+}
+''', "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
+    toml, notes, _ = _import(tmp_path, tmp_path)
+    association = tomllib.loads(toml)["default_cache_behavior"]["functions"]["origin-request"]
+    assert association["lambda"] == "functions/edge_stage/index.js:handler"
+    said = "\n".join(notes)
+    assert "no file of the configuration declares aws_lambda_function.edge_stage" in said
+    assert "another stack's" not in said
+
+
+def test_terraform_workspace_is_the_default_workspace_said_in_a_note(tmp_path: Path) -> None:
+    """Names built from `terraform.workspace` (a policy's, a function's) are the default workspace's,
+    as `terraform apply` without `terraform workspace select` makes them."""
+    _write(tmp_path, {"fn.js": "function handler(event) { return event.request; }\n", "main.tf": '''
+resource "aws_cloudfront_function" "rewrite" {
+  name    = "rewrite-${terraform.workspace}"
+  runtime = "cloudfront-js-2.0"
+  code    = file("${path.module}/fn.js")
+}
+resource "aws_cloudfront_cache_policy" "api" {
+  name        = "api-${terraform.workspace}"
+  min_ttl     = 1
+  default_ttl = 30
+  max_ttl     = 60
+  parameters_in_cache_key_and_forwarded_to_origin {
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "all"
+    }
+  }
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  comment = "site-${terraform.workspace}"
+  origin {
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }
+  default_cache_behavior {
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    cache_policy_id        = aws_cloudfront_cache_policy.api.id
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.rewrite.arn
+    }
+  }
+}
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    default = load_config(output).default_cache_behavior
+    rewrite = default.functions[EventType.VIEWER_REQUEST]
+    assert isinstance(rewrite, CloudFrontFunctionAssociation) and rewrite.name == "rewrite-default"
+    assert default.cache_policy.name == "api-default"
+    assert any('terraform.workspace: "default" is used' in n for n in notes), notes
+
+
+def test_optional_object_attributes_take_their_type_defaults(tmp_path: Path) -> None:
+    """A module's `list(object({..., is_default = optional(bool, false)}))` variable, given values
+    that leave those attributes out: Terraform's conversion gives them their defaults (or null), so
+    the filters and settings built on them are decided."""
+    _write(tmp_path, {"main.tf": '''
+variable "origins" {
+  type = list(object({
+    id              = string
+    domain_name     = string
+    origin_path     = optional(string)
+    protocol_policy = optional(string, "https-only")
+  }))
+}
+variable "behaviors" {
+  type = list(object({
+    path_pattern    = string
+    origin_id       = string
+    compress        = optional(bool, true)
+    functions       = optional(list(object({ event_type = string, arn = string })), [])
+    is_default      = optional(bool, false)
+  }))
+  default = [
+    { path_pattern = "*", origin_id = "web", is_default = true },
+    { path_pattern = "/api/*", origin_id = "api", compress = false },
+    { path_pattern = "/static/*", origin_id = "web", is_default = null },
+  ]
+}
+locals {
+  default_behavior = one([for b in var.behaviors : b if b.is_default])
+  ordered          = [for b in var.behaviors : b if !b.is_default]
+}
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  dynamic "origin" {
+    for_each = var.origins
+    content {
+      origin_id   = origin.value.id
+      domain_name = origin.value.domain_name
+      origin_path = origin.value.origin_path
+      custom_origin_config {
+        http_port              = 80
+        https_port             = 443
+        origin_protocol_policy = origin.value.protocol_policy
+        origin_ssl_protocols   = ["TLSv1.2"]
+      }
+    }
+  }
+  default_cache_behavior {
+    target_origin_id       = local.default_behavior.origin_id
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    compress               = local.default_behavior.compress
+  }
+  dynamic "ordered_cache_behavior" {
+    for_each = local.ordered
+    content {
+      path_pattern           = ordered_cache_behavior.value.path_pattern
+      target_origin_id       = ordered_cache_behavior.value.origin_id
+      viewer_protocol_policy = "allow-all"
+      allowed_methods        = ["GET", "HEAD"]
+      cached_methods         = ["GET", "HEAD"]
+      compress               = ordered_cache_behavior.value.compress
+    }
+  }
+}
+''', "terraform.tfvars": '''
+origins = [
+  { id = "web", domain_name = "www.example.com" },
+  { id = "api", domain_name = "api.example.com", origin_path = "/v1", protocol_policy = "http-only" },
+]
+'''})
+    _, notes, output = _import(tmp_path, tmp_path)
+    config = load_config(output)
+    assert [(o.id, o.url) for o in config.origins if isinstance(o, CustomOrigin)] == \
+        [("web", "https://www.example.com"), ("api", "http://api.example.com/v1")]
+    assert (config.default_cache_behavior.target_origin, config.default_cache_behavior.compress) == ("web", True)
+    # is_default = null takes the default (false) as well, as Terraform gives it.
+    assert [(b.path_pattern, b.compress) for b in config.cache_behaviors] == [("/api/*", False), ("/static/*", True)]
+
+
+def test_a_lambda_runtime_lambda_edge_no_longer_runs_is_said_not_dropped_silently(tmp_path: Path) -> None:
+    """`runtime = "nodejs8.10"` (a retired identifier, in old projects): the config cannot name it,
+    and the note says so and which runtimes Lambda@Edge takes, rather than leaving it out unsaid."""
+    _write(tmp_path, {"main.tf": _EDGE_LAMBDA.replace("nodejs20.x", "nodejs8.10") + '''
+resource "aws_cloudfront_distribution" "d" {
+  enabled = true
+  origin {
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }
+  default_cache_behavior {
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    lambda_function_association {
+      event_type = "origin-request"
+      lambda_arn = aws_lambda_function.edge.qualified_arn
+    }
+  }
+}
+''', "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
+    toml, notes, _ = _import(tmp_path, tmp_path)
+    association = tomllib.loads(toml)["default_cache_behavior"]["functions"]["origin-request"]
+    assert "runtime" not in association
+    said = "\n".join(notes)
+    assert "Lambda@Edge function edge: 'nodejs8.10' is not a runtime Lambda@Edge supports" in said
+    assert "runs the handler on its default runtime" in said
