@@ -256,7 +256,8 @@ async def test_a_detached_child_dies_with_its_worker(handlers: Handlers, tmp_pat
     # next request is served), or at shutdown (/answer).
     pidfile = tmp_path / "child.pid"
     assoc = handlers.assoc("detaches", py=SPAWNS_DETACHED_PY.format(pidfile=str(pidfile)),
-                           js=SPAWNS_DETACHED_JS.replace("{pidfile!r}", repr(str(pidfile))), timeout=0.5)
+                           js=SPAWNS_DETACHED_JS.replace("{pidfile!r}", repr(str(pidfile))),
+                           timeout=2.0)  # time to spawn the child first, on a loaded machine too
     children: list[int] = []
     runtime = LambdaEdgeRuntime(DistributionSettings())
     try:

@@ -21,14 +21,25 @@ class _Waiter:
         return now < self.deadline
 
 
+async def _until_no_timer(dog: watchdog.Watchdog, limit_s: float = 10.0) -> None:
+    """Until the watchdog's timer has stopped: a loaded machine (a CI runner, tests beside these)
+    runs the loop's timers late, so a fixed sleep saw one still pending."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit_s
+    while dog._timer is not None and loop.time() < end:
+        await asyncio.sleep(0.01)
+
+
 async def test_ticks_while_polling_ends_at_the_deadline_and_stops() -> None:
     loop = asyncio.get_running_loop()
     dog = watchdog.watchdog(loop)
     now = loop.time()
-    polled, deadline_only = _Waiter(now + 0.1, True), _Waiter(now + 0.1, False)
+    # Half a second of polls every MEMORY_POLL_S: three at least, even on a loop that runs late.
+    polled, deadline_only = _Waiter(now + 0.5, True), _Waiter(now + 0.5, False)
     dog.watch(polled, now)
     dog.watch(deadline_only, now)
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
+    await _until_no_timer(dog)
     assert len(polled.ticks) >= 3 and polled.ticks[-1] >= polled.deadline  # polled, then ended
     assert deadline_only.ticks[-1] >= deadline_only.deadline
     assert dog._timer is None  # nothing waits: no timer left on the loop
@@ -47,7 +58,7 @@ async def test_after_the_last_wait_a_poll_tick_runs_out_and_the_timer_stops() ->
     dog.watch(again, loop.time())
     assert dog._timer is tick
     dog.forget(again)
-    await asyncio.sleep(watchdog.MEMORY_POLL_S * 3)
+    await _until_no_timer(dog)
     assert dog._timer is None and not waiter.ticks and not again.ticks
 
 
