@@ -20,7 +20,7 @@ from typing import Any
 
 from edgesim.terraform_functions import STRUCTURAL, call_function
 from edgesim.terraform_hcl import Module, strip_meta
-from edgesim.terraform_types import parse_type, with_defaults
+from edgesim.terraform_types import closing_bracket, parse_type, with_defaults
 from edgesim.terraform_values import TemplateParts, Unknown, known, string_of
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_-]*)"
@@ -616,25 +616,11 @@ def _escape(text: str, i: int) -> tuple[str, int]:
 
 
 def _closing_brace(text: str, i: int) -> int:
-    """Where the `}` closing a `${` / `%{` whose body starts at i is: braces counted, strings skipped."""
-    depth, quoted = 0, False
-    while i < len(text):
-        char = text[i]
-        if quoted:
-            if char == "\\":
-                i += 1
-            elif char == '"':
-                quoted = False
-        elif char == '"':
-            quoted = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            if depth == 0:
-                return i
-            depth -= 1
-        i += 1
-    raise _Unparsed
+    """Where the `}` closing a `${` / `%{` whose body starts at i is: brackets counted, strings skipped."""
+    end = closing_bracket(text, i)
+    if end < 0 or text[end] != "}":
+        raise _Unparsed
+    return end
 
 
 def _rest(value: Any, names: list[str], text: str) -> Any:

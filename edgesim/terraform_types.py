@@ -121,6 +121,15 @@ class _Parser:
 
 def _closing(text: str, start: int) -> int:
     """Where the expression from `start` ends: the `)` that closes `optional(`, outside strings."""
+    end = closing_bracket(text, start)
+    if end < 0:
+        raise _NotAType
+    return end
+
+
+def closing_bracket(text: str, start: int) -> int:
+    """Where the first `)`, `]` or `}` not opened after `start` is, brackets counted and strings
+    skipped (HCL's type expressions, and the `${ }` of its templates); -1 when none closes."""
     depth, i, quoted = 0, start, False
     while i < len(text):
         c = text[i]
@@ -138,7 +147,7 @@ def _closing(text: str, start: int) -> int:
                 return i
             depth -= 1
         i += 1
-    raise _NotAType
+    return -1
 
 
 def with_defaults(type_: TypeOf | None, value: Any, evaluate: Callable[[str], Any]) -> Any:

@@ -347,6 +347,29 @@ _EDGE_LAMBDA = ('data "archive_file" "edge" {\n type = "zip"\n source_dir = "lam
                 ' runtime = "nodejs20.x"\n filename = data.archive_file.edge.output_path\n publish = true\n}\n')
 
 
+
+def _origin_request_distribution(lambda_arn: str) -> str:
+    """A distribution whose default behavior's origin-request runs the function `lambda_arn` (HCL)."""
+    return f'''
+resource "aws_cloudfront_distribution" "d" {{
+  enabled = true
+  origin {{
+    domain_name = "a.example.com"
+    origin_id   = "a"
+  }}
+  default_cache_behavior {{
+    target_origin_id       = "a"
+    viewer_protocol_policy = "allow-all"
+    allowed_methods        = ["GET", "HEAD"]
+    cached_methods         = ["GET", "HEAD"]
+    lambda_function_association {{
+      event_type = "origin-request"
+      lambda_arn = {lambda_arn}
+    }}
+  }}
+}}
+'''
+
 def test_a_quoted_template_of_one_interpolation_is_that_value(tmp_path: Path) -> None:
     """Terraform 0.11's `"${...}"` around every expression: a reference still names its resource
     (the Lambda function's code is followed) and a list stays a list."""
@@ -1068,25 +1091,8 @@ def test_a_lambda_arn_of_an_undeclared_resource_is_said_as_terraform_would(tmp_p
     """`lambda_arn = aws_lambda_function.edge_stage.qualified_arn` where the configuration declares
     `aws_lambda_function.edge` only (a renamed resource): Terraform refuses the reference; the note
     says so, and the function's folder takes the resource's name, not the expression's text."""
-    _write(tmp_path, {"main.tf": _EDGE_LAMBDA + '''
-resource "aws_cloudfront_distribution" "d" {
-  enabled = true
-  origin {
-    domain_name = "a.example.com"
-    origin_id   = "a"
-  }
-  default_cache_behavior {
-    target_origin_id       = "a"
-    viewer_protocol_policy = "allow-all"
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
-    lambda_function_association {
-      event_type = "origin-request"
-      lambda_arn = "${aws_lambda_function.edge_stage.qualified_arn}"
-    }
-  }
-}
-''', "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
+    _write(tmp_path, {"main.tf": _EDGE_LAMBDA + _origin_request_distribution('"${aws_lambda_function.edge_stage.qualified_arn}"'),
+                      "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
     toml, notes, _ = _import(tmp_path, tmp_path)
     association = tomllib.loads(toml)["default_cache_behavior"]["functions"]["origin-request"]
     assert association["lambda"] == "functions/edge_stage/index.js:handler"
@@ -1233,25 +1239,9 @@ origins = [
 def test_a_lambda_runtime_lambda_edge_no_longer_runs_is_said_not_dropped_silently(tmp_path: Path) -> None:
     """`runtime = "nodejs8.10"` (a retired identifier, in old projects): the config cannot name it,
     and the note says so and which runtimes Lambda@Edge takes, rather than leaving it out unsaid."""
-    _write(tmp_path, {"main.tf": _EDGE_LAMBDA.replace("nodejs20.x", "nodejs8.10") + '''
-resource "aws_cloudfront_distribution" "d" {
-  enabled = true
-  origin {
-    domain_name = "a.example.com"
-    origin_id   = "a"
-  }
-  default_cache_behavior {
-    target_origin_id       = "a"
-    viewer_protocol_policy = "allow-all"
-    allowed_methods        = ["GET", "HEAD"]
-    cached_methods         = ["GET", "HEAD"]
-    lambda_function_association {
-      event_type = "origin-request"
-      lambda_arn = aws_lambda_function.edge.qualified_arn
-    }
-  }
-}
-''', "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
+    _write(tmp_path, {"main.tf": _EDGE_LAMBDA.replace("nodejs20.x", "nodejs8.10")
+                      + _origin_request_distribution("aws_lambda_function.edge.qualified_arn"),
+                      "lambda/edge/index.js": "exports.handler = async (e) => e.Records[0].cf.request;\n"})
     toml, notes, _ = _import(tmp_path, tmp_path)
     association = tomllib.loads(toml)["default_cache_behavior"]["functions"]["origin-request"]
     assert "runtime" not in association

@@ -19,6 +19,7 @@ from edgesim.messages import EventType
 from edgesim.testing import Distribution
 
 from .conftest import IDENTITY_JS, IDENTITY_PY, Handlers
+from .test_event import ECHO_JS, ECHO_PY
 
 
 def _h(key: str, value: str) -> list[dict[str, str]]:
@@ -201,24 +202,6 @@ async def test_headers_cloudfront_never_shows_in_a_pasted_event_are_noted(handle
                for note in result.notes)
 
 
-# Echoes the event it received, as JSON: the viewer-request one in a generated response, a response
-# trigger's in the response body it returns.
-_ECHO_PY = """
-import json
-def handler(event, context):
-    cf = event["Records"][0]["cf"]
-    if "response" in cf:
-        cf["response"]["body"] = json.dumps(event)
-        return cf["response"]
-    return {"status": "200", "body": json.dumps(event)}
-"""
-_ECHO_JS = """
-exports.handler = async (event) => {
-  const cf = event.Records[0].cf;
-  if (cf.response) { cf.response.body = JSON.stringify(event); return cf.response; }
-  return { status: '200', body: JSON.stringify(event) };
-};
-"""
 
 
 async def test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfront_does(
@@ -229,7 +212,7 @@ async def test_a_served_viewer_request_event_keys_host_and_user_agent_as_cloudfr
     `User-Agent`, `accept`, `sec-fetch-mode`), a Firefox one in a Python test module (`Host`,
     `User-Agent`, `accept`, `te`), the AWS docs' viewer-response example (curl 7.66: `Host`,
     `User-Agent`, `accept`). edgesim's server gets every name lowercase (uvicorn), as from HTTP/2."""
-    path = handlers.write("echo", py=_ECHO_PY, js=_ECHO_JS)
+    path = handlers.write("echo", py=ECHO_PY, js=ECHO_JS)
     config = {"origins": [{"id": "site", "directory": "site"}],
               "default_cache_behavior": {"target_origin": "site",
                                          "functions": {"viewer-request": {"lambda": f"{path.name}:handler"}}}}
