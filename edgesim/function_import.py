@@ -191,7 +191,9 @@ class Functions:
             else:
                 association_out["include_body"] = True
         association_out.update(limits)
-        if _file_name(name) != name:
+        if path.stem != name:
+            # Else the association takes its file's stem: two functions' `index.js` would both be
+            # "index" in the serve log and the trace.
             association_out["name"] = name
         said = f"{' / '.join(defaulted)}: Lambda's default, not set on {name}" if defaulted else ""
         if found:

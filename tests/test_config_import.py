@@ -459,7 +459,7 @@ Resources:
     assert function.path == tmp_path / "functions" / "EdgeHeaders" / "app.js"
     # No Timeout / MemorySize: Lambda's own 3 s / 128 MB, which CloudFront runs it with, not the trigger's 30 s.
     assert ('functions.origin-response = { lambda = "functions/EdgeHeaders/app.js:handler", runtime = "nodejs20.x", '
-            "timeout = 3, memory = 128 }  # timeout 3 s / memory 128 MB: Lambda's default, not set on EdgeHeaders") \
+            "timeout = 3, memory = 128, name = \"EdgeHeaders\" }  # timeout 3 s / memory 128 MB: Lambda's default, not set on EdgeHeaders") \
         in result.toml
 
 

@@ -65,7 +65,7 @@ def test_a_sam_functions_code_uri_is_followed_from_the_templates_folder(tmp_path
     assert result.missing == [] and result.to_write == []
     # Globals' Timeout too: the function's own limit, not the trigger's maximum; no MemorySize: Lambda's 128 MB.
     assert ('functions.viewer-request = { lambda = "../sam-app/src/edge/app.js:handler", runtime = "nodejs20.x", '
-            "timeout = 5, memory = 128 }  # memory 128 MB: Lambda's default, not set on EdgeFn") in result.toml
+            "timeout = 5, memory = 128, name = \"EdgeFn\" }  # memory 128 MB: Lambda's default, not set on EdgeFn") in result.toml
     assert "PLACEHOLDER" not in result.toml
     output.write_text(result.toml)
     association = _viewer_request(output)
@@ -160,7 +160,7 @@ def test_code_in_s3_is_a_placeholder_with_the_command_that_fetches_it(tmp_path: 
     assert result.missing == [expected]
     line = next(line for line in result.toml.splitlines() if line.startswith("functions.viewer-request"))
     assert line == ('functions.viewer-request = { lambda = "functions/edge-auth/index.py:handler", runtime = '
-                    '"python3.12", timeout = 3, memory = 128 }  # PLACEHOLDER: functions/edge-auth/index.py is still '
+                    '"python3.12", timeout = 3, memory = 128, name = "edge-auth" }  # PLACEHOLDER: functions/edge-auth/index.py is still '
                     "to create; timeout 3 s / memory 128 MB: Lambda's default, not set on edge-auth")
     note, = [n for n in result.notes if "edge-auth" in n]
     assert "s3://my-artifacts/edge/auth.zip?versionId=v3" in note
