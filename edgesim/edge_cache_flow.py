@@ -25,8 +25,9 @@ from edgesim.cache_files import CachedFile, over_disk_limit
 from edgesim.cache_key import CacheKey, cache_key, is_cached_method, range_key
 from edgesim.config import CustomErrorResponse
 from edgesim.custom_error_pages import CustomErrorPages
+from edgesim.error_page import render_error
 from edgesim.error_responses import error_caching_min_ttl
-from edgesim.errors import CachedObjectLost, OriginConnectionError, OriginTimeout
+from edgesim.errors import CachedObjectLost, OriginConnectionError, OriginTimeout, ViewerError
 from edgesim.exchange import Exchange
 from edgesim.invalidation import InvalidationWatch
 from edgesim.messages import Response, StoredWhenComplete
@@ -286,9 +287,7 @@ class EdgeCacheFlow:
             response, x_cache, origin_status = await self.origin_side.run(ex, conditional)
         except (OriginConnectionError, OriginTimeout) as err:
             if stale is None:
-                if flight is not None:
-                    flight.unreachable = err
-                return await self.error_pages.for_unreachable_origin(ex, err)
+                return await self._unreachable(ex, cache, key, err, flight, watch)
             # No answer counts as a 5xx from the origin: CloudFront's own 502 / 504 (AD/HTTPStatusCodes).
             response, x_cache, origin_status, unreachable = stale.response, "", err.status, err
         policy = ex.behavior.config.cache_policy
@@ -298,9 +297,7 @@ class EdgeCacheFlow:
             if held is not None:
                 return held
             if unreachable is not None:
-                if flight is not None:
-                    flight.unreachable = unreachable
-                return await self.error_pages.for_unreachable_origin(ex, unreachable)
+                return await self._unreachable(ex, cache, key, unreachable, flight, watch)
         if stale is not None and conditional and origin_status == 304 and response.status == 304:
             merged = merge_not_modified(stale.response, response)
             stored = cache.store(key, merged, compute_ttl(merged, policy, now=ex.now), path=stale.path,
@@ -322,6 +319,34 @@ class EdgeCacheFlow:
         if pending is not None:  # a large body written to its file off the loop
             await pending
         return response, x_cache, origin_status
+
+    async def _unreachable(self, ex: Exchange, cache: EdgeCache, key: CacheKey,
+                           err: OriginConnectionError | OriginTimeout, flight: Flight | None,
+                           watch: InvalidationWatch | None) -> tuple[Response, str, int | None]:
+        """CloudFront's own 502 / 504 for an origin it could not reach (or the custom error page for
+        it), stored for the error caching minimum TTL like the origin's own 502 / 504: "If the origin
+        doesn't respond ... [it] is considered an HTTP 5xx error from the origin", and 502 and 504
+        are always cached (AD/HTTPStatusCodes, spec §4.3), so the origin is not asked again meanwhile;
+        a custom error response with `error_caching_min_ttl = 0` keeps it from being stored.
+        UNCERTAIN: a hit on the stored page shows the first request's id in its body (CloudFront's
+        own bytes are not documented); its X-Amz-Cf-Id header is the request's own (pipeline.py)."""
+        if flight is not None:
+            flight.unreachable = err
+        ttl = float(error_caching_min_ttl(self.rules, err.status))
+        store = ttl > 0 and ex.request.method != "HEAD"  # a HEAD's answer has no body to serve (`_store`)
+        try:
+            answer = await self.error_pages.for_unreachable_origin(ex, err)
+        except ViewerError:
+            if store:
+                # Via and X-Amz-Cf-Pop are set afresh on every answer (pipeline.py), a hit's too.
+                page = render_error(err, ex.request_id, via="", pop="")
+                cache.store(key, page, ttl, path=ex.request.url_path_and_query, origin_status=err.status,
+                            watch=watch, notes=ex.trace.notes)
+            raise
+        if store:
+            cache.store(key, answer[0].copy(), ttl, path=ex.request.url_path_and_query, origin_status=err.status,
+                        watch=watch, notes=ex.trace.notes)
+        return answer
 
     def _hold_through_error(self, ex: Exchange, cache: EdgeCache, stale: CacheEntry, origin_status: int,
                             wanted: str | None) -> tuple[Response, str, int | None] | None:

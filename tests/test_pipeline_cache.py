@@ -321,3 +321,89 @@ async def test_custom_error_page_for_an_unreachable_origin(fn_dir: Path) -> None
     assert (got.status_code, got.text) == (503, "be right back")
     assert got.headers["x-cache"] == "Error from cloudfront"
     assert "vresp" not in registry or registry["vresp"].calls == []
+
+
+class FlakyOrigin:
+    """An origin that cannot be reached (`fail`: a refused connection or a timeout) until set up."""
+
+    def __init__(self) -> None:
+        self.fail: type[Exception] | None = httpx.ConnectError
+        self.asked = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.asked += 1
+        if self.fail is not None:
+            raise self.fail("origin down", request=request)
+        return httpx.Response(200, headers={"cache-control": "max-age=60"}, content=b"back")
+
+
+@pytest.mark.parametrize(("fail", "status"), [(httpx.ConnectError, 502), (httpx.ReadTimeout, 504)])
+async def test_an_unreachable_origins_error_is_cached_for_the_error_caching_minimum_ttl(
+        fn_dir: Path, fail: type[Exception], status: int) -> None:
+    # AD/HTTPStatusCodes: no answer counts as a 5xx from the origin, and 502 / 504 are cached for the
+    # error caching minimum TTL (10 s by default): the origin is not asked again meanwhile.
+    origin = FlakyOrigin()
+    origin.fail = fail
+    config = build_config({"origins": [{"id": "app", "url": "http://app.internal"}],
+                           "default_cache_behavior": {"target_origin": "app"}}, fn_dir.parent)
+    clock = ManualClock()
+    async with Simulator(config, transports={"app": httpx.MockTransport(origin.handle)}, clock=clock,
+                         cache=True) as simulator:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator)),
+                                     base_url="http://d111111abcdef8.cloudfront.net") as client:
+            first = await client.get("/a")
+            origin.fail = None
+            clock.advance(9)
+            held = await client.get("/a")
+            head = await client.head("/a")
+            clock.advance(1)
+            back = await client.get("/a")
+    assert (first.status_code, first.headers["x-cache"]) == (status, "Error from cloudfront")
+    assert (held.status_code, held.headers["x-cache"], held.headers["age"]) == (status, "Error from cloudfront", "9")
+    assert held.headers["x-amz-cf-id"] != first.headers["x-amz-cf-id"]
+    assert (head.status_code, head.content) == (status, b"")
+    assert (back.status_code, back.text, back.headers["x-cache"]) == (200, "back", "Miss from cloudfront")
+    assert origin.asked == 2
+
+
+async def test_an_unreachable_origins_error_with_error_caching_minimum_ttl_0_is_not_cached(fn_dir: Path) -> None:
+    origin = FlakyOrigin()
+    config = build_config({"origins": [{"id": "app", "url": "http://app.internal"}],
+                           "default_cache_behavior": {"target_origin": "app"},
+                           "custom_error_responses": [{"error_code": 502, "error_caching_min_ttl": 0}]}, fn_dir.parent)
+    async with Simulator(config, transports={"app": httpx.MockTransport(origin.handle)}, clock=ManualClock(),
+                         cache=True) as simulator:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator)),
+                                     base_url="http://d111111abcdef8.cloudfront.net") as client:
+            first = await client.get("/a")
+            origin.fail = None
+            second = await client.get("/a")
+    assert first.status_code == 502
+    assert (second.status_code, second.text) == (200, "back")
+
+
+async def test_a_custom_error_page_for_an_unreachable_origin_is_cached_with_it(fn_dir: Path) -> None:
+    origin = FlakyOrigin()
+    config = build_config({
+        "origins": [{"id": "app", "url": "http://app.internal"}, {"id": "pages", "url": "http://pages.internal"}],
+        "default_cache_behavior": {"target_origin": "app"},
+        "cache_behaviors": [{"path_pattern": "/errors/*", "target_origin": "pages"}],
+        "custom_error_responses": [{"error_code": 502, "response_code": 503, "response_page_path": "/errors/down.html",
+                                    "error_caching_min_ttl": 30}],
+    }, fn_dir.parent)
+    pages = origin_app({"/errors/down.html": (200, {"content-type": "text/html"}, b"be right back")})
+    clock = ManualClock()
+    async with Simulator(config, transports={"app": httpx.MockTransport(origin.handle),
+                                             "pages": httpx.ASGITransport(app=pages)},
+                         clock=clock, cache=True) as simulator:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=EdgeApp(simulator)),
+                                     base_url="http://d111111abcdef8.cloudfront.net") as client:
+            await client.get("/a")
+            origin.fail = None
+            clock.advance(29)
+            held = await client.get("/a")
+            clock.advance(1)
+            back = await client.get("/a")
+    assert (held.status_code, held.text, held.headers["x-cache"]) == (503, "be right back", "Error from cloudfront")
+    assert (back.status_code, back.text) == (200, "back")
+    assert origin.asked == 2
