@@ -92,10 +92,15 @@ class CustomErrorPages:
         sent = forwarding.origin_request(request, origin, self.settings, ex.request_id,
                                          cache_policy=config.cache_policy, cached_methods=config.cached_methods,
                                          origin_request_policy=config.origin_request_policy)
+        fetched_from = len(ex.trace.origin_requests)
         try:
             page = await self._fetch(ex, sent)
         except ViewerError:
             return None
+        finally:
+            # The log's origin status stays the one the request's own origin answered (trace.py).
+            for record in ex.trace.origin_requests[fetched_from:]:
+                record.error_page = True
         if cache is not None:
             ttl = compute_ttl(page, config.cache_policy, now=ex.now)
             if ttl > 0 and cache.to_file(len(page.body)):

@@ -36,6 +36,9 @@ class OriginTrace:
     url: str
     status: int | None = None
     error: str | None = None
+    # The fetch of a custom error response's page (custom_error_pages.py), not the request's own:
+    # its status is not the one the request's origin answered.
+    error_page: bool = False
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Trace:
 
     @property
     def origin_status(self) -> int | None:
-        statuses = [o.status for o in self.origin_requests if o.status is not None]
+        statuses = [o.status for o in self.origin_requests if o.status is not None and not o.error_page]
         return statuses[-1] if statuses else None
 
     def render(self, details: bool = False) -> str:

@@ -3,6 +3,7 @@ revalidation, invalidation, custom error responses, CloudFront-added headers per
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,27 @@ async def test_a_custom_error_page_for_an_unreachable_origin_is_cached_with_it(f
     assert (held.status_code, held.text, held.headers["x-cache"]) == (503, "be right back", "Error from cloudfront")
     assert (back.status_code, back.text) == (200, "back")
     assert origin.asked == 2
+
+
+async def test_the_log_gives_the_requests_own_origin_status_not_its_error_pages(fn_dir: Path) -> None:
+    # The origin answered 500; the custom error page's origin answered 404, which the viewer gets
+    # (DG/custom-error-pages). The log line's origin= is the request's origin's status.
+    from edgesim.messages import Headers, Request
+    from edgesim.request_log import json_line, text_line
+
+    config = build_config({
+        "origins": [{"id": "app", "url": "http://app.internal"}, {"id": "pages", "url": "http://pages.internal"}],
+        "default_cache_behavior": {"target_origin": "app"},
+        "cache_behaviors": [{"path_pattern": "/errors/*", "target_origin": "pages"}],
+        "custom_error_responses": [{"error_code": 500, "response_code": 200, "response_page_path": "/errors/gone.html"}],
+    }, fn_dir.parent)
+    app = origin_app({"/a": (500, {}, b"boom")})
+    pages = origin_app({"/errors/gone.html": (404, {}, b"no page")})
+    async with Simulator(config, transports={"app": httpx.ASGITransport(app=app),
+                                             "pages": httpx.ASGITransport(app=pages)}) as simulator:
+        response, trace = await simulator.handle(Request("GET", "/a", headers=Headers([("Host", "d.example")])))
+    assert response.status == 404
+    assert [o.status for o in trace.origin_requests] == [500, 404]
+    assert trace.origin_status == 500
+    assert "origin=500" in text_line(trace)
+    assert json.loads(json_line(trace))["originStatus"] == 500
