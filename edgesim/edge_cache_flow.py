@@ -214,6 +214,8 @@ class EdgeCacheFlow:
                 return part, "Error from cloudfront", 416
             if part is not None:
                 served = part
+        if entry.origin_status is not None and entry.origin_status >= 400:
+            _note_stored_error(ex, entry)
         return served, _x_cache_hit(entry.origin_status, x_cache), entry.origin_status
 
     def _serve_file(self, ex: Exchange, cache: EdgeCache, entry: CacheEntry, body_file: CachedFile, x_cache: str,
@@ -224,6 +226,8 @@ class EdgeCacheFlow:
         in memory pays one test for it (benchmarks.instructions: +0.2% instructions a hit with
         the garbage collector off)."""
         served = cache.serve_file(entry, body_file)
+        if entry.origin_status is not None and entry.origin_status >= 400:
+            _note_stored_error(ex, entry)
         whole = served.stream
         assert whole is not None
         ex.streams.append(whole)
@@ -460,3 +464,14 @@ def _lost(ex: Exchange, lost: CachedObjectLost) -> None:
 def _x_cache_hit(origin_status: int | None, hit: str) -> str:
     """An error served from the cache still says Error (spec §4.3)."""
     return "Error from cloudfront" if origin_status is not None and origin_status >= 400 else hit
+
+
+def _note_stored_error(ex: Exchange, entry: CacheEntry) -> None:
+    """Why an error came from the cache, not the origin (a developer who just started the origin, or
+    fixed it, sees the same 502 or 404 again): errors are kept for their error caching minimum TTL
+    (spec §4.3), during which CloudFront does not ask the origin."""
+    left = max(0, int(entry.expires_at() - ex.now))
+    ex.trace.notes.append(
+        f"the {entry.origin_status} stored {entry.age(ex.now)} s ago, kept {left} s more (its error caching minimum "
+        "TTL, or its max-age): the origin is not asked meanwhile; `edgesim invalidate '/*'` drops it, and a "
+        "[[custom_error_responses]] entry with error_caching_min_ttl = 0 keeps such errors from being stored")

@@ -432,3 +432,25 @@ async def test_the_log_gives_the_requests_own_origin_status_not_its_error_pages(
     assert trace.origin_status == 500
     assert "origin=500" in text_line(trace)
     assert json.loads(json_line(trace))["originStatus"] == 500
+
+
+async def test_a_hit_on_a_stored_error_says_why_the_origin_was_not_asked(fn_dir: Path) -> None:
+    # A developer who starts the origin after the first request (or fixes it) gets the stored 502 or
+    # 404 again for the error caching minimum TTL (spec §4.3): the log says so, and what drops it.
+    from edgesim.messages import Headers, Request
+
+    origin = FlakyOrigin()
+    origin.fail = httpx.ConnectError
+    config = build_config({"origins": [{"id": "app", "url": "http://app.internal"}],
+                           "default_cache_behavior": {"target_origin": "app"}}, fn_dir.parent)
+    clock = ManualClock()
+    async with Simulator(config, transports={"app": httpx.MockTransport(origin.handle)}, clock=clock,
+                         cache=True) as simulator:
+        _, missed = await simulator.handle(Request("GET", "/a", headers=Headers([("Host", "d.example")])))
+        origin.fail = None
+        clock.advance(4)
+        response, hit = await simulator.handle(Request("GET", "/a", headers=Headers([("Host", "d.example")])))
+    assert response.status == 502 and hit.cache == "Hit"
+    assert not any("stored" in note for note in missed.notes)
+    assert any(note.startswith("the 502 stored 4 s ago, kept 6 s more") and "edgesim invalidate" in note
+               for note in hit.notes), hit.notes
