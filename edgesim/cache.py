@@ -166,6 +166,8 @@ class CacheEntry:
     body_file: CachedFile | None = None
     # Bytes of body held in memory: what counts against the cache's memory budget.
     size: int = 0
+    # A stored error's first hit said why the origin was not asked (edge_cache_flow._note_stored_error).
+    error_explained: bool = False
 
     def expires_at(self) -> float:
         return self.stored_at + self.ttl

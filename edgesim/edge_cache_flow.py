@@ -469,7 +469,11 @@ def _x_cache_hit(origin_status: int | None, hit: str) -> str:
 def _note_stored_error(ex: Exchange, entry: CacheEntry) -> None:
     """Why an error came from the cache, not the origin (a developer who just started the origin, or
     fixed it, sees the same 502 or 404 again): errors are kept for their error caching minimum TTL
-    (spec §4.3), during which CloudFront does not ask the origin."""
+    (spec §4.3), during which CloudFront does not ask the origin. Said on the first hit of each
+    stored error only: a favicon.ico's stored 404, asked for on every page, would repeat it."""
+    if entry.error_explained:
+        return
+    entry.error_explained = True
     left = max(0, int(entry.expires_at() - ex.now))
     ex.trace.notes.append(
         f"the {entry.origin_status} stored {entry.age(ex.now)} s ago, kept {left} s more (its error caching minimum "

@@ -450,7 +450,9 @@ async def test_a_hit_on_a_stored_error_says_why_the_origin_was_not_asked(fn_dir:
         origin.fail = None
         clock.advance(4)
         response, hit = await simulator.handle(Request("GET", "/a", headers=Headers([("Host", "d.example")])))
-    assert response.status == 502 and hit.cache == "Hit"
+        _, again = await simulator.handle(Request("GET", "/a", headers=Headers([("Host", "d.example")])))
+    assert response.status == 502 and hit.cache == "Hit" and again.cache == "Hit"
     assert not any("stored" in note for note in missed.notes)
     assert any(note.startswith("the 502 stored 4 s ago, kept 6 s more") and "edgesim invalidate" in note
                for note in hit.notes), hit.notes
+    assert not any("stored" in note for note in again.notes)  # said once per stored error, not on every hit
