@@ -29,7 +29,7 @@ from edgesim.origin import OriginFetcher
 from edgesim.origin_config import Origin, OriginGroup
 from edgesim.origin_side import OriginSide
 from edgesim.response_headers import apply_response_headers_policy
-from edgesim.routing import compile_pattern
+from edgesim.routing import compile_pattern, matching_path
 from edgesim.runtime import TriggerCall, TriggerResult
 from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.stale import BackgroundRefreshes
@@ -84,7 +84,9 @@ class Pipeline:
         self.refreshes: BackgroundRefreshes = self.edge_cache.refreshes
 
     def behavior_for(self, path: str) -> Behavior:
-        """First match in declared order on the original path; the default last (spec §4.1)."""
+        """First match in declared order on the original path, as CloudFront normalizes it (no `//`,
+        `.` or `..` segments: routing.matching_path); the default last (spec §4.1)."""
+        path = matching_path(path)
         for regex, behavior in self._ordered:
             if regex.fullmatch(path) is not None:
                 return behavior

@@ -23,6 +23,41 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
+# Percent-encoded unreserved characters (RFC 3986 §2.3: ALPHA / DIGIT / - . _ ~), which RFC 3986
+# §6.2.2.2 normalization decodes: `%2e%2e` is a `..` segment, `%61` an `a`.
+_UNRESERVED_ESCAPE = re.compile(r"%(2[dDeE]|3[0-9]|4[1-9a-fA-F]|5[0-9aA]|5[fF]|6[1-9a-fA-F]|7[0-9aA]|7[eE])")
+_SLASHES = re.compile(r"//+")
+
+
+def matching_path(path: str) -> str:
+    """The path CloudFront matches path patterns against: the viewer's path normalized "consistent
+    with RFC 3986", repeated slashes and `.`/`..` segments removed (AD/DownloadDistValuesCacheBehavior,
+    "Path normalization"; spec §4.1). Only the choice of behavior uses it: functions, the cache and
+    the origin get the raw path ("Once the cache behavior is matched, CloudFront sends the raw URI
+    path to the origin").
+
+    UNCERTAIN: the page names `//` and `..` only; we take RFC 3986 §6.2.2 whole for the rest, so an
+    escaped unreserved character is decoded first (`/%2e%2e/` is a `..` segment, as it is to an
+    origin that decodes it), and other escapes (`%2F`) stay as they are.
+    """
+    if "//" not in path and "/." not in path and "%" not in path:
+        return path  # nearly every path: nothing to normalize
+    if "%" in path:
+        path = _UNRESERVED_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), path)
+    segments = _SLASHES.sub("/", path).split("/")[1:]
+    kept: list[str] = []
+    last = len(segments) - 1
+    for i, segment in enumerate(segments):  # RFC 3986 §5.2.4 remove_dot_segments
+        if segment in (".", ".."):
+            if segment == ".." and kept:
+                kept.pop()
+            if i == last:
+                kept.append("")  # `/a/b/..` is `/a/`: the path still names a directory
+        else:
+            kept.append(segment)
+    return "/" + "/".join(kept)
+
+
 def matches(pattern: str, path: str) -> bool:
     if not path.startswith("/"):
         path = "/" + path

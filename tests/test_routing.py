@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgesim.routing import covers, matches, shadowed_behaviors
+from edgesim.routing import covers, matches, matching_path, shadowed_behaviors
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,26 @@ def test_a_behavior_no_request_can_reach_is_named_once() -> None:
     ]
     assert shadowed_behaviors([("cache_behaviors[0]", "*"), ("default_cache_behavior", "*")]) == [
         "default_cache_behavior is never used: cache_behaviors[0] ('*') matches every path"]
+
+
+@pytest.mark.parametrize(
+    ("path", "normalized"),
+    [
+        ("/images/a.jpg", "/images/a.jpg"),
+        ("//api/x", "/api/x"),                # repeated slashes merged (AD/DownloadDistValuesCacheBehavior)
+        ("/api//v1///x", "/api/v1/x"),
+        ("/api/../admin/x", "/admin/x"),      # `..` removed, with the segment before it
+        ("/x/../../api/y", "/api/y"),         # never above the root
+        ("/api/./x", "/api/x"),
+        ("/api/..", "/"),                     # a last dot segment leaves a directory (RFC 3986 §5.2.4)
+        ("/api/x/.", "/api/x/"),
+        ("/a/%2e%2e/api/x", "/api/x"),        # escaped unreserved characters decoded first (§6.2.2.2)
+        ("/a/%2E%2E/api/x", "/api/x"),
+        ("/%61pi/x", "/api/x"),
+        ("/api%2Fx", "/api%2Fx"),             # a reserved character stays escaped
+        ("/.well-known/x", "/.well-known/x"),  # a dot that starts a name is no dot segment
+        ("/a/..b/c", "/a/..b/c"),
+    ],
+)
+def test_behaviors_are_matched_on_the_path_cloudfront_normalizes(path: str, normalized: str) -> None:
+    assert matching_path(path) == normalized

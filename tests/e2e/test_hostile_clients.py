@@ -179,6 +179,30 @@ def test_a_request_without_its_one_host_gets_400(served: Served, raw: bytes) -> 
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"small")
 
 
+@pytest.mark.parametrize(("target", "to_app"), [
+    (b"//app/x", True),                # `//` merged: the /app/* behavior
+    (b"/a/../app/x", True),            # `..` removed: the /app/* behavior
+    (b"/a/%2e%2e/app/x", True),
+    (b"/app/../a.txt", False),         # not under /app/ once normalized: the default behavior
+    (b"/app/%2E%2E/a.txt", False),
+])
+def test_a_behavior_is_chosen_on_the_normalized_path_and_the_origin_gets_the_raw_one(
+        served: Served, target: bytes, to_app: bool) -> None:
+    # AD/DownloadDistValuesCacheBehavior, "Path normalization": CloudFront normalizes the path
+    # (RFC 3986, `//`, `..`) and then matches it to a cache behavior; the origin gets the raw path.
+    try:
+        answer = served.exchange(b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        if to_app:
+            assert answer.endswith(b"from the app"), answer[:300]
+            if b".." not in target and b"%" not in target:  # (httpx's URL, in the stub origin, resolves dot segments)
+                assert [r.url.raw_path for r in served.origin_requests] == [target]
+        else:
+            assert served.origin_requests == [], "a path outside /app/ went to the /app/* behavior's origin"
+            assert not answer.endswith(b"from the app")
+    finally:
+        served.origin_requests.clear()
+
+
 def test_an_upgrade_request_is_an_ordinary_request_then_the_connection_closes(served: Served) -> None:
     # edgesim proxies no WebSocket: the origin answers the request as a plain GET (uvicorn answered
     # a bare 500 without CloudFront's headers), and the connection, which the parser leaves, closes.
