@@ -36,8 +36,10 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ADMIN_PREFIX = "/__edgesim/"
 # URI plus query string must stay under 8,192 characters (spec §1.4).
 MAX_URI_AND_QUERY = 8192
-# Request headers and query over 20,480 bytes get 494 (spec §1.6: 20 KB per the 2023 quotas page;
-# UNCERTAIN against a 32 KB reading, we take the smaller, documented value).
+# A request over 20,480 bytes, not counting its body, gets 494 (spec §1.6: 20 KB per the 2023 quotas page;
+# UNCERTAIN against a 32 KB reading, we take the smaller, documented value). The path counts too:
+# "The maximum length of a request, including the path, the query string (if any), and headers"
+# (AD/RequestAndResponseBehaviorCustomOrigin, "Maximum length of a request").
 MAX_HEADER_BYTES = 20480
 LOOPBACK = ("127.", "::1", "localhost")
 # A body on these is read whole before the pipeline, as an origin group may send the request again
@@ -211,15 +213,15 @@ def to_request(scope: Scope, body: bytes) -> Request:
         raise RequestTooLarge(f"URI and query string are {len(target) + len(query) + 1} characters; "
                               f"CloudFront's limit is under {MAX_URI_AND_QUERY}", status=414)
     raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
-    size = len(query)
+    size = len(target) + len(query)
     hosts = 0
     for k, v in raw_headers:  # names arrive lowercase (uvicorn, ASGI)
         size += len(k) + len(v) + 4
         if k == b"host":
             hosts += 1
     if size > MAX_HEADER_BYTES:
-        raise RequestTooLarge(f"request headers and query string are {size} bytes; CloudFront's limit is "
-                              f"{MAX_HEADER_BYTES}", status=494)
+        raise RequestTooLarge(f"request path, query string and headers are {size} bytes; CloudFront's limit "
+                              f"is {MAX_HEADER_BYTES}", status=494)
     http_version: str = scope.get("http_version", "1.1")
     if http_version not in ("1.1", "1.0"):  # HTTP/0.9 (no version) or "HTTP/2.0" spelled in HTTP/1 syntax
         raise HttpVersionNotSupported(f"HTTP/{http_version} in an HTTP/1 request line")

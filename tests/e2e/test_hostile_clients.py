@@ -137,6 +137,23 @@ def test_an_oversized_request_the_app_refuses_closes_the_connection(served: Serv
     assert line.startswith(b"HTTP/1.1 494") and headers[b"connection"] == b"close"
 
 
+def test_the_path_counts_toward_the_20480_byte_request_limit(served: Served) -> None:
+    # "The maximum length of a request, including the path, the query string (if any), and headers,
+    # is 20,480 bytes" (AD/RequestAndResponseBehaviorCustomOrigin): a path under the URL limit and
+    # headers under 20,480 on their own are still one request over it.
+    path = b"/app/" + b"p" * 8000
+    answer = served.exchange(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nX-Big: " + b"h" * 12600 + b"\r\n\r\n")
+    line, headers = _head(answer)
+    assert line.startswith(b"HTTP/1.1 494 ") and headers[b"connection"] == b"close", answer[:300]
+    assert served.origin_requests == []
+    answer = served.exchange(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Big: "
+                             + b"h" * 12000 + b"\r\n\r\n")
+    try:
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]  # 20,082 bytes: under the limit
+    finally:
+        served.origin_requests.clear()
+
+
 @pytest.mark.parametrize("raw", [
     b"POST /app/cut HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789",
     b"PUT /app/cut HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
