@@ -19,6 +19,7 @@ ALWAYS_FORWARDED = frozenset({
     "if-none-match", "if-range", "if-unmodified-since", "range", "max-forwards", "transfer-encoding",
 })
 # Headers CloudFront removes or sets itself; a policy cannot forward the viewer's value (spec §1.4).
+# TE among them: "CloudFront removes the header" (AD/RequestAndResponseBehaviorCustomOrigin, headers table).
 NEVER_FORWARDED = frozenset({
     "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "upgrade", "x-real-ip", "x-forwarded-proto", "via", "x-amz-cf-id", "x-forwarded-for",
