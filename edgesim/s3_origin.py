@@ -354,10 +354,11 @@ def _s3_error(status: int, code: str, message: str, details: str = "") -> Respon
     origin-response events of S3 404s captured from CloudFront all show both (from a REST endpoint:
     an image-recovery project's test event with an origin access identity, a favicon.ico 404 with
     authMethod none, a resize walkthrough's event; from a website endpoint:
-    li0nel/terraform-aws-cloudfront-image-compression lambda/code/origin_response/event.js), and
-    viewers get them as any origin header. UNCERTAIN: a 200 to a GET carries neither here; viewers'
-    captures of S3 objects through CloudFront show none (awslabs/speke-reference-server#37, a hit and
-    a miss; aws-amplify/amplify-hosting#592), and no captured origin-response event of one does."""
+    li0nel/terraform-aws-cloudfront-image-compression lambda/code/origin_response/event.js).
+    UNCERTAIN: viewers get them here as any origin header (no capture of an S3 error through
+    CloudFront shows its headers); and a 200 to a GET carries neither, as viewers' captures of S3
+    objects through CloudFront show none (awslabs/speke-reference-server#37, a hit and a miss;
+    aws-amplify/amplify-hosting#592) and no captured origin-response event of one does."""
     request_id, host_id = _s3_request_ids()
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
