@@ -300,6 +300,9 @@ async def _send(send: Send, response: Response, *, head: bool = False) -> None:
     # else the time now. uvicorn's own Date is off (server.py), as it would make a second one.
     if "date" not in response.headers:
         headers.insert(0, (b"Date", _http_date()))
+    # The reason phrase is the standard one, not a function's statusDescription nor the origin's.
+    # UNCERTAIN: no capture of an HTTP/1.1 viewer shows which CloudFront writes (HTTP/2 and /3
+    # have none; RFC 9112 §4 has clients ignore it).
     start: dict[str, Any] = {"type": "http.response.start", "status": response.status, "headers": headers}
     await send(start)
     if response.stream is None:

@@ -51,7 +51,9 @@ def capitalize_header(name: str) -> str:
 # viewers, whose names are lowercase on the wire, show `Host` and `User-Agent` beside `accept`,
 # `sec-fetch-mode`, `te`: the viewer-request event in the README of
 # serverless-plugin-cloudfront-lambda-edge-playground (Chrome), a Firefox one in a Python test module,
-# the AWS docs' viewer-response example (curl).
+# the AWS docs' viewer-response example (curl). The origin side too: an origin-response event keys the
+# viewer's `upgrade-insecure-requests` so beside CloudFront's own `Accept-Encoding`, `User-Agent`, `Via`
+# (li0nel/terraform-aws-cloudfront-image-compression lambda/code/origin_response/event.js).
 VIEWER_KEYS: dict[str, str] = {"host": "Host", "user-agent": "User-Agent"}
 
 

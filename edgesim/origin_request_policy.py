@@ -19,12 +19,23 @@ ALWAYS_FORWARDED = frozenset({
     "if-none-match", "if-range", "if-unmodified-since", "range", "max-forwards", "transfer-encoding",
 })
 # Headers CloudFront removes or sets itself; a policy cannot forward the viewer's value (spec §1.4).
+# TE among them: "CloudFront removes the header" (AD/RequestAndResponseBehaviorCustomOrigin, headers table).
 NEVER_FORWARDED = frozenset({
     "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
     "te", "trailer", "upgrade", "x-real-ip", "x-forwarded-proto", "via", "x-amz-cf-id", "x-forwarded-for",
 })
 # "CloudFront removes all X-Edge-* headers" (AD/RequestAndResponseBehaviorCustomOrigin, headers table).
 NEVER_FORWARDED_PREFIX = "x-edge-"
+# "If-Modified-Since and If-None-Match conditional requests are not supported when CloudFront is
+# configured to forward cookies (all or a subset)" (AD/DG Cookies, "If-Modified-Since and
+# If-None-Match"): the viewer's two validators do not reach the origin then. Observed so: an origin
+# behind such a behavior never received the browser's If-None-Match, and AWS Support quoted this
+# rule (curiousprogrammer.net/posts/2024-09-03-cloudfront-caching-if-none-match); it holds when only
+# the origin request policy forwards the cookies (re:Post QUDFUW5ogHQluei1-DZJp-iw). Our reading
+# where the page is silent: a policy naming either header does not bring it back, and If-Match,
+# If-Range and If-Unmodified-Since, which the page does not name, still go. UNCERTAIN: whether
+# CloudFront's own revalidation of an expired object drops its validators too; edgesim keeps them.
+CONDITIONALS_DROPPED_WITH_COOKIES = frozenset({"if-none-match", "if-modified-since"})
 # UNCERTAIN: CloudFront forwards Authorization on the methods it never caches even when no policy
 # names it; on GET, HEAD and OPTIONS only a policy forwards it.
 _AUTHORIZATION_ALWAYS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -143,10 +154,13 @@ def apply_origin_request_policy(request: Request, cache_policy: CachePolicy, orp
     out = request.copy()
     out.querystring = forwarded_querystring(request.querystring, cache_policy, orp)
     headers = Headers()
+    cookies_forwarded = forwards_cookies(cache_policy, orp)
     for name, value in request.headers:
         lower = name.lower()
         if lower in ("cookie", "host", "user-agent", "accept-encoding"):
             continue  # each decided below
+        if cookies_forwarded and lower in CONDITIONALS_DROPPED_WITH_COOKIES:
+            continue
         if header_selected(lower, request.method, cache_policy, orp):
             headers.add(name, value)
     host = request.headers.get("host") if forwards_viewer_host(cache_policy, orp) else None

@@ -110,6 +110,11 @@ class OriginSide:
         if response.stream is not None and would_compress(ex.request, response, config):
             await response.read_whole()
         response = compress_at_edge(ex.request, response, ex.behavior.config, ex.trace.notes)
+        # The origin's status decides, whatever origin-response made of it (a 404 turned into a 302
+        # or a generated 200 stays an Error). UNCERTAIN for Lambda@Edge: no capture shows one; by
+        # analogy with a custom error response, where x-edge-result-type (X-Cache's value) "will
+        # still contain the result type of the response from the origin" when the viewer gets 200
+        # (AD/custom-error-pages-response-code).
         x_cache = "Error from cloudfront" if origin_status >= 400 else "Miss from cloudfront"
         return response, x_cache, origin_status
 

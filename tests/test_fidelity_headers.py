@@ -113,6 +113,23 @@ async def test_max_forwards_and_conditional_headers_are_forwarded_without_a_poli
         assert dropped not in seen.headers
 
 
+# "If-Modified-Since and If-None-Match conditional requests are not supported when CloudFront is
+# configured to forward cookies (all or a subset)" (AD/DG Cookies): the viewer's validators stay at
+# the edge, whether the cache policy or only the origin request policy forwards the cookies (re:Post
+# QUDFUW5ogHQluei1-DZJp-iw; curiousprogrammer.net 2024-09-03 saw them missing at the origin).
+@pytest.mark.parametrize("cookies", [
+    {"cache_policy": {"default_ttl": 60, "cookies": {"behavior": "all"}}},
+    {"cache_policy": {"default_ttl": 60, "cookies": {"behavior": "whitelist", "items": ["session"]}}},
+    {"origin_request_policy": {"cookies": {"behavior": "all"}}},
+])
+async def test_conditional_headers_are_not_forwarded_when_cookies_are(cookies: dict[str, Any]) -> None:
+    seen = await origin_saw(config(**cookies), headers={
+        "Cookie": "session=s", "If-None-Match": '"v"', "If-Modified-Since": "Wed, 01 Jan 2025 00:00:00 GMT",
+        "If-Match": '"v"'})
+    assert "if-none-match" not in seen.headers and "if-modified-since" not in seen.headers
+    assert seen.headers.get("if-match") == '"v"'  # only the two the page names
+
+
 async def test_cookie_only_when_a_policy_forwards_cookies() -> None:
     assert "cookie" not in (await origin_saw(config(), headers={"Cookie": "a=1"})).headers
     seen = await origin_saw(config(cache_policy={"default_ttl": 60, "cookies": {"behavior": "all"}}),

@@ -211,35 +211,34 @@ def _export_problem(node: Node) -> Violation:
 
 
 def _import_as_require(node: Node, runtime: Runtime) -> tuple[str, Violation | None]:
-    """`import cf from 'cloudfront'` -> `var cf = require("cloudfront");` on the same line."""
+    """`import cf from 'cloudfront'` -> `var cf = require("cloudfront");` on the same line.
+
+    A default import only, anywhere at the top level: njs, whose words CloudFront's 2.0 engine
+    answers in (spec §1.5), refuses `import {x} from`, `import * as m from` and a bare `import "m"`
+    with "Non-default import is not supported" (njs_parser.c, njs_parser_import_statement, whose
+    only other check is the scope, so an import need not come first: AWS's kvs-jwt-verify sample
+    imports cloudfront second). The docs write it `import cf from 'cloudfront'`, "the first line"
+    (DG/helper-functions-origin-modification); no published function uses another form."""
     line = node.start_point[0] + 1
     if runtime == "cloudfront-js-1.0":
         return "", Violation(line, "import", "import", "use require('crypto') in cloudfront-js-1.0")
     source = node.child_by_field_name("source")
     module = source.text.decode("utf-8")[1:-1] if source is not None and source.text else ""
+    clause = next((c for c in node.children if c.type == "import_clause"), None)
+    names = [c for c in clause.children if c.is_named] if clause is not None else []
+    if len(names) != 1 or names[0].type != "identifier":
+        example = module if module in MODULES[runtime] else "cloudfront"
+        short = "cf" if example == "cloudfront" else example
+        return "", Violation(line, "a non-default import", "import",
+                             f"import the module's default export: import {short} from '{example}' "
+                             f"(then {short}.name for each thing you use)",
+                             engine_text=("Non-default import is not supported" if not names or names[0].type != "identifier"
+                                          else 'Unexpected token ","'))
     if module not in MODULES[runtime]:
         return "", Violation(line, f"module {module!r}", "import",
                              f"CloudFront Functions can load only {', '.join(MODULES[runtime])}")
-    req = f"require({module!r})"
-    clause = next((c for c in node.children if c.type == "import_clause"), None)
-    if clause is None:
-        return ";", None
-    parts: list[str] = []
-    for child in clause.children:
-        text = child.text.decode("utf-8") if child.text else ""
-        if child.type == "identifier":
-            parts.append(f"var {text} = {req};")
-        elif child.type == "namespace_import":
-            name = text.split()[-1]
-            parts.append(f"var {name} = {req};")
-        elif child.type == "named_imports":
-            for spec in child.children:
-                if spec.type != "import_specifier":
-                    continue
-                names = [c.text.decode("utf-8") for c in spec.children if c.type == "identifier" and c.text]
-                imported, local = names[0], names[-1]
-                parts.append(f"var {local} = {req}.{imported};")
-    return " ".join(parts), None
+    local = names[0].text.decode("utf-8") if names[0].text else ""
+    return f"var {local} = require({module!r});", None
 
 
 def _is_global_handler(target: Node | None) -> bool:

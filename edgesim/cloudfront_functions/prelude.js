@@ -389,6 +389,9 @@
     st.logBytes += size;
     st.logs.push(line);
   }
+  // UNCERTAIN: the docs name console.log only; console is the embedder's object, and njs's own shell
+  // gives log, info, warn and error one implementation (njs_shell.c, njs_ext_console_log's magic), so
+  // the others are taken to log as console.log does rather than to throw "not a function".
   G.console = Object.freeze({ log: log, info: log, warn: log, error: log, debug: log });
 
   // --- 2.0 built-ins: Buffer, atob/btoa, TextEncoder/TextDecoder (spec §1.5) -----------------

@@ -56,6 +56,37 @@ async def test_async_and_import_need_2_0(load) -> None:  # noqa: F811
         await load("async function handler(e) { f(await g()); return e.request; }")
 
 
+# CloudFront's 2.0 engine answers in njs's words (Illegal export statement, await in arguments not
+# supported, Token "of" not supported), and njs takes a default import only: its parser refuses
+# `import {x} from`, `import * as m from` and a bare `import "m"` with "Non-default import is not
+# supported" (njs_parser.c, njs_parser_import_statement). AWS's docs and samples use the default form.
+@pytest.mark.parametrize("statement", [
+    "import { kvs } from 'cloudfront';", "import * as cf from 'cloudfront';", "import 'cloudfront';",
+])
+async def test_a_non_default_import_is_refused_in_njss_words(load, statement: str) -> None:  # noqa: F811
+    code = f"{statement}\nfunction handler(e) {{ return e.request; }}"
+    with pytest.raises(FunctionCodeError, match="a non-default import") as info:
+        await load(code)
+    assert info.value.line == 1 and "import cf from 'cloudfront'" in str(info.value)
+    fn = await load(code, name="deferred", defer_errors=True)
+    with pytest.raises(FunctionExecutionError, match="SyntaxError: Non-default import is not supported in 1"):
+        await fn.invoke(call())
+
+
+async def test_cloudfront_module_by_require_or_by_a_later_import(load) -> None:  # noqa: F811
+    # njs resolves require() and import from one module table, and takes an import anywhere at the
+    # top level (its only check is the scope): AWS's kvs-jwt-verify sample imports cloudfront second,
+    # after crypto; pilchard/imgproxy-aws-cdk's function once did `const cf = require("cloudfront")`.
+    for name, code in [
+        ("required", "var cf = require('cloudfront');\n"),
+        ("second", "import crypto from 'crypto';\nimport cf from 'cloudfront';\n"),
+        ("later", "var x = 1;\nimport cf from 'cloudfront';\n"),
+    ]:
+        fn = await load(code + "function handler(e) { e.request.uri = '/' + typeof cf.kvs; return e.request; }",
+                        name=name)
+        assert (await fn.invoke(call())).request.uri == "/function"
+
+
 async def test_await_in_arguments_fails_in_cloudfronts_words(load) -> None:  # noqa: F811
     # What TestFunction answers for `parseFloat(await kvs.get('weight'))` and `JSON.parse(await kvs.get(k))`.
     code = "async function handler(e) {\n  var n = parseFloat(await Promise.resolve('1'));\n  return e.request;\n}"

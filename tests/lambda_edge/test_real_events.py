@@ -260,3 +260,47 @@ async def test_an_s3_origin_response_event_has_the_date_s3_sends(handlers: Handl
         response = await dist.get(uri)
     assert response.status_code == status, response.text
     assert email.utils.parsedate_to_datetime(response.headers["x-origin-date"]).tzinfo is not None
+
+
+# Reads S3's request ids, as a handler logging or reporting S3's errors can.
+_READS_IDS_PY = """
+def handler(event, context):
+    response = event["Records"][0]["cf"]["response"]
+    seen = [response["headers"][n][0]["key"] + "=" + response["headers"][n][0]["value"]
+            for n in ("x-amz-request-id", "x-amz-id-2") if n in response["headers"]]
+    response["headers"]["x-seen"] = [{"key": "X-Seen", "value": " ".join(seen) or "none"}]
+    return response
+"""
+_READS_IDS_JS = """
+exports.handler = async (event) => {
+  const response = event.Records[0].cf.response;
+  const seen = ['x-amz-request-id', 'x-amz-id-2'].filter((n) => response.headers[n])
+    .map((n) => response.headers[n][0].key + '=' + response.headers[n][0].value);
+  response.headers['x-seen'] = [{ key: 'X-Seen', value: seen.join(' ') || 'none' }];
+  return response;
+};
+"""
+
+
+async def test_an_s3_error_in_an_origin_response_event_carries_s3_s_request_ids(handlers: Handlers,
+                                                                                 tmp_path: Path) -> None:
+    """S3's error answers carry `x-amz-request-id` and `x-amz-id-2` (keys lowercase, as S3 writes
+    them), the same ids as the XML body's RequestId and HostId: every origin-response event of an S3
+    404 captured from CloudFront shows both, from a REST endpoint (an image-recovery test's event,
+    origin `s3` with an origin access identity; a favicon.ico 404 with authMethod none; a blog's
+    resize walkthrough) and from a website endpoint (li0nel/terraform-aws-cloudfront-image-compression
+    lambda/code/origin_response/event.js). Each answer has its own."""
+    import re
+
+    (tmp_path / "site").mkdir()
+    path = handlers.write("reads_ids", py=_READS_IDS_PY, js=_READS_IDS_JS)
+    config = {"origins": [{"id": "site", "directory": "site"}],
+              "default_cache_behavior": {"target_origin": "site", "cache_policy": "CachingDisabled",
+                                         "functions": {"origin-response": {"lambda": f"{path.name}:handler"}}}}
+    async with Distribution(config, base_dir=tmp_path) as dist:
+        first, second = await dist.get("/missing.html"), await dist.get("/missing.html")
+    assert first.status_code == 403, first.text
+    body_ids = re.search(r"<RequestId>([A-Z0-9]{16})</RequestId><HostId>([A-Za-z0-9+/=]{76})</HostId>", first.text)
+    assert body_ids is not None, first.text
+    assert first.headers["x-seen"] == f"x-amz-request-id={body_ids[1]} x-amz-id-2={body_ids[2]}"
+    assert second.headers["x-seen"] != first.headers["x-seen"]
