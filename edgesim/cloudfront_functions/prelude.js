@@ -130,24 +130,32 @@
     for (i = start || 0; i < e; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(e, i + 8192)));
     return s;
   }
-  var ENCODINGS = { utf8: 1, "utf-8": 1, hex: 1, base64: 1, base64url: 1, latin1: 1, binary: 1 };
+  // The encodings CloudFront's engine takes wherever an encoding is named (Buffer.from, toString,
+  // byteLength, write, fill, hash.update...): JavaScript runtime 2.0 features, "Buffer" ("utf8, hex,
+  // base64, base64url"); njs's table (nginx/njs src/njs_buffer.c, njs_buffer_encodings[]) is exactly
+  // these five names, matched as written ("UTF8", "latin1", "binary", "ascii" are refused). V8 and
+  // Node take more, so a function using Buffer.from(s, 'latin1') ran here and failed on CloudFront.
+  var ENCODINGS = { utf8: 1, "utf-8": 1, hex: 1, base64: 1, base64url: 1 };
+  // njs_buffer_encoding(): no encoding is UTF-8; one that is not a string, or not in the table, is a
+  // TypeError in njs's words.
+  function encodingName(enc) {
+    if (enc === undefined) return "utf8";
+    if (typeof enc !== "string") throw new TypeError("encoding must be a string");
+    if (ENCODINGS[enc] !== 1) throw new TypeError('"' + enc + '" encoding is not supported');
+    return enc;
+  }
   function encodeString(s, enc) {
-    enc = String(enc || "utf8").toLowerCase();
+    enc = encodingName(enc);
     if (enc === "utf8" || enc === "utf-8") return utf8Encode(s);
     if (enc === "hex") return hexDecode(String(s));
-    if (enc === "base64" || enc === "base64url") return b64Decode(s);
-    if (enc === "latin1" || enc === "binary") return latin1Encode(String(s));
-    throw new TypeError("Unknown encoding: " + enc);
+    return b64Decode(s); // base64, base64url
   }
   function decodeBytes(b, enc, start, end) {
-    enc = String(enc || "utf8").toLowerCase();
+    enc = encodingName(enc);
     var v = (start || end !== undefined) ? b.subarray(start || 0, end === undefined ? b.length : end) : b;
     if (enc === "utf8" || enc === "utf-8") return utf8Decode(v, 0, v.length, false);
     if (enc === "hex") return hexEncode(v);
-    if (enc === "base64") return b64Encode(v, false);
-    if (enc === "base64url") return b64Encode(v, true);
-    if (enc === "latin1" || enc === "binary") return latin1Decode(v);
-    throw new TypeError("Unknown encoding: " + enc);
+    return b64Encode(v, enc === "base64url");
   }
   // A byte string (1.0) holds one byte per char; anything typed becomes bytes; other strings UTF-8.
   function toBytes(data, enc) {
@@ -155,8 +163,7 @@
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (data instanceof ArrayBuffer) return new Uint8Array(data);
     if (typeof data !== "string") throw new TypeError("data must be a string, Buffer or typed array");
-    if (enc) return encodeString(data, enc);
-    return utf8Encode(data);
+    return encodeString(data, enc);
   }
 
   // --- crypto: md5, sha1, sha256 and HMAC (spec §1.7) -----------------------------------------
@@ -421,7 +428,7 @@
         static allocUnsafe(n) { return new Buffer(n); }
         static byteLength(v, enc) { return typeof v === "string" ? encodeString(v, enc).length : v.byteLength; }
         static isBuffer(v) { return v instanceof Buffer; }
-        static isEncoding(e) { return typeof e === "string" && ENCODINGS.hasOwnProperty(e.toLowerCase()); }
+        static isEncoding(e) { return typeof e === "string" && ENCODINGS[e] === 1; }
         static concat(list, total) {
           var b = Buffer._wrap(concatBytes(list.map(function (x) { return toBytes(x); })));
           return total === undefined ? b : (total <= b.length ? b.subarray(0, total) : Buffer.concat([b, Buffer.alloc(total - b.length)]));

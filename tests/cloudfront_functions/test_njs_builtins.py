@@ -1,0 +1,51 @@
+"""The runtime's built-ins as CloudFront's engine (njs) has them, where V8 or Node would take more.
+
+Each test is a function that ran under edgesim before and fails on CloudFront (or the other way),
+written from the runtime pages ("JavaScript runtime 1.0 / 2.0 features for CloudFront Functions")
+and, where the pages name a built-in without its edges, from njs's source (nginx/njs).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from cff_support import RUNTIMES, call, load  # noqa: F401
+from edgesim.cloudfront_functions import CloudFrontFunction
+
+
+async def out_of(fn: CloudFrontFunction) -> dict[str, Any]:
+    logs = (await fn.invoke(call())).logs
+    result: dict[str, Any] = json.loads(logs[0])
+    return result
+
+
+def logging(body: str) -> str:
+    """A handler that logs one JSON line of `out`; `t(f)` is f()'s result or the error it threw."""
+    return ("var crypto = require('crypto'); var qs = require('querystring');\n"
+            "function t(f) { try { return f(); } catch (x) { return x.name + ': ' + x.message; } }\n"
+            f"function handler(e) {{ var out = {{}}; {body}; console.log(JSON.stringify(out)); return e.request; }}")
+
+
+async def test_buffer_takes_only_the_five_encodings_njs_has(load) -> None:  # noqa: F811
+    # 2.0's page lists utf8, hex, base64 and base64url; njs_buffer_encodings[] is those and "utf-8".
+    fn = await load(logging("""
+        out.latin1 = t(function () { return Buffer.from('hé', 'latin1').length; });
+        out.binary = t(function () { return Buffer.from([104, 105]).toString('binary'); });
+        out.ascii = t(function () { return Buffer.byteLength('hi', 'ascii'); });
+        out.upper = t(function () { return Buffer.from('hi', 'UTF8').length; });
+        out.notString = t(function () { return Buffer.from('hi', 5).length; });
+        out.isEncoding = ['utf8', 'utf-8', 'hex', 'base64', 'base64url', 'latin1', 'binary', 'UTF8'].map(Buffer.isEncoding);
+        out.ok = Buffer.from('aGk', 'base64url').toString('utf-8');
+    """))
+    assert await out_of(fn) == {
+        "latin1": 'TypeError: "latin1" encoding is not supported',
+        "binary": 'TypeError: "binary" encoding is not supported',
+        "ascii": 'TypeError: "ascii" encoding is not supported',
+        "upper": 'TypeError: "UTF8" encoding is not supported',
+        "notString": "TypeError: encoding must be a string",
+        "isEncoding": [True, True, True, True, True, False, False, False],
+        "ok": "hi",
+    }
