@@ -258,10 +258,22 @@
     for (i = 0; i < chunks.length; i++) { out.set(chunks[i], o); o += chunks[i].length; }
     return out;
   }
+  // The errors below are njs's (nginx/njs external/njs_crypto_module.c: njs_crypto_algorithm,
+  // njs_crypto_encoding, njs_hash_prototype_update), TypeErrors all: what FunctionErrorMessage shows.
   function digestOut(bytes, enc) {
-    if (enc === undefined || enc === null) return V2 ? Buffer.from(bytes) : byteString(latin1Decode(bytes)); // spec §1.5: Buffer (2.0) / byte string (1.0)
+    if (enc === undefined) return V2 ? Buffer.from(bytes) : byteString(latin1Decode(bytes)); // spec §1.5: Buffer (2.0) / byte string (1.0)
+    if (typeof enc !== "string") throw new TypeError("encoding must be a string");
     if (enc === "hex" || enc === "base64" || enc === "base64url") return decodeBytes(bytes, enc);
-    throw new Error('Unknown digest encoding: "' + enc + '"');
+    throw new TypeError('Unknown digest encoding: "' + enc + '"');
+  }
+  function checkAlgorithm(alg) {
+    if (typeof alg !== "string") throw new TypeError("algorithm must be a string");
+    if (HASHES[alg] === undefined || !Object.prototype.hasOwnProperty.call(HASHES, alg)) throw new TypeError('not supported algorithm: "' + alg + '"');
+  }
+  function dataBytes(data, enc, what) {
+    if (typeof data !== "string" && !ArrayBuffer.isView(data))
+      throw new TypeError(what + ' argument "' + (data === null ? "null" : Array.isArray(data) ? "array" : typeof data) + '" is not a string or Buffer-like object');
+    return byteInput(data, enc);
   }
   // njs tells byte strings (from digest(), bytesFrom(), toUTF8()...) from text strings and hashes
   // a byte string's bytes, text as UTF-8. V8 strings carry no such mark, so 1.0 remembers the byte
@@ -273,12 +285,12 @@
     return toBytes(data, enc);
   }
   function Hash(alg) {
-    if (!HASHES[alg]) throw new Error('Unsupported hash algorithm: "' + alg + '"');
+    checkAlgorithm(alg);
     this._alg = alg; this._chunks = []; this._done = false;
   }
   Hash.prototype.update = function (data, enc) {
     if (this._done) throw new Error("Digest already called");
-    this._chunks.push(byteInput(data, enc)); return this;
+    this._chunks.push(dataBytes(data, enc, "data")); return this;
   };
   Hash.prototype.digest = function (enc) {
     if (this._done) throw new Error("Digest already called");
@@ -287,8 +299,8 @@
   };
   Hash.prototype.copy = function () { var h = new Hash(this._alg); h._chunks = this._chunks.slice(); return h; };
   function Hmac(alg, key) {
-    if (!HASHES[alg]) throw new Error('Unsupported hash algorithm: "' + alg + '"');
-    var k = byteInput(key), ipad = new Uint8Array(64), opad = new Uint8Array(64), i;
+    checkAlgorithm(alg);
+    var k = dataBytes(key, undefined, "key"), ipad = new Uint8Array(64), opad = new Uint8Array(64), i;
     if (k.length > 64) k = HASHES[alg](k);
     for (i = 0; i < 64; i++) { ipad[i] = (k[i] || 0) ^ 0x36; opad[i] = (k[i] || 0) ^ 0x5c; }
     this._alg = alg; this._opad = opad; this._chunks = [ipad]; this._done = false;

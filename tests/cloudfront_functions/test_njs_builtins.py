@@ -49,3 +49,29 @@ async def test_buffer_takes_only_the_five_encodings_njs_has(load) -> None:  # no
         "isEncoding": [True, True, True, True, True, False, False, False],
         "ok": "hi",
     }
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_crypto_errors_are_njs_type_errors(load, runtime: str) -> None:  # noqa: F811
+    # The page names md5, sha1 and sha256, and hex, base64 and base64url; what else is asked for
+    # throws njs's TypeErrors (nginx/njs external/njs_crypto_module.c), which FunctionErrorMessage shows.
+    fn = await load(logging("""
+        out.alg = t(function () { return crypto.createHash('sha512'); });
+        out.hmacAlg = t(function () { return crypto.createHmac('SHA256', 'k'); });
+        out.algType = t(function () { return crypto.createHash(); });
+        out.digest = t(function () { return crypto.createHash('md5').update('a').digest('latin1'); });
+        out.digestType = t(function () { return crypto.createHash('md5').update('a').digest(null); });
+        out.data = t(function () { return crypto.createHash('md5').update(42); });
+        out.key = t(function () { return crypto.createHmac('sha1', {}); });
+        out.again = t(function () { var h = crypto.createHash('sha1'); h.digest('hex'); return h.digest('hex'); });
+    """), runtime=runtime)
+    assert await out_of(fn) == {
+        "alg": 'TypeError: not supported algorithm: "sha512"',
+        "hmacAlg": 'TypeError: not supported algorithm: "SHA256"',
+        "algType": "TypeError: algorithm must be a string",
+        "digest": 'TypeError: Unknown digest encoding: "latin1"',
+        "digestType": "TypeError: encoding must be a string",
+        "data": 'TypeError: data argument "number" is not a string or Buffer-like object',
+        "key": 'TypeError: key argument "object" is not a string or Buffer-like object',
+        "again": "Error: Digest already called",
+    }
