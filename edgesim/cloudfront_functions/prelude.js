@@ -326,7 +326,11 @@
   }
   function qsEscape(s) { return encodeURIComponent(String(s)); }
   function qsParse(str, sep, eq, options) {
-    var out = {}, decode = (options && options.decodeURIComponent) || qsUnescape, max = 1000, parts, i, p, k, v, idx;
+    // As njs's parse (nginx/njs external/njs_query_string_module.c): the result has no prototype
+    // (params.hasOwnProperty is undefined there, as in Node), and a decodeURIComponent option is
+    // not called for an empty key or value.
+    var out = Object.create(null), decode = (options && options.decodeURIComponent) || qsUnescape, max = 1000, parts, i, p, k, v, idx;
+    var dec = function (t) { return t.length === 0 ? t : String(decode(t)); };
     if (options && typeof options.maxKeys === "number") max = options.maxKeys;
     if (typeof str !== "string" || str.length === 0) return out;
     sep = sep || "&"; eq = eq || "=";
@@ -336,7 +340,7 @@
       p = parts[i];
       if (p.length === 0) continue;
       idx = p.indexOf(eq);
-      if (idx >= 0) { k = decode(p.slice(0, idx)); v = decode(p.slice(idx + eq.length)); } else { k = decode(p); v = ""; }
+      if (idx >= 0) { k = dec(p.slice(0, idx)); v = dec(p.slice(idx + eq.length)); } else { k = dec(p); v = ""; }
       if (!Object.prototype.hasOwnProperty.call(out, k)) out[k] = v;
       else if (Array.isArray(out[k])) out[k].push(v);
       else out[k] = [out[k], v];

@@ -75,3 +75,20 @@ async def test_crypto_errors_are_njs_type_errors(load, runtime: str) -> None:  #
         "key": 'TypeError: key argument "object" is not a string or Buffer-like object',
         "again": "Error: Digest already called",
     }
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_querystring_parse_as_njs(load, runtime: str) -> None:  # noqa: F811
+    # njs_query_string_parse makes its result with no prototype (as Node does) and calls a
+    # decodeURIComponent option only for a non-empty key or value.
+    fn = await load(logging("""
+        var p = qs.parse('a=1&b=');
+        out.proto = Object.getPrototypeOf(p) === null;
+        out.own = t(function () { return p.hasOwnProperty('a'); });
+        out.decoded = qs.parse('a=&=b&c', null, null, {decodeURIComponent: function (s) { return '[' + s + ']'; }});
+        out.plus = qs.parse('a+b=c+d');
+    """), runtime=runtime)
+    assert await out_of(fn) == {
+        "proto": True, "own": "TypeError: p.hasOwnProperty is not a function",
+        "decoded": {"[a]": "", "": "[b]", "[c]": ""}, "plus": {"a b": "c d"},
+    }
