@@ -536,26 +536,54 @@
       return Buffer;
     })();
     G.Buffer = Buffer;
-    G.atob = function atob(s) { return latin1Decode(b64Decode(String(s))); };
+    // atob / btoa as njs has them (nginx/njs src/njs_string.c, njs_string_atob / njs_string_btoa):
+    // atob drops spaces (only spaces), takes "=" padding only to make a multiple of 4, and refuses a
+    // length of 4n+1 or any character outside the base64 alphabet ("-" and "_" included) with a
+    // TypeError; btoa refuses a character above U+00FF. The lenient decoder this was before turned
+    // a corrupt token into some bytes here where CloudFront's function threw.
+    var ATOB_BAD = "the string to be decoded is not correctly encoded";
+    G.atob = function atob(s) {
+      s = String(s).replace(/ /g, "");
+      var pad = 0;
+      if (s.length % 4 === 0 && s.length > 0) pad = s.charAt(s.length - 1) === "=" ? (s.charAt(s.length - 2) === "=" ? 2 : 1) : 0;
+      else if (s.length % 4 === 1) throw new TypeError(ATOB_BAD);
+      if (/[^A-Za-z0-9+/]/.test(s.slice(0, s.length - pad))) throw new TypeError(ATOB_BAD);
+      return latin1Decode(b64Decode(s));
+    };
     G.btoa = function btoa(s) {
       s = String(s);
-      if (/[^\x00-\xff]/.test(s)) throw new Error("Invalid character");
+      if (/[^\x00-\xff]/.test(s)) throw new TypeError("invalid character (>= U+00FF)");
       return b64Encode(latin1Encode(s), false);
     };
-    G.TextEncoder = function TextEncoder() { if (!new.target) throw new TypeError("Constructor TextEncoder requires 'new'"); };
+    // TextEncoder / TextDecoder as njs has them (nginx/njs src/njs_encoding.c): labels "utf-8" and
+    // "utf8" only, as written; decode() takes a typed array (not an ArrayBuffer or a DataView);
+    // encodeInto() writes whole characters only and counts what it read in UTF-16 units.
+    G.TextEncoder = function TextEncoder() { if (!new.target) throw new TypeError("Constructor of TextEncoder requires 'new'"); };
     G.TextEncoder.prototype.encoding = "utf-8";
-    G.TextEncoder.prototype.encode = function (s) { return utf8Encode(s === undefined ? "" : s); };
+    G.TextEncoder.prototype.encode = function (s) { return utf8Encode(s === undefined ? "" : String(s)); };
     G.TextEncoder.prototype.encodeInto = function (s, dest) {
-      var b = utf8Encode(s), n = Math.min(b.length, dest.length);
-      dest.set(b.subarray(0, n)); return { read: s.length, written: n };
+      if (!(dest instanceof Uint8Array)) throw new TypeError('The "destination" argument must be an instance of Uint8Array');
+      s = String(s);
+      var read = 0, written = 0, i = 0, c, b;
+      while (i < s.length) {
+        c = s.codePointAt(i);
+        b = utf8Encode(String.fromCodePoint(c >= 0xd800 && c < 0xe000 ? 0xfffd : c));
+        if (written + b.length > dest.length) break;
+        dest.set(b, written); written += b.length;
+        read += c > 0xffff ? 2 : 1; i += c > 0xffff ? 2 : 1;
+      }
+      return { read: read, written: written };
     };
     G.TextDecoder = function TextDecoder(enc, opts) {
-      if (!new.target) throw new TypeError("Constructor TextDecoder requires 'new'");
-      enc = String(enc || "utf-8").toLowerCase();
-      if (enc !== "utf-8" && enc !== "utf8") throw new RangeError("Unsupported encoding: " + enc);
+      if (!new.target) throw new TypeError("Constructor of TextDecoder requires 'new'");
+      enc = enc === undefined ? "utf-8" : String(enc);
+      if (enc !== "utf-8" && enc !== "utf8") throw new RangeError('The "' + enc + '" encoding is not supported');
+      if (opts !== undefined && (opts === null || typeof opts !== "object")) throw new TypeError('The "options" argument must be of type object');
       this.encoding = "utf-8"; this.fatal = !!(opts && opts.fatal); this.ignoreBOM = !!(opts && opts.ignoreBOM);
     };
     G.TextDecoder.prototype.decode = function (b) {
+      if (b !== undefined && !(ArrayBuffer.isView(b) && !(b instanceof DataView)))
+        throw new TypeError('The "input" argument must be an instance of TypedArray');
       var u = b === undefined ? new Uint8Array(0) : toBytes(b), s;
       if (!this.ignoreBOM && u[0] === 0xef && u[1] === 0xbb && u[2] === 0xbf) u = u.subarray(3);
       s = utf8Decode(u, 0, u.length, this.fatal);

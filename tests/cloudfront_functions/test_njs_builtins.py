@@ -77,6 +77,49 @@ async def test_crypto_errors_are_njs_type_errors(load, runtime: str) -> None:  #
     }
 
 
+async def test_atob_refuses_what_is_not_base64_and_btoa_what_is_above_latin1(load) -> None:  # noqa: F811
+    # njs_string_atob is WHATWG's forgiving-base64 without its other whitespace: spaces dropped,
+    # a length of 4n+1, a character outside the alphabet or a misplaced "=" refused.
+    fn = await load(logging("""
+        out.ok = [atob('aGk='), atob('aGk'), atob(' aG k= '), atob('')];
+        out.bad = ['a', 'aG=k', 'a*Gk', 'aGk-', '-_8=', 'aGk=\\n'].map(function (s) { return t(function () { return atob(s); }); });
+        out.btoa = t(function () { return btoa('\\u20ac'); });
+        out.btoaLatin1 = btoa('\\u00ff');
+    """))
+    bad = "TypeError: the string to be decoded is not correctly encoded"
+    assert await out_of(fn) == {"ok": ["hi", "hi", "hi", ""], "bad": [bad] * 6,
+                                "btoa": "TypeError: invalid character (>= U+00FF)", "btoaLatin1": "/w=="}
+
+
+async def test_text_encoder_and_decoder_as_njs_has_them(load) -> None:  # noqa: F811
+    fn = await load(logging("""
+        var dest = new Uint8Array(4);
+        out.into = new TextEncoder().encodeInto('h\\u00e9\\u00e9', dest);
+        out.bytes = Array.prototype.slice.call(dest);
+        out.astral = new TextEncoder().encodeInto('\\ud83d\\ude00x', new Uint8Array(5));
+        out.intoArray = t(function () { return new TextEncoder().encodeInto('a', []); });
+        out.label = t(function () { return new TextDecoder('UTF-8').encoding; });
+        out.latin1 = t(function () { return new TextDecoder('latin1'); });
+        out.buffer = t(function () { return new TextDecoder().decode(new Uint8Array([104, 105]).buffer); });
+        out.view = t(function () { return new TextDecoder().decode(new DataView(new ArrayBuffer(1))); });
+        out.options = t(function () { return new TextDecoder('utf-8', 'fatal'); });
+        out.call = t(function () { return TextDecoder(); });
+        out.ok = new TextDecoder('utf8').decode(Buffer.from('h\\u00e9'));
+    """))
+    typed = 'TypeError: The "input" argument must be an instance of TypedArray'
+    assert await out_of(fn) == {
+        "into": {"read": 2, "written": 3}, "bytes": [0x68, 0xc3, 0xa9, 0],
+        "astral": {"read": 3, "written": 5},
+        "intoArray": 'TypeError: The "destination" argument must be an instance of Uint8Array',
+        "label": 'RangeError: The "UTF-8" encoding is not supported',
+        "latin1": 'RangeError: The "latin1" encoding is not supported',
+        "buffer": typed, "view": typed,
+        "options": 'TypeError: The "options" argument must be of type object',
+        "call": "TypeError: Constructor of TextDecoder requires 'new'",
+        "ok": "h\u00e9",
+    }
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 async def test_querystring_parse_as_njs(load, runtime: str) -> None:  # noqa: F811
     # njs_query_string_parse makes its result with no prototype (as Node does) and calls a
