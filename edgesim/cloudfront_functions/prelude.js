@@ -689,12 +689,34 @@
     "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Proxy", "Reflect", "Intl", "WebAssembly",
     "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process",
     "Temporal", "Float16Array"];
+  // BigInt is in neither runtime's feature list (spec §1.5; njs has no BigInt, and lint.py refuses
+  // a 5n literal), nor are its two typed arrays in the nine the lists name.
+  gone.push("BigInt", "BigInt64Array", "BigUint64Array");
   if (!V2) gone.push("Buffer", "atob", "btoa", "TextEncoder", "TextDecoder");
+  // Error objects both runtimes' pages list and V8 lacks: InternalError (both runtimes) and
+  // MemoryError (1.0 only: JavaScript runtime 2.0 features' list drops it). Error subclasses,
+  // callable with or without `new` as Error is; `e instanceof InternalError` works as on CloudFront.
+  var construct = Reflect.construct;
+  (V2 ? ["InternalError"] : ["InternalError", "MemoryError"]).forEach(function (name) {
+    var E = function (message) { return construct(Error, arguments, new.target || E); };
+    E.prototype = Object.create(Error.prototype, {
+      constructor: { value: E, writable: true, configurable: true },
+      name: { value: name, writable: true, configurable: true },
+      message: { value: "", writable: true, configurable: true },
+    });
+    Object.setPrototypeOf(E, Error);
+    Object.defineProperty(E, "name", { value: name, configurable: true });
+    Object.defineProperty(G, name, { value: E, writable: true, configurable: true });
+  });
   // mini-racer declares its timers with `var`, which cannot be deleted: those become undefined.
   gone.forEach(function (n) { try { delete G[n]; } catch (e) { G[n] = undefined; } });
   delete Array.from; // absent from both allow-lists (spec §1.5)
   ["toSorted", "toReversed", "toSpliced", "with", "at", "flat", "flatMap", "findLast", "findLastIndex"].forEach(function (n) { delete Array.prototype[n]; });
   ["at", "isWellFormed", "toWellFormed"].forEach(function (n) { delete String.prototype[n]; });
+  // The same ES2022+ methods on typed arrays: neither runtime's typed-array list has them.
+  ["at", "findLast", "findLastIndex", "toSorted", "toReversed", "with"].forEach(function (n) {
+    delete Object.getPrototypeOf(Uint8Array).prototype[n];
+  });
   // ES2024 and later, newer than either runtime's engine: absent from both allow-lists, so a
   // function using them fails on CloudFront and must fail here.
   [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [RegExp, "escape"], [Error, "isError"],

@@ -135,3 +135,31 @@ async def test_querystring_parse_as_njs(load, runtime: str) -> None:  # noqa: F8
         "proto": True, "own": "TypeError: p.hasOwnProperty is not a function",
         "decoded": {"[a]": "", "": "[b]", "[c]": ""}, "plus": {"a b": "c d"},
     }
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_the_error_objects_each_runtime_lists(load, runtime: str) -> None:  # noqa: F811
+    # Both pages list InternalError; 1.0's also MemoryError, which 2.0's list drops.
+    fn = await load(logging("""
+        out.internal = t(function () { throw new InternalError('too deep'); });
+        out.called = InternalError('x') instanceof Error;
+        out.kind = new InternalError('x') instanceof InternalError;
+        out.str = String(new InternalError('y'));
+        out.memory = typeof MemoryError;
+    """), runtime=runtime)
+    assert await out_of(fn) == {"internal": "InternalError: too deep", "called": True, "kind": True,
+                                "str": "InternalError: y",
+                                "memory": "function" if runtime == "cloudfront-js-1.0" else "undefined"}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_what_neither_runtime_lists_is_absent(load, runtime: str) -> None:  # noqa: F811
+    # BigInt (lint.py already refuses a 5n literal) and its typed arrays, and the ES2022+ typed
+    # array methods whose Array twins were already taken away.
+    fn = await load(logging("""
+        var a = new Uint8Array([1, 2]);
+        out.types = [typeof BigInt, typeof BigInt64Array, typeof BigUint64Array, typeof a.at, typeof a.findLast,
+                     typeof a.findLastIndex, typeof a.toSorted, typeof a.toReversed, typeof a.with];
+        out.kept = [typeof a.subarray, typeof a.fill, typeof Float64Array, typeof Uint8ClampedArray];
+    """), runtime=runtime)
+    assert await out_of(fn) == {"types": ["undefined"] * 9, "kept": ["function"] * 4}
