@@ -29,6 +29,25 @@
   Object.defineProperty(OrigDate.prototype, "constructor", { value: FrozenDate, writable: true, configurable: true });
   G.Date = FrozenDate;
 
+  // --- RegExp flags (spec §1.5): g, i, m and y only ----------------------------------------------
+  // lint.py refuses a literal's other flags (/u, /s, /d) as njs's parser does; njs's constructor
+  // refuses them too, with the whole flags string (nginx/njs src/njs_regexp.c, njs_regexp_constructor:
+  // 'SyntaxError: Invalid RegExp flags "su"'). Only the global binding is wrapped: the prototype and
+  // its constructor stay V8's own, so literals and split/replace keep V8's fast paths.
+  var OrigRegExp = G.RegExp, constructWith = Reflect.construct;
+  var CfRegExp = function RegExp(pattern, flags) {
+    if (flags !== undefined) {
+      var f = String(flags), i;
+      for (i = 0; i < f.length; i++)
+        if ("gimy".indexOf(f[i]) < 0 || f.indexOf(f[i]) !== i) throw new SyntaxError('Invalid RegExp flags "' + f + '"');
+    }
+    // V8's own constructor as new.target, so the object gets V8's initial RegExp map (fast paths).
+    return new.target ? constructWith(OrigRegExp, arguments) : OrigRegExp.apply(undefined, arguments);
+  };
+  CfRegExp.prototype = OrigRegExp.prototype;
+  Object.setPrototypeOf(CfRegExp, OrigRegExp); // statics (RegExp.$1...) are V8's own
+  Object.defineProperty(G, "RegExp", { value: CfRegExp, writable: true, configurable: true });
+
   // Math.random is seeded with the invocation's timestamp (spec §1.5), so a pinned clock
   // (test-function --now) repeats the same numbers. mulberry32: small, fast, well spread.
   var seed = 0;
@@ -719,7 +738,7 @@
   });
   // ES2024 and later, newer than either runtime's engine: absent from both allow-lists, so a
   // function using them fails on CloudFront and must fail here.
-  [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [RegExp, "escape"], [Error, "isError"],
+  [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [OrigRegExp, "escape"], [Error, "isError"],
     [Math, "f16round"], [Uint8Array, "fromBase64"], [Uint8Array, "fromHex"], [Uint8Array.prototype, "toBase64"],
     [Uint8Array.prototype, "toHex"], [Uint8Array.prototype, "setFromBase64"], [Uint8Array.prototype, "setFromHex"],
     [DataView.prototype, "getFloat16"], [DataView.prototype, "setFloat16"], [ArrayBuffer.prototype, "transfer"],
