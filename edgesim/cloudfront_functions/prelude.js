@@ -732,6 +732,14 @@
   delete Array.from; // absent from both allow-lists (spec §1.5)
   ["toSorted", "toReversed", "toSpliced", "with", "at", "flat", "flatMap", "findLast", "findLastIndex"].forEach(function (n) { delete Array.prototype[n]; });
   ["at", "isWellFormed", "toWellFormed"].forEach(function (n) { delete String.prototype[n]; });
+  // String methods in neither runtime's String list (1.0's list is njs's String.prototype table as
+  // it was, nginx/njs src/njs_string.c: no normalize, localeCompare, matchAll, toLocale*Case,
+  // trimLeft/Right, HTML methods, String.raw; njs has no Intl or ICU to give them). UNCERTAIN for
+  // 2.0, whose list adds replaceAll only: taken as absent there too.
+  ["normalize", "localeCompare", "matchAll", "toLocaleLowerCase", "toLocaleUpperCase", "trimLeft", "trimRight",
+    "anchor", "big", "blink", "bold", "fixed", "fontcolor", "fontsize", "italics", "link", "small", "strike", "sub",
+    "sup"].forEach(function (n) { delete String.prototype[n]; });
+  delete String.raw;
   // The same ES2022+ methods on typed arrays: neither runtime's typed-array list has them.
   ["at", "findLast", "findLastIndex", "toSorted", "toReversed", "with"].forEach(function (n) {
     delete Object.getPrototypeOf(Uint8Array).prototype[n];

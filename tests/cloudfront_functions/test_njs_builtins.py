@@ -163,3 +163,18 @@ async def test_what_neither_runtime_lists_is_absent(load, runtime: str) -> None:
         out.kept = [typeof a.subarray, typeof a.fill, typeof Float64Array, typeof Uint8ClampedArray];
     """), runtime=runtime)
     assert await out_of(fn) == {"types": ["undefined"] * 9, "kept": ["function"] * 4}
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_string_has_the_listed_methods_only(load, runtime: str) -> None:  # noqa: F811
+    # 1.0's String list is njs's String.prototype table; 2.0's adds replaceAll. 'é'.normalize(),
+    # a.localeCompare(b) or s.matchAll(re) ran under V8 and throw a TypeError on CloudFront.
+    fn = await load(logging("""
+        var s = 'abc';
+        out.gone = [typeof s.normalize, typeof s.localeCompare, typeof s.matchAll, typeof s.toLocaleLowerCase,
+                    typeof s.toLocaleUpperCase, typeof s.trimLeft, typeof s.trimRight, typeof s.anchor, typeof s.bold,
+                    typeof String.raw];
+        out.kept = [typeof s.codePointAt, typeof s.padStart, typeof s.trimStart, typeof s.trimEnd, typeof s.repeat,
+                    typeof s.includes, typeof String.fromCodePoint];
+    """), runtime=runtime)
+    assert await out_of(fn) == {"gone": ["undefined"] * 10, "kept": ["function"] * 7}
