@@ -437,30 +437,33 @@
   var Buffer = null;
   if (V2) {
     Buffer = (function () {
+      // `new Buffer(...)` is a TypeError on CloudFront whatever it is given: njs's Buffer is not a
+      // constructor (nginx/njs src/njs_buffer.c, njs_buffer_constructor: "Buffer is not a
+      // constructor"), only Buffer.from / alloc make one. V8's Uint8Array made an empty buffer of
+      // Node's deprecated `new Buffer(string)` without a word (a Basic auth check ported from
+      // Lambda@Edge then compared against 'Basic ' and refused every viewer), and took `new
+      // Buffer(10)`. hints.py says what to write instead, beside the engine's words. The prelude
+      // makes its own through make(); the typed-array methods (map, filter...) through Species.
+      var making = false;
       class Buffer extends Uint8Array {
         constructor(a, b, c) {
-          // Node's deprecated `new Buffer(string)` / `new Buffer(array)` are not in 2.0's list (spec
-          // §1.5: Buffer.from, alloc...): refused, in words of our own (UNCERTAIN what CloudFront's
-          // engine says). V8's Uint8Array made an empty buffer of a string without a word, so a Basic
-          // auth check ported from Lambda@Edge ('Basic ' + new Buffer(u + ':' + p).toString('base64'))
-          // compared against 'Basic ' and refused every viewer. A length or an ArrayBuffer (what
-          // alloc, subarray and the typed-array methods pass) is taken as before.
-          if (typeof a === "string" || (a !== null && typeof a === "object" && !(a instanceof ArrayBuffer)))
-            throw new TypeError("new Buffer(" + (typeof a === "string" ? "string" : "array") + ") is not supported: use Buffer.from(" + (typeof a === "string" ? "string[, encoding]" : "array") + ")");
+          if (!making) throw new TypeError("Buffer is not a constructor");
+          making = false;
           super(a, b, c);
         }
+        static get [Symbol.species]() { return Species; }
         static from(v, enc, len) {
           if (typeof v === "string") return Buffer._wrap(encodeString(v, enc));
-          if (v instanceof ArrayBuffer) return new Buffer(v, enc || 0, len === undefined ? v.byteLength - (enc || 0) : len);
+          if (v instanceof ArrayBuffer) return make(v, enc || 0, len === undefined ? v.byteLength - (enc || 0) : len);
           if (ArrayBuffer.isView(v)) return Buffer._wrap(new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice());
           if (Array.isArray(v)) return Buffer._wrap(new Uint8Array(v));
           if (v && typeof v === "object" && v.type === "Buffer" && Array.isArray(v.data)) return Buffer._wrap(new Uint8Array(v.data));
           if (v && typeof v === "object" && typeof v.length === "number") return Buffer._wrap(new Uint8Array(Array.prototype.slice.call(v)));
           throw new TypeError("The first argument must be a string, Buffer, ArrayBuffer, Array, or array-like object");
         }
-        static _wrap(u8) { return new Buffer(u8.buffer, u8.byteOffset, u8.byteLength); }
-        static alloc(n, fill, enc) { var b = new Buffer(n); if (fill !== undefined) b.fill(fill, 0, n, enc); return b; }
-        static allocUnsafe(n) { return new Buffer(n); }
+        static _wrap(u8) { return make(u8.buffer, u8.byteOffset, u8.byteLength); }
+        static alloc(n, fill, enc) { var b = make(size(n)); if (fill !== undefined) b.fill(fill, 0, n, enc); return b; }
+        static allocUnsafe(n) { return make(size(n)); }
         static byteLength(v, enc) { return typeof v === "string" ? encodeString(v, enc).length : v.byteLength; }
         static isBuffer(v) { return v instanceof Buffer; }
         static isEncoding(e) { return typeof e === "string" && ENCODINGS[e] === 1; }
@@ -510,7 +513,7 @@
           return -1;
         }
         includes(v, from, enc) { return this.indexOf(v, from, enc) !== -1; }
-        subarray(s, e) { var u = Uint8Array.prototype.subarray.call(this, s, e); return new Buffer(u.buffer, u.byteOffset, u.length); }
+        subarray(s, e) { var u = Uint8Array.prototype.subarray.call(this, s, e); return make(u.buffer, u.byteOffset, u.length); }
         slice(s, e) { return this.subarray(s, e); }
         write(str, off, len, enc) {
           if (typeof off === "string") { enc = off; off = 0; len = undefined; }
@@ -533,6 +536,17 @@
         swap32() { for (var i = 0; i + 3 < this.length; i += 4) this.subarray(i, i + 4).reverse(); return this; }
         swap64() { for (var i = 0; i + 7 < this.length; i += 8) this.subarray(i, i + 8).reverse(); return this; }
       }
+      function make(a, b, c) {
+        making = true;
+        try { return new Buffer(a, b, c); } finally { making = false; }
+      }
+      // njs_buffer_alloc_safe's checks on Buffer.alloc(size) / allocUnsafe(size).
+      function size(n) {
+        if (typeof n !== "number") throw new TypeError('"size" argument must be of type number');
+        if (n < 0 || n > 2147483647) throw new RangeError("invalid size");
+        return n;
+      }
+      function Species(a, b, c) { return make(a, b, c); }
       var DV = [["Int8", 1], ["UInt8", 1, "Uint8"], ["Int16", 2], ["UInt16", 2, "Uint16"], ["Int32", 4], ["UInt32", 4, "Uint32"],
         ["Float", 4, "Float32"], ["Double", 8, "Float64"]];
       DV.forEach(function (d) {

@@ -178,3 +178,20 @@ async def test_string_has_the_listed_methods_only(load, runtime: str) -> None:  
                     typeof s.includes, typeof String.fromCodePoint];
     """), runtime=runtime)
     assert await out_of(fn) == {"gone": ["undefined"] * 10, "kept": ["function"] * 7}
+
+
+async def test_buffer_is_made_by_from_and_alloc_only(load) -> None:  # noqa: F811
+    # njs_buffer_constructor refuses every `new Buffer(...)`; njs_buffer_alloc_safe checks the size.
+    fn = await load(logging("""
+        out.ctor = [t(function () { return new Buffer(4).length; }), t(function () { return new Buffer(new ArrayBuffer(2)).length; })];
+        out.alloc = [t(function () { return Buffer.alloc('4').length; }), t(function () { return Buffer.alloc(-1).length; }),
+                     t(function () { return Buffer.allocUnsafe(3).length; })];
+        var b = Buffer.from([1, 2, 3]);
+        out.made = [b.map(function (x) { return x * 2; }).toString('hex'), Buffer.isBuffer(b.filter(function (x) { return x > 1; })),
+                    b.subarray(1) instanceof Buffer, Buffer.alloc(2, 'a').toString()];
+    """))
+    assert await out_of(fn) == {
+        "ctor": ["TypeError: Buffer is not a constructor"] * 2,
+        "alloc": ['TypeError: "size" argument must be of type number', "RangeError: invalid size", 3],
+        "made": ["020406", True, True, "aa"],
+    }
