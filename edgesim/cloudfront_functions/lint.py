@@ -151,6 +151,13 @@ def _check_node(node: Node, runtime: Runtime) -> Violation | None:
         return Violation(line, "optional catch binding (catch {})", "{", "name the error: catch (e) {}")
     if kind == "call_expression" and node.children and node.children[0].type == "import":
         return Violation(line, "dynamic import()", "import", "import modules at the top: import cf from 'cloudfront'")
+    if kind == "regex_flags" and node.text is not None:
+        bad = _bad_regexp_flags(node.text.decode("utf-8"))
+        if bad is not None:
+            return Violation(line, f"the RegExp flag '{bad[-1]}'", bad,
+                             "CloudFront's RegExp takes only the flags g, i, m and y: drop the others "
+                             "(for s, write [\\s\\S] instead of .)",
+                             engine_text=f'Invalid RegExp flags "{bad}"')
     if kind == "number" and node.text is not None and node.text.endswith(b"n"):
         return Violation(line, "a BigInt literal", "n", "use a Number")
     is_async = any(c.type == "async" for c in node.children)
@@ -174,6 +181,24 @@ def _check_node(node: Node, runtime: Runtime) -> Violation | None:
         return Violation(line, "await inside call arguments", "await",
                          "await into a variable first: var v = await x; f(v);",
                          engine_text="await in arguments not supported")
+    return None
+
+
+# The RegExp flags of CloudFront's engine: ES 5.1's g, i, m and 2.0's sticky y (runtime pages, spec
+# §1.5). njs's njs_regexp_flags() (nginx/njs src/njs_regexp.c) knows exactly these four; any other
+# letter, or one given twice, fails the parse with 'SyntaxError: Invalid RegExp flags "gu"'. V8 runs
+# /u, /s and /d, so /^\p{L}+$/u or /a.b/s ran here and failed every request on CloudFront. UNCERTAIN
+# for 1.0 and y (the 1.0 page lists ES 5.1 RegExp only): y is taken in both, as njs parses it.
+REGEXP_FLAGS = "gimy"
+
+
+def _bad_regexp_flags(flags: str) -> str | None:
+    """The flags up to the first one njs refuses, as its error quotes them; None if all are taken."""
+    seen: set[str] = set()
+    for i, flag in enumerate(flags):
+        if flag not in REGEXP_FLAGS or flag in seen:
+            return flags[:i + 1]
+        seen.add(flag)
     return None
 
 

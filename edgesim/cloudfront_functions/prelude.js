@@ -29,6 +29,25 @@
   Object.defineProperty(OrigDate.prototype, "constructor", { value: FrozenDate, writable: true, configurable: true });
   G.Date = FrozenDate;
 
+  // --- RegExp flags (spec §1.5): g, i, m and y only ----------------------------------------------
+  // lint.py refuses a literal's other flags (/u, /s, /d) as njs's parser does; njs's constructor
+  // refuses them too, with the whole flags string (nginx/njs src/njs_regexp.c, njs_regexp_constructor:
+  // 'SyntaxError: Invalid RegExp flags "su"'). Only the global binding is wrapped: the prototype and
+  // its constructor stay V8's own, so literals and split/replace keep V8's fast paths.
+  var OrigRegExp = G.RegExp, constructWith = Reflect.construct;
+  var CfRegExp = function RegExp(pattern, flags) {
+    if (flags !== undefined) {
+      var f = String(flags), i;
+      for (i = 0; i < f.length; i++)
+        if ("gimy".indexOf(f[i]) < 0 || f.indexOf(f[i]) !== i) throw new SyntaxError('Invalid RegExp flags "' + f + '"');
+    }
+    // V8's own constructor as new.target, so the object gets V8's initial RegExp map (fast paths).
+    return new.target ? constructWith(OrigRegExp, arguments) : OrigRegExp.apply(undefined, arguments);
+  };
+  CfRegExp.prototype = OrigRegExp.prototype;
+  Object.setPrototypeOf(CfRegExp, OrigRegExp); // statics (RegExp.$1...) are V8's own
+  Object.defineProperty(G, "RegExp", { value: CfRegExp, writable: true, configurable: true });
+
   // Math.random is seeded with the invocation's timestamp (spec §1.5), so a pinned clock
   // (test-function --now) repeats the same numbers. mulberry32: small, fast, well spread.
   var seed = 0;
@@ -130,24 +149,32 @@
     for (i = start || 0; i < e; i += 8192) s += String.fromCharCode.apply(null, b.subarray(i, Math.min(e, i + 8192)));
     return s;
   }
-  var ENCODINGS = { utf8: 1, "utf-8": 1, hex: 1, base64: 1, base64url: 1, latin1: 1, binary: 1 };
+  // The encodings CloudFront's engine takes wherever an encoding is named (Buffer.from, toString,
+  // byteLength, write, fill, hash.update...): JavaScript runtime 2.0 features, "Buffer" ("utf8, hex,
+  // base64, base64url"); njs's table (nginx/njs src/njs_buffer.c, njs_buffer_encodings[]) is exactly
+  // these five names, matched as written ("UTF8", "latin1", "binary", "ascii" are refused). V8 and
+  // Node take more, so a function using Buffer.from(s, 'latin1') ran here and failed on CloudFront.
+  var ENCODINGS = { utf8: 1, "utf-8": 1, hex: 1, base64: 1, base64url: 1 };
+  // njs_buffer_encoding(): no encoding is UTF-8; one that is not a string, or not in the table, is a
+  // TypeError in njs's words.
+  function encodingName(enc) {
+    if (enc === undefined) return "utf8";
+    if (typeof enc !== "string") throw new TypeError("encoding must be a string");
+    if (ENCODINGS[enc] !== 1) throw new TypeError('"' + enc + '" encoding is not supported');
+    return enc;
+  }
   function encodeString(s, enc) {
-    enc = String(enc || "utf8").toLowerCase();
+    enc = encodingName(enc);
     if (enc === "utf8" || enc === "utf-8") return utf8Encode(s);
     if (enc === "hex") return hexDecode(String(s));
-    if (enc === "base64" || enc === "base64url") return b64Decode(s);
-    if (enc === "latin1" || enc === "binary") return latin1Encode(String(s));
-    throw new TypeError("Unknown encoding: " + enc);
+    return b64Decode(s); // base64, base64url
   }
   function decodeBytes(b, enc, start, end) {
-    enc = String(enc || "utf8").toLowerCase();
+    enc = encodingName(enc);
     var v = (start || end !== undefined) ? b.subarray(start || 0, end === undefined ? b.length : end) : b;
     if (enc === "utf8" || enc === "utf-8") return utf8Decode(v, 0, v.length, false);
     if (enc === "hex") return hexEncode(v);
-    if (enc === "base64") return b64Encode(v, false);
-    if (enc === "base64url") return b64Encode(v, true);
-    if (enc === "latin1" || enc === "binary") return latin1Decode(v);
-    throw new TypeError("Unknown encoding: " + enc);
+    return b64Encode(v, enc === "base64url");
   }
   // A byte string (1.0) holds one byte per char; anything typed becomes bytes; other strings UTF-8.
   function toBytes(data, enc) {
@@ -155,8 +182,7 @@
     if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (data instanceof ArrayBuffer) return new Uint8Array(data);
     if (typeof data !== "string") throw new TypeError("data must be a string, Buffer or typed array");
-    if (enc) return encodeString(data, enc);
-    return utf8Encode(data);
+    return encodeString(data, enc);
   }
 
   // --- crypto: md5, sha1, sha256 and HMAC (spec §1.7) -----------------------------------------
@@ -251,10 +277,22 @@
     for (i = 0; i < chunks.length; i++) { out.set(chunks[i], o); o += chunks[i].length; }
     return out;
   }
+  // The errors below are njs's (nginx/njs external/njs_crypto_module.c: njs_crypto_algorithm,
+  // njs_crypto_encoding, njs_hash_prototype_update), TypeErrors all: what FunctionErrorMessage shows.
   function digestOut(bytes, enc) {
-    if (enc === undefined || enc === null) return V2 ? Buffer.from(bytes) : byteString(latin1Decode(bytes)); // spec §1.5: Buffer (2.0) / byte string (1.0)
+    if (enc === undefined) return V2 ? Buffer.from(bytes) : byteString(latin1Decode(bytes)); // spec §1.5: Buffer (2.0) / byte string (1.0)
+    if (typeof enc !== "string") throw new TypeError("encoding must be a string");
     if (enc === "hex" || enc === "base64" || enc === "base64url") return decodeBytes(bytes, enc);
-    throw new Error('Unknown digest encoding: "' + enc + '"');
+    throw new TypeError('Unknown digest encoding: "' + enc + '"');
+  }
+  function checkAlgorithm(alg) {
+    if (typeof alg !== "string") throw new TypeError("algorithm must be a string");
+    if (HASHES[alg] === undefined || !Object.prototype.hasOwnProperty.call(HASHES, alg)) throw new TypeError('not supported algorithm: "' + alg + '"');
+  }
+  function dataBytes(data, enc, what) {
+    if (typeof data !== "string" && !ArrayBuffer.isView(data))
+      throw new TypeError(what + ' argument "' + (data === null ? "null" : Array.isArray(data) ? "array" : typeof data) + '" is not a string or Buffer-like object');
+    return byteInput(data, enc);
   }
   // njs tells byte strings (from digest(), bytesFrom(), toUTF8()...) from text strings and hashes
   // a byte string's bytes, text as UTF-8. V8 strings carry no such mark, so 1.0 remembers the byte
@@ -266,12 +304,12 @@
     return toBytes(data, enc);
   }
   function Hash(alg) {
-    if (!HASHES[alg]) throw new Error('Unsupported hash algorithm: "' + alg + '"');
+    checkAlgorithm(alg);
     this._alg = alg; this._chunks = []; this._done = false;
   }
   Hash.prototype.update = function (data, enc) {
     if (this._done) throw new Error("Digest already called");
-    this._chunks.push(byteInput(data, enc)); return this;
+    this._chunks.push(dataBytes(data, enc, "data")); return this;
   };
   Hash.prototype.digest = function (enc) {
     if (this._done) throw new Error("Digest already called");
@@ -280,8 +318,8 @@
   };
   Hash.prototype.copy = function () { var h = new Hash(this._alg); h._chunks = this._chunks.slice(); return h; };
   function Hmac(alg, key) {
-    if (!HASHES[alg]) throw new Error('Unsupported hash algorithm: "' + alg + '"');
-    var k = byteInput(key), ipad = new Uint8Array(64), opad = new Uint8Array(64), i;
+    checkAlgorithm(alg);
+    var k = dataBytes(key, undefined, "key"), ipad = new Uint8Array(64), opad = new Uint8Array(64), i;
     if (k.length > 64) k = HASHES[alg](k);
     for (i = 0; i < 64; i++) { ipad[i] = (k[i] || 0) ^ 0x36; opad[i] = (k[i] || 0) ^ 0x5c; }
     this._alg = alg; this._opad = opad; this._chunks = [ipad]; this._done = false;
@@ -307,7 +345,11 @@
   }
   function qsEscape(s) { return encodeURIComponent(String(s)); }
   function qsParse(str, sep, eq, options) {
-    var out = {}, decode = (options && options.decodeURIComponent) || qsUnescape, max = 1000, parts, i, p, k, v, idx;
+    // As njs's parse (nginx/njs external/njs_query_string_module.c): the result has no prototype
+    // (params.hasOwnProperty is undefined there, as in Node), and a decodeURIComponent option is
+    // not called for an empty key or value.
+    var out = Object.create(null), decode = (options && options.decodeURIComponent) || qsUnescape, max = 1000, parts, i, p, k, v, idx;
+    var dec = function (t) { return t.length === 0 ? t : String(decode(t)); };
     if (options && typeof options.maxKeys === "number") max = options.maxKeys;
     if (typeof str !== "string" || str.length === 0) return out;
     sep = sep || "&"; eq = eq || "=";
@@ -317,7 +359,7 @@
       p = parts[i];
       if (p.length === 0) continue;
       idx = p.indexOf(eq);
-      if (idx >= 0) { k = decode(p.slice(0, idx)); v = decode(p.slice(idx + eq.length)); } else { k = decode(p); v = ""; }
+      if (idx >= 0) { k = dec(p.slice(0, idx)); v = dec(p.slice(idx + eq.length)); } else { k = dec(p); v = ""; }
       if (!Object.prototype.hasOwnProperty.call(out, k)) out[k] = v;
       else if (Array.isArray(out[k])) out[k].push(v);
       else out[k] = [out[k], v];
@@ -398,33 +440,36 @@
   var Buffer = null;
   if (V2) {
     Buffer = (function () {
+      // `new Buffer(...)` is a TypeError on CloudFront whatever it is given: njs's Buffer is not a
+      // constructor (nginx/njs src/njs_buffer.c, njs_buffer_constructor: "Buffer is not a
+      // constructor"), only Buffer.from / alloc make one. V8's Uint8Array made an empty buffer of
+      // Node's deprecated `new Buffer(string)` without a word (a Basic auth check ported from
+      // Lambda@Edge then compared against 'Basic ' and refused every viewer), and took `new
+      // Buffer(10)`. hints.py says what to write instead, beside the engine's words. The prelude
+      // makes its own through make(); the typed-array methods (map, filter...) through Species.
+      var making = false;
       class Buffer extends Uint8Array {
         constructor(a, b, c) {
-          // Node's deprecated `new Buffer(string)` / `new Buffer(array)` are not in 2.0's list (spec
-          // §1.5: Buffer.from, alloc...): refused, in words of our own (UNCERTAIN what CloudFront's
-          // engine says). V8's Uint8Array made an empty buffer of a string without a word, so a Basic
-          // auth check ported from Lambda@Edge ('Basic ' + new Buffer(u + ':' + p).toString('base64'))
-          // compared against 'Basic ' and refused every viewer. A length or an ArrayBuffer (what
-          // alloc, subarray and the typed-array methods pass) is taken as before.
-          if (typeof a === "string" || (a !== null && typeof a === "object" && !(a instanceof ArrayBuffer)))
-            throw new TypeError("new Buffer(" + (typeof a === "string" ? "string" : "array") + ") is not supported: use Buffer.from(" + (typeof a === "string" ? "string[, encoding]" : "array") + ")");
+          if (!making) throw new TypeError("Buffer is not a constructor");
+          making = false;
           super(a, b, c);
         }
+        static get [Symbol.species]() { return Species; }
         static from(v, enc, len) {
           if (typeof v === "string") return Buffer._wrap(encodeString(v, enc));
-          if (v instanceof ArrayBuffer) return new Buffer(v, enc || 0, len === undefined ? v.byteLength - (enc || 0) : len);
+          if (v instanceof ArrayBuffer) return make(v, enc || 0, len === undefined ? v.byteLength - (enc || 0) : len);
           if (ArrayBuffer.isView(v)) return Buffer._wrap(new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice());
           if (Array.isArray(v)) return Buffer._wrap(new Uint8Array(v));
           if (v && typeof v === "object" && v.type === "Buffer" && Array.isArray(v.data)) return Buffer._wrap(new Uint8Array(v.data));
           if (v && typeof v === "object" && typeof v.length === "number") return Buffer._wrap(new Uint8Array(Array.prototype.slice.call(v)));
           throw new TypeError("The first argument must be a string, Buffer, ArrayBuffer, Array, or array-like object");
         }
-        static _wrap(u8) { return new Buffer(u8.buffer, u8.byteOffset, u8.byteLength); }
-        static alloc(n, fill, enc) { var b = new Buffer(n); if (fill !== undefined) b.fill(fill, 0, n, enc); return b; }
-        static allocUnsafe(n) { return new Buffer(n); }
+        static _wrap(u8) { return make(u8.buffer, u8.byteOffset, u8.byteLength); }
+        static alloc(n, fill, enc) { var b = make(size(n)); if (fill !== undefined) b.fill(fill, 0, n, enc); return b; }
+        static allocUnsafe(n) { return make(size(n)); }
         static byteLength(v, enc) { return typeof v === "string" ? encodeString(v, enc).length : v.byteLength; }
         static isBuffer(v) { return v instanceof Buffer; }
-        static isEncoding(e) { return typeof e === "string" && ENCODINGS.hasOwnProperty(e.toLowerCase()); }
+        static isEncoding(e) { return typeof e === "string" && ENCODINGS[e] === 1; }
         static concat(list, total) {
           var b = Buffer._wrap(concatBytes(list.map(function (x) { return toBytes(x); })));
           return total === undefined ? b : (total <= b.length ? b.subarray(0, total) : Buffer.concat([b, Buffer.alloc(total - b.length)]));
@@ -471,7 +516,7 @@
           return -1;
         }
         includes(v, from, enc) { return this.indexOf(v, from, enc) !== -1; }
-        subarray(s, e) { var u = Uint8Array.prototype.subarray.call(this, s, e); return new Buffer(u.buffer, u.byteOffset, u.length); }
+        subarray(s, e) { var u = Uint8Array.prototype.subarray.call(this, s, e); return make(u.buffer, u.byteOffset, u.length); }
         slice(s, e) { return this.subarray(s, e); }
         write(str, off, len, enc) {
           if (typeof off === "string") { enc = off; off = 0; len = undefined; }
@@ -494,6 +539,17 @@
         swap32() { for (var i = 0; i + 3 < this.length; i += 4) this.subarray(i, i + 4).reverse(); return this; }
         swap64() { for (var i = 0; i + 7 < this.length; i += 8) this.subarray(i, i + 8).reverse(); return this; }
       }
+      function make(a, b, c) {
+        making = true;
+        try { return new Buffer(a, b, c); } finally { making = false; }
+      }
+      // njs_buffer_alloc_safe's checks on Buffer.alloc(size) / allocUnsafe(size).
+      function size(n) {
+        if (typeof n !== "number") throw new TypeError('"size" argument must be of type number');
+        if (n < 0 || n > 2147483647) throw new RangeError("invalid size");
+        return n;
+      }
+      function Species(a, b, c) { return make(a, b, c); }
       var DV = [["Int8", 1], ["UInt8", 1, "Uint8"], ["Int16", 2], ["UInt16", 2, "Uint16"], ["Int32", 4], ["UInt32", 4, "Uint32"],
         ["Float", 4, "Float32"], ["Double", 8, "Float64"]];
       DV.forEach(function (d) {
@@ -516,26 +572,54 @@
       return Buffer;
     })();
     G.Buffer = Buffer;
-    G.atob = function atob(s) { return latin1Decode(b64Decode(String(s))); };
+    // atob / btoa as njs has them (nginx/njs src/njs_string.c, njs_string_atob / njs_string_btoa):
+    // atob drops spaces (only spaces), takes "=" padding only to make a multiple of 4, and refuses a
+    // length of 4n+1 or any character outside the base64 alphabet ("-" and "_" included) with a
+    // TypeError; btoa refuses a character above U+00FF. The lenient decoder this was before turned
+    // a corrupt token into some bytes here where CloudFront's function threw.
+    var ATOB_BAD = "the string to be decoded is not correctly encoded";
+    G.atob = function atob(s) {
+      s = String(s).replace(/ /g, "");
+      var pad = 0;
+      if (s.length % 4 === 0 && s.length > 0) pad = s.charAt(s.length - 1) === "=" ? (s.charAt(s.length - 2) === "=" ? 2 : 1) : 0;
+      else if (s.length % 4 === 1) throw new TypeError(ATOB_BAD);
+      if (/[^A-Za-z0-9+/]/.test(s.slice(0, s.length - pad))) throw new TypeError(ATOB_BAD);
+      return latin1Decode(b64Decode(s));
+    };
     G.btoa = function btoa(s) {
       s = String(s);
-      if (/[^\x00-\xff]/.test(s)) throw new Error("Invalid character");
+      if (/[^\x00-\xff]/.test(s)) throw new TypeError("invalid character (>= U+00FF)");
       return b64Encode(latin1Encode(s), false);
     };
-    G.TextEncoder = function TextEncoder() { if (!new.target) throw new TypeError("Constructor TextEncoder requires 'new'"); };
+    // TextEncoder / TextDecoder as njs has them (nginx/njs src/njs_encoding.c): labels "utf-8" and
+    // "utf8" only, as written; decode() takes a typed array (not an ArrayBuffer or a DataView);
+    // encodeInto() writes whole characters only and counts what it read in UTF-16 units.
+    G.TextEncoder = function TextEncoder() { if (!new.target) throw new TypeError("Constructor of TextEncoder requires 'new'"); };
     G.TextEncoder.prototype.encoding = "utf-8";
-    G.TextEncoder.prototype.encode = function (s) { return utf8Encode(s === undefined ? "" : s); };
+    G.TextEncoder.prototype.encode = function (s) { return utf8Encode(s === undefined ? "" : String(s)); };
     G.TextEncoder.prototype.encodeInto = function (s, dest) {
-      var b = utf8Encode(s), n = Math.min(b.length, dest.length);
-      dest.set(b.subarray(0, n)); return { read: s.length, written: n };
+      if (!(dest instanceof Uint8Array)) throw new TypeError('The "destination" argument must be an instance of Uint8Array');
+      s = String(s);
+      var read = 0, written = 0, i = 0, c, b;
+      while (i < s.length) {
+        c = s.codePointAt(i);
+        b = utf8Encode(String.fromCodePoint(c >= 0xd800 && c < 0xe000 ? 0xfffd : c));
+        if (written + b.length > dest.length) break;
+        dest.set(b, written); written += b.length;
+        read += c > 0xffff ? 2 : 1; i += c > 0xffff ? 2 : 1;
+      }
+      return { read: read, written: written };
     };
     G.TextDecoder = function TextDecoder(enc, opts) {
-      if (!new.target) throw new TypeError("Constructor TextDecoder requires 'new'");
-      enc = String(enc || "utf-8").toLowerCase();
-      if (enc !== "utf-8" && enc !== "utf8") throw new RangeError("Unsupported encoding: " + enc);
+      if (!new.target) throw new TypeError("Constructor of TextDecoder requires 'new'");
+      enc = enc === undefined ? "utf-8" : String(enc);
+      if (enc !== "utf-8" && enc !== "utf8") throw new RangeError('The "' + enc + '" encoding is not supported');
+      if (opts !== undefined && (opts === null || typeof opts !== "object")) throw new TypeError('The "options" argument must be of type object');
       this.encoding = "utf-8"; this.fatal = !!(opts && opts.fatal); this.ignoreBOM = !!(opts && opts.ignoreBOM);
     };
     G.TextDecoder.prototype.decode = function (b) {
+      if (b !== undefined && !(ArrayBuffer.isView(b) && !(b instanceof DataView)))
+        throw new TypeError('The "input" argument must be an instance of TypedArray');
       var u = b === undefined ? new Uint8Array(0) : toBytes(b), s;
       if (!this.ignoreBOM && u[0] === 0xef && u[1] === 0xbb && u[2] === 0xbf) u = u.subarray(3);
       s = utf8Decode(u, 0, u.length, this.fatal);
@@ -641,15 +725,45 @@
     "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry", "Proxy", "Reflect", "Intl", "WebAssembly",
     "SharedArrayBuffer", "Atomics", "Iterator", "AsyncDisposableStack", "DisposableStack", "SuppressedError", "fetch", "process",
     "Temporal", "Float16Array"];
+  // BigInt is in neither runtime's feature list (spec §1.5; njs has no BigInt, and lint.py refuses
+  // a 5n literal), nor are its two typed arrays in the nine the lists name.
+  gone.push("BigInt", "BigInt64Array", "BigUint64Array");
   if (!V2) gone.push("Buffer", "atob", "btoa", "TextEncoder", "TextDecoder");
+  // Error objects both runtimes' pages list and V8 lacks: InternalError (both runtimes) and
+  // MemoryError (1.0 only: JavaScript runtime 2.0 features' list drops it). Error subclasses,
+  // callable with or without `new` as Error is; `e instanceof InternalError` works as on CloudFront.
+  var construct = Reflect.construct;
+  (V2 ? ["InternalError"] : ["InternalError", "MemoryError"]).forEach(function (name) {
+    var E = function (message) { return construct(Error, arguments, new.target || E); };
+    E.prototype = Object.create(Error.prototype, {
+      constructor: { value: E, writable: true, configurable: true },
+      name: { value: name, writable: true, configurable: true },
+      message: { value: "", writable: true, configurable: true },
+    });
+    Object.setPrototypeOf(E, Error);
+    Object.defineProperty(E, "name", { value: name, configurable: true });
+    Object.defineProperty(G, name, { value: E, writable: true, configurable: true });
+  });
   // mini-racer declares its timers with `var`, which cannot be deleted: those become undefined.
   gone.forEach(function (n) { try { delete G[n]; } catch (e) { G[n] = undefined; } });
   delete Array.from; // absent from both allow-lists (spec §1.5)
   ["toSorted", "toReversed", "toSpliced", "with", "at", "flat", "flatMap", "findLast", "findLastIndex"].forEach(function (n) { delete Array.prototype[n]; });
   ["at", "isWellFormed", "toWellFormed"].forEach(function (n) { delete String.prototype[n]; });
+  // String methods in neither runtime's String list (1.0's list is njs's String.prototype table as
+  // it was, nginx/njs src/njs_string.c: no normalize, localeCompare, matchAll, toLocale*Case,
+  // trimLeft/Right, HTML methods, String.raw; njs has no Intl or ICU to give them). UNCERTAIN for
+  // 2.0, whose list adds replaceAll only: taken as absent there too.
+  ["normalize", "localeCompare", "matchAll", "toLocaleLowerCase", "toLocaleUpperCase", "trimLeft", "trimRight",
+    "anchor", "big", "blink", "bold", "fixed", "fontcolor", "fontsize", "italics", "link", "small", "strike", "sub",
+    "sup"].forEach(function (n) { delete String.prototype[n]; });
+  delete String.raw;
+  // The same ES2022+ methods on typed arrays: neither runtime's typed-array list has them.
+  ["at", "findLast", "findLastIndex", "toSorted", "toReversed", "with"].forEach(function (n) {
+    delete Object.getPrototypeOf(Uint8Array).prototype[n];
+  });
   // ES2024 and later, newer than either runtime's engine: absent from both allow-lists, so a
   // function using them fails on CloudFront and must fail here.
-  [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [RegExp, "escape"], [Error, "isError"],
+  [[Object, "groupBy"], [Promise, "withResolvers"], [Promise, "try"], [Array, "fromAsync"], [OrigRegExp, "escape"], [Error, "isError"],
     [Math, "f16round"], [Uint8Array, "fromBase64"], [Uint8Array, "fromHex"], [Uint8Array.prototype, "toBase64"],
     [Uint8Array.prototype, "toHex"], [Uint8Array.prototype, "setFromBase64"], [Uint8Array.prototype, "setFromHex"],
     [DataView.prototype, "getFloat16"], [DataView.prototype, "setFloat16"], [ArrayBuffer.prototype, "transfer"],

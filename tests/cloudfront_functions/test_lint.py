@@ -243,3 +243,31 @@ def test_an_exported_handler_is_reported_once_as_the_export(tmp_path: Path, runt
     problems = check_cloudfront_function(CloudFrontFunctionAssociation(cloudfront_function=path, runtime=runtime))
     assert len(problems) == 1, problems
     assert f"{path}:3: export is not supported" in problems[0]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+@pytest.mark.parametrize("literal, quoted", [("/^\\p{L}+$/u", "u"), ("/a.b/s", "s"), ("/a/gd", "gd"), ("/a/gig", "gig")])
+async def test_regexp_flags_other_than_gimy_fail_as_njs_parses_them(load, runtime: str, literal: str,
+                                                                     quoted: str) -> None:  # noqa: F811
+    # The runtime pages' RegExp is ES 5.1's (g, i, m) plus 2.0's sticky y; njs_regexp_flags() takes
+    # those four only. V8 ran /u, /s and /d, and the function then failed every request on CloudFront.
+    code = f"function handler(e) {{\n  var ok = /a/gimy;\n  if ({literal}.test(e.request.uri)) {{}}\n  return e.request;\n}}"
+    with pytest.raises(FunctionCodeError, match=f"RegExp flag '{quoted[-1]}'") as info:
+        await load(code, runtime=runtime)
+    assert info.value.line == 3
+    fn = await load(code, runtime=runtime, name="deferred", defer_errors=True)
+    with pytest.raises(FunctionExecutionError, match=f'SyntaxError: Invalid RegExp flags "{quoted}" in 3'):
+        await fn.invoke(call())
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+async def test_the_regexp_constructor_takes_the_same_flags(load, runtime: str) -> None:  # noqa: F811
+    fn = await load("""function handler(e) {
+  var r = new RegExp('a', 'gimy'), out = [r.flags, r instanceof RegExp, RegExp('b').source, 'a,b'.split(/,/).length];
+  ['u', 'su', 'gg', 'd'].forEach(function (f) { try { new RegExp('a', f); out.push('ran'); } catch (x) { out.push(String(x)); } });
+  console.log(JSON.stringify(out));
+  return e.request;
+}""", runtime=runtime)
+    logs = (await fn.invoke(call())).logs
+    assert logs == ['["gimy",true,"b",2,"SyntaxError: Invalid RegExp flags \\"u\\"","SyntaxError: Invalid RegExp flags '
+                    '\\"su\\"","SyntaxError: Invalid RegExp flags \\"gg\\"","SyntaxError: Invalid RegExp flags \\"d\\""]']
