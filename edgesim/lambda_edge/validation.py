@@ -139,12 +139,29 @@ def _got(value: Any) -> str:
         shown = repr(keys[:8])[:-1] + (", ...]" if len(keys) > 8 else "]")
         return f"got an object with keys {shown}" if keys else "got an empty object"
     if value is None:
-        return "got null (Python's None: nothing returned)"
+        # Either language: a Python handler without `return`, an async Node handler that ended
+        # without one (or called back with no value).
+        return "got null: the handler returned nothing"
     # The result arrives as JSON from either language: named in words that fit both.
     kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "an array"}.get(
         type(value), type(value).__name__)
     text = repr(value)
     return f"got {kind}: {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+# CloudFront's page for a result that is JSON but not an object: aws-samples/react-ssr-lambda#28,
+# whose edge handler's catch returns the string `Error ${error}`, got a 502 with this sentence
+# (spec §2.8, "unparsable JSON"). That null, a number or an array get the same is our reading: none is
+# an object either (UNCERTAIN: no source shows those).
+NOT_AN_OBJECT_PAGE = "The Lambda function returned invalid JSON: The JSON output must be an object type."
+
+
+def not_an_object(value: Any, wanted: str) -> LambdaValidationError:
+    """A result that is not a JSON object: CloudFront's sentence on the page, and in the log what
+    came back and what the trigger wants (`wanted`)."""
+    err = LambdaValidationError(f"{NOT_AN_OBJECT_PAGE[:-1]}; {_got(value)}; {wanted}.")
+    err.page_reason = NOT_AN_OBJECT_PAGE
+    return err
 
 
 def unreadable(why: str) -> LambdaValidationError:
@@ -242,7 +259,7 @@ def check_header_rules(event_type: EventType, before: dict[str, Any], after: dic
 def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> None:
     """A request returned by viewer-request or origin-request (spec §2.2–§2.4, §1.4)."""
     if not isinstance(after, dict):
-        raise _fail(f"request or response: the function must return the request or a response object; {_got(after)}.")
+        raise not_an_object(after, "return event.Records[0].cf.request or a response object")
     if "headers" not in after or "uri" not in after:
         raise _fail("request or response: the returned object has no 'headers' and 'uri' "
                     "(return event.Records[0].cf.request, not the whole event).")
@@ -480,7 +497,9 @@ _NO_HEADERS: dict[str, Any] = {}  # a missing `headers`, read only
 
 def check_response(event_type: EventType, before: dict[str, Any], after: Any) -> None:
     """A response returned by origin-response or viewer-response (spec §2.5, §2.6)."""
-    if not isinstance(after, dict) or "status" not in after:
+    if not isinstance(after, dict):
+        raise not_an_object(after, "return event.Records[0].cf.response with its 'status'")
+    if "status" not in after:
         raise _fail(f"response: the function must return event.Records[0].cf.response with its 'status'; {_got(after)}.")
     status = after["status"]
     if status.__class__ is str and status.isascii() and status.isdigit() and len(status) <= 10 and (

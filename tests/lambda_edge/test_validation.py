@@ -61,12 +61,12 @@ def _custom(**extra: Any) -> dict[str, Any]:
 INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     # What came back instead, said short: its type and value, or an object's keys.
     ("a string at origin-response", OS, {"return": "garbage"},
-     "must return event.Records[0].cf.response with its 'status'; got a string: 'garbage'."),
-    ("a long string at viewer-response", VS, {"return": "x" * 100}, "; got a string: '" + "x" * 56 + "...."),
+     "must be an object type; got a string: 'garbage'; return event.Records[0].cf.response with its 'status'."),
+    ("a long string at viewer-response", VS, {"return": "x" * 100}, "; got a string: '" + "x" * 56 + "...; return"),
     ("the whole event at origin-response", OS, {"event": True}, "with its 'status'; got an object with keys ['Records']."),
     ("a number at viewer-request", VR, {"return": 42},
-     "must return the request or a response object; got a number: 42."),
-    ("an array at origin-request", OQ, {"return": [1, 2]}, "response object; got an array: [1, 2]."),
+     "must be an object type; got a number: 42; return event.Records[0].cf.request or a response object."),
+    ("an array at origin-request", OQ, {"return": [1, 2]}, "object type; got an array: [1, 2]; return"),
     ("status over 599", VR, {"return": {"status": "600"}}, "200 to 599"),
     ("status under 200", OQ, {"return": {"status": 199}}, "200 to 599"),
     ("status not a number", VR, {"return": {"status": "ok"}}, "200 to 599"),
@@ -143,7 +143,7 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("viewer-response changes the status", VS, {"fields": {"status": "404"}}, "cannot change the status"),
     ("status over 599 at origin-response", OS, {"fields": {"status": 700}}, "200 to 599"),
     ("whole event returned", OQ, {"event": True}, "not the whole event"),
-    ("nothing returned", VR, {"return": None}, "must return"),
+    ("nothing returned", VR, {"return": None}, "got null: the handler returned nothing; return"),
     ("uri without slash", VR, {"fields": {"uri": "index.html"}}, "'uri'"),
     ("querystring with a space", OQ, {"fields": {"querystring": "a=b c"}}, "querystring"),
     ("uri and query over 8192", VR, {"fields": {"uri": "/" + "a" * 8191}}, "8,192"),
@@ -208,6 +208,7 @@ async def test_invalid_output_is_a_502(runtime: LambdaEdgeRuntime, handlers: Han
     err = caught.value
     assert err.status == 502 and err.x_cache == "LambdaValidationError from cloudfront"
     assert ("The Lambda function returned an invalid" in err.reason
+            or "The Lambda function returned invalid JSON: The JSON output must be an object type" in err.reason
             or "Lambda function result failed validation, the function tried to" in err.reason)
     assert words in err.reason
     assert err.logs and err.logs[-1].startswith("REPORT")
@@ -218,6 +219,20 @@ async def test_valid_output_is_accepted(runtime: LambdaEdgeRuntime, handlers: Ha
                                         event_type: EventType, patch: dict[str, Any]) -> None:
     result = await _run(runtime, handlers, event_type, patch)
     assert (result.request is None) != (result.response is None)
+
+
+@pytest.mark.parametrize("event_type, returned", [(VR, "Error: connect ECONNREFUSED"), (OS, None), (OQ, [1])])
+async def test_a_result_that_is_not_an_object_gets_cloudfronts_invalid_json_page(
+        runtime: LambdaEdgeRuntime, handlers: Handlers, event_type: EventType, returned: Any) -> None:
+    """aws-samples/react-ssr-lambda's edge handler returns the string `Error ${error}` from its catch;
+    CloudFront's 502 page said "The Lambda function returned invalid JSON: The JSON output must be
+    an object type." (its issue #28). edgesim's page said "an invalid request or response", and a
+    Node handler that returned nothing was told of "Python's None"."""
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await _run(runtime, handlers, event_type, {"return": returned})
+    err = caught.value
+    assert err.page_reason == "The Lambda function returned invalid JSON: The JSON output must be an object type."
+    assert "Python" not in err.reason and "return event.Records[0].cf." in err.reason
 
 
 async def test_a_header_name_in_mixed_case_reaches_the_viewer_as_its_lowercase_name(
