@@ -164,6 +164,21 @@ def not_an_object(value: Any, wanted: str) -> LambdaValidationError:
     return err
 
 
+def _shape_hint(out: dict[str, Any], otherwise: str) -> str:
+    """What a returned object without the fields CloudFront reads most likely is, and what to return.
+
+    `statusCode` is the response of API Gateway, a function URL and CloudFront Functions, and finds its
+    way into Lambda@Edge handlers (a public copy of AWS SAM's cloudfront-http-redirect example returns
+    `{statusCode: 302, headers: {Location: ...}, isBase64Encoded: false}`): naming it saves a search,
+    where CloudFront only says the result is invalid (spec §2.5, §2.8)."""
+    if "statusCode" in out:
+        return ("'statusCode' is API Gateway's and CloudFront Functions' field: a Lambda@Edge response has "
+                "'status', a string such as '302', and headers as {'location': [{'key': 'Location', 'value': ...}]}")
+    if "Records" in out:
+        return "return event.Records[0].cf.request or .response, not the whole event"
+    return otherwise
+
+
 def unreadable(why: str) -> LambdaValidationError:
     """A result CloudFront cannot parse: a 502 (spec §2.8, "unparsable JSON"), in its own words."""
     return LambdaValidationError(f"The Lambda function returned invalid JSON: {why}.")
@@ -261,8 +276,9 @@ def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> 
     if not isinstance(after, dict):
         raise not_an_object(after, "return event.Records[0].cf.request or a response object")
     if "headers" not in after or "uri" not in after:
-        raise _fail("request or response: the returned object has no 'headers' and 'uri' "
-                    "(return event.Records[0].cf.request, not the whole event).")
+        missing = " or ".join(repr(k) for k in ("headers", "uri") if k not in after)
+        raise _fail(f"request or response: the returned object has no {missing}, {_got(after)[4:]} "
+                    f"({_shape_hint(after, 'return event.Records[0].cf.request, or a response with its status')}).")
     _check_sent_headers(event_type, before.get("headers"), after["headers"])
     if after.get("method", before.get("method")) != before.get("method"):
         raise _fail("request: 'method' is read-only.")
@@ -500,7 +516,8 @@ def check_response(event_type: EventType, before: dict[str, Any], after: Any) ->
     if not isinstance(after, dict):
         raise not_an_object(after, "return event.Records[0].cf.response with its 'status'")
     if "status" not in after:
-        raise _fail(f"response: the function must return event.Records[0].cf.response with its 'status'; {_got(after)}.")
+        raise _fail(f"response: the function must return event.Records[0].cf.response with its 'status'; {_got(after)}"
+                    f" ({_shape_hint(after, 'the response it was given, changed')}).")
     status = after["status"]
     if status.__class__ is str and status.isascii() and status.isdigit() and len(status) <= 10 and (
             200 <= (code := int(status)) <= 599):

@@ -63,7 +63,19 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("a string at origin-response", OS, {"return": "garbage"},
      "must be an object type; got a string: 'garbage'; return event.Records[0].cf.response with its 'status'."),
     ("a long string at viewer-response", VS, {"return": "x" * 100}, "; got a string: '" + "x" * 56 + "...; return"),
-    ("the whole event at origin-response", OS, {"event": True}, "with its 'status'; got an object with keys ['Records']."),
+    ("the whole event at origin-response", OS, {"event": True},
+     "with its 'status'; got an object with keys ['Records'] (return event.Records[0].cf.request or .response, "
+     "not the whole event)."),
+    # An API Gateway / CloudFront Functions response: said so, where it was told it lacked 'headers',
+    # which it had, and to return the request.
+    ("API Gateway's statusCode at viewer-request", VR,
+     {"return": {"statusCode": 302, "headers": {"Location": "/x"}, "body": "{}", "isBase64Encoded": False}},
+     "has no 'uri', an object with keys ['body', 'headers', 'isBase64Encoded', 'statusCode'] ('statusCode' is "
+     "API Gateway's and CloudFront Functions' field: a Lambda@Edge response has 'status'"),
+    ("API Gateway's statusCode at origin-response", OS, {"return": {"statusCode": 200, "body": "hi"}},
+     "with its 'status'; got an object with keys ['body', 'statusCode'] ('statusCode' is API Gateway's"),
+    ("a request without uri at origin-request", OQ, {"return": {"headers": {}}},
+     "has no 'uri', an object with keys ['headers'] (return event.Records[0].cf.request, or a response with"),
     ("a number at viewer-request", VR, {"return": 42},
      "must be an object type; got a number: 42; return event.Records[0].cf.request or a response object."),
     ("an array at origin-request", OQ, {"return": [1, 2]}, "object type; got an array: [1, 2]; return"),
