@@ -103,6 +103,21 @@ _READ_ONLY_PAGE = ("The Lambda function result failed validation: The function t
 _BLACKLISTED_PAGE = "The Lambda function result failed validation: The function tried to add a blacklisted header."
 
 
+# CloudFront's page for a body it refuses: a response's that is not a string, a request's that is
+# not an object, either over its size limit (spec §2.4, §2.5, §2.8). Quoted by sikei/cloudfront-edge's
+# ResponseFactoryTest (a PHP adapter that makes every body a string because of it, citing AWS's
+# http-502-bad-gateway page) and by a handler that returned `body: {message: ...}` through
+# CloudFront. That the size rules say the same as the type rules is the sentence's own reading.
+_BODY_PAGE = ("The Lambda function result failed validation: The body is not a string, is not an object, or "
+              "exceeds the maximum size.")
+
+
+def _body_failure(what: str) -> LambdaValidationError:
+    err = _fail(what)
+    err.page_reason = _BODY_PAGE
+    return err
+
+
 def _header_failure(log: str, page: str) -> LambdaValidationError:
     err = LambdaValidationError(f"Lambda function result failed validation, {log}")
     err.page_reason = page
@@ -318,7 +333,8 @@ def _check_custom_header_names(origin: dict[str, Any], headers: dict[str, Any]) 
 def check_body(event_type: EventType, body: Any) -> None:
     """`action: replace` must carry a valid body within the replacement limits (spec §2.4)."""
     if not isinstance(body, dict):
-        raise _fail("request body: 'body' must be an object.")
+        raise _body_failure(f"request body: 'body' must be an object ({{'action': 'replace', 'encoding': 'text', "
+                            f"'data': ...}}), {_got(body)}.")
     action = body.get("action", "read-only")
     if action == "read-only":
         return  # edits are ignored; the original body goes on
@@ -331,7 +347,7 @@ def check_body(event_type: EventType, body: Any) -> None:
     # Spec §2.4: text 40 KB / 1 MB, base64 53.2 KB / 1.33 MB (viewer / origin).
     limit = (40 * KB if viewer else MB) if encoding == "text" else (int(53.2 * KB) if viewer else int(1.33 * MB))
     if len(data.encode()) > limit:
-        raise _fail(f"request body: the replacement body is over {limit} bytes for {event_type}.")
+        raise _body_failure(f"request body: the replacement body is over {limit} bytes for {event_type}.")
     if encoding == "base64":
         decode_base64(data, "request body")
 
@@ -494,7 +510,7 @@ def _check_response_body(event_type: EventType, out: dict[str, Any], headers: di
     if body is None:
         return
     if not isinstance(body, str):
-        raise _fail("response: 'body' must be a string.")
+        raise _body_failure(f"response: 'body' must be a string ('bodyEncoding': 'base64' for binary), {_got(body)}.")
     encoding = out.get("bodyEncoding", "text")
     if encoding not in ("text", "base64"):
         raise _fail(f"response: 'bodyEncoding' must be 'text' or 'base64', got {encoding!r}.")
@@ -505,7 +521,7 @@ def _check_response_body(event_type: EventType, out: dict[str, Any], headers: di
     size = len(body.encode()) + sum(len(n) + len(e.get("value", "")) for n, es in headers.items() for e in es)
     limit = generated_limit(event_type)
     if size > limit:
-        raise _fail(f"response: the response is {size} bytes, over the {limit} bytes allowed for {event_type}.")
+        raise _body_failure(f"response: the response is {size} bytes, over the {limit} bytes allowed for {event_type}.")
 
 
 _NO_HEADERS: dict[str, Any] = {}  # a missing `headers`, read only

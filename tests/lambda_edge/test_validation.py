@@ -247,6 +247,33 @@ async def test_a_result_that_is_not_an_object_gets_cloudfronts_invalid_json_page
     assert "Python" not in err.reason and "return event.Records[0].cf." in err.reason
 
 
+BODY_REFUSED: list[tuple[str, EventType, dict[str, Any], str]] = [
+    ("an object as a generated body", VR, {"return": {"status": "200", "body": {"message": "hi"}}},
+     "'body' must be a string ('bodyEncoding': 'base64' for binary), got an object with keys ['message']"),
+    ("an object as an origin-response body", OS, {"fields": {"body": {"message": "hi"}}}, "'body' must be a string"),
+    ("a generated response over 40 KB", VR, {"return": {"status": "200", "body": "x" * 41_000}}, "over the 40960"),
+    ("a string as the request body", OQ, {"fields": {"body": "a=1"}},
+     "'body' must be an object ({'action': 'replace', 'encoding': 'text', 'data': ...}), got a string: 'a=1'"),
+    ("a replacement body over 40 KB", VR,
+     {"fields": {"body": {"action": "replace", "encoding": "text", "data": "x" * (40 * 1024 + 1)}}}, "over 40960"),
+]
+
+
+@pytest.mark.parametrize("case, event_type, patch, words", BODY_REFUSED, ids=[c[0] for c in BODY_REFUSED])
+async def test_a_refused_body_gets_cloudfronts_body_page(runtime: LambdaEdgeRuntime, handlers: Handlers, case: str,
+                                                         event_type: EventType, patch: dict[str, Any],
+                                                         words: str) -> None:
+    """A body CloudFront refuses gets its own sentence on the 502 page (sikei/cloudfront-edge's tests
+    quote it; a handler returning `body: {message: ...}` got it), not the generic "invalid request or
+    response"; the log says what the body was and what it should be."""
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await _run(runtime, handlers, event_type, patch)
+    err = caught.value
+    assert err.page_reason == ("The Lambda function result failed validation: The body is not a string, is not an "
+                               "object, or exceeds the maximum size.")
+    assert words in err.reason
+
+
 async def test_a_header_name_in_mixed_case_reaches_the_viewer_as_its_lowercase_name(
         runtime: LambdaEdgeRuntime, handlers: Handlers) -> None:
     """CloudFront takes a name a function writes in another case (cloud-gov/federalist-proxy-edge sets
