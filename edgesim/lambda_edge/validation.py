@@ -103,6 +103,21 @@ _READ_ONLY_PAGE = ("The Lambda function result failed validation: The function t
 _BLACKLISTED_PAGE = "The Lambda function result failed validation: The function tried to add a blacklisted header."
 
 
+# CloudFront's page for a body it refuses: a response's that is not a string, a request's that is
+# not an object, either over its size limit (spec §2.4, §2.5, §2.8). Quoted by sikei/cloudfront-edge's
+# ResponseFactoryTest (a PHP adapter that makes every body a string because of it, citing AWS's
+# http-502-bad-gateway page) and by a handler that returned `body: {message: ...}` through
+# CloudFront. That the size rules say the same as the type rules is the sentence's own reading.
+_BODY_PAGE = ("The Lambda function result failed validation: The body is not a string, is not an object, or "
+              "exceeds the maximum size.")
+
+
+def _body_failure(what: str) -> LambdaValidationError:
+    err = _fail(what)
+    err.page_reason = _BODY_PAGE
+    return err
+
+
 def _header_failure(log: str, page: str) -> LambdaValidationError:
     err = LambdaValidationError(f"Lambda function result failed validation, {log}")
     err.page_reason = page
@@ -139,12 +154,44 @@ def _got(value: Any) -> str:
         shown = repr(keys[:8])[:-1] + (", ...]" if len(keys) > 8 else "]")
         return f"got an object with keys {shown}" if keys else "got an empty object"
     if value is None:
-        return "got null (Python's None: nothing returned)"
+        # Either language: a Python handler without `return`, an async Node handler that ended
+        # without one (or called back with no value).
+        return "got null: the handler returned nothing"
     # The result arrives as JSON from either language: named in words that fit both.
     kind = {str: "a string", bool: "a boolean", int: "a number", float: "a number", list: "an array"}.get(
         type(value), type(value).__name__)
     text = repr(value)
     return f"got {kind}: {text if len(text) <= 60 else text[:57] + '...'}"
+
+
+# CloudFront's page for a result that is JSON but not an object: aws-samples/react-ssr-lambda#28,
+# whose edge handler's catch returns the string `Error ${error}`, got a 502 with this sentence
+# (spec §2.8, "unparsable JSON"). That null, a number or an array get the same is our reading: none is
+# an object either (UNCERTAIN: no source shows those).
+NOT_AN_OBJECT_PAGE = "The Lambda function returned invalid JSON: The JSON output must be an object type."
+
+
+def not_an_object(value: Any, wanted: str) -> LambdaValidationError:
+    """A result that is not a JSON object: CloudFront's sentence on the page, and in the log what
+    came back and what the trigger wants (`wanted`)."""
+    err = LambdaValidationError(f"{NOT_AN_OBJECT_PAGE[:-1]}; {_got(value)}; {wanted}.")
+    err.page_reason = NOT_AN_OBJECT_PAGE
+    return err
+
+
+def _shape_hint(out: dict[str, Any], otherwise: str) -> str:
+    """What a returned object without the fields CloudFront reads most likely is, and what to return.
+
+    `statusCode` is the response of API Gateway, a function URL and CloudFront Functions, and finds its
+    way into Lambda@Edge handlers (a public copy of AWS SAM's cloudfront-http-redirect example returns
+    `{statusCode: 302, headers: {Location: ...}, isBase64Encoded: false}`): naming it saves a search,
+    where CloudFront only says the result is invalid (spec §2.5, §2.8)."""
+    if "statusCode" in out:
+        return ("'statusCode' is API Gateway's and CloudFront Functions' field: a Lambda@Edge response has "
+                "'status', a string such as '302', and headers as {'location': [{'key': 'Location', 'value': ...}]}")
+    if "Records" in out:
+        return "return event.Records[0].cf.request or .response, not the whole event"
+    return otherwise
 
 
 def unreadable(why: str) -> LambdaValidationError:
@@ -242,10 +289,11 @@ def check_header_rules(event_type: EventType, before: dict[str, Any], after: dic
 def check_request(event_type: EventType, before: dict[str, Any], after: Any) -> None:
     """A request returned by viewer-request or origin-request (spec §2.2–§2.4, §1.4)."""
     if not isinstance(after, dict):
-        raise _fail(f"request or response: the function must return the request or a response object; {_got(after)}.")
+        raise not_an_object(after, "return event.Records[0].cf.request or a response object")
     if "headers" not in after or "uri" not in after:
-        raise _fail("request or response: the returned object has no 'headers' and 'uri' "
-                    "(return event.Records[0].cf.request, not the whole event).")
+        missing = " or ".join(repr(k) for k in ("headers", "uri") if k not in after)
+        raise _fail(f"request or response: the returned object has no {missing}, {_got(after)[4:]} "
+                    f"({_shape_hint(after, 'return event.Records[0].cf.request, or a response with its status')}).")
     _check_sent_headers(event_type, before.get("headers"), after["headers"])
     if after.get("method", before.get("method")) != before.get("method"):
         raise _fail("request: 'method' is read-only.")
@@ -285,7 +333,8 @@ def _check_custom_header_names(origin: dict[str, Any], headers: dict[str, Any]) 
 def check_body(event_type: EventType, body: Any) -> None:
     """`action: replace` must carry a valid body within the replacement limits (spec §2.4)."""
     if not isinstance(body, dict):
-        raise _fail("request body: 'body' must be an object.")
+        raise _body_failure(f"request body: 'body' must be an object ({{'action': 'replace', 'encoding': 'text', "
+                            f"'data': ...}}), {_got(body)}.")
     action = body.get("action", "read-only")
     if action == "read-only":
         return  # edits are ignored; the original body goes on
@@ -298,7 +347,7 @@ def check_body(event_type: EventType, body: Any) -> None:
     # Spec §2.4: text 40 KB / 1 MB, base64 53.2 KB / 1.33 MB (viewer / origin).
     limit = (40 * KB if viewer else MB) if encoding == "text" else (int(53.2 * KB) if viewer else int(1.33 * MB))
     if len(data.encode()) > limit:
-        raise _fail(f"request body: the replacement body is over {limit} bytes for {event_type}.")
+        raise _body_failure(f"request body: the replacement body is over {limit} bytes for {event_type}.")
     if encoding == "base64":
         decode_base64(data, "request body")
 
@@ -461,7 +510,7 @@ def _check_response_body(event_type: EventType, out: dict[str, Any], headers: di
     if body is None:
         return
     if not isinstance(body, str):
-        raise _fail("response: 'body' must be a string.")
+        raise _body_failure(f"response: 'body' must be a string ('bodyEncoding': 'base64' for binary), {_got(body)}.")
     encoding = out.get("bodyEncoding", "text")
     if encoding not in ("text", "base64"):
         raise _fail(f"response: 'bodyEncoding' must be 'text' or 'base64', got {encoding!r}.")
@@ -472,7 +521,7 @@ def _check_response_body(event_type: EventType, out: dict[str, Any], headers: di
     size = len(body.encode()) + sum(len(n) + len(e.get("value", "")) for n, es in headers.items() for e in es)
     limit = generated_limit(event_type)
     if size > limit:
-        raise _fail(f"response: the response is {size} bytes, over the {limit} bytes allowed for {event_type}.")
+        raise _body_failure(f"response: the response is {size} bytes, over the {limit} bytes allowed for {event_type}.")
 
 
 _NO_HEADERS: dict[str, Any] = {}  # a missing `headers`, read only
@@ -480,8 +529,11 @@ _NO_HEADERS: dict[str, Any] = {}  # a missing `headers`, read only
 
 def check_response(event_type: EventType, before: dict[str, Any], after: Any) -> None:
     """A response returned by origin-response or viewer-response (spec §2.5, §2.6)."""
-    if not isinstance(after, dict) or "status" not in after:
-        raise _fail(f"response: the function must return event.Records[0].cf.response with its 'status'; {_got(after)}.")
+    if not isinstance(after, dict):
+        raise not_an_object(after, "return event.Records[0].cf.response with its 'status'")
+    if "status" not in after:
+        raise _fail(f"response: the function must return event.Records[0].cf.response with its 'status'; {_got(after)}"
+                    f" ({_shape_hint(after, 'the response it was given, changed')}).")
     status = after["status"]
     if status.__class__ is str and status.isascii() and status.isdigit() and len(status) <= 10 and (
             200 <= (code := int(status)) <= 599):

@@ -61,12 +61,24 @@ def _custom(**extra: Any) -> dict[str, Any]:
 INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     # What came back instead, said short: its type and value, or an object's keys.
     ("a string at origin-response", OS, {"return": "garbage"},
-     "must return event.Records[0].cf.response with its 'status'; got a string: 'garbage'."),
-    ("a long string at viewer-response", VS, {"return": "x" * 100}, "; got a string: '" + "x" * 56 + "...."),
-    ("the whole event at origin-response", OS, {"event": True}, "with its 'status'; got an object with keys ['Records']."),
+     "must be an object type; got a string: 'garbage'; return event.Records[0].cf.response with its 'status'."),
+    ("a long string at viewer-response", VS, {"return": "x" * 100}, "; got a string: '" + "x" * 56 + "...; return"),
+    ("the whole event at origin-response", OS, {"event": True},
+     "with its 'status'; got an object with keys ['Records'] (return event.Records[0].cf.request or .response, "
+     "not the whole event)."),
+    # An API Gateway / CloudFront Functions response: said so, where it was told it lacked 'headers',
+    # which it had, and to return the request.
+    ("API Gateway's statusCode at viewer-request", VR,
+     {"return": {"statusCode": 302, "headers": {"Location": "/x"}, "body": "{}", "isBase64Encoded": False}},
+     "has no 'uri', an object with keys ['body', 'headers', 'isBase64Encoded', 'statusCode'] ('statusCode' is "
+     "API Gateway's and CloudFront Functions' field: a Lambda@Edge response has 'status'"),
+    ("API Gateway's statusCode at origin-response", OS, {"return": {"statusCode": 200, "body": "hi"}},
+     "with its 'status'; got an object with keys ['body', 'statusCode'] ('statusCode' is API Gateway's"),
+    ("a request without uri at origin-request", OQ, {"return": {"headers": {}}},
+     "has no 'uri', an object with keys ['headers'] (return event.Records[0].cf.request, or a response with"),
     ("a number at viewer-request", VR, {"return": 42},
-     "must return the request or a response object; got a number: 42."),
-    ("an array at origin-request", OQ, {"return": [1, 2]}, "response object; got an array: [1, 2]."),
+     "must be an object type; got a number: 42; return event.Records[0].cf.request or a response object."),
+    ("an array at origin-request", OQ, {"return": [1, 2]}, "object type; got an array: [1, 2]; return"),
     ("status over 599", VR, {"return": {"status": "600"}}, "200 to 599"),
     ("status under 200", OQ, {"return": {"status": 199}}, "200 to 599"),
     ("status not a number", VR, {"return": {"status": "ok"}}, "200 to 599"),
@@ -143,7 +155,7 @@ INVALID: list[tuple[str, EventType, dict[str, Any], str]] = [
     ("viewer-response changes the status", VS, {"fields": {"status": "404"}}, "cannot change the status"),
     ("status over 599 at origin-response", OS, {"fields": {"status": 700}}, "200 to 599"),
     ("whole event returned", OQ, {"event": True}, "not the whole event"),
-    ("nothing returned", VR, {"return": None}, "must return"),
+    ("nothing returned", VR, {"return": None}, "got null: the handler returned nothing; return"),
     ("uri without slash", VR, {"fields": {"uri": "index.html"}}, "'uri'"),
     ("querystring with a space", OQ, {"fields": {"querystring": "a=b c"}}, "querystring"),
     ("uri and query over 8192", VR, {"fields": {"uri": "/" + "a" * 8191}}, "8,192"),
@@ -208,6 +220,7 @@ async def test_invalid_output_is_a_502(runtime: LambdaEdgeRuntime, handlers: Han
     err = caught.value
     assert err.status == 502 and err.x_cache == "LambdaValidationError from cloudfront"
     assert ("The Lambda function returned an invalid" in err.reason
+            or "The Lambda function returned invalid JSON: The JSON output must be an object type" in err.reason
             or "Lambda function result failed validation, the function tried to" in err.reason)
     assert words in err.reason
     assert err.logs and err.logs[-1].startswith("REPORT")
@@ -218,6 +231,47 @@ async def test_valid_output_is_accepted(runtime: LambdaEdgeRuntime, handlers: Ha
                                         event_type: EventType, patch: dict[str, Any]) -> None:
     result = await _run(runtime, handlers, event_type, patch)
     assert (result.request is None) != (result.response is None)
+
+
+@pytest.mark.parametrize("event_type, returned", [(VR, "Error: connect ECONNREFUSED"), (OS, None), (OQ, [1])])
+async def test_a_result_that_is_not_an_object_gets_cloudfronts_invalid_json_page(
+        runtime: LambdaEdgeRuntime, handlers: Handlers, event_type: EventType, returned: Any) -> None:
+    """aws-samples/react-ssr-lambda's edge handler returns the string `Error ${error}` from its catch;
+    CloudFront's 502 page said "The Lambda function returned invalid JSON: The JSON output must be
+    an object type." (its issue #28). edgesim's page said "an invalid request or response", and a
+    Node handler that returned nothing was told of "Python's None"."""
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await _run(runtime, handlers, event_type, {"return": returned})
+    err = caught.value
+    assert err.page_reason == "The Lambda function returned invalid JSON: The JSON output must be an object type."
+    assert "Python" not in err.reason and "return event.Records[0].cf." in err.reason
+
+
+BODY_REFUSED: list[tuple[str, EventType, dict[str, Any], str]] = [
+    ("an object as a generated body", VR, {"return": {"status": "200", "body": {"message": "hi"}}},
+     "'body' must be a string ('bodyEncoding': 'base64' for binary), got an object with keys ['message']"),
+    ("an object as an origin-response body", OS, {"fields": {"body": {"message": "hi"}}}, "'body' must be a string"),
+    ("a generated response over 40 KB", VR, {"return": {"status": "200", "body": "x" * 41_000}}, "over the 40960"),
+    ("a string as the request body", OQ, {"fields": {"body": "a=1"}},
+     "'body' must be an object ({'action': 'replace', 'encoding': 'text', 'data': ...}), got a string: 'a=1'"),
+    ("a replacement body over 40 KB", VR,
+     {"fields": {"body": {"action": "replace", "encoding": "text", "data": "x" * (40 * 1024 + 1)}}}, "over 40960"),
+]
+
+
+@pytest.mark.parametrize("case, event_type, patch, words", BODY_REFUSED, ids=[c[0] for c in BODY_REFUSED])
+async def test_a_refused_body_gets_cloudfronts_body_page(runtime: LambdaEdgeRuntime, handlers: Handlers, case: str,
+                                                         event_type: EventType, patch: dict[str, Any],
+                                                         words: str) -> None:
+    """A body CloudFront refuses gets its own sentence on the 502 page (sikei/cloudfront-edge's tests
+    quote it; a handler returning `body: {message: ...}` got it), not the generic "invalid request or
+    response"; the log says what the body was and what it should be."""
+    with pytest.raises(errors.LambdaValidationError) as caught:
+        await _run(runtime, handlers, event_type, patch)
+    err = caught.value
+    assert err.page_reason == ("The Lambda function result failed validation: The body is not a string, is not an "
+                               "object, or exceeds the maximum size.")
+    assert words in err.reason
 
 
 async def test_a_header_name_in_mixed_case_reaches_the_viewer_as_its_lowercase_name(
