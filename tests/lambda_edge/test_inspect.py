@@ -214,13 +214,20 @@ async def test_a_handler_paused_at_a_breakpoint_is_not_killed(inspected: Simulat
         async def call(method: str, **params: Any) -> None:
             await ws.send_json({"id": next(ids), "method": method, "params": params})
 
+        async def until(key: str, value: Any) -> None:
+            async for message in ws:
+                if json.loads(message.data).get(key) == value:
+                    return
+            raise AssertionError(f"the inspector's socket closed before a message with {key} = {value!r}")
+
         await call("Debugger.enable")
         # Line 3 (0-based 2) of slow.js: `if (request.uri === '/slow') ...`
         await call("Debugger.setBreakpointByUrl", lineNumber=2, urlRegex=r"slow\.js$")
+        # The breakpoint is set once the inspector answers (id 2); sent without waiting, a loaded
+        # machine could run the handler first, and the pause below would never come.
+        await asyncio.wait_for(until("id", 2), 30)
         request = asyncio.create_task(inspected.handle(get("/page")))
-        async for message in ws:
-            if json.loads(message.data).get("method") == "Debugger.paused":
-                break
+        await asyncio.wait_for(until("method", "Debugger.paused"), 30)
         await asyncio.sleep(1.5)  # paused, past the handler's 1 s timeout
         assert not request.done()
         await call("Debugger.resume")

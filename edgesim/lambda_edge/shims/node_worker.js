@@ -240,7 +240,7 @@ function invoke(handler, frame) {
       text = stringify({ type: 'result', ok: false, error: info });
     }
     writeAll(ctlOut, text + '\n');
-    later(next);
+    later(nextFrame);
   };
   finishCurrent = finish;
   // Only the first of callback, context.succeed/fail/done and the returned promise counts. Each
@@ -343,31 +343,47 @@ async function main() {
   // freezes an execution environment: what a handler left running (a timer, a request it did not
   // await) waits for the next invocation. It also spares every invocation a pass through Node's
   // streams and event loop just to read its frame (issue 6).
-  later(next);
+  later(nextFrame);
 }
 
 const frameBuf = Buffer.allocUnsafe(1 << 16);
 const decoder = new StringDecoder('utf8');
-let tail = ''; // what came after the last frame's newline
+let pending = ''; // text read and not yet taken as a frame
+let searched = 0; // how far `pending` is known to hold no newline
 let decoderIdle = true; // the decoder holds no bytes of a character cut by a read
 
-// The next frame's line. Only each new chunk is searched for the newline, so a frame of several MB
-// (an IncludeBody event) arriving in 64 KB reads is not searched again from its start every read.
-function readFrame() {
-  let text = tail;
-  tail = '';
-  let from = 0;
+// The next frame's line from what was read so far, or null. Only new text is searched for the
+// newline, so a frame of several MB (an IncludeBody event) arriving in 64 KB reads is not searched
+// again from its start every read.
+function takeFrame() {
   for (;;) {
-    const nl = text.indexOf('\n', from);
-    if (nl >= 0) {
-      tail = text.slice(nl + 1);
-      if (nl > 0) return text.slice(0, nl);
-      text = tail; // an empty line: skip it
-      tail = '';
-      from = 0;
-      continue;
+    const nl = pending.indexOf('\n', searched);
+    if (nl < 0) {
+      searched = pending.length;
+      return null;
     }
-    from = text.length;
+    const line = pending.slice(0, nl);
+    pending = pending.slice(nl + 1);
+    searched = 0;
+    if (nl > 0) return line; // else an empty line: skip it
+  }
+}
+
+// n bytes just read into frameBuf.
+function took(n) {
+  if (n === 0) exit(0); // the parent closed the control pipe: nothing more will come
+  // A read ending in a newline ends no character halfway, so with nothing held in the decoder it
+  // decodes alone, as the decoder would: the usual read, one whole frame, needs no Buffer view.
+  // (toString's default encoding is UTF-8; naming none skips its lookup of the encoding's name.)
+  const whole = decoderIdle && frameBuf[n - 1] === 10;
+  pending += whole ? frameBuf.toString(undefined, 0, n) : decoder.write(frameBuf.subarray(0, n));
+  decoderIdle = frameBuf[n - 1] === 10;
+}
+
+function readFrame() {
+  for (;;) {
+    const line = takeFrame();
+    if (line !== null) return line;
     let n;
     try {
       n = readSync(ctlIn, frameBuf, 0, frameBuf.length, null);
@@ -375,18 +391,34 @@ function readFrame() {
       if (e.code === 'EAGAIN' || e.code === 'EINTR') continue;
       throw e;
     }
-    if (n === 0) exit(0); // the parent closed the control pipe: nothing more will come
-    // A read ending in a newline ends no character halfway, so with nothing held in the decoder it
-    // decodes alone, as the decoder would: the usual read, one whole frame, needs no Buffer view.
-    // (toString's default encoding is UTF-8; naming none skips its lookup of the encoding's name.)
-    const whole = decoderIdle && frameBuf[n - 1] === 10;
-    text += whole ? frameBuf.toString(undefined, 0, n) : decoder.write(frameBuf.subarray(0, n));
-    decoderIdle = frameBuf[n - 1] === 10;
+    took(n);
   }
 }
 
 function next() {
   invoke(loadedHandler, parse(readFrame()));
 }
+
+// Under `serve --inspect` (a debugger attached): the wait for the next frame is a read in libuv's
+// thread pool, so Node's event loop stays free between invocations. The inspector's messages are
+// handled on that loop: blocked in readSync, the worker left a debugger's Debugger.enable and its
+// breakpoints unanswered until a request came, and a breakpoint could be set too late for it.
+// Timers a handler left running then fire between invocations, unlike Lambda's freeze; the
+// inspected worker is for debugging, the frozen one above is the faithful one.
+function nextInspected() {
+  const line = takeFrame();
+  if (line !== null) {
+    invoke(loadedHandler, parse(line));
+    return;
+  }
+  fs.read(ctlIn, frameBuf, 0, frameBuf.length, null, (err, n) => {
+    if (err && err.code !== 'EAGAIN' && err.code !== 'EINTR') throw err;
+    if (!err) took(n);
+    nextInspected();
+  });
+}
+
+// --inspect is in execArgv when edgesim starts the worker for a debugger (inspector.debugger_argv).
+const nextFrame = process.execArgv.some((arg) => arg.startsWith('--inspect')) ? nextInspected : next;
 
 main();
