@@ -14,10 +14,15 @@ DG/private-content-creating-signed-url-canned-policy, ...-custom-policy):
 - A custom policy's Resource may use `*` (zero or more characters) and `?` (exactly one); no Resource
   means every URL. DateLessThan is required: access ends at it; DateGreaterThan: access begins at it;
   IpAddress/AWS:SourceIp: the viewer's address must be in the CIDR.
-- Refusals are 403 with an XML body (errors.AccessDenied). Messages seen from CloudFront (re:Post
-  knowledge-center/cloudfront-troubleshoot-signed-url-cookies): "Missing Key-Pair-Id query parameter or
-  cookie value", "Unknown Key"; "Access denied" otherwise; `MalformedPolicy` "Malformed Policy" for a
-  policy that cannot be read. UNCERTAIN: whether CloudFront names a missing Signature or an expiry apart.
+- Refusals are 403 with an XML body (errors.AccessDenied), its Code and Message as CloudFront's
+  captured answers give them (re:Post knowledge-center/cloudfront-troubleshoot-signed-url-cookies; 403
+  bodies printed in aobao32/cloudfront-signature-demo's walkthrough and in Strava tile fetchers):
+  `MissingKey` "Missing Key-Pair-Id query parameter or cookie value"; `InvalidKey` "Unknown Key" (a key
+  id no trusted key group of the behavior holds); `MalformedSignature` "Could not unencode Signature"
+  (a Signature that is not CloudFront's base64); `MalformedPolicy` "Malformed Policy"; `AccessDenied`
+  "Access denied" for the rest (expired, not yet valid, wrong address, wrong resource, a signature that
+  does not verify). UNCERTAIN: whether CloudFront names a missing Signature or Expires apart (we answer
+  AccessDenied), and which check comes first when several fail (we take: key id, policy, signature).
 
 UNCERTAIN (docs are silent): the check runs after the behavior is chosen and the method allowed,
 before any viewer-request function (a refused request runs no function and reaches no origin).
@@ -51,6 +56,8 @@ from edgesim.messages import Request
 SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"})
 COOKIE_PREFIX = "CloudFront-"
 MISSING_KEY = "Missing Key-Pair-Id query parameter or cookie value"
+UNKNOWN_KEY = "Unknown Key"
+UNENCODABLE_SIGNATURE = "Could not unencode Signature"
 _TO_STANDARD = str.maketrans("-_~", "+=/")
 _TO_CLOUDFRONT = str.maketrans("+=/", "-_~")
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
@@ -100,10 +107,10 @@ def check_viewer_access(request: Request, keys: TrustedKeys, *, now: float) -> N
                   if name.startswith(COOKIE_PREFIX)}
     key_id = values.get("Key-Pair-Id", "")
     if not key_id:
-        raise AccessDenied(MISSING_KEY)
+        raise AccessDenied(MISSING_KEY, code="MissingKey")
     key = keys.get(key_id)
     if key is None:
-        raise AccessDenied("Unknown Key")
+        raise AccessDenied(UNKNOWN_KEY, code="InvalidKey")
     host = request.headers.get("host") or ""
     url = f"{request.scheme}://{host}{request.uri}" + (f"?{kept}" if kept else "")
     if values.get("Policy"):
@@ -143,8 +150,14 @@ def _verify(key: rsa.RSAPublicKey, policy: bytes, signature: str, algorithm: str
     if not signature or digest is None:
         raise AccessDenied()
     try:
-        key.verify(cloudfront_b64decode(signature), policy, padding.PKCS1v15(), digest())
-    except (binascii.Error, ValueError, InvalidSignature):
+        raw = cloudfront_b64decode(signature)
+    except (binascii.Error, ValueError):
+        # Not CloudFront's base64 at all: CloudFront names this apart from a signature that does
+        # not verify (MalformedSignature, see the module's docstring).
+        raise AccessDenied(UNENCODABLE_SIGNATURE, code="MalformedSignature") from None
+    try:
+        key.verify(raw, policy, padding.PKCS1v15(), digest())
+    except (ValueError, InvalidSignature):
         raise AccessDenied() from None
 
 
