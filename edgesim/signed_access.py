@@ -13,7 +13,8 @@ DG/private-content-creating-signed-url-canned-policy, ...-custom-policy):
   for the URL the viewer asked for, without the signing parameters.
 - A custom policy's Resource may use `*` (zero or more characters) and `?` (exactly one); no Resource
   means every URL. DateLessThan is required: access ends at it; DateGreaterThan: access begins at it;
-  IpAddress/AWS:SourceIp: the viewer's address must be in the CIDR.
+  IpAddress/AWS:SourceIp: the viewer's address must be in the CIDR, IPv4 only ("IPv6 ... not
+  supported"). "You can include only one statement": a policy with more is malformed (UNCERTAIN).
 - Refusals are 403 with an XML body (errors.AccessDenied), its Code and Message as CloudFront's
   captured answers give them (re:Post knowledge-center/cloudfront-troubleshoot-signed-url-cookies; 403
   bodies printed in aobao32/cloudfront-signature-demo's walkthrough and in Strava tile fetchers):
@@ -162,7 +163,7 @@ def _verify(key: rsa.RSAPublicKey, policy: bytes, signature: str, algorithm: str
 
 
 def _evaluate(policy: Any, url: str, client_ip: str, now: float) -> None:
-    """The policy's first statement against the request (DG/private-content-creating-signed-url-custom-policy)."""
+    """The policy's statement against the request (DG/private-content-creating-signed-url-custom-policy)."""
     resource, less_than, greater_than, source = _read_policy(policy)
     if resource is not None and not _resource_pattern(resource).fullmatch(url):
         raise AccessDenied()
@@ -170,21 +171,34 @@ def _evaluate(policy: Any, url: str, client_ip: str, now: float) -> None:
         raise AccessDenied()
     if greater_than is not None and now < greater_than:
         raise AccessDenied()
-    if source is not None:
-        try:
-            inside = ipaddress.ip_address(client_ip) in ipaddress.ip_network(source, strict=False)
-        except ValueError:
-            inside = False
-        if not inside:
-            raise AccessDenied()
+    if source is not None and not _inside(client_ip, source):
+        raise AccessDenied()
+
+
+def _inside(client_ip: str, source: str) -> bool:
+    """Whether the viewer's address is in the policy's AWS:SourceIp. IPv4 only: "IP addresses in IPv6
+    format ... are not supported" (DG/private-content-creating-signed-url-custom-policy, IpAddress), so
+    an IPv6 range grants nobody and an IPv6 viewer matches no range. UNCERTAIN: whether CloudFront calls
+    an IPv6 range a malformed policy instead; either way the viewer gets a 403."""
+    try:
+        network = ipaddress.ip_network(source, strict=False)
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return isinstance(network, ipaddress.IPv4Network) and address in network
 
 
 def _read_policy(policy: Any) -> tuple[str | None, float, float | None, str | None]:
-    """(Resource, DateLessThan, DateGreaterThan, AWS:SourceIp) of the first statement, each of the
+    """(Resource, DateLessThan, DateGreaterThan, AWS:SourceIp) of the one statement, each of the
     type the docs give it; a policy of any other shape is MalformedPolicy (the viewer wrote it, so it
     must never reach edgesim as an exception)."""
     try:
-        statement = policy["Statement"][0]
+        statements = policy["Statement"]
+        # "You can include only one statement" (DG/private-content-creating-signed-url-custom-policy).
+        # UNCERTAIN what CloudFront answers to more; we refuse the policy rather than read the first.
+        if not isinstance(statements, list) or len(statements) != 1:
+            raise TypeError
+        statement = statements[0]
         condition = statement["Condition"]
         if not isinstance(statement, dict) or not isinstance(condition, dict):
             raise TypeError

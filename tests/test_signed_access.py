@@ -109,6 +109,30 @@ async def test_custom_policy_source_ip(tmp_path: Path, keys: tuple[bytes, bytes]
     assert response.status_code == 200 if ok else denied(response)
 
 
+@pytest.mark.parametrize(("source", "ip"), [("2001:db8::/32", "2001:db8::7"), ("::/0", "::1"),
+                                            ("192.0.2.0/24", "2001:db8::7")])
+async def test_an_ipv6_address_in_a_policy_or_viewer_is_never_granted_by_source_ip(
+        tmp_path: Path, keys: tuple[bytes, bytes], source: str, ip: str) -> None:
+    # DG/private-content-creating-signed-url-custom-policy, IpAddress: "IP addresses in IPv6 format ...
+    # are not supported" (CIDR in IPv4 only; "do not enable IPv6 for the distribution"). A policy that
+    # names an IPv6 range grants no viewer, so one that passes here would fail on CloudFront.
+    policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*", "Condition": {
+        "DateLessThan": {"AWS:EpochTime": now() + 300}, "IpAddress": {"AWS:SourceIp": source}}}]}
+    url = sign_url(f"{DOMAIN}/private/c.txt", KEY_ID, keys[0], policy=policy)
+    response, _ = await fetch(tmp_path, keys[1], url, viewer={"ip": ip})
+    assert denied(response)
+
+
+async def test_a_policy_with_more_than_one_statement_is_malformed(tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    # DG/private-content-creating-signed-url-custom-policy: "You can include only one statement."
+    # UNCERTAIN which answer CloudFront gives; we take MalformedPolicy rather than reading the first
+    # statement and ignoring the rest (which would serve what CloudFront may refuse).
+    statement = {"Resource": f"{DOMAIN}/private/*", "Condition": {"DateLessThan": {"AWS:EpochTime": now() + 300}}}
+    url = sign_url(f"{DOMAIN}/private/a.txt", KEY_ID, keys[0], policy={"Statement": [statement, statement]})
+    response, _ = await fetch(tmp_path, keys[1], url)
+    assert denied(response, "Malformed Policy", "MalformedPolicy")
+
+
 @pytest.mark.parametrize(("advance", "ok"), [(0, False), (120, True)])
 async def test_custom_policy_date_greater_than(tmp_path: Path, keys: tuple[bytes, bytes], advance: int, ok: bool) -> None:
     policy = {"Statement": [{"Resource": f"{DOMAIN}/private/*", "Condition": {
