@@ -310,3 +310,19 @@ async def test_viewer_request_function_runs_after_the_check_without_the_signing_
     assert ok.status_code == 200 and seen == ["color"]
     # A refused request runs no function and reaches no origin.
     assert denied(refused, "Missing Key-Pair-Id query parameter or cookie value", "MissingKey") and len(seen) == 1
+
+
+async def test_a_custom_error_response_for_403_answers_a_refused_signature(
+        tmp_path: Path, keys: tuple[bytes, bytes]) -> None:
+    # The distribution's custom error response for 403 replaces CloudFront's XML refusal, as it does the
+    # geographic restrictions' 403: "You can replace 403's with a custom error page ... this replacement is
+    # distribution-wide" (vrtdev's aws-cloudfront-authorizer write-up, about the MissingKey 403 above).
+    # UNCERTAIN: the Developer Guide words custom error pages for the origin's statuses only.
+    data = config(tmp_path, keys[1])
+    data["custom_error_responses"] = [{"error_code": 403, "response_code": 200, "response_page_path": "/login.html"}]
+    async with Distribution(data, base_dir=tmp_path, origins={"api": origin}) as dist, dist.client() as client:
+        response = await client.get("/private/a.txt")
+        trace = dist.traces[-1]
+    assert response.status_code == 200 and response.text == "origin /login.html"
+    assert response.headers["x-cache"] == "Error from cloudfront"
+    assert "AccessDenied: Missing Key-Pair-Id" in (trace.error or "")
