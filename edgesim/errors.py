@@ -150,7 +150,8 @@ class AccessDenied(ViewerError):
     """Restricted viewer access refused a request (signed_access.py). CloudFront answers these with an
     S3-style XML document, not its HTML page: `<Code>AccessDenied</Code><Message>Access denied</Message>`
     (aws-samples/amazon-cloudfront-signed-urls-using-lambda-secretsmanager#8), `MalformedPolicy`
-    (aws/aws-sdk-js#2236). `reason` is the Message."""
+    (aws/aws-sdk-js#2236), `MissingKey`, `InvalidKey`, `MalformedSignature` (signed_access.py lists
+    each with its source). `reason` is the Message, `code` the Code."""
 
     status = 403
     page_reason = "Access denied"

@@ -21,7 +21,7 @@ from edgesim.cloudfront_headers import add_cloudfront_headers, requested_headers
 from edgesim.config import DistributionConfig
 from edgesim.custom_error_pages import CustomErrorPages
 from edgesim.edge_cache_flow import EdgeCacheFlow
-from edgesim.errors import GeoBlocked, MethodNotAllowed, ViewerError
+from edgesim.errors import AccessDenied, GeoBlocked, MethodNotAllowed, ViewerError
 from edgesim.exchange import GENERATED_X_CACHE, Behavior, Exchange
 from edgesim.geo_restriction import refusal as geo_refusal
 from edgesim.messages import EventType, Request, Response, include_body_limit
@@ -133,9 +133,16 @@ class Pipeline:
                                    f"{behavior.config.path_pattern!r}: {list(behavior.config.allowed_methods)}")
 
         # Restricted viewer access: a signed URL or signed cookies, checked before any function runs
-        # (UNCERTAIN, signed_access.py). Behaviors without trusted key groups pay this one check.
+        # (UNCERTAIN, signed_access.py). Behaviors without trusted key groups pay this one check. A
+        # custom error response for 403 answers a refusal, as for the geographic restrictions
+        # (UNCERTAIN: one practitioner's account, vrtdev's aws-cloudfront-authorizer write-up; the
+        # Developer Guide words custom error pages for the origin's statuses only).
         if behavior.config.trusted_key_groups:
-            check_viewer_access(viewer, self._trusted_keys[id(behavior)], now=ex.now)
+            try:
+                check_viewer_access(viewer, self._trusted_keys[id(behavior)], now=ex.now)
+            except AccessDenied as refused:
+                page, x_cache, _ = await self._error_pages.for_cloudfront_error(ex, refused)
+                return self._finish(ex, page, x_cache, generated=False)
 
         # CloudFront-added headers: a CloudFront Function at viewer-request sees them, a Lambda@Edge
         # viewer-request does not, as CloudFront adds them after it (spec §1.2, §2.6).

@@ -13,11 +13,17 @@ DG/private-content-creating-signed-url-canned-policy, ...-custom-policy):
   for the URL the viewer asked for, without the signing parameters.
 - A custom policy's Resource may use `*` (zero or more characters) and `?` (exactly one); no Resource
   means every URL. DateLessThan is required: access ends at it; DateGreaterThan: access begins at it;
-  IpAddress/AWS:SourceIp: the viewer's address must be in the CIDR.
-- Refusals are 403 with an XML body (errors.AccessDenied). Messages seen from CloudFront (re:Post
-  knowledge-center/cloudfront-troubleshoot-signed-url-cookies): "Missing Key-Pair-Id query parameter or
-  cookie value", "Unknown Key"; "Access denied" otherwise; `MalformedPolicy` "Malformed Policy" for a
-  policy that cannot be read. UNCERTAIN: whether CloudFront names a missing Signature or an expiry apart.
+  IpAddress/AWS:SourceIp: the viewer's address must be in the CIDR, IPv4 only ("IPv6 ... not
+  supported"). "You can include only one statement": a policy with more is malformed (UNCERTAIN).
+- Refusals are 403 with an XML body (errors.AccessDenied), its Code and Message as CloudFront's
+  captured answers give them (re:Post knowledge-center/cloudfront-troubleshoot-signed-url-cookies; 403
+  bodies printed in aobao32/cloudfront-signature-demo's walkthrough and in Strava tile fetchers):
+  `MissingKey` "Missing Key-Pair-Id query parameter or cookie value"; `InvalidKey` "Unknown Key" (a key
+  id no trusted key group of the behavior holds); `MalformedSignature` "Could not unencode Signature"
+  (a Signature that is not CloudFront's base64); `MalformedPolicy` "Malformed Policy"; `AccessDenied`
+  "Access denied" for the rest (expired, not yet valid, wrong address, wrong resource, a signature that
+  does not verify). UNCERTAIN: whether CloudFront names a missing Signature or Expires apart (we answer
+  AccessDenied), and which check comes first when several fail (we take: key id, policy, signature).
 
 UNCERTAIN (docs are silent): the check runs after the behavior is chosen and the method allowed,
 before any viewer-request function (a refused request runs no function and reaches no origin).
@@ -51,6 +57,8 @@ from edgesim.messages import Request
 SIGNING_PARAMS = frozenset({"Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"})
 COOKIE_PREFIX = "CloudFront-"
 MISSING_KEY = "Missing Key-Pair-Id query parameter or cookie value"
+UNKNOWN_KEY = "Unknown Key"
+UNENCODABLE_SIGNATURE = "Could not unencode Signature"
 _TO_STANDARD = str.maketrans("-_~", "+=/")
 _TO_CLOUDFRONT = str.maketrans("+=/", "-_~")
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
@@ -100,10 +108,10 @@ def check_viewer_access(request: Request, keys: TrustedKeys, *, now: float) -> N
                   if name.startswith(COOKIE_PREFIX)}
     key_id = values.get("Key-Pair-Id", "")
     if not key_id:
-        raise AccessDenied(MISSING_KEY)
+        raise AccessDenied(MISSING_KEY, code="MissingKey")
     key = keys.get(key_id)
     if key is None:
-        raise AccessDenied("Unknown Key")
+        raise AccessDenied(UNKNOWN_KEY, code="InvalidKey")
     host = request.headers.get("host") or ""
     url = f"{request.scheme}://{host}{request.uri}" + (f"?{kept}" if kept else "")
     if values.get("Policy"):
@@ -143,13 +151,19 @@ def _verify(key: rsa.RSAPublicKey, policy: bytes, signature: str, algorithm: str
     if not signature or digest is None:
         raise AccessDenied()
     try:
-        key.verify(cloudfront_b64decode(signature), policy, padding.PKCS1v15(), digest())
-    except (binascii.Error, ValueError, InvalidSignature):
+        raw = cloudfront_b64decode(signature)
+    except (binascii.Error, ValueError):
+        # Not CloudFront's base64 at all: CloudFront names this apart from a signature that does
+        # not verify (MalformedSignature, see the module's docstring).
+        raise AccessDenied(UNENCODABLE_SIGNATURE, code="MalformedSignature") from None
+    try:
+        key.verify(raw, policy, padding.PKCS1v15(), digest())
+    except (ValueError, InvalidSignature):
         raise AccessDenied() from None
 
 
 def _evaluate(policy: Any, url: str, client_ip: str, now: float) -> None:
-    """The policy's first statement against the request (DG/private-content-creating-signed-url-custom-policy)."""
+    """The policy's statement against the request (DG/private-content-creating-signed-url-custom-policy)."""
     resource, less_than, greater_than, source = _read_policy(policy)
     if resource is not None and not _resource_pattern(resource).fullmatch(url):
         raise AccessDenied()
@@ -157,21 +171,34 @@ def _evaluate(policy: Any, url: str, client_ip: str, now: float) -> None:
         raise AccessDenied()
     if greater_than is not None and now < greater_than:
         raise AccessDenied()
-    if source is not None:
-        try:
-            inside = ipaddress.ip_address(client_ip) in ipaddress.ip_network(source, strict=False)
-        except ValueError:
-            inside = False
-        if not inside:
-            raise AccessDenied()
+    if source is not None and not _inside(client_ip, source):
+        raise AccessDenied()
+
+
+def _inside(client_ip: str, source: str) -> bool:
+    """Whether the viewer's address is in the policy's AWS:SourceIp. IPv4 only: "IP addresses in IPv6
+    format ... are not supported" (DG/private-content-creating-signed-url-custom-policy, IpAddress), so
+    an IPv6 range grants nobody and an IPv6 viewer matches no range. UNCERTAIN: whether CloudFront calls
+    an IPv6 range a malformed policy instead; either way the viewer gets a 403."""
+    try:
+        network = ipaddress.ip_network(source, strict=False)
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return isinstance(network, ipaddress.IPv4Network) and address in network
 
 
 def _read_policy(policy: Any) -> tuple[str | None, float, float | None, str | None]:
-    """(Resource, DateLessThan, DateGreaterThan, AWS:SourceIp) of the first statement, each of the
+    """(Resource, DateLessThan, DateGreaterThan, AWS:SourceIp) of the one statement, each of the
     type the docs give it; a policy of any other shape is MalformedPolicy (the viewer wrote it, so it
     must never reach edgesim as an exception)."""
     try:
-        statement = policy["Statement"][0]
+        statements = policy["Statement"]
+        # "You can include only one statement" (DG/private-content-creating-signed-url-custom-policy).
+        # UNCERTAIN what CloudFront answers to more; we refuse the policy rather than read the first.
+        if not isinstance(statements, list) or len(statements) != 1:
+            raise TypeError
+        statement = statements[0]
         condition = statement["Condition"]
         if not isinstance(statement, dict) or not isinstance(condition, dict):
             raise TypeError
