@@ -19,7 +19,8 @@ faster than the origin takes it (origin_upload.py).
 
 CloudFront's origin settings it honours (spec §2.3, §1.7 origin timeouts): `connect_timeout` per attempt
 and `connection_attempts` attempts; `read_timeout` as the longest wait for the next bytes of the
-response; `keepalive_timeout` as how long an idle connection is kept for reuse.
+response, a GET or HEAD asked again up to `connection_attempts` times when it runs out
+(_RETRIED_ON_TIMEOUT); `keepalive_timeout` as how long an idle connection is kept for reuse.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A request that never reached the origin's handler may be sent again on a fresh connection; only
 # these, since for the others a retry could repeat a side effect (RFC 9110 §9.2.2).
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# An origin that does not answer within the response timeout is asked again, up to the connection
+# attempts, for these methods only: "GET and HEAD requests - ... CloudFront tries again to get a
+# complete response ... DELETE, OPTIONS, PATCH, PUT, and POST requests - ... doesn't try again"
+# (DG/RequestAndResponseBehaviorCustomOrigin, "Origin response timeout"; the API's ConnectionAttempts:
+# "also specifies the number of times that CloudFront attempts to get a response from the origin").
+_RETRIED_ON_TIMEOUT = frozenset({"GET", "HEAD"})
 _MAX_IDLE_PER_ORIGIN = 64
 _DROPPED_REQUEST_HEADERS = HOP_BY_HOP | {"content-length"}  # framing is ours: the body may have changed
 # A streamed body waiting for the viewer: reading from the origin pauses above the high mark and
@@ -427,6 +434,7 @@ class OriginClient:
         # A viewer's body still arriving is sent as it comes, after `data` (the head).
         upload = Upload(request.body_stream) if request.body_stream is not None else None
         connection, reused = await self._connection(key, origin)
+        timeouts = 0
         while True:
             try:
                 response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout, stream=stream,
@@ -440,7 +448,17 @@ class OriginClient:
                     continue
                 raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): "
                                             "the origin closed the connection without answering") from None
-            except (TimeoutError, ConnectionError) as exc:
+            except TimeoutError as exc:
+                # The head (or, not streaming, the whole answer) did not come in time; a body already
+                # handed on cannot be asked for again, so a timeout later in it is not retried.
+                timeouts += 1
+                if (timeouts < origin.connection_attempts and request.method in _RETRIED_ON_TIMEOUT
+                        and (upload is None or upload.rewind())):
+                    connection, reused = await self._connect(origin), False
+                    continue
+                attempts = f" ({timeouts} attempts)" if timeouts > 1 else ""
+                raise _origin_error(origin, TimeoutError(f"{exc}{attempts}")) from None
+            except ConnectionError as exc:
                 raise _origin_error(origin, exc) from None
             if isinstance(response.stream, _OriginBody):
                 body, done = response.stream, connection

@@ -300,7 +300,8 @@ async def test_read_timeout_is_the_longest_silence_not_the_whole_answer() -> Non
 
     origin = ScriptedOrigin(drip)
     async with origin:
-        patient = origin.origin.model_copy(update={"read_timeout": 0.3})
+        # One attempt: a GET is otherwise asked again on a new connection (the next test).
+        patient = origin.origin.model_copy(update={"read_timeout": 0.3, "connection_attempts": 1})
         client = OriginClient()
         response = await client.fetch(get(), patient)  # 0.4 s in all, never 0.3 s silent
         assert response.body == b"drip"
@@ -369,3 +370,42 @@ async def test_https_origins_are_checked_as_cloudfront_checks_them(tmp_path: Pat
     finally:
         server.close()
     assert response.body == b"ok" and seen[0].startswith(b"GET / HTTP/1.1\r\n")
+
+
+async def test_a_response_timeout_is_tried_again_for_get_and_head_up_to_the_connection_attempts() -> None:
+    # "GET and HEAD requests - If the origin doesn't respond within [the response timeout] ... CloudFront
+    # tries again to get a complete response ... up to 3 times, as determined by the value of the
+    # origin connection attempts setting" (DG/RequestAndResponseBehaviorCustomOrigin, origin response timeout).
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await origin.read_request(reader)
+        await reader.read()
+
+    origin = ScriptedOrigin(silent, silent, answers(OK)(ScriptedOrigin()))
+    async with origin:
+        quick = origin.origin.model_copy(update={"read_timeout": 0.2, "connection_attempts": 3})
+        client = OriginClient()
+        response = await client.fetch(get(), quick)  # silent twice, then the third attempt answers
+        assert response.body == b"ok" and origin.connections == 3
+        await client.aclose()
+
+
+async def test_a_response_timeout_ends_after_the_last_attempt_and_is_never_retried_for_other_methods() -> None:
+    # "DELETE, OPTIONS, PATCH, PUT, and POST requests - ... CloudFront drops the connection and doesn't
+    # try again" (DG/RequestAndResponseBehaviorCustomOrigin, origin response timeout).
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await origin.read_request(reader)
+        await reader.read()
+
+    origin = ScriptedOrigin(silent)
+    async with origin:
+        quick = origin.origin.model_copy(update={"read_timeout": 0.2, "connection_attempts": 2})
+        client = OriginClient()
+        with pytest.raises(OriginTimeout, match="did not answer in time.*2 attempts"):
+            await client.fetch(get(method="HEAD"), quick)
+        assert origin.connections == 2
+        for method in ("POST", "OPTIONS", "PUT", "DELETE", "PATCH"):
+            before = origin.connections
+            with pytest.raises(OriginTimeout):
+                await client.fetch(get(method=method, body=b"x" if method != "OPTIONS" else b""), quick)
+            assert origin.connections == before + 1, method
+        await client.aclose()
