@@ -58,6 +58,29 @@ _DROPPED_REQUEST_HEADERS = HOP_BY_HOP | {"content-length"}  # framing is ours: t
 # resumes below the low one, so a slow viewer does not make edgesim hold a large download in memory.
 _STREAM_HIGH_WATER = 1 << 20
 _STREAM_LOW_WATER = 256 << 10
+# "Maximum length of a request or an origin response, including headers and query strings, but not
+# including the body content" (DG/cloudfront-limits; spec §1.6's table): 20,480 bytes in one copy of
+# the page, 32,768 in another. UNCERTAIN which holds now; the smaller is taken, so that an origin
+# whose answer passes here passes on CloudFront too. Counted as the status line and header lines
+# with their CRLFs (the head without its closing blank line).
+MAX_ORIGIN_HEAD_BYTES = 20_480
+
+
+def head_too_large(reason: bytes, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why an origin's response head is more than CloudFront takes, or None when it is not."""
+    size = len(b"HTTP/1.1 200 \r\n") + len(reason) + sum(len(name) + len(value) + 4 for name, value in headers)
+    if size <= MAX_ORIGIN_HEAD_BYTES:
+        return None
+    return _too_large(f"{size:,}")
+
+
+def _too_large(size: str) -> str:
+    return (f"the origin's response headers are over CloudFront's {MAX_ORIGIN_HEAD_BYTES:,} bytes ({size} bytes); "
+            "CloudFront answers 502 for such a response (DG/cloudfront-limits)")
+
+
+class _HeadTooLarge(ValueError):
+    """Raised from a parser callback: the origin's head is over MAX_ORIGIN_HEAD_BYTES."""
 
 
 def transfer_encoding(raw: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
@@ -90,6 +113,8 @@ class _Connection(asyncio.Protocol):
         self._got_bytes = False
         self._continued = False  # a 100 Continue came in this exchange
         self._headers_done = False
+        self._head_seen = 0  # bytes received while the head was still incomplete (a size guard)
+        self._fed = 0  # bytes received in this exchange: a head within them is not counted again
         self._last_data = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._may_stream = False
@@ -109,6 +134,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._got_bytes = True
+        self._fed += len(data)
         self._last_data = self._loop.time()
         if self._parser is None:  # bytes nobody asked for: the connection cannot be trusted
             self.close()
@@ -117,9 +143,20 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             cause = exc.__context__ or exc  # a callback's own error (a status out of range) says more
-            self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
+            if isinstance(cause, _HeadTooLarge):
+                self._fail(ConnectionError(str(cause)))
+            else:
+                self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
             self.close()
             return
+        if not self._headers_done:
+            # httptools holds a header line until it ends: an origin sending an endless one would
+            # grow it without bound, so the head is refused once its bytes so far are over the limit.
+            self._head_seen += len(data)
+            if self._head_seen > MAX_ORIGIN_HEAD_BYTES:
+                self._fail(ConnectionError(_too_large(f"more than {self._head_seen:,}")))
+                self.close()
+                return
         if self._may_stream and self._headers_done and self._streaming is None and self._status >= 200:
             # The head is in and the body is not complete after this read: hand the body on as it comes.
             waiter = self._waiter
@@ -158,6 +195,10 @@ class _Connection(asyncio.Protocol):
             # No HTTP status (RFC 9110 §15): a response CloudFront cannot read, so 502 as for any
             # other (spec §2.8's origin errors). Passed on, it has no status line to go out with.
             raise ValueError(f"status {self._status} is not an HTTP status (100-599)")
+        if self._fed > MAX_ORIGIN_HEAD_BYTES:  # else the head is smaller still: not counted, per fetch
+            too_large = head_too_large(self._reason, self._headers)
+            if too_large is not None:
+                raise _HeadTooLarge(too_large)
         self._headers_done = True
         if self._head and self._status >= 200:
             self._finish()  # a HEAD answer has no body, whatever its Content-Length says
@@ -191,6 +232,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._head = head
         self._got_bytes = False
+        self._fed = 0
         self._continued = False
         self._may_stream = stream and not head
         self._streaming = None
@@ -236,6 +278,7 @@ class _Connection(asyncio.Protocol):
         self._headers = []
         self._body = []
         self._headers_done = False
+        self._head_seen = 0
 
     def _reads_until_close(self) -> bool:
         names = {name.lower() for name, _ in self._headers}

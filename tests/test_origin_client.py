@@ -409,3 +409,23 @@ async def test_a_response_timeout_ends_after_the_last_attempt_and_is_never_retri
                 await client.fetch(get(method=method, body=b"x" if method != "OPTIONS" else b""), quick)
             assert origin.connections == before + 1, method
         await client.aclose()
+
+
+async def test_an_origin_response_head_over_cloudfronts_limit_is_a_connection_error() -> None:
+    # "Maximum length of a request or an origin response, including headers and query strings, but
+    # not including the body content: 20,480 bytes" (DG/cloudfront-limits; spec §1.6, UNCERTAIN
+    # against a 32,768 reading: the smaller is taken). A head just under it still passes.
+    def head(value_length: int) -> bytes:
+        return b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * value_length + b"\r\nContent-Length: 2\r\n\r\nok"
+
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(head(20_000), head(30_000), then_close=True)(origin),
+                      answers(head(5_000_000), then_close=True)(origin))
+    async with origin:
+        client = OriginClient()
+        assert (await client.fetch(get(), origin.origin)).body == b"ok"
+        with pytest.raises(OriginConnectionError, match=r"headers are over CloudFront's 20,480 bytes"):
+            await client.fetch(get(), origin.origin)
+        with pytest.raises(OriginConnectionError, match=r"headers are over CloudFront's 20,480 bytes"):
+            await client.fetch(get(), origin.origin)  # never read whole: refused once past the limit
+        await client.aclose()
