@@ -149,6 +149,14 @@ class _Connection(asyncio.Protocol):
                 self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
             self.close()
             return
+        except httptools.HttpParserUpgrade:
+            # Not an HttpParserError: left to propagate, the event loop logged a traceback. The
+            # request carried no Upgrade (hop-by-hop; edgesim proxies no WebSocket), so a 101 is
+            # no answer to pass on: a 502, as for any response CloudFront cannot use (spec §2.8).
+            self._fail(ConnectionError("the origin switched protocols (101) for a request that asked for no "
+                                       "upgrade; edgesim proxies no WebSocket"))
+            self.close()
+            return
         if not self._headers_done:
             # httptools holds a header line until it ends: an origin sending an endless one would
             # grow it without bound, so the head is refused once its bytes so far are over the limit.

@@ -429,3 +429,17 @@ async def test_an_origin_response_head_over_cloudfronts_limit_is_a_connection_er
         with pytest.raises(OriginConnectionError, match=r"headers are over CloudFront's 20,480 bytes"):
             await client.fetch(get(), origin.origin)  # never read whole: refused once past the limit
         await client.aclose()
+
+
+async def test_a_101_to_a_request_that_asked_for_no_upgrade_is_a_connection_error(caplog: pytest.LogCaptureFixture) -> None:
+    # edgesim sends no Upgrade (hop-by-hop, and it proxies no WebSocket), so a 101 is no answer it can
+    # pass on: CloudFront's 502 for a response it cannot use (spec §2.8), and no traceback in the log.
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                              then_close=True)(origin),)
+    async with origin:
+        client = OriginClient()
+        with pytest.raises(OriginConnectionError, match=r"switched protocols \(101\)"):
+            await client.fetch(get(), origin.origin)
+        await client.aclose()
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
