@@ -35,6 +35,7 @@ from typing import cast
 
 import httptools
 
+from edgesim.docs_links import cite
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import BodyStream, Headers, Request, Response
@@ -76,7 +77,7 @@ def head_too_large(reason: bytes, headers: list[tuple[bytes, bytes]]) -> str | N
 
 def _too_large(size: str) -> str:
     return (f"the origin's response headers are over CloudFront's {MAX_ORIGIN_HEAD_BYTES:,} bytes ({size} bytes); "
-            "CloudFront answers 502 for such a response (DG/cloudfront-limits)")
+            f"CloudFront answers 502 for such a response ({cite('cloudfront-limits')})")
 
 
 class _HeadTooLarge(ValueError):

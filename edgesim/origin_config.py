@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from edgesim.config_base import Frozen, base_dir
+from edgesim.docs_links import cite
 
 # "Custom headers that CloudFront can't add to origin requests" (DG/add-origin-custom-headers; spec
 # §2.3's deny-list), names lowercase; X-Amz-* and X-Edge-* by prefix. A Lambda@Edge function's
@@ -41,7 +42,7 @@ def _allowed_custom_headers(headers: dict[str, str]) -> dict[str, str]:
             raise ValueError(
                 f"{name!r} cannot be an origin custom header: CloudFront does not add Host, Cookie, "
                 "Cache-Control, Content-Length, Transfer-Encoding, the conditional and hop-by-hop headers, "
-                "Via, X-Real-Ip or X-Amz-* / X-Edge-* to origin requests (DG/add-origin-custom-headers); "
+                f"Via, X-Real-Ip or X-Amz-* / X-Edge-* to origin requests ({cite('add-origin-custom-headers')}); "
                 "to send one, forward the viewer's with an origin request policy or, where Lambda@Edge allows it, "
                 "set it in an origin-request function")
     return headers
