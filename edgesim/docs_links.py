@@ -42,6 +42,7 @@ PAGES: Final[dict[str, DocPage]] = {
     "adding-cloudfront-headers": _page("Add CloudFront request headers", "adding-cloudfront-headers"),
     "RequestAndResponseBehaviorCustomOrigin": _page("Request and response behavior for custom origins",
                                                     "RequestAndResponseBehaviorCustomOrigin"),
+    "add-origin-custom-headers": _page("Add custom headers to origin requests", "add-origin-custom-headers"),
 }
 
 

@@ -19,7 +19,8 @@ faster than the origin takes it (origin_upload.py).
 
 CloudFront's origin settings it honours (spec §2.3, §1.7 origin timeouts): `connect_timeout` per attempt
 and `connection_attempts` attempts; `read_timeout` as the longest wait for the next bytes of the
-response; `keepalive_timeout` as how long an idle connection is kept for reuse.
+response, a GET or HEAD asked again up to `connection_attempts` times when it runs out
+(_RETRIED_ON_TIMEOUT); `keepalive_timeout` as how long an idle connection is kept for reuse.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from typing import cast
 
 import httptools
 
+from edgesim.docs_links import cite
 from edgesim.errors import OriginConnectionError, OriginTimeout
 from edgesim.forwarding import HOP_BY_HOP
 from edgesim.messages import BodyStream, Headers, Request, Response
@@ -45,12 +47,41 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A request that never reached the origin's handler may be sent again on a fresh connection; only
 # these, since for the others a retry could repeat a side effect (RFC 9110 §9.2.2).
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# An origin that does not answer within the response timeout is asked again, up to the connection
+# attempts, for these methods only: "GET and HEAD requests - ... CloudFront tries again to get a
+# complete response ... DELETE, OPTIONS, PATCH, PUT, and POST requests - ... doesn't try again"
+# (DG/RequestAndResponseBehaviorCustomOrigin, "Origin response timeout"; the API's ConnectionAttempts:
+# "also specifies the number of times that CloudFront attempts to get a response from the origin").
+_RETRIED_ON_TIMEOUT = frozenset({"GET", "HEAD"})
 _MAX_IDLE_PER_ORIGIN = 64
 _DROPPED_REQUEST_HEADERS = HOP_BY_HOP | {"content-length"}  # framing is ours: the body may have changed
 # A streamed body waiting for the viewer: reading from the origin pauses above the high mark and
 # resumes below the low one, so a slow viewer does not make edgesim hold a large download in memory.
 _STREAM_HIGH_WATER = 1 << 20
 _STREAM_LOW_WATER = 256 << 10
+# "Maximum length of a request or an origin response, including headers and query strings, but not
+# including the body content" (DG/cloudfront-limits; spec §1.6's table): 20,480 bytes in one copy of
+# the page, 32,768 in another. UNCERTAIN which holds now; the smaller is taken, so that an origin
+# whose answer passes here passes on CloudFront too. Counted as the status line and header lines
+# with their CRLFs (the head without its closing blank line).
+MAX_ORIGIN_HEAD_BYTES = 20_480
+
+
+def head_too_large(reason: bytes, headers: list[tuple[bytes, bytes]]) -> str | None:
+    """Why an origin's response head is more than CloudFront takes, or None when it is not."""
+    size = len(b"HTTP/1.1 200 \r\n") + len(reason) + sum(len(name) + len(value) + 4 for name, value in headers)
+    if size <= MAX_ORIGIN_HEAD_BYTES:
+        return None
+    return _too_large(f"{size:,}")
+
+
+def _too_large(size: str) -> str:
+    return (f"the origin's response headers are over CloudFront's {MAX_ORIGIN_HEAD_BYTES:,} bytes ({size} bytes); "
+            f"CloudFront answers 502 for such a response ({cite('cloudfront-limits')})")
+
+
+class _HeadTooLarge(ValueError):
+    """Raised from a parser callback: the origin's head is over MAX_ORIGIN_HEAD_BYTES."""
 
 
 def transfer_encoding(raw: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
@@ -83,6 +114,8 @@ class _Connection(asyncio.Protocol):
         self._got_bytes = False
         self._continued = False  # a 100 Continue came in this exchange
         self._headers_done = False
+        self._head_seen = 0  # bytes received while the head was still incomplete (a size guard)
+        self._fed = 0  # bytes received in this exchange: a head within them is not counted again
         self._last_data = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._may_stream = False
@@ -102,6 +135,7 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._got_bytes = True
+        self._fed += len(data)
         self._last_data = self._loop.time()
         if self._parser is None:  # bytes nobody asked for: the connection cannot be trusted
             self.close()
@@ -110,9 +144,28 @@ class _Connection(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
             cause = exc.__context__ or exc  # a callback's own error (a status out of range) says more
-            self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
+            if isinstance(cause, _HeadTooLarge):
+                self._fail(ConnectionError(str(cause)))
+            else:
+                self._fail(ConnectionError(f"the origin's response is not valid HTTP/1.1 ({cause})"))
             self.close()
             return
+        except httptools.HttpParserUpgrade:
+            # Not an HttpParserError: left to propagate, the event loop logged a traceback. The
+            # request carried no Upgrade (hop-by-hop; edgesim proxies no WebSocket), so a 101 is
+            # no answer to pass on: a 502, as for any response CloudFront cannot use (spec §2.8).
+            self._fail(ConnectionError("the origin switched protocols (101) for a request that asked for no "
+                                       "upgrade; edgesim proxies no WebSocket"))
+            self.close()
+            return
+        if not self._headers_done:
+            # httptools holds a header line until it ends: an origin sending an endless one would
+            # grow it without bound, so the head is refused once its bytes so far are over the limit.
+            self._head_seen += len(data)
+            if self._head_seen > MAX_ORIGIN_HEAD_BYTES:
+                self._fail(ConnectionError(_too_large(f"more than {self._head_seen:,}")))
+                self.close()
+                return
         if self._may_stream and self._headers_done and self._streaming is None and self._status >= 200:
             # The head is in and the body is not complete after this read: hand the body on as it comes.
             waiter = self._waiter
@@ -151,6 +204,10 @@ class _Connection(asyncio.Protocol):
             # No HTTP status (RFC 9110 §15): a response CloudFront cannot read, so 502 as for any
             # other (spec §2.8's origin errors). Passed on, it has no status line to go out with.
             raise ValueError(f"status {self._status} is not an HTTP status (100-599)")
+        if self._fed > MAX_ORIGIN_HEAD_BYTES:  # else the head is smaller still: not counted, per fetch
+            too_large = head_too_large(self._reason, self._headers)
+            if too_large is not None:
+                raise _HeadTooLarge(too_large)
         self._headers_done = True
         if self._head and self._status >= 200:
             self._finish()  # a HEAD answer has no body, whatever its Content-Length says
@@ -184,6 +241,7 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self._head = head
         self._got_bytes = False
+        self._fed = 0
         self._continued = False
         self._may_stream = stream and not head
         self._streaming = None
@@ -229,6 +287,7 @@ class _Connection(asyncio.Protocol):
         self._headers = []
         self._body = []
         self._headers_done = False
+        self._head_seen = 0
 
     def _reads_until_close(self) -> bool:
         names = {name.lower() for name, _ in self._headers}
@@ -427,6 +486,7 @@ class OriginClient:
         # A viewer's body still arriving is sent as it comes, after `data` (the head).
         upload = Upload(request.body_stream) if request.body_stream is not None else None
         connection, reused = await self._connection(key, origin)
+        timeouts = 0
         while True:
             try:
                 response = await connection.exchange(data, head=head, read_timeout=origin.read_timeout, stream=stream,
@@ -440,7 +500,17 @@ class OriginClient:
                     continue
                 raise OriginConnectionError(f"cannot connect to origin {origin.id!r} ({origin.url}): "
                                             "the origin closed the connection without answering") from None
-            except (TimeoutError, ConnectionError) as exc:
+            except TimeoutError as exc:
+                # The head (or, not streaming, the whole answer) did not come in time; a body already
+                # handed on cannot be asked for again, so a timeout later in it is not retried.
+                timeouts += 1
+                if (timeouts < origin.connection_attempts and request.method in _RETRIED_ON_TIMEOUT
+                        and (upload is None or upload.rewind())):
+                    connection, reused = await self._connect(origin), False
+                    continue
+                attempts = f" ({timeouts} attempts)" if timeouts > 1 else ""
+                raise _origin_error(origin, TimeoutError(f"{exc}{attempts}")) from None
+            except ConnectionError as exc:
                 raise _origin_error(origin, exc) from None
             if isinstance(response.stream, _OriginBody):
                 body, done = response.stream, connection

@@ -15,6 +15,37 @@ from urllib.parse import urlsplit
 from pydantic import Discriminator, Field, Tag, ValidationInfo, field_validator, model_validator
 
 from edgesim.config_base import Frozen, base_dir
+from edgesim.docs_links import cite
+
+# "Custom headers that CloudFront can't add to origin requests" (DG/add-origin-custom-headers; spec
+# §2.3's deny-list), names lowercase; X-Amz-* and X-Edge-* by prefix. A Lambda@Edge function's
+# customHeaders are held to the same list (lambda_edge/validation.py).
+CUSTOM_HEADER_DENY = frozenset({
+    "cache-control", "connection", "content-length", "cookie", "host", "if-match", "if-modified-since",
+    "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "pragma", "proxy-authorization",
+    "proxy-connection", "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade", "via",
+    "x-real-ip",
+})
+CUSTOM_HEADER_DENY_PREFIXES = ("x-amz-", "x-edge-")
+
+
+def custom_header_refused(name: str) -> bool:
+    """Whether CloudFront refuses `name` as an origin custom header (any case)."""
+    lower = name.lower()
+    return lower in CUSTOM_HEADER_DENY or lower.startswith(CUSTOM_HEADER_DENY_PREFIXES)
+
+
+def _allowed_custom_headers(headers: dict[str, str]) -> dict[str, str]:
+    """An origin's `custom_headers`, refused as CloudFront refuses them at deploy time."""
+    for name in headers:
+        if custom_header_refused(name):
+            raise ValueError(
+                f"{name!r} cannot be an origin custom header: CloudFront does not add Host, Cookie, "
+                "Cache-Control, Content-Length, Transfer-Encoding, the conditional and hop-by-hop headers, "
+                f"Via, X-Real-Ip or X-Amz-* / X-Edge-* to origin requests ({cite('add-origin-custom-headers')}); "
+                "to send one, forward the viewer's with an origin request policy or, where Lambda@Edge allows it, "
+                "set it in an origin-request function")
+    return headers
 
 
 class CustomOrigin(Frozen):
@@ -30,6 +61,8 @@ class CustomOrigin(Frozen):
     keepalive_timeout: float = Field(default=5, ge=1, le=120)
     connection_attempts: int = Field(default=3, ge=1, le=3)
     ssl_protocols: tuple[str, ...] = ("TLSv1.2",)
+
+    _custom_headers = field_validator("custom_headers")(_allowed_custom_headers)
 
     @field_validator("url")
     @classmethod
@@ -72,6 +105,8 @@ class S3Origin(Frozen):
     custom_headers: dict[str, str] = {}
     region: str = "us-east-1"
     path: str = ""
+
+    _custom_headers = field_validator("custom_headers")(_allowed_custom_headers)
 
     @field_validator("directory")
     @classmethod

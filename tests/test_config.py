@@ -611,3 +611,24 @@ def test_a_function_given_as_a_bare_file_is_told_the_table_to_write(tmp_path: Pa
     assert result.exit_code == 1
     (said,) = result.output.splitlines()
     assert said.endswith(f"; write {written}"), said
+
+
+@pytest.mark.parametrize(("origin", "name"), [
+    ('url = "http://127.0.0.1:3000"\ncustom_headers = { Host = "example.com" }', "Host"),
+    ('url = "http://127.0.0.1:3000"\ncustom_headers = { x-amz-date = "now", x-ok = "1" }', "x-amz-date"),
+    ('directory = "."\ncustom_headers = { X-Edge-Thing = "1" }', "X-Edge-Thing"),
+    ('url = "http://127.0.0.1:3000"\ncustom_headers = { "Transfer-Encoding" = "chunked" }', "Transfer-Encoding"),
+])
+def test_an_origin_custom_header_cloudfront_cannot_add_is_refused(tmp_path: Path, origin: str, name: str) -> None:
+    # "Custom headers that CloudFront can't add to origin requests" (DG/add-origin-custom-headers; spec §2.3).
+    problems = problems_of(tmp_path, f'[[origins]]\nid = "o"\n{origin}\n[default_cache_behavior]\ntarget_origin = "o"\n')
+    assert len(problems) == 1, problems
+    assert f"origins[0].custom_headers: {name!r} cannot be an origin custom header" in problems[0], problems
+    assert "CloudFront does not add" in problems[0]
+
+
+def test_an_allowed_origin_custom_header_loads(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[[origins]]\nid = "o"\nurl = "http://127.0.0.1:3000"\n'
+                                         'custom_headers = { X-Origin-Secret = "s", User-Agent = "u" }\n'
+                                         '[default_cache_behavior]\ntarget_origin = "o"\n'))
+    assert config.origins[0].custom_headers == {"X-Origin-Secret": "s", "User-Agent": "u"}

@@ -178,3 +178,34 @@ async def test_the_trace_and_log_say_which_local_file_an_s3_403_is_about(site: P
     notes = [n for n in dist.last_trace.notes if n.startswith("directory origin 'site':")]
     assert len(notes) == 1 and said in notes[0], dist.last_trace.notes
     assert said in text_line(dist.last_trace)
+
+
+async def test_an_origin_response_head_over_the_limit_is_cloudfronts_502(harness_factory: Any, tmp_path: Path) -> None:
+    # Over "Maximum length of a request or an origin response ... 20,480 bytes" (DG/cloudfront-limits):
+    # CloudFront cannot take the response, so the viewer gets its 502, over a socket and through a
+    # test transport alike.
+    big = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 30_000 + b"\r\nContent-Length: 2\r\n\r\nok"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(big)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        h = await harness_factory(http_config(tmp_path, f"http://127.0.0.1:{port}"))
+        r = await h.client.get("/")
+        assert (r.status_code, r.headers["x-cache"]) == (502, "Error from cloudfront")
+        error = h.distribution.last_trace.origin_requests[-1].error
+        assert error is not None and "over CloudFront's 20,480 bytes" in error
+    finally:
+        server.close()
+        await server.wait_closed()
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, headers={"X-Big": "a" * 30_000}, content=b"ok"))
+    h = await harness_factory(http_config(tmp_path, "http://app.internal"), {"app": transport})
+    r = await h.client.get("/")
+    assert (r.status_code, r.headers["x-cache"]) == (502, "Error from cloudfront")
+    error = h.distribution.last_trace.origin_requests[-1].error
+    assert error is not None and "over CloudFront's 20,480 bytes" in error

@@ -300,7 +300,8 @@ async def test_read_timeout_is_the_longest_silence_not_the_whole_answer() -> Non
 
     origin = ScriptedOrigin(drip)
     async with origin:
-        patient = origin.origin.model_copy(update={"read_timeout": 0.3})
+        # One attempt: a GET is otherwise asked again on a new connection (the next test).
+        patient = origin.origin.model_copy(update={"read_timeout": 0.3, "connection_attempts": 1})
         client = OriginClient()
         response = await client.fetch(get(), patient)  # 0.4 s in all, never 0.3 s silent
         assert response.body == b"drip"
@@ -369,3 +370,76 @@ async def test_https_origins_are_checked_as_cloudfront_checks_them(tmp_path: Pat
     finally:
         server.close()
     assert response.body == b"ok" and seen[0].startswith(b"GET / HTTP/1.1\r\n")
+
+
+async def test_a_response_timeout_is_tried_again_for_get_and_head_up_to_the_connection_attempts() -> None:
+    # "GET and HEAD requests - If the origin doesn't respond within [the response timeout] ... CloudFront
+    # tries again to get a complete response ... up to 3 times, as determined by the value of the
+    # origin connection attempts setting" (DG/RequestAndResponseBehaviorCustomOrigin, origin response timeout).
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await origin.read_request(reader)
+        await reader.read()
+
+    origin = ScriptedOrigin(silent, silent, answers(OK)(ScriptedOrigin()))
+    async with origin:
+        quick = origin.origin.model_copy(update={"read_timeout": 0.2, "connection_attempts": 3})
+        client = OriginClient()
+        response = await client.fetch(get(), quick)  # silent twice, then the third attempt answers
+        assert response.body == b"ok" and origin.connections == 3
+        await client.aclose()
+
+
+async def test_a_response_timeout_ends_after_the_last_attempt_and_is_never_retried_for_other_methods() -> None:
+    # "DELETE, OPTIONS, PATCH, PUT, and POST requests - ... CloudFront drops the connection and doesn't
+    # try again" (DG/RequestAndResponseBehaviorCustomOrigin, origin response timeout).
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await origin.read_request(reader)
+        await reader.read()
+
+    origin = ScriptedOrigin(silent)
+    async with origin:
+        quick = origin.origin.model_copy(update={"read_timeout": 0.2, "connection_attempts": 2})
+        client = OriginClient()
+        with pytest.raises(OriginTimeout, match="did not answer in time.*2 attempts"):
+            await client.fetch(get(method="HEAD"), quick)
+        assert origin.connections == 2
+        for method in ("POST", "OPTIONS", "PUT", "DELETE", "PATCH"):
+            before = origin.connections
+            with pytest.raises(OriginTimeout):
+                await client.fetch(get(method=method, body=b"x" if method != "OPTIONS" else b""), quick)
+            assert origin.connections == before + 1, method
+        await client.aclose()
+
+
+async def test_an_origin_response_head_over_cloudfronts_limit_is_a_connection_error() -> None:
+    # "Maximum length of a request or an origin response, including headers and query strings, but
+    # not including the body content: 20,480 bytes" (DG/cloudfront-limits; spec §1.6, UNCERTAIN
+    # against a 32,768 reading: the smaller is taken). A head just under it still passes.
+    def head(value_length: int) -> bytes:
+        return b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * value_length + b"\r\nContent-Length: 2\r\n\r\nok"
+
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(head(20_000), head(30_000), then_close=True)(origin),
+                      answers(head(5_000_000), then_close=True)(origin))
+    async with origin:
+        client = OriginClient()
+        assert (await client.fetch(get(), origin.origin)).body == b"ok"
+        with pytest.raises(OriginConnectionError, match=r"headers are over CloudFront's 20,480 bytes"):
+            await client.fetch(get(), origin.origin)
+        with pytest.raises(OriginConnectionError, match=r"headers are over CloudFront's 20,480 bytes"):
+            await client.fetch(get(), origin.origin)  # never read whole: refused once past the limit
+        await client.aclose()
+
+
+async def test_a_101_to_a_request_that_asked_for_no_upgrade_is_a_connection_error(caplog: pytest.LogCaptureFixture) -> None:
+    # edgesim sends no Upgrade (hop-by-hop, and it proxies no WebSocket), so a 101 is no answer it can
+    # pass on: CloudFront's 502 for a response it cannot use (spec §2.8), and no traceback in the log.
+    origin = ScriptedOrigin()
+    origin.scripts = (answers(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+                              then_close=True)(origin),)
+    async with origin:
+        client = OriginClient()
+        with pytest.raises(OriginConnectionError, match=r"switched protocols \(101\)"):
+            await client.fetch(get(), origin.origin)
+        await client.aclose()
+    assert not [r for r in caplog.records if r.exc_info], caplog.text

@@ -16,6 +16,7 @@ from typing import Any
 
 from edgesim.errors import LambdaValidationError
 from edgesim.messages import EventType, uri_problem
+from edgesim.origin_config import custom_header_refused  # spec §2.3's deny-list, shared with the config
 
 KB = 1024
 MB = 1024 * 1024
@@ -50,13 +51,6 @@ _VIEWER_RESPONSE = EventType.VIEWER_RESPONSE
 # Spec §2.6: headers CloudFront adds after viewer-request; a viewer-request handler may not add them.
 CLOUDFRONT_ADDED = ("cloudfront-viewer-", "cloudfront-is-", "cloudfront-forwarded-proto")
 
-# Spec §2.3: the origin-custom-header deny-list.
-_ORIGIN_HEADER_DENY = frozenset({
-    "cache-control", "connection", "content-length", "cookie", "host", "if-match", "if-modified-since",
-    "if-none-match", "if-range", "if-unmodified-since", "max-forwards", "pragma", "proxy-authorization",
-    "proxy-connection", "range", "request-range", "te", "trailer", "transfer-encoding", "upgrade", "via",
-    "x-real-ip",
-})
 _SSL_PROTOCOLS = frozenset({"TLSv1.2", "TLSv1.1", "TLSv1", "SSLv3"})
 _BAD_QUERYSTRING = re.compile(r"[\s#\x00-\x1f\x7f]")
 # An HTTP header name is a token (RFC 9110 §5.6.2); names here are already lowercase.
@@ -415,7 +409,7 @@ def check_origin(origin: Any, sent: Any = None) -> None:
     sent_headers = was.get("customHeaders")
     check_headers(custom_headers, "customHeaders", sent=sent_headers if isinstance(sent_headers, dict) else None)
     for name in custom_headers:
-        if (name in _ORIGIN_HEADER_DENY or name.startswith(("x-amz-", "x-edge-"))) and (
+        if custom_header_refused(name) and (
                 not isinstance(sent_headers, dict) or name not in sent_headers):
             raise _fail(f"origin: {name!r} cannot be an origin custom header.")
     if kind == "s3":
