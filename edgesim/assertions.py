@@ -50,6 +50,11 @@ def fail(message: str, trace: Trace) -> AssertionError:
 
 def assert_status(response: httpx.Response, status: int) -> None:
     __tracebackhide__ = True
+    if isinstance(status, bool) or not isinstance(status, int):
+        # "200" (read off a page or a YAML case) never equals 200, and the failure would then print
+        # "expected status 200, got 200": the two sides alike.
+        raise TypeError(f"status is a number such as 200, not {status!r} (a {type(status).__name__}); "
+                        f"write assert_status(response, {_as_status(status)})")
     if response.status_code != status:
         raise fail(f"expected status {status}, got {response.status_code}", trace_of(response))
 
@@ -82,6 +87,28 @@ def assert_triggers(response: httpx.Response, event_types: Iterable[EventLike]) 
         raise fail(f"expected triggers {expected}, ran {actual}", trace)
 
 
+def _as_status(value: object) -> str:
+    text = str(value).strip()
+    return text if text.isdigit() else "200"
+
+
+# The X-Cache results edgesim sends (errors.py, exchange.py, edge_cache_flow.py), to name the close
+# one for an expected result that is none of them. Only a hint: CloudFront has others (LimitExceeded,
+# CapacityExceeded) that an assertion may still compare against.
+X_CACHE_RESULTS = ("Hit", "RefreshHit", "Miss", "Error", "Redirect", "FunctionGeneratedResponse",
+                   "FunctionExecutionError", "FunctionValidationError", "LambdaGeneratedResponse",
+                   "LambdaExecutionError", "LambdaValidationError", "LambdaLimitExceeded")
+
+
+def _misspelt_result(result: str) -> str:
+    """"; 'Hti' is no X-Cache result: did you mean 'Hit'?" for an expected result close to a known one."""
+    known = {name.lower(): name for name in X_CACHE_RESULTS}
+    if result.lower() in known:
+        return ""
+    close = difflib.get_close_matches(result.lower(), list(known), n=1, cutoff=0.6)
+    return f"; {result!r} is no X-Cache result: did you mean {known[close[0]]!r}?" if close else ""
+
+
 def cache_result(response: httpx.Response) -> str:
     """`Hit`, `Miss`, `RefreshHit`, `Error`, `FunctionGeneratedResponse`... from X-Cache."""
     return (response.headers.get("x-cache") or "").split(" from ", 1)[0]
@@ -98,12 +125,17 @@ def assert_cache(response: httpx.Response, result: str) -> None:
             why = (f"; the request bypassed the edge cache, so it is never a {result}: behavior "
                    f"{trace.behavior!r} has a cache policy with caching disabled (MaxTTL 0), does not cache "
                    f"{trace.method}, or the cache is off")
+        elif trace.cache == "Miss" and "hit" in result.lower() and trace.expired:
+            why = ("; the cached object had expired (its TTL ran out), so CloudFront asked the origin again; "
+                   "a RefreshHit takes an ETag or Last-Modified on the cached object and a 304 from the origin, "
+                   "a Hit a request before the TTL runs out (edge.advance moves the cache's clock)")
         elif trace.cache == "Miss" and "hit" in result.lower():
             # The commonest slip: asserting Hit on the request that filled the cache.
             why = ("; the first request for a cache key is always a Miss (it fetches the object and stores "
                    "it): send the same request again and assert Hit on the second response. If that one is "
                    "a Miss too, the object was not stored: see the origin's Cache-Control / Expires and the "
                    "cache policy's min / default / max TTL (a TTL of 0 stores nothing)")
+        why += _misspelt_result(result)
         raise fail(f"expected X-Cache {result!r}, got {actual!r} ({response.headers.get('x-cache')!r}){why}", trace)
 
 

@@ -354,6 +354,13 @@ class Distribution:
 
     def advance(self, seconds: float) -> None:
         """Move the cache's clock forward: cached objects age without sleeping."""
+        __tracebackhide__ = True
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            # Else a TypeError from inside the clock comparing a str with 0.
+            raise TypeError(f"advance(seconds): seconds is a number (30, 0.5), not {seconds!r} "
+                            f"(a {type(seconds).__name__})")
+        if seconds < 0:
+            raise ValueError(f"advance(seconds): the clock only moves forward; got {seconds!r}")
         self.clock.advance(seconds)
 
     async def wait_for_refreshes(self) -> None:

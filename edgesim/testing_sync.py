@@ -223,6 +223,7 @@ class SyncDistribution:
         return self.distribution.unstubbed_origins()
 
     def advance(self, seconds: float) -> None:
+        __tracebackhide__ = True
         self.distribution.advance(seconds)
 
     def wait_for_refreshes(self) -> None:

@@ -49,6 +49,9 @@ class Trace:
     behavior: str = ""  # the matched path pattern; "*" for the default behavior
     triggers: list[TriggerTrace] = field(default_factory=list)
     cache: str = ""  # Hit / Miss / RefreshHit / bypass; "" when the cache was not consulted
+    # A Miss on an object that was cached but had expired (not a first request for its key): a
+    # test's failure then says the TTL ran out, not "send the request twice".
+    expired: bool = False
     # The request id of the request whose origin fetch this one was collapsed into (request
     # collapsing: it got that fetch's answer, and the origin saw no request of its own); "" if none.
     collapsed_into: str = ""

@@ -409,3 +409,47 @@ def test_the_last_request_of_an_origin_that_got_none_fails_at_the_test_line(pyte
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E       AssertionError: origin 'web' got no request", "test_scratch_last.py:5: AssertionError"])
     result.stdout.no_fnmatch_line("*edgesim/stubs.py*")
+
+
+# --- misused arguments: a clear error at the test's line ----------------------------------------
+
+async def test_a_status_written_as_text_is_a_type_error_not_expected_200_got_200(edge_site: dict[str, Any]) -> None:
+    from edgesim.assertions import assert_status
+
+    (home,) = await responses(edge_site, "/")
+    # It was "AssertionError: expected status 200, got 200": the two sides printed alike.
+    with pytest.raises(TypeError, match=r"^status is a number such as 200, not '200' \(a str\); write "
+                                        r"assert_status\(response, 200\)$"):
+        assert_status(home, "200")  # type: ignore[arg-type]
+
+
+async def test_a_misspelt_x_cache_result_gets_the_close_one(edge_site: dict[str, Any]) -> None:
+    first, second = await responses(edge_site, "/", "/")
+    assert message(lambda: assert_cache(second, "Hti")) == (
+        "expected X-Cache 'Hti', got 'Hit' ('Hit from cloudfront'); 'Hti' is no X-Cache result: did you mean 'Hit'?")
+    # A result edgesim does not name (CloudFront's LimitExceeded, say) is compared, not refused.
+    assert message(lambda: assert_cache(second, "LimitExceeded")).startswith(
+        "expected X-Cache 'LimitExceeded', got 'Hit'")
+
+
+async def test_advancing_the_clock_by_text_is_a_type_error_naming_the_call(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": {"/": "home"}}) as dist:
+        # It was "'<' not supported between instances of 'str' and 'int'" from inside clock.py.
+        with pytest.raises(TypeError, match=r"^advance\(seconds\): seconds is a number \(30, 0\.5\), not '10' \(a str\)$"):
+            dist.advance("10")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^advance\(seconds\): the clock only moves forward; got -1$"):
+            dist.advance(-1)
+
+
+async def test_a_miss_after_expiry_says_the_object_expired_not_first_request(edge_site: dict[str, Any]) -> None:
+    origin = {"/": (200, {"Cache-Control": "max-age=10"}, "home")}
+    async with Distribution(edge_site, origins={"web": origin}) as dist, dist.client() as client:
+        await client.get("/")
+        dist.advance(11)
+        again = await client.get("/")
+    text = message(lambda: assert_cache(again, "Hit"))
+    assert "first request" not in text
+    assert text.startswith(
+        "expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront'); the cached object had expired (its TTL ran "
+        "out), so CloudFront asked the origin again; a RefreshHit takes an ETag or Last-Modified on the cached "
+        "object and a 304 from the origin")
