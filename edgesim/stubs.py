@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import json
+import traceback
+from pathlib import Path
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Union
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from edgesim.encoding import decode, encode
-from edgesim.errors import StubError
+from edgesim.errors import OriginStubFailed, StubError
 from edgesim.messages import Headers, Request, Response
 
 # What a stub function or a canned entry may give back: a Response, a body, (status, body),
@@ -35,8 +37,10 @@ _RESPONSE_KEYS = {"status", "headers", "body"}
 class OriginStub(httpx.AsyncBaseTransport):
     """An origin answered in-process; `requests` lists what it got, oldest first."""
 
-    def __init__(self, origin_id: str, answer: Callable[[Request], Awaitable[Response]]) -> None:
+    def __init__(self, origin_id: str, answer: Callable[[Request], Awaitable[Response]],
+                 answer_name: str = "the stub") -> None:
         self.origin_id = origin_id
+        self._answer_name = answer_name  # the user's function, for a message when it raises
         self.requests: list[Request] = []
         # Requests canned routes had no answer for (each got a 404), one line each: a failing test
         # shows them, since a 404 alone reads like a wrong URI rather than a missing route.
@@ -68,11 +72,26 @@ class OriginStub(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         seen = await origin_view(request)
         self.requests.append(seen)
-        response = await self._answer(seen.copy())
+        try:
+            response = await self._answer(seen.copy())
+        except StubError as exc:  # a value that is no response: its message names the origin and function
+            raise OriginStubFailed(str(exc)) from exc
+        except httpx.HTTPError:  # a stub standing for an origin that cannot be reached, on purpose
+            raise
+        except Exception as exc:  # noqa: BLE001 - the test's own code: named, not called edgesim's bug
+            raise stub_failed(self.origin_id, f"{self._answer_name}()", exc) from exc
         # Header values as bytes: a stub's text goes out as UTF-8 (encoding.py), not refused by httpx.
         return httpx.Response(response.status, headers=[(encode(k), encode(v)) for k, v in response.headers],
                               content=response.body,
                               extensions={"reason_phrase": (response.status_description or "").encode("latin-1")})
+
+
+def stub_failed(origin_id: str, who: str, exc: Exception) -> OriginStubFailed:
+    """The error for a stub's own exception, naming the stub and the innermost line of the test's
+    code it came from (the viewer's page and the trace have no traceback)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return OriginStubFailed(f"origin stub {origin_id!r}: {who} raised {type(exc).__name__}: {exc}{where}")
 
 
 async def origin_view(request: httpx.Request) -> Request:
@@ -126,7 +145,7 @@ def stub_from_function(origin_id: str, function: OriginFunction) -> OriginStub:
             value = await value
         return to_response(value, f"origin {origin_id!r}: {name}() returned")  # type: ignore[arg-type]
 
-    return OriginStub(origin_id, answer)
+    return OriginStub(origin_id, answer, name)
 
 
 def stub_from_routes(origin_id: str, routes: Mapping[str, Canned]) -> OriginStub:
@@ -181,7 +200,12 @@ class RecordingTransport(OriginStub):
         self.requests.append(await origin_view(request))
         replay = httpx.Request(request.method, request.url, headers=request.headers.raw, content=body,
                                extensions=request.extensions)
-        return await self.inner.handle_async_request(replay)
+        try:
+            return await self.inner.handle_async_request(replay)
+        except httpx.HTTPError:  # a transport standing for an unreachable origin, on purpose
+            raise
+        except Exception as exc:  # noqa: BLE001 - an ASGI app's own exception (ASGITransport re-raises it)
+            raise stub_failed(self.origin_id, "the app", exc) from exc
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -3,6 +3,7 @@ read as the user reads it (the message, the report's sections, the warnings summ
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -453,3 +454,46 @@ async def test_a_miss_after_expiry_says_the_object_expired_not_first_request(edg
         "expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront'); the cached object had expired (its TTL ran "
         "out), so CloudFront asked the origin again; a RefreshHit takes an ETag or Last-Modified on the cached "
         "object and a 304 from the origin")
+
+
+# --- a stub that fails is the test's, not edgesim's ------------------------------------------------
+
+def _boom(request: Any) -> str:
+    raise ZeroDivisionError("division by zero")
+
+
+def _not_a_response(request: Any) -> Any:
+    return 42
+
+
+async def _asgi_boom(scope: Any, receive: Any, send: Any) -> None:
+    raise RuntimeError("app broke")
+
+
+def _refused(request: Any) -> str:
+    raise httpx.ConnectError("connection refused")
+
+
+@pytest.mark.parametrize(("stub", "reason"), [
+    (_boom, r"origin stub 'web': _boom\(\) raised ZeroDivisionError: division by zero \(test_testing_dx\.py:\d+\)"),
+    (_not_a_response, r"origin 'web': _not_a_response\(\) returned: 42 is not a response; give a body"),
+    (_asgi_boom, r"origin stub 'web': the app raised RuntimeError: app broke \(test_testing_dx\.py:\d+\)"),
+])
+async def test_an_origin_stub_that_fails_is_named_not_called_a_bug_in_edgesim(
+        edge_site: dict[str, Any], stub: Any, reason: str) -> None:
+    async with Distribution(edge_site, origins={"web": stub}) as dist, dist.client() as client:
+        response = await client.get("/")
+    # It was "SimulatorError: edgesim failed: ZeroDivisionError ..." and a page calling it a bug in edgesim.
+    assert response.status_code == 500
+    assert "bug in edgesim" not in response.text
+    trace = dist.last_trace
+    assert trace.error is not None
+    assert re.match(r"OriginStubFailed: " + reason, trace.error), trace.error
+    assert re.match(reason, trace.origin_requests[0].error or ""), trace.origin_requests[0].error
+
+
+async def test_a_stub_raising_an_httpx_connect_error_is_still_an_unreachable_origin(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": _refused}) as dist, dist.client() as client:
+        response = await client.get("/")
+    assert response.status_code == 502 and dist.last_trace.error is not None
+    assert dist.last_trace.error.startswith("OriginConnectionError")
