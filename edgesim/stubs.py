@@ -94,6 +94,21 @@ def stub_failed(origin_id: str, who: str, exc: Exception) -> OriginStubFailed:
     return OriginStubFailed(f"origin stub {origin_id!r}: {who} raised {type(exc).__name__}: {exc}{where}")
 
 
+class OriginHeaders(Headers):
+    """The headers an origin stub got. Reading one it did not get says why it commonly is not there
+    (spec §4.2): a test that sets a header, or adds one at viewer-request, expects the origin to see it."""
+
+    def __getitem__(self, name: str) -> str:
+        __tracebackhide__ = True  # pytest: the failure points at the test's line, not here
+        try:
+            return super().__getitem__(name)
+        except KeyError as exc:
+            why = (f"{exc.args[0]}; the origin gets a viewer's header, or one a viewer-request function added, only "
+                   "when the behavior's cache policy or origin request policy forwards it (edge.last_trace shows "
+                   "each trigger's event)")
+        raise KeyError(why)  # outside `except`: one error in the report, not two
+
+
 async def origin_view(request: httpx.Request) -> Request:
     """An httpx request as the origin sees it."""
     body = await request.aread()
@@ -101,7 +116,7 @@ async def origin_view(request: httpx.Request) -> Request:
         method=request.method,
         uri=decode(request.url.raw_path.split(b"?", 1)[0]),
         querystring=decode(request.url.query),
-        headers=Headers((k.decode("latin-1"), decode(v)) for k, v in request.headers.raw),
+        headers=OriginHeaders((k.decode("latin-1"), decode(v)) for k, v in request.headers.raw),
         body=body,
     )
 

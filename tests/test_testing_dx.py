@@ -497,3 +497,15 @@ async def test_a_stub_raising_an_httpx_connect_error_is_still_an_unreachable_ori
         response = await client.get("/")
     assert response.status_code == 502 and dist.last_trace.error is not None
     assert dist.last_trace.error.startswith("OriginConnectionError")
+
+
+async def test_a_header_the_origin_did_not_get_says_policies_decide_what_is_forwarded(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        await client.get("/", headers={"Authorization": "Bearer t"})
+    with pytest.raises(KeyError) as missing:
+        dist.origins["web"].last.headers["authorization"]
+    # It listed the headers there were, and left the reader to guess why this one was not among them.
+    assert missing.value.args[0].startswith("no header 'authorization'; the headers are: ")
+    assert missing.value.args[0].endswith(
+        "; the origin gets a viewer's header, or one a viewer-request function added, only when the behavior's "
+        "cache policy or origin request policy forwards it (edge.last_trace shows each trigger's event)")
