@@ -80,6 +80,9 @@ def assert_not_ran(response: httpx.Response, *event_types: EventLike) -> None:
 def assert_triggers(response: httpx.Response, event_types: Iterable[EventLike]) -> None:
     """Exactly these triggers ran, in this order."""
     __tracebackhide__ = True
+    if isinstance(event_types, str):  # else read letter by letter: "'v' is not a trigger point"
+        raise TypeError(f"assert_triggers takes a list of triggers in order: write "
+                        f"assert_triggers(response, [{event_types!r}])")
     trace = trace_of(response)
     expected = [e.value for e in _events(event_types)]
     actual = [t.event_type.value for t in trace.triggers]
@@ -210,6 +213,7 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
     triggers a response header. Read from the event the function got and what it returned.
     """
     __tracebackhide__ = True
+    _check_header_value(value, f"assert_header_set_by(response, {name!r}, {_event_name(event_type)!r}, {{}})")
     trace = trace_of(response)
     event = _event(event_type)
     record = trace.trigger(event)
@@ -239,6 +243,7 @@ def assert_header(response: httpx.Response, name: str, value: str | None) -> Non
     a wrong value points at the function (or, when none touched it, at the origin or the config).
     """
     __tracebackhide__ = True
+    _check_header_value(value, f"assert_header(response, {name!r}, {{}})")
     got = response.headers.get(name)
     if got == value:
         return
@@ -247,6 +252,19 @@ def assert_header(response: httpx.Response, name: str, value: str | None) -> Non
     actual = "absent" if got is None else repr(got)
     raise fail(f"expected header {name}: {want}, got {actual}; {header_story(trace, name)}"
                f"{_similar_header(response, name) if got is None else ''}", trace)
+
+
+def _event_name(value: EventLike) -> str:
+    return value.value if isinstance(value, EventType) else str(value)
+
+
+def _check_header_value(value: object, call: str) -> None:
+    """A header's value is text: 4 never equals the header's '4', and a failure would print the two alike."""
+    __tracebackhide__ = True
+    if value is not None and not isinstance(value, str):
+        kind = type(value).__name__
+        raise TypeError(f"a header's value is text or None (absent), not {value!r} ({'an' if kind[0] in 'aeiou' else 'a'} "
+                        f"{kind}); write {call.format(repr(str(value)))}")
 
 
 def _similar_header(response: httpx.Response, name: str) -> str:

@@ -509,3 +509,21 @@ async def test_a_header_the_origin_did_not_get_says_policies_decide_what_is_forw
     assert missing.value.args[0].endswith(
         "; the origin gets a viewer's header, or one a viewer-request function added, only when the behavior's "
         "cache policy or origin request policy forwards it (edge.last_trace shows each trigger's event)")
+
+
+async def test_a_header_value_that_is_no_text_and_triggers_as_one_string_are_type_errors(
+        edge_site: dict[str, Any]) -> None:
+    from edgesim.assertions import assert_triggers
+
+    (home,) = await responses(edge_site, "/")
+    # It was "expected header content-length: 4, got '4'", the two sides printed alike.
+    with pytest.raises(TypeError, match=r"^a header's value is text or None \(absent\), not 4 \(an int\); write "
+                                        r"assert_header\(response, 'content-length', '4'\)$"):
+        assert_header(home, "content-length", 4)  # type: ignore[arg-type]
+    # It was "'v' is not a trigger point": the string read letter by letter.
+    with pytest.raises(TypeError, match=r"^assert_triggers takes a list of triggers in order: write "
+                                        r"assert_triggers\(response, \['viewer-request'\]\)$"):
+        assert_triggers(home, "viewer-request")
+    with pytest.raises(TypeError, match=r"^a header's value is text or None \(absent\), not 300 \(an int\); write "
+                                        r"assert_header_set_by\(response, 'max-age', 'viewer-response', '300'\)$"):
+        assert_header_set_by(home, "max-age", "viewer-response", 300)  # type: ignore[arg-type]
