@@ -345,6 +345,23 @@ def _part(doc: Any, side: str) -> Any:
     return doc  # an output: the request or response object itself
 
 
+def assert_logged(response: httpx.Response, event_type: EventLike, text: str) -> None:
+    """The function on `event_type` logged a line containing `text` (console.log, print, logging).
+
+    A substring, not a whole line: Lambda's lines carry its START / END / REPORT frame around the
+    handler's, and a Node handler's lines its time, request id and level, as CloudWatch shows them."""
+    __tracebackhide__ = True
+    trace = trace_of(response)
+    event = _event(event_type)
+    record = trace.trigger(event)
+    if record is None:
+        raise fail(f"expected {event.value} to log {text!r}, but {event.value} did not run (ran: {_ran(trace)})", trace)
+    if not any(text in line for line in record.logs):
+        lines = "".join(f"\n  | {line}" for line in record.logs) or " nothing"
+        raise fail(f"expected {event.value} ({record.function}) to log a line containing {text!r}; it logged:{lines}",
+                   trace)
+
+
 def trigger_record(response: httpx.Response, event_type: EventLike) -> TriggerTrace:
     """The trace of one trigger of this request (its logs, event, output, duration)."""
     __tracebackhide__ = True

@@ -527,3 +527,24 @@ async def test_a_header_value_that_is_no_text_and_triggers_as_one_string_are_typ
     with pytest.raises(TypeError, match=r"^a header's value is text or None \(absent\), not 300 \(an int\); write "
                                         r"assert_header_set_by\(response, 'max-age', 'viewer-response', '300'\)$"):
         assert_header_set_by(home, "max-age", "viewer-response", 300)  # type: ignore[arg-type]
+
+
+async def test_assert_logged_finds_a_functions_line_and_shows_its_lines_when_it_is_not_there(tmp_path: Path) -> None:
+    from edgesim.assertions import assert_logged
+
+    (tmp_path / "vr.js").write_text("function handler(event) { console.log('uri ' + event.request.uri);"
+                                    " return event.request; }\n")
+    (tmp_path / "security.py").write_text("def handler(event, context):\n    print('securing')\n"
+                                          "    return event['Records'][0]['cf']['response']\n")
+    config = {"origins": [{"id": "web", "url": "http://web.example.com"}],
+              "default_cache_behavior": {"target_origin": "web", "functions": {
+                  "viewer-request": {"cloudfront_function": str(tmp_path / "vr.js")},
+                  "origin-response": {"lambda": f"{tmp_path / 'security.py'}:handler"}}}}
+    async with Distribution(config, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        home = await client.get("/")
+    assert_logged(home, "viewer-request", "uri /")
+    assert_logged(home, "origin-response", "securing")  # among Lambda's START / END / REPORT lines
+    assert message(lambda: assert_logged(home, "viewer-request", "denied")) == (
+        "expected viewer-request (vr) to log a line containing 'denied'; it logged:\n  | uri /")
+    assert message(lambda: assert_logged(home, "viewer-response", "x")) == (
+        "expected viewer-response to log 'x', but viewer-response did not run (ran: viewer-request, origin-response)")
