@@ -198,6 +198,16 @@ class SyncDistribution:
         return httpx.AsyncClient(transport=_LoopAsyncTransport(self), base_url=self.distribution.url,
                                  headers=headers, **kwargs)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request through the distribution, as Distribution.request (a client of its own each time)."""
+        __tracebackhide__ = True
+        with self.client() as client:
+            return client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        __tracebackhide__ = True
+        return self.request("GET", path, **kwargs)
+
     # The Distribution's state and controls, for sync callers.
     @property
     def config(self) -> Any:

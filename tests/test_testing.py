@@ -495,3 +495,13 @@ def test_a_failure_shows_each_functions_changes_path_by_path() -> None:
     ]
     assert Trace("id", triggers=[generated]).render(details=True).splitlines()[2:] == [
         "      added statusCode = 403"]
+
+
+def test_a_sync_distribution_sends_a_request_itself_as_a_distribution_does() -> None:
+    # Distribution has get() / request(); `edge.get("/")` was an AttributeError on the edge fixture.
+    with SyncDistribution(API, origins={"api": {"/a": "A"}}) as dist:
+        first = dist.get("/a")
+        second = dist.request("GET", "/a", headers={"x-test": "1"})
+    assert first.text == second.text == "A"
+    assert trace_of(first).request_id != trace_of(second).request_id
+    assert dist.origins["api"].count == 2 and dist.origins["api"].last.headers["x-test"] == "1"
