@@ -235,6 +235,21 @@ def _is_asgi(obj: Callable[..., Any]) -> bool:
     return len(positional) == 3
 
 
+def _check_takes_a_request(origin_id: str, function: Callable[..., Any]) -> None:
+    """A stub function is called with one Request: one that cannot take it is refused at start, where
+    each request would fail with a TypeError raised in here rather than at the test's line."""
+    try:
+        inspect.signature(function).bind(None)
+    except ValueError:  # no signature to read (a builtin): left to the call
+        return
+    except TypeError:
+        params = inspect.signature(function).parameters.values()
+        required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        name = getattr(function, "__name__", repr(function))
+        raise StubError(f"origin {origin_id!r}: {name} takes {len(required)} arguments; a stub function takes one, the "
+                        f"Request the origin got (lambda request: ...), an ASGI app three (scope, receive, send)") from None
+
+
 def check_url_spec(origin_id: str, spec: str) -> str:
     """A string stub is a real origin's URL: one that is not (`"hello"`, meant as the answer's body)
     is told as a stub mistake, where it was pydantic's ValidationError from inside the distribution."""
@@ -256,6 +271,7 @@ def make_stub(origin_id: str, spec: OriginSpec) -> OriginStub:
     if callable(spec):
         if _is_asgi(spec):
             return RecordingTransport(origin_id, httpx.ASGITransport(app=spec))  # type: ignore[arg-type]
+        _check_takes_a_request(origin_id, spec)
         return stub_from_function(origin_id, spec)  # type: ignore[arg-type]
     raise StubError(f"origin {origin_id!r}: {spec!r} is not an origin; give a URL, an ASGI app, a function "
                     "Request -> response, a dict of canned responses by path, or an httpx transport")

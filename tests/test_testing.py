@@ -505,3 +505,15 @@ def test_a_sync_distribution_sends_a_request_itself_as_a_distribution_does() -> 
     assert first.text == second.text == "A"
     assert trace_of(first).request_id != trace_of(second).request_id
     assert dist.origins["api"].count == 2 and dist.origins["api"].last.headers["x-test"] == "1"
+
+
+async def test_a_stub_function_that_takes_no_request_is_refused_at_start() -> None:
+    from edgesim.errors import StubError
+
+    # It was started, and every request a 500 whose reason pointed at stubs.py ("takes 0 positional arguments").
+    with pytest.raises(StubError, match=r"^origin 'api': <lambda> takes 0 arguments; a stub function takes one, the "
+                                        r"Request the origin got \(lambda request: \.\.\.\), an ASGI app three "
+                                        r"\(scope, receive, send\)$"):
+        await Distribution(API, origins={"api": lambda: "x"}).start()
+    async with Distribution(API, origins={"api": lambda request, *rest: "x"}) as dist:  # *args takes it
+        assert (await dist.get("/")).text == "x"
