@@ -156,7 +156,9 @@ def assert_origin_called(response: httpx.Response, times: int | None = None, *, 
     if (times is None and count == 0) or (times is not None and count != times):
         want = "at least once" if times is None else f"{times} time(s)"
         who = "the origin" if origin is None else f"origin {origin!r}"
-        raise fail(f"expected {who} to be called {want}; it was called {count} time(s){_origin_calls(trace)}", trace)
+        # Not called at all: where the response came from instead (a function, the cache) is the why.
+        instead = f": {_source(trace)}" if not trace.origin_requests else _origin_calls(trace)
+        raise fail(f"expected {who} to be called {want}; it was called {count} time(s){instead}", trace)
 
 
 def assert_origin_not_called(response: httpx.Response, *, origin: str | None = None) -> None:

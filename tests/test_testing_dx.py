@@ -548,3 +548,12 @@ async def test_assert_logged_finds_a_functions_line_and_shows_its_lines_when_it_
         "expected viewer-request (vr) to log a line containing 'denied'; it logged:\n  | uri /")
     assert message(lambda: assert_logged(home, "viewer-response", "x")) == (
         "expected viewer-response to log 'x', but viewer-response did not run (ran: viewer-request, origin-response)")
+
+
+async def test_an_origin_never_called_says_where_the_response_came_from(edge_site: dict[str, Any]) -> None:
+    robots, _, again = await responses(edge_site, "/robots.txt", "/", "/")
+    # It stopped at "it was called 0 time(s)", leaving the why to the trace below.
+    assert message(lambda: assert_origin_called(robots)) == (
+        "expected the origin to be called at least once; it was called 0 time(s): viewer-request (robots) generated it")
+    assert message(lambda: assert_origin_called(again, 1, origin="web")) == (
+        "expected origin 'web' to be called 1 time(s); it was called 0 time(s): it came from the edge cache (Hit)")
