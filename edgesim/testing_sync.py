@@ -127,7 +127,7 @@ class _LoopTransport(httpx.BaseTransport):
         d = self.edge.distribution
         response = self.edge.loop.run(_send(d.viewer_transport(), request.method, request.url, request.headers.raw,
                                             body, dict(request.extensions)))
-        attach_trace(response, d.book)
+        attach_trace(response, d.book, request.headers)
         return response
 
 
@@ -142,7 +142,7 @@ class _LoopAsyncTransport(httpx.AsyncBaseTransport):
         d = self.edge.distribution
         response = await self.edge.loop.arun(_send(d.viewer_transport(), request.method, request.url,
                                                    request.headers.raw, body, dict(request.extensions)))
-        attach_trace(response, d.book)
+        attach_trace(response, d.book, request.headers)
         return response
 
 

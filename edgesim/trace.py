@@ -130,6 +130,22 @@ def _result(output: JSON) -> dict[str, JSON] | None:
     return output
 
 
+def request_header_names(doc: JSON) -> set[str] | None:
+    """The lowercase header names of the request in a trigger's event or in the request it returned
+    (CloudFront Functions' `{"request": ...}` or Lambda@Edge's `Records[0].cf.request`, or the request
+    itself); None when `doc` holds no request."""
+    if not isinstance(doc, dict):
+        return None
+    records = doc.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        doc = records[0].get("cf")
+    request = doc.get("request", doc) if isinstance(doc, dict) else None
+    if not isinstance(request, dict) or "status" in request or "statusCode" in request:
+        return None  # a generated response, not a request
+    headers = request.get("headers")
+    return {str(name).lower() for name in headers} if isinstance(headers, dict) else None
+
+
 def _given(t: TriggerTrace, output: dict[str, JSON] | None) -> dict[str, JSON] | None:
     """The request or response in `t.event` that the function's result stands for: {} when a
     request trigger generated a response (everything in it is new)."""

@@ -19,7 +19,7 @@ from edgesim.assertions import (
     assert_origin_called,
     assert_origin_not_called,
 )
-from edgesim.testing import Distribution
+from edgesim.testing import Distribution, trace_of
 from edgesim.unstubbed_origins import is_local_host
 from test_pytest_plugin import INI, failure_report
 
@@ -557,3 +557,29 @@ async def test_an_origin_never_called_says_where_the_response_came_from(edge_sit
         "expected the origin to be called at least once; it was called 0 time(s): viewer-request (robots) generated it")
     assert message(lambda: assert_origin_called(again, 1, origin="web")) == (
         "expected origin 'web' to be called 1 time(s); it was called 0 time(s): it came from the edge cache (Hit)")
+
+
+async def test_a_header_the_test_sent_that_no_policy_forwards_to_origin_request_is_noted(tmp_path: Path) -> None:
+    # The commonest Lambda@Edge auth surprise: Authorization sent, and the origin-request handler never
+    # sees it, CachingDisabled forwarding nothing. The trace said only that the handler answered 401.
+    (tmp_path / "auth.py").write_text(
+        "def handler(event, context):\n    request = event['Records'][0]['cf']['request']\n"
+        "    if 'authorization' not in request['headers']:\n"
+        "        return {'status': '401', 'statusDescription': 'Unauthorized'}\n    return request\n")
+    config = {"origins": [{"id": "web", "url": "http://web.example.com"}],
+              "default_cache_behavior": {"target_origin": "web", "cache_policy": "CachingDisabled", "functions": {
+                  "origin-request": {"lambda": f"{tmp_path / 'auth.py'}:handler"}}}}
+    async with Distribution(config, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        denied = await client.get("/", headers={"Authorization": "Bearer t", "X-Trace": "1"})
+    assert denied.status_code == 401
+    assert trace_of(denied).notes == [
+        "the viewer's authorization, x-trace did not reach origin-request (auth): a header reaches it only when "
+        "the cache policy or origin request policy forwards it"]
+    assert "note: the viewer's authorization, x-trace did not reach origin-request" in trace_of(denied).render()
+    # Forwarded, nothing to note: CloudFront forwards Authorization only through the cache policy (an origin
+    # request policy naming it is refused: https://repost.aws/knowledge-center/cloudfront-authorization-header).
+    config["default_cache_behavior"]["cache_policy"] = {  # type: ignore[index]
+        "min_ttl": 0, "default_ttl": 60, "max_ttl": 60, "headers": {"behavior": "whitelist", "items": ["Authorization"]}}
+    async with Distribution(config, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        allowed = await client.get("/", headers={"Authorization": "Bearer t"})
+    assert allowed.status_code == 200 and trace_of(allowed).notes == []
