@@ -517,3 +517,21 @@ async def test_a_stub_function_that_takes_no_request_is_refused_at_start() -> No
         await Distribution(API, origins={"api": lambda: "x"}).start()
     async with Distribution(API, origins={"api": lambda request, *rest: "x"}) as dist:  # *args takes it
         assert (await dist.get("/")).text == "x"
+
+
+def test_a_kvs_value_that_is_no_string_is_refused_naming_it_by_item_and_by_replace(tmp_path: Path) -> None:
+    from edgesim.kvs_files import KvsFile
+
+    original = tmp_path / "flags.json"
+    original.write_text(json.dumps({"data": [{"key": "color", "value": "blue"}]}))
+    store = KvsFile.private_copy(original, tmp_path / "work")
+    with pytest.raises(TypeError, match=r"^KeyValueStore keys and values are strings, not 5 \(an int\) for key "
+                                        r"'limit'; write store\['limit'\] = '5' \(CloudFront docs: "):
+        store["limit"] = 5  # type: ignore[assignment]
+    # replace() wrote the int into the file, to fail later in the function's kvs.get().
+    with pytest.raises(TypeError, match=r"^KeyValueStore keys and values are strings, not 5 \(an int\) for key 'limit'"):
+        store.replace({"color": "red", "limit": 5})  # type: ignore[dict-item]
+    assert dict(store) == {"color": "blue"}
+    # A key that is not there names the store's keys.
+    with pytest.raises(KeyError, match=r"no key 'colour' in KeyValueStore flags \(keys: \['color'\]\)"):
+        store["colour"]
