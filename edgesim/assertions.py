@@ -50,6 +50,11 @@ def fail(message: str, trace: Trace) -> AssertionError:
 
 def assert_status(response: httpx.Response, status: int) -> None:
     __tracebackhide__ = True
+    if isinstance(status, bool) or not isinstance(status, int):
+        # "200" (read off a page or a YAML case) never equals 200, and the failure would then print
+        # "expected status 200, got 200": the two sides alike.
+        raise TypeError(f"status is a number such as 200, not {status!r} (a {type(status).__name__}); "
+                        f"write assert_status(response, {_as_status(status)})")
     if response.status_code != status:
         raise fail(f"expected status {status}, got {response.status_code}", trace_of(response))
 
@@ -75,11 +80,36 @@ def assert_not_ran(response: httpx.Response, *event_types: EventLike) -> None:
 def assert_triggers(response: httpx.Response, event_types: Iterable[EventLike]) -> None:
     """Exactly these triggers ran, in this order."""
     __tracebackhide__ = True
+    if isinstance(event_types, str):  # else read letter by letter: "'v' is not a trigger point"
+        raise TypeError(f"assert_triggers takes a list of triggers in order: write "
+                        f"assert_triggers(response, [{event_types!r}])")
     trace = trace_of(response)
     expected = [e.value for e in _events(event_types)]
     actual = [t.event_type.value for t in trace.triggers]
     if expected != actual:
         raise fail(f"expected triggers {expected}, ran {actual}", trace)
+
+
+def _as_status(value: object) -> str:
+    text = str(value).strip()
+    return text if text.isdigit() else "200"
+
+
+# The X-Cache results edgesim sends (errors.py, exchange.py, edge_cache_flow.py), to name the close
+# one for an expected result that is none of them. Only a hint: CloudFront has others (LimitExceeded,
+# CapacityExceeded) that an assertion may still compare against.
+X_CACHE_RESULTS = ("Hit", "RefreshHit", "Miss", "Error", "Redirect", "FunctionGeneratedResponse",
+                   "FunctionExecutionError", "FunctionValidationError", "LambdaGeneratedResponse",
+                   "LambdaExecutionError", "LambdaValidationError", "LambdaLimitExceeded")
+
+
+def _misspelt_result(result: str) -> str:
+    """"; 'Hti' is no X-Cache result: did you mean 'Hit'?" for an expected result close to a known one."""
+    known = {name.lower(): name for name in X_CACHE_RESULTS}
+    if result.lower() in known:
+        return ""
+    close = difflib.get_close_matches(result.lower(), list(known), n=1, cutoff=0.6)
+    return f"; {result!r} is no X-Cache result: did you mean {known[close[0]]!r}?" if close else ""
 
 
 def cache_result(response: httpx.Response) -> str:
@@ -98,12 +128,17 @@ def assert_cache(response: httpx.Response, result: str) -> None:
             why = (f"; the request bypassed the edge cache, so it is never a {result}: behavior "
                    f"{trace.behavior!r} has a cache policy with caching disabled (MaxTTL 0), does not cache "
                    f"{trace.method}, or the cache is off")
+        elif trace.cache == "Miss" and "hit" in result.lower() and trace.expired:
+            why = ("; the cached object had expired (its TTL ran out), so CloudFront asked the origin again; "
+                   "a RefreshHit takes an ETag or Last-Modified on the cached object and a 304 from the origin, "
+                   "a Hit a request before the TTL runs out (edge.advance moves the cache's clock)")
         elif trace.cache == "Miss" and "hit" in result.lower():
             # The commonest slip: asserting Hit on the request that filled the cache.
             why = ("; the first request for a cache key is always a Miss (it fetches the object and stores "
                    "it): send the same request again and assert Hit on the second response. If that one is "
                    "a Miss too, the object was not stored: see the origin's Cache-Control / Expires and the "
                    "cache policy's min / default / max TTL (a TTL of 0 stores nothing)")
+        why += _misspelt_result(result)
         raise fail(f"expected X-Cache {result!r}, got {actual!r} ({response.headers.get('x-cache')!r}){why}", trace)
 
 
@@ -121,7 +156,9 @@ def assert_origin_called(response: httpx.Response, times: int | None = None, *, 
     if (times is None and count == 0) or (times is not None and count != times):
         want = "at least once" if times is None else f"{times} time(s)"
         who = "the origin" if origin is None else f"origin {origin!r}"
-        raise fail(f"expected {who} to be called {want}; it was called {count} time(s){_origin_calls(trace)}", trace)
+        # Not called at all: where the response came from instead (a function, the cache) is the why.
+        instead = f": {_source(trace)}" if not trace.origin_requests else _origin_calls(trace)
+        raise fail(f"expected {who} to be called {want}; it was called {count} time(s){instead}", trace)
 
 
 def assert_origin_not_called(response: httpx.Response, *, origin: str | None = None) -> None:
@@ -178,6 +215,7 @@ def assert_header_set_by(response: httpx.Response, name: str, event_type: EventL
     triggers a response header. Read from the event the function got and what it returned.
     """
     __tracebackhide__ = True
+    _check_header_value(value, f"assert_header_set_by(response, {name!r}, {_event_name(event_type)!r}, {{}})")
     trace = trace_of(response)
     event = _event(event_type)
     record = trace.trigger(event)
@@ -207,6 +245,7 @@ def assert_header(response: httpx.Response, name: str, value: str | None) -> Non
     a wrong value points at the function (or, when none touched it, at the origin or the config).
     """
     __tracebackhide__ = True
+    _check_header_value(value, f"assert_header(response, {name!r}, {{}})")
     got = response.headers.get(name)
     if got == value:
         return
@@ -215,6 +254,19 @@ def assert_header(response: httpx.Response, name: str, value: str | None) -> Non
     actual = "absent" if got is None else repr(got)
     raise fail(f"expected header {name}: {want}, got {actual}; {header_story(trace, name)}"
                f"{_similar_header(response, name) if got is None else ''}", trace)
+
+
+def _event_name(value: EventLike) -> str:
+    return value.value if isinstance(value, EventType) else str(value)
+
+
+def _check_header_value(value: object, call: str) -> None:
+    """A header's value is text: 4 never equals the header's '4', and a failure would print the two alike."""
+    __tracebackhide__ = True
+    if value is not None and not isinstance(value, str):
+        kind = type(value).__name__
+        raise TypeError(f"a header's value is text or None (absent), not {value!r} ({'an' if kind[0] in 'aeiou' else 'a'} "
+                        f"{kind}); write {call.format(repr(str(value)))}")
 
 
 def _similar_header(response: httpx.Response, name: str) -> str:
@@ -293,6 +345,23 @@ def _part(doc: Any, side: str) -> Any:
     if side in doc and isinstance(doc[side], dict):
         return doc[side]
     return doc  # an output: the request or response object itself
+
+
+def assert_logged(response: httpx.Response, event_type: EventLike, text: str) -> None:
+    """The function on `event_type` logged a line containing `text` (console.log, print, logging).
+
+    A substring, not a whole line: Lambda's lines carry its START / END / REPORT frame around the
+    handler's, and a Node handler's lines its time, request id and level, as CloudWatch shows them."""
+    __tracebackhide__ = True
+    trace = trace_of(response)
+    event = _event(event_type)
+    record = trace.trigger(event)
+    if record is None:
+        raise fail(f"expected {event.value} to log {text!r}, but {event.value} did not run (ran: {_ran(trace)})", trace)
+    if not any(text in line for line in record.logs):
+        lines = "".join(f"\n  | {line}" for line in record.logs) or " nothing"
+        raise fail(f"expected {event.value} ({record.function}) to log a line containing {text!r}; it logged:{lines}",
+                   trace)
 
 
 def trigger_record(response: httpx.Response, event_type: EventLike) -> TriggerTrace:

@@ -5,7 +5,9 @@ Lambda@Edge quotas a handler is held to.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgesim.docs_links import cite
@@ -73,6 +75,31 @@ def lambda_limits(event_type: EventType, quotas: str) -> tuple[float, int]:
     return 30.0, 10240
 
 
+FILE_NOT_FOUND = " file not found: "
+
+
+def missing_file(problem: str) -> str | None:
+    """The path a "file not found" problem of _function_problems names, without the hint after it
+    (config import tolerates the function files it has yet to write)."""
+    if FILE_NOT_FOUND not in problem:
+        return None
+    named = problem.split(FILE_NOT_FOUND, 1)[1]
+    for hint in ("; did you mean ", " (there is no folder "):
+        named = named.split(hint, 1)[0]
+    return named
+
+
+def _close_file(path: Path) -> str:
+    """"; did you mean <the file of a close name in that folder>?", or that the folder itself is not
+    there: a misspelt name (redirect.js for redirects.js) is the commonest missing file."""
+    folder = path.parent
+    if not folder.is_dir():
+        return f" (there is no folder {folder})"
+    names = [p.name for p in folder.iterdir() if p.is_file()]
+    close = difflib.get_close_matches(path.name, names, n=1, cutoff=0.75)
+    return f"; did you mean {folder / close[0]}?" if close else ""
+
+
 def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSettings) -> Iterator[str]:
     has_cff = any(a.kind == "cloudfront-function" for a in behavior.functions.values())
     for event_type, assoc in behavior.functions.items():
@@ -83,9 +110,9 @@ def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSet
                 yield (f"{field}: a CloudFront Function can only run on viewer-request or viewer-response; "
                        "use a Lambda@Edge function for origin events")
             if not assoc.cloudfront_function.is_file():
-                yield f"{field}: function file not found: {assoc.cloudfront_function}"
+                yield f"{field}: function{FILE_NOT_FOUND}{assoc.cloudfront_function}{_close_file(assoc.cloudfront_function)}"
             if assoc.kvs is not None and not assoc.kvs.is_file():
-                yield f"{field}.kvs: KeyValueStore file not found: {assoc.kvs}"
+                yield f"{field}.kvs: KeyValueStore{FILE_NOT_FOUND}{assoc.kvs}{_close_file(assoc.kvs)}"
             continue
         assert isinstance(assoc, LambdaFunctionAssociation)
         if event_type.is_viewer and has_cff:
@@ -93,7 +120,7 @@ def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSet
                    f"on a viewer event ({cite('edge-function-restrictions-all')}); "
                    "move one of them or use an origin event for the Lambda")
         if not assoc.path.is_file():
-            yield f"{field}: handler file not found: {assoc.path}"
+            yield f"{field}: handler{FILE_NOT_FOUND}{assoc.path}{_close_file(assoc.path)}"
         max_timeout, max_memory = lambda_limits(event_type, settings.lambda_quotas)
         if assoc.timeout is not None and assoc.timeout > max_timeout:
             yield (f"{field}.timeout: {assoc.timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {event_type} "

@@ -22,6 +22,7 @@ from typing import Any
 
 from edgesim import serverless_import, terraform_import, terraform_show
 from edgesim.config import parse_config
+from edgesim.config_checks import missing_file
 from edgesim.config_schema import SCHEMA_LINE, write_schema_beside
 from edgesim.distribution_source import (Source, describe, find_distribution, flag, identifier, items, load_document,
                                          number, text, unevaluated)
@@ -485,7 +486,7 @@ def _check(toml: str, output: Path, functions: Functions) -> None:
     try:
         parse_config(tomllib.loads(toml), base_dir=output.resolve().parent, source=output)
     except ConfigError as exc:
-        problems = [p for p in exc.problems if not (" file not found: " in p and p.endswith(tuple(pending)))]
+        problems = [p for p in exc.problems if not ((named := missing_file(p)) and named.endswith(tuple(pending)))]
         if any(" is over Lambda@Edge's " in p for p in problems):
             # The value is the function's own, or its tool's default when it sets none (a Serverless
             # function's 6 s / 1024 MB): CloudFront refuses that association too (spec §2.7).

@@ -4,11 +4,14 @@
 it returns what `aws cloudfront test-function` prints, with `.output`, `.error` and `.logs` to read
 it by. `invoke_lambda` is `edgesim invoke` (edgesim.lambda_edge.invoke_handler): the handler's
 result, its log lines and, by default, how CloudFront would take the result (validation). Paths are relative to `base_dir` (default: cwd).
+`lambda_event` and `cloudfront_function_event` build their events as `edgesim generate-event` prints them.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +23,79 @@ from edgesim.lambda_edge.invoke import InvokeResult
 from edgesim.messages import EventType
 
 Event = dict[str, Any] | str | Path  # the event, or a JSON file holding it (as `--event FILE`)
+# Headers for an event builder: a dict, or (name, value) pairs where a name comes twice.
+HeaderPairs = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+def _trigger(value: EventType | str) -> EventType:
+    try:
+        return EventType(value)
+    except ValueError:
+        pass
+    known = [e.value for e in EventType]
+    close = difflib.get_close_matches(str(value).strip().lower().replace("_", "-"), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UserError(f"{value!r} is not a trigger; use one of {known}{hint}")
+
+
+def _pairs(headers: HeaderPairs, disallowed: Callable[[str], bool]) -> list[tuple[str, str]]:
+    """Header pairs; one CloudFront never shows a function (spec §1.4) is refused rather than left
+    out without a word (the CLI prints a note): a test would then check a header its function never gets."""
+    from edgesim.docs_links import cite
+
+    if isinstance(headers, Mapping):
+        pairs = [(str(k), str(v)) for k, v in headers.items()]
+    elif not isinstance(headers, (str, bytes)) and all(isinstance(p, tuple) and len(p) == 2 for p in headers):
+        pairs = [(str(k), str(v)) for k, v in headers]
+    else:
+        raise UserError(f"headers are a dict {{'Name': 'value'}} or (name, value) pairs, not {headers!r}")
+    for name, _ in pairs:
+        if disallowed(name):
+            raise UserError(f"header {name!r}: CloudFront never shows it to a function "
+                            f"({cite('edge-function-restrictions-all')}), so no event has it")
+    return pairs
+
+
+def _response_parts(trigger: EventType, status: int | None, response_headers: HeaderPairs) -> None:
+    if trigger.is_request and (status is not None or response_headers):
+        raise UserError(f"status= and response_headers= make the response of origin-response or viewer-response; "
+                        f"{trigger.value} has none")
+
+
+def lambda_event(trigger: EventType | str, *, uri: str = "/", method: str = "GET", headers: HeaderPairs = (),
+                 querystring: str = "", body: str | bytes | None = None, status: int | None = None,
+                 response_headers: HeaderPairs = ()) -> dict[str, Any]:
+    """A Lambda@Edge event (`{"Records": [{"cf": ...}]}`) for `trigger`, as `edgesim generate-event
+    TRIGGER` prints it: `lambda_event("origin-request", uri="/api/me", headers={"Authorization": "..."})`.
+    `querystring` is raw, without '?'; `body` is included as with include_body; `status` and
+    `response_headers` make the response of a response trigger's event (default 200 and a sample)."""
+    from edgesim.lambda_edge.generate import generate_event
+    from edgesim.lambda_edge.validation import is_disallowed
+
+    event_type = _trigger(trigger)
+    _response_parts(event_type, status, response_headers)
+    return generate_event(event_type, uri=uri, method=method, headers=_pairs(headers, is_disallowed),
+                          querystring=querystring, body=body.encode() if isinstance(body, str) else body,
+                          status=status, response_headers=_pairs(response_headers, is_disallowed))
+
+
+def cloudfront_function_event(trigger: EventType | str = "viewer-request", *, uri: str = "/", method: str = "GET",
+                              headers: HeaderPairs = (), querystring: str = "", status: int | None = None,
+                              response_headers: HeaderPairs = ()) -> dict[str, Any]:
+    """A CloudFront Functions event for `trigger` (viewer-request or viewer-response), as `edgesim
+    generate-event --cloudfront-function` prints it: a Cookie header becomes `request.cookies`, the
+    query string value maps."""
+    from edgesim.cloudfront_functions.event import is_disallowed
+    from edgesim.cloudfront_functions.generate import generate_event
+
+    event_type = _trigger(trigger)
+    if not event_type.is_viewer:  # spec §1.1: CloudFront refuses a CloudFront Function on an origin trigger
+        raise UserError(f"CloudFront Functions run only on viewer-request and viewer-response, not "
+                        f"{event_type.value}: build that event with lambda_event()")
+    _response_parts(event_type, status, response_headers)
+    return generate_event(event_type, uri=uri, method=method, headers=_pairs(headers, is_disallowed),
+                          querystring=querystring, status=200 if status is None else status,
+                          response_headers=_pairs(response_headers, is_disallowed))
 
 
 def _event(event: Event, base: Path) -> dict[str, Any]:

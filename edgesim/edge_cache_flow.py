@@ -314,6 +314,7 @@ class EdgeCacheFlow:
                 _lost(ex, lost)
                 return await self._origin_then_store(ex, cache, key, None, wanted, flight, watch)
         ex.trace.cache = "Miss"
+        ex.trace.expired = stale is not None
         ttl = compute_ttl(response, policy, now=ex.now,
                           error_caching_min_ttl=error_caching_min_ttl(self.rules, origin_status or response.status))
         response = await self.error_pages.for_origin_status(ex, response, origin_status)

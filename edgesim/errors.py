@@ -219,6 +219,16 @@ class CachedObjectLost(ViewerError):
     page_reason = "The cached object could not be read."
 
 
+class OriginStubFailed(ViewerError):
+    """A test's origin stub raised, or returned no response: the test's own code failed, not
+    CloudFront's rules and not edgesim. No CloudFront error stands for it, so it is kept apart from
+    OriginConnectionError (which would fail over, or serve a stale object, and hide the mistake) and
+    from SimulatorError (which calls it a bug in edgesim); a 500, as a failure of the whole."""
+
+    status = 500
+    page_reason = "edgesim: this test's origin stub failed (see the test's report for where)."
+
+
 class SimulatorError(ViewerError):
     """A system error: edgesim broke, not the user's code. Kept apart from user errors, as Miniflare does."""
 

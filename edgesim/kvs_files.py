@@ -17,6 +17,16 @@ from pathlib import Path
 from edgesim.docs_links import cite
 
 
+def _check_item(key: object, value: object) -> None:
+    __tracebackhide__ = True
+    for part in (key, value):
+        if not isinstance(part, str):
+            kind = type(part).__name__
+            raise TypeError(f"KeyValueStore keys and values are strings, not {part!r} ({'an' if kind[0] in 'aeiou' else 'a'} "
+                            f"{kind}) for key {key!r}; write store[{str(key)!r}] = {str(value)!r} "
+                            f"({cite('kvs-with-functions-create-s3-kvp')})")
+
+
 class KvsFile(MutableMapping[str, str]):
     """A KeyValueStore file as a dict; every change is written through at once."""
 
@@ -67,11 +77,15 @@ class KvsFile(MutableMapping[str, str]):
         os.utime(self.path, ns=(stamp, stamp))
 
     def __getitem__(self, key: str) -> str:
-        return self._load()[key]
+        __tracebackhide__ = True  # pytest: a test's mistake is reported at its line
+        data = self._load()
+        if key not in data:
+            raise KeyError(f"no key {key!r} in KeyValueStore {self.name} (keys: {sorted(data)})")
+        return data[key]
 
     def __setitem__(self, key: str, value: str) -> None:
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(f"KeyValueStore keys and values are strings ({cite('kvs-with-functions-create-s3-kvp')})")
+        __tracebackhide__ = True
+        _check_item(key, value)
         data = self._load()
         data[key] = value
         self._save(data)
@@ -89,6 +103,9 @@ class KvsFile(MutableMapping[str, str]):
 
     def replace(self, data: Mapping[str, str]) -> None:
         """Set the whole store at once (one write)."""
+        __tracebackhide__ = True
+        for key, value in data.items():  # checked as one item is: else the file holds a number
+            _check_item(key, value)
         self._save(dict(data))
 
     def reset(self) -> None:

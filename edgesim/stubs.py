@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import inspect
 import json
+import traceback
+from pathlib import Path
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Union
 from urllib.parse import urlsplit
@@ -17,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from edgesim.encoding import decode, encode
-from edgesim.errors import StubError
+from edgesim.errors import OriginStubFailed, StubError
 from edgesim.messages import Headers, Request, Response
 
 # What a stub function or a canned entry may give back: a Response, a body, (status, body),
@@ -35,8 +37,10 @@ _RESPONSE_KEYS = {"status", "headers", "body"}
 class OriginStub(httpx.AsyncBaseTransport):
     """An origin answered in-process; `requests` lists what it got, oldest first."""
 
-    def __init__(self, origin_id: str, answer: Callable[[Request], Awaitable[Response]]) -> None:
+    def __init__(self, origin_id: str, answer: Callable[[Request], Awaitable[Response]],
+                 answer_name: str = "the stub") -> None:
         self.origin_id = origin_id
+        self._answer_name = answer_name  # the user's function, for a message when it raises
         self.requests: list[Request] = []
         # Requests canned routes had no answer for (each got a 404), one line each: a failing test
         # shows them, since a 404 alone reads like a wrong URI rather than a missing route.
@@ -68,11 +72,41 @@ class OriginStub(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         seen = await origin_view(request)
         self.requests.append(seen)
-        response = await self._answer(seen.copy())
+        try:
+            response = await self._answer(seen.copy())
+        except StubError as exc:  # a value that is no response: its message names the origin and function
+            raise OriginStubFailed(str(exc)) from exc
+        except httpx.HTTPError:  # a stub standing for an origin that cannot be reached, on purpose
+            raise
+        except Exception as exc:  # noqa: BLE001 - the test's own code: named, not called edgesim's bug
+            raise stub_failed(self.origin_id, f"{self._answer_name}()", exc) from exc
         # Header values as bytes: a stub's text goes out as UTF-8 (encoding.py), not refused by httpx.
         return httpx.Response(response.status, headers=[(encode(k), encode(v)) for k, v in response.headers],
                               content=response.body,
                               extensions={"reason_phrase": (response.status_description or "").encode("latin-1")})
+
+
+def stub_failed(origin_id: str, who: str, exc: Exception) -> OriginStubFailed:
+    """The error for a stub's own exception, naming the stub and the innermost line of the test's
+    code it came from (the viewer's page and the trace have no traceback)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return OriginStubFailed(f"origin stub {origin_id!r}: {who} raised {type(exc).__name__}: {exc}{where}")
+
+
+class OriginHeaders(Headers):
+    """The headers an origin stub got. Reading one it did not get says why it commonly is not there
+    (spec §4.2): a test that sets a header, or adds one at viewer-request, expects the origin to see it."""
+
+    def __getitem__(self, name: str) -> str:
+        __tracebackhide__ = True  # pytest: the failure points at the test's line, not here
+        try:
+            return super().__getitem__(name)
+        except KeyError as exc:
+            why = (f"{exc.args[0]}; the origin gets a viewer's header, or one a viewer-request function added, only "
+                   "when the behavior's cache policy or origin request policy forwards it (edge.last_trace shows "
+                   "each trigger's event)")
+        raise KeyError(why)  # outside `except`: one error in the report, not two
 
 
 async def origin_view(request: httpx.Request) -> Request:
@@ -82,7 +116,7 @@ async def origin_view(request: httpx.Request) -> Request:
         method=request.method,
         uri=decode(request.url.raw_path.split(b"?", 1)[0]),
         querystring=decode(request.url.query),
-        headers=Headers((k.decode("latin-1"), decode(v)) for k, v in request.headers.raw),
+        headers=OriginHeaders((k.decode("latin-1"), decode(v)) for k, v in request.headers.raw),
         body=body,
     )
 
@@ -126,7 +160,7 @@ def stub_from_function(origin_id: str, function: OriginFunction) -> OriginStub:
             value = await value
         return to_response(value, f"origin {origin_id!r}: {name}() returned")  # type: ignore[arg-type]
 
-    return OriginStub(origin_id, answer)
+    return OriginStub(origin_id, answer, name)
 
 
 def stub_from_routes(origin_id: str, routes: Mapping[str, Canned]) -> OriginStub:
@@ -181,7 +215,12 @@ class RecordingTransport(OriginStub):
         self.requests.append(await origin_view(request))
         replay = httpx.Request(request.method, request.url, headers=request.headers.raw, content=body,
                                extensions=request.extensions)
-        return await self.inner.handle_async_request(replay)
+        try:
+            return await self.inner.handle_async_request(replay)
+        except httpx.HTTPError:  # a transport standing for an unreachable origin, on purpose
+            raise
+        except Exception as exc:  # noqa: BLE001 - an ASGI app's own exception (ASGITransport re-raises it)
+            raise stub_failed(self.origin_id, "the app", exc) from exc
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -194,6 +233,21 @@ def _is_asgi(obj: Callable[..., Any]) -> bool:
         return False
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     return len(positional) == 3
+
+
+def _check_takes_a_request(origin_id: str, function: Callable[..., Any]) -> None:
+    """A stub function is called with one Request: one that cannot take it is refused at start, where
+    each request would fail with a TypeError raised in here rather than at the test's line."""
+    try:
+        inspect.signature(function).bind(None)
+    except ValueError:  # no signature to read (a builtin): left to the call
+        return
+    except TypeError:
+        params = inspect.signature(function).parameters.values()
+        required = [p for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        name = getattr(function, "__name__", repr(function))
+        raise StubError(f"origin {origin_id!r}: {name} takes {len(required)} arguments; a stub function takes one, the "
+                        f"Request the origin got (lambda request: ...), an ASGI app three (scope, receive, send)") from None
 
 
 def check_url_spec(origin_id: str, spec: str) -> str:
@@ -217,6 +271,7 @@ def make_stub(origin_id: str, spec: OriginSpec) -> OriginStub:
     if callable(spec):
         if _is_asgi(spec):
             return RecordingTransport(origin_id, httpx.ASGITransport(app=spec))  # type: ignore[arg-type]
+        _check_takes_a_request(origin_id, spec)
         return stub_from_function(origin_id, spec)  # type: ignore[arg-type]
     raise StubError(f"origin {origin_id!r}: {spec!r} is not an origin; give a URL, an ASGI app, a function "
                     "Request -> response, a dict of canned responses by path, or an httpx transport")

@@ -32,7 +32,8 @@ from edgesim.runtime_pool import RuntimePool
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
 from edgesim.simulator import FunctionLoader, RuntimeLoader, Simulator
 from edgesim.stubs import OriginSpec, StubbedOrigins, check_url_spec, make_stub
-from edgesim.trace import Trace
+from edgesim.messages import EventType
+from edgesim.trace import Trace, request_header_names
 from edgesim.unstubbed_origins import UnstubbedOrigin, unstubbed_origins
 
 TRACE_KEY = "edgesim.trace"
@@ -78,11 +79,39 @@ def trace_of(response: httpx.Response) -> Trace:
     return trace
 
 
-def attach_trace(response: httpx.Response, book: TraceBook) -> None:
+def attach_trace(response: httpx.Response, book: TraceBook, sent: httpx.Headers) -> None:
     request_id = response.headers.get("x-amz-cf-id")
     trace = book.get(request_id) if request_id else None
     if trace is not None:
+        note_unforwarded(trace, sent)
         response.extensions[TRACE_KEY] = trace
+
+
+# What an httpx client sends of itself, not the test: the test expects nothing of these at the origin.
+_CLIENT_HEADERS = frozenset({"host", "accept", "accept-encoding", "connection", "user-agent", "content-length",
+                             "transfer-encoding"})
+
+
+def note_unforwarded(trace: Trace, sent: httpx.Headers) -> None:
+    """A note on the trace naming the headers the test sent that the origin-request function did not
+    get, a viewer-request function not having removed them: only what the cache policy or origin
+    request policy forwards reaches origin-request (spec §4.2), and a handler checking Authorization
+    under CachingDisabled otherwise fails with nothing in the trace to say why. Here, test-side,
+    so that `edgesim serve` pays nothing for it."""
+    from edgesim.lambda_edge.validation import is_disallowed
+
+    record = trace.trigger(EventType.ORIGIN_REQUEST)
+    got = request_header_names(record.event) if record is not None else None
+    if record is None or got is None:
+        return
+    viewer_request = trace.trigger(EventType.VIEWER_REQUEST)
+    passed_on = request_header_names(viewer_request.output) if viewer_request is not None else None
+    dropped = [name for name in dict.fromkeys(key.lower() for key in sent.keys())
+               if name not in got and name not in _CLIENT_HEADERS and not name.startswith(VIEWER_HEADER_PREFIX.lower())
+               and not is_disallowed(name) and (passed_on is None or name in passed_on)]
+    if dropped:
+        trace.notes.append(f"the viewer's {', '.join(dropped)} did not reach origin-request ({record.function}): a "
+                           f"header reaches it only when the cache policy or origin request policy forwards it")
 
 
 class TracingTransport(httpx.AsyncBaseTransport):
@@ -95,7 +124,7 @@ class TracingTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         await response.aread()
-        attach_trace(response, self.book)
+        attach_trace(response, self.book, request.headers)
         return response
 
     async def aclose(self) -> None:
@@ -354,6 +383,13 @@ class Distribution:
 
     def advance(self, seconds: float) -> None:
         """Move the cache's clock forward: cached objects age without sleeping."""
+        __tracebackhide__ = True
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            # Else a TypeError from inside the clock comparing a str with 0.
+            raise TypeError(f"advance(seconds): seconds is a number (30, 0.5), not {seconds!r} "
+                            f"(a {type(seconds).__name__})")
+        if seconds < 0:
+            raise ValueError(f"advance(seconds): the clock only moves forward; got {seconds!r}")
         self.clock.advance(seconds)
 
     async def wait_for_refreshes(self) -> None:

@@ -127,7 +127,7 @@ class _LoopTransport(httpx.BaseTransport):
         d = self.edge.distribution
         response = self.edge.loop.run(_send(d.viewer_transport(), request.method, request.url, request.headers.raw,
                                             body, dict(request.extensions)))
-        attach_trace(response, d.book)
+        attach_trace(response, d.book, request.headers)
         return response
 
 
@@ -142,7 +142,7 @@ class _LoopAsyncTransport(httpx.AsyncBaseTransport):
         d = self.edge.distribution
         response = await self.edge.loop.arun(_send(d.viewer_transport(), request.method, request.url,
                                                    request.headers.raw, body, dict(request.extensions)))
-        attach_trace(response, d.book)
+        attach_trace(response, d.book, request.headers)
         return response
 
 
@@ -198,6 +198,16 @@ class SyncDistribution:
         return httpx.AsyncClient(transport=_LoopAsyncTransport(self), base_url=self.distribution.url,
                                  headers=headers, **kwargs)
 
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request through the distribution, as Distribution.request (a client of its own each time)."""
+        __tracebackhide__ = True
+        with self.client() as client:
+            return client.request(method, path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        __tracebackhide__ = True
+        return self.request("GET", path, **kwargs)
+
     # The Distribution's state and controls, for sync callers.
     @property
     def config(self) -> Any:
@@ -223,6 +233,7 @@ class SyncDistribution:
         return self.distribution.unstubbed_origins()
 
     def advance(self, seconds: float) -> None:
+        __tracebackhide__ = True
         self.distribution.advance(seconds)
 
     def wait_for_refreshes(self) -> None:

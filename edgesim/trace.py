@@ -49,6 +49,9 @@ class Trace:
     behavior: str = ""  # the matched path pattern; "*" for the default behavior
     triggers: list[TriggerTrace] = field(default_factory=list)
     cache: str = ""  # Hit / Miss / RefreshHit / bypass; "" when the cache was not consulted
+    # A Miss on an object that was cached but had expired (not a first request for its key): a
+    # test's failure then says the TTL ran out, not "send the request twice".
+    expired: bool = False
     # The request id of the request whose origin fetch this one was collapsed into (request
     # collapsing: it got that fetch's answer, and the origin saw no request of its own); "" if none.
     collapsed_into: str = ""
@@ -125,6 +128,22 @@ def _result(output: JSON) -> dict[str, JSON] | None:
         if key in ("request", "response") and isinstance(inner, dict):
             return inner
     return output
+
+
+def request_header_names(doc: JSON) -> set[str] | None:
+    """The lowercase header names of the request in a trigger's event or in the request it returned
+    (CloudFront Functions' `{"request": ...}` or Lambda@Edge's `Records[0].cf.request`, or the request
+    itself); None when `doc` holds no request."""
+    if not isinstance(doc, dict):
+        return None
+    records = doc.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        doc = records[0].get("cf")
+    request = doc.get("request", doc) if isinstance(doc, dict) else None
+    if not isinstance(request, dict) or "status" in request or "statusCode" in request:
+        return None  # a generated response, not a request
+    headers = request.get("headers")
+    return {str(name).lower() for name in headers} if isinstance(headers, dict) else None
 
 
 def _given(t: TriggerTrace, output: dict[str, JSON] | None) -> dict[str, JSON] | None:

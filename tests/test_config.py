@@ -488,7 +488,7 @@ def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path
      "edge.ts is TypeScript; Lambda@Edge runs Python (.py) and Node.js (.js, .mjs, .cjs) handlers: point lambda "
      "at the compiled JavaScript, e.g. \"dist/edge.js:handler\""),
     # A dotted module that is not there: the file it would be, not "runtime 'python3.12' does not match".
-    ('{ lambda = "pkg.auth:handler" }', {}, "handler file not found: {tmp}/pkg/auth.py"),
+    ('{ lambda = "pkg.auth:handler" }', {}, "handler file not found: {tmp}/pkg/auth.py (there is no folder {tmp}/pkg)"),
 ])
 def test_a_function_file_in_the_wrong_language_or_missing_module_is_told_plainly(
         tmp_path: Path, association: str, files: dict[str, str], expected: str) -> None:
@@ -632,3 +632,22 @@ def test_an_allowed_origin_custom_header_loads(tmp_path: Path) -> None:
                                          'custom_headers = { X-Origin-Secret = "s", User-Agent = "u" }\n'
                                          '[default_cache_behavior]\ntarget_origin = "o"\n'))
     assert config.origins[0].custom_headers == {"X-Origin-Secret": "s", "User-Agent": "u"}
+
+
+def test_a_function_file_not_found_names_the_close_one_in_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "fns").mkdir()
+    (tmp_path / "fns" / "redirects.js").write_text("function handler(event) { return event.request; }\n")
+    (tmp_path / "fns" / "auth.py").write_text("def handler(event, context):\n    return event\n")
+    found = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                        'functions.viewer-request = { cloudfront_function = "fns/redirect.js" }\n'
+                        'functions.origin-request = { lambda = "fns/auht.py:handler" }\n'
+                        '[[cache_behaviors]]\npath_pattern = "/x"\ntarget_origin = "app"\n'
+                        'functions.origin-request = { lambda = "lib/auth.py:handler" }\n')
+    fns, where = tmp_path / "fns", f"{tmp_path / 'edgesim.toml'}: "
+    assert f"{where}default_cache_behavior.functions.viewer-request: function file not found: {fns / 'redirect.js'}; " \
+           f"did you mean {fns / 'redirects.js'}?" in found
+    assert f"{where}default_cache_behavior.functions.origin-request: handler file not found: {fns / 'auht.py'}; " \
+           f"did you mean {fns / 'auth.py'}?" in found
+    # No folder of that name: said so, rather than a guess.
+    assert f"{where}cache_behaviors[0].functions.origin-request: handler file not found: " \
+           f"{tmp_path / 'lib' / 'auth.py'} (there is no folder {tmp_path / 'lib'})" in found

@@ -112,3 +112,37 @@ async def test_events_saved_as_files_are_read_as_the_cli_reads_them(tmp_path: Pa
     assert lam.ok and lam.result["uri"] == "/test"
     with pytest.raises(UserError, match=r"event file .*missing\.json"):
         await invoke_lambda("ok.py:handler", "missing.json", base_dir=tmp_path)
+
+
+def test_events_are_built_in_python_as_generate_event_prints_them(tmp_path: Path) -> None:
+    """A test builds its event by trigger and request, not by hand from the docs' JSON."""
+    from edgesim.direct import cloudfront_function_event, lambda_event
+
+    event = lambda_event("origin-request", uri="/api/me", headers={"Authorization": "Bearer t"}, querystring="a=1")
+    cf = event["Records"][0]["cf"]
+    assert cf["config"]["eventType"] == "origin-request"
+    assert cf["request"]["uri"] == "/api/me" and cf["request"]["querystring"] == "a=1"
+    assert cf["request"]["headers"]["authorization"] == [{"key": "Authorization", "value": "Bearer t"}]
+    response = lambda_event("origin-response", status=404, response_headers=[("Cache-Control", "no-store")])
+    assert response["Records"][0]["cf"]["response"]["status"] == "404"
+    assert response["Records"][0]["cf"]["response"]["headers"]["cache-control"][0]["value"] == "no-store"
+    cff = cloudfront_function_event(uri="/old", headers={"Cookie": "a=1"})
+    assert cff["context"]["eventType"] == "viewer-request" and cff["request"]["uri"] == "/old"
+    assert cff["request"]["cookies"] == {"a": {"value": "1"}}
+
+
+def test_an_event_builder_misused_says_so_in_python_words() -> None:
+    from edgesim.direct import cloudfront_function_event, lambda_event
+
+    with pytest.raises(UserError, match=r"^'viewer_request' is not a trigger; use one of \['viewer-request', "
+                                        r"'origin-request', 'origin-response', 'viewer-response'\]; did you mean "
+                                        r"'viewer-request'\?$"):
+        lambda_event("viewer_request")
+    with pytest.raises(UserError, match=r"^status= and response_headers= make the response of origin-response or "
+                                        r"viewer-response; origin-request has none$"):
+        lambda_event("origin-request", status=200)
+    with pytest.raises(UserError, match=r"^CloudFront Functions run only on viewer-request and viewer-response, not "
+                                        r"origin-request: build that event with lambda_event\(\)$"):
+        cloudfront_function_event("origin-request")
+    with pytest.raises(UserError, match=r"^header 'X-Amz-Cf-Id': CloudFront never shows it to a function"):
+        lambda_event("viewer-request", headers={"X-Amz-Cf-Id": "x"})

@@ -45,7 +45,7 @@ def test_the_example_passes_in_a_new_project(pytester: pytest.Pytester) -> None:
     # which some pytest versions raise for any project without that ini line (not edgesim's).
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:benchmark", "-W", "error",
                                            "-W", "ignore::pytest.PytestDeprecationWarning")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
 
 
 def test_the_yaml_cases_pass_against_the_example(tmp_path: Path) -> None:

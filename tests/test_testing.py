@@ -495,3 +495,43 @@ def test_a_failure_shows_each_functions_changes_path_by_path() -> None:
     ]
     assert Trace("id", triggers=[generated]).render(details=True).splitlines()[2:] == [
         "      added statusCode = 403"]
+
+
+def test_a_sync_distribution_sends_a_request_itself_as_a_distribution_does() -> None:
+    # Distribution has get() / request(); `edge.get("/")` was an AttributeError on the edge fixture.
+    with SyncDistribution(API, origins={"api": {"/a": "A"}}) as dist:
+        first = dist.get("/a")
+        second = dist.request("GET", "/a", headers={"x-test": "1"})
+    assert first.text == second.text == "A"
+    assert trace_of(first).request_id != trace_of(second).request_id
+    assert dist.origins["api"].count == 2 and dist.origins["api"].last.headers["x-test"] == "1"
+
+
+async def test_a_stub_function_that_takes_no_request_is_refused_at_start() -> None:
+    from edgesim.errors import StubError
+
+    # It was started, and every request a 500 whose reason pointed at stubs.py ("takes 0 positional arguments").
+    with pytest.raises(StubError, match=r"^origin 'api': <lambda> takes 0 arguments; a stub function takes one, the "
+                                        r"Request the origin got \(lambda request: \.\.\.\), an ASGI app three "
+                                        r"\(scope, receive, send\)$"):
+        await Distribution(API, origins={"api": lambda: "x"}).start()
+    async with Distribution(API, origins={"api": lambda request, *rest: "x"}) as dist:  # *args takes it
+        assert (await dist.get("/")).text == "x"
+
+
+def test_a_kvs_value_that_is_no_string_is_refused_naming_it_by_item_and_by_replace(tmp_path: Path) -> None:
+    from edgesim.kvs_files import KvsFile
+
+    original = tmp_path / "flags.json"
+    original.write_text(json.dumps({"data": [{"key": "color", "value": "blue"}]}))
+    store = KvsFile.private_copy(original, tmp_path / "work")
+    with pytest.raises(TypeError, match=r"^KeyValueStore keys and values are strings, not 5 \(an int\) for key "
+                                        r"'limit'; write store\['limit'\] = '5' \(CloudFront docs: "):
+        store["limit"] = 5  # type: ignore[assignment]
+    # replace() wrote the int into the file, to fail later in the function's kvs.get().
+    with pytest.raises(TypeError, match=r"^KeyValueStore keys and values are strings, not 5 \(an int\) for key 'limit'"):
+        store.replace({"color": "red", "limit": 5})  # type: ignore[dict-item]
+    assert dict(store) == {"color": "blue"}
+    # A key that is not there names the store's keys.
+    with pytest.raises(KeyError, match=r"no key 'colour' in KeyValueStore flags \(keys: \['color'\]\)"):
+        store["colour"]

@@ -3,6 +3,7 @@ read as the user reads it (the message, the report's sections, the warnings summ
 
 from __future__ import annotations
 
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from edgesim.assertions import (
     assert_origin_called,
     assert_origin_not_called,
 )
-from edgesim.testing import Distribution
+from edgesim.testing import Distribution, trace_of
 from edgesim.unstubbed_origins import is_local_host
 from test_pytest_plugin import INI, failure_report
 
@@ -409,3 +410,176 @@ def test_the_last_request_of_an_origin_that_got_none_fails_at_the_test_line(pyte
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["E       AssertionError: origin 'web' got no request", "test_scratch_last.py:5: AssertionError"])
     result.stdout.no_fnmatch_line("*edgesim/stubs.py*")
+
+
+# --- misused arguments: a clear error at the test's line ----------------------------------------
+
+async def test_a_status_written_as_text_is_a_type_error_not_expected_200_got_200(edge_site: dict[str, Any]) -> None:
+    from edgesim.assertions import assert_status
+
+    (home,) = await responses(edge_site, "/")
+    # It was "AssertionError: expected status 200, got 200": the two sides printed alike.
+    with pytest.raises(TypeError, match=r"^status is a number such as 200, not '200' \(a str\); write "
+                                        r"assert_status\(response, 200\)$"):
+        assert_status(home, "200")  # type: ignore[arg-type]
+
+
+async def test_a_misspelt_x_cache_result_gets_the_close_one(edge_site: dict[str, Any]) -> None:
+    first, second = await responses(edge_site, "/", "/")
+    assert message(lambda: assert_cache(second, "Hti")) == (
+        "expected X-Cache 'Hti', got 'Hit' ('Hit from cloudfront'); 'Hti' is no X-Cache result: did you mean 'Hit'?")
+    # A result edgesim does not name (CloudFront's LimitExceeded, say) is compared, not refused.
+    assert message(lambda: assert_cache(second, "LimitExceeded")).startswith(
+        "expected X-Cache 'LimitExceeded', got 'Hit'")
+
+
+async def test_advancing_the_clock_by_text_is_a_type_error_naming_the_call(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": {"/": "home"}}) as dist:
+        # It was "'<' not supported between instances of 'str' and 'int'" from inside clock.py.
+        with pytest.raises(TypeError, match=r"^advance\(seconds\): seconds is a number \(30, 0\.5\), not '10' \(a str\)$"):
+            dist.advance("10")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match=r"^advance\(seconds\): the clock only moves forward; got -1$"):
+            dist.advance(-1)
+
+
+async def test_a_miss_after_expiry_says_the_object_expired_not_first_request(edge_site: dict[str, Any]) -> None:
+    origin = {"/": (200, {"Cache-Control": "max-age=10"}, "home")}
+    async with Distribution(edge_site, origins={"web": origin}) as dist, dist.client() as client:
+        await client.get("/")
+        dist.advance(11)
+        again = await client.get("/")
+    text = message(lambda: assert_cache(again, "Hit"))
+    assert "first request" not in text
+    assert text.startswith(
+        "expected X-Cache 'Hit', got 'Miss' ('Miss from cloudfront'); the cached object had expired (its TTL ran "
+        "out), so CloudFront asked the origin again; a RefreshHit takes an ETag or Last-Modified on the cached "
+        "object and a 304 from the origin")
+
+
+# --- a stub that fails is the test's, not edgesim's ------------------------------------------------
+
+def _boom(request: Any) -> str:
+    raise ZeroDivisionError("division by zero")
+
+
+def _not_a_response(request: Any) -> Any:
+    return 42
+
+
+async def _asgi_boom(scope: Any, receive: Any, send: Any) -> None:
+    raise RuntimeError("app broke")
+
+
+def _refused(request: Any) -> str:
+    raise httpx.ConnectError("connection refused")
+
+
+@pytest.mark.parametrize(("stub", "reason"), [
+    (_boom, r"origin stub 'web': _boom\(\) raised ZeroDivisionError: division by zero \(test_testing_dx\.py:\d+\)"),
+    (_not_a_response, r"origin 'web': _not_a_response\(\) returned: 42 is not a response; give a body"),
+    (_asgi_boom, r"origin stub 'web': the app raised RuntimeError: app broke \(test_testing_dx\.py:\d+\)"),
+])
+async def test_an_origin_stub_that_fails_is_named_not_called_a_bug_in_edgesim(
+        edge_site: dict[str, Any], stub: Any, reason: str) -> None:
+    async with Distribution(edge_site, origins={"web": stub}) as dist, dist.client() as client:
+        response = await client.get("/")
+    # It was "SimulatorError: edgesim failed: ZeroDivisionError ..." and a page calling it a bug in edgesim.
+    assert response.status_code == 500
+    assert "bug in edgesim" not in response.text
+    trace = dist.last_trace
+    assert trace.error is not None
+    assert re.match(r"OriginStubFailed: " + reason, trace.error), trace.error
+    assert re.match(reason, trace.origin_requests[0].error or ""), trace.origin_requests[0].error
+
+
+async def test_a_stub_raising_an_httpx_connect_error_is_still_an_unreachable_origin(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": _refused}) as dist, dist.client() as client:
+        response = await client.get("/")
+    assert response.status_code == 502 and dist.last_trace.error is not None
+    assert dist.last_trace.error.startswith("OriginConnectionError")
+
+
+async def test_a_header_the_origin_did_not_get_says_policies_decide_what_is_forwarded(edge_site: dict[str, Any]) -> None:
+    async with Distribution(edge_site, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        await client.get("/", headers={"Authorization": "Bearer t"})
+    with pytest.raises(KeyError) as missing:
+        dist.origins["web"].last.headers["authorization"]
+    # It listed the headers there were, and left the reader to guess why this one was not among them.
+    assert missing.value.args[0].startswith("no header 'authorization'; the headers are: ")
+    assert missing.value.args[0].endswith(
+        "; the origin gets a viewer's header, or one a viewer-request function added, only when the behavior's "
+        "cache policy or origin request policy forwards it (edge.last_trace shows each trigger's event)")
+
+
+async def test_a_header_value_that_is_no_text_and_triggers_as_one_string_are_type_errors(
+        edge_site: dict[str, Any]) -> None:
+    from edgesim.assertions import assert_triggers
+
+    (home,) = await responses(edge_site, "/")
+    # It was "expected header content-length: 4, got '4'", the two sides printed alike.
+    with pytest.raises(TypeError, match=r"^a header's value is text or None \(absent\), not 4 \(an int\); write "
+                                        r"assert_header\(response, 'content-length', '4'\)$"):
+        assert_header(home, "content-length", 4)  # type: ignore[arg-type]
+    # It was "'v' is not a trigger point": the string read letter by letter.
+    with pytest.raises(TypeError, match=r"^assert_triggers takes a list of triggers in order: write "
+                                        r"assert_triggers\(response, \['viewer-request'\]\)$"):
+        assert_triggers(home, "viewer-request")
+    with pytest.raises(TypeError, match=r"^a header's value is text or None \(absent\), not 300 \(an int\); write "
+                                        r"assert_header_set_by\(response, 'max-age', 'viewer-response', '300'\)$"):
+        assert_header_set_by(home, "max-age", "viewer-response", 300)  # type: ignore[arg-type]
+
+
+async def test_assert_logged_finds_a_functions_line_and_shows_its_lines_when_it_is_not_there(tmp_path: Path) -> None:
+    from edgesim.assertions import assert_logged
+
+    (tmp_path / "vr.js").write_text("function handler(event) { console.log('uri ' + event.request.uri);"
+                                    " return event.request; }\n")
+    (tmp_path / "security.py").write_text("def handler(event, context):\n    print('securing')\n"
+                                          "    return event['Records'][0]['cf']['response']\n")
+    config = {"origins": [{"id": "web", "url": "http://web.example.com"}],
+              "default_cache_behavior": {"target_origin": "web", "functions": {
+                  "viewer-request": {"cloudfront_function": str(tmp_path / "vr.js")},
+                  "origin-response": {"lambda": f"{tmp_path / 'security.py'}:handler"}}}}
+    async with Distribution(config, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        home = await client.get("/")
+    assert_logged(home, "viewer-request", "uri /")
+    assert_logged(home, "origin-response", "securing")  # among Lambda's START / END / REPORT lines
+    assert message(lambda: assert_logged(home, "viewer-request", "denied")) == (
+        "expected viewer-request (vr) to log a line containing 'denied'; it logged:\n  | uri /")
+    assert message(lambda: assert_logged(home, "viewer-response", "x")) == (
+        "expected viewer-response to log 'x', but viewer-response did not run (ran: viewer-request, origin-response)")
+
+
+async def test_an_origin_never_called_says_where_the_response_came_from(edge_site: dict[str, Any]) -> None:
+    robots, _, again = await responses(edge_site, "/robots.txt", "/", "/")
+    # It stopped at "it was called 0 time(s)", leaving the why to the trace below.
+    assert message(lambda: assert_origin_called(robots)) == (
+        "expected the origin to be called at least once; it was called 0 time(s): viewer-request (robots) generated it")
+    assert message(lambda: assert_origin_called(again, 1, origin="web")) == (
+        "expected origin 'web' to be called 1 time(s); it was called 0 time(s): it came from the edge cache (Hit)")
+
+
+async def test_a_header_the_test_sent_that_no_policy_forwards_to_origin_request_is_noted(tmp_path: Path) -> None:
+    # The commonest Lambda@Edge auth surprise: Authorization sent, and the origin-request handler never
+    # sees it, CachingDisabled forwarding nothing. The trace said only that the handler answered 401.
+    (tmp_path / "auth.py").write_text(
+        "def handler(event, context):\n    request = event['Records'][0]['cf']['request']\n"
+        "    if 'authorization' not in request['headers']:\n"
+        "        return {'status': '401', 'statusDescription': 'Unauthorized'}\n    return request\n")
+    config = {"origins": [{"id": "web", "url": "http://web.example.com"}],
+              "default_cache_behavior": {"target_origin": "web", "cache_policy": "CachingDisabled", "functions": {
+                  "origin-request": {"lambda": f"{tmp_path / 'auth.py'}:handler"}}}}
+    async with Distribution(config, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        denied = await client.get("/", headers={"Authorization": "Bearer t", "X-Trace": "1"})
+    assert denied.status_code == 401
+    assert trace_of(denied).notes == [
+        "the viewer's authorization, x-trace did not reach origin-request (auth): a header reaches it only when "
+        "the cache policy or origin request policy forwards it"]
+    assert "note: the viewer's authorization, x-trace did not reach origin-request" in trace_of(denied).render()
+    # Forwarded, nothing to note: CloudFront forwards Authorization only through the cache policy (an origin
+    # request policy naming it is refused: https://repost.aws/knowledge-center/cloudfront-authorization-header).
+    config["default_cache_behavior"]["cache_policy"] = {  # type: ignore[index]
+        "min_ttl": 0, "default_ttl": 60, "max_ttl": 60, "headers": {"behavior": "whitelist", "items": ["Authorization"]}}
+    async with Distribution(config, origins={"web": {"/": "home"}}) as dist, dist.client() as client:
+        allowed = await client.get("/", headers={"Authorization": "Bearer t"})
+    assert allowed.status_code == 200 and trace_of(allowed).notes == []
