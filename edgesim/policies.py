@@ -99,6 +99,20 @@ class OriginRequestPolicy(_Frozen):
     cookies: KeyItems = KeyItems()
     query_strings: KeyItems = KeyItems()
 
+    @model_validator(mode="after")
+    def _no_authorization(self) -> OriginRequestPolicy:
+        # CloudFront refuses to create such a policy: "The parameter Headers contains Authorization that
+        # is not allowed" (a 400; AWS knowledge-center cloudfront-authorization-header: Authorization
+        # joins the cache key, so a cache policy forwards it, or a policy of every viewer header does;
+        # DG http-401-unauthorized). Excluding it (allExcept) is allowed.
+        if self.header_behavior in ("whitelist", "allViewerAndWhitelistCloudFront") and any(
+                h.lower() == "authorization" for h in self.headers):
+            raise ValueError("headers: CloudFront refuses an origin request policy that names Authorization "
+                             "(\"The parameter Headers contains Authorization that is not allowed\"); put "
+                             "Authorization in the cache policy's headers, or forward every viewer header "
+                             "(header_behavior = \"allViewer\")")
+        return self
+
 
 class CorsConfig(_Frozen):
     allow_origins: tuple[str, ...] = ("*",)

@@ -651,3 +651,21 @@ def test_a_function_file_not_found_names_the_close_one_in_its_folder(tmp_path: P
     # No folder of that name: said so, rather than a guess.
     assert f"{where}cache_behaviors[0].functions.origin-request: handler file not found: " \
            f"{tmp_path / 'lib' / 'auth.py'} (there is no folder {tmp_path / 'lib'})" in found
+
+
+@pytest.mark.parametrize("behavior", ["whitelist", "allViewerAndWhitelistCloudFront"])
+def test_an_origin_request_policy_naming_authorization_is_refused_as_cloudfront_refuses_it(
+        tmp_path: Path, behavior: str) -> None:
+    problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\norigin_request_policy = '
+                           f'{{ header_behavior = "{behavior}", headers = ["x-a", "Authorization"] }}\n')
+    assert len(problems) == 1, problems
+    assert "default_cache_behavior.origin_request_policy" in problems[0], problems
+    assert "The parameter Headers contains Authorization that is not allowed" in problems[0]
+    assert "cache policy" in problems[0]
+
+
+def test_an_origin_request_policy_excluding_authorization_or_forwarding_all_loads(tmp_path: Path) -> None:
+    for orp in ('{ header_behavior = "allExcept", headers = ["Authorization"] }', '"AllViewer"'):
+        config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                   f'origin_request_policy = {orp}\n'))
+        assert config.default_cache_behavior.origin_request_policy is not None
