@@ -124,3 +124,34 @@ def test_remove_then_add_and_custom_override() -> None:
 def test_headers_cloudfront_cannot_remove_are_refused() -> None:
     with pytest.raises(ValidationError, match="cannot remove"):
         ResponseHeadersPolicy(remove_headers=("Content-Length", "X-Amz-Cf-Pop"))
+
+
+@pytest.mark.parametrize(("cors", "message"), [
+    ({"allow_methods": ("GET", "PROPFIND")}, r"allow_methods \['PROPFIND'\]: CloudFront takes only"),
+    ({"allow_origins": ("https://example.*",)}, "leftmost part of a domain"),
+    ({"allow_origins": ("https://test.*.example.org",)}, "leftmost part of a domain"),
+    ({"allow_origins": ("https://exa*mple.org",)}, "leftmost part of a domain"),
+    ({"allow_credentials": True, "allow_headers": ("*",)}, r'cannot contain "\*" when allow_credentials'),
+    ({"max_age_sec": -1}, "greater than or equal to 0"),
+])
+def test_cors_settings_cloudfront_refuses_are_refused(cors: dict[str, object], message: str) -> None:
+    # AD/understanding-response-headers-policies: valid methods and wildcard positions; the API's
+    # credentials + `*` error is quoted in aws/aws-cdk#35308.
+    with pytest.raises(ValidationError, match=message):
+        CorsConfig.model_validate(cors)
+
+
+def test_cors_settings_cloudfront_accepts_load() -> None:
+    CorsConfig(allow_origins=("*", "https://*.example.org", "http://www.example.com"),
+               allow_methods=("ALL",), allow_credentials=True, allow_headers=("x-a",))
+
+
+@pytest.mark.parametrize(("security", "message"), [
+    ({"frame_options": "ALLOW-FROM https://a.example"}, 'takes "DENY" or "SAMEORIGIN"'),
+    ({"referrer_policy": "strict"}, "referrer_policy 'strict': CloudFront takes one of"),
+    ({"content_security_policy": "a" * 1784}, "1784 characters; CloudFront takes at most 1783"),
+])
+def test_security_settings_cloudfront_refuses_are_refused(security: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        SecurityHeadersConfig.model_validate(security)
+    SecurityHeadersConfig(content_security_policy="a" * 1783, frame_options="DENY", referrer_policy="same-origin")
