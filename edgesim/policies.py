@@ -155,9 +155,20 @@ class SecurityHeadersConfig(_Frozen):
     referrer_policy: str | None = None
     content_security_policy: str | None = None
     override: bool = False
-    # CloudFront keeps one override flag per security header; this one differs in the managed policies.
-    # None follows `override`.
+    # CloudFront keeps one Override flag per security header (AD/understanding-response-headers-policies,
+    # "Each of these security headers settings contains a Boolean setting"); None follows `override`.
+    # X-Content-Type-Options' differs from the others' in the managed policies.
+    strict_transport_security_override: bool | None = None
     content_type_options_override: bool | None = None
+    frame_options_override: bool | None = None
+    xss_protection_override: bool | None = None
+    referrer_policy_override: bool | None = None
+    content_security_policy_override: bool | None = None
+
+    def overrides(self, header: str) -> bool:
+        """Whether the policy's value replaces the origin's for `header`, one of this section's fields."""
+        own: bool | None = getattr(self, f"{header}_override")
+        return self.override if own is None else own
 
     @model_validator(mode="after")
     def _what_cloudfront_accepts(self) -> SecurityHeadersConfig:

@@ -79,21 +79,20 @@ def _cors_headers(cors: CorsConfig, request: Request) -> list[tuple[str, str]]:
 
 
 def _security_headers(sec: SecurityHeadersConfig) -> list[tuple[str, str, bool]]:
+    """(name, value, override) for each header the section sets, each with its own Override flag."""
     out: list[tuple[str, str, bool]] = []
-    if sec.strict_transport_security:
-        out.append(("Strict-Transport-Security", sec.strict_transport_security, sec.override))
-    if sec.content_type_options:
-        override = sec.override if sec.content_type_options_override is None else sec.content_type_options_override
-        out.append(("X-Content-Type-Options", "nosniff", override))
-    if sec.frame_options:
-        out.append(("X-Frame-Options", sec.frame_options, sec.override))
-    if sec.xss_protection:
-        out.append(("X-XSS-Protection", sec.xss_protection, sec.override))
-    if sec.referrer_policy:
-        out.append(("Referrer-Policy", sec.referrer_policy, sec.override))
-    if sec.content_security_policy:
-        out.append(("Content-Security-Policy", sec.content_security_policy, sec.override))
+    for field, name in _SECURITY_FIELDS:
+        value: str | bool | None = getattr(sec, field)
+        if value:
+            out.append((name, "nosniff" if value is True else str(value), sec.overrides(field)))
     return out
+
+
+_SECURITY_FIELDS = (
+    ("strict_transport_security", "Strict-Transport-Security"), ("content_type_options", "X-Content-Type-Options"),
+    ("frame_options", "X-Frame-Options"), ("xss_protection", "X-XSS-Protection"),
+    ("referrer_policy", "Referrer-Policy"), ("content_security_policy", "Content-Security-Policy"),
+)
 
 
 def _put(headers: Headers, name: str, value: str, override: bool) -> None:

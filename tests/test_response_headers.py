@@ -13,6 +13,7 @@ from edgesim.policies import (
     SecurityHeadersConfig,
     managed_response_headers_policy,
 )
+from edgesim.policy_import import inline_response_headers_policy
 from edgesim.response_headers import apply_response_headers_policy, is_preflight, preflight_response
 
 
@@ -155,3 +156,23 @@ def test_security_settings_cloudfront_refuses_are_refused(security: dict[str, ob
     with pytest.raises(ValidationError, match=message):
         SecurityHeadersConfig.model_validate(security)
     SecurityHeadersConfig(content_security_policy="a" * 1783, frame_options="DENY", referrer_policy="same-origin")
+
+
+def test_each_security_header_keeps_its_own_override_through_import() -> None:
+    # AD/understanding-response-headers-policies: "Each of these security headers settings contains
+    # a Boolean setting" for Override; a policy overriding HSTS but not X-Frame-Options is common.
+    notes: list[str] = []
+    table = inline_response_headers_policy({"SecurityHeadersConfig": {
+        "StrictTransportSecurity": {"AccessControlMaxAgeSec": 600, "Override": True},
+        "FrameOptions": {"FrameOption": "DENY", "Override": False},
+        "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+        "ContentSecurityPolicy": {"ContentSecurityPolicy": "default-src 'self'", "Override": False},
+    }}, "behavior", notes)
+    assert notes == []
+    policy = ResponseHeadersPolicy.model_validate(table)
+    got = apply(policy, viewer(), origin_response(strict_transport_security="max-age=1", x_frame_options="SAMEORIGIN",
+                                                  referrer_policy="origin", content_security_policy="img-src *"))
+    assert got.get_all("strict-transport-security") == ["max-age=600"]
+    assert got.get_all("x-frame-options") == ["SAMEORIGIN"]
+    assert got.get_all("referrer-policy") == ["no-referrer"]
+    assert got.get_all("content-security-policy") == ["img-src *"]
