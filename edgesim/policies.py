@@ -190,6 +190,22 @@ class CustomHeader(_Frozen):
     override: bool = False
 
 
+class ServerTiming(_Frozen):
+    """ServerTimingHeadersConfig: the share of responses that get CloudFront's Server-Timing header
+    (AD/understanding-response-headers-policies, "Sampling rate and Pragma request header")."""
+
+    enabled: bool = True
+    # A percentage, 0 to 100 with up to four decimal places.
+    sampling_rate: float = Field(default=100, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _four_places(self) -> ServerTiming:
+        if round(self.sampling_rate, 4) != self.sampling_rate:
+            raise ValueError(f"sampling_rate {self.sampling_rate}: CloudFront takes a number from 0 to 100 with up "
+                             f"to four decimal places ({cite('understanding-response-headers-policies')})")
+        return self
+
+
 class ResponseHeadersPolicy(_Frozen):
     """ResponseHeadersPolicyConfig: headers added after the cache, before viewer-response (spec §3.1)."""
 
@@ -199,6 +215,7 @@ class ResponseHeadersPolicy(_Frozen):
     security_headers: SecurityHeadersConfig | None = None
     custom_headers: tuple[CustomHeader, ...] = ()
     remove_headers: tuple[str, ...] = ()
+    server_timing: ServerTiming | None = None
 
     @model_validator(mode="after")
     def _removable(self) -> ResponseHeadersPolicy:

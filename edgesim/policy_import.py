@@ -109,8 +109,18 @@ def inline_response_headers_policy(config: Mapping[str, Any], where: str, notes:
         out["remove_headers"] = [h for h in removed if h]
     timing = config.get("ServerTimingHeadersConfig")
     if isinstance(timing, Mapping) and flag(timing.get("Enabled")):
-        notes.append(f"{where}: the Server-Timing header is not simulated")
+        out["server_timing"] = {"enabled": True, "sampling_rate": _rate(timing.get("SamplingRate"))}
     return out
+
+
+def _rate(value: Any) -> float:
+    """SamplingRate, a percentage with decimals, also when a template writes it as a string ("12.5")."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(text(value) or 0)
+    except ValueError:
+        return 0.0
 
 
 def _security_headers(security: Mapping[str, Any], where: str, notes: list[str]) -> dict[str, TomlValue]:

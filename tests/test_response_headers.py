@@ -11,10 +11,11 @@ from edgesim.policies import (
     CustomHeader,
     ResponseHeadersPolicy,
     SecurityHeadersConfig,
+    ServerTiming,
     managed_response_headers_policy,
 )
 from edgesim.policy_import import inline_response_headers_policy
-from edgesim.response_headers import apply_response_headers_policy, is_preflight, preflight_response
+from edgesim.response_headers import add_server_timing, apply_response_headers_policy, is_preflight, preflight_response
 
 
 def viewer(method: str = "GET", **headers: str) -> Request:
@@ -176,3 +177,49 @@ def test_each_security_header_keeps_its_own_override_through_import() -> None:
     assert got.get_all("x-frame-options") == ["SAMEORIGIN"]
     assert got.get_all("referrer-policy") == ["no-referrer"]
     assert got.get_all("content-security-policy") == ["img-src *"]
+
+
+TIMED = ResponseHeadersPolicy(server_timing=ServerTiming(sampling_rate=0))
+
+
+def timed(request: Request, response: Response, x_cache: str, *, chance: float = 0.5,
+          policy: ResponseHeadersPolicy = TIMED) -> str | None:
+    add_server_timing(response, policy, request, x_cache=x_cache, pop="SFO53-P7", request_id="rid==",
+                      upstream_ms=12.4, downstream_ms=30.6, chance=lambda: chance)
+    return response.headers.get("server-timing")
+
+
+def test_server_timing_follows_the_sampling_rate_or_pragma() -> None:
+    # AD/understanding-response-headers-policies "Sampling rate and Pragma request header".
+    assert timed(viewer(), origin_response(), "Miss from cloudfront") is None  # rate 0, no Pragma
+    half = ResponseHeadersPolicy(server_timing=ServerTiming(sampling_rate=50))
+    assert timed(viewer(), origin_response(), "Miss from cloudfront", chance=0.49, policy=half) is not None
+    assert timed(viewer(), origin_response(), "Miss from cloudfront", chance=0.5, policy=half) is None
+    got = timed(viewer(pragma="no-cache, Server-Timing"), origin_response(), "Miss from cloudfront")
+    assert got == ('cdn-upstream-layer;desc="EDGE",cdn-upstream-dns;dur=0,cdn-upstream-connect;dur=0,'
+                   'cdn-upstream-fbl;dur=12,cdn-cache-miss,cdn-pop;desc="SFO53-P7",cdn-rid;desc="rid==",'
+                   'cdn-downstream-fbl;dur=31')
+
+
+def test_server_timing_keeps_the_origins_value_on_a_miss_only() -> None:
+    # "Server-Timing header from the origin": one header; on a hit, CloudFront's metrics only.
+    asked = viewer(pragma="server-timing")
+    miss = timed(asked, origin_response(server_timing="db;dur=53"), "Miss from cloudfront")
+    assert miss is not None and miss.endswith(',cdn-downstream-fbl;dur=31,db;dur=53')
+    response = origin_response(server_timing="db;dur=53")
+    timed(asked, response, "Hit from cloudfront")
+    assert response.headers.get_all("server-timing") == [
+        'cdn-cache-hit,cdn-pop;desc="SFO53-P7",cdn-rid;desc="rid==",cdn-hit-layer;desc="EDGE",cdn-downstream-fbl;dur=31']
+    refresh = timed(asked, origin_response(), "RefreshHit from cloudfront")
+    assert refresh is not None and "cdn-cache-refresh" in refresh
+
+
+def test_server_timing_imports_and_its_rate_is_checked() -> None:
+    notes: list[str] = []
+    table = inline_response_headers_policy(
+        {"ServerTimingHeadersConfig": {"Enabled": True, "SamplingRate": "12.5"}}, "behavior", notes)
+    assert notes == [] and ResponseHeadersPolicy.model_validate(table).server_timing == ServerTiming(sampling_rate=12.5)
+    with pytest.raises(ValidationError, match="up to four decimal places"):
+        ServerTiming(sampling_rate=1.23456)
+    with pytest.raises(ValidationError, match="less than or equal to 100"):
+        ServerTiming(sampling_rate=101)
