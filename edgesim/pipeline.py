@@ -166,8 +166,9 @@ class Pipeline:
             # The cache step's time stands for the origin's first-byte latency (edgesim does not
             # time the origin's first byte apart from it).
             elapsed_ms = (time.perf_counter() - ex.started) * 1000
+            upstream_ms = elapsed_ms if ex.trace.origin_requests else None
             add_server_timing(response, headers_policy, ex.request, x_cache=x_cache, pop=self.settings.pop,
-                              request_id=ex.request_id, upstream_ms=elapsed_ms, downstream_ms=elapsed_ms)
+                              request_id=ex.request_id, upstream_ms=upstream_ms, downstream_ms=elapsed_ms)
 
         # viewer-response is skipped when the origin answered 400 or more (spec §3.1). CloudFront's own
         # Via is not in its event: _finish sets it after the function (read-only there, spec §1.4: a

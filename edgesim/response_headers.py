@@ -141,7 +141,7 @@ def _wants_server_timing(request: Request) -> bool:
 
 
 def add_server_timing(response: Response, policy: ResponseHeadersPolicy | None, request: Request, *, x_cache: str,
-                      pop: str, request_id: str, upstream_ms: float, downstream_ms: float,
+                      pop: str, request_id: str, upstream_ms: float | None, downstream_ms: float,
                       chance: Callable[[], float] = random.random) -> Response:
     """CloudFront's Server-Timing header, when the policy enables it and this response is sampled
     (AD/understanding-response-headers-policies, "Server-Timing header").
@@ -164,9 +164,12 @@ def add_server_timing(response: Response, policy: ResponseHeadersPolicy | None, 
     if kind == "Hit":
         metrics = ["cdn-cache-hit", *where, 'cdn-hit-layer;desc="EDGE"', downstream]
     else:
-        metrics = ['cdn-upstream-layer;desc="EDGE"', "cdn-upstream-dns;dur=0", "cdn-upstream-connect;dur=0",
-                   f"cdn-upstream-fbl;dur={round(upstream_ms)}",
-                   "cdn-cache-refresh" if kind == "RefreshHit" else "cdn-cache-miss", *where, downstream]
+        # The upstream metrics are there "when CloudFront requests the full object from the origin":
+        # not for an answer without one (a preflight answered at the edge: upstream_ms None).
+        upstream = [] if upstream_ms is None else [
+            'cdn-upstream-layer;desc="EDGE"', "cdn-upstream-dns;dur=0", "cdn-upstream-connect;dur=0",
+            f"cdn-upstream-fbl;dur={round(upstream_ms)}"]
+        metrics = [*upstream, "cdn-cache-refresh" if kind == "RefreshHit" else "cdn-cache-miss", *where, downstream]
         metrics += response.headers.get_all("server-timing")
     response.headers.set("Server-Timing", ",".join(metrics))
     return response

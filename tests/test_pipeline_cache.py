@@ -474,3 +474,12 @@ async def test_server_timing_on_a_miss_carries_the_origins_value_and_on_a_hit_no
     assert "cdn-cache-miss" in miss.headers["server-timing"] and miss.headers["server-timing"].endswith(",db;dur=53")
     seen = r.fakes["vresp"].calls[-1].response
     assert seen is not None and "cdn-cache-miss" in (seen.headers.get("server-timing") or "")
+
+
+async def test_server_timing_of_a_preflight_answered_at_the_edge_has_no_upstream_metrics(rig: Make) -> None:
+    # "cdn-upstream-*": present when CloudFront requests the object from the origin; here none is asked.
+    r = await rig({"allowed_methods": ["GET", "HEAD", "OPTIONS"],
+                   "response_headers_policy": {"cors": {"allow_origins": ["*"]}, "server_timing": {}}})
+    got = await r.client.options("/api", headers={"origin": "https://app.example", "access-control-request-method": "PUT",
+                                                  "pragma": "server-timing"})
+    assert r.seen == [] and got.headers["server-timing"].startswith("cdn-cache-miss,cdn-pop;")
