@@ -1,4 +1,5 @@
-"""Response headers policies: CORS (preflight included), security, custom and removed headers.
+"""Response headers policies: CORS (preflight included), security, custom and removed headers, and
+CloudFront's Server-Timing header (`add_server_timing`, which needs the cache's outcome).
 
 Applied to every response of the behavior, from the cache or from the origin, after the cache and
 before viewer-response, so a viewer-response function sees the policy's headers (spec §3.1).
