@@ -40,6 +40,8 @@ PAGES: Final[dict[str, DocPage]] = {
     "lambda-include-body-access": _page("Accessing the request body by choosing the include body option",
                                         "lambda-include-body-access"),
     "adding-cloudfront-headers": _page("Add CloudFront request headers", "adding-cloudfront-headers"),
+    "understanding-response-headers-policies": _page("Understand response headers policies",
+                                                     "understanding-response-headers-policies"),
     "RequestAndResponseBehaviorCustomOrigin": _page("Request and response behavior for custom origins",
                                                     "RequestAndResponseBehaviorCustomOrigin"),
     "add-origin-custom-headers": _page("Add custom headers to origin requests", "add-origin-custom-headers"),

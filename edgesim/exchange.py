@@ -7,6 +7,7 @@ here so that none of them imports another's module for it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -42,6 +43,8 @@ class Exchange:
     # Origin bodies opened as streams; those the viewer does not get are closed at the end
     # (`Pipeline.handle`).
     streams: list[BodyStream] = field(default_factory=list)
+    # When the edge got the request (time.perf_counter), for the Server-Timing header's durations.
+    started: float = field(default_factory=time.perf_counter)
 
     def track(self, inner: BodyStream, outer: BodyStream) -> BodyStream:
         """`outer` (wrapping `inner`) replaces it among the streams to close."""

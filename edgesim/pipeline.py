@@ -28,7 +28,7 @@ from edgesim.messages import EventType, Request, Response, include_body_limit
 from edgesim.origin import OriginFetcher
 from edgesim.origin_config import Origin, OriginGroup
 from edgesim.origin_side import OriginSide
-from edgesim.response_headers import apply_response_headers_policy
+from edgesim.response_headers import add_server_timing, apply_response_headers_policy
 from edgesim.routing import compile_pattern, matching_path
 from edgesim.runtime import TriggerCall, TriggerResult
 from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
@@ -167,7 +167,15 @@ class Pipeline:
         response, x_cache, origin_status = await self.edge_cache.run(ex)
 
         # The response headers policy: after the cache, before viewer-response (spec §3.1).
-        apply_response_headers_policy(response, behavior.config.response_headers_policy, ex.request, now=ex.now)
+        headers_policy = behavior.config.response_headers_policy
+        apply_response_headers_policy(response, headers_policy, ex.request, now=ex.now)
+        if headers_policy is not None and headers_policy.server_timing is not None:
+            # The cache step's time stands for the origin's first-byte latency (edgesim does not
+            # time the origin's first byte apart from it).
+            elapsed_ms = (time.perf_counter() - ex.started) * 1000
+            upstream_ms = elapsed_ms if ex.trace.origin_requests else None
+            add_server_timing(response, headers_policy, ex.request, x_cache=x_cache, pop=self.settings.pop,
+                              request_id=ex.request_id, upstream_ms=upstream_ms, downstream_ms=elapsed_ms)
 
         # viewer-response is skipped when the origin answered 400 or more (spec §3.1). CloudFront's own
         # Via is not in its event: _finish sets it after the function (read-only there, spec §1.4: a

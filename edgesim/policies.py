@@ -114,14 +114,51 @@ class OriginRequestPolicy(_Frozen):
         return self
 
 
+# What CloudFront's API takes in a response headers policy (AD/understanding-response-headers-policies);
+# CreateResponseHeadersPolicy refuses anything else, so a config edgesim runs is one CloudFront accepts.
+CORS_METHODS = ("GET", "DELETE", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "ALL")
+FRAME_OPTIONS = ("DENY", "SAMEORIGIN")
+REFERRER_POLICIES = ("no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
+                     "strict-origin", "strict-origin-when-cross-origin", "unsafe-url")
+CSP_MAX_LENGTH = 1783  # the Content-Security-Policy value's limit (TooLongCSPInResponseHeadersPolicy)
+
+
+def _bad_wildcard(origin: str) -> bool:
+    """`*` alone, or as the leftmost label (`https://*.example.org`); never in a top-level domain
+    (`example.*`), right of a subdomain (`test.*.example.org`) or inside a term (`exa*mple.org`)."""
+    if origin == "*" or "*" not in origin:
+        return False
+    host = origin.partition("://")[2] or origin
+    return not host.startswith("*.") or "*" in host[1:] or "*" in origin[:len(origin) - len(host)]
+
+
 class CorsConfig(_Frozen):
     allow_origins: tuple[str, ...] = ("*",)
     allow_headers: tuple[str, ...] = ("*",)
     allow_methods: tuple[str, ...] = ("ALL",)
     allow_credentials: bool = False
     expose_headers: tuple[str, ...] = ()
-    max_age_sec: int | None = None
+    max_age_sec: int | None = Field(default=None, ge=0)
     origin_override: bool = False
+
+    @model_validator(mode="after")
+    def _what_cloudfront_accepts(self) -> CorsConfig:
+        page = cite("understanding-response-headers-policies")
+        bad = [m for m in self.allow_methods if m not in CORS_METHODS]
+        if bad:
+            raise ValueError(f"allow_methods {bad}: CloudFront takes only {', '.join(CORS_METHODS)} "
+                             f"(ALL stands for every one of the others) ({page})")
+        bad = [o for o in self.allow_origins if _bad_wildcard(o)]
+        if bad:
+            raise ValueError(f"allow_origins {bad}: `*` may stand alone or for the leftmost part of a domain "
+                             f"(\"https://*.example.org\"), not in a top-level domain, right of a subdomain or "
+                             f"inside a term ({page})")
+        if self.allow_credentials and "*" in self.allow_headers:
+            # CloudFront's API error, quoted in aws/aws-cdk#35308: "The parameter
+            # Access-Control-Allow-Headers cannot contain * when allowCredentials is true."
+            raise ValueError("allow_headers cannot contain \"*\" when allow_credentials is true: list the header "
+                             f"names instead ({page})")
+        return self
 
 
 class SecurityHeadersConfig(_Frozen):
@@ -132,15 +169,55 @@ class SecurityHeadersConfig(_Frozen):
     referrer_policy: str | None = None
     content_security_policy: str | None = None
     override: bool = False
-    # CloudFront keeps one override flag per security header; this one differs in the managed policies.
-    # None follows `override`.
+    # CloudFront keeps one Override flag per security header (AD/understanding-response-headers-policies,
+    # "Each of these security headers settings contains a Boolean setting"); None follows `override`.
+    # X-Content-Type-Options' differs from the others' in the managed policies.
+    strict_transport_security_override: bool | None = None
     content_type_options_override: bool | None = None
+    frame_options_override: bool | None = None
+    xss_protection_override: bool | None = None
+    referrer_policy_override: bool | None = None
+    content_security_policy_override: bool | None = None
+
+    def overrides(self, header: str) -> bool:
+        """Whether the policy's value replaces the origin's for `header`, one of this section's fields."""
+        own: bool | None = getattr(self, f"{header}_override")
+        return self.override if own is None else own
+
+    @model_validator(mode="after")
+    def _what_cloudfront_accepts(self) -> SecurityHeadersConfig:
+        page = cite("understanding-response-headers-policies")
+        if self.frame_options is not None and self.frame_options not in FRAME_OPTIONS:
+            raise ValueError(f"frame_options {self.frame_options!r}: CloudFront takes \"DENY\" or \"SAMEORIGIN\" ({page})")
+        if self.referrer_policy is not None and self.referrer_policy not in REFERRER_POLICIES:
+            raise ValueError(f"referrer_policy {self.referrer_policy!r}: CloudFront takes one of "
+                             f"{', '.join(REFERRER_POLICIES)} ({page})")
+        if self.content_security_policy is not None and len(self.content_security_policy) > CSP_MAX_LENGTH:
+            raise ValueError(f"content_security_policy is {len(self.content_security_policy)} characters; CloudFront "
+                             f"takes at most {CSP_MAX_LENGTH} ({page})")
+        return self
 
 
 class CustomHeader(_Frozen):
     header: str
     value: str
     override: bool = False
+
+
+class ServerTiming(_Frozen):
+    """ServerTimingHeadersConfig: the share of responses that get CloudFront's Server-Timing header
+    (AD/understanding-response-headers-policies, "Sampling rate and Pragma request header")."""
+
+    enabled: bool = True
+    # A percentage, 0 to 100 with up to four decimal places.
+    sampling_rate: float = Field(default=100, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _four_places(self) -> ServerTiming:
+        if round(self.sampling_rate, 4) != self.sampling_rate:
+            raise ValueError(f"sampling_rate {self.sampling_rate}: CloudFront takes a number from 0 to 100 with up "
+                             f"to four decimal places ({cite('understanding-response-headers-policies')})")
+        return self
 
 
 class ResponseHeadersPolicy(_Frozen):
@@ -152,6 +229,7 @@ class ResponseHeadersPolicy(_Frozen):
     security_headers: SecurityHeadersConfig | None = None
     custom_headers: tuple[CustomHeader, ...] = ()
     remove_headers: tuple[str, ...] = ()
+    server_timing: ServerTiming | None = None
 
     @model_validator(mode="after")
     def _removable(self) -> ResponseHeadersPolicy:

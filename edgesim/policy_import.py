@@ -109,47 +109,60 @@ def inline_response_headers_policy(config: Mapping[str, Any], where: str, notes:
         out["remove_headers"] = [h for h in removed if h]
     timing = config.get("ServerTimingHeadersConfig")
     if isinstance(timing, Mapping) and flag(timing.get("Enabled")):
-        notes.append(f"{where}: the Server-Timing header is not simulated")
+        out["server_timing"] = {"enabled": True, "sampling_rate": _rate(timing.get("SamplingRate"))}
     return out
 
 
-def _security_headers(security: Mapping[str, Any], where: str, notes: list[str]) -> dict[str, TomlValue]:
-    out: dict[str, TomlValue] = {}
-    overrides: list[bool] = []
+def _rate(value: Any) -> float:
+    """SamplingRate, a percentage with decimals, also when a template writes it as a string ("12.5")."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return float(text(value) or 0)
+    except ValueError:
+        return 0.0
 
-    def part(name: str) -> Mapping[str, Any] | None:
+
+def _security_headers(security: Mapping[str, Any], where: str, notes: list[str]) -> dict[str, TomlValue]:
+    """SecurityHeadersConfig -> edgesim's table: each header's Override kept as its own `<field>_override`
+    where it differs from `override` (the first header's), as CloudFront keeps one per header."""
+    out: dict[str, TomlValue] = {}
+    overrides: dict[str, bool] = {}
+
+    def part(name: str, field: str) -> Mapping[str, Any] | None:
         value = security.get(name)
         if isinstance(value, Mapping):
-            if name != "ContentTypeOptions":
-                overrides.append(flag(value.get("Override")))
+            overrides[field] = flag(value.get("Override"))
             return value
         return None
 
-    if (hsts := part("StrictTransportSecurity")) is not None:
+    if (hsts := part("StrictTransportSecurity", "strict_transport_security")) is not None:
         value = f"max-age={number(hsts.get('AccessControlMaxAgeSec')) or 0}"
         value += "; includeSubDomains" if flag(hsts.get("IncludeSubdomains")) else ""
         value += "; preload" if flag(hsts.get("Preload")) else ""
         out["strict_transport_security"] = value
-    if (options := security.get("ContentTypeOptions")) is not None:
+    if security.get("ContentTypeOptions") is not None:
         out["content_type_options"] = True
-        out["content_type_options_override"] = flag(options.get("Override") if isinstance(options, Mapping) else None)
-    if (frame := part("FrameOptions")) is not None:
+        options = part("ContentTypeOptions", "content_type_options")
+        overrides.setdefault("content_type_options", flag(options.get("Override") if options else None))
+    if (frame := part("FrameOptions", "frame_options")) is not None:
         out["frame_options"] = text(frame.get("FrameOption")) or "SAMEORIGIN"
-    if (xss := part("XSSProtection")) is not None:
+    if (xss := part("XSSProtection", "xss_protection")) is not None:
         value = "1" if flag(xss.get("Protection")) else "0"
         if value == "1" and flag(xss.get("ModeBlock")):
             value += "; mode=block"
         elif value == "1" and (report := text(xss.get("ReportUri"))):
             value += f"; report={report}"
         out["xss_protection"] = value
-    if (referrer := part("ReferrerPolicy")) is not None:
+    if (referrer := part("ReferrerPolicy", "referrer_policy")) is not None:
         out["referrer_policy"] = text(referrer.get("ReferrerPolicy")) or "strict-origin-when-cross-origin"
-    if (csp := part("ContentSecurityPolicy")) is not None:
+    if (csp := part("ContentSecurityPolicy", "content_security_policy")) is not None:
         out["content_security_policy"] = text(csp.get("ContentSecurityPolicy")) or ""
-    out["override"] = bool(overrides) and overrides[0]
-    if len(set(overrides)) > 1:
-        notes.append(f"{where}: the security headers' Override flags differ; edgesim keeps one flag for them "
-                     f"(Override = {str(overrides[0]).lower()}, the first header's)")
+    first = next(iter(overrides.values()), False)
+    out["override"] = first
+    for field, override in overrides.items():
+        if override != first:
+            out[f"{field}_override"] = override
     return out
 
 

@@ -1,4 +1,5 @@
-"""Response headers policies: CORS (preflight included), security, custom and removed headers.
+"""Response headers policies: CORS (preflight included), security, custom and removed headers, and
+CloudFront's Server-Timing header (`add_server_timing`, which needs the cache's outcome).
 
 Applied to every response of the behavior, from the cache or from the origin, after the cache and
 before viewer-response, so a viewer-response function sees the policy's headers (spec §3.1).
@@ -8,6 +9,8 @@ addition keeps the origin's own value unless its override flag is set.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from email.utils import formatdate
 
 from edgesim.messages import Headers, Request, Response
@@ -79,21 +82,20 @@ def _cors_headers(cors: CorsConfig, request: Request) -> list[tuple[str, str]]:
 
 
 def _security_headers(sec: SecurityHeadersConfig) -> list[tuple[str, str, bool]]:
+    """(name, value, override) for each header the section sets, each with its own Override flag."""
     out: list[tuple[str, str, bool]] = []
-    if sec.strict_transport_security:
-        out.append(("Strict-Transport-Security", sec.strict_transport_security, sec.override))
-    if sec.content_type_options:
-        override = sec.override if sec.content_type_options_override is None else sec.content_type_options_override
-        out.append(("X-Content-Type-Options", "nosniff", override))
-    if sec.frame_options:
-        out.append(("X-Frame-Options", sec.frame_options, sec.override))
-    if sec.xss_protection:
-        out.append(("X-XSS-Protection", sec.xss_protection, sec.override))
-    if sec.referrer_policy:
-        out.append(("Referrer-Policy", sec.referrer_policy, sec.override))
-    if sec.content_security_policy:
-        out.append(("Content-Security-Policy", sec.content_security_policy, sec.override))
+    for field, name in _SECURITY_FIELDS:
+        value: str | bool | None = getattr(sec, field)
+        if value:
+            out.append((name, "nosniff" if value is True else str(value), sec.overrides(field)))
     return out
+
+
+_SECURITY_FIELDS = (
+    ("strict_transport_security", "Strict-Transport-Security"), ("content_type_options", "X-Content-Type-Options"),
+    ("frame_options", "X-Frame-Options"), ("xss_protection", "X-XSS-Protection"),
+    ("referrer_policy", "Referrer-Policy"), ("content_security_policy", "Content-Security-Policy"),
+)
 
 
 def _put(headers: Headers, name: str, value: str, override: bool) -> None:
@@ -130,4 +132,45 @@ def apply_response_headers_policy(response: Response, policy: ResponseHeadersPol
             _put(headers, name, value, override)
     for custom in policy.custom_headers:
         _put(headers, custom.header, custom.value, custom.override)
+    return response
+
+
+def _wants_server_timing(request: Request) -> bool:
+    """`Pragma: server-timing` asks for the header whatever the sampling rate, 0 included."""
+    pragma = request.headers.get("pragma") or ""
+    return "server-timing" in {p.strip().lower() for p in pragma.split(",")}
+
+
+def add_server_timing(response: Response, policy: ResponseHeadersPolicy | None, request: Request, *, x_cache: str,
+                      pop: str, request_id: str, upstream_ms: float | None, downstream_ms: float,
+                      chance: Callable[[], float] = random.random) -> Response:
+    """CloudFront's Server-Timing header, when the policy enables it and this response is sampled
+    (AD/understanding-response-headers-policies, "Server-Timing header").
+
+    A hit's header has CloudFront's metrics only; on a miss the origin's own Server-Timing value
+    joins them in the one header (the guide: at the end, or between two sets of CloudFront's;
+    edgesim puts it at the end). The origin's connection is a local one kept open, so its DNS and
+    connect durations are 0, which the guide says is a cached DNS answer or a reused connection.
+    UNCERTAIN: the guide gives no place in the order relative to viewer-response; the header is a
+    part of the policy, so it is added where the policy's other headers are (before viewer-response).
+    """
+    timing = policy.server_timing if policy is not None else None
+    if timing is None or not timing.enabled:
+        return response
+    if not (_wants_server_timing(request) or chance() * 100 < timing.sampling_rate):
+        return response
+    kind = x_cache.split(" ", 1)[0]
+    where = [f'cdn-pop;desc="{pop}"', f'cdn-rid;desc="{request_id}"']
+    downstream = f"cdn-downstream-fbl;dur={round(downstream_ms)}"
+    if kind == "Hit":
+        metrics = ["cdn-cache-hit", *where, 'cdn-hit-layer;desc="EDGE"', downstream]
+    else:
+        # The upstream metrics are there "when CloudFront requests the full object from the origin":
+        # not for an answer without one (a preflight answered at the edge: upstream_ms None).
+        upstream = [] if upstream_ms is None else [
+            'cdn-upstream-layer;desc="EDGE"', "cdn-upstream-dns;dur=0", "cdn-upstream-connect;dur=0",
+            f"cdn-upstream-fbl;dur={round(upstream_ms)}"]
+        metrics = [*upstream, "cdn-cache-refresh" if kind == "RefreshHit" else "cdn-cache-miss", *where, downstream]
+        metrics += response.headers.get_all("server-timing")
+    response.headers.set("Server-Timing", ",".join(metrics))
     return response

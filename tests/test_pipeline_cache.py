@@ -456,3 +456,30 @@ async def test_a_hit_on_a_stored_error_says_why_the_origin_was_not_asked(fn_dir:
     assert any(note.startswith("the 502 stored 4 s ago, kept 6 s more") and "edgesim invalidate" in note
                for note in hit.notes), hit.notes
     assert not any("stored" in note for note in again.notes)  # said once per stored error, not on every hit
+
+
+async def test_server_timing_on_a_miss_carries_the_origins_value_and_on_a_hit_not(rig: Make) -> None:
+    # AD/understanding-response-headers-policies "Server-Timing header from the origin"; the
+    # viewer-response function sees the header, as it does the policy's others.
+    r = await rig({"response_headers_policy": {"server_timing": {"sampling_rate": 0}}, "functions": ALL_LAMBDA},
+                  routes={path: (200, {"server-timing": "db;dur=53", "cache-control": "max-age=60"}, b"T")
+                          for path in ("/t", "/u")})
+    unsampled = await r.client.get("/t")
+    assert unsampled.headers.get_list("server-timing") == ["db;dur=53"]
+    hit = await r.client.get("/t", headers={"pragma": "server-timing"})
+    assert hit.headers["x-cache"] == "Hit from cloudfront"
+    assert hit.headers["server-timing"].startswith("cdn-cache-hit,cdn-pop;")
+    assert "db;dur=53" not in hit.headers["server-timing"]
+    miss = await r.client.get("/u", headers={"pragma": "server-timing"})
+    assert "cdn-cache-miss" in miss.headers["server-timing"] and miss.headers["server-timing"].endswith(",db;dur=53")
+    seen = r.fakes["vresp"].calls[-1].response
+    assert seen is not None and "cdn-cache-miss" in (seen.headers.get("server-timing") or "")
+
+
+async def test_server_timing_of_a_preflight_answered_at_the_edge_has_no_upstream_metrics(rig: Make) -> None:
+    # "cdn-upstream-*": present when CloudFront requests the object from the origin; here none is asked.
+    r = await rig({"allowed_methods": ["GET", "HEAD", "OPTIONS"],
+                   "response_headers_policy": {"cors": {"allow_origins": ["*"]}, "server_timing": {}}})
+    got = await r.client.options("/api", headers={"origin": "https://app.example", "access-control-request-method": "PUT",
+                                                  "pragma": "server-timing"})
+    assert r.seen == [] and got.headers["server-timing"].startswith("cdn-cache-miss,cdn-pop;")

@@ -11,9 +11,11 @@ from edgesim.policies import (
     CustomHeader,
     ResponseHeadersPolicy,
     SecurityHeadersConfig,
+    ServerTiming,
     managed_response_headers_policy,
 )
-from edgesim.response_headers import apply_response_headers_policy, is_preflight, preflight_response
+from edgesim.policy_import import inline_response_headers_policy
+from edgesim.response_headers import add_server_timing, apply_response_headers_policy, is_preflight, preflight_response
 
 
 def viewer(method: str = "GET", **headers: str) -> Request:
@@ -124,3 +126,100 @@ def test_remove_then_add_and_custom_override() -> None:
 def test_headers_cloudfront_cannot_remove_are_refused() -> None:
     with pytest.raises(ValidationError, match="cannot remove"):
         ResponseHeadersPolicy(remove_headers=("Content-Length", "X-Amz-Cf-Pop"))
+
+
+@pytest.mark.parametrize(("cors", "message"), [
+    ({"allow_methods": ("GET", "PROPFIND")}, r"allow_methods \['PROPFIND'\]: CloudFront takes only"),
+    ({"allow_origins": ("https://example.*",)}, "leftmost part of a domain"),
+    ({"allow_origins": ("https://test.*.example.org",)}, "leftmost part of a domain"),
+    ({"allow_origins": ("https://exa*mple.org",)}, "leftmost part of a domain"),
+    ({"allow_credentials": True, "allow_headers": ("*",)}, r'cannot contain "\*" when allow_credentials'),
+    ({"max_age_sec": -1}, "greater than or equal to 0"),
+])
+def test_cors_settings_cloudfront_refuses_are_refused(cors: dict[str, object], message: str) -> None:
+    # AD/understanding-response-headers-policies: valid methods and wildcard positions; the API's
+    # credentials + `*` error is quoted in aws/aws-cdk#35308.
+    with pytest.raises(ValidationError, match=message):
+        CorsConfig.model_validate(cors)
+
+
+def test_cors_settings_cloudfront_accepts_load() -> None:
+    CorsConfig(allow_origins=("*", "https://*.example.org", "http://www.example.com"),
+               allow_methods=("ALL",), allow_credentials=True, allow_headers=("x-a",))
+
+
+@pytest.mark.parametrize(("security", "message"), [
+    ({"frame_options": "ALLOW-FROM https://a.example"}, 'takes "DENY" or "SAMEORIGIN"'),
+    ({"referrer_policy": "strict"}, "referrer_policy 'strict': CloudFront takes one of"),
+    ({"content_security_policy": "a" * 1784}, "1784 characters; CloudFront takes at most 1783"),
+])
+def test_security_settings_cloudfront_refuses_are_refused(security: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        SecurityHeadersConfig.model_validate(security)
+    SecurityHeadersConfig(content_security_policy="a" * 1783, frame_options="DENY", referrer_policy="same-origin")
+
+
+def test_each_security_header_keeps_its_own_override_through_import() -> None:
+    # AD/understanding-response-headers-policies: "Each of these security headers settings contains
+    # a Boolean setting" for Override; a policy overriding HSTS but not X-Frame-Options is common.
+    notes: list[str] = []
+    table = inline_response_headers_policy({"SecurityHeadersConfig": {
+        "StrictTransportSecurity": {"AccessControlMaxAgeSec": 600, "Override": True},
+        "FrameOptions": {"FrameOption": "DENY", "Override": False},
+        "ReferrerPolicy": {"ReferrerPolicy": "no-referrer", "Override": True},
+        "ContentSecurityPolicy": {"ContentSecurityPolicy": "default-src 'self'", "Override": False},
+    }}, "behavior", notes)
+    assert notes == []
+    policy = ResponseHeadersPolicy.model_validate(table)
+    got = apply(policy, viewer(), origin_response(strict_transport_security="max-age=1", x_frame_options="SAMEORIGIN",
+                                                  referrer_policy="origin", content_security_policy="img-src *"))
+    assert got.get_all("strict-transport-security") == ["max-age=600"]
+    assert got.get_all("x-frame-options") == ["SAMEORIGIN"]
+    assert got.get_all("referrer-policy") == ["no-referrer"]
+    assert got.get_all("content-security-policy") == ["img-src *"]
+
+
+TIMED = ResponseHeadersPolicy(server_timing=ServerTiming(sampling_rate=0))
+
+
+def timed(request: Request, response: Response, x_cache: str, *, chance: float = 0.5,
+          policy: ResponseHeadersPolicy = TIMED) -> str | None:
+    add_server_timing(response, policy, request, x_cache=x_cache, pop="SFO53-P7", request_id="rid==",
+                      upstream_ms=12.4, downstream_ms=30.6, chance=lambda: chance)
+    return response.headers.get("server-timing")
+
+
+def test_server_timing_follows_the_sampling_rate_or_pragma() -> None:
+    # AD/understanding-response-headers-policies "Sampling rate and Pragma request header".
+    assert timed(viewer(), origin_response(), "Miss from cloudfront") is None  # rate 0, no Pragma
+    half = ResponseHeadersPolicy(server_timing=ServerTiming(sampling_rate=50))
+    assert timed(viewer(), origin_response(), "Miss from cloudfront", chance=0.49, policy=half) is not None
+    assert timed(viewer(), origin_response(), "Miss from cloudfront", chance=0.5, policy=half) is None
+    got = timed(viewer(pragma="no-cache, Server-Timing"), origin_response(), "Miss from cloudfront")
+    assert got == ('cdn-upstream-layer;desc="EDGE",cdn-upstream-dns;dur=0,cdn-upstream-connect;dur=0,'
+                   'cdn-upstream-fbl;dur=12,cdn-cache-miss,cdn-pop;desc="SFO53-P7",cdn-rid;desc="rid==",'
+                   'cdn-downstream-fbl;dur=31')
+
+
+def test_server_timing_keeps_the_origins_value_on_a_miss_only() -> None:
+    # "Server-Timing header from the origin": one header; on a hit, CloudFront's metrics only.
+    asked = viewer(pragma="server-timing")
+    miss = timed(asked, origin_response(server_timing="db;dur=53"), "Miss from cloudfront")
+    assert miss is not None and miss.endswith(',cdn-downstream-fbl;dur=31,db;dur=53')
+    response = origin_response(server_timing="db;dur=53")
+    timed(asked, response, "Hit from cloudfront")
+    assert response.headers.get_all("server-timing") == [
+        'cdn-cache-hit,cdn-pop;desc="SFO53-P7",cdn-rid;desc="rid==",cdn-hit-layer;desc="EDGE",cdn-downstream-fbl;dur=31']
+    refresh = timed(asked, origin_response(), "RefreshHit from cloudfront")
+    assert refresh is not None and "cdn-cache-refresh" in refresh
+
+
+def test_server_timing_imports_and_its_rate_is_checked() -> None:
+    notes: list[str] = []
+    table = inline_response_headers_policy(
+        {"ServerTimingHeadersConfig": {"Enabled": True, "SamplingRate": "12.5"}}, "behavior", notes)
+    assert notes == [] and ResponseHeadersPolicy.model_validate(table).server_timing == ServerTiming(sampling_rate=12.5)
+    with pytest.raises(ValidationError, match="up to four decimal places"):
+        ServerTiming(sampling_rate=1.23456)
+    with pytest.raises(ValidationError, match="less than or equal to 100"):
+        ServerTiming(sampling_rate=101)
