@@ -97,6 +97,9 @@ def test_two_functions_on_one_event_is_a_toml_error_with_line(tmp_path: Path) ->
 
 def test_a_toml_error_shows_its_line_with_a_caret_under_the_column(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:8931\n')
+    # FILE:LINE:COLUMN at the head, as check's other lines place a problem, for an editor's or a CI
+    # job's problem matcher.
+    assert problems[0].startswith(f"{tmp_path / 'edgesim.toml'}:3:29: not valid TOML: ")
     assert problems[0].endswith("not valid TOML: Illegal character '\\n' (at line 3, column 29) - is a string's "
                                 "closing quote missing?\n"
                                 '    3 | url = "http://127.0.0.1:8931\n'
