@@ -333,7 +333,11 @@ def test_function_command(function: Path, event_file: BinaryIO, runtime: str, kv
         hint = runtime_hint(result["TestResult"]["FunctionErrorMessage"], runtime)
         if hint:
             click.echo(f"note: {hint}", err=True)
-    if fail_on_error and result["TestResult"]["FunctionErrorMessage"]:
+    failure = result["TestResult"]["FunctionErrorMessage"]
+    if fail_on_error and failure:
+        # stdout stays the AWS CLI's JSON; a CI log shows stderr, so the failure is said there too.
+        where = f"{function}:{result.error_line}" if result.error_line is not None else str(function)
+        click.echo(f"error: {where}: {failure}", err=True)
         raise SystemExit(1)
 
 

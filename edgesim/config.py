@@ -392,7 +392,11 @@ def load_config(path: Path | str) -> DistributionConfig:
         other = _other_format(path, text)
         if other is not None:
             raise ConfigError(other, file=str(path)) from None
-        raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=str(path)) from None
+        # tomllib gives the place only in its message: put it at the head too, FILE:LINE:COLUMN, as
+        # check places every other problem (editors and CI problem matchers read it there).
+        at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        file = f"{path}:{at[1]}:{at[2]}" if at is not None else str(path)
+        raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=file) from None
     return parse_config(data, base_dir=path.resolve().parent, source=path)
 
 

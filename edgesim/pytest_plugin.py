@@ -67,8 +67,20 @@ def pytest_runtest_makereport(item: pytest.Item,
         shown = getattr(error, "edgesim_trace", None)
         rendered = edge.render_traces(shown=[shown] if isinstance(shown, Trace) else [])
         if rendered:
-            report.sections.append(("edgesim traces", rendered))
+            _add_section(report, "edgesim traces", rendered)
     return report
+
+
+def _add_section(report: pytest.TestReport, title: str, text: str) -> None:
+    """A section of the failure itself, where there is one (a raised exception's): the terminal prints
+    it under the traceback, as before, and --junitxml's <failure> holds it too, which a CI test report
+    shows. report.sections (pytest's captured output) never reach the JUnit XML."""
+    from _pytest._code.code import ExceptionRepr
+
+    if isinstance(report.longrepr, ExceptionRepr):
+        report.longrepr.addsection(title, text)
+    else:
+        report.sections.append((title, text))
 
 
 def _async_test_not_run(item: pytest.Item, report: pytest.TestReport) -> bool:

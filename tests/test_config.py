@@ -97,6 +97,9 @@ def test_two_functions_on_one_event_is_a_toml_error_with_line(tmp_path: Path) ->
 
 def test_a_toml_error_shows_its_line_with_a_caret_under_the_column(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:8931\n')
+    # FILE:LINE:COLUMN at the head, as check's other lines place a problem, for an editor's or a CI
+    # job's problem matcher.
+    assert problems[0].startswith(f"{tmp_path / 'edgesim.toml'}:3:29: not valid TOML: ")
     assert problems[0].endswith("not valid TOML: Illegal character '\\n' (at line 3, column 29) - is a string's "
                                 "closing quote missing?\n"
                                 '    3 | url = "http://127.0.0.1:8931\n'
@@ -572,6 +575,38 @@ def test_a_handler_that_fails_at_import_is_placed_at_its_line(tmp_path: Path, na
     assert result.exit_code == 1
     (said,) = result.output.splitlines()
     assert said.startswith(f"error: {tmp_path / 'fns' / name}:{line}: "), said
+
+
+@pytest.mark.parametrize(("name", "code", "line", "said"), [
+    # Lambda's words place a syntax error in the message's tail ("(h2.py, line 3)"); a CI job's
+    # problem matcher wants it where every other check line has it: FILE:LINE: at the head.
+    ("h2.py", "def handler(event, context):\n    return event\n\ndef broken(:\n    pass\n", 4,
+     "Runtime.UserCodeSyntaxError: Syntax error in module 'h2': invalid syntax (h2.py, line 4)"),
+    ("h2.js", "exports.handler = async (e) => {\n  return e;\n", 3, "Runtime.UserCodeSyntaxError: SyntaxError: "),
+    # Lambda's ImportModuleError has no stack trace: the import statement is found in the source.
+    ("h2.py", "import os\nimport not_bundled_xyz.sub\n\ndef handler(event, context):\n    return event\n", 2,
+     "Runtime.ImportModuleError: Unable to import module 'h2': No module named 'not_bundled_xyz' (edgesim: "
+     "Lambda@Edge runs only what the function's package holds: install it beside the handler, "
+     "`pip install not_bundled_xyz --target {folder}`, and deploy it with the code)"),
+    # Node's message goes on with its require stack over lines of their own (edgesim's shim among
+    # them); check prints one line per problem.
+    ("h2.js", "const pad = require('left-pad-nope');\nexports.handler = async (e) => e;\n", 1,
+     "Runtime.ImportModuleError: Error: Cannot find module 'left-pad-nope' (edgesim: Lambda@Edge runs only what "
+     "the function's package holds: `npm install left-pad-nope` in {folder}, and deploy node_modules with the code)"),
+])
+def test_a_handler_that_does_not_load_is_one_line_at_its_file_and_line(tmp_path: Path, name: str, code: str,
+                                                                        line: int, said: str) -> None:
+    from click.testing import CliRunner
+
+    from edgesim.cli import main
+
+    path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.origin-request = {{ lambda = "fns/{name}:handler" }}\n')
+    (tmp_path / "fns" / name).write_text(code)
+    result = CliRunner().invoke(main, ["check", "--config", str(path)])
+    assert result.exit_code == 1
+    (problem,) = result.stderr.splitlines()
+    assert problem.startswith(f"error: {tmp_path / 'fns' / name}:{line}: {said.format(folder=tmp_path / 'fns')}"), problem
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), [

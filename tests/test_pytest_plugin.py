@@ -79,6 +79,30 @@ def test_passing_and_failing_tests_show_the_trace(project: pytest.Pytester) -> N
     ])
 
 
+def test_the_trace_reaches_junit_xml_and_the_terminal_once(project: pytest.Pytester) -> None:
+    """A CI job's test report (GitHub's, GitLab's) reads --junitxml's <failure>, not the terminal: a
+    plain assert's traces must be there, or the report shows `assert 404 == 200` and nothing of why."""
+    project.makepyfile(test_scratch_junit="""
+        import pytest
+
+        @pytest.fixture
+        def edgesim_origins():
+            return {"api": {"/gone": (404, "gone")}}
+
+        def test_plain_assert_fails(edge_client):
+            assert edge_client.get("/gone").status_code == 200
+    """)
+    result = project.runpytest("--junitxml=report.xml")
+    result.assert_outcomes(failed=1)
+    import xml.etree.ElementTree as ET
+
+    (failure,) = ET.parse(project.path / "report.xml").iter("failure")
+    assert "GET /gone -> behavior '*' -> 404 (Error from cloudfront)" in (failure.text or "")
+    assert "origin api: GET /gone -> 404" in (failure.text or "")
+    result.stdout.fnmatch_lines(["*- edgesim traces -*", "GET /gone -> behavior '*' -> 404 (Error from cloudfront)"])
+    assert result.stdout.str().count("GET /gone -> behavior") == 1
+
+
 def test_a_trace_in_the_failure_message_is_not_printed_again(project: pytest.Pytester) -> None:
     project.makepyfile(test_scratch_once="""
         import pytest

@@ -71,8 +71,14 @@ def config_source(field: str, handler: str) -> str:
 
 _PY_FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 _NODE_FRAME = re.compile(r"\(?([^\s()]+?):(\d+):\d+\)?$")
-# Errors whose message already says where (a syntax error's line) or is about no line at all.
-_PLACED = ("Runtime.HandlerNotFound", "Runtime.UserCodeSyntaxError")
+# Lambda's syntax errors say where in their message's tail: Python's "(app.py, line 4)" (the file's
+# name only), Node's "(/var/task/app.js:4)".
+_PY_SYNTAX_AT = re.compile(r"\(([^(),]+\.py), line (\d+)\)$")
+_NODE_SYNTAX_AT = re.compile(r"\((/[^()]+):(\d+)\)$")
+_PY_NO_MODULE = re.compile(r"No module named '([\w.]+)'")
+_NODE_NO_MODULE = re.compile(r"Cannot find (?:module|package) '([^']+)'")
+# Node's message goes on with "Require stack:" and one line per requiring file (edgesim's shim among them).
+_REQUIRE_STACK = "\nRequire stack:"
 
 
 def where_it_failed(path: Path, error: dict[str, Any]) -> str:
@@ -80,8 +86,11 @@ def where_it_failed(path: Path, error: dict[str, Any]) -> str:
     at the module's top), else the handler's file: Lambda's error names only the exception, and its
     stack trace is not printed by `edgesim check`. The innermost frame under the handler's folder,
     outside installed packages, is taken (Python lists frames outermost first, Node.js innermost first)."""
-    if error.get("errorType") in _PLACED:
+    kind = error.get("errorType")
+    if kind == "Runtime.HandlerNotFound":
         return str(path)
+    if kind == "Runtime.UserCodeSyntaxError":
+        return _syntax_error_at(path, str(error.get("errorMessage", "")))
     folder = path.parent.resolve()
     python = any(_PY_FRAME.search(str(entry)) for entry in error.get("stackTrace") or [])
     found: list[str] = []
@@ -96,5 +105,60 @@ def where_it_failed(path: Path, error: dict[str, Any]) -> str:
         if frame.resolve().is_relative_to(folder):
             found.append(f"{frame}:{match.group(2)}")
     if not found:
-        return str(path)
+        line = _import_line(path, str(error.get("errorMessage", ""))) if kind == "Runtime.ImportModuleError" else None
+        return f"{path}:{line}" if line is not None else str(path)
     return found[-1] if python else found[0]
+
+
+def _syntax_error_at(path: Path, message: str) -> str:
+    """`file:line` from a syntax error's message; the file is the handler's or one beside it that it imports."""
+    found = _PY_SYNTAX_AT.search(message) or _NODE_SYNTAX_AT.search(message)
+    if found is None:
+        return str(path)
+    named = Path(found.group(1))
+    file = named if named.is_absolute() else path.parent / named
+    return f"{file if file.is_file() else path}:{found.group(2)}"
+
+
+def _import_line(path: Path, message: str) -> int | None:
+    """The line of the handler's file that imports the module Lambda says is missing: Python's
+    ImportModuleError carries no stack trace (Lambda's has none either), so only the source can say."""
+    missing = _PY_NO_MODULE.search(message)
+    if missing is None or path.suffix != ".py":
+        return None
+    top = missing.group(1).split(".")[0]
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        else:
+            continue
+        if any(name.split(".")[0] == top for name in names):
+            return node.lineno
+    return None
+
+
+def load_problem(path: Path, error_type: str, message: str) -> str:
+    """Lambda's message for a handler that does not load, on one line (`edgesim check` prints one line
+    per problem), with what to do when a library is missing: Lambda@Edge has no layers and installs
+    nothing, so a library not in the function's own package fails there even when edgesim's Python
+    or Node.js could find it (CloudFront docs: "Restrictions on Lambda@Edge")."""
+    text = message.split(_REQUIRE_STACK, 1)[0]
+    text = "; ".join(line.strip() for line in text.splitlines() if line.strip())
+    if error_type != "Runtime.ImportModuleError":
+        return text
+    folder = path.parent
+    if (py := _PY_NO_MODULE.search(text)) is not None and path.suffix == ".py":
+        top = py.group(1).split(".")[0]
+        return (f"{text} (edgesim: Lambda@Edge runs only what the function's package holds: install it beside the "
+                f"handler, `pip install {top} --target {folder}`, and deploy it with the code)")
+    node = _NODE_NO_MODULE.search(text)
+    if node is not None and not node.group(1).startswith((".", "/")):  # a package, not one of the project's files
+        return (f"{text} (edgesim: Lambda@Edge runs only what the function's package holds: `npm install "
+                f"{node.group(1)}` in {folder}, and deploy node_modules with the code)")
+    return text

@@ -22,7 +22,7 @@ from edgesim.docs_links import cite
 from edgesim.exchange import GENERATED_X_CACHE
 from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge import validation
-from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, where_it_failed
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, load_problem, where_it_failed
 from edgesim.lambda_edge.runtime import WorkerPool, raise_for_outcome, trigger_limits, worker_spec
 from edgesim.lambda_edge.workers import Worker, WorkerInitError
 from edgesim.messages import EventType
@@ -254,7 +254,8 @@ def check_lambda(assoc: LambdaFunctionAssociation, named_by: str = "") -> list[s
             hint = handler_not_found_hint(assoc.path, assoc.function, config_source(named_by, assoc.handler)) if (
                 named_by and exc.error["errorType"] == "Runtime.HandlerNotFound") else ""
             where = where_it_failed(assoc.path, dict(exc.error))
-            return [f"{where}: {exc.error['errorType']}: {exc.error['errorMessage']}{hint}"]
+            said = load_problem(assoc.path, exc.error["errorType"], exc.error["errorMessage"])
+            return [f"{where}: {exc.error['errorType']}: {said}{hint}"]
         finally:
             await worker.kill()
         return []

@@ -115,6 +115,28 @@ def test_cli_exit_codes_and_stdin(tmp_path: Path) -> None:
     assert strict.exit_code == 1
 
 
+def test_fail_on_error_says_why_on_stderr(tmp_path: Path) -> None:
+    """In CI stdout is the AWS CLI's JSON, kept for an artifact or jq; the job's log shows stderr: a
+    --fail-on-error exit 1 says there which function failed, where and with what, as check does."""
+    bad = tmp_path / "bad.js"
+    bad.write_text("function handler(e) {\n    throw new Error('x');\n}\n")
+    invalid = tmp_path / "invalid.js"
+    invalid.write_text("function handler(e) { return { statusCode: 'abc' }; }\n")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(SAMPLE_EVENT))
+    thrown = CliRunner().invoke(main, ["test-function", str(bad), "--event", str(event), "--fail-on-error"])
+    assert thrown.exit_code == 1
+    message = json.loads(thrown.stdout)["TestResult"]["FunctionErrorMessage"]
+    assert thrown.stderr.splitlines()[-1] == f"error: {bad}:2: {message}"
+    refused = CliRunner().invoke(main, ["test-function", str(invalid), "--event", str(event), "--fail-on-error"])
+    assert refused.exit_code == 1
+    message = json.loads(refused.stdout)["TestResult"]["FunctionErrorMessage"]
+    assert refused.stderr.splitlines()[-1] == f"error: {invalid}: {message}"
+    # Without the flag the run is the AWS CLI's: exit 0 and the error only in the JSON.
+    aws = CliRunner().invoke(main, ["test-function", str(bad), "--event", str(event)])
+    assert aws.exit_code == 0 and "error:" not in aws.stderr
+
+
 def test_cli_names_a_lambda_edge_event_for_what_it_is() -> None:
     event = (Path(__file__).resolve().parents[2] / "samples" / "events" / "viewer-request.json").read_text()
     result = CliRunner().invoke(main, ["test-function", str(FUNCTIONS / "add-index.js"), "--event", "-"], input=event)
