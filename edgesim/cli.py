@@ -132,6 +132,14 @@ def check(config_path: Path | None) -> None:
     from edgesim.simulator import check_functions
 
     path = find_config(config_path)
+    if config_path is None and path == default_config_path():
+        # Not the embedded default: `check` gates deploys in CI, and an ok for the sample distribution
+        # from a job run in the wrong folder would pass a project nobody checked. (`serve` keeps it.)
+        above = config_above(Path.cwd())
+        where = (f"{above} is a parent folder's: run from {above.parent} or pass --config {above}"
+                 if above is not None else f"pass --config FILE (--config {path} checks the embedded default)")
+        click.echo(f"error: no {CONFIG_FILENAME} in {Path.cwd()}, so nothing of yours to check; {where}", err=True)
+        raise SystemExit(2)
     config = _load(config_path)
     problems = check_functions(config)
     for problem in problems:

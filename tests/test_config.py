@@ -461,10 +461,10 @@ def test_a_lambda_naming_only_its_file_is_told_to_name_the_function(tmp_path: Pa
         f"the function Lambda calls; write '{handler}:handler'"]
 
 
-def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without --config, a command run in functions/ gets the embedded default, and `check` said ok
-    of it: the project's own edgesim.toml, one folder up, is named."""
+def test_check_without_a_config_of_yours_fails_and_names_the_one_above(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --config and without ./edgesim.toml, `check` said ok of the embedded default: a CI job
+    run in the wrong folder went green. It refuses (exit 2), naming a parent folder's config if any."""
     from click.testing import CliRunner
 
     from edgesim.cli import main
@@ -472,11 +472,16 @@ def test_check_from_a_project_subfolder_names_the_config_it_passed_over(tmp_path
     path = write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n')
     monkeypatch.chdir(tmp_path / "fns")
     result = CliRunner().invoke(main, ["check"])
-    assert result.exit_code == 0, result.output
-    assert (f"note: no edgesim.toml in this folder, so this is the embedded default; {path} is a parent "
-            f"folder's: run from {tmp_path} or pass --config {path}") in result.stderr.splitlines()
-    monkeypatch.chdir(tmp_path)  # the config is here: nothing to say
-    assert "note:" not in CliRunner().invoke(main, ["check"]).stderr
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"error: no edgesim.toml in {tmp_path / 'fns'}, so nothing of yours to check; {path} is a parent "
+        f"folder's: run from {tmp_path} or pass --config {path}"]
+    monkeypatch.chdir(tmp_path.parent)  # no config here (and none above, unless the machine has one)
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 2 and "so nothing of yours to check; " in result.stderr, result.output
+    monkeypatch.chdir(tmp_path)  # the config is here: checked
+    result = CliRunner().invoke(main, ["check"])
+    assert result.exit_code == 0 and result.stderr == "", result.output
 
 
 @pytest.mark.parametrize(("association", "files", "expected"), [
