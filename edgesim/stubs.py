@@ -45,6 +45,10 @@ class OriginStub(httpx.AsyncBaseTransport):
         # Requests canned routes had no answer for (each got a 404), one line each: a failing test
         # shows them, since a 404 alone reads like a wrong URI rather than a missing route.
         self.unrouted: list[str] = []
+        # Canned routes (stub_from_routes), and those a request was answered from: a route never
+        # asked for is a test that checks less than it says (Miniflare's assertNoPendingInterceptors).
+        self.routes: tuple[str, ...] = ()
+        self._routes_used: set[str] = set()
         self._answer = answer
 
     def __repr__(self) -> str:
@@ -65,9 +69,15 @@ class OriginStub(httpx.AsyncBaseTransport):
     def paths(self) -> list[str]:
         return [r.url_path_and_query for r in self.requests]
 
+    @property
+    def unused_routes(self) -> list[str]:
+        """The canned routes no request was answered from yet, in the order given ([] for a function stub)."""
+        return [route for route in self.routes if route not in self._routes_used]
+
     def reset(self) -> None:
         self.requests.clear()
         self.unrouted.clear()
+        self._routes_used.clear()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         seen = await origin_view(request)
@@ -168,14 +178,17 @@ def stub_from_routes(origin_id: str, routes: Mapping[str, Canned]) -> OriginStub
     checked = {path: to_response(value, f"origin {origin_id!r} route {path!r}") for path, value in routes.items()}
 
     async def answer(request: Request) -> Response:
-        found = checked.get(request.url_path_and_query) or checked.get(request.uri)
+        route = request.url_path_and_query if request.url_path_and_query in checked else request.uri
+        found = checked.get(route)
         if found is None:
             line = f"origin stub {origin_id!r} has no route for {request.url_path_and_query}; routes: {sorted(checked)}"
             stub.unrouted.append(line)
             return _response(404, {"Content-Type": "text/plain"}, line + "\n")
+        stub._routes_used.add(route)
         return found.copy()
 
     stub = OriginStub(origin_id, answer)
+    stub.routes = tuple(checked)
     return stub
 
 

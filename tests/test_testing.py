@@ -42,6 +42,20 @@ async def test_canned_origin_answers_by_path_and_records_requests() -> None:
     assert seen.headers.get("x-amz-cf-id") and seen.headers.get("host") == "api.example.com"
 
 
+async def test_unused_routes_lists_the_canned_routes_no_request_was_answered_from() -> None:
+    routes = {"/": "home", "/data?x=1": "one", "/data": "any", "/never": "x"}
+    async with Distribution(API, origins={"api": routes}) as dist, dist.client() as client:
+        assert dist.origins["api"].unused_routes == ["/", "/data?x=1", "/data", "/never"]
+        for path in ("/", "/data?x=1", "/nope"):
+            await client.get(path)
+        # An exact path-and-query route answered, not its path's; a 404 uses none.
+        assert dist.origins["api"].unused_routes == ["/data", "/never"]
+        dist.reset()
+        assert dist.origins["api"].unused_routes == ["/", "/data?x=1", "/data", "/never"]
+    async with Distribution(API, origins={"api": lambda request: "fn"}) as dist:
+        assert dist.origins["api"].unused_routes == []  # a function stub has no routes
+
+
 async def test_every_response_carries_its_trace() -> None:
     async with Distribution(API, origins={"api": {"/": "x"}}) as dist, dist.client() as client:
         response = await client.get("/")
