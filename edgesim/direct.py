@@ -19,6 +19,7 @@ from typing import Any
 
 from edgesim.errors import UserError
 from edgesim.event_files import load_event
+from edgesim.function_associations import LambdaFunctionAssociation
 from edgesim.lambda_edge.invoke import InvokeResult
 from edgesim.messages import EventType
 
@@ -210,15 +211,17 @@ class LambdaTestResult(InvokeResult):
         return f"<LambdaTestResult {self.handler} ok={self.ok} error={self.error!r}>"
 
 
-async def invoke_lambda(handler: str, event: Event, *, event_type: EventType | str | None = None,
+async def invoke_lambda(handler: str | LambdaFunctionAssociation, event: Event, *,
+                        event_type: EventType | str | None = None,
                         validate: bool = True, base_dir: Path | None = None, timeout: float | None = None,
                         memory: int | None = None) -> LambdaTestResult:
-    """Run a Lambda@Edge handler (`path/file.py:handler`) on `event` in a fresh worker."""
+    """Run a Lambda@Edge handler (`path/file.py:handler`, or a config's association) on `event` in a
+    fresh worker."""
     from edgesim.lambda_edge import invoke_handler
 
     trigger = EventType(event_type) if event_type is not None else None
     out = await invoke_handler(handler, _event(event, base_dir or Path.cwd()), event_type=trigger, validate=validate, base_dir=base_dir,
                                timeout=timeout, memory=memory)
     result = LambdaTestResult(**{f.name: out.__dict__[f.name] for f in fields(out)})
-    result.handler = handler
+    result.handler = handler if isinstance(handler, str) else handler.handler
     return result

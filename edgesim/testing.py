@@ -22,11 +22,13 @@ import httpx
 
 from edgesim.app import EdgeApp
 from edgesim.clock import ManualClock
-from edgesim.config import DistributionConfig, ViewerProfile, load_config, parse_config
+from edgesim.config import DefaultCacheBehavior, DistributionConfig, ViewerProfile, load_config, parse_config
+from edgesim.direct import Event, FunctionTestResult, LambdaTestResult
 from edgesim.errors import ConfigError
 from edgesim.function_associations import CloudFrontFunctionAssociation
 from edgesim.kvs_files import KvsFile
 from edgesim.origin_config import CustomOrigin
+from edgesim.routing import compile_pattern, matching_path
 from edgesim.runtime_pool import RuntimePool
 # Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
@@ -408,6 +410,36 @@ class Distribution:
         if self.simulator is None:
             raise RuntimeError("the distribution is not started: use it as `async with Distribution(...)`")
         return self.simulator.invalidate(list(paths))
+
+    async def run_function(self, trigger: EventType | str, event: Event, *,
+                           path: str = "/") -> FunctionTestResult | LambdaTestResult:
+        """The function the config puts at `trigger` on the behavior `path` selects, run alone on
+        `event` (a dict, or a JSON file's path from the working folder), as `edgesim.direct` runs one:
+        its file, runtime, limits and KeyValueStore (this test's copy, so `store()` edits show) come
+        from the config, so a test need not repeat them. A CloudFront Function gives what
+        `aws cloudfront test-function` prints, a Lambda@Edge handler what `edgesim invoke --validate` does."""
+        __tracebackhide__ = True
+        from edgesim.direct import _trigger, invoke_lambda, run_cloudfront_function
+
+        event_type = _trigger(trigger)
+        behavior = self._behavior_config(path)
+        assoc = behavior.functions.get(event_type)
+        if assoc is None:
+            has = sorted(e.value for e in behavior.functions) or "none"
+            raise LookupError(f"the behavior {behavior.path_pattern!r} (for {path}) has no function at "
+                              f"{event_type.value}; its functions are at: {has}")
+        if isinstance(assoc, CloudFrontFunctionAssociation):
+            return await run_cloudfront_function(assoc.cloudfront_function, event, runtime=assoc.runtime,
+                                                 kvs=assoc.kvs)
+        return await invoke_lambda(assoc, event, event_type=event_type)
+
+    def _behavior_config(self, path: str) -> DefaultCacheBehavior:
+        """The behavior CloudFront picks for `path`: the first pattern that matches, else the default (spec §4.1)."""
+        normal = matching_path(path if path.startswith("/") else "/" + path)
+        for behavior in self.config.cache_behaviors:
+            if compile_pattern(behavior.path_pattern).fullmatch(normal) is not None:
+                return behavior
+        return self.config.default_cache_behavior
 
     def store(self, name: str | None = None) -> KvsFile:
         """A KeyValueStore of this test, by its file's stem; the only one when `name` is omitted."""

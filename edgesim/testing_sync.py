@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from edgesim.direct import Event, FunctionTestResult, LambdaTestResult
 from edgesim.errors import UserError
 from edgesim.event_loop import new_event_loop
 from edgesim.kvs_files import KvsFile
+from edgesim.messages import EventType
 from edgesim.stubs import OriginStub
 from edgesim.testing import Distribution, attach_trace
 from edgesim.trace import Trace
@@ -243,6 +245,12 @@ class SyncDistribution:
     def invalidate(self, *paths: str) -> int:
         __tracebackhide__ = True
         return self.distribution.invalidate(*paths)
+
+    def run_function(self, trigger: EventType | str, event: Event, *,
+                     path: str = "/") -> FunctionTestResult | LambdaTestResult:
+        """Distribution.run_function: the configured function at `trigger` for `path`, alone on `event`."""
+        __tracebackhide__ = True
+        return self.loop.run(self.distribution.run_function(trigger, event, path=path))
 
     def store(self, name: str | None = None) -> KvsFile:
         __tracebackhide__ = True

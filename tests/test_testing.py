@@ -549,3 +549,54 @@ def test_a_kvs_value_that_is_no_string_is_refused_naming_it_by_item_and_by_repla
     # A key that is not there names the store's keys.
     with pytest.raises(KeyError, match=r"no key 'colour' in KeyValueStore flags \(keys: \['color'\]\)"):
         store["colour"]
+
+
+KVS_FN = """import cf from 'cloudfront';
+const kvs = cf.kvs();
+async function handler(event) {
+    const request = event.request;
+    request.headers['x-flag'] = { value: await kvs.get('flag') };
+    return request;
+}
+"""
+ORIGIN_REQUEST_PY = """def handler(event, context):
+    request = event['Records'][0]['cf']['request']
+    request['headers']['x-limit'] = [{'key': 'X-Limit', 'value': str(context.get_remaining_time_in_millis() > 5000)}]
+    return request
+"""
+
+
+async def test_run_function_runs_the_configured_function_for_a_trigger_and_path(tmp_path: Path) -> None:
+    from edgesim.direct import cloudfront_function_event, lambda_event
+
+    (tmp_path / "flag.js").write_text(KVS_FN)
+    (tmp_path / "store.json").write_text(json.dumps({"data": [{"key": "flag", "value": "on"}]}))
+    (tmp_path / "auth.py").write_text(ORIGIN_REQUEST_PY)
+    config = {**API, "default_cache_behavior": {**BEHAVIOR, "functions": {
+        "viewer-request": {"cloudfront_function": "flag.js", "kvs": "store.json"}}},
+        "cache_behaviors": [{**BEHAVIOR, "path_pattern": "/api/*", "functions": {
+            "origin-request": {"lambda": "auth.py:handler", "timeout": 2}}}]}
+    async with Distribution(config, base_dir=tmp_path, origins={"api": {"/": "x"}}) as dist:
+        cff = await dist.run_function("viewer-request", cloudfront_function_event(uri="/x"))
+        assert cff.output["request"]["headers"]["x-flag"] == {"value": "on"}
+        dist.store()["flag"] = "off"  # this test's copy of the store, as requests see it
+        cff = await dist.run_function("viewer-request", cloudfront_function_event(uri="/x"))
+        assert cff.output["request"]["headers"]["x-flag"] == {"value": "off"}
+        # /api/x picks the /api/* behavior: its handler, with the association's 2 s timeout (not 30 s).
+        lam = await dist.run_function("origin-request", lambda_event("origin-request", uri="/api/x"), path="/api/x")
+        assert lam.ok and lam.result["headers"]["x-limit"] == [{"key": "X-Limit", "value": "False"}]
+        with pytest.raises(LookupError, match=r"the behavior '\*' \(for /x\) has no function at origin-request; "
+                                              r"its functions are at: \['viewer-request'\]"):
+            await dist.run_function("origin-request", lambda_event("origin-request"), path="/x")
+
+
+def test_run_function_from_a_sync_test(tmp_path: Path) -> None:
+    from edgesim.direct import cloudfront_function_event
+
+    (tmp_path / "flag.js").write_text(KVS_FN)
+    (tmp_path / "store.json").write_text(json.dumps({"data": [{"key": "flag", "value": "on"}]}))
+    config = {**API, "default_cache_behavior": {**BEHAVIOR, "functions": {
+        "viewer-request": {"cloudfront_function": "flag.js", "kvs": "store.json"}}}}
+    with SyncDistribution(config, base_dir=tmp_path, origins={"api": {"/": "x"}}) as dist:
+        result = dist.run_function("viewer-request", cloudfront_function_event(uri="/x"))
+    assert result.output["request"]["headers"]["x-flag"] == {"value": "on"}

@@ -112,11 +112,16 @@ def _guess_trigger(cf: Any) -> tuple[EventType, str]:
     return EventType.VIEWER_REQUEST, "it has no response, no request.origin and no header CloudFront adds"
 
 
-async def invoke_handler(handler: str, event: dict[str, Any], *, event_type: EventType | None = None,
-                         validate: bool = False, base_dir: Path | None = None, timeout: float | None = None,
-                         memory: int | None = None, aws_credentials: bool = False) -> InvokeResult:
-    """Run `event` through `handler` in a fresh worker; never raises for what the handler does."""
-    assoc = load_handler(handler, base_dir or Path.cwd())
+async def invoke_handler(handler: str | LambdaFunctionAssociation, event: dict[str, Any], *,
+                         event_type: EventType | None = None, validate: bool = False, base_dir: Path | None = None,
+                         timeout: float | None = None, memory: int | None = None,
+                         aws_credentials: bool = False) -> InvokeResult:
+    """Run `event` through `handler` (`file.py:function`, or a config's association, with its own
+    timeout and memory) in a fresh worker; never raises for what the handler does."""
+    if isinstance(handler, LambdaFunctionAssociation):
+        assoc, handler = handler, handler.handler
+    else:
+        assoc = load_handler(handler, base_dir or Path.cwd())
     note = None
     trigger = event_type
     if trigger is None:
