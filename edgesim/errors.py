@@ -29,6 +29,8 @@ Spec §1.9 and §2.8 give the statuses and X-Cache names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class EdgesimError(Exception):
     """Base of every error edgesim raises on purpose."""
@@ -90,7 +92,7 @@ class ViewerError(EdgesimError):
     # The reason line on CloudFront's error page (spec §1.9).
     page_reason: str = "The request could not be satisfied."
 
-    def __init__(self, reason: str = "", *, logs: list[str] | None = None) -> None:
+    def __init__(self, reason: str = "", *, logs: Sequence[str] | None = None) -> None:
         self.reason = reason or self.page_reason
         # A function's log lines up to the failure, so the developer sees them next to the error.
         self.logs: list[str] = list(logs or [])

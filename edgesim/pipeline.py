@@ -238,7 +238,7 @@ class Pipeline:
         record.duration_ms = result.duration_ms or (time.perf_counter() - started) * 1000
         record.compute_utilization = result.compute_utilization
         record.cold_start = result.cold_start
-        record.logs = list(result.logs)
+        record.logs = result.logs  # not copied: a Lambda@Edge invocation's are formatted only when read
         record.log_data = result.log_data
         record.event, record.output = result.event, result.output
         record.generated = result.generated

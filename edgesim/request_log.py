@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from edgesim.messages import EventType
@@ -18,10 +18,12 @@ from edgesim.trace import Trace, TriggerTrace
 _LAMBDA_FRAME = ("START RequestId: ", "END RequestId: ", "REPORT RequestId: ")
 
 
-def _shown(t: TriggerTrace) -> list[str]:
+def _shown(t: TriggerTrace) -> Sequence[str]:
     logs = t.logs
     if t.kind != "lambda" or t.error:
         return logs
+    if getattr(logs, "frame_only", False):  # lambda_edge.runtime.CloudWatchLog: left unformatted
+        return []
     if len(logs) == 3 and logs[1].startswith("END RequestId: "):
         return []  # the usual invocation: START, END, REPORT and nothing of the handler's
     return [line for line in logs if not line.startswith(_LAMBDA_FRAME)]
@@ -98,7 +100,7 @@ def json_line(trace: Trace, *, inspecting: bool = False) -> str:
         "triggers": [
             {"eventType": t.event_type.value, "function": t.function, "kind": t.kind,
              "durationMs": round(t.duration_ms, 3), "computeUtilization": t.compute_utilization,
-             "coldStart": t.cold_start, "logs": t.logs, "logData": t.log_data, "error": t.error,
+             "coldStart": t.cold_start, "logs": list(t.logs), "logData": t.log_data, "error": t.error,
              "generated": t.generated}
             for t in trace.triggers
         ],

@@ -8,7 +8,7 @@ with their `logs` attached, and the pipeline lets them through to become the vie
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, Union
 
@@ -52,7 +52,7 @@ class TriggerResult:
     request: Request | None = None
     response: Response | None = None
     generated: bool = False
-    logs: list[str] = field(default_factory=list)
+    logs: Sequence[str] = field(default_factory=list)
     duration_ms: float = 0.0
     compute_utilization: int | None = None  # CloudFront Functions only, 0-100
     cold_start: bool = False

@@ -7,6 +7,7 @@ read it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from edgesim.messages import EventType
@@ -21,7 +22,7 @@ class TriggerTrace:
     duration_ms: float = 0.0
     compute_utilization: int | None = None
     cold_start: bool = False
-    logs: list[str] = field(default_factory=list)
+    logs: Sequence[str] = field(default_factory=list)
     log_data: str | None = None  # the access log's viewer-request-log-data / viewer-response-log-data
     event: JSON = None
     output: JSON = None

@@ -141,7 +141,7 @@ async def invoke_handler(handler: str | LambdaFunctionAssociation, event: dict[s
                             x_cache=exc.x_cache if validate else None, notes=notes)
     finally:
         await pool.aclose()
-    out = InvokeResult(result=execution.outcome.result, logs=execution.logs, event_type=trigger,
+    out = InvokeResult(result=execution.outcome.result, logs=list(execution.logs), event_type=trigger,
                        duration_ms=execution.outcome.duration_ms, cold_start=execution.cold_start,
                        notes=notes)
     try:

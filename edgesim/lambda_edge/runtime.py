@@ -15,10 +15,10 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from edgesim import errors
 from edgesim.config import DistributionSettings
@@ -67,9 +67,54 @@ class Execution:
     """One invocation as the log sees it."""
 
     outcome: InvokeOutcome
-    logs: list[str]
+    logs: Sequence[str]
     request_id: str
     cold_start: bool
+
+
+class CloudWatchLog(Sequence[str]):
+    """The START / END / REPORT lines of an invocation that logged nothing else and did not fail,
+    formatted when first read. The serve log's text lines never show them (request_log.py reads
+    `frame_only` instead), so most are never formatted: formatting them was 6% of the serving
+    process's instructions per warm invocation (issue 6). A failure, the handler's own lines or a
+    cold start's Init Duration are formatted at once (cloudwatch_log), their times being now's."""
+
+    __slots__ = ("_spec", "_request_id", "_outcome", "_timeout", "_memory_part", "_lines")
+    frame_only = True
+
+    def __init__(self, spec: WorkerSpec, request_id: str, outcome: InvokeOutcome, timeout: float,
+                 memory_part: str) -> None:
+        self._spec, self._request_id, self._outcome = spec, request_id, outcome
+        self._timeout, self._memory_part = timeout, memory_part
+        self._lines: list[str] | None = None
+
+    def _formatted(self) -> list[str]:
+        if self._lines is None:
+            self._lines = cloudwatch_log(self._spec, self._request_id, self._outcome, self._timeout, self._memory_part)
+        return self._lines
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        return self._formatted()[index]
+
+    def __len__(self) -> int:
+        return 3
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._formatted())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, so unhashable as a list is
+
+    def __repr__(self) -> str:
+        return repr(self._formatted())
 
 
 class WorkerPool:
@@ -190,8 +235,11 @@ class WorkerPool:
                 outcome.init_ms = worker.init_ms
         finally:
             self._release()
-        return Execution(outcome, cloudwatch_log(self.spec, request_id, outcome, timeout, self._report_memory),
-                         request_id, cold)
+        if outcome.failure is None and not outcome.lines and outcome.init_ms is None:
+            logs: Sequence[str] = CloudWatchLog(self.spec, request_id, outcome, timeout, self._report_memory)
+        else:
+            logs = cloudwatch_log(self.spec, request_id, outcome, timeout, self._report_memory)
+        return Execution(outcome, logs, request_id, cold)
 
     def _context(self, worker: Worker, request_id: str, timeout: float) -> InvokeContext:
         return {**self._context_base, "awsRequestId": request_id,  # type: ignore[typeddict-item]
