@@ -205,3 +205,38 @@ def test_a_fix_saved_as_the_wait_begins_is_not_missed(tmp_path: Path) -> None:
     waiter.start()
     waiter.join(15)
     assert loaded and loaded[0].default_cache_behavior.target_origin == "site"
+
+
+async def test_the_request_that_finds_an_edit_does_not_wait_for_the_reports_syntax_checks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`node --check` of every handler (tens of ms each, hundreds on a loaded machine) is said after
+    the reload; the request that found the edit is answered by the new version without waiting."""
+    import time
+
+    import edgesim.reload
+    from edgesim.messages import Headers, Request
+    from edgesim.simulator import Simulator
+
+    checked = asyncio.Event()
+
+    async def slow_syntax_check(config: DistributionConfig) -> list[str]:
+        await asyncio.sleep(1.0)
+        checked.set()
+        return ["handler.js:1: SyntaxError: a slow check"]
+
+    monkeypatch.setattr(edgesim.reload, "lambda_syntax_problems", slow_syntax_check)
+    _versioned(tmp_path, "v1")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'cache_policy = "CachingDisabled"\n'
+        'functions.viewer-request = { cloudfront_function = "fn/vr.js", runtime = "cloudfront-js-2.0" }\n')
+    async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator, _watching(simulator) as reports:
+        _versioned(tmp_path, "v2")
+        started = time.monotonic()
+        response, _ = await simulator.handle(Request("GET", "/", headers=Headers([("Host", "d.example")])))
+        assert response.body == b"v2"
+        assert time.monotonic() - started < 0.5
+        assert reports == ["reloaded vr.js"]
+        await asyncio.wait_for(checked.wait(), 10)
+        await asyncio.sleep(0)
+        assert reports[-1].endswith("handler.js:1: SyntaxError: a slow check")
