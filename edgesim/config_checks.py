@@ -6,8 +6,10 @@ Lambda@Edge quotas a handler is held to.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from edgesim.config_errors import did_you_mean
 from edgesim.docs_links import cite
 from edgesim.function_associations import CloudFrontFunctionAssociation, LambdaFunctionAssociation
 from edgesim.messages import EventType
@@ -66,6 +68,17 @@ def _named_behaviors(config: DistributionConfig) -> Iterator[tuple[str, DefaultC
     yield "default_cache_behavior", config.default_cache_behavior
 
 
+def _missing(path: Path) -> str:
+    """A missing file's path, and the file beside it with a close name: a function file renamed
+    while `serve` runs (the last good version keeps serving), or a typo in the config."""
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.is_file() and not p.name.startswith(".")]
+    except OSError:  # no such folder
+        names = []
+    close = did_you_mean(path.name, names)
+    return f"{path}; did you mean {close}, beside it?" if close else str(path)
+
+
 def lambda_limits(event_type: EventType, quotas: str) -> tuple[float, int]:
     """(max timeout s, max memory MB) for a Lambda@Edge trigger (spec §2.7)."""
     if quotas == "per-trigger" and event_type.is_viewer:
@@ -83,9 +96,9 @@ def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSet
                 yield (f"{field}: a CloudFront Function can only run on viewer-request or viewer-response; "
                        "use a Lambda@Edge function for origin events")
             if not assoc.cloudfront_function.is_file():
-                yield f"{field}: function file not found: {assoc.cloudfront_function}"
+                yield f"{field}: function file not found: {_missing(assoc.cloudfront_function)}"
             if assoc.kvs is not None and not assoc.kvs.is_file():
-                yield f"{field}.kvs: KeyValueStore file not found: {assoc.kvs}"
+                yield f"{field}.kvs: KeyValueStore file not found: {_missing(assoc.kvs)}"
             continue
         assert isinstance(assoc, LambdaFunctionAssociation)
         if event_type.is_viewer and has_cff:
@@ -93,7 +106,7 @@ def _function_problems(behavior: DefaultCacheBehavior, settings: DistributionSet
                    f"on a viewer event ({cite('edge-function-restrictions-all')}); "
                    "move one of them or use an origin event for the Lambda")
         if not assoc.path.is_file():
-            yield f"{field}: handler file not found: {assoc.path}"
+            yield f"{field}: handler file not found: {_missing(assoc.path)}"
         max_timeout, max_memory = lambda_limits(event_type, settings.lambda_quotas)
         if assoc.timeout is not None and assoc.timeout > max_timeout:
             yield (f"{field}.timeout: {assoc.timeout:g} s is over Lambda@Edge's {max_timeout:g} s for {event_type} "

@@ -485,7 +485,9 @@ def _check(toml: str, output: Path, functions: Functions) -> None:
     try:
         parse_config(tomllib.loads(toml), base_dir=output.resolve().parent, source=output)
     except ConfigError as exc:
-        problems = [p for p in exc.problems if not (" file not found: " in p and p.endswith(tuple(pending)))]
+        # (the path ends the problem, or comes before "; did you mean" a file beside it)
+        problems = [p for p in exc.problems
+                    if not (" file not found: " in p and p.split("; did you mean ")[0].endswith(tuple(pending)))]
         if any(" is over Lambda@Edge's " in p for p in problems):
             # The value is the function's own, or its tool's default when it sets none (a Serverless
             # function's 6 s / 1024 MB): CloudFront refuses that association too (spec §2.7).

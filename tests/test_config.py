@@ -632,3 +632,25 @@ def test_an_allowed_origin_custom_header_loads(tmp_path: Path) -> None:
                                          'custom_headers = { X-Origin-Secret = "s", User-Agent = "u" }\n'
                                          '[default_cache_behavior]\ntarget_origin = "o"\n'))
     assert config.origins[0].custom_headers == {"X-Origin-Secret": "s", "User-Agent": "u"}
+
+
+@pytest.mark.parametrize(("association", "present", "expected"), [
+    # A function file renamed while serving, or misspelt: the close name beside it is said.
+    ('{ cloudfront_function = "fns/add-index.js" }', "add-index2.js",
+     "function file not found: {tmp}/fns/add-index.js; did you mean add-index2.js, beside it?"),
+    ('{ lambda = "fns/auth_handler.py:handler" }', "auth-handler.py",
+     "handler file not found: {tmp}/fns/auth_handler.py; did you mean auth-handler.py, beside it?"),
+    # Nothing close: the path alone, as before.
+    ('{ cloudfront_function = "fns/add-index.js" }', "unrelated.txt",
+     "function file not found: {tmp}/fns/add-index.js"),
+])
+def test_a_missing_function_file_names_a_close_file_beside_it(
+        tmp_path: Path, association: str, present: str, expected: str) -> None:
+    (tmp_path / "fns").mkdir()
+    (tmp_path / "fns" / present).write_text("function handler(event) { return event.request; }\n")
+    path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n'
+                                  f'functions.viewer-request = {association}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    problems = [p.split(": ", 1)[1] for p in caught.value.problems]  # after the file's own name
+    assert [p.split(": ", 1)[1] for p in problems] == [expected.format(tmp=tmp_path)]
