@@ -103,8 +103,12 @@ class Reloader:
 
     def concerns(self, path: Path) -> bool:
         """Whether a change to `path` (resolved) is one to the distribution: a file the config names,
-        or code a Lambda@Edge handler may import (handler_folders)."""
-        return path in self.paths or (path.suffix in _CODE and path.parent in self.code_folders)
+        or code a Lambda@Edge handler may import (handler_folders). Not an editor's hidden or `#`
+        file beside it (`.#x.py` Emacs locks the moment a buffer changes, `#x.py#` autosaves, `.x.json`
+        scratch): no Python module's name starts with a dot, and each such reload would empty the
+        edge cache and restart the workers."""
+        return path in self.paths or (path.suffix in _CODE and path.parent in self.code_folders
+                                      and not path.name.startswith((".", "#")))
 
     def current(self) -> bool:
         """Whether the files are as the version served (or being loaded) last saw them."""

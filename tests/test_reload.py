@@ -162,6 +162,28 @@ async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: 
         assert reports == ["reloaded util.py"]
 
 
+async def test_an_editors_lock_and_swap_files_alone_do_not_reload(tmp_path: Path) -> None:
+    """Emacs makes `.#util.py` (a lock, as soon as the buffer is modified, before any save) and
+    `#util.py#` (autosave); other tools write hidden `.x.json` scratch files. None is code a handler
+    imports (a Python module's name cannot start with a dot), but each reloaded the distribution,
+    which empties the edge cache and restarts the workers."""
+    config = load_config(_project(tmp_path))
+    simulator = _Simulator(config)
+    async with _watching(simulator) as reports:
+        lib = tmp_path / "lambda" / "lib"
+        (lib / ".#util.py").symlink_to("user@host.1234:1700000000")
+        (lib / "#util.py#").write_text("X = 3\n")
+        (tmp_path / "lambda" / ".prettierrc.json").write_text("{}")
+        (tmp_path / "lambda" / ".tmp.json").write_text("{}")
+        (tmp_path / "lambda" / ".tmp.json").unlink()
+        (lib / ".#util.py").unlink()
+        await asyncio.sleep(0.6)  # more than the debounce and a step
+        assert simulator.reloads == 0 and reports == []
+        (lib / "util.py").write_text("X = 4\n")
+        await asyncio.wait_for(simulator.reloaded.wait(), 10)
+        assert reports == ["reloaded util.py"]
+
+
 async def test_an_edgesim_failure_in_a_reload_keeps_the_last_good_version_serving(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from edgesim.messages import Headers, Request
