@@ -319,6 +319,10 @@ def _config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
     )
 
 
+# Lines of a banner past which its URL (its second line) is said again at its end: about a terminal's height.
+LONG_BANNER = 20
+
+
 def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None,
            inspecting: list[str] | None = None) -> str:
     """`inspecting`: the `--inspect` lines (Inspector.banner_lines), after the behaviors."""
@@ -329,7 +333,10 @@ def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = N
         lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
     for problem in syntax_problems or ():
         lines.append(f"  ! {SYNTAX_NOTE}: {problem}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if text.count("\n") >= LONG_BANNER:  # the URL, second, has scrolled off: said again where the eye is
+        text += f"\n  ready on {url}"
+    return text
 
 
 def behaviors_text(config: DistributionConfig) -> str:

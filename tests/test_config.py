@@ -660,3 +660,18 @@ def test_a_missing_function_file_names_a_close_file_beside_it(
         load_config(path)
     problems = [p.split(": ", 1)[1] for p in caught.value.problems]  # after the file's own name
     assert [p.split(": ", 1)[1] for p in problems] == [expected.format(tmp=tmp_path)]
+
+
+def test_a_long_banner_ends_with_the_url_again(tmp_path: Path) -> None:
+    """30 behaviors make a banner of 40 lines: its URL, second, has scrolled off a terminal; it is
+    said again last, where the eye is (as Vite's and wrangler's banners end with theirs)."""
+    from edgesim.server import banner
+    from edgesim.simulator import Simulator
+
+    behaviors = "".join(f'[[cache_behaviors]]\npath_pattern = "/s{n}/*"\ntarget_origin = "app"\n' for n in range(30))
+    config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + behaviors))
+    lines = banner(Simulator(config), "http://127.0.0.1:8080/").splitlines()
+    assert lines[1] == "  http://127.0.0.1:8080/"
+    assert lines[-1] == "  ready on http://127.0.0.1:8080/"
+    short = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))
+    assert banner(Simulator(short), "http://127.0.0.1:8080/").count("http://127.0.0.1:8080/") == 1
