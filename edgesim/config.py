@@ -24,6 +24,7 @@ from edgesim.config_checks import config_warnings as config_warnings
 from edgesim.config_checks import deploy_problems as deploy_problems
 from edgesim.config_checks import lambda_limits as lambda_limits
 from edgesim.config_errors import explain
+from edgesim.config_lines import field_line
 from edgesim.docs_links import cite
 from edgesim.errors import ConfigError
 from edgesim.function_associations import CloudFrontFunctionAssociation as CloudFrontFunctionAssociation
@@ -397,7 +398,21 @@ def load_config(path: Path | str) -> DistributionConfig:
         at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         file = f"{path}:{at[1]}:{at[2]}" if at is not None else str(path)
         raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=file) from None
-    return parse_config(data, base_dir=path.resolve().parent, source=path)
+    try:
+        return parse_config(data, base_dir=path.resolve().parent, source=path)
+    except ConfigError as exc:
+        raise ConfigError.many([_with_line(problem, str(path), text) for problem in exc.problems]) from None
+
+
+def _with_line(problem: str, file: str, text: str) -> str:
+    """`file: field: message` as `file:line: field: message`, the line where the field (or the table
+    it is missing from) is written (config_lines.py); unchanged when it is not found."""
+    head = f"{file}: "
+    field = problem[len(head):].split(": ", 1)[0] if problem.startswith(head) else ""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+(\[\d+\]|\.[A-Za-z0-9_\-]+)*", field):
+        return problem
+    line = field_line(text, field)
+    return problem if line is None else f"{file}:{line}: {problem[len(head):]}"
 
 
 _FORMATS = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML", ".tf": "Terraform"}

@@ -93,6 +93,7 @@ class Reloader:
         self._report = report
         self._describe = describe
         self._next_check = 0.0
+        self._reporting: set[asyncio.Task[None]] = set()  # reports of reloads (kept from the collector)
         self._remember()
 
     def _remember(self) -> None:
@@ -102,8 +103,12 @@ class Reloader:
 
     def concerns(self, path: Path) -> bool:
         """Whether a change to `path` (resolved) is one to the distribution: a file the config names,
-        or code a Lambda@Edge handler may import (handler_folders)."""
-        return path in self.paths or (path.suffix in _CODE and path.parent in self.code_folders)
+        or code a Lambda@Edge handler may import (handler_folders). Not an editor's hidden or `#`
+        file beside it (`.#x.py` Emacs locks the moment a buffer changes, `#x.py#` autosaves, `.x.json`
+        scratch): no Python module's name starts with a dot, and each such reload would empty the
+        edge cache and restart the workers."""
+        return path in self.paths or (path.suffix in _CODE and path.parent in self.code_folders
+                                      and not path.name.startswith((".", "#")))
 
     def current(self) -> bool:
         """Whether the files are as the version served (or being loaded) last saw them."""
@@ -151,12 +156,25 @@ class Reloader:
             self._report(self._describe(self.simulator.config))
         for problem in self.simulator.load_problems:
             self._report(f"  function failed to load (its requests get CloudFront's 503): {problem}")
+        # The new version serves from here. The rest of the report waits on `node --check` runs
+        # (tens of ms each, hundreds under load) and the inspector: the request whose check found
+        # the edit (reload_now) would wait for them too, so they are said from a task of their own.
+        task = asyncio.create_task(self._report_checks(self.simulator.config))
+        self._reporting.add(task)
+        task.add_done_callback(self._reporting.discard)
+
+    async def _report_checks(self, config: DistributionConfig) -> None:
         inspector = getattr(self.simulator, "inspector", None)  # (a test's stand-in may have none)
         if inspector is not None:  # `serve --inspect`: the new workers' addresses
             for line in await inspector.reload_lines():
                 self._report(line)
-        for problem in await lambda_syntax_problems(self.simulator.config):
+        for problem in await lambda_syntax_problems(config):
             self._report(f"  {SYNTAX_NOTE}: {problem}")
+
+    def close(self) -> None:
+        """Drop the reports still being checked (the server is stopping)."""
+        for task in self._reporting:
+            task.cancel()
 
 
 async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], stop: asyncio.Event,
@@ -182,6 +200,7 @@ async def watch_and_reload(simulator: Simulator, report: Callable[[str], None], 
             await reloader.reload(changed)
     finally:
         simulator.sources = None
+        reloader.close()
 
 
 def wait_for_valid_config(path: Path, report: Callable[[str], None]) -> DistributionConfig:

@@ -255,10 +255,46 @@ def _not_broken_off(record: logging.LogRecord) -> bool:
     return not (record.exc_info and isinstance(record.exc_info[1], BodyBrokenOff))
 
 
+def _not_cancelled(record: logging.LogRecord) -> bool:
+    """A second Ctrl+C stops serve at once: the request tasks and the lifespan still running are
+    cancelled, which uvicorn logs with a traceback each. Nothing went wrong; serve said it stops."""
+    return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
 def _uvicorn_config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
     config = _config(app, host, port)
-    logging.getLogger("uvicorn.error").addFilter(_not_broken_off)  # after Config set up uvicorn's logging
+    for quiet in (_not_broken_off, _not_cancelled):  # after Config set up uvicorn's logging
+        logging.getLogger("uvicorn.error").addFilter(quiet)
     return config
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying what a Ctrl+C waits for: uvicorn waits for the requests in flight
+    (a handler may run for 30 s) and says so only at INFO, below the level serve logs at."""
+
+    def __init__(self, config: uvicorn.Config, say: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._say = say
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        stopping = self.should_exit
+        super().handle_exit(sig, frame)
+        if self._loop is not None and (not stopping or self.force_exit):
+            # A signal handler: the line is written from the loop, not in the middle of another write.
+            self._loop.call_soon_threadsafe(self._said_stopping, self.force_exit)
+
+    def _said_stopping(self, now: bool) -> None:
+        count = len(self.server_state.tasks)
+        if not count:
+            return
+        requests = f"{count} request{'s' if count != 1 else ''} in flight"
+        self._say(f"stopping now: {requests} cut off" if now
+                  else f"stopping: waiting for {requests} (Ctrl+C again to stop now)")
 
 
 def _config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
@@ -283,6 +319,10 @@ def _config(app: EdgeApp, host: str, port: int) -> uvicorn.Config:
     )
 
 
+# Lines of a banner past which its URL (its second line) is said again at its end: about a terminal's height.
+LONG_BANNER = 20
+
+
 def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = None,
            inspecting: list[str] | None = None) -> str:
     """`inspecting`: the `--inspect` lines (Inspector.banner_lines), after the behaviors."""
@@ -293,7 +333,10 @@ def banner(simulator: Simulator, url: str, syntax_problems: list[str] | None = N
         lines.append(f"  ! function failed to load (its requests get CloudFront's 503): {problem}")
     for problem in syntax_problems or ():
         lines.append(f"  ! {SYNTAX_NOTE}: {problem}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if text.count("\n") >= LONG_BANNER:  # the URL, second, has scrolled off: said again where the eye is
+        text += f"\n  ready on {url}"
+    return text
 
 
 def behaviors_text(config: DistributionConfig) -> str:
@@ -333,7 +376,7 @@ async def serve(simulator: Simulator, host: str, port: int, *, on_trace: Callabl
     """Serve until interrupted; reload on edits to the config or any function file."""
     say = report or (lambda text: print(text, file=sys.stderr, flush=True))
     app = EdgeApp(simulator, on_trace=on_trace)
-    server = uvicorn.Server(_uvicorn_config(app, host, port))
+    server = _Server(_uvicorn_config(app, host, port), say)
     stop = asyncio.Event()
 
     async def announce() -> None:

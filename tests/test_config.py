@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,11 @@ from edgesim.errors import ConfigError
 def test_embedded_default_loads() -> None:
     config = load_config(default_config_path())
     assert [b.path_pattern for b in config.behaviors()] == ["/static/*", "*"]
+
+
+def _unlined(text: str) -> str:
+    """Problems without the line number load_config puts after the file (test_config_lines.py tests it)."""
+    return re.sub(r"\.toml:\d+: ", ".toml: ", text)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -237,7 +243,7 @@ def test_an_origin_or_function_problem_is_told_once_for_its_kind(tmp_path: Path,
 )
 def test_an_unknown_key_names_the_key_probably_meant(tmp_path: Path, toml: str, expected: list[str]) -> None:
     problems = problems_of(tmp_path, toml)
-    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
 
 
 @pytest.mark.parametrize("runtime", ["python3.99", "python3.6", "python2.7", "nodejs19.x", "nodejs8.10", "java21"])
@@ -246,7 +252,7 @@ def test_a_runtime_lambda_at_edge_does_not_have_is_refused_naming_the_field(tmp_
     problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
                            f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n')
     assert len(problems) == 1, problems
-    assert problems[0].removeprefix(f"{tmp_path / 'edgesim.toml'}: ").startswith(
+    assert _unlined(problems[0]).removeprefix(f"{tmp_path / 'edgesim.toml'}: ").startswith(
         f"default_cache_behavior.functions.origin-response.runtime: {runtime!r} is not a runtime Lambda@Edge "
         "supports (CloudFront docs: \"Restrictions on Lambda@Edge\"); use one of: "), problems
     listed = "python3.14, python3.13, python3.12, python3.11, python3.10, python3.9, python3.8, python3.7"
@@ -293,7 +299,7 @@ def test_behaviors_no_request_can_reach_are_warnings_in_check_and_the_banner(tmp
     assert len(warnings) == 2 and all(w.startswith(e) for w, e in zip(warnings, expected)), warnings
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 0, result.output
-    assert [line for line in result.output.splitlines() if line.startswith("warning: ")] == [
+    assert [line for line in _unlined(result.output).splitlines() if line.startswith("warning: ")] == [
         f"warning: {w}" for w in warnings]
     shown = banner(Simulator(config), "http://127.0.0.1:8080/")
     assert [line for line in shown.splitlines() if "warning" in line] == [f"  ! warning: {w}" for w in warnings]
@@ -317,7 +323,7 @@ def test_a_directory_origin_without_its_folder_is_a_warning_in_check_and_the_ban
     expected = (f"warning: {path}: origins[0].directory: {(tmp_path / directory).resolve()} {said}: every request "
                 "to origin 'site' gets S3's 403 AccessDenied until it is a folder")
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
-    assert result.exit_code == 0 and expected in result.output.splitlines(), result.output
+    assert result.exit_code == 0 and expected in _unlined(result.output).splitlines(), result.output
     assert expected.removeprefix("warning: ") in behaviors_text(load_config(path))
     assert config_warnings(load_config(write(tmp_path, text.replace(directory, "site")))) == []
 
@@ -360,7 +366,7 @@ def test_cloudfront_api_names_point_to_edgesims(tmp_path: Path, line: str, table
 def test_keys_in_cloudfronts_json_case_are_named_and_told_how_to_write(tmp_path: Path, toml: str,
                                                                         expected: list[str]) -> None:
     problems = problems_of(tmp_path, toml)
-    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
 
 
 @pytest.mark.parametrize(("toml", "expected"), [
@@ -376,7 +382,7 @@ def test_keys_in_cloudfronts_json_case_are_named_and_told_how_to_write(tmp_path:
 def test_a_key_of_another_table_is_told_where_it_goes(tmp_path: Path, toml: str, expected: str) -> None:
     """It was "unknown key (check its spelling...)": spelt right, in the wrong table."""
     problems = problems_of(tmp_path, toml)
-    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
 
 
 def test_an_origin_path_points_to_the_url(tmp_path: Path) -> None:
@@ -425,7 +431,7 @@ def test_a_value_in_the_wrong_case_or_not_a_list_is_told_what_to_write(tmp_path:
                                                                          expected: str) -> None:
     toml = BASE + table if table.startswith("[default") else BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + table
     problems = problems_of(tmp_path, toml)
-    assert [p.removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
 
 
 @pytest.mark.parametrize(("toml", "expected"), [
@@ -443,7 +449,7 @@ def test_a_table_with_the_wrong_brackets_is_told_which_to_write(tmp_path: Path, 
     path = write(tmp_path, toml)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"error: {path}: {expected}"]
+    assert _unlined(result.output).splitlines() == [f"error: {path}: {expected}"]
 
 
 @pytest.mark.parametrize("handler", ["fns/h.py", "fns/a.js"])
@@ -456,7 +462,7 @@ def test_a_lambda_naming_only_its_file_is_told_to_name_the_function(tmp_path: Pa
                                   f'functions.origin-request = {{ lambda = "{handler}" }}\n')
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [
+    assert _unlined(result.output).splitlines() == [
         f"error: {path}: default_cache_behavior.functions.origin-request: '{handler}' names the file but not "
         f"the function Lambda calls; write '{handler}:handler'"]
 
@@ -510,7 +516,7 @@ def test_a_function_file_in_the_wrong_language_or_missing_module_is_told_plainly
         (tmp_path / name).write_text(text)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [
+    assert _unlined(result.output).splitlines() == [
         f"error: {path}: default_cache_behavior.functions.viewer-request: {expected.format(tmp=tmp_path)}"]
 
 
@@ -538,7 +544,7 @@ def test_an_origin_or_function_of_two_kinds_at_once_or_an_s3_url_is_told_which_t
     path = write(tmp_path, table)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"error: {path}: {where}: {expected}"]
+    assert _unlined(result.output).splitlines() == [f"error: {path}: {where}: {expected}"]
 
 
 @pytest.mark.parametrize(("key", "said"), [
@@ -559,7 +565,7 @@ def test_a_lambda_feature_lambda_at_edge_lacks_is_named_as_such_not_as_a_misspel
                                   f'functions.origin-request = {{ lambda = "fns/h.py:handler", {key} }}\n')
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
+    assert _unlined(result.output).splitlines() == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
 
 
 @pytest.mark.parametrize(("name", "code", "line"), [
@@ -578,7 +584,7 @@ def test_a_handler_that_fails_at_import_is_placed_at_its_line(tmp_path: Path, na
     (tmp_path / "fns" / name).write_text(code)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    (said,) = result.output.splitlines()
+    (said,) = _unlined(result.output).splitlines()
     assert said.startswith(f"error: {tmp_path / 'fns' / name}:{line}: "), said
 
 
@@ -634,7 +640,7 @@ def test_a_config_that_is_another_format_names_the_command_for_it(tmp_path: Path
     path.write_text(text)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"error: {path}: {expected.format(path=path)}"]
+    assert _unlined(result.output).splitlines() == [f"error: {path}: {expected.format(path=path)}"]
 
 
 @pytest.mark.parametrize(("line", "written"), [
@@ -649,7 +655,7 @@ def test_a_function_given_as_a_bare_file_is_told_the_table_to_write(tmp_path: Pa
     path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n{line}\n')
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    (said,) = result.output.splitlines()
+    (said,) = _unlined(result.output).splitlines()
     assert said.endswith(f"; write {written}"), said
 
 
@@ -683,6 +689,7 @@ def test_a_function_file_not_found_names_the_close_one_in_its_folder(tmp_path: P
                         'functions.origin-request = { lambda = "fns/auht.py:handler" }\n'
                         '[[cache_behaviors]]\npath_pattern = "/x"\ntarget_origin = "app"\n'
                         'functions.origin-request = { lambda = "lib/auth.py:handler" }\n')
+    found = [re.sub(r"edgesim\.toml:\d+: ", "edgesim.toml: ", p) for p in found]  # the line: test_config_lines.py
     fns, where = tmp_path / "fns", f"{tmp_path / 'edgesim.toml'}: "
     assert f"{where}default_cache_behavior.functions.viewer-request: function file not found: {fns / 'redirect.js'}; " \
            f"did you mean {fns / 'redirects.js'}?" in found
@@ -709,3 +716,18 @@ def test_an_origin_request_policy_excluding_authorization_or_forwarding_all_load
         config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
                                    f'origin_request_policy = {orp}\n'))
         assert config.default_cache_behavior.origin_request_policy is not None
+
+
+def test_a_long_banner_ends_with_the_url_again(tmp_path: Path) -> None:
+    """30 behaviors make a banner of 40 lines: its URL, second, has scrolled off a terminal; it is
+    said again last, where the eye is (as Vite's and wrangler's banners end with theirs)."""
+    from edgesim.server import banner
+    from edgesim.simulator import Simulator
+
+    behaviors = "".join(f'[[cache_behaviors]]\npath_pattern = "/s{n}/*"\ntarget_origin = "app"\n' for n in range(30))
+    config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + behaviors))
+    lines = banner(Simulator(config), "http://127.0.0.1:8080/").splitlines()
+    assert lines[1] == "  http://127.0.0.1:8080/"
+    assert lines[-1] == "  ready on http://127.0.0.1:8080/"
+    short = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))
+    assert banner(Simulator(short), "http://127.0.0.1:8080/").count("http://127.0.0.1:8080/") == 1

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import uvicorn
 
+import edgesim.server
 from edgesim import heap
 from edgesim.config import load_config
 from edgesim.reload import Reloader
@@ -32,12 +34,12 @@ async def test_serve_freezes_what_start_up_built_and_thaws_it_when_it_stops(tmp_
     (tmp_path / "edgesim.toml").write_text(CONFIG)
     servers: list[uvicorn.Server] = []
 
-    class Server(uvicorn.Server):  # uvicorn's, kept at hand to stop it as Ctrl+C does
-        def __init__(self, config: uvicorn.Config) -> None:
-            super().__init__(config)
+    class Server(edgesim.server._Server):  # serve's, kept at hand to stop it as Ctrl+C does
+        def __init__(self, config: uvicorn.Config, say: Callable[[str], None]) -> None:
+            super().__init__(config, say)
             servers.append(self)
 
-    monkeypatch.setattr(uvicorn, "Server", Server)
+    monkeypatch.setattr(edgesim.server, "_Server", Server)
     reports: list[str] = []
     async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator:
         assert gc.get_freeze_count() == 0

@@ -162,6 +162,28 @@ async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: 
         assert reports == ["reloaded util.py"]
 
 
+async def test_an_editors_lock_and_swap_files_alone_do_not_reload(tmp_path: Path) -> None:
+    """Emacs makes `.#util.py` (a lock, as soon as the buffer is modified, before any save) and
+    `#util.py#` (autosave); other tools write hidden `.x.json` scratch files. None is code a handler
+    imports (a Python module's name cannot start with a dot), but each reloaded the distribution,
+    which empties the edge cache and restarts the workers."""
+    config = load_config(_project(tmp_path))
+    simulator = _Simulator(config)
+    async with _watching(simulator) as reports:
+        lib = tmp_path / "lambda" / "lib"
+        (lib / ".#util.py").symlink_to("user@host.1234:1700000000")
+        (lib / "#util.py#").write_text("X = 3\n")
+        (tmp_path / "lambda" / ".prettierrc.json").write_text("{}")
+        (tmp_path / "lambda" / ".tmp.json").write_text("{}")
+        (tmp_path / "lambda" / ".tmp.json").unlink()
+        (lib / ".#util.py").unlink()
+        await asyncio.sleep(0.6)  # more than the debounce and a step
+        assert simulator.reloads == 0 and reports == []
+        (lib / "util.py").write_text("X = 4\n")
+        await asyncio.wait_for(simulator.reloaded.wait(), 10)
+        assert reports == ["reloaded util.py"]
+
+
 async def test_an_edgesim_failure_in_a_reload_keeps_the_last_good_version_serving(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from edgesim.messages import Headers, Request
@@ -205,3 +227,38 @@ def test_a_fix_saved_as_the_wait_begins_is_not_missed(tmp_path: Path) -> None:
     waiter.start()
     waiter.join(15)
     assert loaded and loaded[0].default_cache_behavior.target_origin == "site"
+
+
+async def test_the_request_that_finds_an_edit_does_not_wait_for_the_reports_syntax_checks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`node --check` of every handler (tens of ms each, hundreds on a loaded machine) is said after
+    the reload; the request that found the edit is answered by the new version without waiting."""
+    import time
+
+    import edgesim.reload
+    from edgesim.messages import Headers, Request
+    from edgesim.simulator import Simulator
+
+    checked = asyncio.Event()
+
+    async def slow_syntax_check(config: DistributionConfig) -> list[str]:
+        await asyncio.sleep(1.0)
+        checked.set()
+        return ["handler.js:1: SyntaxError: a slow check"]
+
+    monkeypatch.setattr(edgesim.reload, "lambda_syntax_problems", slow_syntax_check)
+    _versioned(tmp_path, "v1")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+        'cache_policy = "CachingDisabled"\n'
+        'functions.viewer-request = { cloudfront_function = "fn/vr.js", runtime = "cloudfront-js-2.0" }\n')
+    async with Simulator(load_config(tmp_path / "edgesim.toml")) as simulator, _watching(simulator) as reports:
+        _versioned(tmp_path, "v2")
+        started = time.monotonic()
+        response, _ = await simulator.handle(Request("GET", "/", headers=Headers([("Host", "d.example")])))
+        assert response.body == b"v2"
+        assert time.monotonic() - started < 0.5
+        assert reports == ["reloaded vr.js"]
+        await asyncio.wait_for(checked.wait(), 10)
+        await asyncio.sleep(0)
+        assert reports[-1].endswith("handler.js:1: SyntaxError: a slow check")

@@ -7,7 +7,9 @@ it) holds the read end of a pipe only edgesim writes to. edgesim tells it each w
 group as it starts ("+ PGID LOG_STREAM") and ends ("- PGID"); when edgesim is gone, for whatever
 reason, the pipe reaches EOF and the watcher SIGKILLs every group still listed: the workers and
 anything their handlers started; then every process whose environment holds a listed worker's log
-stream name, which a handler's child in a session of its own keeps (see kill_strays). Without sh
+stream name, which a handler's child in a session of its own keeps (see kill_strays). The watcher
+writes to edgesim's terminal: an environ it cannot open (another user's, a process gone) is skipped
+in silence, as the shell reports a failed `<` itself, before a `2>/dev/null` after it. Without sh
 (not POSIX) there is no watcher and nothing else changes.
 """
 
@@ -34,7 +36,7 @@ for mark in $marks; do want="${want}AWS_LAMBDA_LOG_STREAM_NAME=${mark#*=}
 [ -n "$want" ] || exit 0
 set +f
 for env in /proc/[0-9]*/environ; do
-  if tr '\0' '\n' < "$env" 2>/dev/null | grep -qxF -e "${want%?}"; then
+  if { tr '\0' '\n' < "$env"; } 2>/dev/null | grep -qxF -e "${want%?}"; then
     pid=${env#/proc/}; kill -9 "${pid%/environ}" 2>/dev/null
   fi
 done

@@ -272,3 +272,31 @@ def test_without_port_a_taken_8080_moves_serve_to_the_next_free_port(site_config
             out = stop(proc)
     assert f"port {DEFAULT_PORT} is in use; serving on {candidates[1]}" in out
     assert f"  {base}/" in out
+
+
+def test_ctrl_c_during_a_slow_request_says_what_it_waits_for_and_a_second_one_stops_cleanly(tmp_path: Path) -> None:
+    """uvicorn waits for requests in flight on a Ctrl+C and says so at INFO, below the level serve
+    logs at: the terminal stayed silent for as long as the request ran (up to an origin trigger's
+    30 s). A second Ctrl+C stops at once; it printed two tracebacks of cancelled tasks."""
+    import signal
+
+    (tmp_path / "slow.py").write_text("import time\n\ndef handler(event, context):\n    time.sleep(20)\n"
+                                      "    return event['Records'][0]['cf']['request']\n")
+    (tmp_path / "edgesim.toml").write_text(
+        '[[origins]]\nid = "app"\nurl = "http://127.0.0.1:9"\n'
+        '[default_cache_behavior]\ntarget_origin = "app"\ncache_policy = "CachingDisabled"\n'
+        'functions.origin-request = { lambda = "slow.py:handler", runtime = "python3.12" }\n')
+    proc, base = start([], tmp_path)
+    lines: list[str] = []
+    try:
+        _read_until(proc, lines, "python3.12 handlers run on")  # the banner's last line
+        threading.Thread(target=lambda: httpx.get(base + "/", timeout=60), daemon=True).start()
+        time.sleep(1.5)  # the request is in the handler
+        proc.send_signal(signal.SIGINT)
+        _read_until(proc, lines, "in flight")
+        assert lines[-1].strip() == "stopping: waiting for 1 request in flight (Ctrl+C again to stop now)"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+    finally:
+        out = stop(proc)
+    assert "Traceback" not in out and "CancelledError" not in out, out

@@ -66,6 +66,29 @@ def test_the_watcher_kills_a_tracked_worker_s_strays_in_sessions_of_their_own() 
             proc.wait()
 
 
+def test_the_watcher_says_nothing_on_edgesim_s_terminal_when_it_kills() -> None:
+    """A second Ctrl+C (or a crash) leaves workers tracked; the watcher's pass over /proc meets
+    environs it cannot open (other users', processes gone). Before, the shell printed each one:
+    64 lines of `sh: 18: cannot open /proc/1/environ: Permission denied` after the developer's Ctrl+C."""
+    import sys
+
+    code = (
+        "import subprocess, sys\n"
+        "from edgesim.lambda_edge.lifeline import Lifeline\n"
+        "life = Lifeline()\n"
+        "stream = '2026/11/29/[1]fedcba9876543210'\n"
+        "worker = subprocess.Popen(['sleep', '60'], process_group=0,\n"
+        "                          env={'PATH': '/usr/bin:/bin', 'AWS_LAMBDA_LOG_STREAM_NAME': stream})\n"
+        "life.track(worker.pid, stream)\n"
+        "life.close()\n"
+        "sys.stdout.write(str(worker.wait(timeout=10)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    assert done.stdout == str(-signal.SIGKILL)
+    assert done.stderr == ""
+
+
 def test_a_busy_worker_dies_with_a_sigkilled_edgesim(tmp_path: Path) -> None:
     (tmp_path / "spin.py").write_text("def handler(event, context):\n    while True:\n        pass\n")
     (tmp_path / "edgesim.toml").write_text(
