@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from email.utils import formatdate
+from urllib.parse import quote
 
 from edgesim import forwarding
 from edgesim.cache import EdgeCache
@@ -58,6 +59,9 @@ class Pipeline:
         self.clock = clock
         self._ordered = [(compile_pattern(b.config.path_pattern), b) for b in behaviors[:-1]]
         self._default = behaviors[-1]
+        # The default root object as a request path, percent-encoded as a viewer would send it.
+        root = self.settings.default_root_object
+        self._root_object = "/" + quote(root, safe="/!$&'()*+,;=:@-._~") if root else ""
         self._via = f"1.1 {forwarding.via_host(self.settings)} (CloudFront)"
         # The CloudFront-added headers each behavior's policies ask for (spec §2.6), by behavior.
         self._cloudfront_headers = {
@@ -95,6 +99,12 @@ class Pipeline:
     async def handle(self, viewer: Request, request_id: str, trace: Trace) -> Response:
         """The viewer's answer. Its body may be a stream from the origin, for the caller to send and
         close; any other origin body opened on the way is closed here."""
+        if viewer.uri == "/" and self._root_object:
+            # The default root object (CloudFront docs, "Specify a default root object"): the root
+            # URL, and only it, is a request for that object. UNCERTAIN where it happens: we take it
+            # as the request arrives, before the behavior is chosen and before any function, as
+            # CloudFront "rewrites the request" to it (no source places it exactly).
+            viewer.uri = self._root_object
         behavior = self.behavior_for(viewer.uri)
         trace.behavior = behavior.config.path_pattern
         ex = Exchange(viewer, request_id, behavior, trace, self.clock())
