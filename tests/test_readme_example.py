@@ -108,3 +108,28 @@ def test_the_config_example_passes_check(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["check", "--config", str(tmp_path / "edgesim.toml")])
     assert result.exit_code == 0, result.output
     assert "3 behaviors, 2 origins, 3 function associations" in result.output
+
+
+def test_the_serve_log_sample_is_what_serve_prints_for_docs() -> None:
+    """The request lines under the first command, numbers aside, are what `edgesim serve` of the
+    embedded default prints for GET /docs/ twice."""
+    from edgesim.request_log import text_line
+    from edgesim.testing_sync import SyncDistribution
+
+    text = README.read_text(encoding="utf-8")
+    intro = text[:text.index("## Commands")]
+    block = re.search(r"^```\n(GET .*?)^```$", intro, re.S | re.M)
+    assert block is not None
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    samples = README.parent / "samples"
+    dist = SyncDistribution(samples / "edgesim.toml", base_dir=samples)
+    dist.start()
+    try:
+        seen: set[str] = set()
+        lines: list[str] = []
+        for _ in range(2):
+            dist.get("/docs/")
+            lines.extend(text_line(dist.last_trace, seen_notes=seen).splitlines())
+    finally:
+        dist.close()
+    assert [numbers.sub("N", line) for line in lines] == [numbers.sub("N", line) for line in block.group(1).splitlines()]
