@@ -99,13 +99,7 @@ class Pipeline:
     async def handle(self, viewer: Request, request_id: str, trace: Trace) -> Response:
         """The viewer's answer. Its body may be a stream from the origin, for the caller to send and
         close; any other origin body opened on the way is closed here."""
-        if viewer.uri == "/" and self._root_object:
-            # The default root object (CloudFront docs, "Specify a default root object"): the root
-            # URL, and only it, is a request for that object. UNCERTAIN where it happens: we take it
-            # as the request arrives, before the behavior is chosen and before any function, as
-            # CloudFront "rewrites the request" to it (no source places it exactly).
-            viewer.uri = self._root_object
-        behavior = self.behavior_for(viewer.uri)
+        behavior = self.behavior_for(self._object_path(viewer))
         trace.behavior = behavior.config.path_pattern
         ex = Exchange(viewer, request_id, behavior, trace, self.clock())
         try:
@@ -118,6 +112,16 @@ class Pipeline:
             raise
         await ex.close_streams(keep=response.stream)
         return response
+
+    def _object_path(self, viewer: Request) -> str:
+        """The path of the object asked for: the default root object's for the root URL, and only
+        for it (CloudFront docs, "Specify a default root object"), else the viewer's.
+
+        UNCERTAIN where CloudFront substitutes it; no source places it exactly. Our reading: the
+        behavior is chosen on the object's path and every function sees it (CloudFront "rewrites the
+        request" to it), while what answers the URL the viewer used, before any function (the
+        viewer protocol policy's redirect, a signed URL's resource), still sees `/`."""
+        return self._root_object if viewer.uri == "/" and self._root_object else viewer.uri
 
     async def _request_flow(self, ex: Exchange) -> Response:
         """CloudFront's order, from the viewer's request to the viewer's response (spec §3.1)."""
@@ -154,6 +158,7 @@ class Pipeline:
                 page, x_cache, _ = await self._error_pages.for_cloudfront_error(ex, refused)
                 return self._finish(ex, page, x_cache, generated=False)
 
+        viewer.uri = self._object_path(viewer)
         # CloudFront-added headers: a CloudFront Function at viewer-request sees them, a Lambda@Edge
         # viewer-request does not, as CloudFront adds them after it (spec §1.2, §2.6).
         cloudfront_headers = self._cloudfront_headers[id(behavior)]

@@ -75,3 +75,28 @@ def test_a_leading_slash_is_refused_with_the_fix(base: Path) -> None:
         resolve_config(config("/index.html"), base)
     message = str(refused.value)
     assert "distribution.default_root_object" in message and "'index.html'" in message
+
+
+async def test_what_answers_the_viewers_url_still_sees_the_root(base: Path) -> None:
+    """The redirect to https and a signed URL's resource are the URL the viewer used, `/`."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from edgesim.testing import sign_url
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    (base / "public.pem").write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    data = config("index.html", key_groups=[{"id": "readers", "public_keys": [{"id": "K1", "pem": "public.pem"}]}])
+    data["distribution"]["enforce_viewer_protocol_policy"] = True
+    data["default_cache_behavior"].update(viewer_protocol_policy="redirect-to-https", trusted_key_groups=["readers"])
+    async with Distribution(data, base_dir=base, origins={"site": {"/index.html": "home page"}}) as dist:
+        async with dist.client() as client:
+            redirect = await client.get("/")
+            assert redirect.status_code == 301
+            assert redirect.headers["location"] == "https://d111111abcdef8.cloudfront.net/"
+            signed = sign_url("https://d111111abcdef8.cloudfront.net/", "K1", private, expires=4102444800)
+            served = await client.get(signed)
+            assert served.status_code == 200 and served.text == "home page"
