@@ -91,7 +91,19 @@ class DistributionSettings(Frozen):
     # MiB of cached bodies the edge cache keeps in those temp files, least recently used evicted
     # first; an object larger than this is served but not cached.
     cache_disk_limit_mb: int = Field(default=2048, ge=1, le=1 << 30)
+    # The object a request for the root URL gets ("index.html", "app/start.html"); "" for none
+    # (pipeline.Pipeline.handle applies it).
     default_root_object: str = ""
+
+    @field_validator("default_root_object")
+    @classmethod
+    def _an_object_name(cls, value: str) -> str:
+        # CloudFront's API reference: the name "can't begin with a forward slash"; one that did
+        # would never name the object meant.
+        if value.startswith("/"):
+            raise ValueError(f"{value!r} begins with '/': name the object without it, {value.lstrip('/')!r} "
+                             "(CloudFront's DefaultRootObject takes no leading slash)")
+        return value
 
 
 # The viewer's location, besides its country (see ViewerProfile._location_follows_country).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from email.utils import formatdate
+from urllib.parse import quote
 
 from edgesim import forwarding
 from edgesim.cache import EdgeCache
@@ -58,6 +59,9 @@ class Pipeline:
         self.clock = clock
         self._ordered = [(compile_pattern(b.config.path_pattern), b) for b in behaviors[:-1]]
         self._default = behaviors[-1]
+        # The default root object as a request path, percent-encoded as a viewer would send it.
+        root = self.settings.default_root_object
+        self._root_object = "/" + quote(root, safe="/!$&'()*+,;=:@-._~") if root else ""
         self._via = f"1.1 {forwarding.via_host(self.settings)} (CloudFront)"
         # The CloudFront-added headers each behavior's policies ask for (spec §2.6), by behavior.
         self._cloudfront_headers = {
@@ -95,7 +99,7 @@ class Pipeline:
     async def handle(self, viewer: Request, request_id: str, trace: Trace) -> Response:
         """The viewer's answer. Its body may be a stream from the origin, for the caller to send and
         close; any other origin body opened on the way is closed here."""
-        behavior = self.behavior_for(viewer.uri)
+        behavior = self.behavior_for(self._object_path(viewer))
         trace.behavior = behavior.config.path_pattern
         ex = Exchange(viewer, request_id, behavior, trace, self.clock())
         try:
@@ -108,6 +112,16 @@ class Pipeline:
             raise
         await ex.close_streams(keep=response.stream)
         return response
+
+    def _object_path(self, viewer: Request) -> str:
+        """The path of the object asked for: the default root object's for the root URL, and only
+        for it (CloudFront docs, "Specify a default root object"), else the viewer's.
+
+        UNCERTAIN where CloudFront substitutes it; no source places it exactly. Our reading: the
+        behavior is chosen on the object's path and every function sees it (CloudFront "rewrites the
+        request" to it), while what answers the URL the viewer used, before any function (the
+        viewer protocol policy's redirect, a signed URL's resource), still sees `/`."""
+        return self._root_object if viewer.uri == "/" and self._root_object else viewer.uri
 
     async def _request_flow(self, ex: Exchange) -> Response:
         """CloudFront's order, from the viewer's request to the viewer's response (spec §3.1)."""
@@ -144,6 +158,7 @@ class Pipeline:
                 page, x_cache, _ = await self._error_pages.for_cloudfront_error(ex, refused)
                 return self._finish(ex, page, x_cache, generated=False)
 
+        viewer.uri = self._object_path(viewer)
         # CloudFront-added headers: a CloudFront Function at viewer-request sees them, a Lambda@Edge
         # viewer-request does not, as CloudFront adds them after it (spec §1.2, §2.6).
         cloudfront_headers = self._cloudfront_headers[id(behavior)]

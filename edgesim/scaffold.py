@@ -63,7 +63,8 @@ def scaffold(target: Path, source: Path | None = None) -> Created:
     clashes = [str(target / entry) for entry in top if (target / entry).exists()]
     if clashes:
         raise ScaffoldError(f"{', '.join(clashes)} already exist{'s' if len(clashes) == 1 else ''}; "
-                            "edgesim init never overwrites: pick an empty folder, e.g. `edgesim init my-edge`")
+                            "edgesim init never overwrites: pick an empty folder, e.g. "
+                            f"`edgesim init {_free_folder_name(target)}`")
     target.mkdir(parents=True, exist_ok=True)
     for entry in top:
         if entry in (Path(FUNCTIONS_FOLDER), Path(SCHEMA_FILENAME)):
@@ -93,3 +94,13 @@ def _copy_text_or_bytes(origin: Path, copy: Path, renames: dict[str, str]) -> No
     for old, new in renames.items():
         text = text.replace(f'"{old}', f'"{new}')  # as a quoted path, in TOML and Python alike
     copy.write_text(text, encoding="utf-8")
+
+
+def _free_folder_name(taken: Path) -> str:
+    """A folder beside `taken` that does not exist yet, for the suggestion: never the one just
+    refused (`edgesim init my-edge` run twice was told to run `edgesim init my-edge`)."""
+    for n in range(1, 100):
+        name = "my-edge" if n == 1 else f"my-edge-{n}"
+        if not (taken.parent / name).exists():
+            return name if taken.parent == Path(".") else str(taken.parent / name)
+    return "a-new-folder"

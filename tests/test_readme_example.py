@@ -59,3 +59,77 @@ def test_the_yaml_cases_pass_against_the_example(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["test", str(tmp_path / "cases.yaml")])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith("2 passed, 0 failed")
+
+
+# --- "Commands" and "The config": what a new user copies first ----------------------------------
+
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*|-[a-z])\b")
+
+
+def commands_table() -> dict[str, set[str]]:
+    """Each command's options as the README's commands table shows them (its first column)."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("## Commands"):text.index("## The config")]
+    options: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| `edgesim ([a-z-]+)([^`]*)` \|", table, re.M):
+        options.setdefault(row[0], set()).update(OPTION.findall(row[1]))
+    return options
+
+
+def test_the_commands_table_names_every_option_of_every_command() -> None:
+    """A flag `--help` shows that the table does not (or the other way round) is one a user never
+    finds, or one the README promises that does not exist."""
+    documented = commands_table()
+    assert sorted(documented) == sorted(name for name in main.commands)
+    for name, command in main.commands.items():
+        # One spelling of each option is enough (`-o` for `-o, --output`); none may be made up.
+        spellings = [set(param.opts) for param in command.params if param.opts[0].startswith("-")]
+        undocumented = [sorted(s) for s in spellings if not s & documented[name] and "--help" not in s]
+        assert not undocumented, f"edgesim {name}: {undocumented} in --help, not in the commands table"
+        assert documented[name] <= set().union(*spellings), f"edgesim {name}: not an option of it"
+
+
+def test_the_config_example_passes_check(tmp_path: Path) -> None:
+    """The annotated config under "The config", with the files it names, is one edgesim takes."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## The config")
+    block = re.search(r"^```toml\n(.*?)^```$", text[start:], re.S | re.M)
+    assert block is not None
+    (tmp_path / "edgesim.toml").write_text(block.group(1))
+    (tmp_path / "site").mkdir()
+    (tmp_path / "functions/cff").mkdir(parents=True)
+    (tmp_path / "functions/lambda").mkdir(parents=True)
+    repo = README.parent / "functions"
+    (tmp_path / "functions/cff/add-index.js").write_text((repo / "cff/add-index.js").read_text())
+    (tmp_path / "functions/lambda/security_headers.py").write_text((repo / "lambda/security_headers.py").read_text())
+    # auth.py is the reader's own: any handler that passes the request on stands for it.
+    (tmp_path / "functions/lambda/auth.py").write_text(
+        "def handler(event, context):\n    return event['Records'][0]['cf']['request']\n")
+    result = CliRunner().invoke(main, ["check", "--config", str(tmp_path / "edgesim.toml")])
+    assert result.exit_code == 0, result.output
+    assert "3 behaviors, 2 origins, 3 function associations" in result.output
+
+
+def test_the_serve_log_sample_is_what_serve_prints_for_docs() -> None:
+    """The request lines under the first command, numbers aside, are what `edgesim serve` of the
+    embedded default prints for GET /docs/ twice."""
+    from edgesim.request_log import text_line
+    from edgesim.testing_sync import SyncDistribution
+
+    text = README.read_text(encoding="utf-8")
+    intro = text[:text.index("## Commands")]
+    block = re.search(r"^```\n(GET .*?)^```$", intro, re.S | re.M)
+    assert block is not None
+    numbers = re.compile(r"\d+(?:\.\d+)?")
+    samples = README.parent / "samples"
+    dist = SyncDistribution(samples / "edgesim.toml", base_dir=samples)
+    dist.start()
+    try:
+        seen: set[str] = set()
+        lines: list[str] = []
+        for _ in range(2):
+            dist.get("/docs/")
+            lines.extend(text_line(dist.last_trace, seen_notes=seen).splitlines())
+    finally:
+        dist.close()
+    assert [numbers.sub("N", line) for line in lines] == [numbers.sub("N", line) for line in block.group(1).splitlines()]

@@ -69,6 +69,16 @@ def test_the_command_lists_what_it_made_and_what_to_run_next(tmp_path: Path) -> 
     assert again.exit_code == 1 and "never overwrites" in again.output
 
 
+def test_a_second_init_of_a_folder_suggests_another_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`edgesim init my-edge` run twice is told of a folder it could use, not to run itself again."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(main, ["init", "my-edge"]).exit_code == 0
+    again = runner.invoke(main, ["init", "my-edge"])
+    assert again.exit_code == 1
+    assert "pick an empty folder, e.g. `edgesim init my-edge-2`" in again.output
+
+
 def test_the_config_names_its_schema_for_editors(tmp_path: Path) -> None:
     import json
     import tomllib
