@@ -4,6 +4,7 @@ of its own. Dict configs and imported configs keep their messages as they were."
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -178,6 +179,21 @@ def test_check_and_serves_wait_print_file_line_for_editors(tmp_path: Path) -> No
     with pytest.raises(KeyboardInterrupt):
         wait_for_valid_config(path, report)
     assert said[0] == expected
+
+
+def test_the_readmes_problem_matcher_reads_file_and_line_from_check(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    written = re.search(r"a problem matcher\n  `(\{.*?\}\})`", readme, re.DOTALL)
+    assert written is not None
+    pattern = json.loads(" ".join(written[1].split()))["pattern"]
+    text = ORIGIN + '[default_cache_behavior]\ntarget_origin = "app"\nzzz = 1\n'
+    path = tmp_path / "edgesim.toml"
+    path.write_text(text)
+    [line] = CliRunner().invoke(main, ["check", "--config", str(path)]).output.splitlines()
+    found = re.match(pattern["regexp"], line)
+    assert found is not None, line
+    assert (found[pattern["file"]], found[pattern["line"]], found[pattern["severity"]]) == (
+        str(path), str(line_holding(text, "zzz")), "error")
 
 
 def test_a_good_config_loads_without_the_locator() -> None:
