@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +24,6 @@ from edgesim.config_checks import config_warnings as config_warnings
 from edgesim.config_checks import deploy_problems as deploy_problems
 from edgesim.config_checks import lambda_limits as lambda_limits
 from edgesim.config_errors import explain
-from edgesim.config_lines import field_line
 from edgesim.docs_links import cite
 from edgesim.errors import ConfigError
 from edgesim.function_associations import CloudFrontFunctionAssociation as CloudFrontFunctionAssociation
@@ -410,21 +409,7 @@ def load_config(path: Path | str) -> DistributionConfig:
         at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         file = f"{path}:{at[1]}:{at[2]}" if at is not None else str(path)
         raise ConfigError(f"not valid TOML: {exc}{hint}{_excerpt(text, str(exc))}", file=file) from None
-    try:
-        return parse_config(data, base_dir=path.resolve().parent, source=path)
-    except ConfigError as exc:
-        raise ConfigError.many([_with_line(problem, str(path), text) for problem in exc.problems]) from None
-
-
-def _with_line(problem: str, file: str, text: str) -> str:
-    """`file: field: message` as `file:line: field: message`, the line where the field (or the table
-    it is missing from) is written (config_lines.py); unchanged when it is not found."""
-    head = f"{file}: "
-    field = problem[len(head):].split(": ", 1)[0] if problem.startswith(head) else ""
-    if not re.fullmatch(r"[A-Za-z0-9_\-]+(\[\d+\]|\.[A-Za-z0-9_\-]+)*", field):
-        return problem
-    line = field_line(text, field)
-    return problem if line is None else f"{file}:{line}: {problem[len(head):]}"
+    return parse_config(data, base_dir=path.resolve().parent, source=path, text=text)
 
 
 _FORMATS = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML", ".tf": "Terraform"}
@@ -455,22 +440,42 @@ def _excerpt(text: str, message: str) -> str:
 
 
 def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = None,
-                 label: str | None = None) -> DistributionConfig:
+                 label: str | None = None, text: str | None = None) -> DistributionConfig:
     """Validate a config dict (from TOML or written in a test) and run CloudFront's deploy checks.
 
     `label` says where a dict with no file came from (a test's marker, say), in place of a file name
-    at the head of each problem line."""
+    at the head of each problem line. `text` is the TOML the user wrote, when `data` was read from
+    it: each problem is then placed FILE:LINE, where its field's line can be told."""
     file = str(source) if source else (label or "<config>")
     try:
         config = DistributionConfig.model_validate({**data, "source": source}, context={"base_dir": base_dir})
     except ValidationError as exc:
         errors: list[dict[str, Any]] = [dict(err) for err in exc.errors()]
-        problems = [f"{file}: {_loc(loc)}: {msg}" for loc, msg in explain(errors, DistributionConfig)]
-        raise ConfigError.many(problems) from None
-    problems = [f"{file}: {p}" for p in deploy_problems(config)]
+        found = explain(errors, DistributionConfig)
+        at = _placer(file, text, data)
+        raise ConfigError.many([f"{at(_key_path(loc))}: {_loc(loc)}: {msg}" for loc, msg in found]) from None
+    problems = deploy_problems(config)
     if problems:
-        raise ConfigError.many(problems)
+        at = _placer(file, text, data)
+        raise ConfigError.many([f"{at(_problem_path(p))}: {p}" for p in problems])
     return config
+
+
+def _placer(file: str, text: str | None, data: dict[str, Any]) -> Callable[[tuple[str | int, ...] | None], str]:
+    """FILE:LINE for a field's path (FILE alone where its line cannot be told), as check places every
+    other problem, for editors' and CI problem matchers. Built only once there are problems: the
+    syntax tree it reads costs a parse a good config never pays."""
+    if text is None:  # a dict written in code, or a config imported from elsewhere: no TOML of the user's
+        return lambda path: file
+    from edgesim.config_lines import config_lines
+
+    lines = config_lines(text, data)
+
+    def at(path: tuple[str | int, ...] | None) -> str:
+        line = lines.line_of(path) if path is not None else None
+        return f"{file}:{line}" if line is not None else file
+
+    return at
 
 
 # The tags of config's tagged unions (Tag(...) above): pydantic puts the member it tried in the
@@ -479,11 +484,28 @@ def parse_config(data: dict[str, Any], *, base_dir: Path, source: Path | None = 
 _UNION_TAGS = frozenset({"CustomOrigin", "S3Origin", "CloudFrontFunctionAssociation", "LambdaFunctionAssociation"})
 
 
+def _key_path(loc: tuple[Any, ...]) -> tuple[str | int, ...]:
+    """A pydantic location as the keys and indexes the user wrote, without pydantic's own parts."""
+    # "[key]": pydantic's mark for a bad dict key, which the location already names.
+    return tuple(part for part in loc if not (isinstance(part, str) and (
+        part in _UNION_TAGS or part.startswith("function-") or part == "[key]")))
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
-    for part in loc:
-        # "[key]": pydantic's mark for a bad dict key, which the location already names.
-        if isinstance(part, str) and (part in _UNION_TAGS or part.startswith("function-") or part == "[key]"):
-            continue
+    for part in _key_path(loc):
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+# The field a deploy problem (config_checks.py) starts with: `cache_behaviors[2].functions.viewer-request: `.
+_FIELD = re.compile(r"([A-Za-z_][\w-]*(?:\[\d+\])*(?:\.[\w-]+(?:\[\d+\])*)*): ")
+
+
+def _problem_path(problem: str) -> tuple[str | int, ...] | None:
+    """The path of the field a deploy problem names, as _loc wrote it; None when it names none."""
+    field = _FIELD.match(problem)
+    if field is None:
+        return None
+    return tuple(int(part[1:-1]) if part.startswith("[") else part
+                 for part in re.findall(r"\[\d+\]|[^.\[\]]+", field[1]))

@@ -44,6 +44,16 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
     return info.value.problems
 
 
+def unplaced(problem: str, path: Path) -> str:
+    """A problem line without its FILE:LINE head (`error: ` kept), for tests of what it says."""
+    return re.sub(rf"^(error: )?{re.escape(str(path))}(:\d+)?: ", lambda m: m[1] or "", problem)
+
+
+def unplaced_output(output: str, path: Path) -> list[str]:
+    """A command's output lines, each `error: FILE:LINE: ...` as `error: FILE: ...`."""
+    return [re.sub(rf"^error: {re.escape(str(path))}:\d+: ", f"error: {path}: ", line) for line in output.splitlines()]
+
+
 def test_minimal_config_loads_with_cloudfront_defaults(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'))
     behavior = config.default_cache_behavior
@@ -243,7 +253,7 @@ def test_an_origin_or_function_problem_is_told_once_for_its_kind(tmp_path: Path,
 )
 def test_an_unknown_key_names_the_key_probably_meant(tmp_path: Path, toml: str, expected: list[str]) -> None:
     problems = problems_of(tmp_path, toml)
-    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+    assert [unplaced(p, tmp_path / "edgesim.toml") for p in problems] == expected
 
 
 @pytest.mark.parametrize("runtime", ["python3.99", "python3.6", "python2.7", "nodejs19.x", "nodejs8.10", "java21"])
@@ -252,7 +262,7 @@ def test_a_runtime_lambda_at_edge_does_not_have_is_refused_naming_the_field(tmp_
     problems = problems_of(tmp_path, BASE + '[default_cache_behavior]\ntarget_origin = "app"\n'
                            f'functions.origin-response = {{ lambda = "{handler}", runtime = "{runtime}" }}\n')
     assert len(problems) == 1, problems
-    assert _unlined(problems[0]).removeprefix(f"{tmp_path / 'edgesim.toml'}: ").startswith(
+    assert unplaced(problems[0], tmp_path / "edgesim.toml").startswith(
         f"default_cache_behavior.functions.origin-response.runtime: {runtime!r} is not a runtime Lambda@Edge "
         "supports (CloudFront docs: \"Restrictions on Lambda@Edge\"); use one of: "), problems
     listed = "python3.14, python3.13, python3.12, python3.11, python3.10, python3.9, python3.8, python3.7"
@@ -366,7 +376,7 @@ def test_cloudfront_api_names_point_to_edgesims(tmp_path: Path, line: str, table
 def test_keys_in_cloudfronts_json_case_are_named_and_told_how_to_write(tmp_path: Path, toml: str,
                                                                         expected: list[str]) -> None:
     problems = problems_of(tmp_path, toml)
-    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == expected
+    assert [unplaced(p, tmp_path / "edgesim.toml") for p in problems] == expected
 
 
 @pytest.mark.parametrize(("toml", "expected"), [
@@ -382,7 +392,7 @@ def test_keys_in_cloudfronts_json_case_are_named_and_told_how_to_write(tmp_path:
 def test_a_key_of_another_table_is_told_where_it_goes(tmp_path: Path, toml: str, expected: str) -> None:
     """It was "unknown key (check its spelling...)": spelt right, in the wrong table."""
     problems = problems_of(tmp_path, toml)
-    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+    assert [unplaced(p, tmp_path / "edgesim.toml") for p in problems] == [expected]
 
 
 def test_an_origin_path_points_to_the_url(tmp_path: Path) -> None:
@@ -431,7 +441,7 @@ def test_a_value_in_the_wrong_case_or_not_a_list_is_told_what_to_write(tmp_path:
                                                                          expected: str) -> None:
     toml = BASE + table if table.startswith("[default") else BASE + '[default_cache_behavior]\ntarget_origin = "app"\n' + table
     problems = problems_of(tmp_path, toml)
-    assert [_unlined(p).removeprefix(f"{tmp_path / 'edgesim.toml'}: ") for p in problems] == [expected]
+    assert [unplaced(p, tmp_path / "edgesim.toml") for p in problems] == [expected]
 
 
 @pytest.mark.parametrize(("toml", "expected"), [
@@ -449,7 +459,7 @@ def test_a_table_with_the_wrong_brackets_is_told_which_to_write(tmp_path: Path, 
     path = write(tmp_path, toml)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert _unlined(result.output).splitlines() == [f"error: {path}: {expected}"]
+    assert unplaced_output(result.output, path) == [f"error: {path}: {expected}"]
 
 
 @pytest.mark.parametrize("handler", ["fns/h.py", "fns/a.js"])
@@ -462,7 +472,7 @@ def test_a_lambda_naming_only_its_file_is_told_to_name_the_function(tmp_path: Pa
                                   f'functions.origin-request = {{ lambda = "{handler}" }}\n')
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert _unlined(result.output).splitlines() == [
+    assert unplaced_output(result.output, path) == [
         f"error: {path}: default_cache_behavior.functions.origin-request: '{handler}' names the file but not "
         f"the function Lambda calls; write '{handler}:handler'"]
 
@@ -516,7 +526,7 @@ def test_a_function_file_in_the_wrong_language_or_missing_module_is_told_plainly
         (tmp_path / name).write_text(text)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert _unlined(result.output).splitlines() == [
+    assert unplaced_output(result.output, path) == [
         f"error: {path}: default_cache_behavior.functions.viewer-request: {expected.format(tmp=tmp_path)}"]
 
 
@@ -544,7 +554,7 @@ def test_an_origin_or_function_of_two_kinds_at_once_or_an_s3_url_is_told_which_t
     path = write(tmp_path, table)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert _unlined(result.output).splitlines() == [f"error: {path}: {where}: {expected}"]
+    assert unplaced_output(result.output, path) == [f"error: {path}: {where}: {expected}"]
 
 
 @pytest.mark.parametrize(("key", "said"), [
@@ -565,7 +575,7 @@ def test_a_lambda_feature_lambda_at_edge_lacks_is_named_as_such_not_as_a_misspel
                                   f'functions.origin-request = {{ lambda = "fns/h.py:handler", {key} }}\n')
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert _unlined(result.output).splitlines() == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
+    assert unplaced_output(result.output, path) == [f"error: {path}: default_cache_behavior.functions.origin-request.{said}"]
 
 
 @pytest.mark.parametrize(("name", "code", "line"), [
@@ -689,14 +699,14 @@ def test_a_function_file_not_found_names_the_close_one_in_its_folder(tmp_path: P
                         'functions.origin-request = { lambda = "fns/auht.py:handler" }\n'
                         '[[cache_behaviors]]\npath_pattern = "/x"\ntarget_origin = "app"\n'
                         'functions.origin-request = { lambda = "lib/auth.py:handler" }\n')
-    found = [re.sub(r"edgesim\.toml:\d+: ", "edgesim.toml: ", p) for p in found]  # the line: test_config_lines.py
-    fns, where = tmp_path / "fns", f"{tmp_path / 'edgesim.toml'}: "
-    assert f"{where}default_cache_behavior.functions.viewer-request: function file not found: {fns / 'redirect.js'}; " \
+    fns, file = tmp_path / "fns", tmp_path / "edgesim.toml"
+    # Each at the line of its association (BASE's first line is blank).
+    assert f"{file}:7: default_cache_behavior.functions.viewer-request: function file not found: {fns / 'redirect.js'}; " \
            f"did you mean {fns / 'redirects.js'}?" in found
-    assert f"{where}default_cache_behavior.functions.origin-request: handler file not found: {fns / 'auht.py'}; " \
+    assert f"{file}:8: default_cache_behavior.functions.origin-request: handler file not found: {fns / 'auht.py'}; " \
            f"did you mean {fns / 'auth.py'}?" in found
     # No folder of that name: said so, rather than a guess.
-    assert f"{where}cache_behaviors[0].functions.origin-request: handler file not found: " \
+    assert f"{file}:12: cache_behaviors[0].functions.origin-request: handler file not found: " \
            f"{tmp_path / 'lib' / 'auth.py'} (there is no folder {tmp_path / 'lib'})" in found
 
 

@@ -315,8 +315,7 @@ def test_config_errors_name_the_file_and_field(project: pytest.Pytester) -> None
     project.makepyfile(test_scratch_bad="def test_x(edge):\n    pass\n")
     result = project.runpytest()
     result.assert_outcomes(errors=1)
-    line = len((CONFIG + "bogus = 1\n").splitlines())
-    result.stdout.fnmatch_lines([f"edgesim config: *edgesim.toml:{line}: default_cache_behavior.bogus: unknown key*",
+    result.stdout.fnmatch_lines([f"edgesim config: *edgesim.toml:{len(CONFIG.splitlines()) + 1}: default_cache_behavior.bogus: unknown key*",
                                  # the short summary names the problem too
                                  "ERROR test_scratch_bad.py::test_x - Failed: edgesim config: /*"])
     result.stdout.no_fnmatch_line("*Traceback*")

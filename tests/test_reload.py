@@ -147,6 +147,27 @@ async def test_an_edit_takes_effect_on_the_very_next_request_and_is_reloaded_onc
         assert await body() == b"v4"
 
 
+async def test_a_reload_refused_for_a_field_names_its_file_and_line(tmp_path: Path) -> None:
+    from edgesim.messages import Headers, Request
+    from edgesim.simulator import Simulator
+
+    _versioned(tmp_path, "v1")
+    path = tmp_path / "edgesim.toml"
+    config = ('[[origins]]\nid = "app"\nurl = "http://127.0.0.1:1"\n\n[default_cache_behavior]\ntarget_origin = "app"\n'
+              'functions.viewer-request = { cloudfront_function = "fn/vr.js", runtime = "cloudfront-js-2.0" }\n')
+    path.write_text(config)
+    async with Simulator(load_config(path)) as simulator, _watching(simulator) as reports:
+        await asyncio.sleep(CHECK_INTERVAL_S)
+        path.write_text(config + 'cache_polcy = "CachingDisabled"\n')  # valid TOML, a field edgesim refuses
+        response, _ = await simulator.handle(Request("GET", "/", headers=Headers([("Host", "d.example")])))
+        assert response.body == b"v1"  # the last good version
+        await asyncio.sleep(0.5)
+        # The line an editor's terminal opens: FILE:LINE, the line the edit added.
+        assert reports == ["reload failed, still serving the last good version:\n"
+                           f"  {path}:{len(config.splitlines()) + 1}: default_cache_behavior.cache_polcy: "
+                           "unknown key; did you mean 'cache_policy'?"]
+
+
 async def test_an_editors_temporary_files_are_not_named_in_the_report(tmp_path: Path) -> None:
     config = load_config(_project(tmp_path))
     simulator = _Simulator(config)
