@@ -157,6 +157,41 @@ def test_check_takes_the_opt_out_from_the_config(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
+EVENT = {"Records": [{"cf": {
+    "config": {"distributionDomainName": "d111111abcdef8.cloudfront.net", "distributionId": "EDFDVBD6EXAMPLE",
+               "eventType": "viewer-request", "requestId": "r"},
+    "request": {"clientIp": "203.0.113.178", "headers": {}, "method": "GET", "querystring": "", "uri": "/"}}}]}
+
+
+@pytest.mark.parametrize("flag", [[], ["--python-site-packages"]])
+def test_invoke_imports_edgesims_packages_only_when_asked(tmp_path: Path, flag: list[str]) -> None:
+    (tmp_path / "app.py").write_text(answering("yaml.safe_load('a: 1')", "import yaml"))
+    (tmp_path / "event.json").write_text(json.dumps(EVENT))
+    result = CliRunner().invoke(main, ["invoke", str(tmp_path / "app.py") + ":handler",
+                                       "--event", str(tmp_path / "event.json"), *flag])
+    if flag:
+        assert result.exit_code == 0, result.output
+        assert json.loads(json.loads(result.stdout)["body"]) == {"a": 1}
+    else:
+        assert result.exit_code == 1
+        assert ("error: app (" + str(tmp_path / "app.py") + ":1): Runtime.ImportModuleError: Unable to import module "
+                "'app': No module named 'yaml' (edgesim: yaml is installed in edgesim's environment (PyYAML)") in result.stderr
+
+
+def test_the_banner_says_when_handlers_import_edgesims_packages(tmp_path: Path) -> None:
+    from edgesim.server import behaviors_text
+    from edgesim.testing import resolve_config
+
+    (tmp_path / "app.py").write_text(answering("1"))
+    data = {"origins": [{"id": "app", "url": "http://127.0.0.1:3000"}],
+            "default_cache_behavior": {"target_origin": "app",
+                                       "functions": {"origin-request": {"lambda": "app.py:handler"}}}}
+    assert "lambda_python_site_packages" not in behaviors_text(resolve_config(data, tmp_path))
+    said = behaviors_text(resolve_config({**data, "distribution": {"lambda_python_site_packages": True}}, tmp_path))
+    assert ("  note: Python Lambda@Edge handlers import any package edgesim's environment has "
+            "(lambda_python_site_packages = true)") in said
+
+
 def test_a_missing_runtime_package_says_to_install_it_beside_edgesim(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """boto3 is Lambda's to provide, not the function's: with no copy beside edgesim to stand in for
