@@ -84,9 +84,12 @@ def installed_here(module: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=64)
 def distribution_of(module: str) -> str:
     """The distribution pip installs `module` from (`jwt` -> PyJWT, `yaml` -> PyYAML), as edgesim's
-    environment knows it; the module's own name when it does not."""
+    environment knows it; the module's own name when it does not. Remembered: reading every installed
+    distribution's file list takes a tenth of a second or more, and serve words the same failure
+    again for each request to a handler that does not load."""
     known = _BY_MODULE.get(module)
     if known is not None:
         return known.distribution

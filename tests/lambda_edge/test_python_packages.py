@@ -212,7 +212,23 @@ def test_a_module_nobody_has_is_installed_by_its_distributions_name(tmp_path: Pa
 
     from edgesim.lambda_edge import python_packages
 
-    monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: {"jwt": ["PyJWT"]})
+    python_packages.distribution_of.cache_clear()  # a name another test asked about is remembered
+    monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: {"jwt_": ["PyJWT"]})
     monkeypatch.setattr(python_packages, "site_dirs", lambda: (str(tmp_path / "empty"),))
-    hint = python_packages.missing_module_hint("jwt", tmp_path / "fns")
+    hint = python_packages.missing_module_hint("jwt_", tmp_path / "fns")
     assert f"`pip install PyJWT --target {tmp_path / 'fns'}`" in hint
+
+
+def test_the_distribution_is_looked_up_once_per_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading every installed distribution's files takes a tenth of a second or more, on the serving
+    loop, and serve words a handler's failure to load again for each request to it."""
+    import importlib.metadata
+
+    from edgesim.lambda_edge import python_packages
+
+    python_packages.distribution_of.cache_clear()
+    calls: list[int] = []
+    monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: calls.append(1) or {"once_": ["Once"]})
+    for _ in range(3):
+        assert "`pip install Once --target" in python_packages.missing_module_hint("once_", tmp_path)
+    assert len(calls) == 1
