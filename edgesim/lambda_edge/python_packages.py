@@ -7,8 +7,9 @@ runtime itself bundles: the AWS SDK for Python, boto3, and its dependencies (AWS
 "Building Lambda functions with Python" and "Runtime-included SDK versions"; a runtime's
 /var/runtime holds boto3, botocore, s3transfer, jmespath, python-dateutil, urllib3 and six, and
 since python3.8 no `requests`: AWS Compute Blog, "Upcoming changes to the Python SDK in AWS
-Lambda"). Lambda@Edge adds nothing: no layers, no environment variables (CloudFront DG,
-"Restrictions on Lambda@Edge").
+Lambda"). Lambda@Edge adds nothing: no layers, no environment variables (spec §2.1; CloudFront
+DG, "Restrictions on Lambda@Edge"). A handler that fails to import is a function error, CloudFront's
+503 LambdaExecutionError (spec §2.8), as any other init failure is answered.
 
 So the worker runs without the site module (`python -S`: no site-packages, no .pth file, no
 editable-install finder) and the shim lets it find, from edgesim's site-packages, only the runtime's
