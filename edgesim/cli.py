@@ -362,8 +362,10 @@ _TRIGGERS = click.Choice(["viewer-request", "origin-request", "origin-response",
 @click.option("--memory", type=int, help="MB. Default: 128.")
 @click.option("--aws-credentials", is_flag=True,
               help="Give the handler this shell's AWS credentials (AWS_* variables), for SDK calls.")
+@click.option("--python-site-packages", is_flag=True,
+              help="Let a Python handler import any package edgesim's environment has, which Lambda@Edge would not.")
 def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # type: ignore[no-untyped-def]
-           timeout: float | None, memory: int | None, aws_credentials: bool) -> None:
+           timeout: float | None, memory: int | None, aws_credentials: bool, python_site_packages: bool) -> None:
     """Run one event through a Lambda@Edge HANDLER (path/file.py:handler, file.js:handler) without a server.
 
     Prints the handler's result as JSON on stdout and its log on stderr; exits 1 when it fails.
@@ -381,7 +383,7 @@ def invoke(handler: str, event_file, event_type: str | None, validate: bool,  # 
     try:
         result = asyncio.run(invoke_handler(handler, event, validate=validate, timeout=timeout, memory=memory,
                                             event_type=EventType(event_type) if event_type else None,
-                                            aws_credentials=aws_credentials))
+                                            aws_credentials=aws_credentials, site_packages=python_site_packages))
     except UserError as exc:
         raise click.UsageError(str(exc)) from None
     for line in [*result.notes, *result.logs]:

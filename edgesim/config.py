@@ -75,6 +75,11 @@ class DistributionSettings(Frozen):
     # AWS_PROFILE, AWS_ENDPOINT_URL...), standing in for the execution role's, so that SDK calls work
     # locally. Off by default: a handler then finds no credentials at all, not even ~/.aws's.
     lambda_aws_credentials: bool = False
+    # Python Lambda@Edge handlers may import every package edgesim's interpreter has installed. Off
+    # by default: a handler then imports what Lambda@Edge gives it, its own folder, the standard
+    # library and the runtime's AWS SDK (lambda_edge/python_packages.py), so a library left out of
+    # its package fails here as there (Runtime.ImportModuleError).
+    lambda_python_site_packages: bool = False
     # Lambda@Edge workers per handler at most, each running one invocation at a time: Lambda gives
     # each concurrent request an execution environment of its own (spec §2.7); on a small machine
     # more worker processes than cores only cost CPU, so a user may cap them (issue 6).

@@ -77,6 +77,9 @@ DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("DistributionSettings", "function_time_limit_ms"): "A CloudFront Function running longer is stopped (503).",
     ("DistributionSettings", "lambda_aws_credentials"):
         "true: Lambda@Edge handlers get this shell's AWS credentials (AWS_* variables); false: none at all.",
+    ("DistributionSettings", "lambda_python_site_packages"):
+        "true: Python Lambda@Edge handlers import any package edgesim's environment has; false: only their folder's, "
+        "the standard library and the AWS SDK, as on Lambda@Edge.",
     ("DistributionSettings", "lambda_max_workers"):
         "Lambda@Edge workers per handler at most, each running one request at a time; more requests queue.",
     ("DistributionSettings", "clear_cache_on_reload"): "Empty the edge cache when the config or a function is reloaded.",

@@ -214,14 +214,15 @@ class LambdaTestResult(InvokeResult):
 async def invoke_lambda(handler: str | LambdaFunctionAssociation, event: Event, *,
                         event_type: EventType | str | None = None,
                         validate: bool = True, base_dir: Path | None = None, timeout: float | None = None,
-                        memory: int | None = None) -> LambdaTestResult:
+                        memory: int | None = None, site_packages: bool = False) -> LambdaTestResult:
     """Run a Lambda@Edge handler (`path/file.py:handler`, or a config's association) on `event` in a
-    fresh worker."""
+    fresh worker. `site_packages`: a Python handler may import all of edgesim's environment, as
+    `[distribution] lambda_python_site_packages` allows."""
     from edgesim.lambda_edge import invoke_handler
 
     trigger = EventType(event_type) if event_type is not None else None
     out = await invoke_handler(handler, _event(event, base_dir or Path.cwd()), event_type=trigger, validate=validate, base_dir=base_dir,
-                               timeout=timeout, memory=memory)
+                               timeout=timeout, memory=memory, site_packages=site_packages)
     result = LambdaTestResult(**{f.name: out.__dict__[f.name] for f in fields(out)})
     result.handler = handler if isinstance(handler, str) else handler.handler
     return result

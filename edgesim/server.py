@@ -364,6 +364,11 @@ def behaviors_text(config: DistributionConfig) -> str:
         names = sorted(shared_aws_variables())
         lines.append("  note: Lambda@Edge handlers get this shell's AWS credentials (lambda_aws_credentials = true): "
                      + (", ".join(names) if names else "no AWS_* variables set, so the SDKs' files in ~/.aws"))
+    if config.distribution.lambda_python_site_packages and any(r.startswith("python") for r in runtimes):
+        # A handler importing what its package lacks works here and fails once deployed: said up front.
+        lines.append("  note: Python Lambda@Edge handlers import any package edgesim's environment has "
+                     "(lambda_python_site_packages = true); on Lambda@Edge only their own folder's, the standard "
+                     "library's and the AWS SDK's")
     for note in filter(None, map(interpreter_note, runtimes)):
         lines.append(f"  note: {note}")
     for warning in config_warnings(config):

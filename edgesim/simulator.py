@@ -106,7 +106,8 @@ def check_functions(config: DistributionConfig) -> list[str]:
             else:
                 from edgesim.lambda_edge import check_lambda
 
-                problems.extend(check_lambda(assoc, f"{name}.functions.{event_type.value}.lambda"))
+                problems.extend(check_lambda(assoc, f"{name}.functions.{event_type.value}.lambda",
+                                             site_packages=config.distribution.lambda_python_site_packages))
     return problems
 
 

@@ -431,7 +431,8 @@ class Distribution:
         if isinstance(assoc, CloudFrontFunctionAssociation):
             return await run_cloudfront_function(assoc.cloudfront_function, event, runtime=assoc.runtime,
                                                  kvs=assoc.kvs)
-        return await invoke_lambda(assoc, event, event_type=event_type)
+        return await invoke_lambda(assoc, event, event_type=event_type,
+                                   site_packages=self.config.distribution.lambda_python_site_packages)
 
     def _behavior_config(self, path: str) -> DefaultCacheBehavior:
         """The behavior CloudFront picks for `path`: the first pattern that matches, else the default (spec §4.1)."""

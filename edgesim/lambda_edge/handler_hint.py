@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from edgesim.lambda_edge.python_packages import missing_module_hint
+
 _NODE_EXPORTS = re.compile(
     r"(?:\bmodule\.)?\bexports\.([A-Za-z_$][\w$]*)\s*="
     r"|\bexport\s+(?:async\s+)?(?:function\s*\*?\s*|const\s+|let\s+|var\s+)([A-Za-z_$][\w$]*)")
@@ -81,16 +83,19 @@ _NODE_NO_MODULE = re.compile(r"Cannot find (?:module|package) '([^']+)'")
 _REQUIRE_STACK = "\nRequire stack:"
 
 
-def where_it_failed(path: Path, error: dict[str, Any]) -> str:
+def where_it_failed(path: Path, error: dict[str, Any], at: str = "") -> str:
     """`file:line` of the handler's own code where loading it failed (`TABLE = os.environ["TABLE"]`
     at the module's top), else the handler's file: Lambda's error names only the exception, and its
     stack trace is not printed by `edgesim check`. The innermost frame under the handler's folder,
-    outside installed packages, is taken (Python lists frames outermost first, Node.js innermost first)."""
+    outside installed packages, is taken (Python lists frames outermost first, Node.js innermost first).
+    `at`: where the Python shim saw a failed import (WorkerInitError.at), in a module beside the handler too."""
     kind = error.get("errorType")
     if kind == "Runtime.HandlerNotFound":
         return str(path)
     if kind == "Runtime.UserCodeSyntaxError":
         return _syntax_error_at(path, str(error.get("errorMessage", "")))
+    if kind == "Runtime.ImportModuleError" and at:
+        return at
     folder = path.parent.resolve()
     python = any(_PY_FRAME.search(str(entry)) for entry in error.get("stackTrace") or [])
     found: list[str] = []
@@ -143,22 +148,26 @@ def _import_line(path: Path, message: str) -> int | None:
     return None
 
 
-def load_problem(path: Path, error_type: str, message: str) -> str:
+def load_problem(path: Path, error_type: str, message: str, site_packages: bool = False) -> str:
     """Lambda's message for a handler that does not load, on one line (`edgesim check` prints one line
-    per problem), with what to do when a library is missing: Lambda@Edge has no layers and installs
-    nothing, so a library not in the function's own package fails there even when edgesim's Python
-    or Node.js could find it (CloudFront docs: "Restrictions on Lambda@Edge")."""
+    per problem), with what to do when a library is missing (import_hint)."""
     text = message.split(_REQUIRE_STACK, 1)[0]
     text = "; ".join(line.strip() for line in text.splitlines() if line.strip())
+    return text + import_hint(path, error_type, text, site_packages)
+
+
+def import_hint(path: Path, error_type: str, message: str, site_packages: bool = False) -> str:
+    """edgesim's words after Lambda's ImportModuleError for a missing library: how to bundle it.
+    Lambda@Edge has no layers and installs nothing, so a library not in the function's own package
+    fails there even when edgesim's Python or Node.js could find it (CloudFront docs: "Restrictions on
+    Lambda@Edge"); `site_packages`: the handler was let import edgesim's environment."""
     if error_type != "Runtime.ImportModuleError":
-        return text
+        return ""
     folder = path.parent
-    if (py := _PY_NO_MODULE.search(text)) is not None and path.suffix == ".py":
-        top = py.group(1).split(".")[0]
-        return (f"{text} (edgesim: Lambda@Edge runs only what the function's package holds: install it beside the "
-                f"handler, `pip install {top} --target {folder}`, and deploy it with the code)")
-    node = _NODE_NO_MODULE.search(text)
+    if (py := _PY_NO_MODULE.search(message)) is not None and path.suffix == ".py":
+        return f" (edgesim: {missing_module_hint(py.group(1), folder, site_packages)})"
+    node = _NODE_NO_MODULE.search(message)
     if node is not None and not node.group(1).startswith((".", "/")):  # a package, not one of the project's files
-        return (f"{text} (edgesim: Lambda@Edge runs only what the function's package holds: `npm install "
+        return (f" (edgesim: Lambda@Edge runs only what the function's package holds: `npm install "
                 f"{node.group(1)}` in {folder}, and deploy node_modules with the code)")
-    return text
+    return ""

@@ -171,8 +171,9 @@ def node_inspector_url(port: int, timeout: float = 2.0) -> str | None:
 
 
 def debugger_argv(spec: WorkerSpec, port: int) -> list[str]:
-    """The interpreter options that open the debugger port, put before the shim's path."""
+    """What opens the debugger port: node's option (before the shim's path), or the Python shim's
+    own (after it): the shim has debugpy listen before the handler loads, as `python -m debugpy
+    --listen` would, which a worker started with `python -S` cannot run (workers.interpreter_argv)."""
     if spec.language == "node":
         return [f"--inspect={INSPECT_HOST}:{port}"]
-    # debugpy's launcher runs the shim as __main__ in this same process, with its arguments.
-    return ["-m", "debugpy", "--listen", f"{INSPECT_HOST}:{port}"]
+    return [f"--debugpy={INSPECT_HOST}:{port}"]

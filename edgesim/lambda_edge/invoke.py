@@ -115,9 +115,10 @@ def _guess_trigger(cf: Any) -> tuple[EventType, str]:
 async def invoke_handler(handler: str | LambdaFunctionAssociation, event: dict[str, Any], *,
                          event_type: EventType | None = None, validate: bool = False, base_dir: Path | None = None,
                          timeout: float | None = None, memory: int | None = None,
-                         aws_credentials: bool = False) -> InvokeResult:
+                         aws_credentials: bool = False, site_packages: bool = False) -> InvokeResult:
     """Run `event` through `handler` (`file.py:function`, or a config's association, with its own
-    timeout and memory) in a fresh worker; never raises for what the handler does."""
+    timeout and memory) in a fresh worker; never raises for what the handler does.
+    `site_packages`: a Python handler may import all of edgesim's environment (python_packages.py)."""
     if isinstance(handler, LambdaFunctionAssociation):
         assoc, handler = handler, handler.handler
     else:
@@ -127,7 +128,7 @@ async def invoke_handler(handler: str | LambdaFunctionAssociation, event: dict[s
     if trigger is None:
         trigger, note = event_type_of(event)
     default_timeout, default_memory = trigger_limits(assoc, trigger, "per-trigger")
-    spec = worker_spec(assoc, memory or default_memory, aws_credentials=aws_credentials)
+    spec = worker_spec(assoc, memory or default_memory, aws_credentials=aws_credentials, site_packages=site_packages)
     limit = timeout or default_timeout
     notes = [note] if note else []
     notes += _over_quota(trigger, timeout, memory)
@@ -245,21 +246,23 @@ def _validate(trigger: EventType, event: dict[str, Any], out: InvokeResult, resu
         out.viewer_status = int(out.result["status"])
 
 
-def check_lambda(assoc: LambdaFunctionAssociation, named_by: str = "") -> list[str]:
+def check_lambda(assoc: LambdaFunctionAssociation, named_by: str = "", *, site_packages: bool = False) -> list[str]:
     """Problems `edgesim check` reports: a missing file, or a module that fails to import. `named_by`
-    is the config field that names the handler (`default_cache_behavior.functions.origin-response.lambda`)."""
+    is the config field that names the handler (`default_cache_behavior.functions.origin-response.lambda`);
+    `site_packages`: the config's `lambda_python_site_packages`, as serving would import it."""
     if not assoc.path.is_file():
         return [f"{assoc.path}: handler file not found"]
 
     async def start() -> list[str]:
-        worker = Worker(worker_spec(assoc, 10240))  # generous: this checks importing, not limits
+        # Memory generous: this checks importing, not limits.
+        worker = Worker(worker_spec(assoc, 10240, site_packages=site_packages))
         try:
             await worker.start()
         except WorkerInitError as exc:
             hint = handler_not_found_hint(assoc.path, assoc.function, config_source(named_by, assoc.handler)) if (
                 named_by and exc.error["errorType"] == "Runtime.HandlerNotFound") else ""
-            where = where_it_failed(assoc.path, dict(exc.error))
-            said = load_problem(assoc.path, exc.error["errorType"], exc.error["errorMessage"])
+            where = where_it_failed(assoc.path, dict(exc.error), exc.at)
+            said = load_problem(assoc.path, exc.error["errorType"], exc.error["errorMessage"], site_packages)
             return [f"{where}: {exc.error['errorType']}: {said}{hint}"]
         finally:
             await worker.kill()

@@ -6,7 +6,7 @@ control channel). The shims speak the same frames without importing this module.
 
     parent -> child   {"type": "invoke", "event": {...}, "context": InvokeContext}
     child -> parent   {"type": "ready", "initMs": 12.3}
-                      {"type": "initError", "error": ErrorInfo}
+                      {"type": "initError", "error": ErrorInfo, "at": "file:line"}
                       {"type": "result", "ok": true, "result": ...}
                       {"type": "result", "ok": false, "error": ErrorInfo}
 """
@@ -14,7 +14,7 @@ control channel). The shims speak the same frames without importing this module.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, NotRequired, TypedDict, Union
 
 import orjson
 
@@ -56,6 +56,9 @@ class ReadyFrame(TypedDict):
 class InitErrorFrame(TypedDict):
     type: Literal["initError"]
     error: ErrorInfo
+    # edgesim's, not Lambda's: where under the task root a failed import was (Python's shim only;
+    # Lambda's ImportModuleError has no stack trace to say it).
+    at: NotRequired[str]
 
 
 class ResultFrame(TypedDict, total=False):

@@ -24,7 +24,7 @@ from edgesim import errors
 from edgesim.config import DistributionSettings
 from edgesim.config_checks import lambda_limits
 from edgesim.function_associations import LambdaFunctionAssociation
-from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, where_it_failed
+from edgesim.lambda_edge.handler_hint import config_source, handler_not_found_hint, import_hint, where_it_failed
 from edgesim.lambda_edge import event as cf_event
 from edgesim.lambda_edge import validation
 from edgesim.lambda_edge.protocol import InvokeContext
@@ -48,10 +48,11 @@ _REQUEST_ID_PREFIX = str(uuid.uuid4())[:24]
 _REQUEST_ID_COUNT = itertools.count(random.getrandbits(40))
 
 
-def worker_spec(assoc: LambdaFunctionAssociation, memory: int, *, aws_credentials: bool = False) -> WorkerSpec:
+def worker_spec(assoc: LambdaFunctionAssociation, memory: int, *, aws_credentials: bool = False,
+                site_packages: bool = False) -> WorkerSpec:
     return WorkerSpec(language=assoc.language, path=assoc.path, function=assoc.function,
                       runtime=assoc.runtime, name=assoc.name, memory=memory, module=assoc.module,
-                      aws_credentials=aws_credentials)
+                      aws_credentials=aws_credentials, site_packages=site_packages)
 
 
 def trigger_limits(assoc: LambdaFunctionAssociation, event_type: EventType, quotas: str) -> tuple[float, int]:
@@ -295,9 +296,10 @@ def _init_error(spec: WorkerSpec, exc: WorkerInitError, request_id: str, source:
              f"START RequestId: {request_id} Version: 1", f"END RequestId: {request_id}"]
     hint = handler_not_found_hint(spec.path, spec.function, source) if (
         source and info["errorType"] == "Runtime.HandlerNotFound") else ""
+    hint += import_hint(spec.path, info["errorType"], info["errorMessage"], spec.site_packages)
     return errors.LambdaExecutionError(
-        f"{spec.name} ({where_it_failed(spec.path, dict(info))}): {info['errorType']}: {info['errorMessage']}{hint}",
-        logs=lines)
+        f"{spec.name} ({where_it_failed(spec.path, dict(info), exc.at)}): {info['errorType']}: "
+        f"{info['errorMessage']}{hint}", logs=lines)
 
 
 def raise_for_outcome(spec: WorkerSpec, execution: Execution, timeout: float) -> None:
@@ -405,7 +407,8 @@ class LambdaEdgeRuntime:
 
     def function(self, assoc: LambdaFunctionAssociation, event_type: EventType) -> LambdaEdgeFunction:
         timeout, memory = trigger_limits(assoc, event_type, self.settings.lambda_quotas)
-        spec = worker_spec(assoc, memory, aws_credentials=self.settings.lambda_aws_credentials)
+        spec = worker_spec(assoc, memory, aws_credentials=self.settings.lambda_aws_credentials,
+                           site_packages=self.settings.lambda_python_site_packages)
         pool = self._pools.get(spec)
         if pool is None:
             source = config_source(f"functions.{event_type.value}.lambda", assoc.handler) + " in the config"

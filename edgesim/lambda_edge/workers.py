@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from edgesim.lambda_edge import protocol
+from edgesim.lambda_edge import protocol, python_packages
 from edgesim.lambda_edge.lifeline import LIFELINE, kill_strays
 from edgesim.lambda_edge.protocol import ErrorInfo, InvokeContext
 from edgesim.lambda_edge.signal_guard import spawn_guarded
@@ -60,6 +60,9 @@ class WorkerSpec:
     module: str = ""  # a Python handler's dotted module, imported from task_root (function_associations.py)
     # The developer's AWS credentials reach the handler ([distribution] lambda_aws_credentials).
     aws_credentials: bool = False
+    # A Python handler imports all of edgesim's environment, not only what Lambda@Edge would give it
+    # ([distribution] lambda_python_site_packages; python_packages.py).
+    site_packages: bool = False
 
     @property
     def task_root(self) -> Path:
@@ -96,11 +99,13 @@ class InvokeOutcome:
 
 
 class WorkerInitError(Exception):
-    """The handler could not start: import error, missing function, or the child died starting."""
+    """The handler could not start: import error, missing function, or the child died starting.
+    `at`: the `file:line` of a failed import under the task root, when the shim could tell."""
 
-    def __init__(self, error: ErrorInfo, lines: list[str]) -> None:
+    def __init__(self, error: ErrorInfo, lines: list[str], at: str = "") -> None:
         self.error = error
         self.lines = lines
+        self.at = at
         super().__init__(f"{error['errorType']}: {error['errorMessage']}")
 
 
@@ -169,8 +174,9 @@ def node_version() -> str | None:
 
 def interpreter_note(runtime: str) -> str | None:
     """What a handler of `runtime` really runs on when that is another version: Python handlers run
-    on edgesim's own interpreter (its packages are the ones a handler imports), Node.js handlers on
-    the `node` on PATH (`interpreter_argv`). None when the versions agree."""
+    on edgesim's own interpreter (its standard library, and its copy of the AWS SDK standing in for
+    the runtime's: python_packages.py), Node.js handlers on the `node` on PATH (`interpreter_argv`).
+    None when the versions agree."""
     if runtime.startswith("python"):
         if runtime == f"python{sys.version_info[0]}.{sys.version_info[1]}":
             return None
@@ -183,8 +189,12 @@ def interpreter_note(runtime: str) -> str | None:
 
 def interpreter_argv(spec: WorkerSpec) -> list[str]:
     if spec.language == "python":
-        # -B: importing a handler must not litter its folder with __pycache__.
-        return [sys.executable, "-B", str(SHIMS / "python_worker.py")]
+        # -B: importing a handler must not litter its folder with __pycache__. -S: no site module, so
+        # none of edgesim's site-packages (nor .pth files, editable installs) but the runtime's
+        # packages the shim offers: what Lambda@Edge gives a handler (python_packages.py).
+        no_site = [] if spec.site_packages else ["-S"]
+        return [sys.executable, "-B", *no_site, str(SHIMS / "python_worker.py"),
+                *python_packages.shim_arguments(spec.site_packages)]
     node = shutil.which("node")
     if node is None:
         raise WorkerInitError(
@@ -238,7 +248,10 @@ class Worker:
 
             init_timeout = NO_TIME_LIMIT_S  # a breakpoint in the module's top level pauses its init
             if self.inspect_port is not None:
-                argv[-1:-1] = debugger_argv(self.spec, self.inspect_port)  # before the shim's path
+                if self.spec.language == "node":
+                    argv[-1:-1] = debugger_argv(self.spec, self.inspect_port)  # node's options, before the shim's path
+                else:
+                    argv += debugger_argv(self.spec, self.inspect_port)  # the shim's own option
                 await self._inspector.claim(self.inspect_port, self)
         in_r, self._ctl_in = os.pipe()
         self._ctl_out, out_w = os.pipe()
@@ -273,7 +286,7 @@ class Worker:
             lines = self.take_lines()
             await self.kill()
             if frame is not None and frame["type"] == "initError":
-                raise WorkerInitError(frame["error"], lines)
+                raise WorkerInitError(frame["error"], lines, frame.get("at", ""))
             if self._failure == "timeout":
                 error_type, message = "Runtime.InitTimeout", f"Init timed out after {INIT_TIMEOUT_S:g} seconds"
             elif self._failure == "memory":

@@ -49,8 +49,11 @@ async def test_an_indentation_error_is_a_syntax_error_too(runtime: LambdaEdgeRun
 async def test_a_missing_module_is_import_module_error_in_lambdas_words(
         runtime: LambdaEdgeRuntime, tmp_path: Path) -> None:
     err = await failure(runtime, tmp_path, "import requests_nowhere\ndef handler(event, context):\n    return None\n")
+    # Lambda's words, then edgesim's: how to bundle it (Lambda@Edge installs nothing).
     assert err.reason.endswith("Runtime.ImportModuleError: Unable to import module 'app': "
-                               "No module named 'requests_nowhere'")
+                               "No module named 'requests_nowhere' (edgesim: Lambda@Edge runs only what the function's "
+                               f"package holds: install it beside the handler, `pip install requests_nowhere --target "
+                               f"{tmp_path}`, and deploy it with the code)")
     assert error_lines(err) == ["[ERROR] Runtime.ImportModuleError: Unable to import module 'app': "
                                 "No module named 'requests_nowhere'", "Traceback (most recent call last):"]
 

@@ -4,9 +4,15 @@ Runs inside the child; standard library only, never imports edgesim. Frames arri
 control-in fd and go out on the control-out fd (see edgesim/lambda_edge/protocol.py); the
 handler's stdout and stderr (fds 1 and 2) are its log, read by the parent.
 
-    python python_worker.py CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION [MODULE TASK_ROOT]
+    python -S python_worker.py [--site=DIRS --runtime-packages=MOD=DIST,...] [--debugpy=HOST:PORT]
+                               CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION [MODULE TASK_ROOT]
 
 MODULE: a dotted module path (`app.edge.viewer`), imported from TASK_ROOT as Lambda's runtime does.
+
+Under -S (no site module) the handler imports what Lambda@Edge gives it: its task root, the standard
+library, and the packages Lambda's Python runtime bundles (--runtime-packages, found in edgesim's
+site-packages, --site); see edgesim/lambda_edge/python_packages.py. Without -S it sees all of
+edgesim's environment ([distribution] lambda_python_site_packages = true).
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from importlib.machinery import PathFinder
 from typing import Any
 
 
@@ -26,18 +33,93 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 # orjson reads and writes JSON several times faster than json; the interpreter running this shim is
 # edgesim's, which depends on it. It stands in only where the outcome is json's own (see
-# _read_frame and _result_line); without it, json does everything.
-try:
-    import orjson
-except ImportError:  # pragma: no cover - edgesim's interpreter has it
-    orjson = None  # type: ignore[assignment]
-else:
+# _read_frame and _result_line); without it, json does everything. Loaded by _load_orjson().
+orjson: Any = None
+_ORJSON_OPTIONS = 0
+
+
+def _load_orjson(site_dirs: list[str]) -> None:
+    global orjson, _ORJSON_OPTIONS
+    try:
+        module = _import_from(site_dirs, "orjson")
+    except ImportError:  # pragma: no cover - edgesim's interpreter has it
+        return
     # Imported under our name only: a handler importing orjson resolves it itself, from its own
     # folder first (a vendored copy) as on Lambda.
-    for _name in [n for n in sys.modules if n == "orjson" or n.startswith("orjson.")]:
-        del sys.modules[_name]
-    _ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
-                       | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_APPEND_NEWLINE)
+    for name in [n for n in sys.modules if n == "orjson" or n.startswith("orjson.")]:
+        del sys.modules[name]
+    orjson = module
+    _ORJSON_OPTIONS = (module.OPT_PASSTHROUGH_SUBCLASS | module.OPT_PASSTHROUGH_DATETIME
+                       | module.OPT_PASSTHROUGH_DATACLASS | module.OPT_APPEND_NEWLINE)
+
+
+def _import_from(site_dirs: list[str], name: str) -> Any:
+    """Top-level `name` for the shim's own use (orjson, debugpy), from edgesim's site-packages even
+    when the handler may not see them: they are on sys.path only while it imports."""
+    added = [d for d in site_dirs if d not in sys.path]
+    sys.path.extend(added)
+    try:
+        return importlib.import_module(name)
+    finally:
+        for folder in added:
+            sys.path.remove(folder)
+
+
+def _normalized(distribution: str) -> str:
+    """A distribution's name as pip compares them (PEP 503): `Python_Dateutil` is `python-dateutil`."""
+    return distribution.lower().replace("_", "-").replace(".", "-")
+
+
+class _RuntimePackages:
+    """The last finder on sys.meta_path: the packages Lambda's Python runtime bundles (boto3 and its
+    dependencies, in its /var/runtime), found in edgesim's site-packages, standing in for Lambda's.
+
+    Last, so the task root and the standard library come first: a copy the handler vendored wins,
+    as /var/task precedes /var/runtime on Lambda. Only top-level names are asked here; a package's
+    submodules are found through its own __path__, and the packages import one another by name
+    (boto3 imports botocore), so each is served alike. Their metadata too (importlib.metadata
+    asks every finder's find_distributions), as Lambda's runtime folder holds their dist-info."""
+
+    def __init__(self, modules: dict[str, str], site_dirs: list[str]) -> None:
+        self._modules = modules
+        self._site_dirs = site_dirs
+        self._distributions = {_normalized(d) for d in modules.values()}
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if path is not None or name not in self._modules:
+            return None
+        return PathFinder.find_spec(name, self._site_dirs, target)
+
+    def find_distributions(self, context: Any = None) -> Iterator[Any]:
+        from importlib.metadata import DistributionFinder
+
+        name = getattr(context, "name", None)
+        if name is not None and _normalized(name) not in self._distributions:
+            return iter(())
+        found = PathFinder.find_distributions(DistributionFinder.Context(name=name, path=self._site_dirs))
+        return (d for d in found if _normalized(d.metadata["Name"] or "") in self._distributions)
+
+
+def _as_lambda_imports(options: dict[str, str]) -> list[str]:
+    """Take edgesim's own folders off sys.path and offer the runtime's packages, when the
+    interpreter runs without its site module (-S: then site-packages, .pth files and the finders
+    editable installs add were never set up). Returns edgesim's site-packages folders."""
+    site_dirs = [d for d in options.get("site", "").split(os.pathsep) if d]
+    # sys.path[0] is this shim's folder, which Lambda's path has no counterpart of.
+    if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(os.path.abspath(__file__)):
+        del sys.path[0]
+    if not sys.flags.no_site:
+        return site_dirs
+    modules = dict(pair.split("=", 1) for pair in options.get("runtime-packages", "").split(",") if "=" in pair)
+    sys.meta_path.append(_RuntimePackages(modules, site_dirs))  # type: ignore[arg-type]
+    # What the site module would have given every program: exit(), quit(), help(), copyright...
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+    return site_dirs
+
 
 # Every digit -> "0", everything else -> ".": a run of 19 zeros may be an integer past 64 bits,
 # which orjson reads as a float and json exactly.
@@ -274,6 +356,39 @@ def _init_error(exc: BaseException, path: str, dotted: str = "") -> dict[str, An
     return _error_info(exc)
 
 
+def _failed_import_at(exc: BaseException, root: str) -> str:
+    """`file:line` of the import statement under the task root that failed (the handler's, or a
+    module's beside it), for edgesim's own report: Lambda's ImportModuleError carries no stack trace,
+    so the parent could otherwise only search the handler's own source."""
+    if not isinstance(exc, ImportError):
+        return ""
+    prefix = os.path.join(os.path.abspath(root), "")
+    at = ""
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename != __file__ and os.path.abspath(filename).startswith(prefix):
+            at = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return at
+
+
+def _options(args: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The leading `--name=value` options, and the positional arguments after them."""
+    options: dict[str, str] = {}
+    while args and args[0].startswith("--"):
+        name, _, value = args.pop(0)[2:].partition("=")
+        options[name] = value
+    return options, args
+
+
+def _listen_for_debugger(site_dirs: list[str], address: str) -> None:
+    """`serve --inspect`: debugpy listens before the handler loads (a breakpoint in its top level
+    pauses init), as `python -m debugpy --listen` would, which `python -S` cannot run."""
+    host, _, port = address.rpartition(":")
+    _import_from(site_dirs, "debugpy").listen((host, int(port)))
+
+
 def _let_go_of_the_pipes(*fds: int) -> None:
     """In a process the handler forked (os.fork, multiprocessing): the control pipes become /dev/null.
 
@@ -290,15 +405,20 @@ def _let_go_of_the_pipes(*fds: int) -> None:
 def main() -> int:
     global _request_id
     started = time.perf_counter()
-    ctl_in, ctl_out = int(sys.argv[1]), int(sys.argv[2])
+    options, args = _options(sys.argv[1:])
+    site_dirs = _as_lambda_imports(options)
+    _load_orjson(site_dirs)
+    if "debugpy" in options:
+        _listen_for_debugger(site_dirs, options["debugpy"])
+    ctl_in, ctl_out = int(args[0]), int(args[1])
     # Keep the control pipes away from anything the handler spawns.
     os.set_inheritable(ctl_in, False)
     os.set_inheritable(ctl_out, False)
     os.register_at_fork(after_in_child=lambda: _let_go_of_the_pipes(ctl_in, ctl_out))
     sys.stdout = _FdWriter(1)
     sys.stderr = _RUNTIME_LOG
-    path, function = sys.argv[3], sys.argv[4]
-    dotted, root = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else ("", "")
+    path, function = args[2], args[3]
+    dotted, root = (args[4], args[5]) if len(args) > 5 else ("", "")
     if "logging" in sys.modules:  # pragma: no cover - the worker itself never imports it
         _setup_logging(sys.modules["logging"])
     else:
@@ -308,7 +428,8 @@ def main() -> int:
     except BaseException as exc:  # noqa: BLE001 - any import failure is the user's to see
         info = _init_error(exc, path, dotted)
         _log_error(info)
-        _write_frame(ctl_out, {"type": "initError", "error": info})
+        at = _failed_import_at(exc, root or os.path.dirname(path))
+        _write_frame(ctl_out, {"type": "initError", "error": info, **({"at": at} if at else {})})
         return 1
     _write_frame(ctl_out, {"type": "ready", "initMs": (time.perf_counter() - started) * 1000})
     frames = os.fdopen(ctl_in, "rb", buffering=1 << 16)
