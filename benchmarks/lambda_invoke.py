@@ -76,7 +76,9 @@ def _interpreter(lang: str) -> list[str]:
     node = shutil.which("node")
     if lang == "node" and node is None:
         raise SystemExit("node is not on PATH")
-    return [sys.executable] if lang == "python" else [str(node)]
+    # Python with -S, as edgesim starts its workers (workers.interpreter_argv: no site module, so no
+    # site-packages scan), so the bare start is not slower than edgesim's for a reason of its own.
+    return [sys.executable, "-S"] if lang == "python" else [str(node)]
 
 
 def _assoc(folder: Path, lang: str) -> LambdaFunctionAssociation:
