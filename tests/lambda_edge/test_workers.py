@@ -536,3 +536,30 @@ def test_each_invocation_gets_its_own_log_lines_under_concurrency(handlers: Hand
     for i, result in enumerate(results):
         mine = [line for line in result.logs if "line for " in line]
         assert len(mine) == 1 and mine[0].endswith(f"line for /n{i}"), (i, result.logs)
+
+
+LOADED_PY = """
+import sys
+
+def handler(event, context):
+    request = event["Records"][0]["cf"]["request"]
+    loaded = ",".join(m for m in ("json", "orjson", "typing", "re") if m in sys.modules)
+    request["headers"]["x-loaded"] = [{"key": "X-Loaded", "value": loaded or "none"}]
+    return request
+"""
+
+
+async def test_a_python_workers_first_answer_needs_no_json_module(tmp_path: Path) -> None:
+    """A cold start imports neither json (it compiles regular expressions) nor orjson (it imports
+    dataclasses, uuid, enum, inspect), nor typing: those were two thirds of a Python worker's cold
+    start. The frames go through json's C core; orjson comes after the first answer (kept out of
+    sys.modules, the handler's to import), for the warm ones."""
+    (tmp_path / "loaded.py").write_text(LOADED_PY)
+    assoc = LambdaFunctionAssociation.model_validate({"lambda": "loaded.py:handler"}, context={"base_dir": tmp_path})
+    async with LambdaEdgeRuntime(DistributionSettings()) as runtime:
+        fn = runtime.function(assoc, VR)
+        first = await fn.invoke(make_call(VR, viewer_request("/a")))
+        second = await fn.invoke(make_call(VR, viewer_request("/b")))
+    assert first.request is not None and second.request is not None
+    assert first.request.headers.get("x-loaded") == "none"
+    assert second.request.uri == "/b" and second.request.headers.get("x-loaded")  # served after orjson's load

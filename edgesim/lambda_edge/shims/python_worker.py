@@ -17,19 +17,83 @@ edgesim's environment ([distribution] lambda_python_site_packages = true).
 
 from __future__ import annotations
 
+import _json
 import importlib
-import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
 from importlib.machinery import PathFinder
-from typing import Any
+
+# typing and collections.abc for the annotations only: importing them took a few ms of every
+# Python worker's cold start (issue 6), and annotations are not evaluated (__future__ above).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Any
 
 
-# One encoder for every frame: json.dumps with separators builds a new one per call. Same output
-# and errors (TypeError for what JSON cannot hold, ValueError for a circular result).
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
+# Frames are read and written by json's own C core (_json), as json.loads and json.dumps do, without
+# importing json: its import compiles regular expressions, a third of a cold start once orjson was
+# deferred (issue 6). json itself is imported only for what the core refuses, to fail exactly as it
+# does (its TypeError naming the type, a circular reference, a RecursionError).
+
+
+class _ScanContext:
+    """What json.JSONDecoder hands _json.make_scanner."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+    memo: dict[str, str] = {}
+
+
+_scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # the stub wants json's own class
+
+
+def _loads(line: bytes) -> Any:
+    """json.loads(line) for a frame: one JSON value, then only whitespace."""
+    try:
+        text = line.decode("utf-8")
+        value, end = _scan(text, 0)
+        if not text[end:].strip():
+            return value
+    except Exception:  # noqa: BLE001 - json says what is wrong, as it would have
+        pass
+    import json
+
+    return json.loads(line)
+
+
+class _Unencodable(Exception):
+    """A value json's core has no JSON for: json itself then decides (and raises its own error)."""
+
+
+def _refuse(value: object) -> object:
+    raise _Unencodable
+
+
+def _new_encoder() -> Callable[[Any, int], Any]:
+    # json.JSONEncoder(separators=(",", ":")).encode's own arguments to the core: check_circular
+    # (a markers dict), ensure_ascii, allow_nan, no sort, no skipkeys.
+    return _json.make_encoder({}, _refuse, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
+
+
+_encode = _new_encoder()
+
+
+def _dumps(value: Any) -> str:
+    """json.JSONEncoder(separators=(",", ":")).encode(value): the same text, the same errors."""
+    global _encode
+    try:
+        return "".join(_encode(value, 0))
+    except BaseException:
+        _encode = _new_encoder()  # its markers may hold the containers it was inside
+        import json
+
+        return json.JSONEncoder(separators=(",", ":")).encode(value)
 
 # orjson reads and writes JSON several times faster than json; the interpreter running this shim is
 # edgesim's, which depends on it. It stands in only where the outcome is json's own (see
@@ -40,6 +104,8 @@ _ORJSON_OPTIONS = 0
 
 def _load_orjson(site_dirs: list[str]) -> None:
     global orjson, _ORJSON_OPTIONS
+    if "orjson" in sys.modules:  # the handler's own (vendored) orjson: left alone, json serves
+        return
     try:
         module = _import_from(site_dirs, "orjson")
     except ImportError:  # pragma: no cover - edgesim's interpreter has it
@@ -135,7 +201,7 @@ def _read_frame(line: bytes) -> Any:
             return orjson.loads(line)
         except ValueError:
             pass
-    return json.loads(line)
+    return _loads(line)
 
 
 def _result_line(frame: dict[str, Any]) -> bytes:
@@ -407,7 +473,6 @@ def main() -> int:
     started = time.perf_counter()
     options, args = _options(sys.argv[1:])
     site_dirs = _as_lambda_imports(options)
-    _load_orjson(site_dirs)
     if "debugpy" in options:
         _listen_for_debugger(site_dirs, options["debugpy"])
     ctl_in, ctl_out = int(args[0]), int(args[1])
@@ -433,6 +498,7 @@ def main() -> int:
         return 1
     _write_frame(ctl_out, {"type": "ready", "initMs": (time.perf_counter() - started) * 1000})
     frames = os.fdopen(ctl_in, "rb", buffering=1 << 16)
+    orjson_pending = True
     for line in frames:
         frame = _read_frame(line)
         context = LambdaContext(frame["context"])
@@ -449,6 +515,11 @@ def main() -> int:
                 data = _failure(exc, "Runtime.MarshalError")
         while data:
             data = data[os.write(ctl_out, data):]
+        if orjson_pending:
+            # After the first answer, not before it: importing orjson (it imports dataclasses, uuid,
+            # enum, inspect) was two thirds of a cold start, and the first invocation does without.
+            orjson_pending = False
+            _load_orjson(site_dirs)
     return 0
 
 
