@@ -193,7 +193,7 @@ def interpreter_argv(spec: WorkerSpec) -> list[str]:
         # none of edgesim's site-packages (nor .pth files, editable installs) but the runtime's
         # packages the shim offers: what Lambda@Edge gives a handler (python_packages.py).
         no_site = [] if spec.site_packages else ["-S"]
-        return [sys.executable, "-B", *no_site, str(SHIMS / "python_worker.py"),
+        return [sys.executable, "-B", *no_site, str(SHIMS / "python_worker_boot.py"),
                 *python_packages.shim_arguments(spec.site_packages)]
     node = shutil.which("node")
     if node is None:

@@ -4,7 +4,7 @@ Runs inside the child; standard library only, never imports edgesim. Frames arri
 control-in fd and go out on the control-out fd (see edgesim/lambda_edge/protocol.py); the
 handler's stdout and stderr (fds 1 and 2) are its log, read by the parent.
 
-    python -S python_worker.py [--site=DIRS --runtime-packages=MOD=DIST,...] [--debugpy=HOST:PORT]
+    python -S python_worker_boot.py [--site=DIRS --runtime-packages=MOD=DIST,...] [--debugpy=HOST:PORT]
                                CTL_IN_FD CTL_OUT_FD HANDLER_FILE FUNCTION [MODULE TASK_ROOT]
 
 MODULE: a dotted module path (`app.edge.viewer`), imported from TASK_ROOT as Lambda's runtime does.
