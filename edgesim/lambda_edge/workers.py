@@ -217,6 +217,7 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ctl_in = self._ctl_out = self._log = -1
         self._frames = protocol.LineBuffer()
+        self._exact_integers = spec.language == "python"  # protocol.decode: Node's numbers are doubles
         self._log_buf = bytearray()
         self._log_cut = 0  # bytes of this invocation's log past _LOG_CAP, said after its lines
         self._avail = bytearray(4)  # FIONREAD's int
@@ -402,7 +403,7 @@ class Worker:
             return
         for line in self._frames.feed(chunk):
             try:
-                frame = protocol.decode(line)
+                frame = protocol.decode(line, exact_integers=self._exact_integers)
             except protocol.ProtocolError:
                 # Only a broken shim gets here; fail this invocation rather than hang it.
                 self._hard_kill()

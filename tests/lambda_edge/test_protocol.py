@@ -45,6 +45,18 @@ def test_a_result_frame_reads_what_the_workers_write_exactly(text: str, value: o
         assert got == value and type(got) is type(value)
 
 
+@pytest.mark.parametrize("text, value", [
+    ("1180591620717411300000", 1180591620717411300000.0),  # JSON.stringify(2 ** 70): a double to begin with
+    ("9007199254740993", 9007199254740993),  # within 64 bits: read exactly either way
+    ('"\\ud800"', "\ud800"),  # what orjson refuses still goes to the stdlib
+])
+def test_a_node_workers_numbers_are_read_as_the_doubles_they_are(text: str, value: object) -> None:
+    """Without the scan for integers past 64 bits (exact_integers=False, a Node.js worker's frames)."""
+    frame = protocol.decode(b'{"type":"result","ok":true,"result":' + text.encode() + b"}", exact_integers=False)
+    got = frame["result"]  # type: ignore[typeddict-item]
+    assert got == value and type(got) is type(value)
+
+
 @pytest.mark.parametrize("line", [b"not json", b'{"type":"nope"}', b"[1, 2]", b'{"type":"result","x":"\xff"}'])
 def test_a_broken_frame_is_a_protocol_error(line: bytes) -> None:
     with pytest.raises(protocol.ProtocolError):
