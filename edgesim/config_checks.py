@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgesim.config_errors import did_you_mean
 from edgesim.docs_links import cite
 from edgesim.function_associations import CloudFrontFunctionAssociation, LambdaFunctionAssociation
 from edgesim.messages import EventType

@@ -30,7 +30,7 @@ from edgesim.origin import OriginFetcher
 from edgesim.origin_config import Origin, OriginGroup
 from edgesim.origin_side import OriginSide
 from edgesim.response_headers import add_server_timing, apply_response_headers_policy
-from edgesim.routing import compile_pattern, matching_path
+from edgesim.routing import compile_pattern, first_match
 from edgesim.runtime import TriggerCall, TriggerResult
 from edgesim.signed_access import TrustedKeys, check_viewer_access, trusted_keys
 from edgesim.stale import BackgroundRefreshes
@@ -90,11 +90,7 @@ class Pipeline:
     def behavior_for(self, path: str) -> Behavior:
         """First match in declared order on the original path, as CloudFront normalizes it (no `//`,
         `.` or `..` segments: routing.matching_path); the default last (spec §4.1)."""
-        path = matching_path(path)
-        for regex, behavior in self._ordered:
-            if regex.fullmatch(path) is not None:
-                return behavior
-        return self._default
+        return first_match(self._ordered, self._default, path)
 
     async def handle(self, viewer: Request, request_id: str, trace: Trace) -> Response:
         """The viewer's answer. Its body may be a stream from the origin, for the caller to send and

@@ -101,7 +101,7 @@ class OriginRequestPolicy(_Frozen):
 
     @model_validator(mode="after")
     def _no_authorization(self) -> OriginRequestPolicy:
-        # CloudFront refuses to create such a policy: "The parameter Headers contains Authorization that
+        # CloudFront refuses to create such a policy (spec §4.2): "The parameter Headers contains Authorization that
         # is not allowed" (a 400; AWS knowledge-center cloudfront-authorization-header: Authorization
         # joins the cache key, so a cache policy forwards it, or a policy of every viewer header does;
         # DG http-401-unauthorized). Excluding it (allExcept) is allowed.

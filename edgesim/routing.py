@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=1024)
@@ -56,6 +60,17 @@ def matching_path(path: str) -> str:
         else:
             kept.append(segment)
     return "/" + "/".join(kept)
+
+
+def first_match(ordered: Sequence[tuple[re.Pattern[str], T]], default: T, path: str) -> T:
+    """The cache behavior CloudFront picks for `path`: the first pattern, in declared order, that
+    matches the path as CloudFront normalizes it (matching_path); the default when none does
+    (spec §4.1). `ordered` pairs each behavior with its compiled pattern (compile_pattern)."""
+    path = matching_path(path)
+    for regex, item in ordered:
+        if regex.fullmatch(path) is not None:
+            return item
+    return default
 
 
 def matches(pattern: str, path: str) -> bool:

@@ -28,7 +28,7 @@ from edgesim.errors import ConfigError
 from edgesim.function_associations import CloudFrontFunctionAssociation
 from edgesim.kvs_files import KvsFile
 from edgesim.origin_config import CustomOrigin
-from edgesim.routing import compile_pattern, matching_path
+from edgesim.routing import compile_pattern, first_match
 from edgesim.runtime_pool import RuntimePool
 # Re-exported for tests of restricted viewer access: sign a URL or make signed cookies with a test key.
 from edgesim.signed_access import sign_url, signed_cookies  # noqa: F401
@@ -436,11 +436,10 @@ class Distribution:
 
     def _behavior_config(self, path: str) -> DefaultCacheBehavior:
         """The behavior CloudFront picks for `path`: the first pattern that matches, else the default (spec §4.1)."""
-        normal = matching_path(path if path.startswith("/") else "/" + path)
-        for behavior in self.config.cache_behaviors:
-            if compile_pattern(behavior.path_pattern).fullmatch(normal) is not None:
-                return behavior
-        return self.config.default_cache_behavior
+        ordered = [(compile_pattern(b.path_pattern), b) for b in self.config.cache_behaviors]
+        behavior: DefaultCacheBehavior = first_match(ordered, self.config.default_cache_behavior,
+                                                     path if path.startswith("/") else "/" + path)
+        return behavior
 
     def store(self, name: str | None = None) -> KvsFile:
         """A KeyValueStore of this test, by its file's stem; the only one when `name` is omitted."""

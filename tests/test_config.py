@@ -16,11 +16,6 @@ def test_embedded_default_loads() -> None:
     assert [b.path_pattern for b in config.behaviors()] == ["/static/*", "*"]
 
 
-def _unlined(text: str) -> str:
-    """Problems without the line number load_config puts after the file (test_config_lines.py tests it)."""
-    return re.sub(r"\.toml:\d+: ", ".toml: ", text)
-
-
 def write(tmp_path: Path, text: str) -> Path:
     (tmp_path / "fns").mkdir(exist_ok=True)
     for name in ("a.js", "b.js"):
@@ -309,7 +304,7 @@ def test_behaviors_no_request_can_reach_are_warnings_in_check_and_the_banner(tmp
     assert len(warnings) == 2 and all(w.startswith(e) for w, e in zip(warnings, expected)), warnings
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 0, result.output
-    assert [line for line in _unlined(result.output).splitlines() if line.startswith("warning: ")] == [
+    assert [line for line in result.output.splitlines() if line.startswith("warning: ")] == [
         f"warning: {w}" for w in warnings]
     shown = banner(Simulator(config), "http://127.0.0.1:8080/")
     assert [line for line in shown.splitlines() if "warning" in line] == [f"  ! warning: {w}" for w in warnings]
@@ -333,7 +328,7 @@ def test_a_directory_origin_without_its_folder_is_a_warning_in_check_and_the_ban
     expected = (f"warning: {path}: origins[0].directory: {(tmp_path / directory).resolve()} {said}: every request "
                 "to origin 'site' gets S3's 403 AccessDenied until it is a folder")
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
-    assert result.exit_code == 0 and expected in _unlined(result.output).splitlines(), result.output
+    assert result.exit_code == 0 and expected in result.output.splitlines(), result.output
     assert expected.removeprefix("warning: ") in behaviors_text(load_config(path))
     assert config_warnings(load_config(write(tmp_path, text.replace(directory, "site")))) == []
 
@@ -594,7 +589,7 @@ def test_a_handler_that_fails_at_import_is_placed_at_its_line(tmp_path: Path, na
     (tmp_path / "fns" / name).write_text(code)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    (said,) = _unlined(result.output).splitlines()
+    (said,) = result.output.splitlines()
     assert said.startswith(f"error: {tmp_path / 'fns' / name}:{line}: "), said
 
 
@@ -650,7 +645,7 @@ def test_a_config_that_is_another_format_names_the_command_for_it(tmp_path: Path
     path.write_text(text)
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    assert _unlined(result.output).splitlines() == [f"error: {path}: {expected.format(path=path)}"]
+    assert unplaced_output(result.output, path) == [f"error: {path}: {expected.format(path=path)}"]
 
 
 @pytest.mark.parametrize(("line", "written"), [
@@ -665,7 +660,7 @@ def test_a_function_given_as_a_bare_file_is_told_the_table_to_write(tmp_path: Pa
     path = write(tmp_path, BASE + f'[default_cache_behavior]\ntarget_origin = "app"\n{line}\n')
     result = CliRunner().invoke(main, ["check", "--config", str(path)])
     assert result.exit_code == 1
-    (said,) = _unlined(result.output).splitlines()
+    (said,) = unplaced_output(result.output, path)
     assert said.endswith(f"; write {written}"), said
 
 

@@ -47,7 +47,6 @@ class _ScanContext:
     parse_float = float
     parse_int = int
     parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
-    memo: dict[str, str] = {}
 
 
 _scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # the stub wants json's own class
